@@ -1,0 +1,107 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { solveIlpIsolated } from '../solvers/index.ts';
+import { formatIntraOpPlan } from './cli/format.ts';
+import { inFile, readJsonFile } from './cli/io.ts';
+import { parseCluster } from './cluster/index.ts';
+import { logicalMesh, parseMeshShape } from './cluster/mesh.ts';
+import { parseGraph } from './graph/index.ts';
+import { shardGraph } from './planner/shard.ts';
+import { InvalidInputError, parseOrThrow } from './schema/errors.ts';
+import { IlpProblemSpec } from './schema/ilp.ts';
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+async function load<T>(file: string, what: string, parse: (value: unknown) => T): Promise<T> {
+  try {
+    return parse(await readJsonFile(file, what));
+  } catch (error) {
+    throw inFile(error, file);
+  }
+}
+
+const program = new Command()
+  .name('meshplan')
+  .description(
+    'Plan how to split a training job over a GPU cluster (Alpa-style ILP + stage DP, analytic costs).',
+  )
+  .showHelpAfterError();
+
+program
+  .command('solve-ilp')
+  .description(
+    'solve the numeric intra-op ILP of a JSON problem and print {status, objective, choice, wallSec}',
+  )
+  .argument(
+    '<problem>',
+    'PROBLEM.json: {nodes:[{cost,memory}], edges:[{from,to,cost}], memoryBudget, timeLimitSec}',
+  )
+  .addOption(
+    new Option('--backend <name>', 'MILP backend')
+      .choices(['auto', 'highs', 'lp-solver', 'glpk', 'elimination'])
+      .default('auto'),
+  )
+  .action(
+    async (file: string, opts: { backend: 'auto' | 'highs' | 'lp-solver' | 'glpk' | 'elimination' }) => {
+      const problem = await load(file, 'problem', (v) => parseOrThrow(IlpProblemSpec, v, 'problem'));
+      const solution = await solveIlpIsolated(problem, { backend: opts.backend });
+      const { status, objective, choice, wallSec, backend } = solution;
+      process.stdout.write(`${JSON.stringify({ status, objective, choice, wallSec, backend })}\n`);
+    },
+  );
+
+program
+  .command('shard')
+  .description(
+    'intra-op plan of a whole graph on one logical mesh: per-op strategies, specs, collectives, memory',
+  )
+  .requiredOption('--graph <file>', 'operator graph JSON')
+  .requiredOption('--cluster <file>', 'cluster JSON')
+  .requiredOption('--mesh <AxB>', 'logical mesh shape, e.g. 2x4 (axis 0 spans nodes first)')
+  .option('--memory-budget-gib <gib>', 'per-device memory budget in GiB', positiveNumber)
+  .option('--time-limit-sec <sec>', 'solver time limit', positiveNumber, 30)
+  .addOption(
+    new Option('--backend <name>', 'MILP backend')
+      .choices(['auto', 'highs', 'lp-solver', 'glpk', 'elimination'])
+      .default('auto'),
+  )
+  .option('--json', 'print the plan as JSON')
+  .action(
+    async (opts: {
+      graph: string;
+      cluster: string;
+      mesh: string;
+      memoryBudgetGib?: number;
+      timeLimitSec: number;
+      backend: 'auto' | 'highs' | 'lp-solver' | 'glpk' | 'elimination';
+      json?: boolean;
+    }) => {
+      const graph = await load(opts.graph, 'graph', parseGraph);
+      const cluster = await load(opts.cluster, 'cluster', parseCluster);
+      const mesh = logicalMesh(cluster, parseMeshShape(opts.mesh));
+      const plan = await shardGraph({
+        graph,
+        cluster,
+        mesh,
+        memoryBudgetBytes: opts.memoryBudgetGib === undefined ? null : opts.memoryBudgetGib * 2 ** 30,
+        timeLimitSec: opts.timeLimitSec,
+        backend: opts.backend,
+      });
+      process.stdout.write(opts.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatIntraOpPlan(plan)}\n`);
+    },
+  );
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof InvalidInputError) {
+    process.stderr.write(`meshplan: ${error.message.split(':')[0]}\n`);
+    for (const issue of error.issues) process.stderr.write(`  ${issue.path || '(root)'}: ${issue.message}\n`);
+    process.exitCode = 2;
+  } else {
+    throw error;
+  }
+}

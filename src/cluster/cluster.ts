@@ -1,0 +1,59 @@
+import type { ClusterSpec, GpuSpec } from '../schema/cluster.ts';
+import { InvalidInputError } from '../schema/errors.ts';
+import { findGpu, GPU_IDS } from './catalog.ts';
+
+/** One kind of link as the cost model sees it: per-device bandwidth and per-message latency. */
+export interface Link {
+  readonly bytesPerSec: number;
+  readonly latencySec: number;
+}
+
+export interface Cluster {
+  readonly gpu: GpuSpec;
+  readonly nodes: number;
+  readonly gpusPerNode: number;
+  readonly devices: number;
+  readonly intraNode: Link;
+  readonly interNode: Link;
+}
+
+/*
+ * Default per-message latencies: NCCL small-message all-reduce latency is a few µs over NVLink and
+ * ~10 µs or more across InfiniBand (nccl-tests); they only matter for tiny tensors.
+ */
+const DEFAULT_INTRA_NODE_LATENCY_US = 5;
+const DEFAULT_INTER_NODE_LATENCY_US = 10;
+/** Inter-node bandwidth when the GPU is given explicitly and nothing else says: one 200 Gb/s NIC per GPU. */
+const DEFAULT_INTER_NODE_GBPS = 25;
+
+export function resolveCluster(spec: ClusterSpec): Cluster {
+  let gpu: GpuSpec;
+  let defaultInterNodeGBps = DEFAULT_INTER_NODE_GBPS;
+  if (typeof spec.gpu === 'string') {
+    const entry = findGpu(spec.gpu);
+    if (entry === undefined) {
+      throw new InvalidInputError(
+        [{ path: 'gpu', message: `unknown GPU "${spec.gpu}"; known: ${GPU_IDS.join(', ')}` }],
+        'cluster',
+      );
+    }
+    gpu = entry.spec;
+    defaultInterNodeGBps = entry.defaultInterNodeGBps;
+  } else {
+    gpu = spec.gpu;
+  }
+  return {
+    gpu,
+    nodes: spec.nodes,
+    gpusPerNode: spec.gpusPerNode,
+    devices: spec.nodes * spec.gpusPerNode,
+    intraNode: {
+      bytesPerSec: (spec.intraNodeGBps ?? gpu.nvlinkGBps) * 1e9,
+      latencySec: (spec.intraNodeLatencyUs ?? DEFAULT_INTRA_NODE_LATENCY_US) * 1e-6,
+    },
+    interNode: {
+      bytesPerSec: (spec.interNodeGBps ?? defaultInterNodeGBps) * 1e9,
+      latencySec: (spec.interNodeLatencyUs ?? DEFAULT_INTER_NODE_LATENCY_US) * 1e-6,
+    },
+  };
+}

@@ -1,0 +1,164 @@
+import { collectiveSec } from '../cluster/collectives.ts';
+import type { LogicalMesh } from '../cluster/mesh.ts';
+import type { GraphOp, OpGraph } from '../graph/graph.ts';
+import type { Dtype, GpuSpec } from '../schema/index.ts';
+import { peakFlopsPerSec, rooflineSec } from './compute.ts';
+import { type Layout, shardCount } from './layout.ts';
+import type { Collective } from './reshard.ts';
+import { type Recompute, recomputesForward, type SavedTensor, savedTensors } from './saved.ts';
+import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
+
+export type Phase = 'forward' | 'backward';
+
+/** Token ids, masks and labels do not set the math mode of the op that reads them. */
+const FLOAT_DTYPES: ReadonlySet<Dtype> = new Set(['fp32', 'tf32', 'bf16', 'fp16', 'fp8']);
+
+export interface PricedCollective extends Collective {
+  readonly phase: Phase;
+  /** Why it happens: "output reduction", "gradient of W", "reshard x". */
+  readonly reason: string;
+}
+
+export interface OpCost {
+  readonly forwardSec: number;
+  readonly backwardSec: number;
+  readonly collectives: readonly PricedCollective[];
+  readonly commSec: number;
+  /** Parameters, gradients and optimizer state of the parameters this op owns. */
+  readonly paramStateBytes: number;
+  /** Activations this op is charged with keeping for the backward pass (saved.ts). */
+  readonly activationBytes: number;
+}
+
+export interface CostContext {
+  readonly graph: OpGraph;
+  readonly mesh: LogicalMesh;
+  readonly gpu: GpuSpec;
+  /** Bytes per parameter for weight + gradient + optimizer state (16 for mixed-precision Adam). */
+  readonly paramStateBytesPerParam: number;
+  /** The op charged with each parameter's memory: its first consumer. */
+  readonly paramOwner: ReadonlyMap<string, number>;
+  readonly recompute: Recompute;
+  /** Saved tensors per charging op. */
+  readonly saved: ReadonlyMap<number, readonly SavedTensor[]>;
+}
+
+export function costContext(
+  graph: OpGraph,
+  mesh: LogicalMesh,
+  gpu: GpuSpec,
+  paramStateBytesPerParam: number,
+  recompute: Recompute,
+): CostContext {
+  const saved = new Map<number, SavedTensor[]>();
+  for (const s of savedTensors(graph, recompute)) saved.set(s.op, [...(saved.get(s.op) ?? []), s]);
+  return { graph, mesh, gpu, paramStateBytesPerParam, paramOwner: paramOwners(graph), recompute, saved };
+}
+
+export function paramOwners(graph: OpGraph): Map<string, number> {
+  const owner = new Map<string, number>();
+  for (const op of graph.ops) {
+    for (const t of op.inputs) if (graph.tensors.get(t)!.param && !owner.has(t)) owner.set(t, op.index);
+  }
+  return owner;
+}
+
+/**
+ * Compute, in-op collectives and memory of one op under one strategy. The backward pass is derived
+ * (DESIGN.md §4): one contraction-sized kernel per input that needs a gradient, and an all-reduce of
+ * every parameter gradient that is partial on a mesh axis. Activation gradients are reduced on the
+ * edge to their producer (see edge-cost.ts), where the producer's layout says whether an all-reduce
+ * or a reduce-scatter does it.
+ */
+export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean, ctx: CostContext): OpCost {
+  const { graph, mesh, gpu } = ctx;
+  const sizes = mesh.shape;
+  const ways = [0, 1].reduce((p, j) => (strategy.split[j] !== null ? p * sizes[j]! : p), 1);
+  const out = graph.tensors.get(op.output)!;
+  const outLayout = outputLayout(op, strategy, keepPartial);
+  const outShardBytes = out.bytes / shardCount(outLayout, sizes);
+
+  let inputBytes = 0;
+  let gradientInputs = 0;
+  const collectives: PricedCollective[] = [];
+  let paramStateBytes = 0;
+  op.inputs.forEach((name, i) => {
+    const t = graph.tensors.get(name)!;
+    const layout: Layout = operandLayout(strategy, op.einsum.inputs[i]!);
+    const shards = shardCount(layout, sizes);
+    inputBytes += t.bytes / shards;
+    if (t.param || t.producer !== null) gradientInputs++;
+    if (!t.param) return;
+    if (ctx.paramOwner.get(name) === op.index)
+      paramStateBytes += (t.numel / shards) * ctx.paramStateBytesPerParam;
+    for (const j of [0, 1] as const) {
+      if (strategy.split[j] === null || layout[j] !== 'R') continue;
+      const bytes = t.bytes / shards;
+      const sec = collectiveSec('all-reduce', mesh.axes[j], bytes);
+      if (sec > 0)
+        collectives.push({
+          kind: 'all-reduce',
+          axis: j,
+          bytes,
+          sec,
+          phase: 'backward',
+          reason: `gradient of ${name}`,
+        });
+    }
+  });
+
+  if (!keepPartial) {
+    // Reduce-scatters shrink the buffer for the reductions after them; the backward pass pays the
+    // transposed all-gather of the output gradient for each.
+    let buffer = out.bytes / shardCount(operandLayout(strategy, op.einsum.output), sizes);
+    for (const j of [0, 1] as const) {
+      const letter = strategy.split[j];
+      if (letter === null || !op.einsum.contracted.includes(letter)) continue;
+      const scatter = (strategy.scatter?.[j] ?? null) !== null;
+      const kind = scatter ? 'reduce-scatter' : 'all-reduce';
+      const sec = collectiveSec(kind, mesh.axes[j], buffer);
+      if (sec > 0) {
+        collectives.push({ kind, axis: j, bytes: buffer, sec, phase: 'forward', reason: 'output reduction' });
+        if (scatter) {
+          collectives.push({
+            kind: 'all-gather',
+            axis: j,
+            bytes: buffer,
+            sec,
+            phase: 'backward',
+            reason: 'output gradient',
+          });
+        }
+      }
+      if (scatter) buffer /= sizes[j];
+    }
+  }
+
+  const floatInput = op.inputs.map((t) => graph.tensors.get(t)!).find((t) => FLOAT_DTYPES.has(t.dtype));
+  const peak = peakFlopsPerSec(gpu, op, (floatInput ?? out).dtype);
+  const flops = op.flops / ways;
+  const bytes = inputBytes + outShardBytes;
+  const forwardSec = rooflineSec(flops, bytes, peak, gpu);
+  let backwardSec = rooflineSec(flops * gradientInputs, 2 * bytes, peak, gpu);
+  if (recomputesForward(op, ctx.recompute)) {
+    backwardSec += forwardSec;
+    for (const c of collectives.filter((c) => c.phase === 'forward' && !c.reason.startsWith('recompute'))) {
+      collectives.push({ ...c, phase: 'backward', reason: `recompute ${c.reason}` });
+    }
+  }
+  let activationBytes = 0;
+  for (const s of ctx.saved.get(op.index) ?? []) {
+    const t = graph.tensors.get(s.tensor)!;
+    if (s.as.kind === 'input')
+      activationBytes += t.bytes / shardCount(operandLayout(strategy, op.einsum.inputs[s.as.index]!), sizes);
+    else activationBytes += (s.as.kind === 'mask' ? t.numel : t.bytes) / shardCount(outLayout, sizes);
+  }
+  return {
+    forwardSec,
+    backwardSec,
+    collectives,
+    commSec: collectives.reduce((s, c) => s + c.sec, 0),
+    paramStateBytes,
+    activationBytes,
+  };
+}

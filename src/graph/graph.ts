@@ -1,0 +1,209 @@
+import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
+import type { Dtype, OpGraphSpec, OpKind } from '../schema/graph.ts';
+import { DTYPE_BYTES } from '../schema/graph.ts';
+import { type Einsum, parseEinsum } from './einsum.ts';
+
+export interface TensorUse {
+  readonly op: number;
+  readonly input: number;
+}
+
+export interface GraphTensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: Dtype;
+  readonly param: boolean;
+  readonly bytes: number;
+  readonly numel: number;
+  /** Index (in `OpGraph.ops`) of the op that writes it; null for graph inputs and parameters. */
+  producer: number | null;
+  readonly consumers: TensorUse[];
+}
+
+export interface GraphOp {
+  /** Position in `OpGraph.ops`, which is a topological order. */
+  readonly index: number;
+  readonly name: string;
+  readonly kind: OpKind;
+  readonly einsum: Einsum;
+  readonly inputs: readonly string[];
+  readonly output: string;
+  /** Size of every einsum letter. */
+  readonly dimSize: Readonly<Record<string, number>>;
+  readonly reducedDims: ReadonlySet<string>;
+  readonly selectiveRecompute: boolean;
+  /** Forward FLOPs of the whole (unsharded) op. */
+  readonly flops: number;
+}
+
+export interface OpGraph {
+  readonly name: string;
+  readonly tensors: ReadonlyMap<string, GraphTensor>;
+  readonly ops: readonly GraphOp[];
+}
+
+/**
+ * FLOPs an einsum implies: a contraction does a multiply-add per point of its index space; an op
+ * without contraction (elementwise, norm) one operation per point. Ops whose cost the einsum does
+ * not show (embedding gathers, fused kernels) give `flops` explicitly.
+ */
+function einsumFlops(einsum: Einsum, dimSize: Record<string, number>): number {
+  const points = einsum.letters.reduce((p, l) => p * (dimSize[l] ?? 1), 1);
+  return einsum.contracted.length > 0 ? 2 * points : points;
+}
+
+/** Validates a parsed graph spec and builds the graph in topological order. */
+export function buildGraph(spec: OpGraphSpec): OpGraph {
+  const issues: InputIssue[] = [];
+  const tensors = new Map<string, GraphTensor>();
+  spec.tensors.forEach((t, i) => {
+    if (tensors.has(t.name)) {
+      issues.push({ path: `tensors[${i}].name`, message: `duplicate tensor name "${t.name}"` });
+      return;
+    }
+    const numel = t.shape.reduce((p, d) => p * d, 1);
+    tensors.set(t.name, {
+      name: t.name,
+      shape: t.shape,
+      dtype: t.dtype,
+      param: t.param,
+      numel,
+      bytes: numel * DTYPE_BYTES[t.dtype],
+      producer: null,
+      consumers: [],
+    });
+  });
+
+  const opNames = new Set<string>();
+  const producerName = new Map<string, number>();
+  const parsed: { spec: OpGraphSpec['ops'][number]; einsum: Einsum; dimSize: Record<string, number> }[] = [];
+  spec.ops.forEach((op, i) => {
+    const at = `ops[${i}]`;
+    const before = issues.length;
+    if (opNames.has(op.name)) issues.push({ path: `${at}.name`, message: `duplicate op name "${op.name}"` });
+    opNames.add(op.name);
+    const result = parseEinsum(op.einsum);
+    if (!result.ok) {
+      issues.push({ path: `${at}.einsum`, message: `op "${op.name}": ${result.message}` });
+      return;
+    }
+    const einsum = result.einsum;
+    if (einsum.inputs.length !== op.inputs.length) {
+      issues.push({
+        path: `${at}.inputs`,
+        message: `op "${op.name}": einsum has ${einsum.inputs.length} operands but ${op.inputs.length} inputs are listed`,
+      });
+      return;
+    }
+    const dimSize: Record<string, number> = {};
+    const bind = (tensorName: string, letters: string, path: string) => {
+      const tensor = tensors.get(tensorName);
+      if (tensor === undefined) {
+        issues.push({ path, message: `op "${op.name}": unknown tensor "${tensorName}"` });
+        return;
+      }
+      if (tensor.shape.length !== letters.length) {
+        issues.push({
+          path,
+          message: `op "${op.name}": tensor "${tensorName}" has rank ${tensor.shape.length} but the einsum gives it "${letters}"`,
+        });
+        return;
+      }
+      [...letters].forEach((letter, d) => {
+        const size = tensor.shape[d]!;
+        const known = dimSize[letter];
+        if (known === undefined) dimSize[letter] = size;
+        else if (known !== size) {
+          issues.push({
+            path,
+            message: `op "${op.name}": dim "${letter}" is ${known} elsewhere but ${size} in tensor "${tensorName}" (shape mismatch)`,
+          });
+        }
+      });
+    };
+    for (const [j, t] of op.inputs.entries()) bind(t, einsum.inputs[j]!, `${at}.inputs[${j}]`);
+    bind(op.output, einsum.output, `${at}.output`);
+    const out = tensors.get(op.output);
+    if (out?.param)
+      issues.push({ path: `${at}.output`, message: `op "${op.name}": writes parameter "${op.output}"` });
+    const earlier = producerName.get(op.output);
+    if (earlier !== undefined) {
+      issues.push({
+        path: `${at}.output`,
+        message: `op "${op.name}": tensor "${op.output}" is already written by op "${spec.ops[earlier]!.name}"`,
+      });
+    }
+    producerName.set(op.output, i);
+    if (op.inputs.includes(op.output)) {
+      issues.push({
+        path: `${at}.output`,
+        message: `op "${op.name}": reads its own output "${op.output}" (cycle)`,
+      });
+    }
+    for (const [j, l] of (op.reducedDims ?? []).entries()) {
+      if (!einsum.letters.includes(l)) {
+        issues.push({
+          path: `${at}.reducedDims[${j}]`,
+          message: `op "${op.name}": "${l}" is not a dim of its einsum`,
+        });
+      }
+    }
+    if (issues.length === before) parsed.push({ spec: op, einsum, dimSize });
+  });
+  if (issues.length > 0) throw new InvalidInputError(issues, 'graph');
+
+  const order = topologicalOrder(
+    parsed.map((p) => p.spec),
+    producerName,
+  );
+  const ops: GraphOp[] = order.map((original, index) => {
+    const { spec: op, einsum, dimSize } = parsed[original]!;
+    return {
+      index,
+      name: op.name,
+      kind: op.kind,
+      einsum,
+      inputs: op.inputs,
+      output: op.output,
+      dimSize,
+      reducedDims: new Set(op.reducedDims ?? []),
+      selectiveRecompute: op.selectiveRecompute,
+      flops: op.flops ?? einsumFlops(einsum, dimSize),
+    };
+  });
+  for (const op of ops) {
+    tensors.get(op.output)!.producer = op.index;
+    for (const [input, t] of op.inputs.entries()) tensors.get(t)!.consumers.push({ op: op.index, input });
+  }
+  return { name: spec.name ?? 'graph', tensors, ops };
+}
+
+/** Kahn's algorithm (FIFO, so a graph listed in order keeps it); a cycle is reported with its ops. */
+function topologicalOrder(
+  ops: readonly OpGraphSpec['ops'][number][],
+  producer: ReadonlyMap<string, number>,
+): number[] {
+  const indegree = ops.map((op) => op.inputs.filter((t) => producer.has(t)).length);
+  const users = ops.map(() => [] as number[]);
+  ops.forEach((op, i) => {
+    for (const t of op.inputs) {
+      const p = producer.get(t);
+      if (p !== undefined) users[p]!.push(i);
+    }
+  });
+  const ready = indegree.flatMap((d, i) => (d === 0 ? [i] : []));
+  const order: number[] = [];
+  for (let head = 0; head < ready.length; head++) {
+    const next = ready[head]!;
+    order.push(next);
+    for (const u of users[next]!) if (--indegree[u]! === 0) ready.push(u);
+  }
+  if (order.length < ops.length) {
+    const stuck = ops.flatMap((op, i) => (indegree[i]! > 0 ? [op.name] : []));
+    throw new InvalidInputError(
+      [{ path: 'ops', message: `the graph has a cycle through ops ${stuck.slice(0, 10).join(', ')}` }],
+      'graph',
+    );
+  }
+  return order;
+}

@@ -1,0 +1,81 @@
+import type { TransformerDims } from './dims.ts';
+import type { LayerGraphBuilder } from './graph-builder.ts';
+
+/**
+ * The head layout of the attention einsums. Multi-head attention keeps one head dim n; grouped-query
+ * attention splits it into g key/value heads × r query heads each, so that sharding g (Megatron's
+ * tensor parallelism over KV heads) keeps every query head next to the keys and values it reads.
+ */
+interface HeadLayout {
+  /** Letters of the query heads (n, or g then r). */
+  readonly query: string;
+  /** Letters of the key/value heads (n, or g). */
+  readonly kv: string;
+  readonly querySizes: readonly number[];
+  readonly kvSizes: readonly number[];
+}
+
+function headLayout(dims: TransformerDims): HeadLayout {
+  const { heads, kvHeads, groupSize } = dims;
+  // With r = 1 the GQA einsums would carry a size-1 dim: MHA's layout says the same thing plainly.
+  return kvHeads === heads
+    ? { query: 'n', kv: 'n', querySizes: [heads], kvSizes: [heads] }
+    : { query: 'gr', kv: 'g', querySizes: [kvHeads, groupSize], kvSizes: [kvHeads] };
+}
+
+/**
+ * Pre-norm self-attention on `x` (b, s, h): norm, q/k/v projections, scores, softmax over the key
+ * position t, context, output projection, with dropout (when on) after the softmax and on the
+ * output. Returns the branch (b, s, h) the caller adds to the residual stream. Causal masking is
+ * not modelled: like SC'21's FLOP formula, the graph counts the full s × s score matrix.
+ */
+export function addAttention(builder: LayerGraphBuilder, x: string, dims: TransformerDims): string {
+  const { microBatch: b, seqLen: s, hidden: h, headDim: d } = dims;
+  const { query: q, kv, querySizes, kvSizes } = headLayout(dims);
+  const lnScale = builder.param('ln1_scale', [h]);
+  const xNorm = builder.activation('x_norm1', [b, s, h]);
+  builder.op('ln1', 'bsh,h->bsh', [x, lnScale], xNorm, { kind: 'norm', reducedDims: ['h'] });
+
+  const wq = builder.param('wq', [h, ...querySizes, d]);
+  const wk = builder.param('wk', [h, ...kvSizes, d]);
+  const wv = builder.param('wv', [h, ...kvSizes, d]);
+  const query = builder.activation('q', [b, s, ...querySizes, d]);
+  const key = builder.activation('k', [b, s, ...kvSizes, d]);
+  const value = builder.activation('v', [b, s, ...kvSizes, d]);
+  builder.op('q_proj', `bsh,h${q}d->bs${q}d`, [xNorm, wq], query, { kind: 'matmul' });
+  builder.op('k_proj', `bsh,h${kv}d->bs${kv}d`, [xNorm, wk], key, { kind: 'matmul' });
+  builder.op('v_proj', `bsh,h${kv}d->bs${kv}d`, [xNorm, wv], value, { kind: 'matmul' });
+
+  // The attention core (scores, softmax, dropout, context) is what selective recomputation redoes.
+  const core = { selectiveRecompute: true } as const;
+  const scoreShape = [b, ...querySizes, s, s];
+  const scores = builder.activation('scores', scoreShape);
+  const probs = builder.activation('probs', scoreShape);
+  builder.op('attn_scores', `bs${q}d,bt${kv}d->b${q}st`, [query, key], scores, { kind: 'matmul', ...core });
+  builder.op('softmax', `b${q}st->b${q}st`, [scores], probs, {
+    kind: 'softmax',
+    reducedDims: ['t'],
+    ...core,
+  });
+  const dropped = builder.dropout(
+    dims.dropout,
+    'attn_dropout',
+    probs,
+    { local: 'probs_dropped', letters: `b${q}st`, shape: scoreShape },
+    true,
+  );
+  const context = builder.activation('context', [b, s, ...querySizes, d]);
+  builder.op('attn_context', `b${q}st,bt${kv}d->bs${q}d`, [dropped, value], context, {
+    kind: 'matmul',
+    ...core,
+  });
+
+  const wo = builder.param('wo', [...querySizes, d, h]);
+  const out = builder.activation('attn_out', [b, s, h]);
+  builder.op('out_proj', `bs${q}d,${q}dh->bsh`, [context, wo], out, { kind: 'matmul' });
+  return builder.dropout(dims.dropout, 'attn_out_dropout', out, {
+    local: 'attn_dropped',
+    letters: 'bsh',
+    shape: [b, s, h],
+  });
+}

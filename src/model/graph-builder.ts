@@ -1,0 +1,83 @@
+import type { Dtype, OpGraphSpec, OpKind, OpSpec, TensorSpec } from '../schema/graph.ts';
+
+export interface OpOptions {
+  readonly kind: OpKind;
+  /** Forward FLOPs when the einsum overstates them (gathers, fused kernels). */
+  readonly flops?: number;
+  readonly reducedDims?: readonly string[];
+  /** Part of the attention core that selective recomputation redoes instead of saving. */
+  readonly selectiveRecompute?: boolean;
+}
+
+/**
+ * Accumulates one layer's graph. Every tensor and op it declares is named `<prefix>.<local>`, so
+ * the layers of a model can be concatenated without clashes; tensors owned by another layer (the
+ * residual stream coming in) are declared with `external` under their owner's name.
+ */
+export class LayerGraphBuilder {
+  private readonly tensors: TensorSpec[] = [];
+  private readonly ops: OpSpec[] = [];
+
+  constructor(
+    readonly prefix: string,
+    /** Dtype of activations and parameters (the training precision). */
+    readonly dtype: Dtype,
+  ) {}
+
+  /** An activation of this layer; returns its full name. */
+  activation(local: string, shape: readonly number[], dtype: Dtype = this.dtype): string {
+    return this.declare(`${this.prefix}.${local}`, shape, dtype, false);
+  }
+
+  /** A trained parameter of this layer; returns its full name. */
+  param(local: string, shape: readonly number[]): string {
+    return this.declare(`${this.prefix}.${local}`, shape, this.dtype, true);
+  }
+
+  /** A tensor written outside this layer (the residual stream), declared under its own name. */
+  external(name: string, shape: readonly number[], dtype: Dtype = this.dtype): string {
+    return this.declare(name, shape, dtype, false);
+  }
+
+  op(local: string, einsum: string, inputs: readonly string[], output: string, options: OpOptions): void {
+    this.ops.push({
+      name: `${this.prefix}.${local}`,
+      einsum,
+      inputs: [...inputs],
+      output,
+      kind: options.kind,
+      selectiveRecompute: options.selectiveRecompute ?? false,
+      ...(options.flops === undefined ? {} : { flops: options.flops }),
+      ...(options.reducedDims === undefined ? {} : { reducedDims: [...options.reducedDims] }),
+    });
+  }
+
+  /**
+   * Dropout on `input` (letters `letters`, e.g. "bsh") when `enabled`; returns the tensor the next
+   * op reads, `input` itself when disabled.
+   */
+  dropout(
+    enabled: boolean,
+    local: string,
+    input: string,
+    output: { readonly local: string; readonly letters: string; readonly shape: readonly number[] },
+    selectiveRecompute = false,
+  ): string {
+    if (!enabled) return input;
+    const out = this.activation(output.local, output.shape);
+    this.op(local, `${output.letters}->${output.letters}`, [input], out, {
+      kind: 'dropout',
+      selectiveRecompute,
+    });
+    return out;
+  }
+
+  build(): OpGraphSpec {
+    return { name: this.prefix, tensors: [...this.tensors], ops: [...this.ops] };
+  }
+
+  private declare(name: string, shape: readonly number[], dtype: Dtype, param: boolean): string {
+    this.tensors.push({ name, shape: [...shape], dtype, param });
+    return name;
+  }
+}

@@ -1,0 +1,43 @@
+import { createHash } from 'node:crypto';
+import type { OpGraphSpec } from '../schema/graph.ts';
+
+/** JSON with object keys sorted, so equal values print equally whatever order built them. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * A name-free fingerprint of a graph: every field of every op in order (einsum, kind, FLOP
+ * override, reduced dims, recompute flag, …) with tensors referred to by their number in order of
+ * first use, and every field of those tensors (shape, dtype, parameter flag) but their names. Two
+ * graphs share it exactly when one is the other renamed, which is when the intra-op ILP's answer
+ * for one serves the other.
+ */
+export function graphSignature(graph: OpGraphSpec): string {
+  const byName = new Map(graph.tensors.map((t) => [t.name, t]));
+  const numberOf = new Map<string, number>();
+  const tensors: unknown[] = [];
+  const ref = (name: string): number => {
+    const known = numberOf.get(name);
+    if (known !== undefined) return known;
+    numberOf.set(name, tensors.length);
+    const { name: _, ...fields } = byName.get(name) ?? { name };
+    tensors.push(fields);
+    return tensors.length - 1;
+  };
+  const ops = graph.ops.map(({ name: _, inputs, output, ...fields }) => ({
+    ...fields,
+    inputs: inputs.map(ref),
+    output: ref(output),
+  }));
+  // Tensors no op touches still occupy memory: they belong to the fingerprint too.
+  for (const t of graph.tensors) ref(t.name);
+  return createHash('sha256').update(canonicalJson({ ops, tensors })).digest('hex').slice(0, 32);
+}

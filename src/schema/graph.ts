@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+/** Element types a tensor may hold; bytes per element live in `DTYPE_BYTES`. */
+export const Dtype = z.enum(['fp32', 'tf32', 'bf16', 'fp16', 'fp8', 'int64', 'int32', 'int8', 'bool']);
+export type Dtype = z.infer<typeof Dtype>;
+
+export const DTYPE_BYTES: Readonly<Record<Dtype, number>> = {
+  fp32: 4,
+  tf32: 4,
+  bf16: 2,
+  fp16: 2,
+  fp8: 1,
+  int64: 8,
+  int32: 4,
+  int8: 1,
+  bool: 1,
+};
+
+/**
+ * What an op does beyond its einsum. It decides merging (elementwise, add, dropout and reshape ops
+ * follow their operand, as in Alpa), which peak applies (contractions run on tensor cores), and what
+ * the backward pass keeps (`SAVED_FOR_BACKWARD`).
+ */
+export const OpKind = z.enum([
+  'matmul',
+  'elementwise',
+  'add',
+  'dropout',
+  'reshape',
+  'norm',
+  'softmax',
+  'embedding',
+  'loss',
+  'other',
+]);
+export type OpKind = z.infer<typeof OpKind>;
+
+/**
+ * What each kind keeps for its backward pass (Korthikanti et al. 2022, §4): contractions, norms and
+ * nonlinear elementwise ops their activation inputs; softmax its output; dropout a 1-byte mask; a
+ * sum or a transpose nothing.
+ */
+export const SAVED_FOR_BACKWARD: Readonly<Record<OpKind, 'inputs' | 'output' | 'mask' | 'nothing'>> = {
+  matmul: 'inputs',
+  elementwise: 'inputs',
+  add: 'nothing',
+  dropout: 'mask',
+  reshape: 'nothing',
+  norm: 'inputs',
+  softmax: 'output',
+  embedding: 'inputs',
+  loss: 'inputs',
+  other: 'inputs',
+};
+
+const name = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^\s]+$/, 'names may not contain white space');
+
+export const TensorSpec = z
+  .object({
+    name,
+    shape: z
+      .array(
+        z
+          .number()
+          .int()
+          .positive()
+          .max(2 ** 40),
+      )
+      .max(8),
+    dtype: Dtype.default('bf16'),
+    /** A trained parameter: it gets gradients and optimizer state. */
+    param: z.boolean().default(false),
+  })
+  .strict();
+export type TensorSpec = z.infer<typeof TensorSpec>;
+
+export const OpSpec = z
+  .object({
+    name,
+    /** e.g. "bsh,hf->bsf": one letter per tensor dim; letters absent from the output are contracted. */
+    einsum: z.string().min(3).max(100),
+    inputs: z.array(name).min(1).max(8),
+    output: name,
+    kind: OpKind.default('other'),
+    /** Forward FLOPs, overriding the count derived from the einsum (2·Π dims for contractions). */
+    flops: z.number().nonnegative().optional(),
+    /**
+     * Dims the op reduces over internally without the einsum showing it (a norm's hidden dim, a
+     * softmax's key dim): splitting them would need a collective the model does not price.
+     */
+    reducedDims: z.array(z.string().length(1)).optional(),
+    /**
+     * Recomputed under selective activation recomputation (Korthikanti et al. 2022: the attention
+     * core — scores, softmax, dropout, context — whose outputs are large and cheap to redo).
+     */
+    selectiveRecompute: z.boolean().default(false),
+  })
+  .strict();
+export type OpSpec = z.infer<typeof OpSpec>;
+
+export const OpGraphSpec = z
+  .object({
+    name: z.string().max(200).optional(),
+    tensors: z.array(TensorSpec).min(1).max(100_000),
+    ops: z.array(OpSpec).min(1).max(100_000),
+  })
+  .strict();
+export type OpGraphSpec = z.infer<typeof OpGraphSpec>;
+export type OpGraphInput = z.input<typeof OpGraphSpec>;

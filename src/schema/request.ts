@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { ClusterSpec } from './cluster.ts';
+import { ModelSpec } from './model.ts';
+import { TrainingSpec } from './training.ts';
+
+export const Recompute = z.enum(['none', 'selective', 'full']);
+export type Recompute = z.infer<typeof Recompute>;
+
+export const ScheduleKind = z.enum(['1f1b', 'gpipe', 'interleaved']);
+export type ScheduleKind = z.infer<typeof ScheduleKind>;
+
+const degree = z.number().int().positive().max(1_000_000);
+
+/**
+ * A parallel configuration. `estimate` needs tp, pp, dp and microBatch; `plan` treats every given
+ * field as pinned and searches the rest.
+ */
+export const ParallelSpec = z
+  .object({
+    tp: degree.optional(),
+    pp: degree.optional(),
+    dp: degree.optional(),
+    microBatch: degree.optional(),
+    /** Model chunks per pipeline stage (Megatron's interleaved 1F1B); 1 = plain 1F1B. */
+    virtualStages: degree.max(1024).optional(),
+    recompute: Recompute.optional(),
+    zero: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).optional(),
+    sequenceParallel: z.boolean().optional(),
+    schedule: ScheduleKind.optional(),
+  })
+  .strict();
+export type ParallelSpec = z.infer<typeof ParallelSpec>;
+
+export const PlanOptions = z
+  .object({
+    /** Wall-clock limit of the whole search, seconds. */
+    timeLimitSec: z.number().positive().max(3600).default(60),
+    /** Share of each GPU's memory the plan may use (allocator fragmentation, CUDA context, buffers). */
+    memoryHeadroom: z.number().gt(0).max(1).default(0.9),
+  })
+  .strict();
+export type PlanOptions = z.infer<typeof PlanOptions>;
+
+export const PlanRequest = z
+  .object({
+    model: ModelSpec,
+    cluster: ClusterSpec,
+    training: TrainingSpec,
+    parallel: ParallelSpec.optional(),
+    options: PlanOptions.default({ timeLimitSec: 60, memoryHeadroom: 0.9 }),
+  })
+  .strict();
+export type PlanRequest = z.infer<typeof PlanRequest>;
+export type PlanRequestInput = z.input<typeof PlanRequest>;

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+
+export const Precision = z.enum(['bf16', 'fp16']);
+export type Precision = z.infer<typeof Precision>;
+
+export const Optimizer = z.enum(['adam']);
+export type Optimizer = z.infer<typeof Optimizer>;
+
+export const TrainingSpec = z
+  .object({
+    /** Sequences per optimizer step. */
+    globalBatch: z.number().int().positive().max(1e9),
+    /** Sequences per microbatch; the planner searches it when absent. */
+    microBatch: z.number().int().positive().max(1e9).optional(),
+    precision: Precision.default('bf16'),
+    optimizer: Optimizer.default('adam'),
+  })
+  .strict();
+export type TrainingSpec = z.infer<typeof TrainingSpec>;
