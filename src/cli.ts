@@ -1,13 +1,18 @@
+import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { solveIlpIsolated } from '../solvers/index.ts';
 import { formatIntraOpPlan } from './cli/format.ts';
 import { inFile, readJsonFile } from './cli/io.ts';
+import { formatPlan } from './cli/plan-format.ts';
 import { parseCluster } from './cluster/index.ts';
 import { logicalMesh, parseMeshShape } from './cluster/mesh.ts';
 import { parseGraph } from './graph/index.ts';
+import { estimate } from './planner/estimate.ts';
+import { plan } from './planner/plan.ts';
 import { shardGraph } from './planner/shard.ts';
 import { InvalidInputError, parseOrThrow } from './schema/errors.ts';
 import { IlpProblemSpec } from './schema/ilp.ts';
+import type { Plan } from './schema/index.ts';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -93,6 +98,46 @@ program
       process.stdout.write(opts.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatIntraOpPlan(plan)}\n`);
     },
   );
+
+async function runPlanning(kind: 'plan' | 'estimate', file: string, opts: { json?: boolean }): Promise<void> {
+  const request = await readJsonFile(file, 'request');
+  const bar =
+    kind === 'plan' && process.stderr.isTTY && !opts.json
+      ? new SingleBar(
+          { format: 'planning [{bar}] {percentage}% {phase}', hideCursor: true },
+          Presets.shades_classic,
+        )
+      : null;
+  bar?.start(100, 0, { phase: '' });
+  let result: Plan;
+  try {
+    result =
+      kind === 'plan'
+        ? await plan(request, {
+            onProgress: (p) => bar?.update(Math.round(p.fraction * 100), { phase: p.phase }),
+          })
+        : await estimate(request);
+  } catch (error) {
+    throw inFile(error, file);
+  } finally {
+    bar?.stop();
+  }
+  process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatPlan(result)}\n`);
+}
+
+program
+  .command('plan')
+  .description('search the best pipeline stages, meshes, per-op shardings and microbatching for a request')
+  .argument('<request>', 'REQUEST.json: {model, cluster, training, parallel?, options?}')
+  .option('--json', 'print the plan as JSON')
+  .action((file: string, opts: { json?: boolean }) => runPlanning('plan', file, opts));
+
+program
+  .command('estimate')
+  .description('price a fixed configuration (parallel.tp, pp, dp, microBatch …) with the same cost model')
+  .argument('<request>', 'REQUEST.json with "parallel" set')
+  .option('--json', 'print the estimate as JSON')
+  .action((file: string, opts: { json?: boolean }) => runPlanning('estimate', file, opts));
 
 try {
   await program.parseAsync(process.argv);

@@ -4,13 +4,13 @@ import { type Coarsening, coarsen } from '../graph/coarsen.ts';
 import type { GraphOp, OpGraph } from '../graph/graph.ts';
 import type { GpuSpec } from '../schema/index.ts';
 import type { Layout } from './layout.ts';
-import { sameStrategy } from './megatron-layout.ts';
 import { type CostContext, costContext, costOfOp, type OpCost } from './op-cost.ts';
 import { type Reshard, reshard, resolvedLayout } from './reshard.ts';
 import { type Recompute, recomputesForward } from './saved.ts';
 import {
   enumerateStrategies,
   followerStrategy,
+  isValid,
   type OpStrategy,
   operandGradientLayout,
   operandLayout,
@@ -95,16 +95,14 @@ export function buildIntraOpModel(graph: OpGraph, mesh: LogicalMesh, options: In
     const members = coarsening.members.get(leader)!;
     for (const m of members) groupOf[m] = g;
     const op = graph.ops[leader]!;
-    let candidates = enumerateStrategies(op, mesh.shape, {
-      allowReplicatedMatmul: (options.allowReplicatedMatmul ?? false) || options.pin !== undefined,
-      reducesOutput: !keepsPartial[leader]!,
-    });
-    if (options.pin !== undefined) {
-      const wanted = options.pin(op);
-      // An op that hands its partial output on has no scatter variants: its consumer's edge scatters.
-      const scatterless = { split: wanted.split };
-      candidates = candidates.filter((c) => sameStrategy(c, keepsPartial[leader] ? scatterless : wanted));
-    }
+    const reducesOutput = !keepsPartial[leader]!;
+    const candidates =
+      options.pin === undefined
+        ? enumerateStrategies(op, mesh.shape, {
+            allowReplicatedMatmul: options.allowReplicatedMatmul ?? false,
+            reducesOutput,
+          })
+        : pinnedCandidates(op, options.pin(op), mesh.shape, reducesOutput);
     const strategies = candidates.map((leaderStrategy) =>
       groupStrategy(leaderStrategy, members, coarsening, keepsPartial, ctx),
     );
@@ -112,6 +110,29 @@ export function buildIntraOpModel(graph: OpGraph, mesh: LogicalMesh, options: In
   });
   const tensorEdges = graphEdges(graph, groupOf, options.carry);
   return { graph, mesh, coarsening, groups, groupOf, tensorEdges, keepsPartial, ctx };
+}
+
+/**
+ * The pinned strategy alone, if it is valid here. An op that hands its partial output on has no
+ * scatter of its own: its consumer's edge does the scattering.
+ */
+function pinnedCandidates(
+  op: GraphOp,
+  wanted: OpStrategy,
+  axisSizes: readonly [number, number],
+  reducesOutput: boolean,
+): OpStrategy[] {
+  const strategy = reducesOutput ? wanted : { split: wanted.split };
+  if (!isValid(op, strategy, axisSizes, { allowReplicatedMatmul: true, reducesOutput })) return [];
+  for (const j of [0, 1] as const) {
+    const onto = strategy.scatter?.[j] ?? null;
+    const letter = strategy.split[j];
+    if (onto === null) continue;
+    if (letter === null || !op.einsum.contracted.includes(letter) || !op.einsum.output.includes(onto))
+      return [];
+    if ((op.dimSize[onto] ?? 0) % axisSizes[j] !== 0 || strategy.split.includes(onto)) return [];
+  }
+  return [strategy];
 }
 
 /** Tensors crossing between groups, plus the hand-over to the next copy of a repeated layer. */
@@ -166,7 +187,9 @@ function groupStrategy(
     }
     const cost = costOfOp(op, strategy, keepsPartial[m]!, ctx);
     perMember.set(m, { strategy, cost });
-    totalSec += cost.forwardSec + cost.backwardSec + cost.commSec;
+    // Gradient syncs are per step; charging them per microbatch keeps the ILP conservative about
+    // splitting the batch inside a stage, which data parallelism across replicas does anyway.
+    totalSec += cost.forwardSec + cost.backwardSec + cost.commSec + cost.gradSyncSec;
     memoryBytes += cost.paramStateBytes + cost.activationBytes;
   }
   return { leader, members: perMember, totalSec, memoryBytes };

@@ -24,14 +24,3 @@ export function megatronStrategy(op: GraphOp, sequenceParallel: boolean): OpStra
     scatter: [null, contracted && sequenceParallel && op.einsum.output.includes('s') ? 's' : null],
   };
 }
-
-/** Whether a strategy enumerated for the ILP is the one Megatron uses (scatter only where it matters). */
-export function sameStrategy(a: OpStrategy, b: OpStrategy): boolean {
-  const scatter = (s: OpStrategy) => s.scatter ?? [null, null];
-  return (
-    a.split[0] === b.split[0] &&
-    a.split[1] === b.split[1] &&
-    scatter(a)[0] === scatter(b)[0] &&
-    scatter(a)[1] === scatter(b)[1]
-  );
-}

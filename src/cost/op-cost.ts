@@ -23,7 +23,13 @@ export interface OpCost {
   readonly forwardSec: number;
   readonly backwardSec: number;
   readonly collectives: readonly PricedCollective[];
+  /** Collectives paid every microbatch: output reductions and their gradients, recomputation. */
   readonly commSec: number;
+  /**
+   * All-reduces of parameter gradients partial on a mesh axis. With gradient accumulation they are
+   * paid once per step, not per microbatch.
+   */
+  readonly gradSyncSec: number;
   /** Parameters, gradients and optimizer state of the parameters this op owns. */
   readonly paramStateBytes: number;
   /** Activations this op is charged with keeping for the backward pass (saved.ts). */
@@ -53,6 +59,10 @@ export function costContext(
   const saved = new Map<number, SavedTensor[]>();
   for (const s of savedTensors(graph, recompute)) saved.set(s.op, [...(saved.get(s.op) ?? []), s]);
   return { graph, mesh, gpu, paramStateBytesPerParam, paramOwner: paramOwners(graph), recompute, saved };
+}
+
+export function isGradSync(c: PricedCollective): boolean {
+  return c.reason.startsWith('gradient of ');
 }
 
 export function paramOwners(graph: OpGraph): Map<string, number> {
@@ -157,7 +167,8 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     forwardSec,
     backwardSec,
     collectives,
-    commSec: collectives.reduce((s, c) => s + c.sec, 0),
+    commSec: collectives.reduce((s, c) => (isGradSync(c) ? s : s + c.sec), 0),
+    gradSyncSec: collectives.reduce((s, c) => (isGradSync(c) ? s + c.sec : s), 0),
     paramStateBytes,
     activationBytes,
   };

@@ -19,13 +19,24 @@ export function recomputesForward(op: GraphOp, recompute: Recompute): boolean {
 /**
  * What the backward pass keeps, per Korthikanti et al. 2022: each kind's needs (SAVED_FOR_BACKWARD),
  * every tensor once. Selective recomputation drops what the attention core makes for itself (it is
- * redone from the core's inputs, which stay); full recomputation keeps only each layer's input,
- * which the planner charges per layer.
+ * redone from the core's inputs, which stay); full recomputation keeps only the graph's inputs
+ * (a layer's input), as Megatron's uniform checkpointing does.
  */
 export function savedTensors(graph: OpGraph, recompute: Recompute): SavedTensor[] {
-  if (recompute === 'full') return [];
   const seen = new Set<string>();
   const saved: SavedTensor[] = [];
+  if (recompute === 'full') {
+    // Only what enters the graph from outside (the layer's input) stays; the rest is redone.
+    for (const op of graph.ops) {
+      op.inputs.forEach((name, index) => {
+        const t = graph.tensors.get(name)!;
+        if (t.param || t.producer !== null || seen.has(name)) return;
+        seen.add(name);
+        saved.push({ op: op.index, tensor: name, as: { kind: 'input', index } });
+      });
+    }
+    return saved;
+  }
   const core = (op: GraphOp) => recompute === 'selective' && op.selectiveRecompute;
   for (const op of graph.ops) {
     const rule = SAVED_FOR_BACKWARD[op.kind];

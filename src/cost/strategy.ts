@@ -81,7 +81,7 @@ function scatterVariants(
   return variants;
 }
 
-function isValid(
+export function isValid(
   op: GraphOp,
   strategy: OpStrategy,
   axisSizes: readonly [number, number],

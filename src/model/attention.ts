@@ -46,7 +46,54 @@ export function addAttention(builder: LayerGraphBuilder, x: string, dims: Transf
   builder.op('k_proj', `bsh,h${kv}d->bs${kv}d`, [xNorm, wk], key, { kind: 'matmul' });
   builder.op('v_proj', `bsh,h${kv}d->bs${kv}d`, [xNorm, wv], value, { kind: 'matmul' });
 
-  // The attention core (scores, softmax, dropout, context) is what selective recomputation redoes.
+  const context = dims.flashAttention
+    ? addFlashCore(builder, query, key, value, dims)
+    : addEagerCore(builder, query, key, value, dims);
+
+  const wo = builder.param('wo', [...querySizes, d, h]);
+  const out = builder.activation('attn_out', [b, s, h]);
+  builder.op('out_proj', `bs${q}d,${q}dh->bsh`, [context, wo], out, { kind: 'matmul' });
+  return builder.dropout(dims.dropout, 'attn_out_dropout', out, {
+    local: 'attn_dropped',
+    letters: 'bsh',
+    shape: [b, s, h],
+  });
+}
+
+/**
+ * FlashAttention: scores, softmax, dropout and context in one kernel that never stores the s×s
+ * matrix. Its backward recomputes the scores from q, k, v (kept by the contraction rule); the
+ * FLOPs are the two contractions, 4·b·s·t·n·d.
+ */
+function addFlashCore(
+  builder: LayerGraphBuilder,
+  query: string,
+  key: string,
+  value: string,
+  dims: TransformerDims,
+): string {
+  const { microBatch: b, seqLen: s, heads, headDim: d } = dims;
+  const { query: q, kv, querySizes } = headLayout(dims);
+  const context = builder.activation('context', [b, s, ...querySizes, d]);
+  builder.op('attention', `bs${q}d,bt${kv}d,bt${kv}d->bs${q}d`, [query, key, value], context, {
+    kind: 'matmul',
+    // The einsum shows the layouts; the kernel also contracts d (q·k) and normalises over t.
+    reducedDims: ['t', 'd'],
+    flops: 4 * b * s * s * heads * d,
+  });
+  return context;
+}
+
+/** Attention as separate kernels; the core (scores … context) is what selective recomputation redoes. */
+function addEagerCore(
+  builder: LayerGraphBuilder,
+  query: string,
+  key: string,
+  value: string,
+  dims: TransformerDims,
+): string {
+  const { microBatch: b, seqLen: s, headDim: d } = dims;
+  const { query: q, kv, querySizes } = headLayout(dims);
   const core = { selectiveRecompute: true } as const;
   const scoreShape = [b, ...querySizes, s, s];
   const scores = builder.activation('scores', scoreShape);
@@ -69,13 +116,5 @@ export function addAttention(builder: LayerGraphBuilder, x: string, dims: Transf
     kind: 'matmul',
     ...core,
   });
-
-  const wo = builder.param('wo', [...querySizes, d, h]);
-  const out = builder.activation('attn_out', [b, s, h]);
-  builder.op('out_proj', `bs${q}d,${q}dh->bsh`, [context, wo], out, { kind: 'matmul' });
-  return builder.dropout(dims.dropout, 'attn_out_dropout', out, {
-    local: 'attn_dropped',
-    letters: 'bsh',
-    shape: [b, s, h],
-  });
+  return context;
 }

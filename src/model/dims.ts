@@ -44,10 +44,11 @@ export interface TransformerDims {
   readonly tiedEmbeddings: boolean;
   /**
    * Dropout on attention probabilities and on every branch into the residual stream: GPT (and
-   * Megatron's default, 0.1) trains with it, Llama without; the spec has no field, so the
-   * activation's family decides.
+   * Megatron's default, 0.1) trains with it, Llama without; unless the spec says, the activation's
+   * family decides.
    */
   readonly dropout: boolean;
+  readonly flashAttention: boolean;
   readonly moe: MoeDims | null;
   readonly precision: Precision;
 }
@@ -106,7 +107,8 @@ export function resolveDims(input: TransformerSpec, options: BuildOptions): Tran
     activation: spec.activation,
     norm: spec.norm ?? (gelu ? 'layernorm' : 'rmsnorm'),
     tiedEmbeddings: spec.tiedEmbeddings ?? gelu,
-    dropout: gelu,
+    dropout: spec.dropout ?? gelu,
+    flashAttention: spec.attention === 'flash',
     moe,
     precision: options.precision,
   };

@@ -2,12 +2,12 @@ import { solveIlpIsolated } from '../../solvers/index.ts';
 import type { BackendChoice, IlpSolution } from '../../solvers/problem.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
-import { buildIntraOpModel, edgeReshards, type IntraOpModel, toIlpProblem } from '../cost/intra-op.ts';
-import { type Layout, partialAxes, tensorSpec } from '../cost/layout.ts';
-import type { PricedCollective } from '../cost/op-cost.ts';
-import { operandLayout, outputLayout, strategyLabel } from '../cost/strategy.ts';
+import { buildIntraOpModel, type IntraOpModel, toIlpProblem } from '../cost/intra-op.ts';
+import { evaluateLayout } from '../cost/layout-eval.ts';
+import type { OpStrategy } from '../cost/strategy.ts';
 import type { OpGraph } from '../graph/graph.ts';
-import type { IntraOpPlan, OpLayoutOut } from '../schema/index.ts';
+import type { IntraOpPlan } from '../schema/index.ts';
+import { describeOps } from './describe.ts';
 
 /** Mixed-precision Adam: bf16 weight and gradient (2 + 2) plus fp32 master weight, m and v (12). */
 export const ADAM_MIXED_PRECISION_BYTES_PER_PARAM = 16;
@@ -66,7 +66,7 @@ export async function shardGraph(options: ShardOptions): Promise<IntraOpPlan> {
       totals: null,
     };
   }
-  return { ...base, status: solution.status, ...describeChoice(model, solution.choice) };
+  return { ...base, status: solution.status, ...describeChoice(model, options, solution.choice) };
 }
 
 function noPlanReason(model: IntraOpModel, solution: IlpSolution, budgetBytes: number | null): string {
@@ -80,70 +80,31 @@ function noPlanReason(model: IntraOpModel, solution: IlpSolution, budgetBytes: n
   return `the graph needs at least ${gib(leastBytes)} per device on this mesh but the budget is ${gib(budgetBytes ?? 0)} (short by ${gib(leastBytes - (budgetBytes ?? 0))})`;
 }
 
-function specOut(tensor: string, layout: Layout, rank: number) {
-  return { tensor, spec: tensorSpec(layout, rank), partialAxes: partialAxes(layout) };
-}
-
-function describeChoice(model: IntraOpModel, choice: readonly number[]): Pick<IntraOpPlan, 'ops' | 'totals'> {
-  const { graph, groups, groupOf } = model;
-  const chosen = (op: number) => groups[groupOf[op]!]!.strategies[choice[groupOf[op]!]!]!.members.get(op)!;
-  const reshardOf = new Map<number, PricedCollective[]>();
-  let reshardSec = 0;
-  for (const edge of model.tensorEdges) {
-    const { forward, backward } = edgeReshards(
-      model,
-      edge,
-      chosen(edge.producer).strategy,
-      chosen(edge.consumer).strategy,
-    );
-    const list = reshardOf.get(edge.consumer) ?? [];
-    for (const [phase, r] of [
-      ['forward', forward],
-      ['backward', backward],
-    ] as const) {
-      for (const c of r.collectives) list.push({ ...c, phase, reason: `reshard ${edge.tensor}` });
-      reshardSec += r.sec;
-    }
-    reshardOf.set(edge.consumer, list);
-  }
-  let computeSec = 0;
-  let commSec = 0;
-  let memory = 0;
-  const ops: OpLayoutOut[] = graph.ops.map((op) => {
-    const { strategy, cost } = chosen(op.index);
-    const leader = groups[groupOf[op.index]!]!.leader;
-    const collectives = [...cost.collectives, ...(reshardOf.get(op.index) ?? [])];
-    computeSec += cost.forwardSec + cost.backwardSec;
-    commSec += cost.commSec;
-    memory += cost.paramStateBytes + cost.activationBytes;
-    const out = graph.tensors.get(op.output)!;
-    return {
-      op: op.name,
-      kind: op.kind,
-      follows: leader === op.index ? null : graph.ops[leader]!.name,
-      strategy: { axis0: strategy.split[0], axis1: strategy.split[1], label: strategyLabel(strategy) },
-      inputSpecs: op.inputs.map((t, i) =>
-        specOut(t, operandLayout(strategy, op.einsum.inputs[i]!), graph.tensors.get(t)!.shape.length),
-      ),
-      outputSpec: specOut(
-        op.output,
-        outputLayout(op, strategy, model.keepsPartial[op.index]!),
-        out.shape.length,
-      ),
-      collectives: collectives.map((c) => ({ ...c })),
-      computeSec: { forward: cost.forwardSec, backward: cost.backwardSec },
-      commSec: collectives.reduce((s, c) => s + c.sec, 0),
-      memoryBytes: { paramState: cost.paramStateBytes, activations: cost.activationBytes },
-    };
+function describeChoice(
+  model: IntraOpModel,
+  options: ShardOptions,
+  choice: readonly number[],
+): Pick<IntraOpPlan, 'ops' | 'totals'> {
+  const strategyOf = new Map<number, OpStrategy>();
+  choice.forEach((k, g) => {
+    for (const [op, m] of model.groups[g]!.strategies[k]!.members) strategyOf.set(op, m.strategy);
   });
+  // The ILP's own choice is always valid on its mesh.
+  const evaluated = evaluateLayout(
+    options.graph,
+    options.mesh,
+    { gpu: options.cluster.gpu, recompute: 'none' },
+    (op) => strategyOf.get(op)!,
+  )!;
+  const bytesPerParam = ADAM_MIXED_PRECISION_BYTES_PER_PARAM;
   return {
-    ops,
+    ops: describeOps(options.graph, evaluated, model.coarsening, bytesPerParam),
     totals: {
-      computeSec,
-      commSec,
-      reshardSec,
-      totalSec: computeSec + commSec + reshardSec,
-      memoryBytesPerDevice: memory,
+      computeSec: evaluated.forwardComputeSec + evaluated.backwardComputeSec,
+      commSec: evaluated.commSec + evaluated.gradSyncSec,
+      reshardSec: evaluated.reshardSec,
+      totalSec: evaluated.totalSec + evaluated.gradSyncSec,
+      memoryBytesPerDevice: evaluated.paramElements * bytesPerParam + evaluated.activationBytes,
     },
   };
 }

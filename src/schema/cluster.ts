@@ -24,6 +24,8 @@ export const Efficiency = z
     matmul: z.number().gt(0).max(1),
     /** Share of HBM bandwidth that memory-bound kernels reach. */
     memory: z.number().gt(0).max(1),
+    /** Share of tensor-parallel collective time hidden behind GEMMs when that overlap is enabled. */
+    tpOverlap: z.number().min(0).max(1).default(0.5),
   })
   .strict();
 export type Efficiency = z.infer<typeof Efficiency>;

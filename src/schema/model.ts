@@ -33,6 +33,14 @@ export const TransformerSpec = z
     /** Defaults: tied with GELU (GPT), untied with SwiGLU (Llama). */
     tiedEmbeddings: z.boolean().optional(),
     moe: MoeSpec.optional(),
+    /**
+     * How attention runs: 'flash' (FlashAttention: one fused kernel, the s×s scores never stored)
+     * or 'eager' (scores, softmax, dropout and context as separate kernels, as Megatron-LM ran in
+     * 2021 and Korthikanti et al. 2022 count).
+     */
+    attention: z.enum(['flash', 'eager']).default('flash'),
+    /** Dropout on attention and on the branches into the residual stream; defaults: on for GELU (GPT), off for SwiGLU (Llama). */
+    dropout: z.boolean().optional(),
   })
   .strict()
   .superRefine((m, ctx) => {

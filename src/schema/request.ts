@@ -27,6 +27,16 @@ export const ParallelSpec = z
     zero: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).optional(),
     sequenceParallel: z.boolean().optional(),
     schedule: ScheduleKind.optional(),
+    /**
+     * Reduce data-parallel gradients bucket by bucket during the last backward pass (Megatron's
+     * --overlap-grad-reduce, DDP and FSDP by default); off, the whole reduction follows it.
+     */
+    overlapGradReduce: z.boolean().optional(),
+    /**
+     * Overlap tensor-parallel collectives with the GEMMs around them (Megatron's --tp-comm-overlap
+     * with Transformer Engine); the GPU catalog's `efficiency.tpOverlap` says how much hides.
+     */
+    overlapTensorParallelComm: z.boolean().optional(),
   })
   .strict();
 export type ParallelSpec = z.infer<typeof ParallelSpec>;

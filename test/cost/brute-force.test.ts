@@ -59,7 +59,7 @@ function assignmentCost(model: IntraOpModel, choice: readonly number[]) {
   let bytes = 0;
   for (const op of model.graph.ops) {
     const { cost } = at(op.index);
-    sec += cost.forwardSec + cost.backwardSec + cost.commSec;
+    sec += cost.forwardSec + cost.backwardSec + cost.commSec + cost.gradSyncSec;
     bytes += cost.paramStateBytes + cost.activationBytes;
   }
   for (const edge of model.tensorEdges) {

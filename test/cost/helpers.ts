@@ -1,7 +1,7 @@
 import { resolveCluster } from '../../src/cluster/cluster.ts';
 import { logicalMesh } from '../../src/cluster/mesh.ts';
 import { parseGraph } from '../../src/graph/index.ts';
-import type { ClusterInput, OpGraphInput } from '../../src/schema/index.ts';
+import { type ClusterInput, ClusterSpec, type OpGraphInput } from '../../src/schema/index.ts';
 
 export function matmulGraph(dims: { b: number; s: number; h: number; f: number }): OpGraphInput {
   const { b, s, h, f } = dims;
@@ -17,6 +17,6 @@ export function matmulGraph(dims: { b: number; s: number; h: number; f: number }
 }
 
 export function setup(graph: unknown, cluster: ClusterInput, shape: [number, number]) {
-  const c = resolveCluster({ intraNodeLatencyUs: 5, interNodeLatencyUs: 10, ...cluster });
+  const c = resolveCluster(ClusterSpec.parse({ intraNodeLatencyUs: 5, interNodeLatencyUs: 10, ...cluster }));
   return { graph: parseGraph(graph), cluster: c, mesh: logicalMesh(c, shape) };
 }

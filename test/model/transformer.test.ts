@@ -36,7 +36,10 @@ function issuesOf(fn: () => unknown) {
 
 describe('buildTransformer: graphs', () => {
   it('builds a GPT block op for op as the hand-written example', () => {
-    const model = build({ layers: 2, hidden: 4096, heads: 32, vocab: 51200, seqLen: 2048 }, 8);
+    const model = build(
+      { layers: 2, hidden: 4096, heads: 32, vocab: 51200, seqLen: 2048, attention: 'eager' },
+      8,
+    );
     const block = localNames(model.layers[1]!);
     const example = OpGraphSpec.parse(gptBlock);
     expect(block.ops).toEqual(example.ops);
@@ -75,8 +78,18 @@ describe('buildTransformer: graphs', () => {
     });
   });
 
-  it('writes Llama attention with grouped query heads and an ungated SwiGLU MLP', () => {
+  it('fuses attention into one FlashAttention op that stores no s×s tensor', () => {
     const block = build(TINY_LLAMA).layers[1]!.graph;
+    const attention = block.ops.find((o) => o.name === 'block0.attention')!;
+    expect(attention.einsum).toBe('bsgrd,btgd,btgd->bsgrd');
+    expect(attention.reducedDims).toEqual(['t', 'd']);
+    const { seqLen: s, hidden } = TINY_LLAMA;
+    expect(attention.flops).toBe(4 * s * s * hidden);
+    expect(block.tensors.some((t) => t.shape.filter((d) => d === s).length > 1)).toBe(false);
+  });
+
+  it('writes Llama attention with grouped query heads and an ungated SwiGLU MLP', () => {
+    const block = build({ ...TINY_LLAMA, attention: 'eager' }).layers[1]!.graph;
     const einsum = (op: string) => block.ops.find((o) => o.name === `block0.${op}`)?.einsum;
     expect(einsum('q_proj')).toBe('bsh,hgrd->bsgrd');
     expect(einsum('k_proj')).toBe('bsh,hgd->bsgd');

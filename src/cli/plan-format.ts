@@ -1,0 +1,38 @@
+import type { Plan } from '../schema/index.ts';
+import { formatBytes, formatSec } from './format.ts';
+
+/** The human-readable form of `meshplan plan` / `meshplan estimate`. */
+export function formatPlan(plan: Plan): string {
+  const lines: string[] = [];
+  if (plan.summary === null) {
+    lines.push(`${plan.status}: ${plan.reason ?? 'no plan'}`);
+    if (plan.shortfallBytes !== undefined)
+      lines.push(`shortfall ${formatBytes(plan.shortfallBytes)} per device`);
+    return lines.join('\n');
+  }
+  const s = plan.summary;
+  lines.push(
+    `${plan.status}${plan.reason ? ` (${plan.reason})` : ''}: dp ${s.dp} × tp ${s.tp} × pp ${s.pp}, microbatch ${s.microBatch} × ${s.microbatches}, ` +
+      `${s.schedule}${s.virtualStages > 1 ? ` v=${s.virtualStages}` : ''}, recompute ${s.recompute}, ZeRO ${s.zero}` +
+      `${s.sequenceParallel ? ', sequence parallel' : ''}`,
+    `step ${formatSec(s.stepTimeSec)}  ${Math.round(s.tokensPerSec).toLocaleString('en-US')} tokens/s  ` +
+      `${s.tflopsPerDevice.toFixed(1)} TFLOP/s per GPU (MFU ${(s.mfu * 100).toFixed(1)}%)  peak memory ${formatBytes(s.peakMemoryBytes)}`,
+  );
+  const b = plan.breakdown!;
+  lines.push(
+    `breakdown: compute ${formatSec(b.computeSec)}, tp ${formatSec(b.tpCommSec)}, reshard ${formatSec(b.reshardSec)}, ` +
+      `pp ${formatSec(b.ppCommSec)}, dp ${formatSec(b.dpCommSec)}, bubble ${formatSec(b.bubbleSec)}, optimizer ${formatSec(b.optimizerSec)}`,
+    'stages:',
+  );
+  for (const [i, st] of plan.stages.entries()) {
+    lines.push(
+      `  ${String(i).padStart(3)}  ${st.layerNames[0]}..${st.layerNames[1]}  mesh ${st.logicalMesh.join('x')}  ` +
+        `${formatSec(st.latencySec)}/microbatch  ${formatBytes(st.memoryBytes)} (${st.inFlightMicrobatches} in flight)`,
+    );
+  }
+  if (plan.exports !== null) lines.push('megatron:', `  ${plan.exports.megatron.args.join(' ')}`);
+  lines.push(
+    `solver: ${plan.solver.ilpSolves} ILP solves, ${plan.solver.configurationsTried} configurations, ${plan.solver.wallSec.toFixed(2)} s`,
+  );
+  return lines.join('\n');
+}

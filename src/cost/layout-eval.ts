@@ -1,0 +1,121 @@
+import type { LogicalMesh } from '../cluster/mesh.ts';
+import type { OpGraph } from '../graph/graph.ts';
+import type { GpuSpec } from '../schema/index.ts';
+import { buildIntraOpModel, edgeReshards, type IntraOpModel } from './intra-op.ts';
+import type { Layout } from './layout.ts';
+import type { OpCost, PricedCollective } from './op-cost.ts';
+import type { Recompute } from './saved.ts';
+import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
+
+/** One op of an evaluated layout: its strategy, its own cost and the resharding of its inputs. */
+export interface EvaluatedOp {
+  readonly strategy: OpStrategy;
+  readonly inputLayouts: readonly Layout[];
+  readonly outputLayout: Layout;
+  readonly cost: OpCost;
+  readonly reshards: readonly PricedCollective[];
+  readonly reshardSec: number;
+}
+
+/** A whole graph's layout priced op by op (one microbatch, forward + backward). */
+export interface LayoutEval {
+  readonly ops: readonly EvaluatedOp[];
+  readonly forwardComputeSec: number;
+  readonly backwardComputeSec: number;
+  /** In-op collectives: output reductions, parameter-gradient all-reduces within the mesh, recompute. */
+  readonly commSec: number;
+  readonly reshardSec: number;
+  /** Per microbatch: compute + in-op collectives + resharding. */
+  readonly totalSec: number;
+  /** Per step: all-reduces of parameter gradients partial on a mesh axis. */
+  readonly gradSyncSec: number;
+  /** Parameter elements held per device. */
+  readonly paramElements: number;
+  /** Activations kept for the backward pass, per microbatch, per device. */
+  readonly activationBytes: number;
+}
+
+export interface LayoutEvalOptions {
+  readonly gpu: GpuSpec;
+  readonly recompute: Recompute;
+  readonly carry?: { readonly from: string; readonly to: string };
+}
+
+/**
+ * Prices fixed per-op strategies (null when one of them is not valid on this mesh, e.g. a split
+ * that does not divide the dim): the ILP's answer re-priced under another recomputation mode, or a
+ * framework's layout pinned for `estimate`. Reuses the ILP model's machinery with one strategy per
+ * group, so both paths share every cost formula.
+ */
+export function evaluateLayout(
+  graph: OpGraph,
+  mesh: LogicalMesh,
+  options: LayoutEvalOptions,
+  strategyOf: (op: number) => OpStrategy,
+): LayoutEval | null {
+  const model: IntraOpModel = buildIntraOpModel(graph, mesh, {
+    gpu: options.gpu,
+    // One byte per parameter: the model's parameter memory then counts elements.
+    paramStateBytesPerParam: 1,
+    recompute: options.recompute,
+    ...(options.carry ? { carry: options.carry } : {}),
+    pin: (op) => strategyOf(op.index),
+  });
+  if (model.groups.some((g) => g.strategies.length !== 1)) return null;
+  const chosen = (op: number) => model.groups[model.groupOf[op]!]!.strategies[0]!.members.get(op)!;
+  const reshards = new Map<number, { list: PricedCollective[]; sec: number }>();
+  for (const edge of model.tensorEdges) {
+    const { forward, backward } = edgeReshards(
+      model,
+      edge,
+      chosen(edge.producer).strategy,
+      chosen(edge.consumer).strategy,
+    );
+    const entry = reshards.get(edge.consumer) ?? { list: [], sec: 0 };
+    for (const [phase, r] of [
+      ['forward', forward],
+      ['backward', backward],
+    ] as const) {
+      for (const c of r.collectives) entry.list.push({ ...c, phase, reason: `reshard ${edge.tensor}` });
+      entry.sec += r.sec;
+    }
+    reshards.set(edge.consumer, entry);
+  }
+  let forwardComputeSec = 0;
+  let backwardComputeSec = 0;
+  let commSec = 0;
+  let gradSyncSec = 0;
+  let reshardSec = 0;
+  let paramElements = 0;
+  let activationBytes = 0;
+  const ops = graph.ops.map((op) => {
+    const { strategy, cost } = chosen(op.index);
+    const r = reshards.get(op.index) ?? { list: [], sec: 0 };
+    forwardComputeSec += cost.forwardSec;
+    backwardComputeSec += cost.backwardSec;
+    commSec += cost.commSec;
+    gradSyncSec += cost.gradSyncSec;
+    reshardSec += r.sec;
+    paramElements += cost.paramStateBytes;
+    activationBytes += cost.activationBytes;
+    return {
+      strategy,
+      inputLayouts: op.einsum.inputs.map((letters) => operandLayout(strategy, letters)),
+      outputLayout: outputLayout(op, strategy, model.keepsPartial[op.index]!),
+      cost,
+      reshards: r.list,
+      reshardSec: r.sec,
+    };
+  });
+  return {
+    ops,
+    forwardComputeSec,
+    backwardComputeSec,
+    commSec,
+    reshardSec,
+    totalSec: forwardComputeSec + backwardComputeSec + commSec + reshardSec,
+    gradSyncSec,
+    paramElements,
+    activationBytes,
+  };
+}

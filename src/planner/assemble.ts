@@ -1,0 +1,199 @@
+import type { Cluster } from '../cluster/cluster.ts';
+import { coarsen } from '../graph/coarsen.ts';
+import type { Breakdown, Plan, PlanRequest, StageOut, Summary } from '../schema/index.ts';
+import { describeOps } from './describe.ts';
+import {
+  GRADIENT_BYTES,
+  inFlightMicrobatches,
+  OPTIMIZER_BYTES,
+  pipelineStepSec,
+  WEIGHT_BYTES,
+} from './pipeline.ts';
+import type { Candidate } from './search.ts';
+import { paramBytes, priceStage, type StagePrice, stageLinks } from './stage-eval.ts';
+
+export interface Assembled {
+  readonly summary: Summary;
+  readonly breakdown: Breakdown;
+  readonly stages: StageOut[];
+  readonly schedule: NonNullable<Plan['schedule']>;
+}
+
+/** Data-parallel ways inside a stage: mesh axes along which every matmul splits the batch dim b. */
+function batchWays(candidate: Candidate): number {
+  const stage = candidate.stages[0]!;
+  const layer = candidate.model.layers[stage.last]!;
+  const price = stage.series.prices[stage.last]!;
+  let ways = 1;
+  for (const j of [0, 1] as const) {
+    const matmuls = layer.graph.ops.filter((op) => op.kind === 'matmul' && op.einsum.letters.includes('b'));
+    if (matmuls.length > 0 && matmuls.every((op) => price.ops[op.index]!.strategy.split[j] === 'b')) {
+      ways *= stage.series.mesh.shape[j];
+    }
+  }
+  return ways;
+}
+
+/** Interleaving pays when the bubble it shrinks outweighs the extra pipeline sends (SC'21 §2.2.2). */
+function bestVirtualStages(
+  candidate: Candidate,
+  prices: readonly StagePrice[],
+  capacityBytes: number,
+): number {
+  const S = prices.length;
+  const pinned = candidate.config.virtualStages;
+  if (S <= 1 || candidate.config.schedule === 'gpipe') return 1;
+  // Chunks hold blocks; the embedding and head ride along with the first and last chunk.
+  const edges = (s: { first: number; last: number }) =>
+    (s.first === 0 ? 1 : 0) + (s.last === candidate.model.layers.length - 1 ? 1 : 0);
+  const layersPerStage = candidate.stages.map((s) => s.last - s.first + 1 - edges(s));
+  let best = { v: 1, sec: Number.POSITIVE_INFINITY };
+  for (let v = 1; v <= 8; v++) {
+    if (layersPerStage.some((n) => n % v !== 0) || (pinned > 1 && v !== pinned)) continue;
+    const latency = prices.map((p) => p.latencySec + (v - 1) * p.ppCommSec);
+    const once = prices[0]!.dpPerStepSec + prices[0]!.optimizerSec;
+    const sec = pipelineStepSec(latency, candidate.config.microbatches, v, once).stepSec;
+    const fits = prices.every(
+      (p, i) =>
+        paramBytes(p.params) +
+          inFlightMicrobatches(v > 1 ? 'interleaved' : '1f1b', i, S, candidate.config.microbatches, v) *
+            p.activationBytesPerMicrobatch <=
+        capacityBytes,
+    );
+    if (fits && sec < best.sec) best = { v, sec };
+  }
+  return best.v;
+}
+
+/** `searchInterleaving`: the planner may pick the virtual stage count; an estimate keeps the given one. */
+export function assemble(
+  request: PlanRequest,
+  cluster: Cluster,
+  candidate: Candidate,
+  capacityBytes: number,
+  searchInterleaving: boolean,
+): Assembled {
+  const { model, config } = candidate;
+  const L = model.layers.length;
+  const prices = candidate.stages.map((s) =>
+    priceStage(
+      s.series,
+      s.first,
+      s.last,
+      L,
+      model.streamBytes,
+      stageLinks(cluster, s.stageDevices, config.dp),
+      config,
+      cluster,
+    ),
+  );
+  const v =
+    searchInterleaving && config.virtualStages <= 1
+      ? bestVirtualStages(candidate, prices, capacityBytes)
+      : config.virtualStages;
+  const schedule = config.schedule === 'gpipe' ? 'gpipe' : v > 1 ? 'interleaved' : '1f1b';
+  const latency = prices.map((p) => p.latencySec + (v - 1) * p.ppCommSec);
+  const once = prices[0]!.dpPerStepSec + prices[0]!.optimizerSec;
+  const step = pipelineStepSec(latency, config.microbatches, v, once);
+  const k = step.bottleneck;
+  const bottleneck = prices[k]!;
+  const bottleneckEval = candidate.stages[k]!.series.prices.slice(
+    candidate.stages[k]!.first,
+    candidate.stages[k]!.last + 1,
+  );
+  const sum = (f: (e: (typeof bottleneckEval)[number]) => number) =>
+    bottleneckEval.reduce((s, e) => s + f(e), 0);
+  const B = config.microbatches;
+  const breakdown: Breakdown = {
+    computeSec: B * sum((e) => e.forwardComputeSec + e.backwardComputeSec),
+    tpCommSec: B * sum((e) => e.commSec),
+    reshardSec: B * sum((e) => e.reshardSec),
+    ppCommSec: B * (bottleneck.ppCommSec * v),
+    dpCommSec: B * bottleneck.dpPerMicrobatchSec + prices[0]!.dpPerStepSec,
+    bubbleSec: step.bubbleSec,
+    optimizerSec: prices[0]!.optimizerSec,
+    totalSec: step.stepSec,
+  };
+
+  const S = prices.length;
+  const stages: StageOut[] = candidate.stages.map((stage, i) => {
+    const p = prices[i]!;
+    const inFlight = inFlightMicrobatches(schedule, i, S, B, v);
+    const activations = inFlight * p.activationBytesPerMicrobatch;
+    const total = paramBytes(p.params) + activations;
+    const layerPlans = new Map<
+      string,
+      { layer: string; count: number; ops: StageOut['layerPlans'][number]['ops'] }
+    >();
+    for (let l = stage.first; l <= stage.last; l++) {
+      const layer = model.layers[l]!;
+      const known = layerPlans.get(layer.signature);
+      if (known !== undefined) {
+        known.count++;
+        continue;
+      }
+      const bytesPerParam =
+        paramBytes(p.params) / Math.max(1, p.paramElements) ||
+        WEIGHT_BYTES + GRADIENT_BYTES + OPTIMIZER_BYTES;
+      layerPlans.set(layer.signature, {
+        layer: layer.name,
+        count: 1,
+        ops: describeOps(layer.graph, stage.series.prices[l]!, coarsen(layer.graph), bytesPerParam),
+      });
+    }
+    return {
+      layers: [stage.first, stage.last],
+      layerNames: [model.layers[stage.first]!.name, model.layers[stage.last]!.name],
+      subMesh: { nodes: 1, devicesPerNode: stage.stageDevices },
+      logicalMesh: [stage.series.mesh.shape[0], stage.series.mesh.shape[1]],
+      latencySec: latency[i]!,
+      memoryBytes: total,
+      memory: {
+        parametersBytes: p.params.parametersBytes,
+        gradientsBytes: p.params.gradientsBytes,
+        optimizerBytes: p.params.optimizerBytes,
+        activationsBytes: activations,
+        totalBytes: total,
+        capacityBytes: cluster.gpu.memoryBytes,
+      },
+      inFlightMicrobatches: inFlight,
+      layerPlans: [...layerPlans.values()],
+    };
+  });
+
+  const ways = batchWays(candidate);
+  const stageDevices = candidate.stages[0]!.stageDevices;
+  const seqLen = request.model.kind === 'transformer' ? request.model.seqLen : 0;
+  const stepSec = step.stepSec;
+  const modelFlops = 3 * model.forwardFlops * B * config.dp;
+  const recomputeFlops =
+    config.recompute === 'full'
+      ? model.forwardFlops
+      : config.recompute === 'selective'
+        ? model.selectiveFlops
+        : 0;
+  const hardwareFlops = modelFlops + recomputeFlops * B * config.dp;
+  const peak = (cluster.gpu.peakTflops[request.training.precision] ?? cluster.gpu.peakTflops.fp16) * 1e12;
+  const tflopsPerDevice = modelFlops / stepSec / cluster.devices / 1e12;
+  const summary: Summary = {
+    dp: config.dp * ways,
+    tp: stageDevices / ways,
+    pp: S,
+    microBatch: config.microBatch / 1,
+    microbatches: B,
+    virtualStages: v,
+    recompute: config.recompute,
+    zero: config.zero,
+    sequenceParallel: stages.some((s) =>
+      s.layerPlans.some((lp) => lp.ops.some((o) => o.kind === 'norm' && o.strategy.label.includes('s@'))),
+    ),
+    schedule,
+    stepTimeSec: stepSec,
+    tokensPerSec: (request.training.globalBatch * seqLen) / stepSec,
+    tflopsPerDevice,
+    hardwareTflopsPerDevice: hardwareFlops / stepSec / cluster.devices / 1e12,
+    mfu: (tflopsPerDevice * 1e12) / peak,
+    peakMemoryBytes: Math.max(...stages.map((s) => s.memoryBytes)),
+  };
+  return { summary, breakdown, stages, schedule: { kind: schedule, microbatches: B, virtualStages: v } };
+}

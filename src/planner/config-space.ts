@@ -1,0 +1,90 @@
+import type { Cluster } from '../cluster/cluster.ts';
+import type { PlanRequest, Recompute } from '../schema/index.ts';
+import type { ZeroStage } from './pipeline.ts';
+
+/** How one pipeline replica's devices are cut into stage sub-meshes. */
+export interface ReplicaShape {
+  readonly dp: number;
+  /** Devices per stage sub-mesh, per allowed shape. */
+  readonly stageDevices: readonly number[];
+  /** What the stage DP counts in: 1 device, or a whole node once stages fill nodes. */
+  readonly deviceUnit: number;
+  readonly replicaDevices: number;
+}
+
+function powersOfTwoUpTo(n: number): number[] {
+  const out: number[] = [];
+  for (let p = 1; p <= n; p *= 2) out.push(p);
+  return out;
+}
+
+export function divisors(n: number): number[] {
+  const out: number[] = [];
+  for (let d = 1; d * d <= n; d++) {
+    if (n % d === 0) {
+      out.push(d);
+      if (d * d !== n) out.push(n / d);
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * Data-parallel degrees worth planning (DESIGN.md §6: factor dp out first, then plan one replica).
+ * A replica that fills nodes is cut into whole-node stages (a stage spanning nodes would put a
+ * slow axis inside the stage, which data parallelism across replicas does better); a smaller one
+ * into Alpa's (1, 2^k) sub-meshes.
+ */
+export function replicaShapes(cluster: Cluster, request: PlanRequest, layerCount: number): ReplicaShape[] {
+  const g = cluster.gpusPerNode;
+  const pinned = request.parallel ?? {};
+  const shapes: ReplicaShape[] = [];
+  for (const dp of divisors(cluster.devices)) {
+    if (pinned.dp !== undefined && pinned.dp !== dp) continue;
+    if (request.training.globalBatch % dp !== 0) continue;
+    const replicaDevices = cluster.devices / dp;
+    if (replicaDevices >= g) {
+      if (replicaDevices % g !== 0 || replicaDevices / g > layerCount) continue;
+      if (pinned.tp !== undefined && pinned.tp > g) continue;
+      shapes.push({ dp, stageDevices: [g], deviceUnit: g, replicaDevices });
+    } else {
+      shapes.push({ dp, stageDevices: powersOfTwoUpTo(replicaDevices), deviceUnit: 1, replicaDevices });
+    }
+  }
+  return shapes;
+}
+
+/** Microbatch sizes worth trying: powers of two dividing the per-replica batch, up to 16. */
+export function microBatchSizes(request: PlanRequest, dp: number): number[] {
+  const pinned = request.parallel?.microBatch ?? request.training.microBatch;
+  const perReplica = request.training.globalBatch / dp;
+  if (pinned !== undefined) return perReplica % pinned === 0 ? [pinned] : [];
+  return powersOfTwoUpTo(Math.min(16, perReplica)).filter((mb) => perReplica % mb === 0);
+}
+
+/** Logical meshes of a sub-mesh of m devices in one node: both axes are NVLink, so [a, b] ≅ [b, a]. */
+export function logicalShapes(m: number, pinnedTp: number | undefined): [number, number][] {
+  const shapes: [number, number][] = [];
+  for (const a0 of powersOfTwoUpTo(m)) {
+    const a1 = m / a0;
+    if (pinnedTp !== undefined ? a1 === pinnedTp : a0 <= a1) shapes.push([a0, a1]);
+  }
+  return shapes;
+}
+
+/**
+ * Memory escalation: each later entry trades speed for memory, so the search stops at the first
+ * that fits. Recomputation: none, then selective (Korthikanti's attention core), then full.
+ * ZeRO with data parallelism: 1 (same traffic as plain all-reduce, optimizer state sharded),
+ * 2 (gradients too, reduce-scattered per microbatch), 3 (parameters gathered per pass).
+ */
+export function recomputeOrder(request: PlanRequest): Recompute[] {
+  const pinned = request.parallel?.recompute;
+  return pinned !== undefined ? [pinned] : ['none', 'selective', 'full'];
+}
+
+export function zeroOrder(request: PlanRequest, dp: number): ZeroStage[] {
+  const pinned = request.parallel?.zero;
+  if (pinned !== undefined) return [pinned];
+  return dp === 1 ? [0] : [1, 2, 3];
+}

@@ -1,0 +1,139 @@
+import { solveIlp } from '../../solvers/index.ts';
+import type { IlpStatus } from '../../solvers/problem.ts';
+import type { Cluster } from '../cluster/cluster.ts';
+import type { LogicalMesh } from '../cluster/mesh.ts';
+import { buildIntraOpModel, toIlpProblem } from '../cost/intra-op.ts';
+import { evaluateLayout, type LayoutEval } from '../cost/layout-eval.ts';
+import { megatronStrategy } from '../cost/megatron-layout.ts';
+import type { Recompute } from '../cost/saved.ts';
+import type { OpStrategy } from '../cost/strategy.ts';
+import type { OpGraph } from '../graph/graph.ts';
+import { GRADIENT_BYTES, OPTIMIZER_BYTES, WEIGHT_BYTES } from './pipeline.ts';
+
+/** A layer ready for planning: its validated graph and what identifies identical layers. */
+export interface PlannedLayer {
+  readonly name: string;
+  readonly signature: string;
+  readonly graph: OpGraph;
+  readonly input: string | null;
+  readonly output: string;
+  /** Blocks repeat: the hand-over from one copy to the next is priced inside the layer's ILP. */
+  readonly carry?: { readonly from: string; readonly to: string };
+}
+
+/**
+ * How a layer's layout is chosen: by the ILP with no memory budget ('fast'), by the ILP under
+ * tighter budgets ('balanced': halfway to the least memory; 'lean': the least memory any layout
+ * needs), or pinned to Megatron-LM's layout (with or without sequence parallelism).
+ */
+export type LayoutChoice = 'fast' | 'balanced' | 'lean' | 'megatron' | 'megatron-sp';
+
+export interface LayerLayout {
+  readonly strategies: readonly OpStrategy[];
+  readonly status: IlpStatus;
+}
+
+export interface LayerSolverOptions {
+  readonly cluster: Cluster;
+  readonly deadlineMs: number;
+  readonly signal?: AbortSignal;
+}
+
+const PARAM_STATE_BYTES = WEIGHT_BYTES + GRADIENT_BYTES + OPTIMIZER_BYTES;
+
+function meshKey(mesh: LogicalMesh): string {
+  return mesh.axes.map((a) => `${a.size}${a.spansNodes ? 'n' : 'l'}`).join('x');
+}
+
+/**
+ * Intra-op layouts per (layer signature, mesh, choice), solved once and shared by every identical
+ * layer (DESIGN.md §6: this, not raw speed, makes a 96-layer model as cheap as a 1-layer one),
+ * and their prices per recomputation mode.
+ */
+export class LayerSolver {
+  private readonly layouts = new Map<string, Promise<LayerLayout | null>>();
+  private readonly prices = new Map<string, LayoutEval>();
+  ilpSolves = 0;
+
+  constructor(private readonly options: LayerSolverOptions) {}
+
+  layout(layer: PlannedLayer, mesh: LogicalMesh, choice: LayoutChoice): Promise<LayerLayout | null> {
+    const key = `${layer.signature}|${meshKey(mesh)}|${choice}`;
+    let found = this.layouts.get(key);
+    if (found === undefined) {
+      found = this.solve(layer, mesh, choice);
+      this.layouts.set(key, found);
+    }
+    return found;
+  }
+
+  /** The layout priced under a recomputation mode; null when the choice has no layout on this mesh. */
+  async price(
+    layer: PlannedLayer,
+    mesh: LogicalMesh,
+    choice: LayoutChoice,
+    recompute: Recompute,
+  ): Promise<LayoutEval | null> {
+    const layout = await this.layout(layer, mesh, choice);
+    if (layout === null) return null;
+    const key = `${layer.signature}|${meshKey(mesh)}|${choice}|${recompute}`;
+    let price = this.prices.get(key);
+    if (price === undefined) {
+      const evaluated = evaluateLayout(
+        layer.graph,
+        mesh,
+        { gpu: this.options.cluster.gpu, recompute, ...(layer.carry ? { carry: layer.carry } : {}) },
+        (op) => layout.strategies[op]!,
+      );
+      if (evaluated === null) return null;
+      price = evaluated;
+      this.prices.set(key, price);
+    }
+    return price;
+  }
+
+  private async solve(
+    layer: PlannedLayer,
+    mesh: LogicalMesh,
+    choice: LayoutChoice,
+  ): Promise<LayerLayout | null> {
+    const { graph } = layer;
+    if (choice === 'megatron' || choice === 'megatron-sp') {
+      if (mesh.shape[0] !== 1) return null;
+      const sp = choice === 'megatron-sp';
+      return { strategies: graph.ops.map((op) => megatronStrategy(op, sp)), status: 'optimal' };
+    }
+    const model = buildIntraOpModel(graph, mesh, {
+      gpu: this.options.cluster.gpu,
+      paramStateBytesPerParam: PARAM_STATE_BYTES,
+      ...(layer.carry ? { carry: layer.carry } : {}),
+    });
+    let budget: number | null = null;
+    if (choice !== 'fast') {
+      const least = model.groups.reduce((s, g) => s + Math.min(...g.strategies.map((x) => x.memoryBytes)), 0);
+      const fast = await this.layout(layer, mesh, 'fast');
+      if (fast === null) return null;
+      const fastPrice = await this.price(layer, mesh, 'fast', 'none');
+      if (fastPrice === null) return null;
+      const fastMemory = fastPrice.paramElements * PARAM_STATE_BYTES + fastPrice.activationBytes;
+      budget = choice === 'lean' ? least : (least + fastMemory) / 2;
+      if (budget >= fastMemory) return fast;
+    }
+    const remainingSec = Math.max(0.5, (this.options.deadlineMs - Date.now()) / 1000);
+    const problem = toIlpProblem(
+      model,
+      budget === null ? null : budget * (1 + 1e-9),
+      Math.min(remainingSec, 20),
+    );
+    this.ilpSolves++;
+    const solution = await solveIlp(problem, {
+      ...(this.options.signal ? { signal: this.options.signal } : {}),
+    });
+    if (solution.choice === null) return null;
+    const choiceOf = new Map<number, OpStrategy>();
+    solution.choice.forEach((k, g) => {
+      for (const [op, m] of model.groups[g]!.strategies[k]!.members) choiceOf.set(op, m.strategy);
+    });
+    return { strategies: graph.ops.map((op) => choiceOf.get(op.index)!), status: solution.status };
+  }
+}

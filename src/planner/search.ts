@@ -1,0 +1,281 @@
+import { type StageOption, solveStageDp } from '../../solvers/stage-dp.ts';
+import type { Cluster } from '../cluster/cluster.ts';
+import { logicalMesh } from '../cluster/mesh.ts';
+import type { PlanRequest, Recompute } from '../schema/index.ts';
+import {
+  logicalShapes,
+  microBatchSizes,
+  type ReplicaShape,
+  recomputeOrder,
+  replicaShapes,
+  zeroOrder,
+} from './config-space.ts';
+import type { LayerSolver, LayoutChoice } from './layer-solver.ts';
+import { type PlannedModel, planModel } from './model.ts';
+import {
+  LayerSeries,
+  maxStagesAfter,
+  type PipelineConfig,
+  paramBytes,
+  priceStage,
+  stageLinks,
+} from './stage-eval.ts';
+
+/**
+ * Layout choices offered to the stage DP for every layer range and mesh: the ILP's fastest layout
+ * and Megatron-LM's (so a plan is never worse than the framework default), then, only when memory
+ * demands it, the ILP under tighter budgets.
+ */
+const CHOICE_SETS: readonly (readonly LayoutChoice[])[] = [
+  ['fast', 'megatron', 'megatron-sp'],
+  ['fast', 'megatron', 'megatron-sp', 'balanced', 'lean'],
+];
+
+export interface PlannedStage {
+  readonly first: number;
+  readonly last: number;
+  readonly series: LayerSeries;
+  readonly stageDevices: number;
+}
+
+export interface Candidate {
+  readonly model: PlannedModel;
+  readonly replica: ReplicaShape;
+  readonly config: PipelineConfig;
+  readonly stages: readonly PlannedStage[];
+  readonly stepSec: number;
+}
+
+export interface SearchProgress {
+  readonly phase: string;
+  readonly fraction: number;
+}
+
+export interface SearchOutcome {
+  readonly best: Candidate | null;
+  /** Smallest memory shortfall seen when nothing fits (bytes per device). */
+  readonly shortfallBytes: number | null;
+  readonly configurationsTried: number;
+  readonly dpStates: number;
+  readonly timedOut: boolean;
+}
+
+export interface SearchContext {
+  readonly request: PlanRequest;
+  readonly cluster: Cluster;
+  readonly solver: LayerSolver;
+  readonly capacityBytes: number;
+  readonly deadlineMs: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: SearchProgress) => void;
+}
+
+interface SeriesEntry {
+  readonly series: LayerSeries;
+  readonly stageDevices: number;
+}
+
+/**
+ * The outer loops of DESIGN.md §6 around Alpa's stage DP: microbatch size, data-parallel degree
+ * (one replica planned on devices / dp), then recomputation and ZeRO escalated only as far as
+ * memory demands. Every stage option is a sum of memoised per-layer ILP optima.
+ */
+export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
+  const { request, cluster } = ctx;
+  const spec = request.model;
+  const layerCountGuess = spec.kind === 'transformer' ? spec.layers + 2 : Number.POSITIVE_INFINITY;
+  const replicas = replicaShapes(cluster, request, layerCountGuess);
+  const work = replicas.flatMap((r) => microBatchSizes(request, r.dp).map((mb) => ({ replica: r, mb })));
+  const models = new Map<number, PlannedModel>();
+  let best: Candidate | null = null;
+  let shortfall: number | null = null;
+  let tried = 0;
+  let dpStates = 0;
+  let timedOut = false;
+  for (const [index, { replica, mb }] of work.entries()) {
+    ctx.signal?.throwIfAborted();
+    if (Date.now() > ctx.deadlineMs) {
+      timedOut = true;
+      break;
+    }
+    ctx.onProgress?.({ phase: `dp=${replica.dp} microBatch=${mb}`, fraction: index / work.length });
+    let model = models.get(mb);
+    if (model === undefined) {
+      model = planModel(spec, mb, request.training.precision);
+      models.set(mb, model);
+    }
+    const microbatches = request.training.globalBatch / (replica.dp * mb);
+    escalation: for (const recompute of recomputeOrder(request)) {
+      for (const choices of CHOICE_SETS) {
+        const series = await seriesFor(ctx, model, replica, recompute, choices);
+        for (const zero of zeroOrder(request, replica.dp)) {
+          const schedule = request.parallel?.schedule === 'gpipe' ? 'gpipe' : '1f1b';
+          const config: PipelineConfig = {
+            dp: replica.dp,
+            microBatch: mb,
+            microbatches,
+            recompute,
+            zero,
+            schedule,
+            virtualStages: request.parallel?.virtualStages ?? 1,
+            overlapGradReduce: request.parallel?.overlapGradReduce ?? true,
+            overlapTensorParallelComm: request.parallel?.overlapTensorParallelComm ?? false,
+          };
+          tried++;
+          const result = solveReplica(ctx, model, replica, config, series);
+          dpStates += result.dpStates;
+          if (result.candidate === null) {
+            if (result.shortfallBytes !== null) {
+              shortfall = Math.min(shortfall ?? Number.POSITIVE_INFINITY, result.shortfallBytes);
+            }
+            continue;
+          }
+          if (best === null || result.candidate.stepSec < best.stepSec) best = result.candidate;
+          break escalation;
+        }
+      }
+    }
+  }
+  ctx.onProgress?.({ phase: 'done', fraction: 1 });
+  return {
+    best,
+    shortfallBytes: best === null ? shortfall : null,
+    configurationsTried: tried,
+    dpStates,
+    timedOut,
+  };
+}
+
+async function seriesFor(
+  ctx: SearchContext,
+  model: PlannedModel,
+  replica: ReplicaShape,
+  recompute: Recompute,
+  choices: readonly LayoutChoice[],
+): Promise<SeriesEntry[]> {
+  const out: SeriesEntry[] = [];
+  for (const m of replica.stageDevices) {
+    for (const shape of logicalShapes(m, ctx.request.parallel?.tp)) {
+      const mesh = logicalMesh(ctx.cluster, shape);
+      for (const choice of choices) {
+        if (choice.startsWith('megatron') && shape[0] !== 1) continue;
+        if (choice === 'megatron-sp' && shape[1] === 1) continue;
+        const series = await LayerSeries.build(
+          ctx.solver,
+          ctx.cluster.gpu.efficiency.tpOverlap,
+          model.layers,
+          mesh,
+          choice,
+          recompute,
+        );
+        if (series !== null) out.push({ series, stageDevices: m });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Alpa's stage_imbalance_tolerance: once stages are whole nodes their number is fixed, and a stage
+ * with more than twice its even share of layers (plus slack for the embedding and head) is never
+ * the bottleneck-minimising choice worth pricing.
+ */
+function longestStage(layers: number, replica: ReplicaShape): number {
+  if (replica.deviceUnit === 1) return layers;
+  const stages = replica.replicaDevices / replica.deviceUnit;
+  return Math.min(layers, 2 * Math.ceil(layers / stages) + 2);
+}
+
+function solveReplica(
+  ctx: SearchContext,
+  model: PlannedModel,
+  replica: ReplicaShape,
+  config: PipelineConfig,
+  entries: readonly SeriesEntry[],
+): { candidate: Candidate | null; shortfallBytes: number | null; dpStates: number } {
+  const L = model.layers.length;
+  const sizes = replica.stageDevices;
+  const links = sizes.map((m) => stageLinks(ctx.cluster, m, config.dp));
+  const options: StageOption[][][][] = [];
+  let shortfall = Number.POSITIVE_INFINITY;
+  const longest = longestStage(L, replica);
+  for (let first = 0; first < L; first++) {
+    const row: StageOption[][][] = [];
+    for (let last = first; last < L; last++) {
+      if (last - first + 1 > longest) {
+        row.push(sizes.map(() => []));
+        continue;
+      }
+      row.push(
+        sizes.map((m, s) => {
+          const cell: StageOption[] = [];
+          entries.forEach((entry, tag) => {
+            if (entry.stageDevices !== m) return;
+            const price = priceStage(
+              entry.series,
+              first,
+              last,
+              L,
+              model.streamBytes,
+              links[s]!,
+              config,
+              ctx.cluster,
+            );
+            const after = maxStagesAfter(price, ctx.capacityBytes, config);
+            if (after < 0) {
+              shortfall = Math.min(
+                shortfall,
+                paramBytes(price.params) + price.activationBytesPerMicrobatch - ctx.capacityBytes,
+              );
+              return;
+            }
+            cell.push({
+              latencySec: price.latencySec,
+              onceSec: price.dpPerStepSec + price.optimizerSec,
+              maxStagesAfter: after,
+              tag,
+            });
+          });
+          return cell;
+        }),
+      );
+    }
+    options.push(row);
+  }
+  const pinnedPp = ctx.request.parallel?.pp;
+  const result = solveStageDp(
+    {
+      layers: L,
+      submeshDevices: sizes.map((m) => m / replica.deviceUnit),
+      totalDevices: replica.replicaDevices / replica.deviceUnit,
+      microbatches: config.microbatches,
+      options,
+      ...(pinnedPp !== undefined ? { maxStages: pinnedPp } : {}),
+    },
+    {
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      deadlineMs: performance.now() + Math.max(0, ctx.deadlineMs - Date.now()),
+    },
+  );
+  if (result.status === 'infeasible') {
+    return {
+      candidate: null,
+      shortfallBytes: Number.isFinite(shortfall) ? shortfall : null,
+      dpStates: result.dpStates,
+    };
+  }
+  if (pinnedPp !== undefined && result.stages.length !== pinnedPp) {
+    return { candidate: null, shortfallBytes: null, dpStates: result.dpStates };
+  }
+  const stages = result.stages.map((s) => ({
+    first: s.first,
+    last: s.last,
+    series: entries[s.tag]!.series,
+    stageDevices: entries[s.tag]!.stageDevices,
+  }));
+  return {
+    candidate: { model, replica, config, stages, stepSec: result.stepSec },
+    shortfallBytes: null,
+    dpStates: result.dpStates,
+  };
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { resolveCluster } from '../../src/cluster/cluster.ts';
+import { logicalMesh } from '../../src/cluster/mesh.ts';
+import { LayerSolver } from '../../src/planner/layer-solver.ts';
+import { planModel } from '../../src/planner/model.ts';
+import { paramMemory } from '../../src/planner/pipeline.ts';
+import { ClusterSpec, TransformerSpec } from '../../src/schema/index.ts';
+
+// GPT-3 175B shapes, eager attention with dropout: the model Korthikanti et al. (2022) count.
+const [s, b, h, a, L, V] = [2048, 1, 12288, 96, 96, 51200];
+const spec = TransformerSpec.parse({
+  kind: 'transformer',
+  layers: L,
+  hidden: h,
+  heads: a,
+  vocab: V,
+  seqLen: s,
+  attention: 'eager',
+});
+const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'A100-80GB', nodes: 1, gpusPerNode: 8 }));
+const model = planModel(spec, b, 'bf16');
+const block = model.layers[1]!;
+
+async function blockPrice(
+  t: number,
+  choice: 'megatron' | 'megatron-sp',
+  recompute: 'none' | 'selective' | 'full',
+) {
+  const solver = new LayerSolver({ cluster, deadlineMs: Date.now() + 60_000 });
+  return (await solver.price(block, logicalMesh(cluster, [1, t]), choice, recompute))!;
+}
+
+describe('memory against hand computations', () => {
+  it.each([1, 2, 4, 8])(
+    'activations per layer, tp=%i, no recompute: s·b·h·(10 + 24/t + 5·a·s/(h·t)) (Korthikanti eq. 2)',
+    async (t) => {
+      const price = await blockPrice(t, 'megatron', 'none');
+      expect(price.activationBytes).toBeCloseTo(s * b * h * (10 + 24 / t + (5 * a * s) / (h * t)), -3);
+    },
+  );
+
+  it.each([1, 8])('activations per layer, tp=%i, selective recompute: s·b·h·(10 + 24/t)', async (t) => {
+    const price = await blockPrice(t, 'megatron', 'selective');
+    expect(price.activationBytes).toBeCloseTo(s * b * h * (10 + 24 / t), -3);
+  });
+
+  it('full recompute keeps each layer input only: 2·s·b·h', async () => {
+    const price = await blockPrice(8, 'megatron', 'full');
+    expect(price.activationBytes).toBe(2 * s * b * h);
+  });
+
+  it('parameters per layer are 12·h² split over tp, Adam keeping 16 bytes each', async () => {
+    const price = await blockPrice(8, 'megatron', 'none');
+    // The block graph has no biases: 12h² weights plus the two norm scales (replicated).
+    expect(price.paramElements).toBe((12 * h * h) / 8 + 2 * h);
+    const m = paramMemory(price.paramElements, 0, 1);
+    expect(m.parametersBytes + m.gradientsBytes + m.optimizerBytes).toBe(16 * price.paramElements);
+    const zero1 = paramMemory(price.paramElements, 1, 8);
+    expect(zero1.optimizerBytes).toBe((12 * price.paramElements) / 8);
+    expect(zero1.parametersBytes).toBe(2 * price.paramElements);
+  });
+
+  it('selective recomputation adds exactly the attention core to the backward pass', async () => {
+    const none = await blockPrice(8, 'megatron', 'none');
+    const selective = await blockPrice(8, 'megatron', 'selective');
+    const coreForward = block.graph.ops
+      .filter((op) => op.selectiveRecompute)
+      .reduce((sum, op) => sum + none.ops[op.index]!.cost.forwardSec, 0);
+    expect(selective.backwardComputeSec - none.backwardComputeSec).toBeCloseTo(coreForward, 12);
+    expect(selective.forwardComputeSec).toBe(none.forwardComputeSec);
+  });
+});

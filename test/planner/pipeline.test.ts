@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { inFlightMicrobatches, pipelineStepSec } from '../../src/planner/pipeline.ts';
+import { exposedGradientSec } from '../../src/planner/stage-eval.ts';
+
+describe('pipeline closed forms', () => {
+  it('equal stages take (B + S − 1)·t, the GPipe/1F1B formula', () => {
+    const t = 0.1;
+    for (const [S, B] of [
+      [1, 1],
+      [4, 8],
+      [8, 64],
+    ] as const) {
+      const { stepSec, bubbleSec } = pipelineStepSec(new Array(S).fill(t), B, 1, 0);
+      expect(stepSec).toBeCloseTo((B + S - 1) * t, 12);
+      expect(bubbleSec).toBeCloseTo((S - 1) * t, 12);
+    }
+  });
+
+  it("interleaving v chunks shrinks the bubble to (S − 1)·t / v (SC'21 §2.2.2)", () => {
+    const { stepSec } = pipelineStepSec([0.2, 0.2, 0.2, 0.2], 16, 4, 0.5);
+    expect(stepSec).toBeCloseTo(16 * 0.2 + (3 * 0.2) / 4 + 0.5, 12);
+  });
+
+  it('the slowest stage paces the steady state', () => {
+    const { stepSec, bottleneck } = pipelineStepSec([0.1, 0.3, 0.2], 10, 1, 0);
+    expect(bottleneck).toBe(1);
+    expect(stepSec).toBeCloseTo(0.6 + 9 * 0.3, 12);
+  });
+
+  it('1F1B keeps S − i microbatches in flight on stage i, GPipe all of them', () => {
+    expect([0, 1, 2, 3].map((i) => inFlightMicrobatches('1f1b', i, 4, 16, 1))).toEqual([4, 3, 2, 1]);
+    expect(inFlightMicrobatches('1f1b', 0, 4, 2, 1)).toBe(2);
+    expect(inFlightMicrobatches('gpipe', 3, 4, 16, 1)).toBe(16);
+    // Korthikanti §4.2.3: interleaving multiplies the first stage's share by 1 + (p − 1)/(p·v).
+    expect(inFlightMicrobatches('interleaved', 0, 4, 64, 2)).toBe(Math.ceil(4 * (1 + 3 / 8)));
+  });
+});
+
+describe('gradient overlap at its limits (Calculon #5: overlap never costs more than none)', () => {
+  it('without overlap the whole sync is exposed', () => {
+    expect(exposedGradientSec(1, 5, 10, false)).toBe(1);
+  });
+  it('with no backward window to hide behind, overlap exposes everything', () => {
+    expect(exposedGradientSec(1, 0, 10, true)).toBe(1);
+  });
+  it("with a long window only the last layer's share stays", () => {
+    expect(exposedGradientSec(1, 100, 10, true)).toBeCloseTo(0.1, 12);
+  });
+  it('overlap is never worse than none, for any window', () => {
+    for (const window of [0, 0.3, 0.9, 2, 50]) {
+      expect(exposedGradientSec(2, window, 7, true)).toBeLessThanOrEqual(
+        exposedGradientSec(2, window, 7, false),
+      );
+    }
+  });
+});

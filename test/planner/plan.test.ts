@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { estimate } from '../../src/planner/estimate.ts';
+import { plan } from '../../src/planner/plan.ts';
+import { InvalidInputError } from '../../src/schema/errors.ts';
+
+const model = {
+  kind: 'transformer',
+  layers: 8,
+  hidden: 2048,
+  heads: 16,
+  vocab: 32000,
+  seqLen: 1024,
+} as const;
+const cluster = { gpu: 'A100-80GB', nodes: 2, gpusPerNode: 8 } as const;
+const training = { globalBatch: 64 } as const;
+
+describe('plan', () => {
+  it('is never worse than a Megatron configuration priced by estimate', async () => {
+    const planned = await plan({ model, cluster, training });
+    expect(planned.status).toBe('optimal');
+    for (const parallel of [
+      { tp: 8, pp: 1, dp: 2, microBatch: 1 },
+      { tp: 4, pp: 2, dp: 2, microBatch: 2, sequenceParallel: true },
+      { tp: 1, pp: 1, dp: 16, microBatch: 4 },
+    ]) {
+      const fixed = await estimate({ model, cluster, training, parallel });
+      expect(planned.summary!.stepTimeSec).toBeLessThanOrEqual(fixed.summary!.stepTimeSec * (1 + 1e-9));
+    }
+    const s = planned.summary!;
+    expect(s.dp * s.tp * s.pp).toBe(16);
+    expect(planned.stages).toHaveLength(s.pp);
+    // The breakdown is a decomposition of the step time.
+    const b = planned.breakdown!;
+    const parts =
+      b.computeSec + b.tpCommSec + b.reshardSec + b.ppCommSec + b.dpCommSec + b.bubbleSec + b.optimizerSec;
+    expect(parts).toBeCloseTo(b.totalSec, 9);
+    expect(b.totalSec).toBeCloseTo(s.stepTimeSec, 12);
+  });
+
+  it('memoises identical layers: 24 blocks cost the ILP what 2 blocks cost', async () => {
+    const small = await plan({ model: { ...model, layers: 2 }, cluster: { ...cluster, nodes: 1 }, training });
+    const large = await plan({
+      model: { ...model, layers: 24 },
+      cluster: { ...cluster, nodes: 1 },
+      training,
+    });
+    expect(large.solver.ilpSolves).toBe(small.solver.ilpSolves);
+  });
+
+  it('answers a model that cannot fit with status infeasible and the shortfall', async () => {
+    const huge = { ...model, layers: 64, hidden: 16384, heads: 128 };
+    const result = await plan({
+      model: huge,
+      cluster: { gpu: 'A100-40GB', nodes: 1, gpusPerNode: 2 },
+      training,
+    });
+    expect(result.status).toBe('infeasible');
+    expect(result.shortfallBytes).toBeGreaterThan(0);
+    expect(result.reason).toMatch(/GiB more per device/);
+    expect(result.summary).toBeNull();
+  });
+
+  it('names the field of a bad request', async () => {
+    await expect(plan({ model, cluster: { ...cluster, gpu: 'TPUv4' }, training })).rejects.toMatchObject({
+      issues: [{ path: 'cluster.gpu', message: expect.stringMatching(/unknown GPU/) }],
+    });
+    await expect(plan({ model: { ...model, heads: 3 }, cluster, training })).rejects.toBeInstanceOf(
+      InvalidInputError,
+    );
+  });
+});
+
+describe('estimate', () => {
+  it('rejects degrees that do not multiply to the cluster, naming the field', async () => {
+    await expect(
+      estimate({ model, cluster, training, parallel: { tp: 8, pp: 2, dp: 2, microBatch: 1 } }),
+    ).rejects.toMatchObject({
+      issues: [{ path: 'parallel', message: expect.stringMatching(/tp·pp·dp = 32/) }],
+    });
+  });
+});
