@@ -54,12 +54,15 @@ export function replicaShapes(cluster: Cluster, request: PlanRequest, layerCount
   return shapes;
 }
 
-/** Microbatch sizes worth trying: powers of two dividing the per-replica batch, up to 16. */
+/**
+ * Microbatch sizes worth trying: powers of two dividing the per-replica batch, up to 8. Past that
+ * the roofline cost per sequence no longer falls while the bubble and activations grow.
+ */
 export function microBatchSizes(request: PlanRequest, dp: number): number[] {
   const pinned = request.parallel?.microBatch ?? request.training.microBatch;
   const perReplica = request.training.globalBatch / dp;
   if (pinned !== undefined) return perReplica % pinned === 0 ? [pinned] : [];
-  return powersOfTwoUpTo(Math.min(16, perReplica)).filter((mb) => perReplica % mb === 0);
+  return powersOfTwoUpTo(Math.min(8, perReplica)).filter((mb) => perReplica % mb === 0);
 }
 
 /** Logical meshes of a sub-mesh of m devices in one node: both axes are NVLink, so [a, b] ≅ [b, a]. */

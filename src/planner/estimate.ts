@@ -3,6 +3,7 @@ import { logicalMesh } from '../cluster/mesh.ts';
 import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
 import type { Plan, PlanRequest } from '../schema/index.ts';
 import { assemble } from './assemble.ts';
+import { buildExports } from './exports/index.ts';
 import { LayerSolver } from './layer-solver.ts';
 import { planModel } from './model.ts';
 import { ASSUMPTIONS, parsePlanRequest } from './plan.ts';
@@ -140,7 +141,7 @@ export async function estimate(value: unknown): Promise<Plan> {
     breakdown: assembled.breakdown,
     stages: assembled.stages,
     schedule: assembled.schedule,
-    exports: null,
+    exports: buildExports(request, assembled.summary, assembled.stages, model.layers),
     solver: { status: fits ? 'optimal' : 'infeasible', ...solver_ },
     assumptions: [...ASSUMPTIONS],
   };

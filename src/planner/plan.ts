@@ -3,6 +3,7 @@ import { parseCluster } from '../cluster/index.ts';
 import { parseOrThrow } from '../schema/errors.ts';
 import { type Plan, PlanRequest } from '../schema/index.ts';
 import { assemble } from './assemble.ts';
+import { buildExports } from './exports/index.ts';
 import { LayerSolver } from './layer-solver.ts';
 import { type SearchProgress, searchPlans } from './search.ts';
 
@@ -93,7 +94,7 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
     breakdown: assembled.breakdown,
     stages: assembled.stages,
     schedule: assembled.schedule,
-    exports: null,
+    exports: buildExports(request, assembled.summary, assembled.stages, outcome.best.model.layers),
     solver: { status, ...solverInfo, wallSec: (Date.now() - started) / 1000 },
     assumptions: [...ASSUMPTIONS],
   };

@@ -28,7 +28,7 @@ import {
  */
 const CHOICE_SETS: readonly (readonly LayoutChoice[])[] = [
   ['fast', 'megatron', 'megatron-sp'],
-  ['fast', 'megatron', 'megatron-sp', 'balanced', 'lean'],
+  ['fast', 'megatron', 'megatron-sp', 'lean'],
 ];
 
 export interface PlannedStage {
@@ -121,6 +121,9 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
             overlapGradReduce: request.parallel?.overlapGradReduce ?? true,
             overlapTensorParallelComm: request.parallel?.overlapTensorParallelComm ?? false,
           };
+          // No cut can beat a perfectly balanced pipeline without a bubble: skip what cannot win.
+          if (best !== null && lowerBoundSec(model, replica, config, series) >= best.stepSec)
+            break escalation;
           tried++;
           const result = solveReplica(ctx, model, replica, config, series);
           dpStates += result.dpStates;
@@ -173,6 +176,23 @@ async function seriesFor(
     }
   }
   return out;
+}
+
+/** B × (the fastest whole-model latency on any offered mesh) / (most stages the replica can have). */
+function lowerBoundSec(
+  model: PlannedModel,
+  replica: ReplicaShape,
+  config: PipelineConfig,
+  entries: readonly SeriesEntry[],
+): number {
+  const last = model.layers.length - 1;
+  let fastest = Number.POSITIVE_INFINITY;
+  for (const e of entries) {
+    const stages = Math.min(model.layers.length, replica.replicaDevices / e.stageDevices);
+    const hidden = config.overlapTensorParallelComm ? e.series.hiddenByOverlapSec(0, last) : 0;
+    fastest = Math.min(fastest, (e.series.latencySec(0, last) - hidden) / stages);
+  }
+  return config.microbatches * fastest;
 }
 
 /**
@@ -264,6 +284,9 @@ function solveReplica(
       dpStates: result.dpStates,
     };
   }
+  // The deadline passed before the DP found any valid cut: the outer loop reports the timeout.
+  if (result.status === 'timeout')
+    return { candidate: null, shortfallBytes: null, dpStates: result.dpStates };
   if (pinnedPp !== undefined && result.stages.length !== pinnedPp) {
     return { candidate: null, shortfallBytes: null, dpStates: result.dpStates };
   }

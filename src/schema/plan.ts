@@ -67,13 +67,48 @@ export const Summary = z.object({
 });
 export type Summary = z.infer<typeof Summary>;
 
+/** Where a plan's stages sit for JAX: each stage runs on its own mesh over its layer range. */
+export const JaxStageMap = z.object({
+  stage: z.number().int(),
+  /** First and last layer (inclusive) in the model's layer list, as `StageOut.layers`. */
+  layers: z.tuple([z.number().int(), z.number().int()]),
+  layerNames: z.tuple([z.string(), z.string()]),
+  meshShape: z.array(z.number().int()),
+});
+export type JaxStageMap = z.infer<typeof JaxStageMap>;
+
+/**
+ * Ready-to-use settings per framework. `expressible` false: the framework cannot run this plan
+ * as planned; the notes say why and Megatron's `args` stay empty rather than describe another plan.
+ */
 export const Exports = z.object({
-  megatron: z.object({ args: z.array(z.string()), command: z.string(), notes: z.array(z.string()) }),
-  deepspeed: z.object({ config: z.record(z.string(), z.unknown()), notes: z.array(z.string()) }),
-  torchtitan: z.object({ config: z.record(z.string(), z.unknown()), notes: z.array(z.string()) }),
+  megatron: z.object({
+    expressible: z.boolean(),
+    args: z.array(z.string()),
+    command: z.string(),
+    notes: z.array(z.string()),
+  }),
+  deepspeed: z.object({
+    expressible: z.boolean(),
+    config: z.record(z.string(), z.unknown()),
+    notes: z.array(z.string()),
+  }),
+  torchtitan: z.object({
+    expressible: z.boolean(),
+    config: z.record(z.string(), z.unknown()),
+    notes: z.array(z.string()),
+  }),
   jax: z.object({
+    expressible: z.boolean(),
     meshAxes: z.array(z.string()),
+    /** Device count along each of `meshAxes`. */
+    meshShape: z.array(z.number().int()),
+    /**
+     * One entry per tensor dim: null (replicated), an axis name, or two names joined by a comma
+     * ("data,model") for a dim split over both axes, i.e. P(("data", "model")).
+     */
     partitionSpecs: z.record(z.string(), z.array(z.string().nullable())),
+    stages: z.array(JaxStageMap),
     notes: z.array(z.string()),
   }),
 });

@@ -1,5 +1,5 @@
 import { resolveDims, type TransformerDims } from '../../model/dims.ts';
-import type { PlanRequest, StageOut, Summary } from '../../schema/index.ts';
+import { InvalidInputError, type PlanRequest, type StageOut, type Summary } from '../../schema/index.ts';
 import type { PlannedLayer } from '../layer-solver.ts';
 import { checkLayouts, type LayoutFindings } from './layout-check.ts';
 import { blocksPerStage } from './pipeline-split.ts';
@@ -33,7 +33,18 @@ export function exportContext(
   stages: readonly StageOut[],
   layers?: readonly PlannedLayer[],
 ): ExportContext {
-  if (stages.length === 0) throw new Error('exports need at least one stage');
+  if (stages.length === 0) {
+    throw new InvalidInputError(
+      [{ path: 'stages', message: 'a plan without stages has no exports' }],
+      'plan',
+    );
+  }
+  if (stages.length !== summary.pp) {
+    throw new InvalidInputError(
+      [{ path: 'stages', message: `${stages.length} stages, but the summary says pp = ${summary.pp}` }],
+      'plan',
+    );
+  }
   const model = resolveLayers(request, summary.microBatch, stages, layers);
   const dims =
     request.model.kind === 'transformer'

@@ -75,8 +75,8 @@ function parameterSpecs(ctx: ExportContext, names: readonly [string, string]) {
         throw new InvalidInputError(
           [
             {
-              path: `stages[${r.stage}]…ops["${r.out.op}"].inputSpecs[${k}]`,
-              message: `"${input.tensor}" is not an input of the op`,
+              path: `${r.path}.inputSpecs[${k}].tensor`,
+              message: `"${input.tensor}" is not an input of op "${r.out.op}"`,
             },
           ],
           'plan',
@@ -108,7 +108,7 @@ export function jaxExport(ctx: ExportContext): JaxExport {
   const { specs, conflicts } = parameterSpecs(ctx, names);
   const notes = names.map(
     (name, j) =>
-      `Mesh axis "${name}" (stage axis ${j}, ${layout.logicalMesh[j]} devices) ${AXIS_MEANING[layout.roles[j]!]}.`,
+      `Mesh axis "${name}" (stage axis ${j}, ${layout.logicalMesh[j]} device${layout.logicalMesh[j] === 1 ? '' : 's'}) ${AXIS_MEANING[layout.roles[j]!]}.`,
   );
   if (mesh.replicaNote !== null) notes.push(mesh.replicaNote);
   notes.push(

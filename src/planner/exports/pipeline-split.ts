@@ -1,5 +1,11 @@
 import type { StageOut } from '../../schema/index.ts';
-import { blockCount } from './planned-layers.ts';
+
+/** Transformer blocks in the layer range: every layer but the embedding (first) and the head (last). */
+function blockCount(layers: readonly [number, number], layerCount: number): number {
+  const first = Math.max(layers[0], 1);
+  const last = Math.min(layers[1], layerCount - 2);
+  return Math.max(0, last - first + 1);
+}
 
 /** Transformer blocks each stage holds; the embedding sits in the first stage, the head in the last. */
 export function blocksPerStage(stages: readonly StageOut[], layerCount: number): number[] {

@@ -3,12 +3,11 @@ import { InvalidInputError, type OpLayoutOut, type PlanRequest, type StageOut } 
 import type { PlannedLayer } from '../layer-solver.ts';
 import { planModel } from '../model.ts';
 
-export type LayerPlanOut = StageOut['layerPlans'][number];
-
 /** One op of a stage's layer plan, with the graph op it describes (einsum letters, parameters). */
 export interface ResolvedOp {
   readonly stage: number;
-  readonly layerPlan: LayerPlanOut;
+  /** Where the op sits in the plan, e.g. `stages[2].layerPlans[0].ops[5]`. */
+  readonly path: string;
   readonly out: OpLayoutOut;
   readonly op: GraphOp;
   /** The layer the plan names (the first of its kind in the stage). */
@@ -18,15 +17,7 @@ export interface ResolvedOp {
 /** The model's layers as the planner indexed them, and every planned op resolved against them. */
 export interface ModelLayers {
   readonly layers: readonly PlannedLayer[];
-  readonly transformer: boolean;
   readonly ops: readonly ResolvedOp[];
-}
-
-/** Transformer blocks in the layer range: every layer but the embedding (first) and the head (last). */
-export function blockCount(layers: readonly [number, number], layerCount: number): number {
-  const first = Math.max(layers[0], 1);
-  const last = Math.min(layers[1], layerCount - 2);
-  return Math.max(0, last - first + 1);
 }
 
 function opIndexOf(graph: OpGraph, cache: Map<OpGraph, Map<string, number>>): Map<string, number> {
@@ -75,23 +66,24 @@ export function resolveLayers(
       }
       const index = opIndexOf(layer.graph, cache);
       layerPlan.ops.forEach((out, k) => {
+        const path = `stages[${s}].layerPlans[${p}].ops[${k}]`;
         const i = index.get(out.op);
         if (i === undefined) {
           throw new InvalidInputError(
             [
               {
-                path: `stages[${s}].layerPlans[${p}].ops[${k}].op`,
+                path: `${path}.op`,
                 message: `no op "${out.op}" in layer "${layer.name}"`,
               },
             ],
             'plan',
           );
         }
-        ops.push({ stage: s, layerPlan, out, op: layer.graph.ops[i]!, layer });
+        ops.push({ stage: s, path, out, op: layer.graph.ops[i]!, layer });
       });
     });
   });
-  return { layers, transformer: request.model.kind === 'transformer', ops };
+  return { layers, ops };
 }
 
 /**

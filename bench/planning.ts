@@ -1,0 +1,90 @@
+import { plan } from '../src/planner/plan.ts';
+import type { PlanRequestInput } from '../src/schema/index.ts';
+import { median, writeResults } from './results-io.ts';
+
+interface Case {
+  readonly name: string;
+  readonly targetSec: number;
+  readonly request: PlanRequestInput;
+  readonly reference?: string;
+}
+
+const gpt = (layers: number, hidden: number, heads: number, seqLen: number) =>
+  ({ kind: 'transformer', layers, hidden, heads, vocab: 51200, seqLen, activation: 'gelu' }) as const;
+
+const CASES: readonly Case[] = [
+  {
+    name: "GPT-39B on 64 V100 (Alpa OSDI'22 Table 5)",
+    targetSec: 2,
+    reference: 'Alpa: 2,393 s (1,583 s compilation, 804 s profiling, 1.65 s stage DP)',
+    // p3.16xlarge: 8 V100 16GB on NVLink, 25 Gb/s (3.125 GB/s) per node across nodes.
+    request: {
+      model: gpt(48, 8192, 64, 1024),
+      cluster: { gpu: 'V100-16GB', nodes: 8, gpusPerNode: 8, interNodeGBps: 3.125 / 8 },
+      training: { globalBatch: 1024, precision: 'fp16' },
+    },
+  },
+  {
+    name: 'GPT-3 175B on 1,024 A100',
+    targetSec: 3,
+    request: {
+      model: gpt(96, 12288, 96, 2048),
+      cluster: { gpu: 'A100-80GB', nodes: 128, gpusPerNode: 8 },
+      training: { globalBatch: 1536 },
+    },
+  },
+  {
+    name: 'GPT 1T on 3,072 A100',
+    targetSec: 10,
+    request: {
+      model: gpt(128, 25600, 160, 2048),
+      cluster: { gpu: 'A100-80GB', nodes: 384, gpusPerNode: 8 },
+      training: { globalBatch: 3072 },
+    },
+  },
+];
+
+/** Planning wall time, median of `repeats`, on this machine. */
+export async function runPlanning(repeats = 5): Promise<void> {
+  const results = [];
+  for (const c of CASES) {
+    const walls: number[] = [];
+    let last = null;
+    for (let i = 0; i < repeats; i++) {
+      const started = performance.now();
+      last = await plan(c.request);
+      walls.push((performance.now() - started) / 1000);
+    }
+    const s = last!.summary;
+    const row = {
+      case: c.name,
+      medianSec: median(walls),
+      wallSec: walls,
+      targetSec: c.targetSec,
+      meetsTarget: median(walls) <= c.targetSec,
+      reference: c.reference ?? null,
+      status: last!.status,
+      ilpSolves: last!.solver.ilpSolves,
+      configurations: last!.solver.configurationsTried,
+      plan:
+        s === null
+          ? null
+          : {
+              dp: s.dp,
+              tp: s.tp,
+              pp: s.pp,
+              microBatch: s.microBatch,
+              schedule: s.schedule,
+              virtualStages: s.virtualStages,
+              recompute: s.recompute,
+              tflopsPerDevice: s.tflopsPerDevice,
+              mfu: s.mfu,
+            },
+    };
+    results.push(row);
+    process.stdout.write(
+      `${c.name}: median ${row.medianSec.toFixed(2)} s (target ${c.targetSec} s), ${row.ilpSolves} ILP solves\n`,
+    );
+  }
+  writeResults('planning', { repeats, results });
+}

@@ -1,0 +1,50 @@
+/** Runs an IlpProblem through a MILP backend and phrases the result as a BackendAnswer for verification. */
+import { SolverBackendError } from '../errors.ts';
+import type { BackendAnswer, IlpProblem } from '../problem.ts';
+import type { MilpBackend, MilpBackendName } from './backend.ts';
+import { glpkBackend } from './glpk.ts';
+import { highsBackend } from './highs.ts';
+import { linearise, readSelection } from './linearise.ts';
+import { lpSolverBackend } from './lp-solver.ts';
+
+const MILP_BACKENDS: Readonly<Record<MilpBackendName, MilpBackend>> = {
+  highs: highsBackend,
+  glpk: glpkBackend,
+  'lp-solver': lpSolverBackend,
+};
+
+/** Columns of the Alpa linearisation: one per free s_vk and per allowed e_kl. */
+export function milpColumnCount(problem: IlpProblem): number {
+  return linearise(problem).columnCosts.length;
+}
+
+export async function solveWithMilp(
+  problem: IlpProblem,
+  name: MilpBackendName,
+  timeLimitSec: number,
+): Promise<BackendAnswer> {
+  const model = linearise(problem);
+  const none = { backend: name, selection: null, claimedObjective: null };
+  if (model.evidentlyInfeasible) return { ...none, status: 'infeasible' };
+  // Every node has a single strategy: nothing to decide, and some backends reject an empty model.
+  if (model.columnCosts.length === 0) {
+    return {
+      backend: name,
+      status: 'optimal',
+      selection: readSelection(model, () => 0),
+      claimedObjective: model.objectiveOffset,
+    };
+  }
+  const result = await MILP_BACKENDS[name].solve(model, timeLimitSec).catch((error: unknown) => {
+    // Whatever a solver library throws (numerical trouble, out of memory) leaves as one named error.
+    if (error instanceof SolverBackendError) throw error;
+    throw new SolverBackendError(name, error instanceof Error ? error.message : String(error));
+  });
+  if (result.columnValues === null) return { ...none, status: result.status };
+  return {
+    backend: name,
+    status: result.status,
+    selection: readSelection(model, result.columnValues),
+    claimedObjective: result.objective === null ? null : result.objective + model.objectiveOffset,
+  };
+}

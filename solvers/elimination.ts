@@ -1,0 +1,259 @@
+/**
+ * Exact variable elimination for graphs of small treewidth (chains, residual blocks). Factors are tables
+ * over their scope; eliminating a variable multiplies the factors that mention it and minimises it out. The
+ * memory budget is handled exactly by keeping, per table entry, the Pareto frontier of (cost, memory) pairs
+ * (solvers/pareto.ts). Each point remembers which points of its inputs it came from, so the choice is read
+ * back top-down at the end. When a table, a frontier or the total work would grow past its bound the DP
+ * declines (returns `applicable: false`) and the caller uses a MILP instead.
+ */
+import { eliminationOrder } from './elimination-order.ts';
+import {
+  type Frontier,
+  type FrontierPoint,
+  type FrontierRules,
+  mergeFrontiers,
+  minkowskiSum,
+  partsOf,
+} from './pareto.ts';
+import type { BackendAnswer, IlpProblem } from './problem.ts';
+import { MEMORY_RELATIVE_TOLERANCE } from './verify.ts';
+
+export interface EliminationLimits {
+  /** Largest table (product of domain sizes of a variable and its neighbours). Default 2^17. */
+  readonly maxTableEntries?: number;
+  /** Largest (cost, memory) frontier of one table entry. Default 10 000 (the work bound usually binds first). */
+  readonly maxFrontierSize?: number;
+  /**
+   * Bound on the work: factor reads plus point combinations, ~100-300 ns each, so the default 4e6 gives up
+   * within about a second. Wide graphs are declined up front from the elimination order's estimate; with a
+   * budget the frontier sizes are only known as they grow.
+   */
+  readonly maxWork?: number;
+  /** performance.now() time after which the DP gives up with status `timeout`. */
+  readonly deadlineMs?: number;
+}
+
+export type EliminationOutcome =
+  | { readonly applicable: true; readonly answer: BackendAnswer }
+  | { readonly applicable: false; readonly reason: string };
+
+interface Factor {
+  readonly scope: readonly number[];
+  /** Entry index = Σ assignment[scope[i]] · strides[i]. */
+  readonly strides: readonly number[];
+  readonly entries: readonly Frontier[];
+  /** The variable minimised out to build this factor; -1 for original factors and the final merge. */
+  readonly eliminated: number;
+  readonly inputs: readonly Factor[];
+  /** Least and most memory of the nodes whose memory this factor accounts for (bounds on the rest). */
+  readonly covered: MemoryRange;
+}
+
+interface MemoryRange {
+  readonly least: number;
+  readonly most: number;
+}
+
+const addRanges = (a: MemoryRange, b: MemoryRange): MemoryRange => ({
+  least: a.least + b.least,
+  most: a.most + b.most,
+});
+const NO_MEMORY: MemoryRange = { least: 0, most: 0 };
+
+/** Thrown inside the DP to unwind: a bound was exceeded, or the deadline passed. */
+class Declined extends Error {}
+class DeadlinePassed extends Error {}
+
+function stridesOf(scope: readonly number[], sizes: readonly number[]): number[] {
+  const strides: number[] = [];
+  let stride = 1;
+  for (let i = scope.length - 1; i >= 0; i--) {
+    strides[i] = stride;
+    stride *= sizes[scope[i]!]!;
+  }
+  return strides;
+}
+
+function entryIndex(factor: Factor, assignment: readonly number[]): number {
+  let index = 0;
+  for (let i = 0; i < factor.scope.length; i++) index += assignment[factor.scope[i]!]! * factor.strides[i]!;
+  return index;
+}
+
+function originalFactors(problem: IlpProblem, sizes: readonly number[]): Factor[] {
+  const point = (cost: number, memory: number): Frontier =>
+    cost === Number.POSITIVE_INFINITY
+      ? []
+      : [{ cost, memory, value: -1, slot: -1, index: 0, previous: null }];
+  const base = { eliminated: -1, inputs: [] };
+  const unary = problem.nodes.map((node, v) => ({
+    ...base,
+    scope: [v],
+    strides: [1],
+    entries: node.cost.map((c, k) => point(c, node.memory[k]!)),
+    covered: { least: Math.min(...node.memory), most: Math.max(...node.memory) },
+  }));
+  const pairwise = problem.edges.map((edge) =>
+    // A self-edge only ever sees its diagonal.
+    edge.from === edge.to
+      ? {
+          ...base,
+          scope: [edge.from],
+          strides: [1],
+          entries: edge.cost.map((row, k) => point(row[k]!, 0)),
+          covered: NO_MEMORY,
+        }
+      : {
+          ...base,
+          scope: [edge.from, edge.to],
+          strides: stridesOf([edge.from, edge.to], sizes),
+          entries: edge.cost.flatMap((row) => row.map((c) => point(c, 0))),
+          covered: NO_MEMORY,
+        },
+  );
+  return [...unary, ...pairwise];
+}
+
+export function solveByElimination(problem: IlpProblem, limits: EliminationLimits = {}): EliminationOutcome {
+  const maxTableEntries = limits.maxTableEntries ?? 2 ** 17;
+  const maxFrontierSize = limits.maxFrontierSize ?? 10_000;
+  const maxWork = limits.maxWork ?? 4e6;
+  const deadlineMs = limits.deadlineMs ?? Number.POSITIVE_INFINITY;
+  const sizes = problem.nodes.map((node) => node.cost.length);
+  const plan = eliminationOrder(
+    sizes,
+    problem.edges.filter((e) => e.from !== e.to).map((e) => [e.from, e.to] as const),
+    maxTableEntries,
+  );
+  if (plan === null) return { applicable: false, reason: `a table would exceed ${maxTableEntries} entries` };
+  if (plan.estimatedWork > maxWork) {
+    return {
+      applicable: false,
+      reason: `the tables alone need ~${plan.estimatedWork} steps, over ${maxWork}`,
+    };
+  }
+
+  const factors = originalFactors(problem, sizes);
+  const total = factors.reduce((sum, f) => addRanges(sum, f.covered), NO_MEMORY);
+  // A budget that even the fattest choice fits is no budget at all.
+  const budget =
+    problem.memoryBudget !== null && problem.memoryBudget < total.most ? problem.memoryBudget : null;
+  const rulesFor = (covered: MemoryRange): FrontierRules =>
+    budget === null
+      ? { budgeted: false, memoryCeiling: Number.POSITIVE_INFINITY, memorySafe: Number.POSITIVE_INFINITY }
+      : {
+          budgeted: true,
+          // Memory not yet accounted for costs at least the least, and at most the most, of its nodes.
+          memoryCeiling:
+            budget + MEMORY_RELATIVE_TOLERANCE * Math.max(budget, 1) - (total.least - covered.least),
+          memorySafe: budget - (total.most - covered.most),
+        };
+  let work = 0;
+
+  /** Frontier of the product of `inputs` at one full assignment, with `value` as the eliminated variable's. */
+  const combine = (inputs: readonly Factor[], assignment: readonly number[], value: number): Frontier => {
+    // Node and edge factors contribute a single point: add those first, as a shift (this loop is the DP's
+    // hot path, hence plain numbers rather than objects).
+    let cost = 0;
+    let memory = 0;
+    let least = 0;
+    let most = 0;
+    let multi: number[] | null = null;
+    work += inputs.length;
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i]!;
+      const frontier = input.entries[entryIndex(input, assignment)]!;
+      if (frontier.length === 0) return [];
+      if (frontier.length > 1) {
+        multi ??= [];
+        multi.push(i);
+      } else {
+        cost += frontier[0]!.cost;
+        memory += frontier[0]!.memory;
+        least += input.covered.least;
+        most += input.covered.most;
+      }
+    }
+    let coveredSoFar = { least, most };
+    if (memory > rulesFor(coveredSoFar).memoryCeiling) return [];
+    let sum: Frontier = [{ cost, memory, value, slot: -1, index: 0, previous: null }];
+    for (const i of multi ?? []) {
+      const input = inputs[i]!;
+      const frontier = input.entries[entryIndex(input, assignment)]!;
+      coveredSoFar = addRanges(coveredSoFar, input.covered);
+      work += sum.length * frontier.length;
+      sum = minkowskiSum(sum, frontier, i, rulesFor(coveredSoFar));
+    }
+    return sum;
+  };
+
+  /** Multiplies `inputs` over the union of their scopes and minimises `variable` out (-1: nothing to minimise). */
+  const eliminate = (inputs: readonly Factor[], variable: number): Factor => {
+    const scopeSet = new Set(inputs.flatMap((f) => f.scope));
+    scopeSet.delete(variable);
+    const scope = [...scopeSet];
+    const strides = stridesOf(scope, sizes);
+    const entryCount = scope.reduce((n, v) => n * sizes[v]!, 1);
+    const covered = inputs.reduce((sum, f) => addRanges(sum, f.covered), NO_MEMORY);
+    const values = variable < 0 ? [-1] : [...Array(sizes[variable]!).keys()];
+    const assignment = sizes.map(() => 0);
+    const entries: Frontier[] = [];
+    for (let entry = 0; entry < entryCount; entry++) {
+      for (let i = 0; i < scope.length; i++)
+        assignment[scope[i]!] = Math.floor(entry / strides[i]!) % sizes[scope[i]!]!;
+      if (performance.now() > deadlineMs) throw new DeadlinePassed();
+      const perValue = values.map((value) => {
+        if (value >= 0) assignment[variable] = value;
+        return combine(inputs, assignment, value);
+      });
+      const frontier = mergeFrontiers(perValue, rulesFor(covered));
+      work += perValue.reduce((n, f) => n + f.length, 0);
+      if (frontier.length > maxFrontierSize)
+        throw new Declined(`a frontier exceeds ${maxFrontierSize} points`);
+      if (work > maxWork) throw new Declined(`the work exceeds ${maxWork} point combinations`);
+      entries.push(frontier);
+    }
+    return { scope, strides, entries, eliminated: variable, inputs, covered };
+  };
+
+  let pool = factors;
+  let root: Factor;
+  try {
+    for (const variable of plan.order) {
+      const bucket = pool.filter((f) => f.scope.includes(variable));
+      pool = pool.filter((f) => !f.scope.includes(variable));
+      pool.push(eliminate(bucket, variable));
+    }
+    root = eliminate(pool, -1);
+  } catch (error) {
+    if (error instanceof DeadlinePassed) {
+      return {
+        applicable: true,
+        answer: { backend: 'elimination', status: 'timeout', selection: null, claimedObjective: null },
+      };
+    }
+    if (error instanceof Declined) return { applicable: false, reason: error.message };
+    throw error;
+  }
+  return { applicable: true, answer: readBack(problem, root) };
+}
+
+/** Picks the cheapest final point and follows the parts down to every eliminated variable. */
+function readBack(problem: IlpProblem, root: Factor): BackendAnswer {
+  const final = root.entries[0]!;
+  const best = final[0];
+  if (best === undefined)
+    return { backend: 'elimination', status: 'infeasible', selection: null, claimedObjective: null };
+  const assignment = problem.nodes.map(() => -1);
+  const stack: [Factor, FrontierPoint][] = [[root, best]];
+  while (stack.length > 0) {
+    const [factor, point] = stack.pop()!;
+    if (factor.eliminated >= 0) assignment[factor.eliminated] = point.value;
+    const parts = partsOf(point, factor.inputs.length);
+    factor.inputs.forEach((input, i) => {
+      stack.push([input, input.entries[entryIndex(input, assignment)]![parts[i]!]!]);
+    });
+  }
+  const selection = problem.nodes.map((node, v) => node.cost.map((_, k) => (k === assignment[v] ? 1 : 0)));
+  return { backend: 'elimination', status: 'optimal', selection, claimedObjective: best.cost };
+}

@@ -1,0 +1,29 @@
+/** Worker-thread side of solveIlpIsolated: runs one solve and reports the backend it is on. */
+import { parentPort } from 'node:worker_threads';
+import { solveIlp } from './ilp.ts';
+import { type SolveRequest, serializeError, type WorkerMessage } from './isolated-protocol.ts';
+
+const port = parentPort!;
+const post = (message: WorkerMessage) => port.postMessage(message);
+
+port.once('message', async (request: SolveRequest) => {
+  try {
+    // The solver gets what is left of the caller's time, net of this thread's start-up.
+    const remainingSec = (request.deadlineEpochMs - Date.now()) / 1000;
+    if (remainingSec <= 0) {
+      const backend = request.backend === 'auto' ? 'elimination' : request.backend;
+      post({
+        type: 'solution',
+        solution: { status: 'timeout', objective: null, choice: null, wallSec: 0, backend },
+      });
+      return;
+    }
+    const solution = await solveIlp(
+      { ...request.problem, timeLimitSec: remainingSec },
+      { backend: request.backend, onBackendStart: (backend) => post({ type: 'backend', backend }) },
+    );
+    post({ type: 'solution', solution });
+  } catch (error) {
+    post({ type: 'error', error: serializeError(error) });
+  }
+});

@@ -1,0 +1,296 @@
+import { describe, expect, it } from 'vitest';
+import { buildExports, FrameworkExports } from '../../src/planner/exports/index.ts';
+import { planModel } from '../../src/planner/model.ts';
+import { Exports } from '../../src/schema/index.ts';
+import { megatronLayout, op, plannedStages, request, stagesOf, summaryOf } from './fixtures.ts';
+
+const dgxA100 = { gpu: 'A100-80GB', gpusPerNode: 8, intraNodeGBps: 300, interNodeGBps: 25 };
+
+/**
+ * GPT-3 175B as Megatron-LM's examples/gpt3/train_gpt3_175b_distributed.sh runs it (tp 8, pp 16,
+ * micro batch 1, global batch 1536, fp16) on 1,024 GPUs, with selective recomputation, sequence
+ * parallelism, the distributed optimizer and 2 interleaved model chunks per rank.
+ */
+const gpt3 = request({
+  model: { kind: 'transformer', layers: 96, hidden: 12288, heads: 96, vocab: 51200, seqLen: 2048 },
+  cluster: { ...dgxA100, nodes: 128 },
+  training: { globalBatch: 1536, precision: 'fp16' },
+});
+const gpt3Summary = summaryOf({
+  dp: 8,
+  tp: 8,
+  pp: 16,
+  microBatch: 1,
+  microbatches: 192,
+  virtualStages: 2,
+  recompute: 'selective',
+  zero: 1,
+  sequenceParallel: true,
+  schedule: 'interleaved',
+});
+const gpt3Stages = stagesOf(Array(16).fill(6), megatronLayout(95, true), [1, 8]);
+
+describe('GPT-3 175B on 1,024 GPUs (tp 8, pp 16, dp 8)', () => {
+  const exports = buildExports(gpt3, gpt3Summary, gpt3Stages);
+
+  it('Megatron-LM: the published arguments plus the chosen extras, in order', () => {
+    expect(exports.megatron.expressible).toBe(true);
+    // biome-ignore format: one flag and its value per line
+    const expected = [
+      '--tensor-model-parallel-size', '8',
+      '--pipeline-model-parallel-size', '16',
+      '--num-layers-per-virtual-pipeline-stage', '3', // 96 blocks / (16 stages × 2 chunks)
+      '--sequence-parallel',
+      '--micro-batch-size', '1',
+      '--global-batch-size', '1536',
+      '--recompute-granularity', 'selective',
+      '--use-distributed-optimizer',
+      '--num-layers', '96',
+      '--hidden-size', '12288',
+      '--num-attention-heads', '96',
+      '--seq-length', '2048',
+      '--max-position-embeddings', '2048',
+      '--ffn-hidden-size', '49152',
+      '--fp16',
+    ];
+    expect(exports.megatron.args).toEqual(expected);
+    expect(exports.megatron.command).toBe(`pretrain_gpt.py ${expected.join(' ')}`);
+    expect(exports.megatron.notes.join('\n')).toMatch(/1024 GPUs.*= 8/);
+  });
+
+  it('DeepSpeed: batch, precision, ZeRO and checkpointing; tensor parallelism via Megatron-DeepSpeed', () => {
+    expect(exports.deepspeed.config).toEqual({
+      train_batch_size: 1536,
+      train_micro_batch_size_per_gpu: 1,
+      gradient_accumulation_steps: 192,
+      fp16: { enabled: true },
+      zero_optimization: { stage: 1 },
+      activation_checkpointing: {
+        partition_activations: false,
+        contiguous_memory_optimization: false,
+        cpu_checkpointing: false,
+      },
+      pipeline: { stages: 16 },
+    });
+    expect(exports.deepspeed.expressible).toBe(true);
+    expect(exports.deepspeed.notes.join('\n')).toMatch(/Megatron-DeepSpeed.*--tensor-model-parallel-size 8/);
+    expect(exports.deepspeed.notes.join('\n')).toMatch(/no interleaved schedule/);
+  });
+
+  it('torchtitan: degrees, schedule, one split point per virtual stage, per-rank batch', () => {
+    expect(exports.torchtitan.expressible).toBe(true);
+    expect(exports.torchtitan.config).toEqual({
+      parallelism: {
+        data_parallel_replicate_degree: 1,
+        data_parallel_shard_degree: 8,
+        fsdp_reshard_after_forward: 'never',
+        tensor_parallel_degree: 8,
+        enable_async_tensor_parallel: false,
+        pipeline_parallel_degree: 16,
+        pipeline_parallel_schedule: 'Interleaved1F1B',
+        pipeline_parallel_microbatch_size: 1,
+        // 32 virtual stages of 3 blocks: each after the first starts at block 3k.
+        pipeline_parallel_split_points: Array.from({ length: 31 }, (_, k) => `layers.${3 * (k + 1)}`),
+      },
+      activation_checkpoint: { mode: 'selective', selective_ac_option: 'op' },
+      training: {
+        local_batch_size: 192,
+        global_batch_size: 1536,
+        seq_len: 2048,
+        mixed_precision_param: 'bfloat16',
+      },
+    });
+  });
+
+  it('JAX: axes named by role, replicas folded into data, a spec for every parameter of every layer', () => {
+    const { jax } = exports;
+    expect(jax.meshAxes).toEqual(['data', 'model']);
+    expect(jax.meshShape).toEqual([8, 8]);
+    // Column-parallel fc1 (h, f) with f split on axis 1; row-parallel fc2 (f, h); heads split in wq.
+    expect(jax.partitionSpecs['block0.w_fc1']).toEqual([null, 'model']);
+    expect(jax.partitionSpecs['block95.w_fc2']).toEqual(['model', null]);
+    expect(jax.partitionSpecs['block17.wq']).toEqual([null, 'model', null]);
+    expect(jax.partitionSpecs['block17.ln1_scale']).toEqual([null]);
+    expect(jax.partitionSpecs['embedding.table']).toEqual(['model', null]);
+    expect(jax.partitionSpecs['head.table']).toEqual(['model', null]);
+    // 8 parameters per block in the fixture's ops, the embedding table, the head's norm and table.
+    expect(Object.keys(jax.partitionSpecs)).toHaveLength(96 * 8 + 1 + 2);
+    expect(jax.stages[15]).toEqual({
+      stage: 15,
+      layers: [91, 97],
+      layerNames: ['block90', 'head'],
+      meshShape: [8, 8],
+    });
+  });
+
+  it('is a valid Exports (the plan schema) and FrameworkExports', () => {
+    expect(() => Exports.parse(exports)).not.toThrow();
+    expect(FrameworkExports.parse(exports)).toEqual(exports);
+  });
+
+  it('passing the planner’s layers changes nothing (metamorphic)', () => {
+    const layers = planModel(gpt3.model, 1, 'fp16').layers;
+    expect(buildExports(gpt3, gpt3Summary, gpt3Stages, layers)).toEqual(exports);
+  });
+});
+
+describe('what Megatron-LM cannot express', () => {
+  const gpt = request({
+    model: { kind: 'transformer', layers: 24, hidden: 2048, heads: 16, vocab: 51200, seqLen: 2048 },
+    cluster: { ...dgxA100, nodes: 4 },
+    training: { globalBatch: 64 },
+  });
+  const summary = summaryOf({ tp: 8, pp: 4, dp: 1, microBatch: 1, microbatches: 64, sequenceParallel: true });
+  const layout = megatronLayout(23, true);
+
+  it('uneven stages whose middle stages differ: a note, no arguments', () => {
+    const out = buildExports(gpt, summary, stagesOf([5, 7, 6, 6], layout, [1, 8]));
+    expect(out.megatron).toMatchObject({ expressible: false, args: [], command: '' });
+    expect(out.megatron.notes.join('\n')).toMatch(/different block counts \(5, 7, 6, 6\)/);
+    expect(out.megatron.notes.join('\n')).toContain('--pipeline-model-parallel-layout "Et*5|t*7|t*6|t*6L"');
+    expect(out.deepspeed.expressible).toBe(false);
+    // torchtitan names where each stage starts, so it can.
+    expect(out.torchtitan.expressible).toBe(true);
+    expect(out.torchtitan.config.parallelism).toMatchObject({
+      pipeline_parallel_split_points: ['layers.5', 'layers.12', 'layers.18'],
+    });
+  });
+
+  it('uneven first and last stages fit --decoder-first/last-pipeline-num-layers', () => {
+    const out = buildExports(gpt, summary, stagesOf([5, 6, 6, 7], layout, [1, 8]));
+    expect(out.megatron.expressible).toBe(true);
+    expect(out.megatron.args.slice(4, 8)).toEqual([
+      '--decoder-first-pipeline-num-layers',
+      '5',
+      '--decoder-last-pipeline-num-layers',
+      '7',
+    ]);
+    expect(out.megatron.notes.join('\n')).toMatch(/recent Megatron-LM versions/);
+  });
+
+  it('an op laid out differently on the tensor-parallel axis', () => {
+    const rowFc1 = {
+      ...layout,
+      block: layout.block.map((o) =>
+        o.op === 'block0.fc1' ? { ...o, strategy: { ...o.strategy, axis1: 'h' } } : o,
+      ),
+    };
+    const out = buildExports(gpt, summary, stagesOf([6, 6, 6, 6], rowFc1, [1, 8]));
+    expect(out.megatron.expressible).toBe(false);
+    expect(out.megatron.notes.join('\n')).toContain('block0.fc1 splits h (Megatron: f)');
+    expect(out.torchtitan.expressible).toBe(false);
+    expect(out.jax.expressible).toBe(true);
+  });
+
+  it('ZeRO-3: Megatron-LM has none; torchtitan shards; DeepSpeed’s pipeline refuses it', () => {
+    const out = buildExports(gpt, { ...summary, zero: 3 }, stagesOf([6, 6, 6, 6], layout, [1, 8]));
+    expect(out.megatron.expressible).toBe(false);
+    expect(out.megatron.notes.join('\n')).toMatch(/ZeRO-3/);
+    expect(out.deepspeed.expressible).toBe(false);
+    expect(out.deepspeed.notes.join('\n')).toMatch(/ZeRO-3 is incompatible with DeepSpeed's pipeline/);
+    expect(out.torchtitan.config.parallelism).toMatchObject({
+      data_parallel_shard_degree: 1,
+      fsdp_reshard_after_forward: 'always',
+    });
+  });
+
+  it('2-D tensor parallelism: JAX writes a dim split over both axes as "model0,model1"', () => {
+    const twoD = {
+      ...layout,
+      block: [
+        op('block0.fc1', 'matmul', ['h', 'f'], { 'block0.x_norm2': 'R R S0', 'block0.w_fc1': 'S0 S1' }),
+        op('block0.fc2', 'matmul', ['f', 'f'], { 'block0.gelu_out': 'R R S01', 'block0.w_fc2': 'S01 R' }),
+      ],
+    };
+    const out = buildExports(gpt, { ...summary, tp: 8, pp: 4 }, stagesOf([6, 6, 6, 6], twoD, [2, 4]));
+    expect(out.megatron.expressible).toBe(false);
+    expect(out.megatron.notes.join('\n')).toMatch(/2-D tensor parallelism/);
+    expect(out.jax.meshAxes).toEqual(['model0', 'model1']);
+    expect(out.jax.partitionSpecs['block3.w_fc1']).toEqual(['model0', 'model1']);
+    expect(out.jax.partitionSpecs['block3.w_fc2']).toEqual(['model0,model1', null]);
+  });
+});
+
+describe('layouts from the planner’s own pipeline (LayerSolver → describeOps)', () => {
+  const llama = request({
+    model: {
+      kind: 'transformer',
+      layers: 4,
+      hidden: 1024,
+      heads: 16,
+      kvHeads: 4,
+      vocab: 32000,
+      seqLen: 512,
+      activation: 'swiglu',
+    },
+    cluster: { ...dgxA100, nodes: 1 },
+    training: { globalBatch: 16, precision: 'bf16' },
+  });
+  const summary = summaryOf({ tp: 4, pp: 2, dp: 1, microBatch: 2, microbatches: 8, sequenceParallel: true });
+  const split: [number, number][] = [
+    [0, 2],
+    [3, 5],
+  ];
+
+  it('Megatron’s own layout is recognised as Megatron’s, with the Llama flags', async () => {
+    const stages = await plannedStages(llama, 2, split, [1, 4], 'megatron-sp');
+    const out = buildExports(llama, summary, stages);
+    expect(out.megatron.notes.filter((n) => n.startsWith('Not expressible'))).toEqual([]);
+    const args = out.megatron.args;
+    // biome-ignore format: one flag and its value per line
+    expect(args.slice(args.indexOf('--num-layers'))).toEqual([
+      '--num-layers', '4',
+      '--hidden-size', '1024',
+      '--num-attention-heads', '16',
+      '--seq-length', '512',
+      '--max-position-embeddings', '512',
+      '--ffn-hidden-size', '2816', // Llama's rule: 8/3 · 1024 = 2730, rounded up to a multiple of 256
+      '--group-query-attention', '--num-query-groups', '4',
+      '--swiglu',
+      '--normalization', 'RMSNorm',
+      '--untie-embeddings-and-output-weights',
+      '--bf16',
+    ]);
+  });
+
+  it('without sequence parallelism the same layouts are not Megatron’s with it (metamorphic)', async () => {
+    const stages = await plannedStages(llama, 2, split, [1, 4], 'megatron');
+    expect(buildExports(llama, { ...summary, sequenceParallel: false }, stages).megatron.expressible).toBe(
+      true,
+    );
+    expect(buildExports(llama, summary, stages).megatron.expressible).toBe(false);
+  });
+});
+
+describe('a general operator graph', () => {
+  const mlp = request({
+    model: {
+      kind: 'graph',
+      graph: {
+        name: 'mlp',
+        tensors: [
+          { name: 'x', shape: [4, 512, 1024] },
+          { name: 'w1', shape: [1024, 4096], param: true },
+          { name: 'hidden', shape: [4, 512, 4096] },
+          { name: 'w2', shape: [4096, 1024], param: true },
+          { name: 'y', shape: [4, 512, 1024] },
+        ],
+        ops: [
+          { name: 'fc1', einsum: 'bsh,hf->bsf', inputs: ['x', 'w1'], output: 'hidden', kind: 'matmul' },
+          { name: 'fc2', einsum: 'bsf,fh->bsh', inputs: ['hidden', 'w2'], output: 'y', kind: 'matmul' },
+        ],
+      },
+    },
+    cluster: { ...dgxA100, nodes: 1 },
+    training: { globalBatch: 4 },
+  });
+
+  it('has no Megatron-LM or torchtitan model, but JAX specs under its own tensor names', async () => {
+    const stages = await plannedStages(mlp, 4, [[0, 1]], [1, 2], 'megatron');
+    const out = buildExports(mlp, summaryOf({ tp: 2, microBatch: 4 }), stages);
+    expect(out.megatron).toMatchObject({ expressible: false, args: [], command: '' });
+    expect(out.torchtitan.expressible).toBe(false);
+    expect(out.deepspeed.expressible).toBe(false);
+    expect(out.jax.partitionSpecs).toEqual({ w1: [null, 'model'], w2: ['model', null] });
+  });
+});
