@@ -30,7 +30,10 @@ export function formatPlan(plan: Plan): string {
         `${formatSec(st.latencySec)}/microbatch  ${formatBytes(st.memoryBytes)} (${st.inFlightMicrobatches} in flight)`,
     );
   }
-  if (plan.exports !== null) lines.push('megatron:', `  ${plan.exports.megatron.args.join(' ')}`);
+  const megatron = plan.exports?.megatron;
+  if (megatron?.expressible) lines.push('megatron-lm:', `  ${megatron.args.join(' ')}`);
+  else if (megatron)
+    lines.push(`megatron-lm: not expressible (${megatron.notes[0] ?? 'see the JSON export notes'})`);
   lines.push(
     `solver: ${plan.solver.ilpSolves} ILP solves, ${plan.solver.configurationsTried} configurations, ${plan.solver.wallSec.toFixed(2)} s`,
   );

@@ -59,6 +59,8 @@ export interface IntraOpOptions {
   readonly gpu: GpuSpec;
   readonly paramStateBytesPerParam: number;
   readonly allowReplicatedMatmul?: boolean;
+  /** Letters each mesh axis may not split. */
+  readonly forbidden?: readonly [readonly string[], readonly string[]];
   readonly recompute?: Recompute;
   /**
    * A layer repeated back to back: `from` (its output) feeds `to` (its input) of the next copy, which
@@ -101,6 +103,7 @@ export function buildIntraOpModel(graph: OpGraph, mesh: LogicalMesh, options: In
         ? enumerateStrategies(op, mesh.shape, {
             allowReplicatedMatmul: options.allowReplicatedMatmul ?? false,
             reducesOutput,
+            ...(options.forbidden ? { forbidden: options.forbidden } : {}),
           })
         : pinnedCandidates(op, options.pin(op), mesh.shape, reducesOutput);
     const strategies = candidates.map((leaderStrategy) =>

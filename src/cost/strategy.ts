@@ -23,6 +23,8 @@ export interface EnumerateOptions {
    * (its cost is "infinity" unless allow_recompute_heavy_op): it repeats the heaviest work.
    */
   readonly allowReplicatedMatmul: boolean;
+  /** Letters a mesh axis may not split (a pinned tensor-parallel axis must not carry the batch). */
+  readonly forbidden?: readonly [readonly string[], readonly string[]];
 }
 
 export function strategyLabel(s: OpStrategy): string {
@@ -94,7 +96,7 @@ export function isValid(
       if (op.kind === 'matmul' && axisSizes[j] > 1 && !options.allowReplicatedMatmul) return false;
       continue;
     }
-    if (op.reducedDims.has(letter)) return false;
+    if (op.reducedDims.has(letter) || options.forbidden?.[j].includes(letter)) return false;
     ways[letter] = (ways[letter] ?? 1) * axisSizes[j];
   }
   return Object.entries(ways).every(([letter, n]) => (op.dimSize[letter] ?? 0) % n === 0);

@@ -22,8 +22,15 @@ export interface Assembled {
 /** Data-parallel ways inside a stage: mesh axes along which every matmul splits the batch dim b. */
 function batchWays(candidate: Candidate): number {
   const stage = candidate.stages[0]!;
-  const layer = candidate.model.layers[stage.last]!;
-  const price = stage.series.prices[stage.last]!;
+  // Judge by the model's most repeated layer (a transformer block), not the embedding or head.
+  const count = new Map<string, number>();
+  for (const l of candidate.model.layers) count.set(l.signature, (count.get(l.signature) ?? 0) + 1);
+  let index = stage.last;
+  for (let l = stage.first; l <= stage.last; l++) {
+    if (count.get(candidate.model.layers[l]!.signature)! > count.get(candidate.model.layers[index]!.signature)!) index = l;
+  }
+  const layer = candidate.model.layers[index]!;
+  const price = stage.series.prices[index]!;
   let ways = 1;
   for (const j of [0, 1] as const) {
     const matmuls = layer.graph.ops.filter((op) => op.kind === 'matmul' && op.einsum.letters.includes('b'));

@@ -35,6 +35,11 @@ export interface LayerLayout {
 
 export interface LayerSolverOptions {
   readonly cluster: Cluster;
+  /**
+   * A pinned tensor-parallel degree means the fast mesh axis does tensor parallelism: the ILP may
+   * not use it to split the batch.
+   */
+  readonly tensorParallelPinned?: boolean;
   readonly deadlineMs: number;
   readonly signal?: AbortSignal;
 }
@@ -107,6 +112,7 @@ export class LayerSolver {
       gpu: this.options.cluster.gpu,
       paramStateBytesPerParam: PARAM_STATE_BYTES,
       ...(layer.carry ? { carry: layer.carry } : {}),
+      ...(this.options.tensorParallelPinned ? { forbidden: [[], ['b']] as const } : {}),
     });
     let budget: number | null = null;
     if (choice !== 'fast') {

@@ -47,7 +47,12 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
   const { request, cluster } = parsePlanRequest(value);
   const deadlineMs = started + request.options.timeLimitSec * 1000;
   const capacityBytes = cluster.gpu.memoryBytes * request.options.memoryHeadroom;
-  const solver = new LayerSolver({ cluster, deadlineMs, ...(hooks.signal ? { signal: hooks.signal } : {}) });
+  const solver = new LayerSolver({
+    cluster,
+    deadlineMs,
+    tensorParallelPinned: request.parallel?.tp !== undefined,
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
+  });
   const outcome = await searchPlans({
     request,
     cluster,

@@ -163,6 +163,8 @@ async function seriesFor(
       for (const choice of choices) {
         if (choice.startsWith('megatron') && shape[0] !== 1) continue;
         if (choice === 'megatron-sp' && shape[1] === 1) continue;
+        const sp = ctx.request.parallel?.sequenceParallel;
+        if ((sp === true && choice === 'megatron') || (sp === false && choice === 'megatron-sp')) continue;
         const series = await LayerSeries.build(
           ctx.solver,
           ctx.cluster.gpu.efficiency.tpOverlap,

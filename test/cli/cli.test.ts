@@ -1,0 +1,103 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const BIN = new URL('../../bin/meshplan.js', import.meta.url).pathname;
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+async function meshplan(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function tempFile(name: string, content: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'meshplan-cli-'));
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+describe('meshplan CLI contracts', () => {
+  it('solve-ilp prints {status, objective, choice, wallSec} for the numeric problem', async () => {
+    // Two nodes: picking 1 then 0 costs 2 + 1 + 0; every other pair costs more.
+    const problem = {
+      nodes: [
+        { cost: [5, 2], memory: [1, 1] },
+        { cost: [1, 1], memory: [1, 3] },
+      ],
+      edges: [
+        {
+          from: 0,
+          to: 1,
+          cost: [
+            [0, 9],
+            [0, 9],
+          ],
+        },
+      ],
+      memoryBudget: null,
+      timeLimitSec: 10,
+    };
+    const out = await meshplan(['solve-ilp', tempFile('p.json', problem), '--backend', 'highs']);
+    expect(out.code).toBe(0);
+    const answer = JSON.parse(out.stdout);
+    expect(answer).toMatchObject({ status: 'optimal', objective: 3, choice: [1, 0] });
+    expect(answer.wallSec).toBeGreaterThan(0);
+  });
+
+  it('shard --json gives per-op strategies, specs, collectives and totals', async () => {
+    const out = await meshplan([
+      'shard',
+      '--graph',
+      'examples/mlp.graph.json',
+      '--cluster',
+      'examples/dgx-a100.cluster.json',
+      '--mesh',
+      '1x8',
+      '--json',
+    ]);
+    expect(out.code).toBe(0);
+    const plan = JSON.parse(out.stdout);
+    expect(plan.status).toBe('optimal');
+    expect(plan.ops.map((o: { strategy: { axis1: string } }) => o.strategy.axis1)).toEqual(['f', 'f', 'f']);
+    expect(plan.ops[2].collectives[0]).toMatchObject({ kind: 'all-reduce', axis: 1, phase: 'forward' });
+    expect(plan.totals.totalSec).toBeGreaterThan(0);
+  });
+
+  it('exits 2 and names the field for bad input', async () => {
+    const badCluster = tempFile('c.json', { gpu: 'Z80', nodes: 1, gpusPerNode: 8 });
+    const out = await meshplan([
+      'shard',
+      '--graph',
+      'examples/mlp.graph.json',
+      '--cluster',
+      badCluster,
+      '--mesh',
+      '1x8',
+    ]);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toMatch(/gpu: unknown GPU "Z80"/);
+    const notJson = await meshplan(['solve-ilp', tempFile('p.json', '{nope')]);
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toMatch(/not valid JSON/);
+  });
+
+  it('estimate prints Megatron-LM arguments for a published configuration', async () => {
+    const out = await meshplan(['estimate', 'examples/gpt3-175b-1024xa100.estimate.json', '--json']);
+    expect(out.code).toBe(0);
+    const plan = JSON.parse(out.stdout);
+    expect(plan.summary).toMatchObject({ tp: 8, pp: 16, dp: 8, microBatch: 1 });
+    expect(plan.exports.megatron.args.join(' ')).toContain(
+      '--tensor-model-parallel-size 8 --pipeline-model-parallel-size 16',
+    );
+  });
+});
