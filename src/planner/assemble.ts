@@ -27,7 +27,10 @@ function batchWays(candidate: Candidate): number {
   for (const l of candidate.model.layers) count.set(l.signature, (count.get(l.signature) ?? 0) + 1);
   let index = stage.last;
   for (let l = stage.first; l <= stage.last; l++) {
-    if (count.get(candidate.model.layers[l]!.signature)! > count.get(candidate.model.layers[index]!.signature)!) index = l;
+    if (
+      count.get(candidate.model.layers[l]!.signature)! > count.get(candidate.model.layers[index]!.signature)!
+    )
+      index = l;
   }
   const layer = candidate.model.layers[index]!;
   const price = stage.series.prices[index]!;
