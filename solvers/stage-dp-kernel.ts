@@ -82,7 +82,7 @@ export function runStageDp(
   const L = table.layers;
   const D = table.totalDevices;
   ws.sumBudget = sumBudget;
-  ws.admission.admit(tMaxSec, sumBudget);
+  ws.admission.admit(tMaxSec);
   fillUnbounded(ws);
   const cell = (tier: number, k: number, d: number) => rowFor(ws, tier, k) * width + d;
   // The whole model may hold topBound stages: a bound, not a stored tier (tiers stop at topBound − 1).
@@ -95,9 +95,7 @@ export function runStageDp(
         );
   let best = Number.POSITIVE_INFINITY;
   let bestEntry = -1;
-  const { admitted, admittedStart } = ws.admission;
-  for (let i = admittedStart[0]!, end = admittedStart[1]!; i < end; i++) {
-    const e = admitted[i]!;
+  for (let e = table.entryStart[0]!, end = ws.admission.withinEnd[0]!; e < end; e++) {
     const v =
       table.latencySec[e]! +
       table.onceSec[e]! +

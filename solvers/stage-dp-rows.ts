@@ -89,19 +89,18 @@ export function relaxRow(
     rowsPerTier,
     unbounded,
   } = ws;
-  const { admitted, admittedStart, latencySec, next, devices, boundAfter } = ws.admission;
+  const { latencySec, next, devices, boundAfter, entryStart } = ws.table;
   const dst = dstRow * width;
-  for (let i = admittedStart[k]!, end = admittedStart[k + 1]!; i < end; i++) {
-    const dev = devices[i]!;
+  for (let e = entryStart[k]!, end = ws.admission.withinEnd[k]!; e < end; e++) {
+    const dev = devices[e]!;
     if (dev > toDevices) continue;
-    const refTier = suffixTier(boundAfter[i]!, unbounded, tier);
-    let row = rowOf[refTier * rowsPerTier + next[i]!]!;
-    if (row === NOT_BUILT) row = rowFor(ws, refTier, next[i]!);
+    const refTier = suffixTier(boundAfter[e]!, unbounded, tier);
+    let row = rowOf[refTier * rowsPerTier + next[e]!]!;
+    if (row === NOT_BUILT) row = rowFor(ws, refTier, next[e]!);
     const low = lowDevices[row]!;
     const high = highDevices[row]!;
     if (low > high) continue;
-    const lat = latencySec[i]!;
-    const e = admitted[i]!;
+    const lat = latencySec[e]!;
     const from = Math.max(low + dev, fromDevices);
     const to = Math.min(high + dev, toDevices);
     const src = row * width - dev;

@@ -20,16 +20,15 @@ export interface CandidateGroups {
 }
 
 /**
- * Sorts `latencies` (in place) into groups. Values within `mergeRelative` (relative) of their group's first
- * share one group. The run for a group uses its highest value as the bound, so it admits every solution a run
- * at any member would: merging never skips a solution (Alpa's gap does), it can only report a max up to the
+ * Groups ascending distinct latencies: values within `mergeRelative` (relative) of their group's first share
+ * one group. The run for a group uses its highest value as the bound, so it admits every solution a run at
+ * any member would: merging never skips a solution (Alpa's gap does), it can only report a max up to the
  * group's width above the best one.
  */
-export function candidateGroups(latencies: Float64Array, mergeRelative: number): CandidateGroups {
-  const values = latencies.sort();
+export function candidateGroups(distinct: Float64Array, mergeRelative: number): CandidateGroups {
   const lowest: number[] = [];
   const highest: number[] = [];
-  for (const t of values) {
+  for (const t of distinct) {
     if (lowest.length > 0 && t - lowest[lowest.length - 1]! <= mergeRelative * t)
       highest[highest.length - 1] = t;
     else {

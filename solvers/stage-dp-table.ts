@@ -5,6 +5,7 @@
  * solution are dropped here, and so, optionally, are options dominated within their cell.
  */
 import { InvalidProblemError } from './errors.ts';
+import { orderByLatency, permute } from './stage-dp-order.ts';
 import type { StageDpProblem, StageOption } from './stage-dp-problem.ts';
 
 /** boundAfter value of an entry whose memory rule cannot bind: no cut of the remaining layers breaks it. */
@@ -17,7 +18,7 @@ export interface StageTable {
   readonly minDevices: number;
   /** ...and at most this many. */
   readonly maxDevices: number;
-  /** Entries of first layer k are [entryStart[k], entryStart[k + 1]). */
+  /** Entries of first layer k are [entryStart[k], entryStart[k + 1]), by ascending latency. */
   readonly entryStart: Int32Array;
   readonly latencySec: Float64Array;
   readonly onceSec: Float64Array;
@@ -32,8 +33,8 @@ export interface StageTable {
   readonly maxFiniteBound: number;
   /** maxStages where it can bind, else UNBOUNDED. */
   readonly topBound: number;
-  /** Every distinct entry latency, some more than once: the t_max candidates, unsorted. */
-  readonly candidateLatencies: Float64Array;
+  /** The distinct entry latencies, ascending: the t_max candidates. */
+  readonly distinctLatencies: Float64Array;
 }
 
 function checkCount(value: unknown, path: string, least: number): number {
@@ -135,7 +136,7 @@ export function buildStageTable(problem: StageDpProblem, pruneDominated: boolean
   checkArray(options, 'options', layers);
   const { total: capacity, widest } = countOptions(options, layers, submeshDevices.length);
   // Repeated layers repeat latencies: an option whose latency equals the last one listed for the same
-  // (length, sub-mesh, option) one layer earlier is not listed again, which keeps the sort short.
+  // (length, sub-mesh, option) one layer earlier is not listed again, which keeps the sort of them short.
   const candidates = new Float64Array(capacity);
   const lastListed = new Float64Array(layers * submeshDevices.length * widest).fill(Number.NaN);
   let candidateCount = 0;
@@ -199,6 +200,11 @@ export function buildStageTable(problem: StageDpProblem, pruneDominated: boolean
     }
   }
   entryStart[layers] = count;
+  const { distinct, byLatency } = orderByLatency(
+    latencySec.subarray(0, count),
+    entryStart,
+    candidates.subarray(0, candidateCount),
+  );
   const topBound =
     maxStages < Math.min(layers, Math.floor(totalDevices / minDevices)) ? maxStages : UNBOUNDED;
   if (topBound !== UNBOUNDED && topBound - 1 > maxFiniteBound) maxFiniteBound = topBound - 1;
@@ -208,15 +214,15 @@ export function buildStageTable(problem: StageDpProblem, pruneDominated: boolean
     minDevices,
     maxDevices,
     entryStart,
-    latencySec: latencySec.subarray(0, count),
-    onceSec: onceSec.subarray(0, count),
-    next: next.subarray(0, count),
-    devices: devices.subarray(0, count),
-    boundAfter: boundAfter.subarray(0, count),
-    submesh: submesh.subarray(0, count),
-    option: option.subarray(0, count),
+    latencySec: permute(latencySec.subarray(0, count), byLatency),
+    onceSec: permute(onceSec.subarray(0, count), byLatency),
+    next: permute(next.subarray(0, count), byLatency),
+    devices: permute(devices.subarray(0, count), byLatency),
+    boundAfter: permute(boundAfter.subarray(0, count), byLatency),
+    submesh: permute(submesh.subarray(0, count), byLatency),
+    option: permute(option.subarray(0, count), byLatency),
     maxFiniteBound,
     topBound,
-    candidateLatencies: candidates.subarray(0, candidateCount),
+    distinctLatencies: distinct,
   };
 }

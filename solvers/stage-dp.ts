@@ -90,7 +90,7 @@ export function solveStageDp(problem: StageDpProblem, options: StageDpOptions = 
   };
 
   const groups = () =>
-    candidateGroups(table.candidateLatencies, exhaustiveTmax ? 0 : CANDIDATE_MERGE_RELATIVE);
+    candidateGroups(table.distinctLatencies, exhaustiveTmax ? 0 : CANDIDATE_MERGE_RELATIVE);
   if (exhaustiveTmax) {
     for (const t of groups().highest) {
       if (search.tried > 0 && outOfTime()) break;
