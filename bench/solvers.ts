@@ -1,5 +1,5 @@
 import gptBlock from '../examples/gpt-block.graph.json' with { type: 'json' };
-import { randomProblem, solveIlp } from '../solvers/index.ts';
+import { randomProblem, solveIlp, solveIlpIsolated } from '../solvers/index.ts';
 import type { BackendChoice, IlpProblem } from '../solvers/problem.ts';
 import { resolveCluster } from '../src/cluster/cluster.ts';
 import { logicalMesh } from '../src/cluster/mesh.ts';
@@ -12,9 +12,13 @@ import { median, writeResults } from './results-io.ts';
 const BACKENDS: readonly BackendChoice[] = ['elimination', 'glpk', 'highs', 'lp-solver', 'auto'];
 /** javascript-lp-solver's dense tableau: beyond this many ops it takes minutes (STACK-NOTES). */
 const LP_SOLVER_MAX_NODES = 50;
-const TIME_LIMIT_SEC = 60;
+const TIME_LIMIT_SEC = 30;
 
-async function timeSolve(problem: IlpProblem, backend: BackendChoice, repeats: number) {
+/**
+ * In-process solves measure the solver alone; `isolated` runs each in a worker thread killed at the
+ * deadline (a MILP backend overruns its own limit), at the price of the worker's start-up.
+ */
+async function timeSolve(problem: IlpProblem, backend: BackendChoice, repeats: number, isolated: boolean) {
   const walls: number[] = [];
   let outcome: { status: string; objective: number | null; backend: string } = {
     status: 'skipped',
@@ -24,7 +28,7 @@ async function timeSolve(problem: IlpProblem, backend: BackendChoice, repeats: n
   for (let i = 0; i < repeats; i++) {
     const started = performance.now();
     try {
-      const s = await solveIlp(problem, { backend });
+      const s = await (isolated ? solveIlpIsolated : solveIlp)(problem, { backend });
       outcome = { status: s.status, objective: s.objective, backend: s.backend };
     } catch (error) {
       outcome = { status: `error: ${(error as Error).name}`, objective: null, backend };
@@ -50,7 +54,7 @@ export async function runSolvers(): Promise<void> {
     });
     const problem = toIlpProblem(model, null, TIME_LIMIT_SEC);
     for (const backend of BACKENDS) {
-      const r = await timeSolve(problem, backend, 3);
+      const r = await timeSolve(problem, backend, 3, false);
       rows.push({
         instance: `gpt-block ${shape.join('x')}`,
         nodes: problem.nodes.length,
@@ -62,21 +66,24 @@ export async function runSolvers(): Promise<void> {
       );
     }
   }
-  for (const nodes of [50, 100, 200, 400]) {
-    const problem = randomProblem({
-      seed: nodes,
-      nodes,
-      strategies: 8,
-      shape: 'dag',
-      edgeProbability: 4 / nodes,
-      budget: 0.3,
-      timeLimitSec: TIME_LIMIT_SEC,
-    });
-    for (const backend of BACKENDS) {
-      if (backend === 'lp-solver' && nodes > LP_SOLVER_MAX_NODES) continue;
-      const r = await timeSolve(problem, backend, 1);
-      rows.push({ instance: `random-dag ${nodes}x8`, nodes, requested: backend, ...r });
-      process.stdout.write(`random ${nodes}x8 ${backend}: ${r.status} ${r.medianSec.toFixed(3)} s\n`);
+  for (const budget of [null, 0.3] as const) {
+    for (const nodes of [50, 100, 200, 400]) {
+      const problem = randomProblem({
+        seed: nodes,
+        nodes,
+        strategies: 8,
+        shape: 'dag',
+        edgeProbability: 4 / nodes,
+        budget,
+        timeLimitSec: TIME_LIMIT_SEC,
+      });
+      const instance = `random-dag ${nodes}x8 ${budget === null ? 'no budget' : 'binding budget'}`;
+      for (const backend of BACKENDS) {
+        if (backend === 'lp-solver' && nodes > LP_SOLVER_MAX_NODES) continue;
+        const r = await timeSolve(problem, backend, 1, true);
+        rows.push({ instance, nodes, requested: backend, ...r });
+        process.stdout.write(`${instance} ${backend}: ${r.status} ${r.medianSec.toFixed(3)} s\n`);
+      }
     }
   }
   const gptAuto = rows.filter((r) => r.instance.startsWith('gpt-block') && r.requested === 'auto');

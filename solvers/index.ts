@@ -21,5 +21,13 @@ export type {
 } from './problem.ts';
 export { expandChoice, type PrunedProblem, pruneProblem } from './prune.ts';
 export { createRng, type RandomGraphShape, type RandomProblemOptions, randomProblem } from './random.ts';
+export {
+  type StageAssignment,
+  type StageDpOptions,
+  type StageDpProblem,
+  type StageDpResult,
+  type StageOption,
+  solveStageDp,
+} from './stage-dp.ts';
 export { validateProblem } from './validate.ts';
 export { type ChoiceEvaluation, evaluateChoice, type VerifiedAnswer, verifySolution } from './verify.ts';

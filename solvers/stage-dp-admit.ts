@@ -1,7 +1,7 @@
 /**
  * What one stage-DP run may use: the entries within t_max, a prefix of each layer's block (the table sorts
  * blocks by latency), and two lower bounds per layer k from them, ignoring memory: the fewest devices and the
- * least Σ latency that can cover layers 0..k−1. The first caps the devices a suffix from k can get; the second
+ * least Σ latency that can cover layers 0..k−1. The first caps the devices a suffix from k gets, the second
  * tells which suffix states are too costly for the run's Σ budget.
  */
 import type { StageTable } from './stage-dp-table.ts';

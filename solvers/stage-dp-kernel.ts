@@ -96,10 +96,9 @@ export function runStageDp(
   let best = Number.POSITIVE_INFINITY;
   let bestEntry = -1;
   for (let e = table.entryStart[0]!, end = ws.admission.withinEnd[0]!; e < end; e++) {
-    const v =
-      table.latencySec[e]! +
-      table.onceSec[e]! +
-      ws.value[cell(topSuffixTier(e), table.next[e]!, D - table.devices[e]!)]!;
+    // The index first: building a row may grow (replace) the arrays.
+    const rest = cell(topSuffixTier(e), table.next[e]!, D - table.devices[e]!);
+    const v = table.latencySec[e]! + table.onceSec[table.source[e]!]! + ws.value[rest]!;
     if (v < best) {
       best = v;
       bestEntry = e;
@@ -112,7 +111,8 @@ export function runStageDp(
   let k = table.next[bestEntry]!;
   let d = D - table.devices[bestEntry]!;
   while (k < L) {
-    const e = ws.argEntry[cell(tier, k, d)]!;
+    const at = cell(tier, k, d);
+    const e = ws.argEntry[at]!;
     entries.push(e);
     tier = suffixTier(table.boundAfter[e]!, unbounded, tier);
     k = table.next[e]!;

@@ -2,13 +2,13 @@
  * Orders each first layer's entries by latency, so that a DP run with bound t_max reads exactly the entries
  * it admits (a prefix of each layer's block) instead of filtering all of them. A comparison sort of ~10^5
  * entries per call would cost more than the runs it speeds up; ranking against the few distinct latencies
- * and two counting passes costs O(n log distinct).
+ * (most entries repeat an earlier one's) and two counting passes costs little more than O(n).
  */
 
 export interface LatencyOrder {
   /** The distinct entry latencies, ascending. */
   readonly distinct: Float64Array;
-  /** A permutation of the entries: those of first layer k fill [entryStart[k], entryStart[k + 1]), by ascending latency. */
+  /** Entry indices: those of first layer k fill [entryStart[k], entryStart[k + 1]), by ascending latency. */
   readonly byLatency: Int32Array;
 }
 
@@ -26,12 +26,14 @@ function lowerBound(values: Float64Array, x: number): number {
 
 /**
  * `listed` holds every distinct latency at least once (repeats allowed); it is sorted in place. Entries of
- * first layer k are the indices [entryStart[k], entryStart[k + 1]) of `latencySec`.
+ * first layer k are the indices [entryStart[k], entryStart[k + 1]) of `latencySec`. sameAs[e] is an earlier
+ * entry with the same latency, or -1: only the others need a binary search for their rank.
  */
 export function orderByLatency(
   latencySec: Float64Array,
   entryStart: Int32Array,
   listed: Float64Array,
+  sameAs: Int32Array,
 ): LatencyOrder {
   listed.sort();
   let distinctCount = 0;
@@ -43,7 +45,7 @@ export function orderByLatency(
   const rank = new Int32Array(n);
   const rankStart = new Int32Array(distinctCount + 1);
   for (let e = 0; e < n; e++) {
-    rank[e] = lowerBound(distinct, latencySec[e]!);
+    rank[e] = sameAs[e]! >= 0 ? rank[sameAs[e]!]! : lowerBound(distinct, latencySec[e]!);
     rankStart[rank[e]! + 1]!++;
   }
   for (let r = 0; r < distinctCount; r++) rankStart[r + 1]! += rankStart[r]!;
@@ -61,9 +63,27 @@ export function orderByLatency(
   return { distinct, byLatency };
 }
 
-/** The array reordered by `order`: result[i] = values[order[i]]. */
-export function permute<T extends Float64Array | Int32Array>(values: T, order: Int32Array): T {
-  const result = values.slice() as T;
-  for (let i = 0; i < order.length; i++) result[i] = values[order[i]!]!;
+/** The DP's per-entry fields, reordered: result.x[i] = x[order[i]] (one pass, since the reads are scattered). */
+export function permuteFields(
+  order: Int32Array,
+  latencySec: Float64Array,
+  next: Int32Array,
+  devices: Int32Array,
+  boundAfter: Int32Array,
+): { latencySec: Float64Array; next: Int32Array; devices: Int32Array; boundAfter: Int32Array } {
+  const n = order.length;
+  const result = {
+    latencySec: new Float64Array(n),
+    next: new Int32Array(n),
+    devices: new Int32Array(n),
+    boundAfter: new Int32Array(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const e = order[i]!;
+    result.latencySec[i] = latencySec[e]!;
+    result.next[i] = next[e]!;
+    result.devices[i] = devices[e]!;
+    result.boundAfter[i] = boundAfter[e]!;
+  }
   return result;
 }

@@ -28,7 +28,7 @@ export interface StageDpProblem {
   readonly totalDevices: number;
   /** B, microbatches per step. */
   readonly microbatches: number;
-  /** options[first][last - first][submesh]: candidate options for layers first..last on that sub-mesh (may be empty). */
+  /** options[first][last - first][submesh]: options for layers first..last on that sub-mesh (maybe none). */
   readonly options: readonly (readonly (readonly (readonly StageOption[])[])[])[];
   /** Upper bound on the number of stages; default: no bound beyond layers and devices. */
   readonly maxStages?: number;
@@ -36,10 +36,13 @@ export interface StageDpProblem {
 
 export interface StageDpOptions {
   readonly signal?: AbortSignal;
-  /** performance.now() time after which the search returns its best solution so far (status `feasible`). */
+  /**
+   * A performance.now() time. Checked between DP runs: once passed, the search returns its best solution so
+   * far (status `feasible`), or `timeout` if it has none yet.
+   */
   readonly deadlineMs?: number;
   /**
-   * Run the bounded DP at every distinct option latency, without the early stop, the bottleneck lower bound,
+   * Run the bounded DP at every distinct option latency, in ascending order, without bounds, budgets,
    * candidate merging or dominance pruning: Alpa's loop with nothing skipped. For tests and benchmarks.
    */
   readonly exhaustiveTmax?: boolean;
@@ -59,7 +62,7 @@ export interface StageAssignment {
 interface SearchStats {
   /** Bounded (min-sum) DP runs, one per t_max candidate tried. */
   readonly tMaxCandidatesTried: number;
-  /** DP cells F(bound, layer, devices) evaluated over all runs, the bottleneck run included. */
+  /** DP cells F(bound, layer, devices) computed (not shared with another bound) over all runs. */
   readonly dpStates: number;
 }
 

@@ -17,15 +17,18 @@ export class StageDpWorkspace {
   readonly rowsPerTier: number;
   /** Physical row of (tier, k) = rowOf[tier · (L + 1) + k]; NOT_BUILT until some computation reads it. */
   readonly rowOf: Int32Array;
-  /** Cell d of physical row p is at p · width + d. */
-  readonly value: Float64Array;
-  readonly argEntry: Int32Array;
-  readonly stageCount: Int32Array;
+  /**
+   * Cell d of physical row p is at p · width + d. The pool grows on demand (most tiers never get rows of
+   * their own), so these are replaced when it does: re-read them after anything that may add a row.
+   */
+  value: Float64Array;
+  argEntry: Int32Array;
+  stageCount: Int32Array;
   /** Per physical row: its finite cells lie in [lowDevices, highDevices] (empty when low > high)... */
-  readonly lowDevices: Int32Array;
-  readonly highDevices: Int32Array;
+  lowDevices: Int32Array;
+  highDevices: Int32Array;
   /** ...and the most stages any of them uses. */
-  readonly mostStages: Int32Array;
+  mostStages: Int32Array;
   /** The entries the current run may use, and bounds on its prefixes and suffixes. */
   readonly admission: Admission;
   /** The current run's Σ budget, physical rows handed out and cells computed. */
@@ -39,8 +42,8 @@ export class StageDpWorkspace {
     this.width = table.totalDevices + 1;
     this.rowsPerTier = table.layers + 1;
     this.rowOf = new Int32Array(this.tiers * this.rowsPerTier);
-    // A row of its own for every tier at every layer k ≥ 1, plus the shared terminal and empty rows.
-    const rows = this.tiers * table.layers + 2;
+    // The unbounded tier's rows and the shared terminal and empty rows, with room for some more.
+    const rows = 2 * table.layers + 2;
     this.value = new Float64Array(rows * this.width);
     this.argEntry = new Int32Array(rows * this.width);
     this.stageCount = new Int32Array(rows * this.width);
@@ -53,15 +56,30 @@ export class StageDpWorkspace {
 
 export const NOT_BUILT = -1;
 
-/** The tier a stage whose maxStagesAfter is `bound` (or UNBOUNDED) leaves to its suffix, its own held to `tier`. */
+/** The tier left to the suffix after a stage with maxStagesAfter `bound` (or UNBOUNDED) in tier `tier`. */
 export function suffixTier(bound: number, unbounded: number, tier: number): number {
   if (tier === unbounded) return bound === UNBOUNDED ? unbounded : bound;
   return bound === UNBOUNDED || bound > tier - 1 ? tier - 1 : bound;
 }
 
+function grown<T extends Float64Array | Int32Array>(values: T, length: number): T {
+  const bigger = new (values.constructor as new (length: number) => T)(length);
+  bigger.set(values);
+  return bigger;
+}
+
 /** A fresh physical row, all cells infinite. */
 export function newRow(ws: StageDpWorkspace): number {
   const row = ws.usedRows++;
+  if (row >= ws.lowDevices.length) {
+    const rows = 2 * ws.lowDevices.length;
+    ws.value = grown(ws.value, rows * ws.width);
+    ws.argEntry = grown(ws.argEntry, rows * ws.width);
+    ws.stageCount = grown(ws.stageCount, rows * ws.width);
+    ws.lowDevices = grown(ws.lowDevices, rows);
+    ws.highDevices = grown(ws.highDevices, rows);
+    ws.mostStages = grown(ws.mostStages, rows);
+  }
   ws.value.fill(Number.POSITIVE_INFINITY, row * ws.width, (row + 1) * ws.width);
   ws.lowDevices[row] = ws.width;
   ws.highDevices[row] = -1;
@@ -69,7 +87,7 @@ export function newRow(ws: StageDpWorkspace): number {
   return row;
 }
 
-/** Relaxes cells [fromDevices, toDevices] of physical row `dstRow`, which holds (tier, k), with layer k's entries. */
+/** Relaxes cells [fromDevices, toDevices] of physical row `dstRow` (tier, k) with layer k's entries. */
 export function relaxRow(
   ws: StageDpWorkspace,
   tier: number,
@@ -78,17 +96,8 @@ export function relaxRow(
   fromDevices: number,
   toDevices: number,
 ): void {
-  const {
-    width,
-    rowOf,
-    value: F,
-    argEntry,
-    stageCount,
-    lowDevices,
-    highDevices,
-    rowsPerTier,
-    unbounded,
-  } = ws;
+  const { width, rowOf, rowsPerTier, unbounded } = ws;
+  let { value: F, argEntry, stageCount, lowDevices, highDevices } = ws;
   const { latencySec, next, devices, boundAfter, entryStart } = ws.table;
   const dst = dstRow * width;
   for (let e = entryStart[k]!, end = ws.admission.withinEnd[k]!; e < end; e++) {
@@ -96,7 +105,11 @@ export function relaxRow(
     if (dev > toDevices) continue;
     const refTier = suffixTier(boundAfter[e]!, unbounded, tier);
     let row = rowOf[refTier * rowsPerTier + next[e]!]!;
-    if (row === NOT_BUILT) row = rowFor(ws, refTier, next[e]!);
+    if (row === NOT_BUILT) {
+      row = rowFor(ws, refTier, next[e]!);
+      // Building it may have grown the pool.
+      ({ value: F, argEntry, stageCount, lowDevices, highDevices } = ws);
+    }
     const low = lowDevices[row]!;
     const high = highDevices[row]!;
     if (low > high) continue;
@@ -157,8 +170,8 @@ export function rowFor(ws: StageDpWorkspace, tier: number, k: number): number {
     ws.rowOf[index] = above;
     return above;
   }
-  const { width, value, argEntry, stageCount } = ws;
   const row = newRow(ws);
+  const { width, value, argEntry, stageCount } = ws;
   ws.rowOf[index] = row;
   const low = ws.lowDevices[above]!;
   const high = ws.highDevices[above]!;

@@ -3,14 +3,17 @@
  * stages all take ≤ t. G is a non-increasing step function that changes only at option latencies, and the
  * optimum is min over those latencies t of G(t) + (B − 1)·t (Alpa tries them all, upward, until B·t ≥ best).
  *
- * Here the candidates form intervals searched best-first, bisecting. A run at t returns a solution with
- * Σ = G(t) and some max latency m ≤ t. Then:
+ * Here the candidates form intervals searched best-first (least lower bound first), each bisected: the
+ * middle candidates are cheap to run (few options fit) and split the interval best. A run at t returns a
+ * solution with Σ = G(t) and some max latency m ≤ t. Then:
  * - candidates in [m, t] cannot beat it: G is G(t) all along there and their max is ≥ m;
  * - candidates below m have G ≥ G(t), so any solution there costs ≥ G(t) + (B − 1)·(its lowest candidate);
  * - candidates above t keep the bound their interval had.
  * An interval whose bound max(G_bound, t_low) + (B − 1)·t_low (Σ ≥ max, too) reaches the best T is dropped.
  * Its right end is trimmed the same way before bisecting. A probe only looks for solutions that could beat
- * the best from that interval, Σ + once_0 < best − (B − 1)·t_low; finding none settles the candidates up to t.
+ * the best from that interval, Σ + once_0 < best − (B − 1)·t_low; finding none settles candidates up to t.
+ * Until a first solution is found, a run that finds none is followed by one at the highest candidate, which
+ * admits every option: it finds a solution or proves there is none.
  */
 
 /** Distinct latencies, ascending, merged into groups [lowest, highest] of near-equal values. */
@@ -51,8 +54,6 @@ export type Probe = (
 export interface SearchInputs {
   readonly groups: CandidateGroups;
   readonly microbatches: number;
-  /** A lower bound on G over every candidate: the least Σ + once_0 of any solution at all. */
-  readonly leastSum: number;
   /** Best T found so far (probes lower it). */
   readonly bestStepSec: () => number;
   readonly probe: Probe;
@@ -88,8 +89,7 @@ export function searchCandidates(inputs: SearchInputs): void {
   const lowerBound = (candidate: number, leastSum: number): number =>
     Math.max(leastSum, lowest[candidate]!) + (B - 1) * lowest[candidate]!;
   const open: Interval[] = [];
-  if (lowest.length > 0)
-    open.push({ first: 0, last: lowest.length - 1, leastSum: inputs.leastSum, top: false });
+  if (lowest.length > 0) open.push({ first: 0, last: lowest.length - 1, leastSum: 0, top: false });
   while (open.length > 0) {
     let pick = 0;
     for (let i = 1; i < open.length; i++) {

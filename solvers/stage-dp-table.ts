@@ -5,7 +5,7 @@
  * solution are dropped here, and so, optionally, are options dominated within their cell.
  */
 import { InvalidProblemError } from './errors.ts';
-import { orderByLatency, permute } from './stage-dp-order.ts';
+import { orderByLatency, permuteFields } from './stage-dp-order.ts';
 import type { StageDpProblem, StageOption } from './stage-dp-problem.ts';
 
 /** boundAfter value of an entry whose memory rule cannot bind: no cut of the remaining layers breaks it. */
@@ -21,15 +21,17 @@ export interface StageTable {
   /** Entries of first layer k are [entryStart[k], entryStart[k + 1]), by ascending latency. */
   readonly entryStart: Int32Array;
   readonly latencySec: Float64Array;
-  readonly onceSec: Float64Array;
   /** last + 1: the first layer of the next stage. */
   readonly next: Int32Array;
   readonly devices: Int32Array;
   /** maxStagesAfter where it can bind, else UNBOUNDED. */
   readonly boundAfter: Int32Array;
+  /** Where entry e was read, source[e]: the index of the three arrays below, which only answers need. */
+  readonly source: Int32Array;
+  readonly onceSec: Float64Array;
   readonly submesh: Int32Array;
   readonly option: Int32Array;
-  /** Largest finite bound on a suffix's stage count that the DP must track (-1: none, drop that dimension). */
+  /** Largest finite bound on a suffix's stage count the DP must track (-1: none, drop that dimension). */
   readonly maxFiniteBound: number;
   /** maxStages where it can bind, else UNBOUNDED. */
   readonly topBound: number;
@@ -135,10 +137,11 @@ export function buildStageTable(problem: StageDpProblem, pruneDominated: boolean
   const maxDevices = fitting.length === 0 ? 0 : Math.max(...fitting);
   checkArray(options, 'options', layers);
   const { total: capacity, widest } = countOptions(options, layers, submeshDevices.length);
-  // Repeated layers repeat latencies: an option whose latency equals the last one listed for the same
-  // (length, sub-mesh, option) one layer earlier is not listed again, which keeps the sort of them short.
+  // Repeated layers repeat latencies: an entry whose latency equals that of the previous entry with the same
+  // (length, sub-mesh, option) is not listed again and takes its rank, which keeps the sorting cheap.
   const candidates = new Float64Array(capacity);
-  const lastListed = new Float64Array(layers * submeshDevices.length * widest).fill(Number.NaN);
+  const sameAs = new Int32Array(capacity);
+  const lastEntry = new Int32Array(layers * submeshDevices.length * widest).fill(-1);
   let candidateCount = 0;
 
   const latencySec = new Float64Array(capacity);
@@ -183,10 +186,11 @@ export function buildStageTable(problem: StageDpProblem, pruneDominated: boolean
           const bound = opt.maxStagesAfter >= maxAfter ? UNBOUNDED : opt.maxStagesAfter;
           if (bound > maxFiniteBound) maxFiniteBound = bound;
           const position = ((last - first) * submeshDevices.length + m) * widest + o;
-          if (lastListed[position] !== opt.latencySec) {
-            lastListed[position] = opt.latencySec;
-            candidates[candidateCount++] = opt.latencySec;
-          }
+          const previous = lastEntry[position]!;
+          const same = previous >= 0 && latencySec[previous] === opt.latencySec ? previous : -1;
+          sameAs[count] = same;
+          if (same < 0) candidates[candidateCount++] = opt.latencySec;
+          lastEntry[position] = count;
           latencySec[count] = opt.latencySec;
           onceSec[count] = opt.onceSec;
           next[count] = last + 1;
@@ -204,6 +208,7 @@ export function buildStageTable(problem: StageDpProblem, pruneDominated: boolean
     latencySec.subarray(0, count),
     entryStart,
     candidates.subarray(0, candidateCount),
+    sameAs,
   );
   const topBound =
     maxStages < Math.min(layers, Math.floor(totalDevices / minDevices)) ? maxStages : UNBOUNDED;
@@ -214,13 +219,11 @@ export function buildStageTable(problem: StageDpProblem, pruneDominated: boolean
     minDevices,
     maxDevices,
     entryStart,
-    latencySec: permute(latencySec.subarray(0, count), byLatency),
-    onceSec: permute(onceSec.subarray(0, count), byLatency),
-    next: permute(next.subarray(0, count), byLatency),
-    devices: permute(devices.subarray(0, count), byLatency),
-    boundAfter: permute(boundAfter.subarray(0, count), byLatency),
-    submesh: permute(submesh.subarray(0, count), byLatency),
-    option: permute(option.subarray(0, count), byLatency),
+    ...permuteFields(byLatency, latencySec, next, devices, boundAfter),
+    source: byLatency,
+    onceSec: onceSec.subarray(0, count),
+    submesh: submesh.subarray(0, count),
+    option: option.subarray(0, count),
     maxFiniteBound,
     topBound,
     distinctLatencies: distinct,

@@ -6,21 +6,18 @@
  * Overlap assumption: stage 0 finishes its last backward pass last, so only its once-cost (exposed gradient
  * sync, optimizer step) lengthens the step; the later stages finish earlier and pay theirs meanwhile.
  *
- * Search: for a bound t_max, the DP (stage-dp-kernel.ts) finds the least Σ latency + once_0 over solutions
- * whose every stage is ≤ t_max; T is then evaluated with the solution's actual max latency. Every solution's
- * max latency is some option's latency, so trying each distinct latency finds the optimum (Alpa). What this
- * does to try fewer, without losing exactness:
- * 1. The first run admits every option: it proves infeasibility, gives G∞ = the least Σ + once_0 of any
- *    solution, and a first solution whose max latency m∞ caps the useful candidates (a larger bound cannot
- *    lower Σ below G∞, and B·max only grows).
- * 2. A bottleneck run (min over solutions of the max latency) gives t_low: smaller candidates are infeasible.
- * 3. Candidates are tried upward from t_low; any solution with max ≥ t has T ≥ (B − 1)·t + max(t, G∞), so
- *    the loop stops once that reaches the best T (Alpa's B·t_max ≥ best, sharpened by G∞).
- * 4. Candidates within CANDIDATE_MERGE_RELATIVE of each other (float noise between equal latencies) share one
- *    run whose bound is the group's largest value. Alpa skips such candidates, which can miss solutions; a
- *    merged run admits them all and at worst keeps a max up to (B − 1)·1e-12 relative above the optimum.
- * 5. Options dominated within their cell (no faster, no more memory headroom, for stage 0 no cheaper once-cost)
- *    are dropped before the search.
+ * As in Alpa, a DP run for a bound t_max (stage-dp-kernel.ts) finds the least Σ latency + once_0 over the
+ * solutions whose stages all take ≤ t_max, and T is evaluated with that solution's actual max latency. Every
+ * solution's max is one of the options' latencies, so runs at all of them find the optimum. Alpa tries them
+ * upward until B·t_max ≥ best; this tries far fewer, exactly (stage-dp-search.ts: best-first bisection with
+ * lower bounds, and Σ budgets that prune each run), and each run costs less (stage-dp-admit.ts: only entries
+ * within t_max, suffix states over the budget dropped; stage-dp-rows.ts: the stage-count dimension only where
+ * a memory rule binds). Options dominated within their cell are dropped first (stage-dp-table.ts).
+ *
+ * Latencies within CANDIDATE_MERGE_RELATIVE of each other (float noise between equal latencies) share one run
+ * whose bound is the largest of them. Alpa skips candidates closer than a gap to the previous one, which can
+ * miss solutions; a merged run admits them all and at worst reports a max up to that relative width above the
+ * best one, i.e. T within (B − 1)·1e-12 relative.
  */
 import { throwIfAborted } from './errors.ts';
 import { runStageDp, StageDpWorkspace } from './stage-dp-kernel.ts';
@@ -53,14 +50,14 @@ function evaluate(problem: StageDpProblem, table: StageTable, entries: readonly 
     sum += latencySec;
     if (latencySec > max) max = latencySec;
     const last = table.next[e]! - 1;
-    const submesh = table.submesh[e]!;
-    const option = table.option[e]!;
+    const submesh = table.submesh[table.source[e]!]!;
+    const option = table.option[table.source[e]!]!;
     const tag = problem.options[first]![last - first]![submesh]![option]!.tag;
     const stage = { first, last, submesh, option, tag, latencySec };
     first = table.next[e]!;
     return stage;
   });
-  const stepSec = sum + (problem.microbatches - 1) * max + table.onceSec[entries[0]!]!;
+  const stepSec = sum + (problem.microbatches - 1) * max + table.onceSec[table.source[entries[0]!]!]!;
   return { stepSec, maxLatencySec: max, stages };
 }
 
@@ -93,17 +90,13 @@ export function solveStageDp(problem: StageDpProblem, options: StageDpOptions = 
     candidateGroups(table.distinctLatencies, exhaustiveTmax ? 0 : CANDIDATE_MERGE_RELATIVE);
   if (exhaustiveTmax) {
     for (const t of groups().highest) {
-      if (search.tried > 0 && outOfTime()) break;
+      if (outOfTime()) break;
       probe(t, Number.POSITIVE_INFINITY);
     }
-  } else if (B === 1) {
-    // T = Σ + once_0 whatever the max: the run that admits every option is optimal.
-    probe(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
   } else {
     searchCandidates({
       groups: groups(),
       microbatches: B,
-      leastSum: 0,
       bestStepSec: () => search.best?.stepSec ?? Number.POSITIVE_INFINITY,
       probe,
       outOfTime,

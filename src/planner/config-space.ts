@@ -59,8 +59,13 @@ export function replicaShapes(cluster: Cluster, request: PlanRequest, layerCount
  * the roofline cost per sequence no longer falls while the bubble and activations grow.
  */
 export function microBatchSizes(request: PlanRequest, dp: number): number[] {
-  const pinned = request.parallel?.microBatch ?? request.training.microBatch;
   const perReplica = request.training.globalBatch / dp;
+  // An operator graph's shapes fix its microbatch: the request says how many sequences it holds.
+  if (request.model.kind === 'graph') {
+    const mb = request.training.microBatch ?? 1;
+    return perReplica % mb === 0 ? [mb] : [];
+  }
+  const pinned = request.parallel?.microBatch ?? request.training.microBatch;
   if (pinned !== undefined) return perReplica % pinned === 0 ? [pinned] : [];
   return powersOfTwoUpTo(Math.min(8, perReplica)).filter((mb) => perReplica % mb === 0);
 }

@@ -1,4 +1,4 @@
-import { type StageOption, solveStageDp } from '../../solvers/stage-dp.ts';
+import { type StageOption, solveStageDp } from '../../solvers/index.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import { logicalMesh } from '../cluster/mesh.ts';
 import type { PlanRequest, Recompute } from '../schema/index.ts';

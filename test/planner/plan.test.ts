@@ -79,3 +79,25 @@ describe('estimate', () => {
     });
   });
 });
+
+describe('plan of an operator graph', () => {
+  it('clusters the graph into layers and plans it like a model', async () => {
+    const { default: block } = await import('../../examples/gpt-block.graph.json', {
+      with: { type: 'json' },
+    });
+    const result = await plan({
+      model: { kind: 'graph', graph: block },
+      cluster: { gpu: 'A100-80GB', nodes: 1, gpusPerNode: 8 },
+      training: { globalBatch: 64, microBatch: 8 },
+    });
+    expect(result.status).toBe('optimal');
+    const s = result.summary!;
+    expect(s.microBatch).toBe(8);
+    // Stages cover the clustered layers in order, each op of the graph planned exactly once.
+    result.stages.forEach((st, i) => {
+      if (i > 0) expect(st.layers[0]).toBe(result.stages[i - 1]!.layers[1] + 1);
+    });
+    const planned = result.stages.flatMap((st) => st.layerPlans.flatMap((lp) => lp.ops.map((o) => o.op)));
+    expect(planned.sort()).toEqual(block.ops.map((o) => o.name).sort());
+  });
+});
