@@ -1,6 +1,6 @@
 /**
  * The Alpa linearisation of the intra-op problem (DESIGN.md §5) as a solver-neutral binary program:
- * s_vk for each strategy (Σ_k s_vk = 1); per edge e_kl (Σ e = 1, Σ_l e_kl ≤ s_uk, Σ_k e_kl ≤ s_vl); one
+ * s_vk for each strategy (Σ_k s_vk = 1); per edge e_kl (Σ e = 1, Σ_l e_kl = s_uk, Σ_k e_kl = s_vl); one
  * memory row when there is a budget. Shortcuts that keep the optimum: a node with one strategy has no
  * variable (its edges become costs on the other end), and a forbidden (infinite) cost removes the
  * variable outright, which is stronger and better conditioned than a big-M.
@@ -94,12 +94,15 @@ export function linearise(problem: IlpProblem): LinearModel {
     });
     if (all.length === 0) evidentlyInfeasible = true;
     rows.push({ columns: all, coefficients: all.map(() => 1), lower: 1, upper: 1 });
+    // Alpa writes Σ_l e_kl ≤ s_uk; every integral solution meets it with equality, and the equality
+    // makes the LP relaxation the local marginal polytope — exact on trees and far tighter on DAGs,
+    // which is what lets the MILP prove optima on large graphs.
     const link = (pairs: number[], s: number) => {
       if (s < 0) return;
       rows.push({
         columns: [...pairs, s],
         coefficients: [...pairs.map(() => 1), -1],
-        lower: -FORBIDDEN,
+        lower: 0,
         upper: 0,
       });
     };
