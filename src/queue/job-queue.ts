@@ -1,0 +1,23 @@
+import type { PlanJob, PlanRequest, Sweep, SweepRequest } from '../schema/index.ts';
+
+/**
+ * The one queue concept (DESIGN.md §7) with two adapters: BullMQ on Redis when REDIS_URL is set,
+ * and an inline queue running jobs on worker threads inside the API process (the embedded default).
+ * Requests arrive here already validated.
+ */
+export interface JobQueue {
+  /** Enqueues a plan, or returns the job an identical request (canonical JSON hash) already has. */
+  submit(request: PlanRequest): Promise<{ job: PlanJob; created: boolean }>;
+  get(id: string): Promise<PlanJob | null>;
+  /** Resolves once the job has finished (any final status) or `timeoutMs` passed; null if unknown. */
+  waitFor(id: string, timeoutMs: number): Promise<PlanJob | null>;
+  /** Cancels a queued job, or aborts a running one through its AbortSignal. */
+  cancel(id: string): Promise<PlanJob | null>;
+  submitSweep(sweep: SweepRequest): Promise<Sweep>;
+  getSweep(id: string): Promise<Sweep | null>;
+  /** Jobs waiting or running (for /metrics). */
+  depth(): Promise<number>;
+  /** Whether the backing store answers (for /readyz). */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
