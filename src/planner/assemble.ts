@@ -189,7 +189,7 @@ export function assemble(
     dp: config.dp * ways,
     tp: stageDevices / ways,
     pp: S,
-    microBatch: config.microBatch / 1,
+    microBatch: config.microBatch,
     microbatches: B,
     virtualStages: v,
     recompute: config.recompute,

@@ -106,8 +106,17 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
     }
     const microbatches = request.training.globalBatch / (replica.dp * mb);
     escalation: for (const recompute of recomputeOrder(request)) {
-      for (const choices of CHOICE_SETS) {
+      for (const [tier, choices] of CHOICE_SETS.entries()) {
         const series = await seriesFor(ctx, model, replica, recompute, choices);
+        // No cut can beat a perfectly balanced pipeline without a bubble, and every later step of
+        // the escalation (leaner layouts, recomputation, more ZeRO) is slower still: skip the rest.
+        const probe = {
+          microbatches,
+          overlapTensorParallelComm: request.parallel?.overlapTensorParallelComm ?? false,
+        };
+        if (tier === 0 && best !== null && lowerBoundSec(model, replica, probe, series) >= best.stepSec) {
+          break escalation;
+        }
         for (const zero of zeroOrder(request, replica.dp)) {
           const schedule = request.parallel?.schedule === 'gpipe' ? 'gpipe' : '1f1b';
           const config: PipelineConfig = {
@@ -121,9 +130,6 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
             overlapGradReduce: request.parallel?.overlapGradReduce ?? true,
             overlapTensorParallelComm: request.parallel?.overlapTensorParallelComm ?? false,
           };
-          // No cut can beat a perfectly balanced pipeline without a bubble: skip what cannot win.
-          if (best !== null && lowerBoundSec(model, replica, config, series) >= best.stepSec)
-            break escalation;
           tried++;
           const result = solveReplica(ctx, model, replica, config, series);
           dpStates += result.dpStates;
@@ -184,7 +190,7 @@ async function seriesFor(
 function lowerBoundSec(
   model: PlannedModel,
   replica: ReplicaShape,
-  config: PipelineConfig,
+  config: Pick<PipelineConfig, 'microbatches' | 'overlapTensorParallelComm'>,
   entries: readonly SeriesEntry[],
 ): number {
   const last = model.layers.length - 1;
