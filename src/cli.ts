@@ -4,6 +4,8 @@ import { solveIlpIsolated } from '../solvers/index.ts';
 import { formatIntraOpPlan } from './cli/format.ts';
 import { inFile, readJsonFile } from './cli/io.ts';
 import { formatPlan } from './cli/plan-format.ts';
+import { registerServeCommand } from './cli/serve-command.ts';
+import { registerWorkerCommand } from './cli/worker-command.ts';
 import { parseCluster } from './cluster/index.ts';
 import { logicalMesh, parseMeshShape } from './cluster/mesh.ts';
 import { parseGraph } from './graph/index.ts';
@@ -138,6 +140,15 @@ program
   .argument('<request>', 'REQUEST.json with "parallel" set')
   .option('--json', 'print the estimate as JSON')
   .action((file: string, opts: { json?: boolean }) => runPlanning('estimate', file, opts));
+
+// The queue loads only when `serve` runs; MESHPLAN_QUEUE names the BullMQ queue (default `plans`).
+registerServeCommand(program, async () =>
+  (await import('./queue/index.ts')).createJobQueue({
+    ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+    ...(process.env.MESHPLAN_QUEUE ? { queueName: process.env.MESHPLAN_QUEUE } : {}),
+  }),
+);
+registerWorkerCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,85 @@
+/**
+ * `meshplan worker`: a BullMQ worker process on REDIS_URL (DESIGN.md §7). SIGTERM or Ctrl-C stops it
+ * taking jobs and lets running ones finish for `--drain-sec`; those still running are then put back in
+ * the queue for another worker. A second signal does that at once.
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import { PlanWorker } from '../queue/worker.ts';
+import { InvalidInputError } from '../schema/errors.ts';
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0');
+  return n;
+}
+
+interface WorkerCommandOptions {
+  concurrency?: number;
+  queue: string;
+  drainSec: number;
+}
+
+export function registerWorkerCommand(program: Command): Command {
+  return program
+    .command('worker')
+    .description(
+      'plan jobs from the BullMQ queue on REDIS_URL until SIGTERM (in-flight jobs finish or go back)',
+    )
+    .option(
+      '--concurrency <n>',
+      'jobs planned at once, one thread each (default: one per CPU)',
+      positiveInteger,
+    )
+    .option(
+      '--queue <name>',
+      'BullMQ queue name (also MESHPLAN_QUEUE)',
+      process.env.MESHPLAN_QUEUE ?? 'plans',
+    )
+    .option(
+      '--drain-sec <sec>',
+      'on SIGTERM, how long running jobs may finish before they are re-queued',
+      nonNegativeNumber,
+      25,
+    )
+    .action(async (opts: WorkerCommandOptions) => {
+      const redisUrl = process.env.REDIS_URL;
+      if (!redisUrl) {
+        throw new InvalidInputError(
+          [{ path: 'REDIS_URL', message: 'set it to the Redis the API uses, e.g. redis://127.0.0.1:6379' }],
+          'environment',
+        );
+      }
+      const log = (line: string) => process.stderr.write(`meshplan worker: ${line}\n`);
+      const worker = await PlanWorker.start({
+        redisUrl,
+        queueName: opts.queue,
+        log,
+        ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+      });
+      log(`taking jobs from queue "${opts.queue}"`);
+      await new Promise<void>((resolve) => {
+        let signals = 0;
+        const stop = (signal: NodeJS.Signals) => {
+          signals += 1;
+          const graceMs = signals === 1 ? opts.drainSec * 1000 : 0;
+          log(
+            `${signal}: ${graceMs > 0 ? `draining for up to ${opts.drainSec} s` : 're-queueing running jobs'}`,
+          );
+          worker.close(graceMs).then(resolve, (error: unknown) => {
+            log(`closing failed: ${error instanceof Error ? error.message : String(error)}`);
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.on('SIGTERM', stop);
+        process.on('SIGINT', stop);
+      });
+      log('stopped');
+    });
+}

@@ -1,0 +1,119 @@
+import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { parsePlanRequest } from '../../planner/plan.ts';
+import { type JobStatus, type PlanJob, PlanJob as PlanJobSchema, PlanRequest } from '../../schema/index.ts';
+import { security } from '../auth.ts';
+import { NotFoundError } from '../problem.ts';
+import { JobIdParams, jsonResponse, PlanAccepted, problemResponses, SubmitPlanQuery } from '../schemas.ts';
+
+export interface PlanRoutesOptions {
+  /** A human-facing page per job, `{id}` replaced by the job id (e.g. a dashboard); none when absent. */
+  readonly viewUrlTemplate?: string;
+}
+
+const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+
+function planPath(id: string): string {
+  return `/v1/plans/${encodeURIComponent(id)}`;
+}
+
+/** The latest state of the job after waiting up to `waitSec`; a server shutdown ends the wait early. */
+async function waitForJob(app: FastifyInstance, job: PlanJob, waitSec: number): Promise<PlanJob> {
+  if (waitSec <= 0 || FINAL_STATUSES.has(job.status) || app.closing.aborted) return job;
+  let stopWaiting = (): void => {};
+  const closing = new Promise<null>((resolve) => {
+    stopWaiting = () => resolve(null);
+  });
+  app.closing.addEventListener('abort', stopWaiting, { once: true });
+  try {
+    return (await Promise.race([app.queue.waitFor(job.id, waitSec * 1000), closing])) ?? job;
+  } finally {
+    // One listener per long-poll would otherwise pile up on the app-wide signal.
+    app.closing.removeEventListener('abort', stopWaiting);
+  }
+}
+
+export const planRoutes: FastifyPluginAsyncZod<PlanRoutesOptions> = async (app, options) => {
+  const accepted = (job: PlanJob): PlanAccepted => {
+    const view = options.viewUrlTemplate?.replaceAll('{id}', encodeURIComponent(job.id));
+    return {
+      id: job.id,
+      status: job.status,
+      links: { self: planPath(job.id), ...(view === undefined ? {} : { view }) },
+    };
+  };
+
+  app.post(
+    '/plans',
+    {
+      schema: {
+        tags: ['plans'],
+        summary: 'Submit a planning job',
+        description:
+          'Queues a search for the best parallel plan. A request identical to one already known (same canonical JSON) returns that job with 200 instead of queueing another. With `wait`, the call holds until the job finishes (up to the given seconds) and returns it inline.',
+        security,
+        body: PlanRequest,
+        querystring: SubmitPlanQuery,
+        response: {
+          200: jsonResponse(
+            'The job, when an identical request already had one or it finished within `wait`',
+            PlanJobSchema,
+          ),
+          202: jsonResponse('Queued: poll `links.self`', PlanAccepted),
+          ...problemResponses(400, 401, 413, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      // A bad cluster (e.g. an unknown GPU) is a 400 now rather than a failed job later.
+      parsePlanRequest(request.body);
+      const { job, created } = await app.queue.submit(request.body);
+      app.metrics.submissions.inc({ kind: 'plan', outcome: created ? 'created' : 'deduplicated' });
+      const latest = await waitForJob(app, job, request.query.wait ?? 0);
+      if (!created || FINAL_STATUSES.has(latest.status)) return reply.code(200).send(latest);
+      return reply.code(202).header('location', planPath(latest.id)).send(accepted(latest));
+    },
+  );
+
+  app.get(
+    '/plans/:id',
+    {
+      schema: {
+        tags: ['plans'],
+        summary: 'Get a planning job',
+        description: 'Status, progress (phase and fraction), and the plan or the error once it finished.',
+        security,
+        params: JobIdParams,
+        response: { 200: jsonResponse('The job', PlanJobSchema), ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const job = await app.queue.get(request.params.id);
+      if (job === null) throw new NotFoundError('plan', request.params.id);
+      return reply.send(job);
+    },
+  );
+
+  app.delete(
+    '/plans/:id',
+    {
+      schema: {
+        tags: ['plans'],
+        summary: 'Cancel a planning job',
+        description:
+          'Cancels a queued job or aborts a running one, and returns the job. A finished job is returned unchanged.',
+        security,
+        params: JobIdParams,
+        response: {
+          200: jsonResponse('The job after cancelling', PlanJobSchema),
+          ...problemResponses(400, 401, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const job = await app.queue.cancel(request.params.id);
+      if (job === null) throw new NotFoundError('plan', request.params.id);
+      return reply.send(job);
+    },
+  );
+};

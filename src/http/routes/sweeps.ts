@@ -1,0 +1,86 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { Sweep, SweepRequest } from '../../schema/index.ts';
+import { security } from '../auth.ts';
+import { NotFoundError } from '../problem.ts';
+import { JobIdParams, jsonResponse, problemResponses, SweepQuery } from '../schemas.ts';
+import { sortSweepRows, sweepRowsToCsv } from '../sweep-table.ts';
+
+function sweepPath(id: string): string {
+  return `/v1/sweeps/${encodeURIComponent(id)}`;
+}
+
+export const sweepRoutes: FastifyPluginAsyncZod = async (app) => {
+  const loadSweep = async (id: string, sort: z.infer<typeof SweepQuery>['sort']): Promise<Sweep> => {
+    const sweep = await app.queue.getSweep(id);
+    if (sweep === null) throw new NotFoundError('sweep', id);
+    return sort === undefined ? sweep : { ...sweep, rows: sortSweepRows(sweep.rows, sort) };
+  };
+
+  app.post(
+    '/sweeps',
+    {
+      schema: {
+        tags: ['sweeps'],
+        summary: 'Submit a sweep',
+        description:
+          'Expands `grid` (dotted request paths → values) as a cartesian product over `base` and queues one planning job per point.',
+        security,
+        body: SweepRequest,
+        response: {
+          202: jsonResponse('Queued: poll `/v1/sweeps/{id}`', Sweep),
+          ...problemResponses(400, 401, 413, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const sweep = await app.queue.submitSweep(request.body);
+      app.metrics.submissions.inc({ kind: 'sweep', outcome: 'created' });
+      return reply.code(202).header('location', sweepPath(sweep.id)).send(sweep);
+    },
+  );
+
+  app.get(
+    '/sweeps/:id',
+    {
+      schema: {
+        tags: ['sweeps'],
+        summary: 'Get a sweep',
+        description: 'Status counts and one summary row per grid point, optionally sorted best first.',
+        security,
+        params: JobIdParams,
+        querystring: SweepQuery,
+        response: { 200: jsonResponse('The sweep', Sweep), ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request, reply) => reply.send(await loadSweep(request.params.id, request.query.sort)),
+  );
+
+  app.get(
+    '/sweeps/:id/rows.csv',
+    {
+      schema: {
+        tags: ['sweeps'],
+        summary: 'Get a sweep as CSV',
+        description: 'The rows of `GET /v1/sweeps/{id}`: one column per grid path, then the metrics.',
+        security,
+        params: JobIdParams,
+        querystring: SweepQuery,
+        response: {
+          200: {
+            description: 'RFC 4180 CSV with a header line',
+            content: { 'text/csv': { schema: z.string() } },
+          },
+          ...problemResponses(400, 401, 404),
+        },
+      },
+    },
+    async (request, reply) => {
+      const sweep = await loadSweep(request.params.id, request.query.sort);
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="sweep-${sweep.id}.csv"`)
+        .send(sweepRowsToCsv(sweep.rows));
+    },
+  );
+};

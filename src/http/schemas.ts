@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { GpuSpec } from '../schema/cluster.ts';
+import {
+  JobStatus,
+  Plan,
+  PlanJob,
+  PlanRequest,
+  Problem,
+  Sweep,
+  SweepRequest,
+  SweepRow,
+} from '../schema/index.ts';
+import { SWEEP_SORT_FIELDS } from './sweep-table.ts';
+
+/*
+ * Schemas only the HTTP layer needs. The domain schemas come from src/schema as they are; this
+ * module names them for OpenAPI in a registry of its own, so `$ref` ids never leak into (or clash
+ * with) zod's global registry that other code may use.
+ */
+export const openApiRegistry = z.registry<{ id: string }>();
+for (const [id, schema] of Object.entries({
+  PlanRequest,
+  PlanJob,
+  Plan,
+  Problem,
+  Sweep,
+  SweepRequest,
+  SweepRow,
+  GpuSpec,
+  JobStatus,
+})) {
+  openApiRegistry.add(schema, { id });
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export const JobIdParams = z.object({ id: z.string().min(1).max(200) }).strict();
+
+export const PlanAccepted = z.object({
+  id: z.string(),
+  status: JobStatus,
+  links: z.object({
+    /** Where to poll the job. */
+    self: z.string(),
+    /** A human-facing page for the job, when the server is configured with one. */
+    view: z.string().optional(),
+  }),
+});
+export type PlanAccepted = z.infer<typeof PlanAccepted>;
+openApiRegistry.add(PlanAccepted, { id: 'PlanAccepted' });
+
+/** Long-polls are bounded so a client cannot pin a connection (and a waiter) indefinitely. */
+const MAX_WAIT_SEC = 60;
+
+export const SubmitPlanQuery = z
+  .object({
+    wait: z.coerce
+      .number()
+      .min(0)
+      .max(MAX_WAIT_SEC)
+      .optional()
+      .describe(
+        `Seconds (0–${MAX_WAIT_SEC}) to wait for the plan; it is returned inline when it finishes in time`,
+      ),
+  })
+  .strict();
+
+export const SweepQuery = z
+  .object({
+    sort: z
+      .enum(SWEEP_SORT_FIELDS)
+      .optional()
+      .describe('Row field to sort by: best first (descending throughput, ascending time and memory)'),
+  })
+  .strict();
+
+export const CatalogEntry = z.object({
+  id: z.string(),
+  spec: GpuSpec,
+  /** Inter-node bandwidth per GPU and direction of the node the GPU usually ships in, GB/s. */
+  defaultInterNodeGBps: z.number(),
+  source: z.string(),
+});
+openApiRegistry.add(CatalogEntry, { id: 'CatalogGpu' });
+
+export const HealthStatus = z.object({ status: z.literal('ok') });
+export const ReadyStatus = z.object({ status: z.literal('ready') });
+
+/** A JSON response with a description (a bare schema would be documented as "Default Response"). */
+export function jsonResponse<S extends z.ZodType>(
+  description: string,
+  schema: S,
+): { description: string; content: { 'application/json': { schema: S } } } {
+  return { description, content: { 'application/json': { schema } } };
+}
+
+/** Problem responses in OpenAPI, with the media type the error handler really sends. */
+export function problemResponses<const C extends readonly number[]>(
+  ...codes: C
+): Record<C[number], { description: string; content: Record<string, { schema: typeof Problem }> }> {
+  const out: Record<number, { description: string; content: Record<string, { schema: typeof Problem }> }> =
+    {};
+  for (const code of codes) {
+    out[code] = {
+      description: PROBLEM_DESCRIPTIONS[code] ?? 'Problem',
+      content: { [PROBLEM_CONTENT_TYPE]: { schema: Problem } },
+    };
+  }
+  return out;
+}
+
+const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
+  400: 'Invalid input: `errors` lists each field with what is wrong',
+  401: 'Missing or unknown API key',
+  404: 'No such resource',
+  413: 'Request body larger than the server accepts',
+  503: 'Unavailable: the job store does not answer, or the server is shutting down',
+};

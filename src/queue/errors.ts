@@ -1,0 +1,41 @@
+/**
+ * Errors of the job queue. Each has a stable `name` and `code`: they cross worker-thread and process
+ * boundaries as data (BullMQ keeps only a message), so callers branch on those, not on `instanceof`.
+ */
+
+/** The job was cancelled (or its worker is shutting down) while it ran; `reason` says which. */
+export class JobCancelledError extends Error {
+  override readonly name = 'JobCancelledError';
+  readonly code = 'JOB_CANCELLED';
+  constructor(readonly reason: string = CANCEL_REASON) {
+    super(`the job was stopped: ${reason}`);
+  }
+}
+
+/** The planner failed for a reason other than bad input: a bug, a crashed thread, an exhausted heap. */
+export class PlanWorkerError extends Error {
+  override readonly name = 'PlanWorkerError';
+  readonly code = 'PLAN_FAILED';
+}
+
+/**
+ * The planning thread outlived its request's time limit by the whole grace period and was killed. The
+ * planner stops itself at the deadline, so this is a solver that ignored its limit: retrying repeats it.
+ */
+export class PlanOverrunError extends Error {
+  override readonly name = 'PlanOverrunError';
+  readonly code = 'PLAN_OVERRUN';
+}
+
+/** The queue was closed; it accepts no more work. */
+export class QueueClosedError extends Error {
+  override readonly name = 'QueueClosedError';
+  readonly code = 'QUEUE_CLOSED';
+  constructor() {
+    super('the job queue is closed');
+  }
+}
+
+/** Abort reasons, so a processor can tell a user's cancel from its own worker's shutdown. */
+export const CANCEL_REASON = 'cancelled';
+export const SHUTDOWN_REASON = 'worker shutting down';

@@ -1,0 +1,42 @@
+/** Messages between runPlanInThread and its worker thread (structured-cloned, so plain data only). */
+import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
+import type { JobProgress, Plan, PlanRequest } from '../schema/index.ts';
+import { PlanWorkerError } from './errors.ts';
+
+export interface PlanThreadInput {
+  readonly request: PlanRequest;
+}
+
+export type PlanThreadMessage =
+  | { readonly type: 'progress'; readonly progress: JobProgress }
+  | { readonly type: 'plan'; readonly plan: Plan }
+  | { readonly type: 'error'; readonly error: SerializedError };
+
+/** Errors cross the thread boundary as data and are rebuilt on this side by their stable name. */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly issues?: readonly InputIssue[];
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof InvalidInputError) {
+    return {
+      name: error.name,
+      message: error.message,
+      issues: error.issues.map(({ path, message }) => ({ path, message })),
+    };
+  }
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: 'Error', message: String(error) };
+}
+
+/** Bad input keeps its class and issues; anything else is a planner failure that names the original. */
+export function reviveError(data: SerializedError): Error {
+  if (data.name === 'InvalidInputError' && data.issues !== undefined) {
+    const error = new InvalidInputError(data.issues);
+    error.message = data.message;
+    return error;
+  }
+  return new PlanWorkerError(`${data.name}: ${data.message}`);
+}

@@ -1,0 +1,31 @@
+/**
+ * Worker-thread side of PlanThreadPool: plans the requests it is sent, one at a time, and reports each
+ * one's progress. The thread outlives a job so the next one skips loading the planner and its solvers.
+ */
+import { parentPort } from 'node:worker_threads';
+import { plan } from '../planner/plan.ts';
+import type { SearchProgress } from '../planner/search.ts';
+import { type PlanThreadInput, type PlanThreadMessage, serializeError } from './plan-thread-protocol.ts';
+
+/** The search may report far more often than anyone reads; a phase change always goes through. */
+const PROGRESS_INTERVAL_MS = 100;
+
+const port = parentPort!;
+const post = (message: PlanThreadMessage) => port.postMessage(message);
+
+port.on('message', async ({ request }: PlanThreadInput) => {
+  let lastPhase = '';
+  let lastPostMs = 0;
+  const onProgress = ({ phase, fraction }: SearchProgress) => {
+    const now = Date.now();
+    if (phase === lastPhase && now - lastPostMs < PROGRESS_INTERVAL_MS) return;
+    lastPhase = phase;
+    lastPostMs = now;
+    post({ type: 'progress', progress: { phase, fraction: Math.min(1, Math.max(0, fraction)) } });
+  };
+  try {
+    post({ type: 'plan', plan: await plan(request, { onProgress }) });
+  } catch (error) {
+    post({ type: 'error', error: serializeError(error) });
+  }
+});
