@@ -5,6 +5,7 @@ import { formatIntraOpPlan } from './cli/format.ts';
 import { inFile, readJsonFile } from './cli/io.ts';
 import { formatPlan } from './cli/plan-format.ts';
 import { registerServeCommand } from './cli/serve-command.ts';
+import { registerSweepCommand } from './cli/sweep-command.ts';
 import { registerWorkerCommand } from './cli/worker-command.ts';
 import { parseCluster } from './cluster/index.ts';
 import { logicalMesh, parseMeshShape } from './cluster/mesh.ts';
@@ -149,6 +150,7 @@ registerServeCommand(program, async () =>
   }),
 );
 registerWorkerCommand(program);
+registerSweepCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -15,7 +15,7 @@ export type JobOutcome =
   | { readonly kind: 'cancelled'; readonly reason: string };
 
 /** Problem types, aligned with the HTTP layer's `urn:meshplan:problem:*` names. */
-export const INVALID_INPUT_PROBLEM_TYPE = 'urn:meshplan:problem:invalid-input';
+const INVALID_INPUT_PROBLEM_TYPE = 'urn:meshplan:problem:invalid-input';
 export const PLAN_FAILED_PROBLEM_TYPE = 'urn:meshplan:problem:plan-failed';
 
 export const QUEUED_PROGRESS: JobProgress = { phase: 'queued', fraction: 0 };

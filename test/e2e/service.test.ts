@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMeshplanClient } from '../../src/client/index.ts';
@@ -165,5 +168,61 @@ describe('end to end with the inline queue: meshplan serve alone', () => {
       [8, 16],
       [1, 2],
     ]);
+  });
+});
+
+describe('meshplan sweep and the API event loop (inline queue)', () => {
+  let url = '';
+  let server: ReturnType<typeof startMeshplan> | null = null;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    server = startMeshplan(['serve', '--port', String(port)], { REDIS_URL: '' });
+    await waitUntilReady(url);
+  });
+
+  afterAll(async () => {
+    if (server) await stop(server);
+  });
+
+  it('answers /healthz in under 50 ms while a long plan is being solved', async () => {
+    const client = createMeshplanClient(url);
+    const big = {
+      model: { kind: 'transformer', layers: 128, hidden: 25600, heads: 160, vocab: 51200, seqLen: 2048 },
+      cluster: { gpu: 'A100-80GB', nodes: 384, gpusPerNode: 8 },
+      training: { globalBatch: 3072 },
+    };
+    const { data } = await client.POST('/v1/plans', { body: big as never });
+    await new Promise((r) => setTimeout(r, 500));
+    const latencies: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const started = performance.now();
+      const res = await fetch(`${url}/healthz`);
+      latencies.push(performance.now() - started);
+      expect(res.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const { data: job } = await client.GET('/v1/plans/{id}', { params: { path: { id: data!.id } } });
+    expect(job?.status).toBe('running');
+    expect(Math.max(...latencies)).toBeLessThan(50);
+    await client.DELETE('/v1/plans/{id}', { params: { path: { id: data!.id } } });
+  });
+
+  it('meshplan sweep follows a sweep and prints its rows', async () => {
+    const sweepFile = join(mkdtempSync(join(tmpdir(), 'meshplan-sweep-')), 'sweep.json');
+    writeFileSync(sweepFile, JSON.stringify({ base: request(0), grid: { 'model.layers': [1, 2, 3] } }));
+    const cli = startMeshplan(
+      ['sweep', sweepFile, '--url', url, '--sort', 'stepTimeSec', '--poll-ms', '100'],
+      {},
+    );
+    const code = await new Promise((resolve) => cli.once('exit', resolve));
+    const out = cli.output.join('');
+    expect(code).toBe(0);
+    const lines = out.trim().split('\n');
+    expect(lines[0]).toMatch(/model\.layers\s+status\s+dp\s+tp\s+pp\s+step s/);
+    expect(lines).toHaveLength(4);
+    // Sorted by step time, fastest first: one layer is the quickest model.
+    expect(lines[1]!.trim().startsWith('1 ')).toBe(true);
   });
 });
