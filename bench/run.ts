@@ -1,12 +1,14 @@
 import { runFidelity } from './fidelity.ts';
 import { runPlanning } from './planning.ts';
+import { runService } from './service.ts';
 import { runSolvers } from './solvers.ts';
 
-/** `npm run bench [-- solvers|planning|fidelity …]`: every suite by default; results in bench/results/. */
+/** `npm run bench [-- solvers|planning|fidelity|service …]`: every suite by default; results in bench/results/. */
 const SUITES: Record<string, () => Promise<void>> = {
   solvers: runSolvers,
   planning: () => runPlanning(5),
   fidelity: runFidelity,
+  service: runService,
 };
 
 const wanted = process.argv.slice(2);

@@ -46,7 +46,9 @@ export function apiKeysFromEnv(value: string | undefined): string[] {
 
 /** Builds the app and listens. Takes the queue over: `stop()`, or a failed start, closes it. */
 export async function startServer(options: ServeOptions, queue: JobQueue): Promise<RunningServer> {
-  const app = buildApp({ queue, apiKeys: options.apiKeys, logger: options.logger ?? true });
+  // LOG_LEVEL=warn drops the per-request lines (they cost throughput under load).
+  const logger = options.logger === false ? false : { level: process.env.LOG_LEVEL ?? 'info' };
+  const app = buildApp({ queue, apiKeys: options.apiKeys, logger });
   let url: string;
   try {
     url = await app.listen({ host: options.host, port: options.port });

@@ -163,6 +163,11 @@ describe('GET and DELETE /v1/plans/:id', () => {
       plan: { status: 'optimal', summary: { tp: 2, pp: 1, dp: 1 } },
       error: null,
     });
+    // A second read of a succeeded job is served from the cache: the same JSON, typed as JSON.
+    const again = await app.inject({ method: 'GET', url: '/v1/plans/job-1' });
+    expect(again.statusCode).toBe(200);
+    expect(again.headers['content-type']).toMatch(/^application\/json/);
+    expect(again.json()).toEqual(response.json());
   });
 
   it('cancels a job and returns it', async () => {

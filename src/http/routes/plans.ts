@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { parsePlanRequest } from '../../planner/plan.ts';
 import { type JobStatus, type PlanJob, PlanJob as PlanJobSchema, PlanRequest } from '../../schema/index.ts';
 import { security } from '../auth.ts';
+import { FinishedJobs } from '../finished-jobs.ts';
 import { NotFoundError } from '../problem.ts';
 import { JobIdParams, jsonResponse, PlanAccepted, problemResponses, SubmitPlanQuery } from '../schemas.ts';
 
@@ -33,7 +34,10 @@ async function waitForJob(app: FastifyInstance, job: PlanJob, waitSec: number): 
   }
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 export const planRoutes: FastifyPluginAsyncZod<PlanRoutesOptions> = async (app, options) => {
+  const finished = new FinishedJobs();
   const accepted = (job: PlanJob): PlanAccepted => {
     const view = options.viewUrlTemplate?.replaceAll('{id}', encodeURIComponent(job.id));
     return {
@@ -70,7 +74,17 @@ export const planRoutes: FastifyPluginAsyncZod<PlanRoutesOptions> = async (app, 
       const { job, created } = await app.queue.submit(request.body);
       app.metrics.submissions.inc({ kind: 'plan', outcome: created ? 'created' : 'deduplicated' });
       const latest = await waitForJob(app, job, request.query.wait ?? 0);
-      if (!created || FINAL_STATUSES.has(latest.status)) return reply.code(200).send(latest);
+      if (!created || FINAL_STATUSES.has(latest.status)) {
+        const cached = finished.get(latest.id);
+        if (cached !== undefined)
+          // A string goes out as is: fastify skips the response serializer for it.
+          return reply
+            .code(200)
+            .type(JSON_TYPE)
+            .send(cached as never);
+        finished.remember(latest);
+        return reply.code(200).send(latest);
+      }
       return reply.code(202).header('location', planPath(latest.id)).send(accepted(latest));
     },
   );
@@ -88,8 +102,12 @@ export const planRoutes: FastifyPluginAsyncZod<PlanRoutesOptions> = async (app, 
       },
     },
     async (request, reply) => {
+      const cached = finished.get(request.params.id);
+      if (cached !== undefined) return reply.type(JSON_TYPE).send(cached as never);
       const job = await app.queue.get(request.params.id);
       if (job === null) throw new NotFoundError('plan', request.params.id);
+      // The first answer goes through the response schema; later ones reuse its JSON.
+      finished.remember(job);
       return reply.send(job);
     },
   );
