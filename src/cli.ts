@@ -142,11 +142,15 @@ program
   .option('--json', 'print the estimate as JSON')
   .action((file: string, opts: { json?: boolean }) => runPlanning('estimate', file, opts));
 
-// The queue loads only when `serve` runs; MESHPLAN_QUEUE names the BullMQ queue (default `plans`).
+// The queue loads only when `serve` runs; MESHPLAN_QUEUE names the BullMQ queue (default `plans`),
+// MESHPLAN_KEEP_RESULTS_SEC how long finished jobs stay readable (default a day).
 registerServeCommand(program, async () =>
   (await import('./queue/index.ts')).createJobQueue({
     ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
     ...(process.env.MESHPLAN_QUEUE ? { queueName: process.env.MESHPLAN_QUEUE } : {}),
+    ...(Number(process.env.MESHPLAN_KEEP_RESULTS_SEC) > 0
+      ? { keepResultsSec: Number(process.env.MESHPLAN_KEEP_RESULTS_SEC) }
+      : {}),
   }),
 );
 registerWorkerCommand(program);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { parsePlanRequest } from '../../planner/plan.ts';
+import { planJobId } from '../../queue/canonical.ts';
 import { type JobStatus, type PlanJob, PlanJob as PlanJobSchema, PlanRequest } from '../../schema/index.ts';
 import { security } from '../auth.ts';
 import { FinishedJobs } from '../finished-jobs.ts';
@@ -69,6 +70,15 @@ export const planRoutes: FastifyPluginAsyncZod<PlanRoutesOptions> = async (app, 
       },
     },
     async (request, reply) => {
+      // A request whose plan is already known is answered without touching the queue.
+      const known = finished.get(planJobId(request.body));
+      if (known !== undefined) {
+        app.metrics.submissions.inc({ kind: 'plan', outcome: 'deduplicated' });
+        return reply
+          .code(200)
+          .type(JSON_TYPE)
+          .send(known as never);
+      }
       // A bad cluster (e.g. an unknown GPU) is a 400 now rather than a failed job later.
       parsePlanRequest(request.body);
       const { job, created } = await app.queue.submit(request.body);
