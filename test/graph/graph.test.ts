@@ -4,17 +4,7 @@ import mlp from '../../examples/mlp.graph.json' with { type: 'json' };
 import { parseCluster } from '../../src/cluster/index.ts';
 import { coarsen } from '../../src/graph/coarsen.ts';
 import { parseGraph } from '../../src/graph/index.ts';
-import { InvalidInputError } from '../../src/schema/errors.ts';
-
-function issuesOf(fn: () => unknown) {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidInputError);
-    return (error as InvalidInputError).issues;
-  }
-  throw new Error('expected an InvalidInputError');
-}
+import { issuesOf } from '../support/input-issues.ts';
 
 const base = () =>
   structuredClone(mlp) as { tensors: Record<string, unknown>[]; ops: Record<string, unknown>[] } & Record<

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createRng } from '../../solvers/random.ts';
 import type { OpGraph } from '../../src/graph/graph.ts';
 import { parseGraph } from '../../src/graph/index.ts';
 import { clusterLayers } from '../../src/graph/layers.ts';
@@ -7,17 +8,8 @@ import { InvalidInputError } from '../../src/schema/errors.ts';
 import type { OpGraphInput } from '../../src/schema/graph.ts';
 import { TransformerSpec } from '../../src/schema/model.ts';
 
-/** mulberry32: a small seeded PRNG, so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** The solvers' seeded PRNG, so failures reproduce. */
+const rng = createRng;
 
 /**
  * A random DAG listed in topological order: every op reads one or two earlier tensors (often the

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import gptBlock from '../../examples/gpt-block.graph.json' with { type: 'json' };
 import { parseGraph } from '../../src/graph/index.ts';
 import { buildTransformer, graphSignature, type ModelLayer, wholeGraph } from '../../src/model/index.ts';
-import { InvalidInputError } from '../../src/schema/errors.ts';
 import { OpGraphSpec } from '../../src/schema/graph.ts';
+import { issuesOf } from '../support/input-issues.ts';
 import { build, spec, TINY_GPT, TINY_LLAMA } from './helpers.ts';
 
 const TINY_MOE = { ...TINY_GPT, moe: { experts: 4, topK: 2 } } as const;
@@ -22,16 +22,6 @@ function localNames(layer: ModelLayer): OpGraphSpec {
       output: rename(op.output),
     })),
   };
-}
-
-function issuesOf(fn: () => unknown) {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidInputError);
-    return (error as InvalidInputError).issues;
-  }
-  throw new Error('expected an InvalidInputError');
 }
 
 describe('buildTransformer: graphs', () => {

@@ -1,23 +1,15 @@
 /** Sweep expansion: dotted paths, the cartesian product, and errors that name the grid entry at fault. */
 import { describe, expect, it } from 'vitest';
 import { expandSweep, MAX_SWEEP_POINTS, sweepOf, sweepRow } from '../../src/queue/sweep.ts';
-import { InvalidInputError } from '../../src/schema/errors.ts';
 import { SweepRequest } from '../../src/schema/index.ts';
+import { issuesOf } from '../support/input-issues.ts';
 import { TINY } from './helpers.ts';
 
 function expand(grid: Record<string, unknown[]>) {
   return expandSweep(SweepRequest.parse({ base: TINY, grid }));
 }
 
-function issuesOf(grid: Record<string, unknown[]>) {
-  try {
-    expand(grid);
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidInputError);
-    return (error as InvalidInputError).issues;
-  }
-  throw new Error('expected an InvalidInputError');
-}
+const gridIssues = (grid: Record<string, unknown[]>) => issuesOf(() => expand(grid));
 
 describe('expandSweep', () => {
   it('is the cartesian product, the last path varying fastest', () => {
@@ -55,32 +47,34 @@ describe('expandSweep', () => {
   it(`rejects more than ${MAX_SWEEP_POINTS} points, naming grid`, () => {
     const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
     expect(expand({ 'cluster.nodes': hundred, 'training.globalBatch': hundred })).toHaveLength(10_000);
-    const issues = issuesOf({ 'cluster.nodes': hundred, 'training.globalBatch': [...hundred, 101] });
+    const issues = gridIssues({ 'cluster.nodes': hundred, 'training.globalBatch': [...hundred, 101] });
     expect(issues).toEqual([{ path: 'grid', message: expect.stringMatching(/10100 points; at most 10000/) }]);
   });
 
   it('names the grid path of a bad value, with the value', () => {
-    const issues = issuesOf({ 'training.globalBatch': [16, 32], 'cluster.nodes': [1, 0] });
+    const issues = gridIssues({ 'training.globalBatch': [16, 32], 'cluster.nodes': [1, 0] });
     expect(issues).toHaveLength(1);
     expect(issues[0]!.path).toBe('grid.cluster.nodes');
     expect(issues[0]!.message).toMatch(/\(value 0\)/);
   });
 
   it('names a path the request does not have, and one through a non-object', () => {
-    expect(issuesOf({ 'cluster.nodez': [1] })[0]).toMatchObject({ path: 'grid.cluster.nodez' });
-    expect(issuesOf({ 'cluster.gpu.name': ['x'] })[0]).toMatchObject({
+    expect(gridIssues({ 'cluster.nodez': [1] })[0]).toMatchObject({ path: 'grid.cluster.nodez' });
+    expect(gridIssues({ 'cluster.gpu.name': ['x'] })[0]).toMatchObject({
       path: 'grid.cluster.gpu.name',
       message: expect.stringMatching(/cluster.gpu is not an object/),
     });
   });
 
   it('checks what the planner checks up front: an unknown GPU is a bad point', () => {
-    expect(issuesOf({ 'cluster.gpu': ['A100-80GB', 'H900'] })[0]).toMatchObject({ path: 'grid.cluster.gpu' });
+    expect(gridIssues({ 'cluster.gpu': ['A100-80GB', 'H900'] })[0]).toMatchObject({
+      path: 'grid.cluster.gpu',
+    });
   });
 
   it('refuses paths into prototypes and empty segments', () => {
-    expect(issuesOf({ '__proto__.polluted': [1] })[0]!.path).toBe('grid.__proto__.polluted');
-    expect(issuesOf({ 'cluster..nodes': [1] })[0]!.path).toBe('grid.cluster..nodes');
+    expect(gridIssues({ '__proto__.polluted': [1] })[0]!.path).toBe('grid.__proto__.polluted');
+    expect(gridIssues({ 'cluster..nodes': [1] })[0]!.path).toBe('grid.cluster..nodes');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
