@@ -38,7 +38,11 @@ export async function runService(): Promise<void> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const processes = [
-    startMeshplan(['serve', '--port', String(port)], { ...env, LOG_LEVEL: 'warn' }),
+    startMeshplan(['serve', '--port', String(port)], {
+      ...env,
+      LOG_LEVEL: 'warn',
+      MESHPLAN_RATE_LIMIT_MAX: '0',
+    }),
     startMeshplan(['worker', '--concurrency', '1'], env),
     startMeshplan(['worker', '--concurrency', '1'], env),
   ];

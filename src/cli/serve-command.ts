@@ -1,5 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { Redis } from 'ioredis';
 import { buildApp, type MeshplanApp } from '../http/app.ts';
+import { type Limits, limitsFromEnv } from '../http/limits.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 
 /**
@@ -15,6 +17,10 @@ export interface ServeOptions {
   readonly apiKeys: readonly string[];
   /** JSON request logs on stdout (default on). */
   readonly logger?: boolean;
+  /** Per-request limits (default `DEFAULT_LIMITS`; `limitsFromEnv` reads MESHPLAN_MAX_* and MESHPLAN_RATE_LIMIT_*). */
+  readonly limits?: Partial<Limits>;
+  /** The Redis of the queue, when it is BullMQ: rate-limit counters are then shared by every API instance. */
+  readonly redisUrl?: string;
 }
 
 export interface RunningServer {
@@ -48,13 +54,26 @@ export function apiKeysFromEnv(value: string | undefined): string[] {
 export async function startServer(options: ServeOptions, queue: JobQueue): Promise<RunningServer> {
   // LOG_LEVEL=warn drops the per-request lines (they cost throughput under load).
   const logger = options.logger === false ? false : { level: process.env.LOG_LEVEL ?? 'info' };
-  const app = buildApp({ queue, apiKeys: options.apiKeys, logger });
+  // Its own connection, failing fast while Redis is away (the rate limit then lets requests through).
+  const rateLimitRedis = options.redisUrl
+    ? new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 500, enableOfflineQueue: false })
+    : undefined;
+  rateLimitRedis?.on('error', () => {});
+  const app = buildApp({
+    queue,
+    apiKeys: options.apiKeys,
+    logger,
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(rateLimitRedis ? { rateLimitRedis } : {}),
+  });
+  const closeRedis = () => rateLimitRedis?.quit().catch(() => rateLimitRedis.disconnect());
   let url: string;
   try {
     url = await app.listen({ host: options.host, port: options.port });
   } catch (error) {
     await app.close();
     await queue.close();
+    await closeRedis();
     throw error;
   }
   let stopping: Promise<void> | null = null;
@@ -65,6 +84,7 @@ export async function startServer(options: ServeOptions, queue: JobQueue): Promi
         await app.close();
       } finally {
         await queue.close();
+        await closeRedis();
       }
     })();
     return stopping;
@@ -80,9 +100,17 @@ export function registerServeCommand(program: Command, createQueue: QueueFactory
     .addOption(new Option('--host <host>', 'interface to listen on').env('HOST').default('127.0.0.1'))
     .addOption(new Option('--port <port>', 'TCP port').env('PORT').default(8080).argParser(parsePort))
     .action(async (opts: { host: string; port: number }) => {
+      // Read first: a mistyped limit stops the start before a queue connection is opened.
+      const limits = limitsFromEnv(process.env);
       const queue = await createQueue();
       const server = await startServer(
-        { host: opts.host, port: opts.port, apiKeys: apiKeysFromEnv(process.env.MESHPLAN_API_KEYS) },
+        {
+          host: opts.host,
+          port: opts.port,
+          apiKeys: apiKeysFromEnv(process.env.MESHPLAN_API_KEYS),
+          limits,
+          ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+        },
         queue,
       );
       const shutdown = (signal: NodeJS.Signals): void => {

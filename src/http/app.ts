@@ -1,10 +1,14 @@
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
 import type { JobQueue } from '../queue/job-queue.ts';
 import { apiKeyHook } from './auth.ts';
+import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { ApiMetrics } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
-import { installProblemHandlers } from './problem.ts';
+import { frameworkProblem, installProblemHandlers } from './problem.ts';
 import { estimateRoutes } from './routes/estimates.ts';
 import { gpuRoutes } from './routes/gpus.ts';
 import { operationRoutes } from './routes/operations.ts';
@@ -18,21 +22,35 @@ declare module 'fastify' {
     metrics: ApiMetrics;
     /** Aborted when the server starts closing, so long-polls answer at once instead of holding shutdown. */
     closing: AbortSignal;
+    /** What one request may ask for (body size, graph size, sweep points, wait, cluster size). */
+    limits: Limits;
   }
 }
 
 export interface AppOptions {
   readonly queue: JobQueue;
-  /** Bearer keys accepted on /v1; none or empty: the API is open (probes, metrics and docs always are). */
+  /**
+   * Bearer keys; when given, every route but /healthz and /readyz needs one, and each key sees only its
+   * own jobs and sweeps. None or empty: the API is open.
+   */
   readonly apiKeys?: readonly string[];
+  /** Per-request limits; defaults in `DEFAULT_LIMITS` (`bodyBytes` overrides `bodyLimitBytes`). */
+  readonly limits?: Partial<Limits>;
   /** Largest request body; graph models can be large, but not unbounded. */
   readonly bodyLimitBytes?: number;
+  /**
+   * Where rate-limit counters live, so that every API instance counts a key's requests together; in
+   * process memory when absent. Owned by the caller.
+   */
+  readonly rateLimitRedis?: Redis;
   /** A human-facing page per plan job, `{id}` replaced by the id; sent as `links.view`. */
   readonly viewUrlTemplate?: string;
   readonly logger?: FastifyServerOptions['logger'];
 }
 
-export const DEFAULT_BODY_LIMIT_BYTES = 8 * 2 ** 20;
+export const DEFAULT_BODY_LIMIT_BYTES = DEFAULT_LIMITS.bodyBytes;
+
+const PROBES: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 
 export type MeshplanApp = ReturnType<typeof buildApp>;
 
@@ -41,11 +59,20 @@ export type MeshplanApp = ReturnType<typeof buildApp>;
  * plugins, each encapsulated. Nothing listens here; `serve` (or a test) starts it.
  */
 export function buildApp(options: AppOptions) {
+  const limits: Limits = {
+    ...DEFAULT_LIMITS,
+    ...(options.bodyLimitBytes === undefined ? {} : { bodyBytes: options.bodyLimitBytes }),
+    ...options.limits,
+  };
   const app = Fastify({
-    bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    bodyLimit: limits.bodyBytes,
     logger: options.logger ?? false,
     // Long-polls answer on close (see `closing`), so shutdown need not wait out 60 s requests.
     return503OnClosing: true,
+    // Ids are at most 81 characters (`<keyId>-<sha256>`); longer path segments are turned away as
+    // a problem document by `frameworkErrors`, like every other error.
+    routerOptions: { maxParamLength: 256 },
+    frameworkErrors: frameworkProblem,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -55,15 +82,48 @@ export function buildApp(options: AppOptions) {
   app.decorate('queue', options.queue);
   app.decorate('metrics', new ApiMetrics(options.queue));
   app.decorate('closing', closing.signal);
+  app.decorate('limits', limits);
+  app.decorateRequest('principal', null);
   app.addHook('preClose', async () => closing.abort());
   app.metrics.install(app);
 
+  // Swagger UI sets its own, stricter policy on /docs; this one covers the API and other pages. No
+  // upgrade-insecure-requests: the server is often reached over plain loopback HTTP.
+  app.register(helmet, {
+    global: true,
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  });
+  // Hooks run in the order they are added: helmet's headers first (a 401 carries them too), then the
+  // key check, then the rate limit, which counts by key and so must know it.
+  const apiKeys = options.apiKeys ?? [];
+  app.after(() => {
+    if (apiKeys.length > 0) app.addHook('onRequest', apiKeyHook(apiKeys));
+  });
+  if (limits.rateLimitMax > 0) {
+    app.register(rateLimit, {
+      global: true,
+      max: limits.rateLimitMax,
+      timeWindow: limits.rateLimitWindowSec * 1000,
+      // Keyed by API key id, so one team's sweep cannot starve another; by address on an open server.
+      keyGenerator: (request) => request.principal ?? request.ip,
+      allowList: (request) => PROBES.has(request.url.split('?')[0]!),
+      ...(options.rateLimitRedis === undefined
+        ? {}
+        : { redis: options.rateLimitRedis, nameSpace: 'meshplan:rate-limit:' }),
+      // Redis away: serve (the queue answers 503 itself) rather than turn everyone away.
+      skipOnError: true,
+      errorResponseBuilder: (_request, context) =>
+        Object.assign(
+          new Error(`more than ${context.max} requests in ${context.after}; retry after ${context.after}`),
+          { statusCode: 429, code: 'RATE_LIMITED' },
+        ),
+    });
+  }
+
   registerOpenApi(app);
   app.register(operationRoutes);
-  const apiKeys = options.apiKeys ?? [];
   app.register(
     async (v1) => {
-      if (apiKeys.length > 0) v1.addHook('onRequest', apiKeyHook(apiKeys));
       await v1.register(planRoutes, { viewUrlTemplate: options.viewUrlTemplate });
       await v1.register(estimateRoutes);
       await v1.register(sweepRoutes);

@@ -74,6 +74,12 @@ export function registerOpenApi(app: FastifyInstance): void {
     transform: createJsonSchemaTransform({ schemaRegistry: openApiRegistry }),
     transformObject: (document) => pruneUnreferencedSchemas(transformObject(document)),
   });
-  app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    // Swagger UI's own policy (its scripts by hash), in place of helmet's on these routes; without
+    // upgrade-insecure-requests, which would break the page over plain loopback HTTP.
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }

@@ -19,6 +19,9 @@ export function httpProblem(status: number, detail?: string, code?: string): Pro
   };
 }
 
+/** The path of an issue with the whole input, as the CLI prints it. */
+const ROOT_PATH = '(root)';
+
 function invalidInputProblem(issues: readonly InputIssue[], detail: string): Problem {
   return {
     type: INVALID_INPUT_TYPE,
@@ -26,7 +29,8 @@ function invalidInputProblem(issues: readonly InputIssue[], detail: string): Pro
     status: 400,
     detail,
     code: 'INVALID_INPUT',
-    errors: issues.map(({ path, message }) => ({ path, message })),
+    // A fault of the whole document (a body that is not an object) still names where it is.
+    errors: issues.map(({ path, message }) => ({ path: path || ROOT_PATH, message })),
   };
 }
 
@@ -157,4 +161,16 @@ export function installProblemHandlers(app: FastifyInstance): void {
       instance: request.url,
     }),
   );
+}
+
+/**
+ * Errors the router raises before any handler or hook runs (a malformed URL, a path segment past
+ * `maxParamLength`): fastify would answer them in its own JSON shape.
+ */
+export function frameworkProblem(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 400;
+  void sendProblem(reply, {
+    ...httpProblem(status, error.message.slice(0, 200), error.code),
+    instance: request.url.slice(0, 300),
+  });
 }

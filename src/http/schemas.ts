@@ -49,18 +49,18 @@ export const PlanAccepted = z.object({
 export type PlanAccepted = z.infer<typeof PlanAccepted>;
 openApiRegistry.add(PlanAccepted, { id: 'PlanAccepted' });
 
-/** Long-polls are bounded so a client cannot pin a connection (and a waiter) indefinitely. */
-const MAX_WAIT_SEC = 60;
-
+/**
+ * Long-polls are bounded so a client cannot pin a connection (and a waiter) indefinitely; the bound is
+ * configuration (`limits.waitSec`, default 60), checked by the route.
+ */
 export const SubmitPlanQuery = z
   .object({
     wait: z.coerce
       .number()
       .min(0)
-      .max(MAX_WAIT_SEC)
       .optional()
       .describe(
-        `Seconds (0–${MAX_WAIT_SEC}) to wait for the plan; it is returned inline when it finishes in time`,
+        "Seconds to wait for the plan (at most the server's limit, 60 by default); it is returned inline when it finishes in time",
       ),
   })
   .strict();
@@ -112,7 +112,9 @@ export function problemResponses<const C extends readonly number[]>(
 const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
   400: 'Invalid input: `errors` lists each field with what is wrong',
   401: 'Missing or unknown API key',
+  403: "Another API key's job or sweep",
   404: 'No such resource',
   413: 'Request body larger than the server accepts',
+  429: 'Too many requests for this API key: retry after `Retry-After` seconds',
   503: 'Unavailable: the job store does not answer, or the server is shutting down',
 };

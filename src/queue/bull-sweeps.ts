@@ -18,7 +18,11 @@ import {
 import { planJobId, sweepId } from './canonical.ts';
 import { expandSweep, type PointJob, sweepOf, sweepRow } from './sweep.ts';
 
-type Enqueue = (request: PlanRequest, sweepId: string | null) => Promise<{ job: PlanJob; created: boolean }>;
+type Enqueue = (
+  request: PlanRequest,
+  sweepId: string | null,
+  owner: string | null,
+) => Promise<{ job: PlanJob; created: boolean }>;
 
 /** Keys per MGET and jobs per addBulk: large enough to save round trips, small enough not to stall Redis. */
 const BATCH = 1000;
@@ -34,12 +38,16 @@ export class BullSweeps {
     private readonly enqueue: Enqueue,
   ) {}
 
-  async submit(sweep: SweepRequest): Promise<Sweep> {
+  async submit(sweep: SweepRequest, owner: string | null): Promise<Sweep> {
     const points = expandSweep(sweep);
-    const id = sweepId(sweep);
-    const entries = points.map(({ point, request }) => ({ jobId: planJobId(request), point, request }));
+    const id = sweepId(sweep, owner);
+    const entries = points.map(({ point, request }) => ({
+      jobId: planJobId(request, owner),
+      point,
+      request,
+    }));
     // Jobs first: a reader never finds a sweep listing jobs that are not there yet.
-    await this.queueAll(id, new Map(entries.map(({ jobId, request }) => [jobId, request])));
+    await this.queueAll(id, new Map(entries.map(({ jobId, request }) => [jobId, request])), owner);
     const record: SweepRecord = { points: entries.map(({ jobId, point }) => ({ jobId, point })) };
     await this.client.set(this.keys.sweep(id), JSON.stringify(record), 'EX', this.keepResultsSec);
     return (await this.get(id))!;
@@ -57,7 +65,11 @@ export class BullSweeps {
   }
 
   /** New points are added in bulk; known ones go through `enqueue`, which restarts cancelled and failed ones. */
-  private async queueAll(sweepId: string, requests: ReadonlyMap<string, PlanRequest>): Promise<void> {
+  private async queueAll(
+    sweepId: string,
+    requests: ReadonlyMap<string, PlanRequest>,
+    owner: string | null,
+  ): Promise<void> {
     const ids = [...requests.keys()];
     const [states, tombstones] = await Promise.all([
       Promise.all(ids.map((id) => this.queue.getJobState(id))),
@@ -76,7 +88,9 @@ export class BullSweeps {
     }
     for (let i = 0; i < stopped.length; i += RESTART_PARALLELISM) {
       await Promise.all(
-        stopped.slice(i, i + RESTART_PARALLELISM).map((id) => this.enqueue(requests.get(id)!, sweepId)),
+        stopped
+          .slice(i, i + RESTART_PARALLELISM)
+          .map((id) => this.enqueue(requests.get(id)!, sweepId, owner)),
       );
     }
   }

@@ -93,12 +93,15 @@ export class BullJobQueue implements JobQueue {
       this.client,
       this.keys,
       this.keepResultsSec,
-      (request, sweepId) => this.enqueue(request, sweepId),
+      (request, sweepId, owner) => this.enqueue(request, sweepId, owner),
     );
   }
 
-  async submit(request: PlanRequest): Promise<{ job: PlanJob; created: boolean }> {
-    return this.enqueue(parseOrThrow(PlanRequest, request, 'request'), null);
+  async submit(
+    request: PlanRequest,
+    owner: string | null = null,
+  ): Promise<{ job: PlanJob; created: boolean }> {
+    return this.enqueue(parseOrThrow(PlanRequest, request, 'request'), null, owner);
   }
 
   async get(id: string): Promise<PlanJob | null> {
@@ -134,8 +137,8 @@ export class BullJobQueue implements JobQueue {
     return this.get(id);
   }
 
-  async submitSweep(sweep: SweepRequest): Promise<Sweep> {
-    return this.sweeps.submit(parseOrThrow(SweepRequest, sweep, 'sweep'));
+  async submitSweep(sweep: SweepRequest, owner: string | null = null): Promise<Sweep> {
+    return this.sweeps.submit(parseOrThrow(SweepRequest, sweep, 'sweep'), owner);
   }
 
   async getSweep(id: string): Promise<Sweep | null> {
@@ -165,8 +168,9 @@ export class BullJobQueue implements JobQueue {
   private async enqueue(
     request: PlanRequest,
     sweepId: string | null,
+    owner: string | null,
   ): Promise<{ job: PlanJob; created: boolean }> {
-    const id = planJobId(request);
+    const id = planJobId(request, owner);
     const existing = await this.get(id);
     if (existing && !restartsOnResubmit(existing.status, existing.error))
       return { job: existing, created: false };

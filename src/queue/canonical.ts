@@ -28,13 +28,30 @@ function digest(domain: string, value: unknown): string {
 }
 
 /**
+ * Jobs and sweeps of an API key carry its id (`<keyId>-<hash>`) and hash it with the request: an identical
+ * request from another key is another job, so deduplication never hands one key's job to another, and
+ * the owner of an id is read off the id without a store round trip. Without keys (`owner` null) ids are
+ * the bare hash, as before keys existed.
+ */
+function scoped(domain: string, value: unknown, owner: string | null): string {
+  return owner === null ? digest(domain, value) : `${owner}-${digest(domain, { owner, value })}`;
+}
+
+const OWNED_ID = /^([0-9a-f]{16})-[0-9a-f]{64}$/;
+
+/** The key id a job or sweep id was minted for; null for an unscoped (or malformed) id. */
+export function ownerOfJobId(id: string): string | null {
+  return OWNED_ID.exec(id)?.[1] ?? null;
+}
+
+/**
  * The job id of a request. Pass it parsed (`PlanRequest.parse`), so that a default written out and a
  * default left implicit give the same id.
  */
-export function planJobId(request: PlanRequest): string {
-  return digest('plan', request);
+export function planJobId(request: PlanRequest, owner: string | null = null): string {
+  return scoped('plan', request, owner);
 }
 
-export function sweepId(sweep: SweepRequest): string {
-  return digest('sweep', sweep);
+export function sweepId(sweep: SweepRequest, owner: string | null = null): string {
+  return scoped('sweep', sweep, owner);
 }

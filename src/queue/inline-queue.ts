@@ -84,9 +84,12 @@ export class InlineJobQueue implements JobQueue {
     this.keepResultsMs = options.keepResultsMs ?? 24 * 3600 * 1000;
   }
 
-  async submit(request: PlanRequest): Promise<{ job: PlanJob; created: boolean }> {
+  async submit(
+    request: PlanRequest,
+    owner: string | null = null,
+  ): Promise<{ job: PlanJob; created: boolean }> {
     this.assertOpen();
-    return this.enqueue(parseOrThrow(PlanRequest, request, 'request'), null);
+    return this.enqueue(parseOrThrow(PlanRequest, request, 'request'), null, owner);
   }
 
   async get(id: string): Promise<PlanJob | null> {
@@ -115,14 +118,17 @@ export class InlineJobQueue implements JobQueue {
     return view(record);
   }
 
-  async submitSweep(sweep: SweepRequest): Promise<Sweep> {
+  async submitSweep(sweep: SweepRequest, owner: string | null = null): Promise<Sweep> {
     this.assertOpen();
     const parsed = parseOrThrow(SweepRequest, sweep, 'sweep');
     const points = expandSweep(parsed);
-    const id = sweepId(parsed);
+    const id = sweepId(parsed, owner);
     // Created before its jobs are touched, so that none of them expires before the sweep does.
     const createdMs = Date.now();
-    const entries = points.map(({ point, request }) => ({ jobId: this.enqueue(request, id).job.id, point }));
+    const entries = points.map(({ point, request }) => ({
+      jobId: this.enqueue(request, id, owner).job.id,
+      point,
+    }));
     this.sweeps.set(id, { createdMs, points: entries });
     return (await this.getSweep(id))!;
   }
@@ -159,9 +165,13 @@ export class InlineJobQueue implements JobQueue {
     if (this.closed) throw new QueueClosedError();
   }
 
-  private enqueue(request: PlanRequest, sweepId: string | null): { job: PlanJob; created: boolean } {
+  private enqueue(
+    request: PlanRequest,
+    sweepId: string | null,
+    owner: string | null,
+  ): { job: PlanJob; created: boolean } {
     this.prune();
-    const id = planJobId(request);
+    const id = planJobId(request, owner);
     const existing = this.jobs.get(id);
     if (existing && !restartsOnResubmit(existing.status, existing.error)) {
       existing.touchedMs = Date.now();

@@ -6,14 +6,18 @@ import type { PlanJob, PlanRequest, Sweep, SweepRequest } from '../schema/index.
  * Requests arrive here already validated.
  */
 export interface JobQueue {
-  /** Enqueues a plan, or returns the job an identical request (canonical JSON hash) already has. */
-  submit(request: PlanRequest): Promise<{ job: PlanJob; created: boolean }>;
+  /**
+   * Enqueues a plan, or returns the job an identical request (canonical JSON hash) already has.
+   * `owner` (an API key's id) scopes the job: see `planJobId`.
+   */
+  submit(request: PlanRequest, owner?: string | null): Promise<{ job: PlanJob; created: boolean }>;
   get(id: string): Promise<PlanJob | null>;
   /** Resolves once the job has finished (any final status) or `timeoutMs` passed; null if unknown. */
   waitFor(id: string, timeoutMs: number): Promise<PlanJob | null>;
   /** Cancels a queued job, or aborts a running one through its AbortSignal. */
   cancel(id: string): Promise<PlanJob | null>;
-  submitSweep(sweep: SweepRequest): Promise<Sweep>;
+  /** Queues a sweep's points as jobs of `owner`, like `submit`. */
+  submitSweep(sweep: SweepRequest, owner?: string | null): Promise<Sweep>;
   getSweep(id: string): Promise<Sweep | null>;
   /** Jobs waiting or running (for /metrics). */
   depth(): Promise<number>;

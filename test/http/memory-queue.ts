@@ -29,12 +29,15 @@ export class MemoryQueue implements JobQueue {
   private readonly waiters = new Map<string, (() => void)[]>();
   private nextId = 1;
 
-  async submit(request: PlanRequest): Promise<{ job: PlanJob; created: boolean }> {
+  async submit(
+    request: PlanRequest,
+    owner: string | null = null,
+  ): Promise<{ job: PlanJob; created: boolean }> {
     this.calls.push('submit');
-    const key = JSON.stringify(request);
+    const key = `${owner}\n${JSON.stringify(request)}`;
     const known = this.byRequest.get(key);
     if (known !== undefined) return { job: this.jobs.get(known)!, created: false };
-    const job = this.newJob(null);
+    const job = this.newJob(null, owner);
     this.byRequest.set(key, job.id);
     this.onSubmit?.(job);
     return { job, created: true };
@@ -69,7 +72,7 @@ export class MemoryQueue implements JobQueue {
     return this.update(id, { status: 'cancelled', finishedAt: new Date(0).toISOString() });
   }
 
-  async submitSweep(sweep: SweepRequest): Promise<Sweep> {
+  async submitSweep(sweep: SweepRequest, owner: string | null = null): Promise<Sweep> {
     this.calls.push('submitSweep');
     // Like the real queues, a grid path outside the request is bad input, reported where it is.
     const unknown = Object.keys(sweep.grid).filter((path) => !(path.split('.')[0]! in sweep.base));
@@ -80,9 +83,9 @@ export class MemoryQueue implements JobQueue {
       );
     }
     const [path, values] = Object.entries(sweep.grid)[0] ?? ['', []];
-    const id = `sweep-${this.nextId++}`;
+    const id = this.nextIdFor(owner, 'sweep');
     const rows = values.map((value) => {
-      const job = this.newJob(id);
+      const job = this.newJob(id, owner);
       return emptyRow(job.id, { [path]: value });
     });
     const created: Sweep = {
@@ -130,9 +133,15 @@ export class MemoryQueue implements JobQueue {
     this.sweeps.set(id, { ...sweep, rows });
   }
 
-  private newJob(sweepId: string | null): PlanJob {
+  /** Ids shaped like the real ones when owned (`<keyId>-<64 hex>`), so the API's ownership check applies. */
+  private nextIdFor(owner: string | null, kind: string): string {
+    const n = this.nextId++;
+    return owner === null ? `${kind}-${n}` : `${owner}-${String(n).padStart(64, '0')}`;
+  }
+
+  private newJob(sweepId: string | null, owner: string | null): PlanJob {
     const job: PlanJob = {
-      id: `job-${this.nextId++}`,
+      id: this.nextIdFor(owner, 'job'),
       status: 'queued',
       progress: { phase: 'queued', fraction: 0 },
       createdAt: new Date(0).toISOString(),

@@ -24,7 +24,7 @@ describe('openapi/openapi.json', () => {
     expect(submit.requestBody.content['application/json'].schema.$ref).toBe(
       '#/components/schemas/PlanRequestInput',
     );
-    expect(Object.keys(submit.responses).sort()).toEqual(['200', '202', '400', '401', '413', '503']);
+    expect(Object.keys(submit.responses).sort()).toEqual(['200', '202', '400', '401', '413', '429', '503']);
     expect(submit.responses['400'].content['application/problem+json'].schema.$ref).toBe(
       '#/components/schemas/Problem',
     );

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { estimate } from '../../planner/estimate.ts';
 import { Plan, PlanRequest } from '../../schema/index.ts';
 import { security } from '../auth.ts';
+import { checkPlanRequest } from '../limits.ts';
 import { jsonResponse, problemResponses } from '../schemas.ts';
 
 export const estimateRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -17,12 +18,15 @@ export const estimateRoutes: FastifyPluginAsyncZod = async (app) => {
         body: PlanRequest,
         response: {
           200: jsonResponse('The priced configuration (status `infeasible` when it does not fit)', Plan),
-          ...problemResponses(400, 401, 413),
+          ...problemResponses(400, 401, 413, 429),
         },
       },
     },
     // estimate() re-validates its input and throws InvalidInputError (unknown GPU, degrees that do not
     // multiply to the cluster …): the central handler answers those with a 400 naming the fields.
-    async (request, reply) => reply.send(await estimate(request.body)),
+    async (request, reply) => {
+      checkPlanRequest(request.body, app.limits);
+      return reply.send(await estimate(request.body));
+    },
   );
 };

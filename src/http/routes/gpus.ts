@@ -21,7 +21,7 @@ export const gpuRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           'GPUs a request may name in `cluster.gpu` (case-insensitive), with their figures and sources.',
         security,
-        response: { 200: jsonResponse('The catalog', z.array(CatalogEntry)), ...problemResponses(401) },
+        response: { 200: jsonResponse('The catalog', z.array(CatalogEntry)), ...problemResponses(401, 429) },
       },
     },
     async (_request, reply) => reply.send(catalog),

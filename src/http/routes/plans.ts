@@ -3,8 +3,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { parsePlanRequest } from '../../planner/plan.ts';
 import { planJobId } from '../../queue/canonical.ts';
 import { type JobStatus, type PlanJob, PlanJob as PlanJobSchema, PlanRequest } from '../../schema/index.ts';
-import { security } from '../auth.ts';
+import { assertOwnership, security } from '../auth.ts';
 import { FinishedJobs } from '../finished-jobs.ts';
+import { checkPlanRequest, checkWait } from '../limits.ts';
 import { NotFoundError } from '../problem.ts';
 import { JobIdParams, jsonResponse, PlanAccepted, problemResponses, SubmitPlanQuery } from '../schemas.ts';
 
@@ -39,6 +40,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 export const planRoutes: FastifyPluginAsyncZod<PlanRoutesOptions> = async (app, options) => {
   const finished = new FinishedJobs();
+  const exists = async (id: string) => finished.get(id) !== undefined || (await app.queue.get(id)) !== null;
   const accepted = (job: PlanJob): PlanAccepted => {
     const view = options.viewUrlTemplate?.replaceAll('{id}', encodeURIComponent(job.id));
     return {
@@ -65,13 +67,14 @@ export const planRoutes: FastifyPluginAsyncZod<PlanRoutesOptions> = async (app, 
             PlanJobSchema,
           ),
           202: jsonResponse('Queued: poll `links.self`', PlanAccepted),
-          ...problemResponses(400, 401, 413, 503),
+          ...problemResponses(400, 401, 413, 429, 503),
         },
       },
     },
     async (request, reply) => {
+      const waitSec = checkWait(request.query.wait, app.limits);
       // A request whose plan is already known is answered without touching the queue.
-      const known = finished.get(planJobId(request.body));
+      const known = finished.get(planJobId(request.body, request.principal));
       if (known !== undefined) {
         app.metrics.submissions.inc({ kind: 'plan', outcome: 'deduplicated' });
         return reply
@@ -79,11 +82,12 @@ export const planRoutes: FastifyPluginAsyncZod<PlanRoutesOptions> = async (app, 
           .type(JSON_TYPE)
           .send(known as never);
       }
-      // A bad cluster (e.g. an unknown GPU) is a 400 now rather than a failed job later.
+      // A bad cluster (an unknown GPU) or graph (a cycle) is a 400 now rather than a failed job later.
       parsePlanRequest(request.body);
-      const { job, created } = await app.queue.submit(request.body);
+      checkPlanRequest(request.body, app.limits);
+      const { job, created } = await app.queue.submit(request.body, request.principal);
       app.metrics.submissions.inc({ kind: 'plan', outcome: created ? 'created' : 'deduplicated' });
-      const latest = await waitForJob(app, job, request.query.wait ?? 0);
+      const latest = await waitForJob(app, job, waitSec);
       if (!created || FINAL_STATUSES.has(latest.status)) {
         const cached = finished.get(latest.id);
         if (cached !== undefined)
@@ -108,10 +112,14 @@ export const planRoutes: FastifyPluginAsyncZod<PlanRoutesOptions> = async (app, 
         description: 'Status, progress (phase and fraction), and the plan or the error once it finished.',
         security,
         params: JobIdParams,
-        response: { 200: jsonResponse('The job', PlanJobSchema), ...problemResponses(400, 401, 404) },
+        response: {
+          200: jsonResponse('The job', PlanJobSchema),
+          ...problemResponses(400, 401, 403, 404, 429),
+        },
       },
     },
     async (request, reply) => {
+      await assertOwnership(request, 'plan', request.params.id, async () => exists(request.params.id));
       const cached = finished.get(request.params.id);
       if (cached !== undefined) return reply.type(JSON_TYPE).send(cached as never);
       const job = await app.queue.get(request.params.id);
@@ -134,11 +142,12 @@ export const planRoutes: FastifyPluginAsyncZod<PlanRoutesOptions> = async (app, 
         params: JobIdParams,
         response: {
           200: jsonResponse('The job after cancelling', PlanJobSchema),
-          ...problemResponses(400, 401, 404),
+          ...problemResponses(400, 401, 403, 404, 429),
         },
       },
     },
     async (request, reply) => {
+      await assertOwnership(request, 'plan', request.params.id, async () => exists(request.params.id));
       const job = await app.queue.cancel(request.params.id);
       if (job === null) throw new NotFoundError('plan', request.params.id);
       return reply.send(job);

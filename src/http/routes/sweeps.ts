@@ -1,7 +1,9 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Sweep, SweepRequest } from '../../schema/index.ts';
-import { security } from '../auth.ts';
+import { assertOwnership, security } from '../auth.ts';
+import { checkSweepRequest } from '../limits.ts';
 import { NotFoundError } from '../problem.ts';
 import { JobIdParams, jsonResponse, problemResponses, SweepQuery } from '../schemas.ts';
 import { sortSweepRows, sweepRowsToCsv } from '../sweep-table.ts';
@@ -11,7 +13,12 @@ function sweepPath(id: string): string {
 }
 
 export const sweepRoutes: FastifyPluginAsyncZod = async (app) => {
-  const loadSweep = async (id: string, sort: z.infer<typeof SweepQuery>['sort']): Promise<Sweep> => {
+  const loadSweep = async (
+    request: FastifyRequest,
+    id: string,
+    sort: z.infer<typeof SweepQuery>['sort'],
+  ): Promise<Sweep> => {
+    await assertOwnership(request, 'sweep', id, async () => (await app.queue.getSweep(id)) !== null);
     const sweep = await app.queue.getSweep(id);
     if (sweep === null) throw new NotFoundError('sweep', id);
     return sort === undefined ? sweep : { ...sweep, rows: sortSweepRows(sweep.rows, sort) };
@@ -29,12 +36,13 @@ export const sweepRoutes: FastifyPluginAsyncZod = async (app) => {
         body: SweepRequest,
         response: {
           202: jsonResponse('Queued: poll `/v1/sweeps/{id}`', Sweep),
-          ...problemResponses(400, 401, 413, 503),
+          ...problemResponses(400, 401, 413, 429, 503),
         },
       },
     },
     async (request, reply) => {
-      const sweep = await app.queue.submitSweep(request.body);
+      checkSweepRequest(request.body, app.limits);
+      const sweep = await app.queue.submitSweep(request.body, request.principal);
       app.metrics.submissions.inc({ kind: 'sweep', outcome: 'created' });
       return reply.code(202).header('location', sweepPath(sweep.id)).send(sweep);
     },
@@ -50,10 +58,10 @@ export const sweepRoutes: FastifyPluginAsyncZod = async (app) => {
         security,
         params: JobIdParams,
         querystring: SweepQuery,
-        response: { 200: jsonResponse('The sweep', Sweep), ...problemResponses(400, 401, 404) },
+        response: { 200: jsonResponse('The sweep', Sweep), ...problemResponses(400, 401, 403, 404, 429) },
       },
     },
-    async (request, reply) => reply.send(await loadSweep(request.params.id, request.query.sort)),
+    async (request, reply) => reply.send(await loadSweep(request, request.params.id, request.query.sort)),
   );
 
   app.get(
@@ -71,12 +79,12 @@ export const sweepRoutes: FastifyPluginAsyncZod = async (app) => {
             description: 'RFC 4180 CSV with a header line',
             content: { 'text/csv': { schema: z.string() } },
           },
-          ...problemResponses(400, 401, 404),
+          ...problemResponses(400, 401, 403, 404, 429),
         },
       },
     },
     async (request, reply) => {
-      const sweep = await loadSweep(request.params.id, request.query.sort);
+      const sweep = await loadSweep(request, request.params.id, request.query.sort);
       return reply
         .type('text/csv; charset=utf-8')
         .header('content-disposition', `attachment; filename="sweep-${sweep.id}.csv"`)
