@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { solveIlpIsolated } from '../solvers/index.ts';
@@ -16,6 +17,7 @@ import { shardGraph } from './planner/shard.ts';
 import { InvalidInputError, parseOrThrow } from './schema/errors.ts';
 import { IlpProblemSpec } from './schema/ilp.ts';
 import type { Plan } from './schema/index.ts';
+import { renderPlanPage } from './view/index.ts';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -102,7 +104,11 @@ program
     },
   );
 
-async function runPlanning(kind: 'plan' | 'estimate', file: string, opts: { json?: boolean }): Promise<void> {
+async function runPlanning(
+  kind: 'plan' | 'estimate',
+  file: string,
+  opts: { json?: boolean; html?: string },
+): Promise<void> {
   const request = await readJsonFile(file, 'request');
   const bar =
     kind === 'plan' && process.stderr.isTTY && !opts.json
@@ -125,6 +131,11 @@ async function runPlanning(kind: 'plan' | 'estimate', file: string, opts: { json
   } finally {
     bar?.stop();
   }
+  if (opts.html !== undefined) {
+    // The request gives the page the model's name and the node shape for the cluster map.
+    await writeFile(opts.html, renderPlanPage({ plan: result, request }));
+    process.stderr.write(`plan page written to ${opts.html}\n`);
+  }
   process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatPlan(result)}\n`);
 }
 
@@ -133,14 +144,16 @@ program
   .description('search the best pipeline stages, meshes, per-op shardings and microbatching for a request')
   .argument('<request>', 'REQUEST.json: {model, cluster, training, parallel?, options?}')
   .option('--json', 'print the plan as JSON')
-  .action((file: string, opts: { json?: boolean }) => runPlanning('plan', file, opts));
+  .option('--html <file>', 'also write the plan as one self-contained HTML page')
+  .action((file: string, opts: { json?: boolean; html?: string }) => runPlanning('plan', file, opts));
 
 program
   .command('estimate')
   .description('price a fixed configuration (parallel.tp, pp, dp, microBatch …) with the same cost model')
   .argument('<request>', 'REQUEST.json with "parallel" set')
   .option('--json', 'print the estimate as JSON')
-  .action((file: string, opts: { json?: boolean }) => runPlanning('estimate', file, opts));
+  .option('--html <file>', 'also write the estimate as one self-contained HTML page')
+  .action((file: string, opts: { json?: boolean; html?: string }) => runPlanning('estimate', file, opts));
 
 // The queue loads only when `serve` runs; MESHPLAN_QUEUE names the BullMQ queue (default `plans`),
 // MESHPLAN_KEEP_RESULTS_SEC how long finished jobs stay readable (default a day).

@@ -14,6 +14,7 @@ import { gpuRoutes } from './routes/gpus.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { planRoutes } from './routes/plans.ts';
 import { sweepRoutes } from './routes/sweeps.ts';
+import { viewRoutes } from './routes/views.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -124,10 +125,11 @@ export function buildApp(options: AppOptions) {
   app.register(operationRoutes);
   app.register(
     async (v1) => {
-      await v1.register(planRoutes, { viewUrlTemplate: options.viewUrlTemplate });
+      await v1.register(planRoutes, { viewUrlTemplate: options.viewUrlTemplate ?? '/v1/plans/{id}/view' });
       await v1.register(estimateRoutes);
       await v1.register(sweepRoutes);
       await v1.register(gpuRoutes);
+      await v1.register(viewRoutes);
     },
     { prefix: '/v1' },
   );

@@ -113,6 +113,31 @@ const VALIDATION_CONTEXTS: Readonly<Record<NonNullable<FastifyError['validationC
   headers: 'headers',
 };
 
+/*
+ * What ioredis (under BullMQ) throws while Redis is away: a refused or reset connection, a closed
+ * or not-yet-ready connection, or its retry limit per command. The client reconnects by itself, so
+ * the caller is told to retry (503), not that the server broke (500).
+ */
+const STORE_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
+const STORE_ERROR_MESSAGES =
+  /Connection is closed|Stream isn't writeable|Reached the max retries per request limit|connect ECONNREFUSED/;
+
+export function isStoreUnavailable(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    (typeof code === 'string' && STORE_ERROR_CODES.has(code)) ||
+    STORE_ERROR_MESSAGES.test(error.message)
+  );
+}
+
 function problemFor(error: FastifyError | Error, request: FastifyRequest): Problem {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const where = (error as FastifyError).validationContext;
@@ -128,6 +153,9 @@ function problemFor(error: FastifyError | Error, request: FastifyRequest): Probl
   // The queue's errors cross process boundaries, so it asks callers to branch on `code`.
   if ((error as { code?: unknown }).code === 'QUEUE_CLOSED') {
     return httpProblem(503, 'the server is shutting down; retry on another instance', 'QUEUE_CLOSED');
+  }
+  if (isStoreUnavailable(error)) {
+    return httpProblem(503, 'the job store (Redis) is not reachable; retry shortly', 'STORE_UNAVAILABLE');
   }
   const status = (error as FastifyError).statusCode;
   if (status === 413) {

@@ -20,7 +20,11 @@ describe('POST /v1/plans', () => {
     const response = await app.inject({ method: 'POST', url: '/v1/plans', payload: SMALL_REQUEST });
     expect(response.statusCode).toBe(202);
     const body = response.json();
-    expect(body).toEqual({ id: 'job-1', status: 'queued', links: { self: '/v1/plans/job-1' } });
+    expect(body).toEqual({
+      id: 'job-1',
+      status: 'queued',
+      links: { self: '/v1/plans/job-1', view: '/v1/plans/job-1/view' },
+    });
     expect(response.headers.location).toBe('/v1/plans/job-1');
   });
 
