@@ -58,8 +58,11 @@ function bestVirtualStages(
     (s.first === 0 ? 1 : 0) + (s.last === candidate.model.layers.length - 1 ? 1 : 0);
   const layersPerStage = candidate.stages.map((s) => s.last - s.first + 1 - edges(s));
   let best = { v: 1, sec: Number.POSITIVE_INFINITY };
+  // Megatron's interleaved 1F1B orders microbatches in groups of S: it needs B to be a multiple of S.
+  const interleavable = candidate.config.microbatches % S === 0;
   for (let v = 1; v <= 8; v++) {
     if (layersPerStage.some((n) => n % v !== 0) || (pinned > 1 && v !== pinned)) continue;
+    if (v > 1 && !interleavable) continue;
     const latency = prices.map((p) => p.latencySec + (v - 1) * p.ppCommSec);
     const once = prices[0]!.dpPerStepSec + prices[0]!.optimizerSec;
     const sec = pipelineStepSec(latency, candidate.config.microbatches, v, once).stepSec;

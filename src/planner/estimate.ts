@@ -42,6 +42,13 @@ function fixedConfig(request: PlanRequest, cluster: Cluster, blocks: number): Fi
     });
   }
   const v = p?.virtualStages ?? 1;
+  const microbatches = request.training.globalBatch / (dp * microBatch!);
+  if (v > 1 && Number.isInteger(microbatches) && microbatches % pp !== 0) {
+    issues.push({
+      path: 'parallel.virtualStages',
+      message: `an interleaved schedule needs the ${microbatches} microbatches per step to be a multiple of pp = ${pp}`,
+    });
+  }
   if (blocks % (pp * v) !== 0) {
     issues.push({
       path: 'parallel.pp',

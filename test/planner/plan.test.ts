@@ -101,3 +101,23 @@ describe('plan of an operator graph', () => {
     expect(planned.sort()).toEqual(block.ops.map((o) => o.name).sort());
   });
 });
+
+describe('interleaving', () => {
+  it('is refused by estimate when the microbatches are not a multiple of pp (Megatron cannot order them)', async () => {
+    await expect(
+      estimate({
+        model,
+        cluster,
+        training: { globalBatch: 6 },
+        parallel: { tp: 4, pp: 2, dp: 2, microBatch: 1, virtualStages: 2 },
+      }),
+    ).rejects.toMatchObject({ issues: [{ path: 'parallel.virtualStages' }] });
+  });
+
+  it('is only chosen by plan with a microbatch count the stages divide', async () => {
+    const planned = await plan({ model: { ...model, layers: 16 }, cluster, training: { globalBatch: 66 } });
+    const s = planned.summary!;
+    if (s.virtualStages > 1) expect(s.microbatches % s.pp).toBe(0);
+    expect(planned.status).toBe('optimal');
+  });
+});
