@@ -23,6 +23,7 @@ interface WorkerCommandOptions {
   concurrency?: number;
   queue: string;
   drainSec: number;
+  lockSec: number;
 }
 
 export function registerWorkerCommand(program: Command): Command {
@@ -40,6 +41,16 @@ export function registerWorkerCommand(program: Command): Command {
       '--queue <name>',
       'BullMQ queue name (also MESHPLAN_QUEUE)',
       process.env.MESHPLAN_QUEUE ?? 'plans',
+    )
+    .option(
+      '--lock-sec <sec>',
+      "job lock lifetime and stalled-job check period: how soon a killed worker's jobs run elsewhere",
+      (v: string) => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < 1) throw new InvalidArgumentError('expected a number ≥ 1');
+        return n;
+      },
+      Number(process.env.MESHPLAN_LOCK_SEC ?? 30),
     )
     .option(
       '--drain-sec <sec>',
@@ -61,6 +72,9 @@ export function registerWorkerCommand(program: Command): Command {
         queueName: opts.queue,
         log,
         ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+        // A dead worker's jobs go back to the queue once its lock lapses and a stalled check runs.
+        lockDurationMs: opts.lockSec * 1000,
+        stalledIntervalMs: opts.lockSec * 1000,
       });
       log(`taking jobs from queue "${opts.queue}"`);
       await new Promise<void>((resolve) => {
