@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMeshplanClient } from '../../src/client/index.ts';
 import { plan } from '../../src/planner/plan.ts';
 import type { PlanRequestInput } from '../../src/schema/index.ts';
+import { FINISHED, pollJob } from './poll.ts';
 import { freePort, startMeshplan, stop, waitUntilReady } from './processes.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -24,15 +25,8 @@ async function expectSamePlans(
   ids: string[],
   requests: PlanRequestInput[],
 ) {
-  const deadline = Date.now() + 120_000;
   for (const [k, id] of ids.entries()) {
-    let job = null;
-    while (Date.now() < deadline) {
-      const { data } = await client.GET('/v1/plans/{id}', { params: { path: { id } } });
-      job = data ?? null;
-      if (job && ['succeeded', 'failed', 'cancelled'].includes(job.status)) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const job = await pollJob(client, id, FINISHED, 120_000, 200);
     expect(job?.status).toBe('succeeded');
     const local = await plan(requests[k]);
     expect(job!.plan!.summary!.stepTimeSec).toBeCloseTo(local.summary!.stepTimeSec, 12);
@@ -125,22 +119,10 @@ describe('end to end with BullMQ: meshplan serve + two meshplan worker processes
     };
     const { data } = await client.POST('/v1/plans', { body: big as never });
     const id = data!.id;
-    const until = Date.now() + 30_000;
-    while (Date.now() < until) {
-      const { data: job } = await client.GET('/v1/plans/{id}', { params: { path: { id } } });
-      if (job?.status === 'running') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const started = Date.now();
+    expect((await pollJob(client, id, (s) => s === 'running', 30_000, 50))?.status).toBe('running');
     await client.DELETE('/v1/plans/{id}', { params: { path: { id } } });
-    let status = '';
-    while (Date.now() - started < 1000) {
-      const { data: job } = await client.GET('/v1/plans/{id}', { params: { path: { id } } });
-      status = job?.status ?? '';
-      if (status === 'cancelled') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(status).toBe('cancelled');
+    // Measured from the cancel: the solve must stop and be reported within a second.
+    expect((await pollJob(client, id, (s) => s === 'cancelled', 1000, 50))?.status).toBe('cancelled');
   });
 });
 

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMeshplanClient } from '../../src/client/index.ts';
+import { FINISHED, pollJob } from '../e2e/poll.ts';
 import { freePort, startMeshplan, stop, waitUntilReady } from '../e2e/processes.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -35,22 +36,13 @@ describe('a worker SIGKILLed mid-job', () => {
     const { data } = await client.POST('/v1/plans', { body: LONG_PLAN as never });
     const id = data!.id;
 
-    const poll = async (until: (status: string) => boolean, timeoutMs: number) => {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const { data: job } = await client.GET('/v1/plans/{id}', { params: { path: { id } } });
-        if (job && until(job.status)) return job;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`job ${id} did not reach the expected status in ${timeoutMs} ms`);
-    };
-    await poll((s) => s === 'running', 30_000);
+    expect((await pollJob(client, id, (s) => s === 'running', 30_000))?.status).toBe('running');
     doomed.kill('SIGKILL');
     processes.push(startMeshplan(['worker', '--concurrency', '1', '--lock-sec', '2'], env));
 
-    const finished = await poll((s) => ['succeeded', 'failed', 'cancelled'].includes(s), 120_000);
-    expect(finished.status).toBe('succeeded');
-    expect(finished.plan?.status).toBe('optimal');
+    const finished = await pollJob(client, id, FINISHED, 120_000);
+    expect(finished?.status).toBe('succeeded');
+    expect(finished?.plan?.status).toBe('optimal');
 
     const queue = new Queue(queueName, { connection: { url: REDIS_URL } as never });
     try {
