@@ -12,11 +12,12 @@ import { parseCluster } from './cluster/index.ts';
 import { logicalMesh, parseMeshShape } from './cluster/mesh.ts';
 import { parseGraph } from './graph/index.ts';
 import { estimate } from './planner/estimate.ts';
-import { plan } from './planner/plan.ts';
+import { parsePlanRequest } from './planner/plan.ts';
 import { shardGraph } from './planner/shard.ts';
+import { PlanThreadPool } from './queue/plan-thread-pool.ts';
 import { InvalidInputError, parseOrThrow } from './schema/errors.ts';
 import { IlpProblemSpec } from './schema/ilp.ts';
-import type { Plan } from './schema/index.ts';
+import type { JobProgress, Plan } from './schema/index.ts';
 import { renderPlanPage } from './view/index.ts';
 
 function positiveNumber(value: string): number {
@@ -104,6 +105,20 @@ program
     },
   );
 
+/**
+ * Plans on a worker thread, as the service does, so the request's time limit holds even if a solver
+ * ignores its own: the thread is stopped and the best plan found so far is printed.
+ */
+async function planWithinLimit(value: unknown, onProgress: (progress: JobProgress) => void): Promise<Plan> {
+  const { request } = parsePlanRequest(value);
+  const pool = new PlanThreadPool({ maxIdle: 0 });
+  try {
+    return await pool.run(request, { onProgress });
+  } finally {
+    await pool.close();
+  }
+}
+
 async function runPlanning(
   kind: 'plan' | 'estimate',
   file: string,
@@ -122,9 +137,7 @@ async function runPlanning(
   try {
     result =
       kind === 'plan'
-        ? await plan(request, {
-            onProgress: (p) => bar?.update(Math.round(p.fraction * 100), { phase: p.phase }),
-          })
+        ? await planWithinLimit(request, (p) => bar?.update(Math.round(p.fraction * 100), { phase: p.phase }))
         : await estimate(request);
   } catch (error) {
     throw inFile(error, file);

@@ -5,22 +5,31 @@ import { type Plan, PlanRequest } from '../schema/index.ts';
 import { assemble } from './assemble.ts';
 import { buildExports } from './exports/index.ts';
 import { LayerSolver } from './layer-solver.ts';
-import { type SearchProgress, searchPlans } from './search.ts';
+import {
+  ASSUMPTIONS,
+  CUT_SHORT_REASON,
+  type SolverInfo,
+  timeLimitReason,
+  unplannedPlan,
+} from './outcomes.ts';
+import { type Candidate, type SearchProgress, searchPlans } from './search.ts';
+
+export { ASSUMPTIONS } from './outcomes.ts';
 
 export interface PlanHooks {
   readonly onProgress?: (progress: SearchProgress) => void;
   readonly signal?: AbortSignal;
+  /**
+   * When the time limit runs out (epoch ms); default: the request's `timeLimitSec` from now. A job
+   * queue passes its own so the time spent starting a planning thread counts against the limit.
+   */
+  readonly deadlineMs?: number;
+  /**
+   * Called with each better plan as the search finds it, stamped `feasible`: whoever must stop the
+   * planner at the deadline (a solver may ignore its own limit) keeps the latest as the answer.
+   */
+  readonly onBest?: (plan: Plan) => void;
 }
-
-/** The named modelling assumptions every plan states (DESIGN.md §4: overlap is a named term). */
-export const ASSUMPTIONS: readonly string[] = [
-  'Costs are analytic: roofline compute at the GPU catalog peak × efficiency, ring collectives α + β·bytes per mesh axis.',
-  'Tensor-parallel collectives and resharding sit on the critical path (no overlap).',
-  'Only the first stage’s data-parallel gradient reduction and optimizer step are exposed; later stages finish theirs while it runs its last backward passes.',
-  'Pipeline sends are on the critical path once per microbatch and stage boundary (scatter/gather over the stage devices).',
-  'Adam with mixed precision keeps 16 bytes per parameter (2 weight + 2 gradient + 12 fp32 state), ZeRO sharding the later terms.',
-  'Identical layers use one intra-op layout; the layout is optimised without recomputation and priced under the chosen mode.',
-];
 
 export function parsePlanRequest(value: unknown): { request: PlanRequest; cluster: Cluster } {
   const request = parseOrThrow(PlanRequest, value, 'request');
@@ -45,7 +54,7 @@ function prefixIssues(error: unknown, prefix: string): unknown {
 export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan> {
   const started = Date.now();
   const { request, cluster } = parsePlanRequest(value);
-  const deadlineMs = started + request.options.timeLimitSec * 1000;
+  const deadlineMs = hooks.deadlineMs ?? started + request.options.timeLimitSec * 1000;
   const capacityBytes = cluster.gpu.memoryBytes * request.options.memoryHeadroom;
   const solver = new LayerSolver({
     cluster,
@@ -53,6 +62,17 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
     tensorParallelPinned: request.parallel?.tp !== undefined,
     ...(hooks.signal ? { signal: hooks.signal } : {}),
   });
+  let dpStates = 0;
+  let configurationsTried = 0;
+  const solverInfo = (): SolverInfo => ({
+    ilpSolves: solver.ilpSolves,
+    dpStates,
+    configurationsTried,
+    wallSec: (Date.now() - started) / 1000,
+  });
+  const { onBest } = hooks;
+  // The final answer is usually the last best reported: assembling it again would cost as much.
+  let reported = null as { candidate: Candidate; plan: Plan } | null;
   const outcome = await searchPlans({
     request,
     cluster,
@@ -61,46 +81,57 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
     deadlineMs,
     ...(hooks.signal ? { signal: hooks.signal } : {}),
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+    ...(onBest
+      ? {
+          onImprovement: (best: Candidate, counts: { dpStates: number; configurationsTried: number }) => {
+            ({ dpStates, configurationsTried } = counts);
+            reported = {
+              candidate: best,
+              plan: planOf(request, cluster, best, capacityBytes, true, solverInfo()),
+            };
+            onBest(reported.plan);
+          },
+        }
+      : {}),
   });
-  const solverInfo = {
-    ilpSolves: solver.ilpSolves,
-    dpStates: outcome.dpStates,
-    configurationsTried: outcome.configurationsTried,
-    wallSec: (Date.now() - started) / 1000,
-  };
+  ({ dpStates, configurationsTried } = outcome);
   if (outcome.best === null) {
-    const status = outcome.timedOut ? 'timeout' : 'infeasible';
-    const reason = outcome.timedOut
-      ? `no configuration was planned within the time limit (${request.options.timeLimitSec} s)`
-      : outcome.shortfallBytes !== null
+    if (outcome.timedOut) {
+      return unplannedPlan('timeout', timeLimitReason(request.options.timeLimitSec), solverInfo());
+    }
+    const reason =
+      outcome.shortfallBytes !== null
         ? `no configuration fits in memory: the closest needs ${(outcome.shortfallBytes / 2 ** 30).toFixed(2)} GiB more per device than the ${(capacityBytes / 2 ** 30).toFixed(1)} GiB usable`
         : 'no configuration satisfies the pinned degrees and divisibility (global batch, devices, layers)';
-    return {
-      status,
-      reason,
-      ...(outcome.shortfallBytes !== null ? { shortfallBytes: outcome.shortfallBytes } : {}),
-      summary: null,
-      breakdown: null,
-      stages: [],
-      schedule: null,
-      exports: null,
-      solver: { status, ...solverInfo },
-      assumptions: [...ASSUMPTIONS],
-    };
+    return unplannedPlan('infeasible', reason, solverInfo(), outcome.shortfallBytes);
   }
-  const assembled = assemble(request, cluster, outcome.best, capacityBytes, true);
-  const status = outcome.timedOut ? 'feasible' : 'optimal';
+  if (reported?.candidate === outcome.best) {
+    if (outcome.timedOut) return { ...reported.plan, solver: { status: 'feasible', ...solverInfo() } };
+    const { reason: _cutShort, ...answer } = reported.plan;
+    return { ...answer, status: 'optimal', solver: { status: 'optimal', ...solverInfo() } };
+  }
+  return planOf(request, cluster, outcome.best, capacityBytes, outcome.timedOut, solverInfo());
+}
+
+function planOf(
+  request: PlanRequest,
+  cluster: Cluster,
+  best: Candidate,
+  capacityBytes: number,
+  cutShort: boolean,
+  solver: SolverInfo,
+): Plan {
+  const assembled = assemble(request, cluster, best, capacityBytes, true);
+  const status = cutShort ? 'feasible' : 'optimal';
   return {
     status,
-    ...(outcome.timedOut
-      ? { reason: 'the time limit stopped the search early; this is the best plan found' }
-      : {}),
+    ...(cutShort ? { reason: CUT_SHORT_REASON } : {}),
     summary: assembled.summary,
     breakdown: assembled.breakdown,
     stages: assembled.stages,
     schedule: assembled.schedule,
-    exports: buildExports(request, assembled.summary, assembled.stages, outcome.best.model.layers),
-    solver: { status, ...solverInfo, wallSec: (Date.now() - started) / 1000 },
+    exports: buildExports(request, assembled.summary, assembled.stages, best.model.layers),
+    solver: { status, ...solver },
     assumptions: [...ASSUMPTIONS],
   };
 }

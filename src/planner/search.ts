@@ -68,6 +68,11 @@ export interface SearchContext {
   readonly deadlineMs: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: SearchProgress) => void;
+  /** Each new best candidate, with the search's counters at that moment. */
+  readonly onImprovement?: (
+    best: Candidate,
+    counts: { readonly dpStates: number; readonly configurationsTried: number },
+  ) => void;
 }
 
 interface SeriesEntry {
@@ -92,7 +97,7 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
   let tried = 0;
   let dpStates = 0;
   let timedOut = false;
-  for (const [index, { replica, mb }] of work.entries()) {
+  search: for (const [index, { replica, mb }] of work.entries()) {
     ctx.signal?.throwIfAborted();
     if (Date.now() > ctx.deadlineMs) {
       timedOut = true;
@@ -108,6 +113,10 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
     escalation: for (const recompute of recomputeOrder(request)) {
       for (const [tier, choices] of CHOICE_SETS.entries()) {
         const series = await seriesFor(ctx, model, replica, recompute, choices);
+        if (series === null) {
+          timedOut = true;
+          break search;
+        }
         // No cut can beat a perfectly balanced pipeline without a bubble, and every later step of
         // the escalation (leaner layouts, recomputation, more ZeRO) is slower still: skip the rest.
         const probe = {
@@ -139,7 +148,10 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
             }
             continue;
           }
-          if (best === null || result.candidate.stepSec < best.stepSec) best = result.candidate;
+          if (best === null || result.candidate.stepSec < best.stepSec) {
+            best = result.candidate;
+            ctx.onImprovement?.(best, { dpStates, configurationsTried: tried });
+          }
           break escalation;
         }
       }
@@ -155,18 +167,21 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
   };
 }
 
+/** Every stage layout offered on the replica's sub-meshes; null when the deadline passed first. */
 async function seriesFor(
   ctx: SearchContext,
   model: PlannedModel,
   replica: ReplicaShape,
   recompute: Recompute,
   choices: readonly LayoutChoice[],
-): Promise<SeriesEntry[]> {
+): Promise<SeriesEntry[] | null> {
   const out: SeriesEntry[] = [];
   for (const m of replica.stageDevices) {
     for (const shape of logicalShapes(m, ctx.request.parallel?.tp)) {
       const mesh = logicalMesh(ctx.cluster, shape);
       for (const choice of choices) {
+        // Each mesh may need fresh ILP solves; past the deadline the configuration is given up.
+        if (Date.now() > ctx.deadlineMs) return null;
         if (choice.startsWith('megatron') && shape[0] !== 1) continue;
         if (choice === 'megatron-sp' && shape[1] === 1) continue;
         const sp = ctx.request.parallel?.sequenceParallel;

@@ -18,15 +18,6 @@ export class PlanWorkerError extends Error {
   readonly code = 'PLAN_FAILED';
 }
 
-/**
- * The planning thread outlived its request's time limit by the whole grace period and was killed. The
- * planner stops itself at the deadline, so this is a solver that ignored its limit: retrying repeats it.
- */
-export class PlanOverrunError extends Error {
-  override readonly name = 'PlanOverrunError';
-  readonly code = 'PLAN_OVERRUN';
-}
-
 /** The queue was closed; it accepts no more work. */
 export class QueueClosedError extends Error {
   override readonly name = 'QueueClosedError';
@@ -39,3 +30,5 @@ export class QueueClosedError extends Error {
 /** Abort reasons, so a processor can tell a user's cancel from its own worker's shutdown. */
 export const CANCEL_REASON = 'cancelled';
 export const SHUTDOWN_REASON = 'worker shutting down';
+/** A BullMQ worker's lock on the job lapsed (Redis was away longer than the lock lasts). */
+export const LOCK_LOST_REASON = 'job lock lost';

@@ -5,9 +5,10 @@
  * answered are kept for the next job: starting one (the planner, tsx, HiGHS) costs seconds.
  */
 import { Worker } from 'node:worker_threads';
+import { cutShort, timeLimitReason, unplannedPlan } from '../planner/outcomes.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import type { JobProgress, Plan, PlanRequest } from '../schema/index.ts';
-import { JobCancelledError, PlanOverrunError, PlanWorkerError, QueueClosedError } from './errors.ts';
+import { JobCancelledError, PlanWorkerError, QueueClosedError } from './errors.ts';
 import { type PlanThreadInput, type PlanThreadMessage, reviveError } from './plan-thread-protocol.ts';
 
 export interface PlanRunHooks {
@@ -23,13 +24,22 @@ export interface PlanThreadPoolOptions {
   readonly maxIdle?: number;
   /** An idle thread is ended after this long, giving back its solver heaps. Default 5 min. */
   readonly idleMs?: number;
+  /**
+   * The module each thread runs (default ./plan-thread): it answers PlanThreadInput messages with
+   * PlanThreadMessages. Tests substitute planners that misbehave.
+   */
+  readonly threadModule?: URL;
 }
 
 /**
- * Time past the request's own limit before the thread is killed: the planner stops at its deadline by
- * itself, then still assembles the plan and its exports; only a solver ignoring its limit needs this.
+ * How long past the request's deadline a busy thread is left before it is stopped. The planner stops
+ * itself at the deadline and only then assembles its answer; a thread still busy after this is inside a
+ * solver that ignored its limit. A twentieth of the limit, within [50 ms, 1 s], keeps the job inside
+ * its time limit + 10%.
  */
-const OVERRUN_GRACE_MS = 30_000;
+function stopGraceMs(limitMs: number): number {
+  return Math.min(1000, Math.max(50, limitMs / 20));
+}
 
 type ThreadEvent =
   | { readonly kind: 'message'; readonly message: PlanThreadMessage }
@@ -44,18 +54,21 @@ interface PooledThread {
 
 /**
  * Under tsx or vitest this module is TypeScript source and a worker thread does not inherit the loader,
- * so the thread starts from the solvers' generic bootstrap, which registers tsx and imports `entry`.
+ * so a `.ts` entry starts from the solvers' generic bootstrap, which registers tsx and imports it.
  */
-function startWorker(): Worker {
-  const runningFromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(runningFromSource ? './plan-thread.ts' : './plan-thread.js', import.meta.url);
+function startWorker(entry: URL): Worker {
   // Inherited flags can be fatal to a worker (`--input-type` under `node -e`); the planner needs none.
   const execArgv: string[] = [];
-  if (!runningFromSource) return new Worker(entry, { execArgv });
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { execArgv });
   return new Worker(new URL('../../solvers/isolated-bootstrap.mjs', import.meta.url), {
     execArgv,
     workerData: { entry: entry.href },
   });
+}
+
+function defaultThreadModule(): URL {
+  const runningFromSource = import.meta.url.endsWith('.ts');
+  return new URL(runningFromSource ? './plan-thread.ts' : './plan-thread.js', import.meta.url);
 }
 
 export class PlanThreadPool {
@@ -63,25 +76,42 @@ export class PlanThreadPool {
   private readonly busy = new Set<PooledThread>();
   private readonly maxIdle: number;
   private readonly idleMs: number;
+  private readonly threadModule: URL;
   private closed = false;
 
   constructor(options: PlanThreadPoolOptions = {}) {
     this.maxIdle = options.maxIdle ?? 1;
     this.idleMs = options.idleMs ?? 300_000;
+    this.threadModule = options.threadModule ?? defaultThreadModule();
   }
 
-  /** Plans `request` on a pooled thread; rejects with JobCancelledError as soon as `signal` aborts. */
+  /**
+   * Plans `request` on a pooled thread within its time limit, counted from now: a thread still busy
+   * past the limit is terminated and the answer is the best plan it had reported (`feasible`), or
+   * `timeout` when it had none. Rejects with JobCancelledError as soon as `signal` aborts.
+   */
   readonly run: PlanRunner = (request, { onProgress, signal }) => {
     if (this.closed) return Promise.reject(new QueueClosedError());
     if (signal?.aborted) return Promise.reject(new JobCancelledError(String(signal.reason)));
     const thread = this.acquire();
-    const killAfterMs = request.options.timeLimitSec * 1000 + OVERRUN_GRACE_MS;
+    const startedMs = Date.now();
+    const limitMs = request.options.timeLimitSec * 1000;
+    let best: Plan | null = null;
 
     return new Promise<Plan>((resolve, reject) => {
       const timer = setTimeout(() => {
-        if (finish(false))
-          reject(new PlanOverrunError(`the planner ran past its time limit + ${OVERRUN_GRACE_MS / 1000} s`));
-      }, killAfterMs);
+        if (!finish(false)) return;
+        const wallSec = (Date.now() - startedMs) / 1000;
+        resolve(
+          best !== null
+            ? cutShort(best, wallSec)
+            : unplannedPlan(
+                'timeout',
+                `${timeLimitReason(request.options.timeLimitSec)}; the planner was stopped inside a solver`,
+                { ilpSolves: 0, dpStates: 0, configurationsTried: 0, wallSec },
+              ),
+        );
+      }, limitMs + stopGraceMs(limitMs));
       const onAbort = () => {
         if (finish(false)) reject(new JobCancelledError(String(signal?.reason ?? 'aborted')));
       };
@@ -100,6 +130,8 @@ export class PlanThreadPool {
           if (finish(false)) reject(new PlanWorkerError(event.detail));
         } else if (event.message.type === 'progress') {
           onProgress?.(event.message.progress);
+        } else if (event.message.type === 'best') {
+          best = event.message.plan;
         } else if (event.message.type === 'plan') {
           if (finish(true)) resolve(event.message.plan);
         } else {
@@ -108,7 +140,7 @@ export class PlanThreadPool {
           if (finish(error instanceof InvalidInputError)) reject(error);
         }
       };
-      const input: PlanThreadInput = { request };
+      const input: PlanThreadInput = { request, deadlineMs: startedMs + limitMs };
       thread.worker.postMessage(input);
     });
   };
@@ -143,7 +175,11 @@ export class PlanThreadPool {
   }
 
   private spawn(): PooledThread {
-    const thread: PooledThread = { worker: startWorker(), listener: null, idleTimer: undefined };
+    const thread: PooledThread = {
+      worker: startWorker(this.threadModule),
+      listener: null,
+      idleTimer: undefined,
+    };
     thread.worker.on('message', (message: PlanThreadMessage) =>
       thread.listener?.({ kind: 'message', message }),
     );

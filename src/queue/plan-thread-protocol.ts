@@ -5,10 +5,14 @@ import { PlanWorkerError } from './errors.ts';
 
 export interface PlanThreadInput {
   readonly request: PlanRequest;
+  /** When the request's time limit runs out (epoch ms), counted from when the job started. */
+  readonly deadlineMs: number;
 }
 
 export type PlanThreadMessage =
   | { readonly type: 'progress'; readonly progress: JobProgress }
+  /** A better plan than any before, stamped `feasible`: the answer if the thread must be stopped. */
+  | { readonly type: 'best'; readonly plan: Plan }
   | { readonly type: 'plan'; readonly plan: Plan }
   | { readonly type: 'error'; readonly error: SerializedError };
 

@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { plan } from '../planner/plan.ts';
 import type { SearchProgress } from '../planner/search.ts';
+import type { Plan } from '../schema/index.ts';
 import { type PlanThreadInput, type PlanThreadMessage, serializeError } from './plan-thread-protocol.ts';
 
 /** The search may report far more often than anyone reads; a phase change always goes through. */
@@ -13,7 +14,7 @@ const PROGRESS_INTERVAL_MS = 100;
 const port = parentPort!;
 const post = (message: PlanThreadMessage) => port.postMessage(message);
 
-port.on('message', async ({ request }: PlanThreadInput) => {
+port.on('message', async ({ request, deadlineMs }: PlanThreadInput) => {
   let lastPhase = '';
   let lastPostMs = 0;
   const onProgress = ({ phase, fraction }: SearchProgress) => {
@@ -24,7 +25,8 @@ port.on('message', async ({ request }: PlanThreadInput) => {
     post({ type: 'progress', progress: { phase, fraction: Math.min(1, Math.max(0, fraction)) } });
   };
   try {
-    post({ type: 'plan', plan: await plan(request, { onProgress }) });
+    const onBest = (best: Plan) => post({ type: 'best', plan: best });
+    post({ type: 'plan', plan: await plan(request, { onProgress, onBest, deadlineMs }) });
   } catch (error) {
     post({ type: 'error', error: serializeError(error) });
   }

@@ -61,8 +61,7 @@ export function failureOf(error: unknown): Extract<JobOutcome, { kind: 'failed' 
   const code = errorCode(error);
   return {
     kind: 'failed',
-    // A solver that overran its own deadline by the whole grace period would do so again.
-    retryable: code !== 'PLAN_OVERRUN',
+    retryable: true,
     problem: {
       type: PLAN_FAILED_PROBLEM_TYPE,
       title: 'Planning failed',

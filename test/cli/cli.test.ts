@@ -91,6 +91,31 @@ describe('meshplan CLI contracts', () => {
     expect(notJson.stderr).toMatch(/not valid JSON/);
   });
 
+  it('plan --json prints the whole-model plan of the README example', async () => {
+    const out = await meshplan(['plan', 'examples/gpt3-175b-1024xa100.request.json', '--json']);
+    expect(out.code).toBe(0);
+    const plan = JSON.parse(out.stdout);
+    expect(plan.status).toBe('optimal');
+    expect(plan.summary.dp * plan.summary.tp * plan.summary.pp).toBe(1024);
+    expect(plan.stages.length).toBe(plan.summary.pp);
+  });
+
+  it('plan keeps to the request time limit and prints the best plan found, or timeout', async () => {
+    // 128 layers on 2,048 GPUs plans for several seconds; one second cuts the search short.
+    const request = {
+      model: { kind: 'transformer', layers: 128, hidden: 16384, heads: 128, vocab: 50000, seqLen: 2048 },
+      cluster: { gpu: 'A100-80GB', nodes: 256, gpusPerNode: 8 },
+      training: { globalBatch: 4096 },
+      options: { timeLimitSec: 1 },
+    };
+    const out = await meshplan(['plan', tempFile('long.json', request), '--json']);
+    expect(out.code).toBe(0);
+    const plan = JSON.parse(out.stdout);
+    expect(['feasible', 'timeout']).toContain(plan.status);
+    expect(plan.reason).toMatch(/time limit/);
+    expect(plan.solver.wallSec).toBeLessThanOrEqual(1.1);
+  });
+
   it('estimate prints Megatron-LM arguments for a published configuration', async () => {
     const out = await meshplan(['estimate', 'examples/gpt3-175b-1024xa100.estimate.json', '--json']);
     expect(out.code).toBe(0);

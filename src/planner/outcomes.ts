@@ -1,0 +1,55 @@
+/**
+ * The parts of a Plan that do not need the planner: its stated assumptions and the answers given when
+ * there is no plan or the search was cut short. Light on purpose: the job queue builds these answers in
+ * the API and worker processes after it stops a planning thread, without loading the planner there.
+ */
+import type { Plan } from '../schema/index.ts';
+
+/** The named modelling assumptions every plan states (DESIGN.md §4: overlap is a named term). */
+export const ASSUMPTIONS: readonly string[] = [
+  'Costs are analytic: roofline compute at the GPU catalog peak × efficiency, ring collectives α + β·bytes per mesh axis.',
+  'Tensor-parallel collectives and resharding sit on the critical path (no overlap).',
+  'Only the first stage’s data-parallel gradient reduction and optimizer step are exposed; later stages finish theirs while it runs its last backward passes.',
+  'Pipeline sends are on the critical path once per microbatch and stage boundary (scatter/gather over the stage devices).',
+  'Adam with mixed precision keeps 16 bytes per parameter (2 weight + 2 gradient + 12 fp32 state), ZeRO sharding the later terms.',
+  'Identical layers use one intra-op layout; the layout is optimised without recomputation and priced under the chosen mode.',
+];
+
+export type SolverInfo = Omit<Plan['solver'], 'status'>;
+
+export const CUT_SHORT_REASON = 'the time limit stopped the search early; this is the best plan found';
+
+/** The answer when no plan exists (`infeasible`) or none was found in time (`timeout`). */
+export function unplannedPlan(
+  status: 'infeasible' | 'timeout',
+  reason: string,
+  solver: SolverInfo,
+  shortfallBytes: number | null = null,
+): Plan {
+  return {
+    status,
+    reason,
+    ...(shortfallBytes !== null ? { shortfallBytes } : {}),
+    summary: null,
+    breakdown: null,
+    stages: [],
+    schedule: null,
+    exports: null,
+    solver: { status, ...solver },
+    assumptions: [...ASSUMPTIONS],
+  };
+}
+
+export function timeLimitReason(timeLimitSec: number): string {
+  return `no configuration was planned within the time limit (${timeLimitSec} s)`;
+}
+
+/** A best-so-far plan, stamped as what the search had when it was stopped after `wallSec`. */
+export function cutShort(best: Plan, wallSec: number): Plan {
+  return {
+    ...best,
+    status: 'feasible',
+    reason: CUT_SHORT_REASON,
+    solver: { ...best.solver, status: 'feasible', wallSec },
+  };
+}
