@@ -1,17 +1,28 @@
+import { parseArgs } from 'node:util';
 import { runFidelity } from './fidelity.ts';
 import { runPlanning } from './planning.ts';
 import { runService } from './service.ts';
+import { runSoak, soakDurationSec } from './soak.ts';
 import { runSolvers } from './solvers.ts';
 
-/** `npm run bench [-- solvers|planning|fidelity|service …]`: every suite by default; results in bench/results/. */
+/**
+ * `npm run bench [-- solvers|planning|fidelity|service|soak … [--duration-sec N]]`: every suite by default;
+ * results in bench/results/. `--duration-sec` (or SOAK_DURATION_SEC) shortens the soak's two minutes.
+ */
+const { values, positionals: wanted } = parseArgs({
+  options: { 'duration-sec': { type: 'string' } },
+  allowPositionals: true,
+});
+// Read up front so a bad value fails before any suite has run for minutes.
+const soakSec = soakDurationSec(values['duration-sec']);
 const SUITES: Record<string, () => Promise<void>> = {
   solvers: runSolvers,
   planning: () => runPlanning(5),
   fidelity: runFidelity,
   service: runService,
+  soak: () => runSoak(soakSec),
 };
 
-const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in SUITES));
 if (unknown.length > 0) {
   process.stderr.write(`unknown suite(s) ${unknown.join(', ')}; known: ${Object.keys(SUITES).join(', ')}\n`);

@@ -1,10 +1,8 @@
 import autocannon from 'autocannon';
-import { Queue } from 'bullmq';
 import { createMeshplanClient } from '../src/client/index.ts';
-import { freePort, startMeshplan, stop, waitUntilReady } from '../test/e2e/processes.ts';
 import { writeResults } from './results-io.ts';
+import { withService } from './service-processes.ts';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TINY = {
   model: { kind: 'transformer', layers: 1, hidden: 256, heads: 4, vocab: 1024, seqLen: 128 },
   cluster: { gpu: 'A100-80GB', nodes: 1, gpusPerNode: 2 },
@@ -33,21 +31,7 @@ async function load(
 
 /** The API under load (loopback only, bounded) and a 1,000-point sweep with two workers. */
 export async function runService(): Promise<void> {
-  const queueName = `bench-${process.pid}-${Date.now()}`;
-  const env = { REDIS_URL, MESHPLAN_QUEUE: queueName };
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const processes = [
-    startMeshplan(['serve', '--port', String(port)], {
-      ...env,
-      LOG_LEVEL: 'warn',
-      MESHPLAN_RATE_LIMIT_MAX: '0',
-    }),
-    startMeshplan(['worker', '--concurrency', '1'], env),
-    startMeshplan(['worker', '--concurrency', '1'], env),
-  ];
-  try {
-    await waitUntilReady(url);
+  await withService('bench', 2, async ({ url }) => {
     const client = createMeshplanClient(url);
     const first = await client.POST('/v1/plans', {
       body: TINY as never,
@@ -86,10 +70,5 @@ export async function runService(): Promise<void> {
       getPlan: get,
       sweep1000: { seconds: sweepSec, finished: done, workers: 2 },
     });
-  } finally {
-    await Promise.all(processes.map(stop));
-    const queue = new Queue(queueName, { connection: { url: REDIS_URL } as never });
-    await queue.obliterate({ force: true });
-    await queue.close();
-  }
+  });
 }
