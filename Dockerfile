@@ -21,4 +21,5 @@ RUN npx meshplan --help > /dev/null
 ENV HOST=0.0.0.0 \
     PORT=8080
 EXPOSE 8080
-CMD ["npx", "meshplan", "serve", "--host", "0.0.0.0"]
+# node directly (not npx) so SIGTERM reaches the server, which then drains (see README).
+CMD ["node", "bin/meshplan.js", "serve", "--host", "0.0.0.0"]

@@ -91,7 +91,7 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description 200 when the job store answers, else a 503 problem.
+         * @description 200 when the job store answers and the server takes jobs, else a 503 problem (also while it drains for a shutdown).
          */
         get: {
             parameters: {

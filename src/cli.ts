@@ -1,24 +1,17 @@
 import { writeFile } from 'node:fs/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { solveIlpIsolated } from '../solvers/index.ts';
 import { formatIntraOpPlan } from './cli/format.ts';
 import { inFile, readJsonFile } from './cli/io.ts';
 import { formatPlan } from './cli/plan-format.ts';
 import { registerServeCommand } from './cli/serve-command.ts';
 import { registerSweepCommand } from './cli/sweep-command.ts';
 import { registerWorkerCommand } from './cli/worker-command.ts';
-import { parseCluster } from './cluster/index.ts';
-import { logicalMesh, parseMeshShape } from './cluster/mesh.ts';
-import { parseGraph } from './graph/index.ts';
-import { estimate } from './planner/estimate.ts';
-import { parsePlanRequest } from './planner/plan.ts';
-import { shardGraph } from './planner/shard.ts';
+import { parsePlanRequest } from './planner/request.ts';
 import { PlanThreadPool } from './queue/plan-thread-pool.ts';
 import { InvalidInputError, parseOrThrow } from './schema/errors.ts';
 import { IlpProblemSpec } from './schema/ilp.ts';
 import type { JobProgress, Plan } from './schema/index.ts';
-import { renderPlanPage } from './view/index.ts';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -34,6 +27,8 @@ async function load<T>(file: string, what: string, parse: (value: unknown) => T)
   }
 }
 
+// Each command imports what it runs when it runs (the planner, solvers, the HTTP app): `plan` then
+// starts without loading modules that only its planning thread, or another command, needs.
 const program = new Command()
   .name('meshplan')
   .description(
@@ -58,6 +53,7 @@ program
   .action(
     async (file: string, opts: { backend: 'auto' | 'highs' | 'lp-solver' | 'glpk' | 'elimination' }) => {
       const problem = await load(file, 'problem', (v) => parseOrThrow(IlpProblemSpec, v, 'problem'));
+      const { solveIlpIsolated } = await import('../solvers/index.ts');
       const solution = await solveIlpIsolated(problem, { backend: opts.backend });
       const { status, objective, choice, wallSec, backend } = solution;
       process.stdout.write(`${JSON.stringify({ status, objective, choice, wallSec, backend })}\n`);
@@ -90,6 +86,13 @@ program
       backend: 'auto' | 'highs' | 'lp-solver' | 'glpk' | 'elimination';
       json?: boolean;
     }) => {
+      const [{ parseGraph }, { parseCluster }, { logicalMesh, parseMeshShape }, { shardGraph }] =
+        await Promise.all([
+          import('./graph/index.ts'),
+          import('./cluster/index.ts'),
+          import('./cluster/mesh.ts'),
+          import('./planner/shard.ts'),
+        ]);
       const graph = await load(opts.graph, 'graph', parseGraph);
       const cluster = await load(opts.cluster, 'cluster', parseCluster);
       const mesh = logicalMesh(cluster, parseMeshShape(opts.mesh));
@@ -138,7 +141,7 @@ async function runPlanning(
     result =
       kind === 'plan'
         ? await planWithinLimit(request, (p) => bar?.update(Math.round(p.fraction * 100), { phase: p.phase }))
-        : await estimate(request);
+        : await (await import('./planner/estimate.ts')).estimate(request);
   } catch (error) {
     throw inFile(error, file);
   } finally {
@@ -146,6 +149,7 @@ async function runPlanning(
   }
   if (opts.html !== undefined) {
     // The request gives the page the model's name and the node shape for the cluster map.
+    const { renderPlanPage } = await import('./view/index.ts');
     await writeFile(opts.html, renderPlanPage({ plan: result, request }));
     process.stderr.write(`plan page written to ${opts.html}\n`);
   }

@@ -1,8 +1,9 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { Redis } from 'ioredis';
-import { buildApp, type MeshplanApp } from '../http/app.ts';
-import { type Limits, limitsFromEnv } from '../http/limits.ts';
+import type { MeshplanApp } from '../http/app.ts';
+import type { Limits } from '../http/limits.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
+
+// The HTTP app and Redis client load when a server starts, not whenever the CLI registers `serve`.
 
 /**
  * Makes the queue the server submits to. The CLI passes one that picks BullMQ when REDIS_URL is
@@ -21,18 +22,29 @@ export interface ServeOptions {
   readonly limits?: Partial<Limits>;
   /** The Redis of the queue, when it is BullMQ: rate-limit counters are then shared by every API instance. */
   readonly redisUrl?: string;
+  /** On stop, how long jobs running in this process (the inline queue's) may finish first; default 0. */
+  readonly drainMs?: number;
 }
 
 export interface RunningServer {
   readonly app: MeshplanApp;
   /** e.g. http://127.0.0.1:8080 */
   readonly url: string;
-  /** Stops accepting requests, lets in-flight ones finish, then closes the queue. */
+  /**
+   * Drains the queue (no new jobs: 503; accepted ones finish within `drainMs` while reads and
+   * long-polls are still answered), then stops listening, answers the long-polls still waiting, lets
+   * in-flight requests finish and closes the queue.
+   */
   stop(): Promise<void>;
 }
 
-/** A forced exit after this long: a stuck connection or queue must not keep a stopped container alive. */
-const SHUTDOWN_DEADLINE_MS = 30_000;
+/** Default MESHPLAN_DRAIN_SEC: with the margin below, inside Kubernetes' default 30 s grace period. */
+const DEFAULT_DRAIN_SEC = 25;
+/**
+ * A forced exit this long after the drain: a stuck connection or queue must not keep a stopped
+ * container alive.
+ */
+const SHUTDOWN_MARGIN_MS = 5000;
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -52,6 +64,7 @@ export function apiKeysFromEnv(value: string | undefined): string[] {
 
 /** Builds the app and listens. Takes the queue over: `stop()`, or a failed start, closes it. */
 export async function startServer(options: ServeOptions, queue: JobQueue): Promise<RunningServer> {
+  const [{ buildApp }, { Redis }] = await Promise.all([import('../http/app.ts'), import('ioredis')]);
   // LOG_LEVEL=warn drops the per-request lines (they cost throughput under load).
   const logger = options.logger === false ? false : { level: process.env.LOG_LEVEL ?? 'info' };
   // Its own connection, failing fast while Redis is away (the rate limit then lets requests through).
@@ -78,9 +91,12 @@ export async function startServer(options: ServeOptions, queue: JobQueue): Promi
   }
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
-    // The server goes first so no request reaches a closed queue; the queue then drains its own work.
     stopping ??= (async () => {
       try {
+        // The inline queue's jobs exist only in this process: they finish while the server still
+        // answers reads and the long-polls waiting on them (submissions get 503, /readyz 503). The
+        // server then closes before the queue, so no request reaches a closed queue.
+        await queue.drain(options.drainMs ?? 0);
         await app.close();
       } finally {
         await queue.close();
@@ -92,16 +108,39 @@ export async function startServer(options: ServeOptions, queue: JobQueue): Promi
   return { app, url, stop };
 }
 
-/** `meshplan serve [--host 127.0.0.1] [--port 8080]`, also read from HOST and PORT. */
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError('expected a number ≥ 0');
+  return n;
+}
+
+/**
+ * `meshplan serve [--host 127.0.0.1] [--port 8080] [--drain-sec 25]`, also read from HOST, PORT and
+ * MESHPLAN_DRAIN_SEC.
+ */
 export function registerServeCommand(program: Command, createQueue: QueueFactory): Command {
   return program
     .command('serve')
-    .description('serve the HTTP API (Swagger UI at /docs, OpenAPI at /openapi.json, metrics at /metrics)')
+    .description(
+      'serve the HTTP API (Swagger UI at /docs, OpenAPI at /openapi.json, metrics at /metrics) until ' +
+        'SIGTERM or Ctrl-C: jobs of the inline queue then finish first (new ones get 503); a second signal ' +
+        'stops at once',
+    )
     .addOption(new Option('--host <host>', 'interface to listen on').env('HOST').default('127.0.0.1'))
     .addOption(new Option('--port <port>', 'TCP port').env('PORT').default(8080).argParser(parsePort))
-    .action(async (opts: { host: string; port: number }) => {
+    .addOption(
+      new Option(
+        '--drain-sec <sec>',
+        'on SIGTERM, how long jobs running in this process (inline queue, no REDIS_URL) may finish',
+      )
+        .env('MESHPLAN_DRAIN_SEC')
+        .default(DEFAULT_DRAIN_SEC)
+        .argParser(nonNegativeNumber),
+    )
+    .action(async (opts: { host: string; port: number; drainSec: number }) => {
       // Read first: a mistyped limit stops the start before a queue connection is opened.
-      const limits = limitsFromEnv(process.env);
+      const limits = (await import('../http/limits.ts')).limitsFromEnv(process.env);
       const queue = await createQueue();
       const server = await startServer(
         {
@@ -110,18 +149,26 @@ export function registerServeCommand(program: Command, createQueue: QueueFactory
           apiKeys: apiKeysFromEnv(process.env.MESHPLAN_API_KEYS),
           limits,
           ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
+          drainMs: opts.drainSec * 1000,
         },
         queue,
       );
+      let signals = 0;
       const shutdown = (signal: NodeJS.Signals): void => {
-        server.app.log.info({ signal }, 'shutting down');
-        setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS).unref();
+        signals += 1;
+        if (signals > 1) {
+          // A second Ctrl-C: whatever still runs here is given up.
+          server.app.log.warn({ signal }, 'stopping at once');
+          process.exit(1);
+        }
+        server.app.log.info({ signal, drainSec: opts.drainSec }, 'shutting down');
+        setTimeout(() => process.exit(1), opts.drainSec * 1000 + SHUTDOWN_MARGIN_MS).unref();
         server.stop().catch((error: unknown) => {
           server.app.log.error({ err: error }, 'shutdown failed');
           process.exitCode = 1;
         });
       };
-      process.once('SIGTERM', shutdown);
-      process.once('SIGINT', shutdown);
+      process.on('SIGTERM', shutdown);
+      process.on('SIGINT', shutdown);
     });
 }

@@ -3,8 +3,7 @@
  * taking jobs and lets running ones finish for `--drain-sec`; those still running are then put back in
  * the queue for another worker. A second signal does that at once.
  */
-import { type Command, InvalidArgumentError } from 'commander';
-import { PlanWorker } from '../queue/worker.ts';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { InvalidInputError } from '../schema/errors.ts';
 
 function positiveInteger(value: string): number {
@@ -52,11 +51,14 @@ export function registerWorkerCommand(program: Command): Command {
       },
       Number(process.env.MESHPLAN_LOCK_SEC ?? 30),
     )
-    .option(
-      '--drain-sec <sec>',
-      'on SIGTERM, how long running jobs may finish before they are re-queued',
-      nonNegativeNumber,
-      25,
+    .addOption(
+      new Option(
+        '--drain-sec <sec>',
+        'on SIGTERM, how long running jobs may finish before they are re-queued',
+      )
+        .env('MESHPLAN_DRAIN_SEC')
+        .default(25)
+        .argParser(nonNegativeNumber),
     )
     .action(async (opts: WorkerCommandOptions) => {
       const redisUrl = process.env.REDIS_URL;
@@ -67,6 +69,8 @@ export function registerWorkerCommand(program: Command): Command {
         );
       }
       const log = (line: string) => process.stderr.write(`meshplan worker: ${line}\n`);
+      // BullMQ and the planner load when a worker starts, not whenever the CLI registers `worker`.
+      const { PlanWorker } = await import('../queue/worker.ts');
       const worker = await PlanWorker.start({
         redisUrl,
         queueName: opts.queue,

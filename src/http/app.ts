@@ -86,6 +86,11 @@ export function buildApp(options: AppOptions) {
   app.decorate('limits', limits);
   app.decorateRequest('principal', null);
   app.addHook('preClose', async () => closing.abort());
+  // A response finished while closing (a long-poll the close has just answered) ends its connection:
+  // a kept-alive one would sit idle and hold the server's close for the whole keep-alive timeout.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing.signal.aborted) reply.header('connection', 'close');
+  });
   app.metrics.install(app);
 
   // Swagger UI sets its own, stricter policy on /docs; this one covers the API and other pages. No

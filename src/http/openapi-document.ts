@@ -14,6 +14,7 @@ const documentationQueue: JobQueue = {
   getSweep: unavailable,
   depth: unavailable,
   ready: unavailable,
+  drain: async () => {},
   close: async () => {},
 };
 

@@ -115,8 +115,9 @@ const VALIDATION_CONTEXTS: Readonly<Record<NonNullable<FastifyError['validationC
 
 /*
  * What ioredis (under BullMQ) throws while Redis is away: a refused or reset connection, a closed
- * or not-yet-ready connection, or its retry limit per command. The client reconnects by itself, so
- * the caller is told to retry (503), not that the server broke (500).
+ * or not-yet-ready connection, or its retry limit per command; and the queue's own
+ * StoreUnavailableError (code STORE_UNAVAILABLE) before Redis was first reached. The client
+ * reconnects by itself, so the caller is told to retry (503), not that the server broke (500).
  */
 const STORE_ERROR_CODES = new Set([
   'ECONNREFUSED',
@@ -132,6 +133,7 @@ const STORE_ERROR_MESSAGES =
 export function isStoreUnavailable(error: Error): boolean {
   const code = (error as { code?: unknown }).code;
   return (
+    code === 'STORE_UNAVAILABLE' ||
     error.name === 'MaxRetriesPerRequestError' ||
     (typeof code === 'string' && STORE_ERROR_CODES.has(code)) ||
     STORE_ERROR_MESSAGES.test(error.message)

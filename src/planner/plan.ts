@@ -1,7 +1,5 @@
 import type { Cluster } from '../cluster/cluster.ts';
-import { parseCluster } from '../cluster/index.ts';
-import { parseOrThrow } from '../schema/errors.ts';
-import { type Plan, PlanRequest } from '../schema/index.ts';
+import type { Plan, PlanRequest } from '../schema/index.ts';
 import { assemble } from './assemble.ts';
 import { buildExports } from './exports/index.ts';
 import { LayerSolver } from './layer-solver.ts';
@@ -12,9 +10,11 @@ import {
   timeLimitReason,
   unplannedPlan,
 } from './outcomes.ts';
+import { parsePlanRequest } from './request.ts';
 import { type Candidate, type SearchProgress, searchPlans } from './search.ts';
 
 export { ASSUMPTIONS } from './outcomes.ts';
+export { parsePlanRequest } from './request.ts';
 
 export interface PlanHooks {
   readonly onProgress?: (progress: SearchProgress) => void;
@@ -29,25 +29,6 @@ export interface PlanHooks {
    * planner at the deadline (a solver may ignore its own limit) keeps the latest as the answer.
    */
   readonly onBest?: (plan: Plan) => void;
-}
-
-export function parsePlanRequest(value: unknown): { request: PlanRequest; cluster: Cluster } {
-  const request = parseOrThrow(PlanRequest, value, 'request');
-  let cluster: Cluster;
-  try {
-    cluster = parseCluster(request.cluster);
-  } catch (error) {
-    throw prefixIssues(error, 'cluster');
-  }
-  return { request, cluster };
-}
-
-function prefixIssues(error: unknown, prefix: string): unknown {
-  if (error instanceof Error && 'issues' in error && Array.isArray((error as { issues: unknown }).issues)) {
-    const e = error as Error & { issues: { path: string; message: string }[] };
-    for (const issue of e.issues) issue.path = issue.path ? `${prefix}.${issue.path}` : prefix;
-  }
-  return error;
 }
 
 /** Plans a training job: Alpa's ILP + stage DP over the model's operator graph (DESIGN.md §6). */

@@ -32,6 +32,7 @@ import {
 } from './bull-protocol.ts';
 import { BullSweeps } from './bull-sweeps.ts';
 import { planJobId } from './canonical.ts';
+import { QueueClosedError, StoreUnavailableError } from './errors.ts';
 import { FinishWatch } from './finish-watch.ts';
 import type { JobQueue } from './job-queue.ts';
 import { restartsOnResubmit } from './processor.ts';
@@ -55,6 +56,8 @@ export interface BullJobQueueOptions {
 }
 
 const FINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+/** How long a call made before Redis was first reached waits for it, then reports it unavailable. */
+const FIRST_CONNECT_WAIT_MS = 2000;
 
 export class BullJobQueue implements JobQueue {
   private readonly client: Redis;
@@ -65,6 +68,10 @@ export class BullJobQueue implements JobQueue {
   private readonly keepResultsSec: number;
   private readonly readyTimeoutMs: number;
   private readonly cancelWaitMs: number;
+  /** Settles once the first connection is up and BullMQ has loaded its scripts. */
+  private readonly firstConnect: Promise<void>;
+  private reached = false;
+  private accepting = true;
 
   constructor(options: BullJobQueueOptions) {
     const name = options.queueName ?? DEFAULT_QUEUE_NAME;
@@ -73,8 +80,11 @@ export class BullJobQueue implements JobQueue {
     this.keepResultsSec = options.keepResultsSec ?? DEFAULT_KEEP_RESULTS_SEC;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 500;
     this.cancelWaitMs = options.cancelWaitMs ?? 3000;
-    // An API call should fail rather than hang while Redis is away; /readyz reports it meanwhile.
-    this.client = new Redis(options.redisUrl, { maxRetriesPerRequest: 1 });
+    // An API call fails at once while Redis is away (the HTTP layer answers 503; /readyz reports it)
+    // rather than waiting in ioredis's offline queue for a reconnect, as BullMQ advises for producers
+    // behind an API; a command already sent when the connection drops is retried once. The client
+    // keeps reconnecting by itself meanwhile.
+    this.client = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
     this.client.on('error', onError);
     this.keys = queueKeys(name);
     this.queue = new Queue<PlanJobData, Plan>(name, {
@@ -87,6 +97,11 @@ export class BullJobQueue implements JobQueue {
       },
     });
     this.queue.on('error', onError);
+    this.firstConnect = this.queue.waitUntilReady().then(() => {
+      this.reached = true;
+    });
+    // Awaited by the calls; a failure (closed before it ever connected) is theirs to report.
+    this.firstConnect.catch(() => {});
     this.watch = new FinishWatch(name, this.client, 1000, onError);
     this.sweeps = new BullSweeps(
       this.queue,
@@ -101,10 +116,14 @@ export class BullJobQueue implements JobQueue {
     request: PlanRequest,
     owner: string | null = null,
   ): Promise<{ job: PlanJob; created: boolean }> {
-    return this.enqueue(parseOrThrow(PlanRequest, request, 'request'), null, owner);
+    const parsed = parseOrThrow(PlanRequest, request, 'request');
+    this.assertAccepting();
+    await this.connected();
+    return this.enqueue(parsed, null, owner);
   }
 
   async get(id: string): Promise<PlanJob | null> {
+    await this.connected();
     // The state is read before the job's hash: a job seen completed then has its result in the hash,
     // whereas a hash read first could predate a result the state already reports.
     const [state, mark, tombstone] = await Promise.all([
@@ -125,6 +144,7 @@ export class BullJobQueue implements JobQueue {
   }
 
   async cancel(id: string): Promise<PlanJob | null> {
+    await this.connected();
     const job = await this.queue.getJob(id);
     if (!job) return this.get(id);
     const state = await job.getState();
@@ -138,14 +158,19 @@ export class BullJobQueue implements JobQueue {
   }
 
   async submitSweep(sweep: SweepRequest, owner: string | null = null): Promise<Sweep> {
-    return this.sweeps.submit(parseOrThrow(SweepRequest, sweep, 'sweep'), owner);
+    const parsed = parseOrThrow(SweepRequest, sweep, 'sweep');
+    this.assertAccepting();
+    await this.connected();
+    return this.sweeps.submit(parsed, owner);
   }
 
   async getSweep(id: string): Promise<Sweep | null> {
+    await this.connected();
     return this.sweeps.get(id);
   }
 
   async depth(): Promise<number> {
+    await this.connected();
     const counts = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
     return Object.values(counts).reduce((sum, n) => sum + n, 0);
   }
@@ -159,10 +184,37 @@ export class BullJobQueue implements JobQueue {
     return Promise.race([pong, timeout]);
   }
 
+  /** Jobs live in Redis and workers run them: a stopping API has none to wait for. */
+  async drain(_timeoutMs: number): Promise<void> {
+    this.accepting = false;
+  }
+
   async close(): Promise<void> {
+    this.accepting = false;
     await this.watch.close();
     await this.queue.close();
     await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  private assertAccepting(): void {
+    if (!this.accepting) throw new QueueClosedError();
+  }
+
+  /**
+   * The client fails commands at once while Redis is away (see the constructor), including before it
+   * was first reached; a call made then waits a little for that first connection instead.
+   */
+  private async connected(): Promise<void> {
+    if (this.reached) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError('not connected yet')), FIRST_CONNECT_WAIT_MS);
+    });
+    try {
+      await Promise.race([this.firstConnect, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async enqueue(

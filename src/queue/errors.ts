@@ -27,6 +27,15 @@ export class QueueClosedError extends Error {
   }
 }
 
+/** Redis does not answer (away, or not reached yet); the client keeps reconnecting by itself. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  readonly code = 'STORE_UNAVAILABLE';
+  constructor(detail: string) {
+    super(`the job store (Redis) is not reachable: ${detail}`);
+  }
+}
+
 /** Abort reasons, so a processor can tell a user's cancel from its own worker's shutdown. */
 export const CANCEL_REASON = 'cancelled';
 export const SHUTDOWN_REASON = 'worker shutting down';

@@ -30,8 +30,9 @@ export class FinishWatch {
   ) {
     this.start = () => {
       if (this.stream !== null || this.closed) return;
-      // QueueEvents blocks on XREAD: it needs its own connection, one that never gives up on a command.
-      const connection = client.duplicate({ maxRetriesPerRequest: null });
+      // QueueEvents blocks on XREAD: it needs its own connection, one that never gives up on a command
+      // and waits out an outage (the API's client fails fast instead).
+      const connection = client.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
       connection.on('error', onError);
       const events = new QueueEvents(queueName, { connection });
       events.on('error', onError);

@@ -75,6 +75,8 @@ export class InlineJobQueue implements JobQueue {
   private readonly keepResultsMs: number;
   private runningCount = 0;
   private lastPruneMs = Date.now();
+  /** False once draining or closed: no new jobs, though queued ones still start while draining. */
+  private accepting = true;
   private closed = false;
 
   constructor(options: InlineJobQueueOptions = {}) {
@@ -149,11 +151,22 @@ export class InlineJobQueue implements JobQueue {
   }
 
   async ready(): Promise<boolean> {
-    return !this.closed;
+    return this.accepting;
+  }
+
+  /**
+   * The jobs live only in this process: a shutdown lets the accepted ones (queued included) finish,
+   * so that their waiting callers get their plans, rather than dropping them.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.accepting = false;
+    const unfinished = [...this.jobs.values()].filter((record) => !FINAL.has(record.status));
+    await Promise.all(unfinished.map((record) => this.finished(record.id, timeoutMs)));
   }
 
   /** Cancels queued jobs, aborts running ones and ends the threads. */
   async close(): Promise<void> {
+    this.accepting = false;
     this.closed = true;
     const running = [...this.jobs.values()].filter((record) => record.status === 'running');
     for (const id of this.queued) await this.cancel(id);
@@ -162,7 +175,7 @@ export class InlineJobQueue implements JobQueue {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new QueueClosedError();
+    if (!this.accepting) throw new QueueClosedError();
   }
 
   private enqueue(

@@ -21,7 +21,14 @@ export interface JobQueue {
   getSweep(id: string): Promise<Sweep | null>;
   /** Jobs waiting or running (for /metrics). */
   depth(): Promise<number>;
-  /** Whether the backing store answers (for /readyz). */
+  /** Whether the backing store answers and the queue takes jobs (for /readyz). */
   ready(): Promise<boolean>;
+  /**
+   * Stops taking jobs (`submit` then throws QueueClosedError) and resolves once the jobs already
+   * accepted have finished, or after `timeoutMs`. Only jobs run by this process are waited for: the
+   * inline queue's; BullMQ's live in Redis and outlast the process.
+   */
+  drain(timeoutMs: number): Promise<void>;
+  /** Ends what still runs here (the inline queue cancels its jobs) and releases connections. */
   close(): Promise<void>;
 }

@@ -20,7 +20,7 @@ import {
   type QueueKeys,
   queueKeys,
 } from './bull-protocol.ts';
-import { CANCEL_REASON, SHUTDOWN_REASON } from './errors.ts';
+import { CANCEL_REASON, LOCK_LOST_REASON, SHUTDOWN_REASON } from './errors.ts';
 import { type PlanRunner, PlanThreadPool } from './plan-thread-pool.ts';
 import { failureOf, type JobOutcome, processPlanJob } from './processor.ts';
 
@@ -77,6 +77,12 @@ export class PlanWorker {
       maxStalledCount: 2,
     });
     subscriber.on('message', (_channel: string, jobId: string) => worker.cancelJob(jobId, CANCEL_REASON));
+    // A lock that could not be renewed (Redis was away longer than it lasts) means the job is this
+    // worker's no more: its result could not be written, and the stalled-job check queues it again.
+    // Solving on would only hold a slot (and a core) that the job's next run needs.
+    worker.on('lockRenewalFailed', (jobIds) => {
+      for (const id of jobIds) worker.cancelJob(id, LOCK_LOST_REASON);
+    });
     worker.on('error', (error) => log(`worker: ${error.message}`));
     worker.on('completed', (job) => log(`job ${job.id} succeeded in ${secondsSince(job.processedOn)} s`));
     worker.on('failed', (job, error) => {
@@ -136,6 +142,10 @@ function jobProcessor(runner: PlanRunner, client: Redis, keys: QueueKeys) {
       return outcome.plan;
     }
     if (outcome.kind === 'failed') throw failureError(outcome.problem, outcome.retryable);
+    if (outcome.reason === LOCK_LOST_REASON) {
+      // Left where Redis has it: the stalled-job check moves it back to the queue, no attempt spent.
+      throw new WaitingError();
+    }
     if (outcome.reason === SHUTDOWN_REASON && token !== undefined) {
       // Back to the queue for another worker; WaitingError tells BullMQ this is no failure.
       await job.moveToWait(token);

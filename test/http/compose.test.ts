@@ -11,6 +11,7 @@ interface Service {
   volumes?: string[];
   depends_on?: Record<string, unknown>;
   container_name?: string;
+  stop_grace_period?: string;
 }
 
 const root = new URL('../../', import.meta.url);
@@ -45,12 +46,20 @@ describe('docker-compose.yml', () => {
   it('runs scalable workers from the api image against the same Redis', async () => {
     const { api, worker } = (await compose()).services;
     expect(worker!.image).toBe(api!.image);
-    expect(worker!.command).toEqual(['npx', 'meshplan', 'worker']);
+    expect(worker!.command).toEqual(['node', 'bin/meshplan.js', 'worker']);
     expect(worker!.environment?.REDIS_URL).toBe('redis://redis:6379');
     expect(Object.keys(worker!.depends_on ?? {})).toContain('redis');
     // `docker compose up --scale worker=N` needs neither a fixed name nor a fixed host port.
     expect(worker!.container_name).toBeUndefined();
     expect(worker!.ports).toBeUndefined();
+  });
+
+  it('gives the api and workers longer to stop than their drain (25 s) before Docker kills them', async () => {
+    const { api, worker } = (await compose()).services;
+    for (const service of [api!, worker!]) {
+      const grace = Number(/^(\d+)s$/.exec(service.stop_grace_period ?? '')?.[1]);
+      expect(grace).toBeGreaterThan(25);
+    }
   });
 });
 
@@ -59,6 +68,6 @@ describe('Dockerfile', () => {
     const dockerfile = await readFile(new URL('Dockerfile', root), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:20-slim$/m);
     expect(dockerfile).toMatch(/^RUN npm ci\b/m);
-    expect(dockerfile).toMatch(/^CMD \["npx", "meshplan", "serve", "--host", "0\.0\.0\.0"\]$/m);
+    expect(dockerfile).toMatch(/^CMD \["node", "bin\/meshplan\.js", "serve", "--host", "0\.0\.0\.0"\]$/m);
   });
 });

@@ -113,6 +113,10 @@ export class MemoryQueue implements JobQueue {
     return this.isReady;
   }
 
+  async drain(timeoutMs: number): Promise<void> {
+    this.calls.push(`drain:${timeoutMs}`);
+  }
+
   async close(): Promise<void> {
     this.calls.push('close');
   }

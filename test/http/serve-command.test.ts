@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { apiKeysFromEnv, registerServeCommand, startServer } from '../../src/cli/serve-command.ts';
+import { SMALL_REQUEST } from './fixtures.ts';
 import { MemoryQueue } from './memory-queue.ts';
 
 describe('meshplan serve', () => {
@@ -35,6 +36,53 @@ describe('meshplan serve', () => {
     await Promise.all([server.stop(), server.stop()]);
     expect(serverClosedFirst).toBe(true);
     expect(queue.calls.filter((call) => call === 'close')).toHaveLength(1);
+  });
+
+  it('drains the queue while still serving, then closes the server and the queue', async () => {
+    const queue = new MemoryQueue();
+    const server = await startServer(
+      { host: '127.0.0.1', port: 0, apiKeys: [], logger: false, drainMs: 5000 },
+      queue,
+    );
+    let listeningWhileDraining = false;
+    queue.drain = async (timeoutMs) => {
+      queue.calls.push(`drain:${timeoutMs}`);
+      listeningWhileDraining = server.app.server.listening;
+    };
+    await server.stop();
+    expect(listeningWhileDraining).toBe(true);
+    expect(queue.calls).toEqual(['drain:5000', 'close']);
+  });
+
+  it('stops promptly with a long-poll in flight on a kept-alive connection, which gets its answer', async () => {
+    const queue = new MemoryQueue();
+    const server = await startServer({ host: '127.0.0.1', port: 0, apiKeys: [], logger: false }, queue);
+    const post = (query = '') =>
+      fetch(`${server.url}/v1/plans${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(SMALL_REQUEST),
+      });
+    expect((await post()).status).toBe(202);
+    const longPoll = post('?wait=60');
+    await vi.waitFor(() => expect(queue.calls).toContain('waitFor:60000'));
+    const started = performance.now();
+    await server.stop();
+    expect(performance.now() - started).toBeLessThan(5000);
+    const answer = await longPoll;
+    expect(answer.status).toBe(200);
+    // Left kept alive, the idle socket would hold a real process's close for fastify's 72 s
+    // keep-alive timeout (past the forced exit).
+    expect(answer.headers.get('connection')).toBe('close');
+  });
+
+  it('reads the drain period from --drain-sec or MESHPLAN_DRAIN_SEC (default 25 s)', () => {
+    const program = new Command();
+    registerServeCommand(program, () => new MemoryQueue());
+    const serve = program.commands.find((command) => command.name() === 'serve')!;
+    const drain = serve.options.find((option) => option.long === '--drain-sec')!;
+    expect(drain).toMatchObject({ defaultValue: 25, envVar: 'MESHPLAN_DRAIN_SEC' });
+    expect(() => drain.parseArg!('-1', undefined)).toThrow(/≥ 0/);
   });
 
   it('reads API keys from a comma-separated list', () => {

@@ -222,7 +222,7 @@ describe('BullJobQueue with a PlanWorker', () => {
     expect(await queue.get(job.id)).toMatchObject({ status: 'succeeded' });
   });
 
-  it('reports depth and readiness, and unreadiness within its timeout when Redis is away', async () => {
+  it('reports depth and readiness, and unreadiness (and unavailability) in bounded time when Redis is away', async () => {
     const { queue } = await setUp(null);
     for (let n = 0; n < 3; n++) await queue.submit(variant(n));
     expect(await queue.depth()).toBe(3);
@@ -235,6 +235,8 @@ describe('BullJobQueue with a PlanWorker', () => {
     const started = performance.now();
     expect(await away.ready()).toBe(false);
     expect(performance.now() - started).toBeLessThan(1000);
+    // Never reached: a call waits for the first connection only briefly, then reports the store away.
+    await expect(away.get('abc')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
     await away.close();
   });
 

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plan } from '../../src/planner/plan.ts';
 import { InlineJobQueue } from '../../src/queue/inline-queue.ts';
-import { PlanThreadPool } from '../../src/queue/plan-thread-pool.ts';
+import { type PlanRunner, PlanThreadPool } from '../../src/queue/plan-thread-pool.ts';
 import type { Plan, PlanJob } from '../../src/schema/index.ts';
 import {
   blockingRunner,
@@ -80,14 +80,20 @@ describe('InlineJobQueue with worker threads', () => {
     await queue.close();
   });
 
-  it('keeps the event loop ticking (no pause of 50 ms) while a plan solves', async () => {
+  it('keeps the event loop ticking (no pause of 250 ms) while a plan solves', async () => {
     const queue = new InlineJobQueue({ runner, concurrency: 1 });
-    const { job } = await queue.submit(LONG);
-    await solving(queue, job.id);
-    const stallMs = await longestStallMs(() => new Promise((resolve) => setTimeout(resolve, 1500)));
-    expect((await queue.get(job.id))!.status).toBe('running');
-    expect(stallMs).toBeLessThan(50);
-    await queue.close();
+    // Closed however the test ends: a solve left running would skew the next test's CPU count.
+    try {
+      const { job } = await queue.submit(LONG);
+      await solving(queue, job.id);
+      const stallMs = await longestStallMs(() => new Promise((resolve) => setTimeout(resolve, 1500)));
+      expect((await queue.get(job.id))!.status).toBe('running');
+      // A solve on the event loop would stall it for the whole window; a loaded 2-core machine
+      // (the real-process tests run beside this file) can deschedule it for some tens of ms.
+      expect(stallMs).toBeLessThan(250);
+    } finally {
+      await queue.close();
+    }
   });
 
   it('cancels a running plan within 1 s, and its thread stops solving', async () => {
@@ -190,6 +196,40 @@ describe('InlineJobQueue mechanics', () => {
       name: 'QueueClosedError',
       code: 'QUEUE_CLOSED',
     });
+  });
+
+  it('drains for a shutdown: takes no new jobs but finishes the running and queued ones', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const gated: PlanRunner = async (request, hooks) => {
+      await gate;
+      return instantRunner()(request, hooks);
+    };
+    const queue = new InlineJobQueue({ runner: gated, concurrency: 1 });
+    const running = (await queue.submit(variant(1))).job;
+    const queued = (await queue.submit(variant(2))).job;
+    const draining = queue.drain(10_000);
+    expect(await queue.ready()).toBe(false);
+    await expect(queue.submit(variant(3))).rejects.toMatchObject({ code: 'QUEUE_CLOSED' });
+    expect((await queue.get(queued.id))!.status).toBe('queued');
+    release();
+    await draining;
+    expect((await queue.get(running.id))!.status).toBe('succeeded');
+    expect((await queue.get(queued.id))!.status).toBe('succeeded');
+    await queue.close();
+  });
+
+  it('drains for at most its timeout; closing then cancels what is left', async () => {
+    const queue = new InlineJobQueue({ runner: blockingRunner(), concurrency: 1 });
+    const { job } = await queue.submit(TINY);
+    const started = performance.now();
+    await queue.drain(100);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect((await queue.get(job.id))!.status).toBe('running');
+    await queue.close();
+    expect((await queue.get(job.id))!.status).toBe('cancelled');
   });
 
   it('rejects a request the schema refuses before queueing anything', async () => {

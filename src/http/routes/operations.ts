@@ -28,7 +28,8 @@ export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['operations'],
         summary: 'Readiness',
-        description: '200 when the job store answers, else a 503 problem.',
+        description:
+          '200 when the job store answers and the server takes jobs, else a 503 problem (also while it drains for a shutdown).',
         response: { 200: jsonResponse('Ready', ReadyStatus), ...problemResponses(503) },
       },
     },
@@ -40,7 +41,7 @@ export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
       const ready = await withDeadline(check, READY_DEADLINE_MS, false);
       if (!ready) {
         return sendProblem(reply, {
-          ...httpProblem(503, 'the job store does not answer', 'NOT_READY'),
+          ...httpProblem(503, 'the job store does not answer, or the server is shutting down', 'NOT_READY'),
           instance: request.url,
         });
       }

@@ -29,7 +29,9 @@ async function waitForJob(app: FastifyInstance, job: PlanJob, waitSec: number): 
   });
   app.closing.addEventListener('abort', stopWaiting, { once: true });
   try {
-    return (await Promise.race([app.queue.waitFor(job.id, waitSec * 1000), closing])) ?? job;
+    const finished = await Promise.race([app.queue.waitFor(job.id, waitSec * 1000), closing]);
+    // Cut short by the shutdown: the job as it is now, or as submitted if the store does not answer.
+    return finished ?? (await app.queue.get(job.id).catch(() => null)) ?? job;
   } finally {
     // One listener per long-poll would otherwise pile up on the app-wide signal.
     app.closing.removeEventListener('abort', stopWaiting);
