@@ -96,15 +96,15 @@ export class PlanThreadPool {
     const thread = this.acquire();
     const startedMs = Date.now();
     const limitMs = request.options.timeLimitSec * 1000;
-    let best: Plan | null = null;
+    let bestJson: string | null = null;
 
     return new Promise<Plan>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (!finish(false)) return;
         const wallSec = (Date.now() - startedMs) / 1000;
         resolve(
-          best !== null
-            ? cutShort(best, wallSec)
+          bestJson !== null
+            ? cutShort(JSON.parse(bestJson) as Plan, wallSec)
             : unplannedPlan(
                 'timeout',
                 `${timeLimitReason(request.options.timeLimitSec)}; the planner was stopped inside a solver`,
@@ -131,7 +131,7 @@ export class PlanThreadPool {
         } else if (event.message.type === 'progress') {
           onProgress?.(event.message.progress);
         } else if (event.message.type === 'best') {
-          best = event.message.plan;
+          bestJson = event.message.planJson;
         } else if (event.message.type === 'plan') {
           if (finish(true)) resolve(event.message.plan);
         } else {

@@ -11,8 +11,12 @@ export interface PlanThreadInput {
 
 export type PlanThreadMessage =
   | { readonly type: 'progress'; readonly progress: JobProgress }
-  /** A better plan than any before, stamped `feasible`: the answer if the thread must be stopped. */
-  | { readonly type: 'best'; readonly plan: Plan }
+  /**
+   * A better plan than any before, stamped `feasible`: the answer if the thread must be stopped. As
+   * JSON text: a string crosses the thread boundary as one copy, where a megabyte-sized plan object
+   * would be rebuilt on the receiving event loop each time, though it is rarely read.
+   */
+  | { readonly type: 'best'; readonly planJson: string }
   | { readonly type: 'plan'; readonly plan: Plan }
   | { readonly type: 'error'; readonly error: SerializedError };
 

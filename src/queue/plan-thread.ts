@@ -25,7 +25,7 @@ port.on('message', async ({ request, deadlineMs }: PlanThreadInput) => {
     post({ type: 'progress', progress: { phase, fraction: Math.min(1, Math.max(0, fraction)) } });
   };
   try {
-    const onBest = (best: Plan) => post({ type: 'best', plan: best });
+    const onBest = (best: Plan) => post({ type: 'best', planJson: JSON.stringify(best) });
     post({ type: 'plan', plan: await plan(request, { onProgress, onBest, deadlineMs }) });
   } catch (error) {
     post({ type: 'error', error: serializeError(error) });
