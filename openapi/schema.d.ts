@@ -144,7 +144,7 @@ export interface paths {
         put?: never;
         /**
          * Price a fixed configuration
-         * @description The fast path: prices the configuration `parallel` fixes (tp, pp, dp, microBatch …) with the cost model the planner searches with, and answers inline without queueing.
+         * @description The fast path: prices the configuration `parallel` fixes (tp, pp, dp, microBatch …) with the cost model the planner searches with, and answers inline without queueing (on a worker thread of the API, within `options.timeLimitSec`).
          */
         post: {
             parameters: {

@@ -24,6 +24,8 @@ export interface ServeOptions {
   readonly redisUrl?: string;
   /** On stop, how long jobs running in this process (the inline queue's) may finish first; default 0. */
   readonly drainMs?: number;
+  /** Estimates priced at once, each on its own thread (MESHPLAN_ESTIMATE_THREADS); later ones wait. Default 1. */
+  readonly estimateThreads?: number;
 }
 
 export interface RunningServer {
@@ -54,6 +56,13 @@ function parsePort(value: string): number {
   return port;
 }
 
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError('expected an integer ≥ 1');
+  return n;
+}
+
 /** MESHPLAN_API_KEYS: comma-separated; blanks ignored. */
 export function apiKeysFromEnv(value: string | undefined): string[] {
   return (value ?? '')
@@ -64,7 +73,11 @@ export function apiKeysFromEnv(value: string | undefined): string[] {
 
 /** Builds the app and listens. Takes the queue over: `stop()`, or a failed start, closes it. */
 export async function startServer(options: ServeOptions, queue: JobQueue): Promise<RunningServer> {
-  const [{ buildApp }, { Redis }] = await Promise.all([import('../http/app.ts'), import('ioredis')]);
+  const [{ buildApp }, { Redis }, { PlanThreadPool }] = await Promise.all([
+    import('../http/app.ts'),
+    import('ioredis'),
+    import('../queue/plan-thread-pool.ts'),
+  ]);
   // LOG_LEVEL=warn drops the per-request lines (they cost throughput under load).
   const logger = options.logger === false ? false : { level: process.env.LOG_LEVEL ?? 'info' };
   // Its own connection, failing fast while Redis is away (the rate limit then lets requests through).
@@ -72,21 +85,29 @@ export async function startServer(options: ServeOptions, queue: JobQueue): Promi
     ? new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 500, enableOfflineQueue: false })
     : undefined;
   rateLimitRedis?.on('error', () => {});
+  // Estimates answer inline but price on threads: a large model holds a core for a few hundred ms,
+  // which would otherwise stall every other request. One thread is kept warm.
+  const estimates = new PlanThreadPool({ maxIdle: 1, maxThreads: options.estimateThreads ?? 1 });
   const app = buildApp({
     queue,
+    estimator: (request) => estimates.estimate(request),
     apiKeys: options.apiKeys,
     logger,
     ...(options.limits ? { limits: options.limits } : {}),
     ...(rateLimitRedis ? { rateLimitRedis } : {}),
   });
   const closeRedis = () => rateLimitRedis?.quit().catch(() => rateLimitRedis.disconnect());
+  const release = async () => {
+    await queue.close();
+    await estimates.close();
+    await closeRedis();
+  };
   let url: string;
   try {
     url = await app.listen({ host: options.host, port: options.port });
   } catch (error) {
     await app.close();
-    await queue.close();
-    await closeRedis();
+    await release();
     throw error;
   }
   let stopping: Promise<void> | null = null;
@@ -99,8 +120,7 @@ export async function startServer(options: ServeOptions, queue: JobQueue): Promi
         await queue.drain(options.drainMs ?? 0);
         await app.close();
       } finally {
-        await queue.close();
-        await closeRedis();
+        await release();
       }
     })();
     return stopping;
@@ -116,8 +136,8 @@ function nonNegativeNumber(value: string): number {
 }
 
 /**
- * `meshplan serve [--host 127.0.0.1] [--port 8080] [--drain-sec 25]`, also read from HOST, PORT and
- * MESHPLAN_DRAIN_SEC.
+ * `meshplan serve [--host 127.0.0.1] [--port 8080] [--drain-sec 25] [--estimate-threads 1]`, also read
+ * from HOST, PORT, MESHPLAN_DRAIN_SEC and MESHPLAN_ESTIMATE_THREADS.
  */
 export function registerServeCommand(program: Command, createQueue: QueueFactory): Command {
   return program
@@ -138,7 +158,13 @@ export function registerServeCommand(program: Command, createQueue: QueueFactory
         .default(DEFAULT_DRAIN_SEC)
         .argParser(nonNegativeNumber),
     )
-    .action(async (opts: { host: string; port: number; drainSec: number }) => {
+    .addOption(
+      new Option('--estimate-threads <n>', '/v1/estimates priced at once, each on a worker thread')
+        .env('MESHPLAN_ESTIMATE_THREADS')
+        .default(1)
+        .argParser(positiveInteger),
+    )
+    .action(async (opts: { host: string; port: number; drainSec: number; estimateThreads: number }) => {
       // Read first: a mistyped limit stops the start before a queue connection is opened.
       const limits = (await import('../http/limits.ts')).limitsFromEnv(process.env);
       const queue = await createQueue();
@@ -150,6 +176,7 @@ export function registerServeCommand(program: Command, createQueue: QueueFactory
           limits,
           ...(process.env.REDIS_URL ? { redisUrl: process.env.REDIS_URL } : {}),
           drainMs: opts.drainSec * 1000,
+          estimateThreads: opts.estimateThreads,
         },
         queue,
       );

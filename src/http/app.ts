@@ -3,7 +3,9 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
+import { estimate } from '../planner/estimate.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
+import type { Plan, PlanRequest } from '../schema/index.ts';
 import { apiKeyHook } from './auth.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { ApiMetrics } from './metrics.ts';
@@ -20,6 +22,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Where jobs go; owned by whoever built the app, who also closes it. */
     queue: JobQueue;
+    /** Prices fixed configurations for /v1/estimates. */
+    estimator: Estimator;
     metrics: ApiMetrics;
     /** Aborted when the server starts closing, so long-polls answer at once instead of holding shutdown. */
     closing: AbortSignal;
@@ -28,8 +32,16 @@ declare module 'fastify' {
   }
 }
 
+/** Prices the configuration a request fixes (the planner's estimate()). */
+export type Estimator = (request: PlanRequest) => Promise<Plan>;
+
 export interface AppOptions {
   readonly queue: JobQueue;
+  /**
+   * Where /v1/estimates runs; owned by the caller. Default: estimate() on this event loop, which
+   * `serve` replaces with worker threads (a large model's pricing takes a few hundred ms).
+   */
+  readonly estimator?: Estimator;
   /**
    * Bearer keys; when given, every route but /healthz and /readyz needs one, and each key sees only its
    * own jobs and sweeps. None or empty: the API is open.
@@ -81,6 +93,7 @@ export function buildApp(options: AppOptions) {
 
   const closing = new AbortController();
   app.decorate('queue', options.queue);
+  app.decorate('estimator', options.estimator ?? estimate);
   app.decorate('metrics', new ApiMetrics(options.queue));
   app.decorate('closing', closing.signal);
   app.decorate('limits', limits);

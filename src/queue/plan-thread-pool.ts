@@ -9,7 +9,12 @@ import { cutShort, timeLimitReason, unplannedPlan } from '../planner/outcomes.ts
 import { InvalidInputError } from '../schema/errors.ts';
 import type { JobProgress, Plan, PlanRequest } from '../schema/index.ts';
 import { JobCancelledError, PlanWorkerError, QueueClosedError } from './errors.ts';
-import { type PlanThreadInput, type PlanThreadMessage, reviveError } from './plan-thread-protocol.ts';
+import {
+  type PlanThreadInput,
+  type PlanThreadMessage,
+  type PlanThreadTask,
+  reviveError,
+} from './plan-thread-protocol.ts';
 
 export interface PlanRunHooks {
   readonly onProgress?: (progress: JobProgress) => void;
@@ -29,6 +34,8 @@ export interface PlanThreadPoolOptions {
    * PlanThreadMessages. Tests substitute planners that misbehave.
    */
   readonly threadModule?: URL;
+  /** Tasks running at once; later ones wait for a thread in order. Default: no bound. */
+  readonly maxThreads?: number;
 }
 
 /**
@@ -77,12 +84,16 @@ export class PlanThreadPool {
   private readonly maxIdle: number;
   private readonly idleMs: number;
   private readonly threadModule: URL;
+  private readonly maxThreads: number;
+  private slotsTaken = 0;
+  private readonly slotWaiters: { grant: () => void; fail: (error: Error) => void }[] = [];
   private closed = false;
 
   constructor(options: PlanThreadPoolOptions = {}) {
     this.maxIdle = options.maxIdle ?? 1;
     this.idleMs = options.idleMs ?? 300_000;
     this.threadModule = options.threadModule ?? defaultThreadModule();
+    this.maxThreads = Math.max(1, options.maxThreads ?? Number.POSITIVE_INFINITY);
   }
 
   /**
@@ -90,9 +101,25 @@ export class PlanThreadPool {
    * past the limit is terminated and the answer is the best plan it had reported (`feasible`), or
    * `timeout` when it had none. Rejects with JobCancelledError as soon as `signal` aborts.
    */
-  readonly run: PlanRunner = (request, { onProgress, signal }) => {
-    if (this.closed) return Promise.reject(new QueueClosedError());
-    if (signal?.aborted) return Promise.reject(new JobCancelledError(String(signal.reason)));
+  readonly run: PlanRunner = (request, hooks) => this.runTask('plan', request, hooks);
+
+  /**
+   * Prices the fixed configuration of `request` (`estimate()`) on a pooled thread, under the same time
+   * limit, so that a large model's pricing does not hold the caller's event loop.
+   */
+  estimate(request: PlanRequest, signal?: AbortSignal): Promise<Plan> {
+    return this.runTask('estimate', request, signal ? { signal } : {});
+  }
+
+  private async runTask(task: PlanThreadTask, request: PlanRequest, hooks: PlanRunHooks): Promise<Plan> {
+    const { onProgress, signal } = hooks;
+    if (this.closed) throw new QueueClosedError();
+    if (signal?.aborted) throw new JobCancelledError(String(signal.reason));
+    await this.takeSlot(signal);
+    if (this.closed) {
+      this.giveSlot();
+      throw new QueueClosedError();
+    }
     const thread = this.acquire();
     const startedMs = Date.now();
     const limitMs = request.options.timeLimitSec * 1000;
@@ -122,6 +149,7 @@ export class PlanThreadPool {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         this.release(thread, reusable);
+        this.giveSlot();
         return true;
       };
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -140,17 +168,51 @@ export class PlanThreadPool {
           if (finish(error instanceof InvalidInputError)) reject(error);
         }
       };
-      const input: PlanThreadInput = { request, deadlineMs: startedMs + limitMs };
+      const input: PlanThreadInput = { task, request, deadlineMs: startedMs + limitMs };
       thread.worker.postMessage(input);
     });
-  };
+  }
 
-  /** Terminates every thread; jobs still running reject with PlanWorkerError. */
+  /** Terminates every thread; tasks still running reject with PlanWorkerError, waiting ones with QueueClosedError. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const waiter of this.slotWaiters.splice(0)) waiter.fail(new QueueClosedError());
     const threads = [...this.idle, ...this.busy];
     this.idle.length = 0;
     await Promise.all(threads.map((thread) => this.terminate(thread)));
+  }
+
+  /** Resolves once fewer than maxThreads tasks run; a slot freed later is handed to the oldest waiter. */
+  private takeSlot(signal: AbortSignal | undefined): Promise<void> {
+    if (this.slotsTaken < this.maxThreads) {
+      this.slotsTaken += 1;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const at = this.slotWaiters.indexOf(waiter);
+        if (at >= 0) this.slotWaiters.splice(at, 1);
+        reject(new JobCancelledError(String(signal?.reason ?? 'aborted')));
+      };
+      const waiter = {
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        fail: (error: Error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      this.slotWaiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private giveSlot(): void {
+    const next = this.slotWaiters.shift();
+    if (next) next.grant();
+    else this.slotsTaken -= 1;
   }
 
   private acquire(): PooledThread {

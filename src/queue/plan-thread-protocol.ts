@@ -3,7 +3,11 @@ import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
 import type { JobProgress, Plan, PlanRequest } from '../schema/index.ts';
 import { PlanWorkerError } from './errors.ts';
 
+/** `plan` searches (plan()); `estimate` prices the configuration the request fixes (estimate()). */
+export type PlanThreadTask = 'plan' | 'estimate';
+
 export interface PlanThreadInput {
+  readonly task: PlanThreadTask;
   readonly request: PlanRequest;
   /** When the request's time limit runs out (epoch ms), counted from when the job started. */
   readonly deadlineMs: number;

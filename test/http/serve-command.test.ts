@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
 import { apiKeysFromEnv, registerServeCommand, startServer } from '../../src/cli/serve-command.ts';
+import { estimate } from '../../src/planner/estimate.ts';
+import type { Plan } from '../../src/schema/index.ts';
 import { SMALL_REQUEST } from './fixtures.ts';
 import { MemoryQueue } from './memory-queue.ts';
 
@@ -83,6 +85,32 @@ describe('meshplan serve', () => {
     const drain = serve.options.find((option) => option.long === '--drain-sec')!;
     expect(drain).toMatchObject({ defaultValue: 25, envVar: 'MESHPLAN_DRAIN_SEC' });
     expect(() => drain.parseArg!('-1', undefined)).toThrow(/≥ 0/);
+  });
+
+  it('prices /v1/estimates on its own thread: estimate()’s answer, and bad input a 400 naming the field', async () => {
+    const server = await startServer(
+      { host: '127.0.0.1', port: 0, apiKeys: [], logger: false },
+      new MemoryQueue(),
+    );
+    try {
+      const post = (body: unknown) =>
+        fetch(`${server.url}/v1/estimates`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const answer = await post(SMALL_REQUEST);
+      expect(answer.status).toBe(200);
+      expect(((await answer.json()) as Plan).summary).toEqual((await estimate(SMALL_REQUEST)).summary);
+      // Valid for the schema, rejected by estimate() on the thread: the issue crosses back intact.
+      const bad = await post({ ...SMALL_REQUEST, cluster: { ...SMALL_REQUEST.cluster, gpu: 'H900' } });
+      expect(bad.status).toBe(400);
+      expect(bad.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      const problem = (await bad.json()) as { errors: { path: string }[] };
+      expect(problem.errors.map((e) => e.path)).toContain('cluster.gpu');
+    } finally {
+      await server.stop();
+    }
   });
 
   it('reads API keys from a comma-separated list', () => {

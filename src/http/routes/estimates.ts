@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { estimate } from '../../planner/estimate.ts';
 import { Plan, PlanRequest } from '../../schema/index.ts';
 import { security } from '../auth.ts';
 import { checkPlanRequest } from '../limits.ts';
@@ -13,7 +12,7 @@ export const estimateRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['plans'],
         summary: 'Price a fixed configuration',
         description:
-          'The fast path: prices the configuration `parallel` fixes (tp, pp, dp, microBatch …) with the cost model the planner searches with, and answers inline without queueing.',
+          'The fast path: prices the configuration `parallel` fixes (tp, pp, dp, microBatch …) with the cost model the planner searches with, and answers inline without queueing (on a worker thread of the API, within `options.timeLimitSec`).',
         security,
         body: PlanRequest,
         response: {
@@ -26,7 +25,7 @@ export const estimateRoutes: FastifyPluginAsyncZod = async (app) => {
     // multiply to the cluster …): the central handler answers those with a 400 naming the fields.
     async (request, reply) => {
       checkPlanRequest(request.body, app.limits);
-      return reply.send(await estimate(request.body));
+      return reply.send(await app.estimator(request.body));
     },
   );
 };
