@@ -181,7 +181,11 @@ function problemFor(error: FastifyError | Error, request: FastifyRequest): Probl
 export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | Error, request, reply) => {
     const problem = { ...problemFor(error, request), instance: request.url };
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (problem.status === 503) {
+      // An expected condition (Redis away, shutting down), once per request while it lasts: one line
+      // naming it, not a stack trace each.
+      request.log.warn({ problem: problem.code, cause: error.message }, 'request refused');
+    } else if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ problem: problem.code ?? problem.title }, 'request rejected');
     return sendProblem(reply, problem);
   });

@@ -36,6 +36,7 @@ import { QueueClosedError, StoreUnavailableError } from './errors.ts';
 import { FinishWatch } from './finish-watch.ts';
 import type { JobQueue } from './job-queue.ts';
 import { restartsOnResubmit } from './processor.ts';
+import { quietRepeats } from './quiet-repeats.ts';
 
 export interface BullJobQueueOptions {
   readonly redisUrl: string;
@@ -75,8 +76,8 @@ export class BullJobQueue implements JobQueue {
 
   constructor(options: BullJobQueueOptions) {
     const name = options.queueName ?? DEFAULT_QUEUE_NAME;
-    const onError =
-      options.onError ?? ((error) => process.stderr.write(`meshplan queue: ${error.message}\n`));
+    const logFailure = quietRepeats((line) => process.stderr.write(`${line}\n`));
+    const onError = options.onError ?? ((error) => logFailure(`meshplan queue: ${error.message}`));
     this.keepResultsSec = options.keepResultsSec ?? DEFAULT_KEEP_RESULTS_SEC;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 500;
     this.cancelWaitMs = options.cancelWaitMs ?? 3000;

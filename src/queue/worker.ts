@@ -23,6 +23,7 @@ import {
 import { CANCEL_REASON, LOCK_LOST_REASON, SHUTDOWN_REASON } from './errors.ts';
 import { type PlanRunner, PlanThreadPool } from './plan-thread-pool.ts';
 import { failureOf, type JobOutcome, processPlanJob } from './processor.ts';
+import { quietRepeats } from './quiet-repeats.ts';
 
 export interface PlanWorkerOptions {
   readonly redisUrl: string;
@@ -61,9 +62,11 @@ export class PlanWorker {
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? availableParallelism()));
     // BullMQ's blocking commands must never give up on a retry (STACK-NOTES: maxRetriesPerRequest null).
     const client = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-    client.on('error', (error) => log(`redis: ${error.message}`));
+    // While Redis is away each of these reports every reconnect attempt.
+    const logFailure = quietRepeats(log);
+    client.on('error', (error) => logFailure(`redis: ${error.message}`));
     const subscriber = client.duplicate();
-    subscriber.on('error', (error) => log(`redis (cancel channel): ${error.message}`));
+    subscriber.on('error', (error) => logFailure(`redis (cancel channel): ${error.message}`));
     // Listening before taking jobs: no cancel may slip past a job that has just started.
     await subscriber.subscribe(keys.cancelChannel);
     const pool = options.runner ? null : new PlanThreadPool({ maxIdle: concurrency });
@@ -83,7 +86,7 @@ export class PlanWorker {
     worker.on('lockRenewalFailed', (jobIds) => {
       for (const id of jobIds) worker.cancelJob(id, LOCK_LOST_REASON);
     });
-    worker.on('error', (error) => log(`worker: ${error.message}`));
+    worker.on('error', (error) => logFailure(`worker: ${error.message}`));
     worker.on('completed', (job) => log(`job ${job.id} succeeded in ${secondsSince(job.processedOn)} s`));
     worker.on('failed', (job, error) => {
       const problem = decodeFailure(error.message);

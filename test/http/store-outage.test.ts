@@ -27,6 +27,22 @@ describe('while the job store is unreachable', () => {
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });
 
+  it('logs each refused request as one warning line naming the cause, without a stack trace', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream = { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) };
+    const { app, queue } = testApp({ logger: { level: 'info', stream } });
+    queue.get = async () => {
+      throw refused();
+    };
+    await app.inject({ method: 'GET', url: '/v1/plans/abc' });
+    const refusal = lines.filter((line) => line.msg === 'request refused');
+    expect(refusal).toHaveLength(1);
+    // pino's levels: 40 is warn, 50 error.
+    expect(refusal[0]).toMatchObject({ level: 40, problem: 'STORE_UNAVAILABLE' });
+    expect(String(refusal[0]!.cause)).toContain('ECONNREFUSED');
+    expect(JSON.stringify(lines)).not.toContain('"stack"');
+  });
+
   it('tells store outages from bugs', () => {
     expect(isStoreUnavailable(refused())).toBe(true);
     expect(isStoreUnavailable(new Error('Connection is closed.'))).toBe(true);
