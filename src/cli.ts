@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Presets, SingleBar } from 'cli-progress';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { positiveNumber } from './cli/arg-parsers.ts';
 import { formatIntraOpPlan } from './cli/format.ts';
 import { inFile, readJsonFile } from './cli/io.ts';
 import { formatPlan } from './cli/plan-format.ts';
@@ -12,12 +13,6 @@ import { PlanThreadPool } from './queue/plan-thread-pool.ts';
 import { InvalidInputError, parseOrThrow } from './schema/errors.ts';
 import { IlpProblemSpec } from './schema/ilp.ts';
 import type { JobProgress, Plan } from './schema/index.ts';
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-}
 
 async function load<T>(file: string, what: string, parse: (value: unknown) => T): Promise<T> {
   try {

@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { MeshplanApp } from '../http/app.ts';
 import type { Limits } from '../http/limits.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
+import { nonNegativeNumber, positiveInteger } from './arg-parsers.ts';
 
 // The HTTP app and Redis client load when a server starts, not whenever the CLI registers `serve`.
 
@@ -54,13 +55,6 @@ function parsePort(value: string): number {
     throw new InvalidArgumentError('expected a TCP port (0–65535)');
   }
   return port;
-}
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError('expected an integer ≥ 1');
-  return n;
 }
 
 /** MESHPLAN_API_KEYS: comma-separated; blanks ignored. */
@@ -126,13 +120,6 @@ export async function startServer(options: ServeOptions, queue: JobQueue): Promi
     return stopping;
   };
   return { app, url, stop };
-}
-
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
-    throw new InvalidArgumentError('expected a number ≥ 0');
-  return n;
 }
 
 /**

@@ -3,20 +3,9 @@
  * taking jobs and lets running ones finish for `--drain-sec`; those still running are then put back in
  * the queue for another worker. A second signal does that at once.
  */
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { InvalidInputError } from '../schema/errors.ts';
-
-function positiveInteger(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0');
-  return n;
-}
+import { atLeastOne, nonNegativeNumber, positiveInteger } from './arg-parsers.ts';
 
 interface WorkerCommandOptions {
   concurrency?: number;
@@ -36,20 +25,15 @@ export function registerWorkerCommand(program: Command): Command {
       'jobs planned at once, one thread each (default: one per CPU)',
       positiveInteger,
     )
-    .option(
-      '--queue <name>',
-      'BullMQ queue name (also MESHPLAN_QUEUE)',
-      process.env.MESHPLAN_QUEUE ?? 'plans',
-    )
-    .option(
-      '--lock-sec <sec>',
-      "job lock lifetime and stalled-job check period: how soon a killed worker's jobs run elsewhere",
-      (v: string) => {
-        const n = Number(v);
-        if (!Number.isFinite(n) || n < 1) throw new InvalidArgumentError('expected a number ≥ 1');
-        return n;
-      },
-      Number(process.env.MESHPLAN_LOCK_SEC ?? 30),
+    .addOption(new Option('--queue <name>', 'BullMQ queue name').env('MESHPLAN_QUEUE').default('plans'))
+    .addOption(
+      new Option(
+        '--lock-sec <sec>',
+        "job lock lifetime and stalled-job check period: how soon a killed worker's jobs run elsewhere",
+      )
+        .env('MESHPLAN_LOCK_SEC')
+        .default(30)
+        .argParser(atLeastOne),
     )
     .addOption(
       new Option(

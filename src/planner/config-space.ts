@@ -43,12 +43,20 @@ export function replicaShapes(cluster: Cluster, request: PlanRequest, layerCount
     if (pinned.dp !== undefined && pinned.dp !== dp) continue;
     if (request.training.globalBatch % dp !== 0) continue;
     const replicaDevices = cluster.devices / dp;
-    if (replicaDevices >= g) {
+    // The stage DP uses every device of the replica, so a pinned pp fixes the stage size.
+    const pinnedStage = pinned.pp === undefined ? undefined : replicaDevices / pinned.pp;
+    if (pinnedStage !== undefined && !Number.isInteger(pinnedStage)) continue;
+    if (replicaDevices >= g && (pinnedStage === undefined || pinnedStage >= g)) {
       if (replicaDevices % g !== 0 || replicaDevices / g > layerCount) continue;
       if (pinned.tp !== undefined && pinned.tp > g) continue;
+      if (pinnedStage !== undefined && pinnedStage !== g) continue;
       shapes.push({ dp, stageDevices: [g], deviceUnit: g, replicaDevices });
     } else {
-      shapes.push({ dp, stageDevices: powersOfTwoUpTo(replicaDevices), deviceUnit: 1, replicaDevices });
+      // Smaller than a node (or pinned so): Alpa's (1, 2^k) sub-meshes, which never straddle a node.
+      const sizes = powersOfTwoUpTo(Math.min(g, replicaDevices)).filter(
+        (m) => pinnedStage === undefined || m === pinnedStage,
+      );
+      if (sizes.length > 0) shapes.push({ dp, stageDevices: sizes, deviceUnit: 1, replicaDevices });
     }
   }
   return shapes;

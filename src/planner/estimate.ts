@@ -6,7 +6,8 @@ import { assemble } from './assemble.ts';
 import { buildExports } from './exports/index.ts';
 import { LayerSolver } from './layer-solver.ts';
 import { planModel } from './model.ts';
-import { ASSUMPTIONS, parsePlanRequest } from './plan.ts';
+import { ASSUMPTIONS } from './outcomes.ts';
+import { parsePlanRequest } from './request.ts';
 import type { Candidate } from './search.ts';
 import { LayerSeries, type PipelineConfig } from './stage-eval.ts';
 

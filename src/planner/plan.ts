@@ -13,9 +13,6 @@ import {
 import { parsePlanRequest } from './request.ts';
 import { type Candidate, type SearchProgress, searchPlans } from './search.ts';
 
-export { ASSUMPTIONS } from './outcomes.ts';
-export { parsePlanRequest } from './request.ts';
-
 export interface PlanHooks {
   readonly onProgress?: (progress: SearchProgress) => void;
   readonly signal?: AbortSignal;

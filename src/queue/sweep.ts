@@ -3,7 +3,7 @@
  * expanded as a cartesian product over a base request. Every point is validated before any job is
  * queued, so a bad grid is one 400 naming `grid.<path>`, not a sweep of failed jobs.
  */
-import { parsePlanRequest } from '../planner/plan.ts';
+import { parsePlanRequest } from '../planner/request.ts';
 import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
 import type { JobStatus, Plan, PlanRequest, Sweep, SweepRequest, SweepRow } from '../schema/index.ts';
 import { JobStatus as JobStatusSchema } from '../schema/index.ts';

@@ -93,12 +93,43 @@ describe('plan of an operator graph', () => {
     expect(result.status).toBe('optimal');
     const s = result.summary!;
     expect(s.microBatch).toBe(8);
-    // Stages cover the clustered layers in order, each op of the graph planned exactly once.
-    result.stages.forEach((st, i) => {
-      if (i > 0) expect(st.layers[0]).toBe(result.stages[i - 1]!.layers[1] + 1);
-    });
     const planned = result.stages.flatMap((st) => st.layerPlans.flatMap((lp) => lp.ops.map((o) => o.op)));
     expect(planned.sort()).toEqual(block.ops.map((o) => o.name).sort());
+  });
+
+  it('cuts the clustered layers into exactly the pinned number of contiguous stages', async () => {
+    const { default: block } = await import('../../examples/gpt-block.graph.json', {
+      with: { type: 'json' },
+    });
+    const result = await plan({
+      model: { kind: 'graph', graph: block },
+      cluster: { gpu: 'A100-80GB', nodes: 1, gpusPerNode: 8 },
+      training: { globalBatch: 64, microBatch: 8 },
+      parallel: { pp: 2 },
+    });
+    expect(result.status).toBe('optimal');
+    expect(result.summary!.pp).toBe(2);
+    expect(result.stages).toHaveLength(2);
+    const [first, second] = result.stages;
+    expect(first!.layers[0]).toBe(0);
+    expect(second!.layers[0]).toBe(first!.layers[1] + 1);
+    const planned = result.stages.flatMap((st) => st.layerPlans.flatMap((lp) => lp.ops.map((o) => o.op)));
+    expect(planned.sort()).toEqual(block.ops.map((o) => o.name).sort());
+  });
+});
+
+describe('a pinned pipeline depth inside one node', () => {
+  // Before, pp only capped the stage DP, which preferred fewer stages, and the answer was dropped.
+  it.each([2, 4])('plans pp = %i on 8 GPUs with dp 1 (stages of 8 / pp devices)', async (pp) => {
+    const result = await plan({
+      model: { ...model, layers: 4 },
+      cluster: { gpu: 'A100-80GB', nodes: 1, gpusPerNode: 8 },
+      training: { globalBatch: 16 },
+      parallel: { pp, dp: 1 },
+    });
+    expect(result.status).toBe('optimal');
+    expect(result.summary).toMatchObject({ pp, dp: 1, tp: 8 / pp });
+    expect(result.stages).toHaveLength(pp);
   });
 });
 

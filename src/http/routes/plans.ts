@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { parsePlanRequest } from '../../planner/plan.ts';
+import { parsePlanRequest } from '../../planner/request.ts';
 import { planJobId } from '../../queue/canonical.ts';
 import { type JobStatus, type PlanJob, PlanJob as PlanJobSchema, PlanRequest } from '../../schema/index.ts';
 import { assertOwnership, security } from '../auth.ts';
