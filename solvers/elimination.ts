@@ -16,7 +16,7 @@ import {
   partsOf,
 } from './pareto.ts';
 import type { BackendAnswer, IlpProblem } from './problem.ts';
-import { MEMORY_RELATIVE_TOLERANCE } from './verify.ts';
+import { budgetCeiling } from './verify.ts';
 
 export interface EliminationLimits {
   /** Largest table (product of domain sizes of a variable and its neighbours). Default 2^17. */
@@ -144,8 +144,7 @@ export function solveByElimination(problem: IlpProblem, limits: EliminationLimit
       : {
           budgeted: true,
           // Memory not yet accounted for costs at least the least, and at most the most, of its nodes.
-          memoryCeiling:
-            budget + MEMORY_RELATIVE_TOLERANCE * Math.max(budget, 1) - (total.least - covered.least),
+          memoryCeiling: budgetCeiling(budget) - (total.least - covered.least),
           memorySafe: budget - (total.most - covered.most),
         };
   let work = 0;

@@ -8,7 +8,7 @@ import type { BackendAnswer, IlpProblem, IlpStatus } from './problem.ts';
 /** A binary whose value is this close to 0 or 1 counts as integral (MILP solvers' default is 1e-6). */
 const INTEGRALITY_TOLERANCE = 1e-6;
 /** Relative slack on the memory budget: a choice over it by more is rejected. */
-export const MEMORY_RELATIVE_TOLERANCE = 1e-9;
+const MEMORY_RELATIVE_TOLERANCE = 1e-9;
 /** Relative agreement required between a backend's objective and the recomputed one. */
 export const OBJECTIVE_RELATIVE_TOLERANCE = 1e-6;
 
@@ -28,7 +28,15 @@ export interface VerifiedAnswer {
 }
 
 export function fitsBudget(memory: number, budget: number | null): boolean {
-  return budget === null || memory <= budget + MEMORY_RELATIVE_TOLERANCE * Math.max(budget, 1);
+  return budget === null || memory <= budgetCeiling(budget);
+}
+
+/**
+ * The most memory a choice may use under `budget`: the budget plus rounding slack, so that a choice
+ * using exactly the budget (summed in another order) is not refused. Every solver bounds memory by it.
+ */
+export function budgetCeiling(budget: number): number {
+  return budget + MEMORY_RELATIVE_TOLERANCE * Math.max(budget, 1);
 }
 
 /** Recomputes objective and memory of a choice from the problem alone. */

@@ -6,7 +6,7 @@
  * variable outright, which is stronger and better conditioned than a big-M.
  */
 import type { IlpProblem } from '../problem.ts';
-import { fitsBudget } from '../verify.ts';
+import { budgetCeiling, fitsBudget } from '../verify.ts';
 
 export interface LinearRow {
   readonly columns: readonly number[];
@@ -116,7 +116,9 @@ export function linearise(problem: IlpProblem): LinearModel {
 
   if (problem.memoryBudget !== null) {
     if (!fitsBudget(fixedMemory, problem.memoryBudget)) evidentlyInfeasible = true;
-    rows.push(memoryRow(problem, nodeColumns, Math.max(0, problem.memoryBudget - fixedMemory)));
+    rows.push(
+      memoryRow(problem, nodeColumns, Math.max(0, budgetCeiling(problem.memoryBudget) - fixedMemory)),
+    );
   }
   return { columnCosts, columnNames, rows, objectiveOffset: offset, nodeColumns, evidentlyInfeasible };
 }

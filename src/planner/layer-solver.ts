@@ -126,11 +126,7 @@ export class LayerSolver {
       if (budget >= fastMemory) return fast;
     }
     const remainingSec = Math.max(0.5, (this.options.deadlineMs - Date.now()) / 1000);
-    const problem = toIlpProblem(
-      model,
-      budget === null ? null : budget * (1 + 1e-9),
-      Math.min(remainingSec, 20),
-    );
+    const problem = toIlpProblem(model, budget, Math.min(remainingSec, 20));
     this.ilpSolves++;
     const solution = await solveIlp(problem, {
       ...(this.options.signal ? { signal: this.options.signal } : {}),
