@@ -49,6 +49,8 @@ describe('plan() reports each better plan', () => {
     const { plan: answer, elapsedSec } = await timed(() => plan(LONG, { deadlineMs: Date.now() + 1500 }));
     expect(['feasible', 'timeout']).toContain(answer.status);
     expect(answer.reason).toMatch(/time limit/);
+    // In process nothing stops a step already under way, so only the lower side is tight.
+    expect(elapsedSec).toBeGreaterThanOrEqual(1.5);
     expect(elapsedSec).toBeLessThan(1.5 * 1.1 + 0.5);
   });
 });
@@ -95,8 +97,10 @@ describe('PlanThreadPool deadlines', () => {
     const limitSec = 3;
     const pool = poolWith();
     const { plan: answer, elapsedSec } = await timed(() => pool.run(withLimit(LONG, limitSec), {}));
-    expect(elapsedSec).toBeLessThanOrEqual(1.1 * limitSec);
+    // LONG plans for ~8 s: the search is cut, neither early nor late.
+    expectWithinLimit(elapsedSec, limitSec);
     expect(['feasible', 'timeout']).toContain(answer.status);
+    expect(answer.reason).toMatch(/time limit/);
     if (answer.status === 'feasible') expect(answer.summary?.stepTimeSec).toBeGreaterThan(0);
   });
 

@@ -146,6 +146,10 @@ describe('SIGTERM to an API with the inline queue (no REDIS_URL)', () => {
 
     const exit = await terminate(api, 30_000);
     expect(exit.code).toBe(0);
+    // It drained for the whole second (the job could not finish in it), then stopped promptly: well
+    // before the forced exit at drain + 5 s, which would have exited 1.
+    expect(exit.ms).toBeGreaterThanOrEqual(900);
+    expect(exit.ms).toBeLessThan(4000);
     // Cut short by the drain's end: the (known, hence 200) job as it was then, never a reset.
     expect(await poll).toMatchObject({ status: 200, body: { id, status: 'running' } });
   }, 90_000);
