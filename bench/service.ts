@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import { createMeshplanClient } from '../src/client/index.ts';
+import { finalCount } from '../src/schema/jobs.ts';
 import { writeResults } from './results-io.ts';
 import { withService } from './service-processes.ts';
 
@@ -57,8 +58,7 @@ export async function runService(): Promise<void> {
     let done = 0;
     while (performance.now() - started < 600_000) {
       const { data } = await client.GET('/v1/sweeps/{id}', { params: { path: { id: sweepId } } });
-      const counts = (data?.counts ?? {}) as Record<string, number>;
-      done = (counts.succeeded ?? 0) + (counts.failed ?? 0) + (counts.cancelled ?? 0);
+      done = finalCount(data?.counts ?? {});
       if (done >= 1000) break;
       await new Promise((r) => setTimeout(r, 500));
     }

@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createRng } from '../solvers/random.ts';
 import { type components, createMeshplanClient, type MeshplanClient } from '../src/client/index.ts';
+import { finalCount, isFinalStatus } from '../src/schema/jobs.ts';
 import { writeResults } from './results-io.ts';
 import { type MeshplanProcess, REDIS_URL, withService } from './service-processes.ts';
 import { percentile, processName, round, shuffle, slope, vmRssMiB } from './soak-stats.ts';
@@ -49,8 +50,6 @@ const TRAFFIC_KINDS = [
 type TrafficKind = (typeof TRAFFIC_KINDS)[number];
 /** `finalCheck`: reads after the traffic (following the last sweep, checking every job): not in the mix. */
 type Kind = TrafficKind | 'finalCheck';
-
-const TERMINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** `--duration-sec N`, else SOAK_DURATION_SEC, else two minutes. */
 export function soakDurationSec(flag: string | undefined): number {
@@ -200,7 +199,7 @@ class Jobs {
     this.status.set(id, { status, source });
     if (body !== undefined) this.submitted.push({ id, body });
     if (source !== 'plan') return;
-    if (TERMINAL.has(status)) this.finished.push(id);
+    if (isFinalStatus(status)) this.finished.push(id);
     else this.inFlight.add(id);
   }
 
@@ -208,7 +207,7 @@ class Jobs {
     const known = this.status.get(id);
     if (known === undefined) return;
     known.status = status;
-    if (TERMINAL.has(status) && this.inFlight.delete(id)) this.finished.push(id);
+    if (isFinalStatus(status) && this.inFlight.delete(id)) this.finished.push(id);
   }
 }
 
@@ -452,7 +451,7 @@ async function soak(
         if (polled === null) continue;
         counts = polled.data!.counts;
         for (const row of polled.data!.rows) jobs.accept(row.jobId, row.status, 'sweep');
-        const done = [...TERMINAL].reduce((n, s) => n + (counts[s] ?? 0), 0);
+        const done = finalCount(counts);
         if (done >= sweep.points) {
           completionSec = round((performance.now() - submittedAt) / 1000, 2);
           break;
@@ -522,7 +521,7 @@ async function soak(
             continue;
           }
           const job = answer;
-          if (job === null || !TERMINAL.has(job.status)) continue;
+          if (job === null || !isFinalStatus(job.status)) continue;
           pending.delete(id);
           jobs.observe(id, job.status);
           if (job.status === 'succeeded' && job.plan !== null) succeeded += 1;

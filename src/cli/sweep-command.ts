@@ -3,7 +3,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { createMeshplanClient } from '../client/index.ts';
 import { InvalidInputError } from '../schema/errors.ts';
-import type { Sweep } from '../schema/index.ts';
+import { finalCount, type Sweep } from '../schema/index.ts';
 import { readJsonFile } from './io.ts';
 
 interface SweepOptions {
@@ -12,12 +12,6 @@ interface SweepOptions {
   sort?: string;
   apiKey?: string;
   pollMs: number;
-}
-
-const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
-
-function finished(sweep: Sweep): number {
-  return Object.entries(sweep.counts).reduce((n, [status, count]) => (FINAL.has(status) ? n + count : n), 0);
 }
 
 function formatRows(sweep: Sweep): string {
@@ -78,7 +72,7 @@ export function registerSweepCommand(program: Command): Command {
       bar?.start(submitted.data.points, 0);
       const query = opts.sort ? { sort: opts.sort } : {};
       let sweep = submitted.data as Sweep;
-      while (finished(sweep) < sweep.points) {
+      while (finalCount(sweep.counts) < sweep.points) {
         await new Promise((r) => setTimeout(r, opts.pollMs));
         const { data, error } = await client.GET('/v1/sweeps/{id}', {
           params: { path: { id }, query: query as never },
@@ -86,7 +80,7 @@ export function registerSweepCommand(program: Command): Command {
         if (error !== undefined || data === undefined)
           throw new Error(`lost sweep ${id}: ${JSON.stringify(error)}`);
         sweep = data as Sweep;
-        bar?.update(finished(sweep));
+        bar?.update(finalCount(sweep.counts));
       }
       bar?.stop();
       if (opts.csv) {

@@ -1,5 +1,12 @@
 /** A BullMQ job (or the tombstone of one cancelled before it ran) as the PlanJob the API returns. */
-import { JobProgress, type JobStatus, Plan, type PlanJob, type Problem } from '../schema/index.ts';
+import {
+  isFinalStatus,
+  JobProgress,
+  type JobStatus,
+  Plan,
+  type PlanJob,
+  type Problem,
+} from '../schema/index.ts';
 import {
   type BullState,
   CANCELLED_PROBLEM,
@@ -8,8 +15,6 @@ import {
   type Tombstone,
 } from './bull-protocol.ts';
 import { DONE_PROGRESS, PLAN_FAILED_PROBLEM_TYPE, QUEUED_PROGRESS } from './processor.ts';
-
-const FINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** BullMQ's states as meshplan's statuses; a job waiting out a retry backoff (`delayed`) is queued. */
 export function statusOf(state: BullState, failure: Problem | null): JobStatus | null {
@@ -35,7 +40,7 @@ export function jobView(job: PlanBullJob, state: BullState, cancelMarkMs: number
   const failure = state === 'failed' ? decodeFailure(job.failedReason) : null;
   let status = statusOf(state, failure);
   if (status === null) return null;
-  if (cancelMarkMs !== null && !FINAL.has(status)) status = 'cancelled';
+  if (cancelMarkMs !== null && !isFinalStatus(status)) status = 'cancelled';
   let plan: Plan | null = null;
   let error: Problem | null = status === 'failed' ? failure : null;
   if (status === 'succeeded') {
@@ -52,7 +57,7 @@ export function jobView(job: PlanBullJob, state: BullState, cancelMarkMs: number
       };
     }
   }
-  const finishedMs = FINAL.has(status) ? (job.finishedOn ?? cancelMarkMs ?? Date.now()) : null;
+  const finishedMs = isFinalStatus(status) ? (job.finishedOn ?? cancelMarkMs ?? Date.now()) : null;
   return {
     id: job.id!,
     status,

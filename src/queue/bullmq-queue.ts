@@ -12,7 +12,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { parseOrThrow } from '../schema/errors.ts';
 import {
-  type JobStatus,
+  isFinalStatus,
   type Plan,
   type PlanJob,
   PlanRequest,
@@ -56,7 +56,6 @@ export interface BullJobQueueOptions {
   readonly onError?: (error: Error) => void;
 }
 
-const FINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
 /** How long a call made before Redis was first reached waits for it, then reports it unavailable. */
 const FIRST_CONNECT_WAIT_MS = 2000;
 
@@ -140,7 +139,7 @@ export class BullJobQueue implements JobQueue {
   async waitFor(id: string, timeoutMs: number): Promise<PlanJob | null> {
     return this.watch.until(id, timeoutMs, async () => {
       const job = await this.get(id);
-      return { done: job === null || FINAL.has(job.status), value: job };
+      return { done: job === null || isFinalStatus(job.status), value: job };
     });
   }
 

@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { parseOrThrow } from '../schema/errors.ts';
 import {
+  isFinalStatus,
   type JobProgress,
   type JobStatus,
   type Plan,
@@ -60,7 +61,6 @@ interface SweepRecord {
   readonly points: readonly { readonly jobId: string; readonly point: SweepPointValues }[];
 }
 
-const FINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
 const PRUNE_INTERVAL_MS = 60_000;
 
 export class InlineJobQueue implements JobQueue {
@@ -102,7 +102,7 @@ export class InlineJobQueue implements JobQueue {
   async waitFor(id: string, timeoutMs: number): Promise<PlanJob | null> {
     const record = this.jobs.get(id);
     if (!record) return null;
-    if (!FINAL.has(record.status) && timeoutMs > 0) await this.finished(id, timeoutMs);
+    if (!isFinalStatus(record.status) && timeoutMs > 0) await this.finished(id, timeoutMs);
     return this.get(id);
   }
 
@@ -160,7 +160,7 @@ export class InlineJobQueue implements JobQueue {
    */
   async drain(timeoutMs: number): Promise<void> {
     this.accepting = false;
-    const unfinished = [...this.jobs.values()].filter((record) => !FINAL.has(record.status));
+    const unfinished = [...this.jobs.values()].filter((record) => !isFinalStatus(record.status));
     await Promise.all(unfinished.map((record) => this.finished(record.id, timeoutMs)));
   }
 
@@ -282,7 +282,7 @@ export class InlineJobQueue implements JobQueue {
     if (now - this.lastPruneMs < PRUNE_INTERVAL_MS) return;
     this.lastPruneMs = now;
     for (const [id, record] of this.jobs) {
-      if (FINAL.has(record.status) && record.touchedMs + this.keepResultsMs < now) this.jobs.delete(id);
+      if (isFinalStatus(record.status) && record.touchedMs + this.keepResultsMs < now) this.jobs.delete(id);
     }
     for (const [id, sweep] of this.sweeps) {
       if (sweep.createdMs + this.keepResultsMs < now) this.sweeps.delete(id);

@@ -5,6 +5,16 @@ import { PlanRequest } from './request.ts';
 export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatus>;
 
+/** A job in one of these states changes no more: its answer (or error) is final. */
+export function isFinalStatus(status: JobStatus): boolean {
+  return status === 'succeeded' || status === 'failed' || status === 'cancelled';
+}
+
+/** How many of the counted jobs are final (a sweep's `counts`). */
+export function finalCount(counts: Partial<Record<JobStatus, number>>): number {
+  return JobStatus.options.reduce((n, status) => (isFinalStatus(status) ? n + (counts[status] ?? 0) : n), 0);
+}
+
 /** RFC 9457 problem details; `errors` lists validation failures by field. */
 export const Problem = z.object({
   type: z.string(),

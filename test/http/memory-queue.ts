@@ -1,16 +1,14 @@
 import type { JobQueue } from '../../src/queue/job-queue.ts';
 import { InvalidInputError } from '../../src/schema/errors.ts';
-import type {
-  JobStatus,
-  Plan,
-  PlanJob,
-  PlanRequest,
-  Sweep,
-  SweepRequest,
-  SweepRow,
+import {
+  isFinalStatus,
+  type Plan,
+  type PlanJob,
+  type PlanRequest,
+  type Sweep,
+  type SweepRequest,
+  type SweepRow,
 } from '../../src/schema/index.ts';
-
-const FINAL: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
 
 /**
  * An in-memory JobQueue for route tests: nothing runs by itself; a test moves jobs along with
@@ -51,7 +49,7 @@ export class MemoryQueue implements JobQueue {
   async waitFor(id: string, timeoutMs: number): Promise<PlanJob | null> {
     this.calls.push(`waitFor:${timeoutMs}`);
     const job = this.jobs.get(id);
-    if (job === undefined || FINAL.has(job.status)) return job ?? null;
+    if (job === undefined || isFinalStatus(job.status)) return job ?? null;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       const list = this.waiters.get(id) ?? [];
@@ -68,7 +66,7 @@ export class MemoryQueue implements JobQueue {
     this.calls.push('cancel');
     const job = this.jobs.get(id);
     if (job === undefined) return null;
-    if (FINAL.has(job.status)) return job;
+    if (isFinalStatus(job.status)) return job;
     return this.update(id, { status: 'cancelled', finishedAt: new Date(0).toISOString() });
   }
 
@@ -105,7 +103,7 @@ export class MemoryQueue implements JobQueue {
 
   async depth(): Promise<number> {
     this.calls.push('depth');
-    return [...this.jobs.values()].filter((job) => !FINAL.has(job.status)).length;
+    return [...this.jobs.values()].filter((job) => !isFinalStatus(job.status)).length;
   }
 
   async ready(): Promise<boolean> {

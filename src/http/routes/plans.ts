@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { parsePlanRequest } from '../../planner/request.ts';
 import { planJobId } from '../../queue/canonical.ts';
-import { type JobStatus, type PlanJob, PlanJob as PlanJobSchema, PlanRequest } from '../../schema/index.ts';
+import { isFinalStatus, type PlanJob, PlanJob as PlanJobSchema, PlanRequest } from '../../schema/index.ts';
 import { assertOwnership, security } from '../auth.ts';
 import { FinishedJobs } from '../finished-jobs.ts';
 import { checkPlanRequest, checkWait } from '../limits.ts';
@@ -14,15 +14,13 @@ export interface PlanRoutesOptions {
   readonly viewUrlTemplate?: string;
 }
 
-const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['succeeded', 'failed', 'cancelled']);
-
 function planPath(id: string): string {
   return `/v1/plans/${encodeURIComponent(id)}`;
 }
 
 /** The latest state of the job after waiting up to `waitSec`; a server shutdown ends the wait early. */
 async function waitForJob(app: FastifyInstance, job: PlanJob, waitSec: number): Promise<PlanJob> {
-  if (waitSec <= 0 || FINAL_STATUSES.has(job.status) || app.closing.aborted) return job;
+  if (waitSec <= 0 || isFinalStatus(job.status) || app.closing.aborted) return job;
   let stopWaiting = (): void => {};
   const closing = new Promise<null>((resolve) => {
     stopWaiting = () => resolve(null);
@@ -90,7 +88,7 @@ export const planRoutes: FastifyPluginAsyncZod<PlanRoutesOptions> = async (app, 
       const { job, created } = await app.queue.submit(request.body, request.principal);
       app.metrics.submissions.inc({ kind: 'plan', outcome: created ? 'created' : 'deduplicated' });
       const latest = await waitForJob(app, job, waitSec);
-      if (!created || FINAL_STATUSES.has(latest.status)) {
+      if (!created || isFinalStatus(latest.status)) {
         const cached = finished.get(latest.id);
         if (cached !== undefined)
           // A string goes out as is: fastify skips the response serializer for it.
