@@ -2,13 +2,7 @@ import type { Cluster } from '../cluster/cluster.ts';
 import { coarsen } from '../graph/coarsen.ts';
 import type { Breakdown, Plan, PlanRequest, StageOut, Summary } from '../schema/index.ts';
 import { describeOps } from './describe.ts';
-import {
-  GRADIENT_BYTES,
-  inFlightMicrobatches,
-  OPTIMIZER_BYTES,
-  pipelineStepSec,
-  WEIGHT_BYTES,
-} from './pipeline.ts';
+import { inFlightMicrobatches, PARAM_STATE_BYTES, pipelineStepSec } from './pipeline.ts';
 import type { Candidate } from './search.ts';
 import { paramBytes, priceStage, type StagePrice, stageLinks } from './stage-eval.ts';
 
@@ -145,9 +139,7 @@ export function assemble(
         known.count++;
         continue;
       }
-      const bytesPerParam =
-        paramBytes(p.params) / Math.max(1, p.paramElements) ||
-        WEIGHT_BYTES + GRADIENT_BYTES + OPTIMIZER_BYTES;
+      const bytesPerParam = paramBytes(p.params) / Math.max(1, p.paramElements) || PARAM_STATE_BYTES;
       layerPlans.set(layer.signature, {
         layer: layer.name,
         count: 1,

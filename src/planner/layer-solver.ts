@@ -8,7 +8,7 @@ import { megatronStrategy } from '../cost/megatron-layout.ts';
 import type { Recompute } from '../cost/saved.ts';
 import type { OpStrategy } from '../cost/strategy.ts';
 import type { OpGraph } from '../graph/graph.ts';
-import { GRADIENT_BYTES, OPTIMIZER_BYTES, WEIGHT_BYTES } from './pipeline.ts';
+import { PARAM_STATE_BYTES } from './pipeline.ts';
 
 /** A layer ready for planning: its validated graph and what identifies identical layers. */
 export interface PlannedLayer {
@@ -43,8 +43,6 @@ export interface LayerSolverOptions {
   readonly deadlineMs: number;
   readonly signal?: AbortSignal;
 }
-
-const PARAM_STATE_BYTES = WEIGHT_BYTES + GRADIENT_BYTES + OPTIMIZER_BYTES;
 
 function meshKey(mesh: LogicalMesh): string {
   return mesh.axes.map((a) => `${a.size}${a.spansNodes ? 'n' : 'l'}`).join('x');

@@ -9,6 +9,8 @@ export type ZeroStage = 0 | 1 | 2 | 3;
 export const WEIGHT_BYTES = 2;
 export const GRADIENT_BYTES = 2;
 export const OPTIMIZER_BYTES = 12;
+/** Everything a trained parameter keeps without ZeRO: Adam mixed precision's 16 bytes. */
+export const PARAM_STATE_BYTES = WEIGHT_BYTES + GRADIENT_BYTES + OPTIMIZER_BYTES;
 
 export interface ParamMemory {
   readonly parametersBytes: number;

@@ -9,13 +9,16 @@ import { PlanRequest } from '../schema/index.ts';
 
 export function parsePlanRequest(value: unknown): { request: PlanRequest; cluster: Cluster } {
   const request = parseOrThrow(PlanRequest, value, 'request');
-  let cluster: Cluster;
+  return { request, cluster: requestCluster(request) };
+}
+
+/** The cluster of an already validated request; an unknown GPU is an error at `cluster.gpu`. */
+export function requestCluster(request: PlanRequest): Cluster {
   try {
-    cluster = parseCluster(request.cluster);
+    return parseCluster(request.cluster);
   } catch (error) {
     throw prefixIssues(error, 'cluster');
   }
-  return { request, cluster };
 }
 
 function prefixIssues(error: unknown, prefix: string): unknown {

@@ -8,9 +8,10 @@ import type { OpStrategy } from '../cost/strategy.ts';
 import type { OpGraph } from '../graph/graph.ts';
 import type { IntraOpPlan } from '../schema/index.ts';
 import { describeOps } from './describe.ts';
+import { PARAM_STATE_BYTES } from './pipeline.ts';
 
 /** Mixed-precision Adam: bf16 weight and gradient (2 + 2) plus fp32 master weight, m and v (12). */
-export const ADAM_MIXED_PRECISION_BYTES_PER_PARAM = 16;
+export const ADAM_MIXED_PRECISION_BYTES_PER_PARAM = PARAM_STATE_BYTES;
 
 export interface ShardOptions {
   readonly graph: OpGraph;
