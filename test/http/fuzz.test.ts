@@ -28,6 +28,8 @@ let queue: InlineJobQueue;
 let sent = 0;
 /** Ids the server handed out, so GET/DELETE also hit real jobs and sweeps. */
 const knownIds: string[] = [];
+/** Answers per route (`POST /v1/plans`) and status: an API that refused everything would pass the rest. */
+const tally = new Map<string, Map<number, number>>();
 
 beforeAll(async () => {
   queue = new InlineJobQueue({ runner: instantRunner(), concurrency: 2 });
@@ -39,6 +41,22 @@ afterAll(async () => {
   await queue.close();
   // The brief's floor: at least 10,000 generated requests in all.
   expect(sent).toBeGreaterThanOrEqual(10_000);
+  // The generators reach both sides of every submitting route: accepted work and named rejections,
+  // and the key is never the reason (no 401 anywhere).
+  for (const route of ['POST /v1/plans', 'POST /v1/estimates', 'POST /v1/sweeps']) {
+    const statuses = [...(tally.get(route) ?? new Map<number, number>()).entries()];
+    const count = (match: (status: number) => boolean) =>
+      statuses.reduce((n, [status, c]) => (match(status) ? n + c : n), 0);
+    expect(
+      count((status) => status < 300),
+      route,
+    ).toBeGreaterThan(0);
+    expect(
+      count((status) => status === 400),
+      route,
+    ).toBeGreaterThan(0);
+  }
+  for (const [route, statuses] of tally) expect(statuses.get(401) ?? 0, route).toBe(0);
 });
 
 interface Sent {
@@ -60,6 +78,10 @@ async function send(request: Sent): Promise<{ status: number; body: unknown }> {
     },
     ...(request.payload === undefined ? {} : { payload: request.payload }),
   });
+  const route = `${request.method} ${request.url.split('?')[0]}`;
+  const byStatus = tally.get(route) ?? new Map<number, number>();
+  byStatus.set(response.statusCode, (byStatus.get(response.statusCode) ?? 0) + 1);
+  tally.set(route, byStatus);
   const where = `${request.method} ${request.url} ${request.payload?.slice(0, 300) ?? ''}`;
   expect(response.statusCode, `${where}\n→ ${response.body.slice(0, 500)}`).toBeLessThan(500);
   expect(response.body, where).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
@@ -263,6 +285,23 @@ const mutatedPlan = fc
   .tuple(planRequest, fc.nat(), mutation, fc.boolean())
   .map(([request, pick, how, keep]) => (keep ? request : mutate(request, pick, how)));
 
+/** A fixed configuration estimate() can price (tp·pp·dp = the GPUs), then maybe mutated. */
+const estimable = fc
+  .record({ gpus: fc.constantFrom(1, 2, 4, 8), tpShare: fc.nat(3), ppShare: fc.nat(3) })
+  .map(({ gpus, tpShare, ppShare }) => {
+    const tp = Math.min(gpus, 2 ** tpShare);
+    const pp = Math.min(gpus / tp, 2 ** ppShare);
+    return {
+      model: { kind: 'transformer', layers: 4, hidden: 256, heads: 4, vocab: 1000, seqLen: 128 },
+      cluster: { gpu: 'A100-80GB', nodes: 1, gpusPerNode: gpus },
+      training: { globalBatch: 16 },
+      parallel: { tp, pp, dp: gpus / tp / pp, microBatch: 1 },
+    };
+  });
+const mutatedEstimate = fc
+  .tuple(estimable, fc.nat(), mutation, fc.boolean())
+  .map(([request, pick, how, keep]) => (keep ? request : mutate(request, pick, how)));
+
 const RUNS = { seed: 20_240_601, endOnFailure: true } as const;
 
 describe('fuzzing every endpoint (fast-check, inline queue, stand-in planner)', () => {
@@ -289,7 +328,7 @@ describe('fuzzing every endpoint (fast-check, inline queue, stand-in planner)', 
 
   it('POST /v1/estimates: 2,000 requests', async () => {
     await fc.assert(
-      fc.asyncProperty(mutatedPlan, async (body) => {
+      fc.asyncProperty(fc.oneof({ weight: 4, arbitrary: mutatedPlan }, mutatedEstimate), async (body) => {
         await send({ method: 'POST', url: '/v1/estimates', payload: JSON.stringify(body) });
       }),
       { ...RUNS, numRuns: 2000 },
@@ -333,6 +372,8 @@ describe('fuzzing every endpoint (fast-check, inline queue, stand-in planner)', 
   });
 
   it('GET and DELETE of plans and sweeps, catalog and operations: 2,500 requests', async () => {
+    // Ids of real jobs and sweeps, from the submissions above, so reads hit existing records too.
+    expect(knownIds.length).toBeGreaterThan(0);
     const id = fc.oneof(
       fc.constantFrom(
         '',
