@@ -15,6 +15,7 @@ import {
   operandGradientLayout,
   operandLayout,
   outputLayout,
+  scatterVariants,
 } from './strategy.ts';
 
 /** ILP units: the solvers work best on numbers near 1, so seconds go in as µs and bytes as MiB. */
@@ -127,15 +128,13 @@ function pinnedCandidates(
 ): OpStrategy[] {
   const strategy = reducesOutput ? wanted : { split: wanted.split };
   if (!isValid(op, strategy, axisSizes, { allowReplicatedMatmul: true, reducesOutput })) return [];
-  for (const j of [0, 1] as const) {
-    const onto = strategy.scatter?.[j] ?? null;
-    const letter = strategy.split[j];
-    if (onto === null) continue;
-    if (letter === null || !op.einsum.contracted.includes(letter) || !op.einsum.output.includes(onto))
-      return [];
-    if ((op.dimSize[onto] ?? 0) % axisSizes[j] !== 0 || strategy.split.includes(onto)) return [];
-  }
-  return [strategy];
+  const [t0, t1] = strategy.scatter ?? [null, null];
+  if (t0 === null && t1 === null) return [strategy];
+  // A scatter is valid exactly when the enumeration would have offered it.
+  const offered = scatterVariants(op, { split: strategy.split }, axisSizes).some(
+    (v) => v.scatter![0] === t0 && v.scatter![1] === t1,
+  );
+  return offered ? [strategy] : [];
 }
 
 /** Tensors crossing between groups, plus the hand-over to the next copy of a repeated layer. */

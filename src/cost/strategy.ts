@@ -58,7 +58,7 @@ export function enumerateStrategies(
 }
 
 /** Reduce-scatter instead of all-reduce on each contracted axis, onto an output letter left whole. */
-function scatterVariants(
+export function scatterVariants(
   op: GraphOp,
   strategy: OpStrategy,
   axisSizes: readonly [number, number],
