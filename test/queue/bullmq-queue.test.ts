@@ -168,7 +168,15 @@ describe('BullJobQueue with a PlanWorker', () => {
   });
 
   it('runs a sweep and counts its rows by status', async () => {
-    const { queue } = await setUp(instantRunner(inProcess));
+    // Each point's answer carries its own coordinates, so a row joined to the wrong job shows.
+    const byPoint: PlanRunner = async (request) => ({
+      ...inProcess,
+      summary: {
+        ...inProcess.summary!,
+        stepTimeSec: request.cluster.nodes * 1000 + request.training.globalBatch,
+      },
+    });
+    const { queue } = await setUp(byPoint);
     const request = { base: TINY, grid: { 'cluster.nodes': [1, 2], 'training.globalBatch': [16, 32] } };
     const sweep = await queue.submitSweep(request);
     expect(sweep).toMatchObject({ points: 4 });
@@ -180,7 +188,17 @@ describe('BullJobQueue with a PlanWorker', () => {
     expect(done.counts).toEqual({ queued: 0, running: 0, succeeded: 4, failed: 0, cancelled: 0 });
     for (const row of done.rows) {
       expect(row).toMatchObject({ status: 'succeeded', planStatus: 'optimal', tp: inProcess.summary!.tp });
+      const point = row.point as { 'cluster.nodes': number; 'training.globalBatch': number };
+      expect(row.stepTimeSec).toBe(point['cluster.nodes'] * 1000 + point['training.globalBatch']);
     }
+    expect(done.rows.map((row) => row.point)).toEqual(
+      expect.arrayContaining([
+        { 'cluster.nodes': 1, 'training.globalBatch': 16 },
+        { 'cluster.nodes': 1, 'training.globalBatch': 32 },
+        { 'cluster.nodes': 2, 'training.globalBatch': 16 },
+        { 'cluster.nodes': 2, 'training.globalBatch': 32 },
+      ]),
+    );
     expect(new Set(done.rows.map((row) => row.jobId)).size).toBe(4);
     expect((await queue.get(done.rows[3]!.jobId))!.sweepId).toBe(sweep.id);
     // The same sweep again is the same sweep, its points deduplicated.
