@@ -61,10 +61,6 @@ export function costContext(
   return { graph, mesh, gpu, paramStateBytesPerParam, paramOwner: paramOwners(graph), recompute, saved };
 }
 
-export function isGradSync(c: PricedCollective): boolean {
-  return c.reason.startsWith('gradient of ');
-}
-
 export function paramOwners(graph: OpGraph): Map<string, number> {
   const owner = new Map<string, number>();
   for (const op of graph.ops) {
@@ -91,6 +87,8 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   let inputBytes = 0;
   let gradientInputs = 0;
   const collectives: PricedCollective[] = [];
+  /** Parameter-gradient all-reduces: data parallelism inside the mesh, paid once per step. */
+  let gradSyncSec = 0;
   let paramStateBytes = 0;
   op.inputs.forEach((name, i) => {
     const t = graph.tensors.get(name)!;
@@ -105,6 +103,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
       if (strategy.split[j] === null || layout[j] !== 'R') continue;
       const bytes = t.bytes / shards;
       const sec = collectiveSec('all-reduce', mesh.axes[j], bytes);
+      gradSyncSec += sec;
       if (sec > 0)
         collectives.push({
           kind: 'all-reduce',
@@ -167,8 +166,8 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     forwardSec,
     backwardSec,
     collectives,
-    commSec: collectives.reduce((s, c) => (isGradSync(c) ? s : s + c.sec), 0),
-    gradSyncSec: collectives.reduce((s, c) => (isGradSync(c) ? s + c.sec : s), 0),
+    commSec: collectives.reduce((s, c) => s + c.sec, 0) - gradSyncSec,
+    gradSyncSec,
     paramStateBytes,
     activationBytes,
   };

@@ -239,6 +239,10 @@ function solveReplica(
   const L = model.layers.length;
   const sizes = replica.stageDevices;
   const links = sizes.map((m) => stageLinks(ctx.cluster, m, config.dp));
+  // Each sub-mesh size prices only its own layouts; the tag is the entry's index for the DP's answer.
+  const entriesBySize = sizes.map((m) =>
+    entries.flatMap((entry, tag) => (entry.stageDevices === m ? [{ entry, tag }] : [])),
+  );
   const options: StageOption[][][][] = [];
   let shortfall = Number.POSITIVE_INFINITY;
   const longest = longestStage(L, replica);
@@ -250,10 +254,9 @@ function solveReplica(
         continue;
       }
       row.push(
-        sizes.map((m, s) => {
+        sizes.map((_, s) => {
           const cell: StageOption[] = [];
-          entries.forEach((entry, tag) => {
-            if (entry.stageDevices !== m) return;
+          for (const { entry, tag } of entriesBySize[s]!) {
             const price = priceStage(
               entry.series,
               first,
@@ -270,7 +273,7 @@ function solveReplica(
                 shortfall,
                 paramBytes(price.params) + price.activationBytesPerMicrobatch - ctx.capacityBytes,
               );
-              return;
+              continue;
             }
             cell.push({
               latencySec: price.latencySec,
@@ -278,7 +281,7 @@ function solveReplica(
               maxStagesAfter: after,
               tag,
             });
-          });
+          }
           return cell;
         }),
       );
