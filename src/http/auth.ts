@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { ownerOfJobId } from '../queue/canonical.ts';
-import { httpProblem, sendProblem } from './problem.ts';
+import { httpProblem, NotFoundError, sendProblem } from './problem.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -89,4 +89,22 @@ export async function assertOwnership(
 ): Promise<void> {
   if (request.principal === null || ownerOfJobId(id) === request.principal) return;
   if (await exists()) throw new ForbiddenError(what, id);
+}
+
+/**
+ * Job or sweep `id` as `load` finds it, if the caller may see it: 404 when there is none, 403 when it
+ * is another key's. Loaded once, before the ownership answer, so an unknown id reads the same
+ * whoever asks.
+ */
+export async function loadOwned<T>(
+  request: FastifyRequest,
+  what: string,
+  id: string,
+  load: () => Promise<T | null | undefined>,
+): Promise<T> {
+  const found = await load();
+  if (found === null || found === undefined) throw new NotFoundError(what, id);
+  if (request.principal !== null && ownerOfJobId(id) !== request.principal)
+    throw new ForbiddenError(what, id);
+  return found;
 }

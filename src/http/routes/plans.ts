@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requestCluster } from '../../planner/request.ts';
 import { planJobId } from '../../queue/canonical.ts';
 import { isFinalStatus, type PlanJob, PlanJob as PlanJobSchema, PlanRequest } from '../../schema/index.ts';
-import { assertOwnership, security } from '../auth.ts';
+import { assertOwnership, loadOwned, security } from '../auth.ts';
 import { FinishedJobs } from '../finished-jobs.ts';
 import { checkPlanRequest, checkWait } from '../limits.ts';
 import { NotFoundError } from '../problem.ts';
@@ -120,11 +120,9 @@ export const planRoutes: FastifyPluginAsyncZod<PlanRoutesOptions> = async (app, 
       },
     },
     async (request, reply) => {
-      await assertOwnership(request, 'plan', request.params.id, async () => exists(request.params.id));
-      const cached = finished.get(request.params.id);
-      if (cached !== undefined) return reply.type(JSON_TYPE).send(cached as never);
-      const job = await app.queue.get(request.params.id);
-      if (job === null) throw new NotFoundError('plan', request.params.id);
+      const { id } = request.params;
+      const job = await loadOwned(request, 'plan', id, async () => finished.get(id) ?? app.queue.get(id));
+      if (typeof job === 'string') return reply.type(JSON_TYPE).send(job as never);
       // The first answer goes through the response schema; later ones reuse its JSON.
       finished.remember(job);
       return reply.send(job);

@@ -2,9 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Sweep, SweepRequest } from '../../schema/index.ts';
-import { assertOwnership, security } from '../auth.ts';
+import { loadOwned, security } from '../auth.ts';
 import { checkSweepRequest } from '../limits.ts';
-import { NotFoundError } from '../problem.ts';
 import { JobIdParams, jsonResponse, problemResponses, SweepQuery } from '../schemas.ts';
 import { sortSweepRows, sweepRowsToCsv } from '../sweep-table.ts';
 
@@ -18,9 +17,7 @@ export const sweepRoutes: FastifyPluginAsyncZod = async (app) => {
     id: string,
     sort: z.infer<typeof SweepQuery>['sort'],
   ): Promise<Sweep> => {
-    await assertOwnership(request, 'sweep', id, async () => (await app.queue.getSweep(id)) !== null);
-    const sweep = await app.queue.getSweep(id);
-    if (sweep === null) throw new NotFoundError('sweep', id);
+    const sweep = await loadOwned(request, 'sweep', id, () => app.queue.getSweep(id));
     return sort === undefined ? sweep : { ...sweep, rows: sortSweepRows(sweep.rows, sort) };
   };
 

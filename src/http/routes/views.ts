@@ -6,8 +6,7 @@ import {
   renderPlanPage,
   renderSweepPage,
 } from '../../view/index.ts';
-import { assertOwnership } from '../auth.ts';
-import { NotFoundError } from '../problem.ts';
+import { loadOwned } from '../auth.ts';
 import { JobIdParams } from '../schemas.ts';
 
 const HTML_TYPE = 'text/html; charset=utf-8';
@@ -25,10 +24,8 @@ const UNFINISHED: ReadonlySet<JobStatus> = new Set(['queued', 'running']);
 export const viewRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get('/plans/:id/view', { schema: { hide: true, params: JobIdParams } }, async (request, reply) => {
     // A page shows everything the JSON does, so it is scoped to the caller's key the same way.
-    const exists = async () => (await app.queue.get(request.params.id)) !== null;
-    await assertOwnership(request, 'plan', request.params.id, exists);
-    const job = await app.queue.get(request.params.id);
-    if (job === null) throw new NotFoundError('plan', request.params.id);
+    const { id } = request.params;
+    const job = await loadOwned(request, 'plan', id, () => app.queue.get(id));
     const page =
       job.status === 'succeeded' && job.plan !== null
         ? renderPlanPage({ id: job.id, plan: job.plan })
@@ -43,10 +40,8 @@ export const viewRoutes: FastifyPluginAsyncZod = async (app) => {
   });
 
   app.get('/sweeps/:id/view', { schema: { hide: true, params: JobIdParams } }, async (request, reply) => {
-    const exists = async () => (await app.queue.getSweep(request.params.id)) !== null;
-    await assertOwnership(request, 'sweep', request.params.id, exists);
-    const sweep = await app.queue.getSweep(request.params.id);
-    if (sweep === null) throw new NotFoundError('sweep', request.params.id);
+    const { id } = request.params;
+    const sweep = await loadOwned(request, 'sweep', id, () => app.queue.getSweep(id));
     const unfinished = sweep.rows.some((row) => UNFINISHED.has(row.status));
     const page = renderSweepPage(sweep, {
       // Relative, so the links hold under whatever prefix the routes are mounted at.
