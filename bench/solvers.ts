@@ -3,9 +3,10 @@ import { randomProblem, solveIlp, solveIlpIsolated } from '../solvers/index.ts';
 import type { BackendChoice, IlpProblem } from '../solvers/problem.ts';
 import { resolveCluster } from '../src/cluster/cluster.ts';
 import { logicalMesh } from '../src/cluster/mesh.ts';
-import { buildIntraOpModel, toIlpProblem } from '../src/cost/intra-op.ts';
+import { toIlpProblem } from '../src/cost/ilp-problem.ts';
+import { buildIntraOpModel } from '../src/cost/intra-op.ts';
+import { PARAM_STATE_BYTES } from '../src/cost/memory.ts';
 import { parseGraph } from '../src/graph/index.ts';
-import { ADAM_MIXED_PRECISION_BYTES_PER_PARAM } from '../src/planner/shard.ts';
 import { ClusterSpec } from '../src/schema/index.ts';
 import { median, writeResults } from './results-io.ts';
 
@@ -50,7 +51,7 @@ export async function runSolvers(): Promise<void> {
   ] as [number, number][]) {
     const model = buildIntraOpModel(graph, logicalMesh(cluster, shape), {
       gpu: cluster.gpu,
-      paramStateBytesPerParam: ADAM_MIXED_PRECISION_BYTES_PER_PARAM,
+      paramStateBytesPerParam: PARAM_STATE_BYTES,
     });
     const problem = toIlpProblem(model, null, TIME_LIMIT_SEC);
     for (const backend of BACKENDS) {

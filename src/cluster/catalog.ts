@@ -1,14 +1,6 @@
-import type { GpuSpec } from '../schema/cluster.ts';
+import type { CatalogGpu } from '../schema/cluster.ts';
 
 const GiB = 2 ** 30;
-
-/** A catalog GPU plus the links of the node it usually ships in. */
-export interface CatalogGpu {
-  readonly spec: GpuSpec;
-  /** Inter-node bandwidth per GPU and direction of the usual node, GB/s. */
-  readonly defaultInterNodeGBps: number;
-  readonly source: string;
-}
 
 /*
  * Calibration (DESIGN.md §4): `efficiency` holds the only tuned figures, one set per GPU

@@ -1,9 +1,8 @@
+import type { CollectiveKind } from '../schema/vocabulary.ts';
 import type { MeshAxis } from './mesh.ts';
 
-/** Ring collectives on one mesh axis (DESIGN.md §4). A size-1 axis communicates nothing. */
-export type CollectiveKind = 'all-reduce' | 'all-gather' | 'reduce-scatter' | 'all-to-all';
-
 /**
+ * Ring collectives on one mesh axis (DESIGN.md §4). A size-1 axis communicates nothing.
  * bytes: for all-reduce the buffer each device holds; for all-gather and reduce-scatter the full
  * (gathered) size; for all-to-all the total the group exchanges.
  */

@@ -1,26 +1,17 @@
-import type { IlpNode, IlpProblem } from '../../solvers/problem.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
 import { type Coarsening, coarsen } from '../graph/coarsen.ts';
 import type { GraphOp, OpGraph } from '../graph/graph.ts';
-import type { GpuSpec } from '../schema/index.ts';
-import type { Layout } from './layout.ts';
+import type { GpuSpec, Recompute } from '../schema/index.ts';
+import { PARAM_STATE_BYTES } from './memory.ts';
 import { type CostContext, costContext, costOfOp, type OpCost } from './op-cost.ts';
-import { type Reshard, reshard, resolvedLayout } from './reshard.ts';
-import { type Recompute, recomputesForward } from './saved.ts';
 import {
   enumerateStrategies,
   followerStrategy,
   isValid,
   type OpStrategy,
-  operandGradientLayout,
-  operandLayout,
   outputLayout,
   scatterVariants,
 } from './strategy.ts';
-
-/** ILP units: the solvers work best on numbers near 1, so seconds go in as µs and bytes as MiB. */
-export const ILP_SEC_PER_UNIT = 1e-6;
-export const ILP_BYTES_PER_UNIT = 2 ** 20;
 
 /** One strategy of a group: the leader's choice and what it implies for every member. */
 export interface GroupStrategy {
@@ -58,7 +49,11 @@ export interface IntraOpModel {
 
 export interface IntraOpOptions {
   readonly gpu: GpuSpec;
-  readonly paramStateBytesPerParam: number;
+  /**
+   * Bytes of state per parameter the ILP's memory budget counts (weight, gradient, optimizer);
+   * default PARAM_STATE_BYTES, Adam with mixed precision without ZeRO.
+   */
+  readonly paramStateBytesPerParam?: number;
   readonly allowReplicatedMatmul?: boolean;
   /** Letters each mesh axis may not split. */
   readonly forbidden?: readonly [readonly string[], readonly string[]];
@@ -85,13 +80,8 @@ function keepsPartialOutput(graph: OpGraph, coarsening: Coarsening, op: number):
 
 export function buildIntraOpModel(graph: OpGraph, mesh: LogicalMesh, options: IntraOpOptions): IntraOpModel {
   const coarsening = coarsen(graph);
-  const ctx = costContext(
-    graph,
-    mesh,
-    options.gpu,
-    options.paramStateBytesPerParam,
-    options.recompute ?? 'none',
-  );
+  const ctx = costContext(graph, mesh, options.gpu, options.recompute ?? 'none');
+  const bytesPerParam = options.paramStateBytesPerParam ?? PARAM_STATE_BYTES;
   const keepsPartial = graph.ops.map((op) => keepsPartialOutput(graph, coarsening, op.index));
   const groupOf: number[] = new Array(graph.ops.length).fill(-1);
   const groups: Group[] = coarsening.leaders.map((leader, g) => {
@@ -108,7 +98,7 @@ export function buildIntraOpModel(graph: OpGraph, mesh: LogicalMesh, options: In
           })
         : pinnedCandidates(op, options.pin(op), mesh.shape, reducesOutput);
     const strategies = candidates.map((leaderStrategy) =>
-      groupStrategy(leaderStrategy, members, coarsening, keepsPartial, ctx),
+      groupStrategy(leaderStrategy, members, coarsening, keepsPartial, ctx, bytesPerParam),
     );
     return { leader, members, strategies };
   });
@@ -169,6 +159,7 @@ function groupStrategy(
   coarsening: Coarsening,
   keepsPartial: readonly boolean[],
   ctx: CostContext,
+  bytesPerParam: number,
 ): GroupStrategy {
   const { graph } = ctx;
   const perMember = new Map<number, { strategy: OpStrategy; cost: OpCost }>();
@@ -192,118 +183,16 @@ function groupStrategy(
     // Gradient syncs are per step; charging them per microbatch keeps the ILP conservative about
     // splitting the batch inside a stage, which data parallelism across replicas does anyway.
     totalSec += cost.forwardSec + cost.backwardSec + cost.commSec + cost.gradSyncSec;
-    memoryBytes += cost.paramStateBytes + cost.activationBytes;
+    memoryBytes += cost.paramElements * bytesPerParam + cost.activationBytes;
   }
   return { leader, members: perMember, totalSec, memoryBytes };
 }
 
-/** Layout of an edge's tensor on the producer side and what the consumer reads and returns. */
-export function edgeReshards(
-  model: IntraOpModel,
-  edge: TensorEdge,
-  producer: OpStrategy,
-  consumer: OpStrategy,
-): { forward: Reshard; backward: Reshard } {
-  const { graph, mesh } = model;
-  const bytes = graph.tensors.get(edge.tensor)!.bytes;
-  const letters = graph.ops[edge.consumer]!.einsum.inputs[edge.input]!;
-  const produced: Layout = outputLayout(
-    graph.ops[edge.producer]!,
-    producer,
-    model.keepsPartial[edge.producer]!,
-  );
-  const forward = reshard(bytes, produced, operandLayout(consumer, letters), mesh);
-  const backward = reshard(bytes, operandGradientLayout(consumer, letters), resolvedLayout(produced), mesh);
-  // A recomputed consumer reads its input again, resharding included.
-  if (!recomputesForward(graph.ops[edge.consumer]!, model.ctx.recompute)) return { forward, backward };
-  return {
-    forward,
-    backward: {
-      sec: backward.sec + forward.sec,
-      collectives: [...backward.collectives, ...forward.collectives],
-    },
-  };
-}
-
-/**
- * The seconds an edge costs for every (producer strategy, consumer strategy) pair. Strategies far
- * outnumber the distinct layouts they give one tensor, so reshards are priced once per layout pair.
- */
-function edgeCostMatrix(model: IntraOpModel, edge: TensorEdge): number[][] {
-  const { graph, mesh } = model;
-  const bytes = graph.tensors.get(edge.tensor)!.bytes;
-  const producerOp = graph.ops[edge.producer]!;
-  const letters = graph.ops[edge.consumer]!.einsum.inputs[edge.input]!;
-  const recomputed = recomputesForward(graph.ops[edge.consumer]!, model.ctx.recompute);
-  const fromIds = new Distinct<Layout>();
-  const toIds = new Distinct<readonly [Layout, Layout]>();
-  const rowOf = model.groups[model.groupOf[edge.producer]!]!.strategies.map((s) =>
-    fromIds.id(
-      outputLayout(producerOp, s.members.get(edge.producer)!.strategy, model.keepsPartial[edge.producer]!),
-    ),
-  );
-  const colOf = model.groups[model.groupOf[edge.consumer]!]!.strategies.map((s) => {
-    const strategy = s.members.get(edge.consumer)!.strategy;
-    return toIds.id([operandLayout(strategy, letters), operandGradientLayout(strategy, letters)]);
+/** The strategy of every op (by op index) when each group takes the strategy `choice` gives it. */
+export function strategiesOfChoice(model: IntraOpModel, choice: readonly number[]): OpStrategy[] {
+  const strategies: OpStrategy[] = new Array(model.graph.ops.length);
+  choice.forEach((k, g) => {
+    for (const [op, m] of model.groups[g]!.strategies[k]!.members) strategies[op] = m.strategy;
   });
-  const distinct = fromIds.values.map((from) => {
-    const resolved = resolvedLayout(from);
-    return toIds.values.map(([read, gradient]) => {
-      const forward = reshard(bytes, from, read, mesh).sec;
-      return forward * (recomputed ? 2 : 1) + reshard(bytes, gradient, resolved, mesh).sec;
-    });
-  });
-  return rowOf.map((r) => colOf.map((c) => distinct[r]![c]!));
-}
-
-/** Interns values by their JSON form: a handful of distinct layouts stand for many strategies. */
-class Distinct<T> {
-  readonly values: T[] = [];
-  private readonly ids = new Map<string, number>();
-  id(value: T): number {
-    const key = JSON.stringify(value);
-    let id = this.ids.get(key);
-    if (id === undefined) {
-      id = this.values.length;
-      this.values.push(value);
-      this.ids.set(key, id);
-    }
-    return id;
-  }
-}
-
-/** The numeric ILP (solvers/problem.ts) for this model: one node per group, edges summed per group pair. */
-export function toIlpProblem(
-  model: IntraOpModel,
-  memoryBudgetBytes: number | null,
-  timeLimitSec: number,
-): IlpProblem {
-  const nodes: IlpNode[] = model.groups.map((g) => ({
-    cost: g.strategies.map((s) => s.totalSec / ILP_SEC_PER_UNIT),
-    memory: g.strategies.map((s) => s.memoryBytes / ILP_BYTES_PER_UNIT),
-  }));
-  const matrices = new Map<string, { from: number; to: number; cost: number[][] }>();
-  for (const edge of model.tensorEdges) {
-    const from = model.groupOf[edge.producer]!;
-    const to = model.groupOf[edge.consumer]!;
-    const secs = edgeCostMatrix(model, edge);
-    const entry = matrices.get(`${from}:${to}`);
-    if (entry === undefined) {
-      matrices.set(`${from}:${to}`, {
-        from,
-        to,
-        cost: secs.map((row) => row.map((sec) => sec / ILP_SEC_PER_UNIT)),
-      });
-    } else {
-      for (const [k, row] of secs.entries()) {
-        for (const [l, sec] of row.entries()) entry.cost[k]![l]! += sec / ILP_SEC_PER_UNIT;
-      }
-    }
-  }
-  return {
-    nodes,
-    edges: [...matrices.values()],
-    memoryBudget: memoryBudgetBytes === null ? null : memoryBudgetBytes / ILP_BYTES_PER_UNIT,
-    timeLimitSec,
-  };
+  return strategies;
 }

@@ -1,10 +1,10 @@
 import type { LogicalMesh } from '../cluster/mesh.ts';
 import type { OpGraph } from '../graph/graph.ts';
-import type { GpuSpec } from '../schema/index.ts';
-import { buildIntraOpModel, edgeReshards, type IntraOpModel } from './intra-op.ts';
+import type { GpuSpec, Recompute } from '../schema/index.ts';
+import { edgeReshards } from './edge-cost.ts';
+import { buildIntraOpModel, type IntraOpModel } from './intra-op.ts';
 import type { Layout } from './layout.ts';
 import type { OpCost, PricedCollective } from './op-cost.ts';
-import type { Recompute } from './saved.ts';
 import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
 
 /** One op of an evaluated layout: its strategy, its own cost and the resharding of its inputs. */
@@ -55,8 +55,6 @@ export function evaluateLayout(
 ): LayoutEval | null {
   const model: IntraOpModel = buildIntraOpModel(graph, mesh, {
     gpu: options.gpu,
-    // One byte per parameter: the model's parameter memory then counts elements.
-    paramStateBytesPerParam: 1,
     recompute: options.recompute,
     ...(options.carry ? { carry: options.carry } : {}),
     pin: (op) => strategyOf(op.index),
@@ -96,7 +94,7 @@ export function evaluateLayout(
     commSec += cost.commSec;
     gradSyncSec += cost.gradSyncSec;
     reshardSec += r.sec;
-    paramElements += cost.paramStateBytes;
+    paramElements += cost.paramElements;
     activationBytes += cost.activationBytes;
     return {
       strategy,

@@ -1,3 +1,5 @@
+import type { DimSpec } from '../schema/vocabulary.ts';
+
 /**
  * How a tensor lies on a 2-D logical mesh, one entry per mesh axis: the index of the tensor dim that
  * axis splits, 'R' (replicated along it) or 'P' (partial: awaiting a sum over it). This is the
@@ -5,9 +7,6 @@
  */
 export type AxisLayout = number | 'R' | 'P';
 export type Layout = readonly [AxisLayout, AxisLayout];
-
-/** Per tensor dim: 'R', 'S0', 'S1' or 'S01' (split over both axes, axis 0 major). */
-export type DimSpec = 'R' | 'S0' | 'S1' | 'S01';
 
 export function tensorSpec(layout: Layout, rank: number): DimSpec[] {
   const spec: DimSpec[] = [];

@@ -1,14 +1,12 @@
 import { collectiveSec } from '../cluster/collectives.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
 import type { GraphOp, OpGraph } from '../graph/graph.ts';
-import type { Dtype, GpuSpec } from '../schema/index.ts';
+import type { Dtype, GpuSpec, Phase, Recompute } from '../schema/index.ts';
 import { peakFlopsPerSec, rooflineSec } from './compute.ts';
 import { type Layout, shardCount } from './layout.ts';
 import type { Collective } from './reshard.ts';
-import { type Recompute, recomputesForward, type SavedTensor, savedTensors } from './saved.ts';
+import { recomputesForward, type SavedTensor, savedTensors } from './saved.ts';
 import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
-
-export type Phase = 'forward' | 'backward';
 
 /** Token ids, masks and labels do not set the math mode of the op that reads them. */
 const FLOAT_DTYPES: ReadonlySet<Dtype> = new Set(['fp32', 'tf32', 'bf16', 'fp16', 'fp8']);
@@ -30,8 +28,8 @@ export interface OpCost {
    * paid once per step, not per microbatch.
    */
   readonly gradSyncSec: number;
-  /** Parameters, gradients and optimizer state of the parameters this op owns. */
-  readonly paramStateBytes: number;
+  /** Elements of the parameters this op owns (each charged to its first reader), held per device. */
+  readonly paramElements: number;
   /** Activations this op is charged with keeping for the backward pass (saved.ts). */
   readonly activationBytes: number;
 }
@@ -40,8 +38,6 @@ export interface CostContext {
   readonly graph: OpGraph;
   readonly mesh: LogicalMesh;
   readonly gpu: GpuSpec;
-  /** Bytes per parameter for weight + gradient + optimizer state (16 for mixed-precision Adam). */
-  readonly paramStateBytesPerParam: number;
   /** The op charged with each parameter's memory: its first consumer. */
   readonly paramOwner: ReadonlyMap<string, number>;
   readonly recompute: Recompute;
@@ -53,12 +49,11 @@ export function costContext(
   graph: OpGraph,
   mesh: LogicalMesh,
   gpu: GpuSpec,
-  paramStateBytesPerParam: number,
   recompute: Recompute,
 ): CostContext {
   const saved = new Map<number, SavedTensor[]>();
   for (const s of savedTensors(graph, recompute)) saved.set(s.op, [...(saved.get(s.op) ?? []), s]);
-  return { graph, mesh, gpu, paramStateBytesPerParam, paramOwner: paramOwners(graph), recompute, saved };
+  return { graph, mesh, gpu, paramOwner: paramOwners(graph), recompute, saved };
 }
 
 export function paramOwners(graph: OpGraph): Map<string, number> {
@@ -89,7 +84,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   const collectives: PricedCollective[] = [];
   /** Parameter-gradient all-reduces: data parallelism inside the mesh, paid once per step. */
   let gradSyncSec = 0;
-  let paramStateBytes = 0;
+  let paramElements = 0;
   op.inputs.forEach((name, i) => {
     const t = graph.tensors.get(name)!;
     const layout: Layout = operandLayout(strategy, op.einsum.inputs[i]!);
@@ -97,8 +92,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     inputBytes += t.bytes / shards;
     if (t.param || t.producer !== null) gradientInputs++;
     if (!t.param) return;
-    if (ctx.paramOwner.get(name) === op.index)
-      paramStateBytes += (t.numel / shards) * ctx.paramStateBytesPerParam;
+    if (ctx.paramOwner.get(name) === op.index) paramElements += t.numel / shards;
     for (const j of [0, 1] as const) {
       if (strategy.split[j] === null || layout[j] !== 'R') continue;
       const bytes = t.bytes / shards;
@@ -168,7 +162,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     collectives,
     commSec: collectives.reduce((s, c) => s + c.sec, 0) - gradSyncSec,
     gradSyncSec,
-    paramStateBytes,
+    paramElements,
     activationBytes,
   };
 }

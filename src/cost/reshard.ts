@@ -1,5 +1,6 @@
-import { type CollectiveKind, collectiveSec } from '../cluster/collectives.ts';
+import { collectiveSec } from '../cluster/collectives.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
+import type { CollectiveKind } from '../schema/vocabulary.ts';
 import type { AxisLayout, Layout } from './layout.ts';
 
 export interface Collective {

@@ -1,7 +1,6 @@
 import type { GraphOp, OpGraph } from '../graph/graph.ts';
 import { SAVED_FOR_BACKWARD } from '../schema/graph.ts';
-
-export type Recompute = 'none' | 'selective' | 'full';
+import type { Recompute } from '../schema/vocabulary.ts';
 
 /** A tensor kept from the forward to the backward pass, charged to the first op that needs it. */
 export interface SavedTensor {

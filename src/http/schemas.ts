@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GpuSpec } from '../schema/cluster.ts';
+import { CatalogGpu, GpuSpec } from '../schema/cluster.ts';
 import {
   JobStatus,
   Plan,
@@ -74,13 +74,7 @@ export const SweepQuery = z
   })
   .strict();
 
-export const CatalogEntry = z.object({
-  id: z.string(),
-  spec: GpuSpec,
-  /** Inter-node bandwidth per GPU and direction of the node the GPU usually ships in, GB/s. */
-  defaultInterNodeGBps: z.number(),
-  source: z.string(),
-});
+export const CatalogEntry = CatalogGpu.extend({ id: z.string() });
 openApiRegistry.add(CatalogEntry, { id: 'CatalogGpu' });
 
 export const HealthStatus = z.object({ status: z.literal('ok') });

@@ -1,5 +1,9 @@
 import type { TransformerDims } from './dims.ts';
 import type { LayerGraphBuilder } from './graph-builder.ts';
+import { DIM } from './letters.ts';
+
+const { batch: B, seq: S, keySeq: T, hidden: H, headDim: D } = DIM;
+const BSH = `${B}${S}${H}`;
 
 /**
  * The head layout of the attention einsums. Multi-head attention keeps one head dim n; grouped-query
@@ -19,8 +23,13 @@ function headLayout(dims: TransformerDims): HeadLayout {
   const { heads, kvHeads, groupSize } = dims;
   // With r = 1 the GQA einsums would carry a size-1 dim: MHA's layout says the same thing plainly.
   return kvHeads === heads
-    ? { query: 'n', kv: 'n', querySizes: [heads], kvSizes: [heads] }
-    : { query: 'gr', kv: 'g', querySizes: [kvHeads, groupSize], kvSizes: [kvHeads] };
+    ? { query: DIM.heads, kv: DIM.heads, querySizes: [heads], kvSizes: [heads] }
+    : {
+        query: `${DIM.kvHeads}${DIM.groupSize}`,
+        kv: DIM.kvHeads,
+        querySizes: [kvHeads, groupSize],
+        kvSizes: [kvHeads],
+      };
 }
 
 /**
@@ -34,7 +43,7 @@ export function addAttention(builder: LayerGraphBuilder, x: string, dims: Transf
   const { query: q, kv, querySizes, kvSizes } = headLayout(dims);
   const lnScale = builder.param('ln1_scale', [h]);
   const xNorm = builder.activation('x_norm1', [b, s, h]);
-  builder.op('ln1', 'bsh,h->bsh', [x, lnScale], xNorm, { kind: 'norm', reducedDims: ['h'] });
+  builder.op('ln1', `${BSH},${H}->${BSH}`, [x, lnScale], xNorm, { kind: 'norm', reducedDims: [H] });
 
   const wq = builder.param('wq', [h, ...querySizes, d]);
   const wk = builder.param('wk', [h, ...kvSizes, d]);
@@ -42,9 +51,9 @@ export function addAttention(builder: LayerGraphBuilder, x: string, dims: Transf
   const query = builder.activation('q', [b, s, ...querySizes, d]);
   const key = builder.activation('k', [b, s, ...kvSizes, d]);
   const value = builder.activation('v', [b, s, ...kvSizes, d]);
-  builder.op('q_proj', `bsh,h${q}d->bs${q}d`, [xNorm, wq], query, { kind: 'matmul' });
-  builder.op('k_proj', `bsh,h${kv}d->bs${kv}d`, [xNorm, wk], key, { kind: 'matmul' });
-  builder.op('v_proj', `bsh,h${kv}d->bs${kv}d`, [xNorm, wv], value, { kind: 'matmul' });
+  builder.op('q_proj', `${BSH},${H}${q}${D}->${B}${S}${q}${D}`, [xNorm, wq], query, { kind: 'matmul' });
+  builder.op('k_proj', `${BSH},${H}${kv}${D}->${B}${S}${kv}${D}`, [xNorm, wk], key, { kind: 'matmul' });
+  builder.op('v_proj', `${BSH},${H}${kv}${D}->${B}${S}${kv}${D}`, [xNorm, wv], value, { kind: 'matmul' });
 
   const context = dims.flashAttention
     ? addFlashCore(builder, query, key, value, dims)
@@ -52,10 +61,10 @@ export function addAttention(builder: LayerGraphBuilder, x: string, dims: Transf
 
   const wo = builder.param('wo', [...querySizes, d, h]);
   const out = builder.activation('attn_out', [b, s, h]);
-  builder.op('out_proj', `bs${q}d,${q}dh->bsh`, [context, wo], out, { kind: 'matmul' });
+  builder.op('out_proj', `${B}${S}${q}${D},${q}${D}${H}->${BSH}`, [context, wo], out, { kind: 'matmul' });
   return builder.dropout(dims.dropout, 'attn_out_dropout', out, {
     local: 'attn_dropped',
-    letters: 'bsh',
+    letters: BSH,
     shape: [b, s, h],
   });
 }
@@ -75,12 +84,19 @@ function addFlashCore(
   const { microBatch: b, seqLen: s, heads, headDim: d } = dims;
   const { query: q, kv, querySizes } = headLayout(dims);
   const context = builder.activation('context', [b, s, ...querySizes, d]);
-  builder.op('attention', `bs${q}d,bt${kv}d,bt${kv}d->bs${q}d`, [query, key, value], context, {
-    kind: 'matmul',
-    // The einsum shows the layouts; the kernel also contracts d (q·k) and normalises over t.
-    reducedDims: ['t', 'd'],
-    flops: 4 * b * s * s * heads * d,
-  });
+  const keys = `${B}${T}${kv}${D}`;
+  builder.op(
+    'attention',
+    `${B}${S}${q}${D},${keys},${keys}->${B}${S}${q}${D}`,
+    [query, key, value],
+    context,
+    {
+      kind: 'matmul',
+      // The einsum shows the layouts; the kernel also contracts d (q·k) and normalises over t.
+      reducedDims: [T, D],
+      flops: 4 * b * s * s * heads * d,
+    },
+  );
   return context;
 }
 
@@ -98,23 +114,33 @@ function addEagerCore(
   const scoreShape = [b, ...querySizes, s, s];
   const scores = builder.activation('scores', scoreShape);
   const probs = builder.activation('probs', scoreShape);
-  builder.op('attn_scores', `bs${q}d,bt${kv}d->b${q}st`, [query, key], scores, { kind: 'matmul', ...core });
-  builder.op('softmax', `b${q}st->b${q}st`, [scores], probs, {
+  const scoreLetters = `${B}${q}${S}${T}`;
+  builder.op('attn_scores', `${B}${S}${q}${D},${B}${T}${kv}${D}->${scoreLetters}`, [query, key], scores, {
+    kind: 'matmul',
+    ...core,
+  });
+  builder.op('softmax', `${scoreLetters}->${scoreLetters}`, [scores], probs, {
     kind: 'softmax',
-    reducedDims: ['t'],
+    reducedDims: [T],
     ...core,
   });
   const dropped = builder.dropout(
     dims.dropout,
     'attn_dropout',
     probs,
-    { local: 'probs_dropped', letters: `b${q}st`, shape: scoreShape },
+    { local: 'probs_dropped', letters: scoreLetters, shape: scoreShape },
     true,
   );
   const context = builder.activation('context', [b, s, ...querySizes, d]);
-  builder.op('attn_context', `b${q}st,bt${kv}d->bs${q}d`, [dropped, value], context, {
-    kind: 'matmul',
-    ...core,
-  });
+  builder.op(
+    'attn_context',
+    `${scoreLetters},${B}${T}${kv}${D}->${B}${S}${q}${D}`,
+    [dropped, value],
+    context,
+    {
+      kind: 'matmul',
+      ...core,
+    },
+  );
   return context;
 }

@@ -1,6 +1,6 @@
 import { type InputIssue, InvalidInputError, parseOrThrow } from '../schema/errors.ts';
 import { TransformerSpec } from '../schema/model.ts';
-import { Precision } from '../schema/training.ts';
+import { type Activation, type Norm, Precision } from '../schema/vocabulary.ts';
 
 export interface BuildOptions {
   /** Sequences per microbatch: the b dim of every activation. */
@@ -39,8 +39,8 @@ export interface TransformerDims {
   readonly ffnHidden: number;
   /** v */
   readonly vocab: number;
-  readonly activation: 'gelu' | 'swiglu';
-  readonly norm: 'layernorm' | 'rmsnorm';
+  readonly activation: Activation;
+  readonly norm: Norm;
   readonly tiedEmbeddings: boolean;
   /**
    * Dropout on attention probabilities and on every branch into the residual stream: GPT (and

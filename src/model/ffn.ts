@@ -1,5 +1,8 @@
 import type { TransformerDims } from './dims.ts';
 import type { LayerGraphBuilder } from './graph-builder.ts';
+import { DIM } from './letters.ts';
+
+const { batch: B, seq: S, hidden: H, ffn: F, experts: E, capacity: C } = DIM;
 
 /**
  * Where an MLP runs: on the token grid (b, s) of a dense block, or on the expert slots (e, c) of an
@@ -23,18 +26,18 @@ function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, si
   const up = (local: string, weight: string, output: string): string => {
     const w = builder.param(weight, [...weightLeadSizes, h, f]);
     const out = builder.activation(output, [...tokenSizes, f]);
-    builder.op(local, `${T}h,${E}hf->${T}f`, [x, w], out, { kind: 'matmul' });
+    builder.op(local, `${T}${H},${E}${H}${F}->${T}${F}`, [x, w], out, { kind: 'matmul' });
     return out;
   };
   const unary = (local: string, input: string, output: string): string => {
     const out = builder.activation(output, [...tokenSizes, f]);
-    builder.op(local, `${T}f->${T}f`, [input], out, { kind: 'elementwise' });
+    builder.op(local, `${T}${F}->${T}${F}`, [input], out, { kind: 'elementwise' });
     return out;
   };
   const down = (local: string, input: string, weight: string): string => {
     const w = builder.param(weight, [...weightLeadSizes, f, h]);
     const out = builder.activation(site.output, [...tokenSizes, h]);
-    builder.op(local, `${T}f,${E}fh->${T}h`, [input, w], out, { kind: 'matmul' });
+    builder.op(local, `${T}${F},${E}${F}${H}->${T}${H}`, [input, w], out, { kind: 'matmul' });
     return out;
   };
 
@@ -46,7 +49,7 @@ function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, si
   const upOut = up(`${p}up_proj`, `w_${p}up`, `${p}up_out`);
   const silu = unary(`${p}silu`, gate, `${p}silu_out`);
   const glu = builder.activation(`${p}glu_out`, [...tokenSizes, f]);
-  builder.op(`${p}glu_mul`, `${T}f,${T}f->${T}f`, [silu, upOut], glu, { kind: 'elementwise' });
+  builder.op(`${p}glu_mul`, `${T}${F},${T}${F}->${T}${F}`, [silu, upOut], glu, { kind: 'elementwise' });
   return down(`${p}down_proj`, glu, `w_${p}down`);
 }
 
@@ -54,7 +57,7 @@ export function addDenseMlp(builder: LayerGraphBuilder, x: string, dims: Transfo
   const { microBatch: b, seqLen: s } = dims;
   return addMlp(builder, x, dims, {
     prefix: '',
-    tokens: 'bs',
+    tokens: `${B}${S}`,
     tokenSizes: [b, s],
     weightLead: '',
     weightLeadSizes: [],
@@ -83,26 +86,38 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
   const wRouter = builder.param('w_router', [h, e]);
   const logits = builder.activation('router_logits', [b, s, e]);
   const gates = builder.activation('gates', [b, s, e]);
-  builder.op('router', 'bsh,he->bse', [x, wRouter], logits, { kind: 'matmul' });
-  builder.op('router_softmax', 'bse->bse', [logits], gates, { kind: 'softmax', reducedDims: ['e'] });
+  builder.op('router', `${B}${S}${H},${H}${E}->${B}${S}${E}`, [x, wRouter], logits, { kind: 'matmul' });
+  builder.op('router_softmax', `${B}${S}${E}->${B}${S}${E}`, [logits], gates, {
+    kind: 'softmax',
+    reducedDims: [E],
+  });
 
   const mask = builder.activation('dispatch_mask', [b, s, e, c], 'bool');
   const expertIn = builder.activation('expert_in', [e, c, h]);
-  builder.op('dispatch', 'bsec,bsh->ech', [mask, x], expertIn, { kind: 'other', flops: routedElements });
+  builder.op('dispatch', `${B}${S}${E}${C},${B}${S}${H}->${E}${C}${H}`, [mask, x], expertIn, {
+    kind: 'other',
+    flops: routedElements,
+  });
 
   const expertOut = addMlp(builder, expertIn, dims, {
     prefix: 'expert_',
-    tokens: 'ec',
+    tokens: `${E}${C}`,
     tokenSizes: [e, c],
-    weightLead: 'e',
+    weightLead: E,
     weightLeadSizes: [e],
     output: 'expert_out',
   });
 
   const out = builder.activation('mlp_out', [b, s, h]);
-  builder.op('combine', 'bsec,bse,ech->bsh', [mask, gates, expertOut], out, {
-    kind: 'other',
-    flops: 2 * routedElements,
-  });
+  builder.op(
+    'combine',
+    `${B}${S}${E}${C},${B}${S}${E},${E}${C}${H}->${B}${S}${H}`,
+    [mask, gates, expertOut],
+    out,
+    {
+      kind: 'other',
+      flops: 2 * routedElements,
+    },
+  );
   return out;
 }

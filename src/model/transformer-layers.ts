@@ -3,6 +3,11 @@ import { addAttention } from './attention.ts';
 import type { TransformerDims } from './dims.ts';
 import { addDenseMlp, addMoeMlp } from './ffn.ts';
 import { LayerGraphBuilder } from './graph-builder.ts';
+import { DIM } from './letters.ts';
+
+const { batch: B, seq: S, hidden: H, vocab: V } = DIM;
+const BS = `${B}${S}`;
+const BSH = `${B}${S}${H}`;
 
 /** One pipeline-able unit of a model: the inter-op DP cuts stages between layers. */
 export interface ModelLayer {
@@ -39,10 +44,13 @@ function embeddingLayer(dims: TransformerDims): UnsignedLayer {
   const tokens = builder.activation('tokens', [b, s], 'int32');
   const table = builder.param('table', [v, h]);
   const embedded = builder.activation('embedded', [b, s, h]);
-  builder.op('lookup', 'bs,vh->bsh', [tokens, table], embedded, { kind: 'embedding', flops: b * s * h });
+  builder.op('lookup', `${BS},${V}${H}->${BSH}`, [tokens, table], embedded, {
+    kind: 'embedding',
+    flops: b * s * h,
+  });
   const x = builder.dropout(dims.dropout, 'dropout', embedded, {
     local: 'x',
-    letters: 'bsh',
+    letters: BSH,
     shape: [b, s, h],
   });
   return { name: 'embedding', kind: 'embedding', graph: builder.build(), input: null, output: x };
@@ -62,19 +70,19 @@ function blockLayer(dims: TransformerDims, index: number, input: string): Unsign
   const x = builder.external(input, [b, s, h]);
   const attnOut = addAttention(builder, x, dims);
   const resid1 = builder.activation('resid1', [b, s, h]);
-  builder.op('residual1', 'bsh,bsh->bsh', [x, attnOut], resid1, { kind: 'add' });
+  builder.op('residual1', `${BSH},${BSH}->${BSH}`, [x, attnOut], resid1, { kind: 'add' });
 
   const lnScale = builder.param('ln2_scale', [h]);
   const xNorm = builder.activation('x_norm2', [b, s, h]);
-  builder.op('ln2', 'bsh,h->bsh', [resid1, lnScale], xNorm, { kind: 'norm', reducedDims: ['h'] });
+  builder.op('ln2', `${BSH},${H}->${BSH}`, [resid1, lnScale], xNorm, { kind: 'norm', reducedDims: [H] });
   const mlpOut = dims.moe === null ? addDenseMlp(builder, xNorm, dims) : addMoeMlp(builder, xNorm, dims);
   const dropped = builder.dropout(dims.dropout, 'mlp_dropout', mlpOut, {
     local: 'mlp_dropped',
-    letters: 'bsh',
+    letters: BSH,
     shape: [b, s, h],
   });
   const y = builder.activation('y', [b, s, h]);
-  builder.op('residual2', 'bsh,bsh->bsh', [resid1, dropped], y, { kind: 'add' });
+  builder.op('residual2', `${BSH},${BSH}->${BSH}`, [resid1, dropped], y, { kind: 'add' });
   return { name, kind: 'block', graph: builder.build(), input, output: y };
 }
 
@@ -92,13 +100,13 @@ function headLayer(dims: TransformerDims, input: string): UnsignedLayer {
   const x = builder.external(input, [b, s, h]);
   const normScale = builder.param('norm_scale', [h]);
   const xNorm = builder.activation('x_norm', [b, s, h]);
-  builder.op('final_norm', 'bsh,h->bsh', [x, normScale], xNorm, { kind: 'norm', reducedDims: ['h'] });
+  builder.op('final_norm', `${BSH},${H}->${BSH}`, [x, normScale], xNorm, { kind: 'norm', reducedDims: [H] });
   const table = builder.param('table', [v, h]);
   const logits = builder.activation('logits', [b, s, v]);
-  builder.op('lm_head', 'bsh,vh->bsv', [xNorm, table], logits, { kind: 'matmul' });
+  builder.op('lm_head', `${BSH},${V}${H}->${BS}${V}`, [xNorm, table], logits, { kind: 'matmul' });
   const labels = builder.activation('labels', [b, s], 'int32');
   const loss = builder.activation('loss', [b, s], 'fp32');
-  builder.op('cross_entropy', 'bsv,bs->bs', [logits, labels], loss, {
+  builder.op('cross_entropy', `${BS}${V},${BS}->${BS}`, [logits, labels], loss, {
     kind: 'loss',
     flops: CROSS_ENTROPY_FLOPS_PER_LOGIT * b * s * v,
   });

@@ -1,10 +1,13 @@
 import type { Cluster } from '../cluster/cluster.ts';
+import { paramBytes } from '../cost/memory.ts';
+import { inFlightMicrobatches } from '../cost/pipeline.ts';
+import { priceStage, type StagePrice, stageLinks } from '../cost/stage.ts';
+import { pipelineStep, stagePeakBytes, stepBreakdown, throughput } from '../cost/step.ts';
 import { coarsen } from '../graph/coarsen.ts';
+import { DIM } from '../model/letters.ts';
 import type { Breakdown, Plan, PlanRequest, StageOut, Summary } from '../schema/index.ts';
 import { describeOps } from './describe.ts';
-import { inFlightMicrobatches, PARAM_STATE_BYTES, pipelineStepSec } from './pipeline.ts';
 import type { Candidate } from './search.ts';
-import { paramBytes, priceStage, type StagePrice, stageLinks } from './stage-eval.ts';
 
 export interface Assembled {
   readonly summary: Summary;
@@ -13,7 +16,7 @@ export interface Assembled {
   readonly schedule: NonNullable<Plan['schedule']>;
 }
 
-/** Data-parallel ways inside a stage: mesh axes along which every matmul splits the batch dim b. */
+/** Data-parallel ways inside a stage: mesh axes along which every matmul splits the batch dim. */
 function batchWays(candidate: Candidate): number {
   const stage = candidate.stages[0]!;
   // Judge by the model's most repeated layer (a transformer block), not the embedding or head.
@@ -30,8 +33,10 @@ function batchWays(candidate: Candidate): number {
   const price = stage.series.prices[index]!;
   let ways = 1;
   for (const j of [0, 1] as const) {
-    const matmuls = layer.graph.ops.filter((op) => op.kind === 'matmul' && op.einsum.letters.includes('b'));
-    if (matmuls.length > 0 && matmuls.every((op) => price.ops[op.index]!.strategy.split[j] === 'b')) {
+    const matmuls = layer.graph.ops.filter(
+      (op) => op.kind === 'matmul' && op.einsum.letters.includes(DIM.batch),
+    );
+    if (matmuls.length > 0 && matmuls.every((op) => price.ops[op.index]!.strategy.split[j] === DIM.batch)) {
       ways *= stage.series.mesh.shape[j];
     }
   }
@@ -46,6 +51,7 @@ function bestVirtualStages(
 ): number {
   const S = prices.length;
   const pinned = candidate.config.virtualStages;
+  const B = candidate.config.microbatches;
   if (S <= 1 || candidate.config.schedule === 'gpipe') return 1;
   // Chunks hold blocks; the embedding and head ride along with the first and last chunk.
   const edges = (s: { first: number; last: number }) =>
@@ -53,21 +59,13 @@ function bestVirtualStages(
   const layersPerStage = candidate.stages.map((s) => s.last - s.first + 1 - edges(s));
   let best = { v: 1, sec: Number.POSITIVE_INFINITY };
   // Megatron's interleaved 1F1B orders microbatches in groups of S: it needs B to be a multiple of S.
-  const interleavable = candidate.config.microbatches % S === 0;
+  const interleavable = B % S === 0;
   for (let v = 1; v <= 8; v++) {
     if (layersPerStage.some((n) => n % v !== 0) || (pinned > 1 && v !== pinned)) continue;
     if (v > 1 && !interleavable) continue;
-    const latency = prices.map((p) => p.latencySec + (v - 1) * p.ppCommSec);
-    const once = prices[0]!.dpPerStepSec + prices[0]!.optimizerSec;
-    const sec = pipelineStepSec(latency, candidate.config.microbatches, v, once).stepSec;
-    const fits = prices.every(
-      (p, i) =>
-        paramBytes(p.params) +
-          inFlightMicrobatches(v > 1 ? 'interleaved' : '1f1b', i, S, candidate.config.microbatches, v) *
-            p.activationBytesPerMicrobatch <=
-        capacityBytes,
-    );
-    if (fits && sec < best.sec) best = { v, sec };
+    const sec = pipelineStep(prices, B, v).stepSec;
+    const peaks = stagePeakBytes(prices, v > 1 ? 'interleaved' : '1f1b', B, v);
+    if (peaks.every((bytes) => bytes <= capacityBytes) && sec < best.sec) best = { v, sec };
   }
   return best.v;
 }
@@ -99,28 +97,16 @@ export function assemble(
       ? bestVirtualStages(candidate, prices, capacityBytes)
       : config.virtualStages;
   const schedule = config.schedule === 'gpipe' ? 'gpipe' : v > 1 ? 'interleaved' : '1f1b';
-  const latency = prices.map((p) => p.latencySec + (v - 1) * p.ppCommSec);
-  const once = prices[0]!.dpPerStepSec + prices[0]!.optimizerSec;
-  const step = pipelineStepSec(latency, config.microbatches, v, once);
-  const k = step.bottleneck;
-  const bottleneck = prices[k]!;
-  const bottleneckEval = candidate.stages[k]!.series.prices.slice(
-    candidate.stages[k]!.first,
-    candidate.stages[k]!.last + 1,
-  );
-  const sum = (f: (e: (typeof bottleneckEval)[number]) => number) =>
-    bottleneckEval.reduce((s, e) => s + f(e), 0);
   const B = config.microbatches;
-  const breakdown: Breakdown = {
-    computeSec: B * sum((e) => e.forwardComputeSec + e.backwardComputeSec),
-    tpCommSec: B * sum((e) => e.commSec),
-    reshardSec: B * sum((e) => e.reshardSec),
-    ppCommSec: B * (bottleneck.ppCommSec * v),
-    dpCommSec: B * bottleneck.dpPerMicrobatchSec + prices[0]!.dpPerStepSec,
-    bubbleSec: step.bubbleSec,
-    optimizerSec: prices[0]!.optimizerSec,
-    totalSec: step.stepSec,
-  };
+  const step = pipelineStep(prices, B, v);
+  const slowest = candidate.stages[step.bottleneck]!;
+  const breakdown = stepBreakdown(
+    step,
+    prices,
+    slowest.series.prices.slice(slowest.first, slowest.last + 1),
+    B,
+    v,
+  );
 
   const S = prices.length;
   const stages: StageOut[] = candidate.stages.map((stage, i) => {
@@ -128,6 +114,8 @@ export function assemble(
     const inFlight = inFlightMicrobatches(schedule, i, S, B, v);
     const activations = inFlight * p.activationBytesPerMicrobatch;
     const total = paramBytes(p.params) + activations;
+    // Bytes of state each parameter keeps on this stage, ZeRO's sharding included.
+    const bytesPerParam = paramBytes(p.params) / Math.max(1, p.paramElements);
     const layerPlans = new Map<
       string,
       { layer: string; count: number; ops: StageOut['layerPlans'][number]['ops'] }
@@ -139,7 +127,6 @@ export function assemble(
         known.count++;
         continue;
       }
-      const bytesPerParam = paramBytes(p.params) / Math.max(1, p.paramElements) || PARAM_STATE_BYTES;
       layerPlans.set(layer.signature, {
         layer: layer.name,
         count: 1,
@@ -151,7 +138,7 @@ export function assemble(
       layerNames: [model.layers[stage.first]!.name, model.layers[stage.last]!.name],
       subMesh: { nodes: 1, devicesPerNode: stage.stageDevices },
       logicalMesh: [stage.series.mesh.shape[0], stage.series.mesh.shape[1]],
-      latencySec: latency[i]!,
+      latencySec: step.latencySec[i]!,
       memoryBytes: total,
       memory: {
         parametersBytes: p.params.parametersBytes,
@@ -169,17 +156,13 @@ export function assemble(
   const ways = batchWays(candidate);
   const stageDevices = candidate.stages[0]!.stageDevices;
   const seqLen = request.model.kind === 'transformer' ? request.model.seqLen : 0;
-  const stepSec = step.stepSec;
-  const modelFlops = 3 * model.forwardFlops * B * config.dp;
-  const recomputeFlops =
+  const recomputedFlops =
     config.recompute === 'full'
       ? model.forwardFlops
       : config.recompute === 'selective'
         ? model.selectiveFlops
         : 0;
-  const hardwareFlops = modelFlops + recomputeFlops * B * config.dp;
   const peak = (cluster.gpu.peakTflops[request.training.precision] ?? cluster.gpu.peakTflops.fp16) * 1e12;
-  const tflopsPerDevice = modelFlops / stepSec / cluster.devices / 1e12;
   const summary: Summary = {
     dp: config.dp * ways,
     tp: stageDevices / ways,
@@ -190,14 +173,23 @@ export function assemble(
     recompute: config.recompute,
     zero: config.zero,
     sequenceParallel: stages.some((s) =>
-      s.layerPlans.some((lp) => lp.ops.some((o) => o.kind === 'norm' && o.strategy.label.includes('s@'))),
+      s.layerPlans.some((lp) =>
+        lp.ops.some(
+          (o) => o.kind === 'norm' && (o.strategy.axis0 === DIM.seq || o.strategy.axis1 === DIM.seq),
+        ),
+      ),
     ),
     schedule,
-    stepTimeSec: stepSec,
-    tokensPerSec: (request.training.globalBatch * seqLen) / stepSec,
-    tflopsPerDevice,
-    hardwareTflopsPerDevice: hardwareFlops / stepSec / cluster.devices / 1e12,
-    mfu: (tflopsPerDevice * 1e12) / peak,
+    stepTimeSec: step.stepSec,
+    tokensPerSec: (request.training.globalBatch * seqLen) / step.stepSec,
+    ...throughput({
+      forwardFlopsPerMicrobatch: model.forwardFlops,
+      recomputedFlopsPerMicrobatch: recomputedFlops,
+      microbatchesPerStep: B * config.dp,
+      stepSec: step.stepSec,
+      devices: cluster.devices,
+      peakFlopsPerDevice: peak,
+    }),
     peakMemoryBytes: Math.max(...stages.map((s) => s.memoryBytes)),
   };
   return { summary, breakdown, stages, schedule: { kind: schedule, microbatches: B, virtualStages: v } };

@@ -1,6 +1,5 @@
 import type { Cluster } from '../cluster/cluster.ts';
-import type { PlanRequest, Recompute } from '../schema/index.ts';
-import type { ZeroStage } from './pipeline.ts';
+import type { PlanRequest, Recompute, ZeroStage } from '../schema/index.ts';
 
 /** How one pipeline replica's devices are cut into stage sub-meshes. */
 export interface ReplicaShape {

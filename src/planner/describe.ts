@@ -38,7 +38,7 @@ export function describeOps(
       computeSec: { forward: e.cost.forwardSec, backward: e.cost.backwardSec },
       commSec: collectives.reduce((s, c) => s + c.sec, 0),
       memoryBytes: {
-        paramState: e.cost.paramStateBytes * bytesPerParam,
+        paramState: e.cost.paramElements * bytesPerParam,
         activations: e.cost.activationBytes,
       },
     };

@@ -1,15 +1,15 @@
 import type { Cluster } from '../cluster/cluster.ts';
 import { logicalMesh } from '../cluster/mesh.ts';
+import { pipelineConfig } from '../cost/pipeline-config.ts';
+import { buildExports } from '../frameworks/index.ts';
+import { planModel } from '../model/planned.ts';
 import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
 import type { Plan, PlanRequest } from '../schema/index.ts';
 import { assemble } from './assemble.ts';
-import { buildExports } from './exports/index.ts';
 import { LayerSolver } from './layer-solver.ts';
-import { planModel } from './model.ts';
 import { ASSUMPTIONS } from './outcomes.ts';
 import { parsePlanRequest } from './request.ts';
 import type { Candidate } from './search.ts';
-import { LayerSeries, type PipelineConfig } from './stage-eval.ts';
 
 interface FixedConfig {
   readonly tp: number;
@@ -77,28 +77,16 @@ export async function estimate(value: unknown): Promise<Plan> {
   const fixed = fixedConfig(request, cluster, blocks);
   const p = request.parallel!;
   const model = planModel(request.model, fixed.microBatch, request.training.precision);
-  const config: PipelineConfig = {
+  const config = pipelineConfig(request, {
     dp: fixed.dp,
     microBatch: fixed.microBatch,
-    microbatches: request.training.globalBatch / (fixed.dp * fixed.microBatch),
     recompute: p.recompute ?? 'none',
     zero: p.zero ?? (fixed.dp > 1 ? 1 : 0),
-    schedule: p.schedule === 'gpipe' ? 'gpipe' : '1f1b',
-    virtualStages: p.virtualStages ?? 1,
-    overlapGradReduce: p.overlapGradReduce ?? true,
-    overlapTensorParallelComm: p.overlapTensorParallelComm ?? false,
-  };
+  });
   const solver = new LayerSolver({ cluster, deadlineMs: started + request.options.timeLimitSec * 1000 });
   const mesh = logicalMesh(cluster, [1, fixed.tp]);
   const choice = p.sequenceParallel ? 'megatron-sp' : 'megatron';
-  const series = await LayerSeries.build(
-    solver,
-    cluster.gpu.efficiency.tpOverlap,
-    model.layers,
-    mesh,
-    choice,
-    config.recompute,
-  );
+  const series = await solver.series(model.layers, mesh, choice, config.recompute);
   if (series === null) {
     throw new InvalidInputError([
       {

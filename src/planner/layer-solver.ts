@@ -2,24 +2,16 @@ import { solveIlp } from '../../solvers/index.ts';
 import type { IlpStatus } from '../../solvers/problem.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
-import { buildIntraOpModel, toIlpProblem } from '../cost/intra-op.ts';
+import { toIlpProblem } from '../cost/ilp-problem.ts';
+import { buildIntraOpModel, strategiesOfChoice } from '../cost/intra-op.ts';
 import { evaluateLayout, type LayoutEval } from '../cost/layout-eval.ts';
 import { megatronStrategy } from '../cost/megatron-layout.ts';
-import type { Recompute } from '../cost/saved.ts';
+import { PARAM_STATE_BYTES } from '../cost/memory.ts';
+import { LayerSeries } from '../cost/stage.ts';
 import type { OpStrategy } from '../cost/strategy.ts';
-import type { OpGraph } from '../graph/graph.ts';
-import { PARAM_STATE_BYTES } from './pipeline.ts';
-
-/** A layer ready for planning: its validated graph and what identifies identical layers. */
-export interface PlannedLayer {
-  readonly name: string;
-  readonly signature: string;
-  readonly graph: OpGraph;
-  readonly input: string | null;
-  readonly output: string;
-  /** Blocks repeat: the hand-over from one copy to the next is priced inside the layer's ILP. */
-  readonly carry?: { readonly from: string; readonly to: string };
-}
+import { DIM } from '../model/letters.ts';
+import type { PlannedLayer } from '../model/planned.ts';
+import type { Recompute } from '../schema/index.ts';
 
 /**
  * How a layer's layout is chosen: by the ILP with no memory budget ('fast'), by the ILP under
@@ -95,6 +87,25 @@ export class LayerSolver {
     return price;
   }
 
+  /**
+   * Every layer of the model priced on one mesh with one layout choice and recomputation mode, as a
+   * series a stage DP can sum over; null when the choice has no layout for some layer on this mesh.
+   */
+  async series(
+    layers: readonly PlannedLayer[],
+    mesh: LogicalMesh,
+    choice: LayoutChoice,
+    recompute: Recompute,
+  ): Promise<LayerSeries | null> {
+    const prices: LayoutEval[] = [];
+    for (const layer of layers) {
+      const price = await this.price(layer, mesh, choice, recompute);
+      if (price === null) return null;
+      prices.push(price);
+    }
+    return new LayerSeries(mesh, prices, this.options.cluster.gpu.efficiency.tpOverlap);
+  }
+
   private async solve(
     layer: PlannedLayer,
     mesh: LogicalMesh,
@@ -108,9 +119,8 @@ export class LayerSolver {
     }
     const model = buildIntraOpModel(graph, mesh, {
       gpu: this.options.cluster.gpu,
-      paramStateBytesPerParam: PARAM_STATE_BYTES,
       ...(layer.carry ? { carry: layer.carry } : {}),
-      ...(this.options.tensorParallelPinned ? { forbidden: [[], ['b']] as const } : {}),
+      ...(this.options.tensorParallelPinned ? { forbidden: [[], [DIM.batch]] as const } : {}),
     });
     let budget: number | null = null;
     if (choice !== 'fast') {
@@ -130,10 +140,6 @@ export class LayerSolver {
       ...(this.options.signal ? { signal: this.options.signal } : {}),
     });
     if (solution.choice === null) return null;
-    const choiceOf = new Map<number, OpStrategy>();
-    solution.choice.forEach((k, g) => {
-      for (const [op, m] of model.groups[g]!.strategies[k]!.members) choiceOf.set(op, m.strategy);
-    });
-    return { strategies: graph.ops.map((op) => choiceOf.get(op.index)!), status: solution.status };
+    return { strategies: strategiesOfChoice(model, solution.choice), status: solution.status };
   }
 }

@@ -1,7 +1,7 @@
 import type { Cluster } from '../cluster/cluster.ts';
+import { buildExports } from '../frameworks/index.ts';
 import type { Plan, PlanRequest } from '../schema/index.ts';
 import { assemble } from './assemble.ts';
-import { buildExports } from './exports/index.ts';
 import { LayerSolver } from './layer-solver.ts';
 import {
   ASSUMPTIONS,

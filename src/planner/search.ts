@@ -1,6 +1,10 @@
 import { type StageOption, solveStageDp } from '../../solvers/index.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import { logicalMesh } from '../cluster/mesh.ts';
+import { maxStagesAfter, paramBytes } from '../cost/memory.ts';
+import { type PipelineConfig, pipelineConfig } from '../cost/pipeline-config.ts';
+import { type LayerSeries, priceStage, stageLinks } from '../cost/stage.ts';
+import { type PlannedModel, planModel } from '../model/planned.ts';
 import type { PlanRequest, Recompute } from '../schema/index.ts';
 import {
   logicalShapes,
@@ -11,15 +15,6 @@ import {
   zeroOrder,
 } from './config-space.ts';
 import type { LayerSolver, LayoutChoice } from './layer-solver.ts';
-import { type PlannedModel, planModel } from './model.ts';
-import {
-  LayerSeries,
-  maxStagesAfter,
-  type PipelineConfig,
-  paramBytes,
-  priceStage,
-  stageLinks,
-} from './stage-eval.ts';
 
 /**
  * Layout choices offered to the stage DP for every layer range and mesh: the ILP's fastest layout
@@ -127,18 +122,7 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
           break escalation;
         }
         for (const zero of zeroOrder(request, replica.dp)) {
-          const schedule = request.parallel?.schedule === 'gpipe' ? 'gpipe' : '1f1b';
-          const config: PipelineConfig = {
-            dp: replica.dp,
-            microBatch: mb,
-            microbatches,
-            recompute,
-            zero,
-            schedule,
-            virtualStages: request.parallel?.virtualStages ?? 1,
-            overlapGradReduce: request.parallel?.overlapGradReduce ?? true,
-            overlapTensorParallelComm: request.parallel?.overlapTensorParallelComm ?? false,
-          };
+          const config = pipelineConfig(request, { dp: replica.dp, microBatch: mb, recompute, zero });
           tried++;
           const result = solveReplica(ctx, model, replica, config, series);
           dpStates += result.dpStates;
@@ -186,14 +170,7 @@ async function seriesFor(
         if (choice === 'megatron-sp' && shape[1] === 1) continue;
         const sp = ctx.request.parallel?.sequenceParallel;
         if ((sp === true && choice === 'megatron') || (sp === false && choice === 'megatron-sp')) continue;
-        const series = await LayerSeries.build(
-          ctx.solver,
-          ctx.cluster.gpu.efficiency.tpOverlap,
-          model.layers,
-          mesh,
-          choice,
-          recompute,
-        );
+        const series = await ctx.solver.series(model.layers, mesh, choice, recompute);
         if (series !== null) out.push({ series, stageDevices: m });
       }
     }
@@ -267,7 +244,7 @@ function solveReplica(
               config,
               ctx.cluster,
             );
-            const after = maxStagesAfter(price, ctx.capacityBytes, config);
+            const after = maxStagesAfter(price, ctx.capacityBytes, config.schedule, config.microbatches);
             if (after < 0) {
               shortfall = Math.min(
                 shortfall,

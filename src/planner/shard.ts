@@ -2,16 +2,13 @@ import { solveIlpIsolated } from '../../solvers/index.ts';
 import type { BackendChoice, IlpSolution } from '../../solvers/problem.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
-import { buildIntraOpModel, type IntraOpModel, toIlpProblem } from '../cost/intra-op.ts';
+import { toIlpProblem } from '../cost/ilp-problem.ts';
+import { buildIntraOpModel, type IntraOpModel, strategiesOfChoice } from '../cost/intra-op.ts';
 import { evaluateLayout } from '../cost/layout-eval.ts';
-import type { OpStrategy } from '../cost/strategy.ts';
+import { PARAM_STATE_BYTES } from '../cost/memory.ts';
 import type { OpGraph } from '../graph/graph.ts';
 import type { IntraOpPlan } from '../schema/index.ts';
 import { describeOps } from './describe.ts';
-import { PARAM_STATE_BYTES } from './pipeline.ts';
-
-/** Mixed-precision Adam: bf16 weight and gradient (2 + 2) plus fp32 master weight, m and v (12). */
-export const ADAM_MIXED_PRECISION_BYTES_PER_PARAM = PARAM_STATE_BYTES;
 
 export interface ShardOptions {
   readonly graph: OpGraph;
@@ -29,7 +26,6 @@ export async function shardGraph(options: ShardOptions): Promise<IntraOpPlan> {
   const { graph, cluster, mesh } = options;
   const model = buildIntraOpModel(graph, mesh, {
     gpu: cluster.gpu,
-    paramStateBytesPerParam: ADAM_MIXED_PRECISION_BYTES_PER_PARAM,
     allowReplicatedMatmul: options.allowReplicatedMatmul,
   });
   const problem = toIlpProblem(model, options.memoryBudgetBytes, options.timeLimitSec ?? 30);
@@ -86,18 +82,15 @@ function describeChoice(
   options: ShardOptions,
   choice: readonly number[],
 ): Pick<IntraOpPlan, 'ops' | 'totals'> {
-  const strategyOf = new Map<number, OpStrategy>();
-  choice.forEach((k, g) => {
-    for (const [op, m] of model.groups[g]!.strategies[k]!.members) strategyOf.set(op, m.strategy);
-  });
+  const strategies = strategiesOfChoice(model, choice);
   // The ILP's own choice is always valid on its mesh.
   const evaluated = evaluateLayout(
     options.graph,
     options.mesh,
     { gpu: options.cluster.gpu, recompute: 'none' },
-    (op) => strategyOf.get(op)!,
+    (op) => strategies[op]!,
   )!;
-  const bytesPerParam = ADAM_MIXED_PRECISION_BYTES_PER_PARAM;
+  const bytesPerParam = PARAM_STATE_BYTES;
   return {
     ops: describeOps(options.graph, evaluated, model.coarsening, bytesPerParam),
     totals: {

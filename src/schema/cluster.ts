@@ -43,6 +43,15 @@ export const GpuSpec = z
   .strict();
 export type GpuSpec = z.infer<typeof GpuSpec>;
 
+/** A GPU of the catalog (`GET /v1/gpus`), with the node it usually ships in and the figures' source. */
+export const CatalogGpu = z.object({
+  spec: GpuSpec,
+  /** Inter-node bandwidth per GPU and direction of the node the GPU usually ships in, GB/s. */
+  defaultInterNodeGBps: z.number(),
+  source: z.string(),
+});
+export type CatalogGpu = z.infer<typeof CatalogGpu>;
+
 export const ClusterSpec = z
   .object({
     /** A catalog id (case-insensitive, e.g. "A100-80GB") or a full GPU description. */

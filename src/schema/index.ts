@@ -8,3 +8,4 @@ export * from './plan.ts';
 export * from './request.ts';
 export * from './shard-plan.ts';
 export * from './training.ts';
+export * from './vocabulary.ts';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { Plan, PlanStatus } from './plan.ts';
+import { Plan } from './plan.ts';
 import { PlanRequest } from './request.ts';
+import { PlanStatus } from './vocabulary.ts';
 
 export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatus>;

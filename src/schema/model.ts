@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { OpGraphSpec } from './graph.ts';
+import { Activation, AttentionKind, Norm } from './vocabulary.ts';
 
 const count = z.number().int().positive();
 
@@ -27,18 +28,14 @@ export const TransformerSpec = z
     ffnHidden: count.max(10_000_000).optional(),
     vocab: count.max(10_000_000),
     seqLen: count.max(10_000_000),
-    activation: z.enum(['gelu', 'swiglu']).default('gelu'),
+    activation: Activation.default('gelu'),
     /** Defaults: LayerNorm with GELU (GPT), RMSNorm with SwiGLU (Llama). */
-    norm: z.enum(['layernorm', 'rmsnorm']).optional(),
+    norm: Norm.optional(),
     /** Defaults: tied with GELU (GPT), untied with SwiGLU (Llama). */
     tiedEmbeddings: z.boolean().optional(),
     moe: MoeSpec.optional(),
-    /**
-     * How attention runs: 'flash' (FlashAttention: one fused kernel, the s×s scores never stored)
-     * or 'eager' (scores, softmax, dropout and context as separate kernels, as Megatron-LM ran in
-     * 2021 and Korthikanti et al. 2022 count).
-     */
-    attention: z.enum(['flash', 'eager']).default('flash'),
+    /** How attention runs (Korthikanti et al. 2022 count eager attention's separate kernels). */
+    attention: AttentionKind.default('flash'),
     /** Dropout on attention and on the branches into the residual stream; defaults: on for GELU (GPT), off for SwiGLU (Llama). */
     dropout: z.boolean().optional(),
   })

@@ -1,9 +1,6 @@
 import { z } from 'zod';
-import { Recompute, ScheduleKind } from './request.ts';
 import { OpLayoutOut } from './shard-plan.ts';
-
-export const PlanStatus = z.enum(['optimal', 'feasible', 'infeasible', 'timeout']);
-export type PlanStatus = z.infer<typeof PlanStatus>;
+import { PlanStatus, Recompute, ScheduleKind } from './vocabulary.ts';
 
 /** Where a step's time goes (seconds per step); `totalSec` is the step time. */
 export const Breakdown = z.object({

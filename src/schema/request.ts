@@ -2,12 +2,7 @@ import { z } from 'zod';
 import { ClusterSpec } from './cluster.ts';
 import { ModelSpec } from './model.ts';
 import { TrainingSpec } from './training.ts';
-
-export const Recompute = z.enum(['none', 'selective', 'full']);
-export type Recompute = z.infer<typeof Recompute>;
-
-export const ScheduleKind = z.enum(['1f1b', 'gpipe', 'interleaved']);
-export type ScheduleKind = z.infer<typeof ScheduleKind>;
+import { Recompute, ScheduleKind, ZeroStage } from './vocabulary.ts';
 
 const degree = z.number().int().positive().max(1_000_000);
 
@@ -24,7 +19,7 @@ export const ParallelSpec = z
     /** Model chunks per pipeline stage (Megatron's interleaved 1F1B); 1 = plain 1F1B. */
     virtualStages: degree.max(1024).optional(),
     recompute: Recompute.optional(),
-    zero: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).optional(),
+    zero: ZeroStage.optional(),
     sequenceParallel: z.boolean().optional(),
     schedule: ScheduleKind.optional(),
     /**

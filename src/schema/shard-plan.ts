@@ -1,21 +1,19 @@
 import { z } from 'zod';
-
-export const SolverStatus = z.enum(['optimal', 'feasible', 'infeasible', 'timeout']);
-export type SolverStatus = z.infer<typeof SolverStatus>;
+import { CollectiveKind, DimSpec, Phase, PlanStatus } from './vocabulary.ts';
 
 export const CollectiveOut = z.object({
-  kind: z.enum(['all-reduce', 'all-gather', 'reduce-scatter', 'all-to-all']),
+  kind: CollectiveKind,
   axis: z.union([z.literal(0), z.literal(1)]),
   bytes: z.number(),
   sec: z.number(),
-  phase: z.enum(['forward', 'backward']),
+  phase: Phase,
   reason: z.string(),
 });
 
 export const TensorSpecOut = z.object({
   tensor: z.string(),
   /** Per tensor dim: R, S0, S1 or S01. */
-  spec: z.array(z.enum(['R', 'S0', 'S1', 'S01'])),
+  spec: z.array(DimSpec),
   /** Mesh axes the tensor awaits a sum over (P0, P1); empty for complete tensors. */
   partialAxes: z.array(z.number().int()),
 });
@@ -53,7 +51,7 @@ export const MeshOut = z.object({
 });
 
 export const SolverOut = z.object({
-  status: SolverStatus,
+  status: PlanStatus,
   backend: z.string(),
   wallSec: z.number(),
   ilpNodes: z.number().int(),
@@ -62,7 +60,7 @@ export const SolverOut = z.object({
 });
 
 export const IntraOpPlan = z.object({
-  status: SolverStatus,
+  status: PlanStatus,
   /** Why there is no plan (infeasible budget, time limit), when there is none. */
   reason: z.string().optional(),
   graph: z.string(),

@@ -1,10 +1,5 @@
 import { z } from 'zod';
-
-export const Precision = z.enum(['bf16', 'fp16']);
-export type Precision = z.infer<typeof Precision>;
-
-export const Optimizer = z.enum(['adam']);
-export type Optimizer = z.infer<typeof Optimizer>;
+import { Optimizer, Precision } from './vocabulary.ts';
 
 export const TrainingSpec = z
   .object({

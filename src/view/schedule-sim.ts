@@ -1,6 +1,9 @@
 import type { ScheduleKind } from '../schema/index.ts';
 
-export type Pass = 'forward' | 'backward';
+import type { Phase } from '../schema/vocabulary.ts';
+
+/** A forward or backward pass of one microbatch on one stage. */
+export type Pass = Phase;
 
 /** Per-microbatch seconds of one pipeline stage, all of its model chunks together. */
 export interface StageTimes {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { buildIntraOpModel, edgeReshards, type IntraOpModel } from '../../src/cost/intra-op.ts';
-import { ADAM_MIXED_PRECISION_BYTES_PER_PARAM, shardGraph } from '../../src/planner/shard.ts';
+import { edgeReshards } from '../../src/cost/edge-cost.ts';
+import { buildIntraOpModel, type IntraOpModel } from '../../src/cost/intra-op.ts';
+import { PARAM_STATE_BYTES } from '../../src/cost/memory.ts';
+import { shardGraph } from '../../src/planner/shard.ts';
 import type { OpGraphInput } from '../../src/schema/index.ts';
 import { setup } from './helpers.ts';
 
@@ -60,7 +62,7 @@ function assignmentCost(model: IntraOpModel, choice: readonly number[]) {
   for (const op of model.graph.ops) {
     const { cost } = at(op.index);
     sec += cost.forwardSec + cost.backwardSec + cost.commSec + cost.gradSyncSec;
-    bytes += cost.paramStateBytes + cost.activationBytes;
+    bytes += cost.paramElements * PARAM_STATE_BYTES + cost.activationBytes;
   }
   for (const edge of model.tensorEdges) {
     const r = edgeReshards(model, edge, at(edge.producer).strategy, at(edge.consumer).strategy);
@@ -96,7 +98,7 @@ describe('the intra-op plan equals brute force over every strategy assignment', 
       const s = setup(residualMlp(tail), cluster, shape);
       const model = buildIntraOpModel(s.graph, s.mesh, {
         gpu: s.cluster.gpu,
-        paramStateBytesPerParam: ADAM_MIXED_PRECISION_BYTES_PER_PARAM,
+        paramStateBytesPerParam: PARAM_STATE_BYTES,
       });
       const free = bruteForce(model, null);
       const plan = await shardGraph({ ...s, memoryBudgetBytes: null });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import mlp from '../../examples/mlp.graph.json' with { type: 'json' };
+import { PARAM_STATE_BYTES } from '../../src/cost/memory.ts';
 import { costContext, costOfOp } from '../../src/cost/op-cost.ts';
 import { shardGraph } from '../../src/planner/shard.ts';
 import { matmulGraph, setup } from './helpers.ts';
@@ -13,7 +14,7 @@ describe('closed forms', () => {
   it('data parallelism: a weight matmul with the batch split 8 ways pays exactly the ring all-reduce of its gradient', () => {
     const dims = { b: 64, s: 1024, h: 1024, f: 1024 };
     const { graph, cluster, mesh } = setup(matmulGraph(dims), dgx, [1, 8]);
-    const ctx = costContext(graph, mesh, cluster.gpu, 16, 'none');
+    const ctx = costContext(graph, mesh, cluster.gpu, 'none');
     const cost = costOfOp(graph.ops[0]!, { split: [null, 'b'] }, false, ctx);
     const weightBytes = dims.h * dims.f * 2;
     expect(cost.collectives).toEqual([
@@ -29,7 +30,8 @@ describe('closed forms', () => {
     expect(cost.gradSyncSec).toBeCloseTo(ringAllReduce(weightBytes, 8), 15);
     expect(cost.commSec).toBe(0);
     // Memory: the whole weight's state (16 B/param) plus 1/8 of the input the backward pass needs.
-    expect(cost.paramStateBytes).toBe(dims.h * dims.f * 16);
+    expect(PARAM_STATE_BYTES).toBe(16);
+    expect(cost.paramElements * PARAM_STATE_BYTES).toBe(dims.h * dims.f * 16);
     expect(cost.activationBytes).toBe((dims.b * dims.s * dims.h * 2) / 8);
   });
 

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildIntraOpModel } from '../../src/cost/intra-op.ts';
+import { PARAM_STATE_BYTES } from '../../src/cost/memory.ts';
 import type { OpStrategy } from '../../src/cost/strategy.ts';
-import { ADAM_MIXED_PRECISION_BYTES_PER_PARAM } from '../../src/planner/shard.ts';
 import { matmulGraph, setup } from './helpers.ts';
 
 const s = setup(
@@ -13,7 +13,7 @@ const s = setup(
   { gpu: 'A100-80GB', nodes: 1, gpusPerNode: 8 },
   [2, 4],
 );
-const options = { gpu: s.cluster.gpu, paramStateBytesPerParam: ADAM_MIXED_PRECISION_BYTES_PER_PARAM };
+const options = { gpu: s.cluster.gpu, paramStateBytesPerParam: PARAM_STATE_BYTES };
 const offered = (pin?: OpStrategy): OpStrategy[] =>
   buildIntraOpModel(s.graph, s.mesh, {
     ...options,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildExports, FrameworkExports } from '../../src/planner/exports/index.ts';
-import { planModel } from '../../src/planner/model.ts';
+import { buildExports } from '../../src/frameworks/index.ts';
+import { planModel } from '../../src/model/planned.ts';
 import { Exports } from '../../src/schema/index.ts';
 import { megatronLayout, op, plannedStages, request, stagesOf, summaryOf } from './fixtures.ts';
 
@@ -123,9 +123,9 @@ describe('GPT-3 175B on 1,024 GPUs (tp 8, pp 16, dp 8)', () => {
     });
   });
 
-  it('is a valid Exports (the plan schema) and FrameworkExports', () => {
+  it('is a valid Exports (the plan schema) (exporters and plan share one schema)', () => {
     expect(() => Exports.parse(exports)).not.toThrow();
-    expect(FrameworkExports.parse(exports)).toEqual(exports);
+    expect(Exports.parse(exports)).toEqual(exports);
   });
 
   it('passing the planner’s layers changes nothing (metamorphic)', () => {

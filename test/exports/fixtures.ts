@@ -1,9 +1,9 @@
 import { parseCluster } from '../../src/cluster/index.ts';
 import { logicalMesh } from '../../src/cluster/mesh.ts';
 import { coarsen } from '../../src/graph/coarsen.ts';
+import { planModel } from '../../src/model/planned.ts';
 import { describeOps } from '../../src/planner/describe.ts';
 import { LayerSolver, type LayoutChoice } from '../../src/planner/layer-solver.ts';
-import { planModel } from '../../src/planner/model.ts';
 import {
   type OpLayoutOut,
   PlanRequest,

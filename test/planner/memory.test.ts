@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { resolveCluster } from '../../src/cluster/cluster.ts';
 import { logicalMesh } from '../../src/cluster/mesh.ts';
+import { paramMemory } from '../../src/cost/memory.ts';
+import { planModel } from '../../src/model/planned.ts';
 import { LayerSolver } from '../../src/planner/layer-solver.ts';
-import { planModel } from '../../src/planner/model.ts';
-import { paramMemory } from '../../src/planner/pipeline.ts';
 import { ClusterSpec, TransformerSpec } from '../../src/schema/index.ts';
 
 // GPT-3 175B shapes, eager attention with dropout: the model Korthikanti et al. (2022) count.

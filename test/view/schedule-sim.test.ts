@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { inFlightMicrobatches } from '../../src/planner/pipeline.ts';
+import { inFlightMicrobatches } from '../../src/cost/pipeline.ts';
 import type { ScheduleKind } from '../../src/schema/index.ts';
 import { type ScheduleBar, simulateSchedule } from '../../src/view/schedule-sim.ts';
 

@@ -5,12 +5,7 @@ import { security } from '../auth.ts';
 import { CatalogEntry, jsonResponse, problemResponses } from '../schemas.ts';
 
 export const gpuRoutes: FastifyPluginAsyncZod = async (app) => {
-  const catalog = Object.entries(GPU_CATALOG).map(([id, entry]) => ({
-    id,
-    spec: entry.spec,
-    defaultInterNodeGBps: entry.defaultInterNodeGBps,
-    source: entry.source,
-  }));
+  const catalog = Object.entries(GPU_CATALOG).map(([id, entry]) => ({ id, ...entry }));
 
   app.get(
     '/gpus',

@@ -1,11 +1,10 @@
-import { InvalidInputError, type StageOut } from '../../schema/index.ts';
+import type { Exports } from '../schema/index.ts';
+import { type DimSpec, InvalidInputError } from '../schema/index.ts';
 import type { ExportContext } from './context.ts';
 import type { AxisRole } from './layout-check.ts';
 import { type ResolvedOp, tensorNameIn } from './planned-layers.ts';
-import type { FrameworkExports } from './schema.ts';
 
-type JaxExport = FrameworkExports['jax'];
-type DimSpec = StageOut['layerPlans'][number]['ops'][number]['inputSpecs'][number]['spec'][number];
+type JaxExport = Exports['jax'];
 
 const AXIS_NAMES: Readonly<Record<AxisRole, string>> = { data: 'data', model: 'model', mixed: 'mixed' };
 

@@ -1,6 +1,6 @@
-import { resolveDims, type TransformerDims } from '../../model/dims.ts';
-import { InvalidInputError, type PlanRequest, type StageOut, type Summary } from '../../schema/index.ts';
-import type { PlannedLayer } from '../layer-solver.ts';
+import { resolveDims, type TransformerDims } from '../model/dims.ts';
+import type { PlannedLayer } from '../model/planned.ts';
+import { InvalidInputError, type PlanRequest, type StageOut, type Summary } from '../schema/index.ts';
 import { checkLayouts, type LayoutFindings } from './layout-check.ts';
 import { blocksPerStage } from './pipeline-split.ts';
 import { type ModelLayers, resolveLayers } from './planned-layers.ts';

@@ -1,9 +1,9 @@
-import type { TransformerDims } from '../../model/dims.ts';
+import type { TransformerDims } from '../model/dims.ts';
+import type { Exports } from '../schema/index.ts';
 import type { ExportContext } from './context.ts';
 import { megatronSplit, virtualStageBlocks } from './pipeline-split.ts';
-import type { FrameworkExports } from './schema.ts';
 
-type MegatronExport = FrameworkExports['megatron'];
+type MegatronExport = Exports['megatron'];
 
 function modelArgs(d: TransformerDims): string[] {
   const args = [

@@ -1,4 +1,4 @@
-import type { StageOut } from '../../schema/index.ts';
+import type { StageOut } from '../schema/index.ts';
 
 /** Transformer blocks in the layer range: every layer but the embedding (first) and the head (last). */
 function blockCount(layers: readonly [number, number], layerCount: number): number {

@@ -1,9 +1,8 @@
-import type { ScheduleKind, Summary } from '../../schema/index.ts';
+import type { Exports, ScheduleKind, Summary } from '../schema/index.ts';
 import type { ExportContext } from './context.ts';
 import { virtualStageBlocks } from './pipeline-split.ts';
-import type { FrameworkExports } from './schema.ts';
 
-type TorchtitanExport = FrameworkExports['torchtitan'];
+type TorchtitanExport = Exports['torchtitan'];
 
 const SCHEDULES: Readonly<Record<ScheduleKind, string>> = {
   '1f1b': '1F1B',

@@ -1,10 +1,20 @@
 import { buildGraph, type OpGraph } from '../graph/graph.ts';
 import { clusterLayers } from '../graph/layers.ts';
-import { buildTransformer } from '../model/index.ts';
-import { graphSignature } from '../model/signature.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import type { ModelSpec, OpGraphSpec, Precision } from '../schema/index.ts';
-import type { PlannedLayer } from './layer-solver.ts';
+import { graphSignature } from './signature.ts';
+import { buildTransformer } from './transformer.ts';
+
+/** A layer ready for planning: its validated graph and what identifies identical layers. */
+export interface PlannedLayer {
+  readonly name: string;
+  readonly signature: string;
+  readonly graph: OpGraph;
+  readonly input: string | null;
+  readonly output: string;
+  /** Blocks repeat: the hand-over from one copy to the next is priced inside the layer's ILP. */
+  readonly carry?: { readonly from: string; readonly to: string };
+}
 
 /** A model as the planner walks it: layers for one microbatch, and its totals. */
 export interface PlannedModel {

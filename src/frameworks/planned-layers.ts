@@ -1,7 +1,7 @@
-import type { GraphOp, OpGraph } from '../../graph/graph.ts';
-import { InvalidInputError, type OpLayoutOut, type PlanRequest, type StageOut } from '../../schema/index.ts';
-import type { PlannedLayer } from '../layer-solver.ts';
-import { planModel } from '../model.ts';
+import type { GraphOp, OpGraph } from '../graph/graph.ts';
+import type { PlannedLayer } from '../model/planned.ts';
+import { planModel } from '../model/planned.ts';
+import { InvalidInputError, type OpLayoutOut, type PlanRequest, type StageOut } from '../schema/index.ts';
 
 /** One op of a stage's layer plan, with the graph op it describes (einsum letters, parameters). */
 export interface ResolvedOp {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { inFlightMicrobatches, pipelineStepSec } from '../../src/planner/pipeline.ts';
-import { exposedGradientSec } from '../../src/planner/stage-eval.ts';
+import { exposedGradientSec } from '../../src/cost/data-parallel.ts';
+import { inFlightMicrobatches, pipelineStepSec } from '../../src/cost/pipeline.ts';
 
 describe('pipeline closed forms', () => {
   it('equal stages take (B + S − 1)·t, the GPipe/1F1B formula', () => {

@@ -1,13 +1,10 @@
-import type { PlanRequest, StageOut, Summary } from '../../schema/index.ts';
-import type { PlannedLayer } from '../layer-solver.ts';
+import type { PlannedLayer } from '../model/planned.ts';
+import type { Exports, PlanRequest, StageOut, Summary } from '../schema/index.ts';
 import { exportContext } from './context.ts';
 import { deepspeedExport } from './deepspeed.ts';
 import { jaxExport } from './jax.ts';
 import { megatronExport } from './megatron.ts';
-import type { FrameworkExports } from './schema.ts';
 import { torchtitanExport } from './torchtitan.ts';
-
-export { FrameworkExports, JaxStageMap } from './schema.ts';
 
 /**
  * The plan written as each framework's settings (DESIGN.md §8). Where a framework cannot run the
@@ -22,7 +19,7 @@ export function buildExports(
   summary: Summary,
   stages: readonly StageOut[],
   layers?: readonly PlannedLayer[],
-): FrameworkExports {
+): Exports {
   const ctx = exportContext(request, summary, stages, layers);
   return {
     megatron: megatronExport(ctx),

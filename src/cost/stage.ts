@@ -1,58 +1,33 @@
+/**
+ * A pipeline stage's price (DESIGN.md §4, §6): its layers' per-microbatch latency with tensor
+ * parallelism's overlap, the sends to its neighbours, its data-parallel traffic and optimizer step,
+ * and its memory. Layers are priced once per (mesh, layout) and summed by prefix, so any range of
+ * them is a stage in O(1).
+ */
 import type { Cluster } from '../cluster/cluster.ts';
 import { sendRecvSec } from '../cluster/collectives.ts';
 import type { LogicalMesh, MeshAxis } from '../cluster/mesh.ts';
-import type { LayoutEval } from '../cost/layout-eval.ts';
-import type { Recompute, ScheduleKind } from '../schema/index.ts';
-import type { LayerSolver, LayoutChoice, PlannedLayer } from './layer-solver.ts';
-import {
-  dataParallelSec,
-  optimizerStepSec,
-  type ParamMemory,
-  paramMemory,
-  type ZeroStage,
-} from './pipeline.ts';
+import { dataParallelSec, exposedGradientSec } from './data-parallel.ts';
+import type { LayoutEval } from './layout-eval.ts';
+import { type ParamMemory, paramMemory } from './memory.ts';
+import { optimizerStepSec } from './optimizer.ts';
+import type { PipelineConfig } from './pipeline-config.ts';
 
-/** The knobs of one pipeline replica that the outer search fixes. */
-export interface PipelineConfig {
-  readonly dp: number;
-  readonly microBatch: number;
-  readonly microbatches: number;
-  readonly recompute: Recompute;
-  readonly zero: ZeroStage;
-  readonly schedule: ScheduleKind;
-  readonly virtualStages: number;
-  readonly overlapGradReduce: boolean;
-  readonly overlapTensorParallelComm: boolean;
-}
-
-/** Per-layer prices of one (mesh, layout choice, recompute) over the whole model, summed by prefix. */
+/** Per-layer prices of one (mesh, layout, recompute) over the whole model, summed by prefix. */
 export class LayerSeries {
-  private constructor(
-    readonly mesh: LogicalMesh,
-    readonly choice: LayoutChoice,
-    readonly prices: readonly LayoutEval[],
-    private readonly latency: Float64Array,
-    private readonly params: Float64Array,
-    private readonly activations: Float64Array,
-    private readonly gradSync: Float64Array,
-    private readonly backward: Float64Array,
-    private readonly hideable: Float64Array,
-  ) {}
+  private readonly latency: Float64Array;
+  private readonly params: Float64Array;
+  private readonly activations: Float64Array;
+  private readonly gradSync: Float64Array;
+  private readonly backward: Float64Array;
+  private readonly hideable: Float64Array;
 
-  static async build(
-    solver: LayerSolver,
+  /** `tpOverlap`: the share of tensor-parallel collectives overlap can hide (the GPU's efficiency). */
+  constructor(
+    readonly mesh: LogicalMesh,
+    readonly prices: readonly LayoutEval[],
     tpOverlap: number,
-    layers: readonly PlannedLayer[],
-    mesh: LogicalMesh,
-    choice: LayoutChoice,
-    recompute: Recompute,
-  ): Promise<LayerSeries | null> {
-    const prices: LayoutEval[] = [];
-    for (const layer of layers) {
-      const price = await solver.price(layer, mesh, choice, recompute);
-      if (price === null) return null;
-      prices.push(price);
-    }
+  ) {
     const prefix = (f: (p: LayoutEval) => number) => {
       const out = new Float64Array(prices.length + 1);
       prices.forEach((p, i) => {
@@ -60,19 +35,14 @@ export class LayerSeries {
       });
       return out;
     };
-    return new LayerSeries(
-      mesh,
-      choice,
-      prices,
-      prefix((p) => p.totalSec),
-      prefix((p) => p.paramElements),
-      prefix((p) => p.activationBytes),
-      prefix((p) => p.gradSyncSec),
-      prefix((p) => p.backwardComputeSec),
-      // What tensor-parallel overlap can hide: a share of the collectives, never more than the compute.
-      prefix((p) =>
-        Math.min(tpOverlap * (p.commSec + p.reshardSec), p.forwardComputeSec + p.backwardComputeSec),
-      ),
+    this.latency = prefix((p) => p.totalSec);
+    this.params = prefix((p) => p.paramElements);
+    this.activations = prefix((p) => p.activationBytes);
+    this.gradSync = prefix((p) => p.gradSyncSec);
+    this.backward = prefix((p) => p.backwardComputeSec);
+    // What tensor-parallel overlap can hide: a share of the collectives, never more than the compute.
+    this.hideable = prefix((p) =>
+      Math.min(tpOverlap * (p.commSec + p.reshardSec), p.forwardComputeSec + p.backwardComputeSec),
     );
   }
 
@@ -181,36 +151,4 @@ export function priceStage(
     params: paramMemory(paramElements, config.zero, config.dp),
     activationBytesPerMicrobatch: series.activationBytes(first, last),
   };
-}
-
-/**
- * The overlap term of DESIGN.md §4: with bucketed reduction, a layer's gradients travel while the
- * layers before it run their last backward pass, so only what exceeds that window — and at least
- * the last layer's share — stays exposed.
- */
-export function exposedGradientSec(
-  syncSec: number,
-  backwardWindowSec: number,
-  layers: number,
-  overlap: boolean,
-): number {
-  if (!overlap) return syncSec;
-  return Math.max(syncSec / Math.max(1, layers), syncSec - backwardWindowSec);
-}
-
-export function paramBytes(p: ParamMemory): number {
-  return p.parametersBytes + p.gradientsBytes + p.optimizerBytes;
-}
-
-/**
- * Alpa's memory check as the stage DP takes it: how many stages may follow this one (1F1B keeps one
- * more microbatch in flight per later stage, up to all B) before it overflows; GPipe keeps all B.
- */
-export function maxStagesAfter(price: StagePrice, capacityBytes: number, config: PipelineConfig): number {
-  const fixed = paramBytes(price.params);
-  const act = price.activationBytesPerMicrobatch;
-  if (fixed + config.microbatches * act <= capacityBytes) return Number.POSITIVE_INFINITY;
-  if (config.schedule === 'gpipe' || act <= 0) return -1;
-  const inFlight = Math.floor((capacityBytes - fixed) / act);
-  return inFlight >= 1 ? inFlight - 1 : -1;
 }

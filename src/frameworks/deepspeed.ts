@@ -1,7 +1,7 @@
+import type { Exports } from '../schema/index.ts';
 import type { ExportContext } from './context.ts';
-import type { FrameworkExports } from './schema.ts';
 
-type DeepSpeedExport = FrameworkExports['deepspeed'];
+type DeepSpeedExport = Exports['deepspeed'];
 
 /**
  * A DeepSpeed config for the plan. DeepSpeed's JSON holds batch, precision, ZeRO and

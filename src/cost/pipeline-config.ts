@@ -1,0 +1,35 @@
+import type { PlanRequest } from '../schema/index.ts';
+import type { Recompute, ScheduleKind, ZeroStage } from '../schema/vocabulary.ts';
+
+/** The knobs of one pipeline replica that the outer search (or an estimate) fixes. */
+export interface PipelineConfig {
+  readonly dp: number;
+  readonly microBatch: number;
+  readonly microbatches: number;
+  readonly recompute: Recompute;
+  readonly zero: ZeroStage;
+  readonly schedule: ScheduleKind;
+  readonly virtualStages: number;
+  readonly overlapGradReduce: boolean;
+  readonly overlapTensorParallelComm: boolean;
+}
+
+/**
+ * A replica's configuration: what the caller chose, and the request's pins or their defaults for the
+ * rest (a gradient reduction overlapped as DDP, FSDP and Megatron's --overlap-grad-reduce do; tensor
+ * parallelism not overlapped; 1F1B unless GPipe is asked for).
+ */
+export function pipelineConfig(
+  request: PlanRequest,
+  chosen: Pick<PipelineConfig, 'dp' | 'microBatch' | 'recompute' | 'zero'>,
+): PipelineConfig {
+  const p = request.parallel;
+  return {
+    ...chosen,
+    microbatches: request.training.globalBatch / (chosen.dp * chosen.microBatch),
+    schedule: p?.schedule === 'gpipe' ? 'gpipe' : '1f1b',
+    virtualStages: p?.virtualStages ?? 1,
+    overlapGradReduce: p?.overlapGradReduce ?? true,
+    overlapTensorParallelComm: p?.overlapTensorParallelComm ?? false,
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * The words of meshplan's vocabulary (DESIGN.md §3), each one `z.enum` defined here and imported
+ * everywhere else: request and response schemas, OpenAPI, the CLI's choices, the cost model, the
+ * viewer. A new value is added here once and every room sees it.
+ */
+import { z } from 'zod';
+
+/** How a solve ended: a proven optimum, a verified answer without proof, none exists, none in time. */
+export const PlanStatus = z.enum(['optimal', 'feasible', 'infeasible', 'timeout']);
+export type PlanStatus = z.infer<typeof PlanStatus>;
+
+/** Collectives over one mesh axis (DESIGN.md §4). */
+export const CollectiveKind = z.enum(['all-reduce', 'all-gather', 'reduce-scatter', 'all-to-all']);
+export type CollectiveKind = z.infer<typeof CollectiveKind>;
+
+/** The pass of a training step a cost belongs to. */
+export const Phase = z.enum(['forward', 'backward']);
+export type Phase = z.infer<typeof Phase>;
+
+/** Per tensor dim: replicated, or split over mesh axis 0, axis 1, or both (axis 0 major). */
+export const DimSpec = z.enum(['R', 'S0', 'S1', 'S01']);
+export type DimSpec = z.infer<typeof DimSpec>;
+
+/** Activation recomputation: none, the attention core only (Korthikanti et al. 2022), every layer. */
+export const Recompute = z.enum(['none', 'selective', 'full']);
+export type Recompute = z.infer<typeof Recompute>;
+
+/** Pipeline schedules. */
+export const ScheduleKind = z.enum(['1f1b', 'gpipe', 'interleaved']);
+export type ScheduleKind = z.infer<typeof ScheduleKind>;
+
+/** ZeRO stage: 0 none; 1 optimizer state, 2 + gradients, 3 + parameters sharded over data parallelism. */
+export const ZeroStage = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]);
+export type ZeroStage = z.infer<typeof ZeroStage>;
+
+/** Training precision: mixed precision with bf16 or fp16 activations and weights. */
+export const Precision = z.enum(['bf16', 'fp16']);
+export type Precision = z.infer<typeof Precision>;
+
+export const Optimizer = z.enum(['adam']);
+export type Optimizer = z.infer<typeof Optimizer>;
+
+/** The MLP's nonlinearity: GELU (GPT) or SwiGLU (Llama). */
+export const Activation = z.enum(['gelu', 'swiglu']);
+export type Activation = z.infer<typeof Activation>;
+
+export const Norm = z.enum(['layernorm', 'rmsnorm']);
+export type Norm = z.infer<typeof Norm>;
+
+/**
+ * How attention runs: 'flash' (one fused kernel, the s×s scores never stored) or 'eager' (scores,
+ * softmax, dropout and context as separate kernels, as Megatron-LM ran in 2021).
+ */
+export const AttentionKind = z.enum(['flash', 'eager']);
+export type AttentionKind = z.infer<typeof AttentionKind>;
