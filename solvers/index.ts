@@ -8,6 +8,7 @@ export {
 } from './errors.ts';
 export { milpBackendForSize, solveIlp } from './ilp.ts';
 export { type IsolatedSolveOptions, solveIlpIsolated } from './isolated.ts';
+export { BACKEND_CHOICES, BACKEND_NAMES } from './problem.ts';
 export type {
   BackendAnswer,
   BackendChoice,

@@ -34,8 +34,12 @@ export interface IlpProblem {
  */
 export type IlpStatus = 'optimal' | 'feasible' | 'infeasible' | 'timeout';
 
-export type BackendName = 'highs' | 'lp-solver' | 'glpk' | 'elimination';
-export type BackendChoice = BackendName | 'auto';
+/** The solvers that can answer an ILP: MILP backends and the exact elimination DP. */
+export const BACKEND_NAMES = ['highs', 'lp-solver', 'glpk', 'elimination'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+/** What a caller may ask for: one backend, or `auto` (the fastest measured for the problem). */
+export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface IlpSolution {
   readonly status: IlpStatus;

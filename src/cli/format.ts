@@ -1,24 +1,8 @@
 import type { IntraOpPlan } from '../schema/index.ts';
+import { formatBytes, formatSec } from '../view/format.ts';
 
-export function formatSec(sec: number): string {
-  if (sec === 0) return '0';
-  if (sec < 1e-3) return `${(sec * 1e6).toFixed(1)} µs`;
-  if (sec < 1) return `${(sec * 1e3).toFixed(2)} ms`;
-  return `${sec.toFixed(3)} s`;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 2)} ${units[unit]}`;
-}
-
-function table(rows: readonly (readonly string[])[]): string {
+/** Columns padded to their widest cell, two spaces apart. */
+export function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows
     .map((r) =>

@@ -31,3 +31,12 @@ export function inFile(error: unknown, file: string): unknown {
     'input',
   );
 }
+
+/** Reads and parses a JSON file; any fault (unreadable, not JSON, invalid) names the file. */
+export async function loadJsonFile<T>(file: string, what: string, parse: (value: unknown) => T): Promise<T> {
+  try {
+    return parse(await readJsonFile(file, what));
+  } catch (error) {
+    throw inFile(error, file);
+  }
+}

@@ -1,5 +1,5 @@
 import type { Plan } from '../schema/index.ts';
-import { formatBytes, formatSec } from './format.ts';
+import { formatBytes, formatSec } from '../view/format.ts';
 
 /** The human-readable form of `meshplan plan` / `meshplan estimate`. */
 export function formatPlan(plan: Plan): string {

@@ -67,11 +67,7 @@ export function apiKeysFromEnv(value: string | undefined): string[] {
 
 /** Builds the app and listens. Takes the queue over: `stop()`, or a failed start, closes it. */
 export async function startServer(options: ServeOptions, queue: JobQueue): Promise<RunningServer> {
-  const [{ buildApp }, { Redis }, { PlanThreadPool }] = await Promise.all([
-    import('../http/app.ts'),
-    import('ioredis'),
-    import('../queue/plan-thread-pool.ts'),
-  ]);
+  const [{ buildApp }, { Redis }] = await Promise.all([import('../http/app.ts'), import('ioredis')]);
   // LOG_LEVEL=warn drops the per-request lines (they cost throughput under load).
   const logger = options.logger === false ? false : { level: process.env.LOG_LEVEL ?? 'info' };
   // Its own connection, failing fast while Redis is away (the rate limit then lets requests through).
@@ -79,12 +75,9 @@ export async function startServer(options: ServeOptions, queue: JobQueue): Promi
     ? new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 500, enableOfflineQueue: false })
     : undefined;
   rateLimitRedis?.on('error', () => {});
-  // Estimates answer inline but price on threads: a large model holds a core for a few hundred ms,
-  // which would otherwise stall every other request. One thread is kept warm.
-  const estimates = new PlanThreadPool({ maxIdle: 1, maxThreads: options.estimateThreads ?? 1 });
   const app = buildApp({
     queue,
-    estimator: (request) => estimates.estimate(request),
+    estimateThreads: options.estimateThreads ?? 1,
     apiKeys: options.apiKeys,
     logger,
     ...(options.limits ? { limits: options.limits } : {}),
@@ -93,7 +86,6 @@ export async function startServer(options: ServeOptions, queue: JobQueue): Promi
   const closeRedis = () => rateLimitRedis?.quit().catch(() => rateLimitRedis.disconnect());
   const release = async () => {
     await queue.close();
-    await estimates.close();
     await closeRedis();
   };
   let url: string;

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { createMeshplanClient } from '../client/index.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import { finalCount, type Sweep } from '../schema/index.ts';
+import { table } from './format.ts';
 import { readJsonFile } from './io.ts';
 
 interface SweepOptions {
@@ -29,9 +30,7 @@ function formatRows(sweep: Sweep): string {
     fmt(r.tflopsPerDevice, 1),
     r.mfu === null ? '—' : `${(r.mfu * 100).toFixed(1)}%`,
   ]);
-  const rows = [header, ...body];
-  const widths = header.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')).join('\n');
+  return table([header, ...body]);
 }
 
 /** `meshplan sweep SWEEP.json --url URL`: submits a sweep to a server, follows it, prints or saves the rows. */

@@ -1,11 +1,12 @@
 import type { GraphOp } from '../graph/graph.ts';
+import { DIM } from '../model/letters.ts';
 import type { OpStrategy } from './strategy.ts';
 
 /*
- * The letters the model builders give to the dims Megatron-LM's tensor parallelism splits, in the
- * order it prefers them: KV-head groups (GQA), heads, FFN inner dim, experts, vocabulary.
+ * The dims Megatron-LM's tensor parallelism splits, in the order it prefers them: KV-head groups
+ * (GQA), heads, FFN inner dim, experts, vocabulary.
  */
-const TENSOR_PARALLEL_LETTERS = ['g', 'n', 'f', 'e', 'v'] as const;
+const TENSOR_PARALLEL_DIMS = [DIM.kvHeads, DIM.heads, DIM.ffn, DIM.experts, DIM.vocab] as const;
 
 /**
  * The layout Megatron-LM gives an op on a [1, tp] mesh: column-parallel projections split heads
@@ -14,13 +15,13 @@ const TENSOR_PARALLEL_LETTERS = ['g', 'n', 'f', 'e', 'v'] as const;
  * everything else is replicated — or split along the sequence with sequence parallelism.
  */
 export function megatronStrategy(op: GraphOp, sequenceParallel: boolean): OpStrategy {
-  const letter = TENSOR_PARALLEL_LETTERS.find((l) => op.einsum.letters.includes(l));
+  const letter = TENSOR_PARALLEL_DIMS.find((l) => op.einsum.letters.includes(l));
   if (letter === undefined) {
-    return { split: [null, sequenceParallel && op.einsum.letters.includes('s') ? 's' : null] };
+    return { split: [null, sequenceParallel && op.einsum.letters.includes(DIM.seq) ? DIM.seq : null] };
   }
   const contracted = op.einsum.contracted.includes(letter);
   return {
     split: [null, letter],
-    scatter: [null, contracted && sequenceParallel && op.einsum.output.includes('s') ? 's' : null],
+    scatter: [null, contracted && sequenceParallel && op.einsum.output.includes(DIM.seq) ? DIM.seq : null],
   };
 }

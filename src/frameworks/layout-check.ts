@@ -1,9 +1,10 @@
 import { megatronStrategy } from '../cost/megatron-layout.ts';
+import { DIM } from '../model/letters.ts';
 import type { StageOut, Summary } from '../schema/index.ts';
 import type { ResolvedOp } from './planned-layers.ts';
 
 /**
- * What a mesh axis does across the plan: `data` when ops split only the batch dim b along it (or
+ * What a mesh axis does across the plan: `data` when ops split only the batch dim along it (or
  * nothing: a size-1 axis is trivially one), `model` when they never split b, `mixed` otherwise.
  */
 export type AxisRole = 'data' | 'model' | 'mixed';
@@ -29,8 +30,8 @@ const MISMATCHES_SHOWN = 4;
 function roleOf(ops: readonly ResolvedOp[], axis: 0 | 1): AxisRole {
   const splits = new Set(ops.map((r) => (axis === 0 ? r.out.strategy.axis0 : r.out.strategy.axis1)));
   splits.delete(null);
-  if ([...splits].every((l) => l === 'b')) return 'data';
-  return splits.has('b') ? 'mixed' : 'model';
+  if ([...splits].every((l) => l === DIM.batch)) return 'data';
+  return splits.has(DIM.batch) ? 'mixed' : 'model';
 }
 
 const sameMesh = (a: StageOut, b: StageOut) =>

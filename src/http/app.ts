@@ -3,8 +3,8 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
-import { estimate } from '../planner/estimate.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
+import { PlanThreadPool } from '../queue/plan-thread-pool.ts';
 import type { Plan, PlanRequest } from '../schema/index.ts';
 import { apiKeyHook } from './auth.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
@@ -38,10 +38,13 @@ export type Estimator = (request: PlanRequest) => Promise<Plan>;
 export interface AppOptions {
   readonly queue: JobQueue;
   /**
-   * Where /v1/estimates runs; owned by the caller. Default: estimate() on this event loop, which
-   * `serve` replaces with worker threads (a large model's pricing takes a few hundred ms).
+   * Where /v1/estimates runs; owned by the caller. Default: the planner's estimate() on worker
+   * threads the app owns (a large model's pricing takes a few hundred ms, which would stall every
+   * other request on this event loop), `estimateThreads` at once, one kept warm.
    */
   readonly estimator?: Estimator;
+  /** Estimates priced at once when the app owns its estimator (default 1); later ones wait in order. */
+  readonly estimateThreads?: number;
   /**
    * Bearer keys; when given, every route but /healthz and /readyz needs one, and each key sees only its
    * own jobs and sweeps. None or empty: the API is open.
@@ -93,7 +96,13 @@ export function buildApp(options: AppOptions) {
 
   const closing = new AbortController();
   app.decorate('queue', options.queue);
-  app.decorate('estimator', options.estimator ?? estimate);
+  let estimator = options.estimator;
+  if (estimator === undefined) {
+    const threads = new PlanThreadPool({ maxIdle: 1, maxThreads: options.estimateThreads ?? 1 });
+    estimator = (request) => threads.estimate(request);
+    app.addHook('onClose', () => threads.close());
+  }
+  app.decorate('estimator', estimator);
   app.decorate('metrics', new ApiMetrics(options.queue));
   app.decorate('closing', closing.signal);
   app.decorate('limits', limits);

@@ -5,10 +5,11 @@
  * this deployment is willing to spend on one caller.
  */
 import { z } from 'zod';
-import { buildGraph } from '../graph/graph.ts';
-import { MAX_SWEEP_POINTS } from '../queue/sweep.ts';
+import { admitModel, admitPlanRequest } from '../queue/admission.ts';
 import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
 import { PlanRequest, type SweepRequest } from '../schema/index.ts';
+import { MAX_SWEEP_POINTS } from '../sweep/grid.ts';
+import { withPath } from '../sweep/paths.ts';
 
 const count = z.coerce.number().int().nonnegative();
 
@@ -105,25 +106,14 @@ function planIssues(request: PlanRequest, limits: Limits, prefix: string): Input
 }
 
 /**
- * A request the limits allow, with a `graph` model that is a graph (names resolve, shapes agree, no
- * cycle): such faults are a 400 now rather than a failed job later.
+ * A request the limits allow and the queue admits (a known GPU; a `graph` model that is a graph):
+ * such faults are a 400 now rather than a failed job later. The limits come first, so an oversized
+ * graph is refused before it is built.
  */
-export function checkPlanRequest(request: PlanRequest, limits: Limits, prefix = ''): void {
-  const issues = planIssues(request, limits, prefix);
-  if (issues.length === 0 && request.model.kind === 'graph') {
-    try {
-      buildGraph(request.model.graph);
-    } catch (error) {
-      if (!(error instanceof InvalidInputError)) throw error;
-      for (const issue of error.issues) {
-        issues.push({
-          path: `${prefix}model.graph${issue.path ? `.${issue.path}` : ''}`,
-          message: issue.message,
-        });
-      }
-    }
-  }
+export function checkPlanRequest(request: PlanRequest, limits: Limits): void {
+  const issues = planIssues(request, limits, '');
   if (issues.length > 0) throw new InvalidInputError(issues, 'request');
+  admitPlanRequest(request);
 }
 
 /**
@@ -145,7 +135,14 @@ export function checkSweepRequest(sweep: SweepRequest, limits: Limits): void {
       'sweep',
     );
   }
-  checkPlanRequest(sweep.base, limits, 'base.');
+  // The base alone: its limits and model (a grid may still replace its cluster).
+  const baseIssues = planIssues(sweep.base, limits, 'base.');
+  if (baseIssues.length > 0) throw new InvalidInputError(baseIssues, 'request');
+  try {
+    admitModel(sweep.base);
+  } catch (error) {
+    throw error instanceof InvalidInputError ? error.under('base') : error;
+  }
   const largest = (path: string, base: number): number =>
     Math.max(base, ...(sweep.grid[path] ?? []).filter((v): v is number => typeof v === 'number'));
   const gpus =
@@ -159,7 +156,7 @@ export function checkSweepRequest(sweep: SweepRequest, limits: Limits): void {
   for (const [path, values] of Object.entries(sweep.grid)) {
     if (!/^(model|cluster)(\.|$)/.test(path)) continue;
     for (const value of values) {
-      const point = PlanRequest.safeParse(withValue(sweep.base, path, value));
+      const point = PlanRequest.safeParse(withPath(sweep.base, path, value));
       // An invalid point is the queue's to report, with the sweep's other issues.
       if (!point.success) continue;
       const issues = planIssues(point.data, limits, '');
@@ -169,19 +166,6 @@ export function checkSweepRequest(sweep: SweepRequest, limits: Limits): void {
       }
     }
   }
-}
-
-function withValue(base: PlanRequest, path: string, value: unknown): unknown {
-  const root: Record<string, unknown> = structuredClone(base);
-  const segments = path.split('.');
-  let cursor = root;
-  for (const segment of segments.slice(0, -1)) {
-    const next = Object.hasOwn(cursor, segment) ? cursor[segment] : undefined;
-    if (next === null || typeof next !== 'object' || Array.isArray(next)) return null;
-    cursor = next as Record<string, unknown>;
-  }
-  cursor[segments.at(-1)!] = value;
-  return root;
 }
 
 /** The `?wait` of a submission, within the limit. */

@@ -2,11 +2,8 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { formatPath, type InputIssue, InvalidInputError } from '../schema/errors.ts';
-import type { Problem } from '../schema/jobs.ts';
+import { invalidInputProblem, type Problem } from '../schema/problem.ts';
 import { PROBLEM_CONTENT_TYPE } from './schemas.ts';
-
-/** The one problem type with extra members (`errors`); every other problem is a plain HTTP status. */
-export const INVALID_INPUT_TYPE = 'urn:meshplan:problem:invalid-input';
 
 /** An RFC 9457 problem for a plain HTTP status (`about:blank`: the title is the status phrase). */
 export function httpProblem(status: number, detail?: string, code?: string): Problem {
@@ -16,21 +13,6 @@ export function httpProblem(status: number, detail?: string, code?: string): Pro
     status,
     ...(detail === undefined ? {} : { detail }),
     ...(code === undefined ? {} : { code }),
-  };
-}
-
-/** The path of an issue with the whole input, as the CLI prints it. */
-const ROOT_PATH = '(root)';
-
-function invalidInputProblem(issues: readonly InputIssue[], detail: string): Problem {
-  return {
-    type: INVALID_INPUT_TYPE,
-    title: 'Invalid input',
-    status: 400,
-    detail,
-    code: 'INVALID_INPUT',
-    // A fault of the whole document (a body that is not an object) still names where it is.
-    errors: issues.map(({ path, message }) => ({ path: path || ROOT_PATH, message })),
   };
 }
 

@@ -10,7 +10,7 @@ import {
   SweepRequest,
   SweepRow,
 } from '../schema/index.ts';
-import { SWEEP_SORT_FIELDS } from './sweep-table.ts';
+import { SWEEP_SORT_FIELDS } from '../sweep/table.ts';
 
 /*
  * Schemas only the HTTP layer needs. The domain schemas come from src/schema as they are; this

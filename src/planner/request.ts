@@ -1,10 +1,11 @@
 /**
  * Validation of a plan request, apart from the planner: callers that only check a request (the CLI
- * before it hands the request to a planning thread, the API at submit) need not load the solvers.
+ * before it hands the request to a planning thread, the queue at submit) need not load the solvers.
  */
 import type { Cluster } from '../cluster/cluster.ts';
 import { parseCluster } from '../cluster/index.ts';
-import { parseOrThrow } from '../schema/errors.ts';
+import { buildGraph } from '../graph/graph.ts';
+import { InvalidInputError, parseOrThrow } from '../schema/errors.ts';
 import { PlanRequest } from '../schema/index.ts';
 
 export function parsePlanRequest(value: unknown): { request: PlanRequest; cluster: Cluster } {
@@ -21,10 +22,30 @@ export function requestCluster(request: PlanRequest): Cluster {
   }
 }
 
-function prefixIssues(error: unknown, prefix: string): unknown {
-  if (error instanceof Error && 'issues' in error && Array.isArray((error as { issues: unknown }).issues)) {
-    const e = error as Error & { issues: { path: string; message: string }[] };
-    for (const issue of e.issues) issue.path = issue.path ? `${prefix}.${issue.path}` : prefix;
+/** A `graph` model that is a graph (names resolve, shapes agree, no cycle); issues at `model.graph…`. */
+export function checkModel(request: PlanRequest): void {
+  if (request.model.kind !== 'graph') return;
+  try {
+    buildGraph(request.model.graph);
+  } catch (error) {
+    throw prefixIssues(error, 'model.graph');
   }
-  return error;
+}
+
+/** What the schema cannot see but every plan needs: a known GPU and a model that builds. */
+export function checkPlannable(request: PlanRequest): void {
+  requestCluster(request);
+  checkModel(request);
+}
+
+/**
+ * Untrusted JSON as a request: the schema and its cluster. A graph model is left to `checkModel`,
+ * which sweeps run once on their base rather than on each of up to 10,000 points.
+ */
+export function validatePlanRequest(value: unknown): PlanRequest {
+  return parsePlanRequest(value).request;
+}
+
+function prefixIssues(error: unknown, prefix: string): unknown {
+  return error instanceof InvalidInputError ? error.under(prefix) : error;
 }

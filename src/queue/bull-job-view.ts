@@ -3,6 +3,7 @@ import {
   isFinalStatus,
   JobProgress,
   type JobStatus,
+  PLAN_FAILED_PROBLEM_TYPE,
   Plan,
   type PlanJob,
   type Problem,
@@ -14,7 +15,7 @@ import {
   type PlanBullJob,
   type Tombstone,
 } from './bull-protocol.ts';
-import { DONE_PROGRESS, PLAN_FAILED_PROBLEM_TYPE, QUEUED_PROGRESS } from './processor.ts';
+import { DONE_PROGRESS, QUEUED_PROGRESS } from './processor.ts';
 
 /** BullMQ's states as meshplan's statuses; a job waiting out a retry backoff (`delayed`) is queued. */
 export function statusOf(state: BullState, failure: Problem | null): JobStatus | null {

@@ -4,8 +4,7 @@
  */
 import { type Job, type JobState, UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
-import { Plan, type PlanRequest, Problem } from '../schema/index.ts';
-import { PLAN_FAILED_PROBLEM_TYPE } from './processor.ts';
+import { PLAN_FAILED_PROBLEM_TYPE, Plan, type PlanRequest, Problem } from '../schema/index.ts';
 
 export const DEFAULT_QUEUE_NAME = 'plans';
 export const PLAN_JOB_NAME = 'plan';

@@ -6,6 +6,9 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Plan, PlanJob, PlanRequest, Sweep, SweepRequest } from '../schema/index.ts';
+import { expandSweep } from '../sweep/grid.ts';
+import { type PointJob, sweepOf, sweepRow } from '../sweep/rows.ts';
+import { validatePlanRequest } from './admission.ts';
 import { statusOf } from './bull-job-view.ts';
 import {
   decodeFailure,
@@ -16,7 +19,6 @@ import {
   SweepRecord,
 } from './bull-protocol.ts';
 import { planJobId, sweepId } from './canonical.ts';
-import { expandSweep, type PointJob, sweepOf, sweepRow } from './sweep.ts';
 
 type Enqueue = (
   request: PlanRequest,
@@ -39,7 +41,7 @@ export class BullSweeps {
   ) {}
 
   async submit(sweep: SweepRequest, owner: string | null): Promise<Sweep> {
-    const points = expandSweep(sweep);
+    const points = expandSweep(sweep, validatePlanRequest);
     const id = sweepId(sweep, owner);
     const entries = points.map(({ point, request }) => ({
       jobId: planJobId(request, owner),

@@ -16,6 +16,9 @@ import {
   type Sweep,
   SweepRequest,
 } from '../schema/index.ts';
+import { expandSweep, type SweepPointValues } from '../sweep/grid.ts';
+import { sweepOf, sweepRow } from '../sweep/rows.ts';
+import { validatePlanRequest } from './admission.ts';
 import { planJobId, sweepId } from './canonical.ts';
 import { CANCEL_REASON, QueueClosedError } from './errors.ts';
 import type { JobQueue } from './job-queue.ts';
@@ -27,7 +30,6 @@ import {
   QUEUED_PROGRESS,
   restartsOnResubmit,
 } from './processor.ts';
-import { expandSweep, type SweepPointValues, sweepOf, sweepRow } from './sweep.ts';
 
 export interface InlineJobQueueOptions {
   /** Jobs planned at once; default: one per CPU but one, left to the API itself (at least 1). */
@@ -123,7 +125,7 @@ export class InlineJobQueue implements JobQueue {
   async submitSweep(sweep: SweepRequest, owner: string | null = null): Promise<Sweep> {
     this.assertOpen();
     const parsed = parseOrThrow(SweepRequest, sweep, 'sweep');
-    const points = expandSweep(parsed);
+    const points = expandSweep(parsed, validatePlanRequest);
     const id = sweepId(parsed, owner);
     // Created before its jobs are touched, so that none of them expires before the sweep does.
     const createdMs = Date.now();

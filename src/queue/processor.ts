@@ -4,7 +4,15 @@
  * succeeded job); bad input fails at once and is never retried; any other failure may be transient.
  */
 import { InvalidInputError } from '../schema/errors.ts';
-import type { JobProgress, JobStatus, Plan, PlanRequest, Problem } from '../schema/index.ts';
+import {
+  invalidInputProblem,
+  type JobProgress,
+  type JobStatus,
+  PLAN_FAILED_PROBLEM_TYPE,
+  type Plan,
+  type PlanRequest,
+  type Problem,
+} from '../schema/index.ts';
 import { JobCancelledError } from './errors.ts';
 import type { PlanRunner } from './plan-thread-pool.ts';
 
@@ -13,10 +21,6 @@ export type JobOutcome =
   | { readonly kind: 'failed'; readonly problem: Problem; readonly retryable: boolean }
   /** `reason` is the abort reason: CANCEL_REASON for a user's cancel, SHUTDOWN_REASON for a worker's. */
   | { readonly kind: 'cancelled'; readonly reason: string };
-
-/** Problem types, aligned with the HTTP layer's `urn:meshplan:problem:*` names. */
-const INVALID_INPUT_PROBLEM_TYPE = 'urn:meshplan:problem:invalid-input';
-export const PLAN_FAILED_PROBLEM_TYPE = 'urn:meshplan:problem:plan-failed';
 
 export const QUEUED_PROGRESS: JobProgress = { phase: 'queued', fraction: 0 };
 export const DONE_PROGRESS: JobProgress = { phase: 'done', fraction: 1 };
@@ -45,18 +49,7 @@ export async function processPlanJob(request: PlanRequest, hooks: ProcessHooks):
 /** The problem document of a failed job, and whether trying again could change the answer. */
 export function failureOf(error: unknown): Extract<JobOutcome, { kind: 'failed' }> {
   if (error instanceof InvalidInputError) {
-    return {
-      kind: 'failed',
-      retryable: false,
-      problem: {
-        type: INVALID_INPUT_PROBLEM_TYPE,
-        title: 'Invalid input',
-        status: 400,
-        detail: error.message,
-        code: error.code,
-        errors: error.issues.map(({ path, message }) => ({ path, message })),
-      },
-    };
+    return { kind: 'failed', retryable: false, problem: invalidInputProblem(error.issues, error.message) };
   }
   const code = errorCode(error);
   return {

@@ -14,10 +14,22 @@ export class InvalidInputError extends Error {
   override readonly name = 'InvalidInputError';
   readonly code = 'INVALID_INPUT';
   readonly issues: readonly InputIssue[];
+  /** What was invalid ("request", "cluster", "graph"), as the message's head says. */
+  readonly what: string;
 
   constructor(issues: readonly InputIssue[], what = 'input') {
     super(`invalid ${what}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
     this.issues = issues;
+    this.what = what;
+  }
+
+  /** The same error located inside a larger input: every path under `prefix` (`cluster.gpu`). */
+  under(prefix: string): InvalidInputError {
+    const issues = this.issues.map((i) => ({
+      path: i.path ? `${prefix}.${i.path}` : prefix,
+      message: i.message,
+    }));
+    return new InvalidInputError(issues, this.what);
   }
 }
 

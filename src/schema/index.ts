@@ -5,6 +5,7 @@ export * from './ilp.ts';
 export * from './jobs.ts';
 export * from './model.ts';
 export * from './plan.ts';
+export * from './problem.ts';
 export * from './request.ts';
 export * from './shard-plan.ts';
 export * from './training.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Plan } from './plan.ts';
+import { Problem } from './problem.ts';
 import { PlanRequest } from './request.ts';
 import { PlanStatus } from './vocabulary.ts';
 
@@ -15,18 +16,6 @@ export function isFinalStatus(status: JobStatus): boolean {
 export function finalCount(counts: Partial<Record<JobStatus, number>>): number {
   return JobStatus.options.reduce((n, status) => (isFinalStatus(status) ? n + (counts[status] ?? 0) : n), 0);
 }
-
-/** RFC 9457 problem details; `errors` lists validation failures by field. */
-export const Problem = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.number().int(),
-  detail: z.string().optional(),
-  instance: z.string().optional(),
-  code: z.string().optional(),
-  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-});
-export type Problem = z.infer<typeof Problem>;
 
 export const JobProgress = z.object({ phase: z.string(), fraction: z.number().min(0).max(1) });
 export type JobProgress = z.infer<typeof JobProgress>;

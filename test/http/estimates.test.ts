@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MeshplanApp } from '../../src/http/app.ts';
-import { INVALID_INPUT_TYPE } from '../../src/http/problem.ts';
 import { estimate } from '../../src/planner/estimate.ts';
+import { INVALID_INPUT_PROBLEM_TYPE } from '../../src/schema/index.ts';
 import { errorAt, expectProblem, SMALL_REQUEST, testApp } from './fixtures.ts';
 
 let app: MeshplanApp | null = null;
@@ -30,7 +30,7 @@ describe('POST /v1/estimates', () => {
     app = testApp().app;
     const payload = { ...SMALL_REQUEST, cluster: { ...SMALL_REQUEST.cluster, gpu: 'Z80' } };
     const problem = expectProblem(await app.inject({ method: 'POST', url: '/v1/estimates', payload }), 400);
-    expect(problem.type).toBe(INVALID_INPUT_TYPE);
+    expect(problem.type).toBe(INVALID_INPUT_PROBLEM_TYPE);
     expect(errorAt(problem, 'cluster.gpu').message).toMatch(/unknown GPU "Z80"; known: .*A100-80GB/);
   });
 

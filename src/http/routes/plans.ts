@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { requestCluster } from '../../planner/request.ts';
 import { planJobId } from '../../queue/canonical.ts';
 import { isFinalStatus, type PlanJob, PlanJob as PlanJobSchema, PlanRequest } from '../../schema/index.ts';
 import { assertOwnership, loadOwned, security } from '../auth.ts';
@@ -84,7 +83,6 @@ export const planRoutes: FastifyPluginAsyncZod<PlanRoutesOptions> = async (app, 
       }
       // A bad cluster (an unknown GPU) or graph (a cycle) is a 400 now rather than a failed job later;
       // the body itself was validated against PlanRequest on the way in.
-      requestCluster(request.body);
       checkPlanRequest(request.body, app.limits);
       const { job, created } = await app.queue.submit(request.body, request.principal);
       app.metrics.submissions.inc({ kind: 'plan', outcome: created ? 'created' : 'deduplicated' });

@@ -2,10 +2,10 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Sweep, SweepRequest } from '../../schema/index.ts';
+import { sortSweepRows, sweepRowsToCsv } from '../../sweep/table.ts';
 import { loadOwned, security } from '../auth.ts';
 import { checkSweepRequest } from '../limits.ts';
 import { JobIdParams, jsonResponse, problemResponses, SweepQuery } from '../schemas.ts';
-import { sortSweepRows, sweepRowsToCsv } from '../sweep-table.ts';
 
 function sweepPath(id: string): string {
   return `/v1/sweeps/${encodeURIComponent(id)}`;

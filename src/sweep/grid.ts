@@ -3,18 +3,14 @@
  * expanded as a cartesian product over a base request. Every point is validated before any job is
  * queued, so a bad grid is one 400 naming `grid.<path>`, not a sweep of failed jobs.
  */
-import { parsePlanRequest } from '../planner/request.ts';
 import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
-import type { JobStatus, Plan, PlanRequest, Sweep, SweepRequest, SweepRow } from '../schema/index.ts';
-import { JobStatus as JobStatusSchema } from '../schema/index.ts';
+import type { PlanRequest, SweepRequest } from '../schema/index.ts';
+import { pathProblem, setAtPath } from './paths.ts';
 
 export const MAX_SWEEP_POINTS = 10_000;
 
 /** Distinct issues reported for a bad grid: every point may fail the same way. */
 const MAX_ISSUES = 20;
-
-/** Path segments that would reach an object's prototype rather than a request field. */
-const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'prototype', 'constructor']);
 
 export type SweepPointValues = Record<string, unknown>;
 
@@ -24,13 +20,13 @@ export interface SweepPoint {
   readonly request: PlanRequest;
 }
 
-/** One sweep point's job as getSweep needs it: the plan's status and summary, when it succeeded. */
-export interface PointJob {
-  readonly status: JobStatus;
-  readonly plan: Pick<Plan, 'status' | 'summary'> | null;
-}
+/**
+ * Validates a whole point (schema, cluster, graph): the job queue passes the planner's own check, so
+ * a point is refused here for exactly what would fail its job.
+ */
+export type PointValidator = (value: unknown) => PlanRequest;
 
-export function expandSweep(sweep: SweepRequest): SweepPoint[] {
+export function expandSweep(sweep: SweepRequest, validate: PointValidator): SweepPoint[] {
   const paths = Object.keys(sweep.grid);
   const pathIssues = paths.flatMap(checkPath);
   if (pathIssues.length > 0) throw new InvalidInputError(pathIssues, 'sweep');
@@ -45,7 +41,7 @@ export function expandSweep(sweep: SweepRequest): SweepPoint[] {
   const issues = new Map<string, InputIssue>();
   for (const point of cartesian(sweep.grid, paths)) {
     try {
-      points.push({ point, request: pointRequest(sweep.base, point) });
+      points.push({ point, request: pointRequest(sweep.base, point, validate) });
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
       for (const issue of error.issues) {
@@ -59,13 +55,8 @@ export function expandSweep(sweep: SweepRequest): SweepPoint[] {
 }
 
 function checkPath(path: string): InputIssue[] {
-  const segments = path.split('.');
-  if (segments.some((segment) => segment === '' || FORBIDDEN_SEGMENTS.has(segment))) {
-    return [
-      { path: `grid.${path}`, message: 'expected a dotted path to a request field, e.g. cluster.nodes' },
-    ];
-  }
-  return [];
+  const problem = pathProblem(path);
+  return problem === null ? [] : [{ path: `grid.${path}`, message: problem }];
 }
 
 /** Points in odometer order, the last grid path varying fastest; an empty grid is the base alone. */
@@ -79,27 +70,14 @@ function* cartesian(grid: SweepRequest['grid'], paths: readonly string[]): Gener
   }
 }
 
-/** The base request with this point's values set, validated as a whole (schema and cluster). */
-function pointRequest(base: PlanRequest, point: SweepPointValues): PlanRequest {
+/** The base request with this point's values set, validated as a whole. */
+function pointRequest(base: PlanRequest, point: SweepPointValues, validate: PointValidator): PlanRequest {
   const request: Record<string, unknown> = structuredClone(base);
-  for (const [path, value] of Object.entries(point)) setPath(request, path, value);
-  return parsePlanRequest(request).request;
-}
-
-function setPath(root: Record<string, unknown>, path: string, value: unknown): void {
-  const segments = path.split('.');
-  let cursor = root;
-  for (const [depth, segment] of segments.slice(0, -1).entries()) {
-    const next = Object.hasOwn(cursor, segment) ? cursor[segment] : undefined;
-    if (next === undefined) {
-      cursor[segment] = {};
-    } else if (next === null || typeof next !== 'object' || Array.isArray(next)) {
-      const prefix = segments.slice(0, depth + 1).join('.');
-      throw new InvalidInputError([{ path, message: `${prefix} is not an object in the base request` }]);
-    }
-    cursor = cursor[segment] as Record<string, unknown>;
+  for (const [path, value] of Object.entries(point)) {
+    const problem = setAtPath(request, path, value);
+    if (problem !== null) throw new InvalidInputError([{ path, message: problem }]);
   }
-  cursor[segments.at(-1)!] = value;
+  return validate(request);
 }
 
 /**
@@ -117,31 +95,4 @@ function locate(issue: InputIssue, point: SweepPointValues): InputIssue {
     path: 'grid',
     message: `at ${JSON.stringify(point)}: ${issue.path || '(root)'}: ${issue.message}`,
   };
-}
-
-export function sweepRow(jobId: string, point: SweepPointValues, job: PointJob): SweepRow {
-  const summary = job.status === 'succeeded' ? (job.plan?.summary ?? null) : null;
-  return {
-    jobId,
-    point,
-    status: job.status,
-    planStatus: job.status === 'succeeded' ? (job.plan?.status ?? null) : null,
-    stepTimeSec: summary?.stepTimeSec ?? null,
-    tokensPerSec: summary?.tokensPerSec ?? null,
-    tflopsPerDevice: summary?.tflopsPerDevice ?? null,
-    mfu: summary?.mfu ?? null,
-    peakMemoryBytes: summary?.peakMemoryBytes ?? null,
-    dp: summary?.dp ?? null,
-    tp: summary?.tp ?? null,
-    pp: summary?.pp ?? null,
-  };
-}
-
-export function sweepOf(id: string, rows: SweepRow[]): Sweep {
-  const counts = Object.fromEntries(JobStatusSchema.options.map((status) => [status, 0])) as Record<
-    JobStatus,
-    number
-  >;
-  for (const row of rows) counts[row.status] += 1;
-  return { id, points: rows.length, counts, rows };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { SWEEP_SORT_FIELDS, sortSweepRows, sweepRowsToCsv } from '../../src/http/sweep-table.ts';
 import type { SweepRow } from '../../src/schema/index.ts';
-import { emptyRow } from './memory-queue.ts';
+import { SWEEP_SORT_FIELDS, sortSweepRows, sweepRowsToCsv } from '../../src/sweep/table.ts';
+import { emptyRow } from '../http/memory-queue.ts';
 
 describe('sweep table', () => {
   it('offers exactly the numeric row fields for sorting', () => {

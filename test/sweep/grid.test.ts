@@ -1,12 +1,14 @@
 /** Sweep expansion: dotted paths, the cartesian product, and errors that name the grid entry at fault. */
 import { describe, expect, it } from 'vitest';
-import { expandSweep, MAX_SWEEP_POINTS, sweepOf, sweepRow } from '../../src/queue/sweep.ts';
+import { validatePlanRequest } from '../../src/queue/admission.ts';
 import { SweepRequest } from '../../src/schema/index.ts';
+import { expandSweep, MAX_SWEEP_POINTS } from '../../src/sweep/grid.ts';
+import { sweepOf, sweepRow } from '../../src/sweep/rows.ts';
+import { TINY } from '../queue/helpers.ts';
 import { issuesOf } from '../support/input-issues.ts';
-import { TINY } from './helpers.ts';
 
 function expand(grid: Record<string, unknown[]>) {
-  return expandSweep(SweepRequest.parse({ base: TINY, grid }));
+  return expandSweep(SweepRequest.parse({ base: TINY, grid }), validatePlanRequest);
 }
 
 const gridIssues = (grid: Record<string, unknown[]>) => issuesOf(() => expand(grid));
