@@ -8,7 +8,6 @@ export {
 } from './errors.ts';
 export { milpBackendForSize, solveIlp } from './ilp.ts';
 export { type IsolatedSolveOptions, solveIlpIsolated } from './isolated.ts';
-export { BACKEND_CHOICES, BACKEND_NAMES } from './problem.ts';
 export type {
   BackendAnswer,
   BackendChoice,
@@ -20,6 +19,7 @@ export type {
   IlpStatus,
   SolveOptions,
 } from './problem.ts';
+export { BACKEND_CHOICES, BACKEND_NAMES } from './problem.ts';
 export { expandChoice, type PrunedProblem, pruneProblem } from './prune.ts';
 export { createRng, type RandomGraphShape, type RandomProblemOptions, randomProblem } from './random.ts';
 export {

@@ -71,7 +71,7 @@ interface ImportOf {
 }
 
 /** Static imports and re-exports, and dynamic `import('…')` calls, with whether they carry types only. */
-export function importsOf(text: string): ImportOf[] {
+function importsOf(text: string): ImportOf[] {
   const found: ImportOf[] = [];
   const statement = /^\s*(import|export)\s+(type\s+)?[^;]*?from\s+['"]([^'"]+)['"]/gms;
   for (const m of text.matchAll(statement)) found.push({ specifier: m[3]!, typeOnly: m[2] !== undefined });
