@@ -856,16 +856,32 @@ export interface components {
                         [key: string]: unknown;
                     };
                     expressible: boolean;
+                    files: {
+                        content: string;
+                        description: string;
+                        path: string;
+                    }[];
                     notes: string[];
+                    pipelineModule: {
+                        num_stages: number;
+                        partition_method: string;
+                    } | null;
+                    release: string;
                 };
                 jax: {
                     expressible: boolean;
+                    files: {
+                        content: string;
+                        description: string;
+                        path: string;
+                    }[];
                     meshAxes: string[];
                     meshShape: number[];
                     notes: string[];
                     partitionSpecs: {
-                        [key: string]: (string | null)[];
+                        [key: string]: (string | string[] | null)[];
                     };
+                    release: string;
                     stages: {
                         layerNames: [
                             string,
@@ -883,16 +899,219 @@ export interface components {
                     args: string[];
                     command: string;
                     expressible: boolean;
+                    files: {
+                        content: string;
+                        description: string;
+                        path: string;
+                    }[];
                     notes: string[];
+                    release: string;
                 };
                 torchtitan: {
                     config: {
                         [key: string]: unknown;
                     };
                     expressible: boolean;
+                    files: {
+                        content: string;
+                        description: string;
+                        path: string;
+                    }[];
                     notes: string[];
+                    release: string;
                 };
             } | null;
+            frameworks?: {
+                deepspeed: {
+                    /** @constant */
+                    available: true;
+                    exports: {
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        expressible: boolean;
+                        files: {
+                            content: string;
+                            description: string;
+                            path: string;
+                        }[];
+                        notes: string[];
+                        pipelineModule: {
+                            num_stages: number;
+                            partition_method: string;
+                        } | null;
+                        release: string;
+                    };
+                    slowdown: number;
+                    stepTimeSec: number;
+                    summary: {
+                        dp: number;
+                        hardwareTflopsPerDevice: number;
+                        mfu: number;
+                        microBatch: number;
+                        microbatches: number;
+                        peakMemoryBytes: number;
+                        pp: number;
+                        /** @enum {string} */
+                        recompute: "none" | "selective" | "full";
+                        /** @enum {string} */
+                        schedule: "1f1b" | "gpipe" | "interleaved";
+                        sequenceParallel: boolean;
+                        stepTimeSec: number;
+                        tflopsPerDevice: number;
+                        tokensPerSec: number;
+                        tp: number;
+                        virtualStages: number;
+                        zero: number;
+                    };
+                } | {
+                    /** @constant */
+                    available: false;
+                    reason: string;
+                };
+                jax: {
+                    /** @constant */
+                    available: true;
+                    exports: {
+                        expressible: boolean;
+                        files: {
+                            content: string;
+                            description: string;
+                            path: string;
+                        }[];
+                        meshAxes: string[];
+                        meshShape: number[];
+                        notes: string[];
+                        partitionSpecs: {
+                            [key: string]: (string | string[] | null)[];
+                        };
+                        release: string;
+                        stages: {
+                            layerNames: [
+                                string,
+                                string
+                            ];
+                            layers: [
+                                number,
+                                number
+                            ];
+                            meshShape: number[];
+                            stage: number;
+                        }[];
+                    };
+                    slowdown: number;
+                    stepTimeSec: number;
+                    summary: {
+                        dp: number;
+                        hardwareTflopsPerDevice: number;
+                        mfu: number;
+                        microBatch: number;
+                        microbatches: number;
+                        peakMemoryBytes: number;
+                        pp: number;
+                        /** @enum {string} */
+                        recompute: "none" | "selective" | "full";
+                        /** @enum {string} */
+                        schedule: "1f1b" | "gpipe" | "interleaved";
+                        sequenceParallel: boolean;
+                        stepTimeSec: number;
+                        tflopsPerDevice: number;
+                        tokensPerSec: number;
+                        tp: number;
+                        virtualStages: number;
+                        zero: number;
+                    };
+                } | {
+                    /** @constant */
+                    available: false;
+                    reason: string;
+                };
+                megatron: {
+                    /** @constant */
+                    available: true;
+                    exports: {
+                        args: string[];
+                        command: string;
+                        expressible: boolean;
+                        files: {
+                            content: string;
+                            description: string;
+                            path: string;
+                        }[];
+                        notes: string[];
+                        release: string;
+                    };
+                    slowdown: number;
+                    stepTimeSec: number;
+                    summary: {
+                        dp: number;
+                        hardwareTflopsPerDevice: number;
+                        mfu: number;
+                        microBatch: number;
+                        microbatches: number;
+                        peakMemoryBytes: number;
+                        pp: number;
+                        /** @enum {string} */
+                        recompute: "none" | "selective" | "full";
+                        /** @enum {string} */
+                        schedule: "1f1b" | "gpipe" | "interleaved";
+                        sequenceParallel: boolean;
+                        stepTimeSec: number;
+                        tflopsPerDevice: number;
+                        tokensPerSec: number;
+                        tp: number;
+                        virtualStages: number;
+                        zero: number;
+                    };
+                } | {
+                    /** @constant */
+                    available: false;
+                    reason: string;
+                };
+                torchtitan: {
+                    /** @constant */
+                    available: true;
+                    exports: {
+                        config: {
+                            [key: string]: unknown;
+                        };
+                        expressible: boolean;
+                        files: {
+                            content: string;
+                            description: string;
+                            path: string;
+                        }[];
+                        notes: string[];
+                        release: string;
+                    };
+                    slowdown: number;
+                    stepTimeSec: number;
+                    summary: {
+                        dp: number;
+                        hardwareTflopsPerDevice: number;
+                        mfu: number;
+                        microBatch: number;
+                        microbatches: number;
+                        peakMemoryBytes: number;
+                        pp: number;
+                        /** @enum {string} */
+                        recompute: "none" | "selective" | "full";
+                        /** @enum {string} */
+                        schedule: "1f1b" | "gpipe" | "interleaved";
+                        sequenceParallel: boolean;
+                        stepTimeSec: number;
+                        tflopsPerDevice: number;
+                        tokensPerSec: number;
+                        tp: number;
+                        virtualStages: number;
+                        zero: number;
+                    };
+                } | {
+                    /** @constant */
+                    available: false;
+                    reason: string;
+                };
+            };
             reason?: string;
             schedule: {
                 /** @enum {string} */
@@ -1003,6 +1222,8 @@ export interface components {
                 virtualStages: number;
                 zero: number;
             } | null;
+            /** @enum {string} */
+            target?: "any" | "megatron" | "torchtitan" | "deepspeed" | "jax";
         };
         PlanAccepted: {
             id: string;
@@ -1103,12 +1324,18 @@ export interface components {
             /**
              * @default {
              *       "memoryHeadroom": 0.9,
+             *       "target": "any",
              *       "timeLimitSec": 60
              *     }
              */
             options?: {
                 /** @default 0.9 */
                 memoryHeadroom?: number;
+                /**
+                 * @default any
+                 * @enum {string}
+                 */
+                target?: "any" | "megatron" | "torchtitan" | "deepspeed" | "jax";
                 /** @default 60 */
                 timeLimitSec?: number;
             };
@@ -1123,6 +1350,7 @@ export interface components {
                 /** @enum {string} */
                 schedule?: "1f1b" | "gpipe" | "interleaved";
                 sequenceParallel?: boolean;
+                stageLayers?: number[];
                 tp?: number;
                 virtualStages?: number;
                 zero?: 0 | 1 | 2 | 3;

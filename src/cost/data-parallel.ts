@@ -4,28 +4,38 @@
  */
 import { collectiveSec } from '../cluster/collectives.ts';
 import type { MeshAxis } from '../cluster/mesh.ts';
-import type { ZeroStage } from '../schema/vocabulary.ts';
+import type { GradientReduction, ZeroStage } from '../schema/vocabulary.ts';
 import { GRADIENT_BYTES, WEIGHT_BYTES } from './memory.ts';
 
 /**
  * Data-parallel gradient traffic per device. ZeRO 0/1 reduce the whole gradient once per step (an
  * all-reduce, or Megatron's distributed optimizer's reduce-scatter + parameter all-gather: the
- * same volume); ZeRO 2 reduce-scatters after every microbatch's backward and gathers parameters
- * once; ZeRO 3 also gathers parameters before every forward and backward.
+ * same volume) — or at every microbatch where the runtime reduces each accumulation step (DDP and
+ * FSDP without pipelining: `every-microbatch`); ZeRO 2 reduce-scatters after every microbatch's
+ * backward and gathers parameters once; ZeRO 3 also gathers parameters before every forward and
+ * backward. `overlappedPerMicrobatchSec`: the part of the per-microbatch traffic that travels during
+ * that microbatch's backward pass (a gradient reduction at every microbatch).
  */
 export function dataParallelSec(
   elements: number,
   zero: ZeroStage,
   axis: MeshAxis,
-): { perStepSec: number; perMicrobatchSec: number } {
-  if (axis.size <= 1 || elements <= 0) return { perStepSec: 0, perMicrobatchSec: 0 };
+  reduction: GradientReduction,
+): { perStepSec: number; perMicrobatchSec: number; overlappedPerMicrobatchSec: number } {
+  if (axis.size <= 1 || elements <= 0)
+    return { perStepSec: 0, perMicrobatchSec: 0, overlappedPerMicrobatchSec: 0 };
   const gradBytes = elements * GRADIENT_BYTES;
   const weightBytes = elements * WEIGHT_BYTES;
-  if (zero <= 1) return { perStepSec: collectiveSec('all-reduce', axis, gradBytes), perMicrobatchSec: 0 };
+  if (zero <= 1) {
+    const allReduce = collectiveSec('all-reduce', axis, gradBytes);
+    return reduction === 'every-microbatch'
+      ? { perStepSec: 0, perMicrobatchSec: allReduce, overlappedPerMicrobatchSec: allReduce }
+      : { perStepSec: allReduce, perMicrobatchSec: 0, overlappedPerMicrobatchSec: 0 };
+  }
   const scatter = collectiveSec('reduce-scatter', axis, gradBytes);
   const gather = collectiveSec('all-gather', axis, weightBytes);
-  if (zero === 2) return { perStepSec: gather, perMicrobatchSec: scatter };
-  return { perStepSec: 0, perMicrobatchSec: scatter + 2 * gather };
+  if (zero === 2) return { perStepSec: gather, perMicrobatchSec: scatter, overlappedPerMicrobatchSec: 0 };
+  return { perStepSec: 0, perMicrobatchSec: scatter + 2 * gather, overlappedPerMicrobatchSec: 0 };
 }
 
 /**

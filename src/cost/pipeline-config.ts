@@ -1,5 +1,5 @@
 import type { PlanRequest } from '../schema/index.ts';
-import type { Recompute, ScheduleKind, ZeroStage } from '../schema/vocabulary.ts';
+import type { GradientReduction, Recompute, ScheduleKind, ZeroStage } from '../schema/vocabulary.ts';
 
 /** The knobs of one pipeline replica that the outer search (or an estimate) fixes. */
 export interface PipelineConfig {
@@ -10,7 +10,8 @@ export interface PipelineConfig {
   readonly zero: ZeroStage;
   readonly schedule: ScheduleKind;
   readonly virtualStages: number;
-  readonly overlapGradReduce: boolean;
+  /** When data-parallel gradients travel (a framework's runtime decides; DESIGN.md §9). */
+  readonly gradientReduction: GradientReduction;
   readonly overlapTensorParallelComm: boolean;
 }
 
@@ -29,7 +30,7 @@ export function pipelineConfig(
     microbatches: request.training.globalBatch / (chosen.dp * chosen.microBatch),
     schedule: p?.schedule === 'gpipe' ? 'gpipe' : '1f1b',
     virtualStages: p?.virtualStages ?? 1,
-    overlapGradReduce: p?.overlapGradReduce ?? true,
+    gradientReduction: p?.overlapGradReduce === false ? 'after-backward' : 'overlapped',
     overlapTensorParallelComm: p?.overlapTensorParallelComm ?? false,
   };
 }

@@ -133,18 +133,24 @@ export function priceStage(
   const send = sendRecvSec(links.pipelineAlphaSec, links.pipelineBetaSecPerByte, sendBytes);
   const ppCommSec = (last < layerCount - 1 ? send : 0) + (first > 0 ? send : 0);
   const paramElements = series.paramElements(first, last);
-  const dp = dataParallelSec(paramElements, config.zero, links.dataParallel);
+  const dp = dataParallelSec(paramElements, config.zero, links.dataParallel, config.gradientReduction);
   const owned = config.zero >= 1 ? paramElements / config.dp : paramElements;
+  const backwardSec = series.backwardComputeSec(first, last);
+  const layers = last - first + 1;
+  const dpPerMicrobatchSec =
+    dp.perMicrobatchSec -
+    dp.overlappedPerMicrobatchSec +
+    exposedGradientSec(dp.overlappedPerMicrobatchSec, backwardSec, layers, true);
   return {
-    latencySec: layersSec + ppCommSec + dp.perMicrobatchSec,
+    latencySec: layersSec + ppCommSec + dpPerMicrobatchSec,
     layersSec,
     ppCommSec,
-    dpPerMicrobatchSec: dp.perMicrobatchSec,
+    dpPerMicrobatchSec,
     dpPerStepSec: exposedGradientSec(
       dp.perStepSec + series.gradSyncSec(first, last),
-      series.backwardComputeSec(first, last),
-      last - first + 1,
-      config.overlapGradReduce,
+      backwardSec,
+      layers,
+      config.gradientReduction === 'overlapped',
     ),
     optimizerSec: optimizerStepSec(owned, cluster.gpu),
     paramElements,

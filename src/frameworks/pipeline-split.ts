@@ -1,15 +1,13 @@
 import type { StageOut } from '../schema/index.ts';
 
-/** Transformer blocks in the layer range: every layer but the embedding (first) and the head (last). */
-function blockCount(layers: readonly [number, number], layerCount: number): number {
-  const first = Math.max(layers[0], 1);
-  const last = Math.min(layers[1], layerCount - 2);
-  return Math.max(0, last - first + 1);
+/** Transformer blocks in layers first..last: every layer but the embedding (first) and the head (last). */
+export function blocksInRange(first: number, last: number, layerCount: number): number {
+  return Math.max(0, Math.min(last, layerCount - 2) - Math.max(first, 1) + 1);
 }
 
 /** Transformer blocks each stage holds; the embedding sits in the first stage, the head in the last. */
 export function blocksPerStage(stages: readonly StageOut[], layerCount: number): number[] {
-  return stages.map((s) => blockCount(s.layers, layerCount));
+  return stages.map((s) => blocksInRange(s.layers[0], s.layers[1], layerCount));
 }
 
 /**

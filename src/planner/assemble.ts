@@ -48,6 +48,7 @@ function bestVirtualStages(
   candidate: Candidate,
   prices: readonly StagePrice[],
   capacityBytes: number,
+  allows: (virtualStages: number) => boolean,
 ): number {
   const S = prices.length;
   const pinned = candidate.config.virtualStages;
@@ -62,7 +63,7 @@ function bestVirtualStages(
   const interleavable = B % S === 0;
   for (let v = 1; v <= 8; v++) {
     if (layersPerStage.some((n) => n % v !== 0) || (pinned > 1 && v !== pinned)) continue;
-    if (v > 1 && !interleavable) continue;
+    if (v > 1 && (!interleavable || !allows(v))) continue;
     const sec = pipelineStep(prices, B, v).stepSec;
     const peaks = stagePeakBytes(prices, v > 1 ? 'interleaved' : '1f1b', B, v);
     if (peaks.every((bytes) => bytes <= capacityBytes) && sec < best.sec) best = { v, sec };
@@ -70,13 +71,16 @@ function bestVirtualStages(
   return best.v;
 }
 
-/** `searchInterleaving`: the planner may pick the virtual stage count; an estimate keeps the given one. */
+/**
+ * The plan of a candidate. With `interleaving`, the planner picks the virtual stage count among
+ * those the candidate's framework allows; without, an estimate keeps the given one.
+ */
 export function assemble(
   request: PlanRequest,
   cluster: Cluster,
   candidate: Candidate,
   capacityBytes: number,
-  searchInterleaving: boolean,
+  interleaving: ((virtualStages: number) => boolean) | null,
 ): Assembled {
   const { model, config } = candidate;
   const L = model.layers.length;
@@ -93,8 +97,8 @@ export function assemble(
     ),
   );
   const v =
-    searchInterleaving && config.virtualStages <= 1
-      ? bestVirtualStages(candidate, prices, capacityBytes)
+    interleaving !== null && config.virtualStages <= 1
+      ? bestVirtualStages(candidate, prices, capacityBytes, interleaving)
       : config.virtualStages;
   const schedule = config.schedule === 'gpipe' ? 'gpipe' : v > 1 ? 'interleaved' : '1f1b';
   const B = config.microbatches;

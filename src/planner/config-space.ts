@@ -9,6 +9,12 @@ export interface ReplicaShape {
   /** What the stage DP counts in: 1 device, or a whole node once stages fill nodes. */
   readonly deviceUnit: number;
   readonly replicaDevices: number;
+  /**
+   * Stages smaller than a node in a replica that spans nodes: the tensor-parallel groups of a
+   * Megatron-style run, offered with Megatron's layouts only (Alpa's search cuts such replicas
+   * into whole nodes).
+   */
+  readonly tensorParallelGroups: boolean;
 }
 
 function powersOfTwoUpTo(n: number): number[] {
@@ -30,9 +36,10 @@ export function divisors(n: number): number[] {
 
 /**
  * Data-parallel degrees worth planning (DESIGN.md §6: factor dp out first, then plan one replica).
- * A replica that fills nodes is cut into whole-node stages (a stage spanning nodes would put a
- * slow axis inside the stage, which data parallelism across replicas does better); a smaller one
- * into Alpa's (1, 2^k) sub-meshes.
+ * A replica that fills nodes is cut into stages of one size inside a node — whole nodes, or the
+ * tensor-parallel groups of a Megatron-style run — never spanning nodes (that would put a slow axis
+ * inside the stage, which data parallelism across replicas does better); a smaller one into Alpa's
+ * (1, 2^k) sub-meshes.
  */
 export function replicaShapes(cluster: Cluster, request: PlanRequest, layerCount: number): ReplicaShape[] {
   const g = cluster.gpusPerNode;
@@ -45,17 +52,22 @@ export function replicaShapes(cluster: Cluster, request: PlanRequest, layerCount
     // The stage DP uses every device of the replica, so a pinned pp fixes the stage size.
     const pinnedStage = pinned.pp === undefined ? undefined : replicaDevices / pinned.pp;
     if (pinnedStage !== undefined && !Number.isInteger(pinnedStage)) continue;
-    if (replicaDevices >= g && (pinnedStage === undefined || pinnedStage >= g)) {
-      if (replicaDevices % g !== 0 || replicaDevices / g > layerCount) continue;
-      if (pinned.tp !== undefined && pinned.tp > g) continue;
-      if (pinnedStage !== undefined && pinnedStage !== g) continue;
-      shapes.push({ dp, stageDevices: [g], deviceUnit: g, replicaDevices });
+    if (replicaDevices >= g) {
+      // Whole-node stages, or (Megatron's ranks: a stage's tp innermost, its data-parallel peers
+      // next, pipeline neighbours outermost) uniform stages of a power of two inside a node.
+      for (const m of [...new Set([g, ...powersOfTwoUpTo(g)])].sort((a, b) => b - a)) {
+        if (replicaDevices % m !== 0 || replicaDevices / m > layerCount) continue;
+        if (pinnedStage !== undefined && pinnedStage !== m) continue;
+        if (pinned.tp !== undefined && pinned.tp > m) continue;
+        shapes.push({ dp, stageDevices: [m], deviceUnit: m, replicaDevices, tensorParallelGroups: m < g });
+      }
     } else {
       // Smaller than a node (or pinned so): Alpa's (1, 2^k) sub-meshes, which never straddle a node.
       const sizes = powersOfTwoUpTo(Math.min(g, replicaDevices)).filter(
         (m) => pinnedStage === undefined || m === pinnedStage,
       );
-      if (sizes.length > 0) shapes.push({ dp, stageDevices: sizes, deviceUnit: 1, replicaDevices });
+      if (sizes.length > 0)
+        shapes.push({ dp, stageDevices: sizes, deviceUnit: 1, replicaDevices, tensorParallelGroups: false });
     }
   }
   return shapes;

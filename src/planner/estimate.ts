@@ -1,64 +1,17 @@
-import type { Cluster } from '../cluster/cluster.ts';
 import { logicalMesh } from '../cluster/mesh.ts';
 import { pipelineConfig } from '../cost/pipeline-config.ts';
-import { buildExports } from '../frameworks/index.ts';
+import { buildExports, FRAMEWORKS, notRunnable } from '../frameworks/index.ts';
+import { resolveDims } from '../model/dims.ts';
 import { planModel } from '../model/planned.ts';
-import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
-import type { Plan, PlanRequest } from '../schema/index.ts';
+import { InvalidInputError } from '../schema/errors.ts';
+import type { Plan } from '../schema/index.ts';
 import { assemble } from './assemble.ts';
+import { fixedConfig } from './estimate-config.ts';
+import { familyShape, withRuntime } from './goals.ts';
 import { LayerSolver } from './layer-solver.ts';
 import { ASSUMPTIONS } from './outcomes.ts';
 import { parsePlanRequest } from './request.ts';
 import type { Candidate } from './search.ts';
-
-interface FixedConfig {
-  readonly tp: number;
-  readonly pp: number;
-  readonly dp: number;
-  readonly microBatch: number;
-}
-
-function fixedConfig(request: PlanRequest, cluster: Cluster, blocks: number): FixedConfig {
-  const p = request.parallel;
-  const issues: InputIssue[] = [];
-  for (const field of ['tp', 'pp', 'dp'] as const) {
-    if (p?.[field] === undefined)
-      issues.push({ path: `parallel.${field}`, message: 'estimate needs every degree' });
-  }
-  const microBatch = p?.microBatch ?? request.training.microBatch;
-  if (microBatch === undefined)
-    issues.push({ path: 'parallel.microBatch', message: 'estimate needs the microbatch size' });
-  if (issues.length > 0) throw new InvalidInputError(issues, 'request');
-  const { tp, pp, dp } = p as Required<Pick<NonNullable<typeof p>, 'tp' | 'pp' | 'dp'>>;
-  if (tp * pp * dp !== cluster.devices) {
-    issues.push({
-      path: 'parallel',
-      message: `tp·pp·dp = ${tp * pp * dp} but the cluster has ${cluster.devices} GPUs`,
-    });
-  }
-  if (request.training.globalBatch % (dp * microBatch!) !== 0) {
-    issues.push({
-      path: 'training.globalBatch',
-      message: `${request.training.globalBatch} is not a multiple of dp·microBatch = ${dp * microBatch!}`,
-    });
-  }
-  const v = p?.virtualStages ?? 1;
-  const microbatches = request.training.globalBatch / (dp * microBatch!);
-  if (v > 1 && Number.isInteger(microbatches) && microbatches % pp !== 0) {
-    issues.push({
-      path: 'parallel.virtualStages',
-      message: `an interleaved schedule needs the ${microbatches} microbatches per step to be a multiple of pp = ${pp}`,
-    });
-  }
-  if (blocks % (pp * v) !== 0) {
-    issues.push({
-      path: 'parallel.pp',
-      message: `${blocks} layers do not split evenly into pp·virtualStages = ${pp * v} chunks`,
-    });
-  }
-  if (issues.length > 0) throw new InvalidInputError(issues, 'request');
-  return { tp, pp, dp, microBatch: microBatch! };
-}
 
 /**
  * Prices a configuration the user fixes, with the layouts the framework really uses (Megatron-LM:
@@ -73,72 +26,96 @@ export async function estimate(value: unknown): Promise<Plan> {
       { path: 'model.kind', message: 'estimate prices transformer specs; plan a graph instead' },
     ]);
   }
-  const blocks = request.model.layers;
-  const fixed = fixedConfig(request, cluster, blocks);
+  const fixed = fixedConfig(request, cluster, request.model.layers);
   const p = request.parallel!;
-  const model = planModel(request.model, fixed.microBatch, request.training.precision);
-  const config = pipelineConfig(request, {
+  const { precision } = request.training;
+  const model = planModel(request.model, fixed.microBatch, precision);
+  const dims = resolveDims(request.model, { microBatch: fixed.microBatch, precision });
+  let config = pipelineConfig(request, {
     dp: fixed.dp,
     microBatch: fixed.microBatch,
     recompute: p.recompute ?? 'none',
     zero: p.zero ?? (fixed.dp > 1 ? 1 : 0),
   });
   const solver = new LayerSolver({ cluster, deadlineMs: started + request.options.timeLimitSec * 1000 });
-  const mesh = logicalMesh(cluster, [1, fixed.tp]);
-  const choice = p.sequenceParallel ? 'megatron-sp' : 'megatron';
-  const series = await solver.series(model.layers, mesh, choice, config.recompute);
+  const sequenceParallel = (p.sequenceParallel ?? false) && fixed.tp > 1;
+  const choice = sequenceParallel ? 'megatron-sp' : 'megatron';
+  const series = await solver.series(
+    model.layers,
+    logicalMesh(cluster, [1, fixed.tp]),
+    choice,
+    config.recompute,
+  );
   if (series === null) {
     throw new InvalidInputError([
       {
         path: 'parallel.tp',
-        message: `tp = ${fixed.tp} does not divide the model's heads, FFN or vocabulary dims`,
+        message: `tp = ${fixed.tp} does not divide the model's heads, FFN, experts or vocabulary dims`,
       },
     ]);
   }
-  const per = blocks / fixed.pp;
-  // Layer 0 is the embedding and layer blocks + 1 the head: they ride with the first and last stage.
-  const stages = Array.from({ length: fixed.pp }, (_, i) => ({
-    first: i === 0 ? 0 : 1 + i * per,
-    last: i === fixed.pp - 1 ? blocks + 1 : (i + 1) * per,
-    series,
-    stageDevices: fixed.tp,
-  }));
-  const candidate: Candidate = {
-    model,
-    replica: {
-      dp: fixed.dp,
-      stageDevices: [fixed.tp],
-      deviceUnit: fixed.tp,
-      replicaDevices: fixed.tp * fixed.pp,
-    },
-    config,
-    stages,
-    stepSec: 0,
+  const replica = {
+    dp: fixed.dp,
+    stageDevices: [fixed.tp],
+    deviceUnit: fixed.tp,
+    replicaDevices: fixed.tp * fixed.pp,
+    tensorParallelGroups: false,
   };
+  const target = request.options.target;
+  if (target !== 'any') {
+    // Priced as the framework runs it; a configuration it cannot run is bad input for this target.
+    const framework = FRAMEWORKS[target];
+    const shape = familyShape(
+      { request, dims, devices: cluster.devices },
+      { tp: fixed.tp, sequenceParallel },
+      replica,
+      config,
+      fixed.stageBlocks,
+    );
+    const verdict = framework.runs(shape);
+    if (!verdict.ok) {
+      throw new InvalidInputError([
+        {
+          path: 'options.target',
+          message: `${framework.release} cannot run this configuration: ${verdict.reason}`,
+        },
+      ]);
+    }
+    config = withRuntime(framework, shape, config, request);
+  }
+  // The embedding rides with the first stage and the head with the last (layers 0 and blocks + 1).
+  const L = model.layers.length;
+  let next = 0;
+  const stages = fixed.stageBlocks.map((blocks, i) => {
+    const first = next;
+    const last = i === fixed.stageBlocks.length - 1 ? L - 1 : first + blocks - (i === 0 ? 0 : 1);
+    next = last + 1;
+    return { first, last, series, stageDevices: fixed.tp, choice } as const;
+  });
+  const candidate: Candidate = { model, replica, config, stages, stepSec: 0, goal: target };
   const capacityBytes = cluster.gpu.memoryBytes * request.options.memoryHeadroom;
-  const assembled = assemble(request, cluster, candidate, capacityBytes, false);
+  const assembled = assemble(request, cluster, candidate, capacityBytes, null);
   const peak = assembled.summary.peakMemoryBytes;
   const fits = peak <= capacityBytes;
-  const solver_ = {
-    ilpSolves: 0,
-    dpStates: 0,
-    configurationsTried: 1,
-    wallSec: (Date.now() - started) / 1000,
-  };
+  const status = fits ? 'optimal' : 'infeasible';
+  const reason = `this configuration needs ${(peak / 2 ** 30).toFixed(2)} GiB per device; ${(capacityBytes / 2 ** 30).toFixed(1)} GiB are usable`;
+  const exports = buildExports(request, assembled.summary, assembled.stages, model.layers);
   return {
-    status: fits ? 'optimal' : 'infeasible',
-    ...(fits
-      ? {}
-      : {
-          reason: `this configuration needs ${(peak / 2 ** 30).toFixed(2)} GiB per device; ${(capacityBytes / 2 ** 30).toFixed(1)} GiB are usable`,
-          shortfallBytes: peak - capacityBytes,
-        }),
+    status,
+    ...(fits ? {} : { reason, shortfallBytes: peak - capacityBytes }),
     summary: assembled.summary,
     breakdown: assembled.breakdown,
     stages: assembled.stages,
     schedule: assembled.schedule,
-    exports: buildExports(request, assembled.summary, assembled.stages, model.layers),
-    solver: { status: fits ? 'optimal' : 'infeasible', ...solver_ },
+    exports: fits ? exports : notRunnable(exports, `it does not fit in memory (${reason})`),
+    target,
+    solver: {
+      status,
+      ilpSolves: 0,
+      dpStates: 0,
+      configurationsTried: 1,
+      wallSec: (Date.now() - started) / 1000,
+    },
     assumptions: [...ASSUMPTIONS],
   };
 }

@@ -1,7 +1,7 @@
 import type { Cluster } from '../cluster/cluster.ts';
 import { buildExports } from '../frameworks/index.ts';
 import type { Plan, PlanRequest } from '../schema/index.ts';
-import { assemble } from './assemble.ts';
+import { assembleCandidate, assembleFrameworks, fasterFramework, frameworkPlans } from './framework-plans.ts';
 import { LayerSolver } from './layer-solver.ts';
 import {
   ASSUMPTIONS,
@@ -83,12 +83,24 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
         : 'no configuration satisfies the pinned degrees and divisibility (global batch, devices, layers)';
     return unplannedPlan('infeasible', reason, solverInfo(), outcome.shortfallBytes);
   }
-  if (reported?.candidate === outcome.best) {
-    if (outcome.timedOut) return { ...reported.plan, solver: { status: 'feasible', ...solverInfo() } };
-    const { reason: _cutShort, ...answer } = reported.plan;
-    return { ...answer, status: 'optimal', solver: { status: 'optimal', ...solverInfo() } };
+  const ctx = { request, cluster, capacityBytes };
+  const target = request.options.target;
+  if (target !== 'any') return { ...finalPlan(outcome.best), target };
+  // The best each framework can run; the plan is never slower than any of them.
+  const plans = assembleFrameworks(ctx, { ...outcome, candidates: outcome.frameworks });
+  const reportedSec = reported?.candidate === outcome.best ? reported.plan.summary!.stepTimeSec : null;
+  const planSec = reportedSec ?? assembleCandidate(ctx, outcome.best).summary.stepTimeSec;
+  const answer = finalPlan(fasterFramework(plans, planSec) ?? outcome.best);
+  return { ...answer, frameworks: frameworkPlans(ctx, answer, plans), target };
+
+  function finalPlan(best: Candidate): Plan {
+    if (reported?.candidate === best) {
+      if (outcome.timedOut) return { ...reported.plan, solver: { status: 'feasible', ...solverInfo() } };
+      const { reason: _cutShort, ...answer } = reported.plan;
+      return { ...answer, status: 'optimal', solver: { status: 'optimal', ...solverInfo() } };
+    }
+    return planOf(request, cluster, best, capacityBytes, outcome.timedOut, solverInfo());
   }
-  return planOf(request, cluster, outcome.best, capacityBytes, outcome.timedOut, solverInfo());
 }
 
 function planOf(
@@ -99,7 +111,7 @@ function planOf(
   cutShort: boolean,
   solver: SolverInfo,
 ): Plan {
-  const assembled = assemble(request, cluster, best, capacityBytes, true);
+  const assembled = assembleCandidate({ request, cluster, capacityBytes }, best);
   const status = cutShort ? 'feasible' : 'optimal';
   return {
     status,

@@ -1,11 +1,9 @@
-import { type StageOption, solveStageDp } from '../../solvers/index.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import { logicalMesh } from '../cluster/mesh.ts';
-import { maxStagesAfter, paramBytes } from '../cost/memory.ts';
 import { type PipelineConfig, pipelineConfig } from '../cost/pipeline-config.ts';
-import { type LayerSeries, priceStage, stageLinks } from '../cost/stage.ts';
+import { resolveDims, type TransformerDims } from '../model/dims.ts';
 import { type PlannedModel, planModel } from '../model/planned.ts';
-import type { PlanRequest, Recompute } from '../schema/index.ts';
+import type { FrameworkName, PlanRequest, Recompute } from '../schema/index.ts';
 import {
   logicalShapes,
   microBatchSizes,
@@ -14,7 +12,12 @@ import {
   replicaShapes,
   zeroOrder,
 } from './config-space.ts';
+import { solveForGoal } from './goal-solve.ts';
+import { entryFamilies, type Goal, goalsFor, megatronLayoutsOnly, type TaggedEntry } from './goals.ts';
 import type { LayerSolver, LayoutChoice } from './layer-solver.ts';
+import type { Candidate, SeriesEntry } from './replica-solve.ts';
+
+export type { Candidate, PlannedStage } from './replica-solve.ts';
 
 /**
  * Layout choices offered to the stage DP for every layer range and mesh: the ILP's fastest layout
@@ -26,28 +29,18 @@ const CHOICE_SETS: readonly (readonly LayoutChoice[])[] = [
   ['fast', 'megatron', 'megatron-sp', 'lean'],
 ];
 
-export interface PlannedStage {
-  readonly first: number;
-  readonly last: number;
-  readonly series: LayerSeries;
-  readonly stageDevices: number;
-}
-
-export interface Candidate {
-  readonly model: PlannedModel;
-  readonly replica: ReplicaShape;
-  readonly config: PipelineConfig;
-  readonly stages: readonly PlannedStage[];
-  readonly stepSec: number;
-}
-
 export interface SearchProgress {
   readonly phase: string;
   readonly fraction: number;
 }
 
 export interface SearchOutcome {
+  /** The best plan for the request's target. */
   readonly best: Candidate | null;
+  /** With target `any`: the best plan each searched framework can run, where it found one. */
+  readonly frameworks: Partial<Record<FrameworkName, Candidate>>;
+  /** Frameworks that cannot build the model at all, with why (they were not searched). */
+  readonly unbuildable: Partial<Record<FrameworkName, string>>;
   /** Smallest memory shortfall seen when nothing fits (bytes per device). */
   readonly shortfallBytes: number | null;
   readonly configurationsTried: number;
@@ -70,15 +63,12 @@ export interface SearchContext {
   ) => void;
 }
 
-interface SeriesEntry {
-  readonly series: LayerSeries;
-  readonly stageDevices: number;
-}
-
 /**
  * The outer loops of DESIGN.md §6 around Alpa's stage DP: microbatch size, data-parallel degree
  * (one replica planned on devices / dp), then recomputation and ZeRO escalated only as far as
- * memory demands. Every stage option is a sum of memoised per-layer ILP optima.
+ * memory demands. Every stage option is a sum of memoised per-layer ILP optima. Each goal (the best
+ * plan, and with target `any` the best of each framework) escalates on its own over the same
+ * priced layers, and is pruned by its own best so far.
  */
 export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
   const { request, cluster } = ctx;
@@ -86,12 +76,32 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
   const layerCountGuess = spec.kind === 'transformer' ? spec.layers + 2 : Number.POSITIVE_INFINITY;
   const replicas = replicaShapes(cluster, request, layerCountGuess);
   const work = replicas.flatMap((r) => microBatchSizes(request, r.dp).map((mb) => ({ replica: r, mb })));
-  const models = new Map<number, PlannedModel>();
-  let best: Candidate | null = null;
+  const unbuildable: Partial<Record<FrameworkName, string>> = {};
+  const modelDims =
+    spec.kind === 'transformer'
+      ? resolveDims(spec, { microBatch: 1, precision: request.training.precision })
+      : null;
+  // A framework that cannot build the model is not searched; the target always is (and finds nothing).
+  const goals = goalsFor(request.options.target).filter((goal, i) => {
+    const verdict = goal.framework?.builds(modelDims) ?? { ok: true };
+    if (!verdict.ok) unbuildable[goal.framework!.name] = verdict.reason;
+    return verdict.ok || i === 0;
+  });
+  const target = goals[0]!;
+  const bests = new Map<Goal, Candidate>();
+  const models = new Map<number, { model: PlannedModel; dims: TransformerDims | null }>();
   let shortfall: number | null = null;
   let tried = 0;
   let dpStates = 0;
   let timedOut = false;
+  const offer = (goal: Goal, candidate: Candidate) => {
+    const known = bests.get(goal);
+    if (known !== undefined && known.stepSec <= candidate.stepSec) return;
+    bests.set(goal, candidate);
+    // A framework's plan is a plan: the overall best is never slower than any framework's.
+    if (goal !== target && target.framework === null) offer(target, candidate);
+    if (goal === target) ctx.onImprovement?.(candidate, { dpStates, configurationsTried: tried });
+  };
   search: for (const [index, { replica, mb }] of work.entries()) {
     ctx.signal?.throwIfAborted();
     if (Date.now() > ctx.deadlineMs) {
@@ -99,51 +109,87 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
       break;
     }
     ctx.onProgress?.({ phase: `dp=${replica.dp} microBatch=${mb}`, fraction: index / work.length });
-    let model = models.get(mb);
-    if (model === undefined) {
-      model = planModel(spec, mb, request.training.precision);
-      models.set(mb, model);
+    let built = models.get(mb);
+    if (built === undefined) {
+      built = {
+        model: planModel(spec, mb, request.training.precision),
+        dims:
+          spec.kind === 'transformer'
+            ? resolveDims(spec, { microBatch: mb, precision: request.training.precision })
+            : null,
+      };
+      models.set(mb, built);
     }
+    const { model, dims } = built;
     const microbatches = request.training.globalBatch / (replica.dp * mb);
+    // Goals still escalating (recomputation, leaner layouts, ZeRO) at this replica and microbatch.
+    const pending = new Set(goals);
     escalation: for (const recompute of recomputeOrder(request)) {
       for (const [tier, choices] of CHOICE_SETS.entries()) {
-        const series = await seriesFor(ctx, model, replica, recompute, choices);
-        if (series === null) {
+        // Leaner layouts are the ILP's own: Megatron-layout goals have nothing new in later tiers,
+        // and tensor-parallel groups inside a node are theirs alone.
+        const active = [...pending].filter((g) =>
+          megatronLayoutsOnly(g) ? tier === 0 : !replica.tensorParallelGroups,
+        );
+        if (active.length === 0) continue;
+        const offered = active.every(megatronLayoutsOnly)
+          ? choices.filter((c) => c.startsWith('megatron'))
+          : choices;
+        const entries = await seriesFor(ctx, model, replica, recompute, offered);
+        if (entries === null) {
           timedOut = true;
           break search;
         }
         // No cut can beat a perfectly balanced pipeline without a bubble, and every later step of
         // the escalation (leaner layouts, recomputation, more ZeRO) is slower still: skip the rest.
-        const probe = {
-          microbatches,
-          overlapTensorParallelComm: request.parallel?.overlapTensorParallelComm ?? false,
-        };
-        if (tier === 0 && best !== null && lowerBoundSec(model, replica, probe, series) >= best.stepSec) {
-          break escalation;
+        for (const goal of active) {
+          const best = bests.get(goal);
+          const own = entryFamilies(goal, entries).flatMap((f) => f.entries);
+          if (
+            tier === 0 &&
+            best !== undefined &&
+            lowerBoundSec(ctx, model, replica, microbatches, own) >= best.stepSec
+          ) {
+            pending.delete(goal);
+          }
         }
         for (const zero of zeroOrder(request, replica.dp)) {
           const config = pipelineConfig(request, { dp: replica.dp, microBatch: mb, recompute, zero });
-          tried++;
-          const result = solveReplica(ctx, model, replica, config, series);
-          dpStates += result.dpStates;
-          if (result.candidate === null) {
-            if (result.shortfallBytes !== null) {
-              shortfall = Math.min(shortfall ?? Number.POSITIVE_INFINITY, result.shortfallBytes);
+          for (const goal of active) {
+            if (!pending.has(goal)) continue;
+            tried++;
+            const result = solveForGoal(
+              { ...ctx, dims, devices: cluster.devices },
+              goal,
+              model,
+              replica,
+              config,
+              entries,
+            );
+            dpStates += result.dpStates;
+            if (result.candidate === null) {
+              if (goal === target && result.shortfallBytes !== null) {
+                shortfall = Math.min(shortfall ?? Number.POSITIVE_INFINITY, result.shortfallBytes);
+              }
+              continue;
             }
-            continue;
+            offer(goal, result.candidate);
+            pending.delete(goal);
           }
-          if (best === null || result.candidate.stepSec < best.stepSec) {
-            best = result.candidate;
-            ctx.onImprovement?.(best, { dpStates, configurationsTried: tried });
-          }
-          break escalation;
         }
+        if (pending.size === 0) break escalation;
       }
     }
   }
   ctx.onProgress?.({ phase: 'done', fraction: 1 });
+  const best = bests.get(target) ?? null;
+  const frameworks: Partial<Record<FrameworkName, Candidate>> = {};
+  for (const [goal, candidate] of bests)
+    if (goal.framework !== null) frameworks[goal.framework.name] = candidate;
   return {
     best,
+    frameworks: target.framework === null ? frameworks : {},
+    unbuildable,
     shortfallBytes: best === null ? shortfall : null,
     configurationsTried: tried,
     dpStates,
@@ -158,8 +204,8 @@ async function seriesFor(
   replica: ReplicaShape,
   recompute: Recompute,
   choices: readonly LayoutChoice[],
-): Promise<SeriesEntry[] | null> {
-  const out: SeriesEntry[] = [];
+): Promise<TaggedEntry[] | null> {
+  const out: TaggedEntry[] = [];
   for (const m of replica.stageDevices) {
     for (const shape of logicalShapes(m, ctx.request.parallel?.tp)) {
       const mesh = logicalMesh(ctx.cluster, shape);
@@ -171,137 +217,39 @@ async function seriesFor(
         const sp = ctx.request.parallel?.sequenceParallel;
         if ((sp === true && choice === 'megatron') || (sp === false && choice === 'megatron-sp')) continue;
         const series = await ctx.solver.series(model.layers, mesh, choice, recompute);
-        if (series !== null) out.push({ series, stageDevices: m });
+        if (series !== null) out.push({ series, stageDevices: m, choice });
       }
     }
   }
   return out;
 }
 
-/** B × (the fastest whole-model latency on any offered mesh) / (most stages the replica can have). */
-function lowerBoundSec(
-  model: PlannedModel,
-  replica: ReplicaShape,
-  config: Pick<PipelineConfig, 'microbatches' | 'overlapTensorParallelComm'>,
-  entries: readonly SeriesEntry[],
-): number {
-  const last = model.layers.length - 1;
-  let fastest = Number.POSITIVE_INFINITY;
-  for (const e of entries) {
-    const stages = Math.min(model.layers.length, replica.replicaDevices / e.stageDevices);
-    const hidden = config.overlapTensorParallelComm ? e.series.hiddenByOverlapSec(0, last) : 0;
-    fastest = Math.min(fastest, (e.series.latencySec(0, last) - hidden) / stages);
-  }
-  return config.microbatches * fastest;
-}
-
 /**
- * Alpa's stage_imbalance_tolerance: once stages are whole nodes their number is fixed, and a stage
- * with more than twice its even share of layers (plus slack for the embedding and head) is never
- * the bottleneck-minimising choice worth pricing.
+ * A lower bound on any cut's step time, Σ t_i + (B − 1)·max t_i (DESIGN.md §6): the stage latencies
+ * sum to at least every layer at its fastest on any offered mesh, and the slowest stage takes at
+ * least the fastest whole-model latency spread over the most stages the replica can have.
  */
-function longestStage(layers: number, replica: ReplicaShape): number {
-  if (replica.deviceUnit === 1) return layers;
-  const stages = replica.replicaDevices / replica.deviceUnit;
-  return Math.min(layers, 2 * Math.ceil(layers / stages) + 2);
-}
-
-function solveReplica(
+function lowerBoundSec(
   ctx: SearchContext,
   model: PlannedModel,
   replica: ReplicaShape,
-  config: PipelineConfig,
+  microbatches: number,
   entries: readonly SeriesEntry[],
-): { candidate: Candidate | null; shortfallBytes: number | null; dpStates: number } {
+): number {
+  if (entries.length === 0) return Number.POSITIVE_INFINITY;
   const L = model.layers.length;
-  const sizes = replica.stageDevices;
-  const links = sizes.map((m) => stageLinks(ctx.cluster, m, config.dp));
-  // Each sub-mesh size prices only its own layouts; the tag is the entry's index for the DP's answer.
-  const entriesBySize = sizes.map((m) =>
-    entries.flatMap((entry, tag) => (entry.stageDevices === m ? [{ entry, tag }] : [])),
-  );
-  const options: StageOption[][][][] = [];
-  let shortfall = Number.POSITIVE_INFINITY;
-  const longest = longestStage(L, replica);
-  for (let first = 0; first < L; first++) {
-    const row: StageOption[][][] = [];
-    for (let last = first; last < L; last++) {
-      if (last - first + 1 > longest) {
-        row.push(sizes.map(() => []));
-        continue;
-      }
-      row.push(
-        sizes.map((_, s) => {
-          const cell: StageOption[] = [];
-          for (const { entry, tag } of entriesBySize[s]!) {
-            const price = priceStage(
-              entry.series,
-              first,
-              last,
-              L,
-              model.streamBytes,
-              links[s]!,
-              config,
-              ctx.cluster,
-            );
-            const after = maxStagesAfter(price, ctx.capacityBytes, config.schedule, config.microbatches);
-            if (after < 0) {
-              shortfall = Math.min(
-                shortfall,
-                paramBytes(price.params) + price.activationBytesPerMicrobatch - ctx.capacityBytes,
-              );
-              continue;
-            }
-            cell.push({
-              latencySec: price.latencySec,
-              onceSec: price.dpPerStepSec + price.optimizerSec,
-              maxStagesAfter: after,
-              tag,
-            });
-          }
-          return cell;
-        }),
-      );
-    }
-    options.push(row);
+  // Every framework's runtime overlaps tensor parallelism exactly when the request asks for it.
+  const overlap = ctx.request.parallel?.overlapTensorParallelComm ?? false;
+  const latency = (e: SeriesEntry, first: number, last: number) =>
+    e.series.latencySec(first, last) - (overlap ? e.series.hiddenByOverlapSec(first, last) : 0);
+  let slowestStage = Number.POSITIVE_INFINITY;
+  for (const e of entries) {
+    const stages = Math.min(L, replica.replicaDevices / e.stageDevices);
+    slowestStage = Math.min(slowestStage, latency(e, 0, L - 1) / stages);
   }
-  const pinnedPp = ctx.request.parallel?.pp;
-  const result = solveStageDp(
-    {
-      layers: L,
-      submeshDevices: sizes.map((m) => m / replica.deviceUnit),
-      totalDevices: replica.replicaDevices / replica.deviceUnit,
-      microbatches: config.microbatches,
-      options,
-      ...(pinnedPp !== undefined ? { maxStages: pinnedPp } : {}),
-    },
-    {
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-      deadlineMs: performance.now() + Math.max(0, ctx.deadlineMs - Date.now()),
-    },
-  );
-  if (result.status === 'infeasible') {
-    return {
-      candidate: null,
-      shortfallBytes: Number.isFinite(shortfall) ? shortfall : null,
-      dpStates: result.dpStates,
-    };
-  }
-  // The deadline passed before the DP found any valid cut: the outer loop reports the timeout.
-  if (result.status === 'timeout')
-    return { candidate: null, shortfallBytes: null, dpStates: result.dpStates };
-  if (pinnedPp !== undefined && result.stages.length !== pinnedPp) {
-    return { candidate: null, shortfallBytes: null, dpStates: result.dpStates };
-  }
-  const stages = result.stages.map((s) => ({
-    first: s.first,
-    last: s.last,
-    series: entries[s.tag]!.series,
-    stageDevices: entries[s.tag]!.stageDevices,
-  }));
-  return {
-    candidate: { model, replica, config, stages, stepSec: result.stepSec },
-    shortfallBytes: null,
-    dpStates: result.dpStates,
-  };
+  let sum = 0;
+  for (let l = 0; l < L; l++) sum += Math.min(...entries.map((e) => latency(e, l, l)));
+  return sum + (microbatches - 1) * slowestStage;
 }
+
+export type { PipelineConfig };

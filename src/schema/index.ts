@@ -1,5 +1,6 @@
 export * from './cluster.ts';
 export * from './errors.ts';
+export * from './exports.ts';
 export * from './graph.ts';
 export * from './ilp.ts';
 export * from './jobs.ts';
@@ -8,5 +9,6 @@ export * from './plan.ts';
 export * from './problem.ts';
 export * from './request.ts';
 export * from './shard-plan.ts';
+export * from './summary.ts';
 export * from './training.ts';
 export * from './vocabulary.ts';

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { Exports, Frameworks } from './exports.ts';
 import { OpLayoutOut } from './shard-plan.ts';
-import { PlanStatus, Recompute, ScheduleKind } from './vocabulary.ts';
+import { Summary } from './summary.ts';
+import { FrameworkTarget, PlanStatus, ScheduleKind } from './vocabulary.ts';
 
 /** Where a step's time goes (seconds per step); `totalSec` is the step time. */
 export const Breakdown = z.object({
@@ -42,75 +44,6 @@ export const StageOut = z.object({
 });
 export type StageOut = z.infer<typeof StageOut>;
 
-export const Summary = z.object({
-  dp: z.number().int(),
-  tp: z.number().int(),
-  pp: z.number().int(),
-  microBatch: z.number().int(),
-  microbatches: z.number().int(),
-  virtualStages: z.number().int(),
-  recompute: Recompute,
-  zero: z.number().int(),
-  sequenceParallel: z.boolean(),
-  schedule: ScheduleKind,
-  stepTimeSec: z.number(),
-  tokensPerSec: z.number(),
-  /** Model FLOPs (no recomputation) per second per device, in TFLOP/s. */
-  tflopsPerDevice: z.number(),
-  /** FLOPs the hardware executes, recomputation included (SC'21's accounting), TFLOP/s per device. */
-  hardwareTflopsPerDevice: z.number(),
-  mfu: z.number(),
-  peakMemoryBytes: z.number(),
-});
-export type Summary = z.infer<typeof Summary>;
-
-/** Where a plan's stages sit for JAX: each stage runs on its own mesh over its layer range. */
-export const JaxStageMap = z.object({
-  stage: z.number().int(),
-  /** First and last layer (inclusive) in the model's layer list, as `StageOut.layers`. */
-  layers: z.tuple([z.number().int(), z.number().int()]),
-  layerNames: z.tuple([z.string(), z.string()]),
-  meshShape: z.array(z.number().int()),
-});
-export type JaxStageMap = z.infer<typeof JaxStageMap>;
-
-/**
- * Ready-to-use settings per framework. `expressible` false: the framework cannot run this plan
- * as planned; the notes say why and Megatron's `args` stay empty rather than describe another plan.
- */
-export const Exports = z.object({
-  megatron: z.object({
-    expressible: z.boolean(),
-    args: z.array(z.string()),
-    command: z.string(),
-    notes: z.array(z.string()),
-  }),
-  deepspeed: z.object({
-    expressible: z.boolean(),
-    config: z.record(z.string(), z.unknown()),
-    notes: z.array(z.string()),
-  }),
-  torchtitan: z.object({
-    expressible: z.boolean(),
-    config: z.record(z.string(), z.unknown()),
-    notes: z.array(z.string()),
-  }),
-  jax: z.object({
-    expressible: z.boolean(),
-    meshAxes: z.array(z.string()),
-    /** Device count along each of `meshAxes`. */
-    meshShape: z.array(z.number().int()),
-    /**
-     * One entry per tensor dim: null (replicated), an axis name, or two names joined by a comma
-     * ("data,model") for a dim split over both axes, i.e. P(("data", "model")).
-     */
-    partitionSpecs: z.record(z.string(), z.array(z.string().nullable())),
-    stages: z.array(JaxStageMap),
-    notes: z.array(z.string()),
-  }),
-});
-export type Exports = z.infer<typeof Exports>;
-
 export const Plan = z.object({
   status: PlanStatus,
   /** Why there is no plan, or what limited it. */
@@ -124,6 +57,13 @@ export const Plan = z.object({
     .object({ kind: ScheduleKind, microbatches: z.number().int(), virtualStages: z.number().int() })
     .nullable(),
   exports: Exports.nullable(),
+  /**
+   * With target `any`: the best plan each framework can run, found in the same search (absent
+   * for a framework target, an estimate, or no plan).
+   */
+  frameworks: Frameworks.optional(),
+  /** The framework the search was restricted to, or `any`. */
+  target: FrameworkTarget.optional(),
   solver: z.object({
     status: PlanStatus,
     ilpSolves: z.number().int(),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ClusterSpec } from './cluster.ts';
 import { ModelSpec } from './model.ts';
 import { TrainingSpec } from './training.ts';
-import { Recompute, ScheduleKind, ZeroStage } from './vocabulary.ts';
+import { FrameworkTarget, Recompute, ScheduleKind, ZeroStage } from './vocabulary.ts';
 
 const degree = z.number().int().positive().max(1_000_000);
 
@@ -18,6 +18,12 @@ export const ParallelSpec = z
     microBatch: degree.optional(),
     /** Model chunks per pipeline stage (Megatron's interleaved 1F1B); 1 = plain 1F1B. */
     virtualStages: degree.max(1024).optional(),
+    /**
+     * Transformer blocks per pipeline stage, first to last (the embedding rides with the first
+     * stage, the head with the last): an uneven split such as BLOOM's [5, 6, …, 6, 5]. They sum to
+     * the model's layers; their count is pp. Without it `estimate` splits evenly.
+     */
+    stageLayers: z.array(z.number().int().nonnegative().max(100_000)).min(1).max(100_000).optional(),
     recompute: Recompute.optional(),
     zero: ZeroStage.optional(),
     sequenceParallel: z.boolean().optional(),
@@ -42,6 +48,11 @@ export const PlanOptions = z
     timeLimitSec: z.number().positive().max(3600).default(60),
     /** Share of each GPU's memory the plan may use (allocator fragmentation, CUDA context, buffers). */
     memoryHeadroom: z.number().gt(0).max(1).default(0.9),
+    /**
+     * The framework the plan is for: the search considers only what it runs, priced with its
+     * runtime. `any`: the best plan found, plus the best each framework can run (`frameworks`).
+     */
+    target: FrameworkTarget.default('any'),
   })
   .strict();
 export type PlanOptions = z.infer<typeof PlanOptions>;
@@ -52,7 +63,7 @@ export const PlanRequest = z
     cluster: ClusterSpec,
     training: TrainingSpec,
     parallel: ParallelSpec.optional(),
-    options: PlanOptions.default({ timeLimitSec: 60, memoryHeadroom: 0.9 }),
+    options: PlanOptions.default({ timeLimitSec: 60, memoryHeadroom: 0.9, target: 'any' }),
   })
   .strict();
 export type PlanRequest = z.infer<typeof PlanRequest>;

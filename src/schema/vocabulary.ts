@@ -53,3 +53,19 @@ export type Norm = z.infer<typeof Norm>;
  */
 export const AttentionKind = z.enum(['flash', 'eager']);
 export type AttentionKind = z.infer<typeof AttentionKind>;
+
+/** Training frameworks a plan can be exported to and searched for (DESIGN.md §9). */
+export const FrameworkName = z.enum(['megatron', 'torchtitan', 'deepspeed', 'jax']);
+export type FrameworkName = z.infer<typeof FrameworkName>;
+
+/** What the search is restricted to: one framework's runtime and layouts, or `any`. */
+export const FrameworkTarget = z.enum(['any', ...FrameworkName.options]);
+export type FrameworkTarget = z.infer<typeof FrameworkTarget>;
+
+/**
+ * When data-parallel gradients are reduced across replicas: bucket by bucket during the last
+ * microbatch's backward pass ('overlapped'), after it ('after-backward'), or at every accumulation
+ * microbatch, each overlapped with that microbatch's backward pass ('every-microbatch').
+ */
+export const GradientReduction = z.enum(['overlapped', 'after-backward', 'every-microbatch']);
+export type GradientReduction = z.infer<typeof GradientReduction>;

@@ -1,8 +1,9 @@
-import type { Exports } from '../schema/index.ts';
-import { type DimSpec, InvalidInputError } from '../schema/index.ts';
-import type { ExportContext } from './context.ts';
-import type { AxisRole } from './layout-check.ts';
-import { type ResolvedOp, tensorNameIn } from './planned-layers.ts';
+import type { Exports } from '../../schema/index.ts';
+import { type DimSpec, InvalidInputError, type PartitionEntry } from '../../schema/index.ts';
+import type { ExportContext } from '../context.ts';
+import type { AxisRole } from '../layout-check.ts';
+import { type ResolvedOp, tensorNameIn } from '../planned-layers.ts';
+import { JAX_RELEASE } from './rules.ts';
 
 type JaxExport = Exports['jax'];
 
@@ -53,16 +54,14 @@ function jaxMesh(ctx: ExportContext, names: readonly [string, string]): JaxMesh 
   };
 }
 
-function partitionSpec(spec: readonly DimSpec[], names: readonly [string, string]): (string | null)[] {
-  return spec.map((d) =>
-    d === 'R' ? null : d === 'S0' ? names[0] : d === 'S1' ? names[1] : names.join(','),
-  );
+function partitionSpec(spec: readonly DimSpec[], names: readonly [string, string]): PartitionEntry[] {
+  return spec.map((d) => (d === 'R' ? null : d === 'S0' ? names[0] : d === 'S1' ? names[1] : [...names]));
 }
 
 /** One entry per parameter of every layer, named as the model names it (`block17.wq`). */
 function parameterSpecs(ctx: ExportContext, names: readonly [string, string]) {
   const { layers } = ctx.model;
-  const specs: Record<string, (string | null)[]> = {};
+  const specs: Record<string, PartitionEntry[]> = {};
   const conflicts = new Set<string>();
   const record = (r: ResolvedOp, layerIndex: number) => {
     const layer = layers[layerIndex]!;
@@ -87,7 +86,7 @@ function parameterSpecs(ctx: ExportContext, names: readonly [string, string]) {
       const value = partitionSpec(input.spec, names);
       const known = specs[name];
       if (known === undefined) specs[name] = value;
-      else if (known.join('|') !== value.join('|')) conflicts.add(name);
+      else if (JSON.stringify(known) !== JSON.stringify(value)) conflicts.add(name);
     });
   };
   ctx.stages.forEach((stage, s) => {
@@ -111,7 +110,7 @@ export function jaxExport(ctx: ExportContext): JaxExport {
   );
   if (mesh.replicaNote !== null) notes.push(mesh.replicaNote);
   notes.push(
-    'A spec entry is null (replicated), an axis name, or two names joined by a comma for a dim split over both axes: "data,model" is P(("data", "model")).',
+    'A spec entry is null (replicated), an axis name, or a list of names for a dim split over several axes: ["data", "model"] is P(("data", "model")).',
     "These are the parameters' layouts as the ops read them; activations' layouts are in stages[].layerPlans[].ops (with_sharding_constraint).",
   );
   if (summary.pp > 1) {
@@ -134,6 +133,8 @@ export function jaxExport(ctx: ExportContext): JaxExport {
   }
   return {
     expressible: true,
+    release: JAX_RELEASE,
+    files: [],
     meshAxes: mesh.axes,
     meshShape: mesh.shapeOf(layout.logicalMesh),
     partitionSpecs: specs,

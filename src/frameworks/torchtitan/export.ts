@@ -1,6 +1,7 @@
-import type { Exports, ScheduleKind, Summary } from '../schema/index.ts';
-import type { ExportContext } from './context.ts';
-import { virtualStageBlocks } from './pipeline-split.ts';
+import type { Exports, ScheduleKind, Summary } from '../../schema/index.ts';
+import type { ExportContext } from '../context.ts';
+import { virtualStageBlocks } from '../pipeline-split.ts';
+import { TORCHTITAN_RELEASE } from './rules.ts';
 
 type TorchtitanExport = Exports['torchtitan'];
 
@@ -107,6 +108,8 @@ export function torchtitanExport(ctx: ExportContext): TorchtitanExport {
   notes.push(...layout.placementNotes.map((n) => `Placement: ${n}.`));
   return {
     expressible: problems.length === 0,
+    release: TORCHTITAN_RELEASE,
+    files: [],
     config: {
       parallelism,
       activation_checkpoint: activationCheckpoint,

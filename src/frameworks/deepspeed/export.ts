@@ -1,5 +1,6 @@
-import type { Exports } from '../schema/index.ts';
-import type { ExportContext } from './context.ts';
+import type { Exports } from '../../schema/index.ts';
+import type { ExportContext } from '../context.ts';
+import { DEEPSPEED_RELEASE } from './rules.ts';
 
 type DeepSpeedExport = Exports['deepspeed'];
 
@@ -66,7 +67,10 @@ export function deepspeedExport(ctx: ExportContext): DeepSpeedExport {
   if (ctx.batchProblem !== null) problems.push(ctx.batchProblem);
   return {
     expressible: problems.length === 0,
+    release: DEEPSPEED_RELEASE,
     config,
+    pipelineModule: null,
+    files: [],
     notes: [...problems.map((p) => `Not expressible in DeepSpeed: ${p}.`), ...notes],
   };
 }

@@ -1,7 +1,8 @@
-import type { TransformerDims } from '../model/dims.ts';
-import type { Exports } from '../schema/index.ts';
-import type { ExportContext } from './context.ts';
-import { megatronSplit, virtualStageBlocks } from './pipeline-split.ts';
+import type { TransformerDims } from '../../model/dims.ts';
+import type { Exports } from '../../schema/index.ts';
+import type { ExportContext } from '../context.ts';
+import { megatronSplit, virtualStageBlocks } from '../pipeline-split.ts';
+import { MEGATRON_RELEASE } from './rules.ts';
 
 type MegatronExport = Exports['megatron'];
 
@@ -47,8 +48,10 @@ function layoutString(blocks: readonly number[], virtualStages: number): string 
 function notExpressible(problems: readonly string[]): MegatronExport {
   return {
     expressible: false,
+    release: MEGATRON_RELEASE,
     args: [],
     command: '',
+    files: [],
     notes: problems.map((p) => `Not expressible in Megatron-LM: ${p}.`),
   };
 }
@@ -129,5 +132,12 @@ export function megatronExport(ctx: ExportContext): MegatronExport {
     );
   }
   notes.push(...layout.placementNotes.map((n) => `Placement: ${n}.`));
-  return { expressible: true, args, command: `pretrain_gpt.py ${args.join(' ')}`, notes };
+  return {
+    expressible: true,
+    release: MEGATRON_RELEASE,
+    args,
+    command: `pretrain_gpt.py ${args.join(' ')}`,
+    files: [],
+    notes,
+  };
 }

@@ -1,0 +1,95 @@
+/**
+ * What every framework module answers (DESIGN.md §9): can it run a configuration, how its runtime
+ * changes the price, and (in its export module) what exactly a user types. The rules read a
+ * `RunShape`, which the search builds for a candidate and the exporters build from a finished plan,
+ * so one rule decides both what the search considers and what an export calls expressible.
+ */
+import type { TransformerDims } from '../model/dims.ts';
+import type {
+  FrameworkName,
+  GradientReduction,
+  Precision,
+  Recompute,
+  ScheduleKind,
+  ZeroStage,
+} from '../schema/index.ts';
+
+/** How the per-op layouts relate to Megatron-LM's 1-D tensor parallelism. */
+export type LayoutFamily =
+  /** Column- then row-parallel on one mesh axis of `tp` devices, the batch on the other. */
+  | { readonly kind: 'megatron' }
+  /** Anything else (2-D tensor parallelism, other splits, different meshes per stage): why. */
+  | { readonly kind: 'other'; readonly reason: string };
+
+/** The facts of one configuration that frameworks' rules read. */
+export interface RunShape {
+  /** The transformer's sizes with defaults applied; null for a general operator graph. */
+  readonly model: TransformerDims | null;
+  readonly precision: Precision;
+  readonly devices: number;
+  readonly tp: number;
+  readonly pp: number;
+  /** Data-parallel ranks: devices / (tp · pp). */
+  readonly dp: number;
+  readonly sequenceParallel: boolean;
+  readonly zero: ZeroStage;
+  readonly recompute: Recompute;
+  readonly schedule: ScheduleKind;
+  readonly virtualStages: number;
+  /** Microbatches per step on each pipeline. */
+  readonly microbatches: number;
+  /** Sequences per microbatch on one data-parallel rank. */
+  readonly rankMicroBatch: number;
+  readonly globalBatch: number;
+  /** Transformer blocks per pipeline stage, first to last; null before the stage cut is known. */
+  readonly blocksPerStage: readonly number[] | null;
+  readonly layouts: LayoutFamily;
+}
+
+export type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+export const RUNS: Verdict = { ok: true };
+
+/** The first failed rule, or RUNS when every one holds. */
+export function firstProblem(rules: readonly (string | null)[]): Verdict {
+  const reason = rules.find((r) => r !== null);
+  return reason === undefined || reason === null ? RUNS : { ok: false, reason };
+}
+
+/** The overlaps a user may ask for; unset ones take the framework's own choice. */
+export interface RequestedOverlaps {
+  readonly overlapGradReduce?: boolean;
+  readonly overlapTensorParallelComm?: boolean;
+}
+
+/** How a framework's runtime prices a configuration; its export switches on what this prices. */
+export interface RuntimePolicy {
+  readonly gradientReduction: GradientReduction;
+  readonly tensorParallelOverlap: boolean;
+}
+
+export interface Framework {
+  readonly name: FrameworkName;
+  /** The release its rules and its export are exact for, e.g. "Megatron-LM core_v0.19.0". */
+  readonly release: string;
+  /**
+   * Runs any per-op layout on any mesh (JAX's PartitionSpecs); otherwise only Megatron-style 1-D
+   * tensor parallelism on [1, tp] meshes, one tp on every stage.
+   */
+  readonly anyLayout: boolean;
+  /** Can it build this model at all (null: a general operator graph)? */
+  builds(model: TransformerDims | null): Verdict;
+  /**
+   * Can it run this configuration? With `blocksPerStage` null, every rule that does not depend on
+   * the stage cut; with it, all of them (`builds` included).
+   */
+  runs(shape: RunShape): Verdict;
+  /** How its runtime prices this configuration. */
+  runtime(shape: RunShape, requested: RequestedOverlaps): RuntimePolicy;
+  /**
+   * The pipeline cuts it can express when only some are (a framework that partitions layers
+   * itself): model layers per stage, counting the embedding and the head as layers as the planned
+   * model does. Null when any contiguous cut `runs` accepts is fine.
+   */
+  stageCuts(shape: RunShape): readonly (readonly number[])[] | null;
+}

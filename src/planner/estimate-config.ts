@@ -1,0 +1,96 @@
+/**
+ * The configuration an `estimate` request fixes, checked: every degree given, degrees that multiply
+ * to the cluster, a batch that divides, and a stage split (even, or `parallel.stageLayers`) that
+ * covers the model's blocks.
+ */
+import type { Cluster } from '../cluster/cluster.ts';
+import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
+import type { PlanRequest } from '../schema/index.ts';
+
+export interface FixedConfig {
+  readonly tp: number;
+  readonly pp: number;
+  readonly dp: number;
+  readonly microBatch: number;
+  /** Transformer blocks per stage, first to last. */
+  readonly stageBlocks: readonly number[];
+}
+
+function required(request: PlanRequest): { tp: number; pp: number; dp: number; microBatch: number } {
+  const p = request.parallel;
+  const issues: InputIssue[] = [];
+  for (const field of ['tp', 'pp', 'dp'] as const) {
+    if (p?.[field] === undefined)
+      issues.push({ path: `parallel.${field}`, message: 'estimate needs every degree' });
+  }
+  const microBatch = p?.microBatch ?? request.training.microBatch;
+  if (microBatch === undefined)
+    issues.push({ path: 'parallel.microBatch', message: 'estimate needs the microbatch size' });
+  if (issues.length > 0) throw new InvalidInputError(issues, 'request');
+  return { tp: p!.tp!, pp: p!.pp!, dp: p!.dp!, microBatch: microBatch! };
+}
+
+function stageBlocksOf(request: PlanRequest, blocks: number, pp: number, issues: InputIssue[]): number[] {
+  const given = request.parallel?.stageLayers;
+  const v = request.parallel?.virtualStages ?? 1;
+  if (given !== undefined) {
+    const sum = given.reduce((s, n) => s + n, 0);
+    if (given.length !== pp)
+      issues.push({ path: 'parallel.stageLayers', message: `${given.length} stages, but pp = ${pp}` });
+    if (sum !== blocks)
+      issues.push({
+        path: 'parallel.stageLayers',
+        message: `the stages hold ${sum} blocks; the model has ${blocks}`,
+      });
+    // The embedding and the head make a stage of the first and the last; one between needs a block.
+    const empty = given.findIndex((n, i) => n === 0 && i > 0 && i < given.length - 1);
+    if (empty >= 0)
+      issues.push({
+        path: `parallel.stageLayers[${empty}]`,
+        message: 'a stage between the first and the last needs a block',
+      });
+    const chunkless = given.findIndex((n) => n % v !== 0);
+    if (v > 1 && chunkless >= 0) {
+      issues.push({
+        path: `parallel.stageLayers[${chunkless}]`,
+        message: `${given[chunkless]} blocks do not split into virtualStages = ${v} chunks`,
+      });
+    }
+    return [...given];
+  }
+  if (blocks % (pp * v) !== 0) {
+    issues.push({
+      path: 'parallel.pp',
+      message: `${blocks} layers do not split evenly into pp·virtualStages = ${pp * v} chunks (give parallel.stageLayers for an uneven split)`,
+    });
+  }
+  return new Array<number>(pp).fill(blocks / pp);
+}
+
+export function fixedConfig(request: PlanRequest, cluster: Cluster, blocks: number): FixedConfig {
+  const { tp, pp, dp, microBatch } = required(request);
+  const issues: InputIssue[] = [];
+  if (tp * pp * dp !== cluster.devices) {
+    issues.push({
+      path: 'parallel',
+      message: `tp·pp·dp = ${tp * pp * dp} but the cluster has ${cluster.devices} GPUs`,
+    });
+  }
+  if (request.training.globalBatch % (dp * microBatch) !== 0) {
+    issues.push({
+      path: 'training.globalBatch',
+      message: `${request.training.globalBatch} is not a multiple of dp·microBatch = ${dp * microBatch}`,
+    });
+  }
+  const v = request.parallel?.virtualStages ?? 1;
+  const microbatches = request.training.globalBatch / (dp * microBatch);
+  if (v > 1 && Number.isInteger(microbatches) && microbatches % pp !== 0) {
+    issues.push({
+      path: 'parallel.virtualStages',
+      message: `an interleaved schedule needs the ${microbatches} microbatches per step to be a multiple of pp = ${pp}`,
+    });
+  }
+  const stageBlocks = stageBlocksOf(request, blocks, pp, issues);
+  if (issues.length > 0) throw new InvalidInputError(issues, 'request');
+  return { tp, pp, dp, microBatch, stageBlocks };
+}

@@ -1,0 +1,78 @@
+/**
+ * One configuration solved for one goal: for `any`, Alpa's DP over every offered layout; for a
+ * framework, one DP per family of layouts it runs (one tp and SP choice on every stage), priced
+ * with its runtime and kept only where its rules accept the cut.
+ */
+import type { PipelineConfig } from '../cost/pipeline-config.ts';
+import type { PlannedModel } from '../model/planned.ts';
+import type { ReplicaShape } from './config-space.ts';
+import {
+  anyLayoutShape,
+  blocksOfCut,
+  entryFamilies,
+  familyShape,
+  type Goal,
+  megatronLayoutsOnly,
+  type ShapeContext,
+  type TaggedEntry,
+  withRuntime,
+} from './goals.ts';
+import { priceCuts, type ReplicaContext, type ReplicaResult, solveReplica } from './replica-solve.ts';
+
+export function solveForGoal(
+  ctx: Omit<ReplicaContext, 'goal'> & ShapeContext,
+  goal: Goal,
+  model: PlannedModel,
+  replica: ReplicaShape,
+  config: PipelineConfig,
+  entries: readonly TaggedEntry[],
+): ReplicaResult {
+  const pinnedPp = ctx.request.parallel?.pp;
+  const replicaCtx: ReplicaContext = {
+    ...ctx,
+    goal: goal.name,
+    ...(pinnedPp !== undefined ? { pinnedPp } : {}),
+  };
+  const framework = goal.framework;
+  if (framework === null) return solveReplica(replicaCtx, model, replica, config, entries);
+  if (!megatronLayoutsOnly(goal)) {
+    // A framework that runs any layout (JAX) still prices with its own runtime.
+    const priced = withRuntime(framework, anyLayoutShape(ctx, replica, config), config, ctx.request);
+    return solveReplica(replicaCtx, model, replica, priced, entries);
+  }
+  let best: ReplicaResult = { candidate: null, shortfallBytes: null, dpStates: 0 };
+  let dpStates = 0;
+  for (const family of entryFamilies(goal, entries)) {
+    const tensorParallel = family.tensorParallel!;
+    // Every stage of a framework family has tp devices: only replicas cut into such stages serve it.
+    if (!replica.stageDevices.includes(tensorParallel.tp)) continue;
+    const shape = familyShape(ctx, tensorParallel, replica, config, null);
+    if (!framework.runs(shape).ok) continue;
+    const priced = withRuntime(framework, shape, config, ctx.request);
+    const cuts = framework.stageCuts(shape);
+    const result =
+      cuts === null
+        ? solveReplica(replicaCtx, model, replica, priced, family.entries)
+        : priceCuts(replicaCtx, model, replica, priced, family.entries[0]!, cuts);
+    dpStates += result.dpStates;
+    const candidate = result.candidate;
+    if (candidate === null) {
+      if (best.candidate === null && result.shortfallBytes !== null) {
+        best = { ...best, shortfallBytes: Math.min(best.shortfallBytes ?? Infinity, result.shortfallBytes) };
+      }
+      continue;
+    }
+    const cut = familyShape(
+      ctx,
+      tensorParallel,
+      replica,
+      config,
+      blocksOfCut(candidate.stages, model.layers.length, ctx.dims),
+    );
+    if (!framework.runs(cut).ok) continue;
+    if (best.candidate === null || candidate.stepSec < best.candidate.stepSec) {
+      best = { candidate, shortfallBytes: null, dpStates: 0 };
+    }
+  }
+  return { ...best, dpStates };
+}

@@ -1,0 +1,205 @@
+/**
+ * One pipeline replica's stages for one configuration (DESIGN.md §6): every layer range priced as a
+ * stage on each offered sub-mesh and layout, then Alpa's stage DP picks the cut — or, for a framework
+ * that partitions layers itself, the cuts it can express are priced as they are.
+ */
+import { type StageOption, solveStageDp } from '../../solvers/index.ts';
+import type { Cluster } from '../cluster/cluster.ts';
+import { maxStagesAfter, paramBytes } from '../cost/memory.ts';
+import type { PipelineConfig } from '../cost/pipeline-config.ts';
+import { type LayerSeries, priceStage, stageLinks } from '../cost/stage.ts';
+import { pipelineStep } from '../cost/step.ts';
+import type { PlannedModel } from '../model/planned.ts';
+import type { FrameworkName } from '../schema/index.ts';
+import type { ReplicaShape } from './config-space.ts';
+import type { LayoutChoice } from './layer-solver.ts';
+
+/** A layer series the replica may use for its stages, on sub-meshes of `stageDevices` devices. */
+export interface SeriesEntry {
+  readonly series: LayerSeries;
+  readonly stageDevices: number;
+  /** How the series' layers were laid out. */
+  readonly choice: LayoutChoice;
+}
+
+export interface PlannedStage extends SeriesEntry {
+  readonly first: number;
+  readonly last: number;
+}
+
+export interface Candidate {
+  readonly model: PlannedModel;
+  readonly replica: ReplicaShape;
+  readonly config: PipelineConfig;
+  readonly stages: readonly PlannedStage[];
+  readonly stepSec: number;
+  /** What it was found for: the best plan (`any`) or one framework's. */
+  readonly goal: 'any' | FrameworkName;
+}
+
+export interface ReplicaResult {
+  readonly candidate: Candidate | null;
+  /** Smallest memory shortfall of a stage that did not fit, when nothing did. */
+  readonly shortfallBytes: number | null;
+  readonly dpStates: number;
+}
+
+export interface ReplicaContext {
+  readonly goal: 'any' | FrameworkName;
+  readonly cluster: Cluster;
+  readonly capacityBytes: number;
+  readonly deadlineMs: number;
+  readonly signal?: AbortSignal;
+  /** A pinned pipeline degree: the cut must have exactly this many stages. */
+  readonly pinnedPp?: number;
+}
+
+/**
+ * Alpa's stage_imbalance_tolerance: once stages are whole nodes their number is fixed, and a stage
+ * with more than twice its even share of layers (plus slack for the embedding and head) is never
+ * the bottleneck-minimising choice worth pricing.
+ */
+function longestStage(layers: number, replica: ReplicaShape): number {
+  if (replica.deviceUnit === 1) return layers;
+  const stages = replica.replicaDevices / replica.deviceUnit;
+  return Math.min(layers, 2 * Math.ceil(layers / stages) + 2);
+}
+
+/** Alpa's stage DP over every layer range × sub-mesh × offered layout. */
+export function solveReplica(
+  ctx: ReplicaContext,
+  model: PlannedModel,
+  replica: ReplicaShape,
+  config: PipelineConfig,
+  entries: readonly SeriesEntry[],
+): ReplicaResult {
+  const L = model.layers.length;
+  const sizes = replica.stageDevices;
+  const links = sizes.map((m) => stageLinks(ctx.cluster, m, config.dp));
+  // Each sub-mesh size prices only its own layouts; the tag is the entry's index for the DP's answer.
+  const entriesBySize = sizes.map((m) =>
+    entries.flatMap((entry, tag) => (entry.stageDevices === m ? [{ entry, tag }] : [])),
+  );
+  const options: StageOption[][][][] = [];
+  let shortfall = Number.POSITIVE_INFINITY;
+  const longest = longestStage(L, replica);
+  for (let first = 0; first < L; first++) {
+    const row: StageOption[][][] = [];
+    for (let last = first; last < L; last++) {
+      if (last - first + 1 > longest) {
+        row.push(sizes.map(() => []));
+        continue;
+      }
+      row.push(
+        sizes.map((_, s) => {
+          const cell: StageOption[] = [];
+          for (const { entry, tag } of entriesBySize[s]!) {
+            const price = priceStage(
+              entry.series,
+              first,
+              last,
+              L,
+              model.streamBytes,
+              links[s]!,
+              config,
+              ctx.cluster,
+            );
+            const after = maxStagesAfter(price, ctx.capacityBytes, config.schedule, config.microbatches);
+            if (after < 0) {
+              shortfall = Math.min(
+                shortfall,
+                paramBytes(price.params) + price.activationBytesPerMicrobatch - ctx.capacityBytes,
+              );
+              continue;
+            }
+            cell.push({
+              latencySec: price.latencySec,
+              onceSec: price.dpPerStepSec + price.optimizerSec,
+              maxStagesAfter: after,
+              tag,
+            });
+          }
+          return cell;
+        }),
+      );
+    }
+    options.push(row);
+  }
+  const result = solveStageDp(
+    {
+      layers: L,
+      submeshDevices: sizes.map((m) => m / replica.deviceUnit),
+      totalDevices: replica.replicaDevices / replica.deviceUnit,
+      microbatches: config.microbatches,
+      options,
+      ...(ctx.pinnedPp !== undefined ? { maxStages: ctx.pinnedPp } : {}),
+    },
+    {
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      deadlineMs: performance.now() + Math.max(0, ctx.deadlineMs - Date.now()),
+    },
+  );
+  const none = (shortfallBytes: number | null): ReplicaResult => ({
+    candidate: null,
+    shortfallBytes,
+    dpStates: result.dpStates,
+  });
+  if (result.status === 'infeasible') return none(Number.isFinite(shortfall) ? shortfall : null);
+  // The deadline passed before the DP found any valid cut: the outer loop reports the timeout.
+  if (result.status === 'timeout') return none(null);
+  if (ctx.pinnedPp !== undefined && result.stages.length !== ctx.pinnedPp) return none(null);
+  const stages = result.stages.map((s) => ({ ...entries[s.tag]!, first: s.first, last: s.last }));
+  return {
+    candidate: { model, replica, config, stages, stepSec: result.stepSec, goal: ctx.goal },
+    shortfallBytes: null,
+    dpStates: result.dpStates,
+  };
+}
+
+/**
+ * The best of a few given cuts (layers per stage) on one layer series: for a framework that
+ * partitions the model itself, these are the only cuts it can run. Priced and memory-checked as
+ * the DP prices a stage.
+ */
+export function priceCuts(
+  ctx: ReplicaContext,
+  model: PlannedModel,
+  replica: ReplicaShape,
+  config: PipelineConfig,
+  entry: SeriesEntry,
+  cuts: readonly (readonly number[])[],
+): ReplicaResult {
+  const L = model.layers.length;
+  const links = stageLinks(ctx.cluster, entry.stageDevices, config.dp);
+  let best: Candidate | null = null;
+  let shortfall = Number.POSITIVE_INFINITY;
+  for (const cut of cuts) {
+    if (cut.reduce((s, n) => s + n, 0) !== L) continue;
+    let first = 0;
+    const stages = cut.map((n) => {
+      const stage = { ...entry, first, last: first + n - 1 };
+      first += n;
+      return stage;
+    });
+    const prices = stages.map((s) =>
+      priceStage(s.series, s.first, s.last, L, model.streamBytes, links, config, ctx.cluster),
+    );
+    const overflow = prices.reduce((worst, price, i) => {
+      const after = maxStagesAfter(price, ctx.capacityBytes, config.schedule, config.microbatches);
+      const over = paramBytes(price.params) + price.activationBytesPerMicrobatch - ctx.capacityBytes;
+      return after < stages.length - 1 - i ? Math.max(worst, over) : worst;
+    }, Number.NEGATIVE_INFINITY);
+    if (overflow > Number.NEGATIVE_INFINITY) {
+      shortfall = Math.min(shortfall, Math.max(0, overflow));
+      continue;
+    }
+    const stepSec = pipelineStep(prices, config.microbatches, 1).stepSec;
+    if (best === null || stepSec < best.stepSec)
+      best = { model, replica, config, stages, stepSec, goal: ctx.goal };
+  }
+  return {
+    candidate: best,
+    shortfallBytes: best === null && Number.isFinite(shortfall) ? shortfall : null,
+    dpStates: 0,
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * A plan written as each framework's settings (DESIGN.md §8, §9): exact for the release named in
+ * `release`. `expressible` false: the framework cannot run this plan as planned; `notes` say why,
+ * and the settings stay empty rather than describe another plan.
+ */
+import { z } from 'zod';
+import { Summary } from './summary.ts';
+
+/** A file a user runs or passes to the framework: the first of `files` is the main artefact. */
+export const ExportFile = z.object({
+  path: z.string(),
+  /** What the file is and how to use it. */
+  description: z.string(),
+  content: z.string(),
+});
+export type ExportFile = z.infer<typeof ExportFile>;
+
+const common = {
+  expressible: z.boolean(),
+  /** The framework release these settings are exact for, e.g. "Megatron-LM core_v0.19.0". */
+  release: z.string(),
+  notes: z.array(z.string()),
+  /** What `meshplan export` writes; empty when not expressible. */
+  files: z.array(ExportFile),
+};
+
+export const MegatronExport = z.object({
+  ...common,
+  /** Arguments of `pretrain_gpt.py`. */
+  args: z.array(z.string()),
+  command: z.string(),
+});
+export type MegatronExport = z.infer<typeof MegatronExport>;
+
+export const TorchtitanExport = z.object({
+  ...common,
+  /** The job config as TOML tables (nested objects); `files` holds it as TOML text. */
+  config: z.record(z.string(), z.unknown()),
+});
+export type TorchtitanExport = z.infer<typeof TorchtitanExport>;
+
+export const DeepSpeedExport = z.object({
+  ...common,
+  /** The DeepSpeed config JSON. */
+  config: z.record(z.string(), z.unknown()),
+  /**
+   * With pipeline parallelism: the arguments the training script passes to `PipelineModule` (the
+   * stage split is not read from the config); null without.
+   */
+  pipelineModule: z.object({ num_stages: z.number().int(), partition_method: z.string() }).nullable(),
+});
+export type DeepSpeedExport = z.infer<typeof DeepSpeedExport>;
+
+/** Where a plan's stages sit for JAX: each stage runs on its own mesh over its layer range. */
+export const JaxStageMap = z.object({
+  stage: z.number().int(),
+  /** First and last layer (inclusive) in the model's layer list, as `StageOut.layers`. */
+  layers: z.tuple([z.number().int(), z.number().int()]),
+  layerNames: z.tuple([z.string(), z.string()]),
+  meshShape: z.array(z.number().int()),
+});
+export type JaxStageMap = z.infer<typeof JaxStageMap>;
+
+/** A `PartitionSpec` entry: None (replicated), one mesh axis, or a tuple of axes. */
+export const PartitionEntry = z.union([z.string(), z.array(z.string()).min(2), z.null()]);
+export type PartitionEntry = z.infer<typeof PartitionEntry>;
+
+export const JaxExport = z.object({
+  ...common,
+  meshAxes: z.array(z.string()),
+  /** Device count along each of `meshAxes`. */
+  meshShape: z.array(z.number().int()),
+  /** One entry per tensor dim, as `jax.sharding.PartitionSpec` takes it. */
+  partitionSpecs: z.record(z.string(), z.array(PartitionEntry)),
+  stages: z.array(JaxStageMap),
+});
+export type JaxExport = z.infer<typeof JaxExport>;
+
+export const Exports = z.object({
+  megatron: MegatronExport,
+  deepspeed: DeepSpeedExport,
+  torchtitan: TorchtitanExport,
+  jax: JaxExport,
+});
+export type Exports = z.infer<typeof Exports>;
+
+/** Why a framework has no plan here. */
+const Unavailable = z.object({ available: z.literal(false), reason: z.string() });
+
+/** The best plan one framework can run: its step time, how much slower than the plan, its export. */
+function bestOf<E extends z.ZodType>(exports: E) {
+  return z.discriminatedUnion('available', [
+    z.object({
+      available: z.literal(true),
+      stepTimeSec: z.number(),
+      /** Its step time ÷ the plan's (≥ 1). */
+      slowdown: z.number(),
+      summary: Summary,
+      exports: exports,
+    }),
+    Unavailable,
+  ]);
+}
+
+export const Frameworks = z.object({
+  megatron: bestOf(MegatronExport),
+  torchtitan: bestOf(TorchtitanExport),
+  deepspeed: bestOf(DeepSpeedExport),
+  jax: bestOf(JaxExport),
+});
+export type Frameworks = z.infer<typeof Frameworks>;
