@@ -28,12 +28,24 @@ export const MemoryBreakdown = z.object({
 });
 export type MemoryBreakdown = z.infer<typeof MemoryBreakdown>;
 
+/*
+ * Pairs are tuples; the position names travel into the OpenAPI document's descriptions, where tools
+ * that see only a two-item array still learn which end is which.
+ */
+const LayerRange = z
+  .tuple([z.number().int().describe('first'), z.number().int().describe('last')])
+  .describe("First and last layer (inclusive), as indices into the model's layer list");
+const LayerNameRange = z
+  .tuple([z.string().describe('first'), z.string().describe('last')])
+  .describe('Names of the first and last layer');
+
 export const StageOut = z.object({
-  /** First and last layer (inclusive) in the model's layer list. */
-  layers: z.tuple([z.number().int(), z.number().int()]),
-  layerNames: z.tuple([z.string(), z.string()]),
+  layers: LayerRange,
+  layerNames: LayerNameRange,
   subMesh: z.object({ nodes: z.number().int(), devicesPerNode: z.number().int() }),
-  logicalMesh: z.tuple([z.number().int(), z.number().int()]),
+  logicalMesh: z
+    .tuple([z.number().int().describe('axis 0 (slow)'), z.number().int().describe('axis 1 (fast)')])
+    .describe('Devices along each axis of the logical mesh [a0, a1]; a0 · a1 is the sub-mesh size'),
   /** Forward + backward of one microbatch, including its collectives and pipeline sends. */
   latencySec: z.number(),
   memoryBytes: z.number(),
@@ -70,9 +82,8 @@ export type Summary = z.infer<typeof Summary>;
 /** Where a plan's stages sit for JAX: each stage runs on its own mesh over its layer range. */
 export const JaxStageMap = z.object({
   stage: z.number().int(),
-  /** First and last layer (inclusive) in the model's layer list, as `StageOut.layers`. */
-  layers: z.tuple([z.number().int(), z.number().int()]),
-  layerNames: z.tuple([z.string(), z.string()]),
+  layers: LayerRange,
+  layerNames: LayerNameRange,
   meshShape: z.array(z.number().int()),
 });
 export type JaxStageMap = z.infer<typeof JaxStageMap>;

@@ -1,10 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { Sweep, SweepRequest } from '../../schema/index.ts';
 import { loadOwned, security } from '../auth.ts';
 import { checkSweepRequest } from '../limits.ts';
-import { JobIdParams, jsonResponse, problemResponses, SweepQuery } from '../schemas.ts';
+import { JobIdParams, jsonResponse, problemResponses, SweepQuery, textResponse } from '../schemas.ts';
 import { sortSweepRows, sweepRowsToCsv } from '../sweep-table.ts';
 
 function sweepPath(id: string): string {
@@ -72,10 +72,7 @@ export const sweepRoutes: FastifyPluginAsyncZod = async (app) => {
         params: JobIdParams,
         querystring: SweepQuery,
         response: {
-          200: {
-            description: 'RFC 4180 CSV with a header line',
-            content: { 'text/csv': { schema: z.string() } },
-          },
+          200: textResponse('RFC 4180 CSV with a header line', 'text/csv'),
           ...problemResponses(400, 401, 403, 404, 429),
         },
       },
