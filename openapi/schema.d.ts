@@ -1156,15 +1156,9 @@ export interface components {
                     };
                     stages: {
                         /** @description Names of the first and last layer. Exactly 2 items: [first, last]. */
-                        layerNames: [
-                            string,
-                            string
-                        ];
+                        layerNames: string[];
                         /** @description First and last layer (inclusive), as indices into the model's layer list. Exactly 2 items: [first, last]. */
-                        layers: [
-                            number,
-                            number
-                        ];
+                        layers: number[];
                         meshShape: number[];
                         stage: number;
                     }[];
@@ -1203,10 +1197,7 @@ export interface components {
                 inFlightMicrobatches: number;
                 latencySec: number;
                 /** @description Names of the first and last layer. Exactly 2 items: [first, last]. */
-                layerNames: [
-                    string,
-                    string
-                ];
+                layerNames: string[];
                 layerPlans: {
                     count: number;
                     layer: string;
@@ -1251,15 +1242,9 @@ export interface components {
                     }[];
                 }[];
                 /** @description First and last layer (inclusive), as indices into the model's layer list. Exactly 2 items: [first, last]. */
-                layers: [
-                    number,
-                    number
-                ];
+                layers: number[];
                 /** @description Devices along each axis of the logical mesh [a0, a1]; a0 · a1 is the sub-mesh size. Exactly 2 items: [axis 0 (slow), axis 1 (fast)]. */
-                logicalMesh: [
-                    number,
-                    number
-                ];
+                logicalMesh: number[];
                 memory: {
                     activationsBytes: number;
                     capacityBytes: number;
