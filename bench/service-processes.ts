@@ -14,10 +14,10 @@ export interface RunningService {
 
 /**
  * Runs `body` against `meshplan serve` and `workers` × `meshplan worker --concurrency 1` on a queue of
- * their own, so a benchmark never shares jobs (or dedup hits) with another run. The rate limit is off:
- * the load generator is a single client and would otherwise measure 429s. The processes are stopped and
- * the queue obliterated afterwards, also when `body` throws or the run is interrupted (SIGINT/SIGTERM),
- * so a benchmark leaves neither processes nor Redis keys behind.
+ * their own, so a benchmark never shares jobs (or dedup hits) with another run. Without API keys the
+ * server sets no rate limit, so the single-client load generator measures no 429s. The processes are
+ * stopped and the queue obliterated afterwards, also when `body` throws or the run is interrupted
+ * (SIGINT/SIGTERM), so a benchmark leaves neither processes nor Redis keys behind.
  */
 export async function withService<T>(
   queuePrefix: string,
@@ -28,11 +28,7 @@ export async function withService<T>(
   const env = { REDIS_URL, MESHPLAN_QUEUE: queueName };
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const api = startMeshplan(['serve', '--port', String(port)], {
-    ...env,
-    LOG_LEVEL: 'warn',
-    MESHPLAN_RATE_LIMIT_MAX: '0',
-  });
+  const api = startMeshplan(['serve', '--port', String(port)], { ...env, LOG_LEVEL: 'warn' });
   const workerProcesses = Array.from({ length: workers }, () =>
     startMeshplan(['worker', '--concurrency', '1'], env),
   );

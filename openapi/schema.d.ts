@@ -4,6 +4,63 @@
  */
 
 export interface paths {
+    "/docs/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Swagger UI
+         * @description This document, browsable, with requests to try.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description An HTML page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests for this API key: retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -70,6 +127,62 @@ export interface paths {
                     };
                     content: {
                         "text/plain": string;
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This OpenAPI document */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OpenAPI 3.1 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests for this API key: retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
             };
@@ -285,6 +398,7 @@ export interface paths {
         post: {
             parameters: {
                 query?: {
+                    /** @description Seconds to wait for the plan (at most the server's limit, 60 by default); it is returned inline when it finishes in time */
                     wait?: number;
                 };
                 header?: never;
@@ -524,6 +638,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/plans/{id}/view": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * View a planning job
+         * @description A page for people: the plan's stages, meshes and layouts once it succeeded, else the job's status.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description An HTML page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
+                    };
+                };
+                /** @description Invalid input: `errors` lists each field with what is wrong */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Another API key's job or sweep */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests for this API key: retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sweeps": {
         parameters: {
             query?: never;
@@ -626,6 +826,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description Row field to sort by: best first (descending throughput, ascending time and memory) */
                     sort?: "tokensPerSec" | "tflopsPerDevice" | "mfu" | "stepTimeSec" | "peakMemoryBytes" | "dp" | "tp" | "pp";
                 };
                 header?: never;
@@ -714,6 +915,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description Row field to sort by: best first (descending throughput, ascending time and memory) */
                     sort?: "tokensPerSec" | "tflopsPerDevice" | "mfu" | "stepTimeSec" | "peakMemoryBytes" | "dp" | "tp" | "pp";
                 };
                 header?: never;
@@ -731,6 +933,92 @@ export interface paths {
                     };
                     content: {
                         "text/csv": string;
+                    };
+                };
+                /** @description Invalid input: `errors` lists each field with what is wrong */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Another API key's job or sweep */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests for this API key: retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sweeps/{id}/view": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * View a sweep
+         * @description A page for people: one row per grid point, each linking to its plan; it refreshes itself until every point finished.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description An HTML page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/html": string;
                     };
                 };
                 /** @description Invalid input: `errors` lists each field with what is wrong */
@@ -883,14 +1171,10 @@ export interface components {
                     };
                     release: string;
                     stages: {
-                        layerNames: [
-                            string,
-                            string
-                        ];
-                        layers: [
-                            number,
-                            number
-                        ];
+                        /** @description Names of the first and last layer. Exactly 2 items: [first, last]. */
+                        layerNames: string[];
+                        /** @description First and last layer (inclusive), as indices into the model's layer list. Exactly 2 items: [first, last]. */
+                        layers: number[];
                         meshShape: number[];
                         stage: number;
                     }[];
@@ -987,14 +1271,10 @@ export interface components {
                         };
                         release: string;
                         stages: {
-                            layerNames: [
-                                string,
-                                string
-                            ];
-                            layers: [
-                                number,
-                                number
-                            ];
+                            /** @description Names of the first and last layer. Exactly 2 items: [first, last]. */
+                            layerNames: string[];
+                            /** @description First and last layer (inclusive), as indices into the model's layer list. Exactly 2 items: [first, last]. */
+                            layers: number[];
                             meshShape: number[];
                             stage: number;
                         }[];
@@ -1131,10 +1411,8 @@ export interface components {
             stages: {
                 inFlightMicrobatches: number;
                 latencySec: number;
-                layerNames: [
-                    string,
-                    string
-                ];
+                /** @description Names of the first and last layer. Exactly 2 items: [first, last]. */
+                layerNames: string[];
                 layerPlans: {
                     count: number;
                     layer: string;
@@ -1178,14 +1456,10 @@ export interface components {
                         };
                     }[];
                 }[];
-                layers: [
-                    number,
-                    number
-                ];
-                logicalMesh: [
-                    number,
-                    number
-                ];
+                /** @description First and last layer (inclusive), as indices into the model's layer list. Exactly 2 items: [first, last]. */
+                layers: number[];
+                /** @description Devices along each axis of the logical mesh [a0, a1]; a0 · a1 is the sub-mesh size. Exactly 2 items: [axis 0 (slow), axis 1 (fast)]. */
+                logicalMesh: number[];
                 memory: {
                     activationsBytes: number;
                     capacityBytes: number;

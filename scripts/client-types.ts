@@ -8,6 +8,8 @@ import openapiTS, { astToString, COMMENT_HEADER } from 'openapi-typescript';
 export async function renderClientTypes(openApiJson: string): Promise<string> {
   // openapi-typescript would make every field with a default required, so a request body could not
   // omit `options` or `training.precision`; in the output schemas such fields are required anyway.
+  // Fixed-length arrays stay plain arrays (no `arrayLength`): openapi-fetch hands answers over as
+  // arrays anyway, and `components` tuples would then not accept its own `data`.
   const ast = await openapiTS(JSON.parse(openApiJson), { defaultNonNullable: false });
   return `${COMMENT_HEADER}${astToString(ast)}`;
 }

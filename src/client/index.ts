@@ -1,7 +1,7 @@
 import createClient, { type Client } from 'openapi-fetch';
-import type { paths } from '../../openapi/schema.d.ts';
+import type { paths } from '../../openapi/schema.js';
 
-export type { components, paths } from '../../openapi/schema.d.ts';
+export type { components, paths } from '../../openapi/schema.js';
 
 export interface MeshplanClientOptions {
   /** Sent as `Authorization: Bearer <key>`; needed when the server was started with API keys. */

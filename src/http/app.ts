@@ -127,12 +127,14 @@ export function buildApp(options: AppOptions) {
   app.after(() => {
     if (apiKeys.length > 0) app.addHook('onRequest', apiKeyHook(apiKeys));
   });
-  if (limits.rateLimitMax > 0) {
+  // With keys, a budget per key, so one team's sweep cannot starve another; without keys, none unless
+  // the operator sets one per client address (see `Limits.rateLimitOpenMax`).
+  const rateLimitMax = apiKeys.length > 0 ? limits.rateLimitMax : limits.rateLimitOpenMax;
+  if (rateLimitMax > 0) {
     app.register(rateLimit, {
       global: true,
-      max: limits.rateLimitMax,
+      max: rateLimitMax,
       timeWindow: limits.rateLimitWindowSec * 1000,
-      // Keyed by API key id, so one team's sweep cannot starve another; by address on an open server.
       keyGenerator: (request) => request.principal ?? request.ip,
       allowList: (request) => PROBES.has(request.url.split('?')[0]!),
       ...(options.rateLimitRedis === undefined

@@ -32,8 +32,14 @@ export const Limits = z
     waitSec: count.default(60),
     /** Devices of a cluster: nodes × gpusPerNode. */
     clusterGpus: count.min(1).default(131_072),
-    /** Requests per key (per client address without keys) per window; 0 turns the limit off. */
+    /** Requests per API key per window on a server with keys; 0 turns the limit off. */
     rateLimitMax: count.default(1200),
+    /**
+     * Requests per client address per window on a server without keys; 0 (the default): no limit. An
+     * open server is usually one user's own, on loopback, whose sweep script must not meet a 429; a
+     * shared open server sets one.
+     */
+    rateLimitOpenMax: count.default(0),
     rateLimitWindowSec: count.min(1).default(60),
   })
   .strict();
@@ -51,6 +57,7 @@ export const LIMIT_ENV: Readonly<Record<keyof Limits, string>> = {
   waitSec: 'MESHPLAN_MAX_WAIT_SEC',
   clusterGpus: 'MESHPLAN_MAX_CLUSTER_GPUS',
   rateLimitMax: 'MESHPLAN_RATE_LIMIT_MAX',
+  rateLimitOpenMax: 'MESHPLAN_RATE_LIMIT_OPEN_MAX',
   rateLimitWindowSec: 'MESHPLAN_RATE_LIMIT_WINDOW_SEC',
 };
 

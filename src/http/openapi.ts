@@ -2,9 +2,11 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
-import { API_KEY_SCHEME } from './auth.ts';
-import { openApiRegistry } from './schemas.ts';
+import { API_KEY_SCHEME, security } from './auth.ts';
+import { tuplesAsTypedArrays } from './openapi-tuples.ts';
+import { jsonResponse, openApiRegistry, problemResponses, textResponse } from './schemas.ts';
 
 const transformObject = createJsonSchemaTransformObject({ schemaRegistry: openApiRegistry });
 
@@ -72,7 +74,20 @@ export function registerOpenApi(app: FastifyInstance): void {
       },
     },
     transform: createJsonSchemaTransform({ schemaRegistry: openApiRegistry }),
-    transformObject: (document) => pruneUnreferencedSchemas(transformObject(document)),
+    transformObject: (document) => tuplesAsTypedArrays(pruneUnreferencedSchemas(transformObject(document))),
+  });
+  // Swagger UI hides its routes. Its page is documented like the other pages; its assets and its
+  // copies of the document (/docs/json, /docs/yaml) are not. The page answers at /docs and /docs/,
+  // one route whose options fastify rewrites to the latter after the hook, so that is what is listed.
+  app.addHook('onRoute', (route) => {
+    if (route.url !== '/docs' || route.method !== 'GET') return;
+    route.schema = {
+      tags: ['operations'],
+      summary: 'Swagger UI',
+      description: 'This document, browsable, with requests to try.',
+      security,
+      response: { 200: textResponse('An HTML page', 'text/html'), ...problemResponses(401, 429) },
+    };
   });
   app.register(fastifySwaggerUi, {
     routePrefix: '/docs',
@@ -81,5 +96,22 @@ export function registerOpenApi(app: FastifyInstance): void {
     staticCSP: true,
     transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // A plugin, so the route is added once the generator listens for routes and documents itself.
+  app.register(async (documents) => {
+    documents.get(
+      '/openapi.json',
+      {
+        schema: {
+          tags: ['operations'],
+          summary: 'This OpenAPI document',
+          security,
+          response: {
+            200: jsonResponse('OpenAPI 3.1', z.record(z.string(), z.unknown())),
+            ...problemResponses(401, 429),
+          },
+        },
+      },
+      async () => app.swagger(),
+    );
+  });
 }

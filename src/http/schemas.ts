@@ -17,7 +17,25 @@ import { SWEEP_SORT_FIELDS } from '../sweep/table.ts';
  * module names them for OpenAPI in a registry of its own, so `$ref` ids never leak into (or clash
  * with) zod's global registry that other code may use.
  */
-export const openApiRegistry = z.registry<{ id: string }>();
+export const openApiRegistry = z.registry<{ id?: string; description?: string }>();
+
+/**
+ * `.describe()` writes into zod's global registry, while the generator reads only `openApiRegistry`
+ * (and copies of it that fall back to its map). Its map therefore falls back to the global
+ * descriptions, and to nothing else there: an `id` would turn a schema into a component.
+ */
+class GlobalDescriptions extends WeakMap<z.core.$ZodType, { id?: string; description?: string }> {
+  override get(schema: z.core.$ZodType) {
+    const own = super.get(schema);
+    const description = z.globalRegistry.get(schema)?.description;
+    return description === undefined ? own : { description, ...own };
+  }
+
+  override has(schema: z.core.$ZodType): boolean {
+    return this.get(schema) !== undefined;
+  }
+}
+openApiRegistry._map = new GlobalDescriptions();
 for (const [id, schema] of Object.entries({
   PlanRequest,
   PlanJob,
@@ -86,6 +104,14 @@ export function jsonResponse<S extends z.ZodType>(
   schema: S,
 ): { description: string; content: { 'application/json': { schema: S } } } {
   return { description, content: { 'application/json': { schema } } };
+}
+
+/** A text response (a page, CSV, metrics) with the media type the route really sends. */
+export function textResponse(
+  description: string,
+  mediaType: string,
+): { description: string; content: Record<string, { schema: z.ZodString }> } {
+  return { description, content: { [mediaType]: { schema: z.string() } } };
 }
 
 /** Problem responses in OpenAPI, with the media type the error handler really sends. */

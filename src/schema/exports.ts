@@ -4,6 +4,7 @@
  * and the settings stay empty rather than describe another plan.
  */
 import { z } from 'zod';
+import { LayerNameRange, LayerRange } from './layer-range.ts';
 import { Summary } from './summary.ts';
 
 /** A file a user runs or passes to the framework: the first of `files` is the main artefact. */
@@ -54,9 +55,8 @@ export type DeepSpeedExport = z.infer<typeof DeepSpeedExport>;
 /** Where a plan's stages sit for JAX: each stage runs on its own mesh over its layer range. */
 export const JaxStageMap = z.object({
   stage: z.number().int(),
-  /** First and last layer (inclusive) in the model's layer list, as `StageOut.layers`. */
-  layers: z.tuple([z.number().int(), z.number().int()]),
-  layerNames: z.tuple([z.string(), z.string()]),
+  layers: LayerRange,
+  layerNames: LayerNameRange,
   meshShape: z.array(z.number().int()),
 });
 export type JaxStageMap = z.infer<typeof JaxStageMap>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Exports, Frameworks } from './exports.ts';
+import { LayerNameRange, LayerRange } from './layer-range.ts';
 import { OpLayoutOut } from './shard-plan.ts';
 import { Summary } from './summary.ts';
 import { FrameworkTarget, PlanStatus, ScheduleKind } from './vocabulary.ts';
@@ -28,11 +29,12 @@ export const MemoryBreakdown = z.object({
 export type MemoryBreakdown = z.infer<typeof MemoryBreakdown>;
 
 export const StageOut = z.object({
-  /** First and last layer (inclusive) in the model's layer list. */
-  layers: z.tuple([z.number().int(), z.number().int()]),
-  layerNames: z.tuple([z.string(), z.string()]),
+  layers: LayerRange,
+  layerNames: LayerNameRange,
   subMesh: z.object({ nodes: z.number().int(), devicesPerNode: z.number().int() }),
-  logicalMesh: z.tuple([z.number().int(), z.number().int()]),
+  logicalMesh: z
+    .tuple([z.number().int().describe('axis 0 (slow)'), z.number().int().describe('axis 1 (fast)')])
+    .describe('Devices along each axis of the logical mesh [a0, a1]; a0 · a1 is the sub-mesh size'),
   /** Forward + backward of one microbatch, including its collectives and pipeline sends. */
   latencySec: z.number(),
   memoryBytes: z.number(),

@@ -21,7 +21,22 @@ export function startMeshplan(
   args: string[],
   env: Record<string, string>,
 ): ChildProcess & { output: string[] } {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  return startNode(BIN, args, env);
+}
+
+/**
+ * Stoplight Prism (a dev dependency) as a validating proxy in front of `upstream`: with `--errors`
+ * every request or answer that does not match `document` becomes an error response carrying the
+ * violations.
+ */
+export function startPrismProxy(document: string, upstream: string, port: number) {
+  const prism = `${ROOT}node_modules/.bin/prism`;
+  const args = ['proxy', document, upstream, '--errors', '--host', '127.0.0.1', '--port', String(port)];
+  return startNode(prism, args, {});
+}
+
+function startNode(script: string, args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [script, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { describe, expect, it } from 'vitest';
 import { renderClientTypes } from '../../scripts/client-types.ts';
+import { buildApp } from '../../src/http/app.ts';
 import { generateOpenApiDocument, renderOpenApiJson } from '../../src/http/openapi-document.ts';
+import { MemoryQueue } from './memory-queue.ts';
 
 const checkedInJson = () => readFile(new URL('../../openapi/openapi.json', import.meta.url), 'utf8');
 const checkedInTypes = () => readFile(new URL('../../openapi/schema.d.ts', import.meta.url), 'utf8');
@@ -30,6 +32,32 @@ describe('openapi/openapi.json', () => {
     );
     expect(Object.keys(doc.components.schemas)).toEqual(
       expect.arrayContaining(['PlanRequestInput', 'PlanJob', 'Plan', 'Sweep', 'Problem']),
+    );
+  });
+
+  it('documents every route the app serves, pages included, but Swagger UI assets', async () => {
+    const app = buildApp({ queue: new MemoryQueue() });
+    const served: string[] = [];
+    app.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) {
+        if (method !== 'HEAD') served.push(`${method} ${route.url.replace(/:(\w+)/g, '{$1}')}`);
+      }
+    });
+    await app.ready();
+    await app.close();
+    const doc = JSON.parse(await checkedInJson()) as { paths: Record<string, Record<string, unknown>> };
+    const documented = Object.entries(doc.paths).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    const assets = /^GET \/docs\/(static|json|yaml|\*)/;
+    expect(documented.sort()).toEqual(
+      served
+        .filter((route) => !assets.test(route))
+        .map((r) => r.replace(/^GET \/docs$/, 'GET /docs/'))
+        .sort(),
+    );
+    expect(documented).toEqual(
+      expect.arrayContaining(['GET /v1/plans/{id}/view', 'GET /v1/sweeps/{id}/view']),
     );
   });
 

@@ -91,16 +91,20 @@ describe('catalog, probes, metrics and docs', () => {
     const doc = response.json() as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/docs/',
       '/healthz',
       '/metrics',
+      '/openapi.json',
       '/readyz',
       '/v1/estimates',
       '/v1/gpus',
       '/v1/plans',
       '/v1/plans/{id}',
+      '/v1/plans/{id}/view',
       '/v1/sweeps',
       '/v1/sweeps/{id}',
       '/v1/sweeps/{id}/rows.csv',
+      '/v1/sweeps/{id}/view',
     ]);
   });
 

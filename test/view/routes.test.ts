@@ -119,11 +119,15 @@ describe('GET /v1/sweeps/:id/view', () => {
 });
 
 describe('OpenAPI', () => {
-  it('leaves the view routes out of the document', async () => {
+  it('documents the view routes as HTML pages, with problem answers', async () => {
     const { app } = setup();
     await app.ready();
-    const paths = Object.keys((app.swagger() as { paths: Record<string, unknown> }).paths);
-    expect(paths).toContain('/v1/plans/{id}');
-    expect(paths.filter((p) => p.endsWith('/view'))).toEqual([]);
+    type Operation = { responses: Record<string, { content: Record<string, unknown> }> };
+    const paths = (app.swagger() as { paths: Record<string, { get: Operation }> }).paths;
+    for (const path of ['/v1/plans/{id}/view', '/v1/sweeps/{id}/view']) {
+      const { responses } = paths[path]!.get;
+      expect(Object.keys(responses['200']!.content)).toEqual(['text/html']);
+      expect(Object.keys(responses['404']!.content)).toEqual(['application/problem+json']);
+    }
   });
 });

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { withDeadline } from '../deadline.ts';
 import { httpProblem, sendProblem } from '../problem.ts';
-import { HealthStatus, jsonResponse, problemResponses, ReadyStatus } from '../schemas.ts';
+import { HealthStatus, jsonResponse, problemResponses, ReadyStatus, textResponse } from '../schemas.ts';
 
 /** Kubelet's default probe timeout is 1 s; a store slower than this is not ready in practice anyway. */
 const READY_DEADLINE_MS = 900;
@@ -56,10 +55,7 @@ export const operationRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ['operations'],
         summary: 'Prometheus metrics',
         response: {
-          200: {
-            description: 'Prometheus text exposition format',
-            content: { 'text/plain': { schema: z.string() } },
-          },
+          200: textResponse('Prometheus text exposition format', 'text/plain'),
         },
       },
     },

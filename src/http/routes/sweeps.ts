@@ -1,11 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { Sweep, SweepRequest } from '../../schema/index.ts';
 import { sortSweepRows, sweepRowsToCsv } from '../../sweep/table.ts';
 import { loadOwned, security } from '../auth.ts';
 import { checkSweepRequest } from '../limits.ts';
-import { JobIdParams, jsonResponse, problemResponses, SweepQuery } from '../schemas.ts';
+import { JobIdParams, jsonResponse, problemResponses, SweepQuery, textResponse } from '../schemas.ts';
 
 function sweepPath(id: string): string {
   return `/v1/sweeps/${encodeURIComponent(id)}`;
@@ -72,10 +72,7 @@ export const sweepRoutes: FastifyPluginAsyncZod = async (app) => {
         params: JobIdParams,
         querystring: SweepQuery,
         response: {
-          200: {
-            description: 'RFC 4180 CSV with a header line',
-            content: { 'text/csv': { schema: z.string() } },
-          },
+          200: textResponse('RFC 4180 CSV with a header line', 'text/csv'),
           ...problemResponses(400, 401, 403, 404, 429),
         },
       },
