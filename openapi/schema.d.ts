@@ -1542,6 +1542,7 @@ export interface components {
                  * @enum {string}
                  */
                 attention?: "flash" | "eager";
+                bias?: boolean;
                 dropout?: boolean;
                 ffnHidden?: number;
                 heads: number;
@@ -1559,6 +1560,8 @@ export interface components {
                 name?: string;
                 /** @enum {string} */
                 norm?: "layernorm" | "rmsnorm";
+                /** @enum {string} */
+                positionEmbedding?: "learned" | "rope";
                 seqLen: number;
                 tiedEmbeddings?: boolean;
                 vocab: number;

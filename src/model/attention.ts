@@ -1,6 +1,7 @@
 import type { TransformerDims } from './dims.ts';
 import type { LayerGraphBuilder } from './graph-builder.ts';
 import { DIM } from './letters.ts';
+import { addNorm } from './norm.ts';
 
 const { batch: B, seq: S, keySeq: T, hidden: H, headDim: D } = DIM;
 const BSH = `${B}${S}${H}`;
@@ -41,19 +42,33 @@ function headLayout(dims: TransformerDims): HeadLayout {
 export function addAttention(builder: LayerGraphBuilder, x: string, dims: TransformerDims): string {
   const { microBatch: b, seqLen: s, hidden: h, headDim: d } = dims;
   const { query: q, kv, querySizes, kvSizes } = headLayout(dims);
-  const lnScale = builder.param('ln1_scale', [h]);
-  const xNorm = builder.activation('x_norm1', [b, s, h]);
-  builder.op('ln1', `${BSH},${H}->${BSH}`, [x, lnScale], xNorm, { kind: 'norm', reducedDims: [H] });
+  const xNorm = addNorm(
+    builder,
+    { op: 'ln1', scale: 'ln1_scale', shift: 'ln1_shift', output: 'x_norm1' },
+    x,
+    dims,
+  );
 
   const wq = builder.param('wq', [h, ...querySizes, d]);
   const wk = builder.param('wk', [h, ...kvSizes, d]);
   const wv = builder.param('wv', [h, ...kvSizes, d]);
-  const query = builder.activation('q', [b, s, ...querySizes, d]);
-  const key = builder.activation('k', [b, s, ...kvSizes, d]);
-  const value = builder.activation('v', [b, s, ...kvSizes, d]);
-  builder.op('q_proj', `${BSH},${H}${q}${D}->${B}${S}${q}${D}`, [xNorm, wq], query, { kind: 'matmul' });
-  builder.op('k_proj', `${BSH},${H}${kv}${D}->${B}${S}${kv}${D}`, [xNorm, wk], key, { kind: 'matmul' });
-  builder.op('v_proj', `${BSH},${H}${kv}${D}->${B}${S}${kv}${D}`, [xNorm, wv], value, { kind: 'matmul' });
+  const project = (name: 'q' | 'k' | 'v', weight: string, heads: string, sizes: readonly number[]) => {
+    const out = builder.activation(name, [b, s, ...sizes, d]);
+    const letters = `${B}${S}${heads}${D}`;
+    builder.op(`${name}_proj`, `${BSH},${H}${heads}${D}->${letters}`, [xNorm, weight], out, {
+      kind: 'matmul',
+    });
+    return builder.bias(dims.bias, `${name}_proj_bias`, out, {
+      local: `${name}_biased`,
+      letters,
+      shape: [b, s, ...sizes, d],
+      biasLetters: `${heads}${D}`,
+      biasShape: [...sizes, d],
+    });
+  };
+  const query = project('q', wq, q, querySizes);
+  const key = project('k', wk, kv, kvSizes);
+  const value = project('v', wv, kv, kvSizes);
 
   const context = dims.flashAttention
     ? addFlashCore(builder, query, key, value, dims)
@@ -62,7 +77,14 @@ export function addAttention(builder: LayerGraphBuilder, x: string, dims: Transf
   const wo = builder.param('wo', [...querySizes, d, h]);
   const out = builder.activation('attn_out', [b, s, h]);
   builder.op('out_proj', `${B}${S}${q}${D},${q}${D}${H}->${BSH}`, [context, wo], out, { kind: 'matmul' });
-  return builder.dropout(dims.dropout, 'attn_out_dropout', out, {
+  const biased = builder.bias(dims.bias, 'out_proj_bias', out, {
+    local: 'attn_biased',
+    letters: BSH,
+    shape: [b, s, h],
+    biasLetters: H,
+    biasShape: [h],
+  });
+  return builder.dropout(dims.dropout, 'attn_out_dropout', biased, {
     local: 'attn_dropped',
     letters: BSH,
     shape: [b, s, h],

@@ -1,6 +1,6 @@
 import { type InputIssue, InvalidInputError, parseOrThrow } from '../schema/errors.ts';
 import { TransformerSpec } from '../schema/model.ts';
-import { type Activation, type Norm, Precision } from '../schema/vocabulary.ts';
+import { type Activation, type Norm, type PositionEmbedding, Precision } from '../schema/vocabulary.ts';
 
 export interface BuildOptions {
   /** Sequences per microbatch: the b dim of every activation. */
@@ -42,6 +42,9 @@ export interface TransformerDims {
   readonly activation: Activation;
   readonly norm: Norm;
   readonly tiedEmbeddings: boolean;
+  readonly positionEmbedding: PositionEmbedding;
+  /** Biases on the linear layers (GPT's and Megatron's default; Llama has none). */
+  readonly bias: boolean;
   /**
    * Dropout on attention probabilities and on every branch into the residual stream: GPT (and
    * Megatron's default, 0.1) trains with it, Llama without; unless the spec says, the activation's
@@ -107,6 +110,8 @@ export function resolveDims(input: TransformerSpec, options: BuildOptions): Tran
     activation: spec.activation,
     norm: spec.norm ?? (gelu ? 'layernorm' : 'rmsnorm'),
     tiedEmbeddings: spec.tiedEmbeddings ?? gelu,
+    positionEmbedding: spec.positionEmbedding ?? (gelu ? 'learned' : 'rope'),
+    bias: spec.bias ?? gelu,
     dropout: spec.dropout ?? gelu,
     flashAttention: spec.attention === 'flash',
     moe,

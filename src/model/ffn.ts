@@ -23,11 +23,20 @@ interface MlpSite {
 function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, site: MlpSite): string {
   const { hidden: h, ffnHidden: f } = dims;
   const { prefix: p, tokens: T, tokenSizes, weightLead: E, weightLeadSizes } = site;
+  // Biases (GPT's linear layers) are per expert where the weights are.
+  const biased = (local: string, input: string, width: string, size: number): string =>
+    builder.bias(dims.bias, `${local}_bias`, input, {
+      local: `${local}_biased`,
+      letters: `${T}${width}`,
+      shape: [...tokenSizes, size],
+      biasLetters: `${E}${width}`,
+      biasShape: [...weightLeadSizes, size],
+    });
   const up = (local: string, weight: string, output: string): string => {
     const w = builder.param(weight, [...weightLeadSizes, h, f]);
     const out = builder.activation(output, [...tokenSizes, f]);
     builder.op(local, `${T}${H},${E}${H}${F}->${T}${F}`, [x, w], out, { kind: 'matmul' });
-    return out;
+    return biased(local, out, F, f);
   };
   const unary = (local: string, input: string, output: string): string => {
     const out = builder.activation(output, [...tokenSizes, f]);
@@ -36,9 +45,16 @@ function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, si
   };
   const down = (local: string, input: string, weight: string): string => {
     const w = builder.param(weight, [...weightLeadSizes, f, h]);
-    const out = builder.activation(site.output, [...tokenSizes, h]);
+    // The MLP's result keeps its name whether or not a bias follows the last matmul.
+    const out = builder.activation(dims.bias ? `${local}_out` : site.output, [...tokenSizes, h]);
     builder.op(local, `${T}${F},${E}${F}${H}->${T}${H}`, [input, w], out, { kind: 'matmul' });
-    return out;
+    return builder.bias(dims.bias, `${local}_bias`, out, {
+      local: site.output,
+      letters: `${T}${H}`,
+      shape: [...tokenSizes, h],
+      biasLetters: `${E}${H}`,
+      biasShape: [...weightLeadSizes, h],
+    });
   };
 
   if (dims.activation === 'gelu') {

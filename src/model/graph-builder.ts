@@ -72,6 +72,31 @@ export class LayerGraphBuilder {
     return out;
   }
 
+  /**
+   * A bias added to `input` (letters `letters`, bias over the trailing `biasLetters`) when
+   * `enabled`; returns the tensor the next op reads, `input` itself when disabled.
+   */
+  bias(
+    enabled: boolean,
+    local: string,
+    input: string,
+    output: {
+      readonly local: string;
+      readonly letters: string;
+      readonly shape: readonly number[];
+      readonly biasLetters: string;
+      readonly biasShape: readonly number[];
+    },
+  ): string {
+    if (!enabled) return input;
+    const b = this.param(`${local}_bias`, output.biasShape);
+    const out = this.activation(output.local, output.shape);
+    this.op(local, `${output.letters},${output.biasLetters}->${output.letters}`, [input, b], out, {
+      kind: 'add',
+    });
+    return out;
+  }
+
   build(): OpGraphSpec {
     return { name: this.prefix, tensors: [...this.tensors], ops: [...this.ops] };
   }

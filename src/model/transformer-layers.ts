@@ -4,6 +4,7 @@ import type { TransformerDims } from './dims.ts';
 import { addDenseMlp, addMoeMlp } from './ffn.ts';
 import { LayerGraphBuilder } from './graph-builder.ts';
 import { DIM } from './letters.ts';
+import { addNorm } from './norm.ts';
 
 const { batch: B, seq: S, hidden: H, vocab: V } = DIM;
 const BS = `${B}${S}`;
@@ -35,19 +36,31 @@ const CROSS_ENTROPY_FLOPS_PER_LOGIT = 4;
 /**
  * Token embedding `bs,vh->bsh`: int32 token ids × table, then dropout for GPT. It is a gather
  * (b·s·h copies, not 2·b·s·v·h FLOPs); splitting v leaves a partial output that an all-reduce
- * completes, which is Megatron's vocab-parallel embedding. Position embeddings are not modelled
- * (RoPE has no parameters; GPT's learned table adds s·h parameters, under 1.3% even for GPT-3 125M).
+ * completes, which is Megatron's vocab-parallel embedding. GPT's learned position table (s·h
+ * parameters) is added to it; rotary embeddings (Llama) have no parameters and cost a few FLOPs per
+ * element of q and k, left out.
  */
 function embeddingLayer(dims: TransformerDims): UnsignedLayer {
   const { microBatch: b, seqLen: s, hidden: h, vocab: v } = dims;
   const builder = new LayerGraphBuilder('embedding', dims.precision);
   const tokens = builder.activation('tokens', [b, s], 'int32');
   const table = builder.param('table', [v, h]);
-  const embedded = builder.activation('embedded', [b, s, h]);
-  builder.op('lookup', `${BS},${V}${H}->${BSH}`, [tokens, table], embedded, {
+  const looked = builder.activation(dims.positionEmbedding === 'learned' ? 'tokens_embedded' : 'embedded', [
+    b,
+    s,
+    h,
+  ]);
+  builder.op('lookup', `${BS},${V}${H}->${BSH}`, [tokens, table], looked, {
     kind: 'embedding',
     flops: b * s * h,
   });
+  let embedded = looked;
+  if (dims.positionEmbedding === 'learned') {
+    // GPT's learned absolute positions: a table of s × h parameters added to every sequence.
+    const positions = builder.param('position_table', [s, h]);
+    embedded = builder.activation('embedded', [b, s, h]);
+    builder.op('position_add', `${BSH},${S}${H}->${BSH}`, [looked, positions], embedded, { kind: 'add' });
+  }
   const x = builder.dropout(dims.dropout, 'dropout', embedded, {
     local: 'x',
     letters: BSH,
@@ -58,10 +71,8 @@ function embeddingLayer(dims: TransformerDims): UnsignedLayer {
 
 /**
  * One pre-norm transformer block, op for op as `examples/gpt-block.graph.json` for GPT: attention
- * and MLP each behind a norm and added to the residual stream. LayerNorm and RMSNorm share one op
- * shape (`bsh,h->bsh` with a scale vector, reducing over h): their arithmetic differs by a few
- * FLOPs per element, far below the matmuls, and LayerNorm's shift vector (h parameters) and the
- * linear layers' biases are left out as in the example (SC'21 counts them: 13h of 12h² + 13h).
+ * and MLP each behind a norm (norm.ts) and added to the residual stream, with biases on the linear
+ * layers where the model has them (GPT; SC'21 counts them: 13h of 12h² + 13h per block).
  */
 function blockLayer(dims: TransformerDims, index: number, input: string): UnsignedLayer {
   const { microBatch: b, seqLen: s, hidden: h } = dims;
@@ -72,9 +83,12 @@ function blockLayer(dims: TransformerDims, index: number, input: string): Unsign
   const resid1 = builder.activation('resid1', [b, s, h]);
   builder.op('residual1', `${BSH},${BSH}->${BSH}`, [x, attnOut], resid1, { kind: 'add' });
 
-  const lnScale = builder.param('ln2_scale', [h]);
-  const xNorm = builder.activation('x_norm2', [b, s, h]);
-  builder.op('ln2', `${BSH},${H}->${BSH}`, [resid1, lnScale], xNorm, { kind: 'norm', reducedDims: [H] });
+  const xNorm = addNorm(
+    builder,
+    { op: 'ln2', scale: 'ln2_scale', shift: 'ln2_shift', output: 'x_norm2' },
+    resid1,
+    dims,
+  );
   const mlpOut = dims.moe === null ? addDenseMlp(builder, xNorm, dims) : addMoeMlp(builder, xNorm, dims);
   const dropped = builder.dropout(dims.dropout, 'mlp_dropout', mlpOut, {
     local: 'mlp_dropped',
@@ -98,9 +112,8 @@ function headLayer(dims: TransformerDims, input: string): UnsignedLayer {
   const { microBatch: b, seqLen: s, hidden: h, vocab: v } = dims;
   const builder = new LayerGraphBuilder('head', dims.precision);
   const x = builder.external(input, [b, s, h]);
-  const normScale = builder.param('norm_scale', [h]);
-  const xNorm = builder.activation('x_norm', [b, s, h]);
-  builder.op('final_norm', `${BSH},${H}->${BSH}`, [x, normScale], xNorm, { kind: 'norm', reducedDims: [H] });
+  const names = { op: 'final_norm', scale: 'norm_scale', shift: 'norm_shift', output: 'x_norm' };
+  const xNorm = addNorm(builder, names, x, dims);
   const table = builder.param('table', [v, h]);
   const logits = builder.activation('logits', [b, s, v]);
   builder.op('lm_head', `${BSH},${V}${H}->${BS}${V}`, [xNorm, table], logits, { kind: 'matmul' });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { OpGraphSpec } from './graph.ts';
-import { Activation, AttentionKind, Norm } from './vocabulary.ts';
+import { Activation, AttentionKind, Norm, PositionEmbedding } from './vocabulary.ts';
 
 const count = z.number().int().positive();
 
@@ -33,6 +33,10 @@ export const TransformerSpec = z
     norm: Norm.optional(),
     /** Defaults: tied with GELU (GPT), untied with SwiGLU (Llama). */
     tiedEmbeddings: z.boolean().optional(),
+    /** Defaults: a learned absolute table with GELU (GPT), rotary embeddings with SwiGLU (Llama). */
+    positionEmbedding: PositionEmbedding.optional(),
+    /** Biases on the linear layers (q, k, v, output, MLP); defaults: on with GELU (GPT), off with SwiGLU (Llama). */
+    bias: z.boolean().optional(),
     moe: MoeSpec.optional(),
     /** How attention runs (Korthikanti et al. 2022 count eager attention's separate kernels). */
     attention: AttentionKind.default('flash'),

@@ -45,6 +45,10 @@ export const Activation = z.enum(['gelu', 'swiglu']);
 export type Activation = z.infer<typeof Activation>;
 
 export const Norm = z.enum(['layernorm', 'rmsnorm']);
+
+/** Where token positions come from: a learned absolute table (GPT) or rotary embeddings (Llama). */
+export const PositionEmbedding = z.enum(['learned', 'rope']);
+export type PositionEmbedding = z.infer<typeof PositionEmbedding>;
 export type Norm = z.infer<typeof Norm>;
 
 /**

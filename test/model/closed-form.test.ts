@@ -34,10 +34,15 @@ describe("GPT against SC'21", () => {
     expect(relErr(3 * gptModel(g).forwardFlops, eq3)).toBeLessThan(0.01);
   });
 
-  it.each(GPTS)('$name: parameters within 1% of 12·l·h²·(1 + 13/(12h)) + V·h', (g) => {
-    const { layers: l, hidden: h } = g;
-    expect(relErr(gptModel(g).params, 12 * l * h * h * (1 + 13 / (12 * h)) + VOCAB * h)).toBeLessThan(0.01);
-  });
+  it.each(GPTS)(
+    '$name: parameters exactly 12·l·h² + 13·l·h + V·h + s·h + 2h, as Megatron-LM builds it',
+    (g) => {
+      // Per block: q, k, v, output, fc1, fc2 with biases (12h² + 10h) and two LayerNorms (4h); the
+      // token and learned position tables; the final LayerNorm; the head tied to the token table.
+      const { layers: l, hidden: h } = g;
+      expect(gptModel(g).params).toBe(12 * l * h * h + 13 * l * h + VOCAB * h + SEQ * h + 2 * h);
+    },
+  );
 
   it('GPT-3 has 175 billion parameters (within 1%)', () => {
     expect(relErr(gptModel(GPTS[0]!).params, 175e9)).toBeLessThan(0.01);
@@ -135,7 +140,8 @@ describe('MoE', () => {
     const f = dense.layers[1]!.graph.tensors.find(
       (t) => t.name === 'block0.w_up' || t.name === 'block0.w_fc1',
     )!.shape[1]!;
-    const mlp = matrices * h * f;
+    // GPT's MLP has a bias on each linear layer (f + h parameters), every expert's too.
+    const mlp = matrices * h * f + (matrices === 2 ? f + h : 0);
     expect(moe.params).toBe(dense.params - l * mlp + l * (e * mlp + h * e));
   });
 

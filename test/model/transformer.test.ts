@@ -25,9 +25,18 @@ function localNames(layer: ModelLayer): OpGraphSpec {
 }
 
 describe('buildTransformer: graphs', () => {
-  it('builds a GPT block op for op as the hand-written example', () => {
+  it('builds a GPT block op for op as the hand-written example (which leaves biases and the norm shift out)', () => {
     const model = build(
-      { layers: 2, hidden: 4096, heads: 32, vocab: 51200, seqLen: 2048, attention: 'eager' },
+      {
+        layers: 2,
+        hidden: 4096,
+        heads: 32,
+        vocab: 51200,
+        seqLen: 2048,
+        attention: 'eager',
+        bias: false,
+        norm: 'rmsnorm',
+      },
       8,
     );
     const block = localNames(model.layers[1]!);
