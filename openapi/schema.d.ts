@@ -839,6 +839,33 @@ export interface components {
         /** @enum {string} */
         JobStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled";
         Plan: {
+            alternatives: {
+                chosen: boolean;
+                summary: {
+                    costUsd?: number;
+                    dp: number;
+                    gpuHours?: number;
+                    gpus: number;
+                    hardwareTflopsPerDevice: number;
+                    mfu: number;
+                    microBatch: number;
+                    microbatches: number;
+                    peakMemoryBytes: number;
+                    pp: number;
+                    /** @enum {string} */
+                    recompute: "none" | "selective" | "full";
+                    /** @enum {string} */
+                    schedule: "1f1b" | "gpipe" | "interleaved";
+                    sequenceParallel: boolean;
+                    stepTimeSec: number;
+                    tflopsPerDevice: number;
+                    tokensPerSec: number;
+                    tp: number;
+                    trainingDays?: number;
+                    virtualStages: number;
+                    zero: number;
+                };
+            }[];
             assumptions: string[];
             breakdown: {
                 bubbleSec: number;
@@ -984,7 +1011,10 @@ export interface components {
             /** @enum {string} */
             status: "optimal" | "feasible" | "infeasible" | "timeout";
             summary: {
+                costUsd?: number;
                 dp: number;
+                gpuHours?: number;
+                gpus: number;
                 hardwareTflopsPerDevice: number;
                 mfu: number;
                 microBatch: number;
@@ -1000,6 +1030,7 @@ export interface components {
                 tflopsPerDevice: number;
                 tokensPerSec: number;
                 tp: number;
+                trainingDays?: number;
                 virtualStages: number;
                 zero: number;
             } | null;
@@ -1035,6 +1066,7 @@ export interface components {
                 intraNodeGBps?: number;
                 intraNodeLatencyUs?: number;
                 nodes: number;
+                pricePerGpuHour?: number;
             };
             model: {
                 /**
@@ -1140,6 +1172,7 @@ export interface components {
                  * @enum {string}
                  */
                 precision?: "bf16" | "fp16";
+                tokens?: number;
             };
         };
         Problem: {

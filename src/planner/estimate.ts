@@ -5,6 +5,7 @@ import { buildExports } from '../frameworks/index.ts';
 import { planModel } from '../model/planned.ts';
 import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
 import type { Plan, PlanRequest } from '../schema/index.ts';
+import { onlyChosen } from './alternatives.ts';
 import { assemble } from './assemble.ts';
 import { LayerSolver } from './layer-solver.ts';
 import { ASSUMPTIONS } from './outcomes.ts';
@@ -138,6 +139,7 @@ export async function estimate(value: unknown): Promise<Plan> {
     stages: assembled.stages,
     schedule: assembled.schedule,
     exports: buildExports(request, assembled.summary, assembled.stages, model.layers),
+    alternatives: onlyChosen(assembled.summary),
     solver: { status: fits ? 'optimal' : 'infeasible', ...solver_ },
     assumptions: [...ASSUMPTIONS],
   };

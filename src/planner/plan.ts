@@ -1,6 +1,7 @@
 import type { Cluster } from '../cluster/cluster.ts';
 import { buildExports } from '../frameworks/index.ts';
 import type { Plan, PlanRequest } from '../schema/index.ts';
+import { AlternativesFrontier, onlyChosen } from './alternatives.ts';
 import { assemble } from './assemble.ts';
 import { LayerSolver } from './layer-solver.ts';
 import {
@@ -51,12 +52,14 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
   const { onBest } = hooks;
   // The final answer is usually the last best reported: assembling it again would cost as much.
   let reported = null as { candidate: Candidate; plan: Plan } | null;
+  const alternatives = new AlternativesFrontier(cluster);
   const outcome = await searchPlans({
     request,
     cluster,
     solver,
     capacityBytes,
     deadlineMs,
+    onCandidate: (candidate) => alternatives.add(candidate),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
     ...(onBest
@@ -83,12 +86,20 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
         : 'no configuration satisfies the pinned degrees and divisibility (global batch, devices, layers)';
     return unplannedPlan('infeasible', reason, solverInfo(), outcome.shortfallBytes);
   }
-  if (reported?.candidate === outcome.best) {
-    if (outcome.timedOut) return { ...reported.plan, solver: { status: 'feasible', ...solverInfo() } };
+  const best = outcome.best;
+  // The frontier is assembled once, for the final answer only.
+  const summarize = (c: Candidate) => assemble(request, cluster, c, capacityBytes, false).summary;
+  const withAlternatives = (answer: Plan): Plan => ({
+    ...answer,
+    alternatives: alternatives.of(best, answer.summary!, summarize),
+  });
+  if (reported?.candidate === best) {
+    if (outcome.timedOut)
+      return withAlternatives({ ...reported.plan, solver: { status: 'feasible', ...solverInfo() } });
     const { reason: _cutShort, ...answer } = reported.plan;
-    return { ...answer, status: 'optimal', solver: { status: 'optimal', ...solverInfo() } };
+    return withAlternatives({ ...answer, status: 'optimal', solver: { status: 'optimal', ...solverInfo() } });
   }
-  return planOf(request, cluster, outcome.best, capacityBytes, outcome.timedOut, solverInfo());
+  return withAlternatives(planOf(request, cluster, best, capacityBytes, outcome.timedOut, solverInfo()));
 }
 
 function planOf(
@@ -109,6 +120,7 @@ function planOf(
     stages: assembled.stages,
     schedule: assembled.schedule,
     exports: buildExports(request, assembled.summary, assembled.stages, best.model.layers),
+    alternatives: onlyChosen(assembled.summary),
     solver: { status, ...solver },
     assumptions: [...ASSUMPTIONS],
   };

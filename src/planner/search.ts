@@ -63,6 +63,8 @@ export interface SearchContext {
   readonly deadlineMs: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: SearchProgress) => void;
+  /** Every candidate the stage DP completes, best or not (a plan's alternatives are drawn from them). */
+  readonly onCandidate?: (candidate: Candidate) => void;
   /** Each new best candidate, with the search's counters at that moment. */
   readonly onImprovement?: (
     best: Candidate,
@@ -132,6 +134,7 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
             }
             continue;
           }
+          ctx.onCandidate?.(result.candidate);
           if (best === null || result.candidate.stepSec < best.stepSec) {
             best = result.candidate;
             ctx.onImprovement?.(best, { dpStates, configurationsTried: tried });

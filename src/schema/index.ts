@@ -4,6 +4,7 @@ export * from './graph.ts';
 export * from './ilp.ts';
 export * from './jobs.ts';
 export * from './model.ts';
+export * from './pareto.ts';
 export * from './plan.ts';
 export * from './problem.ts';
 export * from './request.ts';

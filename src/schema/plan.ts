@@ -46,6 +46,8 @@ export const Summary = z.object({
   dp: z.number().int(),
   tp: z.number().int(),
   pp: z.number().int(),
+  /** GPUs the plan runs on. */
+  gpus: z.number().int(),
   microBatch: z.number().int(),
   microbatches: z.number().int(),
   virtualStages: z.number().int(),
@@ -61,6 +63,12 @@ export const Summary = z.object({
   hardwareTflopsPerDevice: z.number(),
   mfu: z.number(),
   peakMemoryBytes: z.number(),
+  /** Days to train `training.tokens`, when the request gives them. */
+  trainingDays: z.number().optional(),
+  /** GPU-hours of the whole training when `training.tokens` is given, else of one step; with a price. */
+  gpuHours: z.number().optional(),
+  /** `gpuHours` × `cluster.pricePerGpuHour`, USD, when the request gives the price. */
+  costUsd: z.number().optional(),
 });
 export type Summary = z.infer<typeof Summary>;
 
@@ -111,6 +119,10 @@ export const Exports = z.object({
 });
 export type Exports = z.infer<typeof Exports>;
 
+/** One configuration of a plan's time–memory frontier, and whether it is the plan itself. */
+export const Alternative = z.object({ summary: Summary, chosen: z.boolean() });
+export type Alternative = z.infer<typeof Alternative>;
+
 export const Plan = z.object({
   status: PlanStatus,
   /** Why there is no plan, or what limited it. */
@@ -124,6 +136,12 @@ export const Plan = z.object({
     .object({ kind: ScheduleKind, microbatches: z.number().int(), virtualStages: z.number().int() })
     .nullable(),
   exports: Exports.nullable(),
+  /**
+   * The Pareto set over (stepTimeSec, peakMemoryBytes) of the configurations the search evaluated
+   * (TensorOpt's frontier of time against memory), fastest first, at most 16, the plan among them;
+   * empty when there is no plan.
+   */
+  alternatives: z.array(Alternative),
   solver: z.object({
     status: PlanStatus,
     ilpSolves: z.number().int(),
