@@ -626,7 +626,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    sort?: "tokensPerSec" | "tflopsPerDevice" | "mfu" | "stepTimeSec" | "peakMemoryBytes" | "dp" | "tp" | "pp";
+                    sort?: "gpus" | "stepTimeSec" | "peakMemoryBytes" | "costUsd" | "trainingDays" | "gpuHours" | "tokensPerSec" | "tflopsPerDevice" | "mfu" | "dp" | "tp" | "pp";
                 };
                 header?: never;
                 path: {
@@ -700,6 +700,96 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sweeps/{id}/frontier": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the Pareto frontier of a sweep
+         * @description The rows no other row beats on every axis (`x`, `y` and optionally `z`), sorted by `x`, best first. Each field has its direction: gpus (min), stepTimeSec (min), peakMemoryBytes (min), costUsd (min), trainingDays (min), tokensPerSec (max), mfu (max). Rows without a value on an axis (unfinished, failed, without a plan, or a cost the request did not price) take no part; `compared` counts those that do.
+         */
+        get: {
+            parameters: {
+                query: {
+                    x: "gpus" | "stepTimeSec" | "peakMemoryBytes" | "costUsd" | "trainingDays" | "tokensPerSec" | "mfu";
+                    y: "gpus" | "stepTimeSec" | "peakMemoryBytes" | "costUsd" | "trainingDays" | "tokensPerSec" | "mfu";
+                    z?: "gpus" | "stepTimeSec" | "peakMemoryBytes" | "costUsd" | "trainingDays" | "tokensPerSec" | "mfu";
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The frontier */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SweepFrontier"];
+                    };
+                };
+                /** @description Invalid input: `errors` lists each field with what is wrong */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Another API key's job or sweep */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests for this API key: retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sweeps/{id}/rows.csv": {
         parameters: {
             query?: never;
@@ -714,7 +804,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    sort?: "tokensPerSec" | "tflopsPerDevice" | "mfu" | "stepTimeSec" | "peakMemoryBytes" | "dp" | "tp" | "pp";
+                    sort?: "gpus" | "stepTimeSec" | "peakMemoryBytes" | "costUsd" | "trainingDays" | "gpuHours" | "tokensPerSec" | "tflopsPerDevice" | "mfu" | "dp" | "tp" | "pp";
                 };
                 header?: never;
                 path: {
@@ -1195,6 +1285,21 @@ export interface components {
             points: number;
             rows: components["schemas"]["SweepRow"][];
         };
+        SweepFrontier: {
+            axes: {
+                /** @enum {string} */
+                direction: "min" | "max";
+                /** @enum {string} */
+                field: "gpus" | "stepTimeSec" | "peakMemoryBytes" | "costUsd" | "trainingDays" | "tokensPerSec" | "mfu";
+            }[];
+            compared: number;
+            counts: {
+                [key: string]: number;
+            };
+            id: string;
+            points: number;
+            rows: components["schemas"]["SweepRow"][];
+        };
         SweepRequestInput: {
             base: components["schemas"]["PlanRequestInput"];
             grid: {
@@ -1202,7 +1307,10 @@ export interface components {
             };
         };
         SweepRow: {
+            costUsd: number | null;
             dp: number | null;
+            gpuHours: number | null;
+            gpus: number | null;
             jobId: string;
             mfu: number | null;
             peakMemoryBytes: number | null;
@@ -1216,6 +1324,7 @@ export interface components {
             tflopsPerDevice: number | null;
             tokensPerSec: number | null;
             tp: number | null;
+            trainingDays: number | null;
         };
     };
     responses: never;

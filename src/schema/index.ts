@@ -1,5 +1,6 @@
 export * from './cluster.ts';
 export * from './errors.ts';
+export * from './frontier.ts';
 export * from './graph.ts';
 export * from './ilp.ts';
 export * from './jobs.ts';

@@ -100,6 +100,7 @@ describe('catalog, probes, metrics and docs', () => {
       '/v1/plans/{id}',
       '/v1/sweeps',
       '/v1/sweeps/{id}',
+      '/v1/sweeps/{id}/frontier',
       '/v1/sweeps/{id}/rows.csv',
     ]);
   });

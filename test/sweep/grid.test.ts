@@ -82,6 +82,16 @@ describe('expandSweep', () => {
 });
 
 describe('sweep rows', () => {
+  it('carry the GPUs, days, dollars and GPU-hours of a summary that has them', () => {
+    const summary = { gpus: 64, trainingDays: 12, costUsd: 3e6, gpuHours: 18_432 };
+    const row = sweepRow(
+      'a',
+      {},
+      { status: 'succeeded', plan: { status: 'optimal', summary: summary as never } },
+    );
+    expect(row).toMatchObject(summary);
+  });
+
   it('fill plan columns for succeeded points only and count every status', () => {
     const summary = { dp: 8, tp: 1, pp: 1, stepTimeSec: 2, tokensPerSec: 3, tflopsPerDevice: 4, mfu: 0.5 };
     const plan = { status: 'optimal' as const, summary: { ...summary, peakMemoryBytes: 5 } as never };
@@ -97,8 +107,10 @@ describe('sweep rows', () => {
       peakMemoryBytes: 5,
       dp: 8,
     });
-    expect(rows[1]).toMatchObject({ planStatus: null, stepTimeSec: null, dp: null });
+    expect(rows[1]).toMatchObject({ planStatus: null, stepTimeSec: null, dp: null, gpus: null });
     expect(rows[2]).toMatchObject({ planStatus: 'infeasible', stepTimeSec: null });
+    // Cost columns are null, not missing, when the request gave no tokens or price.
+    expect(rows[0]).toMatchObject({ gpus: null, trainingDays: null, costUsd: null, gpuHours: null });
     expect(sweepOf('s', rows)).toMatchObject({
       id: 's',
       points: 3,
