@@ -8,17 +8,18 @@ export interface FieldView {
   readonly format: (value: number) => string;
 }
 
-/** Dollars: whole ones with separators for the cost of a training run, cents for the cost of a step. */
-export function formatUsd(usd: number): string {
-  return Math.abs(usd) >= 100 ? `$${formatCount(usd)}` : `$${sig(usd)}`;
+/** Whole amounts with separators for a training run, three significant digits for one step. */
+function formatAmount(value: number): string {
+  return Math.abs(value) >= 100 ? formatCount(value) : sig(value);
 }
 
-/** How the frontier fields read in the sweep page, the plan page and the CLI. */
-export const FIELD_VIEWS: Readonly<Record<FrontierField, FieldView>> = {
+/** How the frontier fields (and GPU-hours, their companion) read in the pages and the CLI. */
+export const FIELD_VIEWS: Readonly<Record<FrontierField | 'gpuHours', FieldView>> = {
   gpus: { label: 'GPUs', format: formatCount },
   stepTimeSec: { label: 'Step time', format: formatSec },
   peakMemoryBytes: { label: 'Peak memory per GPU', format: formatBytes },
-  costUsd: { label: 'Cost', format: formatUsd },
+  costUsd: { label: 'Cost', format: (usd) => `$${formatAmount(usd)}` },
+  gpuHours: { label: 'GPU-hours', format: formatAmount },
   trainingDays: { label: 'Days to train', format: (days) => `${sig(days)} d` },
   tokensPerSec: { label: 'Tokens per second', format: formatCount },
   mfu: { label: 'MFU', format: formatPercent },
