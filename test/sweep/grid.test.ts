@@ -1,4 +1,5 @@
 /** Sweep expansion: dotted paths, the cartesian product, and errors that name the grid entry at fault. */
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { validatePlanRequest } from '../../src/queue/admission.ts';
 import { SweepRequest } from '../../src/schema/index.ts';
@@ -78,6 +79,21 @@ describe('expandSweep', () => {
     expect(gridIssues({ '__proto__.polluted': [1] })[0]!.path).toBe('grid.__proto__.polluted');
     expect(gridIssues({ 'cluster..nodes': [1] })[0]!.path).toBe('grid.cluster..nodes');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('examples/llama3-70b-frontier.sweep.json', () => {
+  it('is 7 cluster sizes (64 to 4,096 H100) × 3 global batches, every point priced and counted', async () => {
+    const file = new URL('../../examples/llama3-70b-frontier.sweep.json', import.meta.url);
+    const sweep = SweepRequest.parse(JSON.parse(await readFile(file, 'utf8')));
+    const points = expandSweep(sweep, validatePlanRequest);
+    expect(points).toHaveLength(21);
+    const gpus = points.map((p) => p.request.cluster.nodes * p.request.cluster.gpusPerNode);
+    expect([Math.min(...gpus), Math.max(...gpus)]).toEqual([64, 4096]);
+    for (const { request } of points) {
+      expect(request.training.tokens).toBe(15e12);
+      expect(request.cluster.pricePerGpuHour).toBeGreaterThan(0);
+    }
   });
 });
 
