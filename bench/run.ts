@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
 import { runFidelity } from './fidelity.ts';
+import { runFrontier } from './frontier.ts';
 import { runPlanning } from './planning.ts';
 import { runService } from './service.ts';
 import { runSoak, soakDurationSec } from './soak.ts';
 import { runSolvers } from './solvers.ts';
 
 /**
- * `npm run bench [-- solvers|planning|fidelity|service|soak … [--duration-sec N]]`: every suite by default;
+ * `npm run bench [-- solvers|planning|fidelity|service|soak|frontier … [--duration-sec N]]`: every suite by default;
  * results in bench/results/. `--duration-sec` (or SOAK_DURATION_SEC) shortens the soak's two minutes.
  */
 const { values, positionals: wanted } = parseArgs({
@@ -21,6 +22,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   fidelity: runFidelity,
   service: runService,
   soak: () => runSoak(soakSec),
+  frontier: runFrontier,
 };
 
 const unknown = wanted.filter((w) => !(w in SUITES));

@@ -827,7 +827,7 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description Row field to sort by: best first (descending throughput, ascending time and memory) */
-                    sort?: "tokensPerSec" | "tflopsPerDevice" | "mfu" | "stepTimeSec" | "peakMemoryBytes" | "dp" | "tp" | "pp";
+                    sort?: "gpus" | "stepTimeSec" | "peakMemoryBytes" | "costUsd" | "trainingDays" | "gpuHours" | "tokensPerSec" | "tflopsPerDevice" | "mfu" | "dp" | "tp" | "pp";
                 };
                 header?: never;
                 path: {
@@ -901,6 +901,96 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sweeps/{id}/frontier": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the Pareto frontier of a sweep
+         * @description The rows no other row beats on every axis (`x`, `y` and optionally `z`), sorted by `x`, best first. Each field has its direction: gpus (min), stepTimeSec (min), peakMemoryBytes (min), costUsd (min), trainingDays (min), tokensPerSec (max), mfu (max). Rows without a value on an axis (unfinished, failed, without a plan, or a cost the request did not price) take no part; `compared` counts those that do.
+         */
+        get: {
+            parameters: {
+                query: {
+                    x: "gpus" | "stepTimeSec" | "peakMemoryBytes" | "costUsd" | "trainingDays" | "tokensPerSec" | "mfu";
+                    y: "gpus" | "stepTimeSec" | "peakMemoryBytes" | "costUsd" | "trainingDays" | "tokensPerSec" | "mfu";
+                    z?: "gpus" | "stepTimeSec" | "peakMemoryBytes" | "costUsd" | "trainingDays" | "tokensPerSec" | "mfu";
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The frontier */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SweepFrontier"];
+                    };
+                };
+                /** @description Invalid input: `errors` lists each field with what is wrong */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Another API key's job or sweep */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests for this API key: retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sweeps/{id}/rows.csv": {
         parameters: {
             query?: never;
@@ -916,7 +1006,7 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description Row field to sort by: best first (descending throughput, ascending time and memory) */
-                    sort?: "tokensPerSec" | "tflopsPerDevice" | "mfu" | "stepTimeSec" | "peakMemoryBytes" | "dp" | "tp" | "pp";
+                    sort?: "gpus" | "stepTimeSec" | "peakMemoryBytes" | "costUsd" | "trainingDays" | "gpuHours" | "tokensPerSec" | "tflopsPerDevice" | "mfu" | "dp" | "tp" | "pp";
                 };
                 header?: never;
                 path: {
@@ -1127,6 +1217,33 @@ export interface components {
         /** @enum {string} */
         JobStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled";
         Plan: {
+            alternatives: {
+                chosen: boolean;
+                summary: {
+                    costUsd?: number;
+                    dp: number;
+                    gpuHours?: number;
+                    gpus: number;
+                    hardwareTflopsPerDevice: number;
+                    mfu: number;
+                    microBatch: number;
+                    microbatches: number;
+                    peakMemoryBytes: number;
+                    pp: number;
+                    /** @enum {string} */
+                    recompute: "none" | "selective" | "full";
+                    /** @enum {string} */
+                    schedule: "1f1b" | "gpipe" | "interleaved";
+                    sequenceParallel: boolean;
+                    stepTimeSec: number;
+                    tflopsPerDevice: number;
+                    tokensPerSec: number;
+                    tp: number;
+                    trainingDays?: number;
+                    virtualStages: number;
+                    zero: number;
+                };
+            }[];
             assumptions: string[];
             breakdown: {
                 bubbleSec: number;
@@ -1229,7 +1346,10 @@ export interface components {
                     slowdown: number;
                     stepTimeSec: number;
                     summary: {
+                        costUsd?: number;
                         dp: number;
+                        gpuHours?: number;
+                        gpus: number;
                         hardwareTflopsPerDevice: number;
                         mfu: number;
                         microBatch: number;
@@ -1245,6 +1365,7 @@ export interface components {
                         tflopsPerDevice: number;
                         tokensPerSec: number;
                         tp: number;
+                        trainingDays?: number;
                         virtualStages: number;
                         zero: number;
                     };
@@ -1282,7 +1403,10 @@ export interface components {
                     slowdown: number;
                     stepTimeSec: number;
                     summary: {
+                        costUsd?: number;
                         dp: number;
+                        gpuHours?: number;
+                        gpus: number;
                         hardwareTflopsPerDevice: number;
                         mfu: number;
                         microBatch: number;
@@ -1298,6 +1422,7 @@ export interface components {
                         tflopsPerDevice: number;
                         tokensPerSec: number;
                         tp: number;
+                        trainingDays?: number;
                         virtualStages: number;
                         zero: number;
                     };
@@ -1324,7 +1449,10 @@ export interface components {
                     slowdown: number;
                     stepTimeSec: number;
                     summary: {
+                        costUsd?: number;
                         dp: number;
+                        gpuHours?: number;
+                        gpus: number;
                         hardwareTflopsPerDevice: number;
                         mfu: number;
                         microBatch: number;
@@ -1340,6 +1468,7 @@ export interface components {
                         tflopsPerDevice: number;
                         tokensPerSec: number;
                         tp: number;
+                        trainingDays?: number;
                         virtualStages: number;
                         zero: number;
                     };
@@ -1367,7 +1496,10 @@ export interface components {
                     slowdown: number;
                     stepTimeSec: number;
                     summary: {
+                        costUsd?: number;
                         dp: number;
+                        gpuHours?: number;
+                        gpus: number;
                         hardwareTflopsPerDevice: number;
                         mfu: number;
                         microBatch: number;
@@ -1383,6 +1515,7 @@ export interface components {
                         tflopsPerDevice: number;
                         tokensPerSec: number;
                         tp: number;
+                        trainingDays?: number;
                         virtualStages: number;
                         zero: number;
                     };
@@ -1477,7 +1610,10 @@ export interface components {
             /** @enum {string} */
             status: "optimal" | "feasible" | "infeasible" | "timeout";
             summary: {
+                costUsd?: number;
                 dp: number;
+                gpuHours?: number;
+                gpus: number;
                 hardwareTflopsPerDevice: number;
                 mfu: number;
                 microBatch: number;
@@ -1493,6 +1629,7 @@ export interface components {
                 tflopsPerDevice: number;
                 tokensPerSec: number;
                 tp: number;
+                trainingDays?: number;
                 virtualStages: number;
                 zero: number;
             } | null;
@@ -1530,6 +1667,7 @@ export interface components {
                 intraNodeGBps?: number;
                 intraNodeLatencyUs?: number;
                 nodes: number;
+                pricePerGpuHour?: number;
             };
             model: {
                 /**
@@ -1645,6 +1783,7 @@ export interface components {
                  * @enum {string}
                  */
                 precision?: "bf16" | "fp16";
+                tokens?: number;
             };
         };
         Problem: {
@@ -1667,6 +1806,21 @@ export interface components {
             points: number;
             rows: components["schemas"]["SweepRow"][];
         };
+        SweepFrontier: {
+            axes: {
+                /** @enum {string} */
+                direction: "min" | "max";
+                /** @enum {string} */
+                field: "gpus" | "stepTimeSec" | "peakMemoryBytes" | "costUsd" | "trainingDays" | "tokensPerSec" | "mfu";
+            }[];
+            compared: number;
+            counts: {
+                [key: string]: number;
+            };
+            id: string;
+            points: number;
+            rows: components["schemas"]["SweepRow"][];
+        };
         SweepRequestInput: {
             base: components["schemas"]["PlanRequestInput"];
             grid: {
@@ -1674,7 +1828,10 @@ export interface components {
             };
         };
         SweepRow: {
+            costUsd: number | null;
             dp: number | null;
+            gpuHours: number | null;
+            gpus: number | null;
             jobId: string;
             mfu: number | null;
             peakMemoryBytes: number | null;
@@ -1688,6 +1845,7 @@ export interface components {
             tflopsPerDevice: number | null;
             tokensPerSec: number | null;
             tp: number | null;
+            trainingDays: number | null;
         };
     };
     responses: never;

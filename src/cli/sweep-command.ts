@@ -2,8 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { createMeshplanClient } from '../client/index.ts';
-import { InvalidInputError } from '../schema/errors.ts';
-import { finalCount, type Sweep } from '../schema/index.ts';
+import { InvalidInputError, parseOrThrow } from '../schema/errors.ts';
+import { FrontierAxes, finalCount, type Sweep, type SweepFrontier, type SweepRow } from '../schema/index.ts';
+import { FIELD_VIEWS } from '../view/row-fields.ts';
 import { table } from './format.ts';
 import { readJsonFile } from './io.ts';
 
@@ -11,6 +12,7 @@ interface SweepOptions {
   url: string;
   csv?: string;
   sort?: string;
+  frontier?: string;
   apiKey?: string;
   pollMs: number;
 }
@@ -33,20 +35,52 @@ function formatRows(sweep: Sweep): string {
   return table([header, ...body]);
 }
 
+/** `--frontier x,y[,z]` as the frontier route's axes, checked before anything is submitted. */
+function frontierAxes(flag: string): FrontierAxes {
+  const [x, y, z, ...rest] = flag.split(',').map((field) => field.trim());
+  if (rest.length > 0)
+    throw new InvalidInputError([{ path: '--frontier', message: 'at most three fields: x,y[,z]' }], 'option');
+  return parseOrThrow(FrontierAxes, { x, y, ...(z === undefined ? {} : { z }) }, 'option', ['--frontier']);
+}
+
+function formatFrontier(frontier: SweepFrontier): string {
+  const paths = Object.keys(frontier.rows[0]?.point ?? {});
+  const fields = frontier.axes.map((a) => a.field);
+  const cell = (row: SweepRow, field: (typeof fields)[number]) => {
+    const value = row[field];
+    return value === null ? '—' : FIELD_VIEWS[field].format(value);
+  };
+  const header = [...paths, ...fields.map((f) => FIELD_VIEWS[f].label), 'dp', 'tp', 'pp'];
+  const body = frontier.rows.map((r) => [
+    ...paths.map((p) => String(r.point[p])),
+    ...fields.map((f) => cell(r, f)),
+    String(r.dp),
+    String(r.tp),
+    String(r.pp),
+  ]);
+  const over = frontier.axes.map((a) => `${a.field} (${a.direction})`).join(', ');
+  return `frontier over ${over}: ${frontier.rows.length} of ${frontier.compared} rows with every value\n${table([header, ...body])}`;
+}
+
 /** `meshplan sweep SWEEP.json --url URL`: submits a sweep to a server, follows it, prints or saves the rows. */
 export function registerSweepCommand(program: Command): Command {
   return program
     .command('sweep')
     .description(
-      'submit a sweep ({base, grid}) to a meshplan server, follow it, print the table or write CSV',
+      'submit a sweep ({base, grid}) to a meshplan server, follow it, print the table (or its frontier) or write CSV',
     )
     .argument('<sweep>', 'SWEEP.json: {"base": PlanRequest, "grid": {"cluster.nodes": [..], …}}')
     .option('--url <url>', 'server URL', process.env.MESHPLAN_URL ?? 'http://127.0.0.1:8080')
     .option('--csv <file>', 'write the rows as CSV instead of printing a table')
     .option('--sort <field>', 'sort rows best first by a numeric field (e.g. tokensPerSec)')
+    .option(
+      '--frontier <x,y[,z]>',
+      'print the Pareto frontier over these row fields instead of every row (e.g. gpus,trainingDays)',
+    )
     .option('--api-key <key>', 'bearer API key (also MESHPLAN_API_KEY)', process.env.MESHPLAN_API_KEY)
     .option('--poll-ms <ms>', 'how often to poll the server', (v) => Number(v), 500)
     .action(async (file: string, opts: SweepOptions) => {
+      const axes = opts.frontier === undefined ? null : frontierAxes(opts.frontier);
       const body = await readJsonFile(file, 'sweep');
       const client = createMeshplanClient(opts.url, opts.apiKey ? { apiKey: opts.apiKey } : {});
       const submitted = await client.POST('/v1/sweeps', { body: body as never });
@@ -91,7 +125,15 @@ export function registerSweepCommand(program: Command): Command {
         );
         await writeFile(opts.csv, await res.text());
         process.stdout.write(`${sweep.rows.length} rows written to ${opts.csv}\n`);
-      } else {
+      }
+      if (axes !== null) {
+        const { data, error } = await client.GET('/v1/sweeps/{id}/frontier', {
+          params: { path: { id }, query: axes },
+        });
+        if (error !== undefined || data === undefined)
+          throw new Error(`no frontier of sweep ${id}: ${JSON.stringify(error)}`);
+        process.stdout.write(`${formatFrontier(data as SweepFrontier)}\n`);
+      } else if (!opts.csv) {
         process.stdout.write(`${formatRows(sweep)}\n`);
       }
     });

@@ -7,6 +7,7 @@ import {
   PlanRequest,
   Problem,
   Sweep,
+  SweepFrontier,
   SweepRequest,
   SweepRow,
 } from '../schema/index.ts';
@@ -42,6 +43,7 @@ for (const [id, schema] of Object.entries({
   Plan,
   Problem,
   Sweep,
+  SweepFrontier,
   SweepRequest,
   SweepRow,
   GpuSpec,

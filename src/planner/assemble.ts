@@ -1,11 +1,13 @@
 import type { Cluster } from '../cluster/cluster.ts';
 import { paramBytes } from '../cost/memory.ts';
 import { inFlightMicrobatches } from '../cost/pipeline.ts';
+import type { PipelineConfig } from '../cost/pipeline-config.ts';
 import { priceStage, type StagePrice, stageLinks } from '../cost/stage.ts';
 import { pipelineStep, stagePeakBytes, stepBreakdown, throughput } from '../cost/step.ts';
+import { trainingCost } from '../cost/training-cost.ts';
 import { coarsen } from '../graph/coarsen.ts';
 import { DIM } from '../model/letters.ts';
-import type { Breakdown, Plan, PlanRequest, StageOut, Summary } from '../schema/index.ts';
+import type { Breakdown, Plan, PlanRequest, ScheduleKind, StageOut, Summary } from '../schema/index.ts';
 import { describeOps } from './describe.ts';
 import type { Candidate } from './search.ts';
 
@@ -71,6 +73,28 @@ function bestVirtualStages(
   return best.v;
 }
 
+/** Each stage of the candidate priced on its sub-mesh. */
+export function candidatePrices(cluster: Cluster, candidate: Candidate): StagePrice[] {
+  const { model, config } = candidate;
+  return candidate.stages.map((s) =>
+    priceStage(
+      s.series,
+      s.first,
+      s.last,
+      model.layers.length,
+      model.streamBytes,
+      stageLinks(cluster, s.stageDevices, config.dp),
+      config,
+      cluster,
+    ),
+  );
+}
+
+/** The schedule a pipeline runs with `virtualStages` model chunks per stage. */
+export function scheduleKind(config: PipelineConfig, virtualStages: number): ScheduleKind {
+  return config.schedule === 'gpipe' ? 'gpipe' : virtualStages > 1 ? 'interleaved' : '1f1b';
+}
+
 /**
  * The plan of a candidate. With `interleaving`, the planner picks the virtual stage count among
  * those the candidate's framework allows; without, an estimate keeps the given one.
@@ -83,24 +107,12 @@ export function assemble(
   interleaving: ((virtualStages: number) => boolean) | null,
 ): Assembled {
   const { model, config } = candidate;
-  const L = model.layers.length;
-  const prices = candidate.stages.map((s) =>
-    priceStage(
-      s.series,
-      s.first,
-      s.last,
-      L,
-      model.streamBytes,
-      stageLinks(cluster, s.stageDevices, config.dp),
-      config,
-      cluster,
-    ),
-  );
+  const prices = candidatePrices(cluster, candidate);
   const v =
     interleaving !== null && config.virtualStages <= 1
       ? bestVirtualStages(candidate, prices, capacityBytes, interleaving)
       : config.virtualStages;
-  const schedule = config.schedule === 'gpipe' ? 'gpipe' : v > 1 ? 'interleaved' : '1f1b';
+  const schedule = scheduleKind(config, v);
   const B = config.microbatches;
   const step = pipelineStep(prices, B, v);
   const slowest = candidate.stages[step.bottleneck]!;
@@ -166,11 +178,13 @@ export function assemble(
       : config.recompute === 'selective'
         ? model.selectiveFlops
         : 0;
+  const tokensPerSec = (request.training.globalBatch * seqLen) / step.stepSec;
   const peak = (cluster.gpu.peakTflops[request.training.precision] ?? cluster.gpu.peakTflops.fp16) * 1e12;
   const summary: Summary = {
     dp: config.dp * ways,
     tp: stageDevices / ways,
     pp: S,
+    gpus: cluster.devices,
     microBatch: config.microBatch,
     microbatches: B,
     virtualStages: v,
@@ -185,7 +199,7 @@ export function assemble(
     ),
     schedule,
     stepTimeSec: step.stepSec,
-    tokensPerSec: (request.training.globalBatch * seqLen) / step.stepSec,
+    tokensPerSec,
     ...throughput({
       forwardFlopsPerMicrobatch: model.forwardFlops,
       recomputedFlopsPerMicrobatch: recomputedFlops,
@@ -195,6 +209,13 @@ export function assemble(
       peakFlopsPerDevice: peak,
     }),
     peakMemoryBytes: Math.max(...stages.map((s) => s.memoryBytes)),
+    ...trainingCost({
+      tokensPerSec,
+      stepTimeSec: step.stepSec,
+      gpus: cluster.devices,
+      tokens: request.training.tokens,
+      pricePerGpuHour: request.cluster.pricePerGpuHour,
+    }),
   };
   return { summary, breakdown, stages, schedule: { kind: schedule, microbatches: B, virtualStages: v } };
 }

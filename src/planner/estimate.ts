@@ -5,6 +5,7 @@ import { resolveDims } from '../model/dims.ts';
 import { planModel } from '../model/planned.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import type { Plan } from '../schema/index.ts';
+import { onlyChosen } from './alternatives.ts';
 import { assemble } from './assemble.ts';
 import { fixedConfig } from './estimate-config.ts';
 import { familyShape, withRuntime } from './goals.ts';
@@ -108,6 +109,7 @@ export async function estimate(value: unknown): Promise<Plan> {
     stages: assembled.stages,
     schedule: assembled.schedule,
     exports: fits ? exports : notRunnable(exports, `it does not fit in memory (${reason})`),
+    alternatives: onlyChosen(assembled.summary),
     target,
     solver: {
       status,

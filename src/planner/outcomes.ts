@@ -35,6 +35,7 @@ export function unplannedPlan(
     stages: [],
     schedule: null,
     exports: null,
+    alternatives: [],
     solver: { status, ...solver },
     assumptions: [...ASSUMPTIONS],
   };

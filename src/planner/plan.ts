@@ -1,6 +1,8 @@
 import type { Cluster } from '../cluster/cluster.ts';
 import { buildExports } from '../frameworks/index.ts';
 import type { Plan, PlanRequest } from '../schema/index.ts';
+import { AlternativesFrontier, onlyChosen } from './alternatives.ts';
+import { assemble } from './assemble.ts';
 import { assembleCandidate, assembleFrameworks, fasterFramework, frameworkPlans } from './framework-plans.ts';
 import { LayerSolver } from './layer-solver.ts';
 import {
@@ -51,12 +53,14 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
   const { onBest } = hooks;
   // The final answer is usually the last best reported: assembling it again would cost as much.
   let reported = null as { candidate: Candidate; plan: Plan } | null;
+  const alternatives = new AlternativesFrontier(cluster);
   const outcome = await searchPlans({
     request,
     cluster,
     solver,
     capacityBytes,
     deadlineMs,
+    onCandidate: (candidate) => alternatives.add(candidate),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
     ...(onBest
@@ -85,12 +89,23 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
   }
   const ctx = { request, cluster, capacityBytes };
   const target = request.options.target;
-  if (target !== 'any') return { ...finalPlan(outcome.best), target };
+  // The frontier is assembled once, for the final answer only.
+  const withAlternatives = (chosen: Candidate, answer: Plan): Plan => ({
+    ...answer,
+    // Each as the search priced it (its own virtual stage count): the figures the frontier compared.
+    alternatives: alternatives.of(
+      chosen,
+      answer.summary!,
+      (c) => assemble(request, cluster, c, capacityBytes, null).summary,
+    ),
+  });
+  if (target !== 'any') return { ...withAlternatives(outcome.best, finalPlan(outcome.best)), target };
   // The best each framework can run; the plan is never slower than any of them.
   const plans = assembleFrameworks(ctx, { ...outcome, candidates: outcome.frameworks });
   const reportedSec = reported?.candidate === outcome.best ? reported.plan.summary!.stepTimeSec : null;
   const planSec = reportedSec ?? assembleCandidate(ctx, outcome.best).summary.stepTimeSec;
-  const answer = finalPlan(fasterFramework(plans, planSec) ?? outcome.best);
+  const chosen = fasterFramework(plans, planSec) ?? outcome.best;
+  const answer = withAlternatives(chosen, finalPlan(chosen));
   return { ...answer, frameworks: frameworkPlans(ctx, answer, plans), target };
 
   function finalPlan(best: Candidate): Plan {
@@ -121,6 +136,7 @@ function planOf(
     stages: assembled.stages,
     schedule: assembled.schedule,
     exports: buildExports(request, assembled.summary, assembled.stages, best.model.layers),
+    alternatives: onlyChosen(assembled.summary),
     solver: { status, ...solver },
     assumptions: [...ASSUMPTIONS],
   };

@@ -56,6 +56,8 @@ export interface SearchContext {
   readonly deadlineMs: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: SearchProgress) => void;
+  /** Every candidate the stage DP completes, best or not (a plan's alternatives are drawn from them). */
+  readonly onCandidate?: (candidate: Candidate) => void;
   /** Each new best candidate, with the search's counters at that moment. */
   readonly onImprovement?: (
     best: Candidate,
@@ -173,6 +175,7 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
               }
               continue;
             }
+            ctx.onCandidate?.(result.candidate);
             offer(goal, result.candidate);
             pending.delete(goal);
           }

@@ -64,6 +64,8 @@ export const ClusterSpec = z
     interNodeGBps: positive.optional(),
     intraNodeLatencyUs: z.number().nonnegative().finite().optional(),
     interNodeLatencyUs: z.number().nonnegative().finite().optional(),
+    /** What one GPU costs per hour, USD; with it every plan's summary says what training costs. */
+    pricePerGpuHour: positive.optional(),
   })
   .strict();
 export type ClusterSpec = z.infer<typeof ClusterSpec>;

@@ -57,6 +57,10 @@ export const SweepRow = z.object({
   dp: z.number().nullable(),
   tp: z.number().nullable(),
   pp: z.number().nullable(),
+  gpus: z.number().nullable(),
+  trainingDays: z.number().nullable(),
+  costUsd: z.number().nullable(),
+  gpuHours: z.number().nullable(),
 });
 export type SweepRow = z.infer<typeof SweepRow>;
 

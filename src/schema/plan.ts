@@ -46,6 +46,10 @@ export const StageOut = z.object({
 });
 export type StageOut = z.infer<typeof StageOut>;
 
+/** One configuration of a plan's time–memory frontier, and whether it is the plan itself. */
+export const Alternative = z.object({ summary: Summary, chosen: z.boolean() });
+export type Alternative = z.infer<typeof Alternative>;
+
 export const Plan = z.object({
   status: PlanStatus,
   /** Why there is no plan, or what limited it. */
@@ -59,6 +63,12 @@ export const Plan = z.object({
     .object({ kind: ScheduleKind, microbatches: z.number().int(), virtualStages: z.number().int() })
     .nullable(),
   exports: Exports.nullable(),
+  /**
+   * The Pareto set over (stepTimeSec, peakMemoryBytes) of the configurations the search evaluated
+   * (TensorOpt's frontier of time against memory), fastest first, at most 16, the plan among them;
+   * empty when there is no plan.
+   */
+  alternatives: z.array(Alternative),
   /**
    * With target `any`: the best plan each framework can run, found in the same search (absent
    * for a framework target, an estimate, or no plan).

@@ -65,6 +65,15 @@ export const PlanRequest = z
     parallel: ParallelSpec.optional(),
     options: PlanOptions.default({ timeLimitSec: 60, memoryHeadroom: 0.9, target: 'any' }),
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    // Days to train come from tokens per second, which needs a sequence length a graph lacks.
+    if (r.training.tokens !== undefined && r.model.kind !== 'transformer')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['training', 'tokens'],
+        message: 'counting tokens needs a transformer model (a graph model has no sequence length)',
+      });
+  });
 export type PlanRequest = z.infer<typeof PlanRequest>;
 export type PlanRequestInput = z.input<typeof PlanRequest>;

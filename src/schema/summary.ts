@@ -6,6 +6,8 @@ export const Summary = z.object({
   dp: z.number().int(),
   tp: z.number().int(),
   pp: z.number().int(),
+  /** GPUs the plan runs on. */
+  gpus: z.number().int(),
   microBatch: z.number().int(),
   microbatches: z.number().int(),
   virtualStages: z.number().int(),
@@ -21,5 +23,11 @@ export const Summary = z.object({
   hardwareTflopsPerDevice: z.number(),
   mfu: z.number(),
   peakMemoryBytes: z.number(),
+  /** Days to train `training.tokens`, when the request gives them. */
+  trainingDays: z.number().optional(),
+  /** GPU-hours of the whole training when `training.tokens` is given, else of one step; with a price. */
+  gpuHours: z.number().optional(),
+  /** `gpuHours` × `cluster.pricePerGpuHour`, USD, when the request gives the price. */
+  costUsd: z.number().optional(),
 });
 export type Summary = z.infer<typeof Summary>;

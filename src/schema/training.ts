@@ -9,6 +9,8 @@ export const TrainingSpec = z
     microBatch: z.number().int().positive().max(1e9).optional(),
     precision: Precision.default('bf16'),
     optimizer: Optimizer.default('adam'),
+    /** Tokens to train on in total; with it every plan's summary says how many days that takes. */
+    tokens: z.number().positive().max(1e18).optional(),
   })
   .strict();
 export type TrainingSpec = z.infer<typeof TrainingSpec>;

@@ -24,6 +24,10 @@ export function sweepRow(jobId: string, point: SweepPointValues, job: PointJob):
     dp: summary?.dp ?? null,
     tp: summary?.tp ?? null,
     pp: summary?.pp ?? null,
+    gpus: summary?.gpus ?? null,
+    trainingDays: summary?.trainingDays ?? null,
+    costUsd: summary?.costUsd ?? null,
+    gpuHours: summary?.gpuHours ?? null,
   };
 }
 

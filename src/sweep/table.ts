@@ -1,32 +1,12 @@
+import { type NumericRowField, ROW_DIRECTIONS } from '../schema/frontier.ts';
 import type { SweepRow } from '../schema/jobs.ts';
 
-type NumericField = {
-  [K in keyof SweepRow]-?: SweepRow[K] extends number | null ? K : never;
-}[keyof SweepRow];
-
-/**
- * Which way is "better" for each numeric row field: sorting puts the best point first. The sort
- * parameter's enum is derived from this table, so a new numeric field cannot be sortable without
- * a direction.
- */
-const SORT_DIRECTION = {
-  tokensPerSec: 'desc',
-  tflopsPerDevice: 'desc',
-  mfu: 'desc',
-  stepTimeSec: 'asc',
-  peakMemoryBytes: 'asc',
-  dp: 'asc',
-  tp: 'asc',
-  pp: 'asc',
-} as const satisfies Record<NumericField, 'asc' | 'desc'>;
-
-export type SweepSortField = keyof typeof SORT_DIRECTION;
-
-export const SWEEP_SORT_FIELDS = Object.keys(SORT_DIRECTION) as [SweepSortField, ...SweepSortField[]];
+/** Every numeric row field sorts, best first by its direction. */
+export const SWEEP_SORT_FIELDS = Object.keys(ROW_DIRECTIONS) as [NumericRowField, ...NumericRowField[]];
 
 /** A stable sort by `field`, best first; rows without a value (unfinished, infeasible) go last. */
-export function sortSweepRows(rows: readonly SweepRow[], field: SweepSortField): SweepRow[] {
-  const sign = SORT_DIRECTION[field] === 'asc' ? 1 : -1;
+export function sortSweepRows(rows: readonly SweepRow[], field: NumericRowField): SweepRow[] {
+  const sign = ROW_DIRECTIONS[field] === 'min' ? 1 : -1;
   return [...rows].sort((a, b) => {
     const x = a[field];
     const y = b[field];
@@ -45,7 +25,11 @@ const METRIC_COLUMNS = [
   'dp',
   'tp',
   'pp',
-] as const satisfies readonly NumericField[];
+  'gpus',
+  'trainingDays',
+  'costUsd',
+  'gpuHours',
+] as const satisfies readonly NumericRowField[];
 
 /** RFC 4180 quoting: only cells with a comma, quote or line break are quoted. */
 function csvCell(value: unknown): string {

@@ -1,4 +1,5 @@
 import type { Plan, Summary } from '../schema/index.ts';
+import { renderAlternatives } from './alternatives.ts';
 import { renderClusterMap } from './cluster-map.ts';
 import { renderCostBreakdown } from './cost.ts';
 import { renderExports } from './exports-panel.ts';
@@ -8,6 +9,7 @@ import { renderMemory } from './memory.ts';
 import { renderOpTables } from './op-table.ts';
 import { renderDocument } from './page-shell.ts';
 import type { NodeShape } from './placement.ts';
+import { FIELD_VIEWS } from './row-fields.ts';
 import { renderTimeline } from './timeline.ts';
 
 export interface PlanPageJob {
@@ -61,6 +63,10 @@ ${metric('schedule', 'Schedule', summary.schedule, summary.virtualStages > 1 ? `
 ${metric('recompute', 'Recomputation', summary.recompute, summary.recompute)}
 ${metric('zero', 'ZeRO stage', summary.zero, String(summary.zero))}
 ${metric('sequenceParallel', 'Sequence parallel', summary.sequenceParallel, summary.sequenceParallel ? 'yes' : 'no')}
+${metric('gpus', 'GPUs', summary.gpus, formatCount(summary.gpus))}
+${summary.trainingDays === undefined ? '' : metric('trainingDays', FIELD_VIEWS.trainingDays.label, summary.trainingDays, FIELD_VIEWS.trainingDays.format(summary.trainingDays))}
+${summary.gpuHours === undefined ? '' : metric('gpuHours', summary.trainingDays === undefined ? 'GPU-hours per step' : 'GPU-hours', summary.gpuHours, FIELD_VIEWS.gpuHours.format(summary.gpuHours))}
+${summary.costUsd === undefined ? '' : metric('costUsd', summary.trainingDays === undefined ? 'Cost per step' : 'Cost of training', summary.costUsd, FIELD_VIEWS.costUsd.format(summary.costUsd))}
 </dl>`;
 }
 
@@ -93,6 +99,7 @@ function plannedBody(plan: Plan, summary: Summary, facts: RequestFacts): SafeHtm
 ${summaryMetrics(summary)}
 <section aria-labelledby="cluster-heading"><h2 id="cluster-heading">Cluster map</h2>${clusterMap}</section>
 <section aria-labelledby="timeline-heading"><h2 id="timeline-heading">Pipeline timeline</h2>${timeline}</section>
+<section aria-labelledby="alternatives-heading"><h2 id="alternatives-heading">Alternatives: step time against memory</h2>${renderAlternatives(plan)}</section>
 <section aria-labelledby="cost-heading"><h2 id="cost-heading">Cost breakdown</h2>${plan.breakdown === null ? '' : renderCostBreakdown(plan.breakdown)}</section>
 <section aria-labelledby="memory-heading"><h2 id="memory-heading">Memory per GPU by kind</h2>${renderMemory(plan)}</section>
 <section aria-labelledby="ops-heading"><h2 id="ops-heading">Per-op layouts by stage</h2>${renderOpTables(plan)}</section>

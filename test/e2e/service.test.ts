@@ -207,4 +207,22 @@ describe('meshplan sweep and the API event loop (inline queue)', () => {
     // Sorted by step time, fastest first: one layer is the quickest model.
     expect(lines[1]!.trim().startsWith('1 ')).toBe(true);
   });
+
+  it('meshplan sweep --frontier prints the non-dominated rows, best x first', async () => {
+    const sweepFile = join(mkdtempSync(join(tmpdir(), 'meshplan-sweep-')), 'sweep.json');
+    const grid = { 'cluster.gpusPerNode': [1, 2, 4] };
+    writeFileSync(sweepFile, JSON.stringify({ base: request(0), grid }));
+    const cli = startMeshplan(
+      ['sweep', sweepFile, '--url', url, '--frontier', 'gpus,stepTimeSec', '--poll-ms', '100'],
+      {},
+    );
+    const code = await new Promise((resolve) => cli.once('exit', resolve));
+    expect(code).toBe(0);
+    const [title, header, ...rows] = cli.output.join('').trim().split('\n');
+    expect(title).toMatch(/^frontier over gpus \(min\), stepTimeSec \(min\): \d of 3 rows/);
+    expect(header).toMatch(/cluster\.gpusPerNode\s+GPUs\s+Step time\s+dp\s+tp\s+pp/);
+    const gpus = rows.map((row) => Number(row.trim().split(/\s+/)[1]));
+    expect(gpus.length).toBeGreaterThan(0);
+    expect(gpus).toEqual([...gpus].sort((a, b) => a - b));
+  });
 });

@@ -127,6 +127,7 @@ export function summaryOf(fields: Partial<Summary>): Summary {
     dp: 1,
     tp: 1,
     pp: 1,
+    gpus: 1,
     microBatch: 1,
     microbatches: 1,
     virtualStages: 1,

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { type AppOptions, buildApp } from '../../src/http/app.ts';
 import { estimate } from '../../src/planner/estimate.ts';
-import type { Plan, PlanRequestInput } from '../../src/schema/index.ts';
+import type { Plan, PlanRequestInput, SweepRow } from '../../src/schema/index.ts';
 import { MemoryQueue } from './memory-queue.ts';
 
 /** A request small enough that the real estimate() answers in milliseconds. */
@@ -24,6 +24,19 @@ export function testApp(options: Partial<AppOptions> = {}) {
   const queue = new MemoryQueue();
   const app = buildApp({ queue, ...options });
   return { app, queue };
+}
+
+/** A test app holding one sweep over `cluster.nodes`, its rows set as given (the queue runs nothing). */
+export async function appWithSweep(nodes: readonly number[], rows: readonly SweepRow[]) {
+  const made = testApp();
+  const response = await made.app.inject({
+    method: 'POST',
+    url: '/v1/sweeps',
+    payload: { base: SMALL_REQUEST, grid: { 'cluster.nodes': nodes } },
+  });
+  const id = response.json().id as string;
+  made.queue.setRows(id, [...rows]);
+  return { ...made, id, response };
 }
 
 interface InjectedResponse {

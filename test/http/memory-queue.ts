@@ -180,5 +180,9 @@ export function emptyRow(jobId: string, point: Record<string, unknown>): SweepRo
     dp: null,
     tp: null,
     pp: null,
+    gpus: null,
+    trainingDays: null,
+    costUsd: null,
+    gpuHours: null,
   };
 }

@@ -103,6 +103,7 @@ describe('catalog, probes, metrics and docs', () => {
       '/v1/plans/{id}/view',
       '/v1/sweeps',
       '/v1/sweeps/{id}',
+      '/v1/sweeps/{id}/frontier',
       '/v1/sweeps/{id}/rows.csv',
       '/v1/sweeps/{id}/view',
     ]);

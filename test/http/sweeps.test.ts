@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MeshplanApp } from '../../src/http/app.ts';
 import type { SweepRow } from '../../src/schema/index.ts';
-import { errorAt, expectProblem, SMALL_REQUEST, testApp } from './fixtures.ts';
+import { appWithSweep, errorAt, expectProblem, SMALL_REQUEST, testApp } from './fixtures.ts';
 import { emptyRow } from './memory-queue.ts';
 
 let app: MeshplanApp | null = null;
@@ -26,16 +26,12 @@ function row(
 }
 
 async function sweepWithRows() {
-  const made = testApp();
+  const made = await appWithSweep(
+    [1, 2, 4],
+    [row('a', 1, 100, 3), row('b', 2, null, null), row('c', 4, 300, 1)],
+  );
   app = made.app;
-  const response = await app.inject({
-    method: 'POST',
-    url: '/v1/sweeps',
-    payload: { base: SMALL_REQUEST, grid: { 'cluster.nodes': [1, 2, 4] } },
-  });
-  const id = response.json().id as string;
-  made.queue.setRows(id, [row('a', 1, 100, 3), row('b', 2, null, null), row('c', 4, 300, 1)]);
-  return { ...made, app, id, response };
+  return made;
 }
 
 describe('sweeps', () => {
@@ -74,10 +70,10 @@ describe('sweeps', () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(response.body.split('\r\n')).toEqual([
-      'jobId,status,planStatus,cluster.nodes,stepTimeSec,tokensPerSec,tflopsPerDevice,mfu,peakMemoryBytes,dp,tp,pp',
-      'c,succeeded,optimal,4,1,300,,,,,,',
-      'a,succeeded,optimal,1,3,100,,,,,,',
-      'b,failed,,2,,,,,,,,',
+      'jobId,status,planStatus,cluster.nodes,stepTimeSec,tokensPerSec,tflopsPerDevice,mfu,peakMemoryBytes,dp,tp,pp,gpus,trainingDays,costUsd,gpuHours',
+      'c,succeeded,optimal,4,1,300,,,,,,,,,,',
+      'a,succeeded,optimal,1,3,100,,,,,,,,,,',
+      'b,failed,,2,,,,,,,,,,,,',
       '',
     ]);
   });

@@ -49,10 +49,12 @@ describe('memory against hand computations', () => {
     expect(price.activationBytes).toBe(2 * s * b * h);
   });
 
-  it('parameters per layer are 12·h² split over tp, Adam keeping 16 bytes each', async () => {
+  it('parameters per layer are 12·h² + 13h, split over tp as Megatron splits them, Adam keeping 16 bytes each', async () => {
     const price = await blockPrice(8, 'megatron', 'none');
-    // The block graph has no biases: 12h² weights plus the two norm scales (replicated).
-    expect(price.paramElements).toBe((12 * h * h) / 8 + 2 * h);
+    // Column-parallel q, k, v and fc1 split their weights and biases (12h²·/8 of the weights, 7h/8
+    // of the biases); the row-parallel output and fc2 biases and both LayerNorms' scales and shifts
+    // stay whole on every device (h + h + 4h).
+    expect(price.paramElements).toBe((12 * h * h + 7 * h) / 8 + 6 * h);
     const m = paramMemory(price.paramElements, 0, 1);
     expect(m.parametersBytes + m.gradientsBytes + m.optimizerBytes).toBe(16 * price.paramElements);
     const zero1 = paramMemory(price.paramElements, 1, 8);

@@ -43,6 +43,7 @@ export const INFEASIBLE_PLAN: Plan = {
   stages: [],
   schedule: null,
   exports: null,
+  alternatives: [],
   solver: { status: 'infeasible', ilpSolves: 0, dpStates: 0, configurationsTried: 0, wallSec: 0 },
   assumptions: [],
 };

@@ -1,4 +1,5 @@
 /** Sweep expansion: dotted paths, the cartesian product, and errors that name the grid entry at fault. */
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { validatePlanRequest } from '../../src/queue/admission.ts';
 import { SweepRequest } from '../../src/schema/index.ts';
@@ -81,7 +82,32 @@ describe('expandSweep', () => {
   });
 });
 
+describe('examples/llama3-70b-frontier.sweep.json', () => {
+  it('is 7 cluster sizes (64 to 4,096 H100) × 3 global batches, every point priced and counted', async () => {
+    const file = new URL('../../examples/llama3-70b-frontier.sweep.json', import.meta.url);
+    const sweep = SweepRequest.parse(JSON.parse(await readFile(file, 'utf8')));
+    const points = expandSweep(sweep, validatePlanRequest);
+    expect(points).toHaveLength(21);
+    const gpus = points.map((p) => p.request.cluster.nodes * p.request.cluster.gpusPerNode);
+    expect([Math.min(...gpus), Math.max(...gpus)]).toEqual([64, 4096]);
+    for (const { request } of points) {
+      expect(request.training.tokens).toBe(15e12);
+      expect(request.cluster.pricePerGpuHour).toBeGreaterThan(0);
+    }
+  });
+});
+
 describe('sweep rows', () => {
+  it('carry the GPUs, days, dollars and GPU-hours of a summary that has them', () => {
+    const summary = { gpus: 64, trainingDays: 12, costUsd: 3e6, gpuHours: 18_432 };
+    const row = sweepRow(
+      'a',
+      {},
+      { status: 'succeeded', plan: { status: 'optimal', summary: summary as never } },
+    );
+    expect(row).toMatchObject(summary);
+  });
+
   it('fill plan columns for succeeded points only and count every status', () => {
     const summary = { dp: 8, tp: 1, pp: 1, stepTimeSec: 2, tokensPerSec: 3, tflopsPerDevice: 4, mfu: 0.5 };
     const plan = { status: 'optimal' as const, summary: { ...summary, peakMemoryBytes: 5 } as never };
@@ -97,8 +123,10 @@ describe('sweep rows', () => {
       peakMemoryBytes: 5,
       dp: 8,
     });
-    expect(rows[1]).toMatchObject({ planStatus: null, stepTimeSec: null, dp: null });
+    expect(rows[1]).toMatchObject({ planStatus: null, stepTimeSec: null, dp: null, gpus: null });
     expect(rows[2]).toMatchObject({ planStatus: 'infeasible', stepTimeSec: null });
+    // Cost columns are null, not missing, when the request gave no tokens or price.
+    expect(rows[0]).toMatchObject({ gpus: null, trainingDays: null, costUsd: null, gpuHours: null });
     expect(sweepOf('s', rows)).toMatchObject({
       id: 's',
       points: 3,

@@ -19,8 +19,8 @@ describe('sweep table', () => {
   it('quotes cells as RFC 4180 asks and writes objects as JSON', () => {
     const csv = sweepRowsToCsv([emptyRow('j"1', { 'model.name': 'a,b', 'cluster.gpu': { name: 'g' } })]);
     expect(csv).toBe(
-      'jobId,status,planStatus,model.name,cluster.gpu,stepTimeSec,tokensPerSec,tflopsPerDevice,mfu,peakMemoryBytes,dp,tp,pp\r\n' +
-        '"j""1",queued,,"a,b","{""name"":""g""}",,,,,,,,\r\n',
+      'jobId,status,planStatus,model.name,cluster.gpu,stepTimeSec,tokensPerSec,tflopsPerDevice,mfu,peakMemoryBytes,dp,tp,pp,gpus,trainingDays,costUsd,gpuHours\r\n' +
+        '"j""1",queued,,"a,b","{""name"":""g""}",,,,,,,,,,,,\r\n',
     );
   });
 });

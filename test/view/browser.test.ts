@@ -114,6 +114,11 @@ describe.skipIf(!hasChromium)('plan viewer in headless Chromium', () => {
     );
     expect(meshes).toEqual(plan.stages.map((s) => s.logicalMesh.join('x')));
 
+    // The alternatives chart has a mark per alternative, the plan's among them.
+    expect(await page.locator('#alternatives-chart .frontier-point').count()).toBe(
+      plan.alternatives.length > 1 ? plan.alternatives.length : 0,
+    );
+
     await page.screenshot({ path: new URL('plan-view.png', SCREENSHOTS).pathname, fullPage: true });
     expect(errors).toEqual([]);
   });
@@ -158,6 +163,11 @@ describe.skipIf(!hasChromium)('plan viewer in headless Chromium', () => {
   it('links each sweep point to its plan page', async () => {
     const { page, errors } = await open(`/v1/sweeps/${sweepId}/view`);
     expect(await page.locator('#sweep-chart a.point').count()).toBe(1);
+    // The one finished point is its own frontier.
+    expect(await page.locator('#frontier-chart a.frontier-point[data-frontier="true"]').count()).toBe(1);
+    expect(await page.locator('#frontier-chart a.frontier-point').getAttribute('href')).toBe(
+      await page.locator('#sweep-chart a.point').getAttribute('href'),
+    );
     await page.locator('#sweep-chart a.point').first().click();
     await page.waitForURL(`**/v1/plans/${planJob.id}/view`);
     expect(await page.locator('#timeline').count()).toBe(1);

@@ -86,5 +86,9 @@ export function sweepRow(
     dp: finished ? 2 : null,
     tp: finished ? 2 : null,
     pp: finished ? 1 : null,
+    gpus: finished ? 4 : null,
+    trainingDays: null,
+    costUsd: null,
+    gpuHours: null,
   };
 }

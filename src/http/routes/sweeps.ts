@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import { Sweep, SweepRequest } from '../../schema/index.ts';
+import { FRONTIER_FIELD_LIST, FrontierAxes, Sweep, SweepFrontier, SweepRequest } from '../../schema/index.ts';
+import { sweepFrontier } from '../../sweep/frontier.ts';
 import { sortSweepRows, sweepRowsToCsv } from '../../sweep/table.ts';
 import { loadOwned, security } from '../auth.ts';
 import { checkSweepRequest } from '../limits.ts';
@@ -84,5 +85,25 @@ export const sweepRoutes: FastifyPluginAsyncZod = async (app) => {
         .header('content-disposition', `attachment; filename="sweep-${sweep.id}.csv"`)
         .send(sweepRowsToCsv(sweep.rows));
     },
+  );
+
+  app.get(
+    '/sweeps/:id/frontier',
+    {
+      schema: {
+        tags: ['sweeps'],
+        summary: 'Get the Pareto frontier of a sweep',
+        description: `The rows no other row beats on every axis (\`x\`, \`y\` and optionally \`z\`), sorted by \`x\`, best first. Each field has its direction: ${FRONTIER_FIELD_LIST}. Rows without a value on an axis (unfinished, failed, without a plan, or a cost the request did not price) take no part; \`compared\` counts those that do.`,
+        security,
+        params: JobIdParams,
+        querystring: FrontierAxes,
+        response: {
+          200: jsonResponse('The frontier', SweepFrontier),
+          ...problemResponses(400, 401, 403, 404, 429),
+        },
+      },
+    },
+    async (request, reply) =>
+      reply.send(sweepFrontier(await loadSweep(request, request.params.id, undefined), request.query)),
   );
 };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { JobStatus } from '../../schema/index.ts';
+import { defaultFrontierAxes, sweepFrontier } from '../../sweep/frontier.ts';
 import {
   PAGE_CONTENT_SECURITY_POLICY,
   renderJobStatusPage,
@@ -71,6 +72,7 @@ export const viewRoutes: FastifyPluginAsyncZod = async (app) => {
     const page = renderSweepPage(sweep, {
       // Relative, so the links hold under whatever prefix the routes are mounted at.
       planUrl: (jobId) => `../../plans/${encodeURIComponent(jobId)}/view`,
+      frontier: sweepFrontier(sweep, defaultFrontierAxes(sweep.rows)),
       ...(unfinished ? { refreshSec: SWEEP_REFRESH_SEC } : {}),
     });
     return reply
