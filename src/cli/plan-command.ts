@@ -1,15 +1,32 @@
 import { writeFile } from 'node:fs/promises';
 import { Presets, SingleBar } from 'cli-progress';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { parsePlanRequest } from '../planner/request.ts';
 import { PlanThreadPool } from '../queue/plan-thread-pool.ts';
-import type { JobProgress, Plan } from '../schema/index.ts';
+import { FrameworkTarget, type JobProgress, type Plan } from '../schema/index.ts';
 import { inFile, readJsonFile } from './io.ts';
 import { formatPlan } from './plan-format.ts';
 
 interface PlanningOptions {
   json?: boolean;
   html?: string;
+  target?: FrameworkTarget;
+}
+
+/** The request with `--target` in `options.target`, when given; a request that is not an object stays as it is for the schema to refuse. */
+function withTarget(request: unknown, target: FrameworkTarget | undefined): unknown {
+  if (target === undefined || request === null || typeof request !== 'object' || Array.isArray(request))
+    return request;
+  const r = request as { options?: unknown };
+  const options = r.options !== null && typeof r.options === 'object' ? r.options : {};
+  return { ...r, options: { ...options, target } };
+}
+
+function targetOption(): Option {
+  return new Option(
+    '--target <framework>',
+    'plan for this framework only (overrides options.target)',
+  ).choices(FrameworkTarget.options);
 }
 
 /**
@@ -27,7 +44,7 @@ async function planWithinLimit(value: unknown, onProgress: (progress: JobProgres
 }
 
 async function runPlanning(kind: 'plan' | 'estimate', file: string, opts: PlanningOptions): Promise<void> {
-  const request = await readJsonFile(file, 'request');
+  const request = withTarget(await readJsonFile(file, 'request'), opts.target);
   const bar =
     kind === 'plan' && process.stderr.isTTY && !opts.json
       ? new SingleBar(
@@ -64,6 +81,7 @@ export function registerPlanCommands(program: Command): void {
     .argument('<request>', 'REQUEST.json: {model, cluster, training, parallel?, options?}')
     .option('--json', 'print the plan as JSON')
     .option('--html <file>', 'also write the plan as one self-contained HTML page')
+    .addOption(targetOption())
     .action((file: string, opts: PlanningOptions) => runPlanning('plan', file, opts));
 
   program
@@ -72,5 +90,6 @@ export function registerPlanCommands(program: Command): void {
     .argument('<request>', 'REQUEST.json with "parallel" set')
     .option('--json', 'print the estimate as JSON')
     .option('--html <file>', 'also write the estimate as one self-contained HTML page')
+    .addOption(targetOption())
     .action((file: string, opts: PlanningOptions) => runPlanning('estimate', file, opts));
 }
