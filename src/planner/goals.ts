@@ -9,7 +9,6 @@ import { blocksInRange } from '../frameworks/pipeline-split.ts';
 import type { TransformerDims } from '../model/dims.ts';
 import type { FrameworkName, FrameworkTarget, PlanRequest } from '../schema/index.ts';
 import type { ReplicaShape } from './config-space.ts';
-import type { LayoutChoice } from './layer-solver.ts';
 import type { Candidate, SeriesEntry } from './replica-solve.ts';
 
 export interface Goal {
