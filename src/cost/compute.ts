@@ -22,7 +22,12 @@ export function peakFlopsPerSec(gpu: GpuSpec, op: GraphOp, dtype: Dtype): number
   return tflops * 1e12 * gpu.efficiency.matmul;
 }
 
+/** Time of a kernel that only streams `bytes` through HBM, at the achievable share of its bandwidth. */
+export function memoryBoundSec(bytes: number, gpu: GpuSpec): number {
+  return bytes / (gpu.hbmGBps * 1e9 * gpu.efficiency.memory);
+}
+
 /** Roofline time of a kernel on one device. */
 export function rooflineSec(flops: number, bytes: number, peakFlops: number, gpu: GpuSpec): number {
-  return Math.max(flops / peakFlops, bytes / (gpu.hbmGBps * 1e9 * gpu.efficiency.memory));
+  return Math.max(flops / peakFlops, memoryBoundSec(bytes, gpu));
 }

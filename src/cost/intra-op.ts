@@ -2,7 +2,8 @@ import type { LogicalMesh } from '../cluster/mesh.ts';
 import { type Coarsening, coarsen } from '../graph/coarsen.ts';
 import type { GraphOp, OpGraph } from '../graph/graph.ts';
 import type { GpuSpec, Recompute } from '../schema/index.ts';
-import { PARAM_STATE_BYTES } from './memory.ts';
+import type { OuterGroups } from './exchange.ts';
+import { FP8_COPY_BYTES, PARAM_STATE_BYTES } from './memory.ts';
 import { type CostContext, costContext, costOfOp, type OpCost } from './op-cost.ts';
 import {
   enumerateStrategies,
@@ -64,6 +65,8 @@ export interface IntraOpOptions {
    * every op reading `to`.
    */
   readonly carry?: { readonly from: string; readonly to: string };
+  /** The context- and expert-parallel groups around the stage (default: none). */
+  readonly outer?: OuterGroups;
   /** Restrict every leader to this strategy (a framework's fixed layout) instead of searching. */
   readonly pin?: (op: GraphOp) => OpStrategy;
 }
@@ -80,7 +83,7 @@ function keepsPartialOutput(graph: OpGraph, coarsening: Coarsening, op: number):
 
 export function buildIntraOpModel(graph: OpGraph, mesh: LogicalMesh, options: IntraOpOptions): IntraOpModel {
   const coarsening = coarsen(graph);
-  const ctx = costContext(graph, mesh, options.gpu, options.recompute ?? 'none');
+  const ctx = costContext(graph, mesh, options.gpu, options.recompute ?? 'none', options.outer);
   const bytesPerParam = options.paramStateBytesPerParam ?? PARAM_STATE_BYTES;
   const keepsPartial = graph.ops.map((op) => keepsPartialOutput(graph, coarsening, op.index));
   const groupOf: number[] = new Array(graph.ops.length).fill(-1);
@@ -182,8 +185,15 @@ function groupStrategy(
     perMember.set(m, { strategy, cost });
     // Gradient syncs are per step; charging them per microbatch keeps the ILP conservative about
     // splitting the batch inside a stage, which data parallelism across replicas does anyway.
-    totalSec += cost.forwardSec + cost.backwardSec + cost.commSec + cost.gradSyncSec;
-    memoryBytes += cost.paramElements * bytesPerParam + cost.activationBytes;
+    totalSec +=
+      cost.forwardSec +
+      cost.backwardSec +
+      cost.commSec +
+      cost.gradSyncSec +
+      cost.exchange.forwardSec +
+      cost.exchange.backwardSec;
+    memoryBytes +=
+      cost.paramElements * bytesPerParam + cost.fp8WeightElements * FP8_COPY_BYTES + cost.activationBytes;
   }
   return { leader, members: perMember, totalSec, memoryBytes };
 }

@@ -2,6 +2,7 @@ import type { LogicalMesh } from '../cluster/mesh.ts';
 import type { OpGraph } from '../graph/graph.ts';
 import type { GpuSpec, Recompute } from '../schema/index.ts';
 import { edgeReshards } from './edge-cost.ts';
+import type { OuterGroups } from './exchange.ts';
 import { buildIntraOpModel, type IntraOpModel } from './intra-op.ts';
 import type { Layout } from './layout.ts';
 import type { OpCost, PricedCollective } from './op-cost.ts';
@@ -25,12 +26,20 @@ export interface LayoutEval {
   /** In-op collectives: output reductions, parameter-gradient all-reduces within the mesh, recompute. */
   readonly commSec: number;
   readonly reshardSec: number;
-  /** Per microbatch: compute + in-op collectives + resharding. */
+  /** Context parallelism's exchange of keys and values, exposed (forward + backward). */
+  readonly cpCommSec: number;
+  /** Expert parallelism's dispatch and combine all-to-alls (forward + backward). */
+  readonly epCommSec: number;
+  /** Per microbatch: compute + in-op collectives + resharding + exchanges. */
   readonly totalSec: number;
   /** Per step: all-reduces of parameter gradients partial on a mesh axis. */
   readonly gradSyncSec: number;
   /** Parameter elements held per device. */
   readonly paramElements: number;
+  /** Of those, the experts'. */
+  readonly expertParamElements: number;
+  /** Of those, FP8 GEMMs' weights (which keep FP8 copies). */
+  readonly fp8WeightElements: number;
   /** Activations kept for the backward pass, per microbatch, per device. */
   readonly activationBytes: number;
 }
@@ -39,6 +48,7 @@ export interface LayoutEvalOptions {
   readonly gpu: GpuSpec;
   readonly recompute: Recompute;
   readonly carry?: { readonly from: string; readonly to: string };
+  readonly outer?: OuterGroups;
 }
 
 /**
@@ -57,6 +67,7 @@ export function evaluateLayout(
     gpu: options.gpu,
     recompute: options.recompute,
     ...(options.carry ? { carry: options.carry } : {}),
+    ...(options.outer ? { outer: options.outer } : {}),
     pin: (op) => strategyOf(op.index),
   });
   if (model.groups.some((g) => g.strategies.length !== 1)) return null;
@@ -79,23 +90,34 @@ export function evaluateLayout(
     }
     reshards.set(edge.consumer, entry);
   }
-  let forwardComputeSec = 0;
-  let backwardComputeSec = 0;
-  let commSec = 0;
-  let gradSyncSec = 0;
-  let reshardSec = 0;
-  let paramElements = 0;
-  let activationBytes = 0;
+  const sums = {
+    forwardComputeSec: 0,
+    backwardComputeSec: 0,
+    commSec: 0,
+    gradSyncSec: 0,
+    reshardSec: 0,
+    cpCommSec: 0,
+    epCommSec: 0,
+    paramElements: 0,
+    expertParamElements: 0,
+    fp8WeightElements: 0,
+    activationBytes: 0,
+  };
   const ops = graph.ops.map((op) => {
     const { strategy, cost } = chosen(op.index);
     const r = reshards.get(op.index) ?? { list: [], sec: 0 };
-    forwardComputeSec += cost.forwardSec;
-    backwardComputeSec += cost.backwardSec;
-    commSec += cost.commSec;
-    gradSyncSec += cost.gradSyncSec;
-    reshardSec += r.sec;
-    paramElements += cost.paramElements;
-    activationBytes += cost.activationBytes;
+    sums.forwardComputeSec += cost.forwardSec;
+    sums.backwardComputeSec += cost.backwardSec;
+    sums.commSec += cost.commSec;
+    sums.gradSyncSec += cost.gradSyncSec;
+    sums.reshardSec += r.sec;
+    const exchanged = cost.exchange.forwardSec + cost.exchange.backwardSec;
+    if (op.exchange?.group === 'cp') sums.cpCommSec += exchanged;
+    if (op.exchange?.group === 'ep') sums.epCommSec += exchanged;
+    sums.paramElements += cost.paramElements;
+    sums.expertParamElements += cost.expertParamElements;
+    sums.fp8WeightElements += cost.fp8WeightElements;
+    sums.activationBytes += cost.activationBytes;
     return {
       strategy,
       inputLayouts: op.einsum.inputs.map((letters) => operandLayout(strategy, letters)),
@@ -105,15 +127,10 @@ export function evaluateLayout(
       reshardSec: r.sec,
     };
   });
+  const { forwardComputeSec, backwardComputeSec, commSec, reshardSec, cpCommSec, epCommSec } = sums;
   return {
     ops,
-    forwardComputeSec,
-    backwardComputeSec,
-    commSec,
-    reshardSec,
-    totalSec: forwardComputeSec + backwardComputeSec + commSec + reshardSec,
-    gradSyncSec,
-    paramElements,
-    activationBytes,
+    ...sums,
+    totalSec: forwardComputeSec + backwardComputeSec + commSec + reshardSec + cpCommSec + epCommSec,
   };
 }

@@ -1,12 +1,16 @@
 import { collectiveSec } from '../cluster/collectives.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
 import type { GraphOp, OpGraph } from '../graph/graph.ts';
+import { DIM } from '../model/letters.ts';
 import type { Dtype, GpuSpec, Phase, Recompute } from '../schema/index.ts';
-import { peakFlopsPerSec, rooflineSec } from './compute.ts';
+import { memoryBoundSec, peakFlopsPerSec, rooflineSec } from './compute.ts';
+import { exchangeCost, NO_OUTER_GROUPS, type OuterGroups, type Transfer } from './exchange.ts';
 import { type Layout, shardCount } from './layout.ts';
 import type { Collective } from './reshard.ts';
 import { recomputesForward, type SavedTensor, savedTensors } from './saved.ts';
 import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
+
+const NO_EXCHANGE: OpCost['exchange'] = { forwardSec: 0, backwardSec: 0, transfers: [] };
 
 /** Token ids, masks and labels do not set the math mode of the op that reads them. */
 const FLOAT_DTYPES: ReadonlySet<Dtype> = new Set(['fp32', 'tf32', 'bf16', 'fp16', 'fp8']);
@@ -30,6 +34,16 @@ export interface OpCost {
   readonly gradSyncSec: number;
   /** Elements of the parameters this op owns (each charged to its first reader), held per device. */
   readonly paramElements: number;
+  /** Of those, the experts' (sharded by expert parallelism, reduced over the expert-data group). */
+  readonly expertParamElements: number;
+  /** Of those, the weights of FP8 GEMMs, which keep an FP8 copy and its transpose per step. */
+  readonly fp8WeightElements: number;
+  /** What the op moves among outer-group peers itself (context, expert parallelism), exposed, per pass. */
+  readonly exchange: {
+    readonly forwardSec: number;
+    readonly backwardSec: number;
+    readonly transfers: readonly Transfer[];
+  };
   /** Activations this op is charged with keeping for the backward pass (saved.ts). */
   readonly activationBytes: number;
 }
@@ -38,6 +52,8 @@ export interface CostContext {
   readonly graph: OpGraph;
   readonly mesh: LogicalMesh;
   readonly gpu: GpuSpec;
+  /** The context- and expert-parallel groups around the stage. */
+  readonly outer: OuterGroups;
   /** The op charged with each parameter's memory: its first consumer. */
   readonly paramOwner: ReadonlyMap<string, number>;
   readonly recompute: Recompute;
@@ -50,10 +66,11 @@ export function costContext(
   mesh: LogicalMesh,
   gpu: GpuSpec,
   recompute: Recompute,
+  outer: OuterGroups = NO_OUTER_GROUPS,
 ): CostContext {
   const saved = new Map<number, SavedTensor[]>();
   for (const s of savedTensors(graph, recompute)) saved.set(s.op, [...(saved.get(s.op) ?? []), s]);
-  return { graph, mesh, gpu, paramOwner: paramOwners(graph), recompute, saved };
+  return { graph, mesh, gpu, outer, paramOwner: paramOwners(graph), recompute, saved };
 }
 
 export function paramOwners(graph: OpGraph): Map<string, number> {
@@ -85,14 +102,28 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   /** Parameter-gradient all-reduces: data parallelism inside the mesh, paid once per step. */
   let gradSyncSec = 0;
   let paramElements = 0;
+  let expertParamElements = 0;
+  let fp8WeightElements = 0;
+  /** Bytes of the activations the op reads, per device: what an FP8 GEMM casts. */
+  let activationInputBytes = 0;
+  let exchangedBytes = op.exchange?.output ? out.bytes / shardCount(outLayout, sizes) : 0;
   op.inputs.forEach((name, i) => {
     const t = graph.tensors.get(name)!;
-    const layout: Layout = operandLayout(strategy, op.einsum.inputs[i]!);
+    const letters = op.einsum.inputs[i]!;
+    const layout: Layout = operandLayout(strategy, letters);
     const shards = shardCount(layout, sizes);
     inputBytes += t.bytes / shards;
+    if (op.exchange?.operands.includes(i)) exchangedBytes += t.bytes / shards;
     if (t.param || t.producer !== null) gradientInputs++;
-    if (!t.param) return;
-    if (ctx.paramOwner.get(name) === op.index) paramElements += t.numel / shards;
+    if (!t.param) {
+      if (FLOAT_DTYPES.has(t.dtype)) activationInputBytes += t.bytes / shards;
+      return;
+    }
+    if (ctx.paramOwner.get(name) === op.index) {
+      paramElements += t.numel / shards;
+      if (letters.includes(DIM.experts)) expertParamElements += t.numel / shards;
+      if (op.computeDtype === 'fp8') fp8WeightElements += t.numel / shards;
+    }
     for (const j of [0, 1] as const) {
       if (strategy.split[j] === null || layout[j] !== 'R') continue;
       const bytes = t.bytes / shards;
@@ -138,13 +169,26 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   }
 
   const floatInput = op.inputs.map((t) => graph.tensors.get(t)!).find((t) => FLOAT_DTYPES.has(t.dtype));
-  const peak = peakFlopsPerSec(gpu, op, (floatInput ?? out).dtype);
+  const peak = peakFlopsPerSec(gpu, op, op.computeDtype ?? (floatInput ?? out).dtype);
   const flops = op.flops / ways;
   const bytes = inputBytes + outShardBytes;
-  const forwardSec = rooflineSec(flops, bytes, peak, gpu);
-  let backwardSec = rooflineSec(flops * gradientInputs, 2 * bytes, peak, gpu);
+  // An FP8 GEMM casts its bf16 activations (2 B read, 1 B written per element) and, backward, the
+  // output gradient and the inputs' transposes: Transformer Engine's separate, memory-bound kernels.
+  const fp8 = op.computeDtype === 'fp8';
+  const forwardSec =
+    rooflineSec(flops, bytes, peak, gpu) + (fp8 ? memoryBoundSec(1.5 * activationInputBytes, gpu) : 0);
+  let backwardSec =
+    rooflineSec(flops * gradientInputs, 2 * bytes, peak, gpu) +
+    (fp8 ? memoryBoundSec(1.5 * outShardBytes + activationInputBytes, gpu) : 0);
+  const moved =
+    op.exchange === null
+      ? NO_EXCHANGE
+      : exchangeCost(op.exchange, ctx.outer, exchangedBytes, { forward: forwardSec, backward: backwardSec });
+  let exchange = moved;
   if (recomputesForward(op, ctx.recompute)) {
     backwardSec += forwardSec;
+    // A recomputed forward moves its data again.
+    exchange = { ...moved, backwardSec: moved.backwardSec + moved.forwardSec };
     for (const c of collectives.filter((c) => c.phase === 'forward' && !c.reason.startsWith('recompute'))) {
       collectives.push({ ...c, phase: 'backward', reason: `recompute ${c.reason}` });
     }
@@ -163,6 +207,9 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     commSec: collectives.reduce((s, c) => s + c.sec, 0) - gradSyncSec,
     gradSyncSec,
     paramElements,
+    expertParamElements,
+    fp8WeightElements,
+    exchange,
     activationBytes,
   };
 }

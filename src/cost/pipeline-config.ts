@@ -3,7 +3,12 @@ import type { GradientReduction, Recompute, ScheduleKind, ZeroStage } from '../s
 
 /** The knobs of one pipeline replica that the outer search (or an estimate) fixes. */
 export interface PipelineConfig {
+  /** Data-parallel replicas of the pipeline (not counting context parallelism). */
   readonly dp: number;
+  /** Context-parallel degree: each replica's devices come in cp groups, each holding s/cp tokens. */
+  readonly cp: number;
+  /** Expert-parallel degree: experts split over ep of the dp·cp peers. */
+  readonly ep: number;
   readonly microBatch: number;
   readonly microbatches: number;
   readonly recompute: Recompute;
@@ -22,10 +27,13 @@ export interface PipelineConfig {
  */
 export function pipelineConfig(
   request: PlanRequest,
-  chosen: Pick<PipelineConfig, 'dp' | 'microBatch' | 'recompute' | 'zero'>,
+  chosen: Pick<PipelineConfig, 'dp' | 'microBatch' | 'recompute' | 'zero'> &
+    Partial<Pick<PipelineConfig, 'cp' | 'ep'>>,
 ): PipelineConfig {
   const p = request.parallel;
   return {
+    cp: 1,
+    ep: 1,
     ...chosen,
     microbatches: request.training.globalBatch / (chosen.dp * chosen.microBatch),
     schedule: p?.schedule === 'gpipe' ? 'gpipe' : '1f1b',

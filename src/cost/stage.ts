@@ -6,17 +6,22 @@
  */
 import type { Cluster } from '../cluster/cluster.ts';
 import { sendRecvSec } from '../cluster/collectives.ts';
-import type { LogicalMesh, MeshAxis } from '../cluster/mesh.ts';
+import type { LogicalMesh } from '../cluster/mesh.ts';
 import { dataParallelSec, exposedGradientSec } from './data-parallel.ts';
 import type { LayoutEval } from './layout-eval.ts';
-import { type ParamMemory, paramMemory } from './memory.ts';
+import { FP8_COPY_BYTES, type ParamMemory, paramMemory } from './memory.ts';
 import { optimizerStepSec } from './optimizer.ts';
 import type { PipelineConfig } from './pipeline-config.ts';
+import type { StageLinks } from './placement.ts';
+
+export { type OuterDegrees, type StageLinks, stageLinks } from './placement.ts';
 
 /** Per-layer prices of one (mesh, layout, recompute) over the whole model, summed by prefix. */
 export class LayerSeries {
   private readonly latency: Float64Array;
   private readonly params: Float64Array;
+  private readonly expertParams: Float64Array;
+  private readonly fp8Weights: Float64Array;
   private readonly activations: Float64Array;
   private readonly gradSync: Float64Array;
   private readonly backward: Float64Array;
@@ -37,6 +42,8 @@ export class LayerSeries {
     };
     this.latency = prefix((p) => p.totalSec);
     this.params = prefix((p) => p.paramElements);
+    this.expertParams = prefix((p) => p.expertParamElements);
+    this.fp8Weights = prefix((p) => p.fp8WeightElements);
     this.activations = prefix((p) => p.activationBytes);
     this.gradSync = prefix((p) => p.gradSyncSec);
     this.backward = prefix((p) => p.backwardComputeSec);
@@ -52,6 +59,12 @@ export class LayerSeries {
   paramElements(first: number, last: number): number {
     return this.params[last + 1]! - this.params[first]!;
   }
+  expertParamElements(first: number, last: number): number {
+    return this.expertParams[last + 1]! - this.expertParams[first]!;
+  }
+  fp8WeightElements(first: number, last: number): number {
+    return this.fp8Weights[last + 1]! - this.fp8Weights[first]!;
+  }
   activationBytes(first: number, last: number): number {
     return this.activations[last + 1]! - this.activations[first]!;
   }
@@ -64,34 +77,6 @@ export class LayerSeries {
   backwardComputeSec(first: number, last: number): number {
     return this.backward[last + 1]! - this.backward[first]!;
   }
-}
-
-/** Links a stage talks over outside its own mesh: to its data-parallel peers and to its pipeline neighbours. */
-export interface StageLinks {
-  readonly dataParallel: MeshAxis;
-  readonly pipelineAlphaSec: number;
-  readonly pipelineBetaSecPerByte: number;
-}
-
-/*
- * Placement (as Megatron-LM orders ranks): a stage's mesh innermost, its data-parallel peers next,
- * pipeline neighbours outermost. Data-parallel peers share a node while stageDevices·dp fits in
- * one; pipeline neighbours are on another node once a replica fills one.
- */
-export function stageLinks(cluster: Cluster, stageDevices: number, dp: number): StageLinks {
-  const dpInNode = stageDevices * dp <= cluster.gpusPerNode;
-  const dpLink = dpInNode ? cluster.intraNode : cluster.interNode;
-  const ppLink = stageDevices * dp >= cluster.gpusPerNode ? cluster.interNode : cluster.intraNode;
-  return {
-    dataParallel: {
-      size: dp,
-      alphaSec: dpLink.latencySec,
-      betaSecPerByte: 1 / dpLink.bytesPerSec,
-      spansNodes: !dpInNode,
-    },
-    pipelineAlphaSec: ppLink.latencySec,
-    pipelineBetaSecPerByte: 1 / ppLink.bytesPerSec,
-  };
 }
 
 export interface StagePrice {
@@ -133,8 +118,24 @@ export function priceStage(
   const send = sendRecvSec(links.pipelineAlphaSec, links.pipelineBetaSecPerByte, sendBytes);
   const ppCommSec = (last < layerCount - 1 ? send : 0) + (first > 0 ? send : 0);
   const paramElements = series.paramElements(first, last);
-  const dp = dataParallelSec(paramElements, config.zero, links.dataParallel, config.gradientReduction);
-  const owned = config.zero >= 1 ? paramElements / config.dp : paramElements;
+  const expertElements = series.expertParamElements(first, last);
+  const denseElements = paramElements - expertElements;
+  const replicas = config.dp * config.cp;
+  const dense = dataParallelSec(denseElements, config.zero, links.dataParallel, config.gradientReduction);
+  const expert = dataParallelSec(
+    expertElements,
+    config.zero,
+    links.expertDataParallel,
+    config.gradientReduction,
+  );
+  const dp = {
+    perStepSec: dense.perStepSec + expert.perStepSec,
+    perMicrobatchSec: dense.perMicrobatchSec + expert.perMicrobatchSec,
+    overlappedPerMicrobatchSec: dense.overlappedPerMicrobatchSec + expert.overlappedPerMicrobatchSec,
+  };
+  // ZeRO shards over the peers that hold the same parameters: all replicas, or the experts' group.
+  const owned =
+    config.zero >= 1 ? denseElements / replicas + (expertElements * config.ep) / replicas : paramElements;
   const backwardSec = series.backwardComputeSec(first, last);
   const layers = last - first + 1;
   const dpPerMicrobatchSec =
@@ -154,7 +155,24 @@ export function priceStage(
     ),
     optimizerSec: optimizerStepSec(owned, cluster.gpu),
     paramElements,
-    params: paramMemory(paramElements, config.zero, config.dp),
+    params: stageParamMemory(denseElements, expertElements, series.fp8WeightElements(first, last), config),
     activationBytesPerMicrobatch: series.activationBytes(first, last),
+  };
+}
+
+/** Parameter state per device: dense and expert parameters sharded by ZeRO over their own groups. */
+function stageParamMemory(
+  dense: number,
+  expert: number,
+  fp8Weights: number,
+  config: PipelineConfig,
+): ParamMemory {
+  const replicas = config.dp * config.cp;
+  const d = paramMemory(dense, config.zero, replicas);
+  const e = paramMemory(expert, config.zero, replicas / config.ep);
+  return {
+    parametersBytes: d.parametersBytes + e.parametersBytes + fp8Weights * FP8_COPY_BYTES,
+    gradientsBytes: d.gradientsBytes + e.gradientsBytes,
+    optimizerBytes: d.optimizerBytes + e.optimizerBytes,
   };
 }

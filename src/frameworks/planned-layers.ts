@@ -40,7 +40,8 @@ export function resolveLayers(
   stages: readonly StageOut[],
   given?: readonly PlannedLayer[],
 ): ModelLayers {
-  const layers = given ?? planModel(request.model, microBatch, request.training.precision).layers;
+  const layers =
+    given ?? planModel(request.model, { microBatch, precision: request.training.precision }).layers;
   const byName = new Map(layers.map((l) => [l.name, l]));
   const cache = new Map<OpGraph, Map<string, number>>();
   const ops: ResolvedOp[] = [];

@@ -1,5 +1,5 @@
 import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
-import type { Dtype, OpGraphSpec, OpKind } from '../schema/graph.ts';
+import type { Dtype, Exchange, OpGraphSpec, OpKind } from '../schema/graph.ts';
 import { DTYPE_BYTES } from '../schema/graph.ts';
 import { type Einsum, parseEinsum } from './einsum.ts';
 
@@ -34,6 +34,10 @@ export interface GraphOp {
   readonly selectiveRecompute: boolean;
   /** Forward FLOPs of the whole (unsharded) op. */
   readonly flops: number;
+  /** The tensor cores' dtype when it differs from the operands' (an FP8 GEMM on bf16 tensors). */
+  readonly computeDtype: Dtype | null;
+  /** Data it moves among outer-group peers itself (context or expert parallelism). */
+  readonly exchange: Exchange | null;
 }
 
 export interface OpGraph {
@@ -148,6 +152,14 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
         });
       }
     }
+    for (const [j, k] of (op.exchange?.operands ?? []).entries()) {
+      if (k >= op.inputs.length) {
+        issues.push({
+          path: `${at}.exchange.operands[${j}]`,
+          message: `op "${op.name}" has ${op.inputs.length} inputs; there is no operand ${k}`,
+        });
+      }
+    }
     if (issues.length === before) parsed.push({ spec: op, einsum, dimSize });
   });
   if (issues.length > 0) throw new InvalidInputError(issues, 'graph');
@@ -169,6 +181,8 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
       reducedDims: new Set(op.reducedDims ?? []),
       selectiveRecompute: op.selectiveRecompute,
       flops: op.flops ?? einsumFlops(einsum, dimSize),
+      computeDtype: op.computeDtype ?? null,
+      exchange: op.exchange ?? null,
     };
   });
   for (const op of ops) {

@@ -1,6 +1,9 @@
+import type { Exchange } from '../schema/graph.ts';
 import type { TransformerDims } from './dims.ts';
 import type { LayerGraphBuilder } from './graph-builder.ts';
 import { DIM } from './letters.ts';
+import { linear } from './linear.ts';
+import { addMlaCore } from './mla.ts';
 import { addNorm } from './norm.ts';
 
 const { batch: B, seq: S, keySeq: T, hidden: H, headDim: D } = DIM;
@@ -11,7 +14,7 @@ const BSH = `${B}${S}${H}`;
  * attention splits it into g key/value heads × r query heads each, so that sharding g (Megatron's
  * tensor parallelism over KV heads) keeps every query head next to the keys and values it reads.
  */
-interface HeadLayout {
+export interface HeadLayout {
   /** Letters of the query heads (n, or g then r). */
   readonly query: string;
   /** Letters of the key/value heads (n, or g). */
@@ -34,49 +37,105 @@ function headLayout(dims: TransformerDims): HeadLayout {
 }
 
 /**
- * Pre-norm self-attention on `x` (b, s, h): norm, q/k/v projections, scores, softmax over the key
- * position t, context, output projection, with dropout (when on) after the softmax and on the
- * output. Returns the branch (b, s, h) the caller adds to the residual stream. Causal masking is
- * not modelled: like SC'21's FLOP formula, the graph counts the full s × s score matrix.
+ * What context parallelism's attention moves among its cp peers, by --cp-comm-type: the keys and
+ * values (operands `keys`) around a ring or gathered, or every operand and the output all-to-all
+ * (Ulysses: sequence-split to head-split and back).
+ */
+export function contextExchange(
+  dims: TransformerDims,
+  keys: readonly number[],
+  operands: number,
+): Exchange | undefined {
+  const { degree, commType } = dims.contextParallel;
+  if (degree <= 1) return undefined;
+  if (commType === 'p2p') return { group: 'cp', kind: 'ring', operands: [...keys], output: false };
+  if (commType === 'allgather')
+    return { group: 'cp', kind: 'all-gather', operands: [...keys], output: false };
+  const all = Array.from({ length: operands }, (_, i) => i);
+  return { group: 'cp', kind: 'all-to-all', operands: all, output: true };
+}
+
+/** The q, k, v tensors attention reads, with their letters. */
+export interface AttentionInputs {
+  readonly query: string;
+  readonly key: string;
+  readonly value: string;
+  readonly heads: HeadLayout;
+  /** Letters of a value head (d, or w for multi-head latent attention). */
+  readonly valueDim: string;
+  readonly valueSize: number;
+}
+
+function addStandardProjections(
+  builder: LayerGraphBuilder,
+  xNorm: string,
+  dims: TransformerDims,
+): AttentionInputs {
+  const { microBatch: b, seqPerDevice: s, hidden: h, headDim: d } = dims;
+  const heads = headLayout(dims);
+  const project = (name: 'q' | 'k' | 'v', letters: string, sizes: readonly number[]) => {
+    const weight = builder.param(`w${name}`, [h, ...sizes, d]);
+    const out = builder.activation(name, [b, s, ...sizes, d]);
+    const outLetters = `${B}${S}${letters}${D}`;
+    builder.op(
+      `${name}_proj`,
+      `${BSH},${H}${letters}${D}->${outLetters}`,
+      [xNorm, weight],
+      out,
+      linear(dims),
+    );
+    return builder.bias(dims.bias, `${name}_proj_bias`, out, {
+      local: `${name}_biased`,
+      letters: outLetters,
+      shape: [b, s, ...sizes, d],
+      biasLetters: `${letters}${D}`,
+      biasShape: [...sizes, d],
+    });
+  };
+  return {
+    query: project('q', heads.query, heads.querySizes),
+    key: project('k', heads.kv, heads.kvSizes),
+    value: project('v', heads.kv, heads.kvSizes),
+    heads,
+    valueDim: D,
+    valueSize: d,
+  };
+}
+
+/**
+ * Pre-norm self-attention on `x` (b, s, h): norm, q/k/v projections (or MLA's latents), scores,
+ * softmax over the key position t, context, output projection, with dropout (when on) after the
+ * softmax and on the output. Returns the branch (b, s, h) the caller adds to the residual stream.
+ * With context parallelism s is this device's share of the sequence; its attention still reads every
+ * key (the exchange brings them). Causal masking is not modelled: like SC'21's FLOP formula, the
+ * graph counts the full s × s score matrix.
  */
 export function addAttention(builder: LayerGraphBuilder, x: string, dims: TransformerDims): string {
-  const { microBatch: b, seqLen: s, hidden: h, headDim: d } = dims;
-  const { query: q, kv, querySizes, kvSizes } = headLayout(dims);
+  const { microBatch: b, seqPerDevice: s, hidden: h } = dims;
   const xNorm = addNorm(
     builder,
     { op: 'ln1', scale: 'ln1_scale', shift: 'ln1_shift', output: 'x_norm1' },
     x,
     dims,
   );
-
-  const wq = builder.param('wq', [h, ...querySizes, d]);
-  const wk = builder.param('wk', [h, ...kvSizes, d]);
-  const wv = builder.param('wv', [h, ...kvSizes, d]);
-  const project = (name: 'q' | 'k' | 'v', weight: string, heads: string, sizes: readonly number[]) => {
-    const out = builder.activation(name, [b, s, ...sizes, d]);
-    const letters = `${B}${S}${heads}${D}`;
-    builder.op(`${name}_proj`, `${BSH},${H}${heads}${D}->${letters}`, [xNorm, weight], out, {
-      kind: 'matmul',
-    });
-    return builder.bias(dims.bias, `${name}_proj_bias`, out, {
-      local: `${name}_biased`,
-      letters,
-      shape: [b, s, ...sizes, d],
-      biasLetters: `${heads}${D}`,
-      biasShape: [...sizes, d],
-    });
-  };
-  const query = project('q', wq, q, querySizes);
-  const key = project('k', wk, kv, kvSizes);
-  const value = project('v', wv, kv, kvSizes);
-
-  const context = dims.flashAttention
-    ? addFlashCore(builder, query, key, value, dims)
-    : addEagerCore(builder, query, key, value, dims);
-
-  const wo = builder.param('wo', [...querySizes, d, h]);
+  let context: string;
+  let heads: HeadLayout;
+  let W: string;
+  let valueSize: number;
+  if (dims.mla === null) {
+    const inputs = addStandardProjections(builder, xNorm, dims);
+    context = dims.flashAttention ? addFlashCore(builder, inputs, dims) : addEagerCore(builder, inputs, dims);
+    ({ heads, valueDim: W, valueSize } = inputs);
+  } else {
+    context = addMlaCore(builder, xNorm, dims, contextExchange(dims, [2, 3, 4], 5)).context;
+    heads = { query: DIM.heads, kv: DIM.heads, querySizes: [dims.heads], kvSizes: [dims.heads] };
+    W = DIM.valueDim;
+    valueSize = dims.mla.vHeadDim;
+  }
+  const { query: q, querySizes } = heads;
+  const wo = builder.param('wo', [...querySizes, valueSize, h]);
   const out = builder.activation('attn_out', [b, s, h]);
-  builder.op('out_proj', `${B}${S}${q}${D},${q}${D}${H}->${BSH}`, [context, wo], out, { kind: 'matmul' });
+  builder.op('out_proj', `${B}${S}${q}${W},${q}${W}${H}->${BSH}`, [context, wo], out, linear(dims));
   const biased = builder.bias(dims.bias, 'out_proj_bias', out, {
     local: 'attn_biased',
     letters: BSH,
@@ -94,53 +153,50 @@ export function addAttention(builder: LayerGraphBuilder, x: string, dims: Transf
 /**
  * FlashAttention: scores, softmax, dropout and context in one kernel that never stores the s×s
  * matrix. Its backward recomputes the scores from q, k, v (kept by the contraction rule); the
- * FLOPs are the two contractions, 4·b·s·t·n·d.
+ * FLOPs are the two contractions over every key of the sequence, 2·b·s·S·n·(d_qk + d_v).
  */
-function addFlashCore(
-  builder: LayerGraphBuilder,
-  query: string,
-  key: string,
-  value: string,
-  dims: TransformerDims,
-): string {
-  const { microBatch: b, seqLen: s, heads, headDim: d } = dims;
-  const { query: q, kv, querySizes } = headLayout(dims);
-  const context = builder.activation('context', [b, s, ...querySizes, d]);
-  const keys = `${B}${T}${kv}${D}`;
+function addFlashCore(builder: LayerGraphBuilder, inputs: AttentionInputs, dims: TransformerDims): string {
+  const { microBatch: b, seqPerDevice: s, seqLen, heads, headDim } = dims;
+  const { query: q, kv, querySizes } = inputs.heads;
+  const W = inputs.valueDim;
+  const context = builder.activation('context', [b, s, ...querySizes, inputs.valueSize]);
+  const exchange = contextExchange(dims, [1, 2], 3);
   builder.op(
     'attention',
-    `${B}${S}${q}${D},${keys},${keys}->${B}${S}${q}${D}`,
-    [query, key, value],
+    `${B}${S}${q}${D},${B}${T}${kv}${D},${B}${T}${kv}${W}->${B}${S}${q}${W}`,
+    [inputs.query, inputs.key, inputs.value],
     context,
     {
       kind: 'matmul',
       // The einsum shows the layouts; the kernel also contracts d (q·k) and normalises over t.
-      reducedDims: [T, D],
-      flops: 4 * b * s * s * heads * d,
+      reducedDims: W === D ? [T, D] : [T, D, W],
+      flops: 2 * b * s * seqLen * heads * (headDim + inputs.valueSize),
+      ...(exchange === undefined ? {} : { exchange }),
     },
   );
   return context;
 }
 
 /** Attention as separate kernels; the core (scores … context) is what selective recomputation redoes. */
-function addEagerCore(
-  builder: LayerGraphBuilder,
-  query: string,
-  key: string,
-  value: string,
-  dims: TransformerDims,
-): string {
-  const { microBatch: b, seqLen: s, headDim: d } = dims;
-  const { query: q, kv, querySizes } = headLayout(dims);
+function addEagerCore(builder: LayerGraphBuilder, inputs: AttentionInputs, dims: TransformerDims): string {
+  const { microBatch: b, seqPerDevice: s } = dims;
+  const { query: q, kv, querySizes } = inputs.heads;
+  const W = inputs.valueDim;
   const core = { selectiveRecompute: true } as const;
   const scoreShape = [b, ...querySizes, s, s];
   const scores = builder.activation('scores', scoreShape);
   const probs = builder.activation('probs', scoreShape);
   const scoreLetters = `${B}${q}${S}${T}`;
-  builder.op('attn_scores', `${B}${S}${q}${D},${B}${T}${kv}${D}->${scoreLetters}`, [query, key], scores, {
-    kind: 'matmul',
-    ...core,
-  });
+  builder.op(
+    'attn_scores',
+    `${B}${S}${q}${D},${B}${T}${kv}${D}->${scoreLetters}`,
+    [inputs.query, inputs.key],
+    scores,
+    {
+      kind: 'matmul',
+      ...core,
+    },
+  );
   builder.op('softmax', `${scoreLetters}->${scoreLetters}`, [scores], probs, {
     kind: 'softmax',
     reducedDims: [T],
@@ -153,11 +209,11 @@ function addEagerCore(
     { local: 'probs_dropped', letters: scoreLetters, shape: scoreShape },
     true,
   );
-  const context = builder.activation('context', [b, s, ...querySizes, d]);
+  const context = builder.activation('context', [b, s, ...querySizes, inputs.valueSize]);
   builder.op(
     'attn_context',
-    `${scoreLetters},${B}${T}${kv}${D}->${B}${S}${q}${D}`,
-    [dropped, value],
+    `${scoreLetters},${B}${T}${kv}${W}->${B}${S}${q}${W}`,
+    [dropped, inputs.value],
     context,
     {
       kind: 'matmul',

@@ -1,21 +1,49 @@
 import { type InputIssue, InvalidInputError, parseOrThrow } from '../schema/errors.ts';
+import {
+  type Activation,
+  CpCommType,
+  type Dtype,
+  type Norm,
+  type PositionEmbedding,
+  Precision,
+} from '../schema/index.ts';
+import type { MlaSpec } from '../schema/model.ts';
 import { TransformerSpec } from '../schema/model.ts';
-import { type Activation, type Norm, type PositionEmbedding, Precision } from '../schema/vocabulary.ts';
 
+/** The per-device view a model is built for: its microbatch, precision and outer parallel degrees. */
 export interface BuildOptions {
   /** Sequences per microbatch: the b dim of every activation. */
   readonly microBatch: number;
   readonly precision: Precision;
+  /** Context parallelism: each device holds seqLen / degree tokens; default none. */
+  readonly contextParallel?: { readonly degree: number; readonly commType: CpCommType };
+  /** Expert parallelism: each device holds experts / degree experts; default none. */
+  readonly expertParallel?: number;
 }
 
 export interface MoeDims {
-  /** e */
+  /** Experts in the model. */
   readonly experts: number;
+  /** e: experts on one device (experts / ep). */
+  readonly localExperts: number;
   readonly topK: number;
   readonly capacityFactor: number;
-  /** c: token slots per expert, ceil(topK·b·s·capacityFactor / e) (GShard/Switch). */
+  readonly dropless: boolean;
+  /** f of a routed expert. */
+  readonly ffnHidden: number;
+  readonly sharedExperts: number;
+  readonly sharedFfnHidden: number;
+  /** Leading blocks with a dense MLP of the model's ffnHidden. */
+  readonly denseLayers: number;
+  /**
+   * c: token slots per local expert for one microbatch on one device: its even share of the
+   * topK·b·s routed tokens its ep peers send, times the capacity factor unless dropless (balanced
+   * routing on average: Megatron's dropless default).
+   */
   readonly capacity: number;
 }
+
+export type MlaDims = Omit<MlaSpec, never>;
 
 /** A transformer spec with every default applied: the sizes the einsum letters stand for. */
 export interface TransformerDims {
@@ -23,8 +51,10 @@ export interface TransformerDims {
   readonly layers: number;
   /** b */
   readonly microBatch: number;
-  /** s (and t, the key position, in attention) */
+  /** The model's sequence length. */
   readonly seqLen: number;
+  /** s (and t, the key position, in attention): the tokens of each sequence one device holds. */
+  readonly seqPerDevice: number;
   /** h */
   readonly hidden: number;
   /** n */
@@ -53,7 +83,15 @@ export interface TransformerDims {
   readonly dropout: boolean;
   readonly flashAttention: boolean;
   readonly moe: MoeDims | null;
+  readonly mla: MlaDims | null;
+  readonly mtpLayers: number;
+  readonly contextParallel: { readonly degree: number; readonly commType: CpCommType };
+  readonly expertParallel: number;
   readonly precision: Precision;
+  /** What activations and weights are stored in (bf16 under FP8 training). */
+  readonly dtype: Dtype;
+  /** What the linear layers' GEMMs run at. */
+  readonly gemmDtype: Dtype;
 }
 
 /** Llama's FFN size for SwiGLU: two thirds of 4h (same parameters as a 4h GELU MLP), rounded up to 256. */
@@ -62,7 +100,12 @@ export function swigluFfnHidden(hidden: number): number {
   return Math.ceil(Math.floor((2 * 4 * hidden) / 3) / multipleOf) * multipleOf;
 }
 
-function checkOptions(options: BuildOptions): void {
+/** The gated MLPs: a gate and an up projection, multiplied. */
+export function isGated(activation: Activation): boolean {
+  return activation === 'swiglu' || activation === 'geglu';
+}
+
+function checkOptions(options: BuildOptions, spec: TransformerSpec): void {
   const issues: InputIssue[] = [];
   if (!Number.isInteger(options.microBatch) || options.microBatch < 1) {
     issues.push({ path: 'microBatch', message: `must be a positive integer, got ${options.microBatch}` });
@@ -71,6 +114,37 @@ function checkOptions(options: BuildOptions): void {
     issues.push({
       path: 'precision',
       message: `must be one of ${Precision.options.join(', ')}, got ${String(options.precision)}`,
+    });
+  }
+  const cp = options.contextParallel?.degree ?? 1;
+  // Causal load balancing cuts each sequence into 2·cp chunks (Megatron, DESIGN.md §4.2).
+  if (!Number.isInteger(cp) || cp < 1 || (cp > 1 && spec.seqLen % (2 * cp) !== 0)) {
+    issues.push({ path: 'cp', message: `seqLen ${spec.seqLen} does not split into 2·cp = ${2 * cp} chunks` });
+  }
+  if (
+    options.contextParallel !== undefined &&
+    !CpCommType.safeParse(options.contextParallel.commType).success
+  ) {
+    issues.push({ path: 'cpCommType', message: `must be one of ${CpCommType.options.join(', ')}` });
+  }
+  if (cp > 1 && spec.attention === 'eager') {
+    issues.push({
+      path: 'cp',
+      message: 'context parallelism runs fused (flash) attention, not eager attention',
+    });
+  }
+  const ep = options.expertParallel ?? 1;
+  if (
+    !Number.isInteger(ep) ||
+    ep < 1 ||
+    (ep > 1 && (spec.moe === undefined || spec.moe.experts % ep !== 0))
+  ) {
+    issues.push({
+      path: 'ep',
+      message:
+        spec.moe === undefined
+          ? 'expert parallelism needs a mixture of experts'
+          : `${spec.moe.experts} experts do not split over ep = ${ep}`,
     });
   }
   if (issues.length > 0) throw new InvalidInputError(issues, 'build options');
@@ -82,39 +156,69 @@ function checkOptions(options: BuildOptions): void {
  */
 export function resolveDims(input: TransformerSpec, options: BuildOptions): TransformerDims {
   const spec = parseOrThrow(TransformerSpec, input, 'model');
-  checkOptions(options);
-  const gelu = spec.activation === 'gelu';
+  checkOptions(options, spec);
+  const gpt = spec.activation === 'gelu';
   const kvHeads = spec.kvHeads ?? spec.heads;
-  const tokens = options.microBatch * spec.seqLen;
+  const contextParallel = options.contextParallel ?? { degree: 1, commType: 'p2p' };
+  const expertParallel = options.expertParallel ?? 1;
+  const seqPerDevice = spec.seqLen / contextParallel.degree;
+  const ffnHidden =
+    spec.ffnHidden ?? (isGated(spec.activation) ? swigluFfnHidden(spec.hidden) : 4 * spec.hidden);
   const moe =
     spec.moe === undefined
       ? null
-      : {
-          experts: spec.moe.experts,
-          topK: spec.moe.topK,
-          capacityFactor: spec.moe.capacityFactor,
-          capacity: Math.ceil((spec.moe.topK * tokens * spec.moe.capacityFactor) / spec.moe.experts),
-        };
+      : moeDims(spec.moe, ffnHidden, options.microBatch * seqPerDevice, expertParallel);
+  const dtype = options.precision === 'fp8' ? 'bf16' : options.precision;
   return {
     name: spec.name ?? 'transformer',
     layers: spec.layers,
     microBatch: options.microBatch,
     seqLen: spec.seqLen,
+    seqPerDevice,
     hidden: spec.hidden,
     heads: spec.heads,
-    headDim: spec.hidden / spec.heads,
+    headDim: spec.headDim ?? spec.hidden / spec.heads,
     kvHeads,
     groupSize: spec.heads / kvHeads,
-    ffnHidden: spec.ffnHidden ?? (gelu ? 4 * spec.hidden : swigluFfnHidden(spec.hidden)),
+    ffnHidden,
     vocab: spec.vocab,
     activation: spec.activation,
-    norm: spec.norm ?? (gelu ? 'layernorm' : 'rmsnorm'),
-    tiedEmbeddings: spec.tiedEmbeddings ?? gelu,
-    positionEmbedding: spec.positionEmbedding ?? (gelu ? 'learned' : 'rope'),
-    bias: spec.bias ?? gelu,
-    dropout: spec.dropout ?? gelu,
+    norm: spec.norm ?? (gpt ? 'layernorm' : 'rmsnorm'),
+    tiedEmbeddings: spec.tiedEmbeddings ?? gpt,
+    positionEmbedding: spec.positionEmbedding ?? (gpt ? 'learned' : 'rope'),
+    bias: spec.bias ?? gpt,
+    dropout: spec.dropout ?? gpt,
     flashAttention: spec.attention === 'flash',
     moe,
+    mla: spec.mla ?? null,
+    mtpLayers: spec.mtpLayers,
+    contextParallel,
+    expertParallel,
     precision: options.precision,
+    dtype,
+    gemmDtype: options.precision === 'fp8' ? 'fp8' : dtype,
+  };
+}
+
+function moeDims(
+  moe: NonNullable<TransformerSpec['moe']>,
+  ffnHidden: number,
+  tokensPerDevice: number,
+  ep: number,
+): MoeDims {
+  const expertFfn = moe.ffnHidden ?? ffnHidden;
+  // Each device's experts take the routed tokens of all ep peers: its share is topK·tokens/e per expert.
+  const perExpert = (moe.topK * tokensPerDevice * ep) / moe.experts;
+  return {
+    experts: moe.experts,
+    localExperts: moe.experts / ep,
+    topK: moe.topK,
+    capacityFactor: moe.capacityFactor,
+    dropless: moe.dropless,
+    ffnHidden: expertFfn,
+    sharedExperts: moe.sharedExperts,
+    sharedFfnHidden: moe.sharedFfnHidden ?? expertFfn,
+    denseLayers: moe.denseLayers,
+    capacity: Math.max(1, Math.ceil(moe.dropless ? perExpert : perExpert * moe.capacityFactor)),
   };
 }

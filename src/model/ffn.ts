@@ -1,32 +1,42 @@
-import type { TransformerDims } from './dims.ts';
+import type { Exchange } from '../schema/graph.ts';
+import { isGated, type TransformerDims } from './dims.ts';
 import type { LayerGraphBuilder } from './graph-builder.ts';
 import { DIM } from './letters.ts';
+import { linear } from './linear.ts';
 
-const { batch: B, seq: S, hidden: H, ffn: F, experts: E, capacity: C } = DIM;
+const { batch: B, seq: S, hidden: H, ffn: F, experts: E, capacity: C, route: K, routerExperts: X } = DIM;
+const BS = `${B}${S}`;
 
 /**
  * Where an MLP runs: on the token grid (b, s) of a dense block, or on the expert slots (e, c) of an
- * MoE block, whose weights carry a leading expert dim e (expert parallelism = splitting e).
+ * MoE block, whose weights carry a leading expert dim e.
  */
 interface MlpSite {
-  /** Prefix of the op and tensor names ('' or 'expert_'). */
+  /** Prefix of the op and tensor names ('', 'expert_', 'shared_'). */
   readonly prefix: string;
   readonly tokens: string;
   readonly tokenSizes: readonly number[];
   /** Letters in front of every weight ('' or 'e'). */
   readonly weightLead: string;
   readonly weightLeadSizes: readonly number[];
+  /** The FFN inner size. */
+  readonly ffn: number;
   readonly output: string;
 }
 
-/** GELU MLP (fc1, gelu, fc2) or SwiGLU (gate and up, silu, product, down) on `x` (tokens…, h). */
+const NONLINEARITY = { gelu: 'gelu', swiglu: 'silu', geglu: 'gelu', 'squared-relu': 'squared_relu' } as const;
+
+/**
+ * The MLP on `x` (tokens…, h): fc1, nonlinearity, fc2 (GELU, squared ReLU), or a gated one: gate and
+ * up projections, the gate's nonlinearity, their product, down (SwiGLU, GeGLU).
+ */
 function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, site: MlpSite): string {
-  const { hidden: h, ffnHidden: f } = dims;
-  const { prefix: p, tokens: T, tokenSizes, weightLead: E, weightLeadSizes } = site;
+  const { hidden: h } = dims;
+  const { prefix: p, tokens: T, tokenSizes, weightLead: E, weightLeadSizes, ffn: f } = site;
   // Biases (GPT's linear layers) are per expert where the weights are.
-  const biased = (local: string, input: string, width: string, size: number): string =>
+  const biased = (local: string, input: string, width: string, size: number, output?: string): string =>
     builder.bias(dims.bias, `${local}_bias`, input, {
-      local: `${local}_biased`,
+      local: output ?? `${local}_biased`,
       letters: `${T}${width}`,
       shape: [...tokenSizes, size],
       biasLetters: `${E}${width}`,
@@ -35,11 +45,11 @@ function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, si
   const up = (local: string, weight: string, output: string): string => {
     const w = builder.param(weight, [...weightLeadSizes, h, f]);
     const out = builder.activation(output, [...tokenSizes, f]);
-    builder.op(local, `${T}${H},${E}${H}${F}->${T}${F}`, [x, w], out, { kind: 'matmul' });
+    builder.op(local, `${T}${H},${E}${H}${F}->${T}${F}`, [x, w], out, linear(dims));
     return biased(local, out, F, f);
   };
-  const unary = (local: string, input: string, output: string): string => {
-    const out = builder.activation(output, [...tokenSizes, f]);
+  const unary = (local: string, input: string): string => {
+    const out = builder.activation(`${local}_out`, [...tokenSizes, f]);
     builder.op(local, `${T}${F}->${T}${F}`, [input], out, { kind: 'elementwise' });
     return out;
   };
@@ -47,93 +57,112 @@ function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, si
     const w = builder.param(weight, [...weightLeadSizes, f, h]);
     // The MLP's result keeps its name whether or not a bias follows the last matmul.
     const out = builder.activation(dims.bias ? `${local}_out` : site.output, [...tokenSizes, h]);
-    builder.op(local, `${T}${F},${E}${F}${H}->${T}${H}`, [input, w], out, { kind: 'matmul' });
-    return builder.bias(dims.bias, `${local}_bias`, out, {
-      local: site.output,
-      letters: `${T}${H}`,
-      shape: [...tokenSizes, h],
-      biasLetters: `${E}${H}`,
-      biasShape: [...weightLeadSizes, h],
-    });
+    builder.op(local, `${T}${F},${E}${F}${H}->${T}${H}`, [input, w], out, linear(dims));
+    return biased(local, out, H, h, site.output);
   };
-
-  if (dims.activation === 'gelu') {
+  const act = `${p}${NONLINEARITY[dims.activation]}`;
+  if (!isGated(dims.activation)) {
     const fc1 = up(`${p}fc1`, `w_${p}fc1`, `${p}fc1_out`);
-    return down(`${p}fc2`, unary(`${p}gelu`, fc1, `${p}gelu_out`), `w_${p}fc2`);
+    return down(`${p}fc2`, unary(act, fc1), `w_${p}fc2`);
   }
   const gate = up(`${p}gate_proj`, `w_${p}gate`, `${p}gate_out`);
   const upOut = up(`${p}up_proj`, `w_${p}up`, `${p}up_out`);
-  const silu = unary(`${p}silu`, gate, `${p}silu_out`);
+  const activated = unary(act, gate);
   const glu = builder.activation(`${p}glu_out`, [...tokenSizes, f]);
-  builder.op(`${p}glu_mul`, `${T}${F},${T}${F}->${T}${F}`, [silu, upOut], glu, { kind: 'elementwise' });
+  builder.op(`${p}glu_mul`, `${T}${F},${T}${F}->${T}${F}`, [activated, upOut], glu, { kind: 'elementwise' });
   return down(`${p}down_proj`, glu, `w_${p}down`);
 }
 
 export function addDenseMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims): string {
-  const { microBatch: b, seqLen: s } = dims;
+  const { microBatch: b, seqPerDevice: s } = dims;
   return addMlp(builder, x, dims, {
     prefix: '',
-    tokens: `${B}${S}`,
+    tokens: BS,
     tokenSizes: [b, s],
     weightLead: '',
     weightLeadSizes: [],
+    ffn: dims.ffnHidden,
     output: 'mlp_out',
   });
 }
 
+/** Routed tokens among expert-parallel peers: all-to-all of `operands` or the output (DESIGN.md §4.2). */
+function routing(dims: TransformerDims, side: Pick<Exchange, 'operands' | 'output'>): Exchange | undefined {
+  return dims.expertParallel > 1 ? { group: 'ep', kind: 'all-to-all', ...side } : undefined;
+}
+
 /**
- * GShard/Switch-style mixture of experts on `x` (b, s, h), written as dense einsums:
- * - router `bsh,he->bse` and a softmax over e give each token's gate per expert;
- * - the top-k choice itself is the `dispatch_mask` (b, s, e, c), a bool graph input: it is a
- *   non-differentiable argmax whose cost is negligible, and no einsum can create the slot dim c;
- * - dispatch `bsec,bsh->ech` gathers each expert's c token slots, expert MLPs run on (e, c) with
- *   weights (e, …), and combine `bsec,bse,ech->bsh` scatters the results back, weighted by the gates.
- * Dispatch and combine are gathers/scatters, not dense contractions over e·c: their FLOPs are
- * overridden with what the kernels do (one copy, resp. one multiply-add, per routed token element).
- * The dense mask is what GShard materialises; it holds b·s·e·c ≈ topK·capacityFactor·(b·s)² bytes,
- * which overstates the memory of index-based dispatch (Megatron's token permutation).
+ * A mixture of experts on `x` (b, s, h), as Megatron-Core's token dispatcher runs it:
+ * - the router `bsh,hx->bsx` and a softmax give each token's affinity per expert (x: all of them);
+ *   the top-k choice keeps k weights per token (`bsk`) and their expert indices (`route_indices`,
+ *   an int32 input: a non-differentiable argmax no einsum creates);
+ * - dispatch permutes each token's k copies into the slots (e, c) of the experts this device holds,
+ *   all-to-all among ep peers; the experts' MLPs run on (e, c) with weights (e, …); combine sends the
+ *   results back and sums them with the weights. Dispatch and combine are copies and scaled sums:
+ *   their FLOPs are what the kernels do (one copy, resp. one multiply-add, per routed element);
+ * - shared experts (DeepSeek) are one dense MLP every token goes through, added to the routed sum.
  */
 export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims): string {
   const moe = dims.moe!;
-  const { microBatch: b, seqLen: s, hidden: h } = dims;
-  const { experts: e, capacity: c, topK } = moe;
-  const routedElements = b * s * topK * h;
+  const { microBatch: b, seqPerDevice: s, hidden: h } = dims;
+  const { localExperts: e, experts, capacity: c, topK: k } = moe;
+  const routedElements = b * s * k * h;
+  const BSK = `${BS}${K}`;
 
-  const wRouter = builder.param('w_router', [h, e]);
-  const logits = builder.activation('router_logits', [b, s, e]);
-  const gates = builder.activation('gates', [b, s, e]);
-  builder.op('router', `${B}${S}${H},${H}${E}->${B}${S}${E}`, [x, wRouter], logits, { kind: 'matmul' });
-  builder.op('router_softmax', `${B}${S}${E}->${B}${S}${E}`, [logits], gates, {
+  const wRouter = builder.param('w_router', [h, experts]);
+  const logits = builder.activation('router_logits', [b, s, experts]);
+  const gates = builder.activation('gates', [b, s, experts]);
+  // The router runs whole on every device (its expert dim is every expert, not the local ones).
+  builder.op('router', `${BS}${H},${H}${X}->${BS}${X}`, [x, wRouter], logits, { kind: 'matmul' });
+  builder.op('router_softmax', `${BS}${X}->${BS}${X}`, [logits], gates, {
     kind: 'softmax',
-    reducedDims: [E],
+    reducedDims: [X],
+  });
+  // The chosen experts' indices come from an argmax no einsum writes: a graph input, like token ids.
+  const indices = builder.activation('route_indices', [b, s, k], 'int32');
+  const weights = builder.activation('route_weights', [b, s, k]);
+  builder.op('top_k', `${BS}${X},${BSK}->${BSK}`, [gates, indices], weights, {
+    kind: 'other',
+    reducedDims: [X],
+    flops: b * s * experts,
   });
 
-  const mask = builder.activation('dispatch_mask', [b, s, e, c], 'bool');
+  // Which token each of the local experts' slots holds: the routing's inverse, also an input.
+  const slots = builder.activation('expert_slots', [e, c], 'int32');
   const expertIn = builder.activation('expert_in', [e, c, h]);
-  builder.op('dispatch', `${B}${S}${E}${C},${B}${S}${H}->${E}${C}${H}`, [mask, x], expertIn, {
+  const dispatch = routing(dims, { operands: [], output: true });
+  builder.op('dispatch', `${BS}${H},${BSK},${E}${C}->${E}${C}${H}`, [x, indices, slots], expertIn, {
     kind: 'other',
     flops: routedElements,
+    ...(dispatch === undefined ? {} : { exchange: dispatch }),
   });
-
   const expertOut = addMlp(builder, expertIn, dims, {
     prefix: 'expert_',
     tokens: `${E}${C}`,
     tokenSizes: [e, c],
     weightLead: E,
     weightLeadSizes: [e],
+    ffn: moe.ffnHidden,
     output: 'expert_out',
   });
-
+  const routed = builder.activation(moe.sharedExperts > 0 ? 'routed_out' : 'mlp_out', [b, s, h]);
+  const combine = routing(dims, { operands: [0], output: false });
+  builder.op('combine', `${E}${C}${H},${BSK},${BSK}->${BS}${H}`, [expertOut, indices, weights], routed, {
+    kind: 'other',
+    flops: 2 * routedElements,
+    ...(combine === undefined ? {} : { exchange: combine }),
+  });
+  if (moe.sharedExperts === 0) return routed;
+  const shared = addMlp(builder, x, dims, {
+    prefix: 'shared_',
+    tokens: BS,
+    tokenSizes: [b, s],
+    weightLead: '',
+    weightLeadSizes: [],
+    ffn: moe.sharedExperts * moe.sharedFfnHidden,
+    output: 'shared_out',
+  });
   const out = builder.activation('mlp_out', [b, s, h]);
-  builder.op(
-    'combine',
-    `${B}${S}${E}${C},${B}${S}${E},${E}${C}${H}->${B}${S}${H}`,
-    [mask, gates, expertOut],
-    out,
-    {
-      kind: 'other',
-      flops: 2 * routedElements,
-    },
-  );
+  builder.op('shared_add', `${BS}${H},${BS}${H}->${BS}${H}`, [routed, shared], out, { kind: 'add' });
   return out;
 }

@@ -1,7 +1,10 @@
-import type { Dtype, OpGraphSpec, OpKind, OpSpec, TensorSpec } from '../schema/graph.ts';
+import type { Dtype, Exchange, OpGraphSpec, OpKind, OpSpec, TensorSpec } from '../schema/graph.ts';
 
 export interface OpOptions {
   readonly kind: OpKind;
+  /** The tensor cores' dtype when the GEMM runs below its operands' precision (FP8). */
+  readonly computeDtype?: Dtype;
+  readonly exchange?: Exchange;
   /** Forward FLOPs when the einsum overstates them (gathers, fused kernels). */
   readonly flops?: number;
   readonly reducedDims?: readonly string[];
@@ -49,6 +52,8 @@ export class LayerGraphBuilder {
       selectiveRecompute: options.selectiveRecompute ?? false,
       ...(options.flops === undefined ? {} : { flops: options.flops }),
       ...(options.reducedDims === undefined ? {} : { reducedDims: [...options.reducedDims] }),
+      ...(options.computeDtype === undefined ? {} : { computeDtype: options.computeDtype }),
+      ...(options.exchange === undefined ? {} : { exchange: options.exchange }),
     });
   }
 
@@ -95,6 +100,17 @@ export class LayerGraphBuilder {
       kind: 'add',
     });
     return out;
+  }
+
+  /**
+   * Takes over everything another builder declared (a block built under its own prefix inside this
+   * layer); tensors both declared (the one it reads from this layer) are kept once.
+   */
+  absorb(other: LayerGraphBuilder): void {
+    const known = new Set(this.tensors.map((t) => t.name));
+    const built = other.build();
+    for (const t of built.tensors) if (!known.has(t.name)) this.tensors.push(t);
+    this.ops.push(...built.ops);
   }
 
   build(): OpGraphSpec {

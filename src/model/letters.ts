@@ -21,9 +21,24 @@ export const DIM = {
   groupSize: 'r',
   headDim: 'd',
   vocab: 'v',
+  /** The experts one device holds (expert parallelism shards them); a parameter with it is an expert's. */
   experts: 'e',
+  /** Every expert of the model, as the router scores them (the router runs whole on every device). */
+  routerExperts: 'x',
   /** Token slots per expert. */
   capacity: 'c',
+  /** The experts each token is routed to (top-k). */
+  route: 'k',
+  /** Multi-head latent attention: the query latent. */
+  queryLatent: 'l',
+  /** Multi-head latent attention: the key/value latent (with the shared rotary key). */
+  kvLatent: 'm',
+  /** Multi-head latent attention: a value head's size (queries and keys use headDim). */
+  valueDim: 'w',
+  /** Multi-head latent attention: the rotary part of a query/key head (headDim holds the rest). */
+  ropeDim: 'p',
+  /** The output side of a square h → h projection (multi-token prediction's). */
+  projected: 'o',
 } as const;
 
 export type DimName = keyof typeof DIM;

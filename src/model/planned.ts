@@ -1,7 +1,8 @@
 import { buildGraph, type OpGraph } from '../graph/graph.ts';
 import { clusterLayers } from '../graph/layers.ts';
 import { InvalidInputError } from '../schema/errors.ts';
-import type { ModelSpec, OpGraphSpec, Precision } from '../schema/index.ts';
+import type { ModelSpec, OpGraphSpec } from '../schema/index.ts';
+import type { BuildOptions } from './dims.ts';
 import { graphSignature } from './signature.ts';
 import { buildTransformer } from './transformer.ts';
 
@@ -20,8 +21,9 @@ export interface PlannedLayer {
 export interface PlannedModel {
   readonly name: string;
   readonly layers: readonly PlannedLayer[];
+  /** Trained parameters one device holds of each layer (a share of the experts under expert parallelism). */
   readonly params: number;
-  /** Forward FLOPs of one microbatch. */
+  /** Forward FLOPs of one microbatch of the replica (every context-parallel share). */
   readonly forwardFlops: number;
   /** FLOPs of the ops selective recomputation redoes, per microbatch (forward). */
   readonly selectiveFlops: number;
@@ -33,16 +35,22 @@ export interface PlannedModel {
 /** Layers a general graph is cut into (Alpa's operator clustering) when the request does not say. */
 const GRAPH_LAYERS = 8;
 
-export function planModel(spec: ModelSpec, microBatch: number, precision: Precision): PlannedModel {
-  return spec.kind === 'transformer' ? transformerModel(spec, microBatch, precision) : graphModel(spec.graph);
+/**
+ * The model for one microbatch on one device of a pipeline replica: with context parallelism each
+ * device holds a share of every sequence, with expert parallelism a share of the experts. Totals
+ * (`forwardFlops`, `selectiveFlops`) are the replica's: every context-parallel share together.
+ */
+export function planModel(spec: ModelSpec, options: BuildOptions): PlannedModel {
+  return spec.kind === 'transformer' ? transformerModel(spec, options) : graphModel(spec.graph);
 }
 
 function transformerModel(
   spec: Extract<ModelSpec, { kind: 'transformer' }>,
-  microBatch: number,
-  precision: Precision,
+  options: BuildOptions,
 ): PlannedModel {
-  const model = buildTransformer(spec, { microBatch, precision });
+  const { microBatch } = options;
+  const model = buildTransformer(spec, options);
+  const shares = options.contextParallel?.degree ?? 1;
   const graphs = new Map<string, OpGraph>();
   const representative = new Map<string, (typeof model.layers)[number]>();
   const copies = new Map<string, number>();
@@ -75,8 +83,8 @@ function transformerModel(
     name: model.name,
     layers,
     params: model.params,
-    forwardFlops: model.forwardFlops,
-    selectiveFlops,
+    forwardFlops: model.forwardFlops * shares,
+    selectiveFlops: selectiveFlops * shares,
     tokensPerMicrobatch: microBatch * spec.seqLen,
     streamBytes: stream.bytes,
   };

@@ -6,7 +6,7 @@ import { LayerGraphBuilder } from './graph-builder.ts';
 import { DIM } from './letters.ts';
 import { addNorm } from './norm.ts';
 
-const { batch: B, seq: S, hidden: H, vocab: V } = DIM;
+const { batch: B, seq: S, keySeq: T, hidden: H, vocab: V } = DIM;
 const BS = `${B}${S}`;
 const BSH = `${B}${S}${H}`;
 
@@ -41,8 +41,8 @@ const CROSS_ENTROPY_FLOPS_PER_LOGIT = 4;
  * element of q and k, left out.
  */
 function embeddingLayer(dims: TransformerDims): UnsignedLayer {
-  const { microBatch: b, seqLen: s, hidden: h, vocab: v } = dims;
-  const builder = new LayerGraphBuilder('embedding', dims.precision);
+  const { microBatch: b, seqPerDevice: s, hidden: h, vocab: v } = dims;
+  const builder = new LayerGraphBuilder('embedding', dims.dtype);
   const tokens = builder.activation('tokens', [b, s], 'int32');
   const table = builder.param('table', [v, h]);
   const looked = builder.activation(dims.positionEmbedding === 'learned' ? 'tokens_embedded' : 'embedded', [
@@ -56,10 +56,15 @@ function embeddingLayer(dims: TransformerDims): UnsignedLayer {
   });
   let embedded = looked;
   if (dims.positionEmbedding === 'learned') {
-    // GPT's learned absolute positions: a table of s × h parameters added to every sequence.
-    const positions = builder.param('position_table', [s, h]);
+    // GPT's learned absolute positions: a table over every position t of the sequence (seqLen × h
+    // parameters), each device adding the rows of the tokens it holds.
+    const positions = builder.param('position_table', [dims.seqLen, h]);
     embedded = builder.activation('embedded', [b, s, h]);
-    builder.op('position_add', `${BSH},${S}${H}->${BSH}`, [looked, positions], embedded, { kind: 'add' });
+    // An add of gathered rows: it keeps nothing for backward and follows the lookup's layout.
+    builder.op('position_add', `${BSH},${T}${H}->${BSH}`, [looked, positions], embedded, {
+      kind: 'add',
+      flops: b * s * h,
+    });
   }
   const x = builder.dropout(dims.dropout, 'dropout', embedded, {
     local: 'x',
@@ -75,10 +80,20 @@ function embeddingLayer(dims: TransformerDims): UnsignedLayer {
  * layers where the model has them (GPT; SC'21 counts them: 13h of 12h² + 13h per block).
  */
 function blockLayer(dims: TransformerDims, index: number, input: string): UnsignedLayer {
-  const { microBatch: b, seqLen: s, hidden: h } = dims;
   const name = `block${index}`;
-  const builder = new LayerGraphBuilder(name, dims.precision);
-  const x = builder.external(input, [b, s, h]);
+  const builder = new LayerGraphBuilder(name, dims.dtype);
+  const y = addBlock(
+    builder,
+    builder.external(input, [dims.microBatch, dims.seqPerDevice, dims.hidden]),
+    dims,
+    index,
+  );
+  return { name, kind: 'block', graph: builder.build(), input, output: y };
+}
+
+/** Attention and MLP on `x`, each behind a norm and added to the residual stream; returns the output. */
+function addBlock(builder: LayerGraphBuilder, x: string, dims: TransformerDims, index: number): string {
+  const { microBatch: b, seqPerDevice: s, hidden: h } = dims;
   const attnOut = addAttention(builder, x, dims);
   const resid1 = builder.activation('resid1', [b, s, h]);
   builder.op('residual1', `${BSH},${BSH}->${BSH}`, [x, attnOut], resid1, { kind: 'add' });
@@ -89,7 +104,9 @@ function blockLayer(dims: TransformerDims, index: number, input: string): Unsign
     resid1,
     dims,
   );
-  const mlpOut = dims.moe === null ? addDenseMlp(builder, xNorm, dims) : addMoeMlp(builder, xNorm, dims);
+  // DeepSeek-V3's first blocks are dense; every other block of an MoE model routes.
+  const dense = dims.moe === null || index < dims.moe.denseLayers;
+  const mlpOut = dense ? addDenseMlp(builder, xNorm, dims) : addMoeMlp(builder, xNorm, dims);
   const dropped = builder.dropout(dims.dropout, 'mlp_dropout', mlpOut, {
     local: 'mlp_dropped',
     letters: BSH,
@@ -97,11 +114,11 @@ function blockLayer(dims: TransformerDims, index: number, input: string): Unsign
   });
   const y = builder.activation('y', [b, s, h]);
   builder.op('residual2', `${BSH},${BSH}->${BSH}`, [resid1, dropped], y, { kind: 'add' });
-  return { name, kind: 'block', graph: builder.build(), input, output: y };
+  return y;
 }
 
 /**
- * Final norm, LM head `bsh,vh->bsv` and per-token cross-entropy `bsv,bs->bs` against int32 labels.
+ * Final norm, LM head and loss (and DeepSeek-V3's multi-token prediction modules after them).
  * The loss contracts v without reducedDims: a partial sum over a split v is exactly what
  * vocab-parallel cross-entropy all-reduces (its max and its sum of exponentials, b·s numbers each).
  * With tied embeddings the head still owns a `table` parameter of the embedding's shape: a pipeline
@@ -109,21 +126,89 @@ function blockLayer(dims: TransformerDims, index: number, input: string): Unsign
  * Megatron-LM does. `TransformerModel.tied` names the pair so it is counted once.
  */
 function headLayer(dims: TransformerDims, input: string): UnsignedLayer {
-  const { microBatch: b, seqLen: s, hidden: h, vocab: v } = dims;
-  const builder = new LayerGraphBuilder('head', dims.precision);
+  const { microBatch: b, seqPerDevice: s, hidden: h, vocab: v } = dims;
+  const builder = new LayerGraphBuilder('head', dims.dtype);
   const x = builder.external(input, [b, s, h]);
-  const names = { op: 'final_norm', scale: 'norm_scale', shift: 'norm_shift', output: 'x_norm' };
-  const xNorm = addNorm(builder, names, x, dims);
   const table = builder.param('table', [v, h]);
-  const logits = builder.activation('logits', [b, s, v]);
-  builder.op('lm_head', `${BSH},${V}${H}->${BS}${V}`, [xNorm, table], logits, { kind: 'matmul' });
-  const labels = builder.activation('labels', [b, s], 'int32');
-  const loss = builder.activation('loss', [b, s], 'fp32');
-  builder.op('cross_entropy', `${BS}${V},${BS}->${BS}`, [logits, labels], loss, {
+  const main = { op: 'final_norm', scale: 'norm_scale', shift: 'norm_shift', output: 'x_norm' };
+  let loss = addLoss(builder, addNorm(builder, main, x, dims), table, dims, '');
+  for (let i = 0; i < dims.mtpLayers; i++) loss = addMtp(builder, x, table, loss, dims, i);
+  return { name: 'head', kind: 'head', graph: builder.build(), input, output: loss };
+}
+
+/** LM head `bsh,vh->bsv` and per-token cross-entropy `bsv,bs->bs` against int32 labels. */
+function addLoss(
+  builder: LayerGraphBuilder,
+  xNorm: string,
+  table: string,
+  dims: TransformerDims,
+  p: string,
+): string {
+  const { microBatch: b, seqPerDevice: s, vocab: v } = dims;
+  const logits = builder.activation(`${p}logits`, [b, s, v]);
+  builder.op(`${p}lm_head`, `${BSH},${V}${H}->${BS}${V}`, [xNorm, table], logits, { kind: 'matmul' });
+  const labels = builder.activation(`${p}labels`, [b, s], 'int32');
+  const loss = builder.activation(`${p}loss`, [b, s], 'fp32');
+  builder.op(`${p}cross_entropy`, `${BS}${V},${BS}->${BS}`, [logits, labels], loss, {
     kind: 'loss',
     flops: CROSS_ENTROPY_FLOPS_PER_LOGIT * b * s * v,
   });
-  return { name: 'head', kind: 'head', graph: builder.build(), input, output: loss };
+  return loss;
+}
+
+/**
+ * One of DeepSeek-V3's multi-token prediction modules (they sit with the head, as Megatron places
+ * them): the main model's last hidden state and the next token's embedding, each normed, projected
+ * together (2h → h), one more block, and the shared LM head's loss for the token after. The next
+ * token's embedding enters as an input (a gather of b·s·h from the shared table).
+ */
+function addMtp(
+  builder: LayerGraphBuilder,
+  hidden: string,
+  table: string,
+  previousLoss: string,
+  dims: TransformerDims,
+  i: number,
+): string {
+  const { microBatch: b, seqPerDevice: s, hidden: h } = dims;
+  const p = `mtp${i}_`;
+  const norm = (what: string, x: string) =>
+    addNorm(
+      builder,
+      {
+        op: `${p}${what}_norm`,
+        scale: `${p}${what}_scale`,
+        shift: `${p}${what}_shift`,
+        output: `${p}${what}_normed`,
+      },
+      x,
+      dims,
+    );
+  const embedded = builder.activation(`${p}next_embedded`, [b, s, h]);
+  const project = (what: string, x: string) => {
+    const w = builder.param(`w_${p}${what}_proj`, [h, h]);
+    const out = builder.activation(`${p}${what}_projected`, [b, s, h]);
+    builder.op(`${p}${what}_proj`, `${BSH},${H}${DIM.projected}->${BS}${DIM.projected}`, [x, w], out, {
+      kind: 'matmul',
+    });
+    return out;
+  };
+  const joined = builder.activation(`${p}joined`, [b, s, h]);
+  builder.op(
+    `${p}join`,
+    `${BSH},${BSH}->${BSH}`,
+    [project('hidden', norm('hidden', hidden)), project('token', norm('token', embedded))],
+    joined,
+    { kind: 'add' },
+  );
+  const block = new LayerGraphBuilder(`${builder.prefix}.${p}block`, dims.dtype);
+  const y = addBlock(block, block.external(joined, [b, s, h]), dims, dims.layers);
+  builder.absorb(block);
+  const loss = addLoss(builder, norm('final', y), table, dims, p);
+  // The step's loss adds each module's, weighted (the weight is a scalar: no FLOPs worth counting).
+  const total = builder.activation(`${p}total_loss`, [b, s], 'fp32');
+  builder.op(`${p}loss_add`, `${BS},${BS}->${BS}`, [previousLoss, loss], total, { kind: 'add' });
+  return total;
 }
 
 /** Every layer of the model in order, each reading the previous one's output. */

@@ -30,7 +30,7 @@ export async function estimate(value: unknown): Promise<Plan> {
   const fixed = fixedConfig(request, cluster, request.model.layers);
   const p = request.parallel!;
   const { precision } = request.training;
-  const model = planModel(request.model, fixed.microBatch, precision);
+  const model = planModel(request.model, { microBatch: fixed.microBatch, precision });
   const dims = resolveDims(request.model, { microBatch: fixed.microBatch, precision });
   let config = pipelineConfig(request, {
     dp: fixed.dp,

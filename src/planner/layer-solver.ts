@@ -1,7 +1,8 @@
 import { solveIlp } from '../../solvers/index.ts';
 import type { IlpStatus } from '../../solvers/problem.ts';
 import type { Cluster } from '../cluster/cluster.ts';
-import type { LogicalMesh } from '../cluster/mesh.ts';
+import type { LogicalMesh, MeshAxis } from '../cluster/mesh.ts';
+import { NO_OUTER_GROUPS, type OuterGroups } from '../cost/exchange.ts';
 import { toIlpProblem } from '../cost/ilp-problem.ts';
 import { buildIntraOpModel, strategiesOfChoice } from '../cost/intra-op.ts';
 import { evaluateLayout, type LayoutEval } from '../cost/layout-eval.ts';
@@ -36,8 +37,13 @@ export interface LayerSolverOptions {
   readonly signal?: AbortSignal;
 }
 
-function meshKey(mesh: LogicalMesh): string {
-  return mesh.axes.map((a) => `${a.size}${a.spansNodes ? 'n' : 'l'}`).join('x');
+function axesKey(axes: readonly MeshAxis[]): string {
+  return axes.map((a) => `${a.size}${a.spansNodes ? 'n' : 'l'}`).join('x');
+}
+
+/** What a layer's layout and price depend on besides its signature: the stage mesh and the groups around it. */
+function placementKey(mesh: LogicalMesh, outer: OuterGroups): string {
+  return `${axesKey(mesh.axes)}|${axesKey([outer.cp, outer.ep])}`;
 }
 
 /**
@@ -52,11 +58,16 @@ export class LayerSolver {
 
   constructor(private readonly options: LayerSolverOptions) {}
 
-  layout(layer: PlannedLayer, mesh: LogicalMesh, choice: LayoutChoice): Promise<LayerLayout | null> {
-    const key = `${layer.signature}|${meshKey(mesh)}|${choice}`;
+  layout(
+    layer: PlannedLayer,
+    mesh: LogicalMesh,
+    choice: LayoutChoice,
+    outer: OuterGroups = NO_OUTER_GROUPS,
+  ): Promise<LayerLayout | null> {
+    const key = `${layer.signature}|${placementKey(mesh, outer)}|${choice}`;
     let found = this.layouts.get(key);
     if (found === undefined) {
-      found = this.solve(layer, mesh, choice);
+      found = this.solve(layer, mesh, choice, outer);
       this.layouts.set(key, found);
     }
     return found;
@@ -68,16 +79,17 @@ export class LayerSolver {
     mesh: LogicalMesh,
     choice: LayoutChoice,
     recompute: Recompute,
+    outer: OuterGroups = NO_OUTER_GROUPS,
   ): Promise<LayoutEval | null> {
-    const layout = await this.layout(layer, mesh, choice);
+    const layout = await this.layout(layer, mesh, choice, outer);
     if (layout === null) return null;
-    const key = `${layer.signature}|${meshKey(mesh)}|${choice}|${recompute}`;
+    const key = `${layer.signature}|${placementKey(mesh, outer)}|${choice}|${recompute}`;
     let price = this.prices.get(key);
     if (price === undefined) {
       const evaluated = evaluateLayout(
         layer.graph,
         mesh,
-        { gpu: this.options.cluster.gpu, recompute, ...(layer.carry ? { carry: layer.carry } : {}) },
+        { gpu: this.options.cluster.gpu, recompute, outer, ...(layer.carry ? { carry: layer.carry } : {}) },
         (op) => layout.strategies[op]!,
       );
       if (evaluated === null) return null;
@@ -96,10 +108,11 @@ export class LayerSolver {
     mesh: LogicalMesh,
     choice: LayoutChoice,
     recompute: Recompute,
+    outer: OuterGroups = NO_OUTER_GROUPS,
   ): Promise<LayerSeries | null> {
     const prices: LayoutEval[] = [];
     for (const layer of layers) {
-      const price = await this.price(layer, mesh, choice, recompute);
+      const price = await this.price(layer, mesh, choice, recompute, outer);
       if (price === null) return null;
       prices.push(price);
     }
@@ -110,6 +123,7 @@ export class LayerSolver {
     layer: PlannedLayer,
     mesh: LogicalMesh,
     choice: LayoutChoice,
+    outer: OuterGroups,
   ): Promise<LayerLayout | null> {
     const { graph } = layer;
     if (choice === 'megatron' || choice === 'megatron-sp') {
@@ -119,15 +133,16 @@ export class LayerSolver {
     }
     const model = buildIntraOpModel(graph, mesh, {
       gpu: this.options.cluster.gpu,
+      outer,
       ...(layer.carry ? { carry: layer.carry } : {}),
       ...(this.options.tensorParallelPinned ? { forbidden: [[], [DIM.batch]] as const } : {}),
     });
     let budget: number | null = null;
     if (choice !== 'fast') {
       const least = model.groups.reduce((s, g) => s + Math.min(...g.strategies.map((x) => x.memoryBytes)), 0);
-      const fast = await this.layout(layer, mesh, 'fast');
+      const fast = await this.layout(layer, mesh, 'fast', outer);
       if (fast === null) return null;
-      const fastPrice = await this.price(layer, mesh, 'fast', 'none');
+      const fastPrice = await this.price(layer, mesh, 'fast', 'none', outer);
       if (fastPrice === null) return null;
       const fastMemory = fastPrice.paramElements * PARAM_STATE_BYTES + fastPrice.activationBytes;
       budget = choice === 'lean' ? least : (least + fastMemory) / 2;

@@ -75,7 +75,7 @@ export function solveReplica(
 ): ReplicaResult {
   const L = model.layers.length;
   const sizes = replica.stageDevices;
-  const links = sizes.map((m) => stageLinks(ctx.cluster, m, config.dp));
+  const links = sizes.map((m) => stageLinks(ctx.cluster, m, config));
   // Each sub-mesh size prices only its own layouts; the tag is the entry's index for the DP's answer.
   const entriesBySize = sizes.map((m) =>
     entries.flatMap((entry, tag) => (entry.stageDevices === m ? [{ entry, tag }] : [])),
@@ -170,7 +170,7 @@ export function priceCuts(
   cuts: readonly (readonly number[])[],
 ): ReplicaResult {
   const L = model.layers.length;
-  const links = stageLinks(ctx.cluster, entry.stageDevices, config.dp);
+  const links = stageLinks(ctx.cluster, entry.stageDevices, config);
   let best: Candidate | null = null;
   let shortfall = Number.POSITIVE_INFINITY;
   for (const cut of cuts) {

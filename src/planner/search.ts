@@ -114,7 +114,7 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
     let built = models.get(mb);
     if (built === undefined) {
       built = {
-        model: planModel(spec, mb, request.training.precision),
+        model: planModel(spec, { microBatch: mb, precision: request.training.precision }),
         dims:
           spec.kind === 'transformer'
             ? resolveDims(spec, { microBatch: mb, precision: request.training.precision })

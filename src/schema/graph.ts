@@ -78,6 +78,23 @@ export const TensorSpec = z
   .strict();
 export type TensorSpec = z.infer<typeof TensorSpec>;
 
+/**
+ * A kernel that moves data between the devices of an outer parallel group itself, as the group's
+ * degree makes it (DESIGN.md §4.2): attention's keys and values among context-parallel peers (a ring
+ * of P2P steps overlapped with the attention itself, Ulysses' all-to-alls, or an all-gather), routed
+ * tokens among expert-parallel peers (all-to-all). `operands` (by position) and `output` name the
+ * tensors that travel.
+ */
+export const Exchange = z
+  .object({
+    group: z.enum(['cp', 'ep']),
+    kind: z.enum(['ring', 'all-to-all', 'all-gather']),
+    operands: z.array(z.number().int().nonnegative().max(7)).max(8).default([]),
+    output: z.boolean().default(false),
+  })
+  .strict();
+export type Exchange = z.infer<typeof Exchange>;
+
 export const OpSpec = z
   .object({
     name,
@@ -98,6 +115,9 @@ export const OpSpec = z
      * core — scores, softmax, dropout, context — whose outputs are large and cheap to redo).
      */
     selectiveRecompute: z.boolean().default(false),
+    /** The dtype a contraction's tensor cores run at when it differs from its operands' (FP8 GEMMs). */
+    computeDtype: Dtype.optional(),
+    exchange: Exchange.optional(),
   })
   .strict();
 export type OpSpec = z.infer<typeof OpSpec>;

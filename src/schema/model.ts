@@ -10,10 +10,36 @@ export const MoeSpec = z
     topK: count.max(64),
     /** Tokens each expert may take, as a multiple of its even share (GShard/Switch "capacity factor"). */
     capacityFactor: z.number().positive().max(64).default(1.25),
+    /** Each routed expert's FFN inner size; defaults to `model.ffnHidden` (fine-grained MoE is smaller). */
+    ffnHidden: count.max(10_000_000).optional(),
+    /** Experts every token goes through (DeepSeek's shared experts), besides its routed ones. */
+    sharedExperts: z.number().int().nonnegative().max(64).default(0),
+    /** A shared expert's FFN inner size; defaults to `moe.ffnHidden`. */
+    sharedFfnHidden: count.max(10_000_000).optional(),
+    /** Leading blocks with a dense MLP of `model.ffnHidden` (DeepSeek-V3's first 3). */
+    denseLayers: z.number().int().nonnegative().max(10_000).default(0),
+    /**
+     * Tokens are never dropped: each expert takes what the router sends it, balanced on average
+     * (Megatron's default); otherwise experts are padded to their capacity.
+     */
+    dropless: z.boolean().default(false),
   })
   .strict()
   .refine((m) => m.topK <= m.experts, { message: 'topK cannot exceed experts', path: ['topK'] });
 export type MoeSpec = z.infer<typeof MoeSpec>;
+
+/** Multi-head latent attention (DeepSeek-V2/V3): queries and keys/values through low-rank latents. */
+export const MlaSpec = z
+  .object({
+    /** The query latent's rank; null: queries are projected directly (DeepSeek-V2-Lite). */
+    qLoraRank: count.max(1_000_000).nullable(),
+    kvLoraRank: count.max(1_000_000),
+    qkNopeHeadDim: count.max(100_000),
+    qkRopeHeadDim: count.max(100_000),
+    vHeadDim: count.max(100_000),
+  })
+  .strict();
+export type MlaSpec = z.infer<typeof MlaSpec>;
 
 export const TransformerSpec = z
   .object({
@@ -24,7 +50,9 @@ export const TransformerSpec = z
     heads: count.max(100_000),
     /** Key/value heads (GQA); defaults to `heads` (multi-head attention). */
     kvHeads: count.max(100_000).optional(),
-    /** FFN inner size; defaults to 4·hidden for GELU and the Llama rule (8/3·hidden rounded) for SwiGLU. */
+    /** Each head's size; defaults to hidden / heads (Qwen3 and gpt-oss differ). */
+    headDim: count.max(100_000).optional(),
+    /** FFN inner size; defaults to 4·hidden, and the Llama rule (8/3·hidden rounded) for the GLUs. */
     ffnHidden: count.max(10_000_000).optional(),
     vocab: count.max(10_000_000),
     seqLen: count.max(10_000_000),
@@ -38,6 +66,10 @@ export const TransformerSpec = z
     /** Biases on the linear layers (q, k, v, output, MLP); defaults: on with GELU (GPT), off with SwiGLU (Llama). */
     bias: z.boolean().optional(),
     moe: MoeSpec.optional(),
+    /** Multi-head latent attention in place of multi-head/grouped-query attention. */
+    mla: MlaSpec.optional(),
+    /** DeepSeek-V3's multi-token prediction modules: each one more block and head pass per step. */
+    mtpLayers: z.number().int().nonnegative().max(16).default(0),
     /** How attention runs (Korthikanti et al. 2022 count eager attention's separate kernels). */
     attention: AttentionKind.default('flash'),
     /** Dropout on attention and on the branches into the residual stream; defaults: on for GELU (GPT), off for SwiGLU (Llama). */
@@ -45,11 +77,17 @@ export const TransformerSpec = z
   })
   .strict()
   .superRefine((m, ctx) => {
-    if (m.hidden % m.heads !== 0)
+    if (m.headDim === undefined && m.mla === undefined && m.hidden % m.heads !== 0)
       ctx.addIssue({
         code: 'custom',
         path: ['heads'],
-        message: `hidden (${m.hidden}) must be a multiple of heads (${m.heads})`,
+        message: `hidden (${m.hidden}) must be a multiple of heads (${m.heads}), or give headDim`,
+      });
+    if (m.moe !== undefined && m.moe.denseLayers > m.layers)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['moe', 'denseLayers'],
+        message: `${m.moe.denseLayers} dense layers, but the model has ${m.layers}`,
       });
     const kv = m.kvHeads ?? m.heads;
     if (m.heads % kv !== 0)

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ClusterSpec } from './cluster.ts';
 import { ModelSpec } from './model.ts';
 import { TrainingSpec } from './training.ts';
-import { FrameworkTarget, Recompute, ScheduleKind, ZeroStage } from './vocabulary.ts';
+import { CpCommType, FrameworkTarget, Recompute, ScheduleKind, ZeroStage } from './vocabulary.ts';
 
 const degree = z.number().int().positive().max(1_000_000);
 
@@ -14,7 +14,16 @@ export const ParallelSpec = z
   .object({
     tp: degree.optional(),
     pp: degree.optional(),
+    /** Data parallelism: devices / (tp · cp · pp). */
     dp: degree.optional(),
+    /** Context parallelism: each device holds seqLen / cp tokens of every sequence. */
+    cp: degree.optional(),
+    /** How context parallelism exchanges keys and values (default p2p: a ring overlapped with attention). */
+    cpCommType: CpCommType.optional(),
+    /** Expert parallelism: experts split over ep devices carved from dp · cp, tokens routed all-to-all. */
+    ep: degree.optional(),
+    /** Expert tensor parallelism (default tp, as in Megatron). */
+    etp: degree.optional(),
     microBatch: degree.optional(),
     /** Model chunks per pipeline stage (Megatron's interleaved 1F1B); 1 = plain 1F1B. */
     virtualStages: degree.max(1024).optional(),

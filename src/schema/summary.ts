@@ -6,6 +6,12 @@ export const Summary = z.object({
   dp: z.number().int(),
   tp: z.number().int(),
   pp: z.number().int(),
+  /** Context-parallel degree (1: none). */
+  cp: z.number().int(),
+  /** Expert-parallel degree (1: none, or a dense model). */
+  ep: z.number().int(),
+  /** Expert tensor-parallel degree. */
+  etp: z.number().int(),
   /** GPUs the plan runs on. */
   gpus: z.number().int(),
   microBatch: z.number().int(),

@@ -33,18 +33,28 @@ export type ScheduleKind = z.infer<typeof ScheduleKind>;
 export const ZeroStage = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]);
 export type ZeroStage = z.infer<typeof ZeroStage>;
 
-/** Training precision: mixed precision with bf16 or fp16 activations and weights. */
-export const Precision = z.enum(['bf16', 'fp16']);
+/**
+ * Training precision: mixed precision with bf16 or fp16 activations and weights; `fp8` runs the
+ * linear layers' GEMMs at the FP8 tensor-core rate (Transformer Engine's scaling), bf16 elsewhere.
+ */
+export const Precision = z.enum(['bf16', 'fp16', 'fp8']);
 export type Precision = z.infer<typeof Precision>;
 
 export const Optimizer = z.enum(['adam']);
 export type Optimizer = z.infer<typeof Optimizer>;
 
-/** The MLP's nonlinearity: GELU (GPT) or SwiGLU (Llama). */
-export const Activation = z.enum(['gelu', 'swiglu']);
+/**
+ * The MLP's nonlinearity: GELU (GPT), SwiGLU (Llama), GeGLU (Grok: a GELU-gated GLU), squared ReLU
+ * (Nemotron). The GLUs have two up projections.
+ */
+export const Activation = z.enum(['gelu', 'swiglu', 'geglu', 'squared-relu']);
 export type Activation = z.infer<typeof Activation>;
 
 export const Norm = z.enum(['layernorm', 'rmsnorm']);
+
+/** How context parallelism exchanges keys and values (Megatron's --cp-comm-type). */
+export const CpCommType = z.enum(['p2p', 'a2a', 'allgather']);
+export type CpCommType = z.infer<typeof CpCommType>;
 
 /** Where token positions come from: a learned absolute table (GPT) or rotary embeddings (Llama). */
 export const PositionEmbedding = z.enum(['learned', 'rope']);

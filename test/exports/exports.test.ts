@@ -95,7 +95,7 @@ describe('GPT-3 175B on 1,024 GPUs (tp 8, pp 16, dp 8)', () => {
   });
 
   it('passing the planner’s layers changes nothing (metamorphic)', () => {
-    const layers = planModel(gpt3.model, 1, 'fp16').layers;
+    const layers = planModel(gpt3.model, { microBatch: 1, precision: 'fp16' }).layers;
     expect(buildExports(gpt3, gpt3Summary, gpt3Stages, layers)).toEqual(exports);
   });
 });

@@ -127,6 +127,9 @@ export function summaryOf(fields: Partial<Summary>): Summary {
     dp: 1,
     tp: 1,
     pp: 1,
+    cp: 1,
+    ep: 1,
+    etp: fields.tp ?? 1,
     gpus: 1,
     microBatch: 1,
     microbatches: 1,
@@ -158,7 +161,7 @@ export async function plannedStages(
   mesh: [number, number],
   choice: LayoutChoice,
 ): Promise<StageOut[]> {
-  const model = planModel(req.model, microBatch, req.training.precision);
+  const model = planModel(req.model, { microBatch, precision: req.training.precision });
   const cluster = parseCluster(req.cluster);
   const solver = new LayerSolver({ cluster, deadlineMs: Date.now() + 60_000 });
   const logical = logicalMesh(cluster, mesh);

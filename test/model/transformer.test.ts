@@ -101,19 +101,23 @@ describe('buildTransformer: graphs', () => {
     expect(block.ops.some((o) => o.kind === 'dropout')).toBe(false);
   });
 
-  it('writes an MoE block as router, dispatch, per-expert MLP and combine', () => {
+  it('writes an MoE block as router, top-k, dispatch, per-expert MLP and combine', () => {
     const moe = build(TINY_MOE, 2);
     const block = moe.layers[1]!.graph;
     const op = (name: string) => block.ops.find((o) => o.name === `block0.${name}`)!;
     const tensor = (name: string) => block.tensors.find((t) => t.name === `block0.${name}`)!;
     const [b, s, h, e, topK] = [2, 32, 64, 4, 2];
     const c = Math.ceil((topK * b * s * 1.25) / e);
-    expect(op('router').einsum).toBe('bsh,he->bse');
-    expect(op('dispatch')).toMatchObject({ einsum: 'bsec,bsh->ech', flops: b * s * topK * h });
+    // The router scores every expert (x); the expert weights hold this device's experts (e).
+    expect(op('router').einsum).toBe('bsh,hx->bsx');
+    expect(op('top_k').einsum).toBe('bsx,bsk->bsk');
+    expect(op('dispatch')).toMatchObject({ einsum: 'bsh,bsk,ec->ech', flops: b * s * topK * h });
     expect(op('expert_fc1').einsum).toBe('ech,ehf->ecf');
     expect(op('expert_fc2').einsum).toBe('ecf,efh->ech');
-    expect(op('combine')).toMatchObject({ einsum: 'bsec,bse,ech->bsh', flops: 2 * b * s * topK * h });
-    expect(tensor('dispatch_mask')).toMatchObject({ shape: [b, s, e, c], dtype: 'bool', param: false });
+    expect(op('combine')).toMatchObject({ einsum: 'ech,bsk,bsk->bsh', flops: 2 * b * s * topK * h });
+    // Index-based routing: the indices and slots are int32, a few bytes per token, no b·s·e·c mask.
+    expect(tensor('route_indices')).toMatchObject({ shape: [b, s, topK], dtype: 'int32', param: false });
+    expect(tensor('expert_slots')).toMatchObject({ shape: [e, c], dtype: 'int32', param: false });
     expect(tensor('w_expert_fc1')).toMatchObject({ shape: [e, h, 4 * h], param: true });
   });
 
@@ -214,7 +218,10 @@ describe('buildTransformer: bad input', () => {
     expect(issuesOf(() => buildTransformer(misspelt, { microBatch: 1, precision: 'bf16' }))[0]!.path).toBe(
       'hiden',
     );
-    const moe = { ...spec(TINY_GPT), moe: { experts: 2, topK: 4, capacityFactor: 1 } };
+    const moe = {
+      ...spec(TINY_GPT),
+      moe: { experts: 2, topK: 4, capacityFactor: 1, sharedExperts: 0, denseLayers: 0, dropless: false },
+    };
     expect(issuesOf(() => buildTransformer(moe, { microBatch: 1, precision: 'bf16' }))[0]!.path).toBe(
       'moe.topK',
     );

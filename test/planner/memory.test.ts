@@ -18,7 +18,7 @@ const spec = TransformerSpec.parse({
   attention: 'eager',
 });
 const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'A100-80GB', nodes: 1, gpusPerNode: 8 }));
-const model = planModel(spec, b, 'bf16');
+const model = planModel(spec, { microBatch: b, precision: 'bf16' });
 const block = model.layers[1]!;
 
 async function blockPrice(

@@ -1,0 +1,93 @@
+/**
+ * Data an op moves among the peers of an outer parallel group itself (DESIGN.md §4.2): attention's
+ * keys and values among context-parallel peers, routed tokens among expert-parallel peers. Priced
+ * per microbatch on the group's axis, forward and backward, from the bytes one device holds.
+ */
+import { collectiveSec, sendRecvSec } from '../cluster/collectives.ts';
+import type { MeshAxis } from '../cluster/mesh.ts';
+import type { Exchange } from '../schema/graph.ts';
+import type { CollectiveKind, Phase } from '../schema/vocabulary.ts';
+
+/** The outer groups an op may exchange over, as the stage's placement lays them. */
+export interface OuterGroups {
+  readonly cp: MeshAxis;
+  readonly ep: MeshAxis;
+}
+
+/** No outer parallelism: size-1 groups move nothing. */
+export const NO_OUTER_GROUPS: OuterGroups = {
+  cp: { size: 1, alphaSec: 0, betaSecPerByte: 0, spansNodes: false },
+  ep: { size: 1, alphaSec: 0, betaSecPerByte: 0, spansNodes: false },
+};
+
+/** One transfer among a group's peers (not a mesh axis's collective), for the plan's per-op report. */
+export interface Transfer {
+  readonly group: Exchange['group'];
+  readonly phase: Phase;
+  /** `send-recv`: the ring's P2P steps, all of them. */
+  readonly kind: CollectiveKind | 'send-recv';
+  readonly bytes: number;
+  /** Its time, before any overlap. */
+  readonly sec: number;
+}
+
+export interface ExchangeCost {
+  /** Exposed seconds in the forward and the backward pass of one microbatch. */
+  readonly forwardSec: number;
+  readonly backwardSec: number;
+  readonly transfers: readonly Transfer[];
+}
+
+/**
+ * `bytes`: what one device holds of the exchanged tensors. A ring (context parallelism's p2p) sends
+ * the local keys and values cp − 1 times, each step hidden behind that step's share of the attention
+ * (`computeSec` forward and backward); the backward pass sends them and their gradients. Ulysses'
+ * all-to-alls and the all-gather (reduce-scatter backward) are not overlapped.
+ */
+export function exchangeCost(
+  exchange: Exchange,
+  groups: OuterGroups,
+  bytes: number,
+  computeSec: { readonly forward: number; readonly backward: number },
+): ExchangeCost {
+  const axis = groups[exchange.group];
+  const n = axis.size;
+  if (n <= 1 || bytes <= 0) return { forwardSec: 0, backwardSec: 0, transfers: [] };
+  const { group } = exchange;
+  if (exchange.kind === 'ring') {
+    const step = sendRecvSec(axis.alphaSec, axis.betaSecPerByte, bytes);
+    const backStep = sendRecvSec(axis.alphaSec, axis.betaSecPerByte, 2 * bytes);
+    const exposed = (send: number, compute: number) => (n - 1) * Math.max(0, send - compute / n);
+    return {
+      forwardSec: exposed(step, computeSec.forward),
+      backwardSec: exposed(backStep, computeSec.backward),
+      transfers: [
+        { group, phase: 'forward', kind: 'send-recv', bytes: (n - 1) * bytes, sec: (n - 1) * step },
+        { group, phase: 'backward', kind: 'send-recv', bytes: (n - 1) * 2 * bytes, sec: (n - 1) * backStep },
+      ],
+    };
+  }
+  // The group's total: every peer's share (all-to-all and all-gather take the group's bytes).
+  const total = bytes * n;
+  if (exchange.kind === 'all-to-all') {
+    const sec = collectiveSec('all-to-all', axis, total);
+    return {
+      forwardSec: sec,
+      backwardSec: sec,
+      transfers: [
+        { group, phase: 'forward', kind: 'all-to-all', bytes: total, sec },
+        { group, phase: 'backward', kind: 'all-to-all', bytes: total, sec },
+      ],
+    };
+  }
+  const gather = collectiveSec('all-gather', axis, total);
+  const scatter = collectiveSec('reduce-scatter', axis, total);
+  return {
+    forwardSec: gather,
+    backwardSec: scatter,
+    transfers: [
+      { group, phase: 'forward', kind: 'all-gather', bytes: total, sec: gather },
+      { group, phase: 'backward', kind: 'reduce-scatter', bytes: total, sec: scatter },
+    ],
+  };
+}
