@@ -4,7 +4,7 @@ import { inFlightMicrobatches } from '../cost/pipeline.ts';
 import { priceStage, type StagePrice, stageLinks } from '../cost/stage.ts';
 import { pipelineStep, stagePeakBytes, stepBreakdown, throughput } from '../cost/step.ts';
 import { coarsen } from '../graph/coarsen.ts';
-import { DIM } from '../model/letters.ts';
+import { DIM } from '../graph/letters.ts';
 import type { Breakdown, Plan, PlanRequest, StageOut, Summary } from '../schema/index.ts';
 import { describeOps } from './describe.ts';
 import type { Candidate } from './search.ts';
@@ -155,7 +155,6 @@ export function assemble(
 
   const ways = batchWays(candidate);
   const stageDevices = candidate.stages[0]!.stageDevices;
-  const seqLen = request.model.kind === 'transformer' ? request.model.seqLen : 0;
   const recomputedFlops =
     config.recompute === 'full'
       ? model.forwardFlops
@@ -181,7 +180,7 @@ export function assemble(
     ),
     schedule,
     stepTimeSec: step.stepSec,
-    tokensPerSec: (request.training.globalBatch * seqLen) / step.stepSec,
+    tokensPerSec: (B * config.dp * model.tokensPerMicrobatch) / step.stepSec,
     ...throughput({
       forwardFlopsPerMicrobatch: model.forwardFlops,
       recomputedFlopsPerMicrobatch: recomputedFlops,
