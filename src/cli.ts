@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerImportCommand } from './cli/import-command.ts';
 import { registerPlanCommands } from './cli/plan-command.ts';
 import { registerServeCommand } from './cli/serve-command.ts';
 import { registerShardCommand } from './cli/shard-command.ts';
@@ -19,6 +20,7 @@ const program = new Command()
 registerSolveIlpCommand(program);
 registerShardCommand(program);
 registerPlanCommands(program);
+registerImportCommand(program);
 // The queue loads only when `serve` runs; MESHPLAN_QUEUE names the BullMQ queue (default `plans`),
 // MESHPLAN_KEEP_RESULTS_SEC how long finished jobs stay readable (default a day).
 registerServeCommand(program, async () =>

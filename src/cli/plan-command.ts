@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { parsePlanRequest } from '../planner/request.ts';
 import { PlanThreadPool } from '../queue/plan-thread-pool.ts';
 import type { JobProgress, Plan } from '../schema/index.ts';
+import { inlineModelFile } from './import-command.ts';
 import { inFile, readJsonFile } from './io.ts';
 import { formatPlan } from './plan-format.ts';
 
@@ -27,7 +28,7 @@ async function planWithinLimit(value: unknown, onProgress: (progress: JobProgres
 }
 
 async function runPlanning(kind: 'plan' | 'estimate', file: string, opts: PlanningOptions): Promise<void> {
-  const request = await readJsonFile(file, 'request');
+  const request = await inlineModelFile(await readJsonFile(file, 'request'), file);
   const bar =
     kind === 'plan' && process.stderr.isTTY && !opts.json
       ? new SingleBar(

@@ -4,7 +4,7 @@ import { logicalMesh } from '../cluster/mesh.ts';
 import { maxStagesAfter, paramBytes } from '../cost/memory.ts';
 import { type PipelineConfig, pipelineConfig } from '../cost/pipeline-config.ts';
 import { type LayerSeries, priceStage, stageLinks } from '../cost/stage.ts';
-import { type PlannedModel, planModel } from '../model/planned.ts';
+import type { PlannedModel } from '../model/planned.ts';
 import type { PlanRequest, Recompute } from '../schema/index.ts';
 import {
   logicalShapes,
@@ -15,6 +15,7 @@ import {
   zeroOrder,
 } from './config-space.ts';
 import type { LayerSolver, LayoutChoice } from './layer-solver.ts';
+import { layeringCount, plannedModels } from './model-of.ts';
 
 /**
  * Layout choices offered to the stage DP for every layer range and mesh: the ILP's fastest layout
@@ -85,25 +86,32 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
   const spec = request.model;
   const layerCountGuess = spec.kind === 'transformer' ? spec.layers + 2 : Number.POSITIVE_INFINITY;
   const replicas = replicaShapes(cluster, request, layerCountGuess);
-  const work = replicas.flatMap((r) => microBatchSizes(request, r.dp).map((mb) => ({ replica: r, mb })));
-  const models = new Map<number, PlannedModel>();
+  const layerings = Array.from({ length: layeringCount(spec) }, (_, i) => i);
+  const work = replicas.flatMap((r) =>
+    microBatchSizes(request, r.dp).flatMap((mb) =>
+      layerings.map((layering) => ({ replica: r, mb, layering })),
+    ),
+  );
+  const models = new Map<number, readonly (PlannedModel | undefined)[]>();
   let best: Candidate | null = null;
   let shortfall: number | null = null;
   let tried = 0;
   let dpStates = 0;
   let timedOut = false;
-  search: for (const [index, { replica, mb }] of work.entries()) {
+  search: for (const [index, { replica, mb, layering }] of work.entries()) {
     ctx.signal?.throwIfAborted();
     if (Date.now() > ctx.deadlineMs) {
       timedOut = true;
       break;
     }
     ctx.onProgress?.({ phase: `dp=${replica.dp} microBatch=${mb}`, fraction: index / work.length });
-    let model = models.get(mb);
-    if (model === undefined) {
-      model = planModel(spec, mb, request.training.precision);
-      models.set(mb, model);
+    let layered = models.get(mb);
+    if (layered === undefined) {
+      layered = plannedModels(spec, mb, request.training.precision);
+      models.set(mb, layered);
     }
+    const model = layered[layering];
+    if (model === undefined) continue;
     const microbatches = request.training.globalBatch / (replica.dp * mb);
     escalation: for (const recompute of recomputeOrder(request)) {
       for (const [tier, choices] of CHOICE_SETS.entries()) {
