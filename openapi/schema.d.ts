@@ -1099,6 +1099,16 @@ export interface components {
                 };
                 /** @constant */
                 kind: "graph";
+            } | {
+                base64?: string;
+                batchDim?: string;
+                dims?: {
+                    [key: string]: number;
+                };
+                /** @constant */
+                kind: "onnx";
+                path?: string;
+                sequenceDim?: string;
             };
             /**
              * @default {

@@ -72,7 +72,13 @@ function roles(L: Lowering, options: EmitOptions): Map<number, string> {
     for (const a of outs) if (!ins.has(a)) created.add(a);
     for (const o of r.operands) for (const a of leaves(o.vars)) if (!outs.has(a)) contracted.add(a);
   }
-  for (const a of created) if (contracted.has(a) && !out.has(a)) out.set(a, DIM.ffn);
+  // An untied LM head without a loss in the graph: its output dim has the vocabulary's size.
+  const vocabSizes = new Set([...out].flatMap(([a, l]) => (l === DIM.vocab ? [L.factors.size(a)] : [])));
+  for (const a of created) {
+    if (out.has(a)) continue;
+    if (contracted.has(a)) out.set(a, DIM.ffn);
+    else if (vocabSizes.has(L.factors.size(a))) out.set(a, DIM.vocab);
+  }
   return out;
 }
 

@@ -194,8 +194,9 @@ export function lowerGather(L: Lowering, node: OnnxNode): void {
     output: L.bind(output, outVars),
     flops: numel(L.info(node, output).shape),
   });
-  if (weightTable) L.hints.push({ v: rows, role: 'vocab' });
-  else record.reduced.add(rows);
+  // Token ids index a vocabulary; constant indices (learned positions) index something else.
+  if (weightTable && !L.isConst(ids)) L.hints.push({ v: rows, role: 'vocab' });
+  if (!weightTable) record.reduced.add(rows);
 }
 
 export function lowerPad(L: Lowering, node: OnnxNode): void {

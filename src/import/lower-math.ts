@@ -273,6 +273,8 @@ export function lowerCrossEntropy(L: Lowering, node: OnnxNode): void {
   const vars = L.freshFor(scores);
   const labelVars = vars.filter((_, i) => i !== 1);
   const none = node.attributes.get('reduction') === 'none';
+  const classes = vars[1];
+  if (classes !== null && classes !== undefined) L.hints.push({ v: classes, role: 'vocab' });
   L.record({
     name: node.name,
     op: node.opType,

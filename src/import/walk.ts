@@ -120,6 +120,7 @@ function bindInputs(model: OnnxModel, binding: Binding) {
   const tensors = new Map<string, TensorInfo>();
   const issues: InputIssue[] = [];
   const symbols: SymbolicDim[] = [];
+  const unbound = new Map<string, string[]>();
   const initialized = new Set(model.initializers.map((t) => t.name));
   const first = model.inputs.find((i) => !initialized.has(i.name));
   const firstDim = first?.shape?.[0];
@@ -158,16 +159,19 @@ function bindInputs(model: OnnxModel, binding: Binding) {
       symbols.push({ tensor: input.name, axis, name });
       const size = name === batchDim ? binding.batch : binding.dims?.[name];
       if (size === undefined) {
-        issues.push({
-          path: `model.dims.${name}`,
-          message: `symbolic dim "${name}" of input "${input.name}" is not bound: give its size in dims`,
-        });
+        unbound.set(name, [...(unbound.get(name) ?? []), input.name]);
         return 1;
       }
       return size;
     });
     const origin: Origin = symbolic || !FLOAT_TYPES.has(input.elemType) ? 'data' : 'weight';
     tensors.set(input.name, { shape, elemType: input.elemType, origin, values: null });
+  }
+  for (const [name, inputs] of unbound) {
+    issues.push({
+      path: `model.dims.${name}`,
+      message: `symbolic dim "${name}" of input ${inputs.map((i) => `"${i}"`).join(', ')} is not bound: give its size in dims`,
+    });
   }
   if (batchDim !== undefined && binding.batchDim !== undefined && !symbols.some((s) => s.name === batchDim)) {
     issues.push({ path: 'model.batchDim', message: `no graph input has a dim named "${batchDim}"` });

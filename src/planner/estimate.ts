@@ -7,6 +7,7 @@ import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
 import type { Plan, PlanRequest } from '../schema/index.ts';
 import { assemble } from './assemble.ts';
 import { LayerSolver } from './layer-solver.ts';
+import { plannedModels } from './model-of.ts';
 import { ASSUMPTIONS } from './outcomes.ts';
 import { parsePlanRequest } from './request.ts';
 import type { Candidate } from './search.ts';
@@ -68,15 +69,24 @@ function fixedConfig(request: PlanRequest, cluster: Cluster, blocks: number): Fi
 export async function estimate(value: unknown): Promise<Plan> {
   const started = Date.now();
   const { request, cluster } = parsePlanRequest(value);
-  if (request.model.kind !== 'transformer') {
+  if (request.model.kind === 'graph') {
     throw new InvalidInputError([
-      { path: 'model.kind', message: 'estimate prices transformer specs; plan a graph instead' },
+      {
+        path: 'model.kind',
+        message: 'estimate prices transformers (as specs or ONNX); plan a graph instead',
+      },
     ]);
   }
-  const blocks = request.model.layers;
+  const mb = request.parallel?.microBatch ?? request.training.microBatch ?? 1;
+  // An imported model's first and last layers (embedding, head) ride with the end stages, as a
+  // transformer spec's do; its repeated blocks are split evenly.
+  const model =
+    request.model.kind === 'onnx'
+      ? plannedModels(request.model, mb, request.training.precision)[0]!
+      : planModel(request.model, mb, request.training.precision);
+  const blocks = model.layers.length - 2;
   const fixed = fixedConfig(request, cluster, blocks);
   const p = request.parallel!;
-  const model = planModel(request.model, fixed.microBatch, request.training.precision);
   const config = pipelineConfig(request, {
     dp: fixed.dp,
     microBatch: fixed.microBatch,
