@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
 import { runFidelity } from './fidelity.ts';
+import { runImport } from './import.ts';
 import { runPlanning } from './planning.ts';
 import { runService } from './service.ts';
 import { runSoak, soakDurationSec } from './soak.ts';
 import { runSolvers } from './solvers.ts';
 
 /**
- * `npm run bench [-- solvers|planning|fidelity|service|soak … [--duration-sec N]]`: every suite by default;
+ * `npm run bench [-- solvers|planning|import|fidelity|service|soak … [--duration-sec N]]`: every suite by default;
  * results in bench/results/. `--duration-sec` (or SOAK_DURATION_SEC) shortens the soak's two minutes.
  */
 const { values, positionals: wanted } = parseArgs({
@@ -18,6 +19,7 @@ const soakSec = soakDurationSec(values['duration-sec']);
 const SUITES: Record<string, () => Promise<void>> = {
   solvers: runSolvers,
   planning: () => runPlanning(5),
+  import: () => runImport(5),
   fidelity: runFidelity,
   service: runService,
   soak: () => runSoak(soakSec),

@@ -1,7 +1,7 @@
-import { sliceSpec } from './infer.ts';
 import { live } from './lower-math.ts';
 import type { Lowering, OpRecord } from './lowering.ts';
 import type { OnnxNode } from './onnx-file.ts';
+import { sliceSpec } from './shape-rules.ts';
 import { attrInt, attrInts, nodeError, normAxis, numel } from './tensor-info.ts';
 
 /** Layout ops that move no data in the graph: their consumers read the parent with dims relabelled. */
