@@ -43,20 +43,28 @@ function substitute(r: OpRecord, sub: (v: number) => number): void {
   }
 }
 
-/** Position-wise equal variables of a producer's output and a consumer's operand (read without a view). */
-function pairVars(a: Operand, b: Operand, into: Map<number, number>): void {
-  a.vars.forEach((v, i) => {
-    const w = b.vars[i];
-    if (v !== null && w !== null && w !== undefined && v !== w) into.set(w, v);
-  });
-}
+/** Variables found to be one index while fusing, as a union-find over variable ids. */
+class VarUnion {
+  private readonly parent = new Map<number, number>();
 
-function resolver(map: ReadonlyMap<number, number>): (v: number) => number {
-  return (v) => {
+  find = (v: number): number => {
     let r = v;
-    while (map.has(r)) r = map.get(r)!;
+    while (this.parent.has(r)) r = this.parent.get(r)!;
     return r;
   };
+
+  union(a: number, b: number): void {
+    const [ra, rb] = [this.find(a), this.find(b)];
+    if (ra !== rb) this.parent.set(rb, ra);
+  }
+
+  /** Position-wise: a producer's output and a consumer's operand reading it without a view. */
+  pair(a: Operand, b: Operand): void {
+    a.vars.forEach((v, i) => {
+      const w = b.vars[i];
+      if (v !== null && w !== null && w !== undefined) this.union(v, w);
+    });
+  }
 }
 
 function replace(L: Lowering, removed: ReadonlySet<OpRecord>, at: OpRecord, fused: OpRecord): void {
@@ -112,13 +120,13 @@ function fuseAttention(L: Lowering): void {
       r = c;
     }
     if (scores === undefined || context === undefined) continue;
-    const sub = new Map<number, number>();
+    const sub = new VarUnion();
     let previous = scores;
     for (const r of [...chain, context]) {
-      pairVars(previous.output, r.operands[0]!, sub);
+      sub.pair(previous.output, r.operands[0]!);
       previous = r;
     }
-    const find = resolver(sub);
+    const find = sub.find;
     substitute(context, find);
     for (const r of chain) substitute(r, find);
     const outVars = scores.output.vars;
@@ -153,9 +161,10 @@ function fuseBias(L: Lowering): void {
     const mm = producer.get(input.tensor);
     if (mm?.kind !== 'matmul' || (consumers.get(input.tensor) ?? []).length !== 1) continue;
     // The add's operands use its output's variables: map them onto the contraction's output.
-    const sub = new Map<number, number>();
-    pairVars(mm.output, input, sub);
-    substitute(add, resolver(sub));
+    const sub = new VarUnion();
+    sub.pair(mm.output, input);
+    substitute(add, sub.find);
+    substitute(mm, sub.find);
     mm.operands.push(add.operands.find((o) => isWeight(L, o))!);
     mm.output = L.bind(add.output.tensor, mm.output.vars);
     mm.flops += add.flops;
@@ -164,8 +173,17 @@ function fuseBias(L: Lowering): void {
 }
 
 /**
+ * Ops a fused elementwise kernel can hold: elementwise math, sums of two activations, and the
+ * slices and concatenations that only move elements within it (rotary embeddings' rotate-half).
+ */
+const FUSIBLE_LAYOUT_OPS = new Set(['Slice', 'Split', 'Concat']);
+const REDUCTIONS = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax']);
+const fusible = (r: OpRecord) =>
+  r.kind === 'elementwise' || r.kind === 'add' || (r.kind === 'reshape' && FUSIBLE_LAYOUT_OPS.has(r.op));
+
+/**
  * Chains of elementwise ops and reductions fed by one activation become one kernel: GELU's
- * erf-based five nodes, RMSNorm's pow-mean-add-sqrt-div-mul. A region grows backward from its last
+ * erf-based five nodes, RMSNorm's pow-mean-add-sqrt-div-mul, RoPE's multiply-rotate-add. A region grows backward from its last
  * op through producers whose outputs only the region reads. A reduction whose dim the region
  * broadcasts back (a norm's mean over h) makes the region a norm that may not split that dim.
  */
@@ -174,15 +192,17 @@ function fuseElementwise(L: Lowering): void {
   // Regions are disjoint and fused records are never grown into again: edges are read once.
   const { producer, consumers } = edges(L);
   for (const last of [...L.records].reverse()) {
-    if (last.kind !== 'elementwise' || done.has(last)) continue;
+    if (!fusible(last) || done.has(last)) continue;
     const region = new Set([last]);
-    const sub = new Map<number, number>();
+    const sub = new VarUnion();
     for (let grew = true; grew; ) {
       grew = false;
       for (const member of [...region]) {
         for (const o of member.operands) {
           const p = o.tensor === L.base(o.tensor) ? producer.get(o.tensor) : undefined;
-          if (p === undefined || region.has(p) || p.kind !== 'elementwise' || done.has(p)) continue;
+          // A sum of two activations joins only as the region's last op: one feeding a region is a
+          // residual connection, whose output the next block reads as well.
+          if (p === undefined || region.has(p) || !fusible(p) || p.kind === 'add' || done.has(p)) continue;
           if (!(consumers.get(p.output.tensor) ?? []).every((c) => region.has(c))) continue;
           region.add(p);
           grew = true;
@@ -198,12 +218,11 @@ function fuseElementwise(L: Lowering): void {
     for (const c of members)
       for (const o of c.operands) {
         const p = producer.get(o.tensor);
-        if (p !== undefined && region.has(p)) pairVars(p.output, o, sub);
-        else if (firstRead.has(o.tensor)) pairVars(firstRead.get(o.tensor)!, o, sub);
+        if (p !== undefined && region.has(p)) sub.pair(p.output, o);
+        else if (firstRead.has(o.tensor)) sub.pair(firstRead.get(o.tensor)!, o);
         else firstRead.set(o.tensor, o);
       }
-    const find = resolver(sub);
-    for (const r of members) substitute(r, find);
+    for (const r of members) substitute(r, sub.find);
     const internal = new Set(members.filter((r) => r !== last).map((r) => r.output.tensor));
     const operands: Operand[] = [];
     for (const o of members.flatMap((r) => r.operands)) {
@@ -214,7 +233,7 @@ function fuseElementwise(L: Lowering): void {
     const reduced = new Set(members.flatMap((r) => [...r.reduced]));
     // Dims a member contracts but the region's output keeps: the region normalises over them.
     const normalised = new Set<number>();
-    for (const r of members) {
+    for (const r of members.filter((m) => REDUCTIONS.has(m.op))) {
       const own = new Set(r.output.vars);
       for (const o of r.operands)
         for (const v of o.vars) if (v !== null && !own.has(v) && outVars.has(v)) normalised.add(v);

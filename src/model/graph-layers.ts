@@ -17,10 +17,12 @@ export const GRAPH_GRANULARITIES: readonly number[] = [1, 0.5, 2];
 const UNIT_LAYERS = 8;
 
 /**
- * Alpa's LAYER_HEAVY_OP_LOWER_BOUND: a layer holds at least 3 contractions. Cutting a transformer's
- * head (norm, LM head, loss) apart would balance nothing, its one contraction being indivisible.
+ * Contractions a layer holds at least (Alpa's LAYER_HEAVY_OP_LOWER_BOUND is 3; one keeps the cuts
+ * of small hand-written graphs): a layer of norms and gathers alone balances nothing, and cutting a
+ * transformer's head (norm, LM head, loss) apart would not either, its one contraction being
+ * indivisible.
  */
-const HEAVY_OPS_PER_LAYER = 3;
+const HEAVY_OPS_PER_LAYER = 1;
 
 interface Segment {
   readonly from: number;
