@@ -5,6 +5,7 @@ import { createMeshplanClient } from '../client/index.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import { finalCount, type Sweep } from '../schema/index.ts';
 import { table } from './format.ts';
+import { inlineModelFile } from './import-command.ts';
 import { readJsonFile } from './io.ts';
 
 interface SweepOptions {
@@ -47,7 +48,11 @@ export function registerSweepCommand(program: Command): Command {
     .option('--api-key <key>', 'bearer API key (also MESHPLAN_API_KEY)', process.env.MESHPLAN_API_KEY)
     .option('--poll-ms <ms>', 'how often to poll the server', (v) => Number(v), 500)
     .action(async (file: string, opts: SweepOptions) => {
-      const body = await readJsonFile(file, 'sweep');
+      const read = await readJsonFile(file, 'sweep');
+      // The sweep's base request may name its ONNX model by path, as a plan request may.
+      const base = (read as { base?: unknown } | null)?.base;
+      const body =
+        base === undefined ? read : { ...(read as object), base: await inlineModelFile(base, file) };
       const client = createMeshplanClient(opts.url, opts.apiKey ? { apiKey: opts.apiKey } : {});
       const submitted = await client.POST('/v1/sweeps', { body: body as never });
       if (submitted.error !== undefined || submitted.data === undefined) {

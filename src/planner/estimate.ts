@@ -84,6 +84,14 @@ export async function estimate(value: unknown): Promise<Plan> {
     request.model.kind === 'onnx'
       ? plannedModels(request.model, mb, request.training.precision)[0]!
       : planModel(request.model, mb, request.training.precision);
+  if (model.layers.length < 3) {
+    throw new InvalidInputError([
+      {
+        path: 'model',
+        message: `estimate splits a model's blocks between its first and last layers; this one has ${model.layers.length} layers: plan it instead`,
+      },
+    ]);
+  }
   const blocks = model.layers.length - 2;
   const fixed = fixedConfig(request, cluster, blocks);
   const p = request.parallel!;
