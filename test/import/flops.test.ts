@@ -71,8 +71,17 @@ describe('imported structure', () => {
     expect([...norms[0]!.reducedDims]).toEqual(['h']);
   });
 
+  it('fuses the LayerNorms opset 14 spells out (ReduceMean, Sub, Pow, Sqrt, Div) into norms', () => {
+    const norms = imported('gpt-opset14').graph.ops.filter((op) => op.kind === 'norm');
+    // Two per block and the final one, each `bsh,h,h->bsh` normalising over h.
+    expect(norms.map((op) => `${op.einsum.inputs.join(',')}->${op.einsum.output}`)).toEqual(
+      new Array(5).fill('bsh,h,h->bsh'),
+    );
+  });
+
   it.each([
     ['gpt', 4],
+    ['gpt-opset14', 2],
     ['llama', 3],
     ['vit', 4],
   ])('%s: finds its %i blocks as one repeated run', (name, blocks) => {
