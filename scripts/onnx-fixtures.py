@@ -3,7 +3,10 @@
 
 Run with Debian's interpreter, which has python3-torch (1.13) and python3-onnx (1.12):
 
-    /usr/bin/python3 scripts/onnx-fixtures.py
+    /usr/bin/python3 scripts/onnx-fixtures.py [NAME ...]
+
+(every fixture by default; the 48-block GPT takes a few minutes and a few GB of memory). Names
+given alone are re-exported and their entries of flops.json replaced; the others are kept.
 
 Each model below is exported by torch.onnx.export with `export_params=False`: the weights become
 graph inputs that carry their shapes and no data, so the files stay small. Batch and sequence are

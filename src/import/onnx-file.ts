@@ -45,7 +45,7 @@ export interface OnnxModel {
 }
 
 /** Operator sets whose semantics the importer follows (those torch.onnx.export writes by default). */
-export const OPSETS = { min: 13, max: 17 } as const;
+const OPSETS = { min: 13, max: 17 } as const;
 
 /** Stored elements read back: enough for shapes, axes and scalars, never a weight matrix. */
 const MAX_VALUES = 4096;

@@ -30,7 +30,7 @@ export function reduceShape(shape: readonly number[], axes: readonly number[], k
 }
 
 /** Output extent of a sliding window (convolution, pooling) along one spatial axis. */
-export function windowExtent(
+function windowExtent(
   size: number,
   kernel: number,
   stride: number,

@@ -7,7 +7,7 @@ import type { ModelSpec, OnnxModelSpec, OpGraphSpec, Precision } from '../schema
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The file of an ONNX model spec. A `path` is the CLI's to read: the planner sees bytes only. */
-export function onnxBytes(spec: OnnxModelSpec): Uint8Array {
+function onnxBytes(spec: OnnxModelSpec): Uint8Array {
   if (spec.base64 === undefined) {
     throw new InvalidInputError([
       {
