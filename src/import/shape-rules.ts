@@ -30,13 +30,7 @@ export function reduceShape(shape: readonly number[], axes: readonly number[], k
 }
 
 /** Output extent of a sliding window (convolution, pooling) along one spatial axis. */
-function windowExtent(
-  size: number,
-  kernel: number,
-  stride: number,
-  padSum: number,
-  dilation = 1,
-): number {
+function windowExtent(size: number, kernel: number, stride: number, padSum: number, dilation = 1): number {
   return Math.floor((size + padSum - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
