@@ -1,13 +1,14 @@
 import { parseArgs } from 'node:util';
 import { runFidelity } from './fidelity.ts';
 import { runFrontier } from './frontier.ts';
+import { runImport } from './import.ts';
 import { runPlanning } from './planning.ts';
 import { runService } from './service.ts';
 import { runSoak, soakDurationSec } from './soak.ts';
 import { runSolvers } from './solvers.ts';
 
 /**
- * `npm run bench [-- solvers|planning|fidelity|service|soak|frontier … [--duration-sec N]]`: every suite by default;
+ * `npm run bench [-- solvers|planning|import|fidelity|service|soak|frontier … [--duration-sec N]]`: every suite by default;
  * results in bench/results/. `--duration-sec` (or SOAK_DURATION_SEC) shortens the soak's two minutes.
  */
 const { values, positionals: wanted } = parseArgs({
@@ -19,6 +20,7 @@ const soakSec = soakDurationSec(values['duration-sec']);
 const SUITES: Record<string, () => Promise<void>> = {
   solvers: runSolvers,
   planning: () => runPlanning(5),
+  import: () => runImport(5),
   fidelity: runFidelity,
   service: runService,
   soak: () => runSoak(soakSec),

@@ -1221,7 +1221,10 @@ export interface components {
                 chosen: boolean;
                 summary: {
                     costUsd?: number;
+                    cp: number;
                     dp: number;
+                    ep: number;
+                    etp: number;
                     gpuHours?: number;
                     gpus: number;
                     hardwareTflopsPerDevice: number;
@@ -1347,7 +1350,10 @@ export interface components {
                     stepTimeSec: number;
                     summary: {
                         costUsd?: number;
+                        cp: number;
                         dp: number;
+                        ep: number;
+                        etp: number;
                         gpuHours?: number;
                         gpus: number;
                         hardwareTflopsPerDevice: number;
@@ -1404,7 +1410,10 @@ export interface components {
                     stepTimeSec: number;
                     summary: {
                         costUsd?: number;
+                        cp: number;
                         dp: number;
+                        ep: number;
+                        etp: number;
                         gpuHours?: number;
                         gpus: number;
                         hardwareTflopsPerDevice: number;
@@ -1450,7 +1459,10 @@ export interface components {
                     stepTimeSec: number;
                     summary: {
                         costUsd?: number;
+                        cp: number;
                         dp: number;
+                        ep: number;
+                        etp: number;
                         gpuHours?: number;
                         gpus: number;
                         hardwareTflopsPerDevice: number;
@@ -1497,7 +1509,10 @@ export interface components {
                     stepTimeSec: number;
                     summary: {
                         costUsd?: number;
+                        cp: number;
                         dp: number;
+                        ep: number;
+                        etp: number;
                         gpuHours?: number;
                         gpus: number;
                         hardwareTflopsPerDevice: number;
@@ -1611,7 +1626,10 @@ export interface components {
             status: "optimal" | "feasible" | "infeasible" | "timeout";
             summary: {
                 costUsd?: number;
+                cp: number;
                 dp: number;
+                ep: number;
+                etp: number;
                 gpuHours?: number;
                 gpus: number;
                 hardwareTflopsPerDevice: number;
@@ -1674,7 +1692,7 @@ export interface components {
                  * @default gelu
                  * @enum {string}
                  */
-                activation?: "gelu" | "swiglu";
+                activation?: "gelu" | "swiglu" | "geglu" | "squared-relu";
                 /**
                  * @default flash
                  * @enum {string}
@@ -1683,18 +1701,36 @@ export interface components {
                 bias?: boolean;
                 dropout?: boolean;
                 ffnHidden?: number;
+                headDim?: number;
                 heads: number;
                 hidden: number;
                 /** @constant */
                 kind: "transformer";
                 kvHeads?: number;
                 layers: number;
+                mla?: {
+                    kvLoraRank: number;
+                    qLoraRank: number | null;
+                    qkNopeHeadDim: number;
+                    qkRopeHeadDim: number;
+                    vHeadDim: number;
+                };
                 moe?: {
                     /** @default 1.25 */
                     capacityFactor?: number;
+                    /** @default 0 */
+                    denseLayers?: number;
+                    /** @default false */
+                    dropless?: boolean;
                     experts: number;
+                    ffnHidden?: number;
+                    /** @default 0 */
+                    sharedExperts?: number;
+                    sharedFfnHidden?: number;
                     topK: number;
                 };
+                /** @default 0 */
+                mtpLayers?: number;
                 name?: string;
                 /** @enum {string} */
                 norm?: "layernorm" | "rmsnorm";
@@ -1707,7 +1743,19 @@ export interface components {
                 graph: {
                     name?: string;
                     ops: {
+                        /** @enum {string} */
+                        computeDtype?: "fp32" | "tf32" | "bf16" | "fp16" | "fp8" | "int64" | "int32" | "int8" | "bool";
                         einsum: string;
+                        exchange?: {
+                            /** @enum {string} */
+                            group: "cp" | "ep";
+                            /** @enum {string} */
+                            kind: "ring" | "all-to-all" | "all-gather";
+                            /** @default [] */
+                            operands?: number[];
+                            /** @default false */
+                            output?: boolean;
+                        };
                         flops?: number;
                         inputs: string[];
                         /**
@@ -1735,6 +1783,16 @@ export interface components {
                 };
                 /** @constant */
                 kind: "graph";
+            } | {
+                base64?: string;
+                batchDim?: string;
+                dims?: {
+                    [key: string]: number;
+                };
+                /** @constant */
+                kind: "onnx";
+                path?: string;
+                sequenceDim?: string;
             };
             /**
              * @default {
@@ -1755,7 +1813,12 @@ export interface components {
                 timeLimitSec?: number;
             };
             parallel?: {
+                cp?: number;
+                /** @enum {string} */
+                cpCommType?: "p2p" | "a2a" | "allgather";
                 dp?: number;
+                ep?: number;
+                etp?: number;
                 microBatch?: number;
                 overlapGradReduce?: boolean;
                 overlapTensorParallelComm?: boolean;
@@ -1782,7 +1845,7 @@ export interface components {
                  * @default bf16
                  * @enum {string}
                  */
-                precision?: "bf16" | "fp16";
+                precision?: "bf16" | "fp16" | "fp8";
                 tokens?: number;
             };
         };

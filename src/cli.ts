@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerExportCommand } from './cli/export-command.ts';
+import { registerImportCommand } from './cli/import-command.ts';
 import { registerPlanCommands } from './cli/plan-command.ts';
 import { registerServeCommand } from './cli/serve-command.ts';
 import { registerShardCommand } from './cli/shard-command.ts';
@@ -21,6 +22,7 @@ registerSolveIlpCommand(program);
 registerShardCommand(program);
 registerPlanCommands(program);
 registerExportCommand(program);
+registerImportCommand(program);
 // The queue loads only when `serve` runs; MESHPLAN_QUEUE names the BullMQ queue (default `plans`),
 // MESHPLAN_KEEP_RESULTS_SEC how long finished jobs stay readable (default a day).
 registerServeCommand(program, async () =>

@@ -4,6 +4,7 @@ import { type Command, Option } from 'commander';
 import { parsePlanRequest } from '../planner/request.ts';
 import { PlanThreadPool } from '../queue/plan-thread-pool.ts';
 import { FrameworkTarget, type JobProgress, type Plan } from '../schema/index.ts';
+import { inlineModelFile } from './import-command.ts';
 import { inFile, readJsonFile } from './io.ts';
 import { formatPlan } from './plan-format.ts';
 
@@ -44,7 +45,7 @@ async function planWithinLimit(value: unknown, onProgress: (progress: JobProgres
 }
 
 async function runPlanning(kind: 'plan' | 'estimate', file: string, opts: PlanningOptions): Promise<void> {
-  const request = withTarget(await readJsonFile(file, 'request'), opts.target);
+  const request = withTarget(await inlineModelFile(await readJsonFile(file, 'request'), file), opts.target);
   const bar =
     kind === 'plan' && process.stderr.isTTY && !opts.json
       ? new SingleBar(

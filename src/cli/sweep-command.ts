@@ -6,6 +6,7 @@ import { InvalidInputError, parseOrThrow } from '../schema/errors.ts';
 import { FrontierAxes, finalCount, type Sweep, type SweepFrontier, type SweepRow } from '../schema/index.ts';
 import { FIELD_VIEWS } from '../view/row-fields.ts';
 import { table } from './format.ts';
+import { inlineModelFile } from './import-command.ts';
 import { readJsonFile } from './io.ts';
 
 interface SweepOptions {
@@ -81,7 +82,11 @@ export function registerSweepCommand(program: Command): Command {
     .option('--poll-ms <ms>', 'how often to poll the server', (v) => Number(v), 500)
     .action(async (file: string, opts: SweepOptions) => {
       const axes = opts.frontier === undefined ? null : frontierAxes(opts.frontier);
-      const body = await readJsonFile(file, 'sweep');
+      const read = await readJsonFile(file, 'sweep');
+      // The sweep's base request may name its ONNX model by path, as a plan request may.
+      const base = (read as { base?: unknown } | null)?.base;
+      const body =
+        base === undefined ? read : { ...(read as object), base: await inlineModelFile(base, file) };
       const client = createMeshplanClient(opts.url, opts.apiKey ? { apiKey: opts.apiKey } : {});
       const submitted = await client.POST('/v1/sweeps', { body: body as never });
       if (submitted.error !== undefined || submitted.data === undefined) {

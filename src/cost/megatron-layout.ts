@@ -1,5 +1,5 @@
 import type { GraphOp } from '../graph/graph.ts';
-import { DIM } from '../model/letters.ts';
+import { DIM } from '../graph/letters.ts';
 import type { OpStrategy } from './strategy.ts';
 
 /*

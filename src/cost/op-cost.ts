@@ -1,7 +1,7 @@
 import { collectiveSec } from '../cluster/collectives.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
 import type { GraphOp, OpGraph } from '../graph/graph.ts';
-import { DIM } from '../model/letters.ts';
+import { DIM } from '../graph/letters.ts';
 import type { Dtype, GpuSpec, Phase, Recompute } from '../schema/index.ts';
 import { memoryBoundSec, peakFlopsPerSec, rooflineSec } from './compute.ts';
 import { exchangeCost, NO_OUTER_GROUPS, type OuterGroups, type Transfer } from './exchange.ts';

@@ -1,5 +1,5 @@
 import { megatronStrategy } from '../cost/megatron-layout.ts';
-import { DIM } from '../model/letters.ts';
+import { DIM } from '../graph/letters.ts';
 import type { StageOut, Summary } from '../schema/index.ts';
 import type { ResolvedOp } from './planned-layers.ts';
 

@@ -1,7 +1,7 @@
+import { DIM } from '../graph/letters.ts';
 import type { Exchange } from '../schema/graph.ts';
 import type { TransformerDims } from './dims.ts';
 import type { LayerGraphBuilder } from './graph-builder.ts';
-import { DIM } from './letters.ts';
 import { linear } from './linear.ts';
 import { addMlaCore } from './mla.ts';
 import { addNorm } from './norm.ts';

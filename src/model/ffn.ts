@@ -1,7 +1,7 @@
+import { DIM } from '../graph/letters.ts';
 import type { Exchange } from '../schema/graph.ts';
 import { isGated, type TransformerDims } from './dims.ts';
 import type { LayerGraphBuilder } from './graph-builder.ts';
-import { DIM } from './letters.ts';
 import { linear } from './linear.ts';
 
 const { batch: B, seq: S, hidden: H, ffn: F, experts: E, capacity: C, route: K, routerExperts: X } = DIM;

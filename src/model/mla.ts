@@ -4,10 +4,11 @@
  * split into a part without rotary embedding (j) and a rotary part (p), the rotary key shared by all
  * heads. Written with the parts as separate tensors so every parameter and FLOP is the model's own.
  */
+
+import { DIM } from '../graph/letters.ts';
 import type { Exchange } from '../schema/graph.ts';
 import type { TransformerDims } from './dims.ts';
 import type { LayerGraphBuilder } from './graph-builder.ts';
-import { DIM } from './letters.ts';
 import { linear } from './linear.ts';
 
 const { batch: B, seq: S, keySeq: T, hidden: H, heads: N } = DIM;

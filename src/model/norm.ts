@@ -1,6 +1,6 @@
+import { DIM } from '../graph/letters.ts';
 import type { TransformerDims } from './dims.ts';
 import type { LayerGraphBuilder } from './graph-builder.ts';
-import { DIM } from './letters.ts';
 
 const { batch: B, seq: S, hidden: H } = DIM;
 const BSH = `${B}${S}${H}`;

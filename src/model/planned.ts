@@ -1,9 +1,8 @@
 import { buildGraph, type OpGraph } from '../graph/graph.ts';
-import { clusterLayers } from '../graph/layers.ts';
 import { InvalidInputError } from '../schema/errors.ts';
-import type { ModelSpec, OpGraphSpec } from '../schema/index.ts';
+import type { ModelSpec } from '../schema/index.ts';
 import type { BuildOptions } from './dims.ts';
-import { graphSignature } from './signature.ts';
+import { graphModels } from './graph-layers.ts';
 import { buildTransformer } from './transformer.ts';
 
 /** A layer ready for planning: its validated graph and what identifies identical layers. */
@@ -32,16 +31,20 @@ export interface PlannedModel {
   readonly streamBytes: number;
 }
 
-/** Layers a general graph is cut into (Alpa's operator clustering) when the request does not say. */
-const GRAPH_LAYERS = 8;
-
 /**
  * The model for one microbatch on one device of a pipeline replica: with context parallelism each
  * device holds a share of every sequence, with expert parallelism a share of the experts. Totals
- * (`forwardFlops`, `selectiveFlops`) are the replica's: every context-parallel share together.
+ * (`forwardFlops`, `selectiveFlops`) are the replica's: every context-parallel share together. An
+ * ONNX model is a graph once the planner has imported it (src/import sits above this room), so it
+ * arrives here as `graph`.
  */
 export function planModel(spec: ModelSpec, options: BuildOptions): PlannedModel {
-  return spec.kind === 'transformer' ? transformerModel(spec, options) : graphModel(spec.graph);
+  if (spec.kind === 'transformer') return transformerModel(spec, options);
+  // The first granularity always yields a model; the search (src/planner) tries the others.
+  if (spec.kind === 'graph') return graphModels(spec.graph, 0)[0]!;
+  throw new InvalidInputError([
+    { path: 'model.kind', message: 'an ONNX model is planned from the graph the planner imports from it' },
+  ]);
 }
 
 function transformerModel(
@@ -87,58 +90,5 @@ function transformerModel(
     selectiveFlops: selectiveFlops * shares,
     tokensPerMicrobatch: microBatch * spec.seqLen,
     streamBytes: stream.bytes,
-  };
-}
-
-/** A general graph: Alpa's FLOP-balanced clustering cuts it into layers; each becomes a subgraph. */
-function graphModel(spec: OpGraphSpec): PlannedModel {
-  const whole = buildGraph(spec);
-  const count = Math.min(GRAPH_LAYERS, whole.ops.length);
-  const layerOf = clusterLayers(whole, count);
-  const layers: PlannedLayer[] = [];
-  let streamBytes = 0;
-  for (let l = 0; l < count; l++) {
-    const ops = whole.ops.filter((op) => layerOf[op.index] === l);
-    if (ops.length === 0) continue;
-    const names = new Set(ops.flatMap((op) => [...op.inputs, op.output]));
-    const sub: OpGraphSpec = {
-      name: `${whole.name}.layer${l}`,
-      tensors: spec.tensors.filter((t) => names.has(t.name)),
-      ops: spec.ops.filter((op) => ops.some((o) => o.name === op.name)),
-    };
-    const crossing = [...names].filter((n) => {
-      const p = whole.tensors.get(n)!.producer;
-      return p !== null && layerOf[p] !== l;
-    });
-    streamBytes = Math.max(
-      streamBytes,
-      crossing.reduce((s, n) => s + whole.tensors.get(n)!.bytes, 0),
-    );
-    const graph = buildGraph(sub);
-    layers.push({
-      name: `layer${l}`,
-      signature: graphSignature(sub),
-      graph,
-      input: crossing[0] ?? null,
-      output: ops.at(-1)!.output,
-    });
-  }
-  const params = [...whole.tensors.values()].filter((t) => t.param).reduce((s, t) => s + t.numel, 0);
-  if (params === 0) {
-    throw new InvalidInputError([
-      {
-        path: 'model.graph.tensors',
-        message: 'the graph has no parameter to train (mark weights with "param": true)',
-      },
-    ]);
-  }
-  return {
-    name: whole.name,
-    layers,
-    params,
-    forwardFlops: whole.ops.reduce((s, op) => s + op.flops, 0),
-    selectiveFlops: whole.ops.filter((op) => op.selectiveRecompute).reduce((s, op) => s + op.flops, 0),
-    tokensPerMicrobatch: 0,
-    streamBytes,
   };
 }

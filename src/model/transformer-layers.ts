@@ -1,9 +1,10 @@
+import { CROSS_ENTROPY_FLOPS_PER_LOGIT } from '../graph/kernels.ts';
+import { DIM } from '../graph/letters.ts';
 import type { OpGraphSpec } from '../schema/graph.ts';
 import { addAttention } from './attention.ts';
 import type { TransformerDims } from './dims.ts';
 import { addDenseMlp, addMoeMlp } from './ffn.ts';
 import { LayerGraphBuilder } from './graph-builder.ts';
-import { DIM } from './letters.ts';
 import { addNorm } from './norm.ts';
 
 const { batch: B, seq: S, keySeq: T, hidden: H, vocab: V } = DIM;
@@ -29,9 +30,6 @@ export interface ModelLayer {
 }
 
 type UnsignedLayer = Omit<ModelLayer, 'signature'>;
-
-/** Per-logit cost of softmax cross-entropy: max, subtract-and-exp, sum (Megatron's fused kernel). */
-const CROSS_ENTROPY_FLOPS_PER_LOGIT = 4;
 
 /**
  * Token embedding `bs,vh->bsh`: int32 token ids × table, then dropout for GPT. It is a gather

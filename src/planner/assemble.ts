@@ -6,7 +6,7 @@ import { priceStage, type StagePrice, stageLinks } from '../cost/stage.ts';
 import { pipelineStep, stagePeakBytes, stepBreakdown, throughput } from '../cost/step.ts';
 import { trainingCost } from '../cost/training-cost.ts';
 import { coarsen } from '../graph/coarsen.ts';
-import { DIM } from '../model/letters.ts';
+import { DIM } from '../graph/letters.ts';
 import type { Breakdown, Plan, PlanRequest, ScheduleKind, StageOut, Summary } from '../schema/index.ts';
 import { describeOps } from './describe.ts';
 import type { Candidate } from './search.ts';
@@ -171,14 +171,14 @@ export function assemble(
 
   const ways = batchWays(candidate);
   const stageDevices = candidate.stages[0]!.stageDevices;
-  const seqLen = request.model.kind === 'transformer' ? request.model.seqLen : 0;
   const recomputedFlops =
     config.recompute === 'full'
       ? model.forwardFlops
       : config.recompute === 'selective'
         ? model.selectiveFlops
         : 0;
-  const tokensPerSec = (request.training.globalBatch * seqLen) / step.stepSec;
+  // Tokens of every microbatch of every replica (a graph's come from its sequence dim, 0 without one).
+  const tokensPerSec = (B * config.dp * model.tokensPerMicrobatch) / step.stepSec;
   const peak = (cluster.gpu.peakTflops[request.training.precision] ?? cluster.gpu.peakTflops.fp16) * 1e12;
   const summary: Summary = {
     dp: config.dp * ways,

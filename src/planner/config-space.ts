@@ -4,6 +4,8 @@ import type { PlanRequest, Recompute, ZeroStage } from '../schema/index.ts';
 /** How one pipeline replica's devices are cut into stage sub-meshes. */
 export interface ReplicaShape {
   readonly dp: number;
+  /** Context-parallel degree: the replica's devices each hold seqLen / cp tokens. */
+  readonly cp: number;
   /** Devices per stage sub-mesh, per allowed shape. */
   readonly stageDevices: readonly number[];
   /** What the stage DP counts in: 1 device, or a whole node once stages fill nodes. */
@@ -41,14 +43,20 @@ export function divisors(n: number): number[] {
  * inside the stage, which data parallelism across replicas does better); a smaller one into Alpa's
  * (1, 2^k) sub-meshes.
  */
-export function replicaShapes(cluster: Cluster, request: PlanRequest, layerCount: number): ReplicaShape[] {
+export function replicaShapes(
+  cluster: Cluster,
+  request: PlanRequest,
+  layerCount: number,
+  cp = 1,
+): ReplicaShape[] {
   const g = cluster.gpusPerNode;
   const pinned = request.parallel ?? {};
   const shapes: ReplicaShape[] = [];
-  for (const dp of divisors(cluster.devices)) {
+  if (cluster.devices % cp !== 0) return shapes;
+  for (const dp of divisors(cluster.devices / cp)) {
     if (pinned.dp !== undefined && pinned.dp !== dp) continue;
     if (request.training.globalBatch % dp !== 0) continue;
-    const replicaDevices = cluster.devices / dp;
+    const replicaDevices = cluster.devices / (dp * cp);
     // The stage DP uses every device of the replica, so a pinned pp fixes the stage size.
     const pinnedStage = pinned.pp === undefined ? undefined : replicaDevices / pinned.pp;
     if (pinnedStage !== undefined && !Number.isInteger(pinnedStage)) continue;
@@ -59,7 +67,14 @@ export function replicaShapes(cluster: Cluster, request: PlanRequest, layerCount
         if (replicaDevices % m !== 0 || replicaDevices / m > layerCount) continue;
         if (pinnedStage !== undefined && pinnedStage !== m) continue;
         if (pinned.tp !== undefined && pinned.tp > m) continue;
-        shapes.push({ dp, stageDevices: [m], deviceUnit: m, replicaDevices, tensorParallelGroups: m < g });
+        shapes.push({
+          dp,
+          cp,
+          stageDevices: [m],
+          deviceUnit: m,
+          replicaDevices,
+          tensorParallelGroups: m < g,
+        });
       }
     } else {
       // Smaller than a node (or pinned so): Alpa's (1, 2^k) sub-meshes, which never straddle a node.
@@ -67,7 +82,14 @@ export function replicaShapes(cluster: Cluster, request: PlanRequest, layerCount
         (m) => pinnedStage === undefined || m === pinnedStage,
       );
       if (sizes.length > 0)
-        shapes.push({ dp, stageDevices: sizes, deviceUnit: 1, replicaDevices, tensorParallelGroups: false });
+        shapes.push({
+          dp,
+          cp,
+          stageDevices: sizes,
+          deviceUnit: 1,
+          replicaDevices,
+          tensorParallelGroups: false,
+        });
     }
   }
   return shapes;
@@ -114,4 +136,34 @@ export function zeroOrder(request: PlanRequest, dp: number): ZeroStage[] {
   const pinned = request.parallel?.zero;
   if (pinned !== undefined) return [pinned];
   return dp === 1 ? [0] : [1, 2, 3];
+}
+
+/**
+ * Context-parallel degrees worth planning: powers of two that cut every sequence into 2·cp chunks
+ * (causal load balancing) of at least MIN_CP_SHARD tokens — below that the keys' exchange costs
+ * more than the activations it saves. Fused attention only; a general graph has no sequence to cut.
+ */
+const MIN_CP_SHARD = 4096;
+
+export function contextParallelDegrees(request: PlanRequest, cluster: Cluster): number[] {
+  const pinned = request.parallel?.cp;
+  if (pinned !== undefined) return [pinned];
+  const model = request.model;
+  if (model.kind !== 'transformer' || model.attention === 'eager') return [1];
+  return powersOfTwoUpTo(cluster.devices).filter(
+    (cp) => cp === 1 || (model.seqLen % (2 * cp) === 0 && model.seqLen / cp >= MIN_CP_SHARD),
+  );
+}
+
+/**
+ * Expert-parallel degrees worth planning with `replicas` (dp · cp) peers to carve them from: powers
+ * of two dividing the experts and the peers (Megatron's rule); 1 for a dense model.
+ */
+export function expertParallelDegrees(request: PlanRequest, replicas: number): number[] {
+  const model = request.model;
+  const experts = model.kind === 'transformer' ? (model.moe?.experts ?? 1) : 1;
+  const pinned = request.parallel?.ep;
+  const fits = (ep: number) => experts % ep === 0 && replicas % ep === 0;
+  if (pinned !== undefined) return fits(pinned) ? [pinned] : [];
+  return powersOfTwoUpTo(Math.min(experts, replicas)).filter(fits);
 }

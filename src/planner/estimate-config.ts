@@ -11,6 +11,8 @@ export interface FixedConfig {
   readonly tp: number;
   readonly pp: number;
   readonly dp: number;
+  readonly cp: number;
+  readonly ep: number;
   readonly microBatch: number;
   /** Transformer blocks per stage, first to last. */
   readonly stageBlocks: readonly number[];
@@ -69,11 +71,24 @@ function stageBlocksOf(request: PlanRequest, blocks: number, pp: number, issues:
 
 export function fixedConfig(request: PlanRequest, cluster: Cluster, blocks: number): FixedConfig {
   const { tp, pp, dp, microBatch } = required(request);
+  const cp = request.parallel?.cp ?? 1;
+  const ep = request.parallel?.ep ?? 1;
   const issues: InputIssue[] = [];
-  if (tp * pp * dp !== cluster.devices) {
+  if (tp * pp * dp * cp !== cluster.devices) {
     issues.push({
       path: 'parallel',
-      message: `tp·pp·dp = ${tp * pp * dp} but the cluster has ${cluster.devices} GPUs`,
+      message: `tp·cp·pp·dp = ${tp * cp * pp * dp} but the cluster has ${cluster.devices} GPUs`,
+    });
+  }
+  // Megatron carves expert parallelism from the data- and context-parallel ranks.
+  if ((dp * cp) % ep !== 0) {
+    issues.push({ path: 'parallel.ep', message: `ep = ${ep} does not divide dp·cp = ${dp * cp}` });
+  }
+  const etp = request.parallel?.etp;
+  if (etp !== undefined && etp !== tp) {
+    issues.push({
+      path: 'parallel.etp',
+      message: `meshplan prices expert tensor parallelism equal to tp (Megatron's default), here ${tp}`,
     });
   }
   if (request.training.globalBatch % (dp * microBatch) !== 0) {
@@ -92,5 +107,5 @@ export function fixedConfig(request: PlanRequest, cluster: Cluster, blocks: numb
   }
   const stageBlocks = stageBlocksOf(request, blocks, pp, issues);
   if (issues.length > 0) throw new InvalidInputError(issues, 'request');
-  return { tp, pp, dp, microBatch, stageBlocks };
+  return { tp, pp, dp, cp, ep, microBatch, stageBlocks };
 }

@@ -1,5 +1,6 @@
 import { logicalMesh } from '../cluster/mesh.ts';
 import { pipelineConfig } from '../cost/pipeline-config.ts';
+import { stageLinks } from '../cost/stage.ts';
 import { buildExports, FRAMEWORKS, notRunnable } from '../frameworks/index.ts';
 import { resolveDims } from '../model/dims.ts';
 import { planModel } from '../model/planned.ts';
@@ -10,6 +11,7 @@ import { assemble } from './assemble.ts';
 import { fixedConfig } from './estimate-config.ts';
 import { familyShape, withRuntime } from './goals.ts';
 import { LayerSolver } from './layer-solver.ts';
+import { plannedModels } from './model-of.ts';
 import { ASSUMPTIONS } from './outcomes.ts';
 import { parsePlanRequest } from './request.ts';
 import type { Candidate } from './search.ts';
@@ -22,18 +24,42 @@ import type { Candidate } from './search.ts';
 export async function estimate(value: unknown): Promise<Plan> {
   const started = Date.now();
   const { request, cluster } = parsePlanRequest(value);
-  if (request.model.kind !== 'transformer') {
+  if (request.model.kind === 'graph') {
     throw new InvalidInputError([
-      { path: 'model.kind', message: 'estimate prices transformer specs; plan a graph instead' },
+      {
+        path: 'model.kind',
+        message: 'estimate prices transformers (as specs or ONNX); plan a graph instead',
+      },
     ]);
   }
-  const fixed = fixedConfig(request, cluster, request.model.layers);
-  const p = request.parallel!;
+  const mb = request.parallel?.microBatch ?? request.training.microBatch ?? 1;
+  const p = request.parallel ?? {};
   const { precision } = request.training;
-  const model = planModel(request.model, { microBatch: fixed.microBatch, precision });
-  const dims = resolveDims(request.model, { microBatch: fixed.microBatch, precision });
+  const cp = p.cp ?? 1;
+  const ep = p.ep ?? 1;
+  const build = {
+    microBatch: mb,
+    precision,
+    contextParallel: { degree: cp, commType: p.cpCommType ?? 'p2p' },
+    expertParallel: ep,
+  } as const;
+  // An imported model's first and last layers (embedding, head) ride with the end stages, as a
+  // transformer spec's do; its repeated blocks are split evenly.
+  const model = plannedModels(request.model, build)[0]!;
+  if (model.layers.length < 3) {
+    throw new InvalidInputError([
+      {
+        path: 'model',
+        message: `estimate splits a model's blocks between its first and last layers; this one has ${model.layers.length} layers: plan it instead`,
+      },
+    ]);
+  }
+  const fixed = fixedConfig(request, cluster, model.layers.length - 2);
+  const dims = request.model.kind === 'transformer' ? resolveDims(request.model, build) : null;
   let config = pipelineConfig(request, {
     dp: fixed.dp,
+    cp,
+    ep,
     microBatch: fixed.microBatch,
     recompute: p.recompute ?? 'none',
     zero: p.zero ?? (fixed.dp > 1 ? 1 : 0),
@@ -41,12 +67,9 @@ export async function estimate(value: unknown): Promise<Plan> {
   const solver = new LayerSolver({ cluster, deadlineMs: started + request.options.timeLimitSec * 1000 });
   const sequenceParallel = (p.sequenceParallel ?? false) && fixed.tp > 1;
   const choice = sequenceParallel ? 'megatron-sp' : 'megatron';
-  const series = await solver.series(
-    model.layers,
-    logicalMesh(cluster, [1, fixed.tp]),
-    choice,
-    config.recompute,
-  );
+  const outer = stageLinks(cluster, fixed.tp, config).outer;
+  const mesh = logicalMesh(cluster, [1, fixed.tp]);
+  const series = await solver.series(model.layers, mesh, choice, config.recompute, outer);
   if (series === null) {
     throw new InvalidInputError([
       {
@@ -57,6 +80,7 @@ export async function estimate(value: unknown): Promise<Plan> {
   }
   const replica = {
     dp: fixed.dp,
+    cp,
     stageDevices: [fixed.tp],
     deviceUnit: fixed.tp,
     replicaDevices: fixed.tp * fixed.pp,

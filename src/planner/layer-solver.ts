@@ -10,7 +10,7 @@ import { megatronStrategy } from '../cost/megatron-layout.ts';
 import { PARAM_STATE_BYTES } from '../cost/memory.ts';
 import { LayerSeries } from '../cost/stage.ts';
 import type { OpStrategy } from '../cost/strategy.ts';
-import { DIM } from '../model/letters.ts';
+import { DIM } from '../graph/letters.ts';
 import type { PlannedLayer } from '../model/planned.ts';
 import type { Recompute } from '../schema/index.ts';
 

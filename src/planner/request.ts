@@ -7,6 +7,7 @@ import { parseCluster } from '../cluster/index.ts';
 import { buildGraph } from '../graph/graph.ts';
 import { InvalidInputError, parseOrThrow } from '../schema/errors.ts';
 import { PlanRequest } from '../schema/index.ts';
+import { onnxGraph } from './model-of.ts';
 
 export function parsePlanRequest(value: unknown): { request: PlanRequest; cluster: Cluster } {
   const request = parseOrThrow(PlanRequest, value, 'request');
@@ -22,8 +23,15 @@ export function requestCluster(request: PlanRequest): Cluster {
   }
 }
 
-/** A `graph` model that is a graph (names resolve, shapes agree, no cycle); issues at `model.graph…`. */
+/**
+ * A `graph` model that is a graph (names resolve, shapes agree, no cycle), issues at `model.graph…`;
+ * an `onnx` model that imports (a readable file, every op mapped, every symbolic dim bound).
+ */
 export function checkModel(request: PlanRequest): void {
+  if (request.model.kind === 'onnx') {
+    onnxGraph(request.model, 1, request.training.precision);
+    return;
+  }
   if (request.model.kind !== 'graph') return;
   try {
     buildGraph(request.model.graph);

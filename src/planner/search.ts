@@ -1,11 +1,11 @@
 import type { Cluster } from '../cluster/cluster.ts';
-import { logicalMesh } from '../cluster/mesh.ts';
 import { type PipelineConfig, pipelineConfig } from '../cost/pipeline-config.ts';
-import { resolveDims, type TransformerDims } from '../model/dims.ts';
-import { type PlannedModel, planModel } from '../model/planned.ts';
-import type { FrameworkName, PlanRequest, Recompute } from '../schema/index.ts';
+import { type BuildOptions, resolveDims, type TransformerDims } from '../model/dims.ts';
+import type { PlannedModel } from '../model/planned.ts';
+import type { FrameworkName, PlanRequest } from '../schema/index.ts';
 import {
-  logicalShapes,
+  contextParallelDegrees,
+  expertParallelDegrees,
   microBatchSizes,
   type ReplicaShape,
   recomputeOrder,
@@ -13,9 +13,11 @@ import {
   zeroOrder,
 } from './config-space.ts';
 import { solveForGoal } from './goal-solve.ts';
-import { entryFamilies, type Goal, goalsFor, megatronLayoutsOnly, type TaggedEntry } from './goals.ts';
+import { entryFamilies, type Goal, goalsFor, megatronLayoutsOnly } from './goals.ts';
 import type { LayerSolver, LayoutChoice } from './layer-solver.ts';
-import type { Candidate, SeriesEntry } from './replica-solve.ts';
+import { layeringCount, plannedModels } from './model-of.ts';
+import type { Candidate } from './replica-solve.ts';
+import { lowerBoundSec, seriesFor } from './series.ts';
 
 export type { Candidate, PlannedStage } from './replica-solve.ts';
 
@@ -75,9 +77,7 @@ export interface SearchContext {
 export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
   const { request, cluster } = ctx;
   const spec = request.model;
-  const layerCountGuess = spec.kind === 'transformer' ? spec.layers + 2 : Number.POSITIVE_INFINITY;
-  const replicas = replicaShapes(cluster, request, layerCountGuess);
-  const work = replicas.flatMap((r) => microBatchSizes(request, r.dp).map((mb) => ({ replica: r, mb })));
+  const work = workItems(request, cluster);
   const unbuildable: Partial<Record<FrameworkName, string>> = {};
   const modelDims =
     spec.kind === 'transformer'
@@ -91,7 +91,10 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
   });
   const target = goals[0]!;
   const bests = new Map<Goal, Candidate>();
-  const models = new Map<number, { model: PlannedModel; dims: TransformerDims | null }>();
+  const models = new Map<
+    string,
+    { layered: readonly (PlannedModel | undefined)[]; dims: TransformerDims | null }
+  >();
   let shortfall: number | null = null;
   let tried = 0;
   let dpStates = 0;
@@ -104,25 +107,35 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
     if (goal !== target && target.framework === null) offer(target, candidate);
     if (goal === target) ctx.onImprovement?.(candidate, { dpStates, configurationsTried: tried });
   };
-  search: for (const [index, { replica, mb }] of work.entries()) {
+  search: for (const [index, { replica, mb, ep, layering }] of work.entries()) {
     ctx.signal?.throwIfAborted();
     if (Date.now() > ctx.deadlineMs) {
       timedOut = true;
       break;
     }
-    ctx.onProgress?.({ phase: `dp=${replica.dp} microBatch=${mb}`, fraction: index / work.length });
-    let built = models.get(mb);
+    const { dp, cp } = replica;
+    ctx.onProgress?.({
+      phase: `dp=${dp}${cp > 1 ? ` cp=${cp}` : ''}${ep > 1 ? ` ep=${ep}` : ''} microBatch=${mb}`,
+      fraction: index / work.length,
+    });
+    const build: BuildOptions = {
+      microBatch: mb,
+      precision: request.training.precision,
+      contextParallel: { degree: cp, commType: request.parallel?.cpCommType ?? 'p2p' },
+      expertParallel: ep,
+    };
+    const key = `${mb}|${cp}|${ep}`;
+    let built = models.get(key);
     if (built === undefined) {
       built = {
-        model: planModel(spec, { microBatch: mb, precision: request.training.precision }),
-        dims:
-          spec.kind === 'transformer'
-            ? resolveDims(spec, { microBatch: mb, precision: request.training.precision })
-            : null,
+        layered: plannedModels(spec, build),
+        dims: spec.kind === 'transformer' ? resolveDims(spec, build) : null,
       };
-      models.set(mb, built);
+      models.set(key, built);
     }
-    const { model, dims } = built;
+    const { dims } = built;
+    const model = built.layered[layering];
+    if (model === undefined) continue;
     const microbatches = request.training.globalBatch / (replica.dp * mb);
     // Goals still escalating (recomputation, leaner layouts, ZeRO) at this replica and microbatch.
     const pending = new Set(goals);
@@ -137,7 +150,7 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
         const offered = active.every(megatronLayoutsOnly)
           ? choices.filter((c) => c.startsWith('megatron'))
           : choices;
-        const entries = await seriesFor(ctx, model, replica, recompute, offered);
+        const entries = await seriesFor(ctx, model, replica, { dp, cp, ep }, recompute, offered);
         if (entries === null) {
           timedOut = true;
           break search;
@@ -150,13 +163,13 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
           if (
             tier === 0 &&
             best !== undefined &&
-            lowerBoundSec(ctx, model, replica, microbatches, own) >= best.stepSec
+            lowerBoundSec(request, model, replica, microbatches, own) >= best.stepSec
           ) {
             pending.delete(goal);
           }
         }
         for (const zero of zeroOrder(request, replica.dp)) {
-          const config = pipelineConfig(request, { dp: replica.dp, microBatch: mb, recompute, zero });
+          const config = pipelineConfig(request, { dp, cp, ep, microBatch: mb, recompute, zero });
           for (const goal of active) {
             if (!pending.has(goal)) continue;
             tried++;
@@ -200,59 +213,29 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
   };
 }
 
-/** Every stage layout offered on the replica's sub-meshes; null when the deadline passed first. */
-async function seriesFor(
-  ctx: SearchContext,
-  model: PlannedModel,
-  replica: ReplicaShape,
-  recompute: Recompute,
-  choices: readonly LayoutChoice[],
-): Promise<TaggedEntry[] | null> {
-  const out: TaggedEntry[] = [];
-  for (const m of replica.stageDevices) {
-    for (const shape of logicalShapes(m, ctx.request.parallel?.tp)) {
-      const mesh = logicalMesh(ctx.cluster, shape);
-      for (const choice of choices) {
-        // Each mesh may need fresh ILP solves; past the deadline the configuration is given up.
-        if (Date.now() > ctx.deadlineMs) return null;
-        if (choice.startsWith('megatron') && shape[0] !== 1) continue;
-        if (choice === 'megatron-sp' && shape[1] === 1) continue;
-        const sp = ctx.request.parallel?.sequenceParallel;
-        if ((sp === true && choice === 'megatron') || (sp === false && choice === 'megatron-sp')) continue;
-        const series = await ctx.solver.series(model.layers, mesh, choice, recompute);
-        if (series !== null) out.push({ series, stageDevices: m, choice });
-      }
-    }
-  }
-  return out;
+/** One configuration family the search visits: a replica, a microbatch, an expert degree, a layering. */
+interface WorkItem {
+  readonly replica: ReplicaShape;
+  readonly mb: number;
+  readonly ep: number;
+  /** Which of a graph's layerings (one for a transformer). */
+  readonly layering: number;
 }
 
-/**
- * A lower bound on any cut's step time, Σ t_i + (B − 1)·max t_i (DESIGN.md §6): the stage latencies
- * sum to at least every layer at its fastest on any offered mesh, and the slowest stage takes at
- * least the fastest whole-model latency spread over the most stages the replica can have.
- */
-function lowerBoundSec(
-  ctx: SearchContext,
-  model: PlannedModel,
-  replica: ReplicaShape,
-  microbatches: number,
-  entries: readonly SeriesEntry[],
-): number {
-  if (entries.length === 0) return Number.POSITIVE_INFINITY;
-  const L = model.layers.length;
-  // Every framework's runtime overlaps tensor parallelism exactly when the request asks for it.
-  const overlap = ctx.request.parallel?.overlapTensorParallelComm ?? false;
-  const latency = (e: SeriesEntry, first: number, last: number) =>
-    e.series.latencySec(first, last) - (overlap ? e.series.hiddenByOverlapSec(first, last) : 0);
-  let slowestStage = Number.POSITIVE_INFINITY;
-  for (const e of entries) {
-    const stages = Math.min(L, replica.replicaDevices / e.stageDevices);
-    slowestStage = Math.min(slowestStage, latency(e, 0, L - 1) / stages);
-  }
-  let sum = 0;
-  for (let l = 0; l < L; l++) sum += Math.min(...entries.map((e) => latency(e, l, l)));
-  return sum + (microbatches - 1) * slowestStage;
+/** Every (context degree, replica, microbatch, expert degree, layering) the search visits, in order. */
+function workItems(request: PlanRequest, cluster: Cluster): WorkItem[] {
+  const spec = request.model;
+  const layerCountGuess = spec.kind === 'transformer' ? spec.layers + 2 : Number.POSITIVE_INFINITY;
+  const layerings = Array.from({ length: layeringCount(spec) }, (_, i) => i);
+  return contextParallelDegrees(request, cluster).flatMap((cp) =>
+    replicaShapes(cluster, request, layerCountGuess, cp).flatMap((replica) =>
+      microBatchSizes(request, replica.dp).flatMap((mb) =>
+        expertParallelDegrees(request, replica.dp * cp).flatMap((ep) =>
+          layerings.map((layering) => ({ replica, mb, ep, layering })),
+        ),
+      ),
+    ),
+  );
 }
 
 export type { PipelineConfig };

@@ -106,5 +106,46 @@ export const GraphModelSpec = z
   })
   .strict();
 
-export const ModelSpec = z.discriminatedUnion('kind', [TransformerSpec, GraphModelSpec]);
+const dimName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^\s]+$/, 'dim names may not contain white space');
+
+/**
+ * A model exported from PyTorch as ONNX (torch.onnx.export, with or without weights). Its symbolic
+ * dims are bound when planned: `batchDim` to the microbatch the search tries, the others from `dims`.
+ */
+export const OnnxModelSpec = z
+  .object({
+    kind: z.literal('onnx'),
+    /** The .onnx file, relative to the request file: the CLI reads it (the API takes `base64`). */
+    path: z.string().min(1).max(4096).optional(),
+    /** The .onnx file's bytes, base64-encoded. */
+    base64: z.string().min(1).optional(),
+    /** The symbolic dim counting samples; default: the first dim of the first graph input. */
+    batchDim: dimName.optional(),
+    /** Sizes of the other symbolic dims, e.g. {"seq": 2048}. */
+    dims: z.record(dimName, count.max(2 ** 31)).optional(),
+    /** The symbolic dim of token positions, for tokens/s. */
+    sequenceDim: dimName.optional(),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if ((m.path === undefined) === (m.base64 === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['base64'],
+        message: 'give the model file as exactly one of path or base64',
+      });
+    if (m.sequenceDim !== undefined && m.dims?.[m.sequenceDim] === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sequenceDim'],
+        message: `sequenceDim "${m.sequenceDim}" needs its size in dims`,
+      });
+  });
+export type OnnxModelSpec = z.infer<typeof OnnxModelSpec>;
+
+export const ModelSpec = z.discriminatedUnion('kind', [TransformerSpec, GraphModelSpec, OnnxModelSpec]);
 export type ModelSpec = z.infer<typeof ModelSpec>;

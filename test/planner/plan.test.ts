@@ -75,7 +75,7 @@ describe('estimate', () => {
     await expect(
       estimate({ model, cluster, training, parallel: { tp: 8, pp: 2, dp: 2, microBatch: 1 } }),
     ).rejects.toMatchObject({
-      issues: [{ path: 'parallel', message: expect.stringMatching(/tp·pp·dp = 32/) }],
+      issues: [{ path: 'parallel', message: expect.stringMatching(/tp·cp·pp·dp = 32/) }],
     });
   });
 });

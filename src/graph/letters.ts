@@ -1,7 +1,8 @@
 /**
- * The einsum letter of each dim the transformer builder writes, defined once: the builder spells its
- * einsums with these, and whoever reads a built graph for meaning (Megatron's layouts in the cost
- * model, the batch and sequence splits the planner reports) asks for a dim by name, not by letter.
+ * The einsum letter of each dim with a meaning, defined once: the transformer builder spells its
+ * einsums with these, the ONNX importer gives them to the dims it recognises, and whoever reads a
+ * graph for meaning (Megatron's layouts in the cost model, the batch and sequence splits the
+ * planner reports) asks for a dim by name, not by letter.
  */
 export const DIM = {
   /** Sequences of the microbatch. */

@@ -1,0 +1,78 @@
+/**
+ * The priced layers a configuration's stages choose from: every layer laid out on each sub-mesh the
+ * replica offers, by each layout choice, and a lower bound on any cut of them.
+ */
+import type { Cluster } from '../cluster/cluster.ts';
+import { logicalMesh } from '../cluster/mesh.ts';
+import { type OuterDegrees, stageLinks } from '../cost/stage.ts';
+import type { PlannedModel } from '../model/planned.ts';
+import type { PlanRequest, Recompute } from '../schema/index.ts';
+import { logicalShapes, type ReplicaShape } from './config-space.ts';
+import type { TaggedEntry } from './goals.ts';
+import type { LayerSolver, LayoutChoice } from './layer-solver.ts';
+import type { SeriesEntry } from './replica-solve.ts';
+
+export interface SeriesContext {
+  readonly request: PlanRequest;
+  readonly cluster: Cluster;
+  readonly solver: LayerSolver;
+  readonly deadlineMs: number;
+}
+
+/** Every stage layout offered on the replica's sub-meshes; null when the deadline passed first. */
+export async function seriesFor(
+  ctx: SeriesContext,
+  model: PlannedModel,
+  replica: ReplicaShape,
+  degrees: OuterDegrees,
+  recompute: Recompute,
+  choices: readonly LayoutChoice[],
+): Promise<TaggedEntry[] | null> {
+  const out: TaggedEntry[] = [];
+  for (const m of replica.stageDevices) {
+    // The context- and expert-parallel groups around a stage of m devices (their exchanges' links).
+    const outer = stageLinks(ctx.cluster, m, degrees).outer;
+    for (const shape of logicalShapes(m, ctx.request.parallel?.tp)) {
+      const mesh = logicalMesh(ctx.cluster, shape);
+      for (const choice of choices) {
+        // Each mesh may need fresh ILP solves; past the deadline the configuration is given up.
+        if (Date.now() > ctx.deadlineMs) return null;
+        if (choice.startsWith('megatron') && shape[0] !== 1) continue;
+        if (choice === 'megatron-sp' && shape[1] === 1) continue;
+        const sp = ctx.request.parallel?.sequenceParallel;
+        if ((sp === true && choice === 'megatron') || (sp === false && choice === 'megatron-sp')) continue;
+        const series = await ctx.solver.series(model.layers, mesh, choice, recompute, outer);
+        if (series !== null) out.push({ series, stageDevices: m, choice });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A lower bound on any cut's step time, Σ t_i + (B − 1)·max t_i (DESIGN.md §6): the stage latencies
+ * sum to at least every layer at its fastest on any offered mesh, and the slowest stage takes at
+ * least the fastest whole-model latency spread over the most stages the replica can have.
+ */
+export function lowerBoundSec(
+  request: PlanRequest,
+  model: PlannedModel,
+  replica: ReplicaShape,
+  microbatches: number,
+  entries: readonly SeriesEntry[],
+): number {
+  if (entries.length === 0) return Number.POSITIVE_INFINITY;
+  const L = model.layers.length;
+  // Every framework's runtime overlaps tensor parallelism exactly when the request asks for it.
+  const overlap = request.parallel?.overlapTensorParallelComm ?? false;
+  const latency = (e: SeriesEntry, first: number, last: number) =>
+    e.series.latencySec(first, last) - (overlap ? e.series.hiddenByOverlapSec(first, last) : 0);
+  let slowestStage = Number.POSITIVE_INFINITY;
+  for (const e of entries) {
+    const stages = Math.min(L, replica.replicaDevices / e.stageDevices);
+    slowestStage = Math.min(slowestStage, latency(e, 0, L - 1) / stages);
+  }
+  let sum = 0;
+  for (let l = 0; l < L; l++) sum += Math.min(...entries.map((e) => latency(e, l, l)));
+  return sum + (microbatches - 1) * slowestStage;
+}
