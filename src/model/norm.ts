@@ -23,7 +23,7 @@ export function addNorm(
   x: string,
   dims: TransformerDims,
 ): string {
-  const { microBatch: b, seqLen: s, hidden: h } = dims;
+  const { microBatch: b, seqPerDevice: s, hidden: h } = dims;
   const params = [builder.param(names.scale, [h])];
   if (dims.norm === 'layernorm') params.push(builder.param(names.shift, [h]));
   const out = builder.activation(names.output, [b, s, h]);

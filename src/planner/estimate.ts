@@ -3,7 +3,6 @@ import { pipelineConfig } from '../cost/pipeline-config.ts';
 import { stageLinks } from '../cost/stage.ts';
 import { buildExports, FRAMEWORKS, notRunnable } from '../frameworks/index.ts';
 import { resolveDims } from '../model/dims.ts';
-import { planModel } from '../model/planned.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import type { Plan } from '../schema/index.ts';
 import { onlyChosen } from './alternatives.ts';

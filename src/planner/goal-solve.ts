@@ -18,6 +18,7 @@ import {
   withRuntime,
 } from './goals.ts';
 import { priceCuts, type ReplicaContext, type ReplicaResult, solveReplica } from './replica-solve.ts';
+import { lowerBoundSec } from './series.ts';
 
 export function solveForGoal(
   ctx: Omit<ReplicaContext, 'goal'> & ShapeContext,
@@ -26,6 +27,8 @@ export function solveForGoal(
   replica: ReplicaShape,
   config: PipelineConfig,
   entries: readonly TaggedEntry[],
+  /** The goal's best step time so far: a family whose bound cannot beat it is not solved. */
+  bestSec = Number.POSITIVE_INFINITY,
 ): ReplicaResult {
   const pinnedPp = ctx.request.parallel?.pp;
   const replicaCtx: ReplicaContext = {
@@ -46,6 +49,7 @@ export function solveForGoal(
     const tensorParallel = family.tensorParallel!;
     // Every stage of a framework family has tp devices: only replicas cut into such stages serve it.
     if (!replica.stageDevices.includes(tensorParallel.tp)) continue;
+    if (lowerBoundSec(ctx.request, model, replica, config.microbatches, family.entries) >= bestSec) continue;
     const shape = familyShape(ctx, tensorParallel, replica, config, null);
     if (!framework.runs(shape).ok) continue;
     const priced = withRuntime(framework, shape, config, ctx.request);

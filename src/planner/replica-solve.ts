@@ -7,7 +7,7 @@ import { type StageOption, solveStageDp } from '../../solvers/index.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import { maxStagesAfter, paramBytes } from '../cost/memory.ts';
 import type { PipelineConfig } from '../cost/pipeline-config.ts';
-import { type LayerSeries, priceStage, stageLinks } from '../cost/stage.ts';
+import { type LayerSeries, priceStage, type StageLinks, stageLinks } from '../cost/stage.ts';
 import { pipelineStep } from '../cost/step.ts';
 import type { PlannedModel } from '../model/planned.ts';
 import type { FrameworkName } from '../schema/index.ts';
@@ -65,6 +65,36 @@ function longestStage(layers: number, replica: ReplicaShape): number {
   return Math.min(layers, 2 * Math.ceil(layers / stages) + 2);
 }
 
+/**
+ * Memory no cut can avoid, per device of the replica, beyond its capacity: every layer at its
+ * leanest offered layout holding its parameter state and the activations of the microbatches every
+ * stage keeps (one under 1F1B, all under GPipe). Positive: no cut fits, and the DP need not be built.
+ */
+function unavoidableOverflowBytes(
+  ctx: ReplicaContext,
+  model: PlannedModel,
+  replica: ReplicaShape,
+  config: PipelineConfig,
+  entries: readonly SeriesEntry[],
+  links: ReadonlyMap<number, StageLinks>,
+): number {
+  const L = model.layers.length;
+  const inFlight = config.schedule === 'gpipe' ? config.microbatches : 1;
+  let total = 0;
+  for (let layer = 0; layer < L; layer++) {
+    let leanest = Number.POSITIVE_INFINITY;
+    for (const e of entries) {
+      const link = links.get(e.stageDevices);
+      if (link === undefined) continue;
+      const price = priceStage(e.series, layer, layer, L, model.streamBytes, link, config, ctx.cluster);
+      const perDevice = paramBytes(price.params) + inFlight * price.activationBytesPerMicrobatch;
+      leanest = Math.min(leanest, e.stageDevices * perDevice);
+    }
+    total += leanest;
+  }
+  return total / replica.replicaDevices - ctx.capacityBytes;
+}
+
 /** Alpa's stage DP over every layer range × sub-mesh × offered layout. */
 export function solveReplica(
   ctx: ReplicaContext,
@@ -76,6 +106,15 @@ export function solveReplica(
   const L = model.layers.length;
   const sizes = replica.stageDevices;
   const links = sizes.map((m) => stageLinks(ctx.cluster, m, config));
+  const overflow = unavoidableOverflowBytes(
+    ctx,
+    model,
+    replica,
+    config,
+    entries,
+    new Map(sizes.map((m, i) => [m, links[i]!])),
+  );
+  if (overflow > 0) return { candidate: null, shortfallBytes: overflow, dpStates: 0 };
   // Each sub-mesh size prices only its own layouts; the tag is the entry's index for the DP's answer.
   const entriesBySize = sizes.map((m) =>
     entries.flatMap((entry, tag) => (entry.stageDevices === m ? [{ entry, tag }] : [])),

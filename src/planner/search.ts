@@ -180,6 +180,7 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
               replica,
               config,
               entries,
+              bests.get(goal)?.stepSec,
             );
             dpStates += result.dpStates;
             if (result.candidate === null) {
