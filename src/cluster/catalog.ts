@@ -1,5 +1,7 @@
 import type { CatalogGpu } from '../schema/cluster.ts';
 import { AMPERE_GPUS } from './gpus/ampere.ts';
+import { BLACKWELL_GPUS } from './gpus/blackwell.ts';
+import { CDNA3_GPUS } from './gpus/cdna3.ts';
 import { HOPPER_GPUS } from './gpus/hopper.ts';
 import { VOLTA_GPUS } from './gpus/volta.ts';
 
@@ -11,6 +13,8 @@ export const GPU_CATALOG: Readonly<Record<string, CatalogGpu>> = {
   ...VOLTA_GPUS,
   ...AMPERE_GPUS,
   ...HOPPER_GPUS,
+  ...BLACKWELL_GPUS,
+  ...CDNA3_GPUS,
 };
 
 export const GPU_IDS: readonly string[] = Object.keys(GPU_CATALOG);

@@ -22,7 +22,8 @@ const ampere = {
     smsPerTile: 1,
     source:
       'CUTLASS include/cutlass/gemm/device/default_gemm_configuration.h, ' +
-      'DefaultGemmConfiguration<OpClassTensorOp, Sm80> (16-bit operands)::ThreadblockShape (NVIDIA/cutlass 7107b05)',
+      'DefaultGemmConfiguration<OpClassTensorOp, Sm80> (16-bit operands)::ThreadblockShape ' +
+      '(NVIDIA/cutlass 7107b05)',
   },
   nvlinkSharp: false,
   allReduceBusBandwidth: [

@@ -20,7 +20,8 @@ const hopper = {
     smsPerTile: 1,
     source:
       'CUTLASS kernel cutlass3x_sm90_tensorop_gemm_bf16_bf16_f32_bf16_bf16_128x256x64_1x1x1_0_tnn_align8_' +
-      'warpspecialized_cooperative_epi_tma (CUTLASS CHANGELOG 3.9); cuBLAS sm90_xmma_gemm_*_tilesize128x256x64',
+      'warpspecialized_cooperative_epi_tma (CUTLASS CHANGELOG 3.9); ' +
+      'cuBLAS sm90_xmma_gemm_*_tilesize128x256x64',
   },
 } satisfies Partial<GpuSpec>;
 
@@ -86,5 +87,25 @@ export const HOPPER_GPUS = {
     source:
       'NVIDIA H200 Tensor Core GPU datasheet; NVIDIA H100 Tensor Core GPU Architecture whitepaper; ' +
       'DGX H200 system specs; CUTLASS 3.9 SM90 kernels; stas00/ml-engineering (nccl-tests on 8× H200)',
+  },
+  /*
+   * H800 SXM5, NVIDIA's H100 for the Chinese market. DeepSeek, "Insights into DeepSeek-V3: Scaling
+   * Challenges and Reflections on Hardware for AI Architectures" (ISCA 2025, arXiv 2505.09343):
+   * "based on the Hopper architecture, similar to the H100 GPU" with FP64 and NVLink cut, "the NVLink
+   * bandwidth in H800 SXM nodes is reduced from 900 GB/s to 400 GB/s" (both directions, so 200 per
+   * direction), and "each node is equipped with eight 400G Infiniband (IB) CX7 NICs" = 50 GB/s per GPU.
+   * NVIDIA's own H800 datasheet is not reachable here: the dense peaks and HBM3 80 GB at 3,350 GB/s are
+   * H100 SXM's, which DeepSeek's description and the measurements agree with (nvidia-smi 81,559 MiB
+   * as on H100; FlashMLA's README: 3,000 GB/s and 660 TFLOP/s reached on H800 SXM5). 132 SMs: the
+   * H800 count EPS-MoE (arXiv 2410.12247) schedules over. Not published: the clock its peaks are
+   * computed at, whether NCCL runs NVLS on its NVSwitch, and any nccl-tests all-reduce figure.
+   */
+  'H800-80GB': {
+    spec: { name: 'H800-80GB', memoryBytes: 80 * GiB, hbmGBps: 3350, nvlinkGBps: 200, ...hopper },
+    defaultInterNodeGBps: 50,
+    source:
+      'DeepSeek, Insights into DeepSeek-V3 (ISCA 2025, arXiv 2505.09343) for NVLink 400 GB/s and 8 × 400G ' +
+      'CX7 per node; compute and HBM as NVIDIA H100 SXM5 datasheet; DeepSeek FlashMLA README; ' +
+      'EPS-MoE (arXiv 2410.12247); CUTLASS 3.9 SM90 kernels',
   },
 } satisfies Record<string, CatalogGpu>;
