@@ -1177,16 +1177,34 @@ export interface components {
             spec: components["schemas"]["GpuSpec"];
         };
         GpuSpec: {
+            allReduceBusBandwidth?: {
+                /** @enum {string} */
+                algorithm?: "ring" | "nvls";
+                busGBps: number;
+                gpus: number;
+                messageBytes?: number;
+                nodes: number;
+                source: string;
+            }[];
+            boostClockMHz?: number;
             efficiency: {
                 matmul: number;
                 memory: number;
                 /** @default 0.5 */
                 tpOverlap: number;
             };
+            gemmTile?: {
+                k: number;
+                m: number;
+                n: number;
+                smsPerTile: number;
+                source: string;
+            };
             hbmGBps: number;
             memoryBytes: number;
             name: string;
             nvlinkGBps: number;
+            nvlinkSharp?: boolean;
             peakTflops: {
                 bf16?: number;
                 fp16: number;
@@ -1194,18 +1212,37 @@ export interface components {
                 fp8?: number;
                 tf32?: number;
             };
+            smCount?: number;
         };
         GpuSpecInput: {
+            allReduceBusBandwidth?: {
+                /** @enum {string} */
+                algorithm?: "ring" | "nvls";
+                busGBps: number;
+                gpus: number;
+                messageBytes?: number;
+                nodes: number;
+                source: string;
+            }[];
+            boostClockMHz?: number;
             efficiency: {
                 matmul: number;
                 memory: number;
                 /** @default 0.5 */
                 tpOverlap?: number;
             };
+            gemmTile?: {
+                k: number;
+                m: number;
+                n: number;
+                smsPerTile: number;
+                source: string;
+            };
             hbmGBps: number;
             memoryBytes: number;
             name: string;
             nvlinkGBps: number;
+            nvlinkSharp?: boolean;
             peakTflops: {
                 bf16?: number;
                 fp16: number;
@@ -1213,6 +1250,7 @@ export interface components {
                 fp8?: number;
                 tf32?: number;
             };
+            smCount?: number;
         };
         /** @enum {string} */
         JobStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled";

@@ -30,6 +30,46 @@ export const Efficiency = z
   .strict();
 export type Efficiency = z.infer<typeof Efficiency>;
 
+/**
+ * The tensor-core GEMM tile the generation's library kernels compute per thread block, in matrix
+ * elements (M × N × K of a GEMM of M×N outputs and depth K): a GEMM runs ceil(M/m)·ceil(N/n) tiles in
+ * waves over the SMs (DESIGN.md §4.1).
+ */
+export const GemmTile = z
+  .object({
+    m: z.number().int().positive(),
+    n: z.number().int().positive(),
+    k: z.number().int().positive(),
+    /** SMs that compute one tile together: 2 for Blackwell's pair-of-SMs MMA, else 1. */
+    smsPerTile: z.number().int().positive(),
+    /** The kernel or document the shape was read from. */
+    source: z.string().min(1),
+  })
+  .strict();
+export type GemmTile = z.infer<typeof GemmTile>;
+
+/** NCCL's algorithms (its `NCCL_ALGO` names, lower case) that the catalog's all-reduce figures ran. */
+export const NcclAlgorithm = z.enum(['ring', 'nvls']);
+export type NcclAlgorithm = z.infer<typeof NcclAlgorithm>;
+
+/** One published nccl-tests `all_reduce_perf` figure: bus bandwidth over so many GPUs and nodes. */
+export const AllReduceBusBandwidth = z
+  .object({
+    /** nccl-tests' busbw (algorithm bandwidth × 2(n − 1)/n), GB/s of 10⁹ bytes. */
+    busGBps: positive,
+    /** GPUs in the all-reduce. */
+    gpus: z.number().int().min(2),
+    /** Nodes (NVLink domains) they span: 1 is over NVLink only, more crosses the network. */
+    nodes: z.number().int().positive(),
+    /** Message size, bytes; absent where the source plots the large-message plateau without its size. */
+    messageBytes: positive.optional(),
+    /** The algorithm NCCL ran; absent where the source does not say. */
+    algorithm: NcclAlgorithm.optional(),
+    source: z.string().min(1),
+  })
+  .strict();
+export type AllReduceBusBandwidth = z.infer<typeof AllReduceBusBandwidth>;
+
 export const GpuSpec = z
   .object({
     name: z.string().min(1).max(100),
@@ -39,6 +79,15 @@ export const GpuSpec = z
     /** NVLink bandwidth per GPU and direction, GB/s. */
     nvlinkGBps: positive,
     efficiency: Efficiency,
+    /** Streaming multiprocessors (NVIDIA) or compute units (AMD) that GEMM tiles are spread over. */
+    smCount: z.number().int().positive().optional(),
+    /** The clock the vendor's dense tensor peaks are computed at, MHz. */
+    boostClockMHz: positive.optional(),
+    gemmTile: GemmTile.optional(),
+    /** Whether the usual node's NVLink switch reduces in the network (NVLink SHARP, NCCL's NVLS). */
+    nvlinkSharp: z.boolean().optional(),
+    /** Published all-reduce bus bandwidths of the usual node, inside it and across nodes. */
+    allReduceBusBandwidth: z.array(AllReduceBusBandwidth).optional(),
   })
   .strict();
 export type GpuSpec = z.infer<typeof GpuSpec>;

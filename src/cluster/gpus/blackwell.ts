@@ -1,0 +1,111 @@
+import type { CatalogGpu, GpuSpec } from '../../schema/cluster.ts';
+import {
+  EIGHT_GIB,
+  GiB,
+  GTC25_NCCL_SLIDE,
+  hopperEfficiency,
+  ML_ENGINEERING_NETWORK,
+  SIXTEEN_GIB,
+} from './common.ts';
+
+/*
+ * Per-GPU figures from NVIDIA's GB200 NVL72 product page, table "Individual Blackwell GPU
+ * Specifications" (https://www.nvidia.com/en-us/data-center/gb200-nvl72/), whose columns are a GPU of
+ * GB200 NVL72 and one of HGX B200. Its tensor figures are with 2:4 sparsity; the catalog holds half of
+ * each (dense). GB200: FP8 10 PF, FP16/BF16 5 PF, TF32 2.5 PF, FP32 80 TF, 186 GB HBM3E at 8 TB/s.
+ * HGX B200: FP8 9 PF, FP16/BF16 4.5 PF, TF32 2.2 PF (where 4.5 PF / 2 would be 2.25), FP32 75 TF,
+ * 180 GB HBM3E at 7.7 TB/s. Both: fifth-generation NVLink at 1.8 TB/s per GPU, both directions, so 900 per
+ * direction (DGX B200: 14.4 TB/s over 8 GPUs; GB200 NVL72: 130 TB/s over 72).
+ * NVIDIA publishes no SM count or clock for either. B200 has 148 SMs (two dies of 74 enabled), as
+ * measured by Chips and Cheese, "Nvidia's B200: Keeping the CUDA Juggernaut Rolling" (2025); no such
+ * count is published for GB200's GPU.
+ * Efficiency: Hopper's set, until a calibration fits Blackwell.
+ */
+const blackwell = {
+  nvlinkGBps: 900,
+  efficiency: hopperEfficiency,
+  // CUTLASS example 70's Blackwell GEMM (fp16 and fp8): a 256×128×64 tcgen05 MMA tile computed by a
+  // pair of SMs (cluster 2×2×1), i.e. 128×128 outputs per SM.
+  gemmTile: {
+    m: 256,
+    n: 128,
+    k: 64,
+    smsPerTile: 2,
+    source:
+      'CUTLASS examples/70_blackwell_gemm/70_blackwell_fp16_gemm.cu, MmaTileShape_MNK 256×128×64 with ' +
+      'ClusterShape 2×2×1 (2-SM MMA) (NVIDIA/cutlass 7107b05)',
+  },
+  // Fifth-generation NVLink switches reduce in the network: NVIDIA's slide has NVLink5 SHARP bars.
+  nvlinkSharp: true,
+} satisfies Partial<GpuSpec>;
+
+export const BLACKWELL_GPUS = {
+  /*
+   * DGX B200 user guide (https://docs.nvidia.com/dgx/dgxb200-user-guide/introduction-to-dgxb200.html):
+   * 8 × B200 with 1,440 GB in total, two NVLink 5 switches with 14.4 TB/s aggregate, and for the
+   * cluster network 8 × ConnectX-7 single-port cards at up to 400 Gb/s InfiniBand = 50 GB/s per GPU.
+   */
+  'B200-180GB': {
+    spec: {
+      name: 'B200-180GB',
+      memoryBytes: 180 * GiB,
+      peakTflops: { fp32: 75, tf32: 1100, bf16: 2250, fp16: 2250, fp8: 4500 },
+      hbmGBps: 7700,
+      ...blackwell,
+      smCount: 148,
+      allReduceBusBandwidth: [
+        // nccl-tests at 8 GiB on one AWS p6-b200 node (8× B200, NVLink 5), NVLS off and on; NVIDIA's
+        // GTC25 slide gives 700 and 850 for the same pair.
+        {
+          busGBps: 682.2,
+          gpus: 8,
+          nodes: 1,
+          messageBytes: EIGHT_GIB,
+          algorithm: 'ring',
+          source: ML_ENGINEERING_NETWORK,
+        },
+        {
+          busGBps: 838,
+          gpus: 8,
+          nodes: 1,
+          messageBytes: EIGHT_GIB,
+          algorithm: 'nvls',
+          source: ML_ENGINEERING_NETWORK,
+        },
+        // 4 p6-b200 nodes, 8 × 400 Gb/s EFA each (the DGX B200's per-GPU 400 Gb/s, over AWS's fabric
+        // rather than InfiniBand), at 16 GiB, with the book's all_reduce_bench.py (torch.distributed on
+        // NCCL, within 2% of nccl-tests at large messages); NCCL's algorithm was chosen by AWS's tuner.
+        { busGBps: 381.8, gpus: 32, nodes: 4, messageBytes: SIXTEEN_GIB, source: ML_ENGINEERING_NETWORK },
+      ],
+    },
+    defaultInterNodeGBps: 50,
+    source:
+      'NVIDIA GB200 NVL72 product page (HGX B200 column); DGX B200 user guide; ' +
+      'Chips and Cheese (SM count); CUTLASS example 70; stas00/ml-engineering (nccl-tests on p6-b200)',
+  },
+  /*
+   * One GPU of a GB200 NVL72 rack: one NVLink domain of 72 GPUs, so a cluster of such racks is
+   * `gpusPerNode: 72`. DGX GB200 user guide (https://docs.nvidia.com/dgx/dgxgb200-user-guide/hardware.html):
+   * each compute tray holds 4 GPUs and 4 × ConnectX-7 single-port 400G OSFP NICs for the cluster
+   * network = 50 GB/s per GPU (800 Gb/s ConnectX-8 is GB300's); the DGX SuperPOD GB200 reference
+   * architecture's compute fabric is NDR 400 Gb/s InfiniBand. No all-reduce across racks is published.
+   */
+  'GB200-186GB': {
+    spec: {
+      name: 'GB200-186GB',
+      memoryBytes: 186 * GiB,
+      peakTflops: { fp32: 80, tf32: 1250, bf16: 2500, fp16: 2500, fp8: 5000 },
+      hbmGBps: 8000,
+      ...blackwell,
+      allReduceBusBandwidth: [
+        // "NVLink (GB200 NVL72)" and "NVLink5 SHARP (GB200 NVL72)": 32 GPUs of one rack.
+        { busGBps: 680, gpus: 32, nodes: 1, algorithm: 'ring', source: GTC25_NCCL_SLIDE },
+        { busGBps: 850, gpus: 32, nodes: 1, algorithm: 'nvls', source: GTC25_NCCL_SLIDE },
+      ],
+    },
+    defaultInterNodeGBps: 50,
+    source:
+      'NVIDIA GB200 NVL72 product page (GB200 NVL72 column); DGX GB200 user guide; DGX SuperPOD GB200 ' +
+      'reference architecture; CUTLASS example 70; NVIDIA GTC25 S72583 (nccl-tests)',
+  },
+} satisfies Record<string, CatalogGpu>;
