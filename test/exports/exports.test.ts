@@ -226,6 +226,7 @@ describe('layouts from the planner’s own pipeline (LayerSolver → describeOps
       '--untie-embeddings-and-output-weights',
       '--padded-vocab-size', '32000',
       '--bf16',
+      '--grad-reduce-in-bf16',
     ]);
   });
 

@@ -11,7 +11,7 @@ import { estimate } from '../../src/planner/estimate.ts';
 import { plan } from '../../src/planner/plan.ts';
 import { type Plan, PlanRequest, type PlanRequestInput } from '../../src/schema/index.ts';
 import { runLaunchScript } from './launch-runner.ts';
-import { modelOf, type Namespace, parseArgs } from './megatron-oracle.ts';
+import { gradientBytes, modelOf, type Namespace, parseArgs } from './megatron-oracle.ts';
 import { ruleProblems } from './megatron-rules-oracle.ts';
 
 const cluster = { gpu: 'H100-80GB', nodes: 2, gpusPerNode: 8 };
@@ -88,6 +88,8 @@ function checkExport(p: Plan, request: PlanRequest): Checked {
   expect(ns.problems).toEqual([]);
   expect(ruleProblems(ns, world, run.connections)).toEqual([]);
   expect(modelOf(ns)).toEqual(pricedModel(request));
+  // DESIGN.md §4 prices mixed-precision Adam with 2-byte gradients.
+  expect(gradientBytes(ns)).toBe(2);
   const s = p.summary!;
   const tp = Number(ns.values.get('tensor_model_parallel_size'));
   const pp = Number(ns.values.get('pipeline_model_parallel_size'));

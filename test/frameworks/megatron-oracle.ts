@@ -122,3 +122,11 @@ export function modelOf(ns: Namespace) {
     capacityFactor: num(ns, 'moe_expert_capacity_factor', Number.NaN),
   };
 }
+
+/**
+ * Bytes of each gradient in Megatron's buffers and reductions: with bf16, validate_args accumulates
+ * and reduces them in fp32 unless --grad-reduce-in-bf16; with fp16 they stay fp16.
+ */
+export function gradientBytes(ns: Namespace): number {
+  return on(ns, 'bf16', false) && !on(ns, 'grad_reduce_in_bf16', false) ? 4 : 2;
+}

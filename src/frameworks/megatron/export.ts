@@ -3,9 +3,9 @@
  * model with the plan's parallelism, schedule, memory savings and overlaps, and a launch script.
  */
 import { parseCluster } from '../../cluster/index.ts';
-import type { Exports, Summary, ZeroStage } from '../../schema/index.ts';
+import type { Exports, Precision, Recompute, ZeroStage } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
-import type { RequestedOverlaps, RuntimePolicy } from '../framework.ts';
+import type { RequestedOverlaps, RunShape, RuntimePolicy } from '../framework.ts';
 import { shapeOfPlan } from '../shape.ts';
 import { type Arg, argv } from './args.ts';
 import { launchScript, shellWord } from './launch.ts';
@@ -17,7 +17,7 @@ import { MEGATRON_RELEASE, megatron } from './rules.ts';
 type MegatronExport = Exports['megatron'];
 
 /** Selective recomputes the attention core (Megatron's default module); full, every layer from its input. */
-const RECOMPUTE_ARGS: Readonly<Record<Summary['recompute'], readonly Arg[]>> = {
+const RECOMPUTE_ARGS: Readonly<Record<Recompute, readonly Arg[]>> = {
   none: [],
   selective: [
     ['--recompute-granularity', 'selective'],
@@ -28,6 +28,26 @@ const RECOMPUTE_ARGS: Readonly<Record<Summary['recompute'], readonly Arg[]>> = {
     ['--recompute-method', 'uniform'],
     ['--recompute-num-layers', 1],
   ],
+};
+
+/** Megatron's parallel degrees (it derives dp from the world size) and where the blocks go. */
+function parallelArgs(shape: RunShape, blocks: readonly number[]): Arg[] {
+  return [
+    ['--tensor-model-parallel-size', shape.tp],
+    ['--pipeline-model-parallel-size', shape.pp],
+    ...pipelineArgs(blocks, shape.virtualStages),
+    // Megatron turns sequence parallelism off at tp = 1 (validate_args): it is not said there.
+    ...(shape.sequenceParallel && shape.tp > 1 ? [['--sequence-parallel'] as const] : []),
+  ];
+}
+
+/**
+ * Mixed precision with the 2-byte gradients the plan prices: with bf16 Megatron would otherwise
+ * accumulate and reduce gradients in fp32 (validate_args), twice the memory and traffic.
+ */
+const PRECISION_ARGS: Readonly<Record<Precision, readonly Arg[]>> = {
+  bf16: [['--bf16'], ['--grad-reduce-in-bf16']],
+  fp16: [['--fp16']],
 };
 
 /**
@@ -99,31 +119,26 @@ export function megatronExport(ctx: ExportContext): MegatronExport {
   const placement = nodesOf(ctx.devices, cluster.gpusPerNode);
   const problems = [
     ...(verdict.ok ? [] : [verdict.reason]),
-    ...(ctx.batchProblem === null ? [] : [ctx.batchProblem]),
     ...(typeof placement === 'string' ? [placement] : []),
   ];
   if (dims === null || typeof placement === 'string' || problems.length > 0) return notExpressible(problems);
 
   const { tp, pp, dp } = summary;
-  const { zero } = shape;
   const policy = megatron.runtime(shape, requestedOverlaps(ctx));
   // Grouped GEMM kernels need compute capability 8.0 (validate_args): the GPUs with bf16 tensor cores.
   const groupedGemm = cluster.gpu.peakTflops.bf16 !== undefined;
   const args = argv([
-    ['--tensor-model-parallel-size', tp],
-    ['--pipeline-model-parallel-size', pp],
-    ...pipelineArgs(ctx.blocks, summary.virtualStages),
-    ...(summary.sequenceParallel && tp > 1 ? [['--sequence-parallel'] as const] : []),
-    ['--micro-batch-size', ctx.rankMicroBatch],
-    ['--global-batch-size', request.training.globalBatch],
-    ...RECOMPUTE_ARGS[summary.recompute],
-    ...shardingArgs(zero),
-    ...overlapArgs(policy, zero, dp),
+    ...parallelArgs(shape, ctx.blocks),
+    ['--micro-batch-size', shape.rankMicroBatch],
+    ['--global-batch-size', shape.globalBatch],
+    ...RECOMPUTE_ARGS[shape.recompute],
+    ...shardingArgs(shape.zero),
+    ...overlapArgs(policy, shape.zero, dp),
     ...modelArgs(dims, { tp, groupedGemm }),
-    [dims.precision === 'bf16' ? '--bf16' : '--fp16'],
+    ...PRECISION_ARGS[shape.precision],
   ]);
   const title = `${dims.name} on ${ctx.devices} ${cluster.gpu.name}: tp ${tp} × pp ${pp} × dp ${dp}, micro batch ${ctx.rankMicroBatch} × ${summary.microbatches} microbatches, planned step ${summary.stepTimeSec.toFixed(3)} s (meshplan)`;
-  const script = launchScript({ args, ...placement, fsdp: zero >= 2, vocab: dims.vocab, title });
+  const script = launchScript({ args, ...placement, fsdp: shape.zero >= 2, vocab: dims.vocab, title });
   return {
     expressible: true,
     release: MEGATRON_RELEASE,

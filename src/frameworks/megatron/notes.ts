@@ -11,9 +11,14 @@ export function megatronNotes(ctx: ExportContext, facts: ExportFacts): string[] 
   const { tp, pp, dp, virtualStages: v } = summary;
   if (dims === null) return [];
   const notes = [
-    `Run megatron-launch.sh on every node: Megatron-LM derives the data-parallel size from the world size, ${ctx.devices} / (tp ${tp} × pp ${pp}) = ${dp}.`,
+    `Run the launch script (megatron-launch.sh) on every node: Megatron-LM derives the data-parallel size from the world size, ${ctx.devices} / (tp ${tp} × pp ${pp}) = ${dp}.`,
     `--padded-vocab-size ${dims.vocab} gives the embedding and the output layer exactly ${dims.vocab} rows (otherwise Megatron pads the tokenizer's vocabulary to a multiple of 128 × tp); the script's synthetic tokenizer has ${dims.vocab} tokens, and a real tokenizer must have at most that many.`,
   ];
+  if (dims.precision === 'bf16') {
+    notes.push(
+      "Gradients are kept and reduced in bf16 (--grad-reduce-in-bf16), the 2 bytes per parameter planned; Megatron's bf16 default accumulates and reduces them in fp32.",
+    );
+  }
   if (pp > 1 && blocks.some((n) => n !== blocks[0])) {
     notes.push(`The pipeline stages hold ${blocks.join(', ')} transformer blocks, as planned.`);
   }
