@@ -44,18 +44,26 @@ describe('GPT-3 175B on 1,024 GPUs (tp 8, pp 16, dp 8)', () => {
       '--micro-batch-size', '1',
       '--global-batch-size', '1536',
       '--recompute-granularity', 'selective',
+      '--recompute-modules', 'core_attn',
       '--use-distributed-optimizer',
+      '--overlap-grad-reduce', // the gradient reduction is priced overlapped
+      '--overlap-param-gather',
       '--num-layers', '96',
       '--hidden-size', '12288',
       '--num-attention-heads', '96',
+      '--ffn-hidden-size', '49152',
+      '--normalization', 'LayerNorm',
+      '--position-embedding-type', 'learned_absolute',
       '--seq-length', '2048',
       '--max-position-embeddings', '2048',
-      '--ffn-hidden-size', '49152',
+      '--attention-dropout', '0.1',
+      '--hidden-dropout', '0.1',
+      '--padded-vocab-size', '51200',
       '--fp16',
     ];
     expect(exports.megatron.args).toEqual(expected);
     expect(exports.megatron.command).toBe(`pretrain_gpt.py ${expected.join(' ')}`);
-    expect(exports.megatron.notes.join('\n')).toMatch(/1024 GPUs.*= 8/);
+    expect(exports.megatron.notes.join('\n')).toMatch(/1024 \/ \(tp 8 × pp 16\) = 8/);
   });
 
   it('DeepSpeed: no tensor parallelism of its own, so tp 8 is not expressible there', () => {
@@ -109,11 +117,11 @@ describe('what Megatron-LM cannot express', () => {
   const summary = summaryOf({ tp: 8, pp: 4, dp: 1, microBatch: 1, microbatches: 64, sequenceParallel: true });
   const layout = megatronLayout(23, true);
 
-  it('uneven stages whose middle stages differ: a note, no arguments', () => {
+  it('uneven stages whose middle stages differ: a --pipeline-model-parallel-layout', () => {
     const out = buildExports(gpt, summary, stagesOf([5, 7, 6, 6], layout, [1, 8]));
-    expect(out.megatron).toMatchObject({ expressible: false, args: [], command: '' });
-    expect(out.megatron.notes.join('\n')).toMatch(/different block counts \(5, 7, 6, 6\)/);
-    expect(out.megatron.notes.join('\n')).toContain('--pipeline-model-parallel-layout "Et*5|t*7|t*6|t*6L"');
+    expect(out.megatron.expressible).toBe(true);
+    expect(out.megatron.args.slice(4, 6)).toEqual(['--pipeline-model-parallel-layout', 'Et*5|t*7|t*6|t*6L']);
+    expect(out.megatron.command).toContain(`--pipeline-model-parallel-layout 'Et*5|t*7|t*6|t*6L'`);
     expect(out.deepspeed.expressible).toBe(false);
   });
 
@@ -126,7 +134,7 @@ describe('what Megatron-LM cannot express', () => {
       '--decoder-last-pipeline-num-layers',
       '7',
     ]);
-    expect(out.megatron.notes.join('\n')).toMatch(/recent Megatron-LM versions/);
+    expect(out.megatron.args).not.toContain('--pipeline-model-parallel-layout');
   });
 
   it('an op laid out differently on the tensor-parallel axis', () => {
@@ -143,10 +151,12 @@ describe('what Megatron-LM cannot express', () => {
     expect(out.jax.expressible).toBe(true);
   });
 
-  it('ZeRO-3: Megatron-LM has none; torchtitan shards; DeepSpeed’s pipeline refuses it', () => {
+  it('ZeRO-3: Megatron-FSDP; torchtitan shards; DeepSpeed’s pipeline refuses it', () => {
     const out = buildExports(gpt, { ...summary, zero: 3 }, stagesOf([6, 6, 6, 6], layout, [1, 8]));
-    expect(out.megatron.expressible).toBe(false);
-    expect(out.megatron.notes.join('\n')).toMatch(/ZeRO-3/);
+    expect(out.megatron.expressible).toBe(true);
+    expect(out.megatron.command).toContain(
+      '--use-megatron-fsdp --data-parallel-sharding-strategy optim_grads_params --use-distributed-optimizer --ckpt-format fsdp_dtensor',
+    );
     expect(out.deepspeed.expressible).toBe(false);
     expect(out.deepspeed.notes.join('\n')).toMatch(/ZeRO-3 is incompatible with DeepSpeed's pipeline/);
     expect(out.torchtitan.config.parallelism).toMatchObject({
@@ -203,14 +213,20 @@ describe('layouts from the planner’s own pipeline (LayerSolver → describeOps
       '--num-layers', '4',
       '--hidden-size', '1024',
       '--num-attention-heads', '16',
-      '--seq-length', '512',
-      '--max-position-embeddings', '512',
-      '--ffn-hidden-size', '2816', // Llama's rule: 8/3 · 1024 = 2730, rounded up to a multiple of 256
       '--group-query-attention', '--num-query-groups', '4',
+      '--ffn-hidden-size', '2816', // Llama's rule: 8/3 · 1024 = 2730, rounded up to a multiple of 256
       '--swiglu',
       '--normalization', 'RMSNorm',
+      '--position-embedding-type', 'rope',
+      '--seq-length', '512',
+      '--max-position-embeddings', '512',
+      '--disable-bias-linear',
+      '--attention-dropout', '0',
+      '--hidden-dropout', '0',
       '--untie-embeddings-and-output-weights',
+      '--padded-vocab-size', '32000',
       '--bf16',
+      '--grad-reduce-in-bf16',
     ]);
   });
 

@@ -1,48 +1,102 @@
-import type { TransformerDims } from '../../model/dims.ts';
-import type { Exports } from '../../schema/index.ts';
+/**
+ * A plan as Megatron-LM core_v0.19.0 runs it: `pretrain_gpt.py` arguments that build the priced
+ * model with the plan's parallelism, schedule, memory savings and overlaps, and a launch script.
+ */
+import { parseCluster } from '../../cluster/index.ts';
+import type { Exports, Precision, Recompute, ZeroStage } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
-import { megatronSplit, virtualStageBlocks } from '../pipeline-split.ts';
-import { MEGATRON_RELEASE } from './rules.ts';
+import type { RequestedOverlaps, RunShape, RuntimePolicy } from '../framework.ts';
+import { shapeOfPlan } from '../shape.ts';
+import { type Arg, argv } from './args.ts';
+import { launchScript, shellWord } from './launch.ts';
+import { modelArgs } from './model-args.ts';
+import { megatronNotes } from './notes.ts';
+import { pipelineArgs } from './pipeline.ts';
+import { MEGATRON_RELEASE, megatron } from './rules.ts';
 
 type MegatronExport = Exports['megatron'];
 
-function modelArgs(d: TransformerDims): string[] {
-  const args = [
-    ['--num-layers', d.layers],
-    ['--hidden-size', d.hidden],
-    ['--num-attention-heads', d.heads],
-    ['--seq-length', d.seqLen],
-    ['--max-position-embeddings', d.seqLen],
-    // Megatron's default FFN size is 4h even with SwiGLU (where Llama's rule differs): always say it.
-    ['--ffn-hidden-size', d.ffnHidden],
-  ].flatMap(([flag, value]) => [String(flag), String(value)]);
-  if (d.kvHeads !== d.heads) args.push('--group-query-attention', '--num-query-groups', String(d.kvHeads));
-  if (d.activation === 'swiglu') args.push('--swiglu');
-  if (d.norm === 'rmsnorm') args.push('--normalization', 'RMSNorm');
-  if (!d.tiedEmbeddings) args.push('--untie-embeddings-and-output-weights');
-  if (d.moe !== null)
-    args.push('--num-experts', String(d.moe.experts), '--moe-router-topk', String(d.moe.topK));
-  args.push(d.precision === 'bf16' ? '--bf16' : '--fp16');
+/** Selective recomputes the attention core (Megatron's default module); full, every layer from its input. */
+const RECOMPUTE_ARGS: Readonly<Record<Recompute, readonly Arg[]>> = {
+  none: [],
+  selective: [
+    ['--recompute-granularity', 'selective'],
+    ['--recompute-modules', 'core_attn'],
+  ],
+  full: [
+    ['--recompute-granularity', 'full'],
+    ['--recompute-method', 'uniform'],
+    ['--recompute-num-layers', 1],
+  ],
+};
+
+/** Megatron's parallel degrees (it derives dp from the world size) and where the blocks go. */
+function parallelArgs(shape: RunShape, blocks: readonly number[]): Arg[] {
+  return [
+    ['--tensor-model-parallel-size', shape.tp],
+    ['--pipeline-model-parallel-size', shape.pp],
+    ...pipelineArgs(blocks, shape.virtualStages),
+    // Megatron turns sequence parallelism off at tp = 1 (validate_args): it is not said there.
+    ...(shape.sequenceParallel && shape.tp > 1 ? [['--sequence-parallel'] as const] : []),
+  ];
+}
+
+/**
+ * Mixed precision with the 2-byte gradients the plan prices: with bf16 Megatron would otherwise
+ * accumulate and reduce gradients in fp32 (validate_args), twice the memory and traffic.
+ */
+const PRECISION_ARGS: Readonly<Record<Precision, readonly Arg[]>> = {
+  bf16: [['--bf16'], ['--grad-reduce-in-bf16']],
+  fp16: [['--fp16']],
+};
+
+/**
+ * ZeRO as Megatron shards it: 1 is the distributed optimizer (optimizer state sharded, gradients
+ * reduce-scattered); 2 and 3 are Megatron-FSDP, which also shards gradients (and parameters), needs
+ * the distributed optimizer and checkpoints only as fsdp_dtensor (validate_args).
+ */
+function shardingArgs(zero: ZeroStage): Arg[] {
+  if (zero === 0) return [];
+  if (zero === 1) return [['--use-distributed-optimizer']];
+  return [
+    ['--use-megatron-fsdp'],
+    ['--data-parallel-sharding-strategy', zero === 2 ? 'optim_grads' : 'optim_grads_params'],
+    ['--use-distributed-optimizer'],
+    ['--ckpt-format', 'fsdp_dtensor'],
+  ];
+}
+
+/**
+ * The overlaps the plan was priced with. --overlap-param-gather needs --overlap-grad-reduce and a
+ * sharded optimizer (validate_args): it hides the parameter all-gather of ZeRO ≥ 1 as the priced
+ * overlapped reduction assumes.
+ */
+function overlapArgs(policy: RuntimePolicy, zero: ZeroStage, dp: number): Arg[] {
+  const args: Arg[] = [];
+  if (policy.gradientReduction === 'overlapped' && dp > 1) {
+    args.push(['--overlap-grad-reduce']);
+    if (zero >= 1) args.push(['--overlap-param-gather']);
+  }
+  if (policy.tensorParallelOverlap) args.push(['--tp-comm-overlap']);
   return args;
 }
 
-const RECOMPUTE_ARGS = {
-  none: [],
-  selective: ['--recompute-granularity', 'selective'],
-  full: ['--recompute-granularity', 'full', '--recompute-method', 'uniform', '--recompute-num-layers', '1'],
-} as const;
+function requestedOverlaps(ctx: ExportContext): RequestedOverlaps {
+  const p = ctx.request.parallel;
+  return {
+    ...(p?.overlapGradReduce !== undefined ? { overlapGradReduce: p.overlapGradReduce } : {}),
+    ...(p?.overlapTensorParallelComm !== undefined
+      ? { overlapTensorParallelComm: p.overlapTensorParallelComm }
+      : {}),
+  };
+}
 
-/**
- * Megatron-LM's `--pipeline-model-parallel-layout` for the plan's stages (E embedding, t block,
- * L loss; `|` between virtual stages in layer order): recent versions take any contiguous split.
- */
-function layoutString(blocks: readonly number[], virtualStages: number): string | null {
-  const chunks = virtualStageBlocks(blocks, virtualStages);
-  if (chunks === null) return null;
-  const repeat = (n: number) => (n === 0 ? '' : n === 1 ? 't' : `t*${n}`);
-  return chunks
-    .map((n, i) => `${i === 0 ? 'E' : ''}${repeat(n)}${i === chunks.length - 1 ? 'L' : ''}`)
-    .join('|');
+/** Nodes × GPUs per node that torchrun starts: whole nodes, or part of one. */
+function nodesOf(devices: number, gpusPerNode: number): { nodes: number; gpusPerNode: number } | string {
+  if (devices <= gpusPerNode) return { nodes: 1, gpusPerNode: devices };
+  return devices % gpusPerNode === 0
+    ? { nodes: devices / gpusPerNode, gpusPerNode }
+    : `its ${devices} GPUs are not whole nodes of ${gpusPerNode}`;
 }
 
 function notExpressible(problems: readonly string[]): MegatronExport {
@@ -52,92 +106,51 @@ function notExpressible(problems: readonly string[]): MegatronExport {
     args: [],
     command: '',
     files: [],
-    notes: problems.map((p) => `Not expressible in Megatron-LM: ${p}.`),
+    notes: problems.map((p) => `Not expressible in ${MEGATRON_RELEASE}: ${p}.`),
   };
 }
 
-/** `pretrain_gpt.py` arguments for the plan, or the reasons Megatron-LM cannot run it. */
+/** `pretrain_gpt.py` arguments and a launch script for the plan, or why Megatron-LM cannot run it. */
 export function megatronExport(ctx: ExportContext): MegatronExport {
-  const { summary, dims, layout, blocks } = ctx;
-  const { tp, pp, dp, virtualStages: v } = summary;
-  if (dims === null) {
-    return notExpressible([
-      'it trains its own GPT/Llama-style models; a general operator graph has no equivalent',
-    ]);
-  }
-  const problems = [...layout.megatronProblems];
-  if (summary.zero === 3) {
-    problems.push(
-      'ZeRO-3 shards parameters, and --use-distributed-optimizer shards only optimizer state and gradients (recent versions add FSDP modes with their own restrictions; not emitted here)',
-    );
-  }
-  if (ctx.batchProblem !== null) problems.push(ctx.batchProblem);
-  const split = megatronSplit(blocks, v);
-  if (split.kind === 'inexpressible') {
-    const layout = layoutString(blocks, v);
-    problems.push(
-      `its pipeline split: ${split.reason}${layout === null ? '' : `; recent Megatron-core versions accept it as --pipeline-model-parallel-layout "${layout}" (not emitted here)`}`,
-    );
-  }
-  if (problems.length > 0) return notExpressible(problems);
-
-  const args = ['--tensor-model-parallel-size', String(tp), '--pipeline-model-parallel-size', String(pp)];
-  const notes = [
-    `Launch on ${ctx.devices} GPUs: Megatron-LM derives the data-parallel size from the world size, ${ctx.devices} / (tp ${tp} × pp ${pp}) = ${dp}.`,
+  const { summary, dims, request } = ctx;
+  const shape = shapeOfPlan(ctx);
+  const verdict = megatron.runs(shape);
+  const cluster = parseCluster(request.cluster);
+  const placement = nodesOf(ctx.devices, cluster.gpusPerNode);
+  const problems = [
+    ...(verdict.ok ? [] : [verdict.reason]),
+    ...(typeof placement === 'string' ? [placement] : []),
   ];
-  if (split.kind === 'even' && v > 1) {
-    args.push('--num-layers-per-virtual-pipeline-stage', String(dims.layers / (pp * v)));
-  }
-  if (split.kind === 'first-last') {
-    if (split.first !== null) args.push('--decoder-first-pipeline-num-layers', String(split.first));
-    if (split.last !== null) args.push('--decoder-last-pipeline-num-layers', String(split.last));
-    // With an uneven split Megatron takes the chunk count, not the chunk size.
-    if (v > 1) args.push('--num-virtual-stages-per-pipeline-rank', String(v));
-    notes.push(
-      `The plan splits the blocks unevenly (${blocks.join(', ')} per stage): --decoder-first/last-pipeline-num-layers exist only in recent Megatron-LM versions.`,
-    );
-  }
-  if (v > 1) {
-    notes.push(
-      `Megatron-LM interleaves ${v} model chunks per rank (rank i holds virtual stages i, i + ${pp}, …): each rank keeps the plan's block count, in ${v} chunks that are not contiguous.`,
-    );
-    if (summary.microbatches % pp !== 0) {
-      notes.push(
-        `Older Megatron-LM versions require the microbatch count (${summary.microbatches}) to be a multiple of pp (${pp}) with the interleaved schedule.`,
-      );
-    }
-  }
-  if (summary.schedule === 'gpipe') {
-    notes.push(
-      'Megatron-LM has no GPipe schedule: it runs 1F1B, which has the same bubble and keeps fewer microbatches in flight.',
-    );
-  }
-  if (summary.sequenceParallel && tp > 1) args.push('--sequence-parallel');
-  args.push('--micro-batch-size', String(ctx.rankMicroBatch));
-  args.push('--global-batch-size', String(ctx.request.training.globalBatch));
-  args.push(...RECOMPUTE_ARGS[summary.recompute]);
-  if (summary.zero >= 1) args.push('--use-distributed-optimizer');
-  if (summary.zero === 2) {
-    notes.push(
-      'ZeRO-2 maps to --use-distributed-optimizer, which shards optimizer state and reduce-scatters gradients.',
-    );
-  }
-  args.push(...modelArgs(dims));
-  notes.push(
-    `The vocabulary (${dims.vocab}) comes from the tokenizer (--tokenizer-type, --vocab-file); Megatron-LM pads it to a multiple of 128 × tp.`,
-  );
-  if (dims.moe !== null) {
-    notes.push(
-      `The plan gives each expert ${dims.moe.capacityFactor}× its even share of tokens; Megatron-LM routes without dropping by default (--moe-expert-capacity-factor sets a capacity).`,
-    );
-  }
-  notes.push(...layout.placementNotes.map((n) => `Placement: ${n}.`));
+  if (dims === null || typeof placement === 'string' || problems.length > 0) return notExpressible(problems);
+
+  const { tp, pp, dp } = summary;
+  const policy = megatron.runtime(shape, requestedOverlaps(ctx));
+  // Grouped GEMM kernels need compute capability 8.0 (validate_args): the GPUs with bf16 tensor cores.
+  const groupedGemm = cluster.gpu.peakTflops.bf16 !== undefined;
+  const args = argv([
+    ...parallelArgs(shape, ctx.blocks),
+    ['--micro-batch-size', shape.rankMicroBatch],
+    ['--global-batch-size', shape.globalBatch],
+    ...RECOMPUTE_ARGS[shape.recompute],
+    ...shardingArgs(shape.zero),
+    ...overlapArgs(policy, shape.zero, dp),
+    ...modelArgs(dims, { tp, groupedGemm }),
+    ...PRECISION_ARGS[shape.precision],
+  ]);
+  const title = `${dims.name} on ${ctx.devices} ${cluster.gpu.name}: tp ${tp} × pp ${pp} × dp ${dp}, micro batch ${ctx.rankMicroBatch} × ${summary.microbatches} microbatches, planned step ${summary.stepTimeSec.toFixed(3)} s (meshplan)`;
+  const script = launchScript({ args, ...placement, fsdp: shape.zero >= 2, vocab: dims.vocab, title });
   return {
     expressible: true,
     release: MEGATRON_RELEASE,
     args,
-    command: `pretrain_gpt.py ${args.join(' ')}`,
-    files: [],
-    notes,
+    command: `pretrain_gpt.py ${args.map(shellWord).join(' ')}`,
+    files: [
+      {
+        path: 'megatron-launch.sh',
+        description: `bash: torchrun on ${placement.nodes} node(s) × ${placement.gpusPerNode} GPUs running ${MEGATRON_RELEASE} pretrain_gpt.py with the plan's arguments`,
+        content: script,
+      },
+    ],
+    notes: megatronNotes(ctx, { groupedGemm, tensorParallelOverlap: policy.tensorParallelOverlap }),
   };
 }

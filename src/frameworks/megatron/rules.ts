@@ -1,6 +1,8 @@
 /**
- * What Megatron-LM core_v0.19.0 runs (`megatron/training/arguments.py` validate_args and the
- * reference table in ../shared/reference/frameworks/) and how its runtime prices it.
+ * What Megatron-LM core_v0.19.0 runs and how its runtime prices it, read from its source at that
+ * tag: `megatron/training/arguments.py` (validate_args), `megatron/core/model_parallel_config.py`
+ * and `megatron/core/transformer/transformer_config.py` (__post_init__), the pipeline schedules and
+ * the MoE layer. The facts of its arguments are in ../shared/reference/frameworks/.
  */
 import type { TransformerDims } from '../../model/dims.ts';
 import { type Framework, firstProblem, type RunShape } from '../framework.ts';
@@ -13,14 +15,67 @@ function modelProblem(model: TransformerDims | null): string | null {
     : null;
 }
 
-function cutProblem(shape: RunShape): string | null {
+/** The smallest vocabulary of at least `vocab` rows that tp ranks split evenly. */
+const paddedVocab = (vocab: number, tp: number) => Math.ceil(vocab / tp) * tp;
+
+/**
+ * Expert tensor parallelism: Megatron's default is tp (validate_args), and the plan splits the
+ * experts' FFN dim over tp as it splits the dense FFN's.
+ */
+const expertTensorParallel = (shape: RunShape) => shape.tp;
+
+/** How tp ranks split the model: TransformerConfig and the parallel linear layers divide evenly. */
+function tensorParallelProblems(shape: RunShape): (string | null)[] {
+  const { model: m, tp } = shape;
+  if (m === null || tp === 1) return [];
+  return [
+    m.heads % tp !== 0 ? `its ${m.heads} attention heads do not divide over tp = ${tp}` : null,
+    m.kvHeads % tp !== 0 && tp % m.kvHeads !== 0
+      ? `its ${m.kvHeads} query groups are neither a multiple nor a divisor of tp = ${tp}`
+      : null,
+    m.ffnHidden % tp !== 0
+      ? `its FFN size ${m.ffnHidden} does not divide over tp = ${tp} (column-parallel linear layers split it evenly)`
+      : null,
+    m.vocab % tp !== 0
+      ? `its vocabulary of ${m.vocab} does not divide over tp = ${tp}: VocabParallelEmbedding splits the rows evenly, so Megatron would build ${paddedVocab(m.vocab, tp)} rows (plan with that vocabulary to price it)`
+      : null,
+    shape.sequenceParallel && m.seqLen % tp !== 0
+      ? `sequence parallelism splits the ${m.seqLen}-token sequence over tp = ${tp} evenly`
+      : null,
+    // MoELayer.forward raises in training when tp > 1 without sequence parallelism.
+    m.moe !== null && !shape.sequenceParallel
+      ? 'its MoE layers refuse tensor parallelism without sequence parallelism'
+      : null,
+    m.moe !== null && m.bias && expertTensorParallel(shape) > 1
+      ? `MoE layers with biases need expert tensor parallelism 1 ("Bias in Moe is only supported when ETP==1"), and the plan splits the experts over tp = ${tp}`
+      : null,
+  ];
+}
+
+function pipelineProblems(shape: RunShape): (string | null)[] {
+  const { pp, virtualStages: v } = shape;
   const blocks = shape.blocksPerStage;
-  if (blocks === null || shape.virtualStages <= 1) return null;
-  // The layout string lists each rank's model chunks: a rank's blocks split into v equal chunks.
-  const uneven = blocks.find((n) => n % shape.virtualStages !== 0);
-  return uneven === undefined
+  return [
+    shape.schedule === 'gpipe' ? 'Megatron-LM has no GPipe schedule (it runs 1F1B)' : null,
+    // With --overlap-p2p-communication (the default) interleaving needs pp > 1 (validate_args).
+    v > 1 && pp < 2 ? 'the interleaved schedule needs pipeline parallelism' : null,
+    // Microbatches go through each model chunk in groups of pp (microbatch_group_size_per_vp_stage
+    // defaults to pp), and a last group smaller than pp is refused.
+    v > 1 && shape.microbatches % pp !== 0
+      ? `the interleaved schedule needs the microbatches per step (${shape.microbatches}) to be a multiple of pp = ${pp}`
+      : null,
+    blocks !== null && v > 1 && blocks.some((n) => n % v !== 0)
+      ? `the interleaved schedule was priced with ${v} equal model chunks per stage, but a stage holds ${blocks.find((n) => n % v !== 0)} blocks`
+      : null,
+  ];
+}
+
+/** The global batch is micro batch × microbatches × dp (validate_args and the microbatch calculator). */
+function batchProblem(shape: RunShape): string | null {
+  const sequences = shape.rankMicroBatch * shape.microbatches * shape.dp;
+  return Number.isInteger(shape.rankMicroBatch) && sequences === shape.globalBatch
     ? null
-    : `the interleaved schedule splits each stage into ${shape.virtualStages} model chunks, but a stage holds ${uneven} blocks`;
+    : `micro batch ${shape.rankMicroBatch} × ${shape.microbatches} microbatches × dp ${shape.dp} is not the global batch of ${shape.globalBatch}`;
 }
 
 export const megatron: Framework = {
@@ -32,17 +87,23 @@ export const megatron: Framework = {
     firstProblem([
       modelProblem(shape.model),
       shape.layouts.kind === 'other' ? shape.layouts.reason : null,
-      shape.schedule === 'gpipe' ? 'Megatron-LM has no GPipe schedule (it runs 1F1B)' : null,
-      shape.virtualStages > 1 && shape.pp < 2 ? 'the interleaved schedule needs pipeline parallelism' : null,
-      shape.virtualStages > 1 && shape.microbatches % shape.pp !== 0
-        ? `the interleaved schedule needs the microbatches per step (${shape.microbatches}) to be a multiple of pp = ${shape.pp}`
-        : null,
-      cutProblem(shape),
+      ...tensorParallelProblems(shape),
+      ...pipelineProblems(shape),
+      batchProblem(shape),
     ]),
-  // --overlap-grad-reduce (exported when priced) reduces bucket by bucket during the last backward.
-  runtime: (_shape, requested) => ({
+  /*
+   * Gradients reduce bucket by bucket during the last microbatch's backward pass with
+   * --overlap-grad-reduce (DDP and the distributed optimizer; the export turns it on), otherwise
+   * after it. Megatron-FSDP (ZeRO-2/3) reduce-scatters at every backward pass whatever the flag,
+   * which the cost model prices for those stages itself; its once-per-step parameter all-gather
+   * hides behind compute with --overlap-param-gather, which the export turns on with it.
+   * Tensor-parallel collectives overlap with GEMMs only with --tp-comm-overlap, which
+   * validate_args allows only with sequence parallelism (and so tp > 1).
+   */
+  runtime: (shape, requested) => ({
     gradientReduction: requested.overlapGradReduce === false ? 'after-backward' : 'overlapped',
-    tensorParallelOverlap: requested.overlapTensorParallelComm ?? false,
+    tensorParallelOverlap:
+      requested.overlapTensorParallelComm === true && shape.sequenceParallel && shape.tp > 1,
   }),
   stageCuts: () => null,
 };

@@ -1,0 +1,57 @@
+/**
+ * Where Megatron-LM core_v0.19.0 puts a plan's transformer blocks: its default even split, uneven
+ * first and last stages (`--decoder-first/last-pipeline-num-layers`, TransformerConfig "Uneven PP"),
+ * or any contiguous split written as `--pipeline-model-parallel-layout` (PipelineParallelLayerLayout:
+ * one `|`-separated entry per virtual stage in layer order, `E` the embedding, `t` a block, `L` the
+ * loss, `x*n` n copies of x; the embedding opens the first entry, the loss closes the last, and an
+ * entry may be empty).
+ */
+import { virtualStageBlocks } from '../pipeline-split.ts';
+import type { Arg } from './args.ts';
+
+const allEqual = (xs: readonly number[]) => xs.every((x) => x === xs[0]);
+
+/** The layout string for virtual stages holding these block counts, in layer order. */
+function layoutString(chunks: readonly number[]): string {
+  const blocks = (n: number) => (n === 0 ? '' : n === 1 ? 't' : `t*${n}`);
+  return chunks
+    .map((n, i) => `${i === 0 ? 'E' : ''}${blocks(n)}${i === chunks.length - 1 ? 'L' : ''}`)
+    .join('|');
+}
+
+/**
+ * Uneven first/last stages: Megatron gives the stages between equal shares, and each stage it is
+ * told about at least one block (with no stage between, the last takes the rest, at least one).
+ */
+function firstLastArgs(blocks: readonly number[]): Arg[] | null {
+  if (blocks.some((n) => n === 0)) return null;
+  const pp = blocks.length;
+  const first = blocks[0]!;
+  if (pp === 2) return [['--decoder-first-pipeline-num-layers', first]];
+  const middle = blocks.slice(1, -1);
+  if (!allEqual(middle)) return null;
+  const last = blocks[pp - 1]!;
+  const args: Arg[] = [];
+  if (first !== middle[0]) args.push(['--decoder-first-pipeline-num-layers', first]);
+  if (last !== middle[0]) args.push(['--decoder-last-pipeline-num-layers', last]);
+  return args;
+}
+
+/**
+ * The pipeline arguments for stages holding `blocks` transformer blocks, each rank's blocks cut into
+ * `virtualStages` equal model chunks (virtual stage k·pp + i is chunk k of rank i), as the
+ * interleaved schedule was priced. The rules (`megatron.runs`) admit only such cuts.
+ */
+export function pipelineArgs(blocks: readonly number[], virtualStages: number): Arg[] {
+  const chunks = virtualStageBlocks(blocks, virtualStages);
+  if (chunks === null) {
+    throw new Error(`${blocks.join(', ')} blocks per stage do not cut into ${virtualStages} equal chunks`);
+  }
+  if (blocks.length === 1) return [];
+  const v = virtualStages;
+  if (allEqual(blocks)) return v > 1 ? [['--num-layers-per-virtual-pipeline-stage', blocks[0]! / v]] : [];
+  const firstLast = firstLastArgs(blocks);
+  if (firstLast === null) return [['--pipeline-model-parallel-layout', layoutString(chunks)]];
+  // With uneven stages Megatron takes the chunk count, not the chunk size.
+  return v > 1 ? [...firstLast, ['--num-virtual-stages-per-pipeline-rank', v]] : firstLast;
+}
