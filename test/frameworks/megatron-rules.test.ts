@@ -7,25 +7,24 @@ import { describe, expect, it } from 'vitest';
 import type { RunShape } from '../../src/frameworks/index.ts';
 import { megatron } from '../../src/frameworks/megatron/rules.ts';
 import { resolveDims } from '../../src/model/dims.ts';
+import { TransformerSpec } from '../../src/schema/model.ts';
 import { parseArgs } from './megatron-oracle.ts';
 import { ruleProblems } from './megatron-rules-oracle.ts';
 
-const llama = resolveDims(
-  {
-    kind: 'transformer',
-    layers: 16,
-    hidden: 4096,
-    heads: 32,
-    kvHeads: 8,
-    vocab: 128256,
-    seqLen: 4096,
-    activation: 'swiglu',
-    attention: 'flash',
-  },
-  { microBatch: 1, precision: 'bf16' },
-);
+const llamaSpec = TransformerSpec.parse({
+  kind: 'transformer',
+  layers: 16,
+  hidden: 4096,
+  heads: 32,
+  kvHeads: 8,
+  vocab: 128256,
+  seqLen: 4096,
+  activation: 'swiglu',
+  attention: 'flash',
+});
+const llama = resolveDims(llamaSpec, { microBatch: 1, precision: 'bf16' });
 const gpt = resolveDims(
-  {
+  TransformerSpec.parse({
     kind: 'transformer',
     layers: 16,
     hidden: 4096,
@@ -34,10 +33,13 @@ const gpt = resolveDims(
     seqLen: 2048,
     activation: 'gelu',
     attention: 'flash',
-  },
+  }),
   { microBatch: 1, precision: 'bf16' },
 );
-const moe = { ...llama, moe: { experts: 8, topK: 2, capacityFactor: 1.25, capacity: 2560 } };
+const moe = resolveDims(
+  TransformerSpec.parse({ ...llamaSpec, moe: { experts: 8, topK: 2, capacityFactor: 1.25 } }),
+  { microBatch: 1, precision: 'bf16' },
+);
 
 const base: RunShape = {
   model: llama,

@@ -48,6 +48,8 @@ function parallelArgs(shape: RunShape, blocks: readonly number[]): Arg[] {
 const PRECISION_ARGS: Readonly<Record<Precision, readonly Arg[]>> = {
   bf16: [['--bf16'], ['--grad-reduce-in-bf16']],
   fp16: [['--fp16']],
+  // FP8 GEMMs inside bf16 training: E4M3 forward, E5M2 gradients, per-tensor current scaling.
+  fp8: [['--bf16'], ['--grad-reduce-in-bf16'], ['--fp8-format', 'hybrid'], ['--fp8-recipe', 'tensorwise']],
 };
 
 /**
