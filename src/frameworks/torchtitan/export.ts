@@ -5,7 +5,7 @@ import type { ExportContext } from '../context.ts';
 import { shapeOfPlan } from '../shape.ts';
 import { companionFiles } from './companion.ts';
 import { jobConfig } from './config.ts';
-import { modelSelection, type TorchtitanModel, torchtitanModel } from './model.ts';
+import { type GptArgs, modelSelection, type TorchtitanModel, torchtitanModel } from './model.ts';
 import { TORCHTITAN_RELEASE, torchtitan } from './rules.ts';
 import { type EndModules, LLAMA_ENDS, modelParts } from './stages.ts';
 
@@ -20,6 +20,19 @@ function endModules(model: TorchtitanModel): EndModules {
   return LLAMA_ENDS;
 }
 
+/** What the GPT model has that torchtitan's llama3 model has not. */
+function notLlama(a: GptArgs): string[] {
+  const traits: [boolean, string][] = [
+    [a.norm === 'layernorm', 'LayerNorm'],
+    [a.activation === 'gelu', 'GELU'],
+    [a.bias, 'biases'],
+    [a.position === 'learned', 'a learned position table'],
+    [a.tied_embeddings, 'tied embeddings'],
+    [a.dropout > 0, `dropout ${a.dropout}`],
+  ];
+  return traits.filter(([has]) => has).map(([, name]) => name);
+}
+
 /** What a user should know that the settings alone do not say. */
 function modelNotes(dims: TransformerDims, model: TorchtitanModel): string[] {
   const notes: string[] = [];
@@ -30,7 +43,7 @@ function modelNotes(dims: TransformerDims, model: TorchtitanModel): string[] {
   }
   if (model.kind === 'gpt') {
     notes.push(
-      'torchtitan ships Llama-family models; this one (LayerNorm or GELU, biases, learned positions, tied embeddings or dropout) is meshplan_gpt_model.py, registered by meshplan_gpt.py and parallelised by meshplan_gpt_parallelize.py with the layout meshplan priced.',
+      `torchtitan's llama3 has none of ${notLlama(model.args).join(', ')}: the model is meshplan_gpt_model.py, registered by meshplan_gpt.py and parallelised by meshplan_gpt_parallelize.py with the layout meshplan priced.`,
     );
   }
   if (model.kind === 'gpt' && model.args.dropout > 0) {

@@ -71,17 +71,23 @@ export function llama3FfnHidden(dim: number, multipleOf: number, multiplier: num
 
 /**
  * `multiple_of` and `ffn_dim_multiplier` that make llama3 build exactly `ffnHidden`: Llama's own
- * rule (multiple of 256) when it gives that width; otherwise the width itself as `multiple_of`,
- * with a multiplier that brings 8/3·dim down to it when it is narrower.
+ * rule (multiple of 256) when it gives that width; otherwise the width itself as `multiple_of`
+ * (anything from 1 to it rounds up to it), with the shortest decimal multiplier that brings
+ * 8/3·dim into that range when it is wider.
  */
 export function llama3FfnArgs(
   dim: number,
   ffnHidden: number,
 ): { multiple_of: number; ffn_dim_multiplier: number | null } | null {
   const base = Math.trunc((2 * (4 * dim)) / 3);
+  const shrink = ffnHidden / base;
+  const multipliers =
+    base <= ffnHidden
+      ? [null]
+      : [...Array.from({ length: 6 }, (_, k) => Math.floor(shrink * 10 ** (k + 1)) / 10 ** (k + 1)), shrink];
   const candidates = [
     { multiple_of: 256, ffn_dim_multiplier: null },
-    { multiple_of: ffnHidden, ffn_dim_multiplier: base <= ffnHidden ? null : ffnHidden / base },
+    ...multipliers.map((m) => ({ multiple_of: ffnHidden, ffn_dim_multiplier: m })),
   ];
   return (
     candidates.find((c) => llama3FfnHidden(dim, c.multiple_of, c.ffn_dim_multiplier) === ffnHidden) ?? null
