@@ -71,9 +71,10 @@ describe('GPT-3 175B on 1,024 GPUs (tp 8, pp 16, dp 8)', () => {
     expect(exports.deepspeed.notes[0]).toMatch(/DeepSpeed v0\.16\.4.*no tensor parallelism/);
   });
 
-  it('torchtitan: a GPT-style model (LayerNorm, GELU, tied) is not one of its models', () => {
+  it('torchtitan: trains in bf16, not fp16 (and cannot tie the embedding to a head 16 stages away)', () => {
     expect(exports.torchtitan.expressible).toBe(false);
-    expect(exports.torchtitan.notes[0]).toMatch(/torchtitan v0\.2\.2.*Llama-family/);
+    expect(exports.torchtitan.files).toEqual([]);
+    expect(exports.torchtitan.notes[0]).toMatch(/torchtitan v0\.2\.2.*not fp16/);
   });
 
   it('JAX: axes named by role, replicas folded into data, a spec for every parameter of every layer', () => {
@@ -151,7 +152,7 @@ describe('what Megatron-LM cannot express', () => {
     expect(out.jax.expressible).toBe(true);
   });
 
-  it('ZeRO-3: Megatron-FSDP; torchtitan shards; DeepSpeed’s pipeline refuses it', () => {
+  it('ZeRO-3: Megatron-FSDP; torchtitan has no data-parallel ranks to shard over; DeepSpeed’s pipeline refuses it', () => {
     const out = buildExports(gpt, { ...summary, zero: 3 }, stagesOf([6, 6, 6, 6], layout, [1, 8]));
     expect(out.megatron.expressible).toBe(true);
     expect(out.megatron.command).toContain(
@@ -159,10 +160,9 @@ describe('what Megatron-LM cannot express', () => {
     );
     expect(out.deepspeed.expressible).toBe(false);
     expect(out.deepspeed.notes.join('\n')).toMatch(/ZeRO-3 is incompatible with DeepSpeed's pipeline/);
-    expect(out.torchtitan.config.parallelism).toMatchObject({
-      data_parallel_shard_degree: 1,
-      fsdp_reshard_after_forward: 'always',
-    });
+    // dp = 1: no FSDP, and torchtitan turns mixed precision off with TP or PP unless FSDP is on.
+    expect(out.torchtitan.expressible).toBe(false);
+    expect(out.torchtitan.notes.join('\n')).toMatch(/would train in float32/);
   });
 
   it('2-D tensor parallelism: JAX writes a dim split over both axes as a tuple of axes', () => {

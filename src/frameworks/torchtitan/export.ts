@@ -1,125 +1,162 @@
-import type { Exports, ScheduleKind, Summary } from '../../schema/index.ts';
+import { stringify } from 'smol-toml';
+import type { TransformerDims } from '../../model/dims.ts';
+import type { ExportFile, Exports } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
-import { virtualStageBlocks } from '../pipeline-split.ts';
-import { TORCHTITAN_RELEASE } from './rules.ts';
+import { shapeOfPlan } from '../shape.ts';
+import { companionFiles } from './companion.ts';
+import { jobConfig } from './config.ts';
+import { type GptArgs, modelSelection, type TorchtitanModel, torchtitanModel } from './model.ts';
+import { TORCHTITAN_RELEASE, torchtitan } from './rules.ts';
+import { type EndModules, LLAMA_ENDS, modelParts } from './stages.ts';
 
 type TorchtitanExport = Exports['torchtitan'];
 
-const SCHEDULES: Readonly<Record<ScheduleKind, string>> = {
-  '1f1b': '1F1B',
-  gpipe: 'GPipe',
-  interleaved: 'Interleaved1F1B',
-};
+const CONFIG_PATH = 'torchtitan.toml';
 
-/**
- * ZeRO as FSDP2 settings. Megatron's distributed optimizer (ZeRO-1/2) reduce-scatters gradients
- * and all-gathers parameters once per step: FSDP that keeps parameters gathered after the
- * forward pass does the same traffic and holds no more memory. ZeRO-3 regathers per pass.
- */
-function dataParallel(summary: Summary): { settings: Record<string, unknown>; note: string | null } {
-  const { dp, zero } = summary;
-  if (zero === 0) {
-    return { settings: { data_parallel_replicate_degree: dp, data_parallel_shard_degree: 1 }, note: null };
+function endModules(model: TorchtitanModel): EndModules {
+  if (model.kind === 'gpt' && model.args.position === 'learned') {
+    return { first: [...LLAMA_ENDS.first, 'pos_embeddings'], last: LLAMA_ENDS.last };
   }
-  const reshard = zero === 3 ? 'always' : 'never';
-  return {
-    settings: {
-      data_parallel_replicate_degree: 1,
-      data_parallel_shard_degree: dp,
-      fsdp_reshard_after_forward: reshard,
-    },
-    note:
-      zero === 3
-        ? null
-        : `ZeRO-${zero} maps to FSDP that keeps parameters gathered after the forward pass (fsdp_reshard_after_forward = "never"), the closest setting: no more memory than planned, gradients reduce-scattered.`,
-  };
+  return LLAMA_ENDS;
 }
 
-/** Module names where each pipeline stage after the first begins ("layers.N"), or why there are none. */
-function splitPoints(blocks: readonly number[], virtualStages: number): string[] | string {
-  const chunks = virtualStageBlocks(blocks, virtualStages);
-  if (chunks === null) {
-    return `the interleaved schedule needs each stage's blocks (${blocks.join(', ')}) to divide into ${virtualStages} chunks`;
-  }
-  if (chunks.slice(1).some((n) => n === 0)) {
-    return `a pipeline stage after the first holds no transformer block (${chunks.join(', ')} per virtual stage), and split points name blocks`;
-  }
-  const points: string[] = [];
-  let offset = 0;
-  for (const n of chunks.slice(0, -1)) {
-    offset += n;
-    points.push(`layers.${offset}`);
-  }
-  return points;
+/** What the GPT model has that torchtitan's llama3 model has not. */
+function notLlama(a: GptArgs): string[] {
+  const traits: [boolean, string][] = [
+    [a.norm === 'layernorm', 'LayerNorm'],
+    [a.activation === 'gelu', 'GELU'],
+    [a.bias, 'biases'],
+    [a.position === 'learned', 'a learned position table'],
+    [a.tied_embeddings, 'tied embeddings'],
+    [a.dropout > 0, `dropout ${a.dropout}`],
+  ];
+  return traits.filter(([has]) => has).map(([, name]) => name);
 }
 
-/** torchtitan job-config sections (TOML tables as nested objects) for the plan. */
+/** What a user should know that the settings alone do not say. */
+function modelNotes(dims: TransformerDims, model: TorchtitanModel): string[] {
+  const notes: string[] = [];
+  if (model.kind === 'llama3') {
+    notes.push(
+      `torchtitan ships no llama3 flavor of these sizes: ${CONFIG_PATH} names the flavor meshplan_llama3.py registers (FFN ${dims.ffnHidden} from multiple_of = ${model.args.multiple_of}${model.args.ffn_dim_multiplier === null ? '' : ` and ffn_dim_multiplier = ${model.args.ffn_dim_multiplier}`}; RoPE base ${model.args.rope_theta} with Llama 3.1's scaling, which the price does not depend on).`,
+    );
+  }
+  if (model.kind === 'gpt') {
+    notes.push(
+      `torchtitan's llama3 has none of ${notLlama(model.args).join(', ')}: the model is meshplan_gpt_model.py, registered by meshplan_gpt.py and parallelised by meshplan_gpt_parallelize.py with the layout meshplan priced.`,
+    );
+  }
+  if (model.kind === 'gpt' && model.args.dropout > 0) {
+    notes.push(
+      "Dropout masks come from each rank's CUDA generator, which torchtitan v0.2.2 does not seed per rank (distributed/utils.py set_determinism): set different seeds per rank if masks must differ across data-parallel replicas.",
+    );
+  }
+  if (!dims.flashAttention) {
+    notes.push(
+      "The plan prices attention as separate kernels; torchtitan runs PyTorch's fused SDPA, which needs less memory and time for the same model.",
+    );
+  }
+  notes.push(
+    `Set [model] hf_assets_path to your tokenizer; its vocabulary must fit the model's ${dims.vocab} embeddings.`,
+  );
+  return notes;
+}
+
+function runtimeNotes(ctx: ExportContext): string[] {
+  const { summary, request } = ctx;
+  const notes: string[] = [];
+  if (summary.recompute === 'selective') {
+    notes.push(
+      'Selective recomputation (the attention core) is activation_checkpoint.mode = "none": torchtitan\'s fused attention keeps no scores or probabilities and recomputes them in its backward.',
+    );
+  }
+  if (summary.zero === 2 && summary.dp > 1) {
+    notes.push(
+      'ZeRO-2 is FSDP2 keeping parameters gathered from forward to backward (fsdp_reshard_after_forward = "never"): the same memory peak, gradients reduce-scattered.',
+    );
+  }
+  if (summary.zero === 0 && summary.dp > 1) {
+    notes.push(
+      'ZeRO-0 is DDP, which torchtitan runs with float32 parameters under bfloat16 autocast: the same 16 bytes of weights, gradients and Adam state per parameter as priced.',
+    );
+  }
+  if (summary.dp > 1) {
+    notes.push(
+      'torchtitan reduces gradients in float32 (mixed_precision_reduce has no other choice in v0.2.2): twice the bytes of the bf16 gradients the plan prices.',
+    );
+  }
+  if (request.parallel?.overlapGradReduce === false) {
+    notes.push('torchtitan has no switch to stop overlapping the gradient reduction with the backward pass.');
+  }
+  notes.push(...ctx.layout.placementNotes.map((n) => `Placement: ${n}.`));
+  return notes;
+}
+
+/** The header that says what the file is and how to run it. */
+function header(ctx: ExportContext): string {
+  const { devices } = ctx;
+  return [
+    `# ${TORCHTITAN_RELEASE} job config written by meshplan for ${devices} GPUs.`,
+    `# Run on every node: torchrun --nnodes <nodes> --nproc_per_node <GPUs per node> -m torchtitan.train --job.config_file ${CONFIG_PATH}`,
+    '',
+  ].join('\n');
+}
+
+/** torchtitan's job config for the plan: TOML (files[0]) and the same tables as `config`. */
 export function torchtitanExport(ctx: ExportContext): TorchtitanExport {
   const { summary, dims, layout, request } = ctx;
-  const { tp, pp } = summary;
   const problems: string[] = [];
-  const notes: string[] = [];
-  if (dims === null) problems.push('it trains its own model definitions; a general operator graph has none');
+  if (dims === null)
+    problems.push(
+      'it trains the models its train specs define, and a general operator graph is none of them',
+    );
   problems.push(...layout.megatronProblems);
   if (ctx.batchProblem !== null) problems.push(ctx.batchProblem);
-
-  const dataParallelism = dataParallel(summary);
-  if (dataParallelism.note !== null) notes.push(dataParallelism.note);
-  const parallelism: Record<string, unknown> = {
-    ...dataParallelism.settings,
-    tensor_parallel_degree: tp,
-    enable_async_tensor_parallel: false,
-    pipeline_parallel_degree: pp,
-  };
-  // Pipelined, a rank's batch is all its microbatches; without a pipeline they are accumulation steps.
-  let localBatch = ctx.rankMicroBatch;
-  if (pp > 1) {
-    localBatch = ctx.rankMicroBatch * summary.microbatches;
-    parallelism.pipeline_parallel_schedule = SCHEDULES[summary.schedule];
-    parallelism.pipeline_parallel_microbatch_size = ctx.rankMicroBatch;
-    if (dims !== null) {
-      const points = splitPoints(ctx.blocks, summary.virtualStages);
-      if (typeof points === 'string') problems.push(points);
-      else parallelism.pipeline_parallel_split_points = points;
-    }
-  }
-  const activationCheckpoint: Record<string, unknown> = { mode: summary.recompute };
-  if (summary.recompute === 'selective') {
-    activationCheckpoint.selective_ac_option = 'op';
-    notes.push(
-      "torchtitan's op-level selective checkpointing follows its own save list (every other matmul), not exactly the attention core the plan recomputes.",
-    );
-  }
-  if (tp > 1 && !summary.sequenceParallel) {
-    notes.push(
-      "torchtitan's tensor parallelism always splits norms and dropout along the sequence (sequence parallelism); the plan does not, so torchtitan holds less activation memory than planned.",
-    );
-  }
-  if (dims !== null && (dims.activation !== 'swiglu' || dims.norm !== 'rmsnorm')) {
-    notes.push(
-      'torchtitan ships Llama-family models (RMSNorm, SwiGLU): this model needs its own model definition.',
-    );
-  }
-  if (request.training.precision === 'fp16') {
-    notes.push(
-      'torchtitan keeps parameters in bf16 (mixed_precision_param); fp16 is not offered, and has the same bytes.',
-    );
-  }
-  notes.push(...layout.placementNotes.map((n) => `Placement: ${n}.`));
-  return {
-    expressible: problems.length === 0,
+  const refused = (notes: string[]): TorchtitanExport => ({
+    expressible: false,
     release: TORCHTITAN_RELEASE,
     files: [],
-    config: {
-      parallelism,
-      activation_checkpoint: activationCheckpoint,
-      training: {
-        local_batch_size: localBatch,
-        global_batch_size: request.training.globalBatch,
-        ...(dims === null ? {} : { seq_len: dims.seqLen }),
-        mixed_precision_param: 'bfloat16',
-      },
-    },
+    config: {},
     notes: [...problems.map((p) => `Not expressible in torchtitan: ${p}.`), ...notes],
-  };
+  });
+  if (dims === null) return refused([]);
+
+  const model = torchtitanModel(dims);
+  let parts: readonly (readonly string[])[] | null = null;
+  if (summary.pp > 1) {
+    const split = modelParts(ctx.blocks, summary.virtualStages, endModules(model));
+    if (split.ok) parts = split.parts;
+    else problems.push(split.reason);
+  }
+  const policy = torchtitan.runtime(
+    shapeOfPlan(ctx),
+    request.parallel?.overlapTensorParallelComm === undefined
+      ? {}
+      : { overlapTensorParallelComm: request.parallel.overlapTensorParallelComm },
+  );
+  const config = jobConfig({
+    summary,
+    seqLen: dims.seqLen,
+    globalBatch: request.training.globalBatch,
+    rankMicroBatch: ctx.rankMicroBatch,
+    model: modelSelection(model),
+    modelParts: parts,
+    asyncTensorParallel: policy.tensorParallelOverlap,
+  });
+  const notes = [...modelNotes(dims, model), ...runtimeNotes(ctx)];
+  if (policy.tensorParallelOverlap) {
+    notes.push(
+      'The plan overlaps tensor-parallel communication: async TP, which needs torch.compile ([compile]).',
+    );
+  }
+  if (problems.length > 0) return { ...refused(notes), config };
+  const files: ExportFile[] = [
+    {
+      path: CONFIG_PATH,
+      description: `The ${TORCHTITAN_RELEASE} job config: pass it as --job.config_file.`,
+      content: `${header(ctx)}${stringify(config)}`,
+    },
+    ...companionFiles(model),
+  ];
+  return { expressible: true, release: TORCHTITAN_RELEASE, files, config, notes };
 }

@@ -1,0 +1,94 @@
+/**
+ * The job config sections (torchtitan/config/job_config.py at v0.2.2) that make torchtitan run a
+ * plan: every field here exists at that release, with its type and one of its choices.
+ */
+import type { Recompute, ScheduleKind, Summary } from '../../schema/index.ts';
+import type { ModelSelection } from './model.ts';
+
+export type TomlValue = string | number | boolean | readonly TomlValue[];
+export type JobConfig = Record<string, Record<string, TomlValue>>;
+
+/** PyTorch's names (pipelining/schedules.py `get_schedule_class`) for meshplan's schedules. */
+export const SCHEDULES: Readonly<Record<ScheduleKind, string>> = {
+  '1f1b': '1F1B',
+  gpipe: 'GPipe',
+  interleaved: 'Interleaved1F1B',
+};
+
+/**
+ * torchtitan's `activation_checkpoint.mode` for a recompute mode. Selective recomputation redoes
+ * the attention core (scores, softmax, dropout, context) instead of keeping it; torchtitan's
+ * attention is one fused SDPA kernel that keeps none of it and recomputes it in its backward, so
+ * "none" is that plan. Its own "selective" modes recompute more (matmuls, or whole layers).
+ */
+export const AC_MODES: Readonly<Record<Recompute, 'none' | 'full'>> = {
+  none: 'none',
+  selective: 'none',
+  full: 'full',
+};
+
+export interface ConfigInputs {
+  readonly summary: Summary;
+  readonly seqLen: number;
+  readonly globalBatch: number;
+  /** Sequences per microbatch on one data-parallel rank. */
+  readonly rankMicroBatch: number;
+  readonly model: ModelSelection;
+  /** `module_fqns_per_model_part`; null without pipelining. */
+  readonly modelParts: readonly (readonly string[])[] | null;
+  readonly asyncTensorParallel: boolean;
+}
+
+/**
+ * ZeRO 0 is DDP over dp replicas; ZeRO 2 and 3 are FSDP2 over dp shards, keeping parameters
+ * gathered from forward to backward ("never") or regathering them for backward ("always").
+ */
+function dataParallel(summary: Summary): Record<string, TomlValue> {
+  if (summary.zero === 0)
+    return { data_parallel_replicate_degree: summary.dp, data_parallel_shard_degree: 1 };
+  const sharded: Record<string, TomlValue> = {
+    data_parallel_replicate_degree: 1,
+    data_parallel_shard_degree: summary.dp,
+  };
+  if (summary.dp > 1) sharded.fsdp_reshard_after_forward = summary.zero === 3 ? 'always' : 'never';
+  return sharded;
+}
+
+function parallelism(c: ConfigInputs): Record<string, TomlValue> {
+  const { tp, pp } = c.summary;
+  const out: Record<string, TomlValue> = { ...dataParallel(c.summary), tensor_parallel_degree: tp };
+  if (tp > 1) {
+    // The head's logits stay split by vocabulary into the loss, as the plan's cross-entropy is.
+    out.disable_loss_parallel = false;
+    out.enable_async_tensor_parallel = c.asyncTensorParallel;
+  }
+  out.pipeline_parallel_degree = pp;
+  if (pp > 1 && c.modelParts !== null) {
+    out.pipeline_parallel_schedule = SCHEDULES[c.summary.schedule];
+    out.pipeline_parallel_microbatch_size = c.rankMicroBatch;
+    out.module_fqns_per_model_part = c.modelParts;
+  }
+  return out;
+}
+
+export function jobConfig(c: ConfigInputs): JobConfig {
+  const { pp, microbatches } = c.summary;
+  const config: JobConfig = {
+    model: { name: c.model.name, flavor: c.model.flavor },
+    training: {
+      // Pipelined, a rank's batch is all its microbatches, which the schedule splits; otherwise
+      // each microbatch is one gradient-accumulation step of local_batch_size sequences.
+      local_batch_size: pp > 1 ? c.rankMicroBatch * microbatches : c.rankMicroBatch,
+      global_batch_size: c.globalBatch,
+      seq_len: c.seqLen,
+      // Mixed precision as priced: float32 master weights, bfloat16 compute.
+      dtype: 'float32',
+      mixed_precision_param: 'bfloat16',
+    },
+    parallelism: parallelism(c),
+    activation_checkpoint: { mode: AC_MODES[c.summary.recompute] },
+  };
+  if (c.asyncTensorParallel) config.compile = { enable: true, components: ['model', 'loss'] };
+  if (c.model.customImport !== null) config.experimental = { custom_import: c.model.customImport };
+  return config;
+}

@@ -1,0 +1,218 @@
+/**
+ * torchtitan v0.2.2 exports of a varied set of plans, each parsed back from its TOML and checked
+ * against the reference table of torchtitan's job_config.py and the rules its source enforces
+ * (torchtitan-oracle.ts), and against the plan it was written from.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildExport } from '../../src/frameworks/index.ts';
+import { plan } from '../../src/planner/plan.ts';
+import {
+  type Plan,
+  PlanRequest,
+  type PlanRequestInput,
+  type StageOut,
+  type Summary,
+} from '../../src/schema/index.ts';
+import { plannedStages, summaryOf } from '../exports/fixtures.ts';
+import { requestFor } from './torchtitan-cases.ts';
+import { type Config, type PlanFacts, parseAndCheck, ruleProblems } from './torchtitan-oracle.ts';
+
+/** Blocks of each stage from its layer range: every layer but the embedding (0) and the head (L + 1). */
+function blocksOf(stages: readonly StageOut[], layers: number): number[] {
+  return stages.map((s) => Math.max(0, Math.min(s.layers[1], layers) - Math.max(s.layers[0], 1) + 1));
+}
+
+function facts(req: PlanRequest, summary: Summary, stages: readonly StageOut[]): PlanFacts {
+  if (req.model.kind !== 'transformer') throw new Error('a transformer');
+  const learned = req.model.positionEmbedding ?? (req.model.activation === 'gelu' ? 'learned' : 'rope');
+  return {
+    devices: summary.dp * summary.tp * summary.pp,
+    layers: req.model.layers,
+    blocksPerStage: blocksOf(stages, req.model.layers),
+    virtualStages: summary.virtualStages,
+    firstModules: learned === 'learned' ? ['tok_embeddings', 'pos_embeddings'] : ['tok_embeddings'],
+    seqLen: req.model.seqLen,
+    globalBatch: req.training.globalBatch,
+  };
+}
+
+/** The export's TOML parsed back: no problem against the reference table or the release's rules. */
+function checked(req: PlanRequest, summary: Summary, stages: readonly StageOut[]): Config {
+  const out = buildExport('torchtitan', req, summary, stages);
+  expect(out.notes.filter((n) => n.startsWith('Not'))).toEqual([]);
+  expect(out.expressible).toBe(true);
+  expect(out.release).toBe('torchtitan v0.2.2');
+  const { config, problems } = parseAndCheck(out.files[0]!.content);
+  expect(problems).toEqual([]);
+  expect(ruleProblems(config, facts(req, summary, stages))).toEqual([]);
+  // The object form is the same config as the file.
+  expect(config).toEqual(out.config);
+  return config;
+}
+
+/** [first, last] layer ranges of stages holding these block counts (layer 0 the embedding, L + 1 the head). */
+function ranges(blocks: readonly number[]): [number, number][] {
+  let next = 1;
+  return blocks.map((n, i) => {
+    const first = i === 0 ? 0 : next;
+    next += n;
+    return [first, i === blocks.length - 1 ? next : next - 1];
+  });
+}
+
+describe('torchtitan exports of a varied set, read back against job_config.py and its rules', () => {
+  const req8 = requestFor({}, 1, 16);
+
+  it('ZeRO-3 (FSDP, resharded after forward) with tp 2 and a 1F1B pipeline, full recompute', async () => {
+    const summary = summaryOf({
+      ...{ dp: 2, tp: 2, pp: 2, gpus: 8, microBatch: 1, microbatches: 8 },
+      ...{ zero: 3, sequenceParallel: true, recompute: 'full' },
+    });
+    const stages = await plannedStages(req8, 1, ranges([4, 4]), [1, 2], 'megatron-sp');
+    const config = checked(req8, summary, stages);
+    expect(config.parallelism).toMatchObject({
+      data_parallel_shard_degree: 2,
+      fsdp_reshard_after_forward: 'always',
+      tensor_parallel_degree: 2,
+      pipeline_parallel_schedule: '1F1B',
+    });
+    expect(config.activation_checkpoint).toEqual({ mode: 'full' });
+    // Pipelined: a rank's batch is its 8 microbatches of 1 sequence; 16 = 8 × dp 2, no accumulation.
+    expect(config.training).toMatchObject({ local_batch_size: 8, global_batch_size: 16 });
+  });
+
+  it('ZeRO-2 (FSDP, kept gathered) without a pipeline, selective recompute as torchtitan’s "none"', async () => {
+    const summary = summaryOf({
+      ...{ dp: 4, tp: 2, pp: 1, gpus: 8, microBatch: 4, microbatches: 1 },
+      ...{ zero: 2, sequenceParallel: true, recompute: 'selective' },
+    });
+    const stages = await plannedStages(req8, 4, ranges([8]), [1, 2], 'megatron-sp');
+    const config = checked(req8, summary, stages);
+    expect(config.parallelism).toMatchObject({
+      data_parallel_shard_degree: 4,
+      fsdp_reshard_after_forward: 'never',
+    });
+    expect(config.activation_checkpoint).toEqual({ mode: 'none' });
+    expect(config.parallelism).not.toHaveProperty('module_fqns_per_model_part');
+  });
+
+  it('DDP (ZeRO-0) at tp = pp = 1 with gradient accumulation', async () => {
+    const summary = summaryOf({ dp: 8, gpus: 8, microBatch: 1, microbatches: 2, zero: 0 });
+    const stages = await plannedStages(req8, 1, ranges([8]), [1, 1], 'megatron');
+    const config = checked(req8, summary, stages);
+    expect(config.parallelism).toMatchObject({
+      data_parallel_replicate_degree: 8,
+      data_parallel_shard_degree: 1,
+    });
+    // Two accumulation steps of one sequence per rank: 16 = 1 × 8 × 2.
+    expect(config.training).toMatchObject({ local_batch_size: 1 });
+  });
+
+  it('Interleaved1F1B: 2 model parts per rank, part k·pp + i on rank i', async () => {
+    const summary = summaryOf({
+      ...{ dp: 2, tp: 2, pp: 2, gpus: 8, microBatch: 1, microbatches: 8, virtualStages: 2 },
+      ...{ zero: 3, sequenceParallel: true, schedule: 'interleaved' },
+    });
+    const stages = await plannedStages(req8, 1, ranges([4, 4]), [1, 2], 'megatron-sp');
+    const config = checked(req8, summary, stages);
+    expect(config.parallelism!.pipeline_parallel_schedule).toBe('Interleaved1F1B');
+    expect(config.parallelism!.module_fqns_per_model_part).toEqual([
+      ['tok_embeddings', 'layers.0', 'layers.1'],
+      ['layers.2', 'layers.3'],
+      ['layers.4', 'layers.5'],
+      ['layers.6', 'layers.7', 'norm', 'output'],
+    ]);
+  });
+
+  it('uneven stages, an embedding-only first stage and GPipe, on 16 GPUs', async () => {
+    const req16 = requestFor({}, 2, 16);
+    const summary = summaryOf({
+      ...{ dp: 2, tp: 2, pp: 4, gpus: 16, microBatch: 1, microbatches: 8 },
+      ...{ zero: 2, sequenceParallel: true, schedule: 'gpipe' },
+    });
+    const stages = await plannedStages(req16, 1, ranges([0, 3, 4, 1]), [1, 2], 'megatron-sp');
+    const config = checked(req16, summary, stages);
+    expect(config.parallelism!.module_fqns_per_model_part).toEqual([
+      ['tok_embeddings'],
+      ['layers.0', 'layers.1', 'layers.2'],
+      ['layers.3', 'layers.4', 'layers.5', 'layers.6'],
+      ['layers.7', 'norm', 'output'],
+    ]);
+  });
+
+  it('a GPT-style model (GELU, LayerNorm, learned positions, untied) cut in two: the position table goes first', async () => {
+    const gpt = requestFor({ layers: 4, kvHeads: 16, activation: 'gelu', tiedEmbeddings: false }, 1, 16);
+    const summary = summaryOf({
+      ...{ dp: 2, tp: 2, pp: 2, gpus: 8, microBatch: 1, microbatches: 8 },
+      ...{ zero: 3, sequenceParallel: true },
+    });
+    const stages = await plannedStages(gpt, 1, ranges([2, 2]), [1, 2], 'megatron-sp');
+    const config = checked(gpt, summary, stages);
+    expect(config.model).toEqual({ name: 'meshplan_gpt', flavor: 'planned' });
+    expect(config.experimental).toEqual({ custom_import: 'meshplan_gpt' });
+    expect(config.parallelism!.module_fqns_per_model_part).toEqual([
+      ['tok_embeddings', 'pos_embeddings', 'layers.0', 'layers.1'],
+      ['layers.2', 'layers.3', 'norm', 'output'],
+    ]);
+  });
+
+  it('async TP only where the plan prices the overlap, with the torch.compile it needs', async () => {
+    const withOverlap = PlanRequest.parse({ ...req8, parallel: { overlapTensorParallelComm: true } });
+    const summary = summaryOf({
+      ...{ dp: 4, tp: 2, pp: 1, gpus: 8, microBatch: 4, microbatches: 1 },
+      ...{ zero: 3, sequenceParallel: true },
+    });
+    const stages = await plannedStages(withOverlap, 4, ranges([8]), [1, 2], 'megatron-sp');
+    const config = checked(withOverlap, summary, stages);
+    expect(config.parallelism!.enable_async_tensor_parallel).toBe(true);
+    expect(config.compile).toEqual({ enable: true, components: ['model', 'loss'] });
+    expect(checked(req8, summary, stages).compile).toBeUndefined();
+  });
+});
+
+/** Llama 3's published sizes (Meta's model card): hidden, layers, heads, KV heads, FFN. */
+const LLAMA3_70B = { hidden: 8192, layers: 80, heads: 64, kvHeads: 8, ffnHidden: 28672, vocab: 128256 };
+
+describe('the README examples with --target torchtitan', () => {
+  const example = (file: string): unknown =>
+    JSON.parse(readFileSync(new URL(`../../examples/${file}`, import.meta.url), 'utf8'));
+
+  async function targeted(file: string): Promise<{ req: PlanRequest; answer: Plan }> {
+    const input = example(file) as PlanRequestInput;
+    const req = PlanRequest.parse({ ...input, options: { ...input.options, target: 'torchtitan' } });
+    return { req, answer: await plan(req) };
+  }
+
+  function checkedPlan(req: PlanRequest, answer: Plan): Config {
+    expect(answer.summary).not.toBeNull();
+    const out = answer.exports!.torchtitan;
+    expect(out.notes.filter((n) => n.startsWith('Not'))).toEqual([]);
+    expect(out.expressible).toBe(true);
+    const { config, problems } = parseAndCheck(out.files[0]!.content);
+    expect(problems).toEqual([]);
+    expect(ruleProblems(config, facts(req, answer.summary!, answer.stages))).toEqual([]);
+    return config;
+  }
+
+  it('Llama 3 70B on 256 H100: torchtitan’s own 70B flavor, no companion file', async () => {
+    const { req, answer } = await targeted('llama3-70b-256xh100.request.json');
+    const config = checkedPlan(req, answer);
+    expect(req.model).toMatchObject(LLAMA3_70B);
+    expect(config.model).toEqual({ name: 'llama3', flavor: '70B' });
+    expect(answer.exports!.torchtitan.files.map((f) => f.path)).toEqual(['torchtitan.toml']);
+  });
+
+  it('GPT-3 175B on 1,024 A100: meshplan’s GPT model through custom_import, on one stage (tied embeddings)', async () => {
+    const { req, answer } = await targeted('gpt3-175b-1024xa100.request.json');
+    const config = checkedPlan(req, answer);
+    expect(answer.summary!.pp).toBe(1);
+    expect(config.experimental).toEqual({ custom_import: 'meshplan_gpt' });
+    expect(answer.exports!.torchtitan.files.map((f) => f.path)).toEqual([
+      'torchtitan.toml',
+      'meshplan_gpt.py',
+      'meshplan_gpt_model.py',
+      'meshplan_gpt_parallelize.py',
+    ]);
+  });
+});
