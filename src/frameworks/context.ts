@@ -16,7 +16,7 @@ export interface ExportContext {
   readonly layout: LayoutFindings;
   /** Transformer blocks per stage (empty for a general graph, which has no blocks). */
   readonly blocks: readonly number[];
-  /** Devices in the whole job: pp stages × dp·tp devices each. */
+  /** Devices in the whole job: pp stages × dp·cp·tp devices each. */
   readonly devices: number;
   /**
    * Sequences per microbatch on one data-parallel rank. `summary.microBatch` is a pipeline
@@ -67,7 +67,7 @@ export function exportContext(
     dims,
     layout: checkLayouts(stages, model.ops, summary),
     blocks: dims === null ? [] : blocksPerStage(stages, model.layers.length),
-    devices: summary.pp * summary.dp * summary.tp,
+    devices: summary.pp * summary.dp * summary.cp * summary.tp,
     rankMicroBatch,
     batchProblem,
   };

@@ -6,6 +6,7 @@
  */
 import type { TransformerDims } from '../model/dims.ts';
 import type {
+  CpCommType,
   FrameworkName,
   GradientReduction,
   Precision,
@@ -29,8 +30,16 @@ export interface RunShape {
   readonly devices: number;
   readonly tp: number;
   readonly pp: number;
-  /** Data-parallel ranks: devices / (tp · pp). */
+  /** Data-parallel ranks: devices / (tp · pp · cp). */
   readonly dp: number;
+  /** Context-parallel ranks: each holds seqLen / cp tokens of every sequence. */
+  readonly cp: number;
+  /** How the context-parallel ranks exchange keys and values (meaningful when cp > 1). */
+  readonly cpCommType: CpCommType;
+  /** Expert-parallel ranks, carved from dp · cp: each holds experts / ep of every MoE layer. */
+  readonly ep: number;
+  /** Tensor-parallel ranks inside each expert. */
+  readonly etp: number;
   readonly sequenceParallel: boolean;
   readonly zero: ZeroStage;
   readonly recompute: Recompute;

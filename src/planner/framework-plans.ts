@@ -83,7 +83,10 @@ export function fasterFramework(
   return best?.candidate ?? null;
 }
 
-/** Each framework's best plan next to the plan (which has a summary and exports); JAX runs the plan itself. */
+/**
+ * Each framework's best plan next to the plan (which has a summary and exports); JAX runs the plan
+ * itself whenever its export is expressible.
+ */
 export function frameworkPlans(
   ctx: PlanContext,
   plan: Plan,
@@ -109,12 +112,17 @@ export function frameworkPlans(
     megatron: entry('megatron'),
     torchtitan: entry('torchtitan'),
     deepspeed: entry('deepspeed'),
-    jax: {
-      available: true,
-      stepTimeSec: planSec,
-      slowdown: 1,
-      summary: plan.summary!,
-      exports: plan.exports!.jax,
-    },
+    jax: plan.exports!.jax.expressible
+      ? {
+          available: true,
+          stepTimeSec: planSec,
+          slowdown: 1,
+          summary: plan.summary!,
+          exports: plan.exports!.jax,
+        }
+      : {
+          available: false,
+          reason: `the plan is not expressible in JAX (${plan.exports!.jax.notes[0] ?? 'see its export'}); plan with target jax for one that is`,
+        },
   };
 }

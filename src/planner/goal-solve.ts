@@ -39,8 +39,10 @@ export function solveForGoal(
   const framework = goal.framework;
   if (framework === null) return solveReplica(replicaCtx, model, replica, config, entries);
   if (!megatronLayoutsOnly(goal)) {
-    // A framework that runs any layout (JAX) still prices with its own runtime.
-    const priced = withRuntime(framework, anyLayoutShape(ctx, replica, config), config, ctx.request);
+    // A framework that runs any layout (JAX) still has rules of its own and prices with its runtime.
+    const shape = anyLayoutShape(ctx, replica, config);
+    if (!framework.runs(shape).ok) return { candidate: null, shortfallBytes: null, dpStates: 0 };
+    const priced = withRuntime(framework, shape, config, ctx.request);
     return solveReplica(replicaCtx, model, replica, priced, entries);
   }
   let best: ReplicaResult = { candidate: null, shortfallBytes: null, dpStates: 0 };

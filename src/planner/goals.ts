@@ -92,6 +92,11 @@ export function familyShape(
     tp: family.tp,
     pp,
     dp: config.dp,
+    cp: config.cp,
+    cpCommType: ctx.request.parallel?.cpCommType ?? 'p2p',
+    ep: config.ep,
+    // The search splits experts over the stage's tensor-parallel ranks like every other GEMM.
+    etp: family.tp,
     sequenceParallel: family.sequenceParallel,
     zero: config.zero,
     recompute: config.recompute,

@@ -19,6 +19,8 @@ export const deepspeed: Framework = {
         ? 'DeepSpeed v0.16.4 has no tensor parallelism for training (Megatron-DeepSpeed is another framework)'
         : null,
       shape.layouts.kind === 'other' ? shape.layouts.reason : null,
+      shape.cp > 1 ? `meshplan does not export DeepSpeed sequence parallelism (cp = ${shape.cp})` : null,
+      shape.ep > 1 ? `meshplan does not export DeepSpeed expert parallelism (ep = ${shape.ep})` : null,
       shape.pp > 1 && shape.model === null
         ? "a general graph must be rewritten as a PipelineModule layer list for DeepSpeed's pipeline engine"
         : null,

@@ -1,5 +1,5 @@
-/** JAX runs any mesh and any PartitionSpecs: every plan meshplan makes (DESIGN.md §9). */
-import { type Framework, RUNS } from '../framework.ts';
+/** JAX runs any mesh and any PartitionSpecs (DESIGN.md §9): every plan meshplan makes but a context-parallel ring. */
+import { type Framework, firstProblem } from '../framework.ts';
 
 export const JAX_RELEASE = 'JAX (jax.sharding: Mesh, NamedSharding, PartitionSpec)';
 
@@ -7,8 +7,18 @@ export const jax: Framework = {
   name: 'jax',
   anyLayout: true,
   release: JAX_RELEASE,
-  builds: () => RUNS,
-  runs: () => RUNS,
+  builds: () => firstProblem([]),
+  /*
+   * GSPMD splits the sequence like any dim and all-gathers keys and values where attention needs
+   * them (cpCommType 'allgather'), or reshards sequence ↔ heads with all-to-alls ('a2a'); a ring of
+   * point-to-point sends is a hand-written kernel, not a sharding.
+   */
+  runs: (shape) =>
+    firstProblem([
+      shape.cp > 1 && shape.cpCommType === 'p2p'
+        ? `context parallelism over a ring of point-to-point sends is not a GSPMD sharding; plan with parallel.cpCommType 'allgather' or 'a2a' for JAX`
+        : null,
+    ]),
   // XLA runs collectives asynchronously: gradient reductions overlap the backward pass.
   runtime: (_shape, requested) => ({
     gradientReduction: requested.overlapGradReduce === false ? 'after-backward' : 'overlapped',

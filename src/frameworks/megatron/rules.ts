@@ -70,6 +70,14 @@ function pipelineProblems(shape: RunShape): (string | null)[] {
   ];
 }
 
+/** Context and expert parallelism as this module exports them so far. */
+function outerParallelProblems(shape: RunShape): (string | null)[] {
+  return [
+    shape.cp > 1 ? `meshplan does not export Megatron-LM context parallelism yet (cp = ${shape.cp})` : null,
+    shape.ep > 1 ? `meshplan does not export Megatron-LM expert parallelism yet (ep = ${shape.ep})` : null,
+  ];
+}
+
 /** The global batch is micro batch × microbatches × dp (validate_args and the microbatch calculator). */
 function batchProblem(shape: RunShape): string | null {
   const sequences = shape.rankMicroBatch * shape.microbatches * shape.dp;
@@ -87,6 +95,7 @@ export const megatron: Framework = {
     firstProblem([
       modelProblem(shape.model),
       shape.layouts.kind === 'other' ? shape.layouts.reason : null,
+      ...outerParallelProblems(shape),
       ...tensorParallelProblems(shape),
       ...pipelineProblems(shape),
       batchProblem(shape),

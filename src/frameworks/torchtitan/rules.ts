@@ -100,9 +100,11 @@ export const torchtitan: Framework = {
       modelProblem(s.model),
       s.layouts.kind === 'other' ? s.layouts.reason : null,
       // parallel_dims.py _validate: dp_replicate · dp_shard · cp · tp · pp = world size.
-      s.dp * s.tp * s.pp !== s.devices
-        ? `dp ${s.dp} × tp ${s.tp} × pp ${s.pp} is not the world size ${s.devices}`
+      s.dp * s.cp * s.tp * s.pp !== s.devices
+        ? `dp ${s.dp} × cp ${s.cp} × tp ${s.tp} × pp ${s.pp} is not the world size ${s.devices}`
         : null,
+      s.cp > 1 ? `meshplan does not export torchtitan context parallelism yet (cp = ${s.cp})` : null,
+      s.ep > 1 ? `meshplan does not export torchtitan expert parallelism yet (ep = ${s.ep})` : null,
       // job_config.py: mixed_precision_param is "bfloat16" or "float32", and no loss scaler exists.
       s.precision === 'fp16' ? 'it trains in bfloat16 (or float32), not fp16' : null,
       ...dataParallelProblems(s),
