@@ -1289,7 +1289,9 @@ export interface components {
             breakdown: {
                 bubbleSec: number;
                 computeSec: number;
+                cpCommSec: number;
                 dpCommSec: number;
+                epCommSec: number;
                 optimizerSec: number;
                 ppCommSec: number;
                 reshardSec: number;

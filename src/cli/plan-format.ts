@@ -12,7 +12,7 @@ export function formatPlan(plan: Plan): string {
   }
   const s = plan.summary;
   lines.push(
-    `${plan.status}${plan.reason ? ` (${plan.reason})` : ''}: dp ${s.dp} × tp ${s.tp} × pp ${s.pp}, microbatch ${s.microBatch} × ${s.microbatches}, ` +
+    `${plan.status}${plan.reason ? ` (${plan.reason})` : ''}: dp ${s.dp} × tp ${s.tp} × pp ${s.pp}${s.cp > 1 ? ` × cp ${s.cp}` : ''}${s.ep > 1 ? `, ep ${s.ep} (etp ${s.etp})` : ''}, microbatch ${s.microBatch} × ${s.microbatches}, ` +
       `${s.schedule}${s.virtualStages > 1 ? ` v=${s.virtualStages}` : ''}, recompute ${s.recompute}, ZeRO ${s.zero}` +
       `${s.sequenceParallel ? ', sequence parallel' : ''}`,
     `step ${formatSec(s.stepTimeSec)}  ${Math.round(s.tokensPerSec).toLocaleString('en-US')} tokens/s  ` +
@@ -21,6 +21,8 @@ export function formatPlan(plan: Plan): string {
   const b = plan.breakdown!;
   lines.push(
     `breakdown: compute ${formatSec(b.computeSec)}, tp ${formatSec(b.tpCommSec)}, reshard ${formatSec(b.reshardSec)}, ` +
+      (b.cpCommSec > 0 ? `cp ${formatSec(b.cpCommSec)}, ` : '') +
+      (b.epCommSec > 0 ? `ep ${formatSec(b.epCommSec)}, ` : '') +
       `pp ${formatSec(b.ppCommSec)}, dp ${formatSec(b.dpCommSec)}, bubble ${formatSec(b.bubbleSec)}, optimizer ${formatSec(b.optimizerSec)}`,
     'stages:',
   );

@@ -66,6 +66,8 @@ export function stepBreakdown(
     computeSec: B * sum((e) => e.forwardComputeSec + e.backwardComputeSec),
     tpCommSec: B * sum((e) => e.commSec),
     reshardSec: B * sum((e) => e.reshardSec),
+    cpCommSec: B * sum((e) => e.cpCommSec),
+    epCommSec: B * sum((e) => e.epCommSec),
     ppCommSec: B * (bottleneck.ppCommSec * virtualStages),
     dpCommSec: B * bottleneck.dpPerMicrobatchSec + prices[0]!.dpPerStepSec,
     bubbleSec: step.bubbleSec,

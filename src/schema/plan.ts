@@ -10,6 +10,10 @@ export const Breakdown = z.object({
   computeSec: z.number(),
   tpCommSec: z.number(),
   reshardSec: z.number(),
+  /** Context parallelism's exposed key/value exchanges (ring sends, all-to-alls or all-gathers). */
+  cpCommSec: z.number(),
+  /** Expert parallelism's token dispatch and combine all-to-alls. */
+  epCommSec: z.number(),
   ppCommSec: z.number(),
   dpCommSec: z.number(),
   bubbleSec: z.number(),

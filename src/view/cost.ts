@@ -11,6 +11,8 @@ const COST_TERMS: readonly { key: keyof Breakdown; label: string; swatch: Swatch
   { key: 'computeSec', label: 'compute', swatch: OKABE_ITO.blue },
   { key: 'tpCommSec', label: 'tensor-parallel communication', swatch: OKABE_ITO.skyBlue },
   { key: 'reshardSec', label: 'resharding', swatch: OKABE_ITO.yellow },
+  { key: 'cpCommSec', label: 'context-parallel exchanges', swatch: OKABE_ITO.orange },
+  { key: 'epCommSec', label: 'expert-parallel all-to-alls', swatch: OKABE_ITO.black },
   { key: 'ppCommSec', label: 'pipeline sends', swatch: OKABE_ITO.bluishGreen },
   { key: 'dpCommSec', label: 'data-parallel communication', swatch: OKABE_ITO.reddishPurple },
   { key: 'bubbleSec', label: 'pipeline bubble', swatch: OKABE_ITO.grey },

@@ -19,6 +19,7 @@ export const OKABE_ITO = {
   vermillion: { fill: '#D55E00', text: WHITE },
   reddishPurple: { fill: '#CC79A7', text: BLACK },
   grey: { fill: '#999999', text: BLACK },
+  black: { fill: BLACK, text: WHITE },
 } as const satisfies Record<string, Swatch>;
 
 const SERIES: readonly Swatch[] = [

@@ -32,7 +32,15 @@ describe('plan', () => {
     // The breakdown is a decomposition of the step time.
     const b = planned.breakdown!;
     const parts =
-      b.computeSec + b.tpCommSec + b.reshardSec + b.ppCommSec + b.dpCommSec + b.bubbleSec + b.optimizerSec;
+      b.computeSec +
+      b.tpCommSec +
+      b.reshardSec +
+      b.cpCommSec +
+      b.epCommSec +
+      b.ppCommSec +
+      b.dpCommSec +
+      b.bubbleSec +
+      b.optimizerSec;
     expect(parts).toBeCloseTo(b.totalSec, 9);
     expect(b.totalSec).toBeCloseTo(s.stepTimeSec, 12);
   });
