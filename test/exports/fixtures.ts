@@ -60,7 +60,7 @@ export function megatronLayout(lastBlock: number, sp: boolean) {
       op('block0.out_proj', 'matmul', [null, 'n'], { 'block0.context': 'R R S1 R', 'block0.wo': 'S1 R R' }),
       op('block0.ln2', 'norm', [null, seq], { 'block0.resid1': stream, 'block0.ln2_scale': 'R' }),
       op('block0.fc1', 'matmul', [null, 'f'], { 'block0.x_norm2': 'R R R', 'block0.w_fc1': 'R S1' }),
-      op('block0.gelu', 'elementwise', [null, 'f'], { 'block0.fc1_out': 'R R S1' }),
+      op('block0.gelu', 'elementwise', [null, 'f'], { 'block0.fc1_biased': 'R R S1' }),
       op('block0.fc2', 'matmul', [null, 'f'], { 'block0.gelu_out': 'R R S1', 'block0.w_fc2': 'S1 R' }),
     ],
     head: [
