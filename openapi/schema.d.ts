@@ -1268,8 +1268,11 @@ export interface components {
                     }[];
                     notes: string[];
                     pipelineModule: {
+                        activation_checkpoint_interval: number;
                         num_stages: number;
-                        partition_method: string;
+                        /** @enum {string} */
+                        partition_method: "type:TransformerBlock" | "uniform" | "parameters";
+                        parts: number[];
                     } | null;
                     release: string;
                 };
@@ -1338,8 +1341,11 @@ export interface components {
                         }[];
                         notes: string[];
                         pipelineModule: {
+                            activation_checkpoint_interval: number;
                             num_stages: number;
-                            partition_method: string;
+                            /** @enum {string} */
+                            partition_method: "type:TransformerBlock" | "uniform" | "parameters";
+                            parts: number[];
                         } | null;
                         release: string;
                     };

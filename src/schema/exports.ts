@@ -40,15 +40,34 @@ export const TorchtitanExport = z.object({
 });
 export type TorchtitanExport = z.infer<typeof TorchtitanExport>;
 
+/**
+ * How a DeepSpeed export asks `PipelineModule` to split the layers: `type:TransformerBlock` balances
+ * the transformer blocks, `uniform` the layer count, `parameters` the layers' parameter counts.
+ */
+export const DeepSpeedPartitionMethod = z.enum(['type:TransformerBlock', 'uniform', 'parameters']);
+export type DeepSpeedPartitionMethod = z.infer<typeof DeepSpeedPartitionMethod>;
+
 export const DeepSpeedExport = z.object({
   ...common,
-  /** The DeepSpeed config JSON. */
+  /** The DeepSpeed config JSON (`files[0]`, ds_config.json). */
   config: z.record(z.string(), z.unknown()),
   /**
    * With pipeline parallelism: the arguments the training script passes to `PipelineModule` (the
-   * stage split is not read from the config); null without.
+   * stage split is not read from the config, DeepSpeed computes it); null without.
    */
-  pipelineModule: z.object({ num_stages: z.number().int(), partition_method: z.string() }).nullable(),
+  pipelineModule: z
+    .object({
+      num_stages: z.number().int(),
+      partition_method: DeepSpeedPartitionMethod,
+      /** Layers per activation checkpoint: 1 recomputes every layer (full), 0 none. */
+      activation_checkpoint_interval: z.number().int(),
+      /**
+       * The stage boundaries DeepSpeed computes over the layer list (embedding, blocks, final norm,
+       * head), `PipelineModule.partitions()`: stage s holds layers parts[s] to parts[s + 1] − 1.
+       */
+      parts: z.array(z.number().int()),
+    })
+    .nullable(),
 });
 export type DeepSpeedExport = z.infer<typeof DeepSpeedExport>;
 
