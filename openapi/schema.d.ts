@@ -1291,6 +1291,7 @@ export interface components {
                     };
                     release: string;
                     stages: {
+                        chunks: number[][];
                         /** @description Names of the first and last layer. Exactly 2 items: [first, last]. */
                         layerNames: string[];
                         /** @description First and last layer (inclusive), as indices into the model's layer list. Exactly 2 items: [first, last]. */
@@ -1298,6 +1299,9 @@ export interface components {
                         meshShape: number[];
                         stage: number;
                     }[];
+                    stateSpecs: {
+                        [key: string]: (string | string[] | null)[];
+                    } | null;
                 };
                 megatron: {
                     args: string[];
@@ -1398,6 +1402,7 @@ export interface components {
                         };
                         release: string;
                         stages: {
+                            chunks: number[][];
                             /** @description Names of the first and last layer. Exactly 2 items: [first, last]. */
                             layerNames: string[];
                             /** @description First and last layer (inclusive), as indices into the model's layer list. Exactly 2 items: [first, last]. */
@@ -1405,6 +1410,9 @@ export interface components {
                             meshShape: number[];
                             stage: number;
                         }[];
+                        stateSpecs: {
+                            [key: string]: (string | string[] | null)[];
+                        } | null;
                     };
                     slowdown: number;
                     stepTimeSec: number;

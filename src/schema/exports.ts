@@ -77,6 +77,11 @@ export const JaxStageMap = z.object({
   layers: LayerRange,
   layerNames: LayerNameRange,
   meshShape: z.array(z.number().int()),
+  /**
+   * The layer ranges the stage's devices run, in order: `layers` itself, or with an interleaved
+   * schedule of v model chunks per stage, chunk k = virtual stage k·pp + stage (Megatron's order).
+   */
+  chunks: z.array(LayerRange),
 });
 export type JaxStageMap = z.infer<typeof JaxStageMap>;
 
@@ -86,11 +91,21 @@ export type PartitionEntry = z.infer<typeof PartitionEntry>;
 
 export const JaxExport = z.object({
   ...common,
+  /** The mesh axis names, the same on every stage's mesh. */
   meshAxes: z.array(z.string()),
-  /** Device count along each of `meshAxes`. */
+  /** Device count along each of `meshAxes` on stage 0's mesh (each stage's own: `stages`). */
   meshShape: z.array(z.number().int()),
-  /** One entry per tensor dim, as `jax.sharding.PartitionSpec` takes it. */
+  /**
+   * Per parameter, one entry per tensor dim, as `jax.sharding.PartitionSpec` takes it: the layout
+   * the ops read it in, on the mesh of the stage that holds it.
+   */
   partitionSpecs: z.record(z.string(), z.array(PartitionEntry)),
+  /**
+   * With ZeRO over more than one data-parallel rank: per parameter, the layout of its optimizer
+   * state (ZeRO 1), gradient accumulator (ZeRO 2) and stored weights (ZeRO 3): its spec with the
+   * data-parallel axis added to a dim that axis divides. Null without ZeRO.
+   */
+  stateSpecs: z.record(z.string(), z.array(PartitionEntry)).nullable(),
   stages: z.array(JaxStageMap),
 });
 export type JaxExport = z.infer<typeof JaxExport>;

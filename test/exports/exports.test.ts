@@ -69,7 +69,7 @@ describe('GPT-3 175B on 1,024 GPUs (tp 8, pp 16, dp 8)', () => {
     expect(exports.torchtitan.notes[0]).toMatch(/torchtitan v0\.2\.2.*Llama-family/);
   });
 
-  it('JAX: axes named by role, replicas folded into data, a spec for every parameter of every layer', () => {
+  it('JAX: axes named by role, replicas folded into data, a spec for every parameter of every layer, interleaved chunks', () => {
     const { jax } = exports;
     expect(jax.meshAxes).toEqual(['data', 'model']);
     expect(jax.meshShape).toEqual([8, 8]);
@@ -82,12 +82,23 @@ describe('GPT-3 175B on 1,024 GPUs (tp 8, pp 16, dp 8)', () => {
     expect(jax.partitionSpecs['head.table']).toEqual(['model', null]);
     // 8 parameters per block in the fixture's ops, the embedding table, the head's norm and table.
     expect(Object.keys(jax.partitionSpecs)).toHaveLength(96 * 8 + 1 + 2);
+    // 2 chunks of 3 blocks per stage; stage 15 runs virtual stages 15 (blocks 45–47) and 31 (93–95, head).
     expect(jax.stages[15]).toEqual({
       stage: 15,
       layers: [91, 97],
       layerNames: ['block90', 'head'],
       meshShape: [8, 8],
+      chunks: [
+        [46, 48],
+        [94, 97],
+      ],
     });
+    expect(jax.stages[0]!.chunks).toEqual([
+      [0, 3],
+      [49, 51],
+    ]);
+    // ZeRO-1 over the 8 replicas: the optimizer state of fc1 (h, f/8) splits h over "data" too.
+    expect(jax.stateSpecs?.['block0.w_fc1']).toEqual(['data', 'model']);
   });
 
   it('is a valid Exports (the plan schema) (exporters and plan share one schema)', () => {
