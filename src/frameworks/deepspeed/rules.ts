@@ -23,8 +23,8 @@ export const deepspeed: Framework = {
   release: DEEPSPEED_RELEASE,
   // DeepSpeed wraps the user's own nn.Module: any architecture, any graph.
   builds: () => RUNS,
-  runs: (shape: RunShape) =>
-    firstProblem([
+  runs: (shape: RunShape) => {
+    const verdict = firstProblem([
       // v0.16.4's only training tensor parallelism is the new AutoTP (`tensor_parallel.autotp_size`,
       // Hugging Face models through deepspeed.tp_model_init, not with ZeRO-3): not a target here.
       shape.tp > 1
@@ -41,8 +41,10 @@ export const deepspeed: Framework = {
       // pipe/schedule.py: TrainSchedule is its one training schedule (1F1B, one chunk per stage).
       shape.virtualStages > 1 ? 'DeepSpeed has no interleaved pipeline schedule' : null,
       shape.schedule === 'gpipe' ? 'DeepSpeed pipelines run their own 1F1B schedule, not GPipe' : null,
-      cutProblem(shape),
-    ]),
+    ]);
+    // Checked last: the cuts need the layer list, built from the model.
+    return verdict.ok ? firstProblem([cutProblem(shape)]) : verdict;
+  },
   runtime: deepspeedRuntime,
   stageCuts: (shape) =>
     shape.pp > 1 && shape.model !== null ? deepspeedStageCuts(shape.model, shape.pp) : null,
