@@ -26,7 +26,10 @@ import {
 } from '../exports/fixtures.ts';
 import { dgxA100, gptModel, llamaModel } from './models.ts';
 
-const REFERENCE = '/work/shared/reference/frameworks/deepspeed-v0.16.4-config.json';
+const REFERENCE = new URL(
+  '../../../shared/reference/frameworks/deepspeed-v0.16.4-config.json',
+  import.meta.url,
+);
 const reference = JSON.parse(readFileSync(REFERENCE, 'utf8')).schema as {
   top: Record<string, string>;
   zero: Record<string, string>;
@@ -103,6 +106,7 @@ const expressible: Case[] = [
   gptCase('pp 2, ZeRO-0, full recomputation', [4, 4], { zero: 0, recompute: 'full' }),
   gptCase('pp 2, ZeRO-1, selective recomputation', [4, 4], { zero: 1, recompute: 'selective' }),
   gptCase('pp 4, ZeRO-1 (type:TransformerBlock)', [2, 2, 2, 2], { zero: 1 }),
+  gptCase('pp 2, ZeRO-0, the split only uniform gives', [5, 3], { zero: 0 }),
   gptCase('pp 1, ZeRO-2, full recomputation', [8], { zero: 2, recompute: 'full' }),
 ];
 
@@ -204,6 +208,13 @@ describe('DeepSpeed v0.16.4 exports of plans it runs', () => {
     expect(zero(expressible[1]!, { overlapGradReduce: false })).toMatchObject({ overlap_comm: false });
     expect(zero(expressible[3]!)).toMatchObject({ stage: 3, overlap_comm: true });
     expect(zero(expressible[5]!)).toMatchObject({ stage: 1, overlap_comm: false }); // pipeline: after the last microbatch
+  });
+
+  it("names the method that gives the plan's split: uniform where only it does", () => {
+    const c = expressible.find((e) => e.name.includes('only uniform'))!;
+    expect(buildExports(c.req, c.summary, c.stages).deepspeed.pipelineModule?.partition_method).toBe(
+      'uniform',
+    );
   });
 
   it('full recomputation through the pipeline engine checkpoints every layer, embedding included', () => {
