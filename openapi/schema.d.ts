@@ -1311,8 +1311,11 @@ export interface components {
                     }[];
                     notes: string[];
                     pipelineModule: {
+                        activation_checkpoint_interval: number;
                         num_stages: number;
-                        partition_method: string;
+                        /** @enum {string} */
+                        partition_method: "type:TransformerBlock" | "uniform" | "parameters";
+                        parts: number[];
                     } | null;
                     release: string;
                 };
@@ -1331,6 +1334,7 @@ export interface components {
                     };
                     release: string;
                     stages: {
+                        chunks: number[][];
                         /** @description Names of the first and last layer. Exactly 2 items: [first, last]. */
                         layerNames: string[];
                         /** @description First and last layer (inclusive), as indices into the model's layer list. Exactly 2 items: [first, last]. */
@@ -1338,6 +1342,9 @@ export interface components {
                         meshShape: number[];
                         stage: number;
                     }[];
+                    stateSpecs: {
+                        [key: string]: (string | string[] | null)[];
+                    } | null;
                 };
                 megatron: {
                     args: string[];
@@ -1381,8 +1388,11 @@ export interface components {
                         }[];
                         notes: string[];
                         pipelineModule: {
+                            activation_checkpoint_interval: number;
                             num_stages: number;
-                            partition_method: string;
+                            /** @enum {string} */
+                            partition_method: "type:TransformerBlock" | "uniform" | "parameters";
+                            parts: number[];
                         } | null;
                         release: string;
                     };
@@ -1438,6 +1448,7 @@ export interface components {
                         };
                         release: string;
                         stages: {
+                            chunks: number[][];
                             /** @description Names of the first and last layer. Exactly 2 items: [first, last]. */
                             layerNames: string[];
                             /** @description First and last layer (inclusive), as indices into the model's layer list. Exactly 2 items: [first, last]. */
@@ -1445,6 +1456,9 @@ export interface components {
                             meshShape: number[];
                             stage: number;
                         }[];
+                        stateSpecs: {
+                            [key: string]: (string | string[] | null)[];
+                        } | null;
                     };
                     slowdown: number;
                     stepTimeSec: number;

@@ -41,15 +41,34 @@ export const TorchtitanExport = z.object({
 });
 export type TorchtitanExport = z.infer<typeof TorchtitanExport>;
 
+/**
+ * How a DeepSpeed export asks `PipelineModule` to split the layers: `type:TransformerBlock` balances
+ * the transformer blocks, `uniform` the layer count, `parameters` the layers' parameter counts.
+ */
+export const DeepSpeedPartitionMethod = z.enum(['type:TransformerBlock', 'uniform', 'parameters']);
+export type DeepSpeedPartitionMethod = z.infer<typeof DeepSpeedPartitionMethod>;
+
 export const DeepSpeedExport = z.object({
   ...common,
-  /** The DeepSpeed config JSON. */
+  /** The DeepSpeed config JSON (`files[0]`, ds_config.json). */
   config: z.record(z.string(), z.unknown()),
   /**
    * With pipeline parallelism: the arguments the training script passes to `PipelineModule` (the
-   * stage split is not read from the config); null without.
+   * stage split is not read from the config, DeepSpeed computes it); null without.
    */
-  pipelineModule: z.object({ num_stages: z.number().int(), partition_method: z.string() }).nullable(),
+  pipelineModule: z
+    .object({
+      num_stages: z.number().int(),
+      partition_method: DeepSpeedPartitionMethod,
+      /** Layers per activation checkpoint: 1 recomputes every layer (full), 0 none. */
+      activation_checkpoint_interval: z.number().int(),
+      /**
+       * The stage boundaries DeepSpeed computes over the layer list (embedding, blocks, final norm,
+       * head), `PipelineModule.partitions()`: stage s holds layers parts[s] to parts[s + 1] − 1.
+       */
+      parts: z.array(z.number().int()),
+    })
+    .nullable(),
 });
 export type DeepSpeedExport = z.infer<typeof DeepSpeedExport>;
 
@@ -59,6 +78,11 @@ export const JaxStageMap = z.object({
   layers: LayerRange,
   layerNames: LayerNameRange,
   meshShape: z.array(z.number().int()),
+  /**
+   * The layer ranges the stage's devices run, in order: `layers` itself, or with an interleaved
+   * schedule of v model chunks per stage, chunk k = virtual stage k·pp + stage (Megatron's order).
+   */
+  chunks: z.array(LayerRange),
 });
 export type JaxStageMap = z.infer<typeof JaxStageMap>;
 
@@ -68,11 +92,21 @@ export type PartitionEntry = z.infer<typeof PartitionEntry>;
 
 export const JaxExport = z.object({
   ...common,
+  /** The mesh axis names, the same on every stage's mesh. */
   meshAxes: z.array(z.string()),
-  /** Device count along each of `meshAxes`. */
+  /** Device count along each of `meshAxes` on stage 0's mesh (each stage's own: `stages`). */
   meshShape: z.array(z.number().int()),
-  /** One entry per tensor dim, as `jax.sharding.PartitionSpec` takes it. */
+  /**
+   * Per parameter, one entry per tensor dim, as `jax.sharding.PartitionSpec` takes it: the layout
+   * the ops read it in, on the mesh of the stage that holds it.
+   */
   partitionSpecs: z.record(z.string(), z.array(PartitionEntry)),
+  /**
+   * With ZeRO over more than one data-parallel rank: per parameter, the layout of its optimizer
+   * state (ZeRO 1), gradient accumulator (ZeRO 2) and stored weights (ZeRO 3): its spec with the
+   * data-parallel axis added to a dim that axis divides. Null without ZeRO.
+   */
+  stateSpecs: z.record(z.string(), z.array(PartitionEntry)).nullable(),
   stages: z.array(JaxStageMap),
 });
 export type JaxExport = z.infer<typeof JaxExport>;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildExports } from '../../src/frameworks/index.ts';
 import { planModel } from '../../src/model/planned.ts';
 import { Exports } from '../../src/schema/index.ts';
-import { megatronLayout, op, plannedStages, request, stagesOf, summaryOf } from './fixtures.ts';
+import { megatronLayout, mlpGraph, op, plannedStages, request, stagesOf, summaryOf } from './fixtures.ts';
 
 const dgxA100 = { gpu: 'A100-80GB', gpusPerNode: 8, intraNodeGBps: 300, interNodeGBps: 25 };
 
@@ -68,7 +68,8 @@ describe('GPT-3 175B on 1,024 GPUs (tp 8, pp 16, dp 8)', () => {
 
   it('DeepSpeed: no tensor parallelism of its own, so tp 8 is not expressible there', () => {
     expect(exports.deepspeed.expressible).toBe(false);
-    expect(exports.deepspeed.notes[0]).toMatch(/DeepSpeed v0\.16\.4.*no tensor parallelism/);
+    expect(exports.deepspeed.notes[0]).toMatch(/DeepSpeed v0\.16\.4.*no Megatron-style tensor parallelism/);
+    expect(exports.deepspeed).toMatchObject({ config: {}, pipelineModule: null, files: [] });
   });
 
   it('torchtitan: trains in bf16, not fp16 (and cannot tie the embedding to a head 16 stages away)', () => {
@@ -77,7 +78,7 @@ describe('GPT-3 175B on 1,024 GPUs (tp 8, pp 16, dp 8)', () => {
     expect(exports.torchtitan.notes[0]).toMatch(/torchtitan v0\.2\.2.*not fp16/);
   });
 
-  it('JAX: axes named by role, replicas folded into data, a spec for every parameter of every layer', () => {
+  it('JAX: axes named by role, replicas folded into data, a spec for every parameter of every layer, interleaved chunks', () => {
     const { jax } = exports;
     expect(jax.meshAxes).toEqual(['data', 'model']);
     expect(jax.meshShape).toEqual([8, 8]);
@@ -90,12 +91,23 @@ describe('GPT-3 175B on 1,024 GPUs (tp 8, pp 16, dp 8)', () => {
     expect(jax.partitionSpecs['head.table']).toEqual(['model', null]);
     // 8 parameters per block in the fixture's ops, the embedding table, the head's norm and table.
     expect(Object.keys(jax.partitionSpecs)).toHaveLength(96 * 8 + 1 + 2);
+    // 2 chunks of 3 blocks per stage; stage 15 runs virtual stages 15 (blocks 45–47) and 31 (93–95, head).
     expect(jax.stages[15]).toEqual({
       stage: 15,
       layers: [91, 97],
       layerNames: ['block90', 'head'],
       meshShape: [8, 8],
+      chunks: [
+        [46, 48],
+        [94, 97],
+      ],
     });
+    expect(jax.stages[0]!.chunks).toEqual([
+      [0, 3],
+      [49, 51],
+    ]);
+    // ZeRO-1 over the 8 replicas: the optimizer state of fc1 (h, f/8) splits h over "data" too.
+    expect(jax.stateSpecs?.['block0.w_fc1']).toEqual(['data', 'model']);
   });
 
   it('is a valid Exports (the plan schema) (exporters and plan share one schema)', () => {
@@ -159,7 +171,7 @@ describe('what Megatron-LM cannot express', () => {
       '--use-megatron-fsdp --data-parallel-sharding-strategy optim_grads_params --use-distributed-optimizer --ckpt-format fsdp_dtensor',
     );
     expect(out.deepspeed.expressible).toBe(false);
-    expect(out.deepspeed.notes.join('\n')).toMatch(/ZeRO-3 is incompatible with DeepSpeed's pipeline/);
+    // DeepSpeed refuses tp 8 before it gets to ZeRO-3 with its pipeline (test/frameworks/deepspeed-*).
     // dp = 1: no FSDP, and torchtitan turns mixed precision off with TP or PP unless FSDP is on.
     expect(out.torchtitan.expressible).toBe(false);
     expect(out.torchtitan.notes.join('\n')).toMatch(/would train in float32/);
@@ -241,23 +253,7 @@ describe('layouts from the planner’s own pipeline (LayerSolver → describeOps
 
 describe('a general operator graph', () => {
   const mlp = request({
-    model: {
-      kind: 'graph',
-      graph: {
-        name: 'mlp',
-        tensors: [
-          { name: 'x', shape: [4, 512, 1024] },
-          { name: 'w1', shape: [1024, 4096], param: true },
-          { name: 'hidden', shape: [4, 512, 4096] },
-          { name: 'w2', shape: [4096, 1024], param: true },
-          { name: 'y', shape: [4, 512, 1024] },
-        ],
-        ops: [
-          { name: 'fc1', einsum: 'bsh,hf->bsf', inputs: ['x', 'w1'], output: 'hidden', kind: 'matmul' },
-          { name: 'fc2', einsum: 'bsf,fh->bsh', inputs: ['hidden', 'w2'], output: 'y', kind: 'matmul' },
-        ],
-      },
-    },
+    model: mlpGraph(4),
     cluster: { ...dgxA100, nodes: 1 },
     training: { globalBatch: 4 },
   });

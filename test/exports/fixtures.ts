@@ -150,6 +150,27 @@ export function summaryOf(fields: Partial<Summary>): Summary {
 
 export const request = (input: PlanRequestInput): PlanRequest => PlanRequest.parse(input);
 
+/** A two-matmul MLP as a general operator graph, over `batch` sequences of 512 tokens. */
+export function mlpGraph(batch: number): PlanRequestInput['model'] {
+  return {
+    kind: 'graph',
+    graph: {
+      name: 'mlp',
+      tensors: [
+        { name: 'x', shape: [batch, 512, 1024] },
+        { name: 'w1', shape: [1024, 4096], param: true },
+        { name: 'hidden', shape: [batch, 512, 4096] },
+        { name: 'w2', shape: [4096, 1024], param: true },
+        { name: 'y', shape: [batch, 512, 1024] },
+      ],
+      ops: [
+        { name: 'fc1', einsum: 'bsh,hf->bsf', inputs: ['x', 'w1'], output: 'hidden', kind: 'matmul' },
+        { name: 'fc2', einsum: 'bsf,fh->bsh', inputs: ['hidden', 'w2'], output: 'y', kind: 'matmul' },
+      ],
+    },
+  };
+}
+
 /**
  * Stages whose layouts come from the planner's own pipeline: each layer's layout chosen by
  * `LayerSolver` (`choice`), priced and described by `describeOps` as `assemble` does.

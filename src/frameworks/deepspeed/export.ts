@@ -1,76 +1,157 @@
-import type { Exports } from '../../schema/index.ts';
+/**
+ * A plan as DeepSpeed v0.16.4 runs it: ds_config.json (batch, precision, ZeRO and the pipeline
+ * engine's checkpointing keys, every one read by that release) and train_deepspeed.py, which
+ * builds the `PipelineModule` whose own partitioning gives the planned stages.
+ */
+import type { Exports, ZeroStage } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
-import { DEEPSPEED_RELEASE } from './rules.ts';
+import type { RequestedOverlaps } from '../framework.ts';
+import { shapeOfPlan } from '../shape.ts';
+import { methodForBlocks, pipelineLayers } from './layer-list.ts';
+import { DEEPSPEED_RELEASE, deepspeed, overlapComm } from './rules.ts';
+import { deepspeedScript } from './script.ts';
 
 type DeepSpeedExport = Exports['deepspeed'];
 
 /**
- * A DeepSpeed config for the plan. DeepSpeed's JSON holds batch, precision, ZeRO and
- * checkpointing settings; tensor and pipeline parallelism live in code (Megatron-DeepSpeed's
- * arguments, `PipelineModule(num_stages=…)`), so the notes say what goes there.
+ * `zero_optimization` (runtime/zero/config.py): the stage, and from stage 1 on the overlap the
+ * plan priced (explicit, since stage 3 defaults it on and stages 1–2 off) and contiguous gradient
+ * buckets (the default, said so); stage 2 reduce-scatters as priced (its default too).
  */
+function zeroSection(zero: ZeroStage, overlap: boolean): Record<string, number | boolean> {
+  if (zero === 0) return { stage: 0 };
+  return {
+    stage: zero,
+    overlap_comm: overlap,
+    contiguous_gradients: true,
+    ...(zero >= 2 ? { reduce_scatter: true } : {}),
+  };
+}
+
+function requestedOverlaps(ctx: ExportContext): RequestedOverlaps {
+  const asked = ctx.request.parallel?.overlapGradReduce;
+  return asked === undefined ? {} : { overlapGradReduce: asked };
+}
+
+function notExpressible(problems: readonly string[]): DeepSpeedExport {
+  return {
+    expressible: false,
+    release: DEEPSPEED_RELEASE,
+    config: {},
+    pipelineModule: null,
+    files: [],
+    notes: problems.map((p) => `Not expressible in ${DEEPSPEED_RELEASE}: ${p}.`),
+  };
+}
+
+function reductionNote(pp: number, zero: ZeroStage, overlap: boolean): string {
+  if (pp > 1) {
+    return "Gradients: the pipeline engine all-reduces them once, after the last microbatch's backward pass (ReduceGrads), as priced.";
+  }
+  if (zero === 0)
+    return 'Gradients: without ZeRO the engine all-reduces them after the backward pass, as priced.';
+  return overlap
+    ? 'Gradients: overlap_comm reduces them bucket by bucket during the backward pass, as priced.'
+    : 'Gradients: overlap_comm is off as requested; they are reduced after the backward pass.';
+}
+
 export function deepspeedExport(ctx: ExportContext): DeepSpeedExport {
-  const { summary, layout, request, blocks } = ctx;
-  const { tp, pp, zero } = summary;
-  const problems: string[] = [];
-  const notes: string[] = [];
+  const { summary, request, dims } = ctx;
+  const shape = shapeOfPlan(ctx);
+  const verdict = deepspeed.runs(shape);
+  const problems = [
+    ...(verdict.ok ? [] : [verdict.reason]),
+    ...(ctx.batchProblem === null ? [] : [ctx.batchProblem]),
+  ];
+  if (problems.length > 0) return notExpressible(problems);
+
+  const { pp, dp, microbatches, recompute } = summary;
+  const { zero } = shape;
+  const overlap = overlapComm(shape, requestedOverlaps(ctx));
   const config: Record<string, unknown> = {
     train_batch_size: request.training.globalBatch,
     train_micro_batch_size_per_gpu: ctx.rankMicroBatch,
-    gradient_accumulation_steps: summary.microbatches,
+    gradient_accumulation_steps: microbatches,
     [request.training.precision]: { enabled: true },
-    zero_optimization: { stage: zero },
+    zero_optimization: zeroSection(zero, overlap),
   };
-  if (summary.recompute !== 'none') {
-    // These settings tune deepspeed.checkpointing; what gets recomputed is the model code's call.
-    config.activation_checkpointing = {
-      partition_activations: false,
-      contiguous_memory_optimization: false,
-      cpu_checkpointing: false,
+  const notes = [
+    `World: ${pp} stage(s) x ${dp} data-parallel ranks = ${ctx.devices} GPUs; train_batch_size ${request.training.globalBatch} = micro batch ${ctx.rankMicroBatch} x ${microbatches} accumulation steps x ${dp} ranks.`,
+    reductionNote(pp, zero, overlap),
+  ];
+  let pipelineModule: DeepSpeedExport['pipelineModule'] = null;
+  const checkpointInterval = recompute === 'full' ? 1 : 0;
+  if (pp > 1 && dims !== null) {
+    // runs() accepted the cut, so one of the partition methods gives it.
+    const chosen = methodForBlocks(dims, ctx.blocks)!;
+    pipelineModule = {
+      num_stages: pp,
+      partition_method: chosen.method,
+      activation_checkpoint_interval: checkpointInterval,
+      parts: [...chosen.parts],
     };
-    notes.push(
-      summary.recompute === 'full'
-        ? 'Full recomputation: wrap each transformer block in deepspeed.checkpointing.checkpoint.'
-        : 'Selective recomputation (the attention core only) has no DeepSpeed switch: the model code must checkpoint just that part.',
-    );
-  }
-  if (pp > 1) {
-    config.pipeline = { stages: pp };
-    notes.push(
-      `Pipeline: build a PipelineModule(num_stages=${pp}); gradient_accumulation_steps is its microbatch count.`,
-    );
-    if (blocks.length > 0 && blocks.some((n) => n !== blocks[0])) {
-      problems.push(
-        `the plan splits the blocks unevenly (${blocks.join(', ')} per stage), which PipelineModule's partition methods (uniform, parameters, type:) do not produce`,
-      );
-    }
-    if (zero >= 2)
-      problems.push(`ZeRO-${zero} is incompatible with DeepSpeed's pipeline engine (stages 0 and 1 only)`);
-    if (summary.virtualStages > 1) {
+    if (recompute === 'full') {
+      // pipe/engine.py reads these; use_reentrant false lets the embedding (whose input needs no
+      // gradient) be checkpointed too, so every layer is recomputed as priced.
+      config.pipeline = { activation_checkpoint_interval: 1, use_reentrant: false };
       notes.push(
-        'DeepSpeed has no interleaved schedule: it runs plain 1F1B, with a larger bubble than planned.',
+        'Full recomputation: every layer is checkpointed; DeepSpeed computes the loss outside the layers, so the last stage also keeps the logits of each microbatch in flight, which the plan does not count.',
       );
     }
-  }
-  // Without tensor parallelism every mesh axis must split only the batch: the same check, tp = 1.
-  problems.push(...layout.megatronProblems);
-  if (tp > 1) {
     notes.push(
-      `DeepSpeed's own tensor parallelism (AutoTP) is limited: tp = ${tp} needs Megatron-DeepSpeed with --tensor-model-parallel-size ${tp} --pipeline-model-parallel-size ${pp}${summary.sequenceParallel ? ' --sequence-parallel' : ''}, this file as its --deepspeed_config.`,
+      `Pipeline: PipelineModule(num_stages=${pp}, partition_method="${chosen.method}") splits the ${dims.layers + 3} layers (embedding, ${dims.layers} blocks, final norm, head) at ${chosen.parts.join(', ')}: ${ctx.blocks.join(', ')} blocks per stage, as planned (pipeline.stages in the config is not read).`,
     );
-    if (ctx.dims === null) {
-      problems.push(
-        'Megatron-DeepSpeed trains GPT-style models; a general graph needs its own tensor-parallel code',
+    if (chosen.method === 'parameters') {
+      notes.push(
+        "partition_method 'parameters' gives this split only if each layer class holds the parameters train_deepspeed.py lists; the script checks the split.",
       );
     }
+  } else if (recompute === 'full') {
+    notes.push(
+      'Full recomputation: the model runs each layer through deepspeed.checkpointing (see the script).',
+    );
   }
-  if (ctx.batchProblem !== null) problems.push(ctx.batchProblem);
+  if (recompute === 'selective') {
+    notes.push(
+      'Selective recomputation has no DeepSpeed switch: the transformer block checkpoints its attention core itself (see the script).',
+    );
+  }
+  const script = deepspeedScript({
+    dims,
+    modelName:
+      dims?.name ?? (request.model.kind === 'graph' ? (request.model.graph.name ?? 'graph') : 'model'),
+    devices: ctx.devices,
+    pp,
+    dp,
+    microBatch: ctx.rankMicroBatch,
+    recompute,
+    pipeline:
+      pipelineModule === null || dims === null
+        ? null
+        : {
+            layers: pipelineLayers(dims),
+            method: pipelineModule.partition_method,
+            parts: pipelineModule.parts,
+            checkpointInterval,
+          },
+  });
   return {
-    expressible: problems.length === 0,
+    expressible: true,
     release: DEEPSPEED_RELEASE,
     config,
-    pipelineModule: null,
-    files: [],
-    notes: [...problems.map((p) => `Not expressible in DeepSpeed: ${p}.`), ...notes],
+    pipelineModule,
+    files: [
+      {
+        path: 'ds_config.json',
+        description: `${DEEPSPEED_RELEASE} config: pass it as --deepspeed_config`,
+        content: `${JSON.stringify(config, null, 2)}\n`,
+      },
+      {
+        path: 'train_deepspeed.py',
+        description: 'training script: the model wrapped as planned, deepspeed.initialize, the training loop',
+        content: script,
+      },
+    ],
+    notes,
   };
 }

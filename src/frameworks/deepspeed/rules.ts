@@ -1,42 +1,77 @@
 /**
- * What DeepSpeed v0.16.4 runs (`deepspeed/runtime/config.py`, `zero/config.py`, `pipe/`) and how its
- * runtime prices it.
+ * What DeepSpeed v0.16.4 runs and how its runtime prices it, from its source at that tag:
+ * `deepspeed/runtime/engine.py`, `zero/stage_1_and_2.py`, `pipe/engine.py`, `pipe/schedule.py`,
+ * `pipe/module.py`.
  */
+import type { RequestedOverlaps, RuntimePolicy } from '../framework.ts';
 import { type Framework, firstProblem, RUNS, type RunShape } from '../framework.ts';
-import { deepspeedStageCuts } from './partition.ts';
+import { deepspeedStageCuts, layersOfBlocks } from './layer-list.ts';
 
 export const DEEPSPEED_RELEASE = 'DeepSpeed v0.16.4';
+
+function cutProblem(shape: RunShape): string | null {
+  const blocks = shape.blocksPerStage;
+  if (blocks === null || shape.model === null || shape.pp <= 1) return null;
+  const wanted = layersOfBlocks(blocks).join(',');
+  if (deepspeedStageCuts(shape.model, shape.pp).some((cut) => cut.join(',') === wanted)) return null;
+  return `PipelineModule computes the stage split itself, and none of its partition methods (uniform, parameters, type:TransformerBlock) gives ${blocks.join(', ')} transformer blocks per stage`;
+}
 
 export const deepspeed: Framework = {
   name: 'deepspeed',
   anyLayout: false,
   release: DEEPSPEED_RELEASE,
-  // DeepSpeed wraps the user's own model: any architecture, any graph.
+  // DeepSpeed wraps the user's own nn.Module: any architecture, any graph.
   builds: () => RUNS,
-  runs: (shape: RunShape) =>
-    firstProblem([
+  runs: (shape: RunShape) => {
+    const verdict = firstProblem([
+      // v0.16.4's only training tensor parallelism is the new AutoTP (`tensor_parallel.autotp_size`,
+      // Hugging Face models through deepspeed.tp_model_init, not with ZeRO-3): not a target here.
       shape.tp > 1
-        ? 'DeepSpeed v0.16.4 has no tensor parallelism for training (Megatron-DeepSpeed is another framework)'
+        ? 'DeepSpeed v0.16.4 runs no Megatron-style tensor parallelism of its own (Megatron-DeepSpeed is another framework)'
         : null,
       shape.layouts.kind === 'other' ? shape.layouts.reason : null,
-      shape.cp > 1 ? `meshplan does not export DeepSpeed sequence parallelism (cp = ${shape.cp})` : null,
-      shape.ep > 1 ? `meshplan does not export DeepSpeed expert parallelism (ep = ${shape.ep})` : null,
+      // Both live in the model's code, which the export's layer list does not write.
+      shape.cp > 1
+        ? `DeepSpeed v0.16.4's config has no context-parallel degree: Ulysses attention (deepspeed.sequence.layer.DistributedAttention) is wired into the model's own code (cp = ${shape.cp})`
+        : null,
+      shape.ep > 1
+        ? `DeepSpeed v0.16.4's expert parallelism is the ep_size of the model's own deepspeed.moe.layer.MoE layers, not a config key (ep = ${shape.ep})`
+        : null,
       shape.pp > 1 && shape.model === null
-        ? "a general graph must be rewritten as a PipelineModule layer list for DeepSpeed's pipeline engine"
+        ? "DeepSpeed's pipeline engine needs the model as a PipelineModule layer list, which a general operator graph is not (it runs with pp = 1)"
         : null,
+      // pipe/engine.py: `assert self.zero_optimization_stage() < ZeroStageEnum.gradients`.
       shape.pp > 1 && shape.zero >= 2
-        ? `ZeRO-${shape.zero} cannot be combined with DeepSpeed's pipeline engine (stages 0 and 1 only)`
+        ? `ZeRO-${shape.zero} cannot be combined with DeepSpeed's pipeline engine (ZeRO 0 or 1 only)`
         : null,
+      // pipe/schedule.py: TrainSchedule is its one training schedule (1F1B, one chunk per stage).
       shape.virtualStages > 1 ? 'DeepSpeed has no interleaved pipeline schedule' : null,
       shape.schedule === 'gpipe' ? 'DeepSpeed pipelines run their own 1F1B schedule, not GPipe' : null,
-    ]),
-  // The pipeline engine reduces gradients after the last microbatch; ZeRO alone overlaps them
-  // with the backward pass (`overlap_comm`, which the export switches on).
-  runtime: (shape, requested) => ({
-    gradientReduction:
-      shape.pp > 1 || requested.overlapGradReduce === false ? 'after-backward' : 'overlapped',
-    tensorParallelOverlap: false,
-  }),
+    ]);
+    // Checked last: the cuts need the layer list, built from the model.
+    return verdict.ok ? firstProblem([cutProblem(shape)]) : verdict;
+  },
+  runtime: deepspeedRuntime,
   stageCuts: (shape) =>
-    shape.pp > 1 && shape.model !== null ? deepspeedStageCuts(shape.model.layers, shape.pp) : null,
+    shape.pp > 1 && shape.model !== null ? deepspeedStageCuts(shape.model, shape.pp) : null,
 };
+
+/**
+ * When DeepSpeed's data-parallel gradients travel:
+ * - pipeline engine: one ReduceGrads instruction after the last microbatch's backward pass
+ *   (pipe/schedule.py TrainSchedule, pipe/engine.py `_exec_reduce_grads`);
+ * - ZeRO 0: `engine.backward` all-reduces after the backward pass at the accumulation boundary;
+ * - ZeRO 1–3 with `overlap_comm` (which the export switches on; stage 3's default): gradient hooks
+ *   reduce bucket by bucket during the backward pass (stage 1 at the boundary only, stages 2 and 3
+ *   at every microbatch, which the cost model already charges to ZeRO 2 and 3).
+ */
+function deepspeedRuntime(shape: RunShape, requested: RequestedOverlaps): RuntimePolicy {
+  const overlapped = shape.pp === 1 && shape.zero >= 1 && requested.overlapGradReduce !== false;
+  return { gradientReduction: overlapped ? 'overlapped' : 'after-backward', tensorParallelOverlap: false };
+}
+
+/** Whether the export sets `zero_optimization.overlap_comm`: exactly when the runtime prices it. */
+export function overlapComm(shape: RunShape, requested: RequestedOverlaps): boolean {
+  return deepspeedRuntime(shape, requested).gradientReduction === 'overlapped';
+}
