@@ -1874,6 +1874,7 @@ export interface components {
                 ep?: number;
                 etp?: number;
                 microBatch?: number;
+                overlapExpertParallelComm?: boolean;
                 overlapGradReduce?: boolean;
                 overlapTensorParallelComm?: boolean;
                 pp?: number;

@@ -18,12 +18,14 @@ export interface PipelineConfig {
   /** When data-parallel gradients travel (a framework's runtime decides; DESIGN.md §9). */
   readonly gradientReduction: GradientReduction;
   readonly overlapTensorParallelComm: boolean;
+  /** Expert-parallel all-to-alls hidden behind another microbatch's compute (a framework's runtime decides). */
+  readonly overlapExpertParallelComm: boolean;
 }
 
 /**
  * A replica's configuration: what the caller chose, and the request's pins or their defaults for the
  * rest (a gradient reduction overlapped as DDP, FSDP and Megatron's --overlap-grad-reduce do; tensor
- * parallelism not overlapped; 1F1B unless GPipe is asked for).
+ * parallelism and expert all-to-alls not overlapped; 1F1B unless GPipe is asked for).
  */
 export function pipelineConfig(
   request: PlanRequest,
@@ -40,5 +42,6 @@ export function pipelineConfig(
     virtualStages: p?.virtualStages ?? 1,
     gradientReduction: p?.overlapGradReduce === false ? 'after-backward' : 'overlapped',
     overlapTensorParallelComm: p?.overlapTensorParallelComm ?? false,
+    overlapExpertParallelComm: p?.overlapExpertParallelComm ?? false,
   };
 }

@@ -25,9 +25,10 @@ export class LayerSeries {
   private readonly activations: Float64Array;
   private readonly gradSync: Float64Array;
   private readonly backward: Float64Array;
-  private readonly hideable: Float64Array;
+  /** What overlap can hide: tensor-parallel collectives, expert all-to-alls, or both at once. */
+  private readonly hideable: Record<'tp' | 'ep' | 'both', Float64Array>;
 
-  /** `tpOverlap`: the share of tensor-parallel collectives overlap can hide (the GPU's efficiency). */
+  /** `tpOverlap`: the share of a collective overlap can hide behind compute (the GPU's efficiency). */
   constructor(
     readonly mesh: LogicalMesh,
     readonly prices: readonly LayoutEval[],
@@ -47,10 +48,17 @@ export class LayerSeries {
     this.activations = prefix((p) => p.activationBytes);
     this.gradSync = prefix((p) => p.gradSyncSec);
     this.backward = prefix((p) => p.backwardComputeSec);
-    // What tensor-parallel overlap can hide: a share of the collectives, never more than the compute.
-    this.hideable = prefix((p) =>
-      Math.min(tpOverlap * (p.commSec + p.reshardSec), p.forwardComputeSec + p.backwardComputeSec),
-    );
+    // What overlap can hide: a share of the collectives, never more than the compute they hide behind.
+    const hidden = (p: LayoutEval, tp: boolean, ep: boolean) =>
+      Math.min(
+        tpOverlap * ((tp ? p.commSec + p.reshardSec : 0) + (ep ? p.epCommSec : 0)),
+        p.forwardComputeSec + p.backwardComputeSec,
+      );
+    this.hideable = {
+      tp: prefix((p) => hidden(p, true, false)),
+      ep: prefix((p) => hidden(p, false, true)),
+      both: prefix((p) => hidden(p, true, true)),
+    };
   }
 
   latencySec(first: number, last: number): number {
@@ -71,8 +79,17 @@ export class LayerSeries {
   gradSyncSec(first: number, last: number): number {
     return this.gradSync[last + 1]! - this.gradSync[first]!;
   }
-  hiddenByOverlapSec(first: number, last: number): number {
-    return this.hideable[last + 1]! - this.hideable[first]!;
+  /** What the overlaps `overlaps` turns on hide of layers first..last. */
+  hiddenByOverlapSec(
+    first: number,
+    last: number,
+    overlaps: Pick<PipelineConfig, 'overlapTensorParallelComm' | 'overlapExpertParallelComm'>,
+  ): number {
+    const tp = overlaps.overlapTensorParallelComm;
+    const ep = overlaps.overlapExpertParallelComm;
+    if (!tp && !ep) return 0;
+    const sums = this.hideable[tp && ep ? 'both' : tp ? 'tp' : 'ep'];
+    return sums[last + 1]! - sums[first]!;
   }
   backwardComputeSec(first: number, last: number): number {
     return this.backward[last + 1]! - this.backward[first]!;
@@ -111,9 +128,7 @@ export function priceStage(
   config: PipelineConfig,
   cluster: Cluster,
 ): StagePrice {
-  const layersSec =
-    series.latencySec(first, last) -
-    (config.overlapTensorParallelComm ? series.hiddenByOverlapSec(first, last) : 0);
+  const layersSec = series.latencySec(first, last) - series.hiddenByOverlapSec(first, last, config);
   const sendBytes = streamBytes / series.mesh.devices;
   const send = sendRecvSec(links.pipelineAlphaSec, links.pipelineBetaSecPerByte, sendBytes);
   const ppCommSec = (last < layerCount - 1 ? send : 0) + (first > 0 ? send : 0);

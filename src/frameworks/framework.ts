@@ -9,6 +9,7 @@ import type {
   CpCommType,
   FrameworkName,
   GradientReduction,
+  ParallelSpec,
   Precision,
   Recompute,
   ScheduleKind,
@@ -69,12 +70,26 @@ export function firstProblem(rules: readonly (string | null)[]): Verdict {
 export interface RequestedOverlaps {
   readonly overlapGradReduce?: boolean;
   readonly overlapTensorParallelComm?: boolean;
+  readonly overlapExpertParallelComm?: boolean;
+}
+
+/** The overlaps a request's `parallel` asks for (unset ones left to the framework). */
+export function requestedOverlaps(parallel: ParallelSpec | undefined): RequestedOverlaps {
+  const asked: { -readonly [K in keyof RequestedOverlaps]: boolean } = {};
+  if (parallel?.overlapGradReduce !== undefined) asked.overlapGradReduce = parallel.overlapGradReduce;
+  if (parallel?.overlapTensorParallelComm !== undefined)
+    asked.overlapTensorParallelComm = parallel.overlapTensorParallelComm;
+  if (parallel?.overlapExpertParallelComm !== undefined)
+    asked.overlapExpertParallelComm = parallel.overlapExpertParallelComm;
+  return asked;
 }
 
 /** How a framework's runtime prices a configuration; its export switches on what this prices. */
 export interface RuntimePolicy {
   readonly gradientReduction: GradientReduction;
   readonly tensorParallelOverlap: boolean;
+  /** Expert all-to-alls hidden behind another microbatch's compute. */
+  readonly expertParallelOverlap: boolean;
 }
 
 export interface Framework {

@@ -20,6 +20,7 @@ export type {
   RuntimePolicy,
   Verdict,
 } from './framework.ts';
+export { requestedOverlaps } from './framework.ts';
 
 /** Every framework meshplan plans for, by name (DESIGN.md §9). */
 export const FRAMEWORKS: Readonly<Record<FrameworkName, Framework>> = {

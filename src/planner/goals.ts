@@ -4,7 +4,7 @@
  * and configurations its framework runs and priced with its runtime.
  */
 import type { PipelineConfig } from '../cost/pipeline-config.ts';
-import { FRAMEWORKS, type Framework, type RunShape } from '../frameworks/index.ts';
+import { FRAMEWORKS, type Framework, type RunShape, requestedOverlaps } from '../frameworks/index.ts';
 import { blocksInRange } from '../frameworks/pipeline-split.ts';
 import type { TransformerDims } from '../model/dims.ts';
 import type { FrameworkName, FrameworkTarget, PlanRequest } from '../schema/index.ts';
@@ -129,17 +129,12 @@ export function withRuntime(
   config: PipelineConfig,
   request: PlanRequest,
 ): PipelineConfig {
-  const p = request.parallel;
-  const runtime = framework.runtime(shape, {
-    ...(p?.overlapGradReduce !== undefined ? { overlapGradReduce: p.overlapGradReduce } : {}),
-    ...(p?.overlapTensorParallelComm !== undefined
-      ? { overlapTensorParallelComm: p.overlapTensorParallelComm }
-      : {}),
-  });
+  const runtime = framework.runtime(shape, requestedOverlaps(request.parallel));
   return {
     ...config,
     gradientReduction: runtime.gradientReduction,
     overlapTensorParallelComm: runtime.tensorParallelOverlap,
+    overlapExpertParallelComm: runtime.expertParallelOverlap,
   };
 }
 

@@ -9,6 +9,7 @@ import type { Plan } from '../schema/index.ts';
 export const ASSUMPTIONS: readonly string[] = [
   'Costs are analytic: roofline compute at the GPU catalog peak × efficiency, ring collectives α + β·bytes per mesh axis.',
   'Tensor-parallel collectives and resharding sit on the critical path, unless overlapTensorParallelComm hides the catalog’s tpOverlap share of them behind the GEMMs.',
+  'Context-parallel key/value exchanges and expert-parallel all-to-alls are exposed, unless overlapExpertParallelComm hides the tpOverlap share of the all-to-alls behind another microbatch’s compute.',
   'Only the first stage’s data-parallel gradient reduction and optimizer step are exposed; later stages finish theirs while it runs its last backward passes.',
   'Pipeline sends are on the critical path once per microbatch and stage boundary (scatter/gather over the stage devices).',
   'Adam with mixed precision keeps 16 bytes per parameter (2 weight + 2 gradient + 12 fp32 state), ZeRO sharding the later terms.',

@@ -63,10 +63,13 @@ export function lowerBoundSec(
 ): number {
   if (entries.length === 0) return Number.POSITIVE_INFINITY;
   const L = model.layers.length;
-  // Every framework's runtime overlaps tensor parallelism exactly when the request asks for it.
-  const overlap = request.parallel?.overlapTensorParallelComm ?? false;
+  // No framework's runtime overlaps more than the request asks for.
+  const overlaps = {
+    overlapTensorParallelComm: request.parallel?.overlapTensorParallelComm ?? false,
+    overlapExpertParallelComm: request.parallel?.overlapExpertParallelComm ?? false,
+  };
   const latency = (e: SeriesEntry, first: number, last: number) =>
-    e.series.latencySec(first, last) - (overlap ? e.series.hiddenByOverlapSec(first, last) : 0);
+    e.series.latencySec(first, last) - e.series.hiddenByOverlapSec(first, last, overlaps);
   let slowestStage = Number.POSITIVE_INFINITY;
   for (const e of entries) {
     const stages = Math.min(L, replica.replicaDevices / e.stageDevices);

@@ -47,6 +47,12 @@ export const ParallelSpec = z
      * with Transformer Engine); the GPU catalog's `efficiency.tpOverlap` says how much hides.
      */
     overlapTensorParallelComm: z.boolean().optional(),
+    /**
+     * Hide expert parallelism's dispatch and combine all-to-alls behind another microbatch's
+     * compute (Megatron-LM's --overlap-moe-expert-parallel-comm, DeepSeek-V3's DualPipe); the GPU
+     * catalog's `efficiency.tpOverlap` share of them hides, never more than the layer's compute.
+     */
+    overlapExpertParallelComm: z.boolean().optional(),
   })
   .strict();
 export type ParallelSpec = z.infer<typeof ParallelSpec>;

@@ -68,7 +68,11 @@ export const deepspeed: Framework = {
  */
 function deepspeedRuntime(shape: RunShape, requested: RequestedOverlaps): RuntimePolicy {
   const overlapped = shape.pp === 1 && shape.zero >= 1 && requested.overlapGradReduce !== false;
-  return { gradientReduction: overlapped ? 'overlapped' : 'after-backward', tensorParallelOverlap: false };
+  return {
+    gradientReduction: overlapped ? 'overlapped' : 'after-backward',
+    tensorParallelOverlap: false,
+    expertParallelOverlap: false,
+  };
 }
 
 /** Whether the export sets `zero_optimization.overlap_comm`: exactly when the runtime prices it. */

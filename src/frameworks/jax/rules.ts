@@ -23,6 +23,7 @@ export const jax: Framework = {
   runtime: (_shape, requested) => ({
     gradientReduction: requested.overlapGradReduce === false ? 'after-backward' : 'overlapped',
     tensorParallelOverlap: requested.overlapTensorParallelComm ?? false,
+    expertParallelOverlap: requested.overlapExpertParallelComm ?? false,
   }),
   stageCuts: () => null,
 };

@@ -5,7 +5,7 @@
 import { parseCluster } from '../../cluster/index.ts';
 import type { Exports, Precision, Recompute, ZeroStage } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
-import type { RequestedOverlaps, RunShape, RuntimePolicy } from '../framework.ts';
+import { type RunShape, type RuntimePolicy, requestedOverlaps } from '../framework.ts';
 import { shapeOfPlan } from '../shape.ts';
 import { type Arg, argv } from './args.ts';
 import { launchScript, shellWord } from './launch.ts';
@@ -80,17 +80,8 @@ function overlapArgs(policy: RuntimePolicy, zero: ZeroStage, dp: number): Arg[] 
     if (zero >= 1) args.push(['--overlap-param-gather']);
   }
   if (policy.tensorParallelOverlap) args.push(['--tp-comm-overlap']);
+  if (policy.expertParallelOverlap) args.push(['--overlap-moe-expert-parallel-comm']);
   return args;
-}
-
-function requestedOverlaps(ctx: ExportContext): RequestedOverlaps {
-  const p = ctx.request.parallel;
-  return {
-    ...(p?.overlapGradReduce !== undefined ? { overlapGradReduce: p.overlapGradReduce } : {}),
-    ...(p?.overlapTensorParallelComm !== undefined
-      ? { overlapTensorParallelComm: p.overlapTensorParallelComm }
-      : {}),
-  };
 }
 
 /** Nodes × GPUs per node that torchrun starts: whole nodes, or part of one. */
@@ -126,7 +117,7 @@ export function megatronExport(ctx: ExportContext): MegatronExport {
   if (dims === null || typeof placement === 'string' || problems.length > 0) return notExpressible(problems);
 
   const { tp, pp, dp } = summary;
-  const policy = megatron.runtime(shape, requestedOverlaps(ctx));
+  const policy = megatron.runtime(shape, requestedOverlaps(ctx.request.parallel));
   // Grouped GEMM kernels need compute capability 8.0 (validate_args): the GPUs with bf16 tensor cores.
   const groupedGemm = cluster.gpu.peakTflops.bf16 !== undefined;
   const args = argv([

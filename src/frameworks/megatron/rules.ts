@@ -107,12 +107,21 @@ export const megatron: Framework = {
    * which the cost model prices for those stages itself; its once-per-step parameter all-gather
    * hides behind compute with --overlap-param-gather, which the export turns on with it.
    * Tensor-parallel collectives overlap with GEMMs only with --tp-comm-overlap, which
-   * validate_args allows only with sequence parallelism (and so tp > 1).
+   * validate_args allows only with sequence parallelism (and so tp > 1). Expert all-to-alls
+   * overlap another microbatch's compute with --overlap-moe-expert-parallel-comm, which
+   * TransformerConfig allows with ep > 1, an interleaved schedule when pp > 1, no full
+   * recomputation and at most one MTP layer.
    */
   runtime: (shape, requested) => ({
     gradientReduction: requested.overlapGradReduce === false ? 'after-backward' : 'overlapped',
     tensorParallelOverlap:
       requested.overlapTensorParallelComm === true && shape.sequenceParallel && shape.tp > 1,
+    expertParallelOverlap:
+      requested.overlapExpertParallelComm === true &&
+      shape.ep > 1 &&
+      (shape.pp === 1 || shape.virtualStages > 1) &&
+      shape.recompute !== 'full' &&
+      (shape.model?.mtpLayers ?? 0) <= 1,
   }),
   stageCuts: () => null,
 };

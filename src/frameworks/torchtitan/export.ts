@@ -2,6 +2,7 @@ import { stringify } from 'smol-toml';
 import type { TransformerDims } from '../../model/dims.ts';
 import type { ExportFile, Exports } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
+import { requestedOverlaps } from '../framework.ts';
 import { shapeOfPlan } from '../shape.ts';
 import { companionFiles } from './companion.ts';
 import { jobConfig } from './config.ts';
@@ -128,12 +129,7 @@ export function torchtitanExport(ctx: ExportContext): TorchtitanExport {
     if (split.ok) parts = split.parts;
     else problems.push(split.reason);
   }
-  const policy = torchtitan.runtime(
-    shapeOfPlan(ctx),
-    request.parallel?.overlapTensorParallelComm === undefined
-      ? {}
-      : { overlapTensorParallelComm: request.parallel.overlapTensorParallelComm },
-  );
+  const policy = torchtitan.runtime(shapeOfPlan(ctx), requestedOverlaps(request.parallel));
   const config = jobConfig({
     summary,
     seqLen: dims.seqLen,

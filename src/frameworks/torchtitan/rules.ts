@@ -121,6 +121,8 @@ export const torchtitan: Framework = {
   runtime: (s, requested) => ({
     gradientReduction: s.pp > 1 ? 'after-backward' : s.microbatches > 1 ? 'every-microbatch' : 'overlapped',
     tensorParallelOverlap: s.tp > 1 && requested.overlapTensorParallelComm === true,
+    // v0.2.2's MoE dispatches and combines on the compute stream: nothing overlaps them.
+    expertParallelOverlap: false,
   }),
   // module_fqns_per_model_part places any contiguous cut.
   stageCuts: () => null,
