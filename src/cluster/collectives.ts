@@ -4,7 +4,8 @@ import type { MeshAxis } from './mesh.ts';
 /**
  * Ring collectives on one mesh axis (DESIGN.md §4). A size-1 axis communicates nothing.
  * bytes: for all-reduce the buffer each device holds; for all-gather and reduce-scatter the full
- * (gathered) size; for all-to-all the total the group exchanges.
+ * (gathered) size; for all-to-all the total the group exchanges; for a halo exchange what one device
+ * sends to its two neighbours together (they share its link).
  */
 export function collectiveSec(kind: CollectiveKind, axis: MeshAxis, bytes: number): number {
   const n = axis.size;
@@ -18,6 +19,8 @@ export function collectiveSec(kind: CollectiveKind, axis: MeshAxis, bytes: numbe
       return a + (b * bytes * (n - 1)) / n;
     case 'all-to-all':
       return a + (b * bytes * (n - 1)) / (n * n);
+    case 'halo-exchange':
+      return a + b * bytes;
   }
 }
 

@@ -5,6 +5,7 @@ import { DIM } from '../graph/letters.ts';
 import type { Dtype, GpuSpec, Phase, Recompute } from '../schema/index.ts';
 import { memoryBoundSec, peakFlopsPerSec, rooflineSec } from './compute.ts';
 import { exchangeCost, NO_OUTER_GROUPS, type OuterGroups, type Transfer } from './exchange.ts';
+import { haloExchanges } from './halo.ts';
 import { type Layout, shardCount } from './layout.ts';
 import type { Collective } from './reshard.ts';
 import { recomputesForward, type SavedTensor, savedTensors } from './saved.ts';
@@ -167,6 +168,8 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
       if (scatter) buffer /= sizes[j];
     }
   }
+
+  collectives.push(...haloExchanges(op, strategy, graph, mesh));
 
   const floatInput = op.inputs.map((t) => graph.tensors.get(t)!).find((t) => FLOAT_DTYPES.has(t.dtype));
   const peak = peakFlopsPerSec(gpu, op, op.computeDtype ?? (floatInput ?? out).dtype);

@@ -99,7 +99,11 @@ export function isValid(
     if (op.reducedDims.has(letter) || options.forbidden?.[j].includes(letter)) return false;
     ways[letter] = (ways[letter] ?? 1) * axisSizes[j];
   }
-  return Object.entries(ways).every(([letter, n]) => (op.dimSize[letter] ?? 0) % n === 0);
+  // A device's rows must cover the halo its neighbours need from it.
+  return Object.entries(ways).every(
+    ([letter, n]) =>
+      (op.dimSize[letter] ?? 0) % n === 0 && (op.dimSize[letter] ?? 0) / n >= (op.halo.get(letter) ?? 0),
+  );
 }
 
 /** The layout of an operand whose dims carry `letters`, as the op reads it (never partial). */

@@ -38,6 +38,8 @@ export interface GraphOp {
   readonly computeDtype: Dtype | null;
   /** Data it moves among outer-group peers itself (context or expert parallelism). */
   readonly exchange: Exchange | null;
+  /** Sliding-window dims and the rows a device needs from each neighbour when they are split. */
+  readonly halo: ReadonlyMap<string, number>;
 }
 
 export interface OpGraph {
@@ -152,6 +154,16 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
         });
       }
     }
+    for (const l of Object.keys(op.halo ?? {})) {
+      if (!einsum.output.includes(l) || !einsum.inputs.some((letters) => letters.includes(l))) {
+        issues.push({
+          path: `${at}.halo.${l}`,
+          message: `op "${op.name}": a halo dim must be a dim of an input and of the output; "${l}" is not`,
+        });
+      } else if (op.reducedDims?.includes(l)) {
+        issues.push({ path: `${at}.halo.${l}`, message: `op "${op.name}": "${l}" is also a reduced dim` });
+      }
+    }
     for (const [j, k] of (op.exchange?.operands ?? []).entries()) {
       if (k >= op.inputs.length) {
         issues.push({
@@ -183,6 +195,7 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
       flops: op.flops ?? einsumFlops(einsum, dimSize),
       computeDtype: op.computeDtype ?? null,
       exchange: op.exchange ?? null,
+      halo: new Map(Object.entries(op.halo ?? {})),
     };
   });
   for (const op of ops) {

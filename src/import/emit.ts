@@ -224,9 +224,20 @@ export function emitGraph(L: Lowering, options: EmitOptions): OpGraphSpec {
       terms.push(missing.join(''));
     }
     for (const t of [...operands.map((o) => o.base), output.base]) declare(t);
+    // A halo splits a window's rows into contiguous blocks: only its major letter; the minor
+    // factors of a split row would interleave rows, which no halo serves.
+    const halo: Record<string, number> = {};
+    const haloMinors: number[] = [];
+    for (const [v, width] of r.halo) {
+      const [major, ...minor] = letters.letters(v);
+      if (major !== undefined && output.letters.includes(major)) halo[major] = width;
+      if (minor.length > 0) haloMinors.push(v);
+    }
     const reduced = [...r.reduced]
       .flatMap((v) => letters.letters(v))
+      .concat(haloMinors.flatMap((v) => letters.letters(v).slice(1)))
       .filter((l) => terms.some((t) => t.includes(l)));
+    for (const l of reduced) delete halo[l];
     return {
       name: r.name,
       einsum: `${terms.join(',')}->${output.letters}`,
@@ -236,6 +247,7 @@ export function emitGraph(L: Lowering, options: EmitOptions): OpGraphSpec {
       flops: r.flops,
       selectiveRecompute: r.selectiveRecompute,
       ...(reduced.length > 0 ? { reducedDims: [...new Set(reduced)] } : {}),
+      ...(Object.keys(halo).length > 0 ? { halo } : {}),
     };
   });
   return { name: options.name, tensors: [...tensors.values()], ops };

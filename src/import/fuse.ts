@@ -41,6 +41,10 @@ function substitute(r: OpRecord, sub: (v: number) => number): void {
     r.reduced.delete(v);
     r.reduced.add(sub(v));
   }
+  for (const [v, width] of [...r.halo]) {
+    r.halo.delete(v);
+    r.halo.set(sub(v), width);
+  }
 }
 
 /** Variables found to be one index while fusing, as a union-find over variable ids. */
@@ -250,6 +254,7 @@ function fuseElementwise(L: Lowering): void {
     });
     L.records.pop();
     for (const v of reduced) fused.reduced.add(v);
+    for (const r of members) for (const [v, width] of r.halo) fused.halo.set(v, width);
     for (const v of normalised) L.hints.push({ v, role: 'hidden' });
     replace(L, region, last, fused);
   }

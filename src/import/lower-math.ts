@@ -111,29 +111,34 @@ export function lowerEinsum(L: Lowering, node: OnnxNode): void {
  * is kept (stride 1, same padding), else an input variable the op may not split (it reads windows
  * across it) and an output variable of its own. A strided window's rows could be factored as (output
  * row, stride phase), but the factors would spread back through every earlier layer (a 224-pixel
- * axis after four strides is 7·2·2·2·2) for splits that no op offers. A window wider than one
- * element would need a halo exchange between devices splitting the axis, which the cost model does
- * not price: its output axis is not split either.
+ * axis after four strides is 7·2·2·2·2) for splits that no op offers. A kept axis whose window is
+ * wider than one element splits with a halo: each device exchanges ⌈(k − 1)·dilation / 2⌉ border
+ * rows with each neighbour (the cost model prices it); a changed axis's output is not split either.
  */
 function spatialVars(L: Lowering, node: OnnxNode, kernel: readonly number[]) {
   const x = L.info(node, node.inputs[0]!).shape.slice(2);
   const y = outShape(L, node).slice(2);
+  const dilations = attrInts(node, 'dilations') ?? x.map(() => 1);
   const unsplittable: number[] = [];
+  const halo = new Map<number, number>();
   const xs: (number | null)[] = [];
   const ys: (number | null)[] = [];
   x.forEach((size, i) => {
     const out = y[i] === 1 ? null : L.fresh(y[i]!);
     ys.push(out);
+    const kept = out !== null && size === y[i];
     if (size === 1) xs.push(null);
-    else if (out !== null && size === y[i]) xs.push(out);
+    else if (kept) xs.push(out);
     else {
       const v = L.fresh(size);
       xs.push(v);
       unsplittable.push(v);
     }
-    if (out !== null && kernel[i]! > 1) unsplittable.push(out);
+    if (out === null || kernel[i]! <= 1) return;
+    if (kept) halo.set(out, Math.ceil(((kernel[i]! - 1) * (dilations[i] ?? 1)) / 2));
+    else unsplittable.push(out);
   });
-  return { xs, ys, unsplittable };
+  return { xs, ys, unsplittable, halo };
 }
 
 export function lowerConv(L: Lowering, node: OnnxNode): void {
@@ -142,7 +147,7 @@ export function lowerConv(L: Lowering, node: OnnxNode): void {
   const ws = L.info(node, w).shape;
   const groups = attrInt(node, 'group', 1);
   const kernel = ws.slice(2);
-  const { xs, ys, unsplittable } = spatialVars(L, node, kernel);
+  const { xs, ys, unsplittable, halo } = spatialVars(L, node, kernel);
   const b = L.info(node, x).shape[0] === 1 ? null : L.fresh(L.info(node, x).shape[0]!);
   const o = L.fresh(ws[0]!);
   const cPerGroup = ws[1] === 1 ? null : L.fresh(ws[1]!);
@@ -172,6 +177,7 @@ export function lowerConv(L: Lowering, node: OnnxNode): void {
     if (oPerGroup !== null) L.link(record, o, oPerGroup);
   }
   for (const v of unsplittable) record.reduced.add(v);
+  for (const [v, width] of halo) record.halo.set(v, width);
 }
 
 export function lowerPool(L: Lowering, node: OnnxNode): void {
@@ -194,7 +200,7 @@ export function lowerPool(L: Lowering, node: OnnxNode): void {
     });
     return;
   }
-  const { xs, ys, unsplittable } = spatialVars(L, node, kernel);
+  const { xs, ys, unsplittable, halo } = spatialVars(L, node, kernel);
   const record = L.record({
     name: node.name,
     op: node.opType,
@@ -204,6 +210,7 @@ export function lowerPool(L: Lowering, node: OnnxNode): void {
     flops: numel(outShape(L, node)) * numel(kernel),
   });
   for (const v of unsplittable) record.reduced.add(v);
+  for (const [v, width] of halo) record.halo.set(v, width);
 }
 
 /** Ops normalising over some axes of their input: the output has the input's dims. */

@@ -21,6 +21,8 @@ export interface OpRecord {
   flops: number;
   /** Variables the op may not be split along (a norm's hidden dim, a softmax's key position). */
   readonly reduced: Set<number>;
+  /** Sliding-window variables split with a halo: the rows a device needs from each neighbour. */
+  readonly halo: Map<number, number>;
   /**
    * Variables the op relates itself (a strided convolution's input row = output row × stride): their
    * shared factors get one letter. Unrelated variables of the same size (attention's query and key
@@ -131,9 +133,12 @@ export class Lowering {
     }
   }
 
-  record(op: Omit<OpRecord, 'reduced' | 'family' | 'selectiveRecompute'> & Partial<OpRecord>): OpRecord {
+  record(
+    op: Omit<OpRecord, 'reduced' | 'halo' | 'family' | 'selectiveRecompute'> & Partial<OpRecord>,
+  ): OpRecord {
     const record: OpRecord = {
       reduced: new Set(),
+      halo: new Map(),
       family: new Map(),
       selectiveRecompute: false,
       ...op,

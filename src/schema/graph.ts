@@ -118,6 +118,12 @@ export const OpSpec = z
     /** The dtype a contraction's tensor cores run at when it differs from its operands' (FP8 GEMMs). */
     computeDtype: Dtype.optional(),
     exchange: Exchange.optional(),
+    /**
+     * Sliding-window dims (a stride-1 convolution's spatial axes) with the rows a device needs from
+     * each neighbour when the dim is split (⌈(k − 1)·dilation / 2⌉ for a kernel of k): a halo the
+     * devices exchange, forward and backward, instead of a split the op cannot take.
+     */
+    halo: z.record(z.string().length(1), z.number().int().positive().max(1_000_000)).optional(),
   })
   .strict();
 export type OpSpec = z.infer<typeof OpSpec>;

@@ -9,8 +9,17 @@ import { z } from 'zod';
 export const PlanStatus = z.enum(['optimal', 'feasible', 'infeasible', 'timeout']);
 export type PlanStatus = z.infer<typeof PlanStatus>;
 
-/** Collectives over one mesh axis (DESIGN.md §4). */
-export const CollectiveKind = z.enum(['all-reduce', 'all-gather', 'reduce-scatter', 'all-to-all']);
+/**
+ * Collectives over one mesh axis (DESIGN.md §4); a halo exchange is each device's send of the
+ * border rows of a split sliding window to both its neighbours on the axis.
+ */
+export const CollectiveKind = z.enum([
+  'all-reduce',
+  'all-gather',
+  'reduce-scatter',
+  'all-to-all',
+  'halo-exchange',
+]);
 export type CollectiveKind = z.infer<typeof CollectiveKind>;
 
 /** The pass of a training step a cost belongs to. */

@@ -50,6 +50,23 @@ describe('imported FLOPs against PyTorch', () => {
 });
 
 describe('imported structure', () => {
+  it("gives a Wide-ResNet's stride-1 3×3 convolutions a one-row halo on both spatial dims, its 1×1 and strided ones none", () => {
+    const { graph } = imported('wide-resnet');
+    const convs = graph.ops.filter((op) => op.name.endsWith('/Conv'));
+    const same3x3 = convs.filter((op) => op.einsum.inputs[1]!.length === 4 && op.einsum.output.length === 4);
+    const haloed = same3x3.filter((op) => op.halo.size > 0);
+    expect(haloed.length).toBeGreaterThan(8);
+    for (const op of haloed) {
+      const spatial = op.einsum.output.slice(2);
+      expect(Object.fromEntries(op.halo)).toEqual({ [spatial[0]!]: 1, [spatial[1]!]: 1 });
+      expect(op.einsum.inputs[0]!.slice(2)).toBe(spatial);
+    }
+    // A strided 3×3 reads windows across rows whose output has rows of its own: no halo, no split.
+    for (const op of same3x3.filter((o) => o.halo.size === 0))
+      expect(op.einsum.inputs[0]!.slice(2)).not.toBe(op.einsum.output.slice(2));
+    for (const op of convs.filter((o) => o.einsum.inputs[1]!.length === 2)) expect(op.halo.size).toBe(0);
+  });
+
   it('lowers a GPT block op for op as the transformer builder writes one', () => {
     const { graph } = imported('gpt');
     const einsums = graph.ops.map((op) => `${op.kind} ${op.einsum.inputs.join(',')}->${op.einsum.output}`);
