@@ -1623,7 +1623,7 @@ export interface components {
                             axis: 0 | 1;
                             bytes: number;
                             /** @enum {string} */
-                            kind: "all-reduce" | "all-gather" | "reduce-scatter" | "all-to-all";
+                            kind: "all-reduce" | "all-gather" | "reduce-scatter" | "all-to-all" | "halo-exchange";
                             /** @enum {string} */
                             phase: "forward" | "backward";
                             reason: string;
@@ -1811,6 +1811,9 @@ export interface components {
                             output?: boolean;
                         };
                         flops?: number;
+                        halo?: {
+                            [key: string]: number;
+                        };
                         inputs: string[];
                         /**
                          * @default other
