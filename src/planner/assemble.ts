@@ -90,6 +90,24 @@ export function candidatePrices(cluster: Cluster, candidate: Candidate): StagePr
   );
 }
 
+/**
+ * The step time a candidate runs at once its schedule is chosen: the stage DP prices 1F1B, and
+ * interleaving (where the framework allows it) can shrink the bubble further.
+ */
+export function scheduledStepSec(
+  cluster: Cluster,
+  candidate: Candidate,
+  capacityBytes: number,
+  allows: (virtualStages: number) => boolean,
+): number {
+  const prices = candidatePrices(cluster, candidate);
+  const v =
+    candidate.config.virtualStages <= 1
+      ? bestVirtualStages(candidate, prices, capacityBytes, allows)
+      : candidate.config.virtualStages;
+  return pipelineStep(prices, candidate.config.microbatches, v).stepSec;
+}
+
 /** The schedule a pipeline runs with `virtualStages` model chunks per stage. */
 export function scheduleKind(config: PipelineConfig, virtualStages: number): ScheduleKind {
   return config.schedule === 'gpipe' ? 'gpipe' : virtualStages > 1 ? 'interleaved' : '1f1b';

@@ -7,7 +7,7 @@ import type { Cluster } from '../cluster/cluster.ts';
 import { buildExport, FRAMEWORKS } from '../frameworks/index.ts';
 import { resolveDims } from '../model/dims.ts';
 import type { FrameworkName, Frameworks, Plan, PlanRequest } from '../schema/index.ts';
-import { type Assembled, assemble } from './assemble.ts';
+import { type Assembled, assemble, scheduledStepSec } from './assemble.ts';
 import { candidateShape } from './goals.ts';
 import type { Candidate } from './search.ts';
 
@@ -17,11 +17,12 @@ export interface PlanContext {
   readonly capacityBytes: number;
 }
 
-/** Assembles a candidate, picking interleaving only as its framework (if any) can run it. */
-export function assembleCandidate(ctx: PlanContext, candidate: Candidate): Assembled {
+/** The virtual stage counts a candidate's framework (if any) runs it with. */
+function interleavingAllowed(ctx: PlanContext, candidate: Candidate): (virtualStages: number) => boolean {
   const { request, cluster } = ctx;
   const goal = candidate.goal;
   const framework = goal === 'any' ? null : FRAMEWORKS[goal];
+  if (framework === null || framework.anyLayout) return () => true;
   const dims =
     request.model.kind === 'transformer'
       ? resolveDims(request.model, {
@@ -29,12 +30,24 @@ export function assembleCandidate(ctx: PlanContext, candidate: Candidate): Assem
           precision: request.training.precision,
         })
       : null;
-  const allows =
-    framework === null || framework.anyLayout
-      ? () => true
-      : (v: number) =>
-          framework.runs(candidateShape({ request, dims, devices: cluster.devices }, candidate, v)).ok;
-  return assemble(request, cluster, candidate, ctx.capacityBytes, allows);
+  return (v: number) =>
+    framework.runs(candidateShape({ request, dims, devices: cluster.devices }, candidate, v)).ok;
+}
+
+/** Assembles a candidate, picking interleaving only as its framework (if any) can run it. */
+export function assembleCandidate(ctx: PlanContext, candidate: Candidate): Assembled {
+  return assemble(
+    ctx.request,
+    ctx.cluster,
+    candidate,
+    ctx.capacityBytes,
+    interleavingAllowed(ctx, candidate),
+  );
+}
+
+/** The candidate's step time with the schedule its framework would run (see scheduledStepSec). */
+export function candidateScheduledSec(ctx: PlanContext, candidate: Candidate): number {
+  return scheduledStepSec(ctx.cluster, candidate, ctx.capacityBytes, interleavingAllowed(ctx, candidate));
 }
 
 export interface FrameworkSearch {

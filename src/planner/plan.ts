@@ -3,7 +3,13 @@ import { buildExports } from '../frameworks/index.ts';
 import type { Plan, PlanRequest } from '../schema/index.ts';
 import { AlternativesFrontier, onlyChosen } from './alternatives.ts';
 import { assemble } from './assemble.ts';
-import { assembleCandidate, assembleFrameworks, fasterFramework, frameworkPlans } from './framework-plans.ts';
+import {
+  assembleCandidate,
+  assembleFrameworks,
+  candidateScheduledSec,
+  fasterFramework,
+  frameworkPlans,
+} from './framework-plans.ts';
 import { LayerSolver } from './layer-solver.ts';
 import {
   ASSUMPTIONS,
@@ -61,6 +67,7 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
     capacityBytes,
     deadlineMs,
     onCandidate: (candidate) => alternatives.add(candidate),
+    scheduledSec: (candidate) => candidateScheduledSec({ request, cluster, capacityBytes }, candidate),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
     ...(onBest

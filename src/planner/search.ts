@@ -60,6 +60,11 @@ export interface SearchContext {
   readonly onProgress?: (p: SearchProgress) => void;
   /** Every candidate the stage DP completes, best or not (a plan's alternatives are drawn from them). */
   readonly onCandidate?: (candidate: Candidate) => void;
+  /**
+   * The step time a candidate runs at once its schedule (interleaving) is chosen; candidates are
+   * ranked by it. Without it they are ranked by the stage DP's 1F1B price.
+   */
+  readonly scheduledSec?: (candidate: Candidate) => number;
   /** Each new best candidate, with the search's counters at that moment. */
   readonly onImprovement?: (
     best: Candidate,
@@ -99,8 +104,16 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
   let tried = 0;
   let dpStates = 0;
   let timedOut = false;
-  const offer = (goal: Goal, candidate: Candidate) => {
+  const offer = (goal: Goal, found: Candidate) => {
     const known = bests.get(goal);
+    // Interleaving shrinks at most the bubble: B·T of the 1F1B price (B + S − 1)·T always remains.
+    const B = found.config.microbatches;
+    const floorSec = (found.stepSec * B) / (B + found.stages.length - 1);
+    if (known !== undefined && known.stepSec <= floorSec) return;
+    const candidate =
+      ctx.scheduledSec === undefined || found.stages.length <= 1
+        ? found
+        : { ...found, stepSec: ctx.scheduledSec(found) };
     if (known !== undefined && known.stepSec <= candidate.stepSec) return;
     bests.set(goal, candidate);
     // A framework's plan is a plan: the overall best is never slower than any framework's.

@@ -77,5 +77,10 @@ export function lowerBoundSec(
   }
   let sum = 0;
   for (let l = 0; l < L; l++) sum += Math.min(...entries.map((e) => latency(e, l, l)));
-  return sum + (microbatches - 1) * slowestStage;
+  // 1F1B: one microbatch crosses every stage, the others follow at the slowest stage's pace. An
+  // interleaved schedule overlaps that crossing too, so only each device's own work, B·T, and one
+  // microbatch's crossing remain as bounds.
+  const p = request.parallel;
+  const interleavable = p?.schedule !== 'gpipe' && p?.virtualStages !== 1;
+  return interleavable ? Math.max(sum, microbatches * slowestStage) : sum + (microbatches - 1) * slowestStage;
 }
