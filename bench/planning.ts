@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { plan } from '../src/planner/plan.ts';
 import type { PlanRequestInput } from '../src/schema/index.ts';
 import { median, writeResults } from './results-io.ts';
@@ -7,7 +8,12 @@ interface Case {
   readonly targetSec: number;
   readonly request: PlanRequestInput;
   readonly reference?: string;
+  /** Fewer repeats for the cases that take many seconds each. */
+  readonly repeats?: number;
 }
+
+const example = (file: string): PlanRequestInput =>
+  JSON.parse(readFileSync(new URL(`../examples/${file}`, import.meta.url), 'utf8')) as PlanRequestInput;
 
 const gpt = (layers: number, hidden: number, heads: number, seqLen: number) =>
   ({ kind: 'transformer', layers, hidden, heads, vocab: 51200, seqLen, activation: 'gelu' }) as const;
@@ -42,6 +48,36 @@ const CASES: readonly Case[] = [
       training: { globalBatch: 3072 },
     },
   },
+  // The README's two examples (target `any`: the plan and the best of every framework in one search).
+  {
+    name: 'README: GPT-3 175B on 1,024 A100',
+    targetSec: 3,
+    request: example('gpt3-175b-1024xa100.request.json'),
+  },
+  {
+    name: 'README: Llama 3 70B on 256 H100',
+    targetSec: 3,
+    request: example('llama3-70b-256xh100.request.json'),
+  },
+  // Today's jobs (issue 13): each must plan within 20 s.
+  {
+    name: 'Llama 3.1 405B, 131,072 tokens, 16,384 H100',
+    targetSec: 20,
+    repeats: 1,
+    request: example('llama3-405b-131k-16384xh100.request.json'),
+  },
+  {
+    name: 'DeepSeek-V3 on 2,048 H800 (FP8)',
+    targetSec: 20,
+    repeats: 1,
+    request: example('deepseek-v3-2048xh800.request.json'),
+  },
+  {
+    name: 'Mixtral-8x22B-shaped MoE on 256 B200',
+    targetSec: 20,
+    repeats: 1,
+    request: example('mixtral-8x22b-256xb200.request.json'),
+  },
 ];
 
 /** Planning wall time, median of `repeats`, on this machine. */
@@ -50,7 +86,9 @@ export async function runPlanning(repeats = 5): Promise<void> {
   for (const c of CASES) {
     const walls: number[] = [];
     let last = null;
-    for (let i = 0; i < repeats; i++) {
+    const cpuStart = process.cpuUsage();
+    const runs = Math.min(repeats, c.repeats ?? repeats);
+    for (let i = 0; i < runs; i++) {
       const started = performance.now();
       last = await plan(c.request);
       walls.push((performance.now() - started) / 1000);
@@ -60,6 +98,11 @@ export async function runPlanning(repeats = 5): Promise<void> {
       case: c.name,
       medianSec: median(walls),
       wallSec: walls,
+      // CPU seconds per plan (user + system): what the search costs, whatever else loads the machine.
+      cpuSec: (() => {
+        const used = process.cpuUsage(cpuStart);
+        return (used.user + used.system) / 1e6 / runs;
+      })(),
       targetSec: c.targetSec,
       meetsTarget: median(walls) <= c.targetSec,
       reference: c.reference ?? null,
@@ -73,6 +116,9 @@ export async function runPlanning(repeats = 5): Promise<void> {
               dp: s.dp,
               tp: s.tp,
               pp: s.pp,
+              cp: s.cp,
+              ep: s.ep,
+              etp: s.etp,
               microBatch: s.microBatch,
               schedule: s.schedule,
               virtualStages: s.virtualStages,
@@ -83,7 +129,7 @@ export async function runPlanning(repeats = 5): Promise<void> {
     };
     results.push(row);
     process.stdout.write(
-      `${c.name}: median ${row.medianSec.toFixed(2)} s (target ${c.targetSec} s), ${row.ilpSolves} ILP solves\n`,
+      `${c.name}: median ${row.medianSec.toFixed(2)} s (target ${c.targetSec} s, CPU ${row.cpuSec.toFixed(2)} s), ${row.ilpSolves} ILP solves\n`,
     );
   }
   writeResults('planning', { repeats, results });
