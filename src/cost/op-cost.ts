@@ -199,8 +199,12 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   let activationBytes = 0;
   for (const s of ctx.saved.get(op.index) ?? []) {
     const t = graph.tensors.get(s.tensor)!;
+    // An FP8 GEMM keeps its input as the FP8 copy it cast (Transformer Engine's Linear saves the
+    // quantized tensor for the weight gradient): one byte per element.
+    const savedBytes = fp8 && !t.param && FLOAT_DTYPES.has(t.dtype) ? t.numel : t.bytes;
     if (s.as.kind === 'input')
-      activationBytes += t.bytes / shardCount(operandLayout(strategy, op.einsum.inputs[s.as.index]!), sizes);
+      activationBytes +=
+        savedBytes / shardCount(operandLayout(strategy, op.einsum.inputs[s.as.index]!), sizes);
     else activationBytes += (s.as.kind === 'mask' ? t.numel : t.bytes) / shardCount(outLayout, sizes);
   }
   return {

@@ -39,6 +39,19 @@ describe('memory against hand computations', () => {
     },
   );
 
+  it.each([1, 2, 8])(
+    'activations per layer, tp=%i, FP8 GEMMs: their inputs kept as the FP8 copies they cast, s·b·h·(8 + 19/t + 5·a·s/(h·t))',
+    async (t) => {
+      // Transformer Engine saves each FP8 Linear's quantized input for the weight gradient: the
+      // QKV and fc1 inputs (2 → 1 byte, replicated), the attention output projection's (2/t → 1/t)
+      // and fc2's (8/t → 4/t); attention itself stays bf16.
+      const fp8Block = planModel(spec, { microBatch: b, precision: 'fp8' }).layers[1]!;
+      const solver = new LayerSolver({ cluster, deadlineMs: Date.now() + 60_000 });
+      const price = (await solver.price(fp8Block, logicalMesh(cluster, [1, t]), 'megatron', 'none'))!;
+      expect(price.activationBytes).toBeCloseTo(s * b * h * (8 + 19 / t + (5 * a * s) / (h * t)), -3);
+    },
+  );
+
   it.each([1, 8])('activations per layer, tp=%i, selective recompute: s·b·h·(10 + 24/t)', async (t) => {
     const price = await blockPrice(t, 'megatron', 'selective');
     expect(price.activationBytes).toBeCloseTo(s * b * h * (10 + 24 / t), -3);
