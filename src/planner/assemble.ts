@@ -6,6 +6,7 @@ import { priceStage, type StagePrice, stageLinks } from '../cost/stage.ts';
 import { pipelineStep, stagePeakBytes, stepBreakdown, throughput } from '../cost/step.ts';
 import { trainingCost } from '../cost/training-cost.ts';
 import { coarsen } from '../graph/coarsen.ts';
+import type { GraphOp } from '../graph/graph.ts';
 import { DIM } from '../graph/letters.ts';
 import type { Breakdown, Plan, PlanRequest, ScheduleKind, StageOut, Summary } from '../schema/index.ts';
 import { describeOps } from './describe.ts';
@@ -16,6 +17,23 @@ export interface Assembled {
   readonly breakdown: Breakdown;
   readonly stages: StageOut[];
   readonly schedule: NonNullable<Plan['schedule']>;
+}
+
+/** The product of the stage's mesh axes along which every op of `ops` splits `letter`. */
+function waysSplitting(
+  stage: Candidate['stages'][number],
+  index: number,
+  ops: readonly GraphOp[],
+  letter: string,
+): number {
+  const price = stage.series.prices[index]!;
+  let ways = 1;
+  for (const j of [0, 1] as const) {
+    if (ops.length > 0 && ops.every((op) => price.ops[op.index]!.strategy.split[j] === letter)) {
+      ways *= stage.series.mesh.shape[j];
+    }
+  }
+  return ways;
 }
 
 /** Data-parallel ways inside a stage: mesh axes along which every matmul splits the batch dim. */
@@ -31,18 +49,27 @@ function batchWays(candidate: Candidate): number {
     )
       index = l;
   }
-  const layer = candidate.model.layers[index]!;
-  const price = stage.series.prices[index]!;
-  let ways = 1;
-  for (const j of [0, 1] as const) {
-    const matmuls = layer.graph.ops.filter(
-      (op) => op.kind === 'matmul' && op.einsum.letters.includes(DIM.batch),
-    );
-    if (matmuls.length > 0 && matmuls.every((op) => price.ops[op.index]!.strategy.split[j] === DIM.batch)) {
-      ways *= stage.series.mesh.shape[j];
+  const matmuls = candidate.model.layers[index]!.graph.ops.filter(
+    (op) => op.kind === 'matmul' && op.einsum.letters.includes(DIM.batch),
+  );
+  return waysSplitting(stage, index, matmuls, DIM.batch);
+}
+
+/**
+ * Expert-parallel ways inside a stage: mesh axes along which every expert GEMM splits the experts
+ * (the ILP's own expert parallelism, with the dispatch its layouts imply), judged on the first MoE
+ * block of the pipeline.
+ */
+function expertWays(candidate: Candidate): number {
+  for (const stage of candidate.stages) {
+    for (let l = stage.first; l <= stage.last; l++) {
+      const experts = candidate.model.layers[l]!.graph.ops.filter(
+        (op) => op.kind === 'matmul' && op.einsum.inputs.some((letters) => letters.includes(DIM.experts)),
+      );
+      if (experts.length > 0) return waysSplitting(stage, l, experts, DIM.experts);
     }
   }
-  return ways;
+  return 1;
 }
 
 /** Interleaving pays when the bubble it shrinks outweighs the extra pipeline sends (SC'21 §2.2.2). */
@@ -188,6 +215,7 @@ export function assemble(
   });
 
   const ways = batchWays(candidate);
+  const inMeshExperts = expertWays(candidate);
   const stageDevices = candidate.stages[0]!.stageDevices;
   const recomputedFlops =
     config.recompute === 'full'
@@ -203,9 +231,10 @@ export function assemble(
     tp: stageDevices / ways,
     pp: S,
     cp: config.cp,
-    ep: config.ep,
-    // Expert tensor parallelism is tensor parallelism's degree (Megatron's default).
-    etp: stageDevices / ways,
+    // Experts split over dp·cp peers (config.ep) and, by the ILP's layouts, over the stage's own mesh.
+    ep: config.ep * inMeshExperts,
+    // What of the stage's model-parallel devices does not split the experts splits each expert.
+    etp: stageDevices / ways / inMeshExperts,
     gpus: cluster.devices,
     microBatch: config.microBatch,
     microbatches: B,
