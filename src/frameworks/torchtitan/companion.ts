@@ -68,9 +68,9 @@ function expertModule(
     ? ['pipelining_fn=pipeline_llm', 'build_optimizers_fn=build_optimizers_with_moe_load_balancing']
     : [];
   const fields = ['get_train_spec()', 'model_args=FLAVORS', ...extra].map((f) => `        ${f},`).join('\n');
-  return `# Registers the train spec "${spec}" for torchtitan v0.2.2: its ${model.kind} model, parallelisation
-# (tensor, context, expert and data parallelism), data, optimizer and pipeline split, with the
-# flavor "${PLANNED_FLAVOR}" sized as meshplan priced it.
+  return `# Registers the train spec "${spec}" for torchtitan v0.2.2: its ${model.kind} model,
+# parallelisation (tensor, context, expert and data parallelism), data, optimizer and pipeline
+# split, with the flavor "${PLANNED_FLAVOR}" sized as meshplan priced it.
 from dataclasses import replace
 
 ${[...imports, `from torchtitan.models.${model.kind} import ${argsClass}, get_train_spec`, 'from torchtitan.models.moe import MoEArgs', 'from torchtitan.protocols.train_spec import register_train_spec'].join('\n')}
