@@ -215,6 +215,15 @@ describe('which torchtitan model is the priced one', () => {
     });
   });
 
+  it('splits MLA by query heads over tp, whatever the key/value head count says', () => {
+    // 16 heads over tp 8; SMALL_LLAMA's 4 KV heads do not matter to MLA.
+    const mla = { model: dims({ mla: MLA }), tp: 8, dp: 2, pp: 1, devices: 16, blocksPerStage: [8] };
+    expect(reason(mla)).toBeNull();
+    expect(reason({ ...mla, model: dims({ mla: MLA, heads: 8, kvHeads: 8 }), tp: 16, devices: 32 })).toMatch(
+      /whole heads, and there are 8/,
+    );
+  });
+
   it('refuses what none of its models builds, each with its reason', () => {
     const refusal = (d: ReturnType<typeof dims>) => {
       const m = torchtitanModel(d);

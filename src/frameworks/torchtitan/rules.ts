@@ -126,8 +126,12 @@ function tensorParallelProblems(s: RunShape): (string | null)[] {
     m !== null && m.seqLen % (2 * s.tp * s.cp) !== 0
       ? `it needs the sequence (${m.seqLen}) to be a multiple of 2 · tp · cp = ${2 * s.tp * s.cp}`
       : null,
-    m !== null && s.tp > 1 && m.kvHeads % s.tp !== 0
+    m !== null && s.tp > 1 && m.mla === null && m.kvHeads % s.tp !== 0
       ? `its column-parallel k and v projections give each of the tp = ${s.tp} ranks whole key/value heads, and there are ${m.kvHeads}`
+      : null,
+    // MLA's wkv_b and wq (or wq_b) are column-parallel over all heads (deepseek_v3 parallelize.py).
+    m !== null && s.tp > 1 && m.mla !== null && m.heads % s.tp !== 0
+      ? `its column-parallel latent-attention projections give each of the tp = ${s.tp} ranks whole heads, and there are ${m.heads}`
       : null,
   ];
 }
