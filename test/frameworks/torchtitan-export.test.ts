@@ -263,6 +263,36 @@ describe('torchtitan exports with context and expert parallelism, MoE, MLA and F
   });
 });
 
+describe('the search with --target torchtitan and pinned context or expert parallelism', () => {
+  async function planned(model: Parameters<typeof requestFor>[0], parallel: PlanRequestInput['parallel']) {
+    const base = requestFor(model, 2, 16);
+    const req = PlanRequest.parse({ ...base, parallel, options: { ...base.options, target: 'torchtitan' } });
+    const answer = await plan(req);
+    expect(answer.summary).not.toBeNull();
+    const out = answer.exports!.torchtitan;
+    expect(out.notes.filter((n) => n.startsWith('Not'))).toEqual([]);
+    const { config, problems } = parseAndCheck(out.files[0]!.content);
+    expect(problems).toEqual([]);
+    expect(ruleProblems(config, facts(req, answer.summary!, answer.stages))).toEqual([]);
+    return { summary: answer.summary!, config };
+  }
+
+  it('an ep 2 dropless MoE on 16 A100: a plan torchtitan runs, its degrees in the job config', async () => {
+    const { summary, config } = await planned({ moe: MOE }, { ep: 2 });
+    expect(summary.ep).toBe(2);
+    expect(config.parallelism).toMatchObject({ expert_parallel_degree: 2 });
+  });
+
+  it('cp 2 on 16 A100: a plan torchtitan runs, with its ring exchange', async () => {
+    const { summary, config } = await planned({ seqLen: 8192 }, { cp: 2 });
+    expect(summary.cp).toBe(2);
+    expect(config.parallelism).toMatchObject({
+      context_parallel_degree: 2,
+      context_parallel_rotate_method: 'alltoall',
+    });
+  });
+});
+
 /** Llama 3's published sizes (Meta's model card): hidden, layers, heads, KV heads, FFN. */
 const LLAMA3_70B = { hidden: 8192, layers: 80, heads: 64, kvHeads: 8, ffnHidden: 28672, vocab: 128256 };
 
