@@ -2,7 +2,9 @@
  * The Python a torchtitan export ships: it compiles, every torchtitan name it imports exists in
  * torchtitan v0.2.2, and the model its registered flavor builds has the priced model's parameter
  * count (built on the meta device by torchtitan_meta_build.py; llama3's own model is sized from
- * the flavor's arguments by the FFN formula of its source).
+ * the flavor's arguments by the FFN formula of its source). Without torch, the emitted flavors of
+ * the GPT model and of torchtitan's qwen3 and deepseek_v3 are sized from their keyword arguments by
+ * the layouts of those models' module definitions.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -97,6 +99,31 @@ const cases: Case[] = [
     name: 'SwiGLU with RMSNorm, RoPE, GQA and biases, untied, no dropout',
     module: 'meshplan_gpt',
     req: requestFor({ layers: 4, hidden: 2048, kvHeads: 8, bias: true }, 2, 2),
+  },
+  {
+    name: 'GeGLU with heads of 96 (not hidden / heads), RMSNorm, RoPE',
+    module: 'meshplan_gpt',
+    req: requestFor(
+      { layers: 4, hidden: 2048, heads: 16, kvHeads: 8, headDim: 96, activation: 'geglu' },
+      2,
+      2,
+    ),
+  },
+  {
+    name: 'squared ReLU (Nemotron), LayerNorm, untied',
+    module: 'meshplan_gpt',
+    req: requestFor(
+      {
+        layers: 4,
+        hidden: 2048,
+        kvHeads: 8,
+        activation: 'squared-relu',
+        norm: 'layernorm',
+        tiedEmbeddings: false,
+      },
+      2,
+      2,
+    ),
   },
   {
     name: 'a Llama of sizes torchtitan does not ship (FFN by Llama’s rule)',
@@ -204,8 +231,8 @@ describe('torchtitan companion Python', () => {
     const files = [...written, ...expertWritten].flatMap((w) =>
       w.files.filter((f) => f.path.endsWith('.py')).map((f) => join(w.dir, f.path)),
     );
-    // Both GPT cases ship 3 files, both Llama cases 1, each qwen3 and deepseek_v3 case 1.
-    expect(files).toHaveLength(12);
+    // The 4 GPT cases ship 3 files, both Llama cases 1, each qwen3 and deepseek_v3 case 1.
+    expect(files).toHaveLength(18);
     execFileSync('python3', ['-m', 'py_compile', ...files]);
   });
 
@@ -324,3 +351,36 @@ describe.each(expertCases.map((c, i) => ({ ...c, i })))('the model torchtitan bu
     );
   });
 });
+
+/**
+ * meshplan_gpt_model.py's parameters, read off its module definitions: the token (and learned
+ * position) tables, per block two norms (LayerNorm with a shift), q, k, v, o and w1, w2 (w3 when
+ * gated) with their biases, the final norm and an output head unless tied.
+ */
+function gptParams(a: Record<string, unknown>): number {
+  const dim = num(a, 'dim');
+  const hd = num(a, 'head_dim');
+  const [heads, kv, ffn] = [num(a, 'n_heads'), num(a, 'n_kv_heads'), num(a, 'ffn_hidden')];
+  const bias = a.bias === true;
+  const linear = (inputs: number, outputs: number) => inputs * outputs + (bias ? outputs : 0);
+  const norm = a.norm === 'layernorm' ? 2 * dim : dim;
+  const gated = a.activation === 'swiglu' || a.activation === 'geglu';
+  const attention = linear(dim, heads * hd) + 2 * linear(dim, kv * hd) + linear(heads * hd, dim);
+  const mlp = linear(dim, ffn) + linear(ffn, dim) + (gated ? linear(dim, ffn) : 0);
+  const tables = num(a, 'vocab_size') * dim * (a.tied_embeddings === true ? 1 : 2);
+  const positions = a.position === 'learned' ? num(a, 'max_seq_len') * dim : 0;
+  return tables + positions + norm + num(a, 'n_layers') * (attention + mlp + 2 * norm);
+}
+
+describe.each(cases.map((c, i) => ({ ...c, i })).filter((c) => c.module === 'meshplan_gpt'))(
+  'the GPT model, sized without torch: $name',
+  (c) => {
+    it('has the priced parameters by meshplan_gpt_model.py’s layout of the emitted flavor', () => {
+      const registering = written[c.i]!.files.find((f) => f.path === 'meshplan_gpt.py')!;
+      const params = gptParams(flavorKwargs(registering.content));
+      expect(params).toBe(
+        planModel(c.req.model, { microBatch: 1, precision: c.req.training.precision }).params,
+      );
+    });
+  },
+);
