@@ -123,6 +123,11 @@ function runtimeNotes(ctx: ExportContext): string[] {
     notes.push(
       `FP8 (tensorwise scaling, torchao's Float8Linear; SM89 or later and torchao installed) converts every linear layer except ${FP8_SKIPPED_MODULES.join(' and ')}, which stay bf16 as priced; linear layers with a dimension not a multiple of 16 stay bf16 too. torch.compile is on to fuse the casts.`,
     );
+    if (summary.tp > 1) {
+      notes.push(
+        'Tensor-parallel collectives stay bf16, as priced: its parallelize functions switch to FP8 all-gathers only for a converter named "float8", which v0.2.2 does not register (components/quantization/float8.py registers "quantize.linear.float8").',
+      );
+    }
     if (ctx.dims !== null && ctx.dims.moe !== null) {
       notes.push(
         "The experts' FP8 grouped GEMMs (quantize.grouped_mm.float8) are a torchao prototype that needs its nightly build.",
