@@ -27,7 +27,7 @@ function facts(req: PlanRequest, summary: Summary, stages: readonly StageOut[]):
   if (req.model.kind !== 'transformer') throw new Error('a transformer');
   const learned = req.model.positionEmbedding ?? (req.model.activation === 'gelu' ? 'learned' : 'rope');
   return {
-    devices: summary.dp * summary.tp * summary.pp,
+    devices: summary.dp * summary.cp * summary.tp * summary.pp,
     layers: req.model.layers,
     blocksPerStage: blocksOf(stages, req.model.layers),
     virtualStages: summary.virtualStages,
@@ -168,6 +168,128 @@ describe('torchtitan exports of a varied set, read back against job_config.py an
     expect(config.parallelism!.enable_async_tensor_parallel).toBe(true);
     expect(config.compile).toEqual({ enable: true, components: ['model', 'loss'] });
     expect(checked(req8, summary, stages).compile).toBeUndefined();
+  });
+});
+
+const MOE = { experts: 8, topK: 2, ffnHidden: 512, dropless: true };
+const MLA = { qLoraRank: 256, kvLoraRank: 128, qkNopeHeadDim: 64, qkRopeHeadDim: 32, vHeadDim: 64 };
+
+describe('torchtitan exports with context and expert parallelism, MoE, MLA and FP8', () => {
+  const exported = (req: PlanRequest, summary: Summary, stages: readonly StageOut[]) =>
+    buildExport('torchtitan', req, summary, stages);
+
+  it('cp 2 with tp 2 and FSDP over dp 2: a ring of key/value shards (alltoall rotation), FSDP over dp·cp', async () => {
+    const req = requestFor({}, 1, 16);
+    const summary = summaryOf({
+      ...{ dp: 2, cp: 2, tp: 2, pp: 1, gpus: 8, microBatch: 8, microbatches: 1 },
+      ...{ zero: 3, sequenceParallel: true },
+    });
+    const stages = await plannedStages(req, 8, ranges([8]), [1, 2], 'megatron-sp');
+    const config = checked(req, summary, stages);
+    expect(config.parallelism).toMatchObject({
+      data_parallel_shard_degree: 2,
+      context_parallel_degree: 2,
+      context_parallel_rotate_method: 'alltoall',
+      fsdp_reshard_after_forward: 'always',
+    });
+    const gather = PlanRequest.parse({ ...req, parallel: { cpCommType: 'allgather' } });
+    expect(checked(gather, summary, stages).parallelism!.context_parallel_rotate_method).toBe('allgather');
+    const ulysses = exported(PlanRequest.parse({ ...req, parallel: { cpCommType: 'a2a' } }), summary, stages);
+    expect(ulysses.expressible).toBe(false);
+    expect(ulysses.notes[0]).toMatch(/no all-to-all over heads/);
+  });
+
+  it('an ep 2 dropless MoE with grouped-query attention: torchtitan’s qwen3 registered with the planned experts', async () => {
+    const req = requestFor({ moe: { ...MOE, sharedExperts: 1 } }, 1, 16);
+    const summary = summaryOf({
+      ...{ dp: 4, tp: 2, ep: 2, pp: 1, gpus: 8, microBatch: 4, microbatches: 1 },
+      ...{ zero: 3, sequenceParallel: true },
+    });
+    const stages = await plannedStages(req, 4, ranges([8]), [1, 2], 'megatron-sp');
+    const out = exported(req, summary, stages);
+    const config = checked(req, summary, stages);
+    expect(config.parallelism).toMatchObject({ expert_parallel_degree: 2, expert_tensor_parallel_degree: 2 });
+    expect(config.model).toEqual({ name: 'meshplan_qwen3', flavor: 'planned' });
+    expect(config.experimental).toEqual({ custom_import: 'meshplan_qwen3' });
+    expect(out.files.map((f) => f.path)).toEqual(['torchtitan.toml', 'meshplan_qwen3.py']);
+    const module = out.files[1]!.content;
+    for (const kwarg of [
+      'num_experts=8',
+      'num_shared_experts=1',
+      'top_k=2',
+      'moe_inter_dim=512',
+      'qk_norm=False',
+    ])
+      expect(module).toContain(kwarg);
+    expect(module).toContain('pipelining_fn=pipeline_llm');
+  });
+
+  it('MLA with leading dense blocks and experts, cut into 2 stages: deepseek_v3 with SDPA', async () => {
+    const req = requestFor({ mla: MLA, moe: { ...MOE, denseLayers: 2, sharedExperts: 2 } }, 1, 16);
+    const summary = summaryOf({
+      ...{ dp: 2, tp: 2, ep: 2, pp: 2, gpus: 8, microBatch: 1, microbatches: 8 },
+      ...{ zero: 3, sequenceParallel: true },
+    });
+    const stages = await plannedStages(req, 1, ranges([4, 4]), [1, 2], 'megatron-sp');
+    const config = checked(req, summary, stages);
+    expect(config.model).toEqual({ name: 'meshplan_deepseek_v3', flavor: 'planned' });
+    const module = exported(req, summary, stages).files[1]!.content;
+    for (const kwarg of ['n_dense_layers=2', 'q_lora_rank=256', 'kv_lora_rank=128', 'attn_type="sdpa"'])
+      expect(module).toContain(kwarg);
+  });
+
+  it('FP8: the registered float8 converter with tensorwise scaling, head and router left in bf16, compiled', async () => {
+    const dense = PlanRequest.parse({
+      ...requestFor({}, 1, 16),
+      training: { globalBatch: 16, precision: 'fp8' },
+    });
+    const summary = summaryOf({
+      ...{ dp: 4, tp: 2, pp: 1, gpus: 8, microBatch: 4, microbatches: 1 },
+      ...{ zero: 3, sequenceParallel: true },
+    });
+    const stages = await plannedStages(dense, 4, ranges([8]), [1, 2], 'megatron-sp');
+    const config = checked(dense, summary, stages);
+    expect(config.model!.converters).toEqual(['quantize.linear.float8']);
+    expect(config.quantize).toEqual({
+      linear: { float8: { recipe_name: 'tensorwise', filter_fqns: ['output', 'router.gate'] } },
+    });
+    expect(config.compile).toEqual({ enable: true, components: ['model', 'loss'] });
+
+    const moe = PlanRequest.parse({ ...dense, model: { ...dense.model, moe: MOE } });
+    const moeStages = await plannedStages(moe, 4, ranges([8]), [1, 2], 'megatron-sp');
+    const moeConfig = checked(moe, { ...summary, ep: 2 }, moeStages);
+    expect(moeConfig.model!.converters).toEqual(['quantize.linear.float8', 'quantize.grouped_mm.float8']);
+    expect(moeConfig.quantize!.grouped_mm).toEqual({ float8: { fqns: ['experts'] } });
+  });
+});
+
+describe('the search with --target torchtitan and pinned context or expert parallelism', () => {
+  async function planned(model: Parameters<typeof requestFor>[0], parallel: PlanRequestInput['parallel']) {
+    const base = requestFor(model, 2, 16);
+    const req = PlanRequest.parse({ ...base, parallel, options: { ...base.options, target: 'torchtitan' } });
+    const answer = await plan(req);
+    expect(answer.summary).not.toBeNull();
+    const out = answer.exports!.torchtitan;
+    expect(out.notes.filter((n) => n.startsWith('Not'))).toEqual([]);
+    const { config, problems } = parseAndCheck(out.files[0]!.content);
+    expect(problems).toEqual([]);
+    expect(ruleProblems(config, facts(req, answer.summary!, answer.stages))).toEqual([]);
+    return { summary: answer.summary!, config };
+  }
+
+  it('an ep 2 dropless MoE on 16 A100: a plan torchtitan runs, its degrees in the job config', async () => {
+    const { summary, config } = await planned({ moe: MOE }, { ep: 2 });
+    expect(summary.ep).toBe(2);
+    expect(config.parallelism).toMatchObject({ expert_parallel_degree: 2 });
+  });
+
+  it('cp 2 on 16 A100: a plan torchtitan runs, with its ring exchange', async () => {
+    const { summary, config } = await planned({ seqLen: 8192 }, { cp: 2 });
+    expect(summary.cp).toBe(2);
+    expect(config.parallelism).toMatchObject({
+      context_parallel_degree: 2,
+      context_parallel_rotate_method: 'alltoall',
+    });
   });
 });
 

@@ -33,7 +33,61 @@ const LIST_DEPTH: Readonly<Record<string, number>> = {
   'checkpoint.exclude_from_loading': 1,
   'activation_checkpoint.per_op_sac_force_recompute_mm_shapes_by_fqns': 1,
   'parallelism.module_fqns_per_model_part': 2,
+  'quantize.linear.float8.filter_fqns': 1,
+  'quantize.grouped_mm.float8.fqns': 1,
 };
+
+/**
+ * The `[quantize]` dataclasses the reference table records as "other" (nested), written from
+ * job_config.py at v0.2.2: QuantizedLinear / QuantizedGroupedMM, each with float8 and mx tables.
+ */
+const QUANTIZE_TABLES: Readonly<Record<string, Record<string, FieldRef>>> = {
+  'quantize.linear.float8': {
+    enable_fsdp_float8_all_gather: { type: 'bool' },
+    precompute_float8_dynamic_scale_for_fsdp: { type: 'bool' },
+    recipe_name: { type: 'str', choices: ['tensorwise', 'rowwise', 'rowwise_with_gw_hp'] },
+    filter_fqns: { type: 'other' },
+    emulate: { type: 'bool' },
+  },
+  'quantize.linear.mx': {
+    mxfp8_dim1_cast_kernel_choice: { type: 'str', choices: ['triton', 'cuda', 'torch'] },
+    recipe_name: { type: 'str' },
+    filter_fqns: { type: 'other' },
+  },
+  'quantize.grouped_mm.float8': { fqns: { type: 'other' } },
+  'quantize.grouped_mm.mx': { recipe_name: { type: 'str', choices: ['mxfp8'] }, fqns: { type: 'other' } },
+};
+
+/** `model.converters` names registered at v0.2.2 (components/quantization/float8.py and mx.py). */
+export const REGISTERED_CONVERTERS = [
+  'quantize.linear.float8',
+  'quantize.grouped_mm.float8',
+  'quantize.linear.mx',
+  'quantize.grouped_mm.mx',
+];
+
+function quantizeProblems(quantize: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const [kind, tables] of Object.entries(quantize)) {
+    for (const [format, fields] of Object.entries(tables as Record<string, Record<string, unknown>>)) {
+      const table = `quantize.${kind}.${format}`;
+      const known = QUANTIZE_TABLES[table];
+      if (known === undefined) {
+        problems.push(`[${table}] is not a table of Quantize`);
+        continue;
+      }
+      for (const [name, value] of Object.entries(fields)) {
+        const field = known[name];
+        if (field === undefined) problems.push(`${table}.${name} is not a field`);
+        else {
+          const problem = typeProblem(`${table}.${name}`, value, field);
+          if (problem !== null) problems.push(problem);
+        }
+      }
+    }
+  }
+  return problems;
+}
 
 /** PyTorch's schedule names (torch/distributed/pipelining/schedules.py `get_schedule_class`). */
 export const PYTORCH_SCHEDULES = [
@@ -84,6 +138,10 @@ export function parseAndCheck(toml: string): { config: Config; problems: string[
   const config = parse(toml) as Config;
   const problems: string[] = [];
   for (const [section, fields] of Object.entries(config)) {
+    if (section === 'quantize') {
+      problems.push(...quantizeProblems(fields));
+      continue;
+    }
     const known = REFERENCE.sections[section];
     if (known === undefined) {
       problems.push(`[${section}] is not a section of JobConfig`);
@@ -124,15 +182,19 @@ export function ruleProblems(config: Config, plan: PlanFacts): string[] {
   const shard = int(p.data_parallel_shard_degree, -1);
   const tp = int(p.tensor_parallel_degree, 1);
   const pp = int(p.pipeline_parallel_degree, 1);
+  const cp = int(p.context_parallel_degree, 1);
   const problems: string[] = [];
   // parallel_dims.py _validate.
-  if (replicate * shard * tp * pp !== plan.devices)
-    problems.push('dp_replicate · dp_shard · tp · pp ≠ world size');
+  if (replicate * shard * cp * tp * pp !== plan.devices)
+    problems.push('dp_replicate · dp_shard · cp · tp · pp ≠ world size');
+  problems.push(...expertProblems(p, shard, cp, tp), ...converterProblems(config, pp, cp));
   // llama3 parallelize.py: DDP only as the one parallelism; utils.py: no mixed precision with TP/PP without FSDP.
   if (shard === 1 && replicate > 1 && (tp > 1 || pp > 1))
     problems.push('DDP with tensor or pipeline parallelism');
-  if (shard === 1 && (tp > 1 || pp > 1)) problems.push('TP or PP without FSDP trains in float32');
-  if (int(t.seq_len, 2048) % (2 * tp) !== 0) problems.push('seq_len is not a multiple of 2 · tp');
+  // parallel_dims.py fsdp_enabled: dp_shard > 1 or cp > 1.
+  if (shard * cp === 1 && (tp > 1 || pp > 1)) problems.push('TP or PP without FSDP trains in float32');
+  // parallel_dims.py seq_len_divisor = tp · (cp · 2).
+  if (int(t.seq_len, 2048) % (2 * tp * cp) !== 0) problems.push('seq_len is not a multiple of 2 · tp · cp');
   if (t.seq_len !== plan.seqLen) problems.push(`seq_len ${t.seq_len} is not the planned ${plan.seqLen}`);
   // train.py: global batch = local batch · dp · gradient accumulation steps.
   const local = int(t.local_batch_size, 8);
@@ -143,6 +205,34 @@ export function ruleProblems(config: Config, plan: PlanFacts): string[] {
     problems.push('activation_checkpoint.mode unset (the default is "selective")');
   }
   if (pp > 1) problems.push(...pipelineProblems(p, local, pp, plan));
+  return problems;
+}
+
+/** parallel_dims.py: etp is tp or 1 under ep > 1; the sparse mesh needs ep · etp | dp_shard · cp · tp. */
+function expertProblems(p: Record<string, unknown>, shard: number, cp: number, tp: number): string[] {
+  const ep = int(p.expert_parallel_degree, 1);
+  const etp = int(p.expert_tensor_parallel_degree, 1);
+  if (ep === 1) return [];
+  const problems: string[] = [];
+  if (etp !== tp && etp !== 1) problems.push('etp is neither tp nor 1');
+  if ((shard * cp * tp) % (ep * etp) !== 0) problems.push('ep · etp does not divide dp_shard · cp · tp');
+  // deepseek_v3 / qwen3 parallelize.py: get_mesh("fsdp") raises when dp_shard · cp is 1.
+  if (shard * cp === 1) problems.push('expert parallelism without an FSDP mesh');
+  return problems;
+}
+
+/** model_converter.py looks every name up in its registry; float8.py's grouped-GEMM converter asserts pp = cp = 1. */
+function converterProblems(config: Config, pp: number, cp: number): string[] {
+  const converters = (config.model?.converters ?? []) as string[];
+  const problems = converters
+    .filter((c) => !REGISTERED_CONVERTERS.includes(c))
+    .map((c) => `converter ${c} is not registered`);
+  if (converters.includes('quantize.grouped_mm.float8') && (pp > 1 || cp > 1))
+    problems.push('FP8 grouped GEMMs with pipeline or context parallelism');
+  const float8 = (config.quantize as Record<string, Record<string, Record<string, unknown>>> | undefined)
+    ?.linear?.float8;
+  if (float8?.recipe_name !== undefined && float8.enable_fsdp_float8_all_gather === true)
+    problems.push('a float8 recipe with FSDP float8 all-gather');
   return problems;
 }
 

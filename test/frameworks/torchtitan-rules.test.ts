@@ -52,13 +52,15 @@ describe('what torchtitan v0.2.2 runs', () => {
     expect(torchtitan.builds(null).ok).toBe(false);
   });
 
-  it('refuses MoE: its experts take every routed token, the plan drops beyond capacity', () => {
-    const moe = dims({
-      moe: { experts: 8, topK: 2, capacityFactor: 1.25, sharedExperts: 0, denseLayers: 0, dropless: false },
-    });
-    expect(torchtitan.builds(moe)).toEqual({
+  it('builds a dropless MoE with its own models, refuses one that drops tokens beyond capacity', () => {
+    const moe = (dropless: boolean) =>
+      dims({
+        moe: { experts: 8, topK: 2, capacityFactor: 1.25, sharedExperts: 0, denseLayers: 0, dropless },
+      });
+    expect(torchtitan.builds(moe(true))).toEqual({ ok: true });
+    expect(torchtitan.builds(moe(false))).toEqual({
       ok: false,
-      reason: expect.stringMatching(/capacity factor 1.25/),
+      reason: expect.stringMatching(/dropless.*capacity factor 1.25/),
     });
   });
 
@@ -83,7 +85,7 @@ describe('what torchtitan v0.2.2 runs', () => {
 
   it('refuses tensor parallelism without sequence parallelism, a sequence not a multiple of 2·tp, split KV heads', () => {
     expect(reason({ sequenceParallel: false })).toMatch(/sequence parallelism/);
-    expect(reason({ model: dims({ seqLen: 1026 }) })).toMatch(/multiple of 2 · tp = 4/);
+    expect(reason({ model: dims({ seqLen: 1026 }) })).toMatch(/multiple of 2 · tp · cp = 4/);
     expect(reason({ tp: 8, dp: 1, pp: 1, devices: 8, model: dims() })).toMatch(/float32|key\/value heads/);
     expect(reason({ tp: 8, pp: 1, devices: 16, blocksPerStage: [8] })).toMatch(
       /key\/value heads, and there are 4/,
@@ -120,6 +122,136 @@ describe('what torchtitan v0.2.2 runs', () => {
   });
 });
 
+/** An 8-expert dropless MoE of SMALL_LLAMA's sizes; `moe` changes its experts. */
+const moeDims = (
+  moe: Partial<NonNullable<TransformerSpec['moe']>> = {},
+  spec: Partial<TransformerSpec> = {},
+) =>
+  dims({
+    ...spec,
+    moe: { experts: 8, topK: 2, capacityFactor: 1, sharedExperts: 0, denseLayers: 0, dropless: true, ...moe },
+  });
+const MLA = { qLoraRank: 256, kvLoraRank: 128, qkNopeHeadDim: 64, qkRopeHeadDim: 32, vHeadDim: 64 };
+
+describe('context parallelism (parallel_dims.py, context_parallel.py, job_config.py)', () => {
+  // cp 2 with tp 2 and dp 2 on 8 devices without a pipeline.
+  const cp2 = { cp: 2, pp: 1, blocksPerStage: [8] } as const;
+
+  it('runs a ring (p2p → alltoall rotation) or all-gather exchange, not Ulysses all-to-all', () => {
+    expect(reason({ ...cp2, devices: 8 })).toBeNull();
+    expect(reason({ ...cp2, cpCommType: 'allgather' })).toBeNull();
+    expect(reason({ ...cp2, cpCommType: 'a2a' })).toMatch(/no all-to-all over heads/);
+  });
+
+  it('counts cp in the world size and the sequence divisor 2·tp·cp', () => {
+    // 2 · 2 · 2 = 8 devices; 1024 = 2 · 2 · 2 · 128, while 1032 = 8 · 129 is not a multiple of 2·2·4 = 16.
+    expect(reason({ ...cp2, devices: 16 })).toMatch(/not the world size 16/);
+    expect(reason({ ...cp2, cp: 4, dp: 1, model: dims({ seqLen: 1032 }) })).toMatch(/2 · tp · cp = 16/);
+  });
+
+  it('shards with FSDP over the cp ranks, so ZeRO-0 is refused; and FSDP with dp 1 is still FSDP', () => {
+    expect(reason({ ...cp2, tp: 1, dp: 4, zero: 0 })).toMatch(/FSDP2 over the 2 context-parallel ranks/);
+    // dp 1, cp 2, tp 4: FSDP over cp keeps mixed precision on (no float32 refusal).
+    expect(reason({ ...cp2, tp: 4, dp: 1, model: dims({ kvHeads: 4 }) })).toBeNull();
+  });
+
+  it("refuses meshplan's GPT model, which reads no context-parallel positions", () => {
+    expect(reason({ ...cp2, model: dims({ bias: true }) })).toMatch(
+      /GPT model .* no context-parallel positions/,
+    );
+  });
+});
+
+describe('expert parallelism (parallel_dims.py: etp is tp or 1, ep·etp divides dp_shard·cp·tp)', () => {
+  // FSDP over dp 4, tp 2, 8 devices, no pipeline, ep 2 with etp = tp.
+  const ep = { model: moeDims(), pp: 1, dp: 4, blocksPerStage: [8], ep: 2 } as const;
+
+  it('runs ep within dp_shard·cp with etp = tp, and within dp_shard·cp·tp with etp = 1', () => {
+    expect(reason(ep)).toBeNull();
+    // ep 4 · etp 2 = 8 divides dp_shard 4 · cp 1 · tp 2 = 8; ep 8 · etp 1 too; ep 8 · etp 2 = 16 does not.
+    expect(reason({ ...ep, ep: 4 })).toBeNull();
+    expect(reason({ ...ep, ep: 8, etp: 1 })).toBeNull();
+    expect(reason({ ...ep, ep: 8 })).toMatch(/ep 8 × etp 2 does not divide dp_shard 4 × cp 1 × tp 2/);
+  });
+
+  it('refuses ep without experts, experts that do not split, etp other than tp or 1', () => {
+    expect(reason({ ...ep, model: dims() })).toMatch(/needs a mixture of experts/);
+    expect(reason({ ...ep, model: moeDims({ experts: 6 }), ep: 4, dp: 8, tp: 1, etp: 1 })).toMatch(
+      /6 experts do not split over ep = 4/,
+    );
+    expect(reason({ ...ep, tp: 4, dp: 2, etp: 2, model: moeDims({}, { kvHeads: 4 }) })).toMatch(
+      /tp \(4\) or 1, not 2/,
+    );
+  });
+
+  it('needs FSDP (ZeRO 2 or 3) under expert parallelism', () => {
+    expect(reason({ ...ep, tp: 1, dp: 8, etp: 1, zero: 0 })).toMatch(/FSDP2 \(ZeRO-2 or 3\)/);
+  });
+});
+
+describe('which torchtitan model is the priced one', () => {
+  it('dense llama blocks with another head size are qwen3 without q/k norms; other dense blocks the GPT model', () => {
+    const qwen = torchtitanModel(dims({ headDim: 128 }));
+    expect(qwen.kind).toBe('qwen3');
+    if (qwen.kind === 'qwen3')
+      expect(qwen.args).toMatchObject({ head_dim: 128, qk_norm: false, moe_enabled: false });
+    const gpt = torchtitanModel(dims({ activation: 'squared-relu', headDim: 32 }));
+    expect(gpt).toMatchObject({ kind: 'gpt', args: { activation: 'squared_relu', head_dim: 32 } });
+    expect(torchtitanModel(dims({ activation: 'geglu' }))).toMatchObject({ args: { activation: 'geglu' } });
+  });
+
+  it('MoE with grouped-query attention is qwen3; with MLA, or MLA alone, deepseek_v3', () => {
+    expect(torchtitanModel(moeDims({ sharedExperts: 2 }))).toMatchObject({
+      kind: 'qwen3',
+      args: { moe_enabled: true, moe_args: { num_experts: 8, num_shared_experts: 2, top_k: 2 } },
+    });
+    expect(torchtitanModel(moeDims({ denseLayers: 2, ffnHidden: 512 }, { mla: MLA }))).toMatchObject({
+      kind: 'deepseek_v3',
+      args: { n_dense_layers: 2, moe_inter_dim: 512, q_lora_rank: 256, attn_type: 'sdpa' },
+    });
+    expect(torchtitanModel(dims({ mla: { ...MLA, qLoraRank: null } }))).toMatchObject({
+      kind: 'deepseek_v3',
+      args: { n_dense_layers: 8, q_lora_rank: 0, moe_args: null },
+    });
+  });
+
+  it('splits MLA by query heads over tp, whatever the key/value head count says', () => {
+    // 16 heads over tp 8; SMALL_LLAMA's 4 KV heads do not matter to MLA.
+    const mla = { model: dims({ mla: MLA }), tp: 8, dp: 2, pp: 1, devices: 16, blocksPerStage: [8] };
+    expect(reason(mla)).toBeNull();
+    expect(reason({ ...mla, model: dims({ mla: MLA, heads: 8, kvHeads: 8 }), tp: 16, devices: 32 })).toMatch(
+      /whole heads, and there are 8/,
+    );
+  });
+
+  it('refuses what none of its models builds, each with its reason', () => {
+    const refusal = (d: ReturnType<typeof dims>) => {
+      const m = torchtitanModel(d);
+      return m.kind === 'none' ? m.reason : null;
+    };
+    expect(refusal(moeDims({ denseLayers: 1 }))).toMatch(/every block/);
+    // Shared experts 3 × 768 wide are 2.25 routed experts of 1024 (the model's SwiGLU default for 1024 is 2816).
+    expect(refusal(moeDims({ sharedExperts: 3, sharedFfnHidden: 768, ffnHidden: 1024 }))).toMatch(
+      /whole number/,
+    );
+    expect(refusal(moeDims({ sharedExperts: 2, sharedFfnHidden: 512, ffnHidden: 1024 }))).toBeNull();
+    expect(refusal(moeDims({}, { activation: 'gelu' }))).toMatch(/gelu FFN/);
+    expect(refusal(dims({ mtpLayers: 1 }))).toMatch(/multi-token prediction/);
+    expect(refusal(dims({ mla: MLA, tiedEmbeddings: true }))).toMatch(/separate embedding/);
+  });
+});
+
+describe('FP8 (components/quantization/float8.py)', () => {
+  it('runs dense FP8 under any parallelism; expert FP8 grouped GEMMs only without pp and cp', () => {
+    expect(reason({ precision: 'fp8' })).toBeNull();
+    expect(reason({ precision: 'fp8', model: moeDims() })).toMatch(/grouped_mm.float8.*pp 2, cp 1/);
+    expect(reason({ precision: 'fp8', model: moeDims(), cp: 2, pp: 1, blocksPerStage: [8] })).toMatch(
+      /grouped_mm.float8.*pp 1, cp 2/,
+    );
+    expect(reason({ precision: 'fp8', model: moeDims(), pp: 1, dp: 4, blocksPerStage: [8] })).toBeNull();
+  });
+});
+
 describe('how its runtime prices', () => {
   const runtime = (shape: Partial<RunShape>, overlapTensorParallelComm?: boolean) =>
     torchtitan.runtime(
@@ -131,6 +263,12 @@ describe('how its runtime prices', () => {
     expect(runtime({ pp: 1, microbatches: 4 }).gradientReduction).toBe('every-microbatch');
     expect(runtime({ pp: 1, microbatches: 1 }).gradientReduction).toBe('overlapped');
     expect(runtime({}).gradientReduction).toBe('after-backward');
+  });
+
+  it('never overlaps the expert all-to-alls (dispatch and combine run on the compute stream)', () => {
+    expect(runtime({ model: moeDims(), ep: 2, pp: 1, blocksPerStage: [8] }).expertParallelOverlap).toBe(
+      false,
+    );
   });
 
   it('overlaps tensor-parallel communication (async TP) only when asked', () => {

@@ -6,12 +6,15 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ExportFile } from '../../schema/index.ts';
+import type { DeepSeekV3Args, MoeArgs, Qwen3Args } from './expert-models.ts';
 import {
+  DEEPSEEK_V3_MODULE,
   GPT_MODULE,
   type GptArgs,
   LLAMA3_MODULE,
   type Llama3Args,
   PLANNED_FLAVOR,
+  QWEN3_MODULE,
   type TorchtitanModel,
 } from './model.ts';
 
@@ -29,10 +32,62 @@ function pythonLiteral(value: number | string | boolean | null): string {
   return String(value);
 }
 
-function keywordArgs(args: Readonly<Record<string, number | string | boolean | null>>): string {
+function keywordArgs(args: Readonly<Record<string, number | string | boolean | null>>, indent = 8): string {
   return Object.entries(args)
-    .map(([key, value]) => `        ${key}=${pythonLiteral(value)},`)
+    .map(([key, value]) => `${' '.repeat(indent)}${key}=${pythonLiteral(value)},`)
     .join('\n');
+}
+
+/** A flavor's keyword arguments with its `MoEArgs` spelt out (none without experts: the default stays unused). */
+function expertKeywordArgs(args: Qwen3Args | DeepSeekV3Args): string {
+  const { moe_args, ...sizes } = args;
+  const moe = (m: MoeArgs) => `        moe_args=MoEArgs(\n${keywordArgs({ ...m }, 12)}\n        ),`;
+  return [keywordArgs(sizes), ...(moe_args === null ? [] : [moe(moe_args)])].join('\n');
+}
+
+/**
+ * A module registering a flavor of one of torchtitan's own models under meshplan's spec name.
+ * qwen3's train spec has no pipeline split at v0.2.2 (pipelining_fn None, which train.py refuses
+ * under pp > 1) and an optimizer that never updates the experts' load-balancing bias; its model
+ * passes through the modules a stage lacks, so llama3's split serves it, and deepseek_v3's
+ * balancing optimizer keeps the routing as even as the plan prices it.
+ */
+function expertModule(
+  spec: string,
+  model: Extract<TorchtitanModel, { kind: 'qwen3' | 'deepseek_v3' }>,
+): string {
+  const argsClass = model.kind === 'qwen3' ? 'Qwen3ModelArgs' : 'DeepSeekV3ModelArgs';
+  const qwen3 = model.kind === 'qwen3';
+  const imports = qwen3
+    ? [
+        'from torchtitan.components.optimizer import build_optimizers_with_moe_load_balancing',
+        'from torchtitan.distributed.pipeline_parallel import pipeline_llm',
+      ]
+    : [];
+  const extra = qwen3
+    ? ['pipelining_fn=pipeline_llm', 'build_optimizers_fn=build_optimizers_with_moe_load_balancing']
+    : [];
+  const fields = ['get_train_spec()', 'model_args=FLAVORS', ...extra].map((f) => `        ${f},`).join('\n');
+  return `# Registers the train spec "${spec}" for torchtitan v0.2.2: its ${model.kind} model,
+# parallelisation (tensor, context, expert and data parallelism), data, optimizer and pipeline
+# split, with the flavor "${PLANNED_FLAVOR}" sized as meshplan priced it.
+from dataclasses import replace
+
+${[...imports, `from torchtitan.models.${model.kind} import ${argsClass}, get_train_spec`, 'from torchtitan.models.moe import MoEArgs', 'from torchtitan.protocols.train_spec import register_train_spec'].join('\n')}
+
+FLAVORS = {
+    "${PLANNED_FLAVOR}": ${argsClass}(
+${expertKeywordArgs(model.args)}
+    ),
+}
+
+register_train_spec(
+    "${spec}",
+    replace(
+${fields}
+    ),
+)
+`;
 }
 
 function llama3Module(args: Llama3Args): string {
@@ -111,6 +166,19 @@ export function companionFiles(model: TorchtitanModel): ExportFile[] {
           content: llama3Module(model.args),
         },
       ];
+    case 'qwen3':
+    case 'deepseek_v3': {
+      const spec = model.kind === 'qwen3' ? QWEN3_MODULE : DEEPSEEK_V3_MODULE;
+      return [
+        {
+          path: `${spec}.py`,
+          description: `Registers torchtitan's ${model.kind} with the planned sizes (imported by [experimental] custom_import). ${WHERE}`,
+          content: expertModule(spec, model),
+        },
+      ];
+    }
+    case 'none':
+      return [];
     case 'gpt':
       return [
         {

@@ -2,10 +2,16 @@
  * The job config sections (torchtitan/config/job_config.py at v0.2.2) that make torchtitan run a
  * plan: every field here exists at that release, with its type and one of its choices.
  */
-import type { Recompute, ScheduleKind, Summary } from '../../schema/index.ts';
+import type { CpCommType, Recompute, ScheduleKind, Summary } from '../../schema/index.ts';
 import type { ModelSelection } from './model.ts';
+import { ROTATE_METHODS } from './rules.ts';
 
-export type TomlValue = string | number | boolean | readonly TomlValue[];
+export type TomlValue =
+  | string
+  | number
+  | boolean
+  | readonly TomlValue[]
+  | { readonly [key: string]: TomlValue };
 export type JobConfig = Record<string, Record<string, TomlValue>>;
 
 /** PyTorch's names (pipelining/schedules.py `get_schedule_class`) for meshplan's schedules. */
@@ -37,11 +43,21 @@ export interface ConfigInputs {
   /** `module_fqns_per_model_part`; null without pipelining. */
   readonly modelParts: readonly (readonly string[])[] | null;
   readonly asyncTensorParallel: boolean;
+  readonly cpCommType: CpCommType;
+  /** FP8 GEMMs: the linear layers, and the experts' grouped GEMMs when the model has experts. */
+  readonly fp8: { readonly experts: boolean } | null;
 }
 
 /**
- * ZeRO 0 is DDP over dp replicas; ZeRO 2 and 3 are FSDP2 over dp shards, keeping parameters
- * gathered from forward to backward ("never") or regathering them for backward ("always").
+ * Modules Float8Linear leaves in bf16, as the plan prices them: the output head and the router's
+ * gate (float8.py filters by substring of the module's name).
+ */
+export const FP8_SKIPPED_MODULES = ['output', 'router.gate'];
+
+/**
+ * ZeRO 0 is DDP over dp replicas; ZeRO 2 and 3 are FSDP2 over dp shards and the context-parallel
+ * ranks with them, keeping parameters gathered from forward to backward ("never") or regathering
+ * them for backward ("always").
  */
 function dataParallel(summary: Summary): Record<string, TomlValue> {
   if (summary.zero === 0)
@@ -50,8 +66,25 @@ function dataParallel(summary: Summary): Record<string, TomlValue> {
     data_parallel_replicate_degree: 1,
     data_parallel_shard_degree: summary.dp,
   };
-  if (summary.dp > 1) sharded.fsdp_reshard_after_forward = summary.zero === 3 ? 'always' : 'never';
+  if (summary.dp * summary.cp > 1)
+    sharded.fsdp_reshard_after_forward = summary.zero === 3 ? 'always' : 'never';
   return sharded;
+}
+
+/** Context and expert parallelism; left out at degree 1, where torchtitan's defaults are off. */
+function contextAndExperts(c: ConfigInputs): Record<string, TomlValue> {
+  const { cp, ep, etp } = c.summary;
+  const out: Record<string, TomlValue> = {};
+  const rotate = ROTATE_METHODS[c.cpCommType];
+  if (cp > 1) {
+    out.context_parallel_degree = cp;
+    if (rotate !== null) out.context_parallel_rotate_method = rotate;
+  }
+  if (ep > 1) {
+    out.expert_parallel_degree = ep;
+    out.expert_tensor_parallel_degree = etp;
+  }
+  return out;
 }
 
 function parallelism(c: ConfigInputs): Record<string, TomlValue> {
@@ -62,6 +95,7 @@ function parallelism(c: ConfigInputs): Record<string, TomlValue> {
     out.disable_loss_parallel = false;
     out.enable_async_tensor_parallel = c.asyncTensorParallel;
   }
+  Object.assign(out, contextAndExperts(c));
   out.pipeline_parallel_degree = pp;
   if (pp > 1 && c.modelParts !== null) {
     out.pipeline_parallel_schedule = SCHEDULES[c.summary.schedule];
@@ -71,10 +105,32 @@ function parallelism(c: ConfigInputs): Record<string, TomlValue> {
   return out;
 }
 
+/**
+ * `model.converters` names as components/quantization/float8.py registers them (the shipped
+ * configs' "float8" is no registered name at v0.2.2), and their `[quantize]` tables. Tensorwise
+ * scaling as Megatron's export uses; with a recipe named, FSDP all-gathers stay in bf16 as priced.
+ */
+function fp8Tables(fp8: { readonly experts: boolean }): {
+  converters: string[];
+  quantize: Record<string, TomlValue>;
+} {
+  const linear = { float8: { recipe_name: 'tensorwise', filter_fqns: FP8_SKIPPED_MODULES } };
+  if (!fp8.experts) return { converters: ['quantize.linear.float8'], quantize: { linear } };
+  return {
+    converters: ['quantize.linear.float8', 'quantize.grouped_mm.float8'],
+    quantize: { linear, grouped_mm: { float8: { fqns: ['experts'] } } },
+  };
+}
+
 export function jobConfig(c: ConfigInputs): JobConfig {
   const { pp, microbatches } = c.summary;
+  const fp8 = c.fp8 === null ? null : fp8Tables(c.fp8);
   const config: JobConfig = {
-    model: { name: c.model.name, flavor: c.model.flavor },
+    model: {
+      name: c.model.name,
+      flavor: c.model.flavor,
+      ...(fp8 === null ? {} : { converters: fp8.converters }),
+    },
     training: {
       // Pipelined, a rank's batch is all its microbatches, which the schedule splits; otherwise
       // each microbatch is one gradient-accumulation step of local_batch_size sequences.
@@ -88,7 +144,9 @@ export function jobConfig(c: ConfigInputs): JobConfig {
     parallelism: parallelism(c),
     activation_checkpoint: { mode: AC_MODES[c.summary.recompute] },
   };
-  if (c.asyncTensorParallel) config.compile = { enable: true, components: ['model', 'loss'] };
+  if (fp8 !== null) config.quantize = fp8.quantize;
+  // Async TP needs torch.compile, and FP8's casts are fused kernels only under it (docs/float8.md).
+  if (c.asyncTensorParallel || fp8 !== null) config.compile = { enable: true, components: ['model', 'loss'] };
   if (c.model.customImport !== null) config.experimental = { custom_import: c.model.customImport };
   return config;
 }

@@ -5,7 +5,7 @@ import type { ExportContext } from '../context.ts';
 import { requestedOverlaps } from '../framework.ts';
 import { shapeOfPlan } from '../shape.ts';
 import { companionFiles } from './companion.ts';
-import { jobConfig } from './config.ts';
+import { FP8_SKIPPED_MODULES, jobConfig } from './config.ts';
 import { type GptArgs, modelSelection, type TorchtitanModel, torchtitanModel } from './model.ts';
 import { TORCHTITAN_RELEASE, torchtitan } from './rules.ts';
 import { type EndModules, LLAMA_ENDS, modelParts } from './stages.ts';
@@ -25,13 +25,32 @@ function endModules(model: TorchtitanModel): EndModules {
 function notLlama(a: GptArgs): string[] {
   const traits: [boolean, string][] = [
     [a.norm === 'layernorm', 'LayerNorm'],
-    [a.activation === 'gelu', 'GELU'],
+    [
+      a.activation !== 'swiglu',
+      { gelu: 'GELU', geglu: 'GeGLU', squared_relu: 'squared ReLU', swiglu: '' }[a.activation],
+    ],
+    [a.head_dim * a.n_heads !== a.dim, `heads of ${a.head_dim} (not dim / n_heads)`],
     [a.bias, 'biases'],
     [a.position === 'learned', 'a learned position table'],
     [a.tied_embeddings, 'tied embeddings'],
     [a.dropout > 0, `dropout ${a.dropout}`],
   ];
   return traits.filter(([has]) => has).map(([, name]) => name);
+}
+
+/** What torchtitan's qwen3 or deepseek_v3 flavor is, and what of it the price does not model. */
+function expertModelNotes(dims: TransformerDims, model: TorchtitanModel): string[] {
+  const notes = [
+    model.kind === 'deepseek_v3'
+      ? `The model is torchtitan's deepseek_v3 (multi-head latent attention${dims.moe === null ? '' : ', leading dense blocks, routed and shared experts'}) with the flavor meshplan_deepseek_v3.py registers, attending with SDPA (its shipped flavors use flex attention, which its context parallelism does not run).`
+      : `The model is torchtitan's qwen3 (heads of ${dims.headDim}${dims.moe === null ? '' : ', experts in every block'}) without its per-head q/k norms, with the flavor meshplan_qwen3.py registers; llama3's pipeline split and deepseek_v3's load-balancing optimizer are added to its train spec.`,
+  ];
+  if (dims.moe !== null) {
+    notes.push(
+      `Its experts run as grouped GEMMs (torch._grouped_mm, SM90 or later; older GPUs fall back to a loop over experts) and route dropless: every token to its top ${dims.moe.topK} of ${dims.moe.experts} experts, balanced on average by the expert-bias update, as priced. The router's score function is not priced: the flavor uses softmax.`,
+    );
+  }
+  return notes;
 }
 
 /** What a user should know that the settings alone do not say. */
@@ -42,6 +61,7 @@ function modelNotes(dims: TransformerDims, model: TorchtitanModel): string[] {
       `torchtitan ships no llama3 flavor of these sizes: ${CONFIG_PATH} names the flavor meshplan_llama3.py registers (FFN ${dims.ffnHidden} from multiple_of = ${model.args.multiple_of}${model.args.ffn_dim_multiplier === null ? '' : ` and ffn_dim_multiplier = ${model.args.ffn_dim_multiplier}`}; RoPE base ${model.args.rope_theta} with Llama 3.1's scaling, which the price does not depend on).`,
     );
   }
+  if (model.kind === 'qwen3' || model.kind === 'deepseek_v3') notes.push(...expertModelNotes(dims, model));
   if (model.kind === 'gpt') {
     notes.push(
       `torchtitan's llama3 has none of ${notLlama(model.args).join(', ')}: the model is meshplan_gpt_model.py, registered by meshplan_gpt.py and parallelised by meshplan_gpt_parallelize.py with the layout meshplan priced.`,
@@ -86,6 +106,34 @@ function runtimeNotes(ctx: ExportContext): string[] {
       'torchtitan reduces gradients in float32 (mixed_precision_reduce has no other choice in v0.2.2): twice the bytes of the bf16 gradients the plan prices.',
     );
   }
+  if (summary.cp > 1) {
+    notes.push(
+      request.parallel?.cpCommType === 'allgather'
+        ? 'Context parallelism all-gathers every key/value shard once per attention (context_parallel_rotate_method = "allgather").'
+        : 'Context parallelism passes key/value shards around the ring, cp − 1 steps per attention (context_parallel_rotate_method = "alltoall": PyTorch sends each shard to the next rank), on SDPA with head-tail load balancing over 2·cp chunks.',
+      `With context parallelism FSDP2 shards parameters and reduces gradients over the dp × cp = ${summary.dp * summary.cp} ranks (torchtitan folds cp into its FSDP mesh), as priced.`,
+    );
+  }
+  if (summary.ep > 1) {
+    notes.push(
+      `Expert parallelism (ep ${summary.ep}, etp ${summary.etp}): tokens are dispatched and combined by all-to-all on the compute stream, not overlapped, as priced; experts' gradients reduce over the dp × cp / ep = ${(summary.dp * summary.cp) / summary.ep} ranks holding the same experts.`,
+    );
+  }
+  if (request.training.precision === 'fp8') {
+    notes.push(
+      `FP8 (tensorwise scaling, torchao's Float8Linear; SM89 or later and torchao installed) converts every linear layer except ${FP8_SKIPPED_MODULES.join(' and ')}, which stay bf16 as priced; linear layers with a dimension not a multiple of 16 stay bf16 too. torch.compile is on to fuse the casts.`,
+    );
+    if (summary.tp > 1) {
+      notes.push(
+        'Tensor-parallel collectives stay bf16, as priced: its parallelize functions switch to FP8 all-gathers only for a converter named "float8", which v0.2.2 does not register (components/quantization/float8.py registers "quantize.linear.float8").',
+      );
+    }
+    if (ctx.dims !== null && ctx.dims.moe !== null) {
+      notes.push(
+        "The experts' FP8 grouped GEMMs (quantize.grouped_mm.float8) are a torchao prototype that needs its nightly build.",
+      );
+    }
+  }
   if (request.parallel?.overlapGradReduce === false) {
     notes.push('torchtitan has no switch to stop overlapping the gradient reduction with the backward pass.');
   }
@@ -123,6 +171,10 @@ export function torchtitanExport(ctx: ExportContext): TorchtitanExport {
   if (dims === null) return refused([]);
 
   const model = torchtitanModel(dims);
+  if (model.kind === 'none') {
+    problems.push(model.reason);
+    return refused(runtimeNotes(ctx));
+  }
   let parts: readonly (readonly string[])[] | null = null;
   if (summary.pp > 1) {
     const split = modelParts(ctx.blocks, summary.virtualStages, endModules(model));
@@ -138,6 +190,8 @@ export function torchtitanExport(ctx: ExportContext): TorchtitanExport {
     model: modelSelection(model),
     modelParts: parts,
     asyncTensorParallel: policy.tensorParallelOverlap,
+    cpCommType: request.parallel?.cpCommType ?? 'p2p',
+    fp8: request.training.precision === 'fp8' ? { experts: dims.moe !== null } : null,
   });
   const notes = [...modelNotes(dims, model), ...runtimeNotes(ctx)];
   if (policy.tensorParallelOverlap) {

@@ -2,9 +2,12 @@
  * The model torchtitan v0.2.2 builds for a priced transformer: a llama3 flavor it ships, a llama3
  * flavor meshplan registers (`TransformerModelArgs` reproducing the dims), or meshplan's own GPT
  * model for everything llama3 is not (LayerNorm, GELU, biases, learned positions, tied embeddings,
- * dropout). The companion Python files that register the last two are written in ./companion.ts.
+ * dropout), or torchtitan's qwen3 or deepseek_v3 for experts, latent attention and head sizes
+ * llama3 does not derive (./expert-models.ts). The companion Python files that register all but a
+ * shipped flavor are written in ./companion.ts.
  */
 import type { TransformerDims } from '../../model/dims.ts';
+import { type DeepSeekV3Args, expertModel, type Qwen3Args } from './expert-models.ts';
 
 /** `TransformerModelArgs` of torchtitan's llama3 (models/llama3/model/args.py) that size the model. */
 export interface Llama3Args {
@@ -24,10 +27,11 @@ export interface GptArgs {
   readonly n_layers: number;
   readonly n_heads: number;
   readonly n_kv_heads: number;
+  readonly head_dim: number;
   readonly ffn_hidden: number;
   readonly vocab_size: number;
   readonly max_seq_len: number;
-  readonly activation: 'gelu' | 'swiglu';
+  readonly activation: 'gelu' | 'swiglu' | 'geglu' | 'squared_relu';
   readonly norm: 'layernorm' | 'rmsnorm';
   readonly bias: boolean;
   readonly position: 'learned' | 'rope';
@@ -39,7 +43,11 @@ export interface GptArgs {
 export type TorchtitanModel =
   | { readonly kind: 'shipped'; readonly flavor: string }
   | { readonly kind: 'llama3'; readonly args: Llama3Args }
-  | { readonly kind: 'gpt'; readonly args: GptArgs };
+  | { readonly kind: 'gpt'; readonly args: GptArgs }
+  | { readonly kind: 'qwen3'; readonly args: Qwen3Args }
+  | { readonly kind: 'deepseek_v3'; readonly args: DeepSeekV3Args }
+  /** No model torchtitan can build is the priced one. */
+  | { readonly kind: 'none'; readonly reason: string };
 
 /** The train spec name and flavor the job config names, and the module that registers it. */
 export interface ModelSelection {
@@ -52,6 +60,8 @@ export interface ModelSelection {
 export const PLANNED_FLAVOR = 'planned';
 export const LLAMA3_MODULE = 'meshplan_llama3';
 export const GPT_MODULE = 'meshplan_gpt';
+export const QWEN3_MODULE = 'meshplan_qwen3';
+export const DEEPSEEK_V3_MODULE = 'meshplan_deepseek_v3';
 
 /** Llama 3's rotary base (every shipped llama3 flavor uses it; the priced cost does not depend on it). */
 const LLAMA3_ROPE_THETA = 500_000;
@@ -123,16 +133,19 @@ function llama3(
   };
 }
 
-/** Whether torchtitan's llama3 model is the priced model: RMSNorm, SwiGLU, RoPE, no biases, untied, no dropout. */
+/**
+ * Whether torchtitan's llama3 model is the priced model: RMSNorm, SwiGLU, RoPE, no biases, untied,
+ * no dropout, heads of hidden / heads.
+ */
 function isLlama(d: TransformerDims): boolean {
   return (
+    d.headDim * d.heads === d.hidden &&
     d.activation === 'swiglu' &&
     d.norm === 'rmsnorm' &&
     d.positionEmbedding === 'rope' &&
     !d.bias &&
     !d.tiedEmbeddings &&
-    !d.dropout &&
-    d.moe === null
+    !d.dropout
   );
 }
 
@@ -153,10 +166,11 @@ function gptArgs(d: TransformerDims): GptArgs {
     n_layers: d.layers,
     n_heads: d.heads,
     n_kv_heads: d.kvHeads,
+    head_dim: d.headDim,
     ffn_hidden: d.ffnHidden,
     vocab_size: d.vocab,
     max_seq_len: d.seqLen,
-    activation: d.activation === 'swiglu' ? 'swiglu' : 'gelu',
+    activation: d.activation === 'squared-relu' ? 'squared_relu' : d.activation,
     norm: d.norm === 'rmsnorm' ? 'rmsnorm' : 'layernorm',
     bias: d.bias,
     position: d.positionEmbedding === 'rope' ? 'rope' : 'learned',
@@ -165,8 +179,23 @@ function gptArgs(d: TransformerDims): GptArgs {
   };
 }
 
-/** The model torchtitan builds for a dense transformer (MoE is refused in rules.ts). */
+/** torchtitan's own model for experts, latent attention or llama-like blocks with another head size. */
+function needsExpertModel(d: TransformerDims): boolean {
+  const llamaBlock = d.activation === 'swiglu' && d.norm === 'rmsnorm' && d.positionEmbedding === 'rope';
+  return (
+    d.moe !== null ||
+    d.mla !== null ||
+    d.mtpLayers > 0 ||
+    (llamaBlock && !d.bias && !d.dropout && d.headDim * d.heads !== d.hidden)
+  );
+}
+
+/** The model torchtitan builds for a transformer, or why none of its models is the priced one. */
 export function torchtitanModel(d: TransformerDims): TorchtitanModel {
+  if (needsExpertModel(d)) {
+    const model = expertModel(d);
+    return typeof model === 'string' ? { kind: 'none', reason: model } : model;
+  }
   if (!isLlama(d)) return { kind: 'gpt', args: gptArgs(d) };
   const flavor = Object.entries(SHIPPED).find(([, args]) => sameSize(args, d));
   if (flavor !== undefined) return { kind: 'shipped', flavor: flavor[0] };
@@ -186,5 +215,11 @@ export function modelSelection(model: TorchtitanModel): ModelSelection {
       return { name: LLAMA3_MODULE, flavor: PLANNED_FLAVOR, customImport: LLAMA3_MODULE };
     case 'gpt':
       return { name: GPT_MODULE, flavor: PLANNED_FLAVOR, customImport: GPT_MODULE };
+    case 'qwen3':
+      return { name: QWEN3_MODULE, flavor: PLANNED_FLAVOR, customImport: QWEN3_MODULE };
+    case 'deepseek_v3':
+      return { name: DEEPSEEK_V3_MODULE, flavor: PLANNED_FLAVOR, customImport: DEEPSEEK_V3_MODULE };
+    case 'none':
+      throw new Error(`no torchtitan model to select: ${model.reason}`);
   }
 }

@@ -3,26 +3,95 @@
  * (and from the PyTorch nightly it pins, for `torch.distributed.pipelining`).
  */
 import type { TransformerDims } from '../../model/dims.ts';
+import type { CpCommType } from '../../schema/index.ts';
 import { type Framework, firstProblem, type RunShape } from '../framework.ts';
+import { torchtitanModel } from './model.ts';
 import { partBlocks } from './stages.ts';
 
 export const TORCHTITAN_RELEASE = 'torchtitan v0.2.2';
 
 /*
- * Models: torchtitan builds the models its train specs define. meshplan registers a llama3 flavor
- * or its own GPT model for every dense transformer (./model.ts); MoE it cannot reproduce.
+ * Models: torchtitan builds the models its train specs define. meshplan registers a flavor of
+ * llama3, qwen3 or deepseek_v3, or its own GPT model, for the priced transformer (./model.ts).
  */
 function modelProblem(m: TransformerDims | null): string | null {
   if (m === null)
     return 'it trains the models its train specs define, and a general operator graph is none of them';
-  if (m.moe !== null) {
-    return `its MoE layers (models/moe) route every token to its top ${m.moe.topK} experts with no capacity limit, while the planned model drops tokens beyond capacity factor ${m.moe.capacityFactor}`;
-  }
-  return null;
+  const model = torchtitanModel(m);
+  return model.kind === 'none' ? model.reason : null;
 }
 
-/** Whether parameters are sharded by FSDP2: data_parallel_shard_degree > 1 (parallel_dims.py `fsdp_enabled`). */
-const fsdp = (s: RunShape) => s.zero >= 2 && s.dp > 1;
+/**
+ * Whether parameters are sharded by FSDP2: over data_parallel_shard_degree · context_parallel_degree
+ * ranks when that is > 1 (parallel_dims.py `fsdp_enabled`: context-parallel ranks always join the
+ * FSDP mesh).
+ */
+const fsdp = (s: RunShape) => s.zero >= 2 && s.dp * s.cp > 1;
+
+/**
+ * PyTorch's ring attention (torch.distributed.tensor.experimental._attention) under torchtitan's
+ * `context_parallel_rotate_method`: "alltoall" passes each key/value shard to the next rank, cp − 1
+ * times (a ring: Megatron's p2p); "allgather" gathers all shards once. It has no Ulysses exchange.
+ */
+export const ROTATE_METHODS: Readonly<Record<CpCommType, 'alltoall' | 'allgather' | null>> = {
+  p2p: 'alltoall',
+  allgather: 'allgather',
+  a2a: null,
+};
+
+function contextParallelProblems(s: RunShape): (string | null)[] {
+  if (s.cp === 1) return [];
+  const model = s.model === null ? null : torchtitanModel(s.model);
+  return [
+    ROTATE_METHODS[s.cpCommType] === null
+      ? 'its context parallelism passes key/value shards around a ring or all-gathers them (context_parallel_rotate_method alltoall or allgather); it has no all-to-all over heads (cpCommType a2a, Ulysses)'
+      : null,
+    // The GPT model reads no `positions`: its RoPE and position table would see the load-balanced shards as tokens 0…s/cp.
+    model?.kind === 'gpt'
+      ? "meshplan's GPT model (for LayerNorm, GELU, biases, learned positions, tied embeddings or dropout) takes no context-parallel positions; only torchtitan's llama3, qwen3 and deepseek_v3 run context parallelism"
+      : null,
+    // parallel_dims.py fsdp_enabled: cp > 1 always shards parameters with FSDP2 over the cp ranks.
+    s.zero === 0
+      ? `with context parallelism it shards parameters with FSDP2 over the ${s.cp} context-parallel ranks, which ZeRO-0 does not`
+      : null,
+  ];
+}
+
+/**
+ * Expert parallelism (parallel_dims.py): etp is tp or 1, the expert mesh [dp_replicate, efsdp, ep,
+ * etp] tiles the world, so ep · etp divides dp_shard · cp · tp; and with ep > 1 its models apply
+ * FSDP to the experts (deepseek_v3 and qwen3 parallelize.py), which ZeRO-0's DDP is not.
+ */
+function expertParallelProblems(s: RunShape): (string | null)[] {
+  if (s.ep === 1) return [];
+  const experts = s.model?.moe?.experts;
+  const shards = s.zero >= 2 ? s.dp : 1;
+  return [
+    experts === undefined ? 'expert parallelism needs a mixture of experts' : null,
+    s.zero < 2 ? 'with expert parallelism it shards parameters with FSDP2 (ZeRO-2 or 3)' : null,
+    experts !== undefined && experts % s.ep !== 0
+      ? `its ${experts} experts do not split over ep = ${s.ep}`
+      : null,
+    s.etp !== s.tp && s.etp !== 1 ? `its expert tensor parallelism is tp (${s.tp}) or 1, not ${s.etp}` : null,
+    (shards * s.cp * s.tp) % (s.ep * s.etp) !== 0
+      ? `ep ${s.ep} × etp ${s.etp} does not divide dp_shard ${shards} × cp ${s.cp} × tp ${s.tp}, which its expert mesh carves them from`
+      : null,
+  ];
+}
+
+/**
+ * FP8 (components/quantization/float8.py): Float8Linear for the linear layers, and for the experts'
+ * grouped GEMMs a prototype converter that asserts pipeline_parallel_degree and
+ * context_parallel_degree are 1.
+ */
+function fp8Problems(s: RunShape): (string | null)[] {
+  if (s.precision !== 'fp8' || s.model === null || s.model.moe === null) return [];
+  return [
+    s.pp > 1 || s.cp > 1
+      ? `its FP8 grouped GEMMs for the experts (quantize.grouped_mm.float8) run without pipeline or context parallelism, and this plan has pp ${s.pp}, cp ${s.cp}`
+      : null,
+  ];
+}
 
 function dataParallelProblems(s: RunShape): (string | null)[] {
   return [
@@ -40,7 +109,7 @@ function dataParallelProblems(s: RunShape): (string | null)[] {
       : null,
     // FSDP2 reshards after every backward, so "never" regathers parameters at each accumulation
     // microbatch; the pipeline keeps them gathered across its microbatches (pipelining/stage.py).
-    s.zero === 2 && s.dp > 1 && s.pp === 1 && s.microbatches > 1
+    s.zero === 2 && s.dp * s.cp > 1 && s.pp === 1 && s.microbatches > 1
       ? `with ${s.microbatches} accumulation microbatches FSDP2 gathers the parameters again at every one (it reshards after each backward); ZeRO-2 gathers them once per step`
       : null,
   ];
@@ -54,11 +123,15 @@ function tensorParallelProblems(s: RunShape): (string | null)[] {
       ? 'its tensor parallelism always splits norms and dropout along the sequence (sequence parallelism)'
       : null,
     // parallelize.py asserts seq_len % parallel_dims.seq_len_divisor (tp · 2 · cp) == 0.
-    m !== null && m.seqLen % (2 * s.tp) !== 0
-      ? `it needs the sequence (${m.seqLen}) to be a multiple of 2 · tp = ${2 * s.tp}`
+    m !== null && m.seqLen % (2 * s.tp * s.cp) !== 0
+      ? `it needs the sequence (${m.seqLen}) to be a multiple of 2 · tp · cp = ${2 * s.tp * s.cp}`
       : null,
-    m !== null && s.tp > 1 && m.kvHeads % s.tp !== 0
+    m !== null && s.tp > 1 && m.mla === null && m.kvHeads % s.tp !== 0
       ? `its column-parallel k and v projections give each of the tp = ${s.tp} ranks whole key/value heads, and there are ${m.kvHeads}`
+      : null,
+    // MLA's wkv_b and wq (or wq_b) are column-parallel over all heads (deepseek_v3 parallelize.py).
+    m !== null && s.tp > 1 && m.mla !== null && m.heads % s.tp !== 0
+      ? `its column-parallel latent-attention projections give each of the tp = ${s.tp} ranks whole heads, and there are ${m.heads}`
       : null,
   ];
 }
@@ -103,10 +176,11 @@ export const torchtitan: Framework = {
       s.dp * s.cp * s.tp * s.pp !== s.devices
         ? `dp ${s.dp} × cp ${s.cp} × tp ${s.tp} × pp ${s.pp} is not the world size ${s.devices}`
         : null,
-      s.cp > 1 ? `meshplan does not export torchtitan context parallelism yet (cp = ${s.cp})` : null,
-      s.ep > 1 ? `meshplan does not export torchtitan expert parallelism yet (ep = ${s.ep})` : null,
       // job_config.py: mixed_precision_param is "bfloat16" or "float32", and no loss scaler exists.
       s.precision === 'fp16' ? 'it trains in bfloat16 (or float32), not fp16' : null,
+      ...contextParallelProblems(s),
+      ...expertParallelProblems(s),
+      ...fp8Problems(s),
       ...dataParallelProblems(s),
       ...tensorParallelProblems(s),
       ...pipelineProblems(s),

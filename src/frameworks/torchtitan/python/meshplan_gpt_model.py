@@ -21,10 +21,11 @@ class GPTModelArgs(BaseModelArgs):
     n_layers: int = 12
     n_heads: int = 12
     n_kv_heads: int = 12
+    head_dim: int = 64
     ffn_hidden: int = 3072
     vocab_size: int = 50257
     max_seq_len: int = 2048
-    activation: str = "gelu"  # "gelu" or "swiglu"
+    activation: str = "gelu"  # "gelu", "squared_relu", or the gated "swiglu" and "geglu"
     norm: str = "layernorm"  # "layernorm" (scale and shift) or "rmsnorm"
     bias: bool = True
     position: str = "learned"  # "learned" (a table of max_seq_len rows) or "rope"
@@ -39,7 +40,7 @@ class GPTModelArgs(BaseModelArgs):
 
     def get_nparams_and_flops(self, model: nn.Module, seq_len: int) -> tuple[int, int]:
         return get_dense_model_nparams_and_flops(
-            self, model, 2 * (self.dim // self.n_heads), seq_len
+            self, model, 2 * self.head_dim, seq_len
         )
 
 
@@ -83,7 +84,7 @@ class CausalAttention(nn.Module):
 class Attention(nn.Module):
     def __init__(self, args: GPTModelArgs):
         super().__init__()
-        self.head_dim = args.dim // args.n_heads
+        self.head_dim = args.head_dim
         self.dropout = args.dropout
         self.wq = nn.Linear(args.dim, args.n_heads * self.head_dim, bias=args.bias)
         self.wk = nn.Linear(args.dim, args.n_kv_heads * self.head_dim, bias=args.bias)
@@ -106,19 +107,37 @@ class Attention(nn.Module):
         return F.dropout(self.wo(out), p=self.dropout, training=self.training)
 
 
+def squared_relu(x: torch.Tensor) -> torch.Tensor:
+    return torch.square(F.relu(x))
+
+
+def gelu(x: torch.Tensor) -> torch.Tensor:
+    return F.gelu(x, approximate="tanh")
+
+
+# The nonlinearity on w1's output, and whether w3 gates it (the GLUs).
+ACTIVATIONS = {
+    "gelu": (gelu, False),
+    "squared_relu": (squared_relu, False),
+    "swiglu": (F.silu, True),
+    "geglu": (gelu, True),
+}
+
+
 class FeedForward(nn.Module):
     def __init__(self, args: GPTModelArgs):
         super().__init__()
-        self.swiglu = args.activation == "swiglu"
+        self.nonlinearity, gated = ACTIVATIONS[args.activation]
         self.w1 = nn.Linear(args.dim, args.ffn_hidden, bias=args.bias)
         self.w2 = nn.Linear(args.ffn_hidden, args.dim, bias=args.bias)
-        # SwiGLU's up projection; GELU has none.
-        self.w3 = nn.Linear(args.dim, args.ffn_hidden, bias=args.bias) if self.swiglu else None
+        # The gated units' up projection; GELU and squared ReLU have none.
+        self.w3 = nn.Linear(args.dim, args.ffn_hidden, bias=args.bias) if gated else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.swiglu:
-            return self.w2(F.silu(self.w1(x)) * self.w3(x))
-        return self.w2(F.gelu(self.w1(x), approximate="tanh"))
+        h = self.nonlinearity(self.w1(x))
+        if self.w3 is not None:
+            h = h * self.w3(x)
+        return self.w2(h)
 
 
 class TransformerBlock(nn.Module):
@@ -181,7 +200,7 @@ class GPT(ModelProtocol):
 
     def _precompute_freqs_cis(self) -> torch.Tensor:
         return precompute_freqs_cis(
-            self.model_args.dim // self.model_args.n_heads,
+            self.model_args.head_dim,
             self.model_args.max_seq_len,
             self.model_args.rope_theta,
         )
