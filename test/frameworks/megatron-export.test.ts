@@ -58,8 +58,20 @@ function pricedModel(request: PlanRequest) {
     bias: d.bias,
     attentionDropout: d.dropout ? 0.1 : 0,
     hiddenDropout: d.dropout ? 0.1 : 0,
-    experts: d.moe === null ? null : { experts: d.moe.experts, topK: d.moe.topK },
-    capacityFactor: d.moe === null ? Number.NaN : d.moe.capacityFactor,
+    experts:
+      d.moe === null
+        ? null
+        : {
+            experts: d.moe.experts,
+            topK: d.moe.topK,
+            ffnHidden: d.moe.ffnHidden,
+            sharedFfnHidden: d.moe.sharedExperts * d.moe.sharedFfnHidden,
+            moeLayers: Array.from({ length: d.layers }, (_, i) => (i < d.moe!.denseLayers ? 0 : 1)),
+            dropless: d.moe.dropless,
+          },
+    capacityFactor: d.moe === null || d.moe.dropless ? Number.NaN : d.moe.capacityFactor,
+    mla: d.mla,
+    mtpLayers: d.mtpLayers,
   };
 }
 
@@ -94,11 +106,18 @@ function checkExport(p: Plan, request: PlanRequest): Checked {
   const tp = Number(ns.values.get('tensor_model_parallel_size'));
   const pp = Number(ns.values.get('pipeline_model_parallel_size'));
   const micro = Number(ns.values.get('micro_batch_size'));
-  expect([tp, pp, world / (tp * pp)]).toEqual([s.tp, s.pp, s.dp]);
+  const cp = Number(ns.values.get('context_parallel_size') ?? 1);
+  const ep = Number(ns.values.get('expert_model_parallel_size') ?? 1);
+  const etp = Number(ns.values.get('expert_tensor_parallel_size') ?? tp);
+  expect([tp, pp, world / (tp * pp * cp), cp]).toEqual([s.tp, s.pp, s.dp, s.cp]);
+  if (ns.values.has('num_experts')) expect([ep, etp]).toEqual([s.ep, s.etp]);
+  expect(ns.values.get('cp_comm_type') ?? ['p2p']).toEqual([
+    s.cp > 1 ? (request.parallel?.cpCommType ?? 'p2p') : 'p2p',
+  ]);
   expect(Number(ns.values.get('global_batch_size')) / (micro * s.dp)).toBe(s.microbatches);
   expect(ns.values.get('sequence_parallel') === true).toBe(s.sequenceParallel && s.tp > 1);
   expect(ns.values.get('recompute_granularity') ?? 'none').toBe(s.recompute);
-  return { ns, dp: world / (tp * pp), connections: run.connections };
+  return { ns, dp: world / (tp * pp * cp), connections: run.connections };
 }
 
 async function estimated(request: PlanRequest): Promise<Plan> {

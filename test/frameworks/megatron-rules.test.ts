@@ -102,7 +102,7 @@ describe('megatron.runs', () => {
     expect(reason({ model: moe })).toBeNull();
     expect(reason({ model: moe, sequenceParallel: false })).toMatch(/without sequence parallelism/);
     expect(reason({ model: { ...moe, bias: true } })).toMatch(/ETP==1/);
-    const tp1 = { tp: 1, dp: 32, microbatches: 2, sequenceParallel: false };
+    const tp1 = { tp: 1, etp: 1, dp: 32, microbatches: 2, sequenceParallel: false };
     expect(reason({ model: { ...moe, bias: true }, ...tp1 })).toBeNull();
   });
 
