@@ -239,6 +239,11 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
       },
     ],
     [
+      'heads wider than hidden / heads (Qwen3 style): --kv-channels',
+      requestOf({ ...llama, headDim: 128 }, { tp: 2, pp: 2, dp: 4, sequenceParallel: true }),
+      ({ ns }) => expect(ns.values.get('kv_channels')).toBe('128'),
+    ],
+    [
       'context parallelism 2 (ring P2P) with tensor and pipeline parallelism',
       requestOf(llama, { tp: 2, pp: 2, dp: 2, cp: 2, sequenceParallel: true }),
       ({ ns }) => {

@@ -181,6 +181,8 @@ describe('megatron.runs: context and expert parallelism, MLA, GeGLU, FP8', () =>
     expect(reason({ model: mla })).toBeNull();
     expect(reason({ model: { ...mla, kvHeads: 8 } })).toMatch(/multi-latent attention/);
     expect(reason({ model: { ...llama, activation: 'geglu' } })).toMatch(/no GeGLU/);
+    expect(megatron.builds({ ...llama, activation: 'geglu' })).toMatchObject({ ok: false });
+    expect(megatron.builds(mla).ok).toBe(true);
     expect(reason({ model: { ...llama, activation: 'squared-relu' } })).toBeNull();
   });
 

@@ -29,8 +29,8 @@ function fp8Problem(shape: RunShape, m: TransformerDims): string | null {
     : `FP8 GEMMs (Transformer Engine) need multiples of ${FP8_GEMM_MULTIPLE}, and its ${bad[0]} is ${bad[1]}`;
 }
 
-export function featureProblems(shape: RunShape): (string | null)[] {
-  const m = shape.model;
+/** What the command line cannot build, whatever the parallelism. */
+export function modelFeatureProblems(m: TransformerDims | null): (string | null)[] {
   if (m === null) return [];
   return [
     // The command line sets the activation through --swiglu, --squared-relu and --quick-geglu
@@ -42,6 +42,10 @@ export function featureProblems(shape: RunShape): (string | null)[] {
     m.mla !== null && m.kvHeads !== m.heads
       ? `multi-latent attention has one key/value head per query head, and the model has ${m.kvHeads} key/value heads for ${m.heads} query heads`
       : null,
-    fp8Problem(shape, m),
   ];
+}
+
+export function featureProblems(shape: RunShape): (string | null)[] {
+  const m = shape.model;
+  return m === null ? [] : [...modelFeatureProblems(m), fp8Problem(shape, m)];
 }

@@ -6,7 +6,7 @@
  */
 import type { TransformerDims } from '../../model/dims.ts';
 import { type Framework, firstProblem, type RunShape } from '../framework.ts';
-import { featureProblems } from './feature-rules.ts';
+import { featureProblems, modelFeatureProblems } from './feature-rules.ts';
 import { outerParallelProblems } from './outer-rules.ts';
 
 export const MEGATRON_RELEASE = 'Megatron-LM core_v0.19.0';
@@ -76,7 +76,7 @@ export const megatron: Framework = {
   name: 'megatron',
   anyLayout: false,
   release: MEGATRON_RELEASE,
-  builds: (model) => firstProblem([modelProblem(model)]),
+  builds: (model) => firstProblem([modelProblem(model), ...modelFeatureProblems(model)]),
   runs: (shape) =>
     firstProblem([
       modelProblem(shape.model),
