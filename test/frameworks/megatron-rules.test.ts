@@ -204,6 +204,28 @@ describe('megatron.runtime', () => {
     const noSp = { ...base, sequenceParallel: false };
     expect(megatron.runtime(noSp, { overlapTensorParallelComm: true }).tensorParallelOverlap).toBe(false);
   });
+
+  it('overlaps expert all-to-alls only when asked, with ep > 1, interleaving when pp > 1, no full recompute, ≤ 1 MTP layer', () => {
+    const moeShape: RunShape = {
+      ...base,
+      model: moe,
+      ep: 2,
+      etp: 4,
+      virtualStages: 2,
+      schedule: 'interleaved',
+    };
+    const asked = { overlapExpertParallelComm: true };
+    const overlap = (changes: Partial<RunShape>) =>
+      megatron.runtime({ ...moeShape, ...changes }, asked).expertParallelOverlap;
+    expect(overlap({})).toBe(true);
+    expect(megatron.runtime(moeShape, {}).expertParallelOverlap).toBe(false);
+    expect(overlap({ ep: 1 })).toBe(false);
+    expect(overlap({ virtualStages: 1, schedule: '1f1b' })).toBe(false);
+    expect(overlap({ pp: 1, dp: 16, virtualStages: 1, schedule: '1f1b', blocksPerStage: [16] })).toBe(true);
+    expect(overlap({ recompute: 'full' })).toBe(false);
+    expect(overlap({ recompute: 'selective' })).toBe(true);
+    expect(overlap({ model: { ...moe, mtpLayers: 2 } })).toBe(false);
+  });
 });
 
 describe('the oracle refuses what Megatron-LM refuses', () => {
