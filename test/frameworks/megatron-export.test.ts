@@ -13,6 +13,7 @@ import { type Plan, PlanRequest, type PlanRequestInput } from '../../src/schema/
 import { runLaunchScript } from './launch-runner.ts';
 import { gradientBytes, modelOf, type Namespace, parseArgs } from './megatron-oracle.ts';
 import { ruleProblems } from './megatron-rules-oracle.ts';
+import { deepseekV3Model, llama405bLongModel, mixtral8x22bModel } from './models.ts';
 
 const cluster = { gpu: 'H100-80GB', nodes: 2, gpusPerNode: 8 };
 const gpt = { kind: 'transformer', layers: 8, hidden: 1024, heads: 16, vocab: 51200, seqLen: 1024 } as const;
@@ -27,12 +28,36 @@ const llama = {
   activation: 'swiglu',
 } as const;
 const moe = { ...llama, moe: { experts: 8, topK: 2, capacityFactor: 1.5 } } as const;
+/** Fine-grained experts: 16 of a quarter FFN, top-4, 2 shared experts, 2 leading dense blocks, dropless. */
+const fineMoe = {
+  ...llama,
+  moe: { experts: 16, topK: 4, ffnHidden: 512, sharedExperts: 2, denseLayers: 2, dropless: true },
+} as const;
+/** DeepSeek-V3 in small: MLA (query latent), fine-grained MoE with a shared expert, one MTP module. */
+const smallDeepseek = {
+  kind: 'transformer',
+  layers: 8,
+  hidden: 1024,
+  heads: 16,
+  vocab: 32000,
+  seqLen: 2048,
+  activation: 'swiglu',
+  mla: { qLoraRank: 384, kvLoraRank: 128, qkNopeHeadDim: 64, qkRopeHeadDim: 32, vHeadDim: 64 },
+  moe: { experts: 8, topK: 2, ffnHidden: 512, sharedExperts: 1, denseLayers: 1, dropless: true },
+  mtpLayers: 1,
+} as const;
 
-function requestOf(model: PlanRequestInput['model'], parallel: object, precision = 'bf16'): PlanRequest {
+function requestOf(
+  model: PlanRequestInput['model'],
+  parallel: object,
+  precision = 'bf16',
+  on: object = cluster,
+  globalBatch = 64,
+): PlanRequest {
   return PlanRequest.parse({
     model,
-    cluster,
-    training: { globalBatch: 64, precision },
+    cluster: on,
+    training: { globalBatch, precision },
     parallel: { microBatch: 1, ...parallel },
     options: { target: 'megatron' },
   });
@@ -58,8 +83,20 @@ function pricedModel(request: PlanRequest) {
     bias: d.bias,
     attentionDropout: d.dropout ? 0.1 : 0,
     hiddenDropout: d.dropout ? 0.1 : 0,
-    experts: d.moe === null ? null : { experts: d.moe.experts, topK: d.moe.topK },
-    capacityFactor: d.moe === null ? Number.NaN : d.moe.capacityFactor,
+    experts:
+      d.moe === null
+        ? null
+        : {
+            experts: d.moe.experts,
+            topK: d.moe.topK,
+            ffnHidden: d.moe.ffnHidden,
+            sharedFfnHidden: d.moe.sharedExperts * d.moe.sharedFfnHidden,
+            moeLayers: Array.from({ length: d.layers }, (_, i) => (i < d.moe!.denseLayers ? 0 : 1)),
+            dropless: d.moe.dropless,
+          },
+    capacityFactor: d.moe === null || d.moe.dropless ? Number.NaN : d.moe.capacityFactor,
+    mla: d.mla,
+    mtpLayers: d.mtpLayers,
   };
 }
 
@@ -94,11 +131,18 @@ function checkExport(p: Plan, request: PlanRequest): Checked {
   const tp = Number(ns.values.get('tensor_model_parallel_size'));
   const pp = Number(ns.values.get('pipeline_model_parallel_size'));
   const micro = Number(ns.values.get('micro_batch_size'));
-  expect([tp, pp, world / (tp * pp)]).toEqual([s.tp, s.pp, s.dp]);
+  const cp = Number(ns.values.get('context_parallel_size') ?? 1);
+  const ep = Number(ns.values.get('expert_model_parallel_size') ?? 1);
+  const etp = Number(ns.values.get('expert_tensor_parallel_size') ?? tp);
+  expect([tp, pp, world / (tp * pp * cp), cp]).toEqual([s.tp, s.pp, s.dp, s.cp]);
+  if (ns.values.has('num_experts')) expect([ep, etp]).toEqual([s.ep, s.etp]);
+  expect(ns.values.get('cp_comm_type') ?? ['p2p']).toEqual([
+    s.cp > 1 ? (request.parallel?.cpCommType ?? 'p2p') : 'p2p',
+  ]);
   expect(Number(ns.values.get('global_batch_size')) / (micro * s.dp)).toBe(s.microbatches);
   expect(ns.values.get('sequence_parallel') === true).toBe(s.sequenceParallel && s.tp > 1);
   expect(ns.values.get('recompute_granularity') ?? 'none').toBe(s.recompute);
-  return { ns, dp: world / (tp * pp), connections: run.connections };
+  return { ns, dp: world / (tp * pp * cp), connections: run.connections };
 }
 
 async function estimated(request: PlanRequest): Promise<Plan> {
@@ -194,6 +238,79 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
         expect(ns.values.has('overlap_grad_reduce')).toBe(false);
       },
     ],
+    [
+      'heads wider than hidden / heads (Qwen3 style): --kv-channels',
+      requestOf({ ...llama, headDim: 128 }, { tp: 2, pp: 2, dp: 4, sequenceParallel: true }),
+      ({ ns }) => expect(ns.values.get('kv_channels')).toBe('128'),
+    ],
+    [
+      'context parallelism 2 (ring P2P) with tensor and pipeline parallelism',
+      requestOf(llama, { tp: 2, pp: 2, dp: 2, cp: 2, sequenceParallel: true }),
+      ({ ns }) => {
+        expect(ns.values.get('context_parallel_size')).toBe('2');
+        expect(ns.values.get('cp_comm_type')).toEqual(['p2p']);
+      },
+    ],
+    [
+      'context parallelism by all-to-all: 8 query and 2 key/value heads per tp rank over cp 2',
+      requestOf(llama, { tp: 2, pp: 1, dp: 4, cp: 2, cpCommType: 'a2a', sequenceParallel: true }),
+      ({ ns }) => expect(ns.values.get('cp_comm_type')).toEqual(['a2a']),
+    ],
+    [
+      'context parallelism by all-gather, no tensor parallelism',
+      requestOf(llama, { tp: 1, pp: 2, dp: 2, cp: 4, cpCommType: 'allgather' }),
+      ({ ns }) => expect(ns.values.get('cp_comm_type')).toEqual(['allgather']),
+    ],
+    [
+      'expert parallelism 4: fine-grained dropless experts, shared experts, leading dense blocks',
+      requestOf(fineMoe, { tp: 2, pp: 1, dp: 8, ep: 4, sequenceParallel: true }),
+      ({ ns }) => {
+        expect(ns.values.get('moe_token_dispatcher_type')).toBe('alltoall');
+        expect(ns.values.get('moe_layer_freq')).toBe('([0]*2+[1]*6)');
+        expect(ns.values.get('moe_shared_expert_intermediate_size')).toBe('1024');
+        expect(ns.values.has('moe_pad_expert_input_to_capacity')).toBe(false);
+      },
+    ],
+    [
+      'MLA, MTP and FP8 with expert parallelism, uneven stages: the layout puts the MTP module with the head',
+      requestOf(smallDeepseek, { tp: 1, pp: 4, dp: 4, ep: 4, stageLayers: [2, 3, 1, 2] }, 'fp8'),
+      ({ ns }) => {
+        expect(ns.values.get('pipeline_model_parallel_layout')).toBe('Et*2|t*3|t|t*2mL');
+        expect(ns.values.get('fp8')).toBe('hybrid');
+        expect(ns.values.has('group_query_attention')).toBe(false);
+      },
+    ],
+    [
+      'MLA without a query latent (DeepSeek-V2-Lite style), even stages',
+      requestOf(
+        { ...smallDeepseek, mla: { ...smallDeepseek.mla, qLoraRank: null }, mtpLayers: 0 },
+        { tp: 2, pp: 2, dp: 4, ep: 2, sequenceParallel: true },
+      ),
+      ({ ns }) => expect(ns.values.has('q_lora_rank')).toBe(false),
+    ],
+    [
+      'squared ReLU (Nemotron) with top-1 routing: the softmax before the top-k',
+      requestOf(
+        { ...gpt, activation: 'squared-relu', bias: false, moe: { experts: 4, topK: 1, capacityFactor: 2 } },
+        { tp: 2, pp: 1, dp: 8, ep: 2, sequenceParallel: true },
+      ),
+      ({ ns }) => {
+        expect(ns.values.get('squared_relu')).toBe(true);
+        expect(ns.values.get('moe_router_pre_softmax')).toBe(true);
+      },
+    ],
+    [
+      'expert all-to-alls overlapped where priced: ep > 1 and interleaving',
+      requestOf(fineMoe, {
+        tp: 1,
+        pp: 2,
+        dp: 8,
+        ep: 8,
+        virtualStages: 2,
+        overlapExpertParallelComm: true,
+      }),
+      ({ ns }) => expect(ns.values.get('overlap_moe_expert_parallel_comm')).toBe(true),
+    ],
   ];
   for (const [name, request, extra] of cases) {
     it(name, async () => extra(checkExport(await estimated(request), request)));
@@ -231,4 +348,79 @@ describe('the README examples with --target megatron', () => {
       checkExport(await plan(request), request);
     }, 60_000);
   }
+});
+
+describe('exports at the scale of today’s runs', () => {
+  const at = (gpu: string, nodes: number) => ({ gpu, nodes, gpusPerNode: 8 });
+  it('Llama 3.1 405B at 131,072 tokens on 16,384 H100: cp 16 × tp 8 × pp 16', async () => {
+    const request = requestOf(
+      llama405bLongModel,
+      {
+        tp: 8,
+        pp: 16,
+        dp: 8,
+        cp: 16,
+        sequenceParallel: true,
+        recompute: 'full',
+        stageLayers: [7, ...Array(14).fill(8), 7],
+      },
+      'bf16',
+      at('H100-80GB', 2048),
+      128,
+    );
+    const { ns } = checkExport(await estimated(request), request);
+    expect(ns.values.get('context_parallel_size')).toBe('16');
+  });
+
+  it('DeepSeek-V3 on 2,048 H800 in FP8: ep 64 × pp 16, MLA, MTP, 3 dense blocks', async () => {
+    const request = requestOf(
+      deepseekV3Model,
+      { tp: 1, pp: 16, dp: 128, ep: 64, recompute: 'full', stageLayers: [3, ...Array(14).fill(4), 2] },
+      'fp8',
+      at('H800-80GB', 256),
+      15360,
+    );
+    const { ns } = checkExport(await estimated(request), request);
+    expect(ns.values.get('moe_layer_freq')).toBe('([0]*3+[1]*58)');
+    expect(ns.values.get('expert_model_parallel_size')).toBe('64');
+  });
+
+  it('a Mixtral-8x22B-shaped MoE on 256 B200: ep 8 with etp = tp 2', async () => {
+    const request = requestOf(
+      mixtral8x22bModel,
+      { tp: 2, pp: 4, dp: 32, ep: 8, sequenceParallel: true },
+      'bf16',
+      at('B200-180GB', 32),
+      1024,
+    );
+    const { ns } = checkExport(await estimated(request), request);
+    expect(ns.values.get('expert_tensor_parallel_size')).toBe('2');
+  });
+});
+
+describe('what Megatron-LM cannot run is refused with the reason', () => {
+  const refusal = async (request: PlanRequest) => {
+    const m = (await estimate({ ...request, options: { ...request.options, target: 'any' } })).exports!
+      .megatron;
+    expect(m.expressible).toBe(false);
+    return m.notes.join(' ');
+  };
+
+  it('GeGLU has no command-line form', async () => {
+    const geglu = { ...llama, activation: 'geglu' } as const;
+    expect(await refusal(requestOf(geglu, { tp: 2, pp: 1, dp: 8 }))).toMatch(/no GeGLU.*quick-geglu/);
+  });
+
+  it('an all-to-all context exchange whose heads do not split over cp', async () => {
+    // 4 key/value heads over tp 4 leave one per rank, which cp 2 cannot split.
+    const request = requestOf(llama, {
+      tp: 4,
+      pp: 1,
+      dp: 2,
+      cp: 2,
+      cpCommType: 'a2a',
+      sequenceParallel: true,
+    });
+    expect(await refusal(request)).toMatch(/cp_comm_type a2a.*cp = 2/);
+  });
 });

@@ -26,8 +26,62 @@ const BY_NAME = new Map(Object.values(TABLE.flags).flatMap((f) => f.names.map((n
 /** AttnBackend's members in megatron/core/transformer/enums.py at core_v0.19.0 (argparse takes names). */
 const ATTN_BACKENDS = ['flash', 'fused', 'unfused', 'local', 'auto'];
 
+/**
+ * moe_freq_type: an integer N (every N-th layer MoE) or a Python list expression of digits,
+ * brackets, commas, + and * (_eval_pattern refuses any other character).
+ */
+export function moeLayerFreq(v: string, layers: number): number[] {
+  if (/^\d+$/.test(v)) return Array.from({ length: layers }, (_, i) => (i % Number(v) === 0 ? 1 : 0));
+  let at = 0;
+  const peek = () => v[at];
+  const integer = () => {
+    const digits = /^\d+/.exec(v.slice(at))?.[0];
+    if (digits === undefined) throw new Error(`a number expected at ${at} of ${v}`);
+    at += digits.length;
+    return Number(digits);
+  };
+  const atom = (): number[] => {
+    if (peek() === '(') {
+      at++;
+      const inner = sum();
+      if (v[at++] !== ')') throw new Error(`) expected in ${v}`);
+      return inner;
+    }
+    if (peek() !== '[') throw new Error(`[ expected at ${at} of ${v}`);
+    at++;
+    const items: number[] = [];
+    while (peek() !== ']') {
+      items.push(integer());
+      if (peek() === ',') at++;
+    }
+    at++;
+    return items;
+  };
+  const product = () => {
+    let list = atom();
+    while (peek() === '*') {
+      at++;
+      const n = integer();
+      list = Array.from({ length: n }, () => list).flat();
+    }
+    return list;
+  };
+  const sum = (): number[] => {
+    let list = product();
+    while (peek() === '+') {
+      at++;
+      list = [...list, ...product()];
+    }
+    return list;
+  };
+  const list = sum();
+  if (at !== v.length) throw new Error(`trailing ${v.slice(at)} in ${v}`);
+  return list;
+}
+
 const TYPE_CHECKS: Readonly<Record<string, (v: string) => boolean>> = {
   int: (v) => /^[-+]?\d+$/.test(v),
+  moe_freq_type: (v) => /^\d+$/.test(v) || !/[^,\d[\]()+*]/.test(v),
   float: (v) => /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v),
   str: () => true,
   'enum:AttnBackend': (v) => ATTN_BACKENDS.includes(v),
@@ -91,25 +145,66 @@ const on = (ns: Namespace, dest: string, fallback: boolean): boolean => {
   return typeof v === 'boolean' ? v : fallback;
 };
 
+/** The activation core_transformer_config_from_args picks: SwiGLU, squared ReLU, quick GeGLU or GELU. */
+function activationOf(ns: Namespace): string {
+  if (on(ns, 'swiglu', false)) return 'swiglu';
+  if (on(ns, 'squared_relu', false)) return 'squared-relu';
+  return on(ns, 'quick_geglu', false) ? 'quick-geglu' : 'gelu';
+}
+
+/** MLATransformerConfig's sizes, its defaults where an argument is not given. */
+function mlaOf(ns: Namespace) {
+  if (!on(ns, 'multi_latent_attention', false)) return null;
+  const q = ns.values.get('q_lora_rank');
+  return {
+    qLoraRank: typeof q === 'string' ? Number(q) : null,
+    kvLoraRank: num(ns, 'kv_lora_rank', 32),
+    qkNopeHeadDim: num(ns, 'qk_head_dim', 128),
+    qkRopeHeadDim: num(ns, 'qk_pos_emb_head_dim', 64),
+    vHeadDim: num(ns, 'v_head_dim', 128),
+  };
+}
+
+/** The experts Megatron builds: per-expert and shared FFN sizes, which layers are MoE, dropping. */
+function expertsOf(ns: Namespace, layers: number, ffnHidden: number) {
+  const experts = num(ns, 'num_experts', 0);
+  if (experts === 0) return null;
+  const freq = ns.values.get('moe_layer_freq');
+  return {
+    experts,
+    topK: num(ns, 'moe_router_topk', 2),
+    ffnHidden: num(ns, 'moe_ffn_hidden_size', ffnHidden),
+    sharedFfnHidden: num(ns, 'moe_shared_expert_intermediate_size', 0),
+    moeLayers: moeLayerFreq(typeof freq === 'string' ? freq : '1', layers),
+    // Without a capacity factor the router drops no token.
+    dropless: !ns.values.has('moe_expert_capacity_factor'),
+  };
+}
+
 /** The model Megatron builds from the arguments, its defaults applied (validate_args, TransformerConfig). */
 export function modelOf(ns: Namespace) {
   const hidden = num(ns, 'hidden_size', Number.NaN);
   const heads = num(ns, 'num_attention_heads', Number.NaN);
+  const layers = num(ns, 'num_layers', Number.NaN);
   const swiglu = on(ns, 'swiglu', false);
   const tp = num(ns, 'tensor_model_parallel_size', 1);
   const vocab = num(ns, 'vocab_size', Number.NaN);
   const multiple = num(ns, 'make_vocab_size_divisible_by', 128) * tp;
-  const experts = num(ns, 'num_experts', 0);
+  const ffnHidden = num(
+    ns,
+    'ffn_hidden_size',
+    swiglu ? Math.floor((4 * hidden * 2) / 3 / 64) * 64 : 4 * hidden,
+  );
   return {
-    layers: num(ns, 'num_layers', Number.NaN),
+    layers,
     hidden,
     heads,
     headDim: num(ns, 'kv_channels', hidden / heads),
     kvHeads: on(ns, 'group_query_attention', false) ? num(ns, 'num_query_groups', heads) : heads,
-    ffnHidden: num(ns, 'ffn_hidden_size', swiglu ? Math.floor((4 * hidden * 2) / 3 / 64) * 64 : 4 * hidden),
+    ffnHidden,
     vocab: num(ns, 'padded_vocab_size', Math.ceil(vocab / multiple) * multiple),
     seqLen: num(ns, 'seq_length', Number.NaN),
-    activation: swiglu ? 'swiglu' : 'gelu',
+    activation: activationOf(ns),
     norm: str(ns, 'normalization', 'LayerNorm') === 'RMSNorm' ? 'rmsnorm' : 'layernorm',
     tiedEmbeddings: !on(ns, 'untie_embeddings_and_output_weights', false),
     positionEmbedding: { learned_absolute: 'learned', rope: 'rope' }[
@@ -118,8 +213,10 @@ export function modelOf(ns: Namespace) {
     bias: on(ns, 'add_bias_linear', true),
     attentionDropout: num(ns, 'attention_dropout', 0.1),
     hiddenDropout: num(ns, 'hidden_dropout', 0.1),
-    experts: experts === 0 ? null : { experts, topK: num(ns, 'moe_router_topk', 2) },
+    experts: expertsOf(ns, layers, ffnHidden),
     capacityFactor: num(ns, 'moe_expert_capacity_factor', Number.NaN),
+    mla: mlaOf(ns),
+    mtpLayers: num(ns, 'mtp_num_layers', 0),
   };
 }
 

@@ -4,7 +4,7 @@
  * megatron/core/transformer/transformer_config.py __post_init__; PipelineParallelLayerLayout;
  * the interleaved schedule; MoELayer.forward). Independent of the exporter.
  */
-import type { Namespace } from './megatron-oracle.ts';
+import { moeLayerFreq, type Namespace } from './megatron-oracle.ts';
 
 const get = (ns: Namespace, dest: string) => ns.values.get(dest);
 const num = (ns: Namespace, dest: string): number | null => {
@@ -29,6 +29,7 @@ const count = (s: string, c: string) => [...s].filter((x) => x === c).length;
 
 /** The virtual stages per rank the pipeline arguments give, and what they break. */
 function pipelineProblems(ns: Namespace, layers: number, pp: number, out: string[]): number {
+  const mtp = num(ns, 'mtp_num_layers') ?? 0;
   const layout = get(ns, 'pipeline_model_parallel_layout');
   const perChunk = num(ns, 'num_layers_per_virtual_pipeline_stage');
   const chunks = num(ns, 'num_virtual_stages_per_pipeline_rank');
@@ -43,7 +44,11 @@ function pipelineProblems(ns: Namespace, layers: number, pp: number, out: string
     const flat = stages.join('');
     if (stages.length % pp !== 0) out.push(`layout of ${stages.length} stages for pp ${pp}`);
     vpp = stages.length / pp;
-    if (!/^[EtL]*$/.test(flat)) out.push(`layout letters ${flat}`);
+    if (!/^[EtmL]*$/.test(flat)) out.push(`layout letters ${flat}`);
+    // validate_layer_layout: every MTP layer after the decoder layers, all in one (the last) entry.
+    if (count(flat, 'm') !== mtp) out.push(`layout holds ${count(flat, 'm')} MTP layers, not ${mtp}`);
+    if (mtp > 0 && flat.lastIndexOf('t') > flat.indexOf('m')) out.push('a decoder layer after an MTP layer');
+    if (mtp > 0 && count(stages.at(-1) ?? '', 'm') !== mtp) out.push('MTP layers split over stages');
     if (flat[0] !== 'E' || flat.at(-1) !== 'L') out.push('layout must open with E and close with L');
     if (count(flat, 'E') !== 1 || count(flat, 'L') !== 1) out.push('layout needs one E and one L');
     if (count(flat, 't') !== layers) out.push(`layout holds ${count(flat, 't')} blocks, not ${layers}`);
@@ -113,17 +118,10 @@ export function ruleProblems(ns: Namespace, world: number, connections: string |
     if (microbatches < pp || microbatches % pp !== 0) out.push(`${microbatches} microbatches for pp ${pp}`);
   }
 
-  const experts = num(ns, 'num_experts');
-  if (experts !== null) {
-    const etp = num(ns, 'expert_tensor_parallel_size') ?? tp;
-    if (on(ns, 'add_bias_linear', true) && etp !== 1) out.push('MoE with biases needs etp 1');
-    if (tp > 1 && !sp) out.push('MoE with tp > 1 needs sequence parallelism');
-    if (experts % (num(ns, 'expert_model_parallel_size') ?? 1) !== 0)
-      out.push('experts do not divide over ep');
-  }
-  if (on(ns, 'moe_pad_expert_input_to_capacity') && num(ns, 'moe_expert_capacity_factor') === null) {
-    out.push('padding to capacity needs a capacity factor');
-  }
+  const seq = num(ns, 'seq_length') ?? 0;
+  contextProblems(ns, { tp, cp, heads, groups, seq, sp }, out);
+  expertProblems(ns, { world, tp, pp, sp, layers }, out);
+  attentionProblems(ns, out);
 
   const granularity = get(ns, 'recompute_granularity');
   const method = get(ns, 'recompute_method');
@@ -149,9 +147,104 @@ export function ruleProblems(ns: Namespace, world: number, connections: string |
   if (!fsdp && (tp > 1 || cp > 1) && connections !== '1')
     out.push('tp > 1 needs CUDA_DEVICE_MAX_CONNECTIONS=1');
 
-  const seq = num(ns, 'seq_length') ?? 0;
   if ((num(ns, 'max_position_embeddings') ?? 0) < seq) out.push('max position embeddings below the sequence');
   if (on(ns, 'bf16') && on(ns, 'fp16')) out.push('bf16 and fp16 together');
+  const gated = ['swiglu', 'squared_relu', 'quick_geglu'].filter((a) => on(ns, a));
+  if (gated.length > 1) out.push(`${gated.join(' and ')} together`);
+  overlapMoeProblems(ns, { pp, vpp, layers }, out);
   if (on(ns, 'mock_data') && get(ns, 'data_path') !== undefined) out.push('two data sources');
   return out;
+}
+
+interface ContextFacts {
+  readonly tp: number;
+  readonly cp: number;
+  readonly heads: number;
+  readonly groups: number;
+  readonly seq: number;
+  readonly sp: boolean;
+}
+
+/**
+ * Context parallelism: validate_args (2·cp chunks per sequence, a2a+p2p needs hierarchical sizes),
+ * TransformerConfig (one type, or one per layer), and Transformer Engine's attention (the all-to-all
+ * scatters each tp rank's query and key/value heads over cp; not in its unfused backend).
+ */
+function contextProblems(ns: Namespace, f: ContextFacts, out: string[]): void {
+  const types = get(ns, 'cp_comm_type') ?? ['p2p'];
+  const list = typeof types === 'string' ? [types] : Array.isArray(types) ? types : [];
+  for (const t of list)
+    if (!['p2p', 'a2a', 'allgather', 'a2a+p2p'].includes(t)) out.push(`cp_comm_type ${t}`);
+  if (list.includes('a2a+p2p') && get(ns, 'hierarchical_context_parallel_sizes') === undefined)
+    out.push('a2a+p2p needs --hierarchical-context-parallel-sizes');
+  if (f.cp === 1) return;
+  if (list.length !== 1 && list.length !== (num(ns, 'num_layers') ?? 0))
+    out.push('one cp_comm_type per layer');
+  if (f.seq % (2 * f.cp) !== 0) out.push(`seq length ${f.seq} is not a multiple of 2·cp`);
+  if (f.sp && (f.seq / f.cp) % f.tp !== 0) out.push("a cp rank's tokens do not split over tp");
+  if (get(ns, 'attention_backend') === 'unfused') out.push('context parallelism in unfused attention');
+  const kv = on(ns, 'multi_latent_attention') ? f.heads : f.groups;
+  if (list.includes('a2a') && ((f.heads / f.tp) % f.cp !== 0 || (kv / f.tp) % f.cp !== 0))
+    out.push("a2a needs each tp rank's heads to divide over cp");
+}
+
+interface ExpertFacts {
+  readonly world: number;
+  readonly tp: number;
+  readonly pp: number;
+  readonly sp: boolean;
+  readonly layers: number;
+}
+
+/** MoE: validate_args, TransformerConfig, parallel_state's expert grid and the MoE layer. */
+function expertProblems(ns: Namespace, f: ExpertFacts, out: string[]): void {
+  const experts = num(ns, 'num_experts');
+  const ep = num(ns, 'expert_model_parallel_size') ?? 1;
+  const etp = num(ns, 'expert_tensor_parallel_size') ?? f.tp;
+  if (experts === null) {
+    if (ep > 1) out.push('expert parallelism without experts');
+    if (get(ns, 'moe_ffn_hidden_size') !== undefined) out.push('--moe-ffn-hidden-size without experts');
+    return;
+  }
+  if (on(ns, 'add_bias_linear', true) && etp !== 1) out.push('MoE with biases needs etp 1');
+  if (f.tp > 1 && !f.sp) out.push('MoE with tp > 1 needs sequence parallelism');
+  if (experts % ep !== 0) out.push('experts do not divide over ep');
+  if (f.world % (etp * ep * f.pp) !== 0) out.push('world is not a multiple of etp·ep·pp');
+  const freq = get(ns, 'moe_layer_freq');
+  if (typeof freq === 'string' && !/^\d+$/.test(freq) && moeLayerFreq(freq, f.layers).length !== f.layers)
+    out.push('moe_layer_freq pattern length is not the layer count');
+  const capacity = num(ns, 'moe_expert_capacity_factor');
+  if (on(ns, 'moe_pad_expert_input_to_capacity') && capacity === null) {
+    out.push('padding to capacity needs a capacity factor');
+  }
+  if ((num(ns, 'moe_router_topk') ?? 2) === 1 && !on(ns, 'moe_router_pre_softmax'))
+    out.push('top-1 softmax routing needs --moe-router-pre-softmax');
+}
+
+/** validate_args: MLA excludes GQA; MLATransformerConfig: fused RoPE in MLA needs YaRN. */
+function attentionProblems(ns: Namespace, out: string[]): void {
+  const mla = on(ns, 'multi_latent_attention');
+  const rope = get(ns, 'position_embedding_type') === 'rope';
+  const ropeType = get(ns, 'rope_type');
+  if (mla && on(ns, 'group_query_attention')) out.push('MLA with group query attention');
+  if (!mla && ropeType !== undefined && ropeType !== 'rope') out.push('YaRN rope type without MLA');
+  const fusion = on(ns, 'apply_rope_fusion', true) && rope;
+  if (mla && fusion && (ropeType ?? 'yarn') !== 'yarn') out.push('MLA rope fusion needs YaRN');
+}
+
+/** TransformerConfig's conditions for --overlap-moe-expert-parallel-comm. */
+function overlapMoeProblems(
+  ns: Namespace,
+  f: { readonly pp: number; readonly vpp: number; readonly layers: number },
+  out: string[],
+): void {
+  if (!on(ns, 'overlap_moe_expert_parallel_comm')) return;
+  if ((num(ns, 'expert_model_parallel_size') ?? 1) < 2) out.push('EP overlap needs ep > 1');
+  if (!['alltoall', 'flex'].includes(String(get(ns, 'moe_token_dispatcher_type') ?? 'allgather')))
+    out.push('EP overlap needs the alltoall or flex dispatcher');
+  if (f.pp > 1 && f.vpp < 2) out.push('EP overlap with pp > 1 needs virtual pipeline stages');
+  if (get(ns, 'recompute_granularity') === 'full' || get(ns, 'recompute_method') !== undefined)
+    out.push('EP overlap with full recomputation');
+  if (!on(ns, 'bf16') && !on(ns, 'fp16')) out.push('EP overlap needs bf16 or fp16');
+  if ((num(ns, 'mtp_num_layers') ?? 0) > 1) out.push('EP overlap with more than one MTP layer');
 }

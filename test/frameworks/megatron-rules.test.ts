@@ -102,7 +102,7 @@ describe('megatron.runs', () => {
     expect(reason({ model: moe })).toBeNull();
     expect(reason({ model: moe, sequenceParallel: false })).toMatch(/without sequence parallelism/);
     expect(reason({ model: { ...moe, bias: true } })).toMatch(/ETP==1/);
-    const tp1 = { tp: 1, dp: 32, microbatches: 2, sequenceParallel: false };
+    const tp1 = { tp: 1, etp: 1, dp: 32, microbatches: 2, sequenceParallel: false };
     expect(reason({ model: { ...moe, bias: true }, ...tp1 })).toBeNull();
   });
 
@@ -121,6 +121,77 @@ describe('megatron.runs', () => {
   });
 });
 
+describe('megatron.runs: context and expert parallelism, MLA, GeGLU, FP8', () => {
+  const fine = resolveDims(
+    TransformerSpec.parse({
+      ...llamaSpec,
+      moe: { experts: 64, topK: 6, ffnHidden: 1024, sharedExperts: 2, denseLayers: 1, dropless: true },
+    }),
+    { microBatch: 1, precision: 'bf16' },
+  );
+  const mla = resolveDims(
+    TransformerSpec.parse({
+      ...llamaSpec,
+      kvHeads: undefined,
+      mla: { qLoraRank: 512, kvLoraRank: 256, qkNopeHeadDim: 128, qkRopeHeadDim: 64, vHeadDim: 128 },
+    }),
+    { microBatch: 1, precision: 'bf16' },
+  );
+  // 64 devices: tp 4 × cp 2 × pp 2 × dp 4.
+  const cp2 = { cp: 2, dp: 4, microbatches: 16 };
+
+  it('context parallelism: the world grid, 2·cp chunks, each cp rank’s tokens over tp with SP', () => {
+    expect(reason(cp2)).toBeNull();
+    expect(reason({ ...cp2, dp: 8 })).toMatch(/tp 4 × cp 2 × pp 2 × dp 8 is not its 64 GPUs/);
+    expect(reason({ ...cp2, model: { ...llama, seqLen: 4098 } })).toMatch(/2·cp = 4 equal chunks/);
+    // 4100 = 4·1025 splits into 4 chunks, but a cp rank's 2050 tokens do not split over tp 4.
+    expect(reason({ ...cp2, model: { ...llama, seqLen: 4100 } })).toMatch(/2050 tokens per cp rank/);
+  });
+
+  it('context parallelism runs in Transformer Engine’s fused attention, not eager', () => {
+    expect(reason({ ...cp2, model: { ...llama, flashAttention: false } })).toMatch(/unfused/);
+  });
+
+  it('the all-to-all exchange needs each tp rank’s query and key/value heads to split over cp', () => {
+    // 32 heads, 8 kv heads over tp 4: 8 and 2 per rank, both split over cp 2; not over cp 4.
+    expect(reason({ ...cp2, cpCommType: 'a2a' })).toBeNull();
+    expect(reason({ cp: 4, dp: 2, microbatches: 32, cpCommType: 'a2a' })).toMatch(/a2a/);
+    expect(reason({ cp: 4, dp: 2, microbatches: 32, cpCommType: 'p2p' })).toBeNull();
+    expect(reason({ cp: 4, dp: 2, microbatches: 32, cpCommType: 'allgather' })).toBeNull();
+  });
+
+  it('expert parallelism: experts over ep, whole expert data parallelism, sizes over etp, MoE only', () => {
+    const moeShape = { model: fine, ep: 8, etp: 4 };
+    expect(reason(moeShape)).toBeNull(); // tp·cp·dp = 32 ranks hold 8 × 4 expert groups
+    expect(reason({ ...moeShape, ep: 6 })).toMatch(/64 experts do not divide over ep = 6/);
+    expect(reason({ ...moeShape, ep: 16 })).toMatch(/etp 4 × ep 16 do not tile/);
+    expect(reason({ ...moeShape, ep: 16, etp: 2 })).toBeNull();
+    expect(
+      reason({ ...moeShape, etp: 1, model: { ...fine, moe: { ...fine.moe!, ffnHidden: 1000 } } }),
+    ).toBeNull();
+    expect(reason({ ...moeShape, model: { ...fine, moe: { ...fine.moe!, ffnHidden: 1002 } } })).toMatch(
+      /FFN size 1002 does not divide over etp = 4/,
+    );
+    expect(reason({ ep: 2 })).toMatch(/needs a mixture of experts/);
+    expect(reason({ ...moeShape, etp: 1, model: { ...fine, bias: true } })).toBeNull();
+    expect(reason({ ...moeShape, model: { ...fine, bias: true } })).toMatch(/ETP==1/);
+  });
+
+  it('MLA has no grouped-query form; GeGLU has no command-line form', () => {
+    expect(reason({ model: mla })).toBeNull();
+    expect(reason({ model: { ...mla, kvHeads: 8 } })).toMatch(/multi-latent attention/);
+    expect(reason({ model: { ...llama, activation: 'geglu' } })).toMatch(/no GeGLU/);
+    expect(megatron.builds({ ...llama, activation: 'geglu' })).toMatchObject({ ok: false });
+    expect(megatron.builds(mla).ok).toBe(true);
+    expect(reason({ model: { ...llama, activation: 'squared-relu' } })).toBeNull();
+  });
+
+  it('FP8 GEMMs need multiples of 16 in the hidden size and each rank’s FFN', () => {
+    expect(reason({ precision: 'fp8' })).toBeNull();
+    expect(reason({ precision: 'fp8', model: { ...llama, ffnHidden: 14408 } })).toMatch(/3602/);
+  });
+});
+
 describe('megatron.runtime', () => {
   it('overlaps the gradient reduction unless asked not to (--overlap-grad-reduce)', () => {
     expect(megatron.runtime(base, {}).gradientReduction).toBe('overlapped');
@@ -132,6 +203,28 @@ describe('megatron.runtime', () => {
     expect(megatron.runtime(base, { overlapTensorParallelComm: true }).tensorParallelOverlap).toBe(true);
     const noSp = { ...base, sequenceParallel: false };
     expect(megatron.runtime(noSp, { overlapTensorParallelComm: true }).tensorParallelOverlap).toBe(false);
+  });
+
+  it('overlaps expert all-to-alls only when asked, with ep > 1, interleaving when pp > 1, no full recompute, ≤ 1 MTP layer', () => {
+    const moeShape: RunShape = {
+      ...base,
+      model: moe,
+      ep: 2,
+      etp: 4,
+      virtualStages: 2,
+      schedule: 'interleaved',
+    };
+    const asked = { overlapExpertParallelComm: true };
+    const overlap = (changes: Partial<RunShape>) =>
+      megatron.runtime({ ...moeShape, ...changes }, asked).expertParallelOverlap;
+    expect(overlap({})).toBe(true);
+    expect(megatron.runtime(moeShape, {}).expertParallelOverlap).toBe(false);
+    expect(overlap({ ep: 1 })).toBe(false);
+    expect(overlap({ virtualStages: 1, schedule: '1f1b' })).toBe(false);
+    expect(overlap({ pp: 1, dp: 16, virtualStages: 1, schedule: '1f1b', blocksPerStage: [16] })).toBe(true);
+    expect(overlap({ recompute: 'full' })).toBe(false);
+    expect(overlap({ recompute: 'selective' })).toBe(true);
+    expect(overlap({ model: { ...moe, mtpLayers: 2 } })).toBe(false);
   });
 });
 
@@ -174,6 +267,57 @@ describe('the oracle refuses what Megatron-LM refuses', () => {
       expect.stringMatching(/fsdp_dtensor/),
       expect.stringMatching(/CUDA_DEVICE_MAX_CONNECTIONS/),
     ]);
+    // cp 3: the world, the batch over dp, 2·cp chunks and each cp rank's tokens over tp all break.
+    expect(problems(['--context-parallel-size', '3'])).toEqual([
+      expect.stringMatching(/world 16 is not a multiple/),
+      expect.stringMatching(/global batch/),
+      expect.stringMatching(/not a multiple of 2·cp/),
+      expect.stringMatching(/do not split over tp/),
+    ]);
+    expect(problems(['--context-parallel-size', '2', '--cp-comm-type', 'ring'])).toEqual([
+      expect.stringMatching(/cp_comm_type ring/),
+    ]);
+    // 16 heads over tp 2 leave 8 per rank, which cp 4 splits; 2 query groups leave 1, which it cannot.
+    expect(problems(['--context-parallel-size', '4', '--cp-comm-type', 'a2a'])).toEqual([]);
+    expect(
+      problems([
+        '--context-parallel-size',
+        '4',
+        '--cp-comm-type',
+        'a2a',
+        '--group-query-attention',
+        '--num-query-groups',
+        '2',
+      ]),
+    ).toEqual([expect.stringMatching(/a2a needs/)]);
+    const moe = ['--num-experts', '8', '--disable-bias-linear'];
+    expect(problems([...moe, '--expert-model-parallel-size', '3'])).toEqual([
+      expect.stringMatching(/experts do not divide over ep/),
+      expect.stringMatching(/etp·ep·pp/),
+    ]);
+    expect(problems([...moe, '--moe-layer-freq', '([0]*2+[1]*5)'])).toEqual([
+      expect.stringMatching(/pattern length/),
+    ]);
+    expect(problems([...moe, '--moe-router-topk', '1'])).toEqual([expect.stringMatching(/pre-softmax/)]);
+    expect(
+      problems([...moe, '--expert-model-parallel-size', '2', '--overlap-moe-expert-parallel-comm']),
+    ).toEqual([
+      expect.stringMatching(/alltoall or flex/),
+      expect.stringMatching(/virtual pipeline/),
+      expect.stringMatching(/bf16 or fp16/),
+    ]);
+    expect(problems(['--multi-latent-attention', '--group-query-attention'])).toEqual([
+      expect.stringMatching(/MLA with group query attention/),
+    ]);
+    expect(
+      problems(['--multi-latent-attention', '--position-embedding-type', 'rope', '--rope-type', 'rope']),
+    ).toEqual([expect.stringMatching(/MLA rope fusion needs YaRN/)]);
+    expect(problems(['--swiglu', '--squared-relu'])).toEqual([expect.stringMatching(/together/)]);
+    expect(problems(['--mtp-num-layers', '1', '--pipeline-model-parallel-layout', 'Et*4m|t*4L'])).toEqual([
+      expect.stringMatching(/decoder layer after an MTP layer/),
+      expect.stringMatching(/split over stages/),
+    ]);
+    expect(problems(['--mtp-num-layers', '1', '--pipeline-model-parallel-layout', 'Et*4|t*4mL'])).toEqual([]);
     const tp1 = ok.map((w, i) => (i === 1 ? '1' : w));
     expect(problems([], tp1)).toEqual([expect.stringMatching(/--sequence-parallel needs tp > 1/)]);
   });

@@ -26,3 +26,46 @@ export const llamaModel = (layers: number, hidden: number, vocab: number): Model
   seqLen: 512,
   activation: 'swiglu',
 });
+
+/** DeepSeek-V3's shape (671B, 37B active): MLA, 256 fine-grained experts + 1 shared, 3 dense layers, one MTP module. */
+export const deepseekV3Model: ModelInput = {
+  kind: 'transformer',
+  name: 'DeepSeek-V3',
+  layers: 61,
+  hidden: 7168,
+  heads: 128,
+  ffnHidden: 18432,
+  vocab: 129280,
+  seqLen: 4096,
+  activation: 'swiglu',
+  mla: { qLoraRank: 1536, kvLoraRank: 512, qkNopeHeadDim: 128, qkRopeHeadDim: 64, vHeadDim: 128 },
+  moe: { experts: 256, topK: 8, ffnHidden: 2048, sharedExperts: 1, denseLayers: 3, dropless: true },
+  mtpLayers: 1,
+};
+
+/** Llama 3.1 405B at its 131,072-token context. */
+export const llama405bLongModel: ModelInput = {
+  kind: 'transformer',
+  layers: 126,
+  hidden: 16384,
+  heads: 128,
+  kvHeads: 8,
+  ffnHidden: 53248,
+  vocab: 128256,
+  seqLen: 131072,
+  activation: 'swiglu',
+};
+
+/** Mixtral 8x22B's shape: 8 experts of the dense FFN's size, top-2. */
+export const mixtral8x22bModel: ModelInput = {
+  kind: 'transformer',
+  layers: 56,
+  hidden: 6144,
+  heads: 48,
+  kvHeads: 8,
+  ffnHidden: 16384,
+  vocab: 32768,
+  seqLen: 4096,
+  activation: 'swiglu',
+  moe: { experts: 8, topK: 2 },
+};

@@ -30,12 +30,21 @@ const RECOMPUTE_ARGS: Readonly<Record<Recompute, readonly Arg[]>> = {
   ],
 };
 
-/** Megatron's parallel degrees (it derives dp from the world size) and where the blocks go. */
-function parallelArgs(shape: RunShape, blocks: readonly number[]): Arg[] {
+/**
+ * Megatron's parallel degrees (it derives dp from the world size) and where the blocks go. Context
+ * parallelism names its exchange: ring P2P of key/value blocks, all-to-all of heads, or all-gather.
+ */
+function parallelArgs(shape: RunShape, blocks: readonly number[], mtpLayers: number): Arg[] {
   return [
     ['--tensor-model-parallel-size', shape.tp],
     ['--pipeline-model-parallel-size', shape.pp],
-    ...pipelineArgs(blocks, shape.virtualStages),
+    ...(shape.cp > 1
+      ? ([
+          ['--context-parallel-size', shape.cp],
+          ['--cp-comm-type', shape.cpCommType],
+        ] as const)
+      : []),
+    ...pipelineArgs(blocks, shape.virtualStages, mtpLayers),
     // Megatron turns sequence parallelism off at tp = 1 (validate_args): it is not said there.
     ...(shape.sequenceParallel && shape.tp > 1 ? [['--sequence-parallel'] as const] : []),
   ];
@@ -116,21 +125,21 @@ export function megatronExport(ctx: ExportContext): MegatronExport {
   ];
   if (dims === null || typeof placement === 'string' || problems.length > 0) return notExpressible(problems);
 
-  const { tp, pp, dp } = summary;
+  const { tp, pp, dp, cp } = summary;
   const policy = megatron.runtime(shape, requestedOverlaps(ctx.request.parallel));
   // Grouped GEMM kernels need compute capability 8.0 (validate_args): the GPUs with bf16 tensor cores.
   const groupedGemm = cluster.gpu.peakTflops.bf16 !== undefined;
   const args = argv([
-    ...parallelArgs(shape, ctx.blocks),
+    ...parallelArgs(shape, ctx.blocks, dims.mtpLayers),
     ['--micro-batch-size', shape.rankMicroBatch],
     ['--global-batch-size', shape.globalBatch],
     ...RECOMPUTE_ARGS[shape.recompute],
     ...shardingArgs(shape.zero),
     ...overlapArgs(policy, shape.zero, dp),
-    ...modelArgs(dims, { tp, groupedGemm }),
+    ...modelArgs(dims, { ep: shape.ep, etp: shape.etp, groupedGemm }),
     ...PRECISION_ARGS[shape.precision],
   ]);
-  const title = `${dims.name} on ${ctx.devices} ${cluster.gpu.name}: tp ${tp} × pp ${pp} × dp ${dp}, micro batch ${ctx.rankMicroBatch} × ${summary.microbatches} microbatches, planned step ${summary.stepTimeSec.toFixed(3)} s (meshplan)`;
+  const title = `${dims.name} on ${ctx.devices} ${cluster.gpu.name}: tp ${tp}${cp > 1 ? ` × cp ${cp}` : ''} × pp ${pp} × dp ${dp}${shape.ep > 1 ? ` (ep ${shape.ep})` : ''}, micro batch ${ctx.rankMicroBatch} × ${summary.microbatches} microbatches, planned step ${summary.stepTimeSec.toFixed(3)} s (meshplan)`;
   const script = launchScript({ args, ...placement, fsdp: shape.zero >= 2, vocab: dims.vocab, title });
   return {
     expressible: true,
@@ -144,6 +153,10 @@ export function megatronExport(ctx: ExportContext): MegatronExport {
         content: script,
       },
     ],
-    notes: megatronNotes(ctx, { groupedGemm, tensorParallelOverlap: policy.tensorParallelOverlap }),
+    notes: megatronNotes(ctx, {
+      groupedGemm,
+      tensorParallelOverlap: policy.tensorParallelOverlap,
+      expertParallelOverlap: policy.expertParallelOverlap,
+    }),
   };
 }

@@ -5,7 +5,8 @@
  * tied embeddings, an FFN of 4h, and a vocabulary padded to a multiple of 128 × tp. Every one of
  * them is therefore said explicitly.
  */
-import type { MoeDims, TransformerDims } from '../../model/dims.ts';
+import type { MlaDims, MoeDims, TransformerDims } from '../../model/dims.ts';
+import type { Activation } from '../../schema/index.ts';
 import type { Arg } from './args.ts';
 
 /** The model builder's dropout when a model has it: Megatron's own default probability. */
@@ -14,11 +15,34 @@ const DROPOUT = 0.1;
 const NORMALIZATION = { layernorm: 'LayerNorm', rmsnorm: 'RMSNorm' } as const;
 const POSITION_EMBEDDING = { learned: 'learned_absolute', rope: 'rope' } as const;
 
+/**
+ * Multi-latent attention (MLATransformerConfig): the low-rank query (omitted: queries projected
+ * directly) and key/value latents, the per-head query/key split into a part without and a part
+ * with rotary embedding, and the value head. Megatron's MLA rotates with YaRN by default, which at
+ * its default scaling factor 1.0 is plain RoPE: the model priced.
+ */
+function mlaArgs(mla: MlaDims): Arg[] {
+  return [
+    ['--multi-latent-attention'],
+    ...(mla.qLoraRank === null ? [] : [['--q-lora-rank', mla.qLoraRank] as const]),
+    ['--kv-lora-rank', mla.kvLoraRank],
+    ['--qk-head-dim', mla.qkNopeHeadDim],
+    ['--qk-pos-emb-head-dim', mla.qkRopeHeadDim],
+    ['--v-head-dim', mla.vHeadDim],
+  ];
+}
+
 function attentionArgs(d: TransformerDims): Arg[] {
   const args: Arg[] = [['--num-attention-heads', d.heads]];
-  // Megatron derives the head size as hidden / heads unless told (validate_args).
-  if (d.headDim * d.heads !== d.hidden) args.push(['--kv-channels', d.headDim]);
-  if (d.kvHeads !== d.heads) args.push(['--group-query-attention'], ['--num-query-groups', d.kvHeads]);
+  if (d.mla !== null) {
+    args.push(...mlaArgs(d.mla));
+    // MLA's head sizes are its own; validate_args still derives kv_channels and needs it whole.
+    if (d.hidden % d.heads !== 0) args.push(['--kv-channels', d.mla.vHeadDim]);
+  } else {
+    // Megatron derives the head size as hidden / heads unless told (validate_args).
+    if (d.headDim * d.heads !== d.hidden) args.push(['--kv-channels', d.headDim]);
+    if (d.kvHeads !== d.heads) args.push(['--group-query-attention'], ['--num-query-groups', d.kvHeads]);
+  }
   // Eager attention as priced (separate score, softmax and dropout kernels); the default backend
   // picks a fused kernel, which is what the plan prices for flash attention.
   if (!d.flashAttention) args.push(['--attention-backend', 'unfused']);
@@ -26,27 +50,60 @@ function attentionArgs(d: TransformerDims): Arg[] {
 }
 
 /**
- * Experts as priced: every block an MoE layer with `experts` FFNs of the dense FFN's size, top-k
- * routing with a fixed capacity per expert (tokens over capacity dropped, the rest padded to it:
- * the expert GEMMs run on exactly `capacity` slots). Megatron's capacity is
- * ceil(tokens · topK · capacityFactor / experts), the builder's. Expert parallelism is 1 and expert
- * tensor parallelism tp (Megatron's default), which is how the plan splits the experts' weights.
+ * The MLP's activation: Megatron's default is GELU; --swiglu is the SiLU-gated unit and
+ * --squared-relu relu(x)². GeGLU has no argument (the rules refuse it).
  */
-function moeArgs(moe: MoeDims, tp: number, groupedGemm: boolean): Arg[] {
+const ACTIVATION_ARGS: Readonly<Record<Activation, readonly Arg[]>> = {
+  gelu: [],
+  swiglu: [['--swiglu']],
+  'squared-relu': [['--squared-relu']],
+  geglu: [],
+};
+
+/**
+ * `--moe-layer-freq` as a Python list expression (Megatron evaluates digits, brackets, + and *):
+ * the leading dense blocks, then MoE blocks.
+ */
+export function moeLayerPattern(layers: number, denseLayers: number): string {
+  return `([0]*${denseLayers}+[1]*${layers - denseLayers})`;
+}
+
+/**
+ * Experts as priced: `experts` routed FFNs of moe.ffnHidden per MoE block, top-k routing, shared
+ * experts as one FFN of their summed size on every token, and the first `denseLayers` blocks dense
+ * with the model's FFN. Dropless routing takes no capacity; otherwise each expert takes a fixed
+ * capacity ceil(tokens · topK · capacityFactor / experts) (tokens over it dropped, the rest padded
+ * to it). With ep > 1 tokens go to their experts' ranks by all-to-all (the alltoall dispatcher, as
+ * priced); at ep = 1 the default allgather dispatcher gathers the sequence-parallel tokens.
+ */
+function moeArgs(d: TransformerDims, moe: MoeDims, parallel: ModelArgOptions): Arg[] {
   const args: Arg[] = [
     ['--num-experts', moe.experts],
+    ['--moe-ffn-hidden-size', moe.ffnHidden],
     ['--moe-router-topk', moe.topK],
-    ['--expert-model-parallel-size', 1],
-    ['--expert-tensor-parallel-size', tp],
-    ['--moe-expert-capacity-factor', moe.capacityFactor],
-    ['--moe-pad-expert-input-to-capacity'],
+    ['--expert-model-parallel-size', parallel.ep],
+    ['--expert-tensor-parallel-size', parallel.etp],
   ];
-  if (groupedGemm) args.push(['--moe-grouped-gemm']);
+  // TransformerConfig: a softmax over one chosen expert has no gradient, so top-1 routing
+  // takes the softmax before the top-k.
+  if (moe.topK === 1) args.push(['--moe-router-pre-softmax']);
+  if (moe.sharedExperts > 0) {
+    args.push(['--moe-shared-expert-intermediate-size', moe.sharedExperts * moe.sharedFfnHidden]);
+  }
+  if (moe.denseLayers > 0) args.push(['--moe-layer-freq', moeLayerPattern(d.layers, moe.denseLayers)]);
+  if (!moe.dropless) {
+    args.push(['--moe-expert-capacity-factor', moe.capacityFactor], ['--moe-pad-expert-input-to-capacity']);
+  }
+  if (parallel.ep > 1) args.push(['--moe-token-dispatcher-type', 'alltoall']);
+  if (parallel.groupedGemm) args.push(['--moe-grouped-gemm']);
   return args;
 }
 
 export interface ModelArgOptions {
-  readonly tp: number;
+  /** Expert-parallel ranks. */
+  readonly ep: number;
+  /** Tensor-parallel ranks inside each expert. */
+  readonly etp: number;
   /** Grouped GEMM kernels run on compute capability 8.0 and newer only (validate_args). */
   readonly groupedGemm: boolean;
 }
@@ -60,7 +117,7 @@ export function modelArgs(d: TransformerDims, options: ModelArgOptions): Arg[] {
     ...attentionArgs(d),
     // Megatron's own FFN default (4h, or 8/3·h rounded to 64 with SwiGLU) differs from Llama's rule.
     ['--ffn-hidden-size', d.ffnHidden],
-    ...(d.activation === 'swiglu' ? [['--swiglu'] as const] : []),
+    ...ACTIVATION_ARGS[d.activation],
     ['--normalization', NORMALIZATION[d.norm]],
     ['--position-embedding-type', POSITION_EMBEDDING[d.positionEmbedding]],
     ['--seq-length', d.seqLen],
@@ -73,6 +130,8 @@ export function modelArgs(d: TransformerDims, options: ModelArgOptions): Arg[] {
     // (without it Megatron pads the tokenizer's vocabulary to a multiple of 128 × tp).
     ['--padded-vocab-size', d.vocab],
   ];
-  if (d.moe !== null) args.push(...moeArgs(d.moe, options.tp, options.groupedGemm));
+  if (d.moe !== null) args.push(...moeArgs(d, d.moe, options));
+  // Multi-token prediction modules after the last block (Megatron puts them in the last stage).
+  if (d.mtpLayers > 0) args.push(['--mtp-num-layers', d.mtpLayers]);
   return args;
 }

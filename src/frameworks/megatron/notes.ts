@@ -1,20 +1,23 @@
 /** What a Megatron-LM user should know about an expressible export: how it maps, what it assumes. */
+import type { MoeDims, TransformerDims } from '../../model/dims.ts';
+import type { CpCommType } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
 
 export interface ExportFacts {
   readonly groupedGemm: boolean;
   readonly tensorParallelOverlap: boolean;
+  readonly expertParallelOverlap: boolean;
 }
 
 export function megatronNotes(ctx: ExportContext, facts: ExportFacts): string[] {
   const { summary, dims, blocks } = ctx;
-  const { tp, pp, dp, virtualStages: v } = summary;
+  const { tp, pp, dp, cp, virtualStages: v } = summary;
   if (dims === null) return [];
   const notes = [
-    `Run the launch script (megatron-launch.sh) on every node: Megatron-LM derives the data-parallel size from the world size, ${ctx.devices} / (tp ${tp} × pp ${pp}) = ${dp}.`,
+    `Run the launch script (megatron-launch.sh) on every node: Megatron-LM derives the data-parallel size from the world size, ${ctx.devices} / (tp ${tp}${cp > 1 ? ` × cp ${cp}` : ''} × pp ${pp}) = ${dp}.`,
     `--padded-vocab-size ${dims.vocab} gives the embedding and the output layer exactly ${dims.vocab} rows (otherwise Megatron pads the tokenizer's vocabulary to a multiple of 128 × tp); the script's synthetic tokenizer has ${dims.vocab} tokens, and a real tokenizer must have at most that many.`,
   ];
-  if (dims.precision === 'bf16') {
+  if (dims.precision !== 'fp16') {
     notes.push(
       "Gradients are kept and reduced in bf16 (--grad-reduce-in-bf16), the 2 bytes per parameter planned; Megatron's bf16 default accumulates and reduces them in fp32.",
     );
@@ -32,15 +35,17 @@ export function megatronNotes(ctx: ExportContext, facts: ExportFacts): string[] 
       "RoPE runs with Megatron's default base of 10000 (--rotary-base sets another, e.g. 500000 for Llama 3); the base does not change the plan.",
     );
   }
-  if (dims.moe !== null) {
+  if (dims.moe !== null) notes.push(...moeNotes(ctx, dims.moe, facts));
+  if (cp > 1) notes.push(...contextNotes(dims, cp, ctx.request.parallel?.cpCommType ?? 'p2p'));
+  if (dims.mla !== null) {
     notes.push(
-      `Each expert takes a fixed capacity of ceil(tokens × ${dims.moe.topK} × ${dims.moe.capacityFactor} / ${dims.moe.experts}) tokens as planned (extra tokens dropped, the rest padded to it); Megatron counts the tokens of each tensor-parallel rank.`,
+      "Multi-latent attention rotates its position dims with Megatron's default YaRN at scaling factor 1.0, which is plain RoPE; give --rope-type and --rotary-scaling-factor for a context-extended run.",
     );
-    if (!facts.groupedGemm) {
-      notes.push(
-        'Grouped GEMM needs compute capability 8.0 or newer: on these GPUs Megatron runs the experts one after another (SequentialMLP).',
-      );
-    }
+  }
+  if (dims.precision === 'fp8') {
+    notes.push(
+      'FP8 (--fp8-format hybrid --fp8-recipe tensorwise: E4M3 forward, E5M2 gradients, per-tensor current scaling) needs Transformer Engine 2.2 or newer, and 1.11 or newer for FP8 grouped GEMMs of the experts; weights stay bf16 with FP8 copies made per GEMM.',
+    );
   }
   if (summary.zero >= 2) {
     notes.push(
@@ -54,4 +59,45 @@ export function megatronNotes(ctx: ExportContext, facts: ExportFacts): string[] 
   }
   notes.push(...ctx.layout.placementNotes.map((n) => `Placement: ${n}.`));
   return notes;
+}
+
+function moeNotes(ctx: ExportContext, moe: MoeDims, facts: ExportFacts): string[] {
+  const { ep, etp } = ctx.summary;
+  const notes = [
+    moe.dropless
+      ? `Routing is dropless as planned: every token reaches its ${moe.topK} experts (no capacity factor).`
+      : `Each expert takes a fixed capacity of ceil(tokens × ${moe.topK} × ${moe.capacityFactor} / ${moe.experts}) tokens as planned (extra tokens dropped, the rest padded to it); Megatron counts the tokens of each tensor-parallel rank.`,
+  ];
+  if (ep > 1) {
+    notes.push(
+      `Expert parallelism ${ep} × expert tensor parallelism ${etp}: each rank holds ${moe.experts / ep} experts of every MoE layer, and tokens reach them by all-to-all (--moe-token-dispatcher-type alltoall).`,
+    );
+  }
+  if (moe.denseLayers > 0) {
+    notes.push(
+      `--moe-layer-freq makes the first ${moe.denseLayers} blocks dense (FFN ${ctx.dims?.ffnHidden}) and the rest MoE (experts of FFN ${moe.ffnHidden}).`,
+    );
+  }
+  if (facts.expertParallelOverlap) {
+    notes.push(
+      "--overlap-moe-expert-parallel-comm hides the expert all-to-alls behind another microbatch's compute, as priced; it needs PyTorch 2.6 or newer.",
+    );
+  }
+  if (!facts.groupedGemm) {
+    notes.push(
+      'Grouped GEMM needs compute capability 8.0 or newer: on these GPUs Megatron runs the experts one after another (SequentialMLP).',
+    );
+  }
+  return notes;
+}
+
+function contextNotes(dims: TransformerDims, cp: number, commType: CpCommType): string[] {
+  const exchange = {
+    p2p: 'passes key/value blocks around a ring (cp − 1 steps, each overlapped with attention)',
+    a2a: 'exchanges heads for sequence by all-to-all before and after attention (each rank attends over the whole sequence with a 1/cp share of the heads)',
+    allgather: 'all-gathers the keys and values of the whole sequence before attention',
+  }[commType];
+  return [
+    `Context parallelism ${cp} holds ${dims.seqLen / cp} of each sequence's ${dims.seqLen} tokens per rank, in two chunks of ${dims.seqLen / (2 * cp)} for causal balance, and ${exchange} (Transformer Engine's attention).`,
+  ];
 }

@@ -11,11 +11,19 @@ import type { Arg } from './args.ts';
 
 const allEqual = (xs: readonly number[]) => xs.every((x) => x === xs[0]);
 
-/** The layout string for virtual stages holding these block counts, in layer order. */
-function layoutString(chunks: readonly number[]): string {
-  const blocks = (n: number) => (n === 0 ? '' : n === 1 ? 't' : `t*${n}`);
+const repeated = (letter: string, n: number) => (n === 0 ? '' : n === 1 ? letter : `${letter}*${n}`);
+
+/**
+ * The layout string for virtual stages holding these block counts, in layer order. Multi-token
+ * prediction modules (`m`) sit with the head, after the last block (validate_layer_layout: MTP
+ * after every decoder layer, all in the last virtual stage of one rank).
+ */
+function layoutString(chunks: readonly number[], mtpLayers: number): string {
+  const last = chunks.length - 1;
   return chunks
-    .map((n, i) => `${i === 0 ? 'E' : ''}${blocks(n)}${i === chunks.length - 1 ? 'L' : ''}`)
+    .map(
+      (n, i) => `${i === 0 ? 'E' : ''}${repeated('t', n)}${i === last ? `${repeated('m', mtpLayers)}L` : ''}`,
+    )
     .join('|');
 }
 
@@ -40,9 +48,9 @@ function firstLastArgs(blocks: readonly number[]): Arg[] | null {
 /**
  * The pipeline arguments for stages holding `blocks` transformer blocks, each rank's blocks cut into
  * `virtualStages` equal model chunks (virtual stage k·pp + i is chunk k of rank i), as the
- * interleaved schedule was priced. The rules (`megatron.runs`) admit only such cuts.
+ * interleaved schedule was priced; `mtpLayers` multi-token prediction modules ride with the head. The rules (`megatron.runs`) admit only such cuts.
  */
-export function pipelineArgs(blocks: readonly number[], virtualStages: number): Arg[] {
+export function pipelineArgs(blocks: readonly number[], virtualStages: number, mtpLayers: number): Arg[] {
   const chunks = virtualStageBlocks(blocks, virtualStages);
   if (chunks === null) {
     throw new Error(`${blocks.join(', ')} blocks per stage do not cut into ${virtualStages} equal chunks`);
@@ -51,7 +59,7 @@ export function pipelineArgs(blocks: readonly number[], virtualStages: number): 
   const v = virtualStages;
   if (allEqual(blocks)) return v > 1 ? [['--num-layers-per-virtual-pipeline-stage', blocks[0]! / v]] : [];
   const firstLast = firstLastArgs(blocks);
-  if (firstLast === null) return [['--pipeline-model-parallel-layout', layoutString(chunks)]];
+  if (firstLast === null) return [['--pipeline-model-parallel-layout', layoutString(chunks, mtpLayers)]];
   // With uneven stages Megatron takes the chunk count, not the chunk size.
   return v > 1 ? [...firstLast, ['--num-virtual-stages-per-pipeline-rank', v]] : firstLast;
 }

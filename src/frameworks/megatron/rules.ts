@@ -6,6 +6,8 @@
  */
 import type { TransformerDims } from '../../model/dims.ts';
 import { type Framework, firstProblem, type RunShape } from '../framework.ts';
+import { featureProblems, modelFeatureProblems } from './feature-rules.ts';
+import { outerParallelProblems } from './outer-rules.ts';
 
 export const MEGATRON_RELEASE = 'Megatron-LM core_v0.19.0';
 
@@ -17,12 +19,6 @@ function modelProblem(model: TransformerDims | null): string | null {
 
 /** The smallest vocabulary of at least `vocab` rows that tp ranks split evenly. */
 const paddedVocab = (vocab: number, tp: number) => Math.ceil(vocab / tp) * tp;
-
-/**
- * Expert tensor parallelism: Megatron's default is tp (validate_args), and the plan splits the
- * experts' FFN dim over tp as it splits the dense FFN's.
- */
-const expertTensorParallel = (shape: RunShape) => shape.tp;
 
 /** How tp ranks split the model: TransformerConfig and the parallel linear layers divide evenly. */
 function tensorParallelProblems(shape: RunShape): (string | null)[] {
@@ -39,15 +35,13 @@ function tensorParallelProblems(shape: RunShape): (string | null)[] {
     m.vocab % tp !== 0
       ? `its vocabulary of ${m.vocab} does not divide over tp = ${tp}: VocabParallelEmbedding splits the rows evenly, so Megatron would build ${paddedVocab(m.vocab, tp)} rows (plan with that vocabulary to price it)`
       : null,
-    shape.sequenceParallel && m.seqLen % tp !== 0
-      ? `sequence parallelism splits the ${m.seqLen}-token sequence over tp = ${tp} evenly`
+    // Each context-parallel rank's share of the sequence is what sequence parallelism splits.
+    shape.sequenceParallel && (m.seqLen / shape.cp) % tp !== 0
+      ? `sequence parallelism splits the ${m.seqLen}-token sequence (${m.seqLen / shape.cp} tokens per cp rank) over tp = ${tp} evenly`
       : null,
     // MoELayer.forward raises in training when tp > 1 without sequence parallelism.
     m.moe !== null && !shape.sequenceParallel
       ? 'its MoE layers refuse tensor parallelism without sequence parallelism'
-      : null,
-    m.moe !== null && m.bias && expertTensorParallel(shape) > 1
-      ? `MoE layers with biases need expert tensor parallelism 1 ("Bias in Moe is only supported when ETP==1"), and the plan splits the experts over tp = ${tp}`
       : null,
   ];
 }
@@ -70,14 +64,6 @@ function pipelineProblems(shape: RunShape): (string | null)[] {
   ];
 }
 
-/** Context and expert parallelism as this module exports them so far. */
-function outerParallelProblems(shape: RunShape): (string | null)[] {
-  return [
-    shape.cp > 1 ? `meshplan does not export Megatron-LM context parallelism yet (cp = ${shape.cp})` : null,
-    shape.ep > 1 ? `meshplan does not export Megatron-LM expert parallelism yet (ep = ${shape.ep})` : null,
-  ];
-}
-
 /** The global batch is micro batch × microbatches × dp (validate_args and the microbatch calculator). */
 function batchProblem(shape: RunShape): string | null {
   const sequences = shape.rankMicroBatch * shape.microbatches * shape.dp;
@@ -90,11 +76,12 @@ export const megatron: Framework = {
   name: 'megatron',
   anyLayout: false,
   release: MEGATRON_RELEASE,
-  builds: (model) => firstProblem([modelProblem(model)]),
+  builds: (model) => firstProblem([modelProblem(model), ...modelFeatureProblems(model)]),
   runs: (shape) =>
     firstProblem([
       modelProblem(shape.model),
       shape.layouts.kind === 'other' ? shape.layouts.reason : null,
+      ...featureProblems(shape),
       ...outerParallelProblems(shape),
       ...tensorParallelProblems(shape),
       ...pipelineProblems(shape),

@@ -1,0 +1,51 @@
+/**
+ * The model features Megatron-LM core_v0.19.0 can build from `pretrain_gpt.py` arguments, read from
+ * `megatron/training/argument_utils.py` (core_transformer_config_from_args), validate_args and
+ * MLATransformerConfig.
+ */
+import type { TransformerDims } from '../../model/dims.ts';
+import type { RunShape } from '../framework.ts';
+
+/**
+ * Transformer Engine's FP8 GEMMs take operands whose inner dims are multiples of 16: the hidden
+ * size, and each rank's share of the dense and expert FFN.
+ */
+const FP8_GEMM_MULTIPLE = 16;
+
+function fp8Problem(shape: RunShape, m: TransformerDims): string | null {
+  if (shape.precision !== 'fp8') return null;
+  const sizes = [
+    ['hidden size', m.hidden],
+    [`FFN size per tp rank (${m.ffnHidden} / ${shape.tp})`, m.ffnHidden / shape.tp],
+    ...(m.moe === null
+      ? []
+      : ([
+          [`expert FFN size per etp rank (${m.moe.ffnHidden} / ${shape.etp})`, m.moe.ffnHidden / shape.etp],
+        ] as const)),
+  ] as const;
+  const bad = sizes.find(([, n]) => n % FP8_GEMM_MULTIPLE !== 0);
+  return bad === undefined
+    ? null
+    : `FP8 GEMMs (Transformer Engine) need multiples of ${FP8_GEMM_MULTIPLE}, and its ${bad[0]} is ${bad[1]}`;
+}
+
+/** What the command line cannot build, whatever the parallelism. */
+export function modelFeatureProblems(m: TransformerDims | null): (string | null)[] {
+  if (m === null) return [];
+  return [
+    // The command line sets the activation through --swiglu, --squared-relu and --quick-geglu
+    // only (activation_func is not an argument); quick GeGLU gates with x·σ(1.702x), not GELU.
+    m.activation === 'geglu'
+      ? "Megatron-LM's command line has no GeGLU: --swiglu gates with SiLU and --quick-geglu with the sigmoid approximation x·σ(1.702·x), another model (activation_func is not an argument)"
+      : null,
+    // validate_args: "Group query attention is mutually exclusive with multi latent attention."
+    m.mla !== null && m.kvHeads !== m.heads
+      ? `multi-latent attention has one key/value head per query head, and the model has ${m.kvHeads} key/value heads for ${m.heads} query heads`
+      : null,
+  ];
+}
+
+export function featureProblems(shape: RunShape): (string | null)[] {
+  const m = shape.model;
+  return m === null ? [] : [...modelFeatureProblems(m), fp8Problem(shape, m)];
+}
