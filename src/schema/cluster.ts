@@ -118,7 +118,9 @@ export const ClusterSpec = z
     intraNodeGBps: positive.optional(),
     /** Per GPU and direction, GB/s; defaults to the catalog's typical node (e.g. DGX A100: 25). */
     interNodeGBps: positive.optional(),
+    /** Latency of one NVLink hop (one ring step), µs; defaults to NCCL's 1.9 (LL128). */
     intraNodeLatencyUs: z.number().nonnegative().finite().optional(),
+    /** Latency of one network hop, µs; defaults to NCCL's 4.0 (LL128). */
     interNodeLatencyUs: z.number().nonnegative().finite().optional(),
     /** What one GPU costs per hour, USD; with it every plan's summary says what training costs. */
     pricePerGpuHour: positive.optional(),

@@ -228,3 +228,26 @@ describe('monotonicity', () => {
     });
   }
 });
+
+describe('where a group sits', () => {
+  const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 4, gpusPerNode: 8 }));
+  const shape = (axis: MeshAxis) => [axis.devicesPerNode, axis.nodes, axis.spansNodes];
+
+  it('a 4x8 mesh: axis 0 takes one GPU of each node, axis 1 one whole node', () => {
+    const [slow, fast] = logicalMesh(cluster, [4, 8]).axes;
+    expect(shape(slow)).toEqual([1, 4, true]);
+    expect(shape(fast)).toEqual([8, 1, false]);
+  });
+
+  it('a 2x16 mesh: axis 1 spans two nodes with 8 on each; axis 0 pairs GPUs 16 apart', () => {
+    const [slow, fast] = logicalMesh(cluster, [2, 16]).axes;
+    expect(shape(slow)).toEqual([1, 2, true]);
+    expect(shape(fast)).toEqual([8, 2, true]);
+  });
+
+  it('an 8x4 mesh: axis 0 strides 4, two of its members on each of the 4 nodes', () => {
+    const [slow, fast] = logicalMesh(cluster, [8, 4]).axes;
+    expect(shape(slow)).toEqual([2, 4, true]);
+    expect(shape(fast)).toEqual([4, 1, false]);
+  });
+});
