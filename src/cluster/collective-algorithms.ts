@@ -85,7 +85,9 @@ function tree(shape: GroupShape, hops: HopLatencies, bus: BusBandwidths): Priced
 /**
  * NVLS (NVLink SHARP, all-reduce inside one NVSwitch domain): each GPU writes its buffer into the
  * switch, which reduces it and multicasts the sum back — two hops whatever the group's size, at the
- * measured NVLS bus bandwidth.
+ * measured NVLS bus bandwidth. All-reduce only: for all-gather and reduce-scatter NVLS saves
+ * traffic but not time, and NCCL keeps the ring there (NVIDIA/nccl issue #1506: NVLS all-gather
+ * 300 GB/s against the ring's 350 on H100).
  */
 function nvls(shape: GroupShape, hops: HopLatencies, nvlsBytesPerSec: number): PricedAlgorithm {
   const n = shape.size;
