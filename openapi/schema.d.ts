@@ -1190,6 +1190,8 @@ export interface components {
             efficiency: {
                 matmul: number;
                 memory: number;
+                /** @default 0.96 */
+                network: number;
                 /** @default 0.5 */
                 tpOverlap: number;
             };
@@ -1228,6 +1230,8 @@ export interface components {
             efficiency: {
                 matmul: number;
                 memory: number;
+                /** @default 0.96 */
+                network?: number;
                 /** @default 0.5 */
                 tpOverlap?: number;
             };

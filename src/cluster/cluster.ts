@@ -1,8 +1,9 @@
 import type { ClusterSpec, GpuSpec } from '../schema/cluster.ts';
 import { InvalidInputError } from '../schema/errors.ts';
+import { type BusBandwidths, busBandwidths } from './bus-bandwidth.ts';
 import { findGpu, GPU_IDS } from './catalog.ts';
 
-/** One kind of link as the cost model sees it: per-device bandwidth and per-message latency. */
+/** One kind of link as the cost model sees it: per-device bandwidth and per-hop latency. */
 export interface Link {
   readonly bytesPerSec: number;
   readonly latencySec: number;
@@ -15,14 +16,18 @@ export interface Cluster {
   readonly devices: number;
   readonly intraNode: Link;
   readonly interNode: Link;
+  /** What NCCL's collectives reach over those links (nccl-tests' bus bandwidths). */
+  readonly bus: BusBandwidths;
 }
 
 /*
- * Default per-message latencies: NCCL small-message all-reduce latency is a few µs over NVLink and
- * ~10 µs or more across InfiniBand (nccl-tests); they only matter for tiny tensors.
+ * Default latency of one hop, i.e. one step of a ring: NCCL's tuning model charges 1.9 µs per ring
+ * step over NVLink and 4.0 µs over the network with its LL128 protocol (src/graph/tuning.cc,
+ * `hwLat`; 0.47/2.7 µs with LL for tiny messages, 3.4/9.6 µs with Simple for large ones, where
+ * latency no longer matters). A ring all-reduce over n devices pays 2(n − 1) of them.
  */
-const DEFAULT_INTRA_NODE_LATENCY_US = 5;
-const DEFAULT_INTER_NODE_LATENCY_US = 10;
+const DEFAULT_INTRA_NODE_LATENCY_US = 1.9;
+const DEFAULT_INTER_NODE_LATENCY_US = 4;
 /** Inter-node bandwidth when the GPU is given explicitly and nothing else says: one 200 Gb/s NIC per GPU. */
 const DEFAULT_INTER_NODE_GBPS = 25;
 
@@ -42,18 +47,21 @@ export function resolveCluster(spec: ClusterSpec): Cluster {
   } else {
     gpu = spec.gpu;
   }
+  const intraNode: Link = {
+    bytesPerSec: (spec.intraNodeGBps ?? gpu.nvlinkGBps) * 1e9,
+    latencySec: (spec.intraNodeLatencyUs ?? DEFAULT_INTRA_NODE_LATENCY_US) * 1e-6,
+  };
+  const interNode: Link = {
+    bytesPerSec: (spec.interNodeGBps ?? defaultInterNodeGBps) * 1e9,
+    latencySec: (spec.interNodeLatencyUs ?? DEFAULT_INTER_NODE_LATENCY_US) * 1e-6,
+  };
   return {
     gpu,
     nodes: spec.nodes,
     gpusPerNode: spec.gpusPerNode,
     devices: spec.nodes * spec.gpusPerNode,
-    intraNode: {
-      bytesPerSec: (spec.intraNodeGBps ?? gpu.nvlinkGBps) * 1e9,
-      latencySec: (spec.intraNodeLatencyUs ?? DEFAULT_INTRA_NODE_LATENCY_US) * 1e-6,
-    },
-    interNode: {
-      bytesPerSec: (spec.interNodeGBps ?? defaultInterNodeGBps) * 1e9,
-      latencySec: (spec.interNodeLatencyUs ?? DEFAULT_INTER_NODE_LATENCY_US) * 1e-6,
-    },
+    intraNode,
+    interNode,
+    bus: busBandwidths(gpu, intraNode.bytesPerSec, interNode.bytesPerSec),
   };
 }

@@ -1,27 +1,45 @@
-import type { CollectiveKind } from '../schema/vocabulary.ts';
-import type { MeshAxis } from './mesh.ts';
+import type { CollectiveAlgorithm, CollectiveKind } from '../schema/vocabulary.ts';
+import type { MeshAxis } from './axis.ts';
 
 /**
- * Ring collectives on one mesh axis (DESIGN.md §4). A size-1 axis communicates nothing.
+ * A collective on one group as NCCL runs it (DESIGN.md §4.1): the cheapest of the algorithms NCCL
+ * could pick there (./collective-algorithms.ts), as its tuner picks by size. A size-1 group
+ * communicates nothing.
  * bytes: for all-reduce the buffer each device holds; for all-gather and reduce-scatter the full
  * (gathered) size; for all-to-all the total the group exchanges; for a halo exchange what one device
  * sends to its two neighbours together (they share its link).
  */
 export function collectiveSec(kind: CollectiveKind, axis: MeshAxis, bytes: number): number {
-  const n = axis.size;
-  if (n <= 1 || bytes <= 0) return 0;
-  const { alphaSec: a, betaSecPerByte: b } = axis;
-  switch (kind) {
-    case 'all-reduce':
-      return a + (2 * b * bytes * (n - 1)) / n;
-    case 'all-gather':
-    case 'reduce-scatter':
-      return a + (b * bytes * (n - 1)) / n;
-    case 'all-to-all':
-      return a + (b * bytes * (n - 1)) / (n * n);
-    case 'halo-exchange':
-      return a + b * bytes;
+  if (axis.size <= 1 || bytes <= 0) return 0;
+  // A loop, not map/reduce: this runs for every op × strategy × mesh and must not allocate.
+  let best = Number.POSITIVE_INFINITY;
+  for (const priced of axis.algorithms[kind]) {
+    const sec = priced.latencySec + priced.secPerByte * bytes;
+    if (sec < best) best = sec;
   }
+  return best;
+}
+
+/** The algorithm `collectiveSec` prices, for reports and tests; undefined where nothing moves. */
+export function chosenAlgorithm(
+  kind: CollectiveKind,
+  axis: MeshAxis,
+  bytes: number,
+): CollectiveAlgorithm | undefined {
+  if (axis.size <= 1 || bytes <= 0) return undefined;
+  const best = collectiveSec(kind, axis, bytes);
+  return axis.algorithms[kind].find((p) => p.latencySec + p.secPerByte * bytes === best)?.algorithm;
+}
+
+/** The time of one named algorithm, as if NCCL were told to run it (`NCCL_ALGO`); undefined where it cannot. */
+export function algorithmSec(
+  kind: CollectiveKind,
+  axis: MeshAxis,
+  algorithm: CollectiveAlgorithm,
+  bytes: number,
+): number | undefined {
+  const priced = axis.algorithms[kind].find((p) => p.algorithm === algorithm);
+  return priced === undefined ? undefined : priced.latencySec + priced.secPerByte * bytes;
 }
 
 /** Point-to-point transfer between pipeline stages. */

@@ -1,13 +1,8 @@
 import { InvalidInputError } from '../schema/errors.ts';
-import type { Cluster, Link } from './cluster.ts';
+import { groupAxis, type MeshAxis } from './axis.ts';
+import type { Cluster } from './cluster.ts';
 
-/** One axis of a logical mesh: its size and the α-β figures of the slowest link its groups cross. */
-export interface MeshAxis {
-  readonly size: number;
-  readonly alphaSec: number;
-  readonly betaSecPerByte: number;
-  readonly spansNodes: boolean;
-}
+export type { MeshAxis } from './axis.ts';
 
 /** A 2-D logical mesh [a0, a1]; axis 0 is the slow one (spans nodes first), axis 1 the fast one. */
 export interface LogicalMesh {
@@ -16,15 +11,12 @@ export interface LogicalMesh {
   readonly devices: number;
 }
 
-function axisFromLink(size: number, link: Link, spansNodes: boolean): MeshAxis {
-  return { size, alphaSec: link.latencySec, betaSecPerByte: 1 / link.bytesPerSec, spansNodes };
-}
-
 /*
  * Devices are numbered node-major and the mesh is laid row-major over the first a0·a1 of them, so
  * an axis-1 group is a1 consecutive devices and an axis-0 group strides by a1. A ring over a group
  * that crosses a node boundary is paced by the network, where every device of the node sends at
- * once: each gets the per-GPU inter-node bandwidth (DESIGN.md §4).
+ * once: each gets the per-GPU inter-node bandwidth (DESIGN.md §4), and collectives run as NCCL
+ * runs them over that layout (./collective-algorithms.ts).
  */
 function groupSpansNodes(first: number, stride: number, size: number, gpusPerNode: number): boolean {
   return Math.floor(first / gpusPerNode) !== Math.floor((first + stride * (size - 1)) / gpusPerNode);
@@ -50,10 +42,13 @@ export function logicalMesh(cluster: Cluster, shape: readonly [number, number]):
   for (let i0 = 0; i0 < a0 && !axis1Spans; i0++) axis1Spans = groupSpansNodes(i0 * a1, 1, a1, g);
   let axis0Spans = false;
   for (let i1 = 0; i1 < a1 && !axis0Spans; i1++) axis0Spans = groupSpansNodes(i1, a1, a0, g);
-  const link = (spans: boolean) => (spans ? cluster.interNode : cluster.intraNode);
+  const axes: [MeshAxis, MeshAxis] = [
+    groupAxis(cluster, a0, a1, axis0Spans),
+    groupAxis(cluster, a1, 1, axis1Spans),
+  ];
   return {
     shape: [a0, a1],
-    axes: [axisFromLink(a0, link(axis0Spans), axis0Spans), axisFromLink(a1, link(axis1Spans), axis1Spans)],
+    axes,
     devices: a0 * a1,
   };
 }

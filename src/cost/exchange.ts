@@ -3,6 +3,7 @@
  * keys and values among context-parallel peers, routed tokens among expert-parallel peers. Priced
  * per microbatch on the group's axis, forward and backward, from the bytes one device holds.
  */
+import { SOLO_AXIS } from '../cluster/axis.ts';
 import { collectiveSec, sendRecvSec } from '../cluster/collectives.ts';
 import type { MeshAxis } from '../cluster/mesh.ts';
 import type { Exchange } from '../schema/graph.ts';
@@ -16,8 +17,8 @@ export interface OuterGroups {
 
 /** No outer parallelism: size-1 groups move nothing. */
 export const NO_OUTER_GROUPS: OuterGroups = {
-  cp: { size: 1, alphaSec: 0, betaSecPerByte: 0, spansNodes: false },
-  ep: { size: 1, alphaSec: 0, betaSecPerByte: 0, spansNodes: false },
+  cp: SOLO_AXIS,
+  ep: SOLO_AXIS,
 };
 
 /** One transfer among a group's peers (not a mesh axis's collective), for the plan's per-op report. */

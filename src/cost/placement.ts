@@ -5,7 +5,8 @@
  * neighbours outermost. A group whose members span nodes crosses the network, where every device of
  * a node sends at once.
  */
-import type { Cluster, Link } from '../cluster/cluster.ts';
+import { groupAxis } from '../cluster/axis.ts';
+import type { Cluster } from '../cluster/cluster.ts';
 import type { MeshAxis } from '../cluster/mesh.ts';
 import type { OuterGroups } from './exchange.ts';
 
@@ -29,9 +30,7 @@ export interface StageLinks {
 
 /** A group of `size` peers, `inner` devices apart. */
 function group(cluster: Cluster, inner: number, size: number): MeshAxis {
-  const spansNodes = inner * size > cluster.gpusPerNode;
-  const link: Link = spansNodes ? cluster.interNode : cluster.intraNode;
-  return { size, alphaSec: link.latencySec, betaSecPerByte: 1 / link.bytesPerSec, spansNodes };
+  return groupAxis(cluster, size, inner, inner * size > cluster.gpusPerNode);
 }
 
 export function stageLinks(cluster: Cluster, stageDevices: number, degrees: OuterDegrees): StageLinks {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CollectiveAlgorithm } from './vocabulary.ts';
 
 const positive = z.number().positive().finite();
 
@@ -26,6 +27,12 @@ export const Efficiency = z
     memory: z.number().gt(0).max(1),
     /** Share of tensor-parallel collective time hidden behind GEMMs when that overlap is enabled. */
     tpOverlap: z.number().min(0).max(1).default(0.5),
+    /**
+     * Share of each GPU's network line rate that NCCL's bus bandwidth reaches across nodes. 0.96 is
+     * what the catalog's published multi-node plateaus show where the network paces the ring:
+     * 192 of 8 × 25 GB/s on DGX A100 nodes, 381.8 of 8 × 50 GB/s on AWS B200 nodes.
+     */
+    network: z.number().gt(0).max(1).default(0.96),
   })
   .strict();
 export type Efficiency = z.infer<typeof Efficiency>;
@@ -48,8 +55,8 @@ export const GemmTile = z
   .strict();
 export type GemmTile = z.infer<typeof GemmTile>;
 
-/** NCCL's algorithms (its `NCCL_ALGO` names, lower case) that the catalog's all-reduce figures ran. */
-export const NcclAlgorithm = z.enum(['ring', 'nvls']);
+/** NCCL's algorithms that the catalog's all-reduce figures ran. */
+export const NcclAlgorithm = CollectiveAlgorithm.extract(['ring', 'nvls']);
 export type NcclAlgorithm = z.infer<typeof NcclAlgorithm>;
 
 /** One published nccl-tests `all_reduce_perf` figure: bus bandwidth over so many GPUs and nodes. */
@@ -111,7 +118,9 @@ export const ClusterSpec = z
     intraNodeGBps: positive.optional(),
     /** Per GPU and direction, GB/s; defaults to the catalog's typical node (e.g. DGX A100: 25). */
     interNodeGBps: positive.optional(),
+    /** Latency of one NVLink hop (one ring step), µs; defaults to NCCL's 1.9 (LL128). */
     intraNodeLatencyUs: z.number().nonnegative().finite().optional(),
+    /** Latency of one network hop, µs; defaults to NCCL's 4.0 (LL128). */
     interNodeLatencyUs: z.number().nonnegative().finite().optional(),
     /** What one GPU costs per hour, USD; with it every plan's summary says what training costs. */
     pricePerGpuHour: positive.optional(),

@@ -22,6 +22,16 @@ export const CollectiveKind = z.enum([
 ]);
 export type CollectiveKind = z.infer<typeof CollectiveKind>;
 
+/**
+ * How a collective runs over a group (DESIGN.md §4.1): NCCL's ring, tree (all-reduce across nodes)
+ * and NVLS (all-reduce reduced inside the NVLink switch) — its `NCCL_ALGO` names in lower case —
+ * and the two-level form for groups spanning nodes (reduce-scatter inside each node, the nodes'
+ * collective over each GPU's own network rail, all-gather inside each node). `direct`: every device
+ * sends to every peer at once (all-to-all, halo exchange).
+ */
+export const CollectiveAlgorithm = z.enum(['ring', 'tree', 'nvls', 'hierarchical', 'direct']);
+export type CollectiveAlgorithm = z.infer<typeof CollectiveAlgorithm>;
+
 /** The pass of a training step a cost belongs to. */
 export const Phase = z.enum(['forward', 'backward']);
 export type Phase = z.infer<typeof Phase>;

@@ -6,9 +6,13 @@ import { shardGraph } from '../../src/planner/shard.ts';
 import { matmulGraph, setup } from './helpers.ts';
 
 const dgx = { gpu: 'A100-80GB', nodes: 1, gpusPerNode: 8, intraNodeGBps: 300 };
+// helpers.ts sets 5 µs per NVLink hop; an 8× A100 NVLink ring reaches nccl-tests' 232 GB/s bus
+// bandwidth (GTC25 S72583), not the 300 GB/s link. NCCL's ring all-reduce: 2(n − 1) steps, each
+// device moving 2(n − 1)/n of the buffer at bus bandwidth.
 const alpha = 5e-6;
-const beta = 1 / 300e9;
-const ringAllReduce = (bytes: number, n: number) => alpha + (2 * beta * bytes * (n - 1)) / n;
+const busBytesPerSec = 232e9;
+const ringAllReduce = (bytes: number, n: number) =>
+  2 * (n - 1) * alpha + (2 * bytes * (n - 1)) / n / busBytesPerSec;
 
 describe('closed forms', () => {
   it('data parallelism: a weight matmul with the batch split 8 ways pays exactly the ring all-reduce of its gradient', () => {

@@ -4,6 +4,7 @@
  * the bytes context and expert parallelism move, as Megatron-LM moves them.
  */
 import { describe, expect, it } from 'vitest';
+import { groupAxis } from '../../src/cluster/axis.ts';
 import { resolveCluster } from '../../src/cluster/cluster.ts';
 import type { MeshAxis } from '../../src/cluster/mesh.ts';
 import { logicalMesh } from '../../src/cluster/mesh.ts';
@@ -110,9 +111,10 @@ describe('multi-head latent attention against DeepSeek-V2 (arXiv 2405.04434 §2.
   });
 });
 
-/** One outer group of `size` devices over one NVLink domain. */
+/** One outer group of `size` consecutive devices inside one 8-GPU NVLink domain. */
 function group(size: number): MeshAxis {
-  return { size, alphaSec: 5e-6, betaSecPerByte: 1 / 450e9, spansNodes: false };
+  const node = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 }));
+  return groupAxis(node, size, 1, false);
 }
 
 /** The cost of `opName` in a model built for cp, ep, on one device (the ops' own exchanges only). */

@@ -19,15 +19,15 @@ export const GiB = 2 ** 30;
  * overlap hides, only the H100 runs enable it). V100 has no published run here: it keeps 0.75.
  * Blackwell (B200, GB200) and H800 run on Hopper's set until a calibration fits them.
  */
-export const voltaEfficiency = { matmul: 0.75, memory: 0.8, tpOverlap: 0.5 } as const;
-export const ampereEfficiency = { matmul: 0.72, memory: 0.8, tpOverlap: 0.5 } as const;
-export const hopperEfficiency = { matmul: 0.7, memory: 0.8, tpOverlap: 0.5 } as const;
+export const voltaEfficiency = { matmul: 0.75, memory: 0.8, tpOverlap: 0.5, network: 0.96 } as const;
+export const ampereEfficiency = { matmul: 0.72, memory: 0.8, tpOverlap: 0.5, network: 0.96 } as const;
+export const hopperEfficiency = { matmul: 0.7, memory: 0.8, tpOverlap: 0.5, network: 0.96 } as const;
 
 /**
  * MI300X's own set. No published MI300X run calibrates it: these are Hopper's starting values,
  * kept apart so that fitting one generation never moves the other.
  */
-export const cdna3Efficiency = { matmul: 0.7, memory: 0.8, tpOverlap: 0.5 } as const;
+export const cdna3Efficiency = { matmul: 0.7, memory: 0.8, tpOverlap: 0.5, network: 0.96 } as const;
 
 /**
  * NVIDIA's slide "Collective Communication Bandwidth" (NCCL Tests Allreduce Bus Bandwidth in GB/s;
