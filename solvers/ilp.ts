@@ -120,7 +120,10 @@ export async function solveIlp(problem: IlpProblem, options: SolveOptions = {}):
   // HiGHS and glpk overrun their own limit by ~0.3–0.6 s (measured): ask for less, so the incumbent
   // comes back before an isolated runner's kill at the deadline loses it.
   const backendLimitSec = Math.max(0.1, Math.min(remainingSec - 0.6, remainingSec * 0.9));
-  const answer = await raceAbort(solveWithMilp(pruned.problem, backend, backendLimitSec), signal);
+  const answer = await raceAbort(
+    solveWithMilp(pruned.problem, backend, backendLimitSec, signal ? { signal } : {}),
+    signal,
+  );
   throwIfAborted(signal);
   return finish(problem, pruned, answer, startedMs);
 }

@@ -1,12 +1,18 @@
 /** solveIlp's own behaviour: trivial problems, forbidden costs, status mapping, aborts and deadlines. */
 import { describe, expect, it } from 'vitest';
+import { cbcAvailable } from '../../solvers/backends/cbc.ts';
 import { milpBackendForSize, solveIlp } from '../../solvers/ilp.ts';
 import type { BackendChoice, IlpProblem, IlpSolution } from '../../solvers/problem.ts';
 import { randomProblem } from '../../solvers/random.ts';
 import { costOf } from './oracle.ts';
 
 const INF = Number.POSITIVE_INFINITY;
-const ALL: BackendChoice[] = ['auto', 'elimination', 'highs', 'glpk', 'lp-solver'];
+// cbc is a Debian binary: optional locally, installed by .ci/run.
+const ALL: BackendChoice[] = ['auto', 'elimination', 'highs', 'glpk', 'lp-solver', ...cbcIfInstalled()];
+
+function cbcIfInstalled(): BackendChoice[] {
+  return cbcAvailable() ? ['cbc'] : [];
+}
 
 /** A returned choice priced by the brute-force oracle's own arithmetic: finite, within budget, as claimed. */
 function expectValidChoice(problem: IlpProblem, solution: IlpSolution): void {
