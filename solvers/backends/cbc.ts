@@ -141,6 +141,19 @@ export function parseSolution(text: string): CbcRun {
   return { status: optimal ? 'optimal' : 'stopped', values, objective };
 }
 
+/**
+ * meshplan's costs are seconds, often 1e-6 or less per term, under CBC's absolute tolerances (~1e-7):
+ * unscaled, CBC calls a choice optimal that is up to 0.02% off (measured on Alpa-form chains and DAGs).
+ * With the largest cost scaled to 100 it returns the exact optimum (checked against the elimination DP)
+ * and is no slower than with 1 or 1e4.
+ */
+const COST_SCALE_TARGET = 100;
+
+function objectiveScale(model: LinearModel): number {
+  const largest = model.columnCosts.reduce((a, c) => Math.max(a, Math.abs(c)), 0);
+  return largest > 0 ? COST_SCALE_TARGET / largest : 1;
+}
+
 export const cbcBackend: MilpBackend = {
   name: 'cbc',
   async solve(model: LinearModel, timeLimitSec: number, options: MilpSolveOptions = {}): Promise<MilpResult> {
@@ -148,7 +161,9 @@ export const cbcBackend: MilpBackend = {
       options.start === undefined
         ? undefined
         : new Map(model.columnNames.map((name, column) => [name, options.start!(column)]));
-    const run = await runCbc(writeLpFile(model), timeLimitSec, {
+    const scale = objectiveScale(model);
+    const scaled = { ...model, columnCosts: model.columnCosts.map((c) => c * scale) };
+    const run = await runCbc(writeLpFile(scaled), timeLimitSec, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(mipStart ? { mipStart } : {}),
     });
@@ -159,7 +174,7 @@ export const cbcBackend: MilpBackend = {
     return {
       status: run.status === 'optimal' ? 'optimal' : 'feasible',
       columnValues: (column) => byColumn[column]!,
-      objective: run.objective,
+      objective: run.objective === null ? null : run.objective / scale,
     };
   },
 };

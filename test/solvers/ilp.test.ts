@@ -224,8 +224,10 @@ describe('solveIlp', () => {
     expect(outcomes).toContain('SolverVerificationError');
   });
 
-  it('picks GLPK for small MILPs and HiGHS for large ones', () => {
-    expect(milpBackendForSize(500)).toBe('glpk');
-    expect(milpBackendForSize(50_000)).toBe('highs');
+  it('picks GLPK for small MILPs, CBC above them when installed, else HiGHS for large ones', () => {
+    expect(milpBackendForSize(500, false)).toBe('glpk');
+    expect(milpBackendForSize(100, true)).toBe('glpk');
+    expect(milpBackendForSize(500, true)).toBe('cbc');
+    expect(milpBackendForSize(50_000, false)).toBe('highs');
   });
 });
