@@ -61,6 +61,41 @@ export function milpBackendForSize(columns: number, cbcInstalled = cbcAvailable(
   return columns <= MILP_CROSSOVER_COLUMNS ? 'glpk' : 'highs';
 }
 
+/**
+ * HiGHS and glpk overrun their own limit by ~0.3–0.6 s (measured): ask for less, so the incumbent comes back
+ * before an isolated runner's kill at the deadline loses it.
+ */
+function milpLimitSec(remainingSec: number): number {
+  return Math.max(0.1, Math.min(remainingSec - 0.6, remainingSec * 0.9));
+}
+
+/**
+ * With a binding budget the elimination DP may work for a second or two before its frontiers outgrow its
+ * bounds and it declines. CBC runs in its own process, so `auto` starts it first (where it is installed and
+ * the model is big enough to pay for the process) and the DP runs meanwhile: whichever answers first wins,
+ * and no time is lost to a DP that declines. Returns null when CBC is not started.
+ */
+function startCbcAlongside(
+  problem: IlpProblem,
+  deadlineMs: number,
+  signal: AbortSignal | undefined,
+): { answer: Promise<BackendAnswer>; stop: AbortController } | null {
+  const budget = problem.memoryBudget;
+  if (budget === null || !cbcAvailable()) return null;
+  const most = problem.nodes.reduce((sum, node) => sum + Math.max(...node.memory), 0);
+  if (most <= budget || milpColumnCount(problem) <= CBC_FROM_COLUMNS) return null;
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const remainingSec = (deadlineMs - performance.now()) / 1000;
+  const answer = solveWithMilp(problem, 'cbc', milpLimitSec(remainingSec), { signal: stop.signal }).finally(
+    () => signal?.removeEventListener('abort', onAbort),
+  );
+  // Observed below when the DP declines; dropped (after the abort) when the DP answers first.
+  answer.catch(() => undefined);
+  return { answer, stop };
+}
+
 function finish(
   original: IlpProblem,
   pruned: PrunedProblem,
@@ -109,13 +144,29 @@ export async function solveIlp(problem: IlpProblem, options: SolveOptions = {}):
       startedMs,
     );
   }
+  const alongside = requested === 'auto' ? startCbcAlongside(pruned.problem, deadlineMs, signal) : null;
   if (requested === 'elimination' || requested === 'auto') {
     start('elimination');
     const outcome = solveByElimination(pruned.problem, { deadlineMs });
+    // The DP's proof (or its timeout, when CBC is not running) is the answer; CBC is no longer needed.
+    if (outcome.applicable && (outcome.answer.status !== 'timeout' || alongside === null)) {
+      alongside?.stop.abort();
+      throwIfAborted(signal);
+      return finish(problem, pruned, outcome.answer, startedMs);
+    }
     throwIfAborted(signal);
-    if (outcome.applicable) return finish(problem, pruned, outcome.answer, startedMs);
+    // Only a DP that declined gets here when elimination was asked for by name.
     if (requested === 'elimination')
-      throw new SolverBackendError('elimination', `not applicable: ${outcome.reason}`);
+      throw new SolverBackendError(
+        'elimination',
+        `not applicable: ${outcome.applicable ? '' : outcome.reason}`,
+      );
+  }
+  if (alongside !== null) {
+    start('cbc');
+    const answer = await raceAbort(alongside.answer, signal);
+    throwIfAborted(signal);
+    return finish(problem, pruned, answer, startedMs);
   }
   const backend = requested === 'auto' ? milpBackendForSize(milpColumnCount(pruned.problem)) : requested;
   const remainingSec = (deadlineMs - performance.now()) / 1000;
@@ -128,11 +179,8 @@ export async function solveIlp(problem: IlpProblem, options: SolveOptions = {}):
     );
   }
   start(backend);
-  // HiGHS and glpk overrun their own limit by ~0.3–0.6 s (measured): ask for less, so the incumbent
-  // comes back before an isolated runner's kill at the deadline loses it.
-  const backendLimitSec = Math.max(0.1, Math.min(remainingSec - 0.6, remainingSec * 0.9));
   const answer = await raceAbort(
-    solveWithMilp(pruned.problem, backend, backendLimitSec, signal ? { signal } : {}),
+    solveWithMilp(pruned.problem, backend, milpLimitSec(remainingSec), signal ? { signal } : {}),
     signal,
   );
   throwIfAborted(signal);

@@ -6,8 +6,8 @@
  * touches the file system, because CBC only reads models from files.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { SolveAbortedError, SolverBackendError } from '../errors.ts';
@@ -49,7 +49,8 @@ export interface CbcRun {
 
 /**
  * Runs `cbc` on an LP file text and reads its solution file. `mipStart` (column name → value) is handed
- * over as CBC's -mipstart, so its search starts from that incumbent.
+ * over as CBC's -mipstart, so its search starts from that incumbent. Everything up to the process start
+ * is synchronous, so that a caller can start CBC and then run a synchronous solver of its own alongside.
  */
 export async function runCbc(
   lpText: string,
@@ -58,16 +59,16 @@ export async function runCbc(
 ): Promise<CbcRun> {
   const binary = cbcPath();
   if (binary === null) throw new SolverBackendError('cbc', 'the cbc binary is not on PATH');
-  const dir = await mkdtemp(join(tmpdir(), 'meshplan-cbc-'));
+  const dir = mkdtempSync(join(tmpdir(), 'meshplan-cbc-'));
   try {
     const modelFile = join(dir, 'model.lp');
     const solutionFile = join(dir, 'solution.txt');
-    await writeFile(modelFile, lpText);
+    writeFileSync(modelFile, lpText);
     const args = [modelFile, '-threads', String(CBC_THREADS), '-timeMode', 'elapsed'];
     args.push('-sec', String(Math.max(0.01, timeLimitSec)), '-ratioGap', '0', '-allowableGap', '0');
     if (options.mipStart !== undefined) {
       const startFile = join(dir, 'start.txt');
-      await writeFile(startFile, mipStartText(options.mipStart));
+      writeFileSync(startFile, mipStartText(options.mipStart));
       args.push('-mipstart', startFile);
     }
     args.push('-solve', '-printingOptions', 'all', '-solution', solutionFile);
@@ -75,7 +76,7 @@ export async function runCbc(
     if (killed) return { status: 'killed', values: null, objective: null };
     return parseSolution(await readFile(solutionFile, 'utf8'));
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
