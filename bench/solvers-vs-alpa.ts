@@ -7,10 +7,10 @@
 import { cbcAvailable, runCbc } from '../solvers/backends/cbc.ts';
 import { readSelection } from '../solvers/backends/linearise.ts';
 import { writeLpFile } from '../solvers/backends/lp-file.ts';
-import { evaluateChoice, solveIlp } from '../solvers/index.ts';
+import { evaluateChoice, solveIlp, solveIlpIsolated } from '../solvers/index.ts';
 import type { IlpProblem } from '../solvers/problem.ts';
 import { alpaLinearModel } from './alpa-formulation.ts';
-import { alpaFamily, alpaInstance } from './alpa-instances.ts';
+import { type AlpaShape, alpaFamily, alpaInstance } from './alpa-instances.ts';
 import { median, writeResults } from './results-io.ts';
 
 interface SideResult {
@@ -38,9 +38,10 @@ async function solveLikeAlpa(problem: IlpProblem): Promise<SideResult> {
   };
 }
 
+/** Through the killable thread runner, as the service and the CLI solve (a reused thread: no start-up). */
 async function solveWithMeshplan(problem: IlpProblem): Promise<SideResult> {
   const started = performance.now();
-  const solution = await solveIlp(problem);
+  const solution = await solveIlpIsolated(problem);
   return {
     status: `${solution.status} (${solution.backend})`,
     objective: solution.objective,
@@ -52,21 +53,18 @@ const proven = (r: SideResult) => r.status.startsWith('optimal');
 const atLeastAsGood = (a: number | null, b: number | null) =>
   a !== null && (b === null || a <= b * (1 + 1e-9) + 1e-12);
 
-/** Median of a warm 20-op solve (chain and DAG, with a budget), the start-up target. */
-async function twentyOpSolveMs(): Promise<number> {
+/**
+ * Median wall time of 20-op solves through solveIlpIsolated (the killable runner the service and the CLI
+ * use), after one warm-up solve: chains and DAGs, 4 and 8 strategies, with and without a budget.
+ */
+async function twentyOpSolveMs(shape: AlpaShape): Promise<number> {
   const walls: number[] = [];
-  for (const shape of ['chain', 'dag'] as const) {
-    for (let seed = 0; seed < 5; seed++) {
-      const problem = alpaInstance({
-        shape,
-        ops: 20,
-        strategies: 8,
-        budgetFraction: 0.3,
-        seed,
-        timeLimitSec: 10,
-      });
+  for (const strategies of [4, 8] as const) {
+    for (let seed = 0; seed < 6; seed++) {
+      const budgetFraction = seed % 2 === 0 ? null : 0.3;
+      const problem = alpaInstance({ shape, ops: 20, strategies, budgetFraction, seed, timeLimitSec: 10 });
       const started = performance.now();
-      await solveIlp(problem);
+      await solveIlpIsolated(problem);
       walls.push(performance.now() - started);
     }
   }
@@ -80,8 +78,11 @@ export async function runSolversVsAlpa(timeLimitSec: number): Promise<void> {
     );
     return;
   }
-  // One solve first, so that the one-off loading of the WebAssembly backends is not charged to an instance.
-  await twentyOpSolveMs();
+  // Solves first, so that the one-off start of a thread and its solvers is not charged to an instance.
+  await twentyOpSolveMs('chain');
+  await solveIlp(
+    alpaInstance({ shape: 'dag', ops: 20, strategies: 4, budgetFraction: 0.3, seed: 0, timeLimitSec: 5 }),
+  );
   const rows = [];
   // ILP_BENCH_ONLY=regex runs a subset of the family (e.g. "budget" or "dag 400").
   const only = new RegExp(process.env.ILP_BENCH_ONLY ?? '');
@@ -122,7 +123,8 @@ export async function runSolversVsAlpa(timeLimitSec: number): Promise<void> {
       (r) => proven(r.meshplan) || atLeastAsGood(r.meshplan.objective, r.cbc.objective),
     ).length,
     medianRatioCbcOverMeshplan: median(rows.map((r) => r.ratioCbcOverMeshplan)),
-    twentyOpSolveMedianMs: await twentyOpSolveMs(),
+    twentyOpChainSolveMedianMs: await twentyOpSolveMs('chain'),
+    twentyOpDagSolveMedianMs: await twentyOpSolveMs('dag'),
   };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   writeResults('solvers-vs-alpa', {
