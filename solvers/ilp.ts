@@ -13,6 +13,7 @@ import { cbcAvailable } from './backends/cbc.ts';
 import { milpColumnCount, solveWithMilp } from './backends/milp.ts';
 import { solveByElimination } from './elimination.ts';
 import { SolveAbortedError, SolverBackendError, SolverVerificationError, throwIfAborted } from './errors.ts';
+import { greedyIncumbent } from './incumbent.ts';
 import type { BackendAnswer, BackendName, IlpProblem, IlpSolution, SolveOptions } from './problem.ts';
 import { expandChoice, type PrunedProblem, pruneProblem } from './prune.ts';
 import { validateProblem } from './validate.ts';
@@ -103,6 +104,31 @@ function startCbcAlongside(
   return { answer, stop };
 }
 
+/** Time the local search for a warm start may take, at most: a fraction of what the MILP then gets. */
+const INCUMBENT_SHARE_OF_TIME = 0.02;
+
+/** A feasible choice for a budgeted problem (solvers/incumbent.ts), or null without a budget or within no time. */
+function quickIncumbent(problem: IlpProblem, deadlineMs: number) {
+  if (problem.memoryBudget === null) return null;
+  const now = performance.now();
+  return greedyIncumbent(problem, now + Math.max(0, deadlineMs - now) * INCUMBENT_SHARE_OF_TIME);
+}
+
+/** A MILP that stopped without a choice still leaves the warm start: answer with it, as merely feasible. */
+function orIncumbent(
+  problem: IlpProblem,
+  answer: BackendAnswer,
+  incumbent: { choice: readonly number[]; objective: number } | null,
+): BackendAnswer {
+  if (answer.status !== 'timeout' || incumbent === null) return answer;
+  return {
+    backend: answer.backend,
+    status: 'feasible',
+    selection: problem.nodes.map((node, v) => node.cost.map((_, k) => (k === incumbent.choice[v] ? 1 : 0))),
+    claimedObjective: incumbent.objective,
+  };
+}
+
 function finish(
   original: IlpProblem,
   pruned: PrunedProblem,
@@ -186,10 +212,13 @@ export async function solveIlp(problem: IlpProblem, options: SolveOptions = {}):
     );
   }
   start(backend);
-  const answer = await raceAbort(
-    solveWithMilp(pruned.problem, backend, milpLimitSec(remainingSec), signal ? { signal } : {}),
-    signal,
-  );
+  // A backend asked for by name answers alone; `auto` adds the warm start and falls back on it.
+  const incumbent = requested === 'auto' ? quickIncumbent(pruned.problem, deadlineMs) : null;
+  const milp = solveWithMilp(pruned.problem, backend, milpLimitSec(remainingSec), {
+    ...(signal ? { signal } : {}),
+    ...(incumbent ? { startChoice: incumbent.choice } : {}),
+  });
+  const answer = orIncumbent(pruned.problem, await raceAbort(milp, signal), incumbent);
   throwIfAborted(signal);
   return finish(problem, pruned, answer, startedMs);
 }
