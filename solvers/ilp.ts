@@ -95,10 +95,14 @@ function startCbcAlongside(
   const stop = new AbortController();
   const onAbort = () => stop.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
+  const incumbent = quickIncumbent(problem, deadlineMs);
   const remainingSec = (deadlineMs - performance.now()) / 1000;
-  const answer = solveWithMilp(problem, 'cbc', milpLimitSec(remainingSec), { signal: stop.signal }).finally(
-    () => signal?.removeEventListener('abort', onAbort),
-  );
+  const answer = solveWithMilp(problem, 'cbc', milpLimitSec(remainingSec), {
+    signal: stop.signal,
+    ...(incumbent ? { startChoice: incumbent.choice } : {}),
+  })
+    .then((milp) => orIncumbent(problem, milp, incumbent))
+    .finally(() => signal?.removeEventListener('abort', onAbort));
   // Observed below when the DP declines; dropped (after the abort) when the DP answers first.
   answer.catch(() => undefined);
   return { answer, stop };
