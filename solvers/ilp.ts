@@ -91,7 +91,8 @@ function startCbcAlongside(
   const budget = problem.memoryBudget;
   if (budget === null || !cbcAvailable()) return null;
   const most = problem.nodes.reduce((sum, node) => sum + Math.max(...node.memory), 0);
-  if (most <= budget || milpColumnCount(problem) < CBC_ALONGSIDE_FROM_COLUMNS) return null;
+  if (most <= budget || deadlineMs <= performance.now()) return null;
+  if (milpColumnCount(problem) < CBC_ALONGSIDE_FROM_COLUMNS) return null;
   const stop = new AbortController();
   const onAbort = () => stop.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });

@@ -174,8 +174,12 @@ describe('solveIlp', () => {
     });
     for (const backend of ['auto', 'highs', 'glpk'] as const) {
       const solution = await solveIlp(problem, { backend });
-      expect(solution.status).toBe('timeout');
-      expect(solution.choice).toBeNull();
+      // `auto` may still answer with its greedy warm start, which then verifies like any choice.
+      if (backend === 'auto' && solution.status === 'feasible') expectValidChoice(problem, solution);
+      else {
+        expect(solution.status).toBe('timeout');
+        expect(solution.choice).toBeNull();
+      }
     }
   });
 
