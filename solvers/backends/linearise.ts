@@ -101,9 +101,9 @@ export function linearise(problem: IlpProblem): LinearModel {
     });
     if (all.length === 0) evidentlyInfeasible = true;
     rows.push({ columns: all, coefficients: all.map(() => 1), lower: 1, upper: 1 });
-    // Alpa writes Σ_l e_kl ≤ s_uk; every integral solution meets it with equality, and the equality
-    // makes the LP relaxation the local marginal polytope — exact on trees and far tighter on DAGs,
-    // which is what lets the MILP prove optima on large graphs.
+    // Alpa writes Σ_l e_kl ≤ s_uk. Together with Σ e = 1 and Σ_k s_uk = 1 those rows can only hold with
+    // equality, even fractionally, so both give the same LP relaxation (the local marginal polytope,
+    // exact on trees); the equality just says so to the solver's presolve.
     const link = (pairs: number[], s: number) => {
       if (s < 0) return;
       rows.push({
