@@ -8,17 +8,19 @@ import { runSoak, soakDurationSec } from './soak.ts';
 import { runSolvers } from './solvers.ts';
 
 /**
- * `npm run bench [-- solvers|planning|import|fidelity|service|soak|frontier … [--duration-sec N]]`: every suite by default;
- * results in bench/results/. `--duration-sec` (or SOAK_DURATION_SEC) shortens the soak's two minutes.
+ * `npm run bench [-- solvers|planning|import|fidelity|service|soak|frontier … [--duration-sec N] [--quick]]`: every
+ * suite by default; results in bench/results/. `--duration-sec` (or SOAK_DURATION_SEC) shortens the soak's two
+ * minutes; `--quick` (or ILP_BENCH_LIMIT_SEC=N) caps the solvers' comparison with Alpa's CBC at 10 s per
+ * instance instead of 120 s.
  */
 const { values, positionals: wanted } = parseArgs({
-  options: { 'duration-sec': { type: 'string' } },
+  options: { 'duration-sec': { type: 'string' }, quick: { type: 'boolean', default: false } },
   allowPositionals: true,
 });
 // Read up front so a bad value fails before any suite has run for minutes.
 const soakSec = soakDurationSec(values['duration-sec']);
 const SUITES: Record<string, () => Promise<void>> = {
-  solvers: runSolvers,
+  solvers: () => runSolvers(values.quick === true),
   planning: () => runPlanning(5),
   import: () => runImport(5),
   fidelity: runFidelity,

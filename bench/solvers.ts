@@ -9,6 +9,7 @@ import { PARAM_STATE_BYTES } from '../src/cost/memory.ts';
 import { parseGraph } from '../src/graph/index.ts';
 import { ClusterSpec } from '../src/schema/index.ts';
 import { median, writeResults } from './results-io.ts';
+import { runSolversVsAlpa } from './solvers-vs-alpa.ts';
 
 const BACKENDS: readonly BackendChoice[] = ['elimination', 'glpk', 'highs', 'lp-solver', 'auto'];
 /** javascript-lp-solver's dense tableau: beyond this many ops it takes minutes (STACK-NOTES). */
@@ -39,8 +40,20 @@ async function timeSolve(problem: IlpProblem, backend: BackendChoice, repeats: n
   return { ...outcome, medianSec: median(walls) };
 }
 
-/** Solve time and objective per backend: the GPT block on three meshes, random DAGs of growing size. */
-export async function runSolvers(): Promise<void> {
+/** Issue 16's limit per instance in the comparison with Alpa's CBC; `quick` caps it for a short run. */
+function alpaComparisonLimitSec(quick: boolean): number {
+  const fromEnv = Number(process.env.ILP_BENCH_LIMIT_SEC);
+  if (Number.isFinite(fromEnv) && fromEnv > 0) return fromEnv;
+  return quick ? 10 : 120;
+}
+
+/**
+ * Solve time and objective per backend: the GPT block on three meshes, random DAGs of growing size; then
+ * meshplan against Alpa's CBC route on the Alpa-form family (bench/solvers-vs-alpa.ts).
+ */
+export async function runSolvers(quick = false): Promise<void> {
+  await runSolversVsAlpa(alpaComparisonLimitSec(quick));
+  if (quick) return;
   const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'A100-80GB', nodes: 4, gpusPerNode: 8 }));
   const graph = parseGraph(gptBlock);
   const rows = [];

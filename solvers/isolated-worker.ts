@@ -1,4 +1,7 @@
-/** Worker-thread side of solveIlpIsolated: runs one solve and reports the backend it is on. */
+/**
+ * Worker-thread side of solveIlpIsolated: runs solves one at a time (the thread is reused, so its solver
+ * modules load once) and reports the backend each is on.
+ */
 import { parentPort } from 'node:worker_threads';
 import { solveIlp } from './ilp.ts';
 import { type SolveRequest, serializeError, type WorkerMessage } from './isolated-protocol.ts';
@@ -6,7 +9,7 @@ import { type SolveRequest, serializeError, type WorkerMessage } from './isolate
 const port = parentPort!;
 const post = (message: WorkerMessage) => port.postMessage(message);
 
-port.once('message', async (request: SolveRequest) => {
+port.on('message', async (request: SolveRequest) => {
   try {
     // The solver gets what is left of the caller's time, net of this thread's start-up.
     const remainingSec = (request.deadlineEpochMs - Date.now()) / 1000;

@@ -16,6 +16,46 @@ export interface IsolatedSolveOptions extends SolveOptions {
 }
 
 /**
+ * Threads that answered are kept for the next solve: starting one (and loading tsx and the WebAssembly
+ * solvers in it) costs ~0.3 s, a solve of a small problem a few milliseconds. A thread that was killed
+ * (deadline, abort) or crashed is never reused. Idle threads are unref'd, so they do not keep the process
+ * alive.
+ */
+interface IdleWorker {
+  readonly worker: Worker;
+  /** Drops the thread from the idle list if it dies while idle (its errors have nobody to go to). */
+  readonly onGone: () => void;
+}
+const idleWorkers: IdleWorker[] = [];
+const MAX_IDLE_WORKERS = 2;
+
+function takeWorker(): Worker {
+  const idle = idleWorkers.pop();
+  if (idle === undefined) return startWorker();
+  // Only this module's own listeners: Worker keeps internal ones that deliver its messages.
+  idle.worker.off('exit', idle.onGone).off('error', idle.onGone);
+  idle.worker.ref();
+  return idle.worker;
+}
+
+function releaseWorker(worker: Worker): void {
+  if (idleWorkers.length >= MAX_IDLE_WORKERS) {
+    void worker.terminate();
+    return;
+  }
+  worker.unref();
+  const idle: IdleWorker = {
+    worker,
+    onGone: () => {
+      const at = idleWorkers.indexOf(idle);
+      if (at >= 0) idleWorkers.splice(at, 1);
+    },
+  };
+  worker.once('exit', idle.onGone).on('error', idle.onGone);
+  idleWorkers.push(idle);
+}
+
+/**
  * Under tsx or vitest this module is TypeScript source and a worker thread does not inherit the loader, so
  * the worker starts from a small .mjs bootstrap that registers tsx; compiled to .js it starts directly.
  */
@@ -48,7 +88,7 @@ export async function solveIlpIsolated(
     deadlineEpochMs: Date.now() + problem.timeLimitSec * 1000,
   };
   const killAfterMs = (problem.timeLimitSec + (options.graceSec ?? 0.5)) * 1000;
-  const worker = startWorker();
+  const worker = takeWorker();
   // With `auto` the DP runs first; the worker names each backend as it starts.
   let current: BackendName = backend === 'auto' ? 'elimination' : backend;
 
@@ -56,12 +96,15 @@ export async function solveIlpIsolated(
     let settled = false;
     const timer = Number.isFinite(killAfterMs) ? setTimeout(onDeadline, killAfterMs) : undefined;
     const wallSec = () => (performance.now() - startedMs) / 1000;
-    function settle(): boolean {
+    /** `healthy`: the thread answered and may serve the next solve; otherwise it is killed. */
+    function settle(healthy = false): boolean {
       if (settled) return false;
       settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      void worker.terminate();
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+      if (healthy) releaseWorker(worker);
+      else void worker.terminate();
       return true;
     }
     function onDeadline() {
@@ -72,21 +115,22 @@ export async function solveIlpIsolated(
       if (settle()) reject(new SolveAbortedError(signal?.reason));
     }
     signal?.addEventListener('abort', onAbort, { once: true });
-    worker.on('message', (message: WorkerMessage) => {
+    function onMessage(message: WorkerMessage) {
       if (message.type === 'backend') {
         current = message.backend;
         options.onBackendStart?.(current);
       } else if (message.type === 'solution') {
-        if (settle()) resolve({ ...message.solution, wallSec: wallSec() });
-      } else if (settle()) reject(reviveError(message.error, current));
-    });
-    worker.on('error', (error) => {
+        if (settle(true)) resolve({ ...message.solution, wallSec: wallSec() });
+      } else if (settle(true)) reject(reviveError(message.error, current));
+    }
+    function onError(error: Error) {
       if (settle()) reject(new SolverBackendError(current, `worker crashed: ${error.message}`));
-    });
-    worker.on('exit', (code) => {
+    }
+    function onExit(code: number) {
       if (settle())
         reject(new SolverBackendError(current, `worker exited with code ${code} before answering`));
-    });
+    }
+    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
     worker.postMessage(request);
   });
 }

@@ -34,8 +34,11 @@ export interface IlpProblem {
  */
 export type IlpStatus = 'optimal' | 'feasible' | 'infeasible' | 'timeout';
 
-/** The solvers that can answer an ILP: MILP backends and the exact elimination DP. */
-export const BACKEND_NAMES = ['highs', 'lp-solver', 'glpk', 'elimination'] as const;
+/**
+ * The solvers that can answer an ILP: MILP backends (cbc only where the `cbc` binary is installed) and the
+ * exact elimination DP.
+ */
+export const BACKEND_NAMES = ['highs', 'lp-solver', 'glpk', 'cbc', 'elimination'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 /** What a caller may ask for: one backend, or `auto` (the fastest measured for the problem). */
 export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;

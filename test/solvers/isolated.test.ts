@@ -44,6 +44,26 @@ describe('solveIlpIsolated', () => {
     expect(sameObjective(solution.objective!, bruteForce(problem).objective!)).toBe(true);
   });
 
+  it('answers every solve of a sequence and concurrent solves on reused threads, also after a kill', async () => {
+    const problems = Array.from({ length: 6 }, (_, seed) =>
+      randomProblem({ seed: 100 + seed, nodes: 6, strategies: [2, 4], budget: seed % 2 === 0 ? 0.3 : null }),
+    );
+    const check = async (problem: (typeof problems)[number]) => {
+      const solution = await solveIlpIsolated(problem);
+      expect(solution.status).toBe('optimal');
+      expect(sameObjective(solution.objective!, bruteForce(problem).objective!)).toBe(true);
+    };
+    for (const problem of problems.slice(0, 3)) await check(problem);
+    await Promise.all(problems.slice(3).map(check));
+    // A thread killed at its deadline is not returned to the idle ones: the next solve still answers.
+    const killed = await solveIlpIsolated(
+      { ...heavy, timeLimitSec: 0.3 },
+      { backend: 'lp-solver', graceSec: 0 },
+    );
+    expect(['timeout', 'feasible']).toContain(killed.status);
+    for (const problem of problems.slice(0, 2)) await check(problem);
+  });
+
   it('kills a backend that overruns its limit and reports a timeout within deadline + 1 s', async () => {
     const { result, ticks, elapsedMs } = await ticksDuring(solveIlpIsolated(heavy, { backend: 'lp-solver' }));
     expect(['timeout', 'feasible']).toContain(result.status);
