@@ -1,0 +1,54 @@
+import type { GpuSpec } from '../schema/index.ts';
+import { KERNEL_LAUNCH_SEC, memoryBoundSec } from './kernel-rates.ts';
+
+/*
+ * FlashAttention's backward pass recomputes the scores (q·kᵀ) and runs four more contractions (dV,
+ * dP, dQ, dK) against the forward's two: 2.5× the forward FLOPs, the ratio FlashAttention-2 uses to
+ * report its backward throughput (Dao 2023, arXiv 2307.08691, §4.1). It reaches a lower share of
+ * peak than the forward: up to 63% of A100's against 73% forward in the same paper, so the backward
+ * runs at 63/73 of the forward's efficiency.
+ */
+export const FLASH_BACKWARD_FLOPS_RATIO = 2.5;
+export const FLASH_BACKWARD_RELATIVE_EFFICIENCY = 63 / 73;
+
+/*
+ * A causal mask leaves the upper triangle of every s × s score block unused and FlashAttention skips
+ * those blocks: the kernel performs about half the FLOPs of the full matrix. The graph counts the
+ * full matrix, as SC'21's formula does; Megatron-LM's MFU (core_v0.19.0,
+ * megatron/training/training.py num_floating_point_operations) counts the causal half ("/ 2  # causal
+ * mask"). The price follows what the kernel performs.
+ */
+export const CAUSAL_PERFORMED_SHARE = 0.5;
+
+/** FLOPs a fused attention kernel performs, given the FLOPs of the full score matrix. */
+export function performedAttentionFlops(fullFlops: number, causal: boolean): number {
+  return causal ? fullFlops * CAUSAL_PERFORMED_SHARE : fullFlops;
+}
+
+export interface PassSec {
+  readonly forwardSec: number;
+  readonly backwardSec: number;
+}
+
+/**
+ * One fused attention kernel on one device, forward and backward. `performedFlops` are the forward's;
+ * `bytes` what the forward reads and writes (q, k, v, the output). The backward reads q, k, v, the
+ * output and its gradient and writes the three input gradients: about twice the forward's bytes.
+ */
+export function flashAttentionSec(
+  performedFlops: number,
+  bytes: number,
+  peakFlopsPerSec: number,
+  gpu: GpuSpec,
+): PassSec {
+  const forwardFlopsPerSec = peakFlopsPerSec * gpu.efficiency.attention;
+  const backwardFlopsPerSec = forwardFlopsPerSec * FLASH_BACKWARD_RELATIVE_EFFICIENCY;
+  return {
+    forwardSec: Math.max(performedFlops / forwardFlopsPerSec, memoryBoundSec(bytes, gpu)) + KERNEL_LAUNCH_SEC,
+    backwardSec:
+      Math.max(
+        (FLASH_BACKWARD_FLOPS_RATIO * performedFlops) / backwardFlopsPerSec,
+        memoryBoundSec(2 * bytes, gpu),
+      ) + KERNEL_LAUNCH_SEC,
+  };
+}
