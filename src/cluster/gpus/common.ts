@@ -18,6 +18,9 @@ export const GiB = 2 ** 30;
  * README, 9 runs); tpOverlap 0.5 (share of tensor-parallel collectives Transformer Engine's
  * overlap hides, only the H100 runs enable it). V100 has no published run here: it keeps 0.75.
  * Blackwell (B200, GB200) and H800 run on Hopper's set until a calibration fits them.
+ * These matmul values were fitted when one factor stood for every loss; matmul now means the share
+ * of peak a full-wave, long-K GEMM reaches (cost/gemm.ts prices waves, edges and short K apart), so
+ * they are starting points for the next fit (`CALIBRATED_FACTORS`), as the others are.
  * attention is a starting point until the calibration fits it: FlashAttention-2 reaches 50–73% of
  * A100's peak forward (Dao 2023, arXiv 2307.08691), 0.6 is inside that band; Hopper starts there too
  * (FlashAttention-3 reports up to 75% of H100's peak, FlashAttention-2 on H100 about 35%: Shah et al.
