@@ -25,6 +25,34 @@ export function performedAttentionFlops(fullFlops: number, causal: boolean): num
   return causal ? fullFlops * CAUSAL_PERFORMED_SHARE : fullFlops;
 }
 
+/*
+ * FlashAttention's grid: one thread block per 128 rows of queries (forward) or of keys (backward)
+ * of every sequence and head, each block on one SM. FlashAttention-2 (Dao 2023, §3.2) parallelises
+ * over batch, heads and sequence blocks; FlashAttention-3 (Shah et al. 2024, arXiv 2407.08608) runs
+ * 128-row blocks for head dims of 64–256 on H100, one warp-specialised block per SM.
+ */
+export const ATTENTION_BLOCK_ROWS = 128;
+
+/** Thread blocks of a pass: sequences × heads (`rowsPerPosition`) × blocks of `positions` rows. */
+export function attentionBlocks(rowsPerPosition: number, positions: number): number {
+  return rowsPerPosition * Math.ceil(positions / ATTENTION_BLOCK_ROWS);
+}
+
+/**
+ * How much longer the pass takes than its FLOPs at full occupancy: blocks run in waves of one per
+ * SM, and a last wave part full costs a whole one. 1 without an SM count.
+ */
+export function attentionWaveFactor(blocks: number, smCount: number | undefined): number {
+  if (smCount === undefined || blocks <= 0) return 1;
+  return (Math.ceil(blocks / smCount) * smCount) / blocks;
+}
+
+/** Thread blocks of the forward (over query rows) and backward (over key rows) passes. */
+export interface AttentionGrid {
+  readonly forwardBlocks: number;
+  readonly backwardBlocks: number;
+}
+
 export interface PassSec {
   readonly forwardSec: number;
   readonly backwardSec: number;
@@ -38,17 +66,19 @@ export interface PassSec {
 export function flashAttentionSec(
   performedFlops: number,
   bytes: number,
+  grid: AttentionGrid,
   peakFlopsPerSec: number,
   gpu: GpuSpec,
 ): PassSec {
   const forwardFlopsPerSec = peakFlopsPerSec * gpu.efficiency.attention;
   const backwardFlopsPerSec = forwardFlopsPerSec * FLASH_BACKWARD_RELATIVE_EFFICIENCY;
+  const forwardComputeSec =
+    (performedFlops / forwardFlopsPerSec) * attentionWaveFactor(grid.forwardBlocks, gpu.smCount);
+  const backwardComputeSec =
+    ((FLASH_BACKWARD_FLOPS_RATIO * performedFlops) / backwardFlopsPerSec) *
+    attentionWaveFactor(grid.backwardBlocks, gpu.smCount);
   return {
-    forwardSec: Math.max(performedFlops / forwardFlopsPerSec, memoryBoundSec(bytes, gpu)) + KERNEL_LAUNCH_SEC,
-    backwardSec:
-      Math.max(
-        (FLASH_BACKWARD_FLOPS_RATIO * performedFlops) / backwardFlopsPerSec,
-        memoryBoundSec(2 * bytes, gpu),
-      ) + KERNEL_LAUNCH_SEC,
+    forwardSec: Math.max(forwardComputeSec, memoryBoundSec(bytes, gpu)) + KERNEL_LAUNCH_SEC,
+    backwardSec: Math.max(backwardComputeSec, memoryBoundSec(2 * bytes, gpu)) + KERNEL_LAUNCH_SEC,
   };
 }

@@ -1,7 +1,14 @@
 import type { GraphOp } from '../graph/graph.ts';
+import { DIM } from '../graph/letters.ts';
 import { DTYPE_BYTES, type Dtype, type GpuSpec } from '../schema/index.ts';
-import { flashAttentionSec, type PassSec, performedAttentionFlops } from './attention-kernel.ts';
-import { forwardGemm, gemmLetters, gemmSec, gradientGemm } from './gemm.ts';
+import {
+  type AttentionGrid,
+  attentionBlocks,
+  flashAttentionSec,
+  type PassSec,
+  performedAttentionFlops,
+} from './attention-kernel.ts';
+import { forwardGemm, gemmLetters, gemmSec, gradientGemm, localSize } from './gemm.ts';
 import { KERNEL_LAUNCH_SEC, memoryBoundSec, tensorPeakFlopsPerSec } from './kernel-rates.ts';
 import { type ElementwiseTraffic, elementwiseKernelSec } from './memory-kernels.ts';
 
@@ -23,6 +30,22 @@ export interface OpShare extends ElementwiseTraffic {
 }
 
 /**
+ * The attention kernel's thread blocks on one device: every output position that is neither the
+ * query position nor a head-dim (sequences, heads) times the 128-row blocks of the query positions
+ * forward and of the key positions backward.
+ */
+function attentionGrid(op: GraphOp, share: OpShare): AttentionGrid {
+  let rows = 1;
+  for (const l of op.einsum.output) {
+    if (l !== DIM.seq && !op.reducedDims.has(l)) rows *= localSize(op, l, share.split, share.axisSizes);
+  }
+  return {
+    forwardBlocks: attentionBlocks(rows, localSize(op, DIM.seq, share.split, share.axisSizes)),
+    backwardBlocks: attentionBlocks(rows, localSize(op, DIM.keySeq, share.split, share.axisSizes)),
+  };
+}
+
+/**
  * Compute time of one op on one device, forward and backward, by the kernel that runs it
  * (DESIGN.md §4.1): a two-operand contraction is a GEMM forward and one GEMM per input gradient
  * backward (cost/gemm.ts); a fused attention kernel is priced on the FLOPs it performs
@@ -35,7 +58,13 @@ export function opComputeSec(op: GraphOp, share: OpShare, gpu: GpuSpec): PassSec
   const peak = tensorPeakFlopsPerSec(gpu, share.dtype);
   const bytes = share.inputBytes + share.outputBytes;
   if (op.kind === 'attention')
-    return flashAttentionSec(performedAttentionFlops(share.flops, op.causal), bytes, peak, gpu);
+    return flashAttentionSec(
+      performedAttentionFlops(share.flops, op.causal),
+      bytes,
+      attentionGrid(op, share),
+      peak,
+      gpu,
+    );
   const roles = op.kind === 'matmul' ? gemmLetters(op) : null;
   if (roles !== null) {
     const forward = forwardGemm(op, roles, share.split, share.axisSizes);

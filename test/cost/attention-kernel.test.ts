@@ -1,12 +1,13 @@
 /**
  * Fused attention priced on the FLOPs it performs (DESIGN.md §4.1), against closed forms: the full
  * score matrix 4·b·s²·h forward, the causal half, Megatron-LM's MFU term, and FlashAttention-2's
- * backward of 2.5× the forward FLOPs at 63% of A100's peak against 73% forward.
+ * backward of 2.5× the forward FLOPs at 63% of A100's peak against 73% forward, in waves of 128-row
+ * blocks over the SMs.
  */
 import { describe, expect, it } from 'vitest';
 import { resolveCluster } from '../../src/cluster/cluster.ts';
 import { logicalMesh } from '../../src/cluster/mesh.ts';
-import { performedAttentionFlops } from '../../src/cost/attention-kernel.ts';
+import { attentionWaveFactor, performedAttentionFlops } from '../../src/cost/attention-kernel.ts';
 import { KERNEL_LAUNCH_SEC } from '../../src/cost/kernel-rates.ts';
 import { costContext, costOfOp } from '../../src/cost/op-cost.ts';
 import { parseGraph } from '../../src/graph/index.ts';
@@ -47,11 +48,26 @@ describe('flash attention', () => {
     const cost = costOfOp(op, { split: [null, null] }, false, ctx);
     const forwardFlopsPerSec = 989e12 * cluster.gpu.efficiency.attention;
     const performed = 2 * b * s * s * h;
-    expect(cost.forwardSec).toBeCloseTo(performed / forwardFlopsPerSec + KERNEL_LAUNCH_SEC, 12);
+    // 96 heads × 2048 / 128 rows = 1,536 blocks in 12 waves of H100's 132 SMs (the last 84% full).
+    const waves = (12 * 132) / 1536;
+    expect(cost.forwardSec).toBeCloseTo((performed / forwardFlopsPerSec) * waves + KERNEL_LAUNCH_SEC, 12);
     expect(cost.backwardSec).toBeCloseTo(
-      (2.5 * performed) / ((forwardFlopsPerSec * 63) / 73) + KERNEL_LAUNCH_SEC,
+      ((2.5 * performed) / ((forwardFlopsPerSec * 63) / 73)) * waves + KERNEL_LAUNCH_SEC,
       12,
     );
+  });
+
+  it('runs its blocks in waves over the SMs: one block past a full wave doubles the time', () => {
+    expect(attentionWaveFactor(108, 108)).toBe(1);
+    expect(attentionWaveFactor(109, 108)).toBeCloseTo(216 / 109, 12);
+    expect(attentionWaveFactor(54, 108)).toBe(2);
+    // Split 8 ways over heads, one sequence: 12 heads × 16 blocks = 192 blocks, 2 waves on 108 SMs.
+    const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'A100-80GB', nodes: 1, gpusPerNode: 8 }));
+    const ctx = costContext(graph, logicalMesh(cluster, [1, 8]), cluster.gpu, 'none');
+    const split = costOfOp(op, { split: [null, 'n'] }, false, ctx);
+    const performed = (2 * b * s * s * h) / 8;
+    const flopsPerSec = 312e12 * cluster.gpu.efficiency.attention;
+    expect(split.forwardSec).toBeCloseTo((performed / flopsPerSec) * (216 / 192) + KERNEL_LAUNCH_SEC, 12);
   });
 
   it('eager attention computes every score: its contractions are GEMMs over the full matrix', () => {
