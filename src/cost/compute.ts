@@ -30,14 +30,16 @@ export interface OpShare extends ElementwiseTraffic {
 }
 
 /**
- * The attention kernel's thread blocks on one device: every output position that is neither the
- * query position nor a head-dim (sequences, heads) times the 128-row blocks of the query positions
- * forward and of the key positions backward.
+ * The attention kernel's thread blocks on one device: the output dims of the query (its first
+ * operand) other than its position and head dim — sequences and heads — times the 128-row blocks of
+ * the query positions forward and of the key positions backward.
  */
 function attentionGrid(op: GraphOp, share: OpShare): AttentionGrid {
+  const query = op.einsum.inputs[0] ?? '';
   let rows = 1;
   for (const l of op.einsum.output) {
-    if (l !== DIM.seq && !op.reducedDims.has(l)) rows *= localSize(op, l, share.split, share.axisSizes);
+    if (l !== DIM.seq && query.includes(l) && !op.reducedDims.has(l))
+      rows *= localSize(op, l, share.split, share.axisSizes);
   }
   return {
     forwardBlocks: attentionBlocks(rows, localSize(op, DIM.seq, share.split, share.axisSizes)),
