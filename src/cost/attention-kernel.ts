@@ -8,8 +8,8 @@ import { KERNEL_LAUNCH_SEC, memoryBoundSec } from './kernel-rates.ts';
  * peak than the forward: up to 63% of A100's against 73% forward in the same paper, so the backward
  * runs at 63/73 of the forward's efficiency.
  */
-export const FLASH_BACKWARD_FLOPS_RATIO = 2.5;
-export const FLASH_BACKWARD_RELATIVE_EFFICIENCY = 63 / 73;
+const FLASH_BACKWARD_FLOPS_RATIO = 2.5;
+const FLASH_BACKWARD_RELATIVE_EFFICIENCY = 63 / 73;
 
 /*
  * A causal mask leaves the upper triangle of every s × s score block unused and FlashAttention skips
@@ -18,7 +18,7 @@ export const FLASH_BACKWARD_RELATIVE_EFFICIENCY = 63 / 73;
  * megatron/training/training.py num_floating_point_operations) counts the causal half ("/ 2  # causal
  * mask"). The price follows what the kernel performs.
  */
-export const CAUSAL_PERFORMED_SHARE = 0.5;
+const CAUSAL_PERFORMED_SHARE = 0.5;
 
 /** FLOPs a fused attention kernel performs, given the FLOPs of the full score matrix. */
 export function performedAttentionFlops(fullFlops: number, causal: boolean): number {
@@ -31,7 +31,7 @@ export function performedAttentionFlops(fullFlops: number, causal: boolean): num
  * over batch, heads and sequence blocks; FlashAttention-3 (Shah et al. 2024, arXiv 2407.08608) runs
  * 128-row blocks for head dims of 64–256 on H100, one warp-specialised block per SM.
  */
-export const ATTENTION_BLOCK_ROWS = 128;
+const ATTENTION_BLOCK_ROWS = 128;
 
 /** Thread blocks of a pass: sequences × heads (`rowsPerPosition`) × blocks of `positions` rows. */
 export function attentionBlocks(rowsPerPosition: number, positions: number): number {

@@ -17,7 +17,7 @@ export interface ElementwiseTraffic {
 }
 
 /** Forward bytes: read the inputs, write the output (and a dropout's one-byte mask). */
-export function forwardKernelBytes(kind: OpKind, t: ElementwiseTraffic): number {
+function forwardKernelBytes(kind: OpKind, t: ElementwiseTraffic): number {
   return t.inputBytes + t.outputBytes + (kind === 'dropout' ? t.outputElements : 0);
 }
 
@@ -25,7 +25,7 @@ export function forwardKernelBytes(kind: OpKind, t: ElementwiseTraffic): number 
  * Backward bytes, from what the kind keeps (`SAVED_FOR_BACKWARD`): read the output's gradient and
  * the saved tensor (the activation inputs, the output, or the mask), write each input's gradient.
  */
-export function backwardKernelBytes(kind: OpKind, t: ElementwiseTraffic): number {
+function backwardKernelBytes(kind: OpKind, t: ElementwiseTraffic): number {
   const keeps = SAVED_FOR_BACKWARD[kind];
   const savedBytes =
     keeps === 'inputs'

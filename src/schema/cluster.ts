@@ -47,7 +47,6 @@ export const CALIBRATED_FACTORS = [
   'attention',
   'memory',
 ] as const satisfies readonly (keyof Efficiency)[];
-export type CalibratedFactor = (typeof CALIBRATED_FACTORS)[number];
 
 /**
  * The tensor-core GEMM tile the generation's library kernels compute per thread block, in matrix
