@@ -1188,6 +1188,8 @@ export interface components {
             }[];
             boostClockMHz?: number;
             efficiency: {
+                /** @default 0.6 */
+                attention: number;
                 matmul: number;
                 memory: number;
                 /** @default 0.96 */
@@ -1228,6 +1230,8 @@ export interface components {
             }[];
             boostClockMHz?: number;
             efficiency: {
+                /** @default 0.6 */
+                attention?: number;
                 matmul: number;
                 memory: number;
                 /** @default 0.96 */
@@ -1801,6 +1805,7 @@ export interface components {
                 graph: {
                     name?: string;
                     ops: {
+                        causal?: boolean;
                         /** @enum {string} */
                         computeDtype?: "fp32" | "tf32" | "bf16" | "fp16" | "fp8" | "int64" | "int32" | "int8" | "bool";
                         einsum: string;
@@ -1823,7 +1828,7 @@ export interface components {
                          * @default other
                          * @enum {string}
                          */
-                        kind?: "matmul" | "elementwise" | "add" | "dropout" | "reshape" | "norm" | "softmax" | "embedding" | "loss" | "other";
+                        kind?: "matmul" | "attention" | "elementwise" | "add" | "dropout" | "reshape" | "norm" | "softmax" | "embedding" | "loss" | "other";
                         name: string;
                         output: string;
                         reducedDims?: string[];

@@ -2,11 +2,12 @@ import { collectiveSec } from '../cluster/collectives.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
 import type { GraphOp, OpGraph } from '../graph/graph.ts';
 import { DIM } from '../graph/letters.ts';
-import type { Dtype, GpuSpec, Phase, Recompute } from '../schema/index.ts';
-import { memoryBoundSec, peakFlopsPerSec, rooflineSec } from './compute.ts';
+import { DTYPE_BYTES, type Dtype, type GpuSpec, type Phase, type Recompute } from '../schema/index.ts';
+import { opComputeSec } from './compute.ts';
 import { exchangeCost, NO_OUTER_GROUPS, type OuterGroups, type Transfer } from './exchange.ts';
 import { haloExchanges } from './halo.ts';
 import { type Layout, shardCount } from './layout.ts';
+import { fp8CastSec } from './memory-kernels.ts';
 import type { Collective } from './reshard.ts';
 import { recomputesForward, type SavedTensor, savedTensors } from './saved.ts';
 import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
@@ -99,6 +100,8 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
 
   let inputBytes = 0;
   let gradientInputs = 0;
+  let gradientMask = 0;
+  let gradientInputBytes = 0;
   const collectives: PricedCollective[] = [];
   /** Parameter-gradient all-reduces: data parallelism inside the mesh, paid once per step. */
   let gradSyncSec = 0;
@@ -115,7 +118,11 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     const shards = shardCount(layout, sizes);
     inputBytes += t.bytes / shards;
     if (op.exchange?.operands.includes(i)) exchangedBytes += t.bytes / shards;
-    if (t.param || t.producer !== null) gradientInputs++;
+    if (t.param || t.producer !== null) {
+      gradientInputs++;
+      gradientMask |= 1 << i;
+      gradientInputBytes += t.bytes / shards;
+    }
     if (!t.param) {
       if (FLOAT_DTYPES.has(t.dtype)) activationInputBytes += t.bytes / shards;
       return;
@@ -172,17 +179,29 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   collectives.push(...haloExchanges(op, strategy, graph, mesh));
 
   const floatInput = op.inputs.map((t) => graph.tensors.get(t)!).find((t) => FLOAT_DTYPES.has(t.dtype));
-  const peak = peakFlopsPerSec(gpu, op, op.computeDtype ?? (floatInput ?? out).dtype);
-  const flops = op.flops / ways;
-  const bytes = inputBytes + outShardBytes;
-  // An FP8 GEMM casts its bf16 activations (2 B read, 1 B written per element) and, backward, the
-  // output gradient and the inputs' transposes: Transformer Engine's separate, memory-bound kernels.
-  const fp8 = op.computeDtype === 'fp8';
-  const forwardSec =
-    rooflineSec(flops, bytes, peak, gpu) + (fp8 ? memoryBoundSec(1.5 * activationInputBytes, gpu) : 0);
-  let backwardSec =
-    rooflineSec(flops * gradientInputs, 2 * bytes, peak, gpu) +
-    (fp8 ? memoryBoundSec(1.5 * outShardBytes + activationInputBytes, gpu) : 0);
+  const kernels = opComputeSec(
+    op,
+    {
+      split: strategy.split,
+      axisSizes: sizes,
+      flops: op.flops / ways,
+      gradientMask,
+      gradientInputs,
+      dtype: op.computeDtype ?? (floatInput ?? out).dtype,
+      outputElementBytes: DTYPE_BYTES[out.dtype],
+      inputBytes,
+      activationInputBytes,
+      gradientInputBytes,
+      outputBytes: outShardBytes,
+      outputElements: outShardBytes / DTYPE_BYTES[out.dtype],
+    },
+    gpu,
+  );
+  // An FP8 GEMM casts its bf16 activations and, backward, the output gradient and the inputs'
+  // transposes: Transformer Engine's separate, memory-bound kernels.
+  const casts = op.computeDtype === 'fp8' ? fp8CastSec(activationInputBytes, outShardBytes, gpu) : null;
+  const forwardSec = kernels.forwardSec + (casts?.forwardSec ?? 0);
+  let backwardSec = kernels.backwardSec + (casts?.backwardSec ?? 0);
   const moved =
     op.exchange === null
       ? NO_EXCHANGE
@@ -201,7 +220,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     const t = graph.tensors.get(s.tensor)!;
     // An FP8 GEMM keeps its input as the FP8 copy it cast (Transformer Engine's Linear saves the
     // quantized tensor for the weight gradient): one byte per element.
-    const savedBytes = fp8 && !t.param && FLOAT_DTYPES.has(t.dtype) ? t.numel : t.bytes;
+    const savedBytes = op.computeDtype === 'fp8' && !t.param && FLOAT_DTYPES.has(t.dtype) ? t.numel : t.bytes;
     if (s.as.kind === 'input')
       activationBytes +=
         savedBytes / shardCount(operandLayout(strategy, op.einsum.inputs[s.as.index]!), sizes);

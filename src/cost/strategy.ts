@@ -93,7 +93,12 @@ export function isValid(
   for (const j of [0, 1] as const) {
     const letter = strategy.split[j];
     if (letter === null) {
-      if (op.kind === 'matmul' && axisSizes[j] > 1 && !options.allowReplicatedMatmul) return false;
+      if (
+        (op.kind === 'matmul' || op.kind === 'attention') &&
+        axisSizes[j] > 1 &&
+        !options.allowReplicatedMatmul
+      )
+        return false;
       continue;
     }
     if (op.reducedDims.has(letter) || options.forbidden?.[j].includes(letter)) return false;

@@ -34,6 +34,8 @@ export interface GraphOp {
   readonly selectiveRecompute: boolean;
   /** Forward FLOPs of the whole (unsharded) op. */
   readonly flops: number;
+  /** An attention kernel that skips the masked half of a causal score matrix. */
+  readonly causal: boolean;
   /** The tensor cores' dtype when it differs from the operands' (an FP8 GEMM on bf16 tensors). */
   readonly computeDtype: Dtype | null;
   /** Data it moves among outer-group peers itself (context or expert parallelism). */
@@ -193,6 +195,7 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
       reducedDims: new Set(op.reducedDims ?? []),
       selectiveRecompute: op.selectiveRecompute,
       flops: op.flops ?? einsumFlops(einsum, dimSize),
+      causal: op.causal ?? false,
       computeDtype: op.computeDtype ?? null,
       exchange: op.exchange ?? null,
       halo: new Map(Object.entries(op.halo ?? {})),

@@ -246,6 +246,7 @@ export function emitGraph(L: Lowering, options: EmitOptions): OpGraphSpec {
       kind: r.kind,
       flops: r.flops,
       selectiveRecompute: r.selectiveRecompute,
+      ...(r.causal === true ? { causal: true } : {}),
       ...(reduced.length > 0 ? { reducedDims: [...new Set(reduced)] } : {}),
       ...(Object.keys(halo).length > 0 ? { halo } : {}),
     };

@@ -79,8 +79,9 @@ function replace(L: Lowering, removed: ReadonlySet<OpRecord>, at: OpRecord, fuse
 
 /**
  * Attention as one kernel: scores = q·kᵀ (two activations), any elementwise scale or mask, softmax
- * over the key position, optional dropout, context = probs·v. The fused op reads q, k and v, may not
- * split the key position nor the contracted head dim, and does the two contractions' FLOPs.
+ * over the key position, optional dropout, context = probs·v. The fused op (kind `attention`) reads
+ * q, k and v, may not split the key position nor the contracted head dim, and does the two
+ * contractions' FLOPs (half of them performed under a causal mask).
  */
 function fuseAttention(L: Lowering): void {
   // Edges are read once: each fusion replaces records no other fusion looks at.
@@ -137,13 +138,17 @@ function fuseAttention(L: Lowering): void {
     const keyPosition = outVars.at(-1);
     const qVars = scores.operands[0]!.vars;
     const headDim = qVars.at(-1);
+    // The chain admits only ops with one activation operand, so a mask fused into it (masked_fill,
+    // ONNX Where) is a constant of the model: the causal mask a decoder exports (masked_fill with
+    // ~tril), which the fused kernel applies by skipping the masked blocks.
     const fused = L.record({
       name: `${scores.name}+attention`,
       op: context.op,
-      kind: 'matmul',
+      kind: 'attention',
       operands: [...scores.operands, context.operands[1]!],
       output: context.output,
       flops: scores.flops + context.flops,
+      causal: chain.some((r) => r.op === 'Where'),
     });
     L.records.pop();
     for (const v of [keyPosition, headDim]) if (v !== null && v !== undefined) fused.reduced.add(v);

@@ -30,6 +30,8 @@ export interface OpRecord {
    */
   readonly family: Map<number, number>;
   selectiveRecompute: boolean;
+  /** A fused attention kernel under a constant (causal) mask: it skips the masked half. */
+  causal?: boolean;
 }
 
 /**

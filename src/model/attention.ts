@@ -107,8 +107,9 @@ function addStandardProjections(
  * softmax over the key position t, context, output projection, with dropout (when on) after the
  * softmax and on the output. Returns the branch (b, s, h) the caller adds to the residual stream.
  * With context parallelism s is this device's share of the sequence; its attention still reads every
- * key (the exchange brings them). Causal masking is not modelled: like SC'21's FLOP formula, the
- * graph counts the full s × s score matrix.
+ * key (the exchange brings them). Like SC'21's FLOP formula, the graph counts the full s × s score
+ * matrix; the fused kernel is marked causal so that its price counts the half it performs, and the
+ * eager core computes every score before masking (cost/attention-kernel.ts).
  */
 export function addAttention(builder: LayerGraphBuilder, x: string, dims: TransformerDims): string {
   const { microBatch: b, seqPerDevice: s, hidden: h } = dims;
@@ -167,10 +168,11 @@ function addFlashCore(builder: LayerGraphBuilder, inputs: AttentionInputs, dims:
     [inputs.query, inputs.key, inputs.value],
     context,
     {
-      kind: 'matmul',
+      kind: 'attention',
       // The einsum shows the layouts; the kernel also contracts d (q·k) and normalises over t.
       reducedDims: W === D ? [T, D] : [T, D, W],
       flops: 2 * b * s * seqLen * heads * (headDim + inputs.valueSize),
+      causal: true,
       ...(exchange === undefined ? {} : { exchange }),
     },
   );

@@ -10,6 +10,8 @@ export interface OpOptions {
   readonly reducedDims?: readonly string[];
   /** Part of the attention core that selective recomputation redoes instead of saving. */
   readonly selectiveRecompute?: boolean;
+  /** A fused attention kernel under a causal mask (it skips the masked half of the scores). */
+  readonly causal?: boolean;
 }
 
 /**
@@ -50,6 +52,7 @@ export class LayerGraphBuilder {
       output,
       kind: options.kind,
       selectiveRecompute: options.selectiveRecompute ?? false,
+      ...(options.causal === true ? { causal: true } : {}),
       ...(options.flops === undefined ? {} : { flops: options.flops }),
       ...(options.reducedDims === undefined ? {} : { reducedDims: [...options.reducedDims] }),
       ...(options.computeDtype === undefined ? {} : { computeDtype: options.computeDtype }),

@@ -144,9 +144,10 @@ export function addMlaCore(
     [qNope, qRope, kNope, kRope, value],
     context,
     {
-      kind: 'matmul',
+      kind: 'attention',
       reducedDims: [T, J, P, W],
       flops: 2 * b * s * seqLen * n * (j + p + w),
+      causal: true,
       ...(exchange === undefined ? {} : { exchange }),
     },
   );

@@ -21,8 +21,16 @@ export type PeakTflops = z.infer<typeof PeakTflops>;
  */
 export const Efficiency = z
   .object({
-    /** Share of tensor-core peak that large matmuls reach. */
+    /**
+     * Share of tensor-core peak a GEMM reaches when its tiles fill every wave and K is long: what
+     * wave quantization, tile edges and short K leave is priced apart (cost/gemm.ts).
+     */
     matmul: z.number().gt(0).max(1),
+    /**
+     * Share of tensor-core peak the fused attention kernel's forward pass reaches on the FLOPs it
+     * performs; FlashAttention-2 reports 50–73% on A100 (Dao 2023, arXiv 2307.08691), hence the default.
+     */
+    attention: z.number().gt(0).max(1).default(0.6),
     /** Share of HBM bandwidth that memory-bound kernels reach. */
     memory: z.number().gt(0).max(1),
     /** Share of tensor-parallel collective time hidden behind GEMMs when that overlap is enabled. */
@@ -36,6 +44,16 @@ export const Efficiency = z
   })
   .strict();
 export type Efficiency = z.infer<typeof Efficiency>;
+
+/**
+ * The factors a calibration fits, per GPU generation, on published or measured step times; the
+ * others (tpOverlap) describe a runtime's overlap rather than a kernel and stay as documented.
+ */
+export const CALIBRATED_FACTORS = [
+  'matmul',
+  'attention',
+  'memory',
+] as const satisfies readonly (keyof Efficiency)[];
 
 /**
  * The tensor-core GEMM tile the generation's library kernels compute per thread block, in matrix

@@ -18,11 +18,13 @@ export const DTYPE_BYTES: Readonly<Record<Dtype, number>> = {
 
 /**
  * What an op does beyond its einsum. It decides merging (elementwise, add, dropout and reshape ops
- * follow their operand, as in Alpa), which peak applies (contractions run on tensor cores), and what
- * the backward pass keeps (`SAVED_FOR_BACKWARD`).
+ * follow their operand, as in Alpa), which kernel prices it (a matmul is a GEMM, `attention` one
+ * fused FlashAttention kernel, ops without a contraction memory-bound kernels), and what the
+ * backward pass keeps (`SAVED_FOR_BACKWARD`).
  */
 export const OpKind = z.enum([
   'matmul',
+  'attention',
   'elementwise',
   'add',
   'dropout',
@@ -42,6 +44,7 @@ export type OpKind = z.infer<typeof OpKind>;
  */
 export const SAVED_FOR_BACKWARD: Readonly<Record<OpKind, 'inputs' | 'output' | 'mask' | 'nothing'>> = {
   matmul: 'inputs',
+  attention: 'inputs',
   elementwise: 'inputs',
   add: 'nothing',
   dropout: 'mask',
@@ -115,6 +118,11 @@ export const OpSpec = z
      * core — scores, softmax, dropout, context — whose outputs are large and cheap to redo).
      */
     selectiveRecompute: z.boolean().default(false),
+    /**
+     * An `attention` kernel that skips the masked half of a causal score matrix: it performs about
+     * half the FLOPs its einsum (or `flops`) counts over every key.
+     */
+    causal: z.boolean().optional(),
     /** The dtype a contraction's tensor cores run at when it differs from its operands' (FP8 GEMMs). */
     computeDtype: Dtype.optional(),
     exchange: Exchange.optional(),

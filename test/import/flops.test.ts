@@ -26,7 +26,9 @@ describe('imported FLOPs against PyTorch', () => {
     const total = graph.ops.reduce((s, op) => s + op.flops, 0) / count.batch;
     expect(Math.abs(total / count.flopsPerSample - 1)).toBeLessThan(0.02);
     // Contractions alone are PyTorch's count to the FLOP, bias epilogues aside (< 0.1%).
-    const contractions = graph.ops.filter((op) => op.kind === 'matmul').reduce((s, op) => s + op.flops, 0);
+    const contractions = graph.ops
+      .filter((op) => op.kind === 'matmul' || op.kind === 'attention')
+      .reduce((s, op) => s + op.flops, 0);
     expect(Math.abs(contractions / count.batch / count.flopsPerSample - 1)).toBeLessThan(0.001);
   });
 
@@ -72,7 +74,9 @@ describe('imported structure', () => {
     const einsums = graph.ops.map((op) => `${op.kind} ${op.einsum.inputs.join(',')}->${op.einsum.output}`);
     // Column-parallel projections split heads, attention is one fused kernel, the MLP is fc, GELU, fc.
     expect(einsums).toContain('matmul bsh,hnd->bsnd');
-    expect(einsums.some((e) => /^matmul bsnd,btnd,btn.->bns.$/.test(e))).toBe(true);
+    expect(einsums.some((e) => /^attention bsnd,btnd,btn.->bns.$/.test(e))).toBe(true);
+    // The export's masked_fill(~tril) makes it causal, as the builder's attention is.
+    expect(graph.ops.find((op) => op.kind === 'attention')?.causal).toBe(true);
     expect(einsums).toContain('matmul bsh,hf->bsf');
     expect(einsums).toContain('elementwise bsf->bsf');
     expect(einsums).toContain('matmul bsf,fh->bsh');

@@ -14,8 +14,11 @@ export const VIEW_REQUEST = {
     seqLen: 128,
   },
   cluster: { gpu: 'A100-80GB', nodes: 2, gpusPerNode: 8 },
-  training: { globalBatch: 64 },
-  parallel: { pp: 2, schedule: '1f1b' },
+  training: { globalBatch: 24 },
+  // Three one-sequence microbatches per replica, pinned so that the 1F1B timeline has several (left
+  // free, the launch cost of so small a model's kernels makes one large microbatch the cheapest) and
+  // an odd count that interleaving over two stages cannot take.
+  parallel: { pp: 2, dp: 8, microBatch: 1, schedule: '1f1b' },
 } satisfies PlanRequestInput;
 
 /** Does not fit: the closest configuration misses by tens of MiB per GPU. */

@@ -122,11 +122,15 @@ describe('renderPlanPage', () => {
 });
 
 describe('forwardShare', () => {
-  it('splits a stage as its ops do: backward twice the forward, once more with full recomputation', async () => {
+  it('splits a stage as its ops do: backward one to three forwards, once more with full recomputation', async () => {
     const plan = await viewPlan();
     for (const stage of plan.stages) {
-      expect(forwardShare(stage, 'none')).toBeCloseTo(1 / 3, 6);
-      expect(forwardShare(stage, 'full')).toBeCloseTo(1 / 4, 6);
+      // A GEMM's backward is its dgrad and wgrad, flash attention's 2.5× at a lower efficiency.
+      const none = forwardShare(stage, 'none');
+      expect(none).toBeGreaterThan(1 / 4);
+      expect(none).toBeLessThan(1 / 2);
+      // forward / (forward + backward) = x turns into forward / (2·forward + backward) = x / (1 + x).
+      expect(forwardShare(stage, 'full')).toBeCloseTo(none / (1 + none), 9);
     }
   });
 });

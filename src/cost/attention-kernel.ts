@@ -1,0 +1,84 @@
+import type { GpuSpec } from '../schema/index.ts';
+import { KERNEL_LAUNCH_SEC, memoryBoundSec } from './kernel-rates.ts';
+
+/*
+ * FlashAttention's backward pass recomputes the scores (q·kᵀ) and runs four more contractions (dV,
+ * dP, dQ, dK) against the forward's two: 2.5× the forward FLOPs, the ratio FlashAttention-2 uses to
+ * report its backward throughput (Dao 2023, arXiv 2307.08691, §4.1). It reaches a lower share of
+ * peak than the forward: up to 63% of A100's against 73% forward in the same paper, so the backward
+ * runs at 63/73 of the forward's efficiency.
+ */
+const FLASH_BACKWARD_FLOPS_RATIO = 2.5;
+const FLASH_BACKWARD_RELATIVE_EFFICIENCY = 63 / 73;
+
+/*
+ * A causal mask leaves the upper triangle of every s × s score block unused and FlashAttention skips
+ * those blocks: the kernel performs about half the FLOPs of the full matrix. The graph counts the
+ * full matrix, as SC'21's formula does; Megatron-LM's MFU (core_v0.19.0,
+ * megatron/training/training.py num_floating_point_operations) counts the causal half ("/ 2  # causal
+ * mask"). The price follows what the kernel performs.
+ */
+const CAUSAL_PERFORMED_SHARE = 0.5;
+
+/** FLOPs a fused attention kernel performs, given the FLOPs of the full score matrix. */
+export function performedAttentionFlops(fullFlops: number, causal: boolean): number {
+  return causal ? fullFlops * CAUSAL_PERFORMED_SHARE : fullFlops;
+}
+
+/*
+ * FlashAttention's grid: one thread block per 128 rows of queries (forward) or of keys (backward)
+ * of every sequence and head, each block on one SM. FlashAttention-2 (Dao 2023, §3.2) parallelises
+ * over batch, heads and sequence blocks; FlashAttention-3 (Shah et al. 2024, arXiv 2407.08608) runs
+ * 128-row blocks for head dims of 64–256 on H100, one warp-specialised block per SM.
+ */
+const ATTENTION_BLOCK_ROWS = 128;
+
+/** Thread blocks of a pass: sequences × heads (`rowsPerPosition`) × blocks of `positions` rows. */
+export function attentionBlocks(rowsPerPosition: number, positions: number): number {
+  return rowsPerPosition * Math.ceil(positions / ATTENTION_BLOCK_ROWS);
+}
+
+/**
+ * How much longer the pass takes than its FLOPs at full occupancy: blocks run in waves of one per
+ * SM, and a last wave part full costs a whole one. 1 without an SM count.
+ */
+export function attentionWaveFactor(blocks: number, smCount: number | undefined): number {
+  if (smCount === undefined || blocks <= 0) return 1;
+  return (Math.ceil(blocks / smCount) * smCount) / blocks;
+}
+
+/** Thread blocks of the forward (over query rows) and backward (over key rows) passes. */
+export interface AttentionGrid {
+  readonly forwardBlocks: number;
+  readonly backwardBlocks: number;
+}
+
+export interface PassSec {
+  readonly forwardSec: number;
+  readonly backwardSec: number;
+}
+
+/**
+ * One fused attention kernel on one device, forward and backward. `performedFlops` are the forward's;
+ * `bytes` what the forward reads and writes (q, k, v, the output). The backward reads q, k, v, the
+ * output and its gradient and writes the three input gradients: about twice the forward's bytes.
+ */
+export function flashAttentionSec(
+  performedFlops: number,
+  bytes: number,
+  grid: AttentionGrid,
+  peakFlopsPerSec: number,
+  gpu: GpuSpec,
+): PassSec {
+  const forwardFlopsPerSec = peakFlopsPerSec * gpu.efficiency.attention;
+  const backwardFlopsPerSec = forwardFlopsPerSec * FLASH_BACKWARD_RELATIVE_EFFICIENCY;
+  const forwardComputeSec =
+    (performedFlops / forwardFlopsPerSec) * attentionWaveFactor(grid.forwardBlocks, gpu.smCount);
+  const backwardComputeSec =
+    ((FLASH_BACKWARD_FLOPS_RATIO * performedFlops) / backwardFlopsPerSec) *
+    attentionWaveFactor(grid.backwardBlocks, gpu.smCount);
+  return {
+    forwardSec: Math.max(forwardComputeSec, memoryBoundSec(bytes, gpu)) + KERNEL_LAUNCH_SEC,
+    backwardSec: Math.max(backwardComputeSec, memoryBoundSec(2 * bytes, gpu)) + KERNEL_LAUNCH_SEC,
+  };
+}

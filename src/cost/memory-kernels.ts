@@ -1,0 +1,87 @@
+import type { GpuSpec, OpKind } from '../schema/index.ts';
+import { SAVED_FOR_BACKWARD } from '../schema/index.ts';
+import type { PassSec } from './attention-kernel.ts';
+import { KERNEL_LAUNCH_SEC, memoryBoundSec } from './kernel-rates.ts';
+
+/** What one device's share of an op without a contraction reads and writes, bytes. */
+export interface ElementwiseTraffic {
+  /** Every input as the op reads it on one device. */
+  readonly inputBytes: number;
+  /** The inputs that are activations (kept for backward by the kinds that keep inputs). */
+  readonly activationInputBytes: number;
+  /** The inputs that receive a gradient: the backward writes each. */
+  readonly gradientInputBytes: number;
+  readonly outputBytes: number;
+  /** Elements of the output: a dropout writes a one-byte mask per element. */
+  readonly outputElements: number;
+}
+
+/** Forward bytes: read the inputs, write the output (and a dropout's one-byte mask). */
+function forwardKernelBytes(kind: OpKind, t: ElementwiseTraffic): number {
+  return t.inputBytes + t.outputBytes + (kind === 'dropout' ? t.outputElements : 0);
+}
+
+/**
+ * Backward bytes, from what the kind keeps (`SAVED_FOR_BACKWARD`): read the output's gradient and
+ * the saved tensor (the activation inputs, the output, or the mask), write each input's gradient.
+ */
+function backwardKernelBytes(kind: OpKind, t: ElementwiseTraffic): number {
+  const keeps = SAVED_FOR_BACKWARD[kind];
+  const savedBytes =
+    keeps === 'inputs'
+      ? t.activationInputBytes
+      : keeps === 'output'
+        ? t.outputBytes
+        : keeps === 'mask'
+          ? t.outputElements
+          : 0;
+  return t.outputBytes + savedBytes + t.gradientInputBytes;
+}
+
+/**
+ * An op without a contraction (norm, activation, dropout, residual add, eager softmax, reshape) runs
+ * as one memory-bound kernel per pass: its bytes at the achievable share of HBM bandwidth, plus a
+ * launch. Its few FLOPs per element run on the CUDA cores at the fp32 rate and bind only for ops that
+ * declare many (`flops`); the tensor cores' efficiency has nothing to do with them.
+ */
+export function elementwiseKernelSec(
+  kind: OpKind,
+  flops: number,
+  traffic: ElementwiseTraffic,
+  gpu: GpuSpec,
+): PassSec {
+  const cudaCoreFlopsPerSec = gpu.peakTflops.fp32 * 1e12;
+  const flopsSec = flops / cudaCoreFlopsPerSec;
+  return {
+    forwardSec:
+      Math.max(flopsSec, memoryBoundSec(forwardKernelBytes(kind, traffic), gpu)) + KERNEL_LAUNCH_SEC,
+    backwardSec:
+      traffic.gradientInputBytes === 0
+        ? 0
+        : Math.max(flopsSec, memoryBoundSec(backwardKernelBytes(kind, traffic), gpu)) + KERNEL_LAUNCH_SEC,
+  };
+}
+
+/*
+ * Transformer Engine casts a bf16 activation to FP8 in a kernel of its own: 2 bytes read, 1 written
+ * per element. Backward it casts the output gradient (and writes its transpose: 2 read, 2 written) and
+ * transposes the saved FP8 input (1 read, 1 written).
+ */
+const FP8_CAST_BYTES_PER_INPUT_BYTE = 1.5;
+const FP8_GRAD_CAST_BYTES_PER_OUTPUT_BYTE = 2;
+const FP8_TRANSPOSE_BYTES_PER_INPUT_BYTE = 1;
+
+/** The cast and transpose kernels around an FP8 GEMM reading `activationBytes` of bf16 activations. */
+export function fp8CastSec(activationBytes: number, outputBytes: number, gpu: GpuSpec): PassSec {
+  if (activationBytes === 0) return { forwardSec: 0, backwardSec: 0 };
+  return {
+    forwardSec: memoryBoundSec(FP8_CAST_BYTES_PER_INPUT_BYTE * activationBytes, gpu) + KERNEL_LAUNCH_SEC,
+    backwardSec:
+      memoryBoundSec(
+        FP8_GRAD_CAST_BYTES_PER_OUTPUT_BYTE * outputBytes +
+          FP8_TRANSPOSE_BYTES_PER_INPUT_BYTE * activationBytes,
+        gpu,
+      ) +
+      2 * KERNEL_LAUNCH_SEC,
+  };
+}

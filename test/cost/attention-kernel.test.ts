@@ -1,0 +1,80 @@
+/**
+ * Fused attention priced on the FLOPs it performs (DESIGN.md §4.1), against closed forms: the full
+ * score matrix 4·b·s²·h forward, the causal half, Megatron-LM's MFU term, and FlashAttention-2's
+ * backward of 2.5× the forward FLOPs at 63% of A100's peak against 73% forward, in waves of 128-row
+ * blocks over the SMs.
+ */
+import { describe, expect, it } from 'vitest';
+import { resolveCluster } from '../../src/cluster/cluster.ts';
+import { logicalMesh } from '../../src/cluster/mesh.ts';
+import { attentionWaveFactor, performedAttentionFlops } from '../../src/cost/attention-kernel.ts';
+import { KERNEL_LAUNCH_SEC } from '../../src/cost/kernel-rates.ts';
+import { costContext, costOfOp } from '../../src/cost/op-cost.ts';
+import { parseGraph } from '../../src/graph/index.ts';
+import { ClusterSpec } from '../../src/schema/index.ts';
+import { build } from '../model/helpers.ts';
+
+const GPT3 = { layers: 2, hidden: 12288, heads: 96, vocab: 51200, seqLen: 2048 } as const;
+const b = 1;
+const s = GPT3.seqLen;
+const h = GPT3.hidden;
+
+function blockGraph(fields: Record<string, unknown>) {
+  const model = build({ ...GPT3, ...fields }, b);
+  return parseGraph(model.layers.find((l) => l.kind === 'block')!.graph);
+}
+
+describe('flash attention', () => {
+  const graph = blockGraph({});
+  const op = graph.ops.find((o) => o.kind === 'attention')!;
+
+  it('counts the full score matrix and is marked causal', () => {
+    expect(op.flops).toBe(4 * b * s * s * h);
+    expect(op.causal).toBe(true);
+  });
+
+  it("performs the causal half, which is what Megatron-LM core_v0.19.0's MFU counts", () => {
+    const performed = performedAttentionFlops(op.flops, op.causal);
+    expect(performed).toBe(2 * b * s * s * h);
+    // training.py: forward-backward 3 × FMA 2 × h × s² / 2 (causal) × 2 (QKᵀ and PV), per sequence.
+    const megatronTerm = ((3 * 2 * h) / 2) * 2 * s * s * b;
+    expect(3 * performed).toBe(megatronTerm);
+    expect(performedAttentionFlops(op.flops, false)).toBe(op.flops);
+  });
+
+  it('runs forward at efficiency.attention of the peak and backward 2.5× the FLOPs at 63/73 of it', () => {
+    const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 1 }));
+    const ctx = costContext(graph, logicalMesh(cluster, [1, 1]), cluster.gpu, 'none');
+    const cost = costOfOp(op, { split: [null, null] }, false, ctx);
+    const forwardFlopsPerSec = 989e12 * cluster.gpu.efficiency.attention;
+    const performed = 2 * b * s * s * h;
+    // 96 heads × 2048 / 128 rows = 1,536 blocks in 12 waves of H100's 132 SMs (the last 84% full).
+    const waves = (12 * 132) / 1536;
+    expect(cost.forwardSec).toBeCloseTo((performed / forwardFlopsPerSec) * waves + KERNEL_LAUNCH_SEC, 12);
+    expect(cost.backwardSec).toBeCloseTo(
+      ((2.5 * performed) / ((forwardFlopsPerSec * 63) / 73)) * waves + KERNEL_LAUNCH_SEC,
+      12,
+    );
+  });
+
+  it('runs its blocks in waves over the SMs: one block past a full wave doubles the time', () => {
+    expect(attentionWaveFactor(108, 108)).toBe(1);
+    expect(attentionWaveFactor(109, 108)).toBeCloseTo(216 / 109, 12);
+    expect(attentionWaveFactor(54, 108)).toBe(2);
+    // Split 8 ways over heads, one sequence: 12 heads × 16 blocks = 192 blocks, 2 waves on 108 SMs.
+    const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'A100-80GB', nodes: 1, gpusPerNode: 8 }));
+    const ctx = costContext(graph, logicalMesh(cluster, [1, 8]), cluster.gpu, 'none');
+    const split = costOfOp(op, { split: [null, 'n'] }, false, ctx);
+    const performed = (2 * b * s * s * h) / 8;
+    const flopsPerSec = 312e12 * cluster.gpu.efficiency.attention;
+    expect(split.forwardSec).toBeCloseTo((performed / flopsPerSec) * (216 / 192) + KERNEL_LAUNCH_SEC, 12);
+  });
+
+  it('eager attention computes every score: its contractions are GEMMs over the full matrix', () => {
+    const eager = blockGraph({ attention: 'eager' });
+    const scores = eager.ops.find((o) => o.name.endsWith('attn_scores'))!;
+    expect(scores.kind).toBe('matmul');
+    expect(scores.causal).toBe(false);
+    expect(scores.flops).toBe(2 * b * s * s * h);
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * Memory-bound kernels against hand counts of the bytes each moves (DESIGN.md §4.1): bf16 tensors of
+ * E = b·s·h elements (2E bytes), at 80% of A100-80GB's 2,039 GB/s, plus one launch per kernel.
+ */
+import { describe, expect, it } from 'vitest';
+import { KERNEL_LAUNCH_SEC } from '../../src/cost/kernel-rates.ts';
+import { costContext, costOfOp } from '../../src/cost/op-cost.ts';
+import { ADAM_BYTES_TOUCHED_PER_PARAM, optimizerStepSec } from '../../src/cost/optimizer.ts';
+import { setup } from './helpers.ts';
+
+const [b, s, h] = [4, 512, 1024];
+const E = b * s * h;
+const bsh = [b, s, h];
+const graph = {
+  tensors: [
+    { name: 'x', shape: bsh },
+    { name: 'y', shape: bsh },
+    { name: 'gamma', shape: [h], param: true },
+    { name: 'z', shape: bsh },
+    { name: 'd', shape: bsh },
+    { name: 'p', shape: bsh },
+    { name: 'o', shape: bsh },
+  ],
+  ops: [
+    { name: 'act', einsum: 'bsh->bsh', inputs: ['x'], output: 'y', kind: 'elementwise' },
+    {
+      name: 'norm',
+      einsum: 'bsh,h->bsh',
+      inputs: ['y', 'gamma'],
+      output: 'z',
+      kind: 'norm',
+      reducedDims: ['h'],
+    },
+    { name: 'drop', einsum: 'bsh->bsh', inputs: ['z'], output: 'd', kind: 'dropout' },
+    { name: 'soft', einsum: 'bsh->bsh', inputs: ['d'], output: 'p', kind: 'softmax', reducedDims: ['h'] },
+    { name: 'res', einsum: 'bsh,bsh->bsh', inputs: ['p', 'y'], output: 'o', kind: 'add' },
+  ],
+};
+const t = setup(graph, { gpu: 'A100-80GB', nodes: 1, gpusPerNode: 1 }, [1, 1]);
+const ctx = costContext(t.graph, t.mesh, t.cluster.gpu, 'none');
+const kernelSec = (bytes: number) => bytes / (2039e9 * 0.8) + KERNEL_LAUNCH_SEC;
+const cost = (name: string) =>
+  costOfOp(t.graph.ops.find((o) => o.name === name)!, { split: [null, null] }, false, ctx);
+
+describe('memory-bound kernels', () => {
+  it('an activation of a graph input reads it and writes its output, and has no backward', () => {
+    expect(cost('act').forwardSec).toBeCloseTo(kernelSec(2 * E + 2 * E), 12);
+    expect(cost('act').backwardSec).toBe(0);
+  });
+
+  it('a norm reads x and its scale, writes y; backward reads dy and x, writes dx and dscale', () => {
+    expect(cost('norm').forwardSec).toBeCloseTo(kernelSec(2 * E + 2 * h + 2 * E), 12);
+    expect(cost('norm').backwardSec).toBeCloseTo(kernelSec(2 * E + 2 * E + 2 * E + 2 * h), 12);
+  });
+
+  it('dropout writes a one-byte mask forward and reads it backward', () => {
+    expect(cost('drop').forwardSec).toBeCloseTo(kernelSec(2 * E + 2 * E + E), 12);
+    expect(cost('drop').backwardSec).toBeCloseTo(kernelSec(2 * E + E + 2 * E), 12);
+  });
+
+  it('softmax backward reads its output and the output gradient', () => {
+    expect(cost('soft').forwardSec).toBeCloseTo(kernelSec(4 * E), 12);
+    expect(cost('soft').backwardSec).toBeCloseTo(kernelSec(2 * E + 2 * E + 2 * E), 12);
+  });
+
+  it('a residual add reads two, writes one; backward hands the gradient to both inputs', () => {
+    expect(cost('res').forwardSec).toBeCloseTo(kernelSec(6 * E), 12);
+    expect(cost('res').backwardSec).toBeCloseTo(kernelSec(2 * E + 2 * E + 2 * E), 12);
+  });
+
+  it('a split op moves its share only', () => {
+    const split = setup(graph, { gpu: 'A100-80GB', nodes: 1, gpusPerNode: 4 }, [1, 4]);
+    const splitCtx = costContext(split.graph, split.mesh, split.cluster.gpu, 'none');
+    const op = split.graph.ops.find((o) => o.name === 'drop')!;
+    const quarter = costOfOp(op, { split: [null, 'b'] }, false, splitCtx);
+    expect(quarter.forwardSec).toBeCloseTo(kernelSec((2 * E + 2 * E + E) / 4), 12);
+  });
+
+  it('the Adam step moves 30 bytes per parameter: fp32 master, m, v, gradient in; those three and bf16 out', () => {
+    expect(ADAM_BYTES_TOUCHED_PER_PARAM).toBe(4 * 4 + 3 * 4 + 2);
+    expect(optimizerStepSec(1e9, t.cluster.gpu)).toBeCloseTo(kernelSec(30e9), 12);
+    expect(optimizerStepSec(0, t.cluster.gpu)).toBe(0);
+  });
+});
