@@ -11,6 +11,7 @@ import { loadReferenceRuns, type ReferenceRun } from './reference-runs.ts';
 import { writeResults, writeText } from './results-io.ts';
 
 const GiB = 2 ** 30;
+const PLANNER_LIMIT_SEC = 20;
 
 function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
@@ -32,9 +33,11 @@ function configOf(s: NonNullable<Plan['summary']>, precision: string): string {
 
 /** The planner's own choice for the run's model, cluster and batch, keeping its implementation flags. */
 async function plannerChoice(request: PlanRequestInput): Promise<Plan> {
-  const { parallel, ...free } = request;
+  const { parallel, options, ...free } = request;
   return plan({
     ...free,
+    // Bounded so the bench stays minutes long; the answer says whether the search finished.
+    options: { ...options, timeLimitSec: PLANNER_LIMIT_SEC },
     parallel: {
       ...(parallel?.overlapGradReduce !== undefined ? { overlapGradReduce: parallel.overlapGradReduce } : {}),
       ...(parallel?.overlapTensorParallelComm !== undefined

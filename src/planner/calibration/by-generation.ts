@@ -52,6 +52,7 @@ export class Calibrator {
   async byGeneration(
     training: readonly LabelledRun[],
     wanted: readonly LabelledRun[],
+    onProgress: (message: string) => void = () => {},
   ): Promise<Map<GpuGeneration, GenerationFit>> {
     const out = new Map<GpuGeneration, GenerationFit>();
     const generations = [...new Set(wanted.map((r) => r.generation))].sort();
@@ -60,6 +61,9 @@ export class Calibrator {
       const start = catalogEfficiency(wanted.find((r) => r.generation === generation)!.request);
       const runs = own.length > 0 ? own : training;
       const fit = await this.fit(runs, start);
+      onProgress(
+        `  ${generation}: ${runs.length} runs, ${JSON.stringify(fit.factors)}, ${fit.meanAbsErrorPct.toFixed(1)}%`,
+      );
       out.set(generation, {
         factors: fit.factors,
         origin: own.length > 0 ? 'own-generation' : 'other-generations',
@@ -98,7 +102,7 @@ export async function calibrate(
   onProgress: (message: string) => void = () => {},
 ): Promise<CalibrationReport> {
   const calibrator = new Calibrator();
-  const inSample = await calibrator.byGeneration(runs, runs);
+  const inSample = await calibrator.byGeneration(runs, runs, onProgress);
   const inSampleResiduals = await calibrator.predict(runs, inSample);
   onProgress(`in-sample fit: ${calibrator.times.evaluations} evaluations`);
   const loso = new Map<string, Residual>();
@@ -106,7 +110,7 @@ export async function calibrate(
   for (const family of [...new Set(runs.map((r) => r.family))]) {
     const held = runs.filter((r) => r.family === family);
     const training = runs.filter((r) => r.family !== family);
-    const fits = await calibrator.byGeneration(training, held);
+    const fits = await calibrator.byGeneration(training, held, onProgress);
     heldOutFits.set(family, fits);
     for (const residual of await calibrator.predict(held, fits)) loso.set(residual.run, residual);
     onProgress(`without ${family}: ${calibrator.times.evaluations} evaluations`);

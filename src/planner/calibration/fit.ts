@@ -17,10 +17,14 @@ export const CALIBRATED_FACTORS = Object.keys(EfficiencySchema.shape) as readonl
  */
 const FACTOR_FLOOR = 0.05;
 const FACTOR_CEILING = 1;
-/** Golden-section stops once the bracket is this narrow: 0.4 % of a peak moves step times < 1 %. */
-const TOLERANCE = 0.004;
-/** The second and later passes search this far either side of the factor the previous pass found. */
-const REFINE_HALF_WIDTH = 0.1;
+/**
+ * Golden-section stops once the bracket is this narrow: the first pass locates each factor to 2 % of
+ * its peak, later passes to 0.4 % (which moves step times by well under 1 %), searching only this far
+ * either side of what the previous pass found. Each trial prices every run, so trials are few.
+ */
+const COARSE_TOLERANCE = 0.02;
+const FINE_TOLERANCE = 0.004;
+const REFINE_HALF_WIDTH = 0.05;
 const GOLDEN = (Math.sqrt(5) - 1) / 2;
 
 /** One measured run: an estimate request with its parallel configuration pinned, and its step time. */
@@ -125,7 +129,7 @@ export async function fitFactors(
       const lo = pass === 0 ? FACTOR_FLOOR : Math.max(FACTOR_FLOOR, at - REFINE_HALF_WIDTH);
       const hi = pass === 0 ? FACTOR_CEILING : Math.min(FACTOR_CEILING, at + REFINE_HALF_WIDTH);
       const trial = (value: number) => times.meanAbsErrorPct(runs, { ...factors, [name]: round(value) });
-      const found = round(await goldenSection(trial, lo, hi));
+      const found = round(await goldenSection(trial, lo, hi, pass === 0 ? COARSE_TOLERANCE : FINE_TOLERANCE));
       const error = await trial(found);
       if (error < best - 1e-9) {
         best = error;
@@ -142,15 +146,20 @@ function round(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
 
-/** The minimiser of a unimodal `f` on [lo, hi] to within TOLERANCE. */
-async function goldenSection(f: (x: number) => Promise<number>, lo: number, hi: number): Promise<number> {
+/** The minimiser of a unimodal `f` on [lo, hi] to within `tolerance`. */
+async function goldenSection(
+  f: (x: number) => Promise<number>,
+  lo: number,
+  hi: number,
+  tolerance: number,
+): Promise<number> {
   let a = lo;
   let b = hi;
   let c = b - GOLDEN * (b - a);
   let d = a + GOLDEN * (b - a);
   let fc = await f(c);
   let fd = await f(d);
-  while (b - a > TOLERANCE) {
+  while (b - a > tolerance) {
     if (fc <= fd) {
       b = d;
       d = c;
