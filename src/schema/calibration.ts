@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { CalibrationProfile } from './cluster.ts';
 import { PlanRequest } from './request.ts';
 
-const stepTimeSec = z.number({ error: 'a measured step time (seconds) is required' }).positive().finite();
+const stepTimeSec = z
+  .number({ error: 'a measured step time is required: a positive number of seconds' })
+  .positive()
+  .finite();
 
 export const MeasuredRun = z
   .object({

@@ -4,7 +4,7 @@
  * with a golden-section search per factor, deterministic, over each factor's bounds.
  */
 import { findGpu } from '../../cluster/catalog.ts';
-import type { CalibrationProfile, Efficiency, PlanRequestInput, Residual } from '../../schema/index.ts';
+import type { CalibrationProfile, Efficiency, Plan, PlanRequestInput, Residual } from '../../schema/index.ts';
 import { Efficiency as EfficiencySchema } from '../../schema/index.ts';
 import { estimate } from '../estimate.ts';
 
@@ -17,15 +17,12 @@ export const CALIBRATED_FACTORS = Object.keys(EfficiencySchema.shape) as readonl
  */
 const FACTOR_FLOOR = 0.05;
 const FACTOR_CEILING = 1;
-/**
- * Golden-section stops once the bracket is this narrow: the first pass locates each factor to 2 % of
- * its peak, later passes to 0.4 % (which moves step times by well under 1 %), searching only this far
- * either side of what the previous pass found. Each trial prices every run, so trials are few.
- */
-const COARSE_TOLERANCE = 0.02;
-const FINE_TOLERANCE = 0.004;
-const REFINE_HALF_WIDTH = 0.05;
-const GOLDEN = (Math.sqrt(5) - 1) / 2;
+/** The first simplex spans this much of each factor's range around the start. */
+const INITIAL_STEP = 0.1;
+/** The search stops once every factor is pinned to this (0.3 % of a peak: well under 1 % of a step). */
+const SIMPLEX_TOLERANCE = 0.003;
+/** Each trial prices every run: the search's budget, about a minute for a generation's runs. */
+const MAX_EVALUATIONS = 90;
 
 /** One measured run: an estimate request with its parallel configuration pinned, and its step time. */
 export interface CalibrationRun {
@@ -69,16 +66,21 @@ export function withFactors(request: PlanRequestInput, factors: Efficiency): Pla
   return { ...request, cluster: { ...request.cluster, profile } };
 }
 
+/** Prices a request; estimate() here, a worker thread's in the API (its event loop stays free). */
+export type Pricer = (request: PlanRequestInput) => Promise<Plan>;
+
 /** Prices runs under trial factors, remembering each (run, factors) pair it has priced. */
 export class StepTimes {
   private readonly cache = new Map<string, number>();
   evaluations = 0;
 
+  constructor(private readonly price: Pricer = estimate) {}
+
   async of(run: CalibrationRun, factors: Efficiency): Promise<number> {
     const key = `${run.id}|${CALIBRATED_FACTORS.map((f) => factors[f]).join(',')}`;
     const known = this.cache.get(key);
     if (known !== undefined) return known;
-    const plan = await estimate(withFactors(run.request, factors));
+    const plan = await this.price(withFactors(run.request, factors));
     const sec = plan.summary!.stepTimeSec;
     this.cache.set(key, sec);
     return sec;
@@ -110,35 +112,44 @@ export function meanAbs(values: readonly number[]): number {
 }
 
 /**
- * Factors minimising the mean absolute relative step-time error over `runs` (all of one GPU
- * generation), from `start`. A factor no run's time depends on keeps its start value.
+ * Factors minimising the mean absolute relative step-time error over `runs` (all of one GPU), from
+ * `start`: Nelder–Mead over the factors (coordinate descent stalls on the kinks of an absolute-error
+ * objective when two factors trade off), each kept within its bounds. A factor no run's time depends
+ * on keeps its start value.
  */
 export async function fitFactors(
   runs: readonly CalibrationRun[],
   start: Efficiency,
-  options: { readonly passes?: number; readonly times?: StepTimes } = {},
+  options: { readonly maxEvaluations?: number; readonly times?: StepTimes } = {},
 ): Promise<FitResult> {
   const times = options.times ?? new StepTimes();
   const evaluationsBefore = times.evaluations;
-  let factors: Efficiency = { ...start };
-  let best = await times.meanAbsErrorPct(runs, factors);
-  const passes = options.passes ?? 2;
-  for (let pass = 0; pass < passes; pass++) {
-    for (const name of CALIBRATED_FACTORS) {
-      const at = factors[name];
-      const lo = pass === 0 ? FACTOR_FLOOR : Math.max(FACTOR_FLOOR, at - REFINE_HALF_WIDTH);
-      const hi = pass === 0 ? FACTOR_CEILING : Math.min(FACTOR_CEILING, at + REFINE_HALF_WIDTH);
-      const trial = (value: number) => times.meanAbsErrorPct(runs, { ...factors, [name]: round(value) });
-      const found = round(await goldenSection(trial, lo, hi, pass === 0 ? COARSE_TOLERANCE : FINE_TOLERANCE));
-      const error = await trial(found);
-      if (error < best - 1e-9) {
-        best = error;
-        factors = { ...factors, [name]: found };
-      }
+  const names = CALIBRATED_FACTORS;
+  const toFactors = (x: readonly number[]): Efficiency => {
+    const out: Efficiency = { ...start };
+    names.forEach((name, i) => {
+      out[name] = round(Math.min(FACTOR_CEILING, Math.max(FACTOR_FLOOR, x[i]!)));
+    });
+    return out;
+  };
+  const objective = (x: readonly number[]) => times.meanAbsErrorPct(runs, toFactors(x));
+  const best = await nelderMead(
+    objective,
+    names.map((name) => start[name]),
+    options.maxEvaluations ?? MAX_EVALUATIONS,
+  );
+  let factors = toFactors(best.x);
+  let error = best.f;
+  for (const name of names) {
+    const reset = { ...factors, [name]: start[name] };
+    const resetError = await times.meanAbsErrorPct(runs, reset);
+    if (resetError <= error + 1e-9) {
+      factors = reset;
+      error = resetError;
     }
   }
   const residuals = await times.residuals(runs, factors);
-  return { factors, meanAbsErrorPct: best, residuals, evaluations: times.evaluations - evaluationsBefore };
+  return { factors, meanAbsErrorPct: error, residuals, evaluations: times.evaluations - evaluationsBefore };
 }
 
 /** Factors are reported to three decimals; rounding the trials keeps the cache's keys few. */
@@ -146,33 +157,59 @@ function round(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
 
-/** The minimiser of a unimodal `f` on [lo, hi] to within `tolerance`. */
-async function goldenSection(
-  f: (x: number) => Promise<number>,
-  lo: number,
-  hi: number,
-  tolerance: number,
-): Promise<number> {
-  let a = lo;
-  let b = hi;
-  let c = b - GOLDEN * (b - a);
-  let d = a + GOLDEN * (b - a);
-  let fc = await f(c);
-  let fd = await f(d);
-  while (b - a > tolerance) {
-    if (fc <= fd) {
-      b = d;
-      d = c;
-      fd = fc;
-      c = b - GOLDEN * (b - a);
-      fc = await f(c);
+/**
+ * Nelder–Mead (the standard reflection 1, expansion 2, contraction ½, shrink ½), from a simplex of
+ * `x0` and one step of INITIAL_STEP along each axis; stops when the simplex is narrower than
+ * SIMPLEX_TOLERANCE in every factor or after `maxEvaluations`. Deterministic.
+ */
+async function nelderMead(
+  f: (x: readonly number[]) => Promise<number>,
+  x0: readonly number[],
+  maxEvaluations: number,
+): Promise<{ x: number[]; f: number }> {
+  const n = x0.length;
+  let evaluations = 0;
+  const value = async (x: number[]) => {
+    evaluations += 1;
+    return { x, f: await f(x) };
+  };
+  const simplex = [await value([...x0])];
+  for (let i = 0; i < n; i++) {
+    const x = [...x0];
+    // Step inwards from a factor at its ceiling, so every vertex is a distinct trial.
+    x[i] = x[i]! + (x[i]! + INITIAL_STEP > FACTOR_CEILING ? -INITIAL_STEP : INITIAL_STEP);
+    simplex.push(await value(x));
+  }
+  const along = (from: readonly number[], to: readonly number[], t: number) =>
+    from.map((v, i) => v + t * (to[i]! - v));
+  while (evaluations < maxEvaluations) {
+    simplex.sort((a, b) => a.f - b.f);
+    const width = Math.max(
+      ...Array.from({ length: n }, (_, i) =>
+        Math.max(...simplex.map((p) => Math.abs(p.x[i]! - simplex[0]!.x[i]!))),
+      ),
+    );
+    if (width < SIMPLEX_TOLERANCE) break;
+    const worst = simplex[n]!;
+    const centroid = Array.from(
+      { length: n },
+      (_, i) => simplex.slice(0, n).reduce((s, p) => s + p.x[i]!, 0) / n,
+    );
+    const reflected = await value(along(centroid, worst.x, -1));
+    if (reflected.f < simplex[0]!.f) {
+      const expanded = await value(along(centroid, worst.x, -2));
+      simplex[n] = expanded.f < reflected.f ? expanded : reflected;
+    } else if (reflected.f < simplex[n - 1]!.f) {
+      simplex[n] = reflected;
     } else {
-      a = c;
-      c = d;
-      fc = fd;
-      d = a + GOLDEN * (b - a);
-      fd = await f(d);
+      const contracted = await value(along(centroid, worst.x, 0.5));
+      if (contracted.f < worst.f) {
+        simplex[n] = contracted;
+      } else {
+        for (let i = 1; i <= n; i++) simplex[i] = await value(along(simplex[0]!.x, simplex[i]!.x, 0.5));
+      }
     }
   }
-  return (a + b) / 2;
+  simplex.sort((a, b) => a.f - b.f);
+  return simplex[0]!;
 }
