@@ -100,7 +100,7 @@ interface FidelityRow {
 function factorsTable(fits: Map<GpuGeneration, GenerationFit>): string[] {
   return [...fits].map(
     ([generation, fit]) =>
-      `- ${generation}: ${JSON.stringify(fit.factors)} (${fit.runs} runs, ${fit.origin}, mean |error| ${fit.meanAbsErrorPct.toFixed(1)}%)`,
+      `- ${generation}: ${JSON.stringify(fit.factors)} (fitted on ${fit.runs} ${fit.origin} runs, mean |error| ${fit.meanAbsErrorPct.toFixed(1)}%)`,
   );
 }
 
@@ -122,7 +122,8 @@ export async function runFidelity(): Promise<void> {
     const s = published.summary!;
     const planned = await plannerChoice(request);
     const p = planned.summary;
-    const capacityBytes = published.stages[0]!.memory.capacityBytes;
+    const capacityBytes =
+      published.stages[0]!.memory.capacityBytes * (run.request.options?.memoryHeadroom ?? 0.9);
     const measuredTflops = (s.tflopsPerDevice * s.stepTimeSec) / run.measuredStepSec;
     rows.push({
       run: run.id,

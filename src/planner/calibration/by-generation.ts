@@ -3,7 +3,14 @@
  * every source of that generation, and leave-one-source-out — fit without a source, predict it.
  */
 import type { Efficiency, GpuGeneration, Residual } from '../../schema/index.ts';
-import { type CalibrationRun, catalogEfficiency, type FitResult, fitFactors, StepTimes } from './fit.ts';
+import {
+  CALIBRATED_FACTORS,
+  type CalibrationRun,
+  catalogEfficiency,
+  type FitResult,
+  fitFactors,
+  StepTimes,
+} from './fit.ts';
 
 export interface LabelledRun extends CalibrationRun {
   readonly generation: GpuGeneration;
@@ -13,11 +20,27 @@ export interface LabelledRun extends CalibrationRun {
 
 export type FactorsByGeneration = Partial<Record<GpuGeneration, Efficiency>>;
 
-/** Which data a generation's factors came from, so a report can say how far to trust them. */
-export type FactorOrigin = 'own-generation' | 'other-generations';
+/** Whose runs a generation's factors were fitted on, so a report can say how far to trust them. */
+export type FactorOrigin = GpuGeneration | 'all-generations';
+
+/**
+ * Where a generation with too few runs of its own borrows its factors: the generations nearest in
+ * time first, whose kernels (cuBLAS/CUTLASS, FlashAttention, Transformer Engine) and NCCL are closest.
+ */
+const NEIGHBOURS: Readonly<Record<GpuGeneration, readonly GpuGeneration[]>> = {
+  volta: ['ampere', 'hopper'],
+  ampere: ['hopper', 'volta', 'blackwell'],
+  hopper: ['blackwell', 'ampere'],
+  blackwell: ['hopper', 'ampere'],
+  cdna3: ['hopper', 'ampere'],
+};
+
+/** Fewer runs than factors leave a fit free to trade one factor against another: borrow instead. */
+const MIN_RUNS = CALIBRATED_FACTORS.length;
 
 export interface GenerationFit {
   readonly factors: Efficiency;
+  /** The generation whose runs were fitted (its own, or a neighbour's), or all of them. */
   readonly origin: FactorOrigin;
   readonly runs: number;
   readonly meanAbsErrorPct: number;
@@ -46,8 +69,9 @@ export class Calibrator {
 
   /**
    * Factors for every generation in `wanted`, fitted on `training`'s runs of that generation. A
-   * generation none of them covers gets one set fitted on all of `training` together: the best a
-   * fit that never saw the generation can say (never the catalog's, which may have seen it).
+   * generation with fewer runs than factors there borrows the fit of its nearest generation that has
+   * enough, else of all of `training` together: the best a fit that never saw the generation can
+   * say (never the catalog's values, which may have been fitted on the very runs held out).
    */
   async byGeneration(
     training: readonly LabelledRun[],
@@ -57,16 +81,19 @@ export class Calibrator {
     const out = new Map<GpuGeneration, GenerationFit>();
     const generations = [...new Set(wanted.map((r) => r.generation))].sort();
     for (const generation of generations) {
-      const own = training.filter((r) => r.generation === generation);
-      const start = catalogEfficiency(wanted.find((r) => r.generation === generation)!.request);
-      const runs = own.length > 0 ? own : training;
-      const fit = await this.fit(runs, start);
+      const of = (g: GpuGeneration) => training.filter((r) => r.generation === g);
+      const origin: FactorOrigin =
+        [generation, ...NEIGHBOURS[generation]].find((g) => of(g).length >= MIN_RUNS) ?? 'all-generations';
+      const runs = origin === 'all-generations' ? training : of(origin);
+      // A borrowed fit starts where the lender's own does, so the lender's fit is reused as it is.
+      const starter = runs[0] ?? wanted.find((r) => r.generation === generation)!;
+      const fit = await this.fit(runs, catalogEfficiency(starter.request));
       onProgress(
-        `  ${generation}: ${runs.length} runs, ${JSON.stringify(fit.factors)}, ${fit.meanAbsErrorPct.toFixed(1)}%`,
+        `  ${generation}: from ${origin} (${runs.length} runs), ${JSON.stringify(fit.factors)}, ${fit.meanAbsErrorPct.toFixed(1)}%`,
       );
       out.set(generation, {
         factors: fit.factors,
-        origin: own.length > 0 ? 'own-generation' : 'other-generations',
+        origin,
         runs: runs.length,
         meanAbsErrorPct: fit.meanAbsErrorPct,
       });
