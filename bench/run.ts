@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { runFidelity } from './fidelity.ts';
+import { runFittedFactors } from './fitted-factors.ts';
 import { runFrontier } from './frontier.ts';
 import { runImport } from './import.ts';
 import { runPlanning } from './planning.ts';
@@ -8,7 +9,7 @@ import { runSoak, soakDurationSec } from './soak.ts';
 import { runSolvers } from './solvers.ts';
 
 /**
- * `npm run bench [-- solvers|planning|import|fidelity|service|soak|frontier … [--duration-sec N]]`: every suite by default;
+ * `npm run bench [-- solvers|planning|import|fidelity|factors|service|soak|frontier … [--duration-sec N]]`: every suite by default;
  * results in bench/results/. `--duration-sec` (or SOAK_DURATION_SEC) shortens the soak's two minutes.
  */
 const { values, positionals: wanted } = parseArgs({
@@ -22,6 +23,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   planning: () => runPlanning(5),
   import: () => runImport(5),
   fidelity: runFidelity,
+  factors: runFittedFactors,
   service: runService,
   soak: () => runSoak(soakSec),
   frontier: runFrontier,
