@@ -1,16 +1,43 @@
-import {
-  type CalibrationReport,
-  calibrate,
-  type GenerationFit,
-} from '../src/planner/calibration/by-generation.ts';
+import { execFile } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Calibrator, type GenerationFit, type HeldOut } from '../src/planner/calibration/by-generation.ts';
 import { withFactors } from '../src/planner/calibration/fit.ts';
 import { estimate } from '../src/planner/estimate.ts';
 import { plan } from '../src/planner/plan.ts';
-import type { Efficiency, GpuGeneration, Plan, PlanRequestInput } from '../src/schema/index.ts';
+import type { Efficiency, GpuGeneration, Plan, PlanRequestInput, Residual } from '../src/schema/index.ts';
 import { loadReferenceRuns, type ReferenceRun } from './reference-runs.ts';
 import { writeResults, writeText } from './results-io.ts';
 
 const GiB = 2 ** 30;
+const LOSO_SCRIPT = fileURLToPath(new URL('./loso-family.ts', import.meta.url));
+const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+
+/**
+ * Leave-one-source-out, one process per held-out family, FIDELITY_JOBS at once (default: the CPUs):
+ * each fit prices every training run some 70 times, and the families are independent.
+ */
+async function leaveOneSourceOut(families: readonly string[]): Promise<HeldOut[]> {
+  const jobs = Math.max(1, Number(process.env.FIDELITY_JOBS) || availableParallelism());
+  const run = promisify(execFile);
+  const queue = [...families];
+  const out: HeldOut[] = [];
+  const worker = async () => {
+    for (let family = queue.shift(); family !== undefined; family = queue.shift()) {
+      const { stdout } = await run(TSX, [LOSO_SCRIPT, family], { maxBuffer: 2 ** 26 });
+      const parsed = JSON.parse(stdout) as {
+        family: string;
+        fits: [GpuGeneration, GenerationFit][];
+        residuals: Residual[];
+      };
+      out.push({ ...parsed, fits: new Map(parsed.fits) });
+      process.stderr.write(`without ${family}: done\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, families.length) }, worker));
+  return out;
+}
 const PLANNER_LIMIT_SEC = 20;
 
 function mean(values: readonly number[]): number {
@@ -112,7 +139,15 @@ function factorsTable(fits: Map<GpuGeneration, GenerationFit>): string[] {
 export async function runFidelity(): Promise<void> {
   const started = Date.now();
   const runs = await loadReferenceRuns();
-  const report: CalibrationReport = await calibrate(runs, (m) => process.stderr.write(`${m}\n`));
+  const families = [...new Set(runs.map((r) => r.family))];
+  const calibrator = new Calibrator();
+  const [inSample, heldOut] = await Promise.all([
+    calibrator.byGeneration(runs, runs, (m) => process.stderr.write(`[in-sample] ${m}\n`)),
+    leaveOneSourceOut(families),
+  ]);
+  const inSampleResiduals = await calibrator.predict(runs, inSample);
+  const loso = new Map(heldOut.flatMap((h) => h.residuals.map((r) => [r.run, r] as const)));
+  const report = { inSample, inSampleResiduals, leaveOneSourceOut: runs.map((r) => loso.get(r.id)!) };
   const factorsOf = (r: ReferenceRun): Efficiency => report.inSample.get(r.generation)!.factors;
   const estimatedSec = new Map(report.inSampleResiduals.map((r) => [r.run, r.estimatedSec]));
   const rows: FidelityRow[] = [];
@@ -146,7 +181,7 @@ export async function runFidelity(): Promise<void> {
     });
     process.stderr.write(`${run.id}\n`);
   }
-  const families = [...new Set(runs.map((r) => r.family))].map((family) => {
+  const familyRows = families.map((family) => {
     const of = rows.filter((r) => r.family === family);
     return {
       family,
@@ -170,7 +205,8 @@ export async function runFidelity(): Promise<void> {
     wallSec: (Date.now() - started) / 1000,
   };
   const fitted = Object.fromEntries(report.inSample);
-  writeResults('fidelity', { summary, factors: fitted, families, rows });
+  const heldOutFactors = Object.fromEntries(heldOut.map((h) => [h.family, Object.fromEntries(h.fits)]));
+  writeResults('fidelity', { summary, factors: fitted, heldOutFactors, families: familyRows, rows });
   const pct = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}%`;
   const table = [
     '| run | family | configuration | published | measured s | estimated s | TFLOP/s meas / est | in-sample | LOSO | memory GiB (usable) | fits | planner’s choice | planner vs published |',
@@ -182,7 +218,7 @@ export async function runFidelity(): Promise<void> {
     '',
     '| family | runs | in-sample mean |error| | LOSO mean | LOSO max |',
     '|---|---:|---:|---:|---:|',
-    ...families.map(
+    ...familyRows.map(
       (f) =>
         `| ${f.family} | ${f.runs} | ${f.inSampleMeanAbsErrorPct.toFixed(1)}% | ${f.losoMeanAbsErrorPct.toFixed(1)}% | ${f.losoMaxAbsErrorPct.toFixed(1)}% |`,
     ),

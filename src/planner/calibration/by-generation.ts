@@ -113,39 +113,22 @@ export class Calibrator {
   }
 }
 
-export interface CalibrationReport {
-  /** Factors fitted on every run, per generation. */
-  readonly inSample: Map<GpuGeneration, GenerationFit>;
-  readonly inSampleResiduals: readonly Residual[];
-  /** Per run: its error when its whole source family was left out of the fit. */
-  readonly leaveOneSourceOut: readonly Residual[];
-  /** Per held-out family: the factors it was predicted with. */
-  readonly heldOutFits: ReadonlyMap<string, Map<GpuGeneration, GenerationFit>>;
+/** One source family held out: the factors fitted without it, and its runs' errors under them. */
+export interface HeldOut {
+  readonly family: string;
+  readonly fits: Map<GpuGeneration, GenerationFit>;
+  readonly residuals: readonly Residual[];
 }
 
-/** The in-sample fit and leave-one-source-out over labelled runs. */
-export async function calibrate(
+/** Leave-one-source-out for one family: fit on every other family's runs, predict this one's. */
+export async function holdOut(
+  calibrator: Calibrator,
   runs: readonly LabelledRun[],
+  family: string,
   onProgress: (message: string) => void = () => {},
-): Promise<CalibrationReport> {
-  const calibrator = new Calibrator();
-  const inSample = await calibrator.byGeneration(runs, runs, onProgress);
-  const inSampleResiduals = await calibrator.predict(runs, inSample);
-  onProgress(`in-sample fit: ${calibrator.times.evaluations} evaluations`);
-  const loso = new Map<string, Residual>();
-  const heldOutFits = new Map<string, Map<GpuGeneration, GenerationFit>>();
-  for (const family of [...new Set(runs.map((r) => r.family))]) {
-    const held = runs.filter((r) => r.family === family);
-    const training = runs.filter((r) => r.family !== family);
-    const fits = await calibrator.byGeneration(training, held, onProgress);
-    heldOutFits.set(family, fits);
-    for (const residual of await calibrator.predict(held, fits)) loso.set(residual.run, residual);
-    onProgress(`without ${family}: ${calibrator.times.evaluations} evaluations`);
-  }
-  return {
-    inSample,
-    inSampleResiduals,
-    leaveOneSourceOut: runs.map((r) => loso.get(r.id)!),
-    heldOutFits,
-  };
+): Promise<HeldOut> {
+  const held = runs.filter((r) => r.family === family);
+  const training = runs.filter((r) => r.family !== family);
+  const fits = await calibrator.byGeneration(training, held, onProgress);
+  return { family, fits, residuals: await calibrator.predict(held, fits) };
 }
