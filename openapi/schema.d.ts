@@ -294,7 +294,6 @@ export interface paths {
                                 factors: {
                                     matmul?: number;
                                     memory?: number;
-                                    /** @default 0.5 */
                                     tpOverlap?: number;
                                 };
                                 fittedOn: number;
@@ -385,7 +384,6 @@ export interface paths {
                             factors: {
                                 matmul?: number;
                                 memory?: number;
-                                /** @default 0.5 */
                                 tpOverlap?: number;
                             };
                             fittedOn: number;
@@ -1946,7 +1944,6 @@ export interface components {
                     factors: {
                         matmul?: number;
                         memory?: number;
-                        /** @default 0.5 */
                         tpOverlap?: number;
                     };
                     fittedOn: number;

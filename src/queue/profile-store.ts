@@ -41,8 +41,8 @@ export class RedisProfileStore implements ProfileStore {
   private readonly client: Redis;
 
   constructor(redisUrl: string) {
-    // Fail a request at once while Redis is away, as the queue's producer connection does.
-    this.client = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    // Commands wait for the first connection, then fail after one retry while Redis is away.
+    this.client = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
     this.client.on('error', () => {});
   }
 

@@ -105,7 +105,17 @@ export type CatalogGpu = z.infer<typeof CatalogGpu>;
  * Fitted values of the GPU's efficiency factors (DESIGN.md §10): any subset of `Efficiency`'s
  * fields, each within that field's own bounds; the rest stay as the catalog has them.
  */
-export const CalibratedFactors = Efficiency.partial().strict();
+export const CalibratedFactors = z
+  .object(
+    Object.fromEntries(
+      Object.entries(Efficiency.shape).map(([name, field]) => [
+        name,
+        // A factor the profile leaves out keeps the catalog's value: no schema default may fill it in.
+        (field instanceof z.ZodDefault ? field.unwrap() : field).optional(),
+      ]),
+    ) as { [K in keyof typeof Efficiency.shape]: z.ZodOptional<z.ZodNumber> },
+  )
+  .strict();
 export type CalibratedFactors = z.infer<typeof CalibratedFactors>;
 
 /** One run of the fit: what it measured against what the calibrated model estimates. */
