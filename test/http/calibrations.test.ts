@@ -66,6 +66,9 @@ describe('/v1/calibrations', () => {
     const problem = expectProblem(await app.inject({ method: 'POST', url: '/v1/estimates', payload }), 400);
     expect(errorAt(problem, 'cluster.profile').message).toMatch(/cal-nope/);
     expectProblem(await app.inject({ method: 'GET', url: '/v1/calibrations/cal-nope' }), 404);
+    const sweep = { base: payload, grid: { 'training.globalBatch': [8, 16] } };
+    const refused = expectProblem(await app.inject({ method: 'POST', url: '/v1/sweeps', payload: sweep }), 400);
+    errorAt(refused, 'base.cluster.profile');
   });
 
   it('answers bad measurements with a 400 naming the field', async () => {
