@@ -67,7 +67,10 @@ describe('/v1/calibrations', () => {
     expect(errorAt(problem, 'cluster.profile').message).toMatch(/cal-nope/);
     expectProblem(await app.inject({ method: 'GET', url: '/v1/calibrations/cal-nope' }), 404);
     const sweep = { base: payload, grid: { 'training.globalBatch': [8, 16] } };
-    const refused = expectProblem(await app.inject({ method: 'POST', url: '/v1/sweeps', payload: sweep }), 400);
+    const refused = expectProblem(
+      await app.inject({ method: 'POST', url: '/v1/sweeps', payload: sweep }),
+      400,
+    );
     errorAt(refused, 'base.cluster.profile');
   });
 
