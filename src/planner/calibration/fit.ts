@@ -1,7 +1,7 @@
 /**
  * The fit of a GPU's efficiency factors to measured step times (DESIGN.md §10): the factors are
- * the only numbers calibration moves, every other figure stays the hardware's. Coordinate descent
- * with a golden-section search per factor, deterministic, over each factor's bounds.
+ * the only numbers calibration moves, every other figure stays the hardware's. Nelder–Mead on the
+ * mean absolute relative step-time error, deterministic, within each factor's bounds.
  */
 import { findGpu } from '../../cluster/catalog.ts';
 import type { CalibrationProfile, Efficiency, Plan, PlanRequestInput, Residual } from '../../schema/index.ts';
