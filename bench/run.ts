@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { runFidelity } from './fidelity.ts';
+import { runFittedFactors } from './fitted-factors.ts';
 import { runFrontier } from './frontier.ts';
 import { runImport } from './import.ts';
 import { runPlanning } from './planning.ts';
@@ -8,8 +9,8 @@ import { runSoak, soakDurationSec } from './soak.ts';
 import { runSolvers } from './solvers.ts';
 
 /**
- * `npm run bench [-- solvers|planning|import|fidelity|service|soak|frontier … [--duration-sec N] [--quick]]`: every
- * suite by default; results in bench/results/. `--duration-sec` (or SOAK_DURATION_SEC) shortens the soak's two
+ * `npm run bench [-- solvers|planning|import|fidelity|factors|service|soak|frontier … [--duration-sec N] [--quick]]`:
+ * every suite by default; results in bench/results/. `--duration-sec` (or SOAK_DURATION_SEC) shortens the soak's two
  * minutes; `--quick` (or ILP_BENCH_LIMIT_SEC=N) caps the solvers' comparison with Alpa's CBC at 10 s per
  * instance instead of 120 s.
  */
@@ -24,6 +25,7 @@ const SUITES: Record<string, () => Promise<void>> = {
   planning: () => runPlanning(5),
   import: () => runImport(5),
   fidelity: runFidelity,
+  factors: runFittedFactors,
   service: runService,
   soak: () => runSoak(soakSec),
   frontier: runFrontier,

@@ -246,6 +246,205 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/calibrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Calibrate the cost model to your cluster
+         * @description Fits the GPU's efficiency factors (the only calibrated numbers) to measured step times of runs on one cluster, starting from the catalog's, and stores the profile. Plan and estimate requests then name it as `cluster.profile`. The fit prices every run a few dozen times on the API's estimate threads: seconds to minutes.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        runs: {
+                            measured: {
+                                peakMemoryGiB?: number;
+                                stepTimeSec: number;
+                            };
+                            name?: string;
+                            request: components["schemas"]["PlanRequestInput"];
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description The stored profile and its id, with the residuals of the fit */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            profile: {
+                                createdAt: string;
+                                factors: {
+                                    matmul?: number;
+                                    memory?: number;
+                                    tpOverlap?: number;
+                                };
+                                fittedOn: number;
+                                gpu: string;
+                                /** @enum {string} */
+                                kind: "meshplan-profile";
+                                residuals: {
+                                    errorPct: number;
+                                    estimatedSec: number;
+                                    measuredSec: number;
+                                    run: string;
+                                }[];
+                            };
+                        };
+                    };
+                };
+                /** @description Invalid input: `errors` lists each field with what is wrong */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body larger than the server accepts */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests for this API key: retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/calibrations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a calibration profile */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The profile */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            createdAt: string;
+                            factors: {
+                                matmul?: number;
+                                memory?: number;
+                                tpOverlap?: number;
+                            };
+                            fittedOn: number;
+                            gpu: string;
+                            /** @enum {string} */
+                            kind: "meshplan-profile";
+                            residuals: {
+                                errorPct: number;
+                                estimatedSec: number;
+                                measuredSec: number;
+                                run: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Invalid input: `errors` lists each field with what is wrong */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests for this API key: retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/estimates": {
         parameters: {
             query?: never;
@@ -257,7 +456,7 @@ export interface paths {
         put?: never;
         /**
          * Price a fixed configuration
-         * @description The fast path: prices the configuration `parallel` fixes (tp, pp, dp, microBatch …) with the cost model the planner searches with, and answers inline without queueing (on a worker thread of the API, within `options.timeLimitSec`).
+         * @description The fast path: prices the configuration `parallel` fixes (tp, pp, dp, microBatch …) with the cost model the planner searches with, and answers inline without queueing (on a worker thread of the API, within `options.timeLimitSec`). `cluster.profile` names a stored calibration (`POST /v1/calibrations`).
          */
         post: {
             parameters: {
@@ -1748,6 +1947,24 @@ export interface components {
                 intraNodeLatencyUs?: number;
                 nodes: number;
                 pricePerGpuHour?: number;
+                profile?: string | {
+                    createdAt: string;
+                    factors: {
+                        matmul?: number;
+                        memory?: number;
+                        tpOverlap?: number;
+                    };
+                    fittedOn: number;
+                    gpu: string;
+                    /** @constant */
+                    kind: "meshplan-profile";
+                    residuals: {
+                        errorPct: number;
+                        estimatedSec: number;
+                        measuredSec: number;
+                        run: string;
+                    }[];
+                };
             };
             model: {
                 /**

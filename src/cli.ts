@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerCalibrateCommand } from './cli/calibrate-command.ts';
 import { registerExportCommand } from './cli/export-command.ts';
 import { registerImportCommand } from './cli/import-command.ts';
 import { registerPlanCommands } from './cli/plan-command.ts';
@@ -36,6 +37,7 @@ registerServeCommand(program, async () =>
 );
 registerWorkerCommand(program);
 registerSweepCommand(program);
+registerCalibrateCommand(program);
 
 // Bad input of any command: one line per problem naming the field, exit code 2.
 try {

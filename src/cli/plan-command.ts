@@ -7,6 +7,7 @@ import { FrameworkTarget, type JobProgress, type Plan } from '../schema/index.ts
 import { inlineModelFile } from './import-command.ts';
 import { inFile, readJsonFile } from './io.ts';
 import { formatPlan } from './plan-format.ts';
+import { inlineProfileFile } from './profile-file.ts';
 
 interface PlanningOptions {
   json?: boolean;
@@ -45,7 +46,8 @@ async function planWithinLimit(value: unknown, onProgress: (progress: JobProgres
 }
 
 async function runPlanning(kind: 'plan' | 'estimate', file: string, opts: PlanningOptions): Promise<void> {
-  const request = withTarget(await inlineModelFile(await readJsonFile(file, 'request'), file), opts.target);
+  const read = await inlineModelFile(await readJsonFile(file, 'request'), file);
+  const request = withTarget(await inlineProfileFile(read, file), opts.target);
   const bar =
     kind === 'plan' && process.stderr.isTTY && !opts.json
       ? new SingleBar(

@@ -67,7 +67,11 @@ export function apiKeysFromEnv(value: string | undefined): string[] {
 
 /** Builds the app and listens. Takes the queue over: `stop()`, or a failed start, closes it. */
 export async function startServer(options: ServeOptions, queue: JobQueue): Promise<RunningServer> {
-  const [{ buildApp }, { Redis }] = await Promise.all([import('../http/app.ts'), import('ioredis')]);
+  const [{ buildApp }, { Redis }, { createProfileStore }] = await Promise.all([
+    import('../http/app.ts'),
+    import('ioredis'),
+    import('../queue/profile-store.ts'),
+  ]);
   // LOG_LEVEL=warn drops the per-request lines (they cost throughput under load).
   const logger = options.logger === false ? false : { level: process.env.LOG_LEVEL ?? 'info' };
   // Its own connection, failing fast while Redis is away (the rate limit then lets requests through).
@@ -75,8 +79,11 @@ export async function startServer(options: ServeOptions, queue: JobQueue): Promi
     ? new Redis(options.redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 500, enableOfflineQueue: false })
     : undefined;
   rateLimitRedis?.on('error', () => {});
+  // Calibration profiles live beside the plans: in Redis with BullMQ, else in this process.
+  const profiles = createProfileStore(options.redisUrl);
   const app = buildApp({
     queue,
+    profiles,
     estimateThreads: options.estimateThreads ?? 1,
     apiKeys: options.apiKeys,
     logger,
@@ -87,6 +94,7 @@ export async function startServer(options: ServeOptions, queue: JobQueue): Promi
   const release = async () => {
     await queue.close();
     await closeRedis();
+    await profiles.close();
   };
   let url: string;
   try {

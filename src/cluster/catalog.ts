@@ -1,4 +1,5 @@
 import type { CatalogGpu } from '../schema/cluster.ts';
+import type { GpuGeneration } from '../schema/vocabulary.ts';
 import { AMPERE_GPUS } from './gpus/ampere.ts';
 import { BLACKWELL_GPUS } from './gpus/blackwell.ts';
 import { CDNA3_GPUS } from './gpus/cdna3.ts';
@@ -24,4 +25,24 @@ export function findGpu(id: string): CatalogGpu | undefined {
   const wanted = id.trim().toLowerCase();
   const key = GPU_IDS.find((k) => k.toLowerCase() === wanted);
   return key === undefined ? undefined : GPU_CATALOG[key];
+}
+
+const BY_GENERATION: Readonly<Record<GpuGeneration, Readonly<Record<string, CatalogGpu>>>> = {
+  volta: VOLTA_GPUS,
+  ampere: AMPERE_GPUS,
+  hopper: HOPPER_GPUS,
+  blackwell: BLACKWELL_GPUS,
+  cdna3: CDNA3_GPUS,
+};
+
+/** The generation (catalog file) a catalog GPU belongs to; undefined when the id is unknown. */
+export function generationOf(id: string): GpuGeneration | undefined {
+  const wanted = id.trim().toLowerCase();
+  for (const [generation, gpus] of Object.entries(BY_GENERATION) as [
+    GpuGeneration,
+    Record<string, CatalogGpu>,
+  ][]) {
+    if (Object.keys(gpus).some((k) => k.toLowerCase() === wanted)) return generation;
+  }
+  return undefined;
 }

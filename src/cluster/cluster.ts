@@ -47,6 +47,7 @@ export function resolveCluster(spec: ClusterSpec): Cluster {
   } else {
     gpu = spec.gpu;
   }
+  if (spec.profile !== undefined) gpu = calibrated(gpu, spec);
   const intraNode: Link = {
     bytesPerSec: (spec.intraNodeGBps ?? gpu.nvlinkGBps) * 1e9,
     latencySec: (spec.intraNodeLatencyUs ?? DEFAULT_INTRA_NODE_LATENCY_US) * 1e-6,
@@ -64,4 +65,25 @@ export function resolveCluster(spec: ClusterSpec): Cluster {
     interNode,
     bus: busBandwidths(gpu, intraNode.bytesPerSec, interNode.bytesPerSec),
   };
+}
+
+/** The GPU with a calibration profile's factors in place of its catalog efficiency. */
+function calibrated(gpu: GpuSpec, spec: ClusterSpec): GpuSpec {
+  const profile = spec.profile;
+  if (typeof profile === 'string') {
+    // Only the CLI (a file) or the API (a stored id) can resolve a reference; the planner cannot.
+    throw new InvalidInputError(
+      [{ path: 'profile', message: `profile "${profile}" was not loaded: give the profile itself` }],
+      'cluster',
+    );
+  }
+  if (profile === undefined) return gpu;
+  const named = typeof spec.gpu === 'string' ? spec.gpu : gpu.name;
+  if (profile.gpu.trim().toLowerCase() !== named.trim().toLowerCase()) {
+    throw new InvalidInputError(
+      [{ path: 'profile.gpu', message: `the profile calibrates ${profile.gpu}, this cluster runs ${named}` }],
+      'cluster',
+    );
+  }
+  return { ...gpu, efficiency: { ...gpu.efficiency, ...profile.factors } };
 }

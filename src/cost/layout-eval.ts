@@ -4,7 +4,7 @@ import type { GpuSpec, Recompute } from '../schema/index.ts';
 import { edgeReshards } from './edge-cost.ts';
 import type { OuterGroups } from './exchange.ts';
 import { buildIntraOpModel, type IntraOpModel } from './intra-op.ts';
-import type { Layout } from './layout.ts';
+import { type Layout, shardCount } from './layout.ts';
 import type { OpCost, PricedCollective } from './op-cost.ts';
 import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
 
@@ -49,6 +49,14 @@ export interface LayoutEvalOptions {
   readonly recompute: Recompute;
   readonly carry?: { readonly from: string; readonly to: string };
   readonly outer?: OuterGroups;
+  /**
+   * Whether a linear layer whose input arrives all-gathered keeps only its own shard for the backward
+   * pass and gathers it again there: Megatron-LM's sequence parallelism does (Korthikanti et al. 2022
+   * §4.2.2; `LinearWithGradAccumulationAndAsyncCommunication` saves the local input and re-runs the
+   * all-gather in backward, overlapped with the input-gradient GEMM), so the activation is s·b·h/t,
+   * not s·b·h. Frameworks whose autograd saves the gathered tensor (DTensor's) keep it whole.
+   */
+  readonly savesGatheredInputSharded?: boolean;
 }
 
 /**
@@ -73,6 +81,8 @@ export function evaluateLayout(
   if (model.groups.some((g) => g.strategies.length !== 1)) return null;
   const chosen = (op: number) => model.groups[model.groupOf[op]!]!.strategies[0]!.members.get(op)!;
   const reshards = new Map<number, { list: PricedCollective[]; sec: number }>();
+  /** Bytes a consumer's saved input shrinks by when it is kept as the producer's shard. */
+  let keptAsShardBytes = 0;
   for (const edge of model.tensorEdges) {
     const { forward, backward } = edgeReshards(
       model,
@@ -80,6 +90,9 @@ export function evaluateLayout(
       chosen(edge.producer).strategy,
       chosen(edge.consumer).strategy,
     );
+    if (options.savesGatheredInputSharded && forward.collectives.some((c) => c.kind === 'all-gather')) {
+      keptAsShardBytes += gatheredInputSavings(model, edge, chosen(edge.producer), chosen(edge.consumer));
+    }
     const entry = reshards.get(edge.consumer) ?? { list: [], sec: 0 };
     for (const [phase, r] of [
       ['forward', forward],
@@ -131,6 +144,34 @@ export function evaluateLayout(
   return {
     ops,
     ...sums,
+    activationBytes: sums.activationBytes - keptAsShardBytes,
     totalSec: forwardComputeSec + backwardComputeSec + commSec + reshardSec + cpCommSec + epCommSec,
   };
+}
+
+/**
+ * What a matmul's saved input costs less when kept as its producer's shard: zero unless this
+ * consumer is the op charged with saving that input (saved.ts charges each tensor to one reader).
+ */
+function gatheredInputSavings(
+  model: IntraOpModel,
+  edge: IntraOpModel['tensorEdges'][number],
+  producer: { readonly strategy: OpStrategy },
+  consumer: { readonly strategy: OpStrategy },
+): number {
+  const op = model.graph.ops[edge.consumer]!;
+  if (op.kind !== 'matmul') return 0;
+  const charged = (model.ctx.saved.get(edge.consumer) ?? []).some(
+    (s) => s.as.kind === 'input' && s.as.index === edge.input && s.tensor === edge.tensor,
+  );
+  if (!charged) return 0;
+  const bytes = model.graph.tensors.get(edge.tensor)!.bytes;
+  const sizes = model.mesh.shape;
+  const produced = outputLayout(
+    model.graph.ops[edge.producer]!,
+    producer.strategy,
+    model.keepsPartial[edge.producer]!,
+  );
+  const read = operandLayout(consumer.strategy, op.einsum.inputs[edge.input]!);
+  return Math.max(0, bytes / shardCount(read, sizes) - bytes / shardCount(produced, sizes));
 }

@@ -5,12 +5,14 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Redis } from 'ioredis';
 import type { JobQueue } from '../queue/job-queue.ts';
 import { PlanThreadPool } from '../queue/plan-thread-pool.ts';
+import { MemoryProfileStore, type ProfileStore } from '../queue/profile-store.ts';
 import type { Plan, PlanRequest } from '../schema/index.ts';
 import { apiKeyHook } from './auth.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { ApiMetrics } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import { frameworkProblem, installProblemHandlers } from './problem.ts';
+import { calibrationRoutes } from './routes/calibrations.ts';
 import { estimateRoutes } from './routes/estimates.ts';
 import { gpuRoutes } from './routes/gpus.ts';
 import { operationRoutes } from './routes/operations.ts';
@@ -22,8 +24,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Where jobs go; owned by whoever built the app, who also closes it. */
     queue: JobQueue;
-    /** Prices fixed configurations for /v1/estimates. */
+    /** Prices fixed configurations for /v1/estimates (and the fits of /v1/calibrations). */
     estimator: Estimator;
+    /** Calibration profiles that requests name as `cluster.profile`. */
+    profiles: ProfileStore;
     metrics: ApiMetrics;
     /** Aborted when the server starts closing, so long-polls answer at once instead of holding shutdown. */
     closing: AbortSignal;
@@ -43,6 +47,11 @@ export interface AppOptions {
    * other request on this event loop), `estimateThreads` at once, one kept warm.
    */
   readonly estimator?: Estimator;
+  /**
+   * Where /v1/calibrations keeps profiles (Redis beside a BullMQ queue); owned by the caller. Default:
+   * in this process's memory.
+   */
+  readonly profiles?: ProfileStore;
   /** Estimates priced at once when the app owns its estimator (default 1); later ones wait in order. */
   readonly estimateThreads?: number;
   /**
@@ -103,6 +112,7 @@ export function buildApp(options: AppOptions) {
     app.addHook('onClose', () => threads.close());
   }
   app.decorate('estimator', estimator);
+  app.decorate('profiles', options.profiles ?? new MemoryProfileStore());
   app.decorate('metrics', new ApiMetrics(options.queue));
   app.decorate('closing', closing.signal);
   app.decorate('limits', limits);
@@ -156,6 +166,7 @@ export function buildApp(options: AppOptions) {
     async (v1) => {
       await v1.register(planRoutes, { viewUrlTemplate: options.viewUrlTemplate ?? '/v1/plans/{id}/view' });
       await v1.register(estimateRoutes);
+      await v1.register(calibrationRoutes);
       await v1.register(sweepRoutes);
       await v1.register(gpuRoutes);
       await v1.register(viewRoutes);

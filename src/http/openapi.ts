@@ -60,6 +60,7 @@ export function registerOpenApi(app: FastifyInstance): void {
       tags: [
         { name: 'plans', description: 'Planning jobs and the inline estimate' },
         { name: 'sweeps', description: 'Grids of planning jobs' },
+        { name: 'calibrations', description: 'Profiles fitting the cost model to a cluster’s measured runs' },
         { name: 'catalog', description: 'Known hardware' },
         { name: 'operations', description: 'Probes and metrics' },
       ],

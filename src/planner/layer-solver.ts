@@ -89,7 +89,13 @@ export class LayerSolver {
       const evaluated = evaluateLayout(
         layer.graph,
         mesh,
-        { gpu: this.options.cluster.gpu, recompute, outer, ...(layer.carry ? { carry: layer.carry } : {}) },
+        {
+          gpu: this.options.cluster.gpu,
+          recompute,
+          outer,
+          ...(layer.carry ? { carry: layer.carry } : {}),
+          savesGatheredInputSharded: choice === 'megatron-sp',
+        },
         (op) => layout.strategies[op]!,
       );
       if (evaluated === null) return null;

@@ -126,6 +126,51 @@ export const CatalogGpu = z.object({
 });
 export type CatalogGpu = z.infer<typeof CatalogGpu>;
 
+/**
+ * Fitted values of the GPU's efficiency factors (DESIGN.md §10): any subset of `Efficiency`'s
+ * fields, each within that field's own bounds; the rest stay as the catalog has them.
+ */
+export const CalibratedFactors = z
+  .object(
+    Object.fromEntries(
+      Object.entries(Efficiency.shape).map(([name, field]) => [
+        name,
+        // A factor the profile leaves out keeps the catalog's value: no schema default may fill it in.
+        (field instanceof z.ZodDefault ? field.unwrap() : field).optional(),
+      ]),
+    ) as { [K in keyof typeof Efficiency.shape]: z.ZodOptional<z.ZodNumber> },
+  )
+  .strict();
+export type CalibratedFactors = z.infer<typeof CalibratedFactors>;
+
+/** One run of the fit: what it measured against what the calibrated model estimates. */
+export const Residual = z.object({
+  run: z.string(),
+  measuredSec: z.number(),
+  estimatedSec: z.number(),
+  /** (estimated − measured) / measured, in percent. */
+  errorPct: z.number(),
+});
+export type Residual = z.infer<typeof Residual>;
+
+/**
+ * A calibration of one cluster's GPU: written by `meshplan calibrate`, stored by
+ * `POST /v1/calibrations`, named by plan and estimate requests as `cluster.profile`.
+ */
+export const CalibrationProfile = z
+  .object({
+    kind: z.literal('meshplan-profile'),
+    /** The catalog GPU (or the GPU description's name) the runs were measured on. */
+    gpu: z.string().min(1).max(100),
+    factors: CalibratedFactors,
+    /** Measured runs the factors were fitted on. */
+    fittedOn: z.number().int().positive(),
+    residuals: z.array(Residual),
+    createdAt: z.string(),
+  })
+  .strict();
+export type CalibrationProfile = z.infer<typeof CalibrationProfile>;
+
 export const ClusterSpec = z
   .object({
     /** A catalog id (case-insensitive, e.g. "A100-80GB") or a full GPU description. */
@@ -142,6 +187,12 @@ export const ClusterSpec = z
     interNodeLatencyUs: z.number().nonnegative().finite().optional(),
     /** What one GPU costs per hour, USD; with it every plan's summary says what training costs. */
     pricePerGpuHour: positive.optional(),
+    /**
+     * A calibration of this cluster (`meshplan calibrate`): the CLI takes a profile file's path
+     * (relative to the request file), the API a stored profile's id (`POST /v1/calibrations`); either
+     * becomes the profile itself before planning. Its factors replace the GPU's catalog efficiency.
+     */
+    profile: z.union([z.string().min(1).max(4096), CalibrationProfile]).optional(),
   })
   .strict();
 export type ClusterSpec = z.infer<typeof ClusterSpec>;

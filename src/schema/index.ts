@@ -1,3 +1,4 @@
+export * from './calibration.ts';
 export * from './cluster.ts';
 export * from './errors.ts';
 export * from './exports.ts';

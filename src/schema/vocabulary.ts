@@ -102,3 +102,10 @@ export type FrameworkTarget = z.infer<typeof FrameworkTarget>;
  */
 export const GradientReduction = z.enum(['overlapped', 'after-backward', 'every-microbatch']);
 export type GradientReduction = z.infer<typeof GradientReduction>;
+
+/**
+ * GPU generations, one file each under src/cluster/gpus/: the unit calibration fits one set of
+ * efficiency factors for (DESIGN.md §10), never a single run or model.
+ */
+export const GpuGeneration = z.enum(['volta', 'ampere', 'hopper', 'blackwell', 'cdna3']);
+export type GpuGeneration = z.infer<typeof GpuGeneration>;

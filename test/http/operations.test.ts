@@ -96,6 +96,8 @@ describe('catalog, probes, metrics and docs', () => {
       '/metrics',
       '/openapi.json',
       '/readyz',
+      '/v1/calibrations',
+      '/v1/calibrations/{id}',
       '/v1/estimates',
       '/v1/gpus',
       '/v1/plans',

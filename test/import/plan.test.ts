@@ -59,7 +59,9 @@ describe('planning imported models', () => {
     const config = (p: Plan) => Object.fromEntries(CONFIG_FIELDS.map((f) => [f, p.summary?.[f]]));
     expect(fromOnnx.status).toBe('optimal');
     expect(config(fromOnnx)).toEqual(config(fromSpec));
-    expect(fromOnnx.summary!.tp).toBeGreaterThan(1);
+    // The node's eight GPUs share one stage mesh; whether its ops split the batch or the weights is
+    // the cost model's call (under the A100 factors fitted in issue 14 the batch split wins).
+    expect(fromOnnx.stages.map((s) => s.logicalMesh[0] * s.logicalMesh[1])).toEqual([8]);
     expect(fromOnnx.stages.map((s) => s.layers)).toEqual(fromSpec.stages.map((s) => s.layers));
     const ratio = fromOnnx.summary!.stepTimeSec / fromSpec.summary!.stepTimeSec;
     expect(Math.abs(ratio - 1)).toBeLessThan(0.02);

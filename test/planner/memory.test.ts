@@ -52,6 +52,14 @@ describe('memory against hand computations', () => {
     },
   );
 
+  it.each([2, 4, 8])(
+    'activations per layer, tp=%i, sequence parallel: s·b·h·(34/t + 5·a·s/(h·t)) (Korthikanti eq. 4: linears keep their input sequence-split)',
+    async (t) => {
+      const price = await blockPrice(t, 'megatron-sp', 'none');
+      expect(price.activationBytes).toBeCloseTo(s * b * h * (34 / t + (5 * a * s) / (h * t)), -3);
+    },
+  );
+
   it.each([1, 8])('activations per layer, tp=%i, selective recompute: s·b·h·(10 + 24/t)', async (t) => {
     const price = await blockPrice(t, 'megatron', 'selective');
     expect(price.activationBytes).toBeCloseTo(s * b * h * (10 + 24 / t), -3);

@@ -1,9 +1,9 @@
 import type { CatalogGpu, GpuSpec } from '../../schema/cluster.ts';
 import {
+  blackwellEfficiency,
   EIGHT_GIB,
   GiB,
   GTC25_NCCL_SLIDE,
-  hopperEfficiency,
   ML_ENGINEERING_NETWORK,
   SIXTEEN_GIB,
 } from './common.ts';
@@ -23,7 +23,7 @@ import {
  */
 const blackwell = {
   nvlinkGBps: 900,
-  efficiency: hopperEfficiency,
+  efficiency: blackwellEfficiency,
   // CUTLASS example 70's Blackwell GEMM (fp16 and fp8): a 256×128×64 tcgen05 MMA tile computed by a
   // pair of SMs (cluster 2×2×1), i.e. 128×128 outputs per SM.
   gemmTile: {

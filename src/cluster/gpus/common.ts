@@ -11,20 +11,18 @@
 export const GiB = 2 ** 30;
 
 /*
- * Calibration (DESIGN.md §4): `efficiency` holds the only tuned figures, one set per GPU
- * generation, never per run. memory 0.8 is a typical streaming-kernel share of HBM bandwidth.
- * matmul was fitted on the 19 published runs of ../shared/reference/published-runs.json
- * (bench/fidelity.ts; grid over 0.66–0.78): A100 0.72 (SC'21, 10 runs) and H100 0.70 (Megatron
- * README, 9 runs); tpOverlap 0.5 (share of tensor-parallel collectives Transformer Engine's
- * overlap hides, only the H100 runs enable it). V100 has no published run here: it keeps 0.75.
- * Blackwell (B200, GB200) and H800 run on Hopper's set until a calibration fits them.
- * These matmul values were fitted when one factor stood for every loss; matmul now means the share
- * of peak a full-wave, long-K GEMM reaches (cost/gemm.ts prices waves, edges and short K apart), so
- * they are starting points for the next fit (`CALIBRATED_FACTORS`), as the others are.
- * attention is a starting point until the calibration fits it: FlashAttention-2 reaches 50–73% of
- * A100's peak forward (Dao 2023, arXiv 2307.08691), 0.6 is inside that band; Hopper starts there too
- * (FlashAttention-3 reports up to 75% of H100's peak, FlashAttention-2 on H100 about 35%: Shah et al.
- * 2024, arXiv 2407.08608); Volta, whose fused attention predates both, starts lower at 0.5.
+ * Calibration (DESIGN.md §10): `efficiency` holds the only tuned figures, one set per GPU
+ * generation, never per run, fitted by `npm run bench -- factors` (Nelder–Mead on the mean absolute
+ * step-time error, src/planner/calibration/) on the 31 runs of ../shared/reference/published-runs.json
+ * and published-runs-modern.json; `npm run bench -- fidelity` reports them with leave-one-source-out.
+ * Fit of 2026-12-06 (before the GEMM-wave and NCCL rewrites of issue 14; the lead refits after them):
+ * - Ampere, on SC'21's 10 A100 runs: matmul 0.685, memory 1.0, tpOverlap 0.5 (no run overlaps TP, so it
+ *   keeps its start); in-sample mean |error| 2.7%.
+ * - Hopper, on 19 H100/H200 runs (Megatron README 9, DGX Cloud recipes 3, NeMo 2, Megatron-Bridge 2,
+ *   torchtitan 2, Nemotron-4 1): matmul 0.716, memory 1.0, tpOverlap 0.435; in-sample mean |error| 10.5%.
+ * - Blackwell has 2 runs, fewer than its 3 factors: it borrows Hopper's fit.
+ * memory sits at its bound 1.0 in both fits: the memory-bound kernels are priced too slow, not HBM
+ * faster than its datasheet (issue 14, item 1). V100 has no published run here: it keeps 0.75/0.8/0.5.
  */
 export const voltaEfficiency = {
   matmul: 0.75,
@@ -47,6 +45,7 @@ export const hopperEfficiency = {
   tpOverlap: 0.5,
   network: 0.96,
 } as const;
+export const blackwellEfficiency = hopperEfficiency;
 
 /**
  * MI300X's own set. No published MI300X run calibrates it: these are Hopper's starting values,

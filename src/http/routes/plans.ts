@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { withStoredProfile } from '../../queue/calibrations.ts';
 import { planJobId } from '../../queue/canonical.ts';
 import { isFinalStatus, type PlanJob, PlanJob as PlanJobSchema, PlanRequest } from '../../schema/index.ts';
 import { assertOwnership, loadOwned, security } from '../auth.ts';
@@ -72,8 +73,10 @@ export const planRoutes: FastifyPluginAsyncZod<PlanRoutesOptions> = async (app, 
     },
     async (request, reply) => {
       const waitSec = checkWait(request.query.wait, app.limits);
+      // A stored calibration named by id travels with the job, so a worker anywhere prices with it.
+      const body = await withStoredProfile(request.body, app.profiles);
       // A request whose plan is already known is answered without touching the queue.
-      const known = finished.get(planJobId(request.body, request.principal));
+      const known = finished.get(planJobId(body, request.principal));
       if (known !== undefined) {
         app.metrics.submissions.inc({ kind: 'plan', outcome: 'deduplicated' });
         return reply
@@ -83,8 +86,8 @@ export const planRoutes: FastifyPluginAsyncZod<PlanRoutesOptions> = async (app, 
       }
       // A bad cluster (an unknown GPU) or graph (a cycle) is a 400 now rather than a failed job later;
       // the body itself was validated against PlanRequest on the way in.
-      checkPlanRequest(request.body, app.limits);
-      const { job, created } = await app.queue.submit(request.body, request.principal);
+      checkPlanRequest(body, app.limits);
+      const { job, created } = await app.queue.submit(body, request.principal);
       app.metrics.submissions.inc({ kind: 'plan', outcome: created ? 'created' : 'deduplicated' });
       const latest = await waitForJob(app, job, waitSec);
       if (!created || isFinalStatus(latest.status)) {

@@ -1,7 +1,15 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import { FRONTIER_FIELD_LIST, FrontierAxes, Sweep, SweepFrontier, SweepRequest } from '../../schema/index.ts';
+import { withStoredProfile } from '../../queue/calibrations.ts';
+import {
+  FRONTIER_FIELD_LIST,
+  FrontierAxes,
+  InvalidInputError,
+  Sweep,
+  SweepFrontier,
+  SweepRequest,
+} from '../../schema/index.ts';
 import { sweepFrontier } from '../../sweep/frontier.ts';
 import { sortSweepRows, sweepRowsToCsv } from '../../sweep/table.ts';
 import { loadOwned, security } from '../auth.ts';
@@ -39,8 +47,13 @@ export const sweepRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      checkSweepRequest(request.body, app.limits);
-      const sweep = await app.queue.submitSweep(request.body, request.principal);
+      // A stored calibration named in the base travels with every point's job.
+      const base = await withStoredProfile(request.body.base, app.profiles).catch((error: unknown) => {
+        throw error instanceof InvalidInputError ? error.under('base') : error;
+      });
+      const body = { ...request.body, base };
+      checkSweepRequest(body, app.limits);
+      const sweep = await app.queue.submitSweep(body, request.principal);
       app.metrics.submissions.inc({ kind: 'sweep', outcome: 'created' });
       return reply.code(202).header('location', sweepPath(sweep.id)).send(sweep);
     },

@@ -1,0 +1,51 @@
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { CalibrationProfile } from '../schema/index.ts';
+import { table } from './format.ts';
+import { inFile, readJsonFile } from './io.ts';
+
+/** The profile's residuals, one row per measured run, then the factors it fitted. */
+export function formatProfile(profile: CalibrationProfile): string {
+  const rows = [
+    ['run', 'measured s', 'estimated s', 'error'],
+    ...profile.residuals.map((r) => [
+      r.run,
+      r.measuredSec.toFixed(3),
+      r.estimatedSec.toFixed(3),
+      `${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(1)}%`,
+    ]),
+  ];
+  const factors = Object.entries(profile.factors)
+    .map(([name, value]) => `${name} ${value}`)
+    .join(', ');
+  return `${table(rows)}\n\n${profile.gpu}: ${factors} (fitted on ${profile.fittedOn} runs)`;
+}
+
+/** `meshplan calibrate MEASURED.json --out PROFILE.json`. */
+export function registerCalibrateCommand(program: Command): void {
+  program
+    .command('calibrate')
+    .description(
+      "fit the GPU's efficiency factors to your cluster's measured step times; plans then name the profile",
+    )
+    .argument(
+      '<measured>',
+      'MEASURED.json: {"runs": [{"request": <estimate request>, "measured": {"stepTimeSec"}}]}',
+    )
+    .requiredOption(
+      '--out <file>',
+      'where to write the profile (cluster.profile in plan and estimate requests)',
+    )
+    .action(async (file: string, opts: { out: string }) => {
+      const body = await readJsonFile(file, 'measured');
+      const { calibrateProfile } = await import('../planner/calibration/user-profile.ts');
+      let profile: CalibrationProfile;
+      try {
+        profile = await calibrateProfile(body);
+      } catch (error) {
+        throw inFile(error, file);
+      }
+      await writeFile(opts.out, `${JSON.stringify(profile, null, 2)}\n`);
+      process.stdout.write(`${formatProfile(profile)}\nprofile written to ${opts.out}\n`);
+    });
+}

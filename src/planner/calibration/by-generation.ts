@@ -1,0 +1,134 @@
+/**
+ * Calibration over published runs (DESIGN.md §10): one set of factors per GPU generation, shared by
+ * every source of that generation, and leave-one-source-out — fit without a source, predict it.
+ */
+import type { Efficiency, GpuGeneration, Residual } from '../../schema/index.ts';
+import {
+  CALIBRATED_FACTORS,
+  type CalibrationRun,
+  catalogEfficiency,
+  type FitResult,
+  fitFactors,
+  StepTimes,
+} from './fit.ts';
+
+export interface LabelledRun extends CalibrationRun {
+  readonly generation: GpuGeneration;
+  /** The source family (paper, repository, report) the run was published in. */
+  readonly family: string;
+}
+
+export type FactorsByGeneration = Partial<Record<GpuGeneration, Efficiency>>;
+
+/** Whose runs a generation's factors were fitted on, so a report can say how far to trust them. */
+export type FactorOrigin = GpuGeneration | 'all-generations';
+
+/**
+ * Where a generation with too few runs of its own borrows its factors: the generations nearest in
+ * time first, whose kernels (cuBLAS/CUTLASS, FlashAttention, Transformer Engine) and NCCL are closest.
+ */
+const NEIGHBOURS: Readonly<Record<GpuGeneration, readonly GpuGeneration[]>> = {
+  volta: ['ampere', 'hopper'],
+  ampere: ['hopper', 'volta', 'blackwell'],
+  hopper: ['blackwell', 'ampere'],
+  blackwell: ['hopper', 'ampere'],
+  cdna3: ['hopper', 'ampere'],
+};
+
+/** Fewer runs than factors leave a fit free to trade one factor against another: borrow instead. */
+const MIN_RUNS = CALIBRATED_FACTORS.length;
+
+export interface GenerationFit {
+  readonly factors: Efficiency;
+  /** The generation whose runs were fitted (its own, or a neighbour's), or all of them. */
+  readonly origin: FactorOrigin;
+  readonly runs: number;
+  readonly meanAbsErrorPct: number;
+}
+
+/**
+ * Fits memoised by the runs they were fitted on: leave-one-source-out refits only the generations
+ * the held-out source has runs in; the others' fits are the in-sample ones.
+ */
+export class Calibrator {
+  private readonly fits = new Map<string, Promise<FitResult>>();
+  readonly times = new StepTimes();
+
+  fit(runs: readonly LabelledRun[], start: Efficiency): Promise<FitResult> {
+    const key = runs
+      .map((r) => r.id)
+      .sort()
+      .join('\n');
+    let fit = this.fits.get(key);
+    if (fit === undefined) {
+      fit = fitFactors(runs, start, { times: this.times });
+      this.fits.set(key, fit);
+    }
+    return fit;
+  }
+
+  /**
+   * Factors for every generation in `wanted`, fitted on `training`'s runs of that generation. A
+   * generation with fewer runs than factors there borrows the fit of its nearest generation that has
+   * enough, else of all of `training` together: the best a fit that never saw the generation can
+   * say (never the catalog's values, which may have been fitted on the very runs held out).
+   */
+  async byGeneration(
+    training: readonly LabelledRun[],
+    wanted: readonly LabelledRun[],
+    onProgress: (message: string) => void = () => {},
+  ): Promise<Map<GpuGeneration, GenerationFit>> {
+    const out = new Map<GpuGeneration, GenerationFit>();
+    const generations = [...new Set(wanted.map((r) => r.generation))].sort();
+    for (const generation of generations) {
+      const of = (g: GpuGeneration) => training.filter((r) => r.generation === g);
+      const origin: FactorOrigin =
+        [generation, ...NEIGHBOURS[generation]].find((g) => of(g).length >= MIN_RUNS) ?? 'all-generations';
+      const runs = origin === 'all-generations' ? training : of(origin);
+      // A borrowed fit starts where the lender's own does, so the lender's fit is reused as it is.
+      const starter = runs[0] ?? wanted.find((r) => r.generation === generation)!;
+      const fit = await this.fit(runs, catalogEfficiency(starter.request));
+      onProgress(
+        `  ${generation}: from ${origin} (${runs.length} runs), ${JSON.stringify(fit.factors)}, ${fit.meanAbsErrorPct.toFixed(1)}%`,
+      );
+      out.set(generation, {
+        factors: fit.factors,
+        origin,
+        runs: runs.length,
+        meanAbsErrorPct: fit.meanAbsErrorPct,
+      });
+    }
+    return out;
+  }
+
+  /** Each run's residual under its generation's factors. */
+  async predict(runs: readonly LabelledRun[], fits: Map<GpuGeneration, GenerationFit>): Promise<Residual[]> {
+    const out: Residual[] = [];
+    for (const run of runs) {
+      const fit = fits.get(run.generation);
+      if (fit === undefined) throw new Error(`no factors for ${run.generation}`);
+      out.push(...(await this.times.residuals([run], fit.factors)));
+    }
+    return out;
+  }
+}
+
+/** One source family held out: the factors fitted without it, and its runs' errors under them. */
+export interface HeldOut {
+  readonly family: string;
+  readonly fits: Map<GpuGeneration, GenerationFit>;
+  readonly residuals: readonly Residual[];
+}
+
+/** Leave-one-source-out for one family: fit on every other family's runs, predict this one's. */
+export async function holdOut(
+  calibrator: Calibrator,
+  runs: readonly LabelledRun[],
+  family: string,
+  onProgress: (message: string) => void = () => {},
+): Promise<HeldOut> {
+  const held = runs.filter((r) => r.family === family);
+  const training = runs.filter((r) => r.family !== family);
+  const fits = await calibrator.byGeneration(training, held, onProgress);
+  return { family, fits, residuals: await calibrator.predict(held, fits) };
+}

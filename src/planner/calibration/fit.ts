@@ -1,0 +1,215 @@
+/**
+ * The fit of a GPU's efficiency factors to measured step times (DESIGN.md §10): the factors are
+ * the only numbers calibration moves, every other figure stays the hardware's. Nelder–Mead on the
+ * mean absolute relative step-time error, deterministic, within each factor's bounds.
+ */
+import { findGpu } from '../../cluster/catalog.ts';
+import type { CalibrationProfile, Efficiency, Plan, PlanRequestInput, Residual } from '../../schema/index.ts';
+import { CALIBRATED_FACTORS, Efficiency as EfficiencySchema } from '../../schema/index.ts';
+import { estimate } from '../estimate.ts';
+
+/** The factors calibration fits (the kernels' shares of peak); the runtime's overlap shares stay as documented. */
+export { CALIBRATED_FACTORS };
+
+/*
+ * Every factor is a share of a peak (of tensor-core FLOP/s, of HBM bandwidth, of a collective's
+ * time): the search stays inside (0, 1], above a floor no tuned kernel falls under.
+ */
+const FACTOR_FLOOR = 0.05;
+const FACTOR_CEILING = 1;
+/** The first simplex spans this much of each factor's range around the start. */
+const INITIAL_STEP = 0.1;
+/** The search stops once every factor is pinned to this (0.3 % of a peak: well under 1 % of a step). */
+const SIMPLEX_TOLERANCE = 0.003;
+/** Each trial prices every run: the search's budget, about a minute for a generation's runs. */
+const MAX_EVALUATIONS = 90;
+
+/** One measured run: an estimate request with its parallel configuration pinned, and its step time. */
+export interface CalibrationRun {
+  readonly id: string;
+  readonly request: PlanRequestInput;
+  readonly measuredStepSec: number;
+}
+
+export interface FitResult {
+  readonly factors: Efficiency;
+  readonly meanAbsErrorPct: number;
+  readonly residuals: readonly Residual[];
+  /** Objective evaluations (each prices every run once). */
+  readonly evaluations: number;
+}
+
+/** The name the request's GPU goes by, as a profile names it. */
+export function gpuName(request: PlanRequestInput): string {
+  const gpu = request.cluster.gpu;
+  return typeof gpu === 'string' ? gpu : gpu.name;
+}
+
+/** The GPU's efficiency before any fit: the catalog's, or the description's own. */
+export function catalogEfficiency(request: PlanRequestInput): Efficiency {
+  const gpu = request.cluster.gpu;
+  const spec = typeof gpu === 'string' ? findGpu(gpu)?.spec : gpu;
+  if (spec === undefined) throw new Error(`unknown GPU ${String(gpu)}: validate the request first`);
+  return EfficiencySchema.parse(spec.efficiency);
+}
+
+/** The request priced with `factors` in place of its GPU's efficiency (through `cluster.profile`). */
+export function withFactors(request: PlanRequestInput, factors: Efficiency): PlanRequestInput {
+  const profile: CalibrationProfile = {
+    kind: 'meshplan-profile',
+    gpu: gpuName(request),
+    factors,
+    fittedOn: 1,
+    residuals: [],
+    createdAt: '',
+  };
+  return { ...request, cluster: { ...request.cluster, profile } };
+}
+
+/** Prices a request; estimate() here, a worker thread's in the API (its event loop stays free). */
+export type Pricer = (request: PlanRequestInput) => Promise<Plan>;
+
+/** Prices runs under trial factors, remembering each (run, factors) pair it has priced. */
+export class StepTimes {
+  private readonly cache = new Map<string, number>();
+  evaluations = 0;
+
+  constructor(private readonly price: Pricer = estimate) {}
+
+  async of(run: CalibrationRun, factors: Efficiency): Promise<number> {
+    const key = `${run.id}|${CALIBRATED_FACTORS.map((f) => factors[f]).join(',')}`;
+    const known = this.cache.get(key);
+    if (known !== undefined) return known;
+    const plan = await this.price(withFactors(run.request, factors));
+    const sec = plan.summary!.stepTimeSec;
+    this.cache.set(key, sec);
+    return sec;
+  }
+
+  async residuals(runs: readonly CalibrationRun[], factors: Efficiency): Promise<Residual[]> {
+    const out: Residual[] = [];
+    for (const run of runs) {
+      const estimatedSec = await this.of(run, factors);
+      out.push({
+        run: run.id,
+        measuredSec: run.measuredStepSec,
+        estimatedSec,
+        errorPct: ((estimatedSec - run.measuredStepSec) / run.measuredStepSec) * 100,
+      });
+    }
+    return out;
+  }
+
+  async meanAbsErrorPct(runs: readonly CalibrationRun[], factors: Efficiency): Promise<number> {
+    this.evaluations += 1;
+    const residuals = await this.residuals(runs, factors);
+    return meanAbs(residuals.map((r) => r.errorPct));
+  }
+}
+
+export function meanAbs(values: readonly number[]): number {
+  return values.reduce((sum, v) => sum + Math.abs(v), 0) / Math.max(1, values.length);
+}
+
+/**
+ * Factors minimising the mean absolute relative step-time error over `runs` (all of one GPU), from
+ * `start`: Nelder–Mead over the factors (coordinate descent stalls on the kinks of an absolute-error
+ * objective when two factors trade off), each kept within its bounds. A factor no run's time depends
+ * on keeps its start value.
+ */
+export async function fitFactors(
+  runs: readonly CalibrationRun[],
+  start: Efficiency,
+  options: { readonly maxEvaluations?: number; readonly times?: StepTimes } = {},
+): Promise<FitResult> {
+  const times = options.times ?? new StepTimes();
+  const evaluationsBefore = times.evaluations;
+  const names = CALIBRATED_FACTORS;
+  const toFactors = (x: readonly number[]): Efficiency => {
+    const out: Efficiency = { ...start };
+    names.forEach((name, i) => {
+      out[name] = round(Math.min(FACTOR_CEILING, Math.max(FACTOR_FLOOR, x[i]!)));
+    });
+    return out;
+  };
+  const objective = (x: readonly number[]) => times.meanAbsErrorPct(runs, toFactors(x));
+  const best = await nelderMead(
+    objective,
+    names.map((name) => start[name]),
+    options.maxEvaluations ?? MAX_EVALUATIONS,
+  );
+  let factors = toFactors(best.x);
+  let error = best.f;
+  for (const name of names) {
+    const reset = { ...factors, [name]: start[name] };
+    const resetError = await times.meanAbsErrorPct(runs, reset);
+    if (resetError <= error + 1e-9) {
+      factors = reset;
+      error = resetError;
+    }
+  }
+  const residuals = await times.residuals(runs, factors);
+  return { factors, meanAbsErrorPct: error, residuals, evaluations: times.evaluations - evaluationsBefore };
+}
+
+/** Factors are reported to three decimals; rounding the trials keeps the cache's keys few. */
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+/**
+ * Nelder–Mead (the standard reflection 1, expansion 2, contraction ½, shrink ½), from a simplex of
+ * `x0` and one step of INITIAL_STEP along each axis; stops when the simplex is narrower than
+ * SIMPLEX_TOLERANCE in every factor or after `maxEvaluations`. Deterministic.
+ */
+async function nelderMead(
+  f: (x: readonly number[]) => Promise<number>,
+  x0: readonly number[],
+  maxEvaluations: number,
+): Promise<{ x: number[]; f: number }> {
+  const n = x0.length;
+  let evaluations = 0;
+  const value = async (x: number[]) => {
+    evaluations += 1;
+    return { x, f: await f(x) };
+  };
+  const simplex = [await value([...x0])];
+  for (let i = 0; i < n; i++) {
+    const x = [...x0];
+    // Step inwards from a factor at its ceiling, so every vertex is a distinct trial.
+    x[i] = x[i]! + (x[i]! + INITIAL_STEP > FACTOR_CEILING ? -INITIAL_STEP : INITIAL_STEP);
+    simplex.push(await value(x));
+  }
+  const along = (from: readonly number[], to: readonly number[], t: number) =>
+    from.map((v, i) => v + t * (to[i]! - v));
+  while (evaluations < maxEvaluations) {
+    simplex.sort((a, b) => a.f - b.f);
+    const width = Math.max(
+      ...Array.from({ length: n }, (_, i) =>
+        Math.max(...simplex.map((p) => Math.abs(p.x[i]! - simplex[0]!.x[i]!))),
+      ),
+    );
+    if (width < SIMPLEX_TOLERANCE) break;
+    const worst = simplex[n]!;
+    const centroid = Array.from(
+      { length: n },
+      (_, i) => simplex.slice(0, n).reduce((s, p) => s + p.x[i]!, 0) / n,
+    );
+    const reflected = await value(along(centroid, worst.x, -1));
+    if (reflected.f < simplex[0]!.f) {
+      const expanded = await value(along(centroid, worst.x, -2));
+      simplex[n] = expanded.f < reflected.f ? expanded : reflected;
+    } else if (reflected.f < simplex[n - 1]!.f) {
+      simplex[n] = reflected;
+    } else {
+      const contracted = await value(along(centroid, worst.x, 0.5));
+      if (contracted.f < worst.f) {
+        simplex[n] = contracted;
+      } else {
+        for (let i = 1; i <= n; i++) simplex[i] = await value(along(simplex[0]!.x, simplex[i]!.x, 0.5));
+      }
+    }
+  }
+  simplex.sort((a, b) => a.f - b.f);
+  return simplex[0]!;
+}
