@@ -12,17 +12,21 @@ export const GiB = 2 ** 30;
 
 /*
  * Calibration (DESIGN.md §10): `efficiency` holds the only tuned figures, one set per GPU
- * generation, never per run, fitted by `npm run bench -- factors` (Nelder–Mead on the mean absolute
- * step-time error, src/planner/calibration/) on the 31 runs of ../shared/reference/published-runs.json
- * and published-runs-modern.json; `npm run bench -- fidelity` reports them with leave-one-source-out.
- * Fit of 2026-12-06 (before the GEMM-wave and NCCL rewrites of issue 14; the lead refits after them):
- * - Ampere, on SC'21's 10 A100 runs: matmul 0.685, memory 1.0, tpOverlap 0.5 (no run overlaps TP, so it
- *   keeps its start); in-sample mean |error| 2.7%.
+ * generation, never per run. The kernel factors (CALIBRATED_FACTORS: matmul, attention, memory)
+ * are fitted by `npm run bench -- factors` (Nelder–Mead on the mean absolute step-time error,
+ * src/planner/calibration/) on the 31 runs of ../shared/reference/published-runs.json and
+ * published-runs-modern.json; `npm run bench -- fidelity` reports them with leave-one-source-out.
+ * Fit of 2026-12-06, on the grounded kernels (GEMM waves, FlashAttention, memory-bound kernels) and
+ * NCCL-priced collectives:
+ * - Ampere, on SC'21's 10 A100 runs: matmul 0.798, memory 0.727; in-sample mean |error| 3.6%.
+ *   attention keeps its start 0.6: those runs used eager attention.
  * - Hopper, on 19 H100/H200 runs (Megatron README 9, DGX Cloud recipes 3, NeMo 2, Megatron-Bridge 2,
- *   torchtitan 2, Nemotron-4 1): matmul 0.716, memory 1.0, tpOverlap 0.435; in-sample mean |error| 10.5%.
+ *   torchtitan 2, Nemotron-4 1): matmul 0.772, attention 0.36, memory 0.979; in-sample 10.3%.
  * - Blackwell has 2 runs, fewer than its 3 factors: it borrows Hopper's fit.
- * memory sits at its bound 1.0 in both fits: the memory-bound kernels are priced too slow, not HBM
- * faster than its datasheet (issue 14, item 1). V100 has no published run here: it keeps 0.75/0.8/0.5.
+ * tpOverlap 0.5 (share of tensor-parallel collectives Transformer Engine's overlap hides) and network
+ * 0.96 (share of the NIC's line rate NCCL reaches across nodes: 192 of 200 GB/s on DGX A100, 381.8 of
+ * 400 on B200) describe the runtime and the network, not a kernel, and are not fitted. V100 has no
+ * published run here: it keeps its starting values.
  */
 export const voltaEfficiency = {
   matmul: 0.75,
@@ -32,16 +36,16 @@ export const voltaEfficiency = {
   network: 0.96,
 } as const;
 export const ampereEfficiency = {
-  matmul: 0.72,
+  matmul: 0.798,
   attention: 0.6,
-  memory: 0.8,
+  memory: 0.727,
   tpOverlap: 0.5,
   network: 0.96,
 } as const;
 export const hopperEfficiency = {
-  matmul: 0.7,
-  attention: 0.6,
-  memory: 0.8,
+  matmul: 0.772,
+  attention: 0.36,
+  memory: 0.979,
   tpOverlap: 0.5,
   network: 0.96,
 } as const;
