@@ -30,5 +30,6 @@ export {
   type StageOption,
   solveStageDp,
 } from './stage-dp.ts';
+export { startThread } from './thread.ts';
 export { validateProblem } from './validate.ts';
 export { type ChoiceEvaluation, evaluateChoice, type VerifiedAnswer, verifySolution } from './verify.ts';

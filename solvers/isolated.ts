@@ -4,10 +4,12 @@
  * their own time limit (javascript-lp-solver bounds only branch-and-bound), so only a thread that can be
  * killed guarantees that a solve never blocks the caller's event loop or overruns.
  */
-import { Worker } from 'node:worker_threads';
+
+import type { Worker } from 'node:worker_threads';
 import { SolveAbortedError, SolverBackendError, throwIfAborted } from './errors.ts';
 import { reviveError, type SolveRequest, type WorkerMessage } from './isolated-protocol.ts';
 import type { BackendName, IlpProblem, IlpSolution, SolveOptions } from './problem.ts';
+import { startThread } from './thread.ts';
 import { validateProblem } from './validate.ts';
 
 export interface IsolatedSolveOptions extends SolveOptions {
@@ -55,21 +57,12 @@ function releaseWorker(worker: Worker): void {
   idleWorkers.push(idle);
 }
 
-/**
- * Under tsx or vitest this module is TypeScript source and a worker thread does not inherit the loader, so
- * the worker starts from a small .mjs bootstrap that registers tsx; compiled to .js it starts directly.
- */
+/** The solver thread: its entry as source under tsx or vitest, as built JavaScript otherwise. */
 function startWorker(): Worker {
   const runningFromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(runningFromSource ? './isolated-worker.ts' : './isolated-worker.js', import.meta.url);
-  // A worker inherits the process's flags by default, and some are fatal for it (`--input-type` when the
-  // caller was `node -e`); the solver needs none, and the bootstrap registers tsx itself.
-  const execArgv: string[] = [];
-  if (!runningFromSource) return new Worker(entry, { execArgv });
-  return new Worker(new URL('./isolated-bootstrap.mjs', import.meta.url), {
-    execArgv,
-    workerData: { entry: entry.href },
-  });
+  return startThread(
+    new URL(runningFromSource ? './isolated-worker.ts' : './isolated-worker.js', import.meta.url),
+  );
 }
 
 export async function solveIlpIsolated(

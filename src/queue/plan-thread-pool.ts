@@ -4,8 +4,10 @@
  * abort, so a cancelled solve stops at once even inside a synchronous WebAssembly MILP. Threads that
  * answered are kept for the next job: starting one (the planner, tsx, HiGHS) costs seconds.
  */
-import { Worker } from 'node:worker_threads';
+
+import type { Worker } from 'node:worker_threads';
 import { cutShort, timeLimitReason, unplannedPlan } from '../planner/outcomes.ts';
+import { startThread } from '../planner/threads.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import type { JobProgress, Plan, PlanRequest } from '../schema/index.ts';
 import { JobCancelledError, PlanWorkerError, QueueClosedError } from './errors.ts';
@@ -57,20 +59,6 @@ interface PooledThread {
   /** The running job's listener; null while idle. */
   listener: ((event: ThreadEvent) => void) | null;
   idleTimer: NodeJS.Timeout | undefined;
-}
-
-/**
- * Under tsx or vitest this module is TypeScript source and a worker thread does not inherit the loader,
- * so a `.ts` entry starts from the solvers' generic bootstrap, which registers tsx and imports it.
- */
-function startWorker(entry: URL): Worker {
-  // Inherited flags can be fatal to a worker (`--input-type` under `node -e`); the planner needs none.
-  const execArgv: string[] = [];
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { execArgv });
-  return new Worker(new URL('../../solvers/isolated-bootstrap.mjs', import.meta.url), {
-    execArgv,
-    workerData: { entry: entry.href },
-  });
 }
 
 function defaultThreadModule(): URL {
@@ -238,7 +226,7 @@ export class PlanThreadPool {
 
   private spawn(): PooledThread {
     const thread: PooledThread = {
-      worker: startWorker(this.threadModule),
+      worker: startThread(this.threadModule),
       listener: null,
       idleTimer: undefined,
     };
