@@ -19,26 +19,26 @@ export interface Assembled {
   readonly schedule: NonNullable<Plan['schedule']>;
 }
 
-/** The product of the stage's mesh axes along which every op of `ops` splits `letter`. */
-function waysSplitting(
+/** Which of the stage's mesh axes every op of `ops` splits along `letter`. */
+function axesSplitting(
   stage: Candidate['stages'][number],
   index: number,
   ops: readonly GraphOp[],
   letter: string,
-): number {
+): [boolean, boolean] {
   const price = stage.series.prices[index]!;
-  let ways = 1;
-  for (const j of [0, 1] as const) {
-    if (ops.length > 0 && ops.every((op) => price.ops[op.index]!.strategy.split[j] === letter)) {
-      ways *= stage.series.mesh.shape[j];
-    }
-  }
-  return ways;
+  const splits = (j: 0 | 1) =>
+    ops.length > 0 && ops.every((op) => price.ops[op.index]!.strategy.split[j] === letter);
+  return [splits(0), splits(1)];
 }
 
-/** Data-parallel ways inside a stage: mesh axes along which every matmul splits the batch dim. */
-function batchWays(candidate: Candidate): number {
-  const stage = candidate.stages[0]!;
+/** The product of the mesh axes flagged in `axes`. */
+function waysOf(stage: Candidate['stages'][number], axes: readonly [boolean, boolean]): number {
+  return (axes[0] ? stage.series.mesh.shape[0] : 1) * (axes[1] ? stage.series.mesh.shape[1] : 1);
+}
+
+/** Data-parallel axes inside a stage: mesh axes along which every matmul splits the batch dim. */
+function batchAxes(candidate: Candidate, stage: Candidate['stages'][number]): [boolean, boolean] {
   // Judge by the model's most repeated layer (a transformer block), not the embedding or head.
   const count = new Map<string, number>();
   for (const l of candidate.model.layers) count.set(l.signature, (count.get(l.signature) ?? 0) + 1);
@@ -52,24 +52,28 @@ function batchWays(candidate: Candidate): number {
   const matmuls = candidate.model.layers[index]!.graph.ops.filter(
     (op) => op.kind === 'matmul' && op.einsum.letters.includes(DIM.batch),
   );
-  return waysSplitting(stage, index, matmuls, DIM.batch);
+  return axesSplitting(stage, index, matmuls, DIM.batch);
 }
 
 /**
- * Expert-parallel ways inside a stage: mesh axes along which every expert GEMM splits the experts
+ * Expert-parallel axes inside a stage: mesh axes along which every expert GEMM splits the experts
  * (the ILP's own expert parallelism, with the dispatch its layouts imply), judged on the first MoE
- * block of the pipeline.
+ * block of the pipeline. An axis may split the batch of the dense ops and the experts of the MoE
+ * ones: expert parallelism carved from data parallelism, as Megatron carves ep from dp.
  */
-function expertWays(candidate: Candidate): number {
+function expertAxes(candidate: Candidate): {
+  readonly stage: Candidate['stages'][number];
+  readonly axes: [boolean, boolean];
+} {
   for (const stage of candidate.stages) {
     for (let l = stage.first; l <= stage.last; l++) {
       const experts = candidate.model.layers[l]!.graph.ops.filter(
         (op) => op.kind === 'matmul' && op.einsum.inputs.some((letters) => letters.includes(DIM.experts)),
       );
-      if (experts.length > 0) return waysSplitting(stage, l, experts, DIM.experts);
+      if (experts.length > 0) return { stage, axes: axesSplitting(stage, l, experts, DIM.experts) };
     }
   }
-  return 1;
+  return { stage: candidate.stages[0]!, axes: [false, false] };
 }
 
 /** Interleaving pays when the bubble it shrinks outweighs the extra pipeline sends (SC'21 §2.2.2). */
@@ -214,8 +218,13 @@ export function assemble(
     };
   });
 
-  const ways = batchWays(candidate);
-  const inMeshExperts = expertWays(candidate);
+  const ways = waysOf(candidate.stages[0]!, batchAxes(candidate, candidate.stages[0]!));
+  const moe = expertAxes(candidate);
+  const inMeshExperts = waysOf(moe.stage, moe.axes);
+  // What of the MoE stage's mesh neither replicates the dense ops nor spreads the experts splits each expert.
+  const moeBatch = batchAxes(candidate, moe.stage);
+  const expertTensorWays =
+    moe.stage.stageDevices / waysOf(moe.stage, [moeBatch[0] || moe.axes[0], moeBatch[1] || moe.axes[1]]);
   const stageDevices = candidate.stages[0]!.stageDevices;
   const recomputedFlops =
     config.recompute === 'full'
@@ -233,8 +242,7 @@ export function assemble(
     cp: config.cp,
     // Experts split over dp·cp peers (config.ep) and, by the ILP's layouts, over the stage's own mesh.
     ep: config.ep * inMeshExperts,
-    // What of the stage's model-parallel devices does not split the experts splits each expert.
-    etp: stageDevices / ways / inMeshExperts,
+    etp: expertTensorWays,
     gpus: cluster.devices,
     microBatch: config.microBatch,
     microbatches: B,

@@ -37,6 +37,7 @@ describe('expert degrees in the summary', () => {
     const inMesh = (splitsExperts('axis0') ? a0 : 1) * (splitsExperts('axis1') ? a1 : 1);
     expect(inMesh).toBeGreaterThan(1);
     expect(s.ep).toBe(inMesh);
+    expect(Number.isInteger(s.etp)).toBe(true);
     expect(s.ep * s.etp).toBe(s.tp);
   }, 120_000);
 });

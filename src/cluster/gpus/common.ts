@@ -21,7 +21,7 @@ export const GiB = 2 ** 30;
  * - Ampere, on SC'21's 10 A100 runs: matmul 0.798, memory 0.727; in-sample mean |error| 3.6%.
  *   attention keeps its start 0.6: those runs used eager attention.
  * - Hopper, on 19 H100/H200 runs (Megatron README 9, DGX Cloud recipes 3, NeMo 2, Megatron-Bridge 2,
- *   torchtitan 2, Nemotron-4 1): matmul 0.772, attention 0.36, memory 0.979; in-sample 10.3%.
+ *   torchtitan 2, Nemotron-4 1): matmul 0.778, attention 0.363, memory 0.768; in-sample 10.2%.
  * - Blackwell has 2 runs, fewer than its 3 factors: it borrows Hopper's fit.
  * tpOverlap 0.5 (share of tensor-parallel collectives Transformer Engine's overlap hides) and network
  * 0.96 (share of the NIC's line rate NCCL reaches across nodes: 192 of 200 GB/s on DGX A100, 381.8 of
@@ -43,9 +43,9 @@ export const ampereEfficiency = {
   network: 0.96,
 } as const;
 export const hopperEfficiency = {
-  matmul: 0.772,
-  attention: 0.36,
-  memory: 0.979,
+  matmul: 0.778,
+  attention: 0.363,
+  memory: 0.768,
   tpOverlap: 0.5,
   network: 0.96,
 } as const;
