@@ -292,8 +292,10 @@ export interface paths {
                             profile: {
                                 createdAt: string;
                                 factors: {
+                                    attention?: number;
                                     matmul?: number;
                                     memory?: number;
+                                    network?: number;
                                     tpOverlap?: number;
                                 };
                                 fittedOn: number;
@@ -382,8 +384,10 @@ export interface paths {
                         "application/json": {
                             createdAt: string;
                             factors: {
+                                attention?: number;
                                 matmul?: number;
                                 memory?: number;
+                                network?: number;
                                 tpOverlap?: number;
                             };
                             fittedOn: number;
@@ -1950,8 +1954,10 @@ export interface components {
                 profile?: string | {
                     createdAt: string;
                     factors: {
+                        attention?: number;
                         matmul?: number;
                         memory?: number;
+                        network?: number;
                         tpOverlap?: number;
                     };
                     fittedOn: number;

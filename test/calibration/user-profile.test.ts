@@ -18,7 +18,8 @@ async function issuePaths(run: () => Promise<unknown>): Promise<string[]> {
 
 describe('a user calibration against a synthetic oracle', () => {
   // Step times generated with factors far from the catalog's: the fit must find them again.
-  const truth = { matmul: 0.55, attention: 0.6, memory: 0.6, tpOverlap: 0.3, network: 0.96 };
+  // tpOverlap and network describe the runtime and the network: not fitted, so the truth keeps the catalog's.
+  const truth = { matmul: 0.55, attention: 0.6, memory: 0.6, tpOverlap: 0.5, network: 0.96 };
 
   it('recovers the matmul efficiency and reproduces every measured time', { timeout: 300_000 }, async () => {
     expect(catalogEfficiency(SMALL_RUNS[0]!).matmul).not.toBeCloseTo(truth.matmul, 1);

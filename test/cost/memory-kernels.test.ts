@@ -38,7 +38,7 @@ const graph = {
 };
 const t = setup(graph, { gpu: 'A100-80GB', nodes: 1, gpusPerNode: 1 }, [1, 1]);
 const ctx = costContext(t.graph, t.mesh, t.cluster.gpu, 'none');
-const kernelSec = (bytes: number) => bytes / (2039e9 * 0.8) + KERNEL_LAUNCH_SEC;
+const kernelSec = (bytes: number) => bytes / (2039e9 * t.cluster.gpu.efficiency.memory) + KERNEL_LAUNCH_SEC;
 const cost = (name: string) =>
   costOfOp(t.graph.ops.find((o) => o.name === name)!, { split: [null, null] }, false, ctx);
 

@@ -124,7 +124,15 @@ export async function fitFactors(
 ): Promise<FitResult> {
   const times = options.times ?? new StepTimes();
   const evaluationsBefore = times.evaluations;
-  const names = CALIBRATED_FACTORS;
+  // A factor no run's time depends on (attention when every run uses eager attention) would only
+  // spend the simplex's evaluations on a flat direction: probe each once and search the others.
+  const startError = await times.meanAbsErrorPct(runs, start);
+  const names: (typeof CALIBRATED_FACTORS)[number][] = [];
+  for (const name of CALIBRATED_FACTORS) {
+    const moved = start[name] + (start[name] + INITIAL_STEP > FACTOR_CEILING ? -INITIAL_STEP : INITIAL_STEP);
+    const movedError = await times.meanAbsErrorPct(runs, { ...start, [name]: round(moved) });
+    if (Math.abs(movedError - startError) > 1e-9) names.push(name);
+  }
   const toFactors = (x: readonly number[]): Efficiency => {
     const out: Efficiency = { ...start };
     names.forEach((name, i) => {
@@ -133,11 +141,14 @@ export async function fitFactors(
     return out;
   };
   const objective = (x: readonly number[]) => times.meanAbsErrorPct(runs, toFactors(x));
-  const best = await nelderMead(
-    objective,
-    names.map((name) => start[name]),
-    options.maxEvaluations ?? MAX_EVALUATIONS,
-  );
+  const best =
+    names.length === 0
+      ? { x: [], f: startError }
+      : await nelderMead(
+          objective,
+          names.map((name) => start[name]),
+          options.maxEvaluations ?? MAX_EVALUATIONS,
+        );
   let factors = toFactors(best.x);
   let error = best.f;
   for (const name of names) {
