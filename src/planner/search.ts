@@ -110,8 +110,11 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
     const B = found.config.microbatches;
     const floorSec = (found.stepSec * B) / (B + found.stages.length - 1);
     if (known !== undefined && known.stepSec <= floorSec) return;
+    // Interleaving needs the microbatches in whole groups of S (Megatron's rule, assemble.ts): a
+    // candidate that cannot interleave runs at its 1F1B price.
+    const interleavable = found.stages.length > 1 && B % found.stages.length === 0;
     const candidate =
-      ctx.scheduledSec === undefined || found.stages.length <= 1
+      ctx.scheduledSec === undefined || !interleavable
         ? found
         : { ...found, stepSec: ctx.scheduledSec(found) };
     if (known !== undefined && known.stepSec <= candidate.stepSec) return;
