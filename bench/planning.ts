@@ -93,16 +93,15 @@ export async function runPlanning(repeats = 5): Promise<void> {
       last = await plan(c.request);
       walls.push((performance.now() - started) / 1000);
     }
+    // CPU seconds per plan (user + system): what the search costs, whatever else loads the machine.
+    const used = process.cpuUsage(cpuStart);
+    const cpuSec = (used.user + used.system) / 1e6 / runs;
     const s = last!.summary;
     const row = {
       case: c.name,
       medianSec: median(walls),
       wallSec: walls,
-      // CPU seconds per plan (user + system): what the search costs, whatever else loads the machine.
-      cpuSec: (() => {
-        const used = process.cpuUsage(cpuStart);
-        return (used.user + used.system) / 1e6 / runs;
-      })(),
+      cpuSec,
       targetSec: c.targetSec,
       meetsTarget: median(walls) <= c.targetSec,
       reference: c.reference ?? null,

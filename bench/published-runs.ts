@@ -2,18 +2,21 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { PlanRequestInput } from '../src/schema/index.ts';
 
+/** A reference record's model shape, as both reference files spell it. */
+export interface ReferenceModelShape {
+  layers: number;
+  hidden: number;
+  heads: number;
+  kv_heads: number | null;
+  ffn_hidden: number | null;
+  seq_len: number;
+  vocab: number;
+}
+
 /** One record of ../shared/reference/published-runs.json, the fields meshplan reads. */
 export interface PublishedRun {
   readonly id: string;
-  readonly model: {
-    layers: number;
-    hidden: number;
-    heads: number;
-    kv_heads: number | null;
-    ffn_hidden: number | null;
-    seq_len: number;
-    vocab: number;
-  };
+  readonly model: ReferenceModelShape;
   readonly cluster: { gpu_type: string; num_gpus: number; gpus_per_node: number | null };
   readonly training: {
     global_batch_size_sequences: number;

@@ -16,7 +16,13 @@ import { findGpu } from '../src/cluster/catalog.ts';
 import type { CalibrationRun } from '../src/planner/calibration/fit.ts';
 import { estimate } from '../src/planner/estimate.ts';
 import type { GpuGeneration, GpuSpec, PlanRequestInput } from '../src/schema/index.ts';
-import { countsRecompute, loadPublishedRuns, type PublishedRun, publishedRequest } from './published-runs.ts';
+import {
+  countsRecompute,
+  loadPublishedRuns,
+  type PublishedRun,
+  publishedRequest,
+  type ReferenceModelShape,
+} from './published-runs.ts';
 
 /** Where a run was published: the unit leave-one-source-out holds out. */
 export const SOURCE_FAMILIES = [
@@ -44,14 +50,7 @@ export interface ReferenceRun extends CalibrationRun {
 /** The fields of a published-runs-modern.json record meshplan reads. */
 interface ModernRecord {
   readonly id: string;
-  readonly model: {
-    layers: number;
-    hidden: number;
-    heads: number;
-    kv_heads: number | null;
-    ffn_hidden: number | null;
-    seq_len: number;
-    vocab: number;
+  readonly model: ReferenceModelShape & {
     activation: string;
     head_dim?: number;
     moe: { experts: number; top_k: number; ffn_per_expert: number; shared_experts: number } | null;

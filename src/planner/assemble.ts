@@ -76,6 +76,15 @@ function expertAxes(candidate: Candidate): {
   return { stage: candidate.stages[0]!, axes: [false, false] };
 }
 
+/**
+ * Megatron's interleaved 1F1B orders microbatches in groups of S: a pipeline of several stages
+ * interleaves only when its microbatches come in whole groups.
+ */
+function canInterleave(candidate: Candidate): boolean {
+  const S = candidate.stages.length;
+  return S > 1 && candidate.config.microbatches % S === 0;
+}
+
 /** Interleaving pays when the bubble it shrinks outweighs the extra pipeline sends (SC'21 §2.2.2). */
 function bestVirtualStages(
   candidate: Candidate,
@@ -92,8 +101,7 @@ function bestVirtualStages(
     (s.first === 0 ? 1 : 0) + (s.last === candidate.model.layers.length - 1 ? 1 : 0);
   const layersPerStage = candidate.stages.map((s) => s.last - s.first + 1 - edges(s));
   let best = { v: 1, sec: Number.POSITIVE_INFINITY };
-  // Megatron's interleaved 1F1B orders microbatches in groups of S: it needs B to be a multiple of S.
-  const interleavable = B % S === 0;
+  const interleavable = canInterleave(candidate);
   for (let v = 1; v <= 8; v++) {
     if (layersPerStage.some((n) => n % v !== 0) || (pinned > 1 && v !== pinned)) continue;
     if (v > 1 && (!interleavable || !allows(v))) continue;
@@ -131,6 +139,8 @@ export function scheduledStepSec(
   capacityBytes: number,
   allows: (virtualStages: number) => boolean,
 ): number {
+  // A candidate that cannot interleave runs at the stage DP's 1F1B price: no need to price it again.
+  if (!canInterleave(candidate)) return candidate.stepSec;
   const prices = candidatePrices(cluster, candidate);
   const v =
     candidate.config.virtualStages <= 1

@@ -104,24 +104,21 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
   let tried = 0;
   let dpStates = 0;
   let timedOut = false;
+  const keep = (goal: Goal, candidate: Candidate) => {
+    const known = bests.get(goal);
+    if (known !== undefined && known.stepSec <= candidate.stepSec) return;
+    bests.set(goal, candidate);
+    // A framework's plan is a plan: the overall best is never slower than any framework's.
+    if (goal !== target && target.framework === null) keep(target, candidate);
+    if (goal === target) ctx.onImprovement?.(candidate, { dpStates, configurationsTried: tried });
+  };
   const offer = (goal: Goal, found: Candidate) => {
     const known = bests.get(goal);
     // Interleaving shrinks at most the bubble: B·T of the 1F1B price (B + S − 1)·T always remains.
     const B = found.config.microbatches;
     const floorSec = (found.stepSec * B) / (B + found.stages.length - 1);
     if (known !== undefined && known.stepSec <= floorSec) return;
-    // Interleaving needs the microbatches in whole groups of S (Megatron's rule, assemble.ts): a
-    // candidate that cannot interleave runs at its 1F1B price.
-    const interleavable = found.stages.length > 1 && B % found.stages.length === 0;
-    const candidate =
-      ctx.scheduledSec === undefined || !interleavable
-        ? found
-        : { ...found, stepSec: ctx.scheduledSec(found) };
-    if (known !== undefined && known.stepSec <= candidate.stepSec) return;
-    bests.set(goal, candidate);
-    // A framework's plan is a plan: the overall best is never slower than any framework's.
-    if (goal !== target && target.framework === null) offer(target, candidate);
-    if (goal === target) ctx.onImprovement?.(candidate, { dpStates, configurationsTried: tried });
+    keep(goal, ctx.scheduledSec === undefined ? found : { ...found, stepSec: ctx.scheduledSec(found) });
   };
   search: for (const [index, { replica, mb, ep, layering }] of work.entries()) {
     ctx.signal?.throwIfAborted();

@@ -1,5 +1,6 @@
 /** Small models and the cluster the framework tests plan on. */
 import type { PlanRequestInput } from '../../src/schema/index.ts';
+import { DEEPSEEK_V3 } from '../model/helpers.ts';
 
 type ModelInput = PlanRequestInput['model'];
 
@@ -31,15 +32,7 @@ export const llamaModel = (layers: number, hidden: number, vocab: number): Model
 export const deepseekV3Model: ModelInput = {
   kind: 'transformer',
   name: 'DeepSeek-V3',
-  layers: 61,
-  hidden: 7168,
-  heads: 128,
-  ffnHidden: 18432,
-  vocab: 129280,
-  seqLen: 4096,
-  activation: 'swiglu',
-  mla: { qLoraRank: 1536, kvLoraRank: 512, qkNopeHeadDim: 128, qkRopeHeadDim: 64, vHeadDim: 128 },
-  moe: { experts: 256, topK: 8, ffnHidden: 2048, sharedExperts: 1, denseLayers: 3, dropless: true },
+  ...DEEPSEEK_V3,
   mtpLayers: 1,
 };
 

@@ -20,3 +20,16 @@ export const TINY_LLAMA = { ...TINY_GPT, activation: 'swiglu', kvHeads: 2 } as c
 export function relErr(value: number, reference: number): number {
   return Math.abs(value - reference) / Math.abs(reference);
 }
+
+/** DeepSeek-V3 without its MTP module (arXiv 2412.19437 §2 and §4.2; its config.json on Hugging Face). */
+export const DEEPSEEK_V3 = {
+  layers: 61,
+  hidden: 7168,
+  heads: 128,
+  ffnHidden: 18432,
+  vocab: 129280,
+  seqLen: 4096,
+  activation: 'swiglu',
+  mla: { qLoraRank: 1536, kvLoraRank: 512, qkNopeHeadDim: 128, qkRopeHeadDim: 64, vHeadDim: 128 },
+  moe: { experts: 256, topK: 8, ffnHidden: 2048, sharedExperts: 1, denseLayers: 3, dropless: true },
+} as const;

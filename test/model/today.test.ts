@@ -12,20 +12,7 @@ import { costContext, costOfOp } from '../../src/cost/op-cost.ts';
 import { type OpGraph, parseGraph } from '../../src/graph/index.ts';
 import { buildTransformer, wholeGraph } from '../../src/model/index.ts';
 import { ClusterSpec } from '../../src/schema/index.ts';
-import { build, relErr, spec } from './helpers.ts';
-
-/** DeepSeek-V3 (arXiv 2412.19437 §2 and §4.2; its config.json on Hugging Face). */
-const DEEPSEEK_V3 = {
-  layers: 61,
-  hidden: 7168,
-  heads: 128,
-  ffnHidden: 18432,
-  vocab: 129280,
-  seqLen: 4096,
-  activation: 'swiglu',
-  mla: { qLoraRank: 1536, kvLoraRank: 512, qkNopeHeadDim: 128, qkRopeHeadDim: 64, vHeadDim: 128 },
-  moe: { experts: 256, topK: 8, ffnHidden: 2048, sharedExperts: 1, denseLayers: 3, dropless: true },
-} as const;
+import { build, DEEPSEEK_V3, relErr, spec } from './helpers.ts';
 
 /** Every op of the whole model, parsed. */
 const opsOf = (model: ReturnType<typeof build>): OpGraph['ops'] => parseGraph(wholeGraph(model)).ops;

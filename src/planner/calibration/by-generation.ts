@@ -2,15 +2,13 @@
  * Calibration over published runs (DESIGN.md §10): one set of factors per GPU generation, shared by
  * every source of that generation, and leave-one-source-out — fit without a source, predict it.
  */
-import type { Efficiency, GpuGeneration, Residual } from '../../schema/index.ts';
 import {
   CALIBRATED_FACTORS,
-  type CalibrationRun,
-  catalogEfficiency,
-  type FitResult,
-  fitFactors,
-  StepTimes,
-} from './fit.ts';
+  type Efficiency,
+  type GpuGeneration,
+  type Residual,
+} from '../../schema/index.ts';
+import { type CalibrationRun, catalogEfficiency, type FitResult, fitFactors, StepTimes } from './fit.ts';
 
 export interface LabelledRun extends CalibrationRun {
   readonly generation: GpuGeneration;

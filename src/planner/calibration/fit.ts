@@ -8,9 +8,6 @@ import type { CalibrationProfile, Efficiency, Plan, PlanRequestInput, Residual }
 import { CALIBRATED_FACTORS, Efficiency as EfficiencySchema } from '../../schema/index.ts';
 import { estimate } from '../estimate.ts';
 
-/** The factors calibration fits (the kernels' shares of peak); the runtime's overlap shares stay as documented. */
-export { CALIBRATED_FACTORS };
-
 /*
  * Every factor is a share of a peak (of tensor-core FLOP/s, of HBM bandwidth, of a collective's
  * time): the search stays inside (0, 1], above a floor no tuned kernel falls under.
