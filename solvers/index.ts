@@ -30,6 +30,7 @@ export {
   type StageOption,
   solveStageDp,
 } from './stage-dp.ts';
+export { type FeasibilityProblem, fewestStages } from './stage-dp-feasible.ts';
 export { startThread } from './thread.ts';
 export { validateProblem } from './validate.ts';
 export { type ChoiceEvaluation, evaluateChoice, type VerifiedAnswer, verifySolution } from './verify.ts';

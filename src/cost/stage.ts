@@ -9,7 +9,7 @@ import { sendRecvSec } from '../cluster/collectives.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
 import { dataParallelSec, exposedGradientSec } from './data-parallel.ts';
 import type { LayoutEval } from './layout-eval.ts';
-import { FP8_COPY_BYTES, type ParamMemory, paramMemory } from './memory.ts';
+import { FP8_COPY_BYTES, type ParamMemory, paramMemory, type StageMemory } from './memory.ts';
 import { optimizerStepSec } from './optimizer.ts';
 import type { PipelineConfig } from './pipeline-config.ts';
 import type { StageLinks } from './placement.ts';
@@ -96,7 +96,7 @@ export class LayerSeries {
   }
 }
 
-export interface StagePrice {
+export interface StagePrice extends StageMemory {
   /** Forward + backward of one microbatch: layers, pipeline sends, per-microbatch ZeRO traffic. */
   readonly latencySec: number;
   readonly layersSec: number;
@@ -109,8 +109,6 @@ export interface StagePrice {
   readonly dpPerStepSec: number;
   readonly optimizerSec: number;
   readonly paramElements: number;
-  readonly params: ParamMemory;
-  readonly activationBytesPerMicrobatch: number;
 }
 
 /**
@@ -170,7 +168,26 @@ export function priceStage(
     ),
     optimizerSec: optimizerStepSec(owned, cluster.gpu),
     paramElements,
-    params: stageParamMemory(denseElements, expertElements, series.fp8WeightElements(first, last), config),
+    ...stageMemory(series, first, last, config),
+  };
+}
+
+/** What layers first..last hold as one stage: the memory half of its price, without its times. */
+export function stageMemory(
+  series: LayerSeries,
+  first: number,
+  last: number,
+  config: PipelineConfig,
+): StageMemory {
+  const paramElements = series.paramElements(first, last);
+  const expertElements = series.expertParamElements(first, last);
+  return {
+    params: stageParamMemory(
+      paramElements - expertElements,
+      expertElements,
+      series.fp8WeightElements(first, last),
+      config,
+    ),
     activationBytesPerMicrobatch: series.activationBytes(first, last),
   };
 }

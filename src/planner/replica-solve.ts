@@ -3,11 +3,11 @@
  * stage on each offered sub-mesh and layout, then Alpa's stage DP picks the cut — or, for a framework
  * that partitions layers itself, the cuts it can express are priced as they are.
  */
-import { type StageOption, solveStageDp } from '../../solvers/index.ts';
+import { fewestStages, type StageOption, solveStageDp } from '../../solvers/index.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import { maxStagesAfter, paramBytes } from '../cost/memory.ts';
 import type { PipelineConfig } from '../cost/pipeline-config.ts';
-import { type LayerSeries, priceStage, type StageLinks, stageLinks } from '../cost/stage.ts';
+import { type LayerSeries, priceStage, type StageLinks, stageLinks, stageMemory } from '../cost/stage.ts';
 import { pipelineStep } from '../cost/step.ts';
 import type { PlannedModel } from '../model/planned.ts';
 import type { FrameworkName } from '../schema/index.ts';
@@ -119,20 +119,53 @@ export function solveReplica(
   const entriesBySize = sizes.map((m) =>
     entries.flatMap((entry, tag) => (entry.stageDevices === m ? [{ entry, tag }] : [])),
   );
-  const options: StageOption[][][][] = [];
-  let shortfall = Number.POSITIVE_INFINITY;
   const longest = longestStage(L, replica);
+  // Memory first: most configurations the search visits have no cut that fits, and memory alone
+  // proves so for a fraction of what pricing every layer range's times would cost.
+  const E = entries.length;
+  const S = sizes.length;
+  const after = new Float64Array(L * L * E).fill(-1);
+  const cellAfter = new Float64Array(L * L * S).fill(-1);
+  let shortfall = Number.POSITIVE_INFINITY;
+  for (let first = 0; first < L; first++) {
+    for (let last = first; last < Math.min(L, first + longest); last++) {
+      for (let s = 0; s < S; s++) {
+        for (const { entry, tag } of entriesBySize[s]!) {
+          const memory = stageMemory(entry.series, first, last, config);
+          const fits = maxStagesAfter(memory, ctx.capacityBytes, config.schedule, config.microbatches);
+          after[(first * L + last) * E + tag] = fits;
+          const cell = (first * L + last) * S + s;
+          cellAfter[cell] = Math.max(cellAfter[cell]!, fits);
+          if (fits < 0) {
+            shortfall = Math.min(
+              shortfall,
+              paramBytes(memory.params) + memory.activationBytesPerMicrobatch - ctx.capacityBytes,
+            );
+          }
+        }
+      }
+    }
+  }
+  const problem = {
+    layers: L,
+    submeshDevices: sizes.map((m) => m / replica.deviceUnit),
+    totalDevices: replica.replicaDevices / replica.deviceUnit,
+    microbatches: config.microbatches,
+    ...(ctx.pinnedPp !== undefined ? { maxStages: ctx.pinnedPp } : {}),
+  };
+  if (fewestStages({ ...problem, maxStageLayers: longest, cellAfter }) === Number.POSITIVE_INFINITY) {
+    return { candidate: null, shortfallBytes: Number.isFinite(shortfall) ? shortfall : null, dpStates: 0 };
+  }
+  const options: StageOption[][][][] = [];
   for (let first = 0; first < L; first++) {
     const row: StageOption[][][] = [];
     for (let last = first; last < L; last++) {
-      if (last - first + 1 > longest) {
-        row.push(sizes.map(() => []));
-        continue;
-      }
       row.push(
         sizes.map((_, s) => {
           const cell: StageOption[] = [];
           for (const { entry, tag } of entriesBySize[s]!) {
+            const maxAfter = after[(first * L + last) * E + tag]!;
+            if (maxAfter < 0) continue;
             const price = priceStage(
               entry.series,
               first,
@@ -143,18 +176,10 @@ export function solveReplica(
               config,
               ctx.cluster,
             );
-            const after = maxStagesAfter(price, ctx.capacityBytes, config.schedule, config.microbatches);
-            if (after < 0) {
-              shortfall = Math.min(
-                shortfall,
-                paramBytes(price.params) + price.activationBytesPerMicrobatch - ctx.capacityBytes,
-              );
-              continue;
-            }
             cell.push({
               latencySec: price.latencySec,
               onceSec: price.dpPerStepSec + price.optimizerSec,
-              maxStagesAfter: after,
+              maxStagesAfter: maxAfter,
               tag,
             });
           }
@@ -165,14 +190,7 @@ export function solveReplica(
     options.push(row);
   }
   const result = solveStageDp(
-    {
-      layers: L,
-      submeshDevices: sizes.map((m) => m / replica.deviceUnit),
-      totalDevices: replica.replicaDevices / replica.deviceUnit,
-      microbatches: config.microbatches,
-      options,
-      ...(ctx.pinnedPp !== undefined ? { maxStages: ctx.pinnedPp } : {}),
-    },
+    { ...problem, options },
     {
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       deadlineMs: performance.now() + Math.max(0, ctx.deadlineMs - Date.now()),

@@ -6,6 +6,7 @@ import {
   type StageOption,
   solveStageDp,
 } from '../../solvers/stage-dp.ts';
+import { type FeasibilityProblem, fewestStages } from '../../solvers/stage-dp-feasible.ts';
 
 type Stage = { first: number; last: number; submesh: number; option: number };
 type Solved = Extract<StageDpResult, { stepSec: number }>;
@@ -40,14 +41,12 @@ function evaluateStages(problem: StageDpProblem, stages: readonly Stage[]): numb
   return sum + (problem.microbatches - 1) * max + once;
 }
 
-/** Every cut, every sub-mesh per stage, every option per stage: the least valid objective, or null. */
-function bruteForce(problem: StageDpProblem): number | null {
-  let best: number | null = null;
+/** Visits every cut, every sub-mesh per stage, every option per stage. */
+function everyCut(problem: StageDpProblem, visit: (stages: readonly Stage[]) => void): void {
   const stages: Stage[] = [];
   const extend = (first: number): void => {
     if (first === problem.layers) {
-      const t = evaluateStages(problem, stages);
-      if (t !== null && (best === null || t < best)) best = t;
+      visit(stages);
       return;
     }
     for (let last = first; last < problem.layers; last++) {
@@ -61,6 +60,15 @@ function bruteForce(problem: StageDpProblem): number | null {
     }
   };
   extend(0);
+}
+
+/** The least valid objective over every cut, or null. */
+function bruteForce(problem: StageDpProblem): number | null {
+  let best: number | null = null;
+  everyCut(problem, (stages) => {
+    const t = evaluateStages(problem, stages);
+    if (t !== null && (best === null || t < best)) best = t;
+  });
   return best;
 }
 
@@ -122,6 +130,71 @@ function expectMatchesOracle(problem: StageDpProblem, result: StageDpResult): vo
   }
   expect(maxLatencySec).toBe(Math.max(...stages.map((s) => s.latencySec)));
 }
+
+/** The fewest stages of any valid cut, by enumeration, or null when no cut is valid. */
+function bruteForceFewestStages(problem: StageDpProblem): number | null {
+  let fewest: number | null = null;
+  everyCut(problem, (stages) => {
+    if (evaluateStages(problem, stages) !== null && (fewest === null || stages.length < fewest))
+      fewest = stages.length;
+  });
+  return fewest;
+}
+
+/** The feasibility question as the planner asks it: each cell's most accommodating runnable option. */
+function feasibilityOf(problem: StageDpProblem): FeasibilityProblem {
+  const L = problem.layers;
+  const S = problem.submeshDevices.length;
+  const cellAfter = new Float64Array(L * L * S).fill(-1);
+  for (const [first, row] of problem.options.entries()) {
+    for (const [length, cells] of row.entries()) {
+      for (const [s, cell] of cells.entries()) {
+        for (const o of cell) {
+          if (!Number.isFinite(o.latencySec)) continue;
+          const at = (first * L + first + length) * S + s;
+          cellAfter[at] = Math.max(cellAfter[at]!, o.maxStagesAfter);
+        }
+      }
+    }
+  }
+  return { ...problem, maxStageLayers: L, cellAfter };
+}
+
+describe('fewestStages: whether a cut fits, from memory alone', () => {
+  it('is the brute force fewest stage count on 400 random instances, and Infinity exactly when the DP is infeasible', () => {
+    let none = 0;
+    for (let seed = 1; seed <= 400; seed++) {
+      const problem = randomProblem(seed);
+      const oracle = bruteForceFewestStages(problem);
+      const fewest = fewestStages(feasibilityOf(problem));
+      expect(fewest).toBe(oracle ?? Number.POSITIVE_INFINITY);
+      expect(solveStageDp(problem).status === 'infeasible').toBe(oracle === null);
+      if (oracle === null) none++;
+    }
+    expect(none).toBeGreaterThan(20);
+    expect(none).toBeLessThan(300);
+  });
+
+  it('cuts no longer stages than maxStageLayers allows', () => {
+    // Two layers on one 2-device mesh: only a single stage of both layers uses both devices.
+    const options = [
+      [
+        [[{ latencySec: 1, onceSec: 0, maxStagesAfter: 5, tag: 0 }]],
+        [[{ latencySec: 2, onceSec: 0, maxStagesAfter: 5, tag: 0 }]],
+      ],
+      [[[{ latencySec: 1, onceSec: 0, maxStagesAfter: 5, tag: 0 }]]],
+    ];
+    const problem: StageDpProblem = {
+      layers: 2,
+      submeshDevices: [2],
+      totalDevices: 2,
+      microbatches: 4,
+      options,
+    };
+    expect(fewestStages({ ...feasibilityOf(problem), maxStageLayers: 2 })).toBe(1);
+    expect(fewestStages({ ...feasibilityOf(problem), maxStageLayers: 1 })).toBe(Number.POSITIVE_INFINITY);
+  });
+});
 
 describe('solveStageDp against brute force', () => {
   it('agrees on 400 random small instances (feasible and infeasible)', () => {
