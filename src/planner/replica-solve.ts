@@ -7,7 +7,7 @@ import { fewestStages, type StageOption, solveStageDp } from '../../solvers/inde
 import type { Cluster } from '../cluster/cluster.ts';
 import { maxStagesAfter, paramBytes } from '../cost/memory.ts';
 import type { PipelineConfig } from '../cost/pipeline-config.ts';
-import { type LayerSeries, priceStage, type StageLinks, stageLinks, stageMemory } from '../cost/stage.ts';
+import { type LayerSeries, priceStage, stageLinks, stageMemory } from '../cost/stage.ts';
 import { pipelineStep } from '../cost/step.ts';
 import type { PlannedModel } from '../model/planned.ts';
 import type { FrameworkName } from '../schema/index.ts';
@@ -76,18 +76,17 @@ function unavoidableOverflowBytes(
   replica: ReplicaShape,
   config: PipelineConfig,
   entries: readonly SeriesEntry[],
-  links: ReadonlyMap<number, StageLinks>,
 ): number {
+  const { stageDevices } = replica;
   const L = model.layers.length;
   const inFlight = config.schedule === 'gpipe' ? config.microbatches : 1;
   let total = 0;
   for (let layer = 0; layer < L; layer++) {
     let leanest = Number.POSITIVE_INFINITY;
     for (const e of entries) {
-      const link = links.get(e.stageDevices);
-      if (link === undefined) continue;
-      const price = priceStage(e.series, layer, layer, L, model.streamBytes, link, config, ctx.cluster);
-      const perDevice = paramBytes(price.params) + inFlight * price.activationBytesPerMicrobatch;
+      if (!stageDevices.includes(e.stageDevices)) continue;
+      const memory = stageMemory(e.series, layer, layer, config);
+      const perDevice = paramBytes(memory.params) + inFlight * memory.activationBytesPerMicrobatch;
       leanest = Math.min(leanest, e.stageDevices * perDevice);
     }
     total += leanest;
@@ -105,15 +104,7 @@ export function solveReplica(
 ): ReplicaResult {
   const L = model.layers.length;
   const sizes = replica.stageDevices;
-  const links = sizes.map((m) => stageLinks(ctx.cluster, m, config));
-  const overflow = unavoidableOverflowBytes(
-    ctx,
-    model,
-    replica,
-    config,
-    entries,
-    new Map(sizes.map((m, i) => [m, links[i]!])),
-  );
+  const overflow = unavoidableOverflowBytes(ctx, model, replica, config, entries);
   if (overflow > 0) return { candidate: null, shortfallBytes: overflow, dpStates: 0 };
   // Each sub-mesh size prices only its own layouts; the tag is the entry's index for the DP's answer.
   const entriesBySize = sizes.map((m) =>
@@ -156,6 +147,7 @@ export function solveReplica(
   if (fewestStages({ ...problem, maxStageLayers: longest, cellAfter }) === Number.POSITIVE_INFINITY) {
     return { candidate: null, shortfallBytes: Number.isFinite(shortfall) ? shortfall : null, dpStates: 0 };
   }
+  const links = sizes.map((m) => stageLinks(ctx.cluster, m, config));
   const options: StageOption[][][][] = [];
   for (let first = 0; first < L; first++) {
     const row: StageOption[][][] = [];
