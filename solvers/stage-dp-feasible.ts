@@ -36,18 +36,20 @@ export function fewestStages(problem: FeasibilityProblem): number {
   g[L * width] = 0;
   for (let k = L - 1; k >= 0; k--) {
     const longest = Math.min(L, k + problem.maxStageLayers);
-    for (let d = 1; d <= D; d++) {
-      let fewest = Number.POSITIVE_INFINITY;
-      for (let last = k; last < longest; last++) {
-        const cell = (k * L + last) * S;
-        for (let s = 0; s < S; s++) {
-          const m = submeshDevices[s]!;
-          if (m > d) continue;
-          const rest = g[(last + 1) * width + d - m]!;
-          if (rest + 1 < fewest && cellAfter[cell + s]! >= rest) fewest = rest + 1;
+    const row = k * width;
+    // Cells that fit nothing are skipped before the device loop: with real memory most long ranges are.
+    for (let last = k; last < longest; last++) {
+      const cell = (k * L + last) * S;
+      const next = (last + 1) * width;
+      for (let s = 0; s < S; s++) {
+        const after = cellAfter[cell + s]!;
+        if (after < 0) continue;
+        const m = submeshDevices[s]!;
+        for (let d = m; d <= D; d++) {
+          const rest = g[next + d - m]!;
+          if (rest <= after && rest + 1 < g[row + d]!) g[row + d] = rest + 1;
         }
       }
-      g[k * width + d] = fewest;
     }
   }
   const total = g[D]!;

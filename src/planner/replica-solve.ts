@@ -119,20 +119,23 @@ export function solveReplica(
   const cellAfter = new Float64Array(L * L * S).fill(-1);
   let shortfall = Number.POSITIVE_INFINITY;
   for (let first = 0; first < L; first++) {
-    for (let last = first; last < Math.min(L, first + longest); last++) {
-      for (let s = 0; s < S; s++) {
-        for (const { entry, tag } of entriesBySize[s]!) {
+    for (let s = 0; s < S; s++) {
+      for (const { entry, tag } of entriesBySize[s]!) {
+        for (let last = first; last < Math.min(L, first + longest); last++) {
           const memory = stageMemory(entry.series, first, last, config);
           const fits = maxStagesAfter(memory, ctx.capacityBytes, config.schedule, config.microbatches);
-          after[(first * L + last) * E + tag] = fits;
-          const cell = (first * L + last) * S + s;
-          cellAfter[cell] = Math.max(cellAfter[cell]!, fits);
           if (fits < 0) {
+            // A stage's memory only grows with its layers: no longer range of this layout fits
+            // either, and this one overflows least.
             shortfall = Math.min(
               shortfall,
               paramBytes(memory.params) + memory.activationBytesPerMicrobatch - ctx.capacityBytes,
             );
+            break;
           }
+          after[(first * L + last) * E + tag] = fits;
+          const cell = (first * L + last) * S + s;
+          cellAfter[cell] = Math.max(cellAfter[cell]!, fits);
         }
       }
     }
