@@ -152,9 +152,17 @@ export function solveReplica(
   }
   const links = sizes.map((m) => stageLinks(ctx.cluster, m, config));
   const options: StageOption[][][][] = [];
+  // Ranges no layout fits (most long ones) share one row of empty cells.
+  const nothingFits: StageOption[][] = sizes.map(() => []);
   for (let first = 0; first < L; first++) {
     const row: StageOption[][][] = [];
     for (let last = first; last < L; last++) {
+      let fits = false;
+      for (let s = 0; s < S; s++) fits ||= cellAfter[(first * L + last) * S + s]! >= 0;
+      if (!fits) {
+        row.push(nothingFits);
+        continue;
+      }
       row.push(
         sizes.map((_, s) => {
           const cell: StageOption[] = [];
