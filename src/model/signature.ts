@@ -1,14 +1,28 @@
 import { createHash } from 'node:crypto';
 import type { OpGraphSpec } from '../schema/graph.ts';
 
-/** JSON with object keys sorted, so equal values print equally whatever order built them. */
+/**
+ * JSON with object keys sorted, so equal values print equally whatever order built them. Plain
+ * loops: the search fingerprints every layer of every microbatch size it builds.
+ */
 function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      // As JSON.stringify writes a hole or undefined in an array: nothing between the commas.
+      out += (i > 0 ? ',' : '') + (value[i] === undefined ? '' : canonicalJson(value[i]));
+    }
+    return `${out}]`;
+  }
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    const record = value as Record<string, unknown>;
+    let out = '{';
+    for (const key of Object.keys(record).sort()) {
+      const field = record[key];
+      if (field === undefined) continue;
+      out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(field)}`;
+    }
+    return `${out}}`;
   }
   return JSON.stringify(value);
 }
