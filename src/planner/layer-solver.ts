@@ -54,6 +54,10 @@ function placementKey(mesh: LogicalMesh, outer: OuterGroups): string {
 export class LayerSolver {
   private readonly layouts = new Map<string, Promise<LayerLayout | null>>();
   private readonly prices = new Map<string, LayoutEval>();
+  private readonly seriesByModel = new WeakMap<
+    readonly PlannedLayer[],
+    Map<string, Promise<LayerSeries | null>>
+  >();
   ilpSolves = 0;
 
   constructor(private readonly options: LayerSolverOptions) {}
@@ -109,12 +113,35 @@ export class LayerSolver {
    * Every layer of the model priced on one mesh with one layout choice and recomputation mode, as a
    * series a stage DP can sum over; null when the choice has no layout for some layer on this mesh.
    */
-  async series(
+  series(
     layers: readonly PlannedLayer[],
     mesh: LogicalMesh,
     choice: LayoutChoice,
     recompute: Recompute,
     outer: OuterGroups = NO_OUTER_GROUPS,
+  ): Promise<LayerSeries | null> {
+    // Every replica shape, data-parallel degree and goal that offers this mesh to the same model asks
+    // again: the series is built once per model (its layer list) and placement.
+    let ofModel = this.seriesByModel.get(layers);
+    if (ofModel === undefined) {
+      ofModel = new Map();
+      this.seriesByModel.set(layers, ofModel);
+    }
+    const key = `${placementKey(mesh, outer)}|${choice}|${recompute}`;
+    let found = ofModel.get(key);
+    if (found === undefined) {
+      found = this.priceSeries(layers, mesh, choice, recompute, outer);
+      ofModel.set(key, found);
+    }
+    return found;
+  }
+
+  private async priceSeries(
+    layers: readonly PlannedLayer[],
+    mesh: LogicalMesh,
+    choice: LayoutChoice,
+    recompute: Recompute,
+    outer: OuterGroups,
   ): Promise<LayerSeries | null> {
     const prices: LayoutEval[] = [];
     for (const layer of layers) {
