@@ -35,9 +35,21 @@ export function toIlpProblem(
       }
     }
   }
+  return withBudget(
+    { nodes, edges: [...matrices.values()], memoryBudget: null, timeLimitSec },
+    memoryBudgetBytes,
+    timeLimitSec,
+  );
+}
+
+/** The same problem under another memory budget and time limit (its costs and edges shared, not copied). */
+export function withBudget(
+  problem: IlpProblem,
+  memoryBudgetBytes: number | null,
+  timeLimitSec: number,
+): IlpProblem {
   return {
-    nodes,
-    edges: [...matrices.values()],
+    ...problem,
     memoryBudget: memoryBudgetBytes === null ? null : memoryBudgetBytes / ILP_BYTES_PER_UNIT,
     timeLimitSec,
   };

@@ -1,10 +1,10 @@
 import { solveIlp } from '../../solvers/index.ts';
-import type { IlpStatus } from '../../solvers/problem.ts';
+import type { IlpProblem, IlpStatus } from '../../solvers/problem.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import type { LogicalMesh, MeshAxis } from '../cluster/mesh.ts';
 import { NO_OUTER_GROUPS, type OuterGroups } from '../cost/exchange.ts';
-import { toIlpProblem } from '../cost/ilp-problem.ts';
-import { buildIntraOpModel, strategiesOfChoice } from '../cost/intra-op.ts';
+import { toIlpProblem, withBudget } from '../cost/ilp-problem.ts';
+import { buildIntraOpModel, type IntraOpModel, strategiesOfChoice } from '../cost/intra-op.ts';
 import { evaluateLayout, type LayoutEval } from '../cost/layout-eval.ts';
 import { megatronStrategy } from '../cost/megatron-layout.ts';
 import { PARAM_STATE_BYTES } from '../cost/memory.ts';
@@ -54,6 +54,10 @@ function placementKey(mesh: LogicalMesh, outer: OuterGroups): string {
 export class LayerSolver {
   private readonly layouts = new Map<string, Promise<LayerLayout | null>>();
   private readonly prices = new Map<string, LayoutEval>();
+  private readonly intraOpModels = new Map<
+    string,
+    { readonly model: IntraOpModel; readonly problem: IlpProblem }
+  >();
   private readonly seriesByModel = new WeakMap<
     readonly PlannedLayer[],
     Map<string, Promise<LayerSeries | null>>
@@ -152,6 +156,27 @@ export class LayerSolver {
     return new LayerSeries(mesh, prices, this.options.cluster.gpu.efficiency.tpOverlap);
   }
 
+  /** The layer's intra-op model and ILP on a placement, built once for every layout choice that solves it. */
+  private intraOp(
+    layer: PlannedLayer,
+    mesh: LogicalMesh,
+    outer: OuterGroups,
+  ): { readonly model: IntraOpModel; readonly problem: IlpProblem } {
+    const key = `${layer.signature}|${placementKey(mesh, outer)}`;
+    let built = this.intraOpModels.get(key);
+    if (built === undefined) {
+      const model = buildIntraOpModel(layer.graph, mesh, {
+        gpu: this.options.cluster.gpu,
+        outer,
+        ...(layer.carry ? { carry: layer.carry } : {}),
+        ...(this.options.tensorParallelPinned ? { forbidden: [[], [DIM.batch]] as const } : {}),
+      });
+      built = { model, problem: toIlpProblem(model, null, 0) };
+      this.intraOpModels.set(key, built);
+    }
+    return built;
+  }
+
   private async solve(
     layer: PlannedLayer,
     mesh: LogicalMesh,
@@ -164,12 +189,7 @@ export class LayerSolver {
       const sp = choice === 'megatron-sp';
       return { strategies: graph.ops.map((op) => megatronStrategy(op, sp)), status: 'optimal' };
     }
-    const model = buildIntraOpModel(graph, mesh, {
-      gpu: this.options.cluster.gpu,
-      outer,
-      ...(layer.carry ? { carry: layer.carry } : {}),
-      ...(this.options.tensorParallelPinned ? { forbidden: [[], [DIM.batch]] as const } : {}),
-    });
+    const { model, problem: unbudgeted } = this.intraOp(layer, mesh, outer);
     let budget: number | null = null;
     if (choice !== 'fast') {
       const least = model.groups.reduce((s, g) => s + Math.min(...g.strategies.map((x) => x.memoryBytes)), 0);
@@ -182,7 +202,7 @@ export class LayerSolver {
       if (budget >= fastMemory) return fast;
     }
     const remainingSec = Math.max(0.5, (this.options.deadlineMs - Date.now()) / 1000);
-    const problem = toIlpProblem(model, budget, Math.min(remainingSec, 20));
+    const problem = withBudget(unbudgeted, budget, Math.min(remainingSec, 20));
     this.ilpSolves++;
     const solution = await solveIlp(problem, {
       ...(this.options.signal ? { signal: this.options.signal } : {}),
