@@ -168,7 +168,11 @@ const FACTS: Readonly<Record<string, RunFacts>> = {
     family: 'megatron-bridge',
     gpu: 'B200-180GB',
     generation: 'blackwell',
-    parallel: { ...MCORE, etp: 1 },
+    // The record leaves recompute unlisted; the recipe it ran (Megatron-Bridge 21d102f5,
+    // scripts/performance/configs/gpt_oss/gpt_oss_workload_base_configs.py,
+    // GPT_OSS_120B_PRETRAIN_CONFIG_B200_BF16_V2 from _V1) sets recompute_modules
+    // ["layernorm", "moe_act"], i.e. selective recomputation of those two modules.
+    parallel: { ...MCORE, etp: 1, recompute: 'selective', recomputeModules: ['layernorm', 'moe_act'] },
     dropless: true,
   },
   'torchtitan202412-llama31-8b-h100-fp8-8gpu-fsdp4-cp2-64k': {

@@ -31,6 +31,7 @@ const base: RunShape = {
   sequenceParallel: true,
   zero: 3,
   recompute: 'none',
+  recomputeModules: ['core_attn'],
   schedule: '1f1b',
   virtualStages: 1,
   microbatches: 8,
