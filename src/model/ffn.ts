@@ -149,7 +149,18 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
     flops: routedElements,
     ...(dispatch === undefined ? {} : { exchange: dispatch }),
   });
-  const expertOut = addMlp(builder, expertIn, dims, {
+  // Megatron-LM's all-to-all dispatcher (the one its recipes run with ep > 1) sorts what its ep peers
+  // sent by local expert, and back before the combine all-to-all, when a device holds several
+  // experts (sort_chunks_by_idxs in dispatch_postprocess and combine_preprocess, token_dispatcher.py,
+  // core_v0.19.0): a copy of every routed slot each way, forward and backward, and no FLOPs.
+  const sortsChunks = dims.expertParallel > 1 && e > 1;
+  const sortChunks = (local: string, input: string): string => {
+    if (!sortsChunks) return input;
+    const out = builder.activation(local, [e, c, h]);
+    builder.op(local, `${E}${C}${H}->${E}${C}${H}`, [input], out, { kind: 'reshape', flops: 0 });
+    return out;
+  };
+  const expertOut = addMlp(builder, sortChunks('expert_in_sorted', expertIn), dims, {
     prefix: 'expert_',
     tokens: `${E}${C}`,
     tokenSizes: [e, c],
@@ -161,7 +172,8 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
   });
   const routed = builder.activation(moe.sharedExperts > 0 ? 'routed_out' : 'mlp_out', [b, s, h]);
   const combine = routing(dims, { operands: [0], output: false });
-  builder.op('combine', `${E}${C}${H},${BSK},${BSK}->${BS}${H}`, [expertOut, indices, weights], routed, {
+  const unsorted = sortChunks('expert_out_unsorted', expertOut);
+  builder.op('combine', `${E}${C}${H},${BSK},${BSK}->${BS}${H}`, [unsorted, indices, weights], routed, {
     kind: 'other',
     flops: 2 * routedElements,
     ...(combine === undefined ? {} : { exchange: combine }),
