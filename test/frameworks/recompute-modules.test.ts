@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { estimate } from '../../src/planner/estimate.ts';
+import { plan } from '../../src/planner/plan.ts';
 import type { PlanRequestInput } from '../../src/schema/index.ts';
 
 const moeModel = {
@@ -88,5 +89,14 @@ describe('parallel.recomputeModules', () => {
     expect(moeAct.hardwareTflopsPerDevice * moeAct.stepTimeSec).toBeGreaterThan(
       none.hardwareTflopsPerDevice * none.stepTimeSec,
     );
+  });
+
+  it('is searched with when plan pins it: the plan recomputes those modules and says so', async () => {
+    const modules = ['layernorm', 'moe_act'] as const;
+    const pinned = { recompute: 'selective', recomputeModules: modules, ep: 8, zero: 0 } as const;
+    const p = await plan({ model: moeModel, cluster, training: { globalBatch: 16 }, parallel: pinned });
+    expect(p.summary!.recompute).toBe('selective');
+    expect(p.summary!.recomputeModules).toEqual(modules);
+    expect(p.exports!.megatron.args.join(' ')).toContain('--recompute-modules layernorm moe_act');
   });
 });
