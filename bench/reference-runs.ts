@@ -155,6 +155,10 @@ const FACTS: Readonly<Record<string, RunFacts>> = {
     family: 'megatron-bridge',
     gpu: 'H100-80GB',
     generation: 'hopper',
+    // Its recipe (Megatron-Bridge 21d102f5, qwen3_llm_pretrain.py qwen3_30b_a3b_pretrain_config_h100,
+    // QWEN3_30B_A3B_PRETRAIN_CONFIG_H100_FP8_CS_V1) dispatches with the flex dispatcher on HybridEP,
+    // which meshplan does not model: it is priced as the all-to-all dispatcher (NCCL all-to-alls and
+    // the sort of received tokens by local expert, which the flex dispatcher does not run).
     parallel: { ...MCORE, etp: 1 },
     dropless: true,
   },
