@@ -90,6 +90,8 @@ interface RunFacts {
   readonly parallel: NonNullable<PlanRequestInput['parallel']>;
   readonly dropless?: boolean;
   readonly capacityFactor?: number;
+  /** Megatron's token dispatcher where the recipe names one other than alltoall. */
+  readonly dispatcher?: 'flex';
   readonly peakMemoryGiB?: number;
 }
 
@@ -155,12 +157,12 @@ const FACTS: Readonly<Record<string, RunFacts>> = {
     family: 'megatron-bridge',
     gpu: 'H100-80GB',
     generation: 'hopper',
-    // Its recipe (Megatron-Bridge 21d102f5, qwen3_llm_pretrain.py qwen3_30b_a3b_pretrain_config_h100,
-    // QWEN3_30B_A3B_PRETRAIN_CONFIG_H100_FP8_CS_V1) dispatches with the flex dispatcher on HybridEP,
-    // which meshplan does not model: it is priced as the all-to-all dispatcher (NCCL all-to-alls and
-    // the sort of received tokens by local expert, which the flex dispatcher does not run).
     parallel: { ...MCORE, etp: 1 },
     dropless: true,
+    // Its recipe (Megatron-Bridge 21d102f5, qwen3_llm_pretrain.py qwen3_30b_a3b_pretrain_config_h100,
+    // QWEN3_30B_A3B_PRETRAIN_CONFIG_H100_FP8_CS_V1) dispatches with the flex dispatcher on HybridEP:
+    // no sort by local expert; its exchange is priced as all-to-all volumes like the alltoall one.
+    dispatcher: 'flex',
   },
   'mbridge2511-llama3-8b-h100-fp8-8gpu-fsdp': {
     family: 'megatron-bridge',
@@ -251,6 +253,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
               ffnHidden: m.moe.ffn_per_expert,
               sharedExperts: m.moe.shared_experts,
               dropless: facts.dropless ?? false,
+              ...(facts.dispatcher !== undefined ? { dispatcher: facts.dispatcher } : {}),
               ...(facts.capacityFactor !== undefined ? { capacityFactor: facts.capacityFactor } : {}),
             },
           }),

@@ -2011,6 +2011,8 @@ export interface components {
                     capacityFactor?: number;
                     /** @default 0 */
                     denseLayers?: number;
+                    /** @enum {string} */
+                    dispatcher?: "alltoall" | "flex";
                     /** @default false */
                     dropless?: boolean;
                     experts: number;

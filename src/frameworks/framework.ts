@@ -75,6 +75,13 @@ export function recomputeModulesProblem(shape: RunShape, framework: string): str
   return `${framework} has no setting that recomputes Megatron-LM's modules ${modules.join(', ')} (its selective recomputation is the attention core's); plan with recompute "none" or "full", or for Megatron-LM`;
 }
 
+/** Megatron-LM's flex token dispatcher (DeepEP, HybridEP) asked for where `framework` runs its own all-to-all. */
+export function flexDispatcherProblem(shape: RunShape, framework: string): string | null {
+  return shape.ep > 1 && shape.model?.moe?.dispatcher === 'flex'
+    ? `${framework} exchanges expert-parallel tokens with its own all-to-all, not Megatron-LM's flex dispatcher`
+    : null;
+}
+
 export type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
 export const RUNS: Verdict = { ok: true };

@@ -149,11 +149,11 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
     flops: routedElements,
     ...(dispatch === undefined ? {} : { exchange: dispatch }),
   });
-  // Megatron-LM's all-to-all dispatcher (the one its recipes run with ep > 1) sorts what its ep peers
-  // sent by local expert, and back before the combine all-to-all, when a device holds several
-  // experts (sort_chunks_by_idxs in dispatch_postprocess and combine_preprocess, token_dispatcher.py,
-  // core_v0.19.0): a copy of every routed slot each way, forward and backward, and no FLOPs.
-  const sortsChunks = dims.expertParallel > 1 && e > 1;
+  // Megatron-LM's all-to-all dispatcher sorts what its ep peers sent by local expert, and back
+  // before the combine all-to-all, when a device holds several experts (sort_chunks_by_idxs in
+  // dispatch_postprocess and combine_preprocess, token_dispatcher.py, core_v0.19.0): a copy of every
+  // routed slot each way, forward and backward, and no FLOPs. The flex dispatcher runs no such sort.
+  const sortsChunks = moe.dispatcher === 'alltoall' && dims.expertParallel > 1 && e > 1;
   const sortChunks = (local: string, input: string): string => {
     if (!sortsChunks) return input;
     const out = builder.activation(local, [e, c, h]);

@@ -65,6 +65,16 @@ export type RecomputeModule = z.infer<typeof RecomputeModule>;
 /** What selective recomputation redoes when the request does not list modules (Megatron's default). */
 export const DEFAULT_RECOMPUTE_MODULES: readonly RecomputeModule[] = ['core_attn'];
 
+/**
+ * How Megatron-LM routes tokens to expert-parallel peers (--moe-token-dispatcher-type, core_v0.19.0):
+ * `alltoall`, NCCL all-to-alls with a permutation before and, when a rank holds several experts, a
+ * sort of what it receives by local expert (and both undone after the experts); `flex`, DeepEP or
+ * HybridEP kernels that permute inside the exchange and run no separate sort. meshplan prices both
+ * exchanges as the same all-to-all volumes.
+ */
+export const MoeDispatcher = z.enum(['alltoall', 'flex']);
+export type MoeDispatcher = z.infer<typeof MoeDispatcher>;
+
 /** Pipeline schedules. */
 export const ScheduleKind = z.enum(['1f1b', 'gpipe', 'interleaved']);
 export type ScheduleKind = z.infer<typeof ScheduleKind>;

@@ -192,6 +192,14 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
       ({ ns }) => expect(ns.values.get('moe_grouped_gemm')).toBe(true),
     ],
     [
+      'fine-grained dropless MoE on the flex token dispatcher',
+      requestOf(
+        { ...fineMoe, moe: { ...fineMoe.moe, dispatcher: 'flex' } },
+        { tp: 2, pp: 2, dp: 4, ep: 4, sequenceParallel: true },
+      ),
+      ({ ns }) => expect(ns.values.get('moe_token_dispatcher_type')).toBe('flex'),
+    ],
+    [
       "small DeepSeek-V3 recomputing MLA's up projections and whole MoE layers",
       requestOf(smallDeepseek, recomputing(['mla_up_proj', 'moe'])),
       ({ ns }) => expect(ns.values.get('multi_latent_attention')).toBe(true),

@@ -122,13 +122,15 @@ describe('buildTransformer: graphs', () => {
   });
 
   it.each([
-    ['ep 2, 2 experts per device: a copy of every slot each way', 2, 2],
-    ['ep 4, 1 expert per device: nothing to sort', 4, 0],
-    ['no expert parallelism: no all-to-all dispatcher', 1, 0],
+    ['ep 2, 2 experts per device: a copy of every slot each way', 2, 2, 'alltoall'],
+    ['ep 4, 1 expert per device: nothing to sort', 4, 0, 'alltoall'],
+    ['no expert parallelism: no all-to-all dispatcher', 1, 0, 'alltoall'],
+    ['ep 2 on the flex dispatcher, which sorts nothing', 2, 0, 'flex'],
   ])(
     'sorts the received tokens by local expert and back (Megatron sort_chunks_by_idxs), %s',
-    (_, ep, copies) => {
-      const built = buildTransformer(spec(TINY_MOE), {
+    (_, ep, copies, dispatcher) => {
+      const moe = { ...TINY_MOE.moe, dispatcher };
+      const built = buildTransformer(spec({ ...TINY_MOE, moe }), {
         microBatch: 2,
         precision: 'bf16',
         expertParallel: ep,

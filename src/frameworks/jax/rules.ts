@@ -1,5 +1,10 @@
 /** JAX runs any mesh and any PartitionSpecs (DESIGN.md §9): every plan meshplan makes but a context-parallel ring. */
-import { type Framework, firstProblem, recomputeModulesProblem } from '../framework.ts';
+import {
+  type Framework,
+  firstProblem,
+  flexDispatcherProblem,
+  recomputeModulesProblem,
+} from '../framework.ts';
 
 export const JAX_RELEASE = 'JAX (jax.sharding: Mesh, NamedSharding, PartitionSpec)';
 
@@ -20,6 +25,7 @@ export const jax: Framework = {
         : null,
       // The export writes jax.checkpoint around whole blocks or the attention core, no module list.
       recomputeModulesProblem(shape, 'JAX'),
+      flexDispatcherProblem(shape, 'JAX'),
     ]),
   // XLA runs collectives asynchronously: gradient reductions overlap the backward pass.
   runtime: (_shape, requested) => ({

@@ -4,7 +4,13 @@
  */
 import type { TransformerDims } from '../../model/dims.ts';
 import type { CpCommType } from '../../schema/index.ts';
-import { type Framework, firstProblem, type RunShape, recomputeModulesProblem } from '../framework.ts';
+import {
+  type Framework,
+  firstProblem,
+  flexDispatcherProblem,
+  type RunShape,
+  recomputeModulesProblem,
+} from '../framework.ts';
 import { torchtitanModel } from './model.ts';
 import { partBlocks } from './stages.ts';
 
@@ -180,6 +186,7 @@ export const torchtitan: Framework = {
       s.precision === 'fp16' ? 'it trains in bfloat16 (or float32), not fp16' : null,
       // activation_checkpoint.mode selective is per-op or per-layer, never a Megatron module list.
       recomputeModulesProblem(s, 'torchtitan'),
+      flexDispatcherProblem(s, 'torchtitan'),
       ...contextParallelProblems(s),
       ...expertParallelProblems(s),
       ...fp8Problems(s),
