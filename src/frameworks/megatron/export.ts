@@ -3,7 +3,7 @@
  * model with the plan's parallelism, schedule, memory savings and overlaps, and a launch script.
  */
 import { parseCluster } from '../../cluster/index.ts';
-import type { Exports, Precision, Recompute, ZeroStage } from '../../schema/index.ts';
+import type { Exports, Precision, ZeroStage } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
 import { type RunShape, type RuntimePolicy, requestedOverlaps } from '../framework.ts';
 import { shapeOfPlan } from '../shape.ts';
