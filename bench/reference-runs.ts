@@ -90,6 +90,8 @@ interface RunFacts {
   readonly parallel: NonNullable<PlanRequestInput['parallel']>;
   readonly dropless?: boolean;
   readonly capacityFactor?: number;
+  /** Megatron's token dispatcher where the recipe names one other than alltoall. */
+  readonly dispatcher?: 'flex';
   readonly peakMemoryGiB?: number;
 }
 
@@ -157,6 +159,10 @@ const FACTS: Readonly<Record<string, RunFacts>> = {
     generation: 'hopper',
     parallel: { ...MCORE, etp: 1 },
     dropless: true,
+    // Its recipe (Megatron-Bridge 21d102f5, qwen3_llm_pretrain.py qwen3_30b_a3b_pretrain_config_h100,
+    // QWEN3_30B_A3B_PRETRAIN_CONFIG_H100_FP8_CS_V1) dispatches with the flex dispatcher on HybridEP:
+    // no sort by local expert; its exchange is priced as all-to-all volumes like the alltoall one.
+    dispatcher: 'flex',
   },
   'mbridge2511-llama3-8b-h100-fp8-8gpu-fsdp': {
     family: 'megatron-bridge',
@@ -168,7 +174,11 @@ const FACTS: Readonly<Record<string, RunFacts>> = {
     family: 'megatron-bridge',
     gpu: 'B200-180GB',
     generation: 'blackwell',
-    parallel: { ...MCORE, etp: 1 },
+    // The record leaves recompute unlisted; the recipe it ran (Megatron-Bridge 21d102f5,
+    // scripts/performance/configs/gpt_oss/gpt_oss_workload_base_configs.py,
+    // GPT_OSS_120B_PRETRAIN_CONFIG_B200_BF16_V2 from _V1) sets recompute_modules
+    // ["layernorm", "moe_act"], i.e. selective recomputation of those two modules.
+    parallel: { ...MCORE, etp: 1, recompute: 'selective', recomputeModules: ['layernorm', 'moe_act'] },
     dropless: true,
   },
   'torchtitan202412-llama31-8b-h100-fp8-8gpu-fsdp4-cp2-64k': {
@@ -243,6 +253,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
               ffnHidden: m.moe.ffn_per_expert,
               sharedExperts: m.moe.shared_experts,
               dropless: facts.dropless ?? false,
+              ...(facts.dispatcher !== undefined ? { dispatcher: facts.dispatcher } : {}),
               ...(facts.capacityFactor !== undefined ? { capacityFactor: facts.capacityFactor } : {}),
             },
           }),

@@ -1484,6 +1484,7 @@ export interface components {
                     pp: number;
                     /** @enum {string} */
                     recompute: "none" | "selective" | "full";
+                    recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                     /** @enum {string} */
                     schedule: "1f1b" | "gpipe" | "interleaved";
                     sequenceParallel: boolean;
@@ -1625,6 +1626,7 @@ export interface components {
                         pp: number;
                         /** @enum {string} */
                         recompute: "none" | "selective" | "full";
+                        recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                         /** @enum {string} */
                         schedule: "1f1b" | "gpipe" | "interleaved";
                         sequenceParallel: boolean;
@@ -1689,6 +1691,7 @@ export interface components {
                         pp: number;
                         /** @enum {string} */
                         recompute: "none" | "selective" | "full";
+                        recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                         /** @enum {string} */
                         schedule: "1f1b" | "gpipe" | "interleaved";
                         sequenceParallel: boolean;
@@ -1738,6 +1741,7 @@ export interface components {
                         pp: number;
                         /** @enum {string} */
                         recompute: "none" | "selective" | "full";
+                        recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                         /** @enum {string} */
                         schedule: "1f1b" | "gpipe" | "interleaved";
                         sequenceParallel: boolean;
@@ -1788,6 +1792,7 @@ export interface components {
                         pp: number;
                         /** @enum {string} */
                         recompute: "none" | "selective" | "full";
+                        recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                         /** @enum {string} */
                         schedule: "1f1b" | "gpipe" | "interleaved";
                         sequenceParallel: boolean;
@@ -1905,6 +1910,7 @@ export interface components {
                 pp: number;
                 /** @enum {string} */
                 recompute: "none" | "selective" | "full";
+                recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                 /** @enum {string} */
                 schedule: "1f1b" | "gpipe" | "interleaved";
                 sequenceParallel: boolean;
@@ -2005,6 +2011,8 @@ export interface components {
                     capacityFactor?: number;
                     /** @default 0 */
                     denseLayers?: number;
+                    /** @enum {string} */
+                    dispatcher?: "alltoall" | "flex";
                     /** @default false */
                     dropless?: boolean;
                     experts: number;
@@ -2054,6 +2062,7 @@ export interface components {
                         kind?: "matmul" | "attention" | "elementwise" | "add" | "dropout" | "reshape" | "norm" | "softmax" | "embedding" | "loss" | "other";
                         name: string;
                         output: string;
+                        recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                         reducedDims?: string[];
                         /** @default false */
                         selectiveRecompute?: boolean;
@@ -2115,6 +2124,7 @@ export interface components {
                 pp?: number;
                 /** @enum {string} */
                 recompute?: "none" | "selective" | "full";
+                recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                 /** @enum {string} */
                 schedule?: "1f1b" | "gpipe" | "interleaved";
                 sequenceParallel?: boolean;

@@ -30,7 +30,9 @@ function reshardsOfLayouts(
   const bytes = model.graph.tensors.get(edge.tensor)!.bytes;
   const forward = reshard(bytes, produced, read, model.mesh);
   const backward = reshard(bytes, gradient, resolvedLayout(produced), model.mesh);
-  if (!recomputesForward(model.graph.ops[edge.consumer]!, model.ctx.recompute)) return { forward, backward };
+  const { recompute, recomputeModules } = model.ctx;
+  if (!recomputesForward(model.graph.ops[edge.consumer]!, recompute, recomputeModules))
+    return { forward, backward };
   return {
     forward,
     backward: {

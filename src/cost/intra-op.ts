@@ -1,7 +1,7 @@
 import type { LogicalMesh } from '../cluster/mesh.ts';
 import { type Coarsening, coarsen } from '../graph/coarsen.ts';
 import type { GraphOp, OpGraph } from '../graph/graph.ts';
-import type { GpuSpec, Recompute } from '../schema/index.ts';
+import type { GpuSpec, Recompute, RecomputeModule } from '../schema/index.ts';
 import type { OuterGroups } from './exchange.ts';
 import { FP8_COPY_BYTES, PARAM_STATE_BYTES } from './memory.ts';
 import { type CostContext, costContext, costOfOp, type OpCost } from './op-cost.ts';
@@ -59,6 +59,8 @@ export interface IntraOpOptions {
   /** Letters each mesh axis may not split. */
   readonly forbidden?: readonly [readonly string[], readonly string[]];
   readonly recompute?: Recompute;
+  /** What selective recomputation redoes (default Megatron's: the attention core). */
+  readonly recomputeModules?: readonly RecomputeModule[];
   /**
    * A layer repeated back to back: `from` (its output) feeds `to` (its input) of the next copy, which
    * uses the same layouts, so the ILP prices that hand-over as an edge from the op writing `from` to
@@ -83,7 +85,14 @@ function keepsPartialOutput(graph: OpGraph, coarsening: Coarsening, op: number):
 
 export function buildIntraOpModel(graph: OpGraph, mesh: LogicalMesh, options: IntraOpOptions): IntraOpModel {
   const coarsening = coarsen(graph);
-  const ctx = costContext(graph, mesh, options.gpu, options.recompute ?? 'none', options.outer);
+  const ctx = costContext(
+    graph,
+    mesh,
+    options.gpu,
+    options.recompute ?? 'none',
+    options.outer,
+    options.recomputeModules,
+  );
   const bytesPerParam = options.paramStateBytesPerParam ?? PARAM_STATE_BYTES;
   const keepsPartial = graph.ops.map((op) => keepsPartialOutput(graph, coarsening, op.index));
   const groupOf: number[] = new Array(graph.ops.length).fill(-1);

@@ -1,6 +1,6 @@
 import type { LogicalMesh } from '../cluster/mesh.ts';
 import type { OpGraph } from '../graph/graph.ts';
-import type { GpuSpec, Recompute } from '../schema/index.ts';
+import type { GpuSpec, Recompute, RecomputeModule } from '../schema/index.ts';
 import { edgeReshards } from './edge-cost.ts';
 import type { OuterGroups } from './exchange.ts';
 import { buildIntraOpModel, type IntraOpModel } from './intra-op.ts';
@@ -47,6 +47,8 @@ export interface LayoutEval {
 export interface LayoutEvalOptions {
   readonly gpu: GpuSpec;
   readonly recompute: Recompute;
+  /** What selective recomputation redoes (default Megatron's: the attention core). */
+  readonly recomputeModules?: readonly RecomputeModule[];
   readonly carry?: { readonly from: string; readonly to: string };
   readonly outer?: OuterGroups;
   /**
@@ -74,6 +76,7 @@ export function evaluateLayout(
   const model: IntraOpModel = buildIntraOpModel(graph, mesh, {
     gpu: options.gpu,
     recompute: options.recompute,
+    ...(options.recomputeModules ? { recomputeModules: options.recomputeModules } : {}),
     ...(options.carry ? { carry: options.carry } : {}),
     ...(options.outer ? { outer: options.outer } : {}),
     pin: (op) => strategyOf(op.index),

@@ -2,7 +2,15 @@ import { collectiveSec } from '../cluster/collectives.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
 import type { GraphOp, OpGraph } from '../graph/graph.ts';
 import { DIM } from '../graph/letters.ts';
-import { DTYPE_BYTES, type Dtype, type GpuSpec, type Phase, type Recompute } from '../schema/index.ts';
+import {
+  DEFAULT_RECOMPUTE_MODULES,
+  DTYPE_BYTES,
+  type Dtype,
+  type GpuSpec,
+  type Phase,
+  type Recompute,
+  type RecomputeModule,
+} from '../schema/index.ts';
 import { opComputeSec } from './compute.ts';
 import { exchangeCost, NO_OUTER_GROUPS, type OuterGroups, type Transfer } from './exchange.ts';
 import { haloExchanges } from './halo.ts';
@@ -59,6 +67,8 @@ export interface CostContext {
   /** The op charged with each parameter's memory: its first consumer. */
   readonly paramOwner: ReadonlyMap<string, number>;
   readonly recompute: Recompute;
+  /** What selective recomputation redoes: Megatron's modules (ops a graph marks itself too). */
+  readonly recomputeModules: readonly RecomputeModule[];
   /** Saved tensors per charging op. */
   readonly saved: ReadonlyMap<number, readonly SavedTensor[]>;
 }
@@ -69,10 +79,13 @@ export function costContext(
   gpu: GpuSpec,
   recompute: Recompute,
   outer: OuterGroups = NO_OUTER_GROUPS,
+  recomputeModules: readonly RecomputeModule[] = DEFAULT_RECOMPUTE_MODULES,
 ): CostContext {
   const saved = new Map<number, SavedTensor[]>();
-  for (const s of savedTensors(graph, recompute)) saved.set(s.op, [...(saved.get(s.op) ?? []), s]);
-  return { graph, mesh, gpu, outer, paramOwner: paramOwners(graph), recompute, saved };
+  for (const s of savedTensors(graph, recompute, recomputeModules)) {
+    saved.set(s.op, [...(saved.get(s.op) ?? []), s]);
+  }
+  return { graph, mesh, gpu, outer, paramOwner: paramOwners(graph), recompute, recomputeModules, saved };
 }
 
 export function paramOwners(graph: OpGraph): Map<string, number> {
@@ -207,7 +220,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
       ? NO_EXCHANGE
       : exchangeCost(op.exchange, ctx.outer, exchangedBytes, { forward: forwardSec, backward: backwardSec });
   let exchange = moved;
-  if (recomputesForward(op, ctx.recompute)) {
+  if (recomputesForward(op, ctx.recompute, ctx.recomputeModules)) {
     backwardSec += forwardSec;
     // A recomputed forward moves its data again.
     exchange = { ...moved, backwardSec: moved.backwardSec + moved.forwardSec };

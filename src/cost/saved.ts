@@ -1,6 +1,7 @@
 import type { GraphOp, OpGraph } from '../graph/graph.ts';
+import { selectivelyRecomputed } from '../graph/recompute.ts';
 import { SAVED_FOR_BACKWARD } from '../schema/graph.ts';
-import type { Recompute } from '../schema/vocabulary.ts';
+import type { Recompute, RecomputeModule } from '../schema/vocabulary.ts';
 
 /** A tensor kept from the forward to the backward pass, charged to the first op that needs it. */
 export interface SavedTensor {
@@ -10,18 +11,35 @@ export interface SavedTensor {
   readonly as: { readonly kind: 'input'; readonly index: number } | { readonly kind: 'output' | 'mask' };
 }
 
+/**
+ * Megatron's modules checkpointed with output-discarding checkpointing (CheckpointWithoutOutput):
+ * their output's storage is freed once the next op has run, so whatever saved it for backward
+ * holds nothing until the recompute refills it. The others (core_attn, mlp, moe, shared_experts)
+ * checkpoint normally and their output stays (TransformerConfig.recompute_modules, core_v0.19.0).
+ */
+const OUTPUT_DISCARDING: ReadonlySet<RecomputeModule> = new Set(['moe_act', 'layernorm', 'mla_up_proj']);
+
 /** Whether the op's forward runs a second time during backward. */
-export function recomputesForward(op: GraphOp, recompute: Recompute): boolean {
-  return recompute === 'full' || (recompute === 'selective' && op.selectiveRecompute);
+export function recomputesForward(
+  op: GraphOp,
+  recompute: Recompute,
+  modules: readonly RecomputeModule[],
+): boolean {
+  return recompute === 'full' || (recompute === 'selective' && selectivelyRecomputed(op, modules));
 }
 
 /**
  * What the backward pass keeps, per Korthikanti et al. 2022: each kind's needs (SAVED_FOR_BACKWARD),
- * every tensor once. Selective recomputation drops what the attention core makes for itself (it is
- * redone from the core's inputs, which stay); full recomputation keeps only the graph's inputs
- * (a layer's input), as Megatron's uniform checkpointing does.
+ * every tensor once. Selective recomputation drops what a recomputed module makes for itself (it is
+ * redone from the module's inputs, which stay) and, for an output-discarding module, its output
+ * wherever it was saved; full recomputation keeps only the graph's inputs (a layer's input), as
+ * Megatron's uniform checkpointing does.
  */
-export function savedTensors(graph: OpGraph, recompute: Recompute): SavedTensor[] {
+export function savedTensors(
+  graph: OpGraph,
+  recompute: Recompute,
+  modules: readonly RecomputeModule[],
+): SavedTensor[] {
   const seen = new Set<string>();
   const saved: SavedTensor[] = [];
   if (recompute === 'full') {
@@ -36,18 +54,27 @@ export function savedTensors(graph: OpGraph, recompute: Recompute): SavedTensor[
     }
     return saved;
   }
-  const core = (op: GraphOp) => recompute === 'selective' && op.selectiveRecompute;
+  const redone = (op: GraphOp) => recompute === 'selective' && selectivelyRecomputed(op, modules);
+  /** Whether `consumer` finds `producer`'s output regenerated in backward instead of kept. */
+  const regenerated = (producer: GraphOp, consumer: GraphOp): boolean => {
+    if (!redone(producer)) return false;
+    // A graph's own marks: one recomputed region, whose inside is redone and whose output stays.
+    if (producer.selectiveRecompute && consumer.selectiveRecompute) return true;
+    return producer.recomputeModules.some(
+      (m) => modules.includes(m) && (OUTPUT_DISCARDING.has(m) || consumer.recomputeModules.includes(m)),
+    );
+  };
   for (const op of graph.ops) {
     const rule = SAVED_FOR_BACKWARD[op.kind];
     if (rule === 'inputs') {
       op.inputs.forEach((name, index) => {
         const t = graph.tensors.get(name)!;
         if (t.param || seen.has(name)) return;
-        if (core(op) && t.producer !== null && core(graph.ops[t.producer]!)) return;
+        if (t.producer !== null && regenerated(graph.ops[t.producer]!, op)) return;
         seen.add(name);
         saved.push({ op: op.index, tensor: name, as: { kind: 'input', index } });
       });
-    } else if ((rule === 'output' || rule === 'mask') && !core(op)) {
+    } else if ((rule === 'output' || rule === 'mask') && !redone(op)) {
       const key = rule === 'mask' ? `mask:${op.name}` : op.output;
       if (seen.has(key)) continue;
       seen.add(key);

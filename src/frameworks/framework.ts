@@ -5,15 +5,17 @@
  * so one rule decides both what the search considers and what an export calls expressible.
  */
 import type { TransformerDims } from '../model/dims.ts';
-import type {
-  CpCommType,
-  FrameworkName,
-  GradientReduction,
-  ParallelSpec,
-  Precision,
-  Recompute,
-  ScheduleKind,
-  ZeroStage,
+import {
+  type CpCommType,
+  DEFAULT_RECOMPUTE_MODULES,
+  type FrameworkName,
+  type GradientReduction,
+  type ParallelSpec,
+  type Precision,
+  type Recompute,
+  type RecomputeModule,
+  type ScheduleKind,
+  type ZeroStage,
 } from '../schema/index.ts';
 
 /** How the per-op layouts relate to Megatron-LM's 1-D tensor parallelism. */
@@ -44,6 +46,8 @@ export interface RunShape {
   readonly sequenceParallel: boolean;
   readonly zero: ZeroStage;
   readonly recompute: Recompute;
+  /** What selective recomputation redoes: Megatron-LM's --recompute-modules (default core_attn). */
+  readonly recomputeModules: readonly RecomputeModule[];
   readonly schedule: ScheduleKind;
   readonly virtualStages: number;
   /** Microbatches per step on each pipeline. */
@@ -54,6 +58,28 @@ export interface RunShape {
   /** Transformer blocks per pipeline stage, first to last; null before the stage cut is known. */
   readonly blocksPerStage: readonly number[] | null;
   readonly layouts: LayoutFamily;
+}
+
+/**
+ * Selective recomputation of other Megatron-LM modules than its default attention core, which only
+ * Megatron-LM can be told (--recompute-modules): `framework`'s own checkpointing names none of them.
+ */
+export function recomputeModulesProblem(shape: RunShape, framework: string): string | null {
+  if (shape.recompute !== 'selective') return null;
+  const modules = shape.recomputeModules;
+  if (
+    modules.length === DEFAULT_RECOMPUTE_MODULES.length &&
+    modules.every((m) => DEFAULT_RECOMPUTE_MODULES.includes(m))
+  )
+    return null;
+  return `${framework} has no setting that recomputes Megatron-LM's modules ${modules.join(', ')} (its selective recomputation is the attention core's); plan with recompute "none" or "full", or for Megatron-LM`;
+}
+
+/** Megatron-LM's flex token dispatcher (DeepEP, HybridEP) asked for where `framework` runs its own all-to-all. */
+export function flexDispatcherProblem(shape: RunShape, framework: string): string | null {
+  return shape.ep > 1 && shape.model?.moe?.dispatcher === 'flex'
+    ? `${framework} exchanges expert-parallel tokens with its own all-to-all, not Megatron-LM's flex dispatcher`
+    : null;
 }
 
 export type Verdict = { readonly ok: true } | { readonly ok: false; readonly reason: string };

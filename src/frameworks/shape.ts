@@ -1,3 +1,4 @@
+import { DEFAULT_RECOMPUTE_MODULES } from '../schema/index.ts';
 import type { ExportContext } from './context.ts';
 import type { RunShape } from './framework.ts';
 
@@ -18,6 +19,7 @@ export function shapeOfPlan(ctx: ExportContext): RunShape {
     sequenceParallel: summary.sequenceParallel,
     zero: summary.zero as RunShape['zero'],
     recompute: summary.recompute,
+    recomputeModules: summary.recomputeModules ?? DEFAULT_RECOMPUTE_MODULES,
     schedule: summary.schedule,
     virtualStages: summary.virtualStages,
     microbatches: summary.microbatches,

@@ -25,6 +25,7 @@ function opKey(graph: OpGraph, op: GraphOp): string {
     op.flops,
     [...op.reducedDims].sort().join(''),
     op.selectiveRecompute,
+    op.recomputeModules.join(','),
     inputs.join(';'),
     `${out.shape.join('x')}:${out.dtype}`,
   ].join('|');

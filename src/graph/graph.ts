@@ -1,6 +1,7 @@
 import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
 import type { Dtype, Exchange, OpGraphSpec, OpKind } from '../schema/graph.ts';
 import { DTYPE_BYTES } from '../schema/graph.ts';
+import type { RecomputeModule } from '../schema/vocabulary.ts';
 import { type Einsum, parseEinsum } from './einsum.ts';
 
 export interface TensorUse {
@@ -32,6 +33,8 @@ export interface GraphOp {
   readonly dimSize: Readonly<Record<string, number>>;
   readonly reducedDims: ReadonlySet<string>;
   readonly selectiveRecompute: boolean;
+  /** The Megatron-LM submodules the op belongs to, innermost first (empty: none named). */
+  readonly recomputeModules: readonly RecomputeModule[];
   /** Forward FLOPs of the whole (unsharded) op. */
   readonly flops: number;
   /** An attention kernel that skips the masked half of a causal score matrix. */
@@ -194,6 +197,7 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
       dimSize,
       reducedDims: new Set(op.reducedDims ?? []),
       selectiveRecompute: op.selectiveRecompute,
+      recomputeModules: op.recomputeModules ?? [],
       flops: op.flops ?? einsumFlops(einsum, dimSize),
       causal: op.causal ?? false,
       computeDtype: op.computeDtype ?? null,

@@ -113,11 +113,9 @@ function addStandardProjections(
  */
 export function addAttention(builder: LayerGraphBuilder, x: string, dims: TransformerDims): string {
   const { microBatch: b, seqPerDevice: s, hidden: h } = dims;
-  const xNorm = addNorm(
-    builder,
-    { op: 'ln1', scale: 'ln1_scale', shift: 'ln1_shift', output: 'x_norm1' },
-    x,
-    dims,
+  // Megatron's input_layernorm: its "layernorm" recompute module.
+  const xNorm = builder.within('layernorm', () =>
+    addNorm(builder, { op: 'ln1', scale: 'ln1_scale', shift: 'ln1_shift', output: 'x_norm1' }, x, dims),
   );
   let context: string;
   let heads: HeadLayout;
@@ -125,7 +123,9 @@ export function addAttention(builder: LayerGraphBuilder, x: string, dims: Transf
   let valueSize: number;
   if (dims.mla === null) {
     const inputs = addStandardProjections(builder, xNorm, dims);
-    context = dims.flashAttention ? addFlashCore(builder, inputs, dims) : addEagerCore(builder, inputs, dims);
+    context = dims.flashAttention
+      ? addFlashCore(builder, inputs, dims)
+      : builder.within('core_attn', () => addEagerCore(builder, inputs, dims));
     ({ heads, valueDim: W, valueSize } = inputs);
   } else {
     context = addMlaCore(builder, xNorm, dims, contextExchange(dims, [2, 3, 4], 5)).context;
@@ -179,12 +179,11 @@ function addFlashCore(builder: LayerGraphBuilder, inputs: AttentionInputs, dims:
   return context;
 }
 
-/** Attention as separate kernels; the core (scores … context) is what selective recomputation redoes. */
+/** Attention as separate kernels: the core (scores … context), Megatron's "core_attn" recompute module. */
 function addEagerCore(builder: LayerGraphBuilder, inputs: AttentionInputs, dims: TransformerDims): string {
   const { microBatch: b, seqPerDevice: s } = dims;
   const { query: q, kv, querySizes } = inputs.heads;
   const W = inputs.valueDim;
-  const core = { selectiveRecompute: true } as const;
   const scoreShape = [b, ...querySizes, s, s];
   const scores = builder.activation('scores', scoreShape);
   const probs = builder.activation('probs', scoreShape);
@@ -194,33 +193,24 @@ function addEagerCore(builder: LayerGraphBuilder, inputs: AttentionInputs, dims:
     `${B}${S}${q}${D},${B}${T}${kv}${D}->${scoreLetters}`,
     [inputs.query, inputs.key],
     scores,
-    {
-      kind: 'matmul',
-      ...core,
-    },
+    { kind: 'matmul' },
   );
   builder.op('softmax', `${scoreLetters}->${scoreLetters}`, [scores], probs, {
     kind: 'softmax',
     reducedDims: [T],
-    ...core,
   });
-  const dropped = builder.dropout(
-    dims.dropout,
-    'attn_dropout',
-    probs,
-    { local: 'probs_dropped', letters: scoreLetters, shape: scoreShape },
-    true,
-  );
+  const dropped = builder.dropout(dims.dropout, 'attn_dropout', probs, {
+    local: 'probs_dropped',
+    letters: scoreLetters,
+    shape: scoreShape,
+  });
   const context = builder.activation('context', [b, s, ...querySizes, inputs.valueSize]);
   builder.op(
     'attn_context',
     `${scoreLetters},${B}${T}${kv}${W}->${B}${S}${q}${W}`,
     [dropped, inputs.value],
     context,
-    {
-      kind: 'matmul',
-      ...core,
-    },
+    { kind: 'matmul' },
   );
   return context;
 }

@@ -3,6 +3,7 @@ import {
   type Activation,
   CpCommType,
   type Dtype,
+  type MoeDispatcher,
   type Norm,
   type PositionEmbedding,
   Precision,
@@ -29,6 +30,8 @@ export interface MoeDims {
   readonly topK: number;
   readonly capacityFactor: number;
   readonly dropless: boolean;
+  /** How tokens reach expert-parallel peers (Megatron's token dispatcher). */
+  readonly dispatcher: MoeDispatcher;
   /** f of a routed expert. */
   readonly ffnHidden: number;
   readonly sharedExperts: number;
@@ -215,6 +218,7 @@ function moeDims(
     topK: moe.topK,
     capacityFactor: moe.capacityFactor,
     dropless: moe.dropless,
+    dispatcher: moe.dispatcher ?? 'alltoall',
     ffnHidden: expertFfn,
     sharedExperts: moe.sharedExperts,
     sharedFfnHidden: moe.sharedFfnHidden ?? expertFfn,

@@ -1,5 +1,6 @@
 import { DIM } from '../graph/letters.ts';
 import type { Exchange } from '../schema/graph.ts';
+import type { RecomputeModule } from '../schema/vocabulary.ts';
 import { isGated, type TransformerDims } from './dims.ts';
 import type { LayerGraphBuilder } from './graph-builder.ts';
 import { linear } from './linear.ts';
@@ -22,6 +23,11 @@ interface MlpSite {
   /** The FFN inner size. */
   readonly ffn: number;
   readonly output: string;
+  /**
+   * The recompute module of the activation (bias, nonlinearity, gating): Megatron's "moe_act" in the
+   * experts, whose grouped MLP checkpoints exactly that (experts.py, core_v0.19.0); none elsewhere.
+   */
+  readonly activationModule?: RecomputeModule;
 }
 
 const NONLINEARITY = { gelu: 'gelu', swiglu: 'silu', geglu: 'gelu', 'squared-relu': 'squared_relu' } as const;
@@ -33,6 +39,8 @@ const NONLINEARITY = { gelu: 'gelu', swiglu: 'silu', geglu: 'gelu', 'squared-rel
 function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, site: MlpSite): string {
   const { hidden: h } = dims;
   const { prefix: p, tokens: T, tokenSizes, weightLead: E, weightLeadSizes, ffn: f } = site;
+  const activationPart = <R>(body: () => R): R =>
+    site.activationModule === undefined ? body() : builder.within(site.activationModule, body);
   // Biases (GPT's linear layers) are per expert where the weights are.
   const biased = (local: string, input: string, width: string, size: number, output?: string): string =>
     builder.bias(dims.bias, `${local}_bias`, input, {
@@ -46,13 +54,14 @@ function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, si
     const w = builder.param(weight, [...weightLeadSizes, h, f]);
     const out = builder.activation(output, [...tokenSizes, f]);
     builder.op(local, `${T}${H},${E}${H}${F}->${T}${F}`, [x, w], out, linear(dims));
-    return biased(local, out, F, f);
+    return activationPart(() => biased(local, out, F, f));
   };
-  const unary = (local: string, input: string): string => {
-    const out = builder.activation(`${local}_out`, [...tokenSizes, f]);
-    builder.op(local, `${T}${F}->${T}${F}`, [input], out, { kind: 'elementwise' });
-    return out;
-  };
+  const unary = (local: string, input: string): string =>
+    activationPart(() => {
+      const out = builder.activation(`${local}_out`, [...tokenSizes, f]);
+      builder.op(local, `${T}${F}->${T}${F}`, [input], out, { kind: 'elementwise' });
+      return out;
+    });
   const down = (local: string, input: string, weight: string): string => {
     const w = builder.param(weight, [...weightLeadSizes, f, h]);
     // The MLP's result keeps its name whether or not a bias follows the last matmul.
@@ -69,7 +78,11 @@ function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, si
   const upOut = up(`${p}up_proj`, `w_${p}up`, `${p}up_out`);
   const activated = unary(act, gate);
   const glu = builder.activation(`${p}glu_out`, [...tokenSizes, f]);
-  builder.op(`${p}glu_mul`, `${T}${F},${T}${F}->${T}${F}`, [activated, upOut], glu, { kind: 'elementwise' });
+  activationPart(() =>
+    builder.op(`${p}glu_mul`, `${T}${F},${T}${F}->${T}${F}`, [activated, upOut], glu, {
+      kind: 'elementwise',
+    }),
+  );
   return down(`${p}down_proj`, glu, `w_${p}down`);
 }
 
@@ -136,7 +149,18 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
     flops: routedElements,
     ...(dispatch === undefined ? {} : { exchange: dispatch }),
   });
-  const expertOut = addMlp(builder, expertIn, dims, {
+  // Megatron-LM's all-to-all dispatcher sorts what its ep peers sent by local expert, and back
+  // before the combine all-to-all, when a device holds several experts (sort_chunks_by_idxs in
+  // dispatch_postprocess and combine_preprocess, token_dispatcher.py, core_v0.19.0): a copy of every
+  // routed slot each way, forward and backward, and no FLOPs. The flex dispatcher runs no such sort.
+  const sortsChunks = moe.dispatcher === 'alltoall' && dims.expertParallel > 1 && e > 1;
+  const sortChunks = (local: string, input: string): string => {
+    if (!sortsChunks) return input;
+    const out = builder.activation(local, [e, c, h]);
+    builder.op(local, `${E}${C}${H}->${E}${C}${H}`, [input], out, { kind: 'reshape', flops: 0 });
+    return out;
+  };
+  const expertOut = addMlp(builder, sortChunks('expert_in_sorted', expertIn), dims, {
     prefix: 'expert_',
     tokens: `${E}${C}`,
     tokenSizes: [e, c],
@@ -144,24 +168,28 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
     weightLeadSizes: [e],
     ffn: moe.ffnHidden,
     output: 'expert_out',
+    activationModule: 'moe_act',
   });
   const routed = builder.activation(moe.sharedExperts > 0 ? 'routed_out' : 'mlp_out', [b, s, h]);
   const combine = routing(dims, { operands: [0], output: false });
-  builder.op('combine', `${E}${C}${H},${BSK},${BSK}->${BS}${H}`, [expertOut, indices, weights], routed, {
+  const unsorted = sortChunks('expert_out_unsorted', expertOut);
+  builder.op('combine', `${E}${C}${H},${BSK},${BSK}->${BS}${H}`, [unsorted, indices, weights], routed, {
     kind: 'other',
     flops: 2 * routedElements,
     ...(combine === undefined ? {} : { exchange: combine }),
   });
   if (moe.sharedExperts === 0) return routed;
-  const shared = addMlp(builder, x, dims, {
-    prefix: 'shared_',
-    tokens: BS,
-    tokenSizes: [b, s],
-    weightLead: '',
-    weightLeadSizes: [],
-    ffn: moe.sharedExperts * moe.sharedFfnHidden,
-    output: 'shared_out',
-  });
+  const shared = builder.within('shared_experts', () =>
+    addMlp(builder, x, dims, {
+      prefix: 'shared_',
+      tokens: BS,
+      tokenSizes: [b, s],
+      weightLead: '',
+      weightLeadSizes: [],
+      ffn: moe.sharedExperts * moe.sharedFfnHidden,
+      output: 'shared_out',
+    }),
+  );
   const out = builder.activation('mlp_out', [b, s, h]);
   builder.op('shared_add', `${BS}${H},${BS}${H}->${BS}${H}`, [routed, shared], out, { kind: 'add' });
   return out;

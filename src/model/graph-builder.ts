@@ -1,4 +1,5 @@
 import type { Dtype, Exchange, OpGraphSpec, OpKind, OpSpec, TensorSpec } from '../schema/graph.ts';
+import type { RecomputeModule } from '../schema/vocabulary.ts';
 
 export interface OpOptions {
   readonly kind: OpKind;
@@ -8,8 +9,6 @@ export interface OpOptions {
   /** Forward FLOPs when the einsum overstates them (gathers, fused kernels). */
   readonly flops?: number;
   readonly reducedDims?: readonly string[];
-  /** Part of the attention core that selective recomputation redoes instead of saving. */
-  readonly selectiveRecompute?: boolean;
   /** A fused attention kernel under a causal mask (it skips the masked half of the scores). */
   readonly causal?: boolean;
 }
@@ -22,6 +21,8 @@ export interface OpOptions {
 export class LayerGraphBuilder {
   private readonly tensors: TensorSpec[] = [];
   private readonly ops: OpSpec[] = [];
+  /** The recompute modules the ops added now belong to, innermost first. */
+  private readonly modules: RecomputeModule[] = [];
 
   constructor(
     readonly prefix: string,
@@ -51,7 +52,8 @@ export class LayerGraphBuilder {
       inputs: [...inputs],
       output,
       kind: options.kind,
-      selectiveRecompute: options.selectiveRecompute ?? false,
+      selectiveRecompute: false,
+      ...(this.modules.length > 0 ? { recomputeModules: [...this.modules] } : {}),
       ...(options.causal === true ? { causal: true } : {}),
       ...(options.flops === undefined ? {} : { flops: options.flops }),
       ...(options.reducedDims === undefined ? {} : { reducedDims: [...options.reducedDims] }),
@@ -69,15 +71,24 @@ export class LayerGraphBuilder {
     local: string,
     input: string,
     output: { readonly local: string; readonly letters: string; readonly shape: readonly number[] },
-    selectiveRecompute = false,
   ): string {
     if (!enabled) return input;
     const out = this.activation(output.local, output.shape);
-    this.op(local, `${output.letters}->${output.letters}`, [input], out, {
-      kind: 'dropout',
-      selectiveRecompute,
-    });
+    this.op(local, `${output.letters}->${output.letters}`, [input], out, { kind: 'dropout' });
     return out;
+  }
+
+  /**
+   * Adds what `body` builds inside one of Megatron-LM's recompute modules (nested in the ones
+   * already open): the ops selective recomputation of that module redoes.
+   */
+  within<T>(module: RecomputeModule, body: () => T): T {
+    this.modules.unshift(module);
+    try {
+      return body();
+    } finally {
+      this.modules.shift();
+    }
   }
 
   /**

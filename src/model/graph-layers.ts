@@ -1,6 +1,7 @@
 import { type BlockRun, repeatedBlocks } from '../graph/blocks.ts';
 import { buildGraph, type OpGraph } from '../graph/graph.ts';
 import { clusterLayers } from '../graph/layers.ts';
+import { recomputableFlops } from '../graph/recompute.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import type { OpGraphSpec } from '../schema/graph.ts';
 import type { PlannedLayer, PlannedModel } from './planned.ts';
@@ -162,7 +163,7 @@ function modelOf(
     }),
     params,
     forwardFlops: whole.ops.reduce((s, op) => s + op.flops, 0),
-    selectiveFlops: whole.ops.filter((op) => op.selectiveRecompute).reduce((s, op) => s + op.flops, 0),
+    recomputableFlops: recomputableFlops(whole.ops),
     tokensPerMicrobatch,
     streamBytes,
   };

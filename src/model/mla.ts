@@ -56,7 +56,16 @@ function matmul(
   return out;
 }
 
-/** The query, key and value projections and the fused attention over every key of the sequence. */
+/** A projection up from a latent (or the query's without one): Megatron's "mla_up_proj" recompute module. */
+function upProjection(...args: Parameters<typeof matmul>): string {
+  return args[0].within('mla_up_proj', () => matmul(...args));
+}
+
+/**
+ * The query, key and value projections and the fused attention over every key of the sequence. The
+ * up projections from the latents (and the direct query projection without a query latent) are
+ * Megatron's "mla_up_proj" recompute module (qkv_up_proj_and_rope_apply, core_v0.19.0).
+ */
 export function addMlaCore(
   builder: LayerGraphBuilder,
   xNorm: string,
@@ -87,7 +96,7 @@ export function addMlaCore(
     qSize = l;
   }
   const qIns = `${B}${S}${qLetter}`;
-  const qNope = matmul(
+  const qNope = upProjection(
     builder,
     dims,
     'q_nope',
@@ -96,7 +105,7 @@ export function addMlaCore(
     [qSize, n, j],
     [b, s, n, j],
   );
-  const qRope = matmul(
+  const qRope = upProjection(
     builder,
     dims,
     'q_rope',
@@ -118,7 +127,7 @@ export function addMlaCore(
   const kvNormed = latentNorm(builder, 'kv_norm', kvLatent, M, [b, s, mla.kvLoraRank]);
   const kvIn = `${B}${S}${M}`;
   const r = mla.kvLoraRank;
-  const kNope = matmul(
+  const kNope = upProjection(
     builder,
     dims,
     'k_nope',
@@ -127,7 +136,7 @@ export function addMlaCore(
     [r, n, j],
     [b, s, n, j],
   );
-  const value = matmul(
+  const value = upProjection(
     builder,
     dims,
     'v',

@@ -1,4 +1,5 @@
 import { buildGraph, type OpGraph } from '../graph/graph.ts';
+import { type RecomputableFlops, recomputableFlops } from '../graph/recompute.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import type { ModelSpec } from '../schema/index.ts';
 import type { BuildOptions } from './dims.ts';
@@ -24,8 +25,8 @@ export interface PlannedModel {
   readonly params: number;
   /** Forward FLOPs of one microbatch of the replica (every context-parallel share). */
   readonly forwardFlops: number;
-  /** FLOPs of the ops selective recomputation redoes, per microbatch (forward). */
-  readonly selectiveFlops: number;
+  /** Forward FLOPs per microbatch of the ops selective recomputation may redo, by their marks. */
+  readonly recomputableFlops: readonly RecomputableFlops[];
   readonly tokensPerMicrobatch: number;
   /** Bytes handed from one stage to the next per microbatch (the residual stream). */
   readonly streamBytes: number;
@@ -34,7 +35,7 @@ export interface PlannedModel {
 /**
  * The model for one microbatch on one device of a pipeline replica: with context parallelism each
  * device holds a share of every sequence, with expert parallelism a share of the experts. Totals
- * (`forwardFlops`, `selectiveFlops`) are the replica's: every context-parallel share together. An
+ * (`forwardFlops`, `recomputableFlops`) are the replica's: every context-parallel share together. An
  * ONNX model is a graph once the planner has imported it (src/import sits above this room), so it
  * arrives here as `graph`.
  */
@@ -61,7 +62,7 @@ function transformerModel(
     if (!representative.has(layer.signature)) representative.set(layer.signature, layer);
     copies.set(layer.signature, (copies.get(layer.signature) ?? 0) + 1);
   }
-  let selectiveFlops = 0;
+  const recomputable: RecomputableFlops[] = [];
   const layers = model.layers.map((layer): PlannedLayer => {
     // Identical layers share one validated graph, the first one's, names and all.
     const first = representative.get(layer.signature)!;
@@ -70,7 +71,7 @@ function transformerModel(
       graph = buildGraph(first.graph);
       graphs.set(layer.signature, graph);
     }
-    selectiveFlops += graph.ops.filter((op) => op.selectiveRecompute).reduce((s, op) => s + op.flops, 0);
+    recomputable.push(...recomputableFlops(graph.ops, shares));
     const repeated = copies.get(layer.signature)! > 1 && first.input !== null;
     return {
       name: layer.name,
@@ -87,7 +88,7 @@ function transformerModel(
     layers,
     params: model.params,
     forwardFlops: model.forwardFlops * shares,
-    selectiveFlops: selectiveFlops * shares,
+    recomputableFlops: recomputable,
     tokensPerMicrobatch: microBatch * spec.seqLen,
     streamBytes: stream.bytes,
   };

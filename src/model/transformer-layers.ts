@@ -96,15 +96,15 @@ function addBlock(builder: LayerGraphBuilder, x: string, dims: TransformerDims, 
   const resid1 = builder.activation('resid1', [b, s, h]);
   builder.op('residual1', `${BSH},${BSH}->${BSH}`, [x, attnOut], resid1, { kind: 'add' });
 
-  const xNorm = addNorm(
-    builder,
-    { op: 'ln2', scale: 'ln2_scale', shift: 'ln2_shift', output: 'x_norm2' },
-    resid1,
-    dims,
+  // Megatron's pre_mlp_layernorm: its "layernorm" recompute module, as the attention's norm is.
+  const xNorm = builder.within('layernorm', () =>
+    addNorm(builder, { op: 'ln2', scale: 'ln2_scale', shift: 'ln2_shift', output: 'x_norm2' }, resid1, dims),
   );
   // DeepSeek-V3's first blocks are dense; every other block of an MoE model routes.
   const dense = dims.moe === null || index < dims.moe.denseLayers;
-  const mlpOut = dense ? addDenseMlp(builder, xNorm, dims) : addMoeMlp(builder, xNorm, dims);
+  const mlpOut = dense
+    ? builder.within('mlp', () => addDenseMlp(builder, xNorm, dims))
+    : builder.within('moe', () => addMoeMlp(builder, xNorm, dims));
   const dropped = builder.dropout(dims.dropout, 'mlp_dropout', mlpOut, {
     local: 'mlp_dropped',
     letters: BSH,

@@ -8,7 +8,9 @@ import { trainingCost } from '../cost/training-cost.ts';
 import { coarsen } from '../graph/coarsen.ts';
 import type { GraphOp } from '../graph/graph.ts';
 import { DIM } from '../graph/letters.ts';
+import { selectiveFlops } from '../graph/recompute.ts';
 import type { Breakdown, Plan, PlanRequest, ScheduleKind, StageOut, Summary } from '../schema/index.ts';
+import { recomputeModules } from './config-space.ts';
 import { describeOps } from './describe.ts';
 import type { Candidate } from './search.ts';
 
@@ -240,7 +242,7 @@ export function assemble(
     config.recompute === 'full'
       ? model.forwardFlops
       : config.recompute === 'selective'
-        ? model.selectiveFlops
+        ? selectiveFlops(model.recomputableFlops, recomputeModules(request))
         : 0;
   // Tokens of every microbatch of every replica (a graph's come from its sequence dim, 0 without one).
   const tokensPerSec = (B * config.dp * model.tokensPerMicrobatch) / step.stepSec;
@@ -258,6 +260,9 @@ export function assemble(
     microbatches: B,
     virtualStages: v,
     recompute: config.recompute,
+    ...(config.recompute === 'selective' && request.parallel?.recomputeModules !== undefined
+      ? { recomputeModules: request.parallel.recomputeModules }
+      : {}),
     zero: config.zero,
     sequenceParallel: stages.some((s) =>
       s.layerPlans.some((lp) =>

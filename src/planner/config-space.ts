@@ -1,5 +1,11 @@
 import type { Cluster } from '../cluster/cluster.ts';
-import type { PlanRequest, Recompute, ZeroStage } from '../schema/index.ts';
+import {
+  DEFAULT_RECOMPUTE_MODULES,
+  type PlanRequest,
+  type Recompute,
+  type RecomputeModule,
+  type ZeroStage,
+} from '../schema/index.ts';
 
 /** How one pipeline replica's devices are cut into stage sub-meshes. */
 export interface ReplicaShape {
@@ -130,6 +136,11 @@ export function logicalShapes(m: number, pinnedTp: number | undefined): [number,
 export function recomputeOrder(request: PlanRequest): Recompute[] {
   const pinned = request.parallel?.recompute;
   return pinned !== undefined ? [pinned] : ['none', 'selective', 'full'];
+}
+
+/** What selective recomputation redoes for the request: its modules, else Megatron's default. */
+export function recomputeModules(request: PlanRequest): readonly RecomputeModule[] {
+  return request.parallel?.recomputeModules ?? DEFAULT_RECOMPUTE_MODULES;
 }
 
 export function zeroOrder(request: PlanRequest, dp: number): ZeroStage[] {

@@ -7,6 +7,7 @@ import { InvalidInputError } from '../schema/errors.ts';
 import type { Plan } from '../schema/index.ts';
 import { onlyChosen } from './alternatives.ts';
 import { assemble } from './assemble.ts';
+import { recomputeModules } from './config-space.ts';
 import { fixedConfig } from './estimate-config.ts';
 import { familyShape, withRuntime } from './goals.ts';
 import { LayerSolver } from './layer-solver.ts';
@@ -63,7 +64,11 @@ export async function estimate(value: unknown): Promise<Plan> {
     recompute: p.recompute ?? 'none',
     zero: p.zero ?? (fixed.dp > 1 ? 1 : 0),
   });
-  const solver = new LayerSolver({ cluster, deadlineMs: started + request.options.timeLimitSec * 1000 });
+  const solver = new LayerSolver({
+    cluster,
+    deadlineMs: started + request.options.timeLimitSec * 1000,
+    recomputeModules: recomputeModules(request),
+  });
   const sequenceParallel = (p.sequenceParallel ?? false) && fixed.tp > 1;
   const choice = sequenceParallel ? 'megatron-sp' : 'megatron';
   const outer = stageLinks(cluster, fixed.tp, config).outer;

@@ -8,7 +8,7 @@ import { FRAMEWORKS, type Framework, type RunShape, requestedOverlaps } from '..
 import { blocksInRange } from '../frameworks/pipeline-split.ts';
 import type { TransformerDims } from '../model/dims.ts';
 import type { FrameworkName, FrameworkTarget, PlanRequest } from '../schema/index.ts';
-import type { ReplicaShape } from './config-space.ts';
+import { type ReplicaShape, recomputeModules } from './config-space.ts';
 import type { Candidate, SeriesEntry } from './replica-solve.ts';
 
 export interface Goal {
@@ -100,6 +100,7 @@ export function familyShape(
     sequenceParallel: family.sequenceParallel,
     zero: config.zero,
     recompute: config.recompute,
+    recomputeModules: recomputeModules(ctx.request),
     schedule: config.schedule,
     virtualStages: config.virtualStages,
     microbatches: config.microbatches,

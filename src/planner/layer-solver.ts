@@ -12,7 +12,7 @@ import { LayerSeries } from '../cost/stage.ts';
 import type { OpStrategy } from '../cost/strategy.ts';
 import { DIM } from '../graph/letters.ts';
 import type { PlannedLayer } from '../model/planned.ts';
-import type { Recompute } from '../schema/index.ts';
+import type { Recompute, RecomputeModule } from '../schema/index.ts';
 
 /**
  * How a layer's layout is chosen: by the ILP with no memory budget ('fast'), by the ILP under
@@ -35,6 +35,8 @@ export interface LayerSolverOptions {
   readonly tensorParallelPinned?: boolean;
   readonly deadlineMs: number;
   readonly signal?: AbortSignal;
+  /** What selective recomputation redoes, the request's (default Megatron's: the attention core). */
+  readonly recomputeModules?: readonly RecomputeModule[];
 }
 
 function axesKey(axes: readonly MeshAxis[]): string {
@@ -100,6 +102,7 @@ export class LayerSolver {
         {
           gpu: this.options.cluster.gpu,
           recompute,
+          ...(this.options.recomputeModules ? { recomputeModules: this.options.recomputeModules } : {}),
           outer,
           ...(layer.carry ? { carry: layer.carry } : {}),
           savesGatheredInputSharded: choice === 'megatron-sp',

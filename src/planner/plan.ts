@@ -3,6 +3,7 @@ import { buildExports } from '../frameworks/index.ts';
 import type { Plan, PlanRequest } from '../schema/index.ts';
 import { AlternativesFrontier, onlyChosen } from './alternatives.ts';
 import { assemble } from './assemble.ts';
+import { recomputeModules } from './config-space.ts';
 import {
   assembleCandidate,
   assembleFrameworks,
@@ -46,6 +47,7 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
     cluster,
     deadlineMs,
     tensorParallelPinned: request.parallel?.tp !== undefined,
+    recomputeModules: recomputeModules(request),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
   });
   let dpStates = 0;

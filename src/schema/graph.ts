@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RecomputeModule } from './vocabulary.ts';
 
 /** Element types a tensor may hold; bytes per element live in `DTYPE_BYTES`. */
 export const Dtype = z.enum(['fp32', 'tf32', 'bf16', 'fp16', 'fp8', 'int64', 'int32', 'int8', 'bool']);
@@ -118,6 +119,12 @@ export const OpSpec = z
      * core — scores, softmax, dropout, context — whose outputs are large and cheap to redo).
      */
     selectiveRecompute: z.boolean().default(false),
+    /**
+     * The Megatron-LM submodules the op belongs to, innermost first (an expert's activation is in
+     * moe_act and moe): selective recomputation with `parallel.recomputeModules` redoes the ops of
+     * the listed ones.
+     */
+    recomputeModules: z.array(RecomputeModule).max(8).optional(),
     /**
      * An `attention` kernel that skips the masked half of a causal score matrix: it performs about
      * half the FLOPs its einsum (or `flops`) counts over every key.

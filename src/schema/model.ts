@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { OpGraphSpec } from './graph.ts';
-import { Activation, AttentionKind, Norm, PositionEmbedding } from './vocabulary.ts';
+import { Activation, AttentionKind, MoeDispatcher, Norm, PositionEmbedding } from './vocabulary.ts';
 
 const count = z.number().int().positive();
 
@@ -23,6 +23,8 @@ export const MoeSpec = z
      * (Megatron's default); otherwise experts are padded to their capacity.
      */
     dropless: z.boolean().default(false),
+    /** With expert parallelism, Megatron-LM's token dispatcher (default alltoall, its recipes' usual). */
+    dispatcher: MoeDispatcher.optional(),
   })
   .strict()
   .refine((m) => m.topK <= m.experts, { message: 'topK cannot exceed experts', path: ['topK'] });

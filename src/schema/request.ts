@@ -1,8 +1,15 @@
 import { z } from 'zod';
 import { ClusterSpec } from './cluster.ts';
-import { ModelSpec } from './model.ts';
+import { ModelSpec, type TransformerSpec } from './model.ts';
 import { TrainingSpec } from './training.ts';
-import { CpCommType, FrameworkTarget, Recompute, ScheduleKind, ZeroStage } from './vocabulary.ts';
+import {
+  CpCommType,
+  FrameworkTarget,
+  Recompute,
+  RecomputeModule,
+  ScheduleKind,
+  ZeroStage,
+} from './vocabulary.ts';
 
 const degree = z.number().int().positive().max(1_000_000);
 
@@ -34,6 +41,16 @@ export const ParallelSpec = z
      */
     stageLayers: z.array(z.number().int().nonnegative().max(100_000)).min(1).max(100_000).optional(),
     recompute: Recompute.optional(),
+    /**
+     * What selective recomputation redoes, as Megatron-LM's --recompute-modules names it (default
+     * core_attn); needs `recompute: "selective"` and a transformer that has the modules.
+     */
+    recomputeModules: z
+      .array(RecomputeModule)
+      .min(1)
+      .max(RecomputeModule.options.length)
+      .refine((m) => new Set(m).size === m.length, 'lists a module twice')
+      .optional(),
     zero: ZeroStage.optional(),
     sequenceParallel: z.boolean().optional(),
     schedule: ScheduleKind.optional(),
@@ -89,6 +106,39 @@ export const PlanRequest = z
         path: ['training', 'tokens'],
         message: 'counting tokens needs a transformer model (a graph model has no sequence length)',
       });
+    const modules = r.parallel?.recomputeModules;
+    if (modules === undefined) return;
+    const path = ['parallel', 'recomputeModules'];
+    if (r.parallel?.recompute !== 'selective')
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: 'lists what recompute "selective" redoes: set parallel.recompute to "selective"',
+      });
+    // A graph's ops name their modules themselves (recomputeModules); a transformer's are known.
+    const model = r.model;
+    if (model.kind !== 'transformer') return;
+    const missing = modules.filter((m) => !hasModule(model, m));
+    if (missing.length > 0)
+      ctx.addIssue({ code: 'custom', path, message: `the model has no ${missing.join(', ')} module` });
   });
+
+/** Whether a transformer has ops in one of Megatron's recompute modules (a dense MLP: a dense block). */
+function hasModule(model: TransformerSpec, module: RecomputeModule): boolean {
+  switch (module) {
+    case 'moe':
+    case 'moe_act':
+      return model.moe !== undefined;
+    case 'shared_experts':
+      return (model.moe?.sharedExperts ?? 0) > 0;
+    case 'mla_up_proj':
+      return model.mla !== undefined;
+    case 'mlp':
+      return model.moe === undefined || model.moe.denseLayers > 0;
+    case 'core_attn':
+    case 'layernorm':
+      return true;
+  }
+}
 export type PlanRequest = z.infer<typeof PlanRequest>;
 export type PlanRequestInput = z.input<typeof PlanRequest>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Recompute, ScheduleKind } from './vocabulary.ts';
+import { Recompute, RecomputeModule, ScheduleKind } from './vocabulary.ts';
 
 /** A plan's configuration and figures at a glance (DESIGN.md §8). */
 export const Summary = z.object({
@@ -18,6 +18,8 @@ export const Summary = z.object({
   microbatches: z.number().int(),
   virtualStages: z.number().int(),
   recompute: Recompute,
+  /** What selective recomputation redoes (Megatron-LM's --recompute-modules); only with "selective". */
+  recomputeModules: z.array(RecomputeModule).optional(),
   zero: z.number().int(),
   sequenceParallel: z.boolean(),
   schedule: ScheduleKind,

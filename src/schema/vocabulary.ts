@@ -44,6 +44,37 @@ export type DimSpec = z.infer<typeof DimSpec>;
 export const Recompute = z.enum(['none', 'selective', 'full']);
 export type Recompute = z.infer<typeof Recompute>;
 
+/**
+ * The submodules Megatron-LM core_v0.19.0's selective recomputation can redo
+ * (`--recompute-modules`, TransformerConfig.recompute_modules; default core_attn): the attention
+ * core; the MoE experts' activation; the two pre-norms of a block; MLA's up projections and RoPE;
+ * a dense MLP; a whole MoE layer; the shared experts. (Its gdn_norm_out belongs to an attention
+ * variant meshplan does not build.)
+ */
+export const RecomputeModule = z.enum([
+  'core_attn',
+  'moe_act',
+  'layernorm',
+  'mla_up_proj',
+  'mlp',
+  'moe',
+  'shared_experts',
+]);
+export type RecomputeModule = z.infer<typeof RecomputeModule>;
+
+/** What selective recomputation redoes when the request does not list modules (Megatron's default). */
+export const DEFAULT_RECOMPUTE_MODULES: readonly RecomputeModule[] = ['core_attn'];
+
+/**
+ * How Megatron-LM routes tokens to expert-parallel peers (--moe-token-dispatcher-type, core_v0.19.0):
+ * `alltoall`, NCCL all-to-alls with a permutation before and, when a rank holds several experts, a
+ * sort of what it receives by local expert (and both undone after the experts); `flex`, DeepEP or
+ * HybridEP kernels that permute inside the exchange and run no separate sort. meshplan prices both
+ * exchanges as the same all-to-all volumes.
+ */
+export const MoeDispatcher = z.enum(['alltoall', 'flex']);
+export type MoeDispatcher = z.infer<typeof MoeDispatcher>;
+
 /** Pipeline schedules. */
 export const ScheduleKind = z.enum(['1f1b', 'gpipe', 'interleaved']);
 export type ScheduleKind = z.infer<typeof ScheduleKind>;

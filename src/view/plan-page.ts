@@ -60,7 +60,7 @@ ${metric('pp', 'Pipeline stages', summary.pp, String(summary.pp))}
 ${metric('microBatch', 'Microbatch size', summary.microBatch, String(summary.microBatch))}
 ${metric('microbatches', 'Microbatches per step', summary.microbatches, formatCount(summary.microbatches))}
 ${metric('schedule', 'Schedule', summary.schedule, summary.virtualStages > 1 ? `${summary.schedule} (${summary.virtualStages} chunks)` : summary.schedule)}
-${metric('recompute', 'Recomputation', summary.recompute, summary.recompute)}
+${metric('recompute', 'Recomputation', summary.recompute, summary.recomputeModules ? `${summary.recompute}: ${summary.recomputeModules.join(', ')}` : summary.recompute)}
 ${metric('zero', 'ZeRO stage', summary.zero, String(summary.zero))}
 ${metric('sequenceParallel', 'Sequence parallel', summary.sequenceParallel, summary.sequenceParallel ? 'yes' : 'no')}
 ${metric('gpus', 'GPUs', summary.gpus, formatCount(summary.gpus))}

@@ -5,14 +5,9 @@ import { estimate } from '../../src/planner/estimate.ts';
 /*
  * Both public reference sets, each run as the estimate request bench/reference-runs.ts maps it to.
  * A run that ran must be expressible (priced with its own degrees) and must fit in memory
- * (DESIGN.md §10). One run needs what the request cannot say yet, named here with why.
+ * (DESIGN.md §10): gpt-oss-120b on B200 fits only with its recipe's recompute modules
+ * (layernorm, moe_act), which the request now carries.
  */
-const KNOWN_GAPS: Readonly<Record<string, string>> = {
-  // Megatron-Bridge's B200 recipe recomputes the norms and the experts' activation
-  // (recompute_modules ["layernorm", "moe_act"]); `parallel.recompute` has no such granularity.
-  'mbridge260401-gptoss-120b-b200-bf16-64gpu-ep8': 'recompute_modules',
-};
-
 describe('the published reference runs', async () => {
   const runs = await loadReferenceRuns();
 
@@ -35,6 +30,6 @@ describe('the published reference runs', async () => {
       expect(s.gpus, run.id).toBe(run.request.cluster.nodes * run.request.cluster.gpusPerNode);
       if (plan.status !== 'optimal') notFitting.push(run.id);
     }
-    expect(notFitting).toEqual(Object.keys(KNOWN_GAPS));
+    expect(notFitting).toEqual([]);
   });
 });

@@ -336,6 +336,7 @@ describe('stageCuts: exactly the cuts the partition methods give', () => {
           sequenceParallel: false,
           zero: 1,
           recompute: 'none',
+          recomputeModules: ['core_attn'],
           schedule: '1f1b',
           virtualStages: 1,
           microbatches: 8,

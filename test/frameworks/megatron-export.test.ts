@@ -100,6 +100,19 @@ function pricedModel(request: PlanRequest) {
   };
 }
 
+/** Expert-parallel degrees Megatron runs, with selective recomputation of `modules`. */
+function recomputing(modules: readonly string[]): object {
+  return {
+    tp: 2,
+    pp: 2,
+    dp: 4,
+    ep: 4,
+    sequenceParallel: true,
+    recompute: 'selective',
+    recomputeModules: modules,
+  };
+}
+
 interface Checked {
   readonly ns: Namespace;
   readonly dp: number;
@@ -142,6 +155,8 @@ function checkExport(p: Plan, request: PlanRequest): Checked {
   expect(Number(ns.values.get('global_batch_size')) / (micro * s.dp)).toBe(s.microbatches);
   expect(ns.values.get('sequence_parallel') === true).toBe(s.sequenceParallel && s.tp > 1);
   expect(ns.values.get('recompute_granularity') ?? 'none').toBe(s.recompute);
+  if (s.recompute === 'selective')
+    expect(ns.values.get('recompute_modules')).toEqual(request.parallel?.recomputeModules ?? ['core_attn']);
   return { ns, dp: world / (tp * pp * cp), connections: run.connections };
 }
 
@@ -170,6 +185,24 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
         expect(ns.values.get('recompute_modules')).toEqual(['core_attn']);
         expect(ns.values.get('fp16')).toBe(true);
       },
+    ],
+    [
+      "fine-grained MoE recomputing the norms, the experts' activation, the shared experts and the dense MLPs",
+      requestOf(fineMoe, recomputing(['layernorm', 'moe_act', 'shared_experts', 'mlp'])),
+      ({ ns }) => expect(ns.values.get('moe_grouped_gemm')).toBe(true),
+    ],
+    [
+      'fine-grained dropless MoE on the flex token dispatcher',
+      requestOf(
+        { ...fineMoe, moe: { ...fineMoe.moe, dispatcher: 'flex' } },
+        { tp: 2, pp: 2, dp: 4, ep: 4, sequenceParallel: true },
+      ),
+      ({ ns }) => expect(ns.values.get('moe_token_dispatcher_type')).toBe('flex'),
+    ],
+    [
+      "small DeepSeek-V3 recomputing MLA's up projections and whole MoE layers",
+      requestOf(smallDeepseek, recomputing(['mla_up_proj', 'moe'])),
+      ({ ns }) => expect(ns.values.get('multi_latent_attention')).toBe(true),
     ],
     [
       'Llama, ZeRO-2 as Megatron-FSDP',

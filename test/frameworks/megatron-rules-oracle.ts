@@ -132,6 +132,10 @@ export function ruleProblems(ns: Namespace, world: number, connections: string |
   if (granularity === 'selective' && (method !== undefined || recomputed !== null)) {
     out.push('selective recompute takes no method or layer count');
   }
+  if (granularity === 'selective') recomputeModuleProblems(ns, out);
+  // TransformerConfig.__post_init__ (flex_dispatcher_backend defaults to deepep).
+  if (get(ns, 'moe_token_dispatcher_type') === 'flex' && on(ns, 'moe_pad_expert_input_to_capacity'))
+    out.push('Flex token dispatcher with deepep backend does not support moe_pad_expert_input_to_capacity');
 
   const fsdp = on(ns, 'use_megatron_fsdp');
   if (on(ns, 'overlap_param_gather')) {
@@ -247,4 +251,16 @@ function overlapMoeProblems(
     out.push('EP overlap with full recomputation');
   if (!on(ns, 'bf16') && !on(ns, 'fp16')) out.push('EP overlap needs bf16 or fp16');
   if ((num(ns, 'mtp_num_layers') ?? 0) > 1) out.push('EP overlap with more than one MTP layer');
+}
+
+/** TransformerConfig.__post_init__'s checks of recompute_modules (core_v0.19.0). */
+function recomputeModuleProblems(ns: Namespace, out: string[]): void {
+  const listed = ns.values.get('recompute_modules');
+  const modules = Array.isArray(listed) ? listed : ['core_attn'];
+  if (modules.includes('moe_act') && !on(ns, 'moe_grouped_gemm'))
+    out.push('moe_act in recompute_modules is only supported with moe_grouped_gemm');
+  if (modules.includes('mla_up_proj') && !on(ns, 'multi_latent_attention'))
+    out.push('mla_up_proj in recompute_modules is only supported with multi_latent_attention');
+  if (modules.includes('shared_experts') && on(ns, 'moe_shared_expert_overlap'))
+    out.push('shared_experts recompute cannot work with --moe-shared-expert-overlap');
 }

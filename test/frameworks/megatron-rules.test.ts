@@ -55,6 +55,7 @@ const base: RunShape = {
   sequenceParallel: true,
   zero: 1,
   recompute: 'none',
+  recomputeModules: ['core_attn'],
   schedule: '1f1b',
   virtualStages: 1,
   microbatches: 8,

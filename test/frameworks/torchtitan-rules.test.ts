@@ -31,6 +31,7 @@ const base: RunShape = {
   sequenceParallel: true,
   zero: 3,
   recompute: 'none',
+  recomputeModules: ['core_attn'],
   schedule: '1f1b',
   virtualStages: 1,
   microbatches: 8,
@@ -50,6 +51,26 @@ describe('what torchtitan v0.2.2 runs', () => {
     const gpt = dims({ activation: 'gelu', kvHeads: 16 });
     expect(torchtitan.builds(gpt)).toEqual({ ok: true });
     expect(torchtitan.builds(null).ok).toBe(false);
+  });
+
+  it("refuses Megatron's flex dispatcher and module lists for recompute, which it has no setting for", () => {
+    const moe = (dispatcher: 'alltoall' | 'flex') =>
+      dims({
+        moe: {
+          experts: 8,
+          topK: 2,
+          capacityFactor: 1.25,
+          sharedExperts: 0,
+          denseLayers: 0,
+          dropless: true,
+          dispatcher,
+        },
+      });
+    const expertParallel = { ep: 2, etp: 1, zero: 3 } as const;
+    expect(reason({ model: moe('alltoall'), ...expertParallel })).toBeNull();
+    expect(reason({ model: moe('flex'), ...expertParallel })).toMatch(/flex dispatcher/);
+    expect(reason({ recompute: 'selective', recomputeModules: ['core_attn'] })).toBeNull();
+    expect(reason({ recompute: 'selective', recomputeModules: ['layernorm'] })).toMatch(/layernorm/);
   });
 
   it('builds a dropless MoE with its own models, refuses one that drops tokens beyond capacity', () => {

@@ -121,6 +121,31 @@ describe('buildTransformer: graphs', () => {
     expect(tensor('w_expert_fc1')).toMatchObject({ shape: [e, h, 4 * h], param: true });
   });
 
+  it.each([
+    ['ep 2, 2 experts per device: a copy of every slot each way', 2, 2, 'alltoall'],
+    ['ep 4, 1 expert per device: nothing to sort', 4, 0, 'alltoall'],
+    ['no expert parallelism: no all-to-all dispatcher', 1, 0, 'alltoall'],
+    ['ep 2 on the flex dispatcher, which sorts nothing', 2, 0, 'flex'],
+  ])(
+    'sorts the received tokens by local expert and back (Megatron sort_chunks_by_idxs), %s',
+    (_, ep, copies, dispatcher) => {
+      const moe = { ...TINY_MOE.moe, dispatcher };
+      const built = buildTransformer(spec({ ...TINY_MOE, moe }), {
+        microBatch: 2,
+        precision: 'bf16',
+        expertParallel: ep,
+      });
+      const block = built.layers[1]!.graph;
+      const sorts = block.ops.filter((o) => o.kind === 'reshape' && o.einsum === 'ech->ech');
+      expect(sorts).toHaveLength(copies);
+      const [b, s, topK, experts] = [2, 32, 2, 4];
+      // Each device's local experts hold ep · (its share of the routed copies): every slot is copied.
+      const slotShape = [experts / ep, Math.ceil((topK * b * s * ep * 1.25) / experts), 64];
+      for (const op of sorts)
+        expect(block.tensors.find((t) => t.name === op.output)!.shape).toEqual(slotShape);
+    },
+  );
+
   it('applies the schema defaults: FFN size, norm, tying, KV heads', () => {
     const shape = (fields: Record<string, unknown>, tensor: string) =>
       build({ ...fields, layers: 1 }).layers[1]!.graph.tensors.find((t) => t.name === `block0.${tensor}`)!

@@ -88,7 +88,7 @@ describe('memory against hand computations', () => {
     const selective = await blockPrice(8, 'megatron', 'selective');
     // The core Korthikanti et al. recompute: scores, softmax, its dropout and the context matmul,
     // whose two matmuls are 2·b·s²·h FLOPs each (all heads).
-    const core = block.graph.ops.filter((op) => op.selectiveRecompute);
+    const core = block.graph.ops.filter((op) => op.recomputeModules.includes('core_attn'));
     expect(core.map((op) => op.name)).toEqual([
       'block0.attn_scores',
       'block0.softmax',

@@ -1,5 +1,10 @@
 /** JAX runs any mesh and any PartitionSpecs (DESIGN.md §9): every plan meshplan makes but a context-parallel ring. */
-import { type Framework, firstProblem } from '../framework.ts';
+import {
+  type Framework,
+  firstProblem,
+  flexDispatcherProblem,
+  recomputeModulesProblem,
+} from '../framework.ts';
 
 export const JAX_RELEASE = 'JAX (jax.sharding: Mesh, NamedSharding, PartitionSpec)';
 
@@ -18,6 +23,9 @@ export const jax: Framework = {
       shape.cp > 1 && shape.cpCommType === 'p2p'
         ? `context parallelism over a ring of point-to-point sends is not a GSPMD sharding; plan with parallel.cpCommType 'allgather' or 'a2a' for JAX`
         : null,
+      // The export writes jax.checkpoint around whole blocks or the attention core, no module list.
+      recomputeModulesProblem(shape, 'JAX'),
+      flexDispatcherProblem(shape, 'JAX'),
     ]),
   // XLA runs collectives asynchronously: gradient reductions overlap the backward pass.
   runtime: (_shape, requested) => ({

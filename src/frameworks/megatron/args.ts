@@ -1,7 +1,12 @@
-/** One `pretrain_gpt.py` argument: a switch (argparse store_true/store_false) alone, or a flag and its value. */
-export type Arg = readonly [flag: string] | readonly [flag: string, value: string | number];
+/**
+ * One `pretrain_gpt.py` argument: a switch (argparse store_true/store_false) alone, or a flag and its
+ * value, or its values (nargs "+").
+ */
+export type Arg =
+  | readonly [flag: string]
+  | readonly [flag: string, value: string | number, ...more: readonly (string | number)[]];
 
 /** The arguments as the words of a command line. */
 export function argv(args: readonly Arg[]): string[] {
-  return args.flatMap((a) => (a.length === 1 ? [a[0]] : [a[0], String(a[1])]));
+  return args.flatMap((a) => [a[0], ...a.slice(1).map(String)]);
 }

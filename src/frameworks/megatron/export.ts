@@ -3,7 +3,7 @@
  * model with the plan's parallelism, schedule, memory savings and overlaps, and a launch script.
  */
 import { parseCluster } from '../../cluster/index.ts';
-import type { Exports, Precision, Recompute, ZeroStage } from '../../schema/index.ts';
+import type { Exports, Precision, ZeroStage } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
 import { type RunShape, type RuntimePolicy, requestedOverlaps } from '../framework.ts';
 import { shapeOfPlan } from '../shape.ts';
@@ -16,19 +16,26 @@ import { MEGATRON_RELEASE, megatron } from './rules.ts';
 
 type MegatronExport = Exports['megatron'];
 
-/** Selective recomputes the attention core (Megatron's default module); full, every layer from its input. */
-const RECOMPUTE_ARGS: Readonly<Record<Recompute, readonly Arg[]>> = {
-  none: [],
-  selective: [
-    ['--recompute-granularity', 'selective'],
-    ['--recompute-modules', 'core_attn'],
-  ],
-  full: [
-    ['--recompute-granularity', 'full'],
-    ['--recompute-method', 'uniform'],
-    ['--recompute-num-layers', 1],
-  ],
-};
+/** Selective recomputes the plan's modules (Megatron's default: core_attn); full, every layer from its input. */
+function recomputeArgs(shape: RunShape): readonly Arg[] {
+  switch (shape.recompute) {
+    case 'none':
+      return [];
+    case 'selective': {
+      const [first, ...rest] = shape.recomputeModules;
+      return [
+        ['--recompute-granularity', 'selective'],
+        ['--recompute-modules', first ?? 'core_attn', ...rest],
+      ];
+    }
+    case 'full':
+      return [
+        ['--recompute-granularity', 'full'],
+        ['--recompute-method', 'uniform'],
+        ['--recompute-num-layers', 1],
+      ];
+  }
+}
 
 /**
  * Megatron's parallel degrees (it derives dp from the world size) and where the blocks go. Context
@@ -119,21 +126,25 @@ export function megatronExport(ctx: ExportContext): MegatronExport {
   const verdict = megatron.runs(shape);
   const cluster = parseCluster(request.cluster);
   const placement = nodesOf(ctx.devices, cluster.gpusPerNode);
+  // Grouped GEMM kernels need compute capability 8.0 (validate_args): the GPUs with bf16 tensor cores.
+  const groupedGemm = cluster.gpu.peakTflops.bf16 !== undefined;
   const problems = [
     ...(verdict.ok ? [] : [verdict.reason]),
     ...(typeof placement === 'string' ? [placement] : []),
+    // TransformerConfig.__post_init__: "moe_act in recompute_modules is only supported with moe_grouped_gemm."
+    ...(shape.recompute === 'selective' && shape.recomputeModules.includes('moe_act') && !groupedGemm
+      ? [`recomputing moe_act needs --moe-grouped-gemm, which ${cluster.gpu.name} cannot run`]
+      : []),
   ];
   if (dims === null || typeof placement === 'string' || problems.length > 0) return notExpressible(problems);
 
   const { tp, pp, dp, cp } = summary;
   const policy = megatron.runtime(shape, requestedOverlaps(ctx.request.parallel));
-  // Grouped GEMM kernels need compute capability 8.0 (validate_args): the GPUs with bf16 tensor cores.
-  const groupedGemm = cluster.gpu.peakTflops.bf16 !== undefined;
   const args = argv([
     ...parallelArgs(shape, ctx.blocks, dims.mtpLayers),
     ['--micro-batch-size', shape.rankMicroBatch],
     ['--global-batch-size', shape.globalBatch],
-    ...RECOMPUTE_ARGS[shape.recompute],
+    ...recomputeArgs(shape),
     ...shardingArgs(shape.zero),
     ...overlapArgs(policy, shape.zero, dp),
     ...modelArgs(dims, { ep: shape.ep, etp: shape.etp, groupedGemm }),

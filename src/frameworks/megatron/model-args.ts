@@ -73,8 +73,9 @@ export function moeLayerPattern(layers: number, denseLayers: number): string {
  * experts as one FFN of their summed size on every token, and the first `denseLayers` blocks dense
  * with the model's FFN. Dropless routing takes no capacity; otherwise each expert takes a fixed
  * capacity ceil(tokens · topK · capacityFactor / experts) (tokens over it dropped, the rest padded
- * to it). With ep > 1 tokens go to their experts' ranks by all-to-all (the alltoall dispatcher, as
- * priced); at ep = 1 the default allgather dispatcher gathers the sequence-parallel tokens.
+ * to it). With ep > 1 tokens go to their experts' ranks by the planned dispatcher (alltoall, or flex
+ * on its default DeepEP backend); at ep = 1 the default allgather dispatcher gathers the
+ * sequence-parallel tokens.
  */
 function moeArgs(d: TransformerDims, moe: MoeDims, parallel: ModelArgOptions): Arg[] {
   const args: Arg[] = [
@@ -94,7 +95,7 @@ function moeArgs(d: TransformerDims, moe: MoeDims, parallel: ModelArgOptions): A
   if (!moe.dropless) {
     args.push(['--moe-expert-capacity-factor', moe.capacityFactor], ['--moe-pad-expert-input-to-capacity']);
   }
-  if (parallel.ep > 1) args.push(['--moe-token-dispatcher-type', 'alltoall']);
+  if (parallel.ep > 1) args.push(['--moe-token-dispatcher-type', moe.dispatcher]);
   if (parallel.groupedGemm) args.push(['--moe-grouped-gemm']);
   return args;
 }

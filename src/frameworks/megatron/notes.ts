@@ -70,7 +70,7 @@ function moeNotes(ctx: ExportContext, moe: MoeDims, facts: ExportFacts): string[
   ];
   if (ep > 1) {
     notes.push(
-      `Expert parallelism ${ep} × expert tensor parallelism ${etp}: each rank holds ${moe.experts / ep} experts of every MoE layer, and tokens reach them by all-to-all (--moe-token-dispatcher-type alltoall).`,
+      `Expert parallelism ${ep} × expert tensor parallelism ${etp}: each rank holds ${moe.experts / ep} experts of every MoE layer, and tokens reach them by all-to-all (--moe-token-dispatcher-type ${moe.dispatcher}).`,
     );
   }
   if (moe.denseLayers > 0) {

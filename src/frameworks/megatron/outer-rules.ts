@@ -67,6 +67,11 @@ export function expertParallelProblems(shape: RunShape): (string | null)[] {
     moe.sharedExperts > 0 && (moe.sharedExperts * moe.sharedFfnHidden) % tp !== 0
       ? `the shared experts' FFN size ${moe.sharedExperts * moe.sharedFfnHidden} does not divide over tp = ${tp}`
       : null,
+    // TransformerConfig: "Flex token dispatcher with deepep backend does not support
+    // moe_pad_expert_input_to_capacity", which routing with a capacity is exported with.
+    ep > 1 && moe.dispatcher === 'flex' && !moe.dropless
+      ? 'the flex token dispatcher (DeepEP) does not pad experts to a capacity: plan it dropless'
+      : null,
     // TransformerConfig: "Bias in Moe is only supported when ETP==1".
     m.bias && etp > 1
       ? `MoE layers with biases need expert tensor parallelism 1 ("Bias in Moe is only supported when ETP==1"), and the plan splits the experts over etp = ${etp}`

@@ -4,7 +4,13 @@
  */
 import type { TransformerDims } from '../../model/dims.ts';
 import type { CpCommType } from '../../schema/index.ts';
-import { type Framework, firstProblem, type RunShape } from '../framework.ts';
+import {
+  type Framework,
+  firstProblem,
+  flexDispatcherProblem,
+  type RunShape,
+  recomputeModulesProblem,
+} from '../framework.ts';
 import { torchtitanModel } from './model.ts';
 import { partBlocks } from './stages.ts';
 
@@ -178,6 +184,9 @@ export const torchtitan: Framework = {
         : null,
       // job_config.py: mixed_precision_param is "bfloat16" or "float32", and no loss scaler exists.
       s.precision === 'fp16' ? 'it trains in bfloat16 (or float32), not fp16' : null,
+      // activation_checkpoint.mode selective is per-op or per-layer, never a Megatron module list.
+      recomputeModulesProblem(s, 'torchtitan'),
+      flexDispatcherProblem(s, 'torchtitan'),
       ...contextParallelProblems(s),
       ...expertParallelProblems(s),
       ...fp8Problems(s),
