@@ -18,7 +18,7 @@ export const GiB = 2 ** 30;
  * published-runs-modern.json; `npm run bench -- fidelity` reports them with leave-one-source-out.
  * Fit of 2026-12-06, on the grounded kernels (GEMM waves, FlashAttention, memory-bound kernels) and
  * NCCL-priced collectives:
- * - Ampere, on SC'21's 10 A100 runs: matmul 0.798, memory 0.727; in-sample mean |error| 3.6%.
+ * - Ampere, on SC'21's 10 A100 runs: matmul 0.806, memory 0.72; in-sample mean |error| 3.6%.
  *   attention keeps its start 0.6: those runs used eager attention.
  * - Hopper, on 19 H100/H200 runs (Megatron README 9, DGX Cloud recipes 3, NeMo 2, Megatron-Bridge 2,
  *   torchtitan 2, Nemotron-4 1): matmul 0.778, attention 0.363, memory 0.768; in-sample 10.2%.
@@ -36,9 +36,9 @@ export const voltaEfficiency = {
   network: 0.96,
 } as const;
 export const ampereEfficiency = {
-  matmul: 0.798,
+  matmul: 0.806,
   attention: 0.6,
-  memory: 0.727,
+  memory: 0.72,
   tpOverlap: 0.5,
   network: 0.96,
 } as const;
