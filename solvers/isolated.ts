@@ -65,6 +65,15 @@ function startWorker(): Worker {
   );
 }
 
+/** SIGKILL, as the backends kill at their own deadline; a process that has already ended is no error. */
+function killProcess(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // ESRCH: it ended between its last report and now.
+  }
+}
+
 export async function solveIlpIsolated(
   problem: IlpProblem,
   options: IsolatedSolveOptions = {},
@@ -84,6 +93,8 @@ export async function solveIlpIsolated(
   const worker = takeWorker();
   // With `auto` the DP runs first; the worker names each backend as it starts.
   let current: BackendName = backend === 'auto' ? 'elimination' : backend;
+  // Solver processes the thread has running: killed with the thread, or they would run to their own limit.
+  const processes = new Set<number>();
 
   return new Promise<IlpSolution>((resolve, reject) => {
     let settled = false;
@@ -97,7 +108,10 @@ export async function solveIlpIsolated(
       signal?.removeEventListener('abort', onAbort);
       worker.off('message', onMessage).off('error', onError).off('exit', onExit);
       if (healthy) releaseWorker(worker);
-      else void worker.terminate();
+      else {
+        void worker.terminate();
+        for (const pid of processes) killProcess(pid);
+      }
       return true;
     }
     function onDeadline() {
@@ -109,7 +123,10 @@ export async function solveIlpIsolated(
     }
     signal?.addEventListener('abort', onAbort, { once: true });
     function onMessage(message: WorkerMessage) {
-      if (message.type === 'backend') {
+      if (message.type === 'process') {
+        if (message.running) processes.add(message.pid);
+        else processes.delete(message.pid);
+      } else if (message.type === 'backend') {
         current = message.backend;
         options.onBackendStart?.(current);
       } else if (message.type === 'solution') {
