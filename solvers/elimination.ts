@@ -147,7 +147,7 @@ export function solveByElimination(problem: IlpProblem, limits: EliminationLimit
   const bound =
     budget === null ? null : lagrangianBound({ ...problem, memoryBudget: budget }, steps, deadlineMs);
   if (bound?.proven) return { applicable: true, answer: incumbentAnswer(problem, bound.incumbent!), bound };
-  const pruning = bound === null ? null : lagrangianPruning(bound, budget!);
+  const pruning = bound?.tables ? lagrangianPruning(bound, bound.tables, budget!) : null;
   const rulesFor = (covered: MemoryRange, weightedCeiling = Number.POSITIVE_INFINITY): FrontierRules =>
     budget === null
       ? {
@@ -272,15 +272,19 @@ export function solveByElimination(problem: IlpProblem, limits: EliminationLimit
  * incumbent cannot be part of a better choice (every choice within the budget costs at least its
  * cost + λ·memory − λ·budget). A tolerance keeps a choice that merely ties the incumbent.
  */
-function lagrangianPruning(bound: LagrangianBound, budget: number) {
+function lagrangianPruning(
+  bound: LagrangianBound,
+  tables: NonNullable<LagrangianBound['tables']>,
+  budget: number,
+) {
   const incumbent = bound.incumbent?.objective ?? Number.POSITIVE_INFINITY;
   const allowance = incumbent + bound.lambda * budget;
   const slack = PROOF_RELATIVE_GAP * Math.abs(allowance);
   return {
     lambda: bound.lambda,
-    ceiling: (step: number, entry: number) => allowance + slack - bound.outside[step]![entry]!,
+    ceiling: (step: number, entry: number) => allowance + slack - tables.outside[step]![entry]!,
     inside: (factor: Factor, assignment: readonly number[]) =>
-      bound.inside[factor.id]![entryIndex(factor, assignment)]!,
+      tables.inside[factor.id]![entryIndex(factor, assignment)]!,
   };
 }
 

@@ -32,10 +32,14 @@ export interface LagrangianBound {
   readonly incumbent: Incumbent | null;
   /** Whether the incumbent is proven optimal (it meets the bound). */
   readonly proven: boolean;
-  /** Per elimination step, the outside minima at `lambda` (min-sum.ts), for pruning the budgeted DP. */
-  readonly outside: readonly Float64Array[];
-  /** Per factor id, the inside minima at `lambda`. */
-  readonly inside: readonly Float64Array[];
+  /**
+   * The min-sum tables at `lambda` (min-sum.ts) for pruning the budgeted DP: per factor id the inside
+   * minima, per elimination step the outside minima. Null when the incumbent is proven (nothing to prune).
+   */
+  readonly tables: {
+    readonly inside: readonly Float64Array[];
+    readonly outside: readonly Float64Array[];
+  } | null;
 }
 
 interface Line {
@@ -98,13 +102,13 @@ export function lagrangianBound(
   }
 
   const polished = polish(problem, found.incumbent, deadlineMs);
-  const final = minSum(problem, steps, best.lambda, true);
+  const proven = polished !== null && meetsBound(polished.objective, best.lowerBound);
+  const final = proven ? null : minSum(problem, steps, best.lambda, true);
   return {
     ...best,
     incumbent: polished,
-    proven: polished !== null && meetsBound(polished.objective, best.lowerBound),
-    outside: final.outside!,
-    inside: final.inside,
+    proven,
+    tables: final === null ? null : { inside: final.inside, outside: final.outside! },
   };
 }
 

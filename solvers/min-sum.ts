@@ -46,22 +46,40 @@ interface Layout {
   readonly strides: readonly number[];
 }
 
-/** Calls `visit` for every assignment of `variables` (the others in `assignment` stay as they are). */
+/**
+ * Walks every assignment of `variables` as an odometer (the last variable fastest) and calls `visit` with
+ * the entry index of each of `layouts` at that assignment, kept up to date by adding strides rather than
+ * recomputed: this loop is the relaxation's hot path.
+ */
 function forEachAssignment(
   variables: readonly number[],
   sizes: readonly number[],
-  assignment: number[],
-  visit: () => void,
+  layouts: readonly Layout[],
+  visit: (indices: Int32Array) => void,
 ) {
-  const count = variables.reduce((n, v) => n * sizes[v]!, 1);
-  for (let i = 0; i < count; i++) {
-    let rest = i;
-    for (let j = variables.length - 1; j >= 0; j--) {
-      const v = variables[j]!;
-      assignment[v] = rest % sizes[v]!;
-      rest = Math.floor(rest / sizes[v]!);
+  const n = variables.length;
+  // aligned[l * n + j]: the stride of variables[j] in layout l (0 when the layout lacks it).
+  const aligned = new Int32Array(layouts.length * n);
+  layouts.forEach((layout, l) => {
+    layout.scope.forEach((v, i) => {
+      const j = variables.indexOf(v);
+      if (j >= 0) aligned[l * n + j] = layout.strides[i]!;
+    });
+  });
+  const digits = new Int32Array(n);
+  const indices = new Int32Array(layouts.length);
+  for (;;) {
+    visit(indices);
+    let j = n - 1;
+    while (j >= 0 && digits[j] === sizes[variables[j]!]! - 1) {
+      // This digit wraps to 0: take back what its steps added.
+      for (let l = 0; l < layouts.length; l++) indices[l]! -= aligned[l * n + j]! * digits[j]!;
+      digits[j] = 0;
+      j--;
     }
-    visit();
+    if (j < 0) return;
+    digits[j]!++;
+    for (let l = 0; l < layouts.length; l++) indices[l]! += aligned[l * n + j]!;
   }
 }
 
@@ -76,8 +94,6 @@ export function minSum(
   const layouts: Layout[] = scopes.map((scope) => ({ scope, strides: stridesOf(scope, sizes) }));
   const tables: Float64Array[] = originalTables(problem, lambda);
   const argmins: Int32Array[] = [];
-  const assignment = sizes.map(() => 0);
-  const at = (id: number) => indexIn(layouts[id]!.scope, layouts[id]!.strides, assignment);
 
   for (const step of steps) {
     const layout = { scope: step.scope, strides: stridesOf(step.scope, sizes) };
@@ -85,13 +101,17 @@ export function minSum(
     const table = new Float64Array(size).fill(Number.POSITIVE_INFINITY);
     const argmin = new Int32Array(size).fill(-1);
     const full = step.variable >= 0 ? [...step.scope, step.variable] : step.scope;
-    forEachAssignment(full, sizes, assignment, () => {
+    const inputs = step.inputs.map((id) => tables[id]!);
+    const own = step.inputs.length;
+    // The eliminated variable's value, read as an index into a one-variable layout.
+    const value = { scope: step.variable >= 0 ? [step.variable] : [], strides: [1] };
+    forEachAssignment(full, sizes, [...step.inputs.map((id) => layouts[id]!), layout, value], (at) => {
       let sum = 0;
-      for (const id of step.inputs) sum += tables[id]![at(id)]!;
-      const entry = indexIn(layout.scope, layout.strides, assignment);
+      for (let i = 0; i < own; i++) sum += inputs[i]![at[i]!]!;
+      const entry = at[own]!;
       if (sum < table[entry]!) {
         table[entry] = sum;
-        argmin[entry] = step.variable >= 0 ? assignment[step.variable]! : 0;
+        argmin[entry] = at[own + 1]!;
       }
     });
     layouts.push(layout);
@@ -131,27 +151,27 @@ function outsideTables(
     new Float64Array(tables[original + s]!.length).fill(Number.POSITIVE_INFINITY),
   );
   outside[steps.length - 1]!.fill(0);
-  const assignment = sizes.map(() => 0);
-  const at = (id: number) => indexIn(layouts[id]!.scope, layouts[id]!.strides, assignment);
   for (let s = steps.length - 1; s >= 0; s--) {
     const step = steps[s]!;
-    const own = layouts[original + s]!;
     const full = step.variable >= 0 ? [...step.scope, step.variable] : step.scope;
     const inputs = step.inputs;
-    const values = new Float64Array(inputs.length);
-    forEachAssignment(full, sizes, assignment, () => {
-      const above = outside[s]![indexIn(own.scope, own.strides, assignment)]!;
+    const count = inputs.length;
+    const inputTables = inputs.map((id) => tables[id]!);
+    const targets = inputs.map((id) => (id < original ? null : outside[id - original]!));
+    const mine = outside[s]!;
+    const values = new Float64Array(count);
+    const layoutsHere = [...inputs.map((id) => layouts[id]!), layouts[original + s]!];
+    forEachAssignment(full, sizes, layoutsHere, (at) => {
+      const above = mine[at[count]!]!;
       if (above === Number.POSITIVE_INFINITY) return;
-      for (let i = 0; i < inputs.length; i++) values[i] = tables[inputs[i]!]![at(inputs[i]!)]!;
-      for (let i = 0; i < inputs.length; i++) {
-        const id = inputs[i]!;
-        if (id < original) continue;
+      for (let i = 0; i < count; i++) values[i] = inputTables[i]![at[i]!]!;
+      for (let i = 0; i < count; i++) {
+        const target = targets[i];
+        if (target === null || target === undefined) continue;
         // The others summed directly (not total − own): no cancellation, and an infinite own entry is fine.
         let others = above;
-        for (let j = 0; j < inputs.length; j++) if (j !== i) others += values[j]!;
-        const target = outside[id - original]!;
-        const entry = at(id);
-        if (others < target[entry]!) target[entry] = others;
+        for (let j = 0; j < count; j++) if (j !== i) others += values[j]!;
+        if (others < target[at[i]!]!) target[at[i]!] = others;
       }
     });
   }
