@@ -2,9 +2,11 @@
  * Exact variable elimination for graphs of small treewidth (chains, residual blocks). Factors are tables
  * over their scope; eliminating a variable multiplies the factors that mention it and minimises it out. The
  * memory budget is handled exactly by keeping, per table entry, the Pareto frontier of (cost, memory) pairs
- * (solvers/pareto.ts). Each point remembers which points of its inputs it came from, so the choice is read
- * back top-down at the end. When a table, a frontier or the total work would grow past its bound the DP
- * declines (returns `applicable: false`) and the caller uses a MILP instead.
+ * (solvers/pareto.ts). Before the frontiers, the Lagrangian relaxation of the budget (solvers/lagrangian.ts)
+ * gives a bound and an incumbent: when they meet, that is the answer; otherwise a point whose bound exceeds
+ * the incumbent is dropped from its frontier. Each point remembers which points of its inputs it came from,
+ * so the choice is read back top-down at the end. When a table, a frontier or the total work would grow
+ * past its bound the DP declines (returns `applicable: false`) and the caller uses a MILP instead.
  */
 import { eliminationOrder } from './elimination-order.ts';
 import { eliminationSteps, indexIn, stridesOf } from './elimination-steps.ts';
