@@ -101,7 +101,9 @@ export function lagrangianBound(
     else within = line;
   }
 
-  const polished = polish(problem, found.incumbent, deadlineMs);
+  // An argmin that meets the bound needs no polish (often the unconstrained optimum, which fits).
+  const argminProven = found.incumbent !== null && meetsBound(found.incumbent.objective, best.lowerBound);
+  const polished = argminProven ? found.incumbent : polish(problem, found.incumbent, deadlineMs);
   const proven = polished !== null && meetsBound(polished.objective, best.lowerBound);
   const final = proven ? null : minSum(problem, steps, best.lambda, true);
   return {
