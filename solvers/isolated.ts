@@ -74,6 +74,35 @@ function killProcess(pid: number): void {
   }
 }
 
+/** How long a thread may take to collect its killed solver processes before it is terminated regardless. */
+const REAP_GRACE_MS = 500;
+
+/**
+ * Kills the thread and the solver processes it has running. The processes go first, and the thread is
+ * terminated once it has seen them end: only the event loop that started a process collects its exit
+ * status, so a process that outlives its thread stays a zombie until meshplan exits. A thread busy in
+ * synchronous work cannot collect them and is terminated after REAP_GRACE_MS all the same.
+ */
+function stopThread(worker: Worker, processes: Set<number>): void {
+  if (processes.size === 0) {
+    void worker.terminate();
+    return;
+  }
+  const finish = () => {
+    clearTimeout(timer);
+    worker.off('message', onMessage);
+    void worker.terminate();
+  };
+  const onMessage = (message: WorkerMessage) => {
+    if (message.type !== 'process' || message.running) return;
+    processes.delete(message.pid);
+    if (processes.size === 0) finish();
+  };
+  const timer = setTimeout(finish, REAP_GRACE_MS);
+  worker.on('message', onMessage);
+  for (const pid of processes) killProcess(pid);
+}
+
 export async function solveIlpIsolated(
   problem: IlpProblem,
   options: IsolatedSolveOptions = {},
@@ -108,10 +137,7 @@ export async function solveIlpIsolated(
       signal?.removeEventListener('abort', onAbort);
       worker.off('message', onMessage).off('error', onError).off('exit', onExit);
       if (healthy) releaseWorker(worker);
-      else {
-        void worker.terminate();
-        for (const pid of processes) killProcess(pid);
-      }
+      else stopThread(worker, processes);
       return true;
     }
     function onDeadline() {

@@ -19,8 +19,11 @@ const hard = randomProblem({
   timeLimitSec: 20,
 });
 
-/** Live (not zombie) cbc processes whose parent is this process: the solver threads' children. */
-function runningCbcPids(): number[] {
+/**
+ * cbc processes whose parent is this process (the solver threads' children); zombies too unless
+ * `liveOnly`: a killed process nobody collected stays in the table until this process exits.
+ */
+function cbcPids(liveOnly: boolean): number[] {
   let listing = '';
   try {
     listing = execFileSync('ps', ['-o', 'pid=,stat=,comm=', '--ppid', String(process.pid)], {
@@ -32,7 +35,7 @@ function runningCbcPids(): number[] {
   return listing
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
-    .filter(([, stat, comm]) => comm === 'cbc' && !stat!.startsWith('Z'))
+    .filter(([, stat, comm]) => comm === 'cbc' && !(liveOnly && stat!.startsWith('Z')))
     .map(([pid]) => Number(pid));
 }
 
@@ -46,13 +49,15 @@ async function waitFor<T>(probe: () => T | null, timeoutMs: number): Promise<T |
 }
 
 const pidsOnceRunning = () => {
-  const pids = runningCbcPids();
+  const pids = cbcPids(true);
   return pids.length > 0 ? pids : null;
 };
+/** True once no cbc child is left, neither running nor a zombie. */
+const noneLeft = () => (cbcPids(false).length === 0 ? true : null);
 
 describe.skipIf(!cbcAvailable())('a cbc process under solveIlpIsolated', () => {
   it('is killed with its thread when the signal aborts', async () => {
-    expect(runningCbcPids()).toEqual([]);
+    expect(cbcPids(false)).toEqual([]);
     const controller = new AbortController();
     const solve = solveIlpIsolated(hard, { backend: 'cbc', signal: controller.signal });
     solve.catch(() => undefined);
@@ -60,11 +65,11 @@ describe.skipIf(!cbcAvailable())('a cbc process under solveIlpIsolated', () => {
     expect(pids).not.toBeNull();
     controller.abort();
     await expect(solve).rejects.toMatchObject({ name: 'AbortError' });
-    expect(await waitFor(() => (runningCbcPids().length === 0 ? true : null), 1000)).toBe(true);
+    expect(await waitFor(noneLeft, 1000)).toBe(true);
   });
 
   it('is killed with its thread at the deadline, long before its own limit', async () => {
-    expect(runningCbcPids()).toEqual([]);
+    expect(cbcPids(false)).toEqual([]);
     // The thread is killed 17 s before the limit it handed cbc, as when the DP used its share first.
     const started = performance.now();
     const solve = solveIlpIsolated(hard, { backend: 'cbc', graceSec: -17 });
@@ -73,6 +78,6 @@ describe.skipIf(!cbcAvailable())('a cbc process under solveIlpIsolated', () => {
     const solution = await solve;
     expect(solution.status).toBe('timeout');
     expect(performance.now() - started).toBeLessThan(5000);
-    expect(await waitFor(() => (runningCbcPids().length === 0 ? true : null), 1000)).toBe(true);
+    expect(await waitFor(noneLeft, 1000)).toBe(true);
   });
 });
