@@ -14,10 +14,14 @@ interface Neighbour {
   readonly isFrom: boolean;
 }
 
-/** Returns null when even the leanest choice is over the budget or has an infinite cost. */
+/**
+ * Starts from `start` when given (a choice within the budget), else from the leanest choice. Returns null
+ * when the start is over the budget or has an infinite cost.
+ */
 export function greedyIncumbent(
   problem: IlpProblem,
   deadlineMs = Number.POSITIVE_INFINITY,
+  start?: readonly number[],
 ): { choice: number[]; objective: number } | null {
   const { nodes, edges } = problem;
   const neighbours: Neighbour[][] = nodes.map(() => []);
@@ -26,15 +30,7 @@ export function greedyIncumbent(
     if (edge.from !== edge.to)
       neighbours[edge.to]!.push({ other: edge.from, cost: edge.cost, isFrom: false });
   }
-  const choice = nodes.map((node) => {
-    let best = 0;
-    for (let k = 1; k < node.cost.length; k++) {
-      const lighter = node.memory[k]! < node.memory[best]!;
-      const asLightCheaper = node.memory[k] === node.memory[best] && node.cost[k]! < node.cost[best]!;
-      if (lighter || asLightCheaper) best = k;
-    }
-    return best;
-  });
+  const choice = start ? [...start] : leanestChoice(problem);
   let memory = nodes.reduce((sum, node, v) => sum + node.memory[choice[v]!]!, 0);
   if (!fitsBudget(memory, problem.memoryBudget)) return null;
 
@@ -74,4 +70,17 @@ export function greedyIncumbent(
   let objective = nodes.reduce((sum, node, v) => sum + node.cost[choice[v]!]!, 0);
   for (const edge of edges) objective += edge.cost[choice[edge.from]!]![choice[edge.to]!]!;
   return Number.isFinite(objective) ? { choice, objective } : null;
+}
+
+/** The leanest strategy of every node (the cheaper among equally lean ones): fits whenever anything fits. */
+function leanestChoice(problem: IlpProblem): number[] {
+  return problem.nodes.map((node) => {
+    let best = 0;
+    for (let k = 1; k < node.cost.length; k++) {
+      const lighter = node.memory[k]! < node.memory[best]!;
+      const asLightCheaper = node.memory[k] === node.memory[best] && node.cost[k]! < node.cost[best]!;
+      if (lighter || asLightCheaper) best = k;
+    }
+    return best;
+  });
 }

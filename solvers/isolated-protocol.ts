@@ -24,6 +24,8 @@ export interface SerializedError {
 
 export type WorkerMessage =
   | { readonly type: 'backend'; readonly backend: BackendName }
+  /** A solver process (cbc) the thread started or saw end: the runner kills those still running with it. */
+  | { readonly type: 'process'; readonly pid: number; readonly running: boolean }
   | { readonly type: 'solution'; readonly solution: IlpSolution }
   | { readonly type: 'error'; readonly error: SerializedError };
 

@@ -40,7 +40,17 @@ export interface FrontierRules {
    * cheapest matters: the frontier can stop there.
    */
   readonly memorySafe: number;
+  /**
+   * Lagrangian pruning (lagrangian.ts): a point with cost + weight·memory above `weightedCeiling` cannot be
+   * completed into a choice better than the incumbent. Infinity when there is no such bound.
+   */
+  readonly weight: number;
+  readonly weightedCeiling: number;
 }
+
+/** Whether a point of this cost and memory may still be part of a choice worth having. */
+export const admissible = (cost: number, memory: number, rules: FrontierRules) =>
+  memory <= rules.memoryCeiling && cost + rules.weight * memory <= rules.weightedCeiling;
 
 const byCostThenMemory = (a: FrontierPoint, b: FrontierPoint) => a.cost - b.cost || a.memory - b.memory;
 
@@ -52,7 +62,7 @@ function pruneSorted(sorted: readonly FrontierPoint[], rules: FrontierRules): Fr
   const kept: FrontierPoint[] = [];
   let leanest = Number.POSITIVE_INFINITY;
   for (const p of sorted) {
-    if (p.memory > rules.memoryCeiling || p.memory >= leanest) continue;
+    if (p.memory >= leanest || !admissible(p.cost, p.memory, rules)) continue;
     kept.push(p);
     leanest = p.memory;
     if (p.memory <= rules.memorySafe) break;
@@ -111,7 +121,7 @@ export function minkowskiSum(
       const index = i * width + j;
       cost[index] = a.cost + b.cost;
       memory[index] = a.memory + b.memory;
-      if (memory[index]! <= rules.memoryCeiling) order.push(index);
+      if (admissible(cost[index]!, memory[index]!, rules)) order.push(index);
     });
   });
   if (!rules.budgeted) {

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { childProcessEnded, childProcessStarted } from '../child-processes.ts';
 import { SolveAbortedError, SolverBackendError } from '../errors.ts';
 import type { MilpBackend, MilpResult, MilpSolveOptions } from './backend.ts';
 import type { LinearModel } from './linearise.ts';
@@ -93,6 +94,8 @@ function runProcess(binary: string, args: string[], killAfterMs: number, signal?
   return new Promise<boolean>((resolve, reject) => {
     if (signal?.aborted) return reject(new SolveAbortedError(signal.reason));
     const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const pid = child.pid;
+    if (pid !== undefined) childProcessStarted(pid);
     let stderr = '';
     let timedOut = false;
     child.stderr.on('data', (chunk: Buffer) => {
@@ -109,6 +112,7 @@ function runProcess(binary: string, args: string[], killAfterMs: number, signal?
       reject(new SolverBackendError('cbc', error.message));
     });
     child.on('close', (code) => {
+      if (pid !== undefined) childProcessEnded(pid);
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted) reject(new SolveAbortedError(signal.reason));

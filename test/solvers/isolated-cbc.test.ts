@@ -1,0 +1,83 @@
+/**
+ * A cbc process started by a solver thread dies with the thread: killed at the deadline or on abort, the
+ * thread cannot stop its own child processes, and without the runner's help cbc would run on to its own
+ * time limit. The oracle is the operating system's process table.
+ */
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { cbcAvailable } from '../../solvers/backends/cbc.ts';
+import { solveIlpIsolated } from '../../solvers/isolated.ts';
+import { randomProblem } from '../../solvers/random.ts';
+
+/** Takes cbc far longer than these tests wait (it runs to a 20 s limit without proving it). */
+const hard = randomProblem({
+  seed: 7,
+  nodes: 150,
+  strategies: 6,
+  edgeProbability: 0.05,
+  budget: 0.3,
+  timeLimitSec: 20,
+});
+
+/**
+ * cbc processes whose parent is this process (the solver threads' children); zombies too unless
+ * `liveOnly`: a killed process nobody collected stays in the table until this process exits.
+ */
+function cbcPids(liveOnly: boolean): number[] {
+  let listing = '';
+  try {
+    listing = execFileSync('ps', ['-o', 'pid=,stat=,comm=', '--ppid', String(process.pid)], {
+      encoding: 'utf8',
+    });
+  } catch {
+    // ps exits 1 when the process has no children at all.
+  }
+  return listing
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, stat, comm]) => comm === 'cbc' && !(liveOnly && stat!.startsWith('Z')))
+    .map(([pid]) => Number(pid));
+}
+
+async function waitFor<T>(probe: () => T | null, timeoutMs: number): Promise<T | null> {
+  const until = performance.now() + timeoutMs;
+  for (;;) {
+    const found = probe();
+    if (found !== null || performance.now() > until) return found;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const pidsOnceRunning = () => {
+  const pids = cbcPids(true);
+  return pids.length > 0 ? pids : null;
+};
+/** True once no cbc child is left, neither running nor a zombie. */
+const noneLeft = () => (cbcPids(false).length === 0 ? true : null);
+
+describe.skipIf(!cbcAvailable())('a cbc process under solveIlpIsolated', () => {
+  it('is killed with its thread when the signal aborts', async () => {
+    expect(cbcPids(false)).toEqual([]);
+    const controller = new AbortController();
+    const solve = solveIlpIsolated(hard, { backend: 'cbc', signal: controller.signal });
+    solve.catch(() => undefined);
+    const pids = await waitFor(pidsOnceRunning, 5000);
+    expect(pids).not.toBeNull();
+    controller.abort();
+    await expect(solve).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await waitFor(noneLeft, 1000)).toBe(true);
+  });
+
+  it('is killed with its thread at the deadline, long before its own limit', async () => {
+    expect(cbcPids(false)).toEqual([]);
+    // The thread is killed 17 s before the limit it handed cbc, as when the DP used its share first.
+    const started = performance.now();
+    const solve = solveIlpIsolated(hard, { backend: 'cbc', graceSec: -17 });
+    const pids = await waitFor(pidsOnceRunning, 5000);
+    expect(pids).not.toBeNull();
+    const solution = await solve;
+    expect(solution.status).toBe('timeout');
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(await waitFor(noneLeft, 1000)).toBe(true);
+  });
+});
