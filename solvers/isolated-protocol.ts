@@ -1,4 +1,5 @@
 /** Messages between solveIlpIsolated and its worker thread (structured-cloned, so plain data only). */
+import type { ProcessReport } from './child-processes.ts';
 import {
   InvalidProblemError,
   SolveAbortedError,
@@ -25,7 +26,7 @@ export interface SerializedError {
 export type WorkerMessage =
   | { readonly type: 'backend'; readonly backend: BackendName }
   /** A solver process (cbc) the thread started or saw end: the runner kills those still running with it. */
-  | { readonly type: 'process'; readonly pid: number; readonly running: boolean }
+  | ProcessReport
   | { readonly type: 'solution'; readonly solution: IlpSolution }
   | { readonly type: 'error'; readonly error: SerializedError };
 

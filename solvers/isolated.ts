@@ -6,6 +6,7 @@
  */
 
 import type { Worker } from 'node:worker_threads';
+import { stopThread, trackProcessReport } from './child-processes.ts';
 import { SolveAbortedError, SolverBackendError, throwIfAborted } from './errors.ts';
 import { reviveError, type SolveRequest, type WorkerMessage } from './isolated-protocol.ts';
 import type { BackendName, IlpProblem, IlpSolution, SolveOptions } from './problem.ts';
@@ -65,44 +66,6 @@ function startWorker(): Worker {
   );
 }
 
-/** SIGKILL, as the backends kill at their own deadline; a process that has already ended is no error. */
-function killProcess(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // ESRCH: it ended between its last report and now.
-  }
-}
-
-/** How long a thread may take to collect its killed solver processes before it is terminated regardless. */
-const REAP_GRACE_MS = 500;
-
-/**
- * Kills the thread and the solver processes it has running. The processes go first, and the thread is
- * terminated once it has seen them end: only the event loop that started a process collects its exit
- * status, so a process that outlives its thread stays a zombie until meshplan exits. A thread busy in
- * synchronous work cannot collect them and is terminated after REAP_GRACE_MS all the same.
- */
-function stopThread(worker: Worker, processes: Set<number>): void {
-  if (processes.size === 0) {
-    void worker.terminate();
-    return;
-  }
-  const finish = () => {
-    clearTimeout(timer);
-    worker.off('message', onMessage);
-    void worker.terminate();
-  };
-  const onMessage = (message: WorkerMessage) => {
-    if (message.type !== 'process' || message.running) return;
-    processes.delete(message.pid);
-    if (processes.size === 0) finish();
-  };
-  const timer = setTimeout(finish, REAP_GRACE_MS);
-  worker.on('message', onMessage);
-  for (const pid of processes) killProcess(pid);
-}
-
 export async function solveIlpIsolated(
   problem: IlpProblem,
   options: IsolatedSolveOptions = {},
@@ -137,7 +100,7 @@ export async function solveIlpIsolated(
       signal?.removeEventListener('abort', onAbort);
       worker.off('message', onMessage).off('error', onError).off('exit', onExit);
       if (healthy) releaseWorker(worker);
-      else stopThread(worker, processes);
+      else void stopThread(worker, processes);
       return true;
     }
     function onDeadline() {
@@ -149,10 +112,8 @@ export async function solveIlpIsolated(
     }
     signal?.addEventListener('abort', onAbort, { once: true });
     function onMessage(message: WorkerMessage) {
-      if (message.type === 'process') {
-        if (message.running) processes.add(message.pid);
-        else processes.delete(message.pid);
-      } else if (message.type === 'backend') {
+      if (trackProcessReport(processes, message)) return;
+      if (message.type === 'backend') {
         current = message.backend;
         options.onBackendStart?.(current);
       } else if (message.type === 'solution') {

@@ -7,7 +7,7 @@
 
 import type { Worker } from 'node:worker_threads';
 import { cutShort, timeLimitReason, unplannedPlan } from '../planner/outcomes.ts';
-import { startThread } from '../planner/threads.ts';
+import { type ProcessReport, startThread, stopThread, trackProcessReport } from '../planner/threads.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import type { JobProgress, Plan, PlanRequest } from '../schema/index.ts';
 import { JobCancelledError, PlanWorkerError, QueueClosedError } from './errors.ts';
@@ -50,8 +50,9 @@ function stopGraceMs(limitMs: number): number {
   return Math.min(1000, Math.max(50, limitMs / 20));
 }
 
+/** A job's events: the thread's messages about it (its process reports are the pool's own). */
 type ThreadEvent =
-  | { readonly kind: 'message'; readonly message: PlanThreadMessage }
+  | { readonly kind: 'message'; readonly message: Exclude<PlanThreadMessage, ProcessReport> }
   | { readonly kind: 'crash'; readonly detail: string };
 
 interface PooledThread {
@@ -59,6 +60,8 @@ interface PooledThread {
   /** The running job's listener; null while idle. */
   listener: ((event: ThreadEvent) => void) | null;
   idleTimer: NodeJS.Timeout | undefined;
+  /** Solver processes (cbc) the thread has running: stopped with it, or they would run to their own limit. */
+  readonly processes: Set<number>;
 }
 
 function defaultThreadModule(): URL {
@@ -229,10 +232,11 @@ export class PlanThreadPool {
       worker: startThread(this.threadModule),
       listener: null,
       idleTimer: undefined,
+      processes: new Set(),
     };
-    thread.worker.on('message', (message: PlanThreadMessage) =>
-      thread.listener?.({ kind: 'message', message }),
-    );
+    thread.worker.on('message', (message: PlanThreadMessage) => {
+      if (!trackProcessReport(thread.processes, message)) thread.listener?.({ kind: 'message', message });
+    });
     thread.worker.on('error', (error) =>
       thread.listener?.({ kind: 'crash', detail: `the planning thread crashed: ${error.message}` }),
     );
@@ -245,7 +249,7 @@ export class PlanThreadPool {
 
   private async terminate(thread: PooledThread): Promise<void> {
     this.forget(thread);
-    await thread.worker.terminate();
+    await stopThread(thread.worker, thread.processes);
   }
 
   private forget(thread: PooledThread): void {

@@ -1,4 +1,6 @@
 /** Messages between runPlanInThread and its worker thread (structured-cloned, so plain data only). */
+
+import type { ProcessReport } from '../planner/threads.ts';
 import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
 import type { JobProgress, Plan, PlanRequest } from '../schema/index.ts';
 import { PlanWorkerError } from './errors.ts';
@@ -22,7 +24,9 @@ export type PlanThreadMessage =
    */
   | { readonly type: 'best'; readonly planJson: string }
   | { readonly type: 'plan'; readonly plan: Plan }
-  | { readonly type: 'error'; readonly error: SerializedError };
+  | { readonly type: 'error'; readonly error: SerializedError }
+  /** A solver process (cbc) the thread started or saw end: stopping the thread kills those running. */
+  | ProcessReport;
 
 /** Errors cross the thread boundary as data and are rebuilt on this side by their stable name. */
 export interface SerializedError {

@@ -3,41 +3,10 @@
  * thread cannot stop its own child processes, and without the runner's help cbc would run on to its own
  * time limit. The oracle is the operating system's process table.
  */
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { cbcAvailable } from '../../solvers/backends/cbc.ts';
 import { solveIlpIsolated } from '../../solvers/isolated.ts';
-import { randomProblem } from '../../solvers/random.ts';
-
-/** Takes cbc far longer than these tests wait (it runs to a 20 s limit without proving it). */
-const hard = randomProblem({
-  seed: 7,
-  nodes: 150,
-  strategies: 6,
-  edgeProbability: 0.05,
-  budget: 0.3,
-  timeLimitSec: 20,
-});
-
-/**
- * cbc processes whose parent is this process (the solver threads' children); zombies too unless
- * `liveOnly`: a killed process nobody collected stays in the table until this process exits.
- */
-function cbcPids(liveOnly: boolean): number[] {
-  let listing = '';
-  try {
-    listing = execFileSync('ps', ['-o', 'pid=,stat=,comm=', '--ppid', String(process.pid)], {
-      encoding: 'utf8',
-    });
-  } catch {
-    // ps exits 1 when the process has no children at all.
-  }
-  return listing
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/))
-    .filter(([, stat, comm]) => comm === 'cbc' && !(liveOnly && stat!.startsWith('Z')))
-    .map(([pid]) => Number(pid));
-}
+import { cbcPids, HARD_FOR_CBC as hard } from '../support/cbc-processes.ts';
 
 async function waitFor<T>(probe: () => T | null, timeoutMs: number): Promise<T | null> {
   const until = performance.now() + timeoutMs;
