@@ -53,7 +53,7 @@ function killProcess(pid: number): void {
 }
 
 /** How long a thread may take to collect its killed solver processes before it is terminated regardless. */
-const REAP_GRACE_MS = 500;
+const REAP_GRACE_MS = 2000;
 
 /**
  * Kills the thread and the solver processes it has running. The processes go first, and the thread is

@@ -35,7 +35,7 @@ describe.skipIf(!cbcAvailable())('PlanThreadPool and the solver processes of its
       await new Promise((resolve) => setTimeout(resolve, 300));
       controller.abort('cancelled by the test');
       await expect(job).rejects.toBeInstanceOf(JobCancelledError);
-      expect(await eventually(() => cbcChildren(false).length === 0, 2000)).toBe(true);
+      expect(await eventually(() => cbcChildren(false).length === 0, 4000)).toBe(true);
     } finally {
       await pool.close();
     }
