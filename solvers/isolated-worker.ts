@@ -3,13 +3,11 @@
  * modules load once) and reports the backend each is on.
  */
 import { parentPort } from 'node:worker_threads';
-import { watchChildProcesses } from './child-processes.ts';
 import { solveIlp } from './ilp.ts';
 import { type SolveRequest, serializeError, type WorkerMessage } from './isolated-protocol.ts';
 
 const port = parentPort!;
 const post = (message: WorkerMessage) => port.postMessage(message);
-watchChildProcesses((pid, running) => post({ type: 'process', pid, running }));
 
 port.on('message', async (request: SolveRequest) => {
   try {

@@ -6,7 +6,7 @@
  */
 
 import type { Worker } from 'node:worker_threads';
-import { stopThread, trackProcessReport } from './child-processes.ts';
+import { isProcessReport, stopThread } from './child-processes.ts';
 import { SolveAbortedError, SolverBackendError, throwIfAborted } from './errors.ts';
 import { reviveError, type SolveRequest, type WorkerMessage } from './isolated-protocol.ts';
 import type { BackendName, IlpProblem, IlpSolution, SolveOptions } from './problem.ts';
@@ -85,8 +85,6 @@ export async function solveIlpIsolated(
   const worker = takeWorker();
   // With `auto` the DP runs first; the worker names each backend as it starts.
   let current: BackendName = backend === 'auto' ? 'elimination' : backend;
-  // Solver processes the thread has running: killed with the thread, or they would run to their own limit.
-  const processes = new Set<number>();
 
   return new Promise<IlpSolution>((resolve, reject) => {
     let settled = false;
@@ -100,7 +98,8 @@ export async function solveIlpIsolated(
       signal?.removeEventListener('abort', onAbort);
       worker.off('message', onMessage).off('error', onError).off('exit', onExit);
       if (healthy) releaseWorker(worker);
-      else void stopThread(worker, processes);
+      // Its solver processes go with it, or they would run to their own limit.
+      else void stopThread(worker);
       return true;
     }
     function onDeadline() {
@@ -112,7 +111,7 @@ export async function solveIlpIsolated(
     }
     signal?.addEventListener('abort', onAbort, { once: true });
     function onMessage(message: WorkerMessage) {
-      if (trackProcessReport(processes, message)) return;
+      if (isProcessReport(message)) return;
       if (message.type === 'backend') {
         current = message.backend;
         options.onBackendStart?.(current);

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { childProcessEnded, childProcessStarted } from '../child-processes.ts';
+import { childProcessEnded, childProcessStarted, childProcessStarting } from '../child-processes.ts';
 import { SolveAbortedError, SolverBackendError } from '../errors.ts';
 import type { MilpBackend, MilpResult, MilpSolveOptions } from './backend.ts';
 import type { LinearModel } from './linearise.ts';
@@ -93,9 +93,10 @@ function mipStartText(start: ReadonlyMap<string, number>): string {
 function runProcess(binary: string, args: string[], killAfterMs: number, signal?: AbortSignal) {
   return new Promise<boolean>((resolve, reject) => {
     if (signal?.aborted) return reject(new SolveAbortedError(signal.reason));
+    childProcessStarting();
     const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const pid = child.pid;
-    if (pid !== undefined) childProcessStarted(pid);
+    childProcessStarted(pid);
     let stderr = '';
     let timedOut = false;
     child.stderr.on('data', (chunk: Buffer) => {

@@ -4,9 +4,8 @@
  * with them, passed on so that queue/ reaches solvers/ only through the planner.
  */
 export {
+  isProcessReport,
   type ProcessReport,
   stopThread,
-  trackProcessReport,
-  watchChildProcesses,
 } from '../../solvers/child-processes.ts';
 export { startThread } from '../../solvers/thread.ts';

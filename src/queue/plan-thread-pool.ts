@@ -7,7 +7,7 @@
 
 import type { Worker } from 'node:worker_threads';
 import { cutShort, timeLimitReason, unplannedPlan } from '../planner/outcomes.ts';
-import { type ProcessReport, startThread, stopThread, trackProcessReport } from '../planner/threads.ts';
+import { isProcessReport, type ProcessReport, startThread, stopThread } from '../planner/threads.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import type { JobProgress, Plan, PlanRequest } from '../schema/index.ts';
 import { JobCancelledError, PlanWorkerError, QueueClosedError } from './errors.ts';
@@ -60,8 +60,6 @@ interface PooledThread {
   /** The running job's listener; null while idle. */
   listener: ((event: ThreadEvent) => void) | null;
   idleTimer: NodeJS.Timeout | undefined;
-  /** Solver processes (cbc) the thread has running: stopped with it, or they would run to their own limit. */
-  readonly processes: Set<number>;
 }
 
 function defaultThreadModule(): URL {
@@ -232,10 +230,9 @@ export class PlanThreadPool {
       worker: startThread(this.threadModule),
       listener: null,
       idleTimer: undefined,
-      processes: new Set(),
     };
     thread.worker.on('message', (message: PlanThreadMessage) => {
-      if (!trackProcessReport(thread.processes, message)) thread.listener?.({ kind: 'message', message });
+      if (!isProcessReport(message)) thread.listener?.({ kind: 'message', message });
     });
     thread.worker.on('error', (error) =>
       thread.listener?.({ kind: 'crash', detail: `the planning thread crashed: ${error.message}` }),
@@ -249,7 +246,8 @@ export class PlanThreadPool {
 
   private async terminate(thread: PooledThread): Promise<void> {
     this.forget(thread);
-    await stopThread(thread.worker, thread.processes);
+    // Its solver processes (cbc) go with it, or they would run to their own limit.
+    await stopThread(thread.worker);
   }
 
   private forget(thread: PooledThread): void {

@@ -7,7 +7,6 @@ import { parentPort } from 'node:worker_threads';
 import { estimate } from '../planner/estimate.ts';
 import { plan } from '../planner/plan.ts';
 import type { SearchProgress } from '../planner/search.ts';
-import { watchChildProcesses } from '../planner/threads.ts';
 import type { Plan } from '../schema/index.ts';
 import { type PlanThreadInput, type PlanThreadMessage, serializeError } from './plan-thread-protocol.ts';
 
@@ -16,8 +15,6 @@ const PROGRESS_INTERVAL_MS = 100;
 
 const port = parentPort!;
 const post = (message: PlanThreadMessage) => port.postMessage(message);
-// A cbc the planner starts is the process's, not this thread's: the pool kills it with the thread.
-watchChildProcesses((pid, running) => post({ type: 'process', pid, running }));
 
 port.on('message', async ({ task, request, deadlineMs }: PlanThreadInput) => {
   let lastPhase = '';

@@ -17,6 +17,10 @@ async function waitFor<T>(probe: () => T | null, timeoutMs: number): Promise<T |
   }
 }
 
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
 const pidsOnceRunning = () => {
   const pids = cbcPids(true);
   return pids.length > 0 ? pids : null;
@@ -33,6 +37,24 @@ describe.skipIf(!cbcAvailable())('a cbc process under solveIlpIsolated', () => {
     const pids = await waitFor(pidsOnceRunning, 5000);
     expect(pids).not.toBeNull();
     controller.abort();
+    await expect(solve).rejects.toMatchObject({ name: 'AbortError' });
+    expect(await waitFor(noneLeft, 4000)).toBe(true);
+  });
+
+  it('is killed with its thread when the signal aborts before the thread has reported it', async () => {
+    expect(cbcPids(false)).toEqual([]);
+    const controller = new AbortController();
+    // The thread names its backend just before it starts cbc. Waiting here, synchronously, until cbc runs
+    // keeps the thread's report of it unread: the abort comes while the runner knows of no process.
+    const solve = solveIlpIsolated(hard, {
+      backend: 'cbc',
+      signal: controller.signal,
+      onBackendStart: () => {
+        const until = performance.now() + 5000;
+        while (cbcPids(true).length === 0 && performance.now() < until) sleepSync(10);
+        controller.abort();
+      },
+    });
     await expect(solve).rejects.toMatchObject({ name: 'AbortError' });
     expect(await waitFor(noneLeft, 4000)).toBe(true);
   });
