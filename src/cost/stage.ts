@@ -7,7 +7,7 @@
 import type { Cluster } from '../cluster/cluster.ts';
 import { sendRecvSec } from '../cluster/collectives.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
-import { dataParallelSec, exposedGradientSec } from './data-parallel.ts';
+import { dataParallelSec, exposedGradientSec, exposedPassTrafficSec } from './data-parallel.ts';
 import type { LayoutEval } from './layout-eval.ts';
 import { FP8_COPY_BYTES, type ParamMemory, paramMemory, type StageMemory } from './memory.ts';
 import { optimizerStepSec } from './optimizer.ts';
@@ -24,6 +24,7 @@ export class LayerSeries {
   private readonly fp8Weights: Float64Array;
   private readonly activations: Float64Array;
   private readonly gradSync: Float64Array;
+  private readonly forward: Float64Array;
   private readonly backward: Float64Array;
   /** What overlap can hide: tensor-parallel collectives, expert all-to-alls, or both at once. */
   private readonly hideable: Record<'tp' | 'ep' | 'both', Float64Array>;
@@ -47,6 +48,7 @@ export class LayerSeries {
     this.fp8Weights = prefix((p) => p.fp8WeightElements);
     this.activations = prefix((p) => p.activationBytes);
     this.gradSync = prefix((p) => p.gradSyncSec);
+    this.forward = prefix((p) => p.forwardComputeSec);
     this.backward = prefix((p) => p.backwardComputeSec);
     // What overlap can hide: a share of the collectives, never more than the compute they hide behind.
     const hidden = (p: LayoutEval, tp: boolean, ep: boolean) =>
@@ -90,6 +92,9 @@ export class LayerSeries {
     if (!tp && !ep) return 0;
     const sums = this.hideable[tp && ep ? 'both' : tp ? 'tp' : 'ep'];
     return sums[last + 1]! - sums[first]!;
+  }
+  forwardComputeSec(first: number, last: number): number {
+    return this.forward[last + 1]! - this.forward[first]!;
   }
   backwardComputeSec(first: number, last: number): number {
     return this.backward[last + 1]! - this.backward[first]!;
@@ -143,8 +148,8 @@ export function priceStage(
   );
   const dp = {
     perStepSec: dense.perStepSec + expert.perStepSec,
-    perMicrobatchSec: dense.perMicrobatchSec + expert.perMicrobatchSec,
-    overlappedPerMicrobatchSec: dense.overlappedPerMicrobatchSec + expert.overlappedPerMicrobatchSec,
+    forwardPerMicrobatchSec: dense.forwardPerMicrobatchSec + expert.forwardPerMicrobatchSec,
+    backwardPerMicrobatchSec: dense.backwardPerMicrobatchSec + expert.backwardPerMicrobatchSec,
   };
   // ZeRO shards over the peers that hold the same parameters: all replicas, or the experts' group.
   const owned =
@@ -152,9 +157,12 @@ export function priceStage(
   const backwardSec = series.backwardComputeSec(first, last);
   const layers = last - first + 1;
   const dpPerMicrobatchSec =
-    dp.perMicrobatchSec -
-    dp.overlappedPerMicrobatchSec +
-    exposedGradientSec(dp.overlappedPerMicrobatchSec, backwardSec, layers, true);
+    exposedPassTrafficSec(
+      dp.forwardPerMicrobatchSec,
+      series.forwardComputeSec(first, last),
+      layers,
+      dense.overlapped,
+    ) + exposedPassTrafficSec(dp.backwardPerMicrobatchSec, backwardSec, layers, dense.overlapped);
   return {
     latencySec: layersSec + ppCommSec + dpPerMicrobatchSec,
     layersSec,

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { exposedGradientSec } from '../../src/cost/data-parallel.ts';
+import { groupAxis } from '../../src/cluster/axis.ts';
+import { resolveCluster } from '../../src/cluster/cluster.ts';
+import { collectiveSec } from '../../src/cluster/collectives.ts';
+import { dataParallelSec, exposedGradientSec } from '../../src/cost/data-parallel.ts';
+import { GRADIENT_BYTES, WEIGHT_BYTES } from '../../src/cost/memory.ts';
 import { inFlightMicrobatches, pipelineStepSec } from '../../src/cost/pipeline.ts';
+import { estimate } from '../../src/planner/estimate.ts';
+import { ClusterSpec, PlanRequest } from '../../src/schema/index.ts';
 
 describe('pipeline closed forms', () => {
   it('equal stages take (B + S − 1)·t, the GPipe/1F1B formula', () => {
@@ -52,5 +58,53 @@ describe('gradient overlap at its limits (Calculon #5: overlap never costs more 
         exposedGradientSec(2, window, 7, false),
       );
     }
+  });
+});
+
+describe('ZeRO-3 traffic (FSDP): gathered before each pass, hidden behind it by a runtime that overlaps', () => {
+  const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 }));
+  const axis = groupAxis(cluster, 8, 1, false);
+  const elements = 8e9;
+  const gather = collectiveSec('all-gather', axis, elements * WEIGHT_BYTES);
+  const scatter = collectiveSec('reduce-scatter', axis, elements * GRADIENT_BYTES);
+
+  it('gathers the parameters for the forward and again for the backward, which also reduce-scatters', () => {
+    const traffic = dataParallelSec(elements, 3, axis, 'overlapped');
+    expect(traffic.perStepSec).toBe(0);
+    expect(traffic.forwardPerMicrobatchSec).toBeCloseTo(gather, 12);
+    expect(traffic.backwardPerMicrobatchSec).toBeCloseTo(gather + scatter, 12);
+    expect(traffic.overlapped).toBe(true);
+    expect(dataParallelSec(elements, 3, axis, 'after-backward').overlapped).toBe(false);
+  });
+
+  it('an overlapping runtime leaves one layer’s share of each pass exposed; one that waits, all of it', async () => {
+    const request = (overlapGradReduce: boolean) =>
+      PlanRequest.parse({
+        model: {
+          kind: 'transformer',
+          layers: 32,
+          hidden: 4096,
+          heads: 32,
+          kvHeads: 8,
+          ffnHidden: 14336,
+          vocab: 128256,
+          seqLen: 8192,
+          activation: 'swiglu',
+          attention: 'flash',
+        },
+        cluster: { gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 },
+        training: { globalBatch: 32, precision: 'bf16', optimizer: 'adam' },
+        parallel: { tp: 1, pp: 1, dp: 8, microBatch: 1, zero: 3, recompute: 'full', overlapGradReduce },
+      });
+    const waits = (await estimate(request(false))).breakdown!;
+    const overlaps = (await estimate(request(true))).breakdown!;
+    const microbatches = 32 / 8;
+    const paramsPerDevice = waits.dpCommSec / microbatches / (2 * gather + scatter);
+    // The traffic is the model's parameters' (embeddings and norms included): a little over 8e9.
+    expect(paramsPerDevice).toBeGreaterThan(0.95);
+    expect(paramsPerDevice).toBeLessThan(1.1);
+    // Each pass's compute (≥ 0.1 s a layer here) outlasts its traffic: only a layer's share stays.
+    expect(overlaps.dpCommSec).toBeCloseTo(waits.dpCommSec / 32, 2);
+    expect(waits.totalSec - overlaps.totalSec).toBeCloseTo(waits.dpCommSec - overlaps.dpCommSec, 6);
   });
 });
