@@ -32,6 +32,18 @@ export function paramMemory(elements: number, zero: ZeroStage, dp: number): Para
   };
 }
 
+/**
+ * What ZeRO-3 holds unsharded at its peak, besides its shards: the layer that runs and the next one,
+ * prefetched (FSDP2's and Megatron-FSDP's default of one unit ahead, DeepSpeed's prefetch bucket), and
+ * in the backward the running layer's full gradient until its reduce-scatter. The largest layer sets it.
+ */
+export function zero3WorkingSet(largestLayerElements: number): Omit<ParamMemory, 'optimizerBytes'> {
+  return {
+    parametersBytes: 2 * largestLayerElements * WEIGHT_BYTES,
+    gradientsBytes: largestLayerElements * GRADIENT_BYTES,
+  };
+}
+
 export function paramBytes(p: ParamMemory): number {
   return p.parametersBytes + p.gradientsBytes + p.optimizerBytes;
 }

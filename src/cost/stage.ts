@@ -9,7 +9,13 @@ import { sendRecvSec } from '../cluster/collectives.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
 import { dataParallelSec, exposedGradientSec, exposedPassTrafficSec } from './data-parallel.ts';
 import type { LayoutEval } from './layout-eval.ts';
-import { FP8_COPY_BYTES, type ParamMemory, paramMemory, type StageMemory } from './memory.ts';
+import {
+  FP8_COPY_BYTES,
+  type ParamMemory,
+  paramMemory,
+  type StageMemory,
+  zero3WorkingSet,
+} from './memory.ts';
 import { optimizerStepSec } from './optimizer.ts';
 import type { PipelineConfig } from './pipeline-config.ts';
 import type { StageLinks } from './placement.ts';
@@ -25,6 +31,8 @@ export class LayerSeries {
   private readonly activations: Float64Array;
   private readonly gradSync: Float64Array;
   private readonly forward: Float64Array;
+  /** Range maximum of one layer's parameters (sparse table: level k spans 2^k layers). */
+  private largestLayer: Float64Array[] | null = null;
   private readonly backward: Float64Array;
   /** What overlap can hide: tensor-parallel collectives, expert all-to-alls, or both at once. */
   private readonly hideable: Record<'tp' | 'ep' | 'both', Float64Array>;
@@ -92,6 +100,22 @@ export class LayerSeries {
     if (!tp && !ep) return 0;
     const sums = this.hideable[tp && ep ? 'both' : tp ? 'tp' : 'ep'];
     return sums[last + 1]! - sums[first]!;
+  }
+  /** The most parameters any one layer of first..last holds on a device (before ZeRO shards them). */
+  largestLayerParamElements(first: number, last: number): number {
+    if (this.largestLayer === null) {
+      const levels = [Float64Array.from(this.prices, (p) => p.paramElements)];
+      for (let span = 2; span <= this.prices.length; span *= 2) {
+        const below = levels[levels.length - 1]!;
+        const level = new Float64Array(this.prices.length - span + 1);
+        for (let i = 0; i < level.length; i++) level[i] = Math.max(below[i]!, below[i + span / 2]!);
+        levels.push(level);
+      }
+      this.largestLayer = levels;
+    }
+    const k = Math.floor(Math.log2(last - first + 1));
+    const level = this.largestLayer[k]!;
+    return Math.max(level[first]!, level[last - (1 << k) + 1]!);
   }
   forwardComputeSec(first: number, last: number): number {
     return this.forward[last + 1]! - this.forward[first]!;
@@ -180,12 +204,17 @@ export function priceStage(
   };
 }
 
-/** What layers first..last hold as one stage: the memory half of its price, without its times. */
+/**
+ * What layers first..last hold as one stage: the memory half of its price, without its times.
+ * `additiveOnly` leaves out what does not add up over layers (ZeRO-3's working set, set by the largest
+ * layer), for a bound that sums single layers.
+ */
 export function stageMemory(
   series: LayerSeries,
   first: number,
   last: number,
   config: PipelineConfig,
+  additiveOnly = false,
 ): StageMemory {
   const paramElements = series.paramElements(first, last);
   const expertElements = series.expertParamElements(first, last);
@@ -194,6 +223,7 @@ export function stageMemory(
       paramElements - expertElements,
       expertElements,
       series.fp8WeightElements(first, last),
+      config.zero >= 3 && !additiveOnly ? series.largestLayerParamElements(first, last) : 0,
       config,
     ),
     activationBytesPerMicrobatch: series.activationBytes(first, last),
@@ -205,14 +235,17 @@ function stageParamMemory(
   dense: number,
   expert: number,
   fp8Weights: number,
+  largestLayer: number,
   config: PipelineConfig,
 ): ParamMemory {
   const replicas = config.dp * config.cp;
   const d = paramMemory(dense, config.zero, replicas);
   const e = paramMemory(expert, config.zero, replicas / config.ep);
+  const gathered = zero3WorkingSet(largestLayer);
   return {
-    parametersBytes: d.parametersBytes + e.parametersBytes + fp8Weights * FP8_COPY_BYTES,
-    gradientsBytes: d.gradientsBytes + e.gradientsBytes,
+    parametersBytes:
+      d.parametersBytes + e.parametersBytes + fp8Weights * FP8_COPY_BYTES + gathered.parametersBytes,
+    gradientsBytes: d.gradientsBytes + e.gradientsBytes + gathered.gradientsBytes,
     optimizerBytes: d.optimizerBytes + e.optimizerBytes,
   };
 }

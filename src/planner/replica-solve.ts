@@ -85,7 +85,8 @@ function unavoidableOverflowBytes(
     let leanest = Number.POSITIVE_INFINITY;
     for (const e of entries) {
       if (!stageDevices.includes(e.stageDevices)) continue;
-      const memory = stageMemory(e.series, layer, layer, config);
+      // Summed over layers: only what adds up (ZeRO-3's working set is held once, not per layer).
+      const memory = stageMemory(e.series, layer, layer, config, true);
       const perDevice = paramBytes(memory.params) + inFlight * memory.activationBytesPerMicrobatch;
       leanest = Math.min(leanest, e.stageDevices * perDevice);
     }

@@ -108,3 +108,34 @@ describe('ZeRO-3 traffic (FSDP): gathered before each pass, hidden behind it by 
     expect(waits.totalSec - overlaps.totalSec).toBeCloseTo(waits.dpCommSec - overlaps.dpCommSec, 6);
   });
 });
+
+describe('ZeRO-3 memory: its shards plus the layers it holds whole at its peak', () => {
+  it('adds two copies of the largest layer’s weights and one of its gradient (hand count: the LM head)', async () => {
+    const [vocab, hidden] = [128256, 4096];
+    const request = (zero: number) =>
+      PlanRequest.parse({
+        model: {
+          kind: 'transformer',
+          layers: 32,
+          hidden,
+          heads: 32,
+          kvHeads: 8,
+          ffnHidden: 14336,
+          vocab,
+          seqLen: 8192,
+          activation: 'swiglu',
+          attention: 'flash',
+        },
+        cluster: { gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 },
+        training: { globalBatch: 32, precision: 'bf16', optimizer: 'adam' },
+        parallel: { tp: 1, pp: 1, dp: 8, microBatch: 1, zero, recompute: 'full' },
+      });
+    const memoryOf = async (zero: number) => (await estimate(request(zero))).stages![0]!.memory;
+    const [whole, sharded] = [await memoryOf(1), await memoryOf(3)];
+    // The largest layer is the head: its vocab × hidden projection (with the final norm's hidden).
+    const largest = (sharded.parametersBytes - whole.parametersBytes / 8) / (2 * WEIGHT_BYTES);
+    expect(largest).toBeGreaterThanOrEqual(vocab * hidden);
+    expect(largest).toBeLessThanOrEqual(vocab * hidden + hidden);
+    expect(sharded.gradientsBytes - whole.gradientsBytes / 8).toBeCloseTo(largest * GRADIENT_BYTES, 0);
+  });
+});
