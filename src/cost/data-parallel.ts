@@ -9,7 +9,10 @@ import { GRADIENT_BYTES, WEIGHT_BYTES } from './memory.ts';
 
 /** One device's data-parallel traffic: once per step, and per microbatch during each of its passes. */
 export interface DataParallelTraffic {
+  /** Once per step, after the last microbatch's backward: the gradient reduction. */
   readonly perStepSec: number;
+  /** Once per step, before the next step's first forward: ZeRO 1–2's gather of the updated parameters. */
+  readonly perStepGatherSec: number;
   /** Per microbatch, before or during its forward pass: ZeRO-3's parameter gathers. */
   readonly forwardPerMicrobatchSec: number;
   /** Per microbatch, during or after its backward pass: gathers again, and gradient reductions. */
@@ -22,12 +25,11 @@ export interface DataParallelTraffic {
 }
 
 /**
- * Data-parallel gradient traffic per device. ZeRO 0/1 reduce the whole gradient once per step (an
- * all-reduce, or Megatron's distributed optimizer's reduce-scatter + parameter all-gather: the
- * same volume) — or at every microbatch where the runtime reduces each accumulation step (DDP and
- * FSDP without pipelining: `every-microbatch`); ZeRO 2 reduce-scatters after every microbatch's
- * backward and gathers parameters once; ZeRO 3 also gathers parameters before every forward and
- * backward. A runtime that overlaps the gradient reduction overlaps these the same way: FSDP2,
+ * Data-parallel gradient traffic per device. ZeRO 0 all-reduces the whole gradient once per step, or
+ * at every microbatch where the runtime reduces each accumulation step (DDP without pipelining:
+ * `every-microbatch`); ZeRO 1 (Megatron's distributed optimizer) reduce-scatters it once per step and
+ * all-gathers the updated parameters; ZeRO 2 reduce-scatters after every microbatch's backward and
+ * gathers parameters once; ZeRO 3 also gathers parameters before every forward and backward. A runtime that overlaps the gradient reduction overlaps these the same way: FSDP2,
  * Megatron-FSDP and DeepSpeed's ZeRO with `overlap_comm` prefetch the next layer's parameters and
  * reduce a layer's gradients while other layers compute; one that reduces after the backward
  * (`after-backward`) waits for each.
@@ -39,11 +41,17 @@ export function dataParallelSec(
   reduction: GradientReduction,
 ): DataParallelTraffic {
   const overlapped = reduction !== 'after-backward';
-  const none = { perStepSec: 0, forwardPerMicrobatchSec: 0, backwardPerMicrobatchSec: 0, overlapped };
+  const none = {
+    perStepSec: 0,
+    perStepGatherSec: 0,
+    forwardPerMicrobatchSec: 0,
+    backwardPerMicrobatchSec: 0,
+    overlapped,
+  };
   if (axis.size <= 1 || elements <= 0) return none;
   const gradBytes = elements * GRADIENT_BYTES;
   const weightBytes = elements * WEIGHT_BYTES;
-  if (zero <= 1) {
+  if (zero === 0 || (zero === 1 && reduction === 'every-microbatch')) {
     const allReduce = collectiveSec('all-reduce', axis, gradBytes);
     return reduction === 'every-microbatch'
       ? { ...none, backwardPerMicrobatchSec: allReduce }
@@ -51,7 +59,8 @@ export function dataParallelSec(
   }
   const scatter = collectiveSec('reduce-scatter', axis, gradBytes);
   const gather = collectiveSec('all-gather', axis, weightBytes);
-  if (zero === 2) return { ...none, perStepSec: gather, backwardPerMicrobatchSec: scatter };
+  if (zero === 1) return { ...none, perStepSec: scatter, perStepGatherSec: gather };
+  if (zero === 2) return { ...none, perStepGatherSec: gather, backwardPerMicrobatchSec: scatter };
   return { ...none, forwardPerMicrobatchSec: gather, backwardPerMicrobatchSec: gather + scatter };
 }
 

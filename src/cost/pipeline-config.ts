@@ -17,6 +17,8 @@ export interface PipelineConfig {
   readonly virtualStages: number;
   /** When data-parallel gradients travel (a framework's runtime decides; DESIGN.md §9). */
   readonly gradientReduction: GradientReduction;
+  /** ZeRO 1–2's parameter all-gather hidden behind the next step's first forward (a framework's runtime decides). */
+  readonly overlapParamGather: boolean;
   readonly overlapTensorParallelComm: boolean;
   /** Expert-parallel all-to-alls hidden behind another microbatch's compute (a framework's runtime decides). */
   readonly overlapExpertParallelComm: boolean;
@@ -24,7 +26,8 @@ export interface PipelineConfig {
 
 /**
  * A replica's configuration: what the caller chose, and the request's pins or their defaults for the
- * rest (a gradient reduction overlapped as DDP, FSDP and Megatron's --overlap-grad-reduce do; tensor
+ * rest (a gradient reduction and parameter gather overlapped as DDP, FSDP and Megatron's --overlap-grad-reduce
+ * and --overlap-param-gather do; tensor
  * parallelism and expert all-to-alls not overlapped; 1F1B unless GPipe is asked for).
  */
 export function pipelineConfig(
@@ -41,6 +44,7 @@ export function pipelineConfig(
     schedule: p?.schedule === 'gpipe' ? 'gpipe' : '1f1b',
     virtualStages: p?.virtualStages ?? 1,
     gradientReduction: p?.overlapGradReduce === false ? 'after-backward' : 'overlapped',
+    overlapParamGather: p?.overlapGradReduce !== false,
     overlapTensorParallelComm: p?.overlapTensorParallelComm ?? false,
     overlapExpertParallelComm: p?.overlapExpertParallelComm ?? false,
   };

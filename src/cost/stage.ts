@@ -172,6 +172,7 @@ export function priceStage(
   );
   const dp = {
     perStepSec: dense.perStepSec + expert.perStepSec,
+    perStepGatherSec: dense.perStepGatherSec + expert.perStepGatherSec,
     forwardPerMicrobatchSec: dense.forwardPerMicrobatchSec + expert.forwardPerMicrobatchSec,
     backwardPerMicrobatchSec: dense.backwardPerMicrobatchSec + expert.backwardPerMicrobatchSec,
   };
@@ -180,24 +181,23 @@ export function priceStage(
     config.zero >= 1 ? denseElements / replicas + (expertElements * config.ep) / replicas : paramElements;
   const backwardSec = series.backwardComputeSec(first, last);
   const layers = last - first + 1;
+  const forwardSec = series.forwardComputeSec(first, last);
   const dpPerMicrobatchSec =
-    exposedPassTrafficSec(
-      dp.forwardPerMicrobatchSec,
-      series.forwardComputeSec(first, last),
-      layers,
-      dense.overlapped,
-    ) + exposedPassTrafficSec(dp.backwardPerMicrobatchSec, backwardSec, layers, dense.overlapped);
+    exposedPassTrafficSec(dp.forwardPerMicrobatchSec, forwardSec, layers, dense.overlapped) +
+    exposedPassTrafficSec(dp.backwardPerMicrobatchSec, backwardSec, layers, dense.overlapped);
   return {
     latencySec: layersSec + ppCommSec + dpPerMicrobatchSec,
     layersSec,
     ppCommSec,
     dpPerMicrobatchSec,
-    dpPerStepSec: exposedGradientSec(
-      dp.perStepSec + series.gradSyncSec(first, last),
-      backwardSec,
-      layers,
-      config.gradientReduction === 'overlapped',
-    ),
+    // The reduction hides behind the last microbatch's backward, the gather behind the next step's first forward.
+    dpPerStepSec:
+      exposedGradientSec(
+        dp.perStepSec + series.gradSyncSec(first, last),
+        backwardSec,
+        layers,
+        config.gradientReduction === 'overlapped',
+      ) + exposedPassTrafficSec(dp.perStepGatherSec, forwardSec, layers, config.overlapParamGather),
     optimizerSec: optimizerStepSec(owned, cluster.gpu),
     paramElements,
     ...stageMemory(series, first, last, config),

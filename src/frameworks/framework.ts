@@ -113,6 +113,11 @@ export function requestedOverlaps(parallel: ParallelSpec | undefined): Requested
 /** How a framework's runtime prices a configuration; its export switches on what this prices. */
 export interface RuntimePolicy {
   readonly gradientReduction: GradientReduction;
+  /**
+   * ZeRO 1–2's all-gather of the updated parameters hidden behind the next step's first forward pass,
+   * bucket by bucket before each layer's first use; otherwise it runs after the optimizer step.
+   */
+  readonly paramGatherOverlap: boolean;
   readonly tensorParallelOverlap: boolean;
   /** Expert all-to-alls hidden behind another microbatch's compute. */
   readonly expertParallelOverlap: boolean;

@@ -134,6 +134,7 @@ export function withRuntime(
   return {
     ...config,
     gradientReduction: runtime.gradientReduction,
+    overlapParamGather: runtime.paramGatherOverlap,
     overlapTensorParallelComm: runtime.tensorParallelOverlap,
     overlapExpertParallelComm: runtime.expertParallelOverlap,
   };

@@ -2,9 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { groupAxis } from '../../src/cluster/axis.ts';
 import { resolveCluster } from '../../src/cluster/cluster.ts';
 import { collectiveSec } from '../../src/cluster/collectives.ts';
+import { logicalMesh } from '../../src/cluster/mesh.ts';
 import { dataParallelSec, exposedGradientSec } from '../../src/cost/data-parallel.ts';
+import type { LayoutEval } from '../../src/cost/layout-eval.ts';
 import { GRADIENT_BYTES, WEIGHT_BYTES } from '../../src/cost/memory.ts';
 import { inFlightMicrobatches, pipelineStepSec } from '../../src/cost/pipeline.ts';
+import type { PipelineConfig } from '../../src/cost/pipeline-config.ts';
+import { stageLinks } from '../../src/cost/placement.ts';
+import { LayerSeries, priceStage } from '../../src/cost/stage.ts';
 import { estimate } from '../../src/planner/estimate.ts';
 import { ClusterSpec, PlanRequest } from '../../src/schema/index.ts';
 
@@ -137,5 +142,103 @@ describe('ZeRO-3 memory: its shards plus the layers it holds whole at its peak',
     expect(largest).toBeGreaterThanOrEqual(vocab * hidden);
     expect(largest).toBeLessThanOrEqual(vocab * hidden + hidden);
     expect(sharded.gradientsBytes - whole.gradientsBytes / 8).toBeCloseTo(largest * GRADIENT_BYTES, 0);
+  });
+});
+
+describe('ZeRO-1 (distributed optimizer): gradients reduce-scattered, updated parameters all-gathered', () => {
+  const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 }));
+  const axis = groupAxis(cluster, 8, 1, false);
+  const elements = 8e9;
+  const gather = collectiveSec('all-gather', axis, elements * WEIGHT_BYTES);
+  const scatter = collectiveSec('reduce-scatter', axis, elements * GRADIENT_BYTES);
+
+  it('prices the reduce-scatter after the backward and the gather before the next forward, once a step', () => {
+    const traffic = dataParallelSec(elements, 1, axis, 'overlapped');
+    expect(traffic.perStepSec).toBeCloseTo(scatter, 12);
+    expect(traffic.perStepGatherSec).toBeCloseTo(gather, 12);
+    expect(traffic.forwardPerMicrobatchSec + traffic.backwardPerMicrobatchSec).toBe(0);
+  });
+
+  it('hides each behind its own pass when the runtime overlaps both (--overlap-grad-reduce, --overlap-param-gather)', async () => {
+    const request = (overlapGradReduce: boolean) =>
+      PlanRequest.parse({
+        model: {
+          kind: 'transformer',
+          layers: 32,
+          hidden: 4096,
+          heads: 32,
+          kvHeads: 8,
+          ffnHidden: 14336,
+          vocab: 128256,
+          seqLen: 8192,
+          activation: 'swiglu',
+          attention: 'flash',
+        },
+        cluster: { gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 },
+        training: { globalBatch: 8, precision: 'bf16', optimizer: 'adam' },
+        parallel: { tp: 1, pp: 1, dp: 8, microBatch: 1, zero: 1, recompute: 'full', overlapGradReduce },
+      });
+    const waits = (await estimate(request(false))).breakdown!;
+    const overlaps = (await estimate(request(true))).breakdown!;
+    // Both passes of the one microbatch outlast the traffic: one layer's share (of 34, with the
+    // embedding and the head) of each collective stays exposed.
+    expect(overlaps.dpCommSec).toBeCloseTo(waits.dpCommSec / 34, 3);
+    expect(waits.totalSec - overlaps.totalSec).toBeCloseTo(waits.dpCommSec - overlaps.dpCommSec, 6);
+  });
+});
+
+describe('a stage’s once-a-step data-parallel traffic, against the passes that hide it (closed form)', () => {
+  const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 }));
+  const links = stageLinks(cluster, 1, { dp: 8, cp: 1, ep: 1 });
+  const elements = 8e9;
+  const layers = 10;
+  const scatter = collectiveSec('reduce-scatter', links.dataParallel, elements * GRADIENT_BYTES);
+  const gather = collectiveSec('all-gather', links.dataParallel, elements * WEIGHT_BYTES);
+  // Ten equal layers whose forward (all of them) takes half the gather, the backward twice that.
+  const forward = (0.5 * gather) / layers;
+  const layer: LayoutEval = {
+    ops: [],
+    commSec: 0,
+    reshardSec: 0,
+    cpCommSec: 0,
+    epCommSec: 0,
+    gradSyncSec: 0,
+    expertParamElements: 0,
+    fp8WeightElements: 0,
+    activationBytes: 0,
+    forwardComputeSec: forward,
+    backwardComputeSec: 2 * forward,
+    totalSec: 3 * forward,
+    paramElements: elements / layers,
+  };
+  const series = new LayerSeries(logicalMesh(cluster, [1, 1]), new Array(layers).fill(layer), 0.5);
+  const config = (overlapParamGather: boolean): PipelineConfig => ({
+    dp: 8,
+    cp: 1,
+    ep: 1,
+    microBatch: 1,
+    microbatches: 4,
+    recompute: 'none',
+    zero: 1,
+    schedule: '1f1b',
+    virtualStages: 1,
+    gradientReduction: 'overlapped',
+    overlapParamGather,
+    overlapTensorParallelComm: false,
+    overlapExpertParallelComm: false,
+  });
+  const exposed = (sync: number, window: number) => Math.max(sync / layers, sync - window);
+
+  it('hides the reduce-scatter behind the last backward and the gather behind the first forward', () => {
+    const price = priceStage(series, 0, layers - 1, layers, 0, links, config(true), cluster);
+    expect(price.dpPerStepSec).toBeCloseTo(
+      exposed(scatter, 2 * layers * forward) + exposed(gather, layers * forward),
+      12,
+    );
+  });
+
+  it('leaves the gather whole where the runtime runs it after the optimizer step (DeepSpeed)', () => {
+    const price = priceStage(series, 0, layers - 1, layers, 0, links, config(false), cluster);
+    expect(price.dpPerStepSec).toBeCloseTo(exposed(scatter, 2 * layers * forward) + gather, 12);
   });
 });

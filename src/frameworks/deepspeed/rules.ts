@@ -72,6 +72,8 @@ function deepspeedRuntime(shape: RunShape, requested: RequestedOverlaps): Runtim
   const overlapped = shape.pp === 1 && shape.zero >= 1 && requested.overlapGradReduce !== false;
   return {
     gradientReduction: overlapped ? 'overlapped' : 'after-backward',
+    // ZeRO 1–2 all-gather the updated fp16 parameters inside the optimizer step (stage_1_and_2.py step).
+    paramGatherOverlap: false,
     tensorParallelOverlap: false,
     expertParallelOverlap: false,
   };

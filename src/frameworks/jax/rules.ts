@@ -30,6 +30,8 @@ export const jax: Framework = {
   // XLA runs collectives asynchronously: gradient reductions overlap the backward pass.
   runtime: (_shape, requested) => ({
     gradientReduction: requested.overlapGradReduce === false ? 'after-backward' : 'overlapped',
+    // Sharded parameters are gathered where the forward first uses them, scheduled asynchronously too.
+    paramGatherOverlap: requested.overlapGradReduce !== false,
     tensorParallelOverlap: requested.overlapTensorParallelComm ?? false,
     expertParallelOverlap: requested.overlapExpertParallelComm ?? false,
   }),

@@ -101,6 +101,8 @@ export const megatron: Framework = {
    */
   runtime: (shape, requested) => ({
     gradientReduction: requested.overlapGradReduce === false ? 'after-backward' : 'overlapped',
+    // --overlap-param-gather, which the export turns on with --overlap-grad-reduce.
+    paramGatherOverlap: requested.overlapGradReduce !== false,
     tensorParallelOverlap:
       requested.overlapTensorParallelComm === true && shape.sequenceParallel && shape.tp > 1,
     expertParallelOverlap:
