@@ -13,6 +13,34 @@ import { LayerSeries, priceStage } from '../../src/cost/stage.ts';
 import { estimate } from '../../src/planner/estimate.ts';
 import { ClusterSpec, PlanRequest } from '../../src/schema/index.ts';
 
+/** One node of 8 H100: a data-parallel group of 8 over NVLink, and an 8B model's traffic on it. */
+const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 }));
+const axis = groupAxis(cluster, 8, 1, false);
+const elements = 8e9;
+const gather = collectiveSec('all-gather', axis, elements * WEIGHT_BYTES);
+const scatter = collectiveSec('reduce-scatter', axis, elements * GRADIENT_BYTES);
+
+/** Llama 3 8B at 8k tokens on that node, with the given batch and parallel settings. */
+function llama8bOnOneNode(training: object, parallel: object): PlanRequest {
+  return PlanRequest.parse({
+    model: {
+      kind: 'transformer',
+      layers: 32,
+      hidden: 4096,
+      heads: 32,
+      kvHeads: 8,
+      ffnHidden: 14336,
+      vocab: 128256,
+      seqLen: 8192,
+      activation: 'swiglu',
+      attention: 'flash',
+    },
+    cluster: { gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 },
+    training,
+    parallel,
+  });
+}
+
 describe('pipeline closed forms', () => {
   it('equal stages take (B + S − 1)·t, the GPipe/1F1B formula', () => {
     const t = 0.1;
@@ -67,12 +95,6 @@ describe('gradient overlap at its limits (Calculon #5: overlap never costs more 
 });
 
 describe('ZeRO-3 traffic (FSDP): gathered before each pass, hidden behind it by a runtime that overlaps', () => {
-  const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 }));
-  const axis = groupAxis(cluster, 8, 1, false);
-  const elements = 8e9;
-  const gather = collectiveSec('all-gather', axis, elements * WEIGHT_BYTES);
-  const scatter = collectiveSec('reduce-scatter', axis, elements * GRADIENT_BYTES);
-
   it('gathers the parameters for the forward and again for the backward, which also reduce-scatters', () => {
     const traffic = dataParallelSec(elements, 3, axis, 'overlapped');
     expect(traffic.perStepSec).toBe(0);
@@ -84,23 +106,10 @@ describe('ZeRO-3 traffic (FSDP): gathered before each pass, hidden behind it by 
 
   it('an overlapping runtime leaves one layer’s share of each pass exposed; one that waits, all of it', async () => {
     const request = (overlapGradReduce: boolean) =>
-      PlanRequest.parse({
-        model: {
-          kind: 'transformer',
-          layers: 32,
-          hidden: 4096,
-          heads: 32,
-          kvHeads: 8,
-          ffnHidden: 14336,
-          vocab: 128256,
-          seqLen: 8192,
-          activation: 'swiglu',
-          attention: 'flash',
-        },
-        cluster: { gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 },
-        training: { globalBatch: 32, precision: 'bf16', optimizer: 'adam' },
-        parallel: { tp: 1, pp: 1, dp: 8, microBatch: 1, zero: 3, recompute: 'full', overlapGradReduce },
-      });
+      llama8bOnOneNode(
+        { globalBatch: 32, precision: 'bf16', optimizer: 'adam' },
+        { tp: 1, pp: 1, dp: 8, microBatch: 1, zero: 3, recompute: 'full', overlapGradReduce },
+      );
     const waits = (await estimate(request(false))).breakdown!;
     const overlaps = (await estimate(request(true))).breakdown!;
     const microbatches = 32 / 8;
@@ -118,23 +127,10 @@ describe('ZeRO-3 memory: its shards plus the layers it holds whole at its peak',
   it('adds two copies of the largest layer’s weights and one of its gradient (hand count: the LM head)', async () => {
     const [vocab, hidden] = [128256, 4096];
     const request = (zero: number) =>
-      PlanRequest.parse({
-        model: {
-          kind: 'transformer',
-          layers: 32,
-          hidden,
-          heads: 32,
-          kvHeads: 8,
-          ffnHidden: 14336,
-          vocab,
-          seqLen: 8192,
-          activation: 'swiglu',
-          attention: 'flash',
-        },
-        cluster: { gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 },
-        training: { globalBatch: 32, precision: 'bf16', optimizer: 'adam' },
-        parallel: { tp: 1, pp: 1, dp: 8, microBatch: 1, zero, recompute: 'full' },
-      });
+      llama8bOnOneNode(
+        { globalBatch: 32, precision: 'bf16', optimizer: 'adam' },
+        { tp: 1, pp: 1, dp: 8, microBatch: 1, zero, recompute: 'full' },
+      );
     const memoryOf = async (zero: number) => (await estimate(request(zero))).stages![0]!.memory;
     const [whole, sharded] = [await memoryOf(1), await memoryOf(3)];
     // The largest layer is the head: its vocab × hidden projection (with the final norm's hidden).
@@ -146,12 +142,6 @@ describe('ZeRO-3 memory: its shards plus the layers it holds whole at its peak',
 });
 
 describe('ZeRO-1 (distributed optimizer): gradients reduce-scattered, updated parameters all-gathered', () => {
-  const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 }));
-  const axis = groupAxis(cluster, 8, 1, false);
-  const elements = 8e9;
-  const gather = collectiveSec('all-gather', axis, elements * WEIGHT_BYTES);
-  const scatter = collectiveSec('reduce-scatter', axis, elements * GRADIENT_BYTES);
-
   it('prices the reduce-scatter after the backward and the gather before the next forward, once a step', () => {
     const traffic = dataParallelSec(elements, 1, axis, 'overlapped');
     expect(traffic.perStepSec).toBeCloseTo(scatter, 12);
@@ -161,23 +151,10 @@ describe('ZeRO-1 (distributed optimizer): gradients reduce-scattered, updated pa
 
   it('hides each behind its own pass when the runtime overlaps both (--overlap-grad-reduce, --overlap-param-gather)', async () => {
     const request = (overlapGradReduce: boolean) =>
-      PlanRequest.parse({
-        model: {
-          kind: 'transformer',
-          layers: 32,
-          hidden: 4096,
-          heads: 32,
-          kvHeads: 8,
-          ffnHidden: 14336,
-          vocab: 128256,
-          seqLen: 8192,
-          activation: 'swiglu',
-          attention: 'flash',
-        },
-        cluster: { gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 },
-        training: { globalBatch: 8, precision: 'bf16', optimizer: 'adam' },
-        parallel: { tp: 1, pp: 1, dp: 8, microBatch: 1, zero: 1, recompute: 'full', overlapGradReduce },
-      });
+      llama8bOnOneNode(
+        { globalBatch: 8, precision: 'bf16', optimizer: 'adam' },
+        { tp: 1, pp: 1, dp: 8, microBatch: 1, zero: 1, recompute: 'full', overlapGradReduce },
+      );
     const waits = (await estimate(request(false))).breakdown!;
     const overlaps = (await estimate(request(true))).breakdown!;
     // Both passes of the one microbatch outlast the traffic: one layer's share (of 34, with the
@@ -188,12 +165,9 @@ describe('ZeRO-1 (distributed optimizer): gradients reduce-scattered, updated pa
 });
 
 describe('a stage’s once-a-step data-parallel traffic, against the passes that hide it (closed form)', () => {
-  const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 }));
+  // The stage's data-parallel peers are the node's 8 GPUs: the same group as `axis`.
   const links = stageLinks(cluster, 1, { dp: 8, cp: 1, ep: 1 });
-  const elements = 8e9;
   const layers = 10;
-  const scatter = collectiveSec('reduce-scatter', links.dataParallel, elements * GRADIENT_BYTES);
-  const gather = collectiveSec('all-gather', links.dataParallel, elements * WEIGHT_BYTES);
   // Ten equal layers whose forward (all of them) takes half the gather, the backward twice that.
   const forward = (0.5 * gather) / layers;
   const layer: LayoutEval = {
