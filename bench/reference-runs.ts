@@ -92,6 +92,8 @@ interface RunFacts {
   readonly capacityFactor?: number;
   /** Megatron's token dispatcher where the recipe names one other than alltoall. */
   readonly dispatcher?: 'flex';
+  /** The attention kernels, where they are not the GPU's own fused ones ('flash'). */
+  readonly attention?: 'flash2';
   readonly peakMemoryGiB?: number;
 }
 
@@ -187,6 +189,9 @@ const FACTS: Readonly<Record<string, RunFacts>> = {
     generation: 'hopper',
     // FSDP2 (ZeRO-3) with full activation checkpointing; FSDP reduces during the backward.
     parallel: { zero: 3, recompute: 'full', overlapGradReduce: true },
+    // torchtitan 9dec370 (torchtitan/utils.py get_train_context): under context parallelism SDPA may
+    // use only its FLASH_ATTENTION (FlashAttention-2) and EFFICIENT_ATTENTION backends.
+    attention: 'flash2',
     peakMemoryGiB: 84.2,
   },
   'torchtitan202506-llama31-8b-h200-fp8-32gpu-fsdp': {
@@ -195,6 +200,9 @@ const FACTS: Readonly<Record<string, RunFacts>> = {
     generation: 'hopper',
     // local_batch_size 2, selective per-op checkpointing (llama3_8b.toml defaults).
     parallel: { zero: 3, recompute: 'selective', overlapGradReduce: true, microBatch: 2 },
+    // torchtitan e7c0cae (torchtitan/models/attention.py ScaledDotProductAttention): SDPA's backends
+    // in the order FLASH_ATTENTION (FlashAttention-2), EFFICIENT, MATH; cuDNN first only on sm100.
+    attention: 'flash2',
     peakMemoryGiB: 47.96,
   },
   'nemotron4-15b-paper-768gpu-dp96': {
@@ -243,7 +251,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
       vocab: trainedVocab(m.vocab, p.tp, facts.family),
       seqLen: m.seq_len,
       activation,
-      attention: 'flash',
+      attention: facts.attention ?? 'flash',
       ...(m.moe === null
         ? {}
         : {

@@ -1407,6 +1407,8 @@ export interface components {
                 smsPerTile: number;
                 source: string;
             };
+            /** @enum {string} */
+            generation?: "volta" | "ampere" | "hopper" | "blackwell" | "cdna3";
             hbmGBps: number;
             memoryBytes: number;
             name: string;
@@ -1449,6 +1451,8 @@ export interface components {
                 smsPerTile: number;
                 source: string;
             };
+            /** @enum {string} */
+            generation?: "volta" | "ampere" | "hopper" | "blackwell" | "cdna3";
             hbmGBps: number;
             memoryBytes: number;
             name: string;
@@ -1988,7 +1992,7 @@ export interface components {
                  * @default flash
                  * @enum {string}
                  */
-                attention?: "flash" | "eager";
+                attention?: "flash" | "flash2" | "eager";
                 bias?: boolean;
                 dropout?: boolean;
                 ffnHidden?: number;

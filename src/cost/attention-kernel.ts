@@ -1,4 +1,5 @@
-import type { GpuSpec } from '../schema/index.ts';
+import type { Cluster } from '../cluster/cluster.ts';
+import type { GpuGeneration, GpuSpec, ModelSpec } from '../schema/index.ts';
 import { KERNEL_LAUNCH_SEC, memoryBoundSec } from './kernel-rates.ts';
 
 /*
@@ -81,4 +82,35 @@ export function flashAttentionSec(
     forwardSec: Math.max(forwardComputeSec, memoryBoundSec(bytes, gpu)) + KERNEL_LAUNCH_SEC,
     backwardSec: Math.max(backwardComputeSec, memoryBoundSec(2 * bytes, gpu)) + KERNEL_LAUNCH_SEC,
   };
+}
+
+/*
+ * FlashAttention-2's kernels predate Hopper's warpgroup MMA and TMA: FlashAttention-3 (Shah et al.
+ * 2024, arXiv 2407.08608, abstract) runs 1.5–2.0× faster than FlashAttention-2 in BF16 on H100, and
+ * cuDNN's fused kernels, which Transformer Engine runs and `efficiency.attention` is fitted on, match
+ * it. A 'flash2' model's attention therefore reaches 1/1.75 (the middle of that range) of the fused
+ * kernel's share on Hopper. Blackwell has no published figure and takes Hopper's; on Ampere and
+ * older FlashAttention-2 is the generation's own kernel, as AMD's is on CDNA 3.
+ */
+const FLASH_ATTENTION_2_SHARE: Partial<Record<GpuGeneration, number>> = {
+  hopper: 1 / 1.75,
+  blackwell: 1 / 1.75,
+};
+
+/** The share of the fused kernel's attention efficiency FlashAttention-2 reaches on a generation. */
+export function flashAttention2Share(generation: GpuGeneration | undefined): number {
+  return (generation !== undefined ? FLASH_ATTENTION_2_SHARE[generation] : undefined) ?? 1;
+}
+
+/**
+ * The cluster as the model's attention kernels run on it: a 'flash2' model gets FlashAttention-2's
+ * share of its GPU's attention efficiency, by the GPU's generation (catalog GPUs name theirs; a
+ * described GPU without one keeps its own efficiency).
+ */
+export function withAttentionKernels(cluster: Cluster, model: ModelSpec): Cluster {
+  if (model.kind !== 'transformer' || model.attention !== 'flash2') return cluster;
+  const share = flashAttention2Share(cluster.gpu.generation);
+  if (share === 1) return cluster;
+  const efficiency = { ...cluster.gpu.efficiency, attention: cluster.gpu.efficiency.attention * share };
+  return { ...cluster, gpu: { ...cluster.gpu, efficiency } };
 }

@@ -84,7 +84,10 @@ export interface TransformerDims {
    * family decides.
    */
   readonly dropout: boolean;
+  /** One fused attention kernel ('flash' or 'flash2'), not separate score and softmax kernels. */
   readonly flashAttention: boolean;
+  /** The fused kernel is FlashAttention-2's ('flash2'), not the generation's own. */
+  readonly flashAttention2: boolean;
   readonly moe: MoeDims | null;
   readonly mla: MlaDims | null;
   readonly mtpLayers: number;
@@ -191,7 +194,8 @@ export function resolveDims(input: TransformerSpec, options: BuildOptions): Tran
     positionEmbedding: spec.positionEmbedding ?? (gpt ? 'learned' : 'rope'),
     bias: spec.bias ?? gpt,
     dropout: spec.dropout ?? gpt,
-    flashAttention: spec.attention === 'flash',
+    flashAttention: spec.attention !== 'eager',
+    flashAttention2: spec.attention === 'flash2',
     moe,
     mla: spec.mla ?? null,
     mtpLayers: spec.mtpLayers,

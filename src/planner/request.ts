@@ -4,6 +4,7 @@
  */
 import type { Cluster } from '../cluster/cluster.ts';
 import { parseCluster } from '../cluster/index.ts';
+import { withAttentionKernels } from '../cost/attention-kernel.ts';
 import { buildGraph } from '../graph/graph.ts';
 import { InvalidInputError, parseOrThrow } from '../schema/errors.ts';
 import { PlanRequest } from '../schema/index.ts';
@@ -16,11 +17,13 @@ export function parsePlanRequest(value: unknown): { request: PlanRequest; cluste
 
 /** The cluster of an already validated request; an unknown GPU is an error at `cluster.gpu`. */
 export function requestCluster(request: PlanRequest): Cluster {
+  let cluster: Cluster;
   try {
-    return parseCluster(request.cluster);
+    cluster = parseCluster(request.cluster);
   } catch (error) {
     throw prefixIssues(error, 'cluster');
   }
+  return withAttentionKernels(cluster, request.model);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CollectiveAlgorithm } from './vocabulary.ts';
+import { CollectiveAlgorithm, GpuGeneration } from './vocabulary.ts';
 
 const positive = z.number().positive().finite();
 
@@ -104,6 +104,11 @@ export const GpuSpec = z
     /** NVLink bandwidth per GPU and direction, GB/s. */
     nvlinkGBps: positive,
     efficiency: Efficiency,
+    /**
+     * The generation whose kernels the GPU runs (catalog GPUs carry theirs): where a kernel's figure
+     * depends on it, e.g. what FlashAttention-2 reaches of the fused attention kernel.
+     */
+    generation: GpuGeneration.optional(),
     /** Streaming multiprocessors (NVIDIA) or compute units (AMD) that GEMM tiles are spread over. */
     smCount: z.number().int().positive().optional(),
     /** The clock the vendor's dense tensor peaks are computed at, MHz. */

@@ -112,10 +112,13 @@ export type PositionEmbedding = z.infer<typeof PositionEmbedding>;
 export type Norm = z.infer<typeof Norm>;
 
 /**
- * How attention runs: 'flash' (one fused kernel, the s×s scores never stored) or 'eager' (scores,
- * softmax, dropout and context as separate kernels, as Megatron-LM ran in 2021).
+ * How attention runs: 'flash' (one fused kernel, the s×s scores never stored: the generation's own,
+ * as Transformer Engine runs cuDNN's), 'flash2' (the same fused algorithm in FlashAttention-2's
+ * kernels, as PyTorch's SDPA flash backend runs them: on Hopper and later without the generation's
+ * tensor-core instructions, so slower) or 'eager' (scores, softmax, dropout and context as separate
+ * kernels, as Megatron-LM ran in 2021).
  */
-export const AttentionKind = z.enum(['flash', 'eager']);
+export const AttentionKind = z.enum(['flash', 'flash2', 'eager']);
 export type AttentionKind = z.infer<typeof AttentionKind>;
 
 /** Training frameworks a plan can be exported to and searched for (DESIGN.md §9). */

@@ -5,13 +5,19 @@
  * blocks over the SMs.
  */
 import { describe, expect, it } from 'vitest';
+import { findGpu } from '../../src/cluster/catalog.ts';
 import { resolveCluster } from '../../src/cluster/cluster.ts';
 import { logicalMesh } from '../../src/cluster/mesh.ts';
-import { attentionWaveFactor, performedAttentionFlops } from '../../src/cost/attention-kernel.ts';
+import {
+  attentionWaveFactor,
+  flashAttention2Share,
+  performedAttentionFlops,
+} from '../../src/cost/attention-kernel.ts';
 import { KERNEL_LAUNCH_SEC } from '../../src/cost/kernel-rates.ts';
 import { costContext, costOfOp } from '../../src/cost/op-cost.ts';
 import { parseGraph } from '../../src/graph/index.ts';
-import { ClusterSpec } from '../../src/schema/index.ts';
+import { requestCluster } from '../../src/planner/request.ts';
+import { ClusterSpec, PlanRequest } from '../../src/schema/index.ts';
 import { build } from '../model/helpers.ts';
 
 const GPT3 = { layers: 2, hidden: 12288, heads: 96, vocab: 51200, seqLen: 2048 } as const;
@@ -76,5 +82,32 @@ describe('flash attention', () => {
     expect(scores.kind).toBe('matmul');
     expect(scores.causal).toBe(false);
     expect(scores.flops).toBe(2 * b * s * s * h);
+  });
+});
+
+describe('FlashAttention-2 kernels (model.attention "flash2")', () => {
+  const request = (gpu: string | object, attention: string) =>
+    PlanRequest.parse({
+      model: { kind: 'transformer', ...GPT3, attention },
+      cluster: { gpu, nodes: 1, gpusPerNode: 8 },
+      training: { globalBatch: 8, precision: 'bf16', optimizer: 'adam' },
+    });
+  const attentionEfficiency = (gpu: string | object, attention: string) =>
+    requestCluster(request(gpu, attention)).gpu.efficiency.attention;
+
+  it('reach 1/1.75 of the fused kernel on Hopper and Blackwell (FlashAttention-3: 1.5–2.0× in BF16)', () => {
+    for (const gpu of ['H100-80GB', 'B200-180GB']) {
+      expect(attentionEfficiency(gpu, 'flash2')).toBeCloseTo(attentionEfficiency(gpu, 'flash') / 1.75, 12);
+    }
+    expect(flashAttention2Share('hopper')).toBeCloseTo(1 / 1.75, 12);
+  });
+
+  it('are the generation’s own kernels on Ampere; a described GPU goes by the generation it names', () => {
+    expect(attentionEfficiency('A100-80GB', 'flash2')).toBe(attentionEfficiency('A100-80GB', 'flash'));
+    const { generation, ...unnamed } = { ...findGpu('H100-80GB')!.spec, name: 'my-h100' };
+    expect(generation).toBe('hopper');
+    const named = { ...unnamed, generation };
+    expect(attentionEfficiency(named, 'flash2')).toBeCloseTo(attentionEfficiency(named, 'flash') / 1.75, 12);
+    expect(attentionEfficiency(unnamed, 'flash2')).toBe(attentionEfficiency(unnamed, 'flash'));
   });
 });

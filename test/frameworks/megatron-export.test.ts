@@ -272,6 +272,11 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
       },
     ],
     [
+      'FlashAttention-2 kernels: the flash backend',
+      requestOf({ ...llama, attention: 'flash2' }, { tp: 2, pp: 2, dp: 4, sequenceParallel: true }),
+      ({ ns }) => expect(ns.values.get('attention_backend')).toBe('flash'),
+    ],
+    [
       'heads wider than hidden / heads (Qwen3 style): --kv-channels',
       requestOf({ ...llama, headDim: 128 }, { tp: 2, pp: 2, dp: 4, sequenceParallel: true }),
       ({ ns }) => expect(ns.values.get('kv_channels')).toBe('128'),
@@ -348,6 +353,14 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
   for (const [name, request, extra] of cases) {
     it(name, async () => extra(checkExport(await estimated(request), request)));
   }
+
+  it('says what to install for FlashAttention-2 kernels, and picks no backend for the fused default', async () => {
+    const flash2 = (await estimated(requestOf({ ...llama, attention: 'flash2' }, { tp: 2, pp: 2, dp: 4 })))
+      .exports!.megatron;
+    expect(flash2.notes.some((n) => n.includes('install flash-attn 2'))).toBe(true);
+    const fused = (await estimated(requestOf(llama, { tp: 2, pp: 2, dp: 4 }))).exports!.megatron;
+    expect(fused.args.some((a) => a[0] === '--attention-backend')).toBe(false);
+  });
 
   it('the gradient reduction priced overlapped is turned on, with the parameter gather', async () => {
     const request = requestOf(llama, { tp: 2, pp: 2, dp: 4, zero: 1 });

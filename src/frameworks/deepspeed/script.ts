@@ -58,6 +58,11 @@ function modelDict(d: TransformerDims): string {
     ['dropout', d.dropout ? '0.1' : '0.0'],
     ['tied_embeddings', py(d.tiedEmbeddings)],
     ['flash_attention', py(d.flashAttention)],
+    // Which fused kernel the plan priced: FlashAttention-2's, or the GPU's own (cuDNN's on Hopper).
+    [
+      'flash_attention_kernel',
+      py(d.flashAttention ? (d.flashAttention2 ? 'flash-attention-2' : 'fused') : null),
+    ],
     [
       'moe',
       py(

@@ -44,8 +44,10 @@ function attentionArgs(d: TransformerDims): Arg[] {
     if (d.kvHeads !== d.heads) args.push(['--group-query-attention'], ['--num-query-groups', d.kvHeads]);
   }
   // Eager attention as priced (separate score, softmax and dropout kernels); the default backend
-  // picks a fused kernel, which is what the plan prices for flash attention.
+  // picks a fused kernel, which is what the plan prices for flash attention. FlashAttention-2 is the
+  // flash-attn package's kernels, which the `flash` backend runs through Transformer Engine.
   if (!d.flashAttention) args.push(['--attention-backend', 'unfused']);
+  else if (d.flashAttention2) args.push(['--attention-backend', 'flash']);
   return args;
 }
 

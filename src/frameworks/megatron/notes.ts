@@ -30,6 +30,11 @@ export function megatronNotes(ctx: ExportContext, facts: ExportFacts): string[] 
       `Megatron-LM interleaves ${v} model chunks per rank (rank i holds virtual stages i, i + ${pp}, …): each rank keeps the plan's block count, in ${v} chunks that are not contiguous.`,
     );
   }
+  if (dims.flashAttention2) {
+    notes.push(
+      'Attention is priced as FlashAttention-2: --attention-backend flash runs the flash-attn package through Transformer Engine; install flash-attn 2 and not FlashAttention-3 (flash_attn_interface), which Transformer Engine would prefer on Hopper and which runs faster than planned.',
+    );
+  }
   if (dims.positionEmbedding === 'rope') {
     notes.push(
       "RoPE runs with Megatron's default base of 10000 (--rotary-base sets another, e.g. 500000 for Llama 3); the base does not change the plan.",

@@ -72,6 +72,11 @@ function modelNotes(dims: TransformerDims, model: TorchtitanModel): string[] {
       "Dropout masks come from each rank's CUDA generator, which torchtitan v0.2.2 does not seed per rank (distributed/utils.py set_determinism): set different seeds per rank if masks must differ across data-parallel replicas.",
     );
   }
+  if (dims.flashAttention2) {
+    notes.push(
+      "The plan prices attention as FlashAttention-2 kernels; torchtitan v0.2.2 asks PyTorch's SDPA for cuDNN attention first (models/attention.py), which runs faster than planned on Hopper and Blackwell.",
+    );
+  }
   if (!dims.flashAttention) {
     notes.push(
       "The plan prices attention as separate kernels; torchtitan runs PyTorch's fused SDPA, which needs less memory and time for the same model.",
