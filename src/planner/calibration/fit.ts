@@ -20,6 +20,11 @@ const INITIAL_STEP = 0.1;
 const SIMPLEX_TOLERANCE = 0.003;
 /** Each trial prices every run: the search's budget, about a minute for a generation's runs. */
 const MAX_EVALUATIONS = 90;
+/** Fresh simplexes after the first, each from the best point so far, while they improve on it. */
+const RESTARTS = 2;
+
+/** A factor calibration may fit. */
+export type CalibratedFactor = (typeof CALIBRATED_FACTORS)[number];
 
 /** One measured run: an estimate request with its parallel configuration pinned, and its step time. */
 export interface CalibrationRun {
@@ -117,15 +122,20 @@ export function meanAbs(values: readonly number[]): number {
 export async function fitFactors(
   runs: readonly CalibrationRun[],
   start: Efficiency,
-  options: { readonly maxEvaluations?: number; readonly times?: StepTimes } = {},
+  options: {
+    readonly maxEvaluations?: number;
+    readonly times?: StepTimes;
+    /** The factors to fit (default all of CALIBRATED_FACTORS); the others keep their start values. */
+    readonly factors?: readonly CalibratedFactor[];
+  } = {},
 ): Promise<FitResult> {
   const times = options.times ?? new StepTimes();
   const evaluationsBefore = times.evaluations;
   // A factor no run's time depends on (attention when every run uses eager attention) would only
   // spend the simplex's evaluations on a flat direction: probe each once and search the others.
   const startError = await times.meanAbsErrorPct(runs, start);
-  const names: (typeof CALIBRATED_FACTORS)[number][] = [];
-  for (const name of CALIBRATED_FACTORS) {
+  const names: CalibratedFactor[] = [];
+  for (const name of options.factors ?? CALIBRATED_FACTORS) {
     const moved = start[name] + (start[name] + INITIAL_STEP > FACTOR_CEILING ? -INITIAL_STEP : INITIAL_STEP);
     const movedError = await times.meanAbsErrorPct(runs, { ...start, [name]: round(moved) });
     if (Math.abs(movedError - startError) > 1e-9) names.push(name);
@@ -138,14 +148,16 @@ export async function fitFactors(
     return out;
   };
   const objective = (x: readonly number[]) => times.meanAbsErrorPct(runs, toFactors(x));
-  const best =
-    names.length === 0
-      ? { x: [], f: startError }
-      : await nelderMead(
-          objective,
-          names.map((name) => start[name]),
-          options.maxEvaluations ?? MAX_EVALUATIONS,
-        );
+  const budget = options.maxEvaluations ?? MAX_EVALUATIONS;
+  let best = { x: names.map((name) => start[name]), f: startError };
+  // Restarted from its own answer while that still improves: a simplex can shrink onto a slope of an
+  // absolute-error objective's kinks short of the minimum, and a fresh one steps off it.
+  for (let round = 0; names.length > 0 && round < RESTARTS + 1; round++) {
+    const next = await nelderMead(objective, best.x, budget);
+    const improved = next.f < best.f - 1e-9;
+    if (next.f <= best.f) best = next;
+    if (!improved) break;
+  }
   let factors = toFactors(best.x);
   let error = best.f;
   for (const name of names) {
