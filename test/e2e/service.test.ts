@@ -168,7 +168,10 @@ describe('meshplan sweep and the API event loop (inline queue)', () => {
     if (server) await stop(server);
   });
 
-  it('answers /healthz in under 50 ms while a long plan is being solved', async () => {
+  // The property is that solving never holds the API's event loop (a plan takes seconds): a pause of
+  // 250 ms would show it, while the 2-core CI machine, running other test files at once, can delay
+  // a healthy answer by tens of milliseconds. Latency targets are the service benchmark's.
+  it('answers /healthz without a pause of 250 ms while a long plan is being solved', async () => {
     const client = createMeshplanClient(url);
     const big = {
       model: { kind: 'transformer', layers: 128, hidden: 25600, heads: 160, vocab: 51200, seqLen: 2048 },
@@ -187,7 +190,7 @@ describe('meshplan sweep and the API event loop (inline queue)', () => {
     }
     const { data: job } = await client.GET('/v1/plans/{id}', { params: { path: { id: data!.id } } });
     expect(job?.status).toBe('running');
-    expect(Math.max(...latencies)).toBeLessThan(50);
+    expect(Math.max(...latencies)).toBeLessThan(250);
     await client.DELETE('/v1/plans/{id}', { params: { path: { id: data!.id } } });
   });
 
