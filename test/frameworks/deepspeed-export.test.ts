@@ -120,9 +120,12 @@ function checkConfig(config: Record<string, unknown>): void {
   expect(precisions).toHaveLength(1);
   expect(config[precisions[0]!]).toEqual({ enabled: true });
   const zero = config.zero_optimization as Record<string, unknown>;
+  // Counts (the stage, ZeRO-3's prefetch and live-parameter budgets in elements) are integers.
+  const counts = ['stage', 'stage3_prefetch_bucket_size', 'stage3_max_live_parameters'];
   for (const [key, value] of Object.entries(zero)) {
     expect(reference.zero, key).toHaveProperty([key]);
-    expect(typeof value, key).toBe(key === 'stage' ? 'number' : 'boolean');
+    if (counts.includes(key)) expect(Number.isInteger(value) && (value as number) >= 0, key).toBe(true);
+    else expect(typeof value, key).toBe('boolean');
   }
   expect(reference.stages).toContain(zero.stage);
   const pipeline = (config.pipeline ?? {}) as Record<string, unknown>;
@@ -208,6 +211,22 @@ describe('DeepSpeed v0.16.4 exports of plans it runs', () => {
     expect(zero(expressible[1]!, { overlapGradReduce: false })).toMatchObject({ overlap_comm: false });
     expect(zero(expressible[3]!)).toMatchObject({ stage: 3, overlap_comm: true });
     expect(zero(expressible[5]!)).toMatchObject({ stage: 1, overlap_comm: false }); // pipeline: after the last microbatch
+  });
+
+  it('ZeRO-3 prefetches the largest layer whole and keeps two live, as its working set is priced', () => {
+    const zero3 = buildExports(expressible[3]!.req, expressible[3]!.summary, expressible[3]!.stages).deepspeed
+      .config.zero_optimization;
+    // The GPT block of hidden 512 (tied embeddings of 4,096 × 512 are smaller): 12·h² weights + 13·h
+    // biases and norm parameters.
+    const block = 12 * 512 ** 2 + 13 * 512;
+    expect(zero3).toMatchObject({
+      stage: 3,
+      stage3_prefetch_bucket_size: block,
+      stage3_max_live_parameters: 1e9,
+    });
+    const zero1 = buildExports(expressible[1]!.req, expressible[1]!.summary, expressible[1]!.stages).deepspeed
+      .config.zero_optimization as Record<string, unknown>;
+    expect(zero1).not.toHaveProperty('stage3_prefetch_bucket_size');
   });
 
   it("names the method that gives the plan's split: uniform where only it does", () => {

@@ -3,6 +3,7 @@
  * engine's checkpointing keys, every one read by that release) and train_deepspeed.py, which
  * builds the `PipelineModule` whose own partitioning gives the planned stages.
  */
+import type { PlannedLayer } from '../../model/planned.ts';
 import type { Exports, ZeroStage } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
 import type { RequestedOverlaps } from '../framework.ts';
@@ -18,14 +19,43 @@ type DeepSpeedExport = Exports['deepspeed'];
  * plan priced (explicit, since stage 3 defaults it on and stages 1–2 off) and contiguous gradient
  * buckets (the default, said so); stage 2 reduce-scatters as priced (its default too).
  */
-function zeroSection(zero: ZeroStage, overlap: boolean): Record<string, number | boolean> {
+function zeroSection(
+  zero: ZeroStage,
+  overlap: boolean,
+  largestLayer: number,
+): Record<string, number | boolean> {
   if (zero === 0) return { stage: 0 };
   return {
     stage: zero,
     overlap_comm: overlap,
     contiguous_gradients: true,
     ...(zero >= 2 ? { reduce_scatter: true } : {}),
+    ...(zero === 3 ? stage3Prefetch(largestLayer) : {}),
   };
+}
+
+/**
+ * ZeRO-3 as priced gathers the next layer while one runs and holds both whole
+ * (cost/memory.ts zero3WorkingSet): a prefetch bucket of the largest layer's parameters
+ * (stage3_prefetch_bucket_size, default 5e7, less than one transformer block of a large model) and
+ * room for two of them live (stage3_max_live_parameters, default 1e9), in parameter elements.
+ */
+function stage3Prefetch(largestLayer: number): Record<string, number> {
+  return {
+    stage3_prefetch_bucket_size: largestLayer,
+    stage3_max_live_parameters: Math.max(1e9, 2 * largestLayer),
+  };
+}
+
+/** The most trained parameters one layer of the model holds (DeepSpeed's layers are not tensor-split). */
+function largestLayerElements(layers: readonly PlannedLayer[]): number {
+  let largest = 0;
+  for (const layer of layers) {
+    let elements = 0;
+    for (const tensor of layer.graph.tensors.values()) if (tensor.param) elements += tensor.numel;
+    largest = Math.max(largest, elements);
+  }
+  return largest;
 }
 
 function requestedOverlaps(ctx: ExportContext): RequestedOverlaps {
@@ -73,7 +103,7 @@ export function deepspeedExport(ctx: ExportContext): DeepSpeedExport {
     train_micro_batch_size_per_gpu: ctx.rankMicroBatch,
     gradient_accumulation_steps: microbatches,
     [request.training.precision]: { enabled: true },
-    zero_optimization: zeroSection(zero, overlap),
+    zero_optimization: zeroSection(zero, overlap, largestLayerElements(ctx.model.layers)),
   };
   const notes = [
     `World: ${pp} stage(s) x ${dp} data-parallel ranks = ${ctx.devices} GPUs; train_batch_size ${request.training.globalBatch} = micro batch ${ctx.rankMicroBatch} x ${microbatches} accumulation steps x ${dp} ranks.`,
