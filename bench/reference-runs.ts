@@ -12,8 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { findGpu } from '../src/cluster/catalog.ts';
-import type { CalibrationRun } from '../src/planner/calibration/fit.ts';
+import { findGpu, generationOf } from '../src/cluster/catalog.ts';
+import { type CalibrationRun, gpuName } from '../src/planner/calibration/fit.ts';
 import { estimate } from '../src/planner/estimate.ts';
 import type { GpuGeneration, GpuSpec, PlanRequestInput } from '../src/schema/index.ts';
 import {
@@ -86,7 +86,6 @@ interface RunFacts {
   readonly family: SourceFamily;
   /** The GPU as the catalog names it, or a description where the catalog lacks the model. */
   readonly gpu: string | GpuSpec;
-  readonly generation: GpuGeneration;
   readonly parallel: NonNullable<PlanRequestInput['parallel']>;
   readonly dropless?: boolean;
   readonly capacityFactor?: number;
@@ -118,19 +117,16 @@ const FACTS: Readonly<Record<string, RunFacts>> = {
   'dgxc2411-llama31-70b-h100-bf16-64gpu-cp2': {
     family: 'dgxc',
     gpu: 'H100-80GB',
-    generation: 'hopper',
     parallel: { ...MCORE, sequenceParallel: true, overlapTensorParallelComm: true },
   },
   'dgxc2411-gpt3-175b-h100-bf16-128gpu': {
     family: 'dgxc',
     gpu: 'H100-80GB',
-    generation: 'hopper',
     parallel: { ...MCORE, sequenceParallel: true, overlapTensorParallelComm: true },
   },
   'dgxc2411-grok1-314b-h100-bf16-512gpu-cp2-ep8': {
     family: 'dgxc',
     gpu: 'H100-80GB',
-    generation: 'hopper',
     // ETP unset defaulted to TP in that NeMo (the record's inference); ub_tp_comm_overlap false.
     parallel: { ...MCORE, sequenceParallel: true, overlapTensorParallelComm: false, etp: 4 },
     dropless: false,
@@ -139,26 +135,22 @@ const FACTS: Readonly<Record<string, RunFacts>> = {
   'nemo2407-llama2-70b-h100-fp8-64gpu': {
     family: 'nemo',
     gpu: 'H100-80GB',
-    generation: 'hopper',
     // NeMo 24.07's Llama 2 70B recipe: SP and TP overlap on (not in the table).
     parallel: { ...MCORE, sequenceParallel: true, overlapTensorParallelComm: true },
   },
   'nemo-longseq-llama2-7b-h100-fp8-128k-cp4': {
     family: 'nemo',
     gpu: 'H100-80GB',
-    generation: 'hopper',
     parallel: { ...MCORE, sequenceParallel: true, overlapTensorParallelComm: true },
   },
   'nemo-longseq-llama3-8b-b200-fp8-256k-cp4': {
     family: 'nemo',
     gpu: 'B200-180GB',
-    generation: 'blackwell',
     parallel: { ...MCORE, sequenceParallel: true, overlapTensorParallelComm: true },
   },
   'mbridge260401-qwen3-30b-a3b-h100-fp8-16gpu-ep16': {
     family: 'megatron-bridge',
     gpu: 'H100-80GB',
-    generation: 'hopper',
     parallel: { ...MCORE, etp: 1 },
     dropless: true,
     // Its recipe (Megatron-Bridge 21d102f5, qwen3_llm_pretrain.py qwen3_30b_a3b_pretrain_config_h100,
@@ -169,13 +161,11 @@ const FACTS: Readonly<Record<string, RunFacts>> = {
   'mbridge2511-llama3-8b-h100-fp8-8gpu-fsdp': {
     family: 'megatron-bridge',
     gpu: 'H100-80GB',
-    generation: 'hopper',
     parallel: { ...MCORE, zero: 3 },
   },
   'mbridge260401-gptoss-120b-b200-bf16-64gpu-ep8': {
     family: 'megatron-bridge',
     gpu: 'B200-180GB',
-    generation: 'blackwell',
     // The record leaves recompute unlisted; the recipe it ran (Megatron-Bridge 21d102f5,
     // scripts/performance/configs/gpt_oss/gpt_oss_workload_base_configs.py,
     // GPT_OSS_120B_PRETRAIN_CONFIG_B200_BF16_V2 from _V1) sets recompute_modules
@@ -186,7 +176,6 @@ const FACTS: Readonly<Record<string, RunFacts>> = {
   'torchtitan202412-llama31-8b-h100-fp8-8gpu-fsdp4-cp2-64k': {
     family: 'torchtitan',
     gpu: h100With96GiB(),
-    generation: 'hopper',
     // FSDP2 (ZeRO-3) with full activation checkpointing; FSDP reduces during the backward.
     parallel: { zero: 3, recompute: 'full', overlapGradReduce: true },
     // torchtitan 9dec370 (torchtitan/utils.py get_train_context): under context parallelism SDPA may
@@ -197,7 +186,6 @@ const FACTS: Readonly<Record<string, RunFacts>> = {
   'torchtitan202506-llama31-8b-h200-fp8-32gpu-fsdp': {
     family: 'torchtitan',
     gpu: 'H200-141GB',
-    generation: 'hopper',
     // local_batch_size 2, selective per-op checkpointing (llama3_8b.toml defaults).
     parallel: { zero: 3, recompute: 'selective', overlapGradReduce: true, microBatch: 2 },
     // torchtitan e7c0cae (torchtitan/models/attention.py ScaledDotProductAttention): SDPA's backends
@@ -208,7 +196,6 @@ const FACTS: Readonly<Record<string, RunFacts>> = {
   'nemotron4-15b-paper-768gpu-dp96': {
     family: 'nemotron-paper',
     gpu: 'H100-80GB',
-    generation: 'hopper',
     // Megatron-LM of early 2024: SP and the distributed optimizer with tp 8; microbatch not stated: 1.
     parallel: { ...MCORE, sequenceParallel: true, overlapTensorParallelComm: false },
   },
@@ -301,6 +288,14 @@ async function secFromTflops(request: PlanRequestInput, tflops: number, gpus: nu
   return (await flopsPerStep(request, hardware)) / (tflops * 1e12 * gpus);
 }
 
+/** The generation of the run's GPU, as its catalog spec (or the description built from one) names it. */
+function generationOfRequest(request: PlanRequestInput): GpuGeneration {
+  const gpu = request.cluster.gpu;
+  const generation = typeof gpu === 'string' ? generationOf(gpu) : gpu.generation;
+  if (generation === undefined) throw new Error(`${gpuName(request)}: no GPU generation to calibrate under`);
+  return generation;
+}
+
 async function classicRun(run: PublishedRun): Promise<ReferenceRun> {
   const request = publishedRequest(run);
   const hardwareFlops = countsRecompute(run);
@@ -309,7 +304,7 @@ async function classicRun(run: PublishedRun): Promise<ReferenceRun> {
   return {
     id: run.id,
     family: sc21 ? 'sc21' : 'megatron-readme',
-    generation: sc21 ? 'ampere' : 'hopper',
+    generation: generationOfRequest(request),
     request,
     measuredStepSec: await secFromTflops(request, tflops, run.cluster.num_gpus, hardwareFlops),
     published: `${tflops} TFLOP/s/GPU`,
@@ -340,7 +335,7 @@ async function modernRun(r: ModernRecord): Promise<ReferenceRun> {
   return {
     id: r.id,
     family: facts.family,
-    generation: facts.generation,
+    generation: generationOfRequest(request),
     request,
     measuredStepSec,
     published,

@@ -58,7 +58,7 @@ export function registerImportCommand(program: Command): Command {
     .option('--batch <n>', 'samples bound to the batch dim', positiveInteger, 1)
     .option('--json', 'print {"kind": "graph", "graph": …}, a model a request can use as it is')
     .action(async (file: string, opts: ImportOptions) => {
-      const [{ importOnnx }, { buildGraph }, { repeatedBlocks }] = await Promise.all([
+      const [{ importOnnx }, { buildGraph, paramElements }, { repeatedBlocks }] = await Promise.all([
         import('../import/index.ts'),
         import('../graph/graph.ts'),
         import('../graph/blocks.ts'),
@@ -79,7 +79,7 @@ export function registerImportCommand(program: Command): Command {
         return;
       }
       const graph = buildGraph(imported.graph);
-      const params = [...graph.tensors.values()].filter((t) => t.param).reduce((s, t) => s + t.numel, 0);
+      const params = paramElements(graph);
       const flops = graph.ops.reduce((s, op) => s + op.flops, 0);
       const runs = repeatedBlocks(graph);
       const lines = [

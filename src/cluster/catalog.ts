@@ -35,14 +35,7 @@ export function findGpu(id: string): CatalogGpu | undefined {
   return key === undefined ? undefined : GPU_CATALOG[key];
 }
 
-/** The generation (catalog file) a catalog GPU belongs to; undefined when the id is unknown. */
+/** The generation a catalog GPU belongs to (its spec names it); undefined when the id is unknown. */
 export function generationOf(id: string): GpuGeneration | undefined {
-  const wanted = id.trim().toLowerCase();
-  for (const [generation, gpus] of Object.entries(BY_GENERATION) as [
-    GpuGeneration,
-    Record<string, CatalogGpu>,
-  ][]) {
-    if (Object.keys(gpus).some((k) => k.toLowerCase() === wanted)) return generation;
-  }
-  return undefined;
+  return findGpu(id)?.spec.generation;
 }

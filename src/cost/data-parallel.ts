@@ -17,11 +17,6 @@ export interface DataParallelTraffic {
   readonly forwardPerMicrobatchSec: number;
   /** Per microbatch, during or after its backward pass: gathers again, and gradient reductions. */
   readonly backwardPerMicrobatchSec: number;
-  /**
-   * Whether the per-microbatch traffic travels behind the pass it belongs to, layer by layer (bucketed
-   * reductions, prefetched gathers), or waits for the pass to end.
-   */
-  readonly overlapped: boolean;
 }
 
 /**
@@ -29,10 +24,11 @@ export interface DataParallelTraffic {
  * at every microbatch where the runtime reduces each accumulation step (DDP without pipelining:
  * `every-microbatch`); ZeRO 1 (Megatron's distributed optimizer) reduce-scatters it once per step and
  * all-gathers the updated parameters; ZeRO 2 reduce-scatters after every microbatch's backward and
- * gathers parameters once; ZeRO 3 also gathers parameters before every forward and backward. A runtime that overlaps the gradient reduction overlaps these the same way: FSDP2,
- * Megatron-FSDP and DeepSpeed's ZeRO with `overlap_comm` prefetch the next layer's parameters and
- * reduce a layer's gradients while other layers compute; one that reduces after the backward
- * (`after-backward`) waits for each.
+ * gathers parameters once; ZeRO 3 also gathers parameters before every forward and backward. How
+ * much of it each pass hides is the stage's to price (stage.ts): a runtime that overlaps the gradient
+ * reduction overlaps the per-microbatch traffic the same way (FSDP2, Megatron-FSDP and DeepSpeed's ZeRO
+ * with `overlap_comm` prefetch the next layer's parameters and reduce a layer's gradients while other
+ * layers compute); one that reduces after the backward (`after-backward`) waits for each.
  */
 export function dataParallelSec(
   elements: number,
@@ -40,13 +36,11 @@ export function dataParallelSec(
   axis: MeshAxis,
   reduction: GradientReduction,
 ): DataParallelTraffic {
-  const overlapped = reduction !== 'after-backward';
   const none = {
     perStepSec: 0,
     perStepGatherSec: 0,
     forwardPerMicrobatchSec: 0,
     backwardPerMicrobatchSec: 0,
-    overlapped,
   };
   if (axis.size <= 1 || elements <= 0) return none;
   const gradBytes = elements * GRADIENT_BYTES;
@@ -64,27 +58,18 @@ export function dataParallelSec(
   return { ...none, forwardPerMicrobatchSec: gather, backwardPerMicrobatchSec: gather + scatter };
 }
 
-/** What a pass's data-parallel traffic adds to its time: all of it, or what its overlap leaves exposed. */
-export function exposedPassTrafficSec(
-  trafficSec: number,
-  passComputeSec: number,
-  layers: number,
-  overlapped: boolean,
-): number {
-  return trafficSec > 0 ? exposedGradientSec(trafficSec, passComputeSec, layers, overlapped) : 0;
-}
-
 /**
  * The overlap term of DESIGN.md §4: with bucketed reduction, a layer's gradients travel while the
- * layers before it run their last backward pass, so only what exceeds that window — and at least
- * the last layer's share — stays exposed.
+ * layers before it run their last backward pass (and with prefetching, a layer's parameters while the
+ * layer before it runs its pass), so only what exceeds that window — and at least one layer's share —
+ * stays exposed. No traffic exposes nothing.
  */
 export function exposedGradientSec(
   syncSec: number,
-  backwardWindowSec: number,
+  windowSec: number,
   layers: number,
   overlap: boolean,
 ): number {
   if (!overlap) return syncSec;
-  return Math.max(syncSec / Math.max(1, layers), syncSec - backwardWindowSec);
+  return Math.max(syncSec / Math.max(1, layers), syncSec - windowSec);
 }

@@ -7,7 +7,7 @@
 import type { Cluster } from '../cluster/cluster.ts';
 import { sendRecvSec } from '../cluster/collectives.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
-import { dataParallelSec, exposedGradientSec, exposedPassTrafficSec } from './data-parallel.ts';
+import { dataParallelSec, exposedGradientSec } from './data-parallel.ts';
 import type { LayoutEval } from './layout-eval.ts';
 import {
   FP8_COPY_BYTES,
@@ -31,11 +31,11 @@ export class LayerSeries {
   private readonly activations: Float64Array;
   private readonly gradSync: Float64Array;
   private readonly forward: Float64Array;
-  /** Range maximum of one layer's parameters (sparse table: level k spans 2^k layers). */
-  private largestLayer: Float64Array[] | null = null;
   private readonly backward: Float64Array;
   /** What overlap can hide: tensor-parallel collectives, expert all-to-alls, or both at once. */
   private readonly hideable: Record<'tp' | 'ep' | 'both', Float64Array>;
+  /** Range maximum of one layer's parameters (sparse table: level k spans 2^k layers), built on first use. */
+  private largestLayer: Float64Array[] | null = null;
 
   /** `tpOverlap`: the share of a collective overlap can hide behind compute (the GPU's efficiency). */
   constructor(
@@ -182,9 +182,11 @@ export function priceStage(
   const backwardSec = series.backwardComputeSec(first, last);
   const layers = last - first + 1;
   const forwardSec = series.forwardComputeSec(first, last);
+  // Per-microbatch traffic hides behind its own pass wherever the runtime overlaps the reduction.
+  const passesOverlap = config.gradientReduction !== 'after-backward';
   const dpPerMicrobatchSec =
-    exposedPassTrafficSec(dp.forwardPerMicrobatchSec, forwardSec, layers, dense.overlapped) +
-    exposedPassTrafficSec(dp.backwardPerMicrobatchSec, backwardSec, layers, dense.overlapped);
+    exposedGradientSec(dp.forwardPerMicrobatchSec, forwardSec, layers, passesOverlap) +
+    exposedGradientSec(dp.backwardPerMicrobatchSec, backwardSec, layers, passesOverlap);
   return {
     latencySec: layersSec + ppCommSec + dpPerMicrobatchSec,
     layersSec,
@@ -197,7 +199,7 @@ export function priceStage(
         backwardSec,
         layers,
         config.gradientReduction === 'overlapped',
-      ) + exposedPassTrafficSec(dp.perStepGatherSec, forwardSec, layers, config.overlapParamGather),
+      ) + exposedGradientSec(dp.perStepGatherSec, forwardSec, layers, config.overlapParamGather),
     optimizerSec: optimizerStepSec(owned, cluster.gpu),
     paramElements,
     ...stageMemory(series, first, last, config),

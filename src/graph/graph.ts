@@ -241,3 +241,10 @@ function topologicalOrder(
   }
   return order;
 }
+
+/** The trained parameters a graph holds: the elements of its parameter tensors. */
+export function paramElements(graph: OpGraph): number {
+  let elements = 0;
+  for (const tensor of graph.tensors.values()) if (tensor.param) elements += tensor.numel;
+  return elements;
+}

@@ -1,5 +1,5 @@
 import { type BlockRun, repeatedBlocks } from '../graph/blocks.ts';
-import { buildGraph, type OpGraph } from '../graph/graph.ts';
+import { buildGraph, type OpGraph, paramElements } from '../graph/graph.ts';
 import { clusterLayers } from '../graph/layers.ts';
 import { recomputableFlops } from '../graph/recompute.ts';
 import { InvalidInputError } from '../schema/errors.ts';
@@ -144,7 +144,7 @@ function modelOf(
       output: ops.at(-1)!.output,
     });
   }
-  const params = [...whole.tensors.values()].filter((t) => t.param).reduce((s, t) => s + t.numel, 0);
+  const params = paramElements(whole);
   if (params === 0) {
     throw new InvalidInputError([
       {

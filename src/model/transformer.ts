@@ -1,4 +1,4 @@
-import { buildGraph } from '../graph/graph.ts';
+import { buildGraph, paramElements } from '../graph/graph.ts';
 import type { OpGraphSpec } from '../schema/graph.ts';
 import type { TransformerSpec } from '../schema/model.ts';
 import { type BuildOptions, resolveDims } from './dims.ts';
@@ -28,9 +28,7 @@ interface GraphTotals {
 /** Validates a layer graph and sums its parameters and FLOPs (as the graph module counts them). */
 function totals(graph: OpGraphSpec): GraphTotals {
   const built = buildGraph(graph);
-  let params = 0;
-  for (const t of built.tensors.values()) if (t.param) params += t.numel;
-  return { params, flops: built.ops.reduce((sum, op) => sum + op.flops, 0) };
+  return { params: paramElements(built), flops: built.ops.reduce((sum, op) => sum + op.flops, 0) };
 }
 
 /**

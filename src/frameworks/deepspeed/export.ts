@@ -3,6 +3,7 @@
  * engine's checkpointing keys, every one read by that release) and train_deepspeed.py, which
  * builds the `PipelineModule` whose own partitioning gives the planned stages.
  */
+import { paramElements } from '../../graph/graph.ts';
 import type { PlannedLayer } from '../../model/planned.ts';
 import type { Exports, ZeroStage } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
@@ -49,13 +50,7 @@ function stage3Prefetch(largestLayer: number): Record<string, number> {
 
 /** The most trained parameters one layer of the model holds (DeepSpeed's layers are not tensor-split). */
 function largestLayerElements(layers: readonly PlannedLayer[]): number {
-  let largest = 0;
-  for (const layer of layers) {
-    let elements = 0;
-    for (const tensor of layer.graph.tensors.values()) if (tensor.param) elements += tensor.numel;
-    largest = Math.max(largest, elements);
-  }
-  return largest;
+  return Math.max(0, ...layers.map((layer) => paramElements(layer.graph)));
 }
 
 function requestedOverlaps(ctx: ExportContext): RequestedOverlaps {
