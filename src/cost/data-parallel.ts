@@ -4,7 +4,7 @@
  */
 import { collectiveSec } from '../cluster/collectives.ts';
 import type { MeshAxis } from '../cluster/mesh.ts';
-import type { GradientReduction, ZeroStage } from '../schema/vocabulary.ts';
+import type { CollectiveKind, GradientReduction, ZeroStage } from '../schema/vocabulary.ts';
 import { GRADIENT_BYTES, WEIGHT_BYTES } from './memory.ts';
 
 /** One device's data-parallel traffic: once per step, and per microbatch during each of its passes. */
@@ -19,6 +19,33 @@ export interface DataParallelTraffic {
   readonly backwardPerMicrobatchSec: number;
 }
 
+/** How many collectives a transfer goes as: the runtime's buckets, and (ZeRO-3's units) its layers. */
+export interface CollectiveSplit {
+  readonly buckets: number;
+  readonly layers: number;
+}
+const WHOLE: CollectiveSplit = { buckets: 1, layers: 1 };
+
+/**
+ * Megatron-LM's gradient bucket when --ddp-bucket-size is unset and the reduction overlaps the
+ * backward (DistributedDataParallel: max(4e7, 1e6 · data-parallel size), the size counting context
+ * parallelism); without overlap it keeps one bucket. Also the default runtime's, which prices
+ * ZeRO 1 as Megatron's distributed optimizer.
+ */
+export function megatronBucketElements(replicas: number, overlapped: boolean): number {
+  return overlapped ? Math.max(40_000_000, 1_000_000 * replicas) : Number.POSITIVE_INFINITY;
+}
+
+/** Buckets of `bucketElements` (null: one per layer) for `elements` spread over `layers` layers. */
+export function collectiveSplit(
+  elements: number,
+  layers: number,
+  bucketElements: number | null,
+): CollectiveSplit {
+  const buckets = bucketElements === null ? layers : Math.ceil(elements / bucketElements);
+  return { buckets: Math.max(1, buckets), layers: Math.max(1, layers) };
+}
+
 /**
  * Data-parallel gradient traffic per device. ZeRO 0 all-reduces the whole gradient once per step, or
  * at every microbatch where the runtime reduces each accumulation step (DDP without pipelining:
@@ -29,12 +56,17 @@ export interface DataParallelTraffic {
  * reduction overlaps the per-microbatch traffic the same way (FSDP2, Megatron-FSDP and DeepSpeed's ZeRO
  * with `overlap_comm` prefetch the next layer's parameters and reduce a layer's gradients while other
  * layers compute); one that reduces after the backward (`after-backward`) waits for each.
+ *
+ * `split`: how many collectives the runtime sends each transfer as. Each pays its own latency,
+ * (n − 1) ring steps, which at thousands of devices outweighs the bytes of a small layer
+ * (torchtitan's reason to add tensor parallelism past a few hundred GPUs).
  */
 export function dataParallelSec(
   elements: number,
   zero: ZeroStage,
   axis: MeshAxis,
   reduction: GradientReduction,
+  split: CollectiveSplit = WHOLE,
 ): DataParallelTraffic {
   const none = {
     perStepSec: 0,
@@ -43,19 +75,26 @@ export function dataParallelSec(
     backwardPerMicrobatchSec: 0,
   };
   if (axis.size <= 1 || elements <= 0) return none;
+  const inPieces = (kind: CollectiveKind, bytes: number, pieces: number) => {
+    const count = Math.max(1, Math.round(pieces));
+    return count * collectiveSec(kind, axis, bytes / count);
+  };
   const gradBytes = elements * GRADIENT_BYTES;
   const weightBytes = elements * WEIGHT_BYTES;
   if (zero === 0 || (zero === 1 && reduction === 'every-microbatch')) {
-    const allReduce = collectiveSec('all-reduce', axis, gradBytes);
+    const allReduce = inPieces('all-reduce', gradBytes, split.buckets);
     return reduction === 'every-microbatch'
       ? { ...none, backwardPerMicrobatchSec: allReduce }
       : { ...none, perStepSec: allReduce };
   }
-  const scatter = collectiveSec('reduce-scatter', axis, gradBytes);
-  const gather = collectiveSec('all-gather', axis, weightBytes);
+  const scatter = inPieces('reduce-scatter', gradBytes, split.buckets);
+  const gather = inPieces('all-gather', weightBytes, split.buckets);
   if (zero === 1) return { ...none, perStepSec: scatter, perStepGatherSec: gather };
   if (zero === 2) return { ...none, perStepGatherSec: gather, backwardPerMicrobatchSec: scatter };
-  return { ...none, forwardPerMicrobatchSec: gather, backwardPerMicrobatchSec: gather + scatter };
+  // ZeRO-3 gathers and reduces unit by unit: a layer each.
+  const unitScatter = inPieces('reduce-scatter', gradBytes, split.layers);
+  const unitGather = inPieces('all-gather', weightBytes, split.layers);
+  return { ...none, forwardPerMicrobatchSec: unitGather, backwardPerMicrobatchSec: unitGather + unitScatter };
 }
 
 /**

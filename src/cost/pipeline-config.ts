@@ -1,5 +1,6 @@
 import type { PlanRequest } from '../schema/index.ts';
 import type { GradientReduction, Recompute, ScheduleKind, ZeroStage } from '../schema/vocabulary.ts';
+import { megatronBucketElements } from './data-parallel.ts';
 
 /** The knobs of one pipeline replica that the outer search (or an estimate) fixes. */
 export interface PipelineConfig {
@@ -19,6 +20,11 @@ export interface PipelineConfig {
   readonly gradientReduction: GradientReduction;
   /** ZeRO 1–2's parameter all-gather hidden behind the next step's first forward (a framework's runtime decides). */
   readonly overlapParamGather: boolean;
+  /**
+   * Elements per collective of bucketed data-parallel traffic (a framework's runtime decides); null:
+   * one collective per layer, as FSDP units go.
+   */
+  readonly gradientBucketElements: number | null;
   readonly overlapTensorParallelComm: boolean;
   /** Expert-parallel all-to-alls hidden behind another microbatch's compute (a framework's runtime decides). */
   readonly overlapExpertParallelComm: boolean;
@@ -45,6 +51,10 @@ export function pipelineConfig(
     virtualStages: p?.virtualStages ?? 1,
     gradientReduction: p?.overlapGradReduce === false ? 'after-backward' : 'overlapped',
     overlapParamGather: p?.overlapGradReduce !== false,
+    gradientBucketElements: megatronBucketElements(
+      chosen.dp * (chosen.cp ?? 1),
+      p?.overlapGradReduce !== false,
+    ),
     overlapTensorParallelComm: p?.overlapTensorParallelComm ?? false,
     overlapExpertParallelComm: p?.overlapExpertParallelComm ?? false,
   };

@@ -7,7 +7,7 @@
 import type { Cluster } from '../cluster/cluster.ts';
 import { sendRecvSec } from '../cluster/collectives.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
-import { dataParallelSec, exposedGradientSec } from './data-parallel.ts';
+import { collectiveSplit, dataParallelSec, exposedGradientSec } from './data-parallel.ts';
 import type { LayoutEval } from './layout-eval.ts';
 import {
   FP8_COPY_BYTES,
@@ -27,6 +27,8 @@ export class LayerSeries {
   private readonly latency: Float64Array;
   private readonly params: Float64Array;
   private readonly expertParams: Float64Array;
+  /** Layers holding expert parameters, by prefix: their data-parallel traffic goes one collective each. */
+  private readonly expertLayers: Float64Array;
   private readonly fp8Weights: Float64Array;
   private readonly activations: Float64Array;
   private readonly gradSync: Float64Array;
@@ -53,6 +55,7 @@ export class LayerSeries {
     this.latency = prefix((p) => p.totalSec);
     this.params = prefix((p) => p.paramElements);
     this.expertParams = prefix((p) => p.expertParamElements);
+    this.expertLayers = prefix((p) => (p.expertParamElements > 0 ? 1 : 0));
     this.fp8Weights = prefix((p) => p.fp8WeightElements);
     this.activations = prefix((p) => p.activationBytes);
     this.gradSync = prefix((p) => p.gradSyncSec);
@@ -79,6 +82,9 @@ export class LayerSeries {
   }
   expertParamElements(first: number, last: number): number {
     return this.expertParams[last + 1]! - this.expertParams[first]!;
+  }
+  expertLayerCount(first: number, last: number): number {
+    return this.expertLayers[last + 1]! - this.expertLayers[first]!;
   }
   fp8WeightElements(first: number, last: number): number {
     return this.fp8Weights[last + 1]! - this.fp8Weights[first]!;
@@ -163,12 +169,21 @@ export function priceStage(
   const expertElements = series.expertParamElements(first, last);
   const denseElements = paramElements - expertElements;
   const replicas = config.dp * config.cp;
-  const dense = dataParallelSec(denseElements, config.zero, links.dataParallel, config.gradientReduction);
+  const layers = last - first + 1;
+  // As many collectives as the runtime sends (buckets, FSDP units): each pays the ring's latency.
+  const dense = dataParallelSec(
+    denseElements,
+    config.zero,
+    links.dataParallel,
+    config.gradientReduction,
+    collectiveSplit(denseElements, layers, config.gradientBucketElements),
+  );
   const expert = dataParallelSec(
     expertElements,
     config.zero,
     links.expertDataParallel,
     config.gradientReduction,
+    collectiveSplit(expertElements, series.expertLayerCount(first, last), config.gradientBucketElements),
   );
   const dp = {
     perStepSec: dense.perStepSec + expert.perStepSec,
@@ -180,7 +195,6 @@ export function priceStage(
   const owned =
     config.zero >= 1 ? denseElements / replicas + (expertElements * config.ep) / replicas : paramElements;
   const backwardSec = series.backwardComputeSec(first, last);
-  const layers = last - first + 1;
   const forwardSec = series.forwardComputeSec(first, last);
   // Per-microbatch traffic hides behind its own pass wherever the runtime overlaps the reduction.
   const passesOverlap = config.gradientReduction !== 'after-backward';

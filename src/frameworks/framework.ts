@@ -118,6 +118,11 @@ export interface RuntimePolicy {
    * bucket by bucket before each layer's first use; otherwise it runs after the optimizer step.
    */
   readonly paramGatherOverlap: boolean;
+  /**
+   * Elements per collective of the data-parallel traffic the runtime buckets (gradient reductions, ZeRO
+   * 1–2's gathers); null where it goes one collective per layer (FSDP units, XLA's per-layer ops).
+   */
+  readonly gradientBucketElements: number | null;
   readonly tensorParallelOverlap: boolean;
   /** Expert all-to-alls hidden behind another microbatch's compute. */
   readonly expertParallelOverlap: boolean;

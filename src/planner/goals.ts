@@ -135,6 +135,7 @@ export function withRuntime(
     ...config,
     gradientReduction: runtime.gradientReduction,
     overlapParamGather: runtime.paramGatherOverlap,
+    gradientBucketElements: runtime.gradientBucketElements,
     overlapTensorParallelComm: runtime.tensorParallelOverlap,
     overlapExpertParallelComm: runtime.expertParallelOverlap,
   };

@@ -3,7 +3,7 @@ import { groupAxis } from '../../src/cluster/axis.ts';
 import { resolveCluster } from '../../src/cluster/cluster.ts';
 import { collectiveSec } from '../../src/cluster/collectives.ts';
 import { logicalMesh } from '../../src/cluster/mesh.ts';
-import { dataParallelSec, exposedGradientSec } from '../../src/cost/data-parallel.ts';
+import { collectiveSplit, dataParallelSec, exposedGradientSec } from '../../src/cost/data-parallel.ts';
 import type { LayoutEval } from '../../src/cost/layout-eval.ts';
 import { GRADIENT_BYTES, WEIGHT_BYTES } from '../../src/cost/memory.ts';
 import { inFlightMicrobatches, pipelineStepSec } from '../../src/cost/pipeline.ts';
@@ -136,6 +136,76 @@ describe('ZeRO-3 traffic (FSDP): gathered before each pass, hidden behind it by 
   });
 });
 
+describe('data-parallel traffic goes one collective per layer, each paying the ring latency', () => {
+  // 1,024 H100 in 128 nodes: a ring over all of them takes 1,023 steps per collective.
+  const big = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 128, gpusPerNode: 8 }));
+  const ring = groupAxis(big, 1024, 1, true);
+  const ringLatencySec = 127 * big.interNode.latencySec + (1023 - 127) * big.intraNode.latencySec;
+  const layers = 32;
+
+  it('splitting into 32 collectives adds 31 ring latencies at most, and at least the bytes stay the same', () => {
+    const whole = dataParallelSec(elements, 3, ring, 'overlapped', { buckets: 1, layers: 1 });
+    const split = dataParallelSec(elements, 3, ring, 'overlapped', { buckets: 1, layers });
+    const extra = split.forwardPerMicrobatchSec - whole.forwardPerMicrobatchSec;
+    expect(extra).toBeGreaterThan(0);
+    expect(extra).toBeLessThanOrEqual((layers - 1) * ringLatencySec + 1e-12);
+    // The same bytes: split over layers, never cheaper than one collective.
+    for (const [a, b] of [
+      [split.backwardPerMicrobatchSec, whole.backwardPerMicrobatchSec],
+      [split.forwardPerMicrobatchSec, whole.forwardPerMicrobatchSec],
+    ] as const)
+      expect(a).toBeGreaterThanOrEqual(b);
+  });
+
+  it('for small layers on many devices the latency is most of the time (an 8B model’s 250 MB layers on 1,024 GPUs)', () => {
+    const split = dataParallelSec(elements, 3, ring, 'overlapped', { buckets: 1, layers });
+    const bytesOnly = dataParallelSec(elements, 3, ring, 'overlapped', {
+      buckets: 1,
+      layers: 1,
+    }).forwardPerMicrobatchSec;
+    // Each layer's 500 MB gather moves in ~2 ms over the node's rails; the ring adds ~2–3 ms to each.
+    expect(split.forwardPerMicrobatchSec).toBeGreaterThan(1.5 * bytesOnly);
+    expect(split.forwardPerMicrobatchSec).toBeCloseTo(
+      layers * collectiveSec('all-gather', ring, (elements * WEIGHT_BYTES) / layers),
+      12,
+    );
+  });
+
+  it('on one node the split costs 31 more rings of 7 NVLink hops (closed form)', () => {
+    const whole = dataParallelSec(elements, 1, axis, 'overlapped', { buckets: 1, layers: 1 });
+    const split = dataParallelSec(elements, 1, axis, 'overlapped', { buckets: layers, layers });
+    expect(split.perStepSec - whole.perStepSec).toBeCloseTo(
+      (layers - 1) * 7 * cluster.intraNode.latencySec,
+      12,
+    );
+    expect(split.perStepSec / whole.perStepSec).toBeLessThan(1.02);
+  });
+});
+
+describe('collectiveSplit: the runtime’s buckets, or a collective per layer', () => {
+  it('counts buckets of the given size, rounding up, and layers for ZeRO-3’s units', () => {
+    // Nemotron-4 15B at tp 8: 1.9e9 elements per device in Megatron's 96M-element buckets at dp 96.
+    expect(collectiveSplit(1.9e9, 34, 96e6)).toEqual({ buckets: 20, layers: 34 });
+    expect(collectiveSplit(1.9e9, 34, null)).toEqual({ buckets: 34, layers: 34 });
+    expect(collectiveSplit(1.9e9, 34, Number.POSITIVE_INFINITY)).toEqual({ buckets: 1, layers: 34 });
+    expect(collectiveSplit(0, 0, 96e6)).toEqual({ buckets: 1, layers: 1 });
+  });
+
+  it('ZeRO-1 sends its step’s traffic as buckets; ZeRO-3 layer by layer whatever the buckets', () => {
+    const split = { buckets: 3, layers: 32 };
+    const zero1 = dataParallelSec(elements, 1, axis, 'overlapped', split);
+    expect(zero1.perStepSec).toBeCloseTo(
+      3 * collectiveSec('reduce-scatter', axis, (elements * GRADIENT_BYTES) / 3),
+      12,
+    );
+    const zero3 = dataParallelSec(elements, 3, axis, 'overlapped', split);
+    expect(zero3.forwardPerMicrobatchSec).toBeCloseTo(
+      32 * collectiveSec('all-gather', axis, (elements * WEIGHT_BYTES) / 32),
+      12,
+    );
+  });
+});
+
 describe('ZeRO-3 memory: its shards plus the layers it holds whole at its peak', () => {
   it('adds two copies of the largest layer’s weights and one of its gradient (hand count: the LM head)', async () => {
     const [vocab, hidden] = [128256, 4096];
@@ -205,21 +275,27 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
     virtualStages: 1,
     gradientReduction: 'overlapped',
     overlapParamGather,
+    gradientBucketElements: null,
     overlapTensorParallelComm: false,
     overlapExpertParallelComm: false,
   });
   const exposed = (sync: number, window: number) => Math.max(sync / layers, sync - window);
+  // The runtime sends each layer's share as its own collective.
+  const perLayer = (kind: 'all-gather' | 'reduce-scatter', bytes: number) =>
+    layers * collectiveSec(kind, axis, bytes / layers);
+  const layerGathers = perLayer('all-gather', elements * WEIGHT_BYTES);
+  const layerScatters = perLayer('reduce-scatter', elements * GRADIENT_BYTES);
 
   it('hides the reduce-scatter behind the last backward and the gather behind the first forward', () => {
     const price = priceStage(series, 0, layers - 1, layers, 0, links, config(true), cluster);
     expect(price.dpPerStepSec).toBeCloseTo(
-      exposed(scatter, 2 * layers * forward) + exposed(gather, layers * forward),
+      exposed(layerScatters, 2 * layers * forward) + exposed(layerGathers, layers * forward),
       12,
     );
   });
 
   it('leaves the gather whole where the runtime runs it after the optimizer step (DeepSpeed)', () => {
     const price = priceStage(series, 0, layers - 1, layers, 0, links, config(false), cluster);
-    expect(price.dpPerStepSec).toBeCloseTo(exposed(scatter, 2 * layers * forward) + gather, 12);
+    expect(price.dpPerStepSec).toBeCloseTo(exposed(layerScatters, 2 * layers * forward) + layerGathers, 12);
   });
 });

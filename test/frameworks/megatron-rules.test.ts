@@ -199,6 +199,15 @@ describe('megatron.runtime', () => {
     expect(megatron.runtime(base, { overlapGradReduce: false }).gradientReduction).toBe('after-backward');
   });
 
+  it('buckets gradients as DistributedDataParallel does: max(4e7, 1e6 · dp · cp) elements, one bucket without overlap', () => {
+    expect(megatron.runtime({ ...base, dp: 8, cp: 1 }, {}).gradientBucketElements).toBe(40_000_000);
+    expect(megatron.runtime({ ...base, dp: 96, cp: 1 }, {}).gradientBucketElements).toBe(96_000_000);
+    expect(megatron.runtime({ ...base, dp: 64, cp: 2 }, {}).gradientBucketElements).toBe(128_000_000);
+    expect(megatron.runtime(base, { overlapGradReduce: false }).gradientBucketElements).toBe(
+      Number.POSITIVE_INFINITY,
+    );
+  });
+
   it('overlaps tensor-parallel collectives only when asked, and only with sequence parallelism', () => {
     expect(megatron.runtime(base, {}).tensorParallelOverlap).toBe(false);
     expect(megatron.runtime(base, { overlapTensorParallelComm: true }).tensorParallelOverlap).toBe(true);

@@ -59,6 +59,9 @@ export const deepspeed: Framework = {
     shape.pp > 1 && shape.model !== null ? deepspeedStageCuts(shape.model, shape.pp) : null,
 };
 
+/** DeepSpeed's default reduce and all-gather bucket, elements (runtime/zero/config.py). */
+const DEEPSPEED_BUCKET_ELEMENTS = 500_000_000;
+
 /**
  * When DeepSpeed's data-parallel gradients travel:
  * - pipeline engine: one ReduceGrads instruction after the last microbatch's backward pass
@@ -74,6 +77,8 @@ function deepspeedRuntime(shape: RunShape, requested: RequestedOverlaps): Runtim
     gradientReduction: overlapped ? 'overlapped' : 'after-backward',
     // ZeRO 1–2 all-gather the updated fp16 parameters inside the optimizer step (stage_1_and_2.py step).
     paramGatherOverlap: false,
+    // reduce_bucket_size and allgather_bucket_size, whose defaults (5e8 elements) the export keeps.
+    gradientBucketElements: DEEPSPEED_BUCKET_ELEMENTS,
     tensorParallelOverlap: false,
     expertParallelOverlap: false,
   };

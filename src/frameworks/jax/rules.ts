@@ -32,6 +32,8 @@ export const jax: Framework = {
     gradientReduction: requested.overlapGradReduce === false ? 'after-backward' : 'overlapped',
     // Sharded parameters are gathered where the forward first uses them, scheduled asynchronously too.
     paramGatherOverlap: requested.overlapGradReduce !== false,
+    // XLA emits each layer's reductions as its own ops (scanned layers).
+    gradientBucketElements: null,
     tensorParallelOverlap: requested.overlapTensorParallelComm ?? false,
     expertParallelOverlap: requested.overlapExpertParallelComm ?? false,
   }),

@@ -4,6 +4,7 @@
  * and `megatron/core/transformer/transformer_config.py` (__post_init__), the pipeline schedules and
  * the MoE layer. The facts of its arguments are in ../shared/reference/frameworks/.
  */
+import { megatronBucketElements } from '../../cost/data-parallel.ts';
 import type { TransformerDims } from '../../model/dims.ts';
 import { type Framework, firstProblem, type RunShape } from '../framework.ts';
 import { featureProblems, modelFeatureProblems } from './feature-rules.ts';
@@ -98,11 +99,16 @@ export const megatron: Framework = {
    * overlap another microbatch's compute with --overlap-moe-expert-parallel-comm, which
    * TransformerConfig allows with ep > 1, an interleaved schedule when pp > 1, no full
    * recomputation and at most one MTP layer.
+   * Gradient buckets as DistributedDataParallel sizes them without --ddp-bucket-size.
    */
   runtime: (shape, requested) => ({
     gradientReduction: requested.overlapGradReduce === false ? 'after-backward' : 'overlapped',
     // --overlap-param-gather, which the export turns on with --overlap-grad-reduce.
     paramGatherOverlap: requested.overlapGradReduce !== false,
+    gradientBucketElements: megatronBucketElements(
+      shape.dp * shape.cp,
+      requested.overlapGradReduce !== false,
+    ),
     tensorParallelOverlap:
       requested.overlapTensorParallelComm === true && shape.sequenceParallel && shape.tp > 1,
     expertParallelOverlap:

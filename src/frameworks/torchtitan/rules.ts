@@ -205,6 +205,8 @@ export const torchtitan: Framework = {
     gradientReduction: s.pp > 1 ? 'after-backward' : s.microbatches > 1 ? 'every-microbatch' : 'overlapped',
     // FSDP2 gathers before every forward (ZeRO-3, priced per microbatch): no step-level gather.
     paramGatherOverlap: false,
+    // FSDP2 reduces each block (a layer) as its own collective.
+    gradientBucketElements: null,
     tensorParallelOverlap: s.tp > 1 && requested.overlapTensorParallelComm === true,
     // v0.2.2's MoE dispatches and combines on the compute stream: nothing overlaps them.
     expertParallelOverlap: false,
