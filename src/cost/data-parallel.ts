@@ -19,13 +19,6 @@ export interface DataParallelTraffic {
   readonly backwardPerMicrobatchSec: number;
 }
 
-/** How many collectives a transfer goes as: the runtime's buckets, and (ZeRO-3's units) its layers. */
-export interface CollectiveSplit {
-  readonly buckets: number;
-  readonly layers: number;
-}
-const WHOLE: CollectiveSplit = { buckets: 1, layers: 1 };
-
 /**
  * Megatron-LM's gradient bucket when --ddp-bucket-size is unset and the reduction overlaps the
  * backward (DistributedDataParallel: max(4e7, 1e6 · data-parallel size), the size counting context
@@ -36,14 +29,15 @@ export function megatronBucketElements(replicas: number, overlapped: boolean): n
   return overlapped ? Math.max(40_000_000, 1_000_000 * replicas) : Number.POSITIVE_INFINITY;
 }
 
-/** Buckets of `bucketElements` (null: one per layer) for `elements` spread over `layers` layers. */
-export function collectiveSplit(
-  elements: number,
-  layers: number,
-  bucketElements: number | null,
-): CollectiveSplit {
-  const buckets = bucketElements === null ? layers : Math.ceil(elements / bucketElements);
-  return { buckets: Math.max(1, buckets), layers: Math.max(1, layers) };
+/** Collectives a runtime sends `elements` as in buckets of `bucketElements` (null: one per layer). */
+export function bucketCount(elements: number, layers: number, bucketElements: number | null): number {
+  return Math.max(1, bucketElements === null ? layers : Math.ceil(elements / bucketElements));
+}
+
+/** `bytes` of one collective kind sent as `pieces` equal collectives, each paying its own latency. */
+function inPiecesSec(kind: CollectiveKind, axis: MeshAxis, bytes: number, pieces: number): number {
+  const count = Math.max(1, Math.round(pieces));
+  return count * collectiveSec(kind, axis, bytes / count);
 }
 
 /**
@@ -57,16 +51,19 @@ export function collectiveSplit(
  * with `overlap_comm` prefetch the next layer's parameters and reduce a layer's gradients while other
  * layers compute); one that reduces after the backward (`after-backward`) waits for each.
  *
- * `split`: how many collectives the runtime sends each transfer as. Each pays its own latency,
- * (n − 1) ring steps, which at thousands of devices outweighs the bytes of a small layer
- * (torchtitan's reason to add tensor parallelism past a few hundred GPUs).
+ * `buckets`: how many collectives the runtime sends its bucketed traffic as (gradient reductions,
+ * ZeRO 1–2's gathers); `units`: ZeRO-3's, which gathers and reduces unit by unit (a layer each, as
+ * FSDP wraps blocks). Each collective pays its own latency, (n − 1) ring steps, which at thousands
+ * of devices outweighs the bytes of a small layer (torchtitan's reason to add tensor parallelism
+ * past a few hundred GPUs).
  */
 export function dataParallelSec(
   elements: number,
   zero: ZeroStage,
   axis: MeshAxis,
   reduction: GradientReduction,
-  split: CollectiveSplit = WHOLE,
+  buckets = 1,
+  units = 1,
 ): DataParallelTraffic {
   const none = {
     perStepSec: 0,
@@ -75,25 +72,21 @@ export function dataParallelSec(
     backwardPerMicrobatchSec: 0,
   };
   if (axis.size <= 1 || elements <= 0) return none;
-  const inPieces = (kind: CollectiveKind, bytes: number, pieces: number) => {
-    const count = Math.max(1, Math.round(pieces));
-    return count * collectiveSec(kind, axis, bytes / count);
-  };
   const gradBytes = elements * GRADIENT_BYTES;
   const weightBytes = elements * WEIGHT_BYTES;
   if (zero === 0 || (zero === 1 && reduction === 'every-microbatch')) {
-    const allReduce = inPieces('all-reduce', gradBytes, split.buckets);
+    const allReduce = inPiecesSec('all-reduce', axis, gradBytes, buckets);
     return reduction === 'every-microbatch'
       ? { ...none, backwardPerMicrobatchSec: allReduce }
       : { ...none, perStepSec: allReduce };
   }
-  const scatter = inPieces('reduce-scatter', gradBytes, split.buckets);
-  const gather = inPieces('all-gather', weightBytes, split.buckets);
+  const scatter = inPiecesSec('reduce-scatter', axis, gradBytes, buckets);
+  const gather = inPiecesSec('all-gather', axis, weightBytes, buckets);
   if (zero === 1) return { ...none, perStepSec: scatter, perStepGatherSec: gather };
   if (zero === 2) return { ...none, perStepGatherSec: gather, backwardPerMicrobatchSec: scatter };
   // ZeRO-3 gathers and reduces unit by unit: a layer each.
-  const unitScatter = inPieces('reduce-scatter', gradBytes, split.layers);
-  const unitGather = inPieces('all-gather', weightBytes, split.layers);
+  const unitScatter = inPiecesSec('reduce-scatter', axis, gradBytes, units);
+  const unitGather = inPiecesSec('all-gather', axis, weightBytes, units);
   return { ...none, forwardPerMicrobatchSec: unitGather, backwardPerMicrobatchSec: unitGather + unitScatter };
 }
 

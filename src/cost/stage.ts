@@ -7,7 +7,7 @@
 import type { Cluster } from '../cluster/cluster.ts';
 import { sendRecvSec } from '../cluster/collectives.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
-import { collectiveSplit, dataParallelSec, exposedGradientSec } from './data-parallel.ts';
+import { bucketCount, dataParallelSec, exposedGradientSec } from './data-parallel.ts';
 import type { LayoutEval } from './layout-eval.ts';
 import {
   FP8_COPY_BYTES,
@@ -170,20 +170,23 @@ export function priceStage(
   const denseElements = paramElements - expertElements;
   const replicas = config.dp * config.cp;
   const layers = last - first + 1;
+  const expertLayers = series.expertLayerCount(first, last);
   // As many collectives as the runtime sends (buckets, FSDP units): each pays the ring's latency.
   const dense = dataParallelSec(
     denseElements,
     config.zero,
     links.dataParallel,
     config.gradientReduction,
-    collectiveSplit(denseElements, layers, config.gradientBucketElements),
+    bucketCount(denseElements, layers, config.gradientBucketElements),
+    layers,
   );
   const expert = dataParallelSec(
     expertElements,
     config.zero,
     links.expertDataParallel,
     config.gradientReduction,
-    collectiveSplit(expertElements, series.expertLayerCount(first, last), config.gradientBucketElements),
+    bucketCount(expertElements, expertLayers, config.gradientBucketElements),
+    expertLayers,
   );
   const dp = {
     perStepSec: dense.perStepSec + expert.perStepSec,

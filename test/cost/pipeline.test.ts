@@ -3,7 +3,7 @@ import { groupAxis } from '../../src/cluster/axis.ts';
 import { resolveCluster } from '../../src/cluster/cluster.ts';
 import { collectiveSec } from '../../src/cluster/collectives.ts';
 import { logicalMesh } from '../../src/cluster/mesh.ts';
-import { collectiveSplit, dataParallelSec, exposedGradientSec } from '../../src/cost/data-parallel.ts';
+import { bucketCount, dataParallelSec, exposedGradientSec } from '../../src/cost/data-parallel.ts';
 import type { LayoutEval } from '../../src/cost/layout-eval.ts';
 import { GRADIENT_BYTES, WEIGHT_BYTES } from '../../src/cost/memory.ts';
 import { inFlightMicrobatches, pipelineStepSec } from '../../src/cost/pipeline.ts';
@@ -144,8 +144,8 @@ describe('data-parallel traffic goes one collective per layer, each paying the r
   const layers = 32;
 
   it('splitting into 32 collectives adds 31 ring latencies at most, and at least the bytes stay the same', () => {
-    const whole = dataParallelSec(elements, 3, ring, 'overlapped', { buckets: 1, layers: 1 });
-    const split = dataParallelSec(elements, 3, ring, 'overlapped', { buckets: 1, layers });
+    const whole = dataParallelSec(elements, 3, ring, 'overlapped', 1, 1);
+    const split = dataParallelSec(elements, 3, ring, 'overlapped', 1, layers);
     const extra = split.forwardPerMicrobatchSec - whole.forwardPerMicrobatchSec;
     expect(extra).toBeGreaterThan(0);
     expect(extra).toBeLessThanOrEqual((layers - 1) * ringLatencySec + 1e-12);
@@ -158,11 +158,8 @@ describe('data-parallel traffic goes one collective per layer, each paying the r
   });
 
   it('for small layers on many devices the latency is most of the time (an 8B model’s 250 MB layers on 1,024 GPUs)', () => {
-    const split = dataParallelSec(elements, 3, ring, 'overlapped', { buckets: 1, layers });
-    const bytesOnly = dataParallelSec(elements, 3, ring, 'overlapped', {
-      buckets: 1,
-      layers: 1,
-    }).forwardPerMicrobatchSec;
+    const split = dataParallelSec(elements, 3, ring, 'overlapped', 1, layers);
+    const bytesOnly = dataParallelSec(elements, 3, ring, 'overlapped', 1, 1).forwardPerMicrobatchSec;
     // Each layer's 500 MB gather moves in ~2 ms over the node's rails; the ring adds ~2–3 ms to each.
     expect(split.forwardPerMicrobatchSec).toBeGreaterThan(1.5 * bytesOnly);
     expect(split.forwardPerMicrobatchSec).toBeCloseTo(
@@ -172,8 +169,8 @@ describe('data-parallel traffic goes one collective per layer, each paying the r
   });
 
   it('on one node the split costs 31 more rings of 7 NVLink hops (closed form)', () => {
-    const whole = dataParallelSec(elements, 1, axis, 'overlapped', { buckets: 1, layers: 1 });
-    const split = dataParallelSec(elements, 1, axis, 'overlapped', { buckets: layers, layers });
+    const whole = dataParallelSec(elements, 1, axis, 'overlapped', 1, 1);
+    const split = dataParallelSec(elements, 1, axis, 'overlapped', layers, layers);
     expect(split.perStepSec - whole.perStepSec).toBeCloseTo(
       (layers - 1) * 7 * cluster.intraNode.latencySec,
       12,
@@ -182,23 +179,22 @@ describe('data-parallel traffic goes one collective per layer, each paying the r
   });
 });
 
-describe('collectiveSplit: the runtime’s buckets, or a collective per layer', () => {
-  it('counts buckets of the given size, rounding up, and layers for ZeRO-3’s units', () => {
+describe('bucketCount: the runtime’s buckets, or a collective per layer', () => {
+  it('counts buckets of the given size, rounding up; one per layer without a size; at least one', () => {
     // Nemotron-4 15B at tp 8: 1.9e9 elements per device in Megatron's 96M-element buckets at dp 96.
-    expect(collectiveSplit(1.9e9, 34, 96e6)).toEqual({ buckets: 20, layers: 34 });
-    expect(collectiveSplit(1.9e9, 34, null)).toEqual({ buckets: 34, layers: 34 });
-    expect(collectiveSplit(1.9e9, 34, Number.POSITIVE_INFINITY)).toEqual({ buckets: 1, layers: 34 });
-    expect(collectiveSplit(0, 0, 96e6)).toEqual({ buckets: 1, layers: 1 });
+    expect(bucketCount(1.9e9, 34, 96e6)).toBe(20);
+    expect(bucketCount(1.9e9, 34, null)).toBe(34);
+    expect(bucketCount(1.9e9, 34, Number.POSITIVE_INFINITY)).toBe(1);
+    expect(bucketCount(0, 0, 96e6)).toBe(1);
   });
 
-  it('ZeRO-1 sends its step’s traffic as buckets; ZeRO-3 layer by layer whatever the buckets', () => {
-    const split = { buckets: 3, layers: 32 };
-    const zero1 = dataParallelSec(elements, 1, axis, 'overlapped', split);
+  it('ZeRO-1 sends its step’s traffic as buckets; ZeRO-3 unit by unit whatever the buckets', () => {
+    const zero1 = dataParallelSec(elements, 1, axis, 'overlapped', 3, 32);
     expect(zero1.perStepSec).toBeCloseTo(
       3 * collectiveSec('reduce-scatter', axis, (elements * GRADIENT_BYTES) / 3),
       12,
     );
-    const zero3 = dataParallelSec(elements, 3, axis, 'overlapped', split);
+    const zero3 = dataParallelSec(elements, 3, axis, 'overlapped', 3, 32);
     expect(zero3.forwardPerMicrobatchSec).toBeCloseTo(
       32 * collectiveSec('all-gather', axis, (elements * WEIGHT_BYTES) / 32),
       12,
