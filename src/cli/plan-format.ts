@@ -1,4 +1,4 @@
-import type { Plan } from '../schema/index.ts';
+import type { Exports, FrameworkTarget, Plan } from '../schema/index.ts';
 import { formatBytes, formatSec } from '../view/format.ts';
 
 /** The human-readable form of `meshplan plan` / `meshplan estimate`. */
@@ -32,12 +32,46 @@ export function formatPlan(plan: Plan): string {
         `${formatSec(st.latencySec)}/microbatch  ${formatBytes(st.memoryBytes)} (${st.inFlightMicrobatches} in flight)`,
     );
   }
-  const megatron = plan.exports?.megatron;
-  if (megatron?.expressible) lines.push('megatron-lm:', `  ${megatron.args.join(' ')}`);
-  else if (megatron)
-    lines.push(`megatron-lm: not expressible (${megatron.notes[0] ?? 'see the JSON export notes'})`);
+  if (plan.exports) lines.push(...exportLines(plan.exports, plan.target ?? 'any'));
   lines.push(
     `solver: ${plan.solver.ilpSolves} ILP solves, ${plan.solver.configurationsTried} configurations, ${plan.solver.wallSec.toFixed(2)} s`,
   );
   return lines.join('\n');
+}
+
+/**
+ * The settings to run the plan with, in the text form: the target framework's (Megatron-LM's with
+ * target `any`) — its command line, or its main file's name and, for a config, its content — then
+ * where the others are.
+ */
+function exportLines(exports: Exports, target: FrameworkTarget): string[] {
+  const shown = target === 'any' ? 'megatron' : target;
+  const lines: string[] = [];
+  const chosen = exports[shown];
+  const label = shown === 'megatron' ? 'megatron-lm' : shown;
+  if (!chosen.expressible) {
+    lines.push(`${label}: not expressible (${chosen.notes[0] ?? 'see the JSON export notes'})`);
+  } else if (shown === 'megatron') {
+    lines.push('megatron-lm:', `  ${exports.megatron.args.join(' ')}`);
+  } else {
+    const main = chosen.files[0];
+    lines.push(`${label} (${chosen.release}):`);
+    if (main !== undefined) {
+      lines.push(`  ${main.path}: ${main.description}`);
+      if (shown === 'deepspeed') lines.push(`  ${JSON.stringify(exports.deepspeed.config)}`);
+      if (shown === 'torchtitan')
+        lines.push(
+          ...main.content
+            .trimEnd()
+            .split('\n')
+            .map((l) => `    ${l}`),
+        );
+    }
+  }
+  const others = (['megatron', 'torchtitan', 'deepspeed', 'jax'] as const).filter(
+    (name) => name !== shown && exports[name].expressible,
+  );
+  if (others.length > 0)
+    lines.push(`also expressible: ${others.join(', ')} (meshplan export PLAN.json --framework NAME)`);
+  return lines;
 }

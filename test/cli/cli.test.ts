@@ -129,4 +129,29 @@ describe('meshplan CLI contracts', () => {
       '--tensor-model-parallel-size 8 --pipeline-model-parallel-size 16',
     );
   });
+
+  it('the text form shows the settings of the framework targeted, not Megatron-LM’s', async () => {
+    const request = {
+      model: { kind: 'transformer', layers: 4, hidden: 1024, heads: 16, vocab: 32000, seqLen: 1024 },
+      cluster: { gpu: 'A100-80GB', nodes: 1, gpusPerNode: 8 },
+      training: { globalBatch: 64, precision: 'bf16', optimizer: 'adam' },
+      parallel: { tp: 1, pp: 1, dp: 8, microBatch: 2, zero: 3, recompute: 'none' },
+    };
+    const path = tempFile('zero3.json', request);
+    const deepspeed = await meshplan(['estimate', path, '--target', 'deepspeed']);
+    expect(deepspeed.code).toBe(0);
+    expect(deepspeed.stdout).toContain('deepspeed (DeepSpeed v0.16.4):');
+    expect(deepspeed.stdout).not.toContain('megatron-lm:');
+    // The config line is the ds_config.json the JSON export carries, as one JSON object.
+    const configLine = deepspeed.stdout.split('\n').find((l) => l.trim().startsWith('{"train_batch_size"'));
+    expect(JSON.parse(configLine!)).toMatchObject({
+      train_batch_size: 64,
+      train_micro_batch_size_per_gpu: 2,
+      zero_optimization: { stage: 3 },
+    });
+    expect(deepspeed.stdout).toMatch(/also expressible: .*megatron/);
+    const any = await meshplan(['estimate', path]);
+    expect(any.stdout).toContain('megatron-lm:');
+    expect(any.stdout).not.toContain('deepspeed (DeepSpeed');
+  });
 });
