@@ -12,6 +12,7 @@ export const ASSUMPTIONS: readonly string[] = [
   'Context-parallel key/value exchanges and expert-parallel all-to-alls are exposed, unless overlapExpertParallelComm hides the tpOverlap share of the all-to-alls behind another microbatch’s compute.',
   'Only the first stage’s data-parallel gradient reduction and optimizer step are exposed; later stages finish theirs while it runs its last backward passes.',
   'With overlapGradReduce (the default), data-parallel traffic hides layer by layer behind the pass it belongs to, leaving what exceeds the pass and at least one layer’s share: gradient reductions behind the backward, ZeRO-1/2’s parameter gather behind the next step’s first forward (where the framework prefetches it), ZeRO-3’s gathers behind each forward and backward.',
+  'Data-parallel traffic goes as the framework sends it, each collective paying its ring’s latency: gradient reductions and ZeRO-1/2’s gathers in buckets (Megatron’s max(4e7, 1e6 · dp) elements by default, DeepSpeed’s 5e8), ZeRO-3 one collective per layer.',
   'ZeRO-3 also holds its largest layer whole at its peak: two copies of its weights (the running layer and the prefetched next) and its gradient.',
   'Pipeline sends are on the critical path once per microbatch and stage boundary (scatter/gather over the stage devices).',
   'Adam with mixed precision keeps 16 bytes per parameter (2 weight + 2 gradient + 12 fp32 state), ZeRO sharding the later terms.',
