@@ -89,7 +89,7 @@ export function flashAttentionSec(
  * on cuDNN's fused kernels, which Transformer Engine runs; the FlashAttention-3 paper (Shah et al.
  * 2024, arXiv 2407.08608) measures both on H100 SXM5 in BF16 at head dim 128: forward, causal, 4k–16k
  * tokens, cuDNN 518–539 TFLOP/s against FlashAttention-2's 319–335; backward 499–516 against
- * 310–322 — 1.59–1.63× at every length from 2k, causal or not. A 'flash2' model's attention therefore
+ * 310–322 — 1.59–1.66× at every length from 2k, causal or not. A 'flash2' model's attention therefore
  * reaches 1/1.6 of the fused kernel's share on Hopper. Blackwell has no published figure and takes
  * Hopper's; on Ampere and older FlashAttention-2 is the generation's own kernel, as AMD's is on CDNA 3.
  */

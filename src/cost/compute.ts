@@ -10,7 +10,7 @@ import {
 } from './attention-kernel.ts';
 import { forwardGemm, gemmLetters, gemmSec, gradientGemm, localSize } from './gemm.ts';
 import { KERNEL_LAUNCH_SEC, memoryBoundSec, tensorPeakFlopsPerSec } from './kernel-rates.ts';
-import { type ElementwiseTraffic, elementwiseKernelSec } from './memory-kernels.ts';
+import { crossEntropySec, type ElementwiseTraffic, elementwiseKernelSec } from './memory-kernels.ts';
 
 /** One device's share of an op under a strategy: how its dims are split and what it moves. */
 export interface OpShare extends ElementwiseTraffic {
@@ -67,6 +67,12 @@ export function opComputeSec(op: GraphOp, share: OpShare, gpu: GpuSpec): PassSec
       peak,
       gpu,
     );
+  if (op.kind === 'loss') {
+    // The logits this device holds: its output positions times its share of the summed vocabulary.
+    let logits = share.outputElements;
+    for (const l of op.einsum.contracted) logits *= localSize(op, l, share.split, share.axisSizes);
+    return crossEntropySec(logits, DTYPE_BYTES[share.dtype], gpu);
+  }
   const roles = op.kind === 'matmul' ? gemmLetters(op) : null;
   if (roles !== null) {
     const forward = forwardGemm(op, roles, share.split, share.axisSizes);

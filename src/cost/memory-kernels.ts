@@ -85,3 +85,31 @@ export function fp8CastSec(activationBytes: number, outputBytes: number, gpu: Gp
       2 * KERNEL_LAUNCH_SEC,
   };
 }
+
+/*
+ * The loss over the vocabulary as Megatron-LM's vocab-parallel cross entropy runs it unfused
+ * (core_v0.19.0 tensor_parallel/cross_entropy.py, without --cross-entropy-loss-fusion): the logits
+ * upcast to fp32, then one kernel per step over the fp32 copy — max, subtract it in place, exp in
+ * place, sum, divide in place by the sum (the softmax kept for backward). Bytes per logit: the
+ * upcast reads the logit and writes 4, the max and the sum read 4, the three in-place steps read and
+ * write 4 each. Backward scales the kept softmax in place by the loss gradient (4 + 4) and casts the
+ * result down to the logits' type (4 read, one logit written). PyTorch's F.cross_entropy on upcast
+ * logits (torchtitan, DeepSpeed's models) moves about as much: upcast, log-softmax, and backward a
+ * dense fp32 gradient cast down.
+ */
+const FP32_BYTES = 4;
+const LOSS_FORWARD_FP32_BYTES_PER_LOGIT = FP32_BYTES + 2 * FP32_BYTES + 3 * 2 * FP32_BYTES;
+const LOSS_FORWARD_KERNELS = 6;
+const LOSS_BACKWARD_FP32_BYTES_PER_LOGIT = 2 * FP32_BYTES + FP32_BYTES;
+const LOSS_BACKWARD_KERNELS = 2;
+
+/** Cross entropy over `logits` logits of `logitBytes` each on one device, forward and backward. */
+export function crossEntropySec(logits: number, logitBytes: number, gpu: GpuSpec): PassSec {
+  if (logits <= 0) return { forwardSec: 0, backwardSec: 0 };
+  const forwardBytes = logits * (logitBytes + LOSS_FORWARD_FP32_BYTES_PER_LOGIT);
+  const backwardBytes = logits * (LOSS_BACKWARD_FP32_BYTES_PER_LOGIT + logitBytes);
+  return {
+    forwardSec: memoryBoundSec(forwardBytes, gpu) + LOSS_FORWARD_KERNELS * KERNEL_LAUNCH_SEC,
+    backwardSec: memoryBoundSec(backwardBytes, gpu) + LOSS_BACKWARD_KERNELS * KERNEL_LAUNCH_SEC,
+  };
+}

@@ -76,6 +76,33 @@ describe('memory-bound kernels', () => {
     expect(quarter.forwardSec).toBeCloseTo(kernelSec((2 * E + 2 * E + E) / 4), 12);
   });
 
+  it('cross entropy as Megatron-LM runs it unfused: 38 bytes per bf16 logit forward in 6 kernels, 14 backward in 2 (hand count)', () => {
+    const v = 32000;
+    const lossGraph = {
+      tensors: [
+        { name: 'logits', shape: [b, s, v] },
+        { name: 'labels', shape: [b, s], dtype: 'int32' },
+        { name: 'loss', shape: [b, s], dtype: 'fp32' },
+      ],
+      ops: [{ name: 'ce', einsum: 'bsv,bs->bs', inputs: ['logits', 'labels'], output: 'loss', kind: 'loss' }],
+    };
+    const withLoss = (devices: number, split: [string | null, string | null]) => {
+      const u = setup(lossGraph, { gpu: 'A100-80GB', nodes: 1, gpusPerNode: devices }, [1, devices]);
+      const c = costContext(u.graph, u.mesh, u.cluster.gpu, 'none');
+      return costOfOp(u.graph.ops[0]!, { split }, false, c);
+    };
+    const logits = b * s * v;
+    const streamSec = (bytes: number) => bytes / (2039e9 * t.cluster.gpu.efficiency.memory);
+    // Upcast (2 read, 4 written), max (4), subtract (4 + 4), exp (4 + 4), sum (4), divide (4 + 4).
+    const whole = withLoss(1, [null, null]);
+    expect(whole.forwardSec).toBeCloseTo(streamSec(38 * logits) + 6 * KERNEL_LAUNCH_SEC, 12);
+    // Scale the kept softmax in place (4 + 4), cast the gradient down (4 read, 2 written).
+    expect(whole.backwardSec).toBeCloseTo(streamSec(14 * logits) + 2 * KERNEL_LAUNCH_SEC, 12);
+    // Split over the vocabulary (Megatron's vocab-parallel loss), each device moves its share.
+    const quarter = withLoss(4, [null, 'v']);
+    expect(quarter.forwardSec).toBeCloseTo(streamSec((38 * logits) / 4) + 6 * KERNEL_LAUNCH_SEC, 12);
+  });
+
   it('the Adam step moves 30 bytes per parameter: fp32 master, m, v, gradient in; those three and bf16 out', () => {
     expect(ADAM_BYTES_TOUCHED_PER_PARAM).toBe(4 * 4 + 3 * 4 + 2);
     expect(optimizerStepSec(1e9, t.cluster.gpu)).toBeCloseTo(kernelSec(30e9), 12);
