@@ -68,9 +68,10 @@ export function opComputeSec(op: GraphOp, share: OpShare, gpu: GpuSpec): PassSec
       gpu,
     );
   if (op.kind === 'loss') {
-    // The logits this device holds: its output positions times its share of the summed vocabulary.
-    let logits = share.outputElements;
-    for (const l of op.einsum.contracted) logits *= localSize(op, l, share.split, share.axisSizes);
+    // The logits this device holds: its shard of the first operand (the output may be scattered
+    // further, or be a scalar of a mean loss).
+    let logits = 1;
+    for (const l of op.einsum.inputs[0]!) logits *= localSize(op, l, share.split, share.axisSizes);
     return crossEntropySec(logits, DTYPE_BYTES[share.dtype], gpu);
   }
   const roles = op.kind === 'matmul' ? gemmLetters(op) : null;
