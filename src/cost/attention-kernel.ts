@@ -54,6 +54,27 @@ export interface AttentionGrid {
   readonly backwardBlocks: number;
 }
 
+/*
+ * A fused kernel's speed depends on the head dim: its tiles are 128 query rows × head dim, so a short
+ * head does less MMA work per byte of K and V it streams. The FlashAttention-3 paper's H100 figures
+ * (Shah et al. 2024, BF16, 4k–16k tokens) put cuDNN's fused kernel at head dim 64 at 0.67–0.72 of its
+ * head-dim-128 speed forward (causal 363–388 against 518–539 TFLOP/s, non-causal 408–413 against
+ * 595–609) and 0.85–0.87 backward (266–395 against 305–465, the 512–2k tokens they show). Between 64
+ * and 128 the share goes linearly in log2 of the head dim; at 128 and above it is 1 (the fit's own
+ * models are 128; the paper's head-dim-256 figures are within 7% of it).
+ */
+const HEAD_DIM_64_SHARE = { forward: 0.7, backward: 0.86 } as const;
+
+/** The fused kernel's speed at `headDim` over its speed at 128, forward and backward. */
+export function headDimShare(headDim: number | undefined): { forward: number; backward: number } {
+  if (headDim === undefined || headDim >= 128) return { forward: 1, backward: 1 };
+  const t = Math.max(0, Math.min(1, Math.log2(headDim / 64)));
+  return {
+    forward: HEAD_DIM_64_SHARE.forward + t * (1 - HEAD_DIM_64_SHARE.forward),
+    backward: HEAD_DIM_64_SHARE.backward + t * (1 - HEAD_DIM_64_SHARE.backward),
+  };
+}
+
 export interface PassSec {
   readonly forwardSec: number;
   readonly backwardSec: number;
@@ -63,6 +84,7 @@ export interface PassSec {
  * One fused attention kernel on one device, forward and backward. `performedFlops` are the forward's;
  * `bytes` what the forward reads and writes (q, k, v, the output). The backward reads q, k, v, the
  * output and its gradient and writes the three input gradients: about twice the forward's bytes.
+ * `headDim` (undefined: 128's speed) scales both passes by `headDimShare`.
  */
 export function flashAttentionSec(
   performedFlops: number,
@@ -70,9 +92,12 @@ export function flashAttentionSec(
   grid: AttentionGrid,
   peakFlopsPerSec: number,
   gpu: GpuSpec,
+  headDim?: number,
 ): PassSec {
-  const forwardFlopsPerSec = peakFlopsPerSec * gpu.efficiency.attention;
-  const backwardFlopsPerSec = forwardFlopsPerSec * FLASH_BACKWARD_RELATIVE_EFFICIENCY;
+  const share = headDimShare(headDim);
+  const fullSpeed = peakFlopsPerSec * gpu.efficiency.attention;
+  const forwardFlopsPerSec = fullSpeed * share.forward;
+  const backwardFlopsPerSec = fullSpeed * FLASH_BACKWARD_RELATIVE_EFFICIENCY * share.backward;
   const forwardComputeSec =
     (performedFlops / forwardFlopsPerSec) * attentionWaveFactor(grid.forwardBlocks, gpu.smCount);
   const backwardComputeSec =

@@ -66,6 +66,7 @@ export function opComputeSec(op: GraphOp, share: OpShare, gpu: GpuSpec): PassSec
       attentionGrid(op, share),
       peak,
       gpu,
+      op.dimSize[DIM.headDim],
     );
   if (op.kind === 'loss') {
     // The logits this device holds: its shard of the first operand (the output may be scattered

@@ -11,6 +11,8 @@ import { logicalMesh } from '../../src/cluster/mesh.ts';
 import {
   attentionWaveFactor,
   flashAttention2Share,
+  flashAttentionSec,
+  headDimShare,
   performedAttentionFlops,
 } from '../../src/cost/attention-kernel.ts';
 import { KERNEL_LAUNCH_SEC } from '../../src/cost/kernel-rates.ts';
@@ -126,5 +128,48 @@ describe('FlashAttention-2 kernels (model.attention "flash2")', () => {
     const named = { ...unnamed, generation };
     expect(attentionEfficiency(named, 'flash2')).toBeCloseTo(attentionEfficiency(named, 'flash') / 1.6, 12);
     expect(attentionEfficiency(unnamed, 'flash2')).toBe(attentionEfficiency(unnamed, 'flash'));
+  });
+});
+
+describe('the head dim (FlashAttention-3 paper, cuDNN on H100)', () => {
+  it('a 64-wide head runs at 0.7 of a 128-wide one forward, 0.86 backward; 128 and wider at full speed', () => {
+    expect(headDimShare(64)).toEqual({ forward: 0.7, backward: 0.86 });
+    expect(headDimShare(128)).toEqual({ forward: 1, backward: 1 });
+    expect(headDimShare(256)).toEqual({ forward: 1, backward: 1 });
+    expect(headDimShare(undefined)).toEqual({ forward: 1, backward: 1 });
+    // Halfway in log2 between 64 and 128.
+    expect(headDimShare(Math.SQRT2 * 64).forward).toBeCloseTo(0.85, 12);
+    expect(headDimShare(32)).toEqual(headDimShare(64));
+  });
+
+  it('matches every published head-dim-64 : head-dim-128 pair within 5% (0.7 is their mean forward)', () => {
+    // TFLOP/s at 4k, 8k, 16k tokens: [64, 128] forward causal, forward non-causal; backward at 512–2k.
+    const forward = [
+      [363, 518],
+      [379, 529],
+      [388, 539],
+      [408, 609],
+      [412, 600],
+      [413, 595],
+    ] as const;
+    const backward = [
+      [266, 305],
+      [348, 408],
+      [395, 465],
+    ] as const;
+    const share = headDimShare(64);
+    for (const [d64, d128] of forward) expect(Math.abs(share.forward / (d64 / d128) - 1)).toBeLessThan(0.05);
+    for (const [d64, d128] of backward)
+      expect(Math.abs(share.backward / (d64 / d128) - 1)).toBeLessThan(0.05);
+  });
+
+  it('prices a 64-wide head’s kernel by those shares (same FLOPs, same grid)', () => {
+    const gpu = findGpu('H100-80GB')!.spec;
+    const grid = { forwardBlocks: 132 * 40, backwardBlocks: 132 * 40 };
+    const at = (d: number) => flashAttentionSec(1e12, 1e6, grid, 989e12, gpu, d);
+    const [d64, d128] = [at(64), at(128)];
+    const launch = KERNEL_LAUNCH_SEC;
+    expect((d128.forwardSec - launch) / (d64.forwardSec - launch)).toBeCloseTo(0.7, 9);
+    expect((d128.backwardSec - launch) / (d64.backwardSec - launch)).toBeCloseTo(0.86, 9);
   });
 });
