@@ -32,6 +32,13 @@ function blockGraph(fields: Record<string, unknown>) {
   return parseGraph(model.layers.find((l) => l.kind === 'block')!.graph);
 }
 
+type Pairs = readonly (readonly [number, number])[];
+
+/** Each published pair [a, b] has a ÷ b within `tolerance` (relative) of the modelled ratio. */
+function expectRatios(modelled: number, pairs: Pairs, tolerance: number): void {
+  for (const [a, b] of pairs) expect(Math.abs(modelled / (a / b) - 1)).toBeLessThan(tolerance);
+}
+
 describe('flash attention', () => {
   const graph = blockGraph({});
   const op = graph.ops.find((o) => o.kind === 'attention')!;
@@ -105,20 +112,20 @@ describe('FlashAttention-2 kernels (model.attention "flash2")', () => {
 
   it('match every published cuDNN : FlashAttention-2 pair on H100 within 4% (Shah et al. 2024, head dim 128)', () => {
     // TFLOP/s [cuDNN, FlashAttention-2] at 4k, 8k and 16k tokens: forward causal, forward, backward.
-    const published = [
+    const forward: Pairs = [
       [518, 319],
       [529, 333],
       [539, 335],
       [609, 368],
       [600, 370],
       [595, 370],
+    ];
+    const backward: Pairs = [
       [499, 310],
       [518, 318],
       [516, 322],
-    ] as const;
-    const modelled = 1 / flashAttention2Share('hopper');
-    for (const [cudnn, flash2] of published)
-      expect(Math.abs(modelled / (cudnn / flash2) - 1)).toBeLessThan(0.04);
+    ];
+    expectRatios(1 / flashAttention2Share('hopper'), [...forward, ...backward], 0.04);
   });
 
   it('are the generation’s own kernels on Ampere; a described GPU goes by the generation it names', () => {
@@ -143,24 +150,22 @@ describe('the head dim (FlashAttention-3 paper, cuDNN on H100)', () => {
   });
 
   it('matches every published head-dim-64 : head-dim-128 pair within 5% (0.7 is their mean forward)', () => {
-    // TFLOP/s at 4k, 8k, 16k tokens: [64, 128] forward causal, forward non-causal; backward at 512–2k.
-    const forward = [
+    // TFLOP/s [64, 128] at 4k, 8k, 16k tokens forward, causal then not; backward at 512–2k tokens.
+    const forward: Pairs = [
       [363, 518],
       [379, 529],
       [388, 539],
       [408, 609],
       [412, 600],
       [413, 595],
-    ] as const;
-    const backward = [
+    ];
+    const backward: Pairs = [
       [266, 305],
       [348, 408],
       [395, 465],
-    ] as const;
-    const share = headDimShare(64);
-    for (const [d64, d128] of forward) expect(Math.abs(share.forward / (d64 / d128) - 1)).toBeLessThan(0.05);
-    for (const [d64, d128] of backward)
-      expect(Math.abs(share.backward / (d64 / d128) - 1)).toBeLessThan(0.05);
+    ];
+    expectRatios(headDimShare(64).forward, forward, 0.05);
+    expectRatios(headDimShare(64).backward, backward, 0.05);
   });
 
   it('prices a 64-wide head’s kernel by those shares (same FLOPs, same grid)', () => {
