@@ -19,6 +19,13 @@ export interface DataParallelTraffic {
   readonly backwardPerMicrobatchSec: number;
 }
 
+const NONE: DataParallelTraffic = {
+  perStepSec: 0,
+  perStepGatherSec: 0,
+  forwardPerMicrobatchSec: 0,
+  backwardPerMicrobatchSec: 0,
+};
+
 /**
  * Megatron-LM's gradient bucket when --ddp-bucket-size is unset and the reduction overlaps the
  * backward (DistributedDataParallel: max(4e7, 1e6 · data-parallel size), the size counting context
@@ -34,9 +41,8 @@ export function bucketCount(elements: number, layers: number, bucketElements: nu
   return Math.max(1, bucketElements === null ? layers : Math.ceil(elements / bucketElements));
 }
 
-/** `bytes` of one collective kind sent as `pieces` equal collectives, each paying its own latency. */
-function inPiecesSec(kind: CollectiveKind, axis: MeshAxis, bytes: number, pieces: number): number {
-  const count = Math.max(1, Math.round(pieces));
+/** `bytes` of one collective kind sent as `count` (≥ 1) equal collectives, each paying its own latency. */
+function inPiecesSec(kind: CollectiveKind, axis: MeshAxis, bytes: number, count: number): number {
   return count * collectiveSec(kind, axis, bytes / count);
 }
 
@@ -51,43 +57,46 @@ function inPiecesSec(kind: CollectiveKind, axis: MeshAxis, bytes: number, pieces
  * with `overlap_comm` prefetch the next layer's parameters and reduce a layer's gradients while other
  * layers compute); one that reduces after the backward (`after-backward`) waits for each.
  *
- * `buckets`: how many collectives the runtime sends its bucketed traffic as (gradient reductions,
- * ZeRO 1–2's gathers); `units`: ZeRO-3's, which gathers and reduces unit by unit (a layer each, as
- * FSDP wraps blocks). Each collective pays its own latency, (n − 1) ring steps, which at thousands
- * of devices outweighs the bytes of a small layer (torchtitan's reason to add tensor parallelism
- * past a few hundred GPUs).
+ * The runtime sends its bucketed traffic (gradient reductions, ZeRO 1–2's gathers) in buckets of
+ * `bucketElements` (null: one per layer) and ZeRO-3's unit by unit, one of the `layers` each (as FSDP
+ * wraps blocks). Each collective pays its own latency, (n − 1) ring steps, which at thousands of
+ * devices outweighs the bytes of a small layer (torchtitan's reason to add tensor parallelism past a
+ * few hundred GPUs). The defaults send everything as one collective.
  */
 export function dataParallelSec(
   elements: number,
   zero: ZeroStage,
   axis: MeshAxis,
   reduction: GradientReduction,
-  buckets = 1,
-  units = 1,
+  bucketElements: number | null = Number.POSITIVE_INFINITY,
+  layers = 1,
 ): DataParallelTraffic {
-  const none = {
-    perStepSec: 0,
-    perStepGatherSec: 0,
-    forwardPerMicrobatchSec: 0,
-    backwardPerMicrobatchSec: 0,
-  };
-  if (axis.size <= 1 || elements <= 0) return none;
+  if (axis.size <= 1 || elements <= 0) return NONE;
   const gradBytes = elements * GRADIENT_BYTES;
   const weightBytes = elements * WEIGHT_BYTES;
+  if (zero === 3) {
+    // ZeRO-3 gathers and reduces unit by unit: a layer each.
+    const units = Math.max(1, layers);
+    const unitGather = inPiecesSec('all-gather', axis, weightBytes, units);
+    const unitScatter = inPiecesSec('reduce-scatter', axis, gradBytes, units);
+    return {
+      ...NONE,
+      forwardPerMicrobatchSec: unitGather,
+      backwardPerMicrobatchSec: unitGather + unitScatter,
+    };
+  }
+  const buckets = bucketCount(elements, layers, bucketElements);
   if (zero === 0 || (zero === 1 && reduction === 'every-microbatch')) {
     const allReduce = inPiecesSec('all-reduce', axis, gradBytes, buckets);
     return reduction === 'every-microbatch'
-      ? { ...none, backwardPerMicrobatchSec: allReduce }
-      : { ...none, perStepSec: allReduce };
+      ? { ...NONE, backwardPerMicrobatchSec: allReduce }
+      : { ...NONE, perStepSec: allReduce };
   }
   const scatter = inPiecesSec('reduce-scatter', axis, gradBytes, buckets);
   const gather = inPiecesSec('all-gather', axis, weightBytes, buckets);
-  if (zero === 1) return { ...none, perStepSec: scatter, perStepGatherSec: gather };
-  if (zero === 2) return { ...none, perStepGatherSec: gather, backwardPerMicrobatchSec: scatter };
-  // ZeRO-3 gathers and reduces unit by unit: a layer each.
-  const unitScatter = inPiecesSec('reduce-scatter', axis, gradBytes, units);
-  const unitGather = inPiecesSec('all-gather', axis, weightBytes, units);
-  return { ...none, forwardPerMicrobatchSec: unitGather, backwardPerMicrobatchSec: unitGather + unitScatter };
+  return zero === 1
+    ? { ...NONE, perStepSec: scatter, perStepGatherSec: gather }
+    : { ...NONE, perStepGatherSec: gather, backwardPerMicrobatchSec: scatter };
 }
 
 /**

@@ -42,6 +42,7 @@ export function pipelineConfig(
     Partial<Pick<PipelineConfig, 'cp' | 'ep'>>,
 ): PipelineConfig {
   const p = request.parallel;
+  const overlapped = p?.overlapGradReduce !== false;
   return {
     cp: 1,
     ep: 1,
@@ -49,12 +50,9 @@ export function pipelineConfig(
     microbatches: request.training.globalBatch / (chosen.dp * chosen.microBatch),
     schedule: p?.schedule === 'gpipe' ? 'gpipe' : '1f1b',
     virtualStages: p?.virtualStages ?? 1,
-    gradientReduction: p?.overlapGradReduce === false ? 'after-backward' : 'overlapped',
-    overlapParamGather: p?.overlapGradReduce !== false,
-    gradientBucketElements: megatronBucketElements(
-      chosen.dp * (chosen.cp ?? 1),
-      p?.overlapGradReduce !== false,
-    ),
+    gradientReduction: overlapped ? 'overlapped' : 'after-backward',
+    overlapParamGather: overlapped,
+    gradientBucketElements: megatronBucketElements(chosen.dp * (chosen.cp ?? 1), overlapped),
     overlapTensorParallelComm: p?.overlapTensorParallelComm ?? false,
     overlapExpertParallelComm: p?.overlapExpertParallelComm ?? false,
   };

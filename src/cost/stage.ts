@@ -6,8 +6,8 @@
  */
 import type { Cluster } from '../cluster/cluster.ts';
 import { sendRecvSec } from '../cluster/collectives.ts';
-import type { LogicalMesh } from '../cluster/mesh.ts';
-import { bucketCount, dataParallelSec, exposedGradientSec } from './data-parallel.ts';
+import type { LogicalMesh, MeshAxis } from '../cluster/mesh.ts';
+import { type DataParallelTraffic, dataParallelSec, exposedGradientSec } from './data-parallel.ts';
 import type { LayoutEval } from './layout-eval.ts';
 import {
   FP8_COPY_BYTES,
@@ -170,23 +170,12 @@ export function priceStage(
   const denseElements = paramElements - expertElements;
   const replicas = config.dp * config.cp;
   const layers = last - first + 1;
-  const expertLayers = series.expertLayerCount(first, last);
-  // As many collectives as the runtime sends (buckets, FSDP units): each pays the ring's latency.
-  const dense = dataParallelSec(
-    denseElements,
-    config.zero,
-    links.dataParallel,
-    config.gradientReduction,
-    bucketCount(denseElements, layers, config.gradientBucketElements),
-    layers,
-  );
-  const expert = dataParallelSec(
+  const dense = replicaTraffic(denseElements, layers, links.dataParallel, config);
+  const expert = replicaTraffic(
     expertElements,
-    config.zero,
+    series.expertLayerCount(first, last),
     links.expertDataParallel,
-    config.gradientReduction,
-    bucketCount(expertElements, expertLayers, config.gradientBucketElements),
-    expertLayers,
+    config,
   );
   const dp = {
     perStepSec: dense.perStepSec + expert.perStepSec,
@@ -221,6 +210,23 @@ export function priceStage(
     paramElements,
     ...stageMemory(series, first, last, config),
   };
+}
+
+/** `elements` over `layers` layers, sent to the replicas on `axis` as the config's runtime sends them. */
+function replicaTraffic(
+  elements: number,
+  layers: number,
+  axis: MeshAxis,
+  config: PipelineConfig,
+): DataParallelTraffic {
+  return dataParallelSec(
+    elements,
+    config.zero,
+    axis,
+    config.gradientReduction,
+    config.gradientBucketElements,
+    layers,
+  );
 }
 
 /**

@@ -32,11 +32,21 @@ function blockGraph(fields: Record<string, unknown>) {
   return parseGraph(model.layers.find((l) => l.kind === 'block')!.graph);
 }
 
-type Pairs = readonly (readonly [number, number])[];
+/**
+ * The FlashAttention-3 paper's H100 SXM5 figures (Shah et al. 2024, BF16), TFLOP/s, each series the
+ * same sequence lengths: 4k, 8k, 16k tokens (forward; backward at head dim 128), and 512, 1k, 2k
+ * (backward at head dim 64, the lengths the paper shows next to 128's).
+ */
+const FA3_PAPER = {
+  cudnn128: { causal: [518, 529, 539], full: [609, 600, 595], backward: [499, 518, 516] },
+  flash2_128: { causal: [319, 333, 335], full: [368, 370, 370], backward: [310, 318, 322] },
+  cudnn64: { causal: [363, 379, 388], full: [408, 412, 413], backwardShort: [266, 348, 395] },
+  cudnn128Short: { backward: [305, 408, 465] },
+} as const;
 
-/** Each published pair [a, b] has a ÷ b within `tolerance` (relative) of the modelled ratio. */
-function expectRatios(modelled: number, pairs: Pairs, tolerance: number): void {
-  for (const [a, b] of pairs) expect(Math.abs(modelled / (a / b) - 1)).toBeLessThan(tolerance);
+/** Each published a[i] ÷ b[i] is within `tolerance` (relative) of the modelled ratio. */
+function expectRatios(modelled: number, a: readonly number[], b: readonly number[], tolerance: number): void {
+  a.forEach((x, i) => expect(Math.abs(modelled / (x / b[i]!) - 1)).toBeLessThan(tolerance));
 }
 
 describe('flash attention', () => {
@@ -111,21 +121,9 @@ describe('FlashAttention-2 kernels (model.attention "flash2")', () => {
   });
 
   it('match every published cuDNN : FlashAttention-2 pair on H100 within 4% (Shah et al. 2024, head dim 128)', () => {
-    // TFLOP/s [cuDNN, FlashAttention-2] at 4k, 8k and 16k tokens: forward causal, forward, backward.
-    const forward: Pairs = [
-      [518, 319],
-      [529, 333],
-      [539, 335],
-      [609, 368],
-      [600, 370],
-      [595, 370],
-    ];
-    const backward: Pairs = [
-      [499, 310],
-      [518, 318],
-      [516, 322],
-    ];
-    expectRatios(1 / flashAttention2Share('hopper'), [...forward, ...backward], 0.04);
+    const { cudnn128: cudnn, flash2_128: flash2 } = FA3_PAPER;
+    for (const pass of ['causal', 'full', 'backward'] as const)
+      expectRatios(1 / flashAttention2Share('hopper'), cudnn[pass], flash2[pass], 0.04);
   });
 
   it('are the generation’s own kernels on Ampere; a described GPU goes by the generation it names', () => {
@@ -150,22 +148,11 @@ describe('the head dim (FlashAttention-3 paper, cuDNN on H100)', () => {
   });
 
   it('matches every published head-dim-64 : head-dim-128 pair within 5% (0.7 is their mean forward)', () => {
-    // TFLOP/s [64, 128] at 4k, 8k, 16k tokens forward, causal then not; backward at 512–2k tokens.
-    const forward: Pairs = [
-      [363, 518],
-      [379, 529],
-      [388, 539],
-      [408, 609],
-      [412, 600],
-      [413, 595],
-    ];
-    const backward: Pairs = [
-      [266, 305],
-      [348, 408],
-      [395, 465],
-    ];
-    expectRatios(headDimShare(64).forward, forward, 0.05);
-    expectRatios(headDimShare(64).backward, backward, 0.05);
+    const { cudnn64, cudnn128, cudnn128Short } = FA3_PAPER;
+    const share = headDimShare(64);
+    expectRatios(share.forward, cudnn64.causal, cudnn128.causal, 0.05);
+    expectRatios(share.forward, cudnn64.full, cudnn128.full, 0.05);
+    expectRatios(share.backward, cudnn64.backwardShort, cudnn128Short.backward, 0.05);
   });
 
   it('prices a 64-wide head’s kernel by those shares (same FLOPs, same grid)', () => {
