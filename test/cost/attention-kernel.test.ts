@@ -46,7 +46,7 @@ const FA3_PAPER = {
 
 /** Each published a[i] ÷ b[i] is within `tolerance` (relative) of the modelled ratio. */
 function expectRatios(modelled: number, a: readonly number[], b: readonly number[], tolerance: number): void {
-  a.forEach((x, i) => expect(Math.abs(modelled / (x / b[i]!) - 1)).toBeLessThan(tolerance));
+  for (const [i, x] of a.entries()) expect(Math.abs(modelled / (x / b[i]!) - 1)).toBeLessThan(tolerance);
 }
 
 describe('flash attention', () => {
