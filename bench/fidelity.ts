@@ -70,6 +70,9 @@ async function plannerChoice(request: PlanRequestInput): Promise<Plan> {
       ...(parallel?.overlapTensorParallelComm !== undefined
         ? { overlapTensorParallelComm: parallel.overlapTensorParallelComm }
         : {}),
+      ...(parallel?.overlapInputGradientReduce !== undefined
+        ? { overlapInputGradientReduce: parallel.overlapInputGradientReduce }
+        : {}),
     },
   });
 }

@@ -84,6 +84,9 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
       // The README's runs pass --overlap-grad-reduce; SC'21's Megatron reduced after the backward.
       overlapGradReduce: !sc21,
       overlapTensorParallelComm: !sc21,
+      // SC'21's Megatron (examples/sc21 at 6985e58938, August 2021) all-reduced the input gradient
+      // synchronously (mpu/mappings.py); the asynchronous one came in September 2021.
+      overlapInputGradientReduce: !sc21,
     },
   };
 }

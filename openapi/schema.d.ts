@@ -2124,6 +2124,7 @@ export interface components {
                 microBatch?: number;
                 overlapExpertParallelComm?: boolean;
                 overlapGradReduce?: boolean;
+                overlapInputGradientReduce?: boolean;
                 overlapTensorParallelComm?: boolean;
                 pp?: number;
                 /** @enum {string} */

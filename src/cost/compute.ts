@@ -23,6 +23,8 @@ export interface OpShare extends ElementwiseTraffic {
   readonly gradientMask: number;
   /** Inputs that receive a gradient. */
   readonly gradientInputs: number;
+  /** Bit i set: input i is a parameter (its gradient is a weight gradient). */
+  readonly paramMask: number;
   /** The math mode of the tensor cores (the op's compute dtype or its operands'). */
   readonly dtype: Dtype;
   /** Element size of the op's output, bytes. */
@@ -47,6 +49,15 @@ function attentionGrid(op: GraphOp, share: OpShare): AttentionGrid {
   };
 }
 
+/** An op's kernel time per pass, and the part of its backward that computes weight gradients. */
+export interface OpKernelSec extends PassSec {
+  /**
+   * The backward GEMMs producing parameter gradients: nothing waits on them within the layer, so the
+   * reduction of the input gradient computed just before can run alongside (see layout-eval.ts).
+   */
+  readonly weightGradientSec: number;
+}
+
 /**
  * Compute time of one op on one device, forward and backward, by the kernel that runs it
  * (DESIGN.md §4.1): a two-operand contraction is a GEMM forward and one GEMM per input gradient
@@ -55,40 +66,48 @@ function attentionGrid(op: GraphOp, share: OpShare): AttentionGrid {
  * (cost/memory-kernels.ts). Other contractions (fused kernels the einsum does not show, gathers) keep
  * the roofline at the GEMM efficiency, the backward one such kernel per input gradient.
  */
-export function opComputeSec(op: GraphOp, share: OpShare, gpu: GpuSpec): PassSec {
-  if (op.einsum.contracted.length === 0) return elementwiseKernelSec(op.kind, share.flops, share, gpu);
+export function opComputeSec(op: GraphOp, share: OpShare, gpu: GpuSpec): OpKernelSec {
+  if (op.einsum.contracted.length === 0)
+    return { ...elementwiseKernelSec(op.kind, share.flops, share, gpu), weightGradientSec: 0 };
   const peak = tensorPeakFlopsPerSec(gpu, share.dtype);
   const bytes = share.inputBytes + share.outputBytes;
   if (op.kind === 'attention')
-    return flashAttentionSec(
-      performedAttentionFlops(share.flops, op.causal),
-      bytes,
-      attentionGrid(op, share),
-      peak,
-      gpu,
-      op.dimSize[DIM.headDim],
-    );
+    return {
+      ...flashAttentionSec(
+        performedAttentionFlops(share.flops, op.causal),
+        bytes,
+        attentionGrid(op, share),
+        peak,
+        gpu,
+        op.dimSize[DIM.headDim],
+      ),
+      weightGradientSec: 0,
+    };
   if (op.kind === 'loss') {
     // The logits this device holds: its shard of the first operand (the output may be scattered
     // further, or be a scalar of a mean loss).
     let logits = 1;
     for (const l of op.einsum.inputs[0]!) logits *= localSize(op, l, share.split, share.axisSizes);
-    return crossEntropySec(logits, DTYPE_BYTES[share.dtype], gpu);
+    return { ...crossEntropySec(logits, DTYPE_BYTES[share.dtype], gpu), weightGradientSec: 0 };
   }
   const roles = op.kind === 'matmul' ? gemmLetters(op) : null;
   if (roles !== null) {
     const forward = forwardGemm(op, roles, share.split, share.axisSizes);
     const elementBytes = { operands: DTYPE_BYTES[share.dtype], result: share.outputElementBytes };
     let backwardSec = 0;
-    if ((share.gradientMask & 1) !== 0)
-      backwardSec += gemmSec(gradientGemm(forward, 0), elementBytes, peak, gpu);
-    if ((share.gradientMask & 2) !== 0)
-      backwardSec += gemmSec(gradientGemm(forward, 1), elementBytes, peak, gpu);
-    return { forwardSec: gemmSec(forward, elementBytes, peak, gpu), backwardSec };
+    let weightGradientSec = 0;
+    for (const operand of [0, 1] as const) {
+      if ((share.gradientMask & (1 << operand)) === 0) continue;
+      const sec = gemmSec(gradientGemm(forward, operand), elementBytes, peak, gpu);
+      backwardSec += sec;
+      if ((share.paramMask & (1 << operand)) !== 0) weightGradientSec += sec;
+    }
+    return { forwardSec: gemmSec(forward, elementBytes, peak, gpu), backwardSec, weightGradientSec };
   }
   const achieved = peak * gpu.efficiency.matmul;
   const n = share.gradientInputs;
   return {
+    weightGradientSec: 0,
     forwardSec: Math.max(share.flops / achieved, memoryBoundSec(bytes, gpu)) + KERNEL_LAUNCH_SEC,
     backwardSec:
       n === 0

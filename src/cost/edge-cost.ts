@@ -12,7 +12,10 @@ import { type OpStrategy, operandGradientLayout, operandLayout, outputLayout } f
 
 export interface EdgeReshards {
   readonly forward: Reshard;
+  /** Everything the backward pass moves on the edge: the input gradient, and a recomputed read. */
   readonly backward: Reshard;
+  /** Of `backward`, the consumer's input gradient moved onto the producer's layout. */
+  readonly inputGradient: Reshard;
 }
 
 /**
@@ -32,9 +35,10 @@ function reshardsOfLayouts(
   const backward = reshard(bytes, gradient, resolvedLayout(produced), model.mesh);
   const { recompute, recomputeModules } = model.ctx;
   if (!recomputesForward(model.graph.ops[edge.consumer]!, recompute, recomputeModules))
-    return { forward, backward };
+    return { forward, backward, inputGradient: backward };
   return {
     forward,
+    inputGradient: backward,
     backward: {
       sec: backward.sec + forward.sec,
       collectives: [...backward.collectives, ...forward.collectives],

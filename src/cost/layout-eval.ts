@@ -30,6 +30,13 @@ export interface LayoutEval {
   readonly cpCommSec: number;
   /** Expert parallelism's dispatch and combine all-to-alls (forward + backward). */
   readonly epCommSec: number;
+  /**
+   * Of `reshardSec`, what can travel while the GEMMs computing weight gradients run: each layer's
+   * input gradient, reduced onto its producer's layout as soon as it is computed, alongside the same
+   * layer's weight-gradient GEMM, which does not wait for it (Megatron-LM's and Transformer Engine's
+   * linear layers launch that reduce-scatter or all-reduce asynchronously), never more than that GEMM.
+   */
+  readonly inputGradientHideableSec: number;
   /** Per microbatch: compute + in-op collectives + resharding + exchanges. */
   readonly totalSec: number;
   /** Per step: all-reduces of parameter gradients partial on a mesh axis. */
@@ -83,11 +90,11 @@ export function evaluateLayout(
   });
   if (model.groups.some((g) => g.strategies.length !== 1)) return null;
   const chosen = (op: number) => model.groups[model.groupOf[op]!]!.strategies[0]!.members.get(op)!;
-  const reshards = new Map<number, { list: PricedCollective[]; sec: number }>();
+  const reshards = new Map<number, { list: PricedCollective[]; sec: number; inputGradientSec: number }>();
   /** Bytes a consumer's saved input shrinks by when it is kept as the producer's shard. */
   let keptAsShardBytes = 0;
   for (const edge of model.tensorEdges) {
-    const { forward, backward } = edgeReshards(
+    const { forward, backward, inputGradient } = edgeReshards(
       model,
       edge,
       chosen(edge.producer).strategy,
@@ -96,7 +103,8 @@ export function evaluateLayout(
     if (options.savesGatheredInputSharded && forward.collectives.some((c) => c.kind === 'all-gather')) {
       keptAsShardBytes += gatheredInputSavings(model, edge, chosen(edge.producer), chosen(edge.consumer));
     }
-    const entry = reshards.get(edge.consumer) ?? { list: [], sec: 0 };
+    const entry = reshards.get(edge.consumer) ?? { list: [], sec: 0, inputGradientSec: 0 };
+    entry.inputGradientSec += inputGradient.sec;
     for (const [phase, r] of [
       ['forward', forward],
       ['backward', backward],
@@ -118,15 +126,17 @@ export function evaluateLayout(
     expertParamElements: 0,
     fp8WeightElements: 0,
     activationBytes: 0,
+    inputGradientHideableSec: 0,
   };
   const ops = graph.ops.map((op) => {
     const { strategy, cost } = chosen(op.index);
-    const r = reshards.get(op.index) ?? { list: [], sec: 0 };
+    const r = reshards.get(op.index) ?? { list: [], sec: 0, inputGradientSec: 0 };
     sums.forwardComputeSec += cost.forwardSec;
     sums.backwardComputeSec += cost.backwardSec;
     sums.commSec += cost.commSec;
     sums.gradSyncSec += cost.gradSyncSec;
     sums.reshardSec += r.sec;
+    sums.inputGradientHideableSec += Math.min(r.inputGradientSec, cost.weightGradientSec);
     const exchanged = cost.exchange.forwardSec + cost.exchange.backwardSec;
     if (op.exchange?.group === 'cp') sums.cpCommSec += exchanged;
     if (op.exchange?.group === 'ep') sums.epCommSec += exchanged;

@@ -56,6 +56,8 @@ export interface OpCost {
   };
   /** Activations this op is charged with keeping for the backward pass (saved.ts). */
   readonly activationBytes: number;
+  /** Of `backwardSec`, the GEMMs computing parameter gradients (compute.ts). */
+  readonly weightGradientSec: number;
 }
 
 export interface CostContext {
@@ -114,6 +116,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   let inputBytes = 0;
   let gradientInputs = 0;
   let gradientMask = 0;
+  let paramMask = 0;
   let gradientInputBytes = 0;
   const collectives: PricedCollective[] = [];
   /** Parameter-gradient all-reduces: data parallelism inside the mesh, paid once per step. */
@@ -140,6 +143,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
       if (FLOAT_DTYPES.has(t.dtype)) activationInputBytes += t.bytes / shards;
       return;
     }
+    paramMask |= 1 << i;
     if (ctx.paramOwner.get(name) === op.index) {
       paramElements += t.numel / shards;
       if (letters.includes(DIM.experts)) expertParamElements += t.numel / shards;
@@ -200,6 +204,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
       flops: op.flops / ways,
       gradientMask,
       gradientInputs,
+      paramMask,
       dtype: op.computeDtype ?? (floatInput ?? out).dtype,
       outputElementBytes: DTYPE_BYTES[out.dtype],
       inputBytes,
@@ -250,5 +255,6 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     fp8WeightElements,
     exchange,
     activationBytes,
+    weightGradientSec: kernels.weightGradientSec,
   };
 }

@@ -26,15 +26,21 @@ export interface PipelineConfig {
    */
   readonly gradientBucketElements: number | null;
   readonly overlapTensorParallelComm: boolean;
+  /**
+   * Each linear layer's input gradient reduced over tensor parallelism while its weight-gradient GEMM
+   * runs (a framework's runtime decides: Megatron-LM's and Transformer Engine's linear layers do).
+   */
+  readonly overlapInputGradientReduce: boolean;
   /** Expert-parallel all-to-alls hidden behind another microbatch's compute (a framework's runtime decides). */
   readonly overlapExpertParallelComm: boolean;
 }
 
 /**
  * A replica's configuration: what the caller chose, and the request's pins or their defaults for the
- * rest (a gradient reduction and parameter gather overlapped as DDP, FSDP and Megatron's --overlap-grad-reduce
- * and --overlap-param-gather do; tensor
- * parallelism and expert all-to-alls not overlapped; 1F1B unless GPipe is asked for).
+ * rest — Megatron-LM's runtime: the gradient reduction and parameter gather overlapped (DDP, FSDP,
+ * --overlap-grad-reduce and --overlap-param-gather), tensor parallelism's input gradients reduced
+ * alongside the weight-gradient GEMMs (its linear layers), its other collectives and the expert
+ * all-to-alls not overlapped, 1F1B unless GPipe is asked for.
  */
 export function pipelineConfig(
   request: PlanRequest,
@@ -54,6 +60,7 @@ export function pipelineConfig(
     overlapParamGather: overlapped,
     gradientBucketElements: megatronBucketElements(chosen.dp * (chosen.cp ?? 1), overlapped),
     overlapTensorParallelComm: p?.overlapTensorParallelComm ?? false,
+    overlapInputGradientReduce: p?.overlapInputGradientReduce ?? true,
     overlapExpertParallelComm: p?.overlapExpertParallelComm ?? false,
   };
 }

@@ -34,8 +34,9 @@ export class LayerSeries {
   private readonly gradSync: Float64Array;
   private readonly forward: Float64Array;
   private readonly backward: Float64Array;
-  /** What overlap can hide: tensor-parallel collectives, expert all-to-alls, or both at once. */
-  private readonly hideable: Record<'tp' | 'ep' | 'both', Float64Array>;
+  /** What overlap hides, by prefix, per combination of overlaps (bit mask, see `overlapKey`), built on first use. */
+  private readonly hideable = new Map<number, Float64Array>();
+  private readonly tpOverlap: number;
   /** Range maximum of one layer's parameters (sparse table: level k spans 2^k layers), built on first use. */
   private largestLayer: Float64Array[] | null = null;
 
@@ -61,17 +62,21 @@ export class LayerSeries {
     this.gradSync = prefix((p) => p.gradSyncSec);
     this.forward = prefix((p) => p.forwardComputeSec);
     this.backward = prefix((p) => p.backwardComputeSec);
-    // What overlap can hide: a share of the collectives, never more than the compute they hide behind.
-    const hidden = (p: LayoutEval, tp: boolean, ep: boolean) =>
-      Math.min(
-        tpOverlap * ((tp ? p.commSec + p.reshardSec : 0) + (ep ? p.epCommSec : 0)),
-        p.forwardComputeSec + p.backwardComputeSec,
-      );
-    this.hideable = {
-      tp: prefix((p) => hidden(p, true, false)),
-      ep: prefix((p) => hidden(p, false, true)),
-      both: prefix((p) => hidden(p, true, true)),
-    };
+    this.tpOverlap = tpOverlap;
+  }
+
+  /**
+   * What overlap can hide of one layer, never more than the compute it hides behind: the input
+   * gradients reduced alongside weight-gradient GEMMs (Megatron-LM's linear layers; Transformer Engine's
+   * userbuffers overlap does the same as its "bulk" overlap), the tpOverlap share of the other
+   * tensor-parallel collectives under Transformer Engine's overlap, and that share of the all-to-alls.
+   */
+  private hiddenOfLayer(p: LayoutEval, overlaps: Overlaps): number {
+    const ub = overlaps.overlapTensorParallelComm;
+    const alongsideWgrad = ub || overlaps.overlapInputGradientReduce ? p.inputGradientHideableSec : 0;
+    const tp = alongsideWgrad + (ub ? this.tpOverlap * (p.commSec + p.reshardSec - alongsideWgrad) : 0);
+    const ep = overlaps.overlapExpertParallelComm ? this.tpOverlap * p.epCommSec : 0;
+    return Math.min(tp + ep, p.forwardComputeSec + p.backwardComputeSec);
   }
 
   latencySec(first: number, last: number): number {
@@ -96,15 +101,19 @@ export class LayerSeries {
     return this.gradSync[last + 1]! - this.gradSync[first]!;
   }
   /** What the overlaps `overlaps` turns on hide of layers first..last. */
-  hiddenByOverlapSec(
-    first: number,
-    last: number,
-    overlaps: Pick<PipelineConfig, 'overlapTensorParallelComm' | 'overlapExpertParallelComm'>,
-  ): number {
-    const tp = overlaps.overlapTensorParallelComm;
-    const ep = overlaps.overlapExpertParallelComm;
-    if (!tp && !ep) return 0;
-    const sums = this.hideable[tp && ep ? 'both' : tp ? 'tp' : 'ep'];
+  hiddenByOverlapSec(first: number, last: number, overlaps: Overlaps): number {
+    const key =
+      (overlaps.overlapTensorParallelComm ? 1 : 0) |
+      (overlaps.overlapExpertParallelComm ? 2 : 0) |
+      (overlaps.overlapInputGradientReduce ? 4 : 0);
+    if (key === 0) return 0;
+    let sums = this.hideable.get(key);
+    if (sums === undefined) {
+      sums = new Float64Array(this.prices.length + 1);
+      for (let i = 0; i < this.prices.length; i++)
+        sums[i + 1] = sums[i]! + this.hiddenOfLayer(this.prices[i]!, overlaps);
+      this.hideable.set(key, sums);
+    }
     return sums[last + 1]! - sums[first]!;
   }
   /** The most parameters any one layer of first..last holds on a device (before ZeRO shards them). */
@@ -130,6 +139,12 @@ export class LayerSeries {
     return this.backward[last + 1]! - this.backward[first]!;
   }
 }
+
+/** The overlaps of a runtime that hide parts of a layer's time behind its compute. */
+export type Overlaps = Pick<
+  PipelineConfig,
+  'overlapTensorParallelComm' | 'overlapExpertParallelComm' | 'overlapInputGradientReduce'
+>;
 
 export interface StagePrice extends StageMemory {
   /** Forward + backward of one microbatch: layers, pipeline sends, per-microbatch ZeRO traffic. */

@@ -96,6 +96,7 @@ export function firstProblem(rules: readonly (string | null)[]): Verdict {
 export interface RequestedOverlaps {
   readonly overlapGradReduce?: boolean;
   readonly overlapTensorParallelComm?: boolean;
+  readonly overlapInputGradientReduce?: boolean;
   readonly overlapExpertParallelComm?: boolean;
 }
 
@@ -105,6 +106,8 @@ export function requestedOverlaps(parallel: ParallelSpec | undefined): Requested
   if (parallel?.overlapGradReduce !== undefined) asked.overlapGradReduce = parallel.overlapGradReduce;
   if (parallel?.overlapTensorParallelComm !== undefined)
     asked.overlapTensorParallelComm = parallel.overlapTensorParallelComm;
+  if (parallel?.overlapInputGradientReduce !== undefined)
+    asked.overlapInputGradientReduce = parallel.overlapInputGradientReduce;
   if (parallel?.overlapExpertParallelComm !== undefined)
     asked.overlapExpertParallelComm = parallel.overlapExpertParallelComm;
   return asked;
@@ -124,6 +127,8 @@ export interface RuntimePolicy {
    */
   readonly gradientBucketElements: number | null;
   readonly tensorParallelOverlap: boolean;
+  /** Each linear layer's tensor-parallel input-gradient reduction run alongside its weight-gradient GEMM. */
+  readonly inputGradientOverlap: boolean;
   /** Expert all-to-alls hidden behind another microbatch's compute. */
   readonly expertParallelOverlap: boolean;
 }

@@ -137,6 +137,7 @@ export function withRuntime(
     overlapParamGather: runtime.paramGatherOverlap,
     gradientBucketElements: runtime.gradientBucketElements,
     overlapTensorParallelComm: runtime.tensorParallelOverlap,
+    overlapInputGradientReduce: runtime.inputGradientOverlap,
     overlapExpertParallelComm: runtime.expertParallelOverlap,
   };
 }

@@ -8,7 +8,7 @@ import type { Plan } from '../schema/index.ts';
 /** The named modelling assumptions every plan states (DESIGN.md §4: overlap is a named term). */
 export const ASSUMPTIONS: readonly string[] = [
   'Costs are analytic: roofline compute at the GPU catalog peak × efficiency, ring collectives α + β·bytes per mesh axis.',
-  'Tensor-parallel collectives and resharding sit on the critical path, unless overlapTensorParallelComm hides the catalog’s tpOverlap share of them behind the GEMMs.',
+  'Tensor-parallel collectives and resharding sit on the critical path, except each linear layer’s input-gradient reduction, which runs alongside its weight-gradient GEMM where the runtime launches it asynchronously (Megatron-LM; overlapInputGradientReduce), and the catalog’s tpOverlap share of the rest under overlapTensorParallelComm.',
   'Context-parallel key/value exchanges and expert-parallel all-to-alls are exposed, unless overlapExpertParallelComm hides the tpOverlap share of the all-to-alls behind another microbatch’s compute.',
   'Only the first stage’s data-parallel gradient reduction and optimizer step are exposed; later stages finish theirs while it runs its last backward passes.',
   'With overlapGradReduce (the default), data-parallel traffic hides layer by layer behind the pass it belongs to, leaving what exceeds the pass and at least one layer’s share: gradient reductions behind the backward, ZeRO-1/2’s parameter gather behind the next step’s first forward (where the framework prefetches it), ZeRO-3’s gathers behind each forward and backward.',

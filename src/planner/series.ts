@@ -66,6 +66,7 @@ export function lowerBoundSec(
   // No framework's runtime overlaps more than the request asks for.
   const overlaps = {
     overlapTensorParallelComm: request.parallel?.overlapTensorParallelComm ?? false,
+    overlapInputGradientReduce: request.parallel?.overlapInputGradientReduce ?? true,
     overlapExpertParallelComm: request.parallel?.overlapExpertParallelComm ?? false,
   };
   const latency = (e: SeriesEntry, first: number, last: number) =>

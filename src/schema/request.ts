@@ -65,6 +65,12 @@ export const ParallelSpec = z
      */
     overlapTensorParallelComm: z.boolean().optional(),
     /**
+     * Reduce each linear layer's input gradient over tensor parallelism while the same layer's
+     * weight-gradient GEMM runs (Megatron-LM's and Transformer Engine's linear layers launch it
+     * asynchronously; Megatron-LM before late 2021 waited for it). Default: what the framework does.
+     */
+    overlapInputGradientReduce: z.boolean().optional(),
+    /**
      * Hide expert parallelism's dispatch and combine all-to-alls behind another microbatch's
      * compute (Megatron-LM's --overlap-moe-expert-parallel-comm, DeepSeek-V3's DualPipe); the GPU
      * catalog's `efficiency.tpOverlap` share of them hides, never more than the layer's compute.

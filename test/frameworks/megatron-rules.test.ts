@@ -215,6 +215,12 @@ describe('megatron.runtime', () => {
     expect(megatron.runtime(noSp, { overlapTensorParallelComm: true }).tensorParallelOverlap).toBe(false);
   });
 
+  it('reduces input gradients alongside the weight-gradient GEMMs unless told not to (its linear layers always do)', () => {
+    expect(megatron.runtime(base, {}).inputGradientOverlap).toBe(true);
+    expect(megatron.runtime({ ...base, sequenceParallel: false }, {}).inputGradientOverlap).toBe(true);
+    expect(megatron.runtime(base, { overlapInputGradientReduce: false }).inputGradientOverlap).toBe(false);
+  });
+
   it('overlaps expert all-to-alls only when asked, with ep > 1, interleaving when pp > 1, no full recompute, ≤ 1 MTP layer', () => {
     const moeShape: RunShape = {
       ...base,

@@ -297,6 +297,11 @@ describe('how its runtime prices', () => {
     expect(runtime({}, true).tensorParallelOverlap).toBe(true);
     expect(runtime({ tp: 1 }, true).tensorParallelOverlap).toBe(false);
   });
+
+  it('reduces input gradients where autograd reaches them: DTensor does not reorder them behind the weight gradient', () => {
+    expect(runtime({}).inputGradientOverlap).toBe(false);
+    expect(torchtitan.runtime(base, { overlapInputGradientReduce: true }).inputGradientOverlap).toBe(false);
+  });
 });
 
 describe('llama3 sizes', () => {

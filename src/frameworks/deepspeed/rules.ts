@@ -80,6 +80,8 @@ function deepspeedRuntime(shape: RunShape, requested: RequestedOverlaps): Runtim
     // reduce_bucket_size and allgather_bucket_size, whose defaults (5e8 elements) the export keeps.
     gradientBucketElements: DEEPSPEED_BUCKET_ELEMENTS,
     tensorParallelOverlap: false,
+    // No tensor parallelism runs (see `runs`): nothing to overlap.
+    inputGradientOverlap: false,
     expertParallelOverlap: false,
   };
 }

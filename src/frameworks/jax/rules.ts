@@ -35,6 +35,9 @@ export const jax: Framework = {
     // XLA emits each layer's reductions as its own ops (scanned layers).
     gradientBucketElements: null,
     tensorParallelOverlap: requested.overlapTensorParallelComm ?? false,
+    // Only XLA's latency-hiding scheduler would move a reduction past the independent weight-gradient
+    // dot, and the export sets no XLA flags: priced as the default schedule runs it, in order.
+    inputGradientOverlap: false,
     expertParallelOverlap: requested.overlapExpertParallelComm ?? false,
   }),
   stageCuts: () => null,

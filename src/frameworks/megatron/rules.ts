@@ -99,7 +99,10 @@ export const megatron: Framework = {
    * overlap another microbatch's compute with --overlap-moe-expert-parallel-comm, which
    * TransformerConfig allows with ep > 1, an interleaved schedule when pp > 1, no full
    * recomputation and at most one MTP layer.
-   * Gradient buckets as DistributedDataParallel sizes them without --ddp-bucket-size.
+   * Gradient buckets as DistributedDataParallel sizes them without --ddp-bucket-size. Its linear
+   * layers (Transformer Engine's and its own) launch the backward's input-gradient reduce-scatter
+   * (all-reduce without sequence parallelism) asynchronously and compute the weight gradient
+   * meanwhile, no flag needed.
    */
   runtime: (shape, requested) => ({
     gradientReduction: requested.overlapGradReduce === false ? 'after-backward' : 'overlapped',
@@ -111,6 +114,7 @@ export const megatron: Framework = {
     ),
     tensorParallelOverlap:
       requested.overlapTensorParallelComm === true && shape.sequenceParallel && shape.tp > 1,
+    inputGradientOverlap: requested.overlapInputGradientReduce !== false,
     expertParallelOverlap:
       requested.overlapExpertParallelComm === true &&
       shape.ep > 1 &&

@@ -208,6 +208,8 @@ export const torchtitan: Framework = {
     // FSDP2 reduces each block (a layer) as its own collective.
     gradientBucketElements: null,
     tensorParallelOverlap: s.tp > 1 && requested.overlapTensorParallelComm === true,
+    // DTensor's backward reduces each gradient where autograd reaches it; only async TP reorders.
+    inputGradientOverlap: false,
     // v0.2.2's MoE dispatches and combines on the compute stream: nothing overlaps them.
     expertParallelOverlap: false,
   }),
