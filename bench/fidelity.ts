@@ -40,15 +40,15 @@ async function leaveOneSourceOut(families: readonly string[]): Promise<HeldOut[]
 }
 const PLANNER_LIMIT_SEC = 20;
 
-function mean(values: readonly number[]): number {
+export function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 }
 
-function abs(values: readonly number[]): number[] {
+export function abs(values: readonly number[]): number[] {
   return values.map((v) => Math.abs(v));
 }
 
-function configOf(s: NonNullable<Plan['summary']>, precision: string): string {
+export function configOf(s: NonNullable<Plan['summary']>, precision: string): string {
   const parts = [`tp${s.tp}`, `pp${s.pp}`, `dp${s.dp}`];
   if (s.cp > 1) parts.push(`cp${s.cp}`);
   if (s.ep > 1) parts.push(`ep${s.ep} etp${s.etp}`);
@@ -81,7 +81,7 @@ async function plannerChoice(request: PlanRequestInput): Promise<Plan> {
  * ZeRO-3 (FSDP) against 3-D parallelism: pairs of runs of the same model shape on the same GPU,
  * one sharded with ZeRO-3 and one not, and whether the estimates order them as the measurements do.
  */
-function zeroPairs(runs: readonly ReferenceRun[], estimated: ReadonlyMap<string, number>) {
+export function zeroPairs(runs: readonly ReferenceRun[], estimated: ReadonlyMap<string, number>) {
   const shape = (r: ReferenceRun) => {
     const m = r.request.model;
     const c = r.request.cluster;

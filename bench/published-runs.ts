@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { PlanRequestInput } from '../src/schema/index.ts';
+import { catalogGpu, megatronOfYear, publicationYear, recomputeOf } from './record-facts.ts';
 
 /** A reference record's model shape, as both reference files spell it. */
 export interface ReferenceModelShape {
@@ -16,45 +15,68 @@ export interface ReferenceModelShape {
 /** One record of ../shared/reference/published-runs.json, the fields meshplan reads. */
 export interface PublishedRun {
   readonly id: string;
+  readonly source: {
+    readonly citation?: string | null;
+    readonly date?: string | null;
+    readonly url?: string | null;
+  };
   readonly model: ReferenceModelShape;
-  readonly cluster: { gpu_type: string; num_gpus: number; gpus_per_node: number | null };
+  readonly cluster: {
+    gpu_type: string;
+    gpu_memory_gb?: number | null;
+    num_gpus: number;
+    gpus_per_node: number | null;
+  };
   readonly training: {
     global_batch_size_sequences: number;
     micro_batch_size: number | null;
     recompute: string | null;
+    zero_stage?: number | null;
+    optimizer?: string | null;
+    notes?: string | null;
   };
-  readonly parallelism: { tp: number; pp: number; dp: number; virtual_pp: number | null };
-  readonly measured: { tflops_per_gpu: number; tflops_kind: string };
-}
-
-const REFERENCE = fileURLToPath(new URL('../../shared/reference/published-runs.json', import.meta.url));
-
-export function loadPublishedRuns(path = REFERENCE): PublishedRun[] {
-  return JSON.parse(readFileSync(path, 'utf8')) as PublishedRun[];
-}
-
-/** SC'21 counts the recompute forward pass (eq. 3); the Megatron README reports model FLOPs. */
-export function countsRecompute(run: PublishedRun): boolean {
-  return run.measured.tflops_kind.includes('eq. 3');
-}
-
-/** Every run here is on 8-GPU nodes (DGX A100 / DGX H100); the README table leaves the field empty. */
-const GPUS_PER_NODE = 8;
-
-function gpuOf(run: PublishedRun): string {
-  return run.cluster.gpu_type.includes('H100') ? 'H100-80GB' : 'A100-80GB';
+  readonly parallelism: {
+    tp: number;
+    pp: number;
+    dp: number;
+    sp?: boolean | null;
+    virtual_pp: number | null;
+  };
+  readonly measured: {
+    tflops_per_gpu: number | null;
+    tflops_kind: string | null;
+    seconds_per_iteration?: number | null;
+    tokens_per_sec?: number | null;
+  };
 }
 
 /**
- * The published configuration as a meshplan request. What the sources leave unsaid follows the
- * framework's defaults of the time: SC'21 ran full recomputation with no distributed optimizer; the
- * Megatron README's H100 runs use the distributed optimizer and sequence parallelism with TP, no
- * recomputation, microbatch 1 (stated nowhere: documented in bench/README).
+ * Whether the record's TFLOP/s count the recompute forward pass (hardware FLOPs): SC'21's eq. 3
+ * does; the Megatron README and most others report model FLOPs.
+ */
+export function countsRecompute(run: PublishedRun): boolean {
+  return /eq\. 3|hardware|includes recompute|\bHFU\b/i.test(run.measured.tflops_kind ?? '');
+}
+
+/** DGX A100 / DGX H100 nodes, where a record leaves the field empty (the Megatron README does). */
+const DEFAULT_GPUS_PER_NODE = 8;
+
+/**
+ * The published configuration as a meshplan request. What a record leaves unsaid follows Megatron-LM
+ * of its year (record-facts.ts `megatronOfYear`): SC'21 (2021) ran the eager attention with no
+ * distributed optimizer, gradients reduced after the backward and input gradients reduced in order;
+ * the Megatron README's H100 runs (2024) use the distributed optimizer, sequence parallelism with TP,
+ * fused attention and the overlaps. Recomputation is what the record states (none when it does not),
+ * the microbatch 1 where unstated (documented in bench/README), Transformer Engine's TP overlap where
+ * the record names --tp-comm-overlap.
  */
 export function publishedRequest(run: PublishedRun): PlanRequestInput {
   const m = run.model;
-  const sc21 = countsRecompute(run);
   const p = run.parallelism;
+  const t = run.training;
+  const era = megatronOfYear(publicationYear(run.source));
+  const gpusPerNode = run.cluster.gpus_per_node ?? DEFAULT_GPUS_PER_NODE;
+  const zero = t.zero_stage ?? (era.distributedOptimizer ? 1 : 0);
   return {
     model: {
       kind: 'transformer',
@@ -67,26 +89,28 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
       vocab: m.vocab,
       seqLen: m.seq_len,
       activation: 'gelu',
-      // SC'21 predates FlashAttention; the README's runs use Transformer Engine's fused attention.
-      attention: sc21 ? 'eager' : 'flash',
+      attention: era.attention,
     },
-    cluster: { gpu: gpuOf(run), nodes: run.cluster.num_gpus / GPUS_PER_NODE, gpusPerNode: GPUS_PER_NODE },
-    training: { globalBatch: run.training.global_batch_size_sequences, precision: 'bf16', optimizer: 'adam' },
+    cluster: {
+      gpu: catalogGpu(run.id, run.cluster.gpu_type, run.cluster.gpu_memory_gb ?? null),
+      nodes: run.cluster.num_gpus / gpusPerNode,
+      gpusPerNode,
+    },
+    training: { globalBatch: t.global_batch_size_sequences, precision: 'bf16', optimizer: 'adam' },
     parallel: {
       tp: p.tp,
       pp: p.pp,
       dp: p.dp,
-      microBatch: run.training.micro_batch_size ?? 1,
+      microBatch: t.micro_batch_size ?? 1,
       virtualStages: p.virtual_pp ?? 1,
-      recompute: sc21 ? 'full' : 'none',
-      zero: sc21 ? 0 : 1,
-      sequenceParallel: !sc21 && p.tp > 1,
-      // The README's runs pass --overlap-grad-reduce; SC'21's Megatron reduced after the backward.
-      overlapGradReduce: !sc21,
-      overlapTensorParallelComm: !sc21,
+      recompute: recomputeOf(t.recompute),
+      zero: zero === 0 || zero === 1 || zero === 2 || zero === 3 ? zero : 0,
+      sequenceParallel: (p.sp ?? era.sequenceParallel) && p.tp > 1,
+      overlapGradReduce: era.overlapGradReduce,
+      overlapTensorParallelComm: /tp-comm-overlap/.test(t.notes ?? ''),
       // SC'21's Megatron (examples/sc21 at 6985e58938, August 2021) all-reduced the input gradient
       // synchronously (mpu/mappings.py); the asynchronous one came in September 2021.
-      overlapInputGradientReduce: !sc21,
+      overlapInputGradientReduce: era.overlapInputGradientReduce,
     },
   };
 }

@@ -12,19 +12,26 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { findGpu, generationOf } from '../src/cluster/catalog.ts';
+import { generationOf } from '../src/cluster/catalog.ts';
 import { type CalibrationRun, gpuName } from '../src/planner/calibration/fit.ts';
 import { estimate } from '../src/planner/estimate.ts';
 import type { GpuGeneration, GpuSpec, PlanRequestInput } from '../src/schema/index.ts';
 import {
   countsRecompute,
-  loadPublishedRuns,
   type PublishedRun,
   publishedRequest,
   type ReferenceModelShape,
 } from './published-runs.ts';
+import {
+  catalogGpu,
+  h100With96GiB,
+  megatronOfYear,
+  publicationYear,
+  RecordError,
+  recomputeOf,
+} from './record-facts.ts';
 
-/** Where a run was published: the unit leave-one-source-out holds out. */
+/** Where the public reference runs were published: the units leave-one-source-out holds out. */
 export const SOURCE_FAMILIES = [
   'sc21',
   'megatron-readme',
@@ -36,8 +43,29 @@ export const SOURCE_FAMILIES = [
 ] as const;
 export type SourceFamily = (typeof SOURCE_FAMILIES)[number];
 
+/**
+ * A record's source family: one of the public sets' by its citation or group, else a name built
+ * from its citation (another paper's table is a family of its own).
+ */
+export function familyOf(text: string): string {
+  const rules: [RegExp, SourceFamily][] = [
+    [/Narayanan|SC'21|2104\.04473/i, 'sc21'],
+    [/Megatron-LM README/i, 'megatron-readme'],
+    [/DGX Cloud/i, 'dgxc'],
+    [/Megatron-Bridge/i, 'megatron-bridge'],
+    [/Nemotron/i, 'nemotron-paper'],
+    [/\bNeMo\b/i, 'nemo'],
+    [/torchtitan/i, 'torchtitan'],
+  ];
+  const known = rules.find(([pattern]) => pattern.test(text));
+  if (known) return known[1];
+  const words = text.toLowerCase().match(/[a-z0-9]+/g) ?? ['unknown'];
+  return words.slice(0, 3).join('-');
+}
+
 export interface ReferenceRun extends CalibrationRun {
-  readonly family: SourceFamily;
+  /** A SourceFamily for the public sets' runs; for other records, one named from their source. */
+  readonly family: string;
   readonly generation: GpuGeneration;
   /** What the source published, as it printed it, for the report. */
   readonly published: string;
@@ -48,18 +76,39 @@ export interface ReferenceRun extends CalibrationRun {
 }
 
 /** The fields of a published-runs-modern.json record meshplan reads. */
-interface ModernRecord {
+export interface ModernRecord {
   readonly id: string;
+  readonly group?: string | null;
+  readonly source?: {
+    readonly primary?: string | null;
+    readonly title?: string | null;
+    readonly url?: string | null;
+    readonly date?: string | null;
+  };
   readonly model: ReferenceModelShape & {
     activation: string;
     head_dim?: number;
-    moe: { experts: number; top_k: number; ffn_per_expert: number; shared_experts: number } | null;
+    moe: {
+      experts: number;
+      top_k: number;
+      ffn_per_expert: number;
+      shared_experts: number;
+      notes?: string | null;
+    } | null;
   };
-  readonly cluster: { gpu_type: string; num_gpus: number; gpus_per_node: number };
+  readonly cluster: {
+    gpu_type: string;
+    gpu_memory_gb?: number | null;
+    num_gpus: number;
+    gpus_per_node: number;
+  };
   readonly training: {
     global_batch_size_sequences: number;
     micro_batch_size: number | null;
     precision_class: string;
+    zero_stage?: number | null;
+    recompute?: string | null;
+    notes?: string | null;
   };
   readonly parallelism: {
     tp: number;
@@ -69,21 +118,21 @@ interface ModernRecord {
     ep: number | null;
     etp: number | null;
     virtual_pp: number | null;
+    sp?: boolean | null;
+    distributed_optimizer?: boolean | null;
+    fsdp?: boolean | null;
   };
-  readonly measured: {
-    tflops_per_gpu: number | null;
-    seconds_per_iteration: number | null;
-    given: readonly string[];
-  };
-  readonly derived: { seconds_per_iteration?: number };
+  readonly measured: Measured & { readonly given?: readonly string[] };
+  readonly derived?: { seconds_per_iteration?: number };
 }
 
 const REFERENCE = '../../shared/reference/';
 const MODERN = fileURLToPath(new URL(`${REFERENCE}published-runs-modern.json`, import.meta.url));
+const CLASSIC = fileURLToPath(new URL(`${REFERENCE}published-runs.json`, import.meta.url));
 
 /** Run-specific facts the records carry in prose (notes), read once and pinned here. */
-interface RunFacts {
-  readonly family: SourceFamily;
+export interface RunFacts {
+  readonly family: string;
   /** The GPU as the catalog names it, or a description where the catalog lacks the model. */
   readonly gpu: string | GpuSpec;
   readonly parallel: NonNullable<PlanRequestInput['parallel']>;
@@ -92,7 +141,7 @@ interface RunFacts {
   /** Megatron's token dispatcher where the recipe names one other than alltoall. */
   readonly dispatcher?: 'flex';
   /** The attention kernels, where they are not the GPU's own fused ones ('flash'). */
-  readonly attention?: 'flash2';
+  readonly attention?: 'flash2' | 'eager';
   readonly peakMemoryGiB?: number;
 }
 
@@ -104,16 +153,7 @@ interface RunFacts {
  */
 const MCORE = { zero: 1, recompute: 'none', overlapGradReduce: true } as const;
 
-/**
- * Grand Teton's H100 SXM with 96 GB (torchtitan's 2024 report): H100-80GB's figures with 96 GiB;
- * the catalog has no such part. Its 500 W power cap is not modelled.
- */
-function h100With96GiB(): GpuSpec {
-  const spec = findGpu('H100-80GB')!.spec;
-  return { ...spec, name: 'H100-96GB', memoryBytes: 96 * 2 ** 30 };
-}
-
-const FACTS: Readonly<Record<string, RunFacts>> = {
+export const PINNED_FACTS: Readonly<Record<string, RunFacts>> = {
   'dgxc2411-llama31-70b-h100-bf16-64gpu-cp2': {
     family: 'dgxc',
     gpu: 'H100-80GB',
@@ -201,20 +241,24 @@ const FACTS: Readonly<Record<string, RunFacts>> = {
   },
 };
 
-const ACTIVATIONS: Readonly<Record<string, 'gelu' | 'swiglu' | 'geglu' | 'squared-relu'>> = {
-  gelu: 'gelu',
-  swiglu: 'swiglu',
-  geglu: 'geglu',
-  'squared-relu': 'squared-relu',
-  // gpt-oss: a clamped gated unit, priced as SwiGLU (same GEMMs, one elementwise op apart).
-  'swiglu (clamped, quick-gelu gated variant)': 'swiglu',
-};
+/**
+ * A record's activation as meshplan names it. gpt-oss's "swiglu (clamped, quick-gelu gated
+ * variant)" is priced as SwiGLU (same GEMMs, one elementwise op apart).
+ */
+function activationOf(id: string, text: string): 'gelu' | 'swiglu' | 'geglu' | 'squared-relu' {
+  const t = text.toLowerCase();
+  if (t.includes('swiglu') || t.includes('silu')) return 'swiglu';
+  if (t.includes('geglu')) return 'geglu';
+  if (t.includes('squared')) return 'squared-relu';
+  if (t.includes('gelu')) return 'gelu';
+  throw new RecordError(id, 'model.activation', `no mapping for "${text}"`);
+}
 
 /**
  * Megatron-LM pads the vocabulary to a multiple of 128 × tp (--make-vocab-size-divisible-by 128,
  * NeMo's default too): GPT-3's 50,257 trains as 50,688 at tp 4. torchtitan keeps it as it is.
  */
-function trainedVocab(vocab: number, tp: number, family: SourceFamily): number {
+function trainedVocab(vocab: number, tp: number, family: string): number {
   if (family === 'torchtitan') return vocab;
   const multiple = 128 * tp;
   return Math.ceil(vocab / multiple) * multiple;
@@ -223,8 +267,7 @@ function trainedVocab(vocab: number, tp: number, family: SourceFamily): number {
 function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
   const m = r.model;
   const p = r.parallelism;
-  const activation = ACTIVATIONS[m.activation];
-  if (activation === undefined) throw new Error(`${r.id}: activation ${m.activation} has no mapping`);
+  const activation = activationOf(r.id, m.activation);
   return {
     model: {
       kind: 'transformer',
@@ -296,49 +339,122 @@ function generationOfRequest(request: PlanRequestInput): GpuGeneration {
   return generation;
 }
 
+/** What a record measured, in the fields either format may give. */
+interface Measured {
+  readonly seconds_per_iteration?: number | null;
+  readonly tokens_per_sec?: number | null;
+  readonly tokens_per_sec_per_gpu?: number | null;
+  readonly tflops_per_gpu: number | null;
+}
+
+/**
+ * The measured step time, in order of what the record gives: seconds per iteration (its own, then
+ * one derived in the record), tokens/s (global, then per GPU), TFLOP/s per GPU with the FLOPs
+ * counted as meshplan counts them.
+ */
+async function measuredStep(
+  id: string,
+  request: PlanRequestInput,
+  measured: Measured,
+  derivedSec: number | undefined,
+  hardwareFlops: boolean,
+): Promise<{ sec: number; published: string }> {
+  const gpus = request.cluster.nodes * request.cluster.gpusPerNode;
+  const model = request.model;
+  const tokens = request.training.globalBatch * (model.kind === 'transformer' ? model.seqLen : 0);
+  const m = measured;
+  if (m.seconds_per_iteration != null)
+    return { sec: m.seconds_per_iteration, published: `${m.seconds_per_iteration} s/step` };
+  if (derivedSec !== undefined) return { sec: derivedSec, published: `${derivedSec} s/step (derived)` };
+  if (m.tokens_per_sec != null && tokens > 0)
+    return { sec: tokens / m.tokens_per_sec, published: `${m.tokens_per_sec} tokens/s` };
+  if (m.tokens_per_sec_per_gpu != null && tokens > 0)
+    return {
+      sec: tokens / (m.tokens_per_sec_per_gpu * gpus),
+      published: `${m.tokens_per_sec_per_gpu} tokens/s/GPU`,
+    };
+  if (m.tflops_per_gpu != null)
+    return {
+      sec: await secFromTflops(request, m.tflops_per_gpu, gpus, hardwareFlops),
+      published: `${m.tflops_per_gpu} TFLOP/s/GPU`,
+    };
+  throw new RecordError(id, 'measured', 'no step time, tokens/s or TFLOP/s to compare with');
+}
+
 async function classicRun(run: PublishedRun): Promise<ReferenceRun> {
   const request = publishedRequest(run);
   const hardwareFlops = countsRecompute(run);
-  const sc21 = hardwareFlops;
-  const tflops = run.measured.tflops_per_gpu;
+  const step = await measuredStep(run.id, request, run.measured, undefined, hardwareFlops);
   return {
     id: run.id,
-    family: sc21 ? 'sc21' : 'megatron-readme',
+    family: familyOf(run.source.citation ?? run.id),
     generation: generationOfRequest(request),
     request,
-    measuredStepSec: await secFromTflops(request, tflops, run.cluster.num_gpus, hardwareFlops),
-    published: `${tflops} TFLOP/s/GPU`,
+    measuredStepSec: step.sec,
+    published: step.published,
     hardwareFlops,
     peakMemoryGiB: null,
   };
 }
 
-async function modernRun(r: ModernRecord): Promise<ReferenceRun> {
-  const facts = FACTS[r.id];
-  if (facts === undefined) throw new Error(`${r.id}: no facts pinned for this reference run`);
-  const request = modernRequest(r, facts);
-  const m = r.measured;
-  let measuredStepSec: number;
-  let published: string;
-  if (m.seconds_per_iteration !== null) {
-    measuredStepSec = m.seconds_per_iteration;
-    published = `${m.seconds_per_iteration} s/step`;
-  } else if (r.derived.seconds_per_iteration !== undefined) {
-    measuredStepSec = r.derived.seconds_per_iteration;
-    published = `${m.given.join(', ')} → ${r.derived.seconds_per_iteration} s/step`;
-  } else if (m.tflops_per_gpu !== null) {
-    measuredStepSec = await secFromTflops(request, m.tflops_per_gpu, r.cluster.num_gpus, false);
-    published = `${m.tflops_per_gpu} TFLOP/s/GPU`;
-  } else {
-    throw new Error(`${r.id}: no step time, tokens/s or TFLOP/s to compare with`);
+/**
+ * Facts for a record nobody pinned them for, read from its own fields: the family from its group or
+ * source, the GPU from its type, ZeRO from its FSDP / distributed-optimizer / stage fields,
+ * recomputation and dropless routing from its prose. torchtitan runs FSDP2 with its FlashAttention-2
+ * kernels (cuDNN's on Blackwell); the others run Megatron-Core of the record's year, with Transformer
+ * Engine's TP overlap off (recipes that turn it on say so in their own files, which the record does
+ * not carry).
+ */
+export function derivedFacts(r: ModernRecord): RunFacts {
+  const family = familyOf(`${r.group ?? ''} ${r.source?.title ?? ''} ${r.source?.primary ?? ''} ${r.id}`);
+  const gpu = catalogGpu(r.id, r.cluster.gpu_type, r.cluster.gpu_memory_gb ?? null);
+  const p = r.parallelism;
+  const t = r.training;
+  const recompute = recomputeOf(t.recompute);
+  const stage = p.fsdp === true ? 3 : (t.zero_stage ?? (p.distributed_optimizer === false ? 0 : 1));
+  const zero = stage === 0 || stage === 1 || stage === 2 || stage === 3 ? stage : 1;
+  const dropless = /dropless/i.test(`${t.notes ?? ''} ${r.model.moe?.notes ?? ''}`);
+  if (family === 'torchtitan') {
+    const blackwell = typeof gpu === 'string' && /B200/.test(gpu);
+    return {
+      family,
+      gpu,
+      parallel: { zero, recompute, overlapGradReduce: true },
+      ...(blackwell ? {} : { attention: 'flash2' as const }),
+      dropless,
+    };
   }
+  const era = megatronOfYear(publicationYear(r.source ?? {}));
+  return {
+    family,
+    gpu,
+    parallel: {
+      ...MCORE,
+      zero,
+      recompute,
+      overlapGradReduce: era.overlapGradReduce,
+      overlapInputGradientReduce: era.overlapInputGradientReduce,
+      sequenceParallel: (p.sp ?? era.sequenceParallel) && p.tp > 1,
+      overlapTensorParallelComm: false,
+    },
+    ...(era.attention === 'eager' ? { attention: 'eager' as const } : {}),
+    dropless,
+  };
+}
+
+async function modernRun(r: ModernRecord): Promise<ReferenceRun> {
+  const facts = PINNED_FACTS[r.id] ?? derivedFacts(r);
+  const request = modernRequest(r, facts);
+  const derivedSec = r.derived?.seconds_per_iteration;
+  const step = await measuredStep(r.id, request, r.measured, derivedSec, false);
+  const fromDerived = r.measured.seconds_per_iteration == null && derivedSec !== undefined;
   return {
     id: r.id,
     family: facts.family,
     generation: generationOfRequest(request),
     request,
-    measuredStepSec,
-    published,
+    measuredStepSec: step.sec,
+    published: fromDerived ? `${(r.measured.given ?? []).join(', ')} → ${derivedSec} s/step` : step.published,
     hardwareFlops: false,
     peakMemoryGiB: facts.peakMemoryGiB ?? null,
   };
@@ -346,9 +462,21 @@ async function modernRun(r: ModernRecord): Promise<ReferenceRun> {
 
 /** Every run of both reference sets, classic first. */
 export async function loadReferenceRuns(): Promise<ReferenceRun[]> {
-  const modern = JSON.parse(readFileSync(MODERN, 'utf8')) as ModernRecord[];
+  return [...(await loadRunsFile(CLASSIC)), ...(await loadRunsFile(MODERN))];
+}
+
+/**
+ * The runs of one file of published-run records, in either reference format (a record with
+ * `training.precision_class` is the modern one's): what `npm run bench -- check FILE` prices. Records
+ * nobody pinned facts for are read from their own fields (derivedFacts, publishedRequest).
+ */
+export async function loadRunsFile(path: string): Promise<ReferenceRun[]> {
+  const records = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  if (!Array.isArray(records)) throw new RecordError(path, '(file)', 'expected a JSON array of run records');
   const runs: ReferenceRun[] = [];
-  for (const run of loadPublishedRuns()) runs.push(await classicRun(run));
-  for (const record of modern) runs.push(await modernRun(record));
+  for (const record of records as (PublishedRun | ModernRecord)[]) {
+    const modern = 'precision_class' in record.training;
+    runs.push(await (modern ? modernRun(record as ModernRecord) : classicRun(record as PublishedRun)));
+  }
   return runs;
 }

@@ -1,0 +1,119 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { catalogGpu, publicationYear, RecordError, recomputeOf } from '../../bench/record-facts.ts';
+import {
+  derivedFacts,
+  loadReferenceRuns,
+  loadRunsFile,
+  type ModernRecord,
+  PINNED_FACTS,
+} from '../../bench/reference-runs.ts';
+import { estimate } from '../../src/planner/estimate.ts';
+
+const REFERENCE = new URL('../../../shared/reference/', import.meta.url);
+const modern = JSON.parse(
+  readFileSync(new URL('published-runs-modern.json', REFERENCE), 'utf8'),
+) as ModernRecord[];
+const classic = JSON.parse(readFileSync(new URL('published-runs.json', REFERENCE), 'utf8')) as {
+  id: string;
+  cluster: object;
+}[];
+
+const gpuName = (gpu: string | { name: string }) => (typeof gpu === 'string' ? gpu : gpu.name);
+
+describe('facts read from a record’s own fields', () => {
+  it('names the catalog GPU its type and memory describe, and refuses one the catalog lacks', () => {
+    const cases: [string, number | null, string][] = [
+      ['NVIDIA A100 SXM 80GB', 80, 'A100-80GB'],
+      ['NVIDIA A100-SXM4-40GB', null, 'A100-40GB'],
+      ['Tesla V100-SXM2-16GB (DGX-1)', null, 'V100-16GB'],
+      ['NVIDIA V100 SXM3 (DGX-2)', 32, 'V100-32GB'],
+      ['NVIDIA H100 SXM 96GB HBM2e (Grand Teton, 500 W power limit)', null, 'H100-96GB'],
+      ['NVIDIA H100 80GB (DGX-H100)', 80, 'H100-80GB'],
+      ['NVIDIA H200 (141GB)', null, 'H200-141GB'],
+      ['NVIDIA H800', 80, 'H800-80GB'],
+      ['NVIDIA B200 (DGX-B200)', null, 'B200-180GB'],
+      ['NVIDIA GB200 NVL72', null, 'GB200-186GB'],
+    ];
+    for (const [type, memory, name] of cases) expect(gpuName(catalogGpu('r', type, memory)), type).toBe(name);
+    expect(() => catalogGpu('r', 'Google TPU v4', null)).toThrow(RecordError);
+    expect(() => catalogGpu('r', 'Google TPU v4', null)).toThrow(/r: cluster\.gpu_type: no catalog GPU/);
+  });
+
+  it('dates a source by its date, an arXiv identifier, or a year in its citation', () => {
+    expect(publicationYear({ date: '2025-12-10' })).toBe(2025);
+    expect(publicationYear({ citation: "Narayanan et al., SC'21 (arXiv:2104.04473), Table 1" })).toBe(2021);
+    expect(publicationYear({ citation: 'NVIDIA/Megatron-LM README (commit f2e5db402c, 2024-07-15)' })).toBe(
+      2024,
+    );
+    expect(publicationYear({ citation: 'a table' })).toBeNull();
+  });
+
+  it('reads recomputation from prose: full, selective (per-op), else none', () => {
+    expect(recomputeOf('full activation recomputation')).toBe('full');
+    expect(recomputeOf('selective per-op activation checkpointing')).toBe('selective');
+    expect(recomputeOf('none (activations_checkpoint_* null)')).toBe('none');
+    expect(recomputeOf(null)).toBe('none');
+  });
+
+  it('agrees with the facts pinned for every public modern record on family, GPU, ZeRO and attention', () => {
+    for (const record of modern) {
+      const pinned = PINNED_FACTS[record.id]!;
+      const derived = derivedFacts(record);
+      expect(derived.family, record.id).toBe(pinned.family);
+      expect(gpuName(derived.gpu), record.id).toBe(gpuName(pinned.gpu));
+      expect(derived.parallel.zero ?? 0, record.id).toBe(pinned.parallel.zero ?? 0);
+      expect(derived.attention, record.id).toBe(pinned.attention);
+      // gpt-oss's record leaves recomputation unlisted; its pin comes from the recipe's files.
+      if (!record.id.includes('gptoss'))
+        expect(derived.parallel.recompute, record.id).toBe(pinned.parallel.recompute);
+    }
+  });
+});
+
+describe('a file of records nobody pinned facts for', () => {
+  it('loads in either format and prices each run at the degrees it ran', { timeout: 120_000 }, async () => {
+    const reference = await loadReferenceRuns();
+    const unpinned = [
+      { ...classic.find((r) => r.id === 'megatron-sc21-table1-18B')!, id: 'other-18b' },
+      { ...modern.find((r) => r.id.startsWith('dgxc2411-llama31-70b'))!, id: 'other-70b' },
+      { ...modern.find((r) => r.id.startsWith('torchtitan202506'))!, id: 'other-8b' },
+    ];
+    const path = join(tmpdir(), `meshplan-check-${process.pid}.json`);
+    writeFileSync(path, JSON.stringify(unpinned));
+    const runs = await loadRunsFile(path);
+    expect(runs.map((r) => [r.id, r.family])).toEqual([
+      ['other-18b', 'sc21'],
+      ['other-70b', 'dgxc'],
+      ['other-8b', 'torchtitan'],
+    ]);
+    // The classic record was never pinned: the same request as its public twin.
+    const twin = reference.find((r) => r.id === 'megatron-sc21-table1-18B')!;
+    expect({ ...runs[0]!.request, model: { ...runs[0]!.request.model, name: twin.id } }).toEqual(
+      twin.request,
+    );
+    expect(runs[0]!.measuredStepSec).toBe(twin.measuredStepSec);
+    for (const run of runs) {
+      const answer = await estimate(run.request);
+      const p = run.request.parallel!;
+      expect([answer.summary!.tp, answer.summary!.pp, answer.summary!.dp], run.id).toEqual([
+        p.tp,
+        p.pp,
+        p.dp,
+      ]);
+    }
+  });
+
+  it('names the record and the field it cannot read', async () => {
+    const path = join(tmpdir(), `meshplan-check-bad-${process.pid}.json`);
+    const bad = {
+      ...classic[0]!,
+      id: 'tpu-run',
+      cluster: { ...classic[0]!.cluster, gpu_type: 'TPU v4' },
+    };
+    writeFileSync(path, JSON.stringify([bad]));
+    await expect(loadRunsFile(path)).rejects.toThrow(/tpu-run: cluster\.gpu_type/);
+  });
+});
