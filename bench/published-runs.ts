@@ -1,5 +1,5 @@
 import type { PlanRequestInput } from '../src/schema/index.ts';
-import { catalogGpu, megatronOfYear, publicationYear, recomputeOf } from './record-facts.ts';
+import { catalogGpu, megatronOfYear, precisionOf, publicationYear, recomputeOf } from './record-facts.ts';
 
 /** A reference record's model shape, as both reference files spell it. */
 export interface ReferenceModelShape {
@@ -31,6 +31,7 @@ export interface PublishedRun {
     global_batch_size_sequences: number;
     micro_batch_size: number | null;
     recompute: string | null;
+    precision?: string | null;
     zero_stage?: number | null;
     optimizer?: string | null;
     notes?: string | null;
@@ -96,7 +97,11 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
       nodes: run.cluster.num_gpus / gpusPerNode,
       gpusPerNode,
     },
-    training: { globalBatch: t.global_batch_size_sequences, precision: 'bf16', optimizer: 'adam' },
+    training: {
+      globalBatch: t.global_batch_size_sequences,
+      precision: precisionOf(t.precision),
+      optimizer: 'adam',
+    },
     parallel: {
       tp: p.tp,
       pp: p.pp,

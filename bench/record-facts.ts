@@ -5,7 +5,7 @@
  * the same rules as the public ones.
  */
 import { findGpu } from '../src/cluster/catalog.ts';
-import type { GpuSpec, Recompute } from '../src/schema/index.ts';
+import type { GpuSpec, Precision, Recompute } from '../src/schema/index.ts';
 
 /** A record that cannot be read as a run: names it and the field. */
 export class RecordError extends Error {
@@ -39,6 +39,17 @@ export function catalogGpu(id: string, gpuType: string, memoryGb: number | null)
   if (t.includes('V100')) return memory === 16 ? 'V100-16GB' : 'V100-32GB';
   if (t.includes('MI300X')) return 'MI300X-192GB';
   throw new RecordError(id, 'cluster.gpu_type', `no catalog GPU matches "${gpuType}"`);
+}
+
+/**
+ * The training precision a record's prose (or its precision class) names: FP8, FP16 (V100s have no
+ * bf16 tensor cores, so this matters), else bf16.
+ */
+export function precisionOf(text: string | null | undefined): Precision {
+  const t = (text ?? '').toLowerCase();
+  if (t.includes('fp8')) return 'fp8';
+  if (/\bfp16\b|--fp16|float16|half/.test(t) && !t.includes('bf16')) return 'fp16';
+  return 'bf16';
 }
 
 /** Recomputation as a record's prose states it; unstated or "none" is none. */

@@ -26,6 +26,7 @@ import {
   catalogGpu,
   h100With96GiB,
   megatronOfYear,
+  precisionOf,
   publicationYear,
   RecordError,
   recomputeOf,
@@ -303,7 +304,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
     },
     training: {
       globalBatch: r.training.global_batch_size_sequences,
-      precision: r.training.precision_class === 'fp8' ? 'fp8' : 'bf16',
+      precision: precisionOf(r.training.precision_class),
       optimizer: 'adam',
     },
     parallel: {

@@ -2,7 +2,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { catalogGpu, publicationYear, RecordError, recomputeOf } from '../../bench/record-facts.ts';
+import {
+  catalogGpu,
+  precisionOf,
+  publicationYear,
+  RecordError,
+  recomputeOf,
+} from '../../bench/record-facts.ts';
 import {
   derivedFacts,
   loadReferenceRuns,
@@ -49,6 +55,24 @@ describe('facts read from a record’s own fields', () => {
       2024,
     );
     expect(publicationYear({ citation: 'a table' })).toBeNull();
+  });
+
+  it('reads the precision from prose or class: FP16 where it says so (V100s have no bf16 tensor cores)', async () => {
+    expect(precisionOf('mixed precision fp16 (script CONFIG.sh: --fp16 --loss-scale 8192)')).toBe('fp16');
+    expect(precisionOf('FP8-CS (per-tensor current scaling)')).toBe('fp8');
+    expect(precisionOf('bf16')).toBe('bf16');
+    expect(precisionOf('BF16 mixed precision (fp32 master weights)')).toBe('bf16');
+    expect(precisionOf(null)).toBe('bf16');
+    // Why it matters: a V100 priced in bf16 runs at its CUDA-core rate, several times slower.
+    const request = (precision: 'fp16' | 'bf16') => ({
+      model: { kind: 'transformer' as const, layers: 8, hidden: 2048, heads: 16, vocab: 32000, seqLen: 1024 },
+      cluster: { gpu: 'V100-32GB', nodes: 1, gpusPerNode: 8 },
+      training: { globalBatch: 64, precision },
+      parallel: { tp: 1, pp: 1, dp: 8, microBatch: 8 },
+    });
+    const fp16 = (await estimate(request('fp16'))).summary!.stepTimeSec;
+    const bf16 = (await estimate(request('bf16'))).summary!.stepTimeSec;
+    expect(bf16).toBeGreaterThan(2 * fp16);
   });
 
   it('reads recomputation from prose: full, selective (per-op), else none', () => {
