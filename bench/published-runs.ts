@@ -1,5 +1,12 @@
 import type { PlanRequestInput } from '../src/schema/index.ts';
-import { catalogGpu, megatronOfYear, precisionOf, publicationYear, recomputeOf } from './record-facts.ts';
+import {
+  activationOf,
+  catalogGpu,
+  megatronOfYear,
+  precisionOf,
+  publicationYear,
+  recomputeOf,
+} from './record-facts.ts';
 
 /** A reference record's model shape, as both reference files spell it. */
 export interface ReferenceModelShape {
@@ -12,6 +19,9 @@ export interface ReferenceModelShape {
   vocab: number;
 }
 
+/** A classic record's model: GPT (GELU) unless it names its activation. */
+type ClassicModel = ReferenceModelShape & { readonly activation?: string | null };
+
 /** One record of ../shared/reference/published-runs.json, the fields meshplan reads. */
 export interface PublishedRun {
   readonly id: string;
@@ -20,7 +30,7 @@ export interface PublishedRun {
     readonly date?: string | null;
     readonly url?: string | null;
   };
-  readonly model: ReferenceModelShape;
+  readonly model: ClassicModel;
   readonly cluster: {
     gpu_type: string;
     gpu_memory_gb?: number | null;
@@ -89,7 +99,7 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
       ...(m.ffn_hidden !== null ? { ffnHidden: m.ffn_hidden } : {}),
       vocab: m.vocab,
       seqLen: m.seq_len,
-      activation: 'gelu',
+      activation: m.activation ? activationOf(run.id, m.activation) : 'gelu',
       attention: era.attention,
     },
     cluster: {

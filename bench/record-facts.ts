@@ -52,6 +52,19 @@ export function precisionOf(text: string | null | undefined): Precision {
   return 'bf16';
 }
 
+/**
+ * A record's activation as meshplan names it. gpt-oss's "swiglu (clamped, quick-gelu gated
+ * variant)" is priced as SwiGLU (same GEMMs, one elementwise op apart).
+ */
+export function activationOf(id: string, text: string): 'gelu' | 'swiglu' | 'geglu' | 'squared-relu' {
+  const t = text.toLowerCase();
+  if (t.includes('swiglu') || t.includes('silu')) return 'swiglu';
+  if (t.includes('geglu')) return 'geglu';
+  if (t.includes('squared')) return 'squared-relu';
+  if (t.includes('gelu')) return 'gelu';
+  throw new RecordError(id, 'model.activation', `no mapping for "${text}"`);
+}
+
 /** Recomputation as a record's prose states it; unstated or "none" is none. */
 export function recomputeOf(text: string | null | undefined): Recompute {
   const t = (text ?? '').toLowerCase();

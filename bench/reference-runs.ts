@@ -23,6 +23,7 @@ import {
   type ReferenceModelShape,
 } from './published-runs.ts';
 import {
+  activationOf,
   catalogGpu,
   h100With96GiB,
   megatronOfYear,
@@ -241,19 +242,6 @@ export const PINNED_FACTS: Readonly<Record<string, RunFacts>> = {
     parallel: { ...MCORE, sequenceParallel: true, overlapTensorParallelComm: false },
   },
 };
-
-/**
- * A record's activation as meshplan names it. gpt-oss's "swiglu (clamped, quick-gelu gated
- * variant)" is priced as SwiGLU (same GEMMs, one elementwise op apart).
- */
-function activationOf(id: string, text: string): 'gelu' | 'swiglu' | 'geglu' | 'squared-relu' {
-  const t = text.toLowerCase();
-  if (t.includes('swiglu') || t.includes('silu')) return 'swiglu';
-  if (t.includes('geglu')) return 'geglu';
-  if (t.includes('squared')) return 'squared-relu';
-  if (t.includes('gelu')) return 'gelu';
-  throw new RecordError(id, 'model.activation', `no mapping for "${text}"`);
-}
 
 /**
  * Megatron-LM pads the vocabulary to a multiple of 128 × tp (--make-vocab-size-divisible-by 128,

@@ -75,6 +75,14 @@ describe('facts read from a record’s own fields', () => {
     expect(bf16).toBeGreaterThan(2 * fp16);
   });
 
+  it('maps activations by name, gpt-oss’s clamped variant to SwiGLU, and refuses an unknown one', () => {
+    expect(activationOf('r', 'swiglu (clamped, quick-gelu gated variant)')).toBe('swiglu');
+    expect(activationOf('r', 'SiLU-gated (SwiGLU)')).toBe('swiglu');
+    expect(activationOf('r', 'squared-relu')).toBe('squared-relu');
+    expect(activationOf('r', 'gelu')).toBe('gelu');
+    expect(() => activationOf('r', 'tanh')).toThrow(/r: model\.activation/);
+  });
+
   it('reads recomputation from prose: full, selective (per-op), else none', () => {
     expect(recomputeOf('full activation recomputation')).toBe('full');
     expect(recomputeOf('selective per-op activation checkpointing')).toBe('selective');
