@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  activationOf,
   catalogGpu,
   precisionOf,
   publicationYear,
