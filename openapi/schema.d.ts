@@ -1508,6 +1508,7 @@ export interface components {
                 cpCommSec: number;
                 dpCommSec: number;
                 epCommSec: number;
+                hiddenByOverlapSec: number;
                 optimizerSec: number;
                 ppCommSec: number;
                 reshardSec: number;

@@ -23,7 +23,8 @@ export function formatPlan(plan: Plan): string {
     `breakdown: compute ${formatSec(b.computeSec)}, tp ${formatSec(b.tpCommSec)}, reshard ${formatSec(b.reshardSec)}, ` +
       (b.cpCommSec > 0 ? `cp ${formatSec(b.cpCommSec)}, ` : '') +
       (b.epCommSec > 0 ? `ep ${formatSec(b.epCommSec)}, ` : '') +
-      `pp ${formatSec(b.ppCommSec)}, dp ${formatSec(b.dpCommSec)}, bubble ${formatSec(b.bubbleSec)}, optimizer ${formatSec(b.optimizerSec)}`,
+      `pp ${formatSec(b.ppCommSec)}, dp ${formatSec(b.dpCommSec)}, bubble ${formatSec(b.bubbleSec)}, optimizer ${formatSec(b.optimizerSec)}` +
+      (b.hiddenByOverlapSec > 0 ? `, hidden by overlap −${formatSec(b.hiddenByOverlapSec)}` : ''),
     'stages:',
   );
   for (const [i, st] of plan.stages.entries()) {

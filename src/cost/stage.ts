@@ -150,6 +150,8 @@ export interface StagePrice extends StageMemory {
   /** Forward + backward of one microbatch: layers, pipeline sends, per-microbatch ZeRO traffic. */
   readonly latencySec: number;
   readonly layersSec: number;
+  /** Of the layers' collectives, what the runtime's overlaps hide behind their compute (left out of layersSec). */
+  readonly hiddenByOverlapSec: number;
   readonly ppCommSec: number;
   readonly dpPerMicrobatchSec: number;
   /**
@@ -176,7 +178,8 @@ export function priceStage(
   config: PipelineConfig,
   cluster: Cluster,
 ): StagePrice {
-  const layersSec = series.latencySec(first, last) - series.hiddenByOverlapSec(first, last, config);
+  const hiddenByOverlapSec = series.hiddenByOverlapSec(first, last, config);
+  const layersSec = series.latencySec(first, last) - hiddenByOverlapSec;
   const sendBytes = streamBytes / series.mesh.devices;
   const send = sendRecvSec(links.pipelineAlphaSec, links.pipelineBetaSecPerByte, sendBytes);
   const ppCommSec = (last < layerCount - 1 ? send : 0) + (first > 0 ? send : 0);
@@ -211,6 +214,7 @@ export function priceStage(
   return {
     latencySec: layersSec + ppCommSec + dpPerMicrobatchSec,
     layersSec,
+    hiddenByOverlapSec,
     ppCommSec,
     dpPerMicrobatchSec,
     // The reduction hides behind the last microbatch's backward, the gather behind the next step's first forward.

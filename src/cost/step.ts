@@ -72,6 +72,7 @@ export function stepBreakdown(
     dpCommSec: B * bottleneck.dpPerMicrobatchSec + prices[0]!.dpPerStepSec,
     bubbleSec: step.bubbleSec,
     optimizerSec: prices[0]!.optimizerSec,
+    hiddenByOverlapSec: B * bottleneck.hiddenByOverlapSec,
     totalSec: step.stepSec,
   };
 }

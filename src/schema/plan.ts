@@ -5,7 +5,11 @@ import { OpLayoutOut } from './shard-plan.ts';
 import { Summary } from './summary.ts';
 import { FrameworkTarget, PlanStatus, ScheduleKind } from './vocabulary.ts';
 
-/** Where a step's time goes (seconds per step); `totalSec` is the step time. */
+/**
+ * Where a step's time goes (seconds per step); `totalSec` is the step time. The communication terms
+ * count all of it; `hiddenByOverlapSec` is what the overlaps hide behind compute, so the other terms
+ * minus it make `totalSec`.
+ */
 export const Breakdown = z.object({
   computeSec: z.number(),
   tpCommSec: z.number(),
@@ -18,6 +22,12 @@ export const Breakdown = z.object({
   dpCommSec: z.number(),
   bubbleSec: z.number(),
   optimizerSec: z.number(),
+  /**
+   * Tensor-parallel and expert-parallel communication hidden behind the GEMMs (input gradients
+   * reduced alongside weight gradients, Transformer Engine's overlap, overlapped all-to-alls): counted
+   * in tpCommSec, reshardSec and epCommSec, not in totalSec.
+   */
+  hiddenByOverlapSec: z.number(),
   totalSec: z.number(),
 });
 export type Breakdown = z.infer<typeof Breakdown>;

@@ -22,10 +22,12 @@ const COST_TERMS: readonly { key: keyof Breakdown; label: string; swatch: Swatch
 /** Where the step time goes, as the plan's breakdown names it. */
 export function renderCostBreakdown(breakdown: Breakdown): SafeHtml {
   const terms = COST_TERMS.map((t) => ({ ...t, value: breakdown[t.key] }));
-  const sum = terms.reduce((s, t) => s + t.value, 0);
-  const whole = Math.max(sum, breakdown.totalSec);
-  // The terms are what the critical path pays; overlap or a slower stage elsewhere can make them
-  // differ from the step time, which the page then says rather than hides.
+  const hidden = breakdown.hiddenByOverlapSec;
+  const counted = terms.reduce((s, t) => s + t.value, 0);
+  const whole = Math.max(counted, breakdown.totalSec);
+  // The terms count communication whole; what overlap hides comes off. A slower stage elsewhere can
+  // still make them differ from the step time, which the page then says rather than hides.
+  const sum = counted - hidden;
   const mismatch =
     Math.abs(sum - breakdown.totalSec) > 1e-3 * breakdown.totalSec
       ? html` The terms add up to ${formatSec(sum)}, the step time is ${formatSec(breakdown.totalSec)}.`
@@ -34,8 +36,12 @@ export function renderCostBreakdown(breakdown: Breakdown): SafeHtml {
     (t) =>
       html`<tr data-term="${t.key}"><th scope="row">${t.label}</th><td class="num" data-value="${t.value}">${formatSec(t.value)}</td><td class="num">${formatPercent(t.value / whole)}</td></tr>`,
   );
+  if (hidden > 0)
+    rows.push(
+      html`<tr data-term="hiddenByOverlapSec"><th scope="row">hidden behind compute by overlap</th><td class="num" data-value="${hidden}">−${formatSec(hidden)}</td><td class="num">−${formatPercent(hidden / whole)}</td></tr>`,
+    );
   return html`<figure>
-<figcaption>Seconds of one training step by cost term (the critical path: the slowest stage, the bubble and what the step pays once).${mismatch}</figcaption>
+<figcaption>Seconds of one training step by cost term (the critical path: the slowest stage, the bubble and what the step pays once; communication counted whole, what overlap hides behind compute taken off below).${mismatch}</figcaption>
 <svg id="cost-bar" width="${BAR_W + 2}" height="28" viewBox="0 0 ${BAR_W + 2} 28" role="img" aria-label="Step time ${formatSec(breakdown.totalSec)} by cost term">${stackSegments(terms, whole, { x: 0, y: 1, width: BAR_W, height: 26 }, formatSec)}</svg>
 ${legend(terms.map((t) => ({ label: t.label, swatch: t.swatch, detail: formatSec(t.value) })))}
 </figure>
