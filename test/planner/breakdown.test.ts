@@ -1,26 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { estimate } from '../../src/planner/estimate.ts';
-import type { Breakdown, PlanRequestInput } from '../../src/schema/index.ts';
+import type { PlanRequestInput } from '../../src/schema/index.ts';
+import { breakdownParts } from './breakdown-parts.ts';
 
 const example = (name: string) =>
   JSON.parse(readFileSync(new URL(`../../examples/${name}`, import.meta.url), 'utf8')) as PlanRequestInput;
-
-/** The terms minus what overlaps hide: the step time, to rounding. */
-function reconciled(b: Breakdown): number {
-  return (
-    b.computeSec +
-    b.tpCommSec +
-    b.reshardSec +
-    b.cpCommSec +
-    b.epCommSec +
-    b.ppCommSec +
-    b.dpCommSec +
-    b.bubbleSec +
-    b.optimizerSec -
-    b.hiddenByOverlapSec
-  );
-}
 
 describe('the step breakdown', () => {
   it('adds up to the step time once what the overlaps hide is taken off', async () => {
@@ -33,7 +18,7 @@ describe('the step breakdown', () => {
     const hidden: number[] = [];
     for (const request of requests) {
       const b = (await estimate(request)).breakdown!;
-      expect(reconciled(b)).toBeCloseTo(b.totalSec, 9);
+      expect(breakdownParts(b)).toBeCloseTo(b.totalSec, 9);
       hidden.push(b.hiddenByOverlapSec);
     }
     // Megatron's input-gradient overlap hides some; Transformer Engine's overlap more; none without either.

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { estimate } from '../../src/planner/estimate.ts';
 import { plan } from '../../src/planner/plan.ts';
 import { InvalidInputError } from '../../src/schema/errors.ts';
+import { breakdownParts } from './breakdown-parts.ts';
 
 const model = {
   kind: 'transformer',
@@ -31,17 +32,7 @@ describe('plan', () => {
     expect(planned.stages).toHaveLength(s.pp);
     // The breakdown is a decomposition of the step time.
     const b = planned.breakdown!;
-    const parts =
-      b.computeSec +
-      b.tpCommSec +
-      b.reshardSec +
-      b.cpCommSec +
-      b.epCommSec +
-      b.ppCommSec +
-      b.dpCommSec +
-      b.bubbleSec +
-      b.optimizerSec;
-    expect(parts).toBeCloseTo(b.totalSec, 9);
+    expect(breakdownParts(b)).toBeCloseTo(b.totalSec, 9);
     expect(b.totalSec).toBeCloseTo(s.stepTimeSec, 12);
   });
 
