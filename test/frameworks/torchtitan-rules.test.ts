@@ -286,6 +286,11 @@ describe('how its runtime prices', () => {
     expect(runtime({}).gradientReduction).toBe('after-backward');
   });
 
+  it('prices a request that pins overlapGradReduce: false as it asks, never overlapped', () => {
+    const pinned = torchtitan.runtime({ ...base, pp: 1, microbatches: 1 }, { overlapGradReduce: false });
+    expect(pinned.gradientReduction).toBe('after-backward');
+  });
+
   it('never overlaps the expert all-to-alls (dispatch and combine run on the compute stream)', () => {
     expect(runtime({ model: moeDims(), ep: 2, pp: 1, blocksPerStage: [8] }).expertParallelOverlap).toBe(
       false,

@@ -202,7 +202,14 @@ export const torchtitan: Framework = {
    * needs torch.compile, which the export turns on only when the plan prices the overlap.
    */
   runtime: (s, requested) => ({
-    gradientReduction: s.pp > 1 ? 'after-backward' : s.microbatches > 1 ? 'every-microbatch' : 'overlapped',
+    // A request pinning overlapGradReduce: false is priced as it asks (FSDP2 would still overlap:
+    // the plan is then conservative, never faster than the pin allows).
+    gradientReduction:
+      s.pp > 1 || requested.overlapGradReduce === false
+        ? 'after-backward'
+        : s.microbatches > 1
+          ? 'every-microbatch'
+          : 'overlapped',
     // FSDP2 gathers before every forward (ZeRO-3, priced per microbatch): no step-level gather.
     paramGatherOverlap: false,
     // FSDP2 reduces each block (a layer) as its own collective.
