@@ -345,7 +345,8 @@ async function measuredStep(
   id: string,
   request: PlanRequestInput,
   measured: Measured,
-  derivedSec: number | undefined,
+  /** A step time the record derived itself, with the fields it derived it from. */
+  derived: { readonly sec: number; readonly from: readonly string[] } | null,
   hardwareFlops: boolean,
 ): Promise<{ sec: number; published: string }> {
   const gpus = request.cluster.nodes * request.cluster.gpusPerNode;
@@ -354,7 +355,8 @@ async function measuredStep(
   const m = measured;
   if (m.seconds_per_iteration != null)
     return { sec: m.seconds_per_iteration, published: `${m.seconds_per_iteration} s/step` };
-  if (derivedSec !== undefined) return { sec: derivedSec, published: `${derivedSec} s/step (derived)` };
+  if (derived !== null)
+    return { sec: derived.sec, published: `${derived.from.join(', ')} → ${derived.sec} s/step` };
   if (m.tokens_per_sec != null && tokens > 0)
     return { sec: tokens / m.tokens_per_sec, published: `${m.tokens_per_sec} tokens/s` };
   if (m.tokens_per_sec_per_gpu != null && tokens > 0)
@@ -373,7 +375,7 @@ async function measuredStep(
 async function classicRun(run: PublishedRun): Promise<ReferenceRun> {
   const request = publishedRequest(run);
   const hardwareFlops = countsRecompute(run);
-  const step = await measuredStep(run.id, request, run.measured, undefined, hardwareFlops);
+  const step = await measuredStep(run.id, request, run.measured, null, hardwareFlops);
   return {
     id: run.id,
     family: familyOf(run.source.citation ?? run.id),
@@ -435,15 +437,15 @@ async function modernRun(r: ModernRecord): Promise<ReferenceRun> {
   const facts = PINNED_FACTS[r.id] ?? derivedFacts(r);
   const request = modernRequest(r, facts);
   const derivedSec = r.derived?.seconds_per_iteration;
-  const step = await measuredStep(r.id, request, r.measured, derivedSec, false);
-  const fromDerived = r.measured.seconds_per_iteration == null && derivedSec !== undefined;
+  const derived = derivedSec === undefined ? null : { sec: derivedSec, from: r.measured.given ?? [] };
+  const step = await measuredStep(r.id, request, r.measured, derived, false);
   return {
     id: r.id,
     family: facts.family,
     generation: generationOfRequest(request),
     request,
     measuredStepSec: step.sec,
-    published: fromDerived ? `${(r.measured.given ?? []).join(', ')} → ${derivedSec} s/step` : step.published,
+    published: step.published,
     hardwareFlops: false,
     peakMemoryGiB: facts.peakMemoryGiB ?? null,
   };
