@@ -34,7 +34,10 @@ export class LayerSeries {
   private readonly gradSync: Float64Array;
   private readonly forward: Float64Array;
   private readonly backward: Float64Array;
-  /** What overlap hides, by prefix, per combination of overlaps (bit mask, see `overlapKey`), built on first use. */
+  /**
+   * What overlap hides, by prefix, per combination of overlaps (bits: 1 Transformer Engine's TP
+   * overlap, 2 the all-to-alls', 4 input gradients alongside weight gradients), built on first use.
+   */
   private readonly hideable = new Map<number, Float64Array>();
   private readonly tpOverlap: number;
   /** Range maximum of one layer's parameters (sparse table: level k spans 2^k layers), built on first use. */
