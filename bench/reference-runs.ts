@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { generationOf } from '../src/cluster/catalog.ts';
+import { findGpu, generationOf } from '../src/cluster/catalog.ts';
 import { type CalibrationRun, gpuName } from '../src/planner/calibration/fit.ts';
 import { estimate } from '../src/planner/estimate.ts';
 import type { GpuGeneration, GpuSpec, PlanRequestInput } from '../src/schema/index.ts';
@@ -334,6 +334,18 @@ interface Measured {
   readonly tokens_per_sec?: number | null;
   readonly tokens_per_sec_per_gpu?: number | null;
   readonly tflops_per_gpu: number | null;
+  /** Model FLOPs utilisation, of `peak_tflops_per_gpu_used` where the record names the peak. */
+  readonly mfu?: number | null;
+  readonly peak_tflops_per_gpu_used?: number | null;
+}
+
+/** The dense peak a record's MFU is a share of: the one it names, else the catalog's for its precision. */
+function peakTflopsOf(request: PlanRequestInput, measured: Measured): number {
+  if (measured.peak_tflops_per_gpu_used != null) return measured.peak_tflops_per_gpu_used;
+  const gpu = request.cluster.gpu;
+  const spec = typeof gpu === 'string' ? findGpu(gpu)!.spec : gpu;
+  const precision = request.training.precision ?? 'bf16';
+  return spec.peakTflops[precision] ?? spec.peakTflops.bf16 ?? spec.peakTflops.fp16;
 }
 
 /**
@@ -369,7 +381,12 @@ async function measuredStep(
       sec: await secFromTflops(request, m.tflops_per_gpu, gpus, hardwareFlops),
       published: `${m.tflops_per_gpu} TFLOP/s/GPU`,
     };
-  throw new RecordError(id, 'measured', 'no step time, tokens/s or TFLOP/s to compare with');
+  if (m.mfu != null)
+    return {
+      sec: await secFromTflops(request, m.mfu * peakTflopsOf(request, m), gpus, false),
+      published: `MFU ${m.mfu}`,
+    };
+  throw new RecordError(id, 'measured', 'no step time, tokens/s, TFLOP/s or MFU to compare with');
 }
 
 async function classicRun(run: PublishedRun): Promise<ReferenceRun> {

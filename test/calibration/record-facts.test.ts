@@ -139,6 +139,20 @@ describe('a file of records nobody pinned facts for', () => {
     }
   });
 
+  it('reads the step time from the MFU where a record gives nothing else (the catalog peak when unnamed)', async () => {
+    // The Megatron README's 16B: 489.1 TFLOP/s per GPU, MFU 0.49 of H100's 989 TFLOP/s dense bf16.
+    const record = classic.find((r) => r.id === 'megatron-readme-h100-16B')! as unknown as {
+      measured: Record<string, unknown>;
+    };
+    const onlyMfu = { ...record, id: 'mfu-only', measured: { ...record.measured, tflops_per_gpu: null } };
+    const path = join(tmpdir(), `meshplan-check-mfu-${process.pid}.json`);
+    writeFileSync(path, JSON.stringify([record, onlyMfu]));
+    const [byTflops, byMfu] = await loadRunsFile(path);
+    expect(byMfu!.published).toBe('MFU 0.49');
+    // 489.1 against 0.49 · 989 = 484.6 TFLOP/s: the same step within the MFU's two digits.
+    expect(byMfu!.measuredStepSec / byTflops!.measuredStepSec).toBeCloseTo(489.1 / (0.49 * 989), 2);
+  });
+
   it('names the record and the field it cannot read', async () => {
     const path = join(tmpdir(), `meshplan-check-bad-${process.pid}.json`);
     const bad = {
