@@ -7,12 +7,11 @@
  * Writes bench/results/check.json and check.md, and prints the summary.
  */
 import { basename } from 'node:path';
+import { GiB } from '../src/cluster/gpus/common.ts';
 import { estimate } from '../src/planner/estimate.ts';
-import { abs, configOf, mean, zeroPairs } from './fidelity.ts';
+import { abs, configOf, mean, signedPct, zeroPairs } from './fidelity.ts';
 import { loadRunsFile, type ReferenceRun } from './reference-runs.ts';
 import { writeResults, writeText } from './results-io.ts';
-
-const GiB = 2 ** 30;
 
 interface CheckRow {
   readonly run: string;
@@ -72,13 +71,12 @@ export async function runCheck(files: readonly string[]): Promise<void> {
     return { family, runs: of.length, meanAbsErrorPct: mean(of), maxAbsErrorPct: Math.max(...of) };
   });
   writeResults('check', { files: files.map((f) => basename(f)), summary, families, rows });
-  const pct = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}%`;
   const text = [
     '| run | file | family | configuration | published | measured s | estimated s | error | memory GiB | fits |',
     '|---|---|---|---|---|---:|---:|---:|---:|---|',
     ...rows.map(
       (r) =>
-        `| ${r.run} | ${r.file} | ${r.family} | ${r.config} | ${r.published} | ${r.measuredStepSec.toFixed(3)} | ${r.estimatedStepSec.toFixed(3)} | ${pct(r.errorPct)} | ${r.peakMemoryGiB.toFixed(1)} | ${r.fits ? 'yes' : '**no**'} |`,
+        `| ${r.run} | ${r.file} | ${r.family} | ${r.config} | ${r.published} | ${r.measuredStepSec.toFixed(3)} | ${r.estimatedStepSec.toFixed(3)} | ${signedPct(r.errorPct)} | ${r.peakMemoryGiB.toFixed(1)} | ${r.fits ? 'yes' : '**no**'} |`,
     ),
     '',
     '| family | runs | mean abs. error | max |',

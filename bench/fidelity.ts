@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { GiB } from '../src/cluster/gpus/common.ts';
 import { Calibrator, type GenerationFit, type HeldOut } from '../src/planner/calibration/by-generation.ts';
 import { withFactors } from '../src/planner/calibration/fit.ts';
 import { estimate } from '../src/planner/estimate.ts';
@@ -10,7 +11,6 @@ import type { Efficiency, GpuGeneration, Plan, PlanRequestInput, Residual } from
 import { loadReferenceRuns, type ReferenceRun } from './reference-runs.ts';
 import { writeResults, writeText } from './results-io.ts';
 
-const GiB = 2 ** 30;
 const LOSO_SCRIPT = fileURLToPath(new URL('./loso-family.ts', import.meta.url));
 const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
 
@@ -42,6 +42,11 @@ const PLANNER_LIMIT_SEC = 20;
 
 export function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+}
+
+/** A signed error in percent, one decimal: +4.6%, −2.6%. */
+export function signedPct(value: number): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(1)}%`;
 }
 
 export function abs(values: readonly number[]): number[] {
@@ -210,13 +215,12 @@ export async function runFidelity(): Promise<void> {
   const fitted = Object.fromEntries(report.inSample);
   const heldOutFactors = Object.fromEntries(heldOut.map((h) => [h.family, Object.fromEntries(h.fits)]));
   writeResults('fidelity', { summary, factors: fitted, heldOutFactors, families: familyRows, rows });
-  const pct = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}%`;
   const table = [
     '| run | family | configuration | published | measured s | estimated s | TFLOP/s meas / est | in-sample | LOSO | memory GiB (usable) | fits | planner’s choice | planner vs published |',
     '|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.run} | ${r.family} | ${r.config} | ${r.published} | ${r.measuredStepSec.toFixed(3)} | ${r.estimatedStepSec.toFixed(3)} | ${r.measuredModelTflops.toFixed(0)} / ${r.estimatedModelTflops.toFixed(0)} | ${pct(r.inSampleErrorPct)} | ${pct(r.losoErrorPct)} | ${r.peakMemoryGiB.toFixed(1)} (${r.usableMemoryGiB.toFixed(1)})${r.measuredPeakMemoryGiB === null ? '' : ` measured ${r.measuredPeakMemoryGiB}`} | ${r.fits ? 'yes' : '**no**'} | ${r.plannerChoice} | ${r.plannerSpeedup === null ? '—' : `${r.plannerSpeedup.toFixed(2)}×`} |`,
+        `| ${r.run} | ${r.family} | ${r.config} | ${r.published} | ${r.measuredStepSec.toFixed(3)} | ${r.estimatedStepSec.toFixed(3)} | ${r.measuredModelTflops.toFixed(0)} / ${r.estimatedModelTflops.toFixed(0)} | ${signedPct(r.inSampleErrorPct)} | ${signedPct(r.losoErrorPct)} | ${r.peakMemoryGiB.toFixed(1)} (${r.usableMemoryGiB.toFixed(1)})${r.measuredPeakMemoryGiB === null ? '' : ` measured ${r.measuredPeakMemoryGiB}`} | ${r.fits ? 'yes' : '**no**'} | ${r.plannerChoice} | ${r.plannerSpeedup === null ? '—' : `${r.plannerSpeedup.toFixed(2)}×`} |`,
     ),
     '',
     '| family | runs | in-sample mean |error| | LOSO mean | LOSO max |',

@@ -6,6 +6,7 @@ import {
   precisionOf,
   publicationYear,
   recomputeOf,
+  zeroStageOf,
 } from './record-facts.ts';
 
 /** A reference record's model shape, as both reference files spell it. */
@@ -87,7 +88,7 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
   const t = run.training;
   const era = megatronOfYear(publicationYear(run.source));
   const gpusPerNode = run.cluster.gpus_per_node ?? DEFAULT_GPUS_PER_NODE;
-  const zero = t.zero_stage ?? (era.distributedOptimizer ? 1 : 0);
+  const zero = zeroStageOf(run.id, t.zero_stage, era.distributedOptimizer ? 1 : 0);
   return {
     model: {
       kind: 'transformer',
@@ -119,7 +120,7 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
       microBatch: t.micro_batch_size ?? 1,
       virtualStages: p.virtual_pp ?? 1,
       recompute: recomputeOf(t.recompute),
-      zero: zero === 0 || zero === 1 || zero === 2 || zero === 3 ? zero : 0,
+      zero,
       sequenceParallel: (p.sp ?? era.sequenceParallel) && p.tp > 1,
       overlapGradReduce: era.overlapGradReduce,
       overlapTensorParallelComm: /tp-comm-overlap/.test(t.notes ?? ''),

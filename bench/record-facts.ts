@@ -5,7 +5,8 @@
  * the same rules as the public ones.
  */
 import { findGpu } from '../src/cluster/catalog.ts';
-import type { GpuSpec, Precision, Recompute } from '../src/schema/index.ts';
+import { GiB } from '../src/cluster/gpus/common.ts';
+import { type GpuSpec, type Precision, type Recompute, ZeroStage } from '../src/schema/index.ts';
 
 /** A record that cannot be read as a run: names it and the field. */
 export class RecordError extends Error {
@@ -20,7 +21,7 @@ export class RecordError extends Error {
  */
 export function h100With96GiB(): GpuSpec {
   const spec = findGpu('H100-80GB')!.spec;
-  return { ...spec, name: 'H100-96GB', memoryBytes: 96 * 2 ** 30 };
+  return { ...spec, name: 'H100-96GB', memoryBytes: 96 * GiB };
 }
 
 /**
@@ -63,6 +64,15 @@ export function activationOf(id: string, text: string): 'gelu' | 'swiglu' | 'geg
   if (t.includes('squared')) return 'squared-relu';
   if (t.includes('gelu')) return 'gelu';
   throw new RecordError(id, 'model.activation', `no mapping for "${text}"`);
+}
+
+/** A record's ZeRO stage: the one it states (0–3, else refused), or `unstated`'s when it gives none. */
+export function zeroStageOf(id: string, stated: number | null | undefined, unstated: ZeroStage): ZeroStage {
+  if (stated === null || stated === undefined) return unstated;
+  const parsed = ZeroStage.safeParse(stated);
+  if (!parsed.success)
+    throw new RecordError(id, 'training.zero_stage', `${stated} is not a ZeRO stage (0–3)`);
+  return parsed.data;
 }
 
 /** Recomputation as a record's prose states it; unstated or "none" is none. */

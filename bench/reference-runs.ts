@@ -31,6 +31,7 @@ import {
   publicationYear,
   RecordError,
   recomputeOf,
+  zeroStageOf,
 } from './record-facts.ts';
 
 /** Where the public reference runs were published: the units leave-one-source-out holds out. */
@@ -419,8 +420,8 @@ export function derivedFacts(r: ModernRecord): RunFacts {
   const p = r.parallelism;
   const t = r.training;
   const recompute = recomputeOf(t.recompute);
-  const stage = p.fsdp === true ? 3 : (t.zero_stage ?? (p.distributed_optimizer === false ? 0 : 1));
-  const zero = stage === 0 || stage === 1 || stage === 2 || stage === 3 ? stage : 1;
+  const zero =
+    p.fsdp === true ? 3 : zeroStageOf(r.id, t.zero_stage, p.distributed_optimizer === false ? 0 : 1);
   const dropless = /dropless/i.test(`${t.notes ?? ''} ${r.model.moe?.notes ?? ''}`);
   if (family === 'torchtitan') {
     const blackwell = typeof gpu === 'string' && /B200/.test(gpu);

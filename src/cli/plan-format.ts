@@ -1,4 +1,4 @@
-import type { Exports, FrameworkTarget, Plan } from '../schema/index.ts';
+import { type Exports, FrameworkName, type FrameworkTarget, type Plan } from '../schema/index.ts';
 import { formatBytes, formatSec } from '../view/format.ts';
 
 /** The human-readable form of `meshplan plan` / `meshplan estimate`. */
@@ -69,9 +69,7 @@ function exportLines(exports: Exports, target: FrameworkTarget): string[] {
         );
     }
   }
-  const others = (['megatron', 'torchtitan', 'deepspeed', 'jax'] as const).filter(
-    (name) => name !== shown && exports[name].expressible,
-  );
+  const others = FrameworkName.options.filter((name) => name !== shown && exports[name].expressible);
   if (others.length > 0)
     lines.push(`also expressible: ${others.join(', ')} (meshplan export PLAN.json --framework NAME)`);
   return lines;

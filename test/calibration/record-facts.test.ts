@@ -9,6 +9,7 @@ import {
   publicationYear,
   RecordError,
   recomputeOf,
+  zeroStageOf,
 } from '../../bench/record-facts.ts';
 import {
   derivedFacts,
@@ -82,6 +83,13 @@ describe('facts read from a record’s own fields', () => {
     expect(activationOf('r', 'squared-relu')).toBe('squared-relu');
     expect(activationOf('r', 'gelu')).toBe('gelu');
     expect(() => activationOf('r', 'tanh')).toThrow(/r: model\.activation/);
+  });
+
+  it('takes the ZeRO stage a record states, the era’s where it states none, and refuses one that is not a stage', () => {
+    expect(zeroStageOf('r', 3, 1)).toBe(3);
+    expect(zeroStageOf('r', null, 1)).toBe(1);
+    expect(zeroStageOf('r', undefined, 0)).toBe(0);
+    expect(() => zeroStageOf('r', 4, 1)).toThrow(/r: training\.zero_stage: 4 is not a ZeRO stage/);
   });
 
   it('reads recomputation from prose: full, selective (per-op), else none', () => {

@@ -26,11 +26,15 @@ const stepSec = async (r: PlanRequestInput) => (await estimate(r)).summary!.step
 
 describe('input gradients reduced alongside the weight-gradient GEMMs, priced per runtime', () => {
   it('shortens a tensor-parallel step by default (Megatron-LM’s linear layers), not when the request says the runtime waits', async () => {
-    const overlapped = await stepSec(request(8));
-    const waiting = await stepSec(request(8, false));
-    expect(overlapped).toBeLessThan(waiting);
-    // At most the backward's reduce-scatters, which are under a quarter of the step here.
-    expect(waiting - overlapped).toBeLessThan(0.25 * waiting);
+    const overlapped = await estimate(request(8));
+    const waiting = await estimate(request(8, false));
+    expect(overlapped.summary!.stepTimeSec).toBeLessThan(waiting.summary!.stepTimeSec);
+    // The step shortens by exactly what the breakdown reports hidden, and without it nothing is.
+    expect(waiting.summary!.stepTimeSec - overlapped.summary!.stepTimeSec).toBeCloseTo(
+      overlapped.breakdown!.hiddenByOverlapSec,
+      12,
+    );
+    expect(waiting.breakdown!.hiddenByOverlapSec).toBe(0);
   });
 
   it('changes nothing without tensor parallelism', async () => {
