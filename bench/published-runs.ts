@@ -6,6 +6,7 @@ import {
   precisionOf,
   publicationYear,
   recomputeOf,
+  tpCommOverlapOf,
   zeroStageOf,
 } from './record-facts.ts';
 
@@ -123,7 +124,7 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
       zero,
       sequenceParallel: (p.sp ?? era.sequenceParallel) && p.tp > 1,
       overlapGradReduce: era.overlapGradReduce,
-      overlapTensorParallelComm: /tp-comm-overlap/.test(t.notes ?? ''),
+      overlapTensorParallelComm: tpCommOverlapOf(t.notes ?? '') ?? false,
       // SC'21's Megatron (examples/sc21 at 6985e58938, August 2021) all-reduced the input gradient
       // synchronously (mpu/mappings.py); the asynchronous one came in September 2021.
       overlapInputGradientReduce: era.overlapInputGradientReduce,

@@ -84,6 +84,52 @@ export function recomputeOf(text: string | null | undefined): Recompute {
 }
 
 /**
+ * Whether a record says what it recomputed — "none (activations_checkpoint_* null)" does, "not listed
+ * for B200" and "Recompute not listed." do not. A run whose record is silent recomputed whatever let
+ * it fit (reference-runs.ts `leastRecomputeThatFits`).
+ */
+export function recomputeStated(text: string | null | undefined): boolean {
+  const t = text ?? '';
+  return (
+    recomputeOf(t) !== 'none' ||
+    /\bnone\b|\bnull\b|\bno activation (?:recompute|checkpoint)|\bdisabled\b/i.test(t)
+  );
+}
+
+/**
+ * Transformer Engine's tensor-parallel communication overlap as a record's prose states it (NeMo's
+ * `ub_tp_comm_overlap true|false`, Megatron-LM's `--tp-comm-overlap`, `tp_comm_overlap=False`); null
+ * where it does not say.
+ */
+export function tpCommOverlapOf(text: string): boolean | null {
+  const match = /(?:ub_)?tp[-_]comm[-_]overlap\b[\s:=]*(true|false)?/i.exec(text);
+  if (match === null) return null;
+  return match[1] === undefined || match[1].toLowerCase() === 'true';
+}
+
+/** An MoE's capacity factor as the record writes it (`moe_expert_capacity_factor 1.0`), else null. */
+export function capacityFactorOf(text: string): number | null {
+  const match = /capacity[_ ]factor\b[\s:=]*(\d+(?:\.\d+)?)/i.exec(text);
+  return match === null ? null : Number(match[1]);
+}
+
+/**
+ * Megatron-Core's flex token dispatcher where the record names it or a backend only it runs
+ * (HybridEP, DeepEP); null leaves the all-to-all dispatcher.
+ */
+export function flexDispatcherNamed(text: string): boolean {
+  return /\bflex dispatcher\b|\bhybrid-?ep\b|\bdeep-?ep\b/i.test(text);
+}
+
+/**
+ * The expert tensor-parallel size a record implies where its `etp` field is empty but its prose says
+ * the framework defaulted it to TP ("ETP not set (defaults to TP=4 …)"): NeMo before 2025 did.
+ */
+export function expertTensorParallelDefaultsToTp(text: string): boolean {
+  return /\bETP (?:not set|unset)\b[^.;]*\bdefaults? to TP\b/i.test(text);
+}
+
+/**
  * The year a record's source was published: its date, else a year in its citation or URL, else an
  * arXiv identifier's (YYMM.NNNNN). Null when none says.
  */

@@ -24,13 +24,18 @@ import {
 } from './published-runs.ts';
 import {
   activationOf,
+  capacityFactorOf,
   catalogGpu,
+  expertTensorParallelDefaultsToTp,
+  flexDispatcherNamed,
   h100With96GiB,
   megatronOfYear,
   precisionOf,
   publicationYear,
   RecordError,
   recomputeOf,
+  recomputeStated,
+  tpCommOverlapOf,
   zeroStageOf,
 } from './record-facts.ts';
 
@@ -124,6 +129,7 @@ export interface ModernRecord {
     sp?: boolean | null;
     distributed_optimizer?: boolean | null;
     fsdp?: boolean | null;
+    notes?: string | null;
   };
   readonly measured: Measured & { readonly given?: readonly string[] };
   readonly derived?: { seconds_per_iteration?: number };
@@ -155,6 +161,14 @@ export interface RunFacts {
  * the recipe's ub_tp_comm_overlap says so.
  */
 const MCORE = { zero: 1, recompute: 'none', overlapGradReduce: true } as const;
+
+/**
+ * NVIDIA's performance recipes turn Transformer Engine's TP overlap on wherever tp > 1 unless they say
+ * otherwise (Megatron-Bridge 21d102f5 scripts/performance/configs: `CommOverlapConfig(tp_comm_overlap=
+ * tp > 1)` or `=True` in the Llama, Qwen and gpt-oss configs; the DGX Cloud yamls' ub_tp_comm_overlap
+ * true); a record of one that is silent ran with it.
+ */
+const PERFORMANCE_RECIPES: ReadonlySet<string> = new Set(['nemo', 'megatron-bridge', 'dgxc']);
 
 export const PINNED_FACTS: Readonly<Record<string, RunFacts>> = {
   'dgxc2411-llama31-70b-h100-bf16-64gpu-cp2': {
@@ -391,7 +405,8 @@ async function measuredStep(
 }
 
 async function classicRun(run: PublishedRun): Promise<ReferenceRun> {
-  const request = publishedRequest(run);
+  const stated = publishedRequest(run);
+  const request = recomputeStated(run.training.recompute) ? stated : await leastRecomputeThatFits(stated);
   const hardwareFlops = countsRecompute(run);
   const step = await measuredStep(run.id, request, run.measured, null, hardwareFlops);
   return {
@@ -408,21 +423,29 @@ async function classicRun(run: PublishedRun): Promise<ReferenceRun> {
 
 /**
  * Facts for a record nobody pinned them for, read from its own fields: the family from its group or
- * source, the GPU from its type, ZeRO from its FSDP / distributed-optimizer / stage fields,
- * recomputation and dropless routing from its prose. torchtitan runs FSDP2 with its FlashAttention-2
- * kernels (cuDNN's on Blackwell); the others run Megatron-Core of the record's year, with Transformer
- * Engine's TP overlap off (recipes that turn it on say so in their own files, which the record does
- * not carry).
+ * source, the GPU from its type, ZeRO from its FSDP / distributed-optimizer / stage fields; from its
+ * prose (training, parallelism and MoE notes) recomputation, dropless routing or a capacity factor,
+ * the flex dispatcher, Transformer Engine's TP overlap (where the record is silent, on for NVIDIA's
+ * performance recipes, off otherwise) and an expert TP that defaulted to TP. torchtitan runs FSDP2 with its FlashAttention-2 kernels (cuDNN's on
+ * Blackwell); the others run Megatron-Core of the record's year.
  */
 export function derivedFacts(r: ModernRecord): RunFacts {
   const family = familyOf(`${r.group ?? ''} ${r.source?.title ?? ''} ${r.source?.primary ?? ''} ${r.id}`);
   const gpu = catalogGpu(r.id, r.cluster.gpu_type, r.cluster.gpu_memory_gb ?? null);
   const p = r.parallelism;
   const t = r.training;
+  const prose = `${t.notes ?? ''} ${p.notes ?? ''} ${r.model.moe?.notes ?? ''}`;
   const recompute = recomputeOf(t.recompute);
   const zero =
     p.fsdp === true ? 3 : zeroStageOf(r.id, t.zero_stage, p.distributed_optimizer === false ? 0 : 1);
-  const dropless = /dropless/i.test(`${t.notes ?? ''} ${r.model.moe?.notes ?? ''}`);
+  const capacityFactor = capacityFactorOf(prose);
+  // A capacity factor drops what overflows it; "dropless" says the opposite.
+  const dropless = capacityFactor === null && /dropless/i.test(prose);
+  const routing = {
+    dropless,
+    ...(capacityFactor !== null ? { capacityFactor } : {}),
+    ...(flexDispatcherNamed(prose) ? { dispatcher: 'flex' as const } : {}),
+  };
   if (family === 'torchtitan') {
     const blackwell = typeof gpu === 'string' && /B200/.test(gpu);
     return {
@@ -430,10 +453,11 @@ export function derivedFacts(r: ModernRecord): RunFacts {
       gpu,
       parallel: { zero, recompute, overlapGradReduce: true },
       ...(blackwell ? {} : { attention: 'flash2' as const }),
-      dropless,
+      ...routing,
     };
   }
   const era = megatronOfYear(publicationYear(r.source ?? {}));
+  const etpFromTp = p.etp === null && p.ep !== null && expertTensorParallelDefaultsToTp(prose);
   return {
     family,
     gpu,
@@ -444,16 +468,35 @@ export function derivedFacts(r: ModernRecord): RunFacts {
       overlapGradReduce: era.overlapGradReduce,
       overlapInputGradientReduce: era.overlapInputGradientReduce,
       sequenceParallel: (p.sp ?? era.sequenceParallel) && p.tp > 1,
-      overlapTensorParallelComm: false,
+      overlapTensorParallelComm: (tpCommOverlapOf(prose) ?? PERFORMANCE_RECIPES.has(family)) && p.tp > 1,
+      ...(etpFromTp ? { etp: p.tp } : {}),
     },
     ...(era.attention === 'eager' ? { attention: 'eager' as const } : {}),
-    dropless,
+    ...routing,
   };
 }
 
+/**
+ * A run that ran fit in its GPUs' memory: where its record does not say what it recomputed, the least
+ * recomputation with which meshplan prices it fitting — none, then selective, then full (none again
+ * where nothing fits, so the report shows the miss).
+ */
+async function leastRecomputeThatFits(request: PlanRequestInput): Promise<PlanRequestInput> {
+  for (const recompute of ['none', 'selective', 'full'] as const) {
+    const candidate = { ...request, parallel: { ...request.parallel, recompute } };
+    if ((await estimate(candidate)).status === 'optimal') return candidate;
+  }
+  return request;
+}
+
 async function modernRun(r: ModernRecord): Promise<ReferenceRun> {
-  const facts = PINNED_FACTS[r.id] ?? derivedFacts(r);
-  const request = modernRequest(r, facts);
+  const pinned = PINNED_FACTS[r.id];
+  const facts = pinned ?? derivedFacts(r);
+  const stated = modernRequest(r, facts);
+  const request =
+    pinned === undefined && !recomputeStated(r.training.recompute)
+      ? await leastRecomputeThatFits(stated)
+      : stated;
   const derivedSec = r.derived?.seconds_per_iteration;
   const derived = derivedSec === undefined ? null : { sec: derivedSec, from: r.measured.given ?? [] };
   const step = await measuredStep(r.id, request, r.measured, derived, false);

@@ -4,11 +4,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   activationOf,
+  capacityFactorOf,
   catalogGpu,
+  expertTensorParallelDefaultsToTp,
+  flexDispatcherNamed,
   precisionOf,
   publicationYear,
   RecordError,
   recomputeOf,
+  recomputeStated,
+  tpCommOverlapOf,
   zeroStageOf,
 } from '../../bench/record-facts.ts';
 import {
@@ -99,7 +104,34 @@ describe('facts read from a record’s own fields', () => {
     expect(recomputeOf(null)).toBe('none');
   });
 
-  it('agrees with the facts pinned for every public modern record on family, GPU, ZeRO and attention', () => {
+  it('tells a stated recomputation, "none" included, from a silent record', () => {
+    expect(recomputeStated('none (activations_checkpoint_* null in llama3.1_70b.yaml)')).toBe(true);
+    expect(recomputeStated('full activation checkpointing')).toBe(true);
+    expect(recomputeStated('no activation recompute')).toBe(true);
+    expect(recomputeStated('not listed for B200')).toBe(false);
+    expect(recomputeStated('Recompute not listed.')).toBe(false);
+    expect(recomputeStated(null)).toBe(false);
+  });
+
+  it('reads TP overlap, capacity factor, the flex dispatcher and a defaulted expert TP from prose', () => {
+    expect(tpCommOverlapOf('sequence_parallel true, ub_tp_comm_overlap true (userbuffers)')).toBe(true);
+    expect(tpCommOverlapOf('grouped GEMM off, ub_tp_comm_overlap false; NeMo dev')).toBe(false);
+    expect(tpCommOverlapOf('TP --tp-comm-overlap; PP overlap on by default.')).toBe(true);
+    expect(tpCommOverlapOf('CommOverlapConfig(tp_comm_overlap=False)')).toBe(false);
+    expect(tpCommOverlapOf('Optimizer, recompute, SP not stated.')).toBeNull();
+    expect(capacityFactorOf('moe_expert_capacity_factor 1.0 with pad-to-capacity')).toBe(1);
+    expect(capacityFactorOf('capacity factor: 1.25')).toBe(1.25);
+    expect(capacityFactorOf('token-dropless, force-balanced')).toBeNull();
+    expect(flexDispatcherNamed('EP16 spans 2 nodes; ETP1; HybridEP flex dispatcher')).toBe(true);
+    expect(flexDispatcherNamed('DeepEP backend')).toBe(true);
+    expect(flexDispatcherNamed('moe alltoall dispatcher')).toBe(false);
+    expect(expertTensorParallelDefaultsToTp('ETP not set (defaults to TP=4 in this NeMo version)')).toBe(
+      true,
+    );
+    expect(expertTensorParallelDefaultsToTp('Pure DP64 + EP8; ETP1.')).toBe(false);
+  });
+
+  it('agrees with the facts pinned for every public modern record', () => {
     for (const record of modern) {
       const pinned = PINNED_FACTS[record.id]!;
       const derived = derivedFacts(record);
@@ -107,6 +139,15 @@ describe('facts read from a record’s own fields', () => {
       expect(gpuName(derived.gpu), record.id).toBe(gpuName(pinned.gpu));
       expect(derived.parallel.zero ?? 0, record.id).toBe(pinned.parallel.zero ?? 0);
       expect(derived.attention, record.id).toBe(pinned.attention);
+      expect(derived.parallel.overlapTensorParallelComm ?? false, record.id).toBe(
+        pinned.parallel.overlapTensorParallelComm ?? false,
+      );
+      expect(derived.parallel.etp ?? record.parallelism.etp, record.id).toBe(
+        pinned.parallel.etp ?? record.parallelism.etp,
+      );
+      expect(derived.capacityFactor, record.id).toBe(pinned.capacityFactor);
+      expect(derived.dispatcher, record.id).toBe(pinned.dispatcher);
+      if (record.model.moe !== null) expect(derived.dropless, record.id).toBe(pinned.dropless);
       // gpt-oss's record leaves recomputation unlisted; its pin comes from the recipe's files.
       if (!record.id.includes('gptoss'))
         expect(derived.parallel.recompute, record.id).toBe(pinned.parallel.recompute);
@@ -145,6 +186,28 @@ describe('a file of records nobody pinned facts for', () => {
         p.dp,
       ]);
     }
+  });
+
+  it('recomputes the least that fits where a record is silent, and what it states where it is not', {
+    timeout: 120_000,
+  }, async () => {
+    const gptOss = modern.find((r) => r.id.includes('gptoss'))!;
+    const silent = { ...gptOss, id: 'silent-gpt-oss' };
+    // The same record saying it recomputed nothing: priced as it says, not fitting.
+    const saysNone = { ...gptOss, id: 'none-gpt-oss', training: { ...gptOss.training, recompute: 'none' } };
+    const path = join(tmpdir(), `meshplan-check-recompute-${process.pid}.json`);
+    writeFileSync(path, JSON.stringify([silent, saysNone]));
+    const [inferred, stated] = await loadRunsFile(path);
+    expect(stated!.request.parallel!.recompute).toBe('none');
+    expect((await estimate(stated!.request)).status).not.toBe('optimal');
+    // Without recomputation 186.9 GiB of 162; selective (the attention core) saves too little.
+    expect(inferred!.request.parallel!.recompute).toBe('full');
+    expect((await estimate(inferred!.request)).status).toBe('optimal');
+    const selective = {
+      ...inferred!.request,
+      parallel: { ...inferred!.request.parallel, recompute: 'selective' as const },
+    };
+    expect((await estimate(selective)).status).not.toBe('optimal');
   });
 
   it('reads the step time from the MFU where a record gives nothing else (the catalog peak when unnamed)', async () => {
