@@ -10,7 +10,7 @@ import { basename } from 'node:path';
 import { GiB } from '../src/cluster/gpus/common.ts';
 import { estimate } from '../src/planner/estimate.ts';
 import { abs, configOf, mean, signedPct, zeroPairs } from './fidelity.ts';
-import { loadRunsFile, type ReferenceRun } from './reference-runs.ts';
+import { type ReferenceRun, type RefusedRecord, readRunsFile, refusalOf } from './reference-runs.ts';
 import { writeResults, writeText } from './results-io.ts';
 
 interface CheckRow {
@@ -26,21 +26,31 @@ interface CheckRow {
   readonly fits: boolean;
 }
 
-export async function runCheck(files: readonly string[]): Promise<void> {
-  if (files.length === 0) {
-    process.stderr.write(
-      'usage: npm run bench -- check FILE [FILE …] (JSON arrays of published-run records)\n',
-    );
-    process.exit(2);
+/**
+ * Prices every record of the files; a record that cannot be read, or whose configuration meshplan
+ * cannot express (a 4xx), is listed under `summary.notPriced` with its reason and the rest go on.
+ */
+export async function checkRuns(files: readonly string[]) {
+  const read: (ReferenceRun & { file: string })[] = [];
+  // Records that cannot be read, or whose configuration meshplan cannot express, are reported, not fatal.
+  const refused: (RefusedRecord & { file: string })[] = [];
+  for (const file of files) {
+    const settled = await readRunsFile(file);
+    for (const run of settled.runs) read.push({ ...run, file: basename(file) });
+    for (const record of settled.refused) refused.push({ ...record, file: basename(file) });
   }
   const runs: (ReferenceRun & { file: string })[] = [];
-  for (const file of files) {
-    for (const run of await loadRunsFile(file)) runs.push({ ...run, file: basename(file) });
-  }
   const rows: CheckRow[] = [];
   const estimated = new Map<string, number>();
-  for (const run of runs) {
-    const answer = await estimate(run.request);
+  for (const run of read) {
+    let answer: Awaited<ReturnType<typeof estimate>>;
+    try {
+      answer = await estimate(run.request);
+    } catch (error) {
+      refused.push({ id: run.id, file: run.file, reason: refusalOf(error) });
+      continue;
+    }
+    runs.push(run);
     const s = answer.summary!;
     estimated.set(run.id, s.stepTimeSec);
     rows.push({
@@ -64,13 +74,28 @@ export async function runCheck(files: readonly string[]): Promise<void> {
     maxAbsErrorPct: Math.max(...errors),
     over15Pct: rows.filter((r) => Math.abs(r.errorPct) > 15).map((r) => r.run),
     predictedNotToFit: rows.filter((r) => !r.fits).map((r) => r.run),
+    notPriced: refused,
     zero3VsThreeDPairs: pairs,
   };
   const families = [...new Set(rows.map((r) => r.family))].map((family) => {
     const of = abs(rows.filter((r) => r.family === family).map((r) => r.errorPct));
     return { family, runs: of.length, meanAbsErrorPct: mean(of), maxAbsErrorPct: Math.max(...of) };
   });
-  writeResults('check', { files: files.map((f) => basename(f)), summary, families, rows });
+  return { files: files.map((f) => basename(f)), summary, families, rows };
+}
+
+export async function runCheck(files: readonly string[]): Promise<void> {
+  if (files.length === 0) {
+    process.stderr.write(
+      'usage: npm run bench -- check FILE [FILE …] (JSON arrays of published-run records)\n',
+    );
+    process.exit(2);
+  }
+  const checked = await checkRuns(files);
+  const { summary, families, rows } = checked;
+  const pairs = summary.zero3VsThreeDPairs;
+  const refused = summary.notPriced;
+  writeResults('check', checked);
   const text = [
     '| run | file | family | configuration | published | measured s | estimated s | error | memory GiB | fits |',
     '|---|---|---|---|---|---:|---:|---:|---:|---|',
@@ -86,13 +111,18 @@ export async function runCheck(files: readonly string[]): Promise<void> {
         `| ${f.family} | ${f.runs} | ${f.meanAbsErrorPct.toFixed(1)}% | ${f.maxAbsErrorPct.toFixed(1)}% |`,
     ),
     '',
-    `Mean absolute step-time error ${summary.meanAbsErrorPct.toFixed(1)}% (max ${summary.maxAbsErrorPct.toFixed(1)}%) over ${summary.runs} runs, with the catalog's committed factors; over 15%: ${summary.over15Pct.length === 0 ? 'none' : summary.over15Pct.join(', ')}.`,
+    summary.runs === 0
+      ? 'No record priced.'
+      : `Mean absolute step-time error ${summary.meanAbsErrorPct.toFixed(1)}% (max ${summary.maxAbsErrorPct.toFixed(1)}%) over ${summary.runs} runs, with the catalog's committed factors; over 15%: ${summary.over15Pct.length === 0 ? 'none' : summary.over15Pct.join(', ')}.`,
     `Predicted not to fit: ${summary.predictedNotToFit.length === 0 ? 'none' : summary.predictedNotToFit.join(', ')}.`,
     pairs.length === 0
       ? 'ZeRO-3 vs 3-D: no pair of the same model on the same GPUs.'
       : `ZeRO-3 vs 3-D ranked as published: ${pairs.filter((p) => p.rankedAsPublished).length} of ${pairs.length} pairs.`,
+    refused.length === 0
+      ? 'Every record priced.'
+      : `Not priced: ${refused.map((r) => `${r.id} (${r.file}: ${r.reason})`).join('; ')}.`,
     '',
   ].join('\n');
   writeText('check.md', text);
-  process.stdout.write(`${text.split('\n').slice(-5).join('\n')}\n`);
+  process.stdout.write(`${text.split('\n').slice(-6).join('\n')}\n`);
 }

@@ -10,7 +10,11 @@ import { type GpuSpec, type Precision, type Recompute, ZeroStage } from '../src/
 
 /** A record that cannot be read as a run: names it and the field. */
 export class RecordError extends Error {
-  constructor(id: string, field: string, problem: string) {
+  constructor(
+    readonly id: string,
+    readonly field: string,
+    readonly problem: string,
+  ) {
     super(`${id}: ${field}: ${problem}`);
   }
 }

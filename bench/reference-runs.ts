@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { findGpu, generationOf } from '../src/cluster/catalog.ts';
 import { type CalibrationRun, gpuName } from '../src/planner/calibration/fit.ts';
 import { estimate } from '../src/planner/estimate.ts';
+import { InvalidInputError } from '../src/schema/errors.ts';
 import type { GpuGeneration, GpuSpec, PlanRequestInput } from '../src/schema/index.ts';
 import {
   countsRecompute,
@@ -517,18 +518,48 @@ export async function loadReferenceRuns(): Promise<ReferenceRun[]> {
   return [...(await loadRunsFile(CLASSIC)), ...(await loadRunsFile(MODERN))];
 }
 
+/** A record `readRunsFile` could not make a run of, and why (the record and field it names). */
+export interface RefusedRecord {
+  readonly id: string;
+  readonly reason: string;
+}
+
+/** Why a record could not be read or priced: the field a RecordError names, or a 4xx's issues. */
+export function refusalOf(error: unknown): string {
+  if (error instanceof RecordError) return `${error.field}: ${error.problem}`;
+  if (error instanceof InvalidInputError)
+    return error.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+  throw error;
+}
+
 /**
  * The runs of one file of published-run records, in either reference format (a record with
- * `training.precision_class` is the modern one's): what `npm run bench -- check FILE` prices. Records
- * nobody pinned facts for are read from their own fields (derivedFacts, publishedRequest).
+ * `training.precision_class` is the modern one's), and the records it could not read, each with its
+ * reason: what `npm run bench -- check FILE` prices and reports. Records nobody pinned facts for are read from their own fields (derivedFacts,
+ * publishedRequest).
  */
-export async function loadRunsFile(path: string): Promise<ReferenceRun[]> {
+export async function readRunsFile(
+  path: string,
+): Promise<{ runs: ReferenceRun[]; refused: RefusedRecord[] }> {
   const records = JSON.parse(readFileSync(path, 'utf8')) as unknown;
   if (!Array.isArray(records)) throw new RecordError(path, '(file)', 'expected a JSON array of run records');
   const runs: ReferenceRun[] = [];
+  const refused: RefusedRecord[] = [];
   for (const record of records as (PublishedRun | ModernRecord)[]) {
     const modern = 'precision_class' in record.training;
-    runs.push(await (modern ? modernRun(record as ModernRecord) : classicRun(record as PublishedRun)));
+    try {
+      runs.push(await (modern ? modernRun(record as ModernRecord) : classicRun(record as PublishedRun)));
+    } catch (error) {
+      refused.push({ id: record.id, reason: refusalOf(error) });
+    }
   }
+  return { runs, refused };
+}
+
+/** Every run of one file of records; the first record it cannot read or price is an error. */
+export async function loadRunsFile(path: string): Promise<ReferenceRun[]> {
+  const { runs, refused } = await readRunsFile(path);
+  const first = refused[0];
+  if (first !== undefined) throw new Error(`${first.id}: ${first.reason}`);
   return runs;
 }

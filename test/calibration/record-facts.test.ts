@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { checkRuns } from '../../bench/check.ts';
 import {
   activationOf,
   capacityFactorOf,
@@ -222,6 +223,23 @@ describe('a file of records nobody pinned facts for', () => {
     expect(byMfu!.published).toBe('MFU 0.49');
     // 489.1 against 0.49 · 989 = 484.6 TFLOP/s: the same step within the MFU's two digits.
     expect(byMfu!.measuredStepSec / byTflops!.measuredStepSec).toBeCloseTo(489.1 / (0.49 * 989), 2);
+  });
+
+  it('checks the records it can price and names each it cannot, with its reason', {
+    timeout: 60_000,
+  }, async () => {
+    const good = classic.find((r) => r.id === 'megatron-sc21-table1-18B')!;
+    const tpu = { ...good, id: 'tpu-run', cluster: { ...good.cluster, gpu_type: 'TPU v4' } };
+    // 40 layers over pp 16 (dp 2, the same 256 GPUs): a split meshplan cannot make without stageLayers.
+    const parallelism = (good as unknown as { parallelism: object }).parallelism;
+    const uneven = { ...good, id: 'uneven-run', parallelism: { ...parallelism, pp: 16, dp: 2 } };
+    const path = join(tmpdir(), `meshplan-check-mixed-${process.pid}.json`);
+    writeFileSync(path, JSON.stringify([tpu, good, uneven]));
+    const checked = await checkRuns([path]);
+    expect(checked.rows.map((r) => r.run)).toEqual(['megatron-sc21-table1-18B']);
+    expect(checked.summary.notPriced.map((r) => r.id)).toEqual(['tpu-run', 'uneven-run']);
+    expect(checked.summary.notPriced[0]!.reason).toMatch(/^cluster\.gpu_type: no catalog GPU/);
+    expect(checked.summary.notPriced[1]!.reason).toMatch(/^parallel\.pp: 40 layers do not split evenly/);
   });
 
   it('names the record and the field it cannot read', async () => {
