@@ -6,6 +6,7 @@
  */
 import { findGpu } from '../src/cluster/catalog.ts';
 import { GiB } from '../src/cluster/gpus/common.ts';
+import { embeddingAndLossSplit } from '../src/planner/estimate-config.ts';
 import { type GpuSpec, type Precision, type Recompute, ZeroStage } from '../src/schema/index.ts';
 
 /** A record that cannot be read as a run: names it and the field. */
@@ -168,4 +169,16 @@ export function megatronOfYear(year: number | null) {
     distributedOptimizer: y >= 2023,
     sequenceParallel: y >= 2022,
   };
+}
+
+/**
+ * Where a record's layers do not split evenly over its pipeline chunks, Megatron-Core's recipes count
+ * the embedding and the loss as a block each (Megatron-Bridge's Llama 3.1 405B and Qwen3 recipes set
+ * account_for_embedding_in_pipeline_split and account_for_loss_in_pipeline_split): that split, as
+ * `stageLayers`. torchtitan records, and splits that exist neither way, are left as they are.
+ */
+export function megatronStageSplit(layers: number, pp: number, virtualStages: number, family: string) {
+  if (family === 'torchtitan' || layers % (pp * virtualStages) === 0) return {};
+  const split = embeddingAndLossSplit(layers, pp, virtualStages);
+  return split === null ? {} : { stageLayers: split };
 }

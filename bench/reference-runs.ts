@@ -31,6 +31,7 @@ import {
   flexDispatcherNamed,
   h100With96GiB,
   megatronOfYear,
+  megatronStageSplit,
   precisionOf,
   publicationYear,
   RecordError,
@@ -321,6 +322,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
       // Microbatch 1 where unstated: every recipe here at these sequence lengths uses it.
       microBatch: r.training.micro_batch_size ?? 1,
       virtualStages: p.virtual_pp ?? 1,
+      ...megatronStageSplit(m.layers, p.pp, p.virtual_pp ?? 1, facts.family),
       ...facts.parallel,
     },
   };

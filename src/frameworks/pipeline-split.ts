@@ -13,12 +13,25 @@ export function blocksPerStage(stages: readonly StageOut[], layerCount: number):
 /**
  * Block counts of the pipeline's virtual stages in layer order, for schedules that loop model
  * chunks over the ranks (Megatron's interleaving, torchtitan's Interleaved1F1B): virtual stage
- * k·pp + i is chunk k of rank i, and each rank's blocks are cut into `virtualStages` equal chunks.
- * Null when a rank's blocks do not divide evenly.
+ * k·pp + i is chunk k of rank i. Each rank's blocks are cut into `virtualStages` chunks as evenly as
+ * they go; where they do not divide, the first rank's short chunks come first (beside the embedding)
+ * and every other rank's last (on the last rank, beside the head). 126 blocks as [15, 16 × 6, 15] on
+ * pp 8 × v 8 cut into 1, 2 × 62, 1: the chunks of Megatron's --account-for-embedding-in-pipeline-split
+ * --account-for-loss-in-pipeline-split, which count the embedding and the loss as a block each.
  */
-export function virtualStageBlocks(blocks: readonly number[], virtualStages: number): number[] | null {
-  if (blocks.some((n) => n % virtualStages !== 0)) return null;
+export function virtualStageBlocks(blocks: readonly number[], virtualStages: number): number[] {
+  const v = virtualStages;
+  const perRank = blocks.map((n, rank) => {
+    const base = Math.floor(n / v);
+    const longer = n - base * v;
+    return Array.from({ length: v }, (_, k) => base + ((rank === 0 ? k >= v - longer : k < longer) ? 1 : 0));
+  });
   const out: number[] = [];
-  for (let k = 0; k < virtualStages; k++) for (const n of blocks) out.push(n / virtualStages);
+  for (let k = 0; k < v; k++) for (const chunks of perRank) out.push(chunks[k]!);
   return out;
+}
+
+/** Whether every rank's blocks cut into `virtualStages` equal chunks. */
+export function cutsEvenly(blocks: readonly number[], virtualStages: number): boolean {
+  return blocks.every((n) => n % virtualStages === 0);
 }

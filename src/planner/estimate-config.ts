@@ -51,22 +51,30 @@ function stageBlocksOf(request: PlanRequest, blocks: number, pp: number, issues:
         path: `parallel.stageLayers[${empty}]`,
         message: 'a stage between the first and the last needs a block',
       });
-    const chunkless = given.findIndex((n) => n % v !== 0);
-    if (v > 1 && chunkless >= 0) {
-      issues.push({
-        path: `parallel.stageLayers[${chunkless}]`,
-        message: `${given[chunkless]} blocks do not split into virtualStages = ${v} chunks`,
-      });
-    }
+    // A stage's blocks need not divide into v chunks: the exports cut them as evenly as they go.
     return [...given];
   }
   if (blocks % (pp * v) !== 0) {
+    const split = embeddingAndLossSplit(blocks, pp, v);
     issues.push({
       path: 'parallel.pp',
-      message: `${blocks} layers do not split evenly into pp·virtualStages = ${pp * v} chunks (give parallel.stageLayers for an uneven split)`,
+      message: `${blocks} layers do not split evenly into pp·virtualStages = ${pp * v} chunks (give parallel.stageLayers for an uneven split${split === null ? '' : `, e.g. [${split.join(', ')}], Megatron's --account-for-embedding/loss-in-pipeline-split`})`,
     });
   }
   return new Array<number>(pp).fill(blocks / pp);
+}
+
+/**
+ * Megatron-LM's split with the embedding and the loss counted as a block each
+ * (--account-for-embedding-in-pipeline-split --account-for-loss-in-pipeline-split, as NVIDIA's
+ * Llama 3.1 405B and Qwen3 recipes set): blocks + 2 in pp·v equal chunks, the first and last stage one
+ * block short. Null where blocks + 2 do not divide either.
+ */
+export function embeddingAndLossSplit(blocks: number, pp: number, virtualStages: number): number[] | null {
+  const chunks = pp * virtualStages;
+  if (pp < 2 || (blocks + 2) % chunks !== 0) return null;
+  const perStage = ((blocks + 2) / chunks) * virtualStages;
+  return Array.from({ length: pp }, (_, i) => perStage - (i === 0 || i === pp - 1 ? 1 : 0));
 }
 
 export function fixedConfig(request: PlanRequest, cluster: Cluster, blocks: number): FixedConfig {

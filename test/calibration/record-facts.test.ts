@@ -211,6 +211,17 @@ describe('a file of records nobody pinned facts for', () => {
     expect((await estimate(selective)).status).not.toBe('optimal');
   });
 
+  it('splits layers that do not divide over the pipeline chunks as Megatron-Core’s recipes do', async () => {
+    const llama70b = modern.find((r) => r.id.startsWith('dgxc2411-llama31-70b'))!;
+    // 78 layers over pp 4 × v 5: (78 + 2) / 20 = 4 per chunk with the embedding and loss counted.
+    const uneven = { ...llama70b, id: 'uneven-70b', model: { ...llama70b.model, layers: 78 } };
+    const path = join(tmpdir(), `meshplan-check-split-${process.pid}.json`);
+    writeFileSync(path, JSON.stringify([uneven]));
+    const [run] = await loadRunsFile(path);
+    expect(run!.request.parallel!.stageLayers).toEqual([19, 20, 20, 19]);
+    expect((await estimate(run!.request)).status).toBe('optimal');
+  });
+
   it('reads the step time from the MFU where a record gives nothing else (the catalog peak when unnamed)', async () => {
     // The Megatron README's 16B: 489.1 TFLOP/s per GPU, MFU 0.49 of H100's 989 TFLOP/s dense bf16.
     const record = classic.find((r) => r.id === 'megatron-readme-h100-16B')! as unknown as {

@@ -245,6 +245,13 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
         expect(ns.values.get('pipeline_model_parallel_layout')).toBe('Et|t*3|t*2|t*2|t|t*3|t*2|t*2L'),
     ],
     [
+      'Llama, the embedding and loss counted as a block each: interleaved chunks of unequal size',
+      // (14 + 2) / (pp 2 · v 4) = 2 per chunk: [7, 7], the first and last chunk one block short.
+      requestOf({ ...llama, layers: 14 }, { tp: 2, pp: 2, dp: 4, virtualStages: 4, stageLayers: [7, 7] }),
+      ({ ns }) =>
+        expect(ns.values.get('pipeline_model_parallel_layout')).toBe('Et|t*2|t*2|t*2|t*2|t*2|t*2|tL'),
+    ],
+    [
       'MoE with sequence parallelism, capacity as priced',
       requestOf(moe, { tp: 2, pp: 2, dp: 4, sequenceParallel: true }),
       ({ ns }) => {

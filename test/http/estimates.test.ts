@@ -41,6 +41,28 @@ describe('POST /v1/estimates', () => {
     expect(errorAt(problem, 'parallel').message).toMatch(/cluster has 2 GPUs/);
   });
 
+  it('names the split a pipeline of uneven chunks needs, and prices it when given', async () => {
+    app = testApp().app;
+    // 6 blocks over pp 2 × v 4: not 8 equal chunks; (6 + 2) / 8 = 1 with the embedding and loss counted.
+    const pipelined = {
+      ...SMALL_REQUEST,
+      model: { ...SMALL_REQUEST.model, layers: 6 },
+      cluster: { ...SMALL_REQUEST.cluster, gpusPerNode: 4 },
+      parallel: { tp: 2, pp: 2, dp: 1, virtualStages: 4 },
+    };
+    const problem = expectProblem(
+      await app.inject({ method: 'POST', url: '/v1/estimates', payload: pipelined }),
+      400,
+    );
+    expect(errorAt(problem, 'parallel.pp').message).toMatch(
+      /6 layers do not split evenly into pp·virtualStages = 8 chunks .*e\.g\. \[3, 3\]/,
+    );
+    const given = { ...pipelined, parallel: { ...pipelined.parallel, stageLayers: [3, 3] } };
+    const response = await app.inject({ method: 'POST', url: '/v1/estimates', payload: given });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().schedule).toMatchObject({ kind: 'interleaved', virtualStages: 4 });
+  });
+
   it('explains a malformed inline GPU field by field instead of "Invalid input"', async () => {
     app = testApp().app;
     const payload = { ...SMALL_REQUEST, cluster: { ...SMALL_REQUEST.cluster, gpu: { name: 'mine' } } };

@@ -6,7 +6,7 @@
  * loss, `x*n` n copies of x; the embedding opens the first entry, the loss closes the last, and an
  * entry may be empty).
  */
-import { virtualStageBlocks } from '../pipeline-split.ts';
+import { cutsEvenly, virtualStageBlocks } from '../pipeline-split.ts';
 import type { Arg } from './args.ts';
 
 const allEqual = (xs: readonly number[]) => xs.every((x) => x === xs[0]);
@@ -47,19 +47,19 @@ function firstLastArgs(blocks: readonly number[]): Arg[] | null {
 
 /**
  * The pipeline arguments for stages holding `blocks` transformer blocks, each rank's blocks cut into
- * `virtualStages` equal model chunks (virtual stage k·pp + i is chunk k of rank i), as the
- * interleaved schedule was priced; `mtpLayers` multi-token prediction modules ride with the head. The rules (`megatron.runs`) admit only such cuts.
+ * `virtualStages` model chunks as `virtualStageBlocks` cuts them (virtual stage k·pp + i is chunk k of
+ * rank i); `mtpLayers` multi-token prediction modules ride with the head. Equal chunks take Megatron's
+ * own split flags; any other cut is written out as a layout.
  */
 export function pipelineArgs(blocks: readonly number[], virtualStages: number, mtpLayers: number): Arg[] {
-  const chunks = virtualStageBlocks(blocks, virtualStages);
-  if (chunks === null) {
-    throw new Error(`${blocks.join(', ')} blocks per stage do not cut into ${virtualStages} equal chunks`);
-  }
   if (blocks.length === 1) return [];
   const v = virtualStages;
+  const chunks = virtualStageBlocks(blocks, v);
+  const layout: Arg[] = [['--pipeline-model-parallel-layout', layoutString(chunks, mtpLayers)]];
+  if (!cutsEvenly(blocks, v)) return layout;
   if (allEqual(blocks)) return v > 1 ? [['--num-layers-per-virtual-pipeline-stage', blocks[0]! / v]] : [];
   const firstLast = firstLastArgs(blocks);
-  if (firstLast === null) return [['--pipeline-model-parallel-layout', layoutString(chunks, mtpLayers)]];
+  if (firstLast === null) return layout;
   // With uneven stages Megatron takes the chunk count, not the chunk size.
   return v > 1 ? [...firstLast, ['--num-virtual-stages-per-pipeline-rank', v]] : firstLast;
 }

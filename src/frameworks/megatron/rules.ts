@@ -49,7 +49,6 @@ function tensorParallelProblems(shape: RunShape): (string | null)[] {
 
 function pipelineProblems(shape: RunShape): (string | null)[] {
   const { pp, virtualStages: v } = shape;
-  const blocks = shape.blocksPerStage;
   return [
     shape.schedule === 'gpipe' ? 'Megatron-LM has no GPipe schedule (it runs 1F1B)' : null,
     // With --overlap-p2p-communication (the default) interleaving needs pp > 1 (validate_args).
@@ -58,9 +57,6 @@ function pipelineProblems(shape: RunShape): (string | null)[] {
     // defaults to pp), and a last group smaller than pp is refused.
     v > 1 && shape.microbatches % pp !== 0
       ? `the interleaved schedule needs the microbatches per step (${shape.microbatches}) to be a multiple of pp = ${pp}`
-      : null,
-    blocks !== null && v > 1 && blocks.some((n) => n % v !== 0)
-      ? `the interleaved schedule was priced with ${v} equal model chunks per stage, but a stage holds ${blocks.find((n) => n % v !== 0)} blocks`
       : null,
   ];
 }

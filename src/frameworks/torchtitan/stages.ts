@@ -20,15 +20,13 @@ export type ModelParts =
 
 /**
  * Blocks of each model part in pipeline order: each pp rank's planned blocks cut into
- * `virtualStages` equal chunks (part k·pp + i is chunk k of rank i), or why they cannot be. Every
- * part must hold parameters: torchtitan builds one optimizer per part (components/optimizer.py
+ * `virtualStages` chunks as `virtualStageBlocks` cuts them (part k·pp + i is chunk k of rank i;
+ * `module_fqns_per_model_part` takes any cut), or why they cannot be. Every part must hold
+ * parameters: torchtitan builds one optimizer per part (components/optimizer.py
  * `OptimizersContainer`), and PyTorch refuses an optimizer with an empty parameter list.
  */
 export function partBlocks(blocks: readonly number[], virtualStages: number): number[] | string {
   const parts = virtualStageBlocks(blocks, virtualStages);
-  if (parts === null) {
-    return `the interleaved schedule needs each stage's blocks (${blocks.join(', ')}) to split into ${virtualStages} equal model chunks`;
-  }
   const empty = parts.findIndex((n, i) => n === 0 && i !== 0 && i !== parts.length - 1);
   if (empty >= 0) {
     return `model part ${empty} of ${parts.length} (blocks per part: ${parts.join(', ')}) holds no block, embedding or head, and torchtitan builds an optimizer per part, which needs parameters`;
