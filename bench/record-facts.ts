@@ -112,6 +112,17 @@ export function tpCommOverlapOf(text: string): boolean | null {
   return match[1] === undefined || match[1].toLowerCase() === 'true';
 }
 
+/**
+ * Megatron-Core's all-to-all overlap with another microbatch's compute as a record's prose states it
+ * (Megatron-Bridge's `moe_a2a_overlap`, `--overlap-moe-expert-parallel-comm`); null where it does not say.
+ */
+export function expertCommOverlapOf(text: string): boolean | null {
+  const match =
+    /(?:moe_a2a_overlap|overlap[-_]moe[-_]expert[-_]parallel[-_]comm)\b[\s:=]*(true|false)?/i.exec(text);
+  if (match === null) return null;
+  return match[1] === undefined || match[1].toLowerCase() === 'true';
+}
+
 /** An MoE's capacity factor as the record writes it (`moe_expert_capacity_factor 1.0`), else null. */
 export function capacityFactorOf(text: string): number | null {
   const match = /capacity[_ ]factor\b[\s:=]*(\d+(?:\.\d+)?)/i.exec(text);

@@ -27,6 +27,7 @@ import {
   activationOf,
   capacityFactorOf,
   catalogGpu,
+  expertCommOverlapOf,
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
   h100With96GiB,
@@ -429,7 +430,8 @@ async function classicRun(run: PublishedRun): Promise<ReferenceRun> {
  * source, the GPU from its type, ZeRO from its FSDP / distributed-optimizer / stage fields; from its
  * prose (training, parallelism and MoE notes) recomputation, dropless routing or a capacity factor,
  * the flex dispatcher, Transformer Engine's TP overlap (where the record is silent, on for NVIDIA's
- * performance recipes, off otherwise) and an expert TP that defaulted to TP. torchtitan runs FSDP2 with its FlashAttention-2 kernels (cuDNN's on
+ * performance recipes, off otherwise), the all-to-all overlap where it says so, and an expert TP that
+ * defaulted to TP. torchtitan runs FSDP2 with its FlashAttention-2 kernels (cuDNN's on
  * Blackwell); the others run Megatron-Core of the record's year.
  */
 export function derivedFacts(r: ModernRecord): RunFacts {
@@ -473,6 +475,7 @@ export function derivedFacts(r: ModernRecord): RunFacts {
       sequenceParallel: (p.sp ?? era.sequenceParallel) && p.tp > 1,
       overlapTensorParallelComm: (tpCommOverlapOf(prose) ?? PERFORMANCE_RECIPES.has(family)) && p.tp > 1,
       ...(etpFromTp ? { etp: p.tp } : {}),
+      ...((p.ep ?? 1) > 1 && expertCommOverlapOf(prose) === true ? { overlapExpertParallelComm: true } : {}),
     },
     ...(era.attention === 'eager' ? { attention: 'eager' as const } : {}),
     ...routing,

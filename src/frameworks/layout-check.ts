@@ -40,13 +40,21 @@ const sameMesh = (a: StageOut, b: StageOut) =>
   a.subMesh.nodes === b.subMesh.nodes &&
   a.subMesh.devicesPerNode === b.subMesh.devicesPerNode;
 
-/** Ops whose split on the tensor-parallel axis differs from `megatronStrategy`'s. */
-function megatronMismatches(ops: readonly ResolvedOp[], tpAxis: 0 | 1, sequenceParallel: boolean): string[] {
+/**
+ * Ops whose split on the tensor-parallel axis differs from `megatronStrategy`'s — with the experts
+ * over the tp ranks where the plan's expert TP is 1 under tp > 1 (MoE parallel folding).
+ */
+function megatronMismatches(
+  ops: readonly ResolvedOp[],
+  tpAxis: 0 | 1,
+  sequenceParallel: boolean,
+  expertsOverTp: boolean,
+): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
   for (const r of ops) {
     const actual = tpAxis === 0 ? r.out.strategy.axis0 : r.out.strategy.axis1;
-    const expected = megatronStrategy(r.op, sequenceParallel).split[1];
+    const expected = megatronStrategy(r.op, sequenceParallel, expertsOverTp).split[1];
     const key = `${r.layer.signature}|${r.out.op}|${actual}`;
     if (actual === expected || seen.has(key)) continue;
     seen.add(key);
@@ -85,7 +93,8 @@ export function checkLayouts(
     );
   }
   if (tpAxis !== null) {
-    const mismatches = megatronMismatches(ops, tpAxis, summary.sequenceParallel);
+    const expertsOverTp = summary.ep > 1 && summary.etp === 1 && summary.tp > 1;
+    const mismatches = megatronMismatches(ops, tpAxis, summary.sequenceParallel, expertsOverTp);
     if (mismatches.length > 0) {
       const more =
         mismatches.length > MISMATCHES_SHOWN ? `, and ${mismatches.length - MISMATCHES_SHOWN} more` : '';

@@ -12,7 +12,12 @@ export interface FixedConfig {
   readonly pp: number;
   readonly dp: number;
   readonly cp: number;
+  /** Expert parallelism as the request gives it, over tp · dp · cp ranks when the experts fold over tp. */
   readonly ep: number;
+  /** The part of `ep` carved from dp · cp: ep, or ep / tp when the experts fold over tp. */
+  readonly carvedEp: number;
+  /** Expert tensor parallelism 1 under tp > 1: Megatron-Core's MoE parallel folding. */
+  readonly expertsOverTp: boolean;
   readonly microBatch: number;
   /** Transformer blocks per stage, first to last. */
   readonly stageBlocks: readonly number[];
@@ -77,6 +82,21 @@ export function embeddingAndLossSplit(blocks: number, pp: number, virtualStages:
   return Array.from({ length: pp }, (_, i) => perStage - (i === 0 || i === pp - 1 ? 1 : 0));
 }
 
+/**
+ * Whether a request's experts fold over its tp ranks (etp 1 under tp > 1, Megatron-Core's MoE
+ * parallel folding), and the part of its ep carved from dp · cp (ep / tp when they fold and it
+ * divides, else ep: `fixedConfig` reports one that does not).
+ */
+export function expertFolding(parallel: PlanRequest['parallel']): {
+  expertsOverTp: boolean;
+  carvedEp: number;
+} {
+  const tp = parallel?.tp ?? 1;
+  const ep = parallel?.ep ?? 1;
+  const expertsOverTp = (parallel?.etp ?? tp) === 1 && tp > 1 && ep > 1;
+  return { expertsOverTp, carvedEp: expertsOverTp && ep % tp === 0 ? ep / tp : ep };
+}
+
 export function fixedConfig(request: PlanRequest, cluster: Cluster, blocks: number): FixedConfig {
   const { tp, pp, dp, microBatch } = required(request);
   const cp = request.parallel?.cp ?? 1;
@@ -88,15 +108,27 @@ export function fixedConfig(request: PlanRequest, cluster: Cluster, blocks: numb
       message: `tp·cp·pp·dp = ${tp * cp * pp * dp} but the cluster has ${cluster.devices} GPUs`,
     });
   }
-  // Megatron carves expert parallelism from the data- and context-parallel ranks.
-  if ((dp * cp) % ep !== 0) {
-    issues.push({ path: 'parallel.ep', message: `ep = ${ep} does not divide dp·cp = ${dp * cp}` });
-  }
-  const etp = request.parallel?.etp;
-  if (etp !== undefined && etp !== tp) {
+  const etp = request.parallel?.etp ?? tp;
+  const { expertsOverTp, carvedEp } = expertFolding(request.parallel);
+  if (etp !== tp && etp !== 1) {
     issues.push({
       path: 'parallel.etp',
-      message: `meshplan prices expert tensor parallelism equal to tp (Megatron's default), here ${tp}`,
+      message: `meshplan prices expert tensor parallelism equal to tp (Megatron's default, here ${tp}) or 1 (MoE parallel folding)`,
+    });
+  }
+  // Megatron carves expert parallelism from the data- and context-parallel ranks, and with expert
+  // TP 1 (MoE parallel folding) from the tensor-parallel ranks too: ep · etp tiles tp · dp · cp.
+  if (expertsOverTp && ep % tp !== 0) {
+    issues.push({
+      path: 'parallel.ep',
+      message: `with etp = 1 the experts fold over the tp ranks: ep = ${ep} must be a multiple of tp = ${tp}`,
+    });
+  } else if ((dp * cp) % carvedEp !== 0) {
+    issues.push({
+      path: 'parallel.ep',
+      message: expertsOverTp
+        ? `ep / tp = ${carvedEp} does not divide dp·cp = ${dp * cp}`
+        : `ep = ${ep} does not divide dp·cp = ${dp * cp}`,
     });
   }
   if (request.training.globalBatch % (dp * microBatch) !== 0) {
@@ -115,5 +147,5 @@ export function fixedConfig(request: PlanRequest, cluster: Cluster, blocks: numb
   }
   const stageBlocks = stageBlocksOf(request, blocks, pp, issues);
   if (issues.length > 0) throw new InvalidInputError(issues, 'request');
-  return { tp, pp, dp, cp, ep, microBatch, stageBlocks };
+  return { tp, pp, dp, cp, ep, carvedEp, expertsOverTp, microBatch, stageBlocks };
 }

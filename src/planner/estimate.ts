@@ -8,7 +8,7 @@ import type { Plan } from '../schema/index.ts';
 import { onlyChosen } from './alternatives.ts';
 import { assemble } from './assemble.ts';
 import { recomputeModules } from './config-space.ts';
-import { fixedConfig } from './estimate-config.ts';
+import { expertFolding, fixedConfig } from './estimate-config.ts';
 import { familyShape, withRuntime } from './goals.ts';
 import { LayerSolver } from './layer-solver.ts';
 import { plannedModels } from './model-of.ts';
@@ -36,7 +36,8 @@ export async function estimate(value: unknown): Promise<Plan> {
   const p = request.parallel ?? {};
   const { precision } = request.training;
   const cp = p.cp ?? 1;
-  const ep = p.ep ?? 1;
+  // The graph and the data-parallel groups see the ep carved from dp·cp; folded experts split over tp.
+  const { carvedEp: ep, expertsOverTp } = expertFolding(p);
   const build = {
     microBatch: mb,
     precision,
@@ -68,6 +69,7 @@ export async function estimate(value: unknown): Promise<Plan> {
     cluster,
     deadlineMs: started + request.options.timeLimitSec * 1000,
     recomputeModules: recomputeModules(request),
+    expertsOverTp,
   });
   const sequenceParallel = (p.sequenceParallel ?? false) && fixed.tp > 1;
   const choice = sequenceParallel ? 'megatron-sp' : 'megatron';
@@ -96,7 +98,7 @@ export async function estimate(value: unknown): Promise<Plan> {
     const framework = FRAMEWORKS[target];
     const shape = familyShape(
       { request, dims, devices: cluster.devices },
-      { tp: fixed.tp, sequenceParallel },
+      { tp: fixed.tp, sequenceParallel, expertsOverTp },
       replica,
       config,
       fixed.stageBlocks,

@@ -46,8 +46,15 @@ export type TaggedEntry = SeriesEntry;
  */
 export interface EntryFamily {
   readonly entries: readonly SeriesEntry[];
-  /** Tensor-parallel degree and sequence parallelism of a framework family; null for `any`. */
-  readonly tensorParallel: { readonly tp: number; readonly sequenceParallel: boolean } | null;
+  /**
+   * Tensor-parallel degree and sequence parallelism of a framework family, and whether its experts
+   * fold over the tp ranks (expert TP 1; estimate's Megatron layouts only); null for `any`.
+   */
+  readonly tensorParallel: {
+    readonly tp: number;
+    readonly sequenceParallel: boolean;
+    readonly expertsOverTp?: boolean;
+  } | null;
 }
 
 export function entryFamilies(goal: Goal, entries: readonly TaggedEntry[]): EntryFamily[] {
@@ -94,9 +101,10 @@ export function familyShape(
     dp: config.dp,
     cp: config.cp,
     cpCommType: ctx.request.parallel?.cpCommType ?? 'p2p',
-    ep: config.ep,
+    // config.ep is carved from dp·cp; experts folded over the tp ranks multiply it by tp.
+    ep: config.ep * (family.expertsOverTp ? family.tp : 1),
     // The search splits experts over the stage's tensor-parallel ranks like every other GEMM.
-    etp: family.tp,
+    etp: family.expertsOverTp ? 1 : family.tp,
     sequenceParallel: family.sequenceParallel,
     zero: config.zero,
     recompute: config.recompute,

@@ -37,6 +37,8 @@ export interface LayerSolverOptions {
   readonly signal?: AbortSignal;
   /** What selective recomputation redoes, the request's (default Megatron's: the attention core). */
   readonly recomputeModules?: readonly RecomputeModule[];
+  /** Megatron layouts put the experts over the tp ranks (expert TP 1 with tp > 1: MoE parallel folding). */
+  readonly expertsOverTp?: boolean;
 }
 
 function axesKey(axes: readonly MeshAxis[]): string {
@@ -190,7 +192,8 @@ export class LayerSolver {
     if (choice === 'megatron' || choice === 'megatron-sp') {
       if (mesh.shape[0] !== 1) return null;
       const sp = choice === 'megatron-sp';
-      return { strategies: graph.ops.map((op) => megatronStrategy(op, sp)), status: 'optimal' };
+      const folded = this.options.expertsOverTp ?? false;
+      return { strategies: graph.ops.map((op) => megatronStrategy(op, sp, folded)), status: 'optimal' };
     }
     const { model, problem: unbudgeted } = this.intraOp(layer, mesh, outer);
     let budget: number | null = null;

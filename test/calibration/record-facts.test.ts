@@ -7,6 +7,7 @@ import {
   activationOf,
   capacityFactorOf,
   catalogGpu,
+  expertCommOverlapOf,
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
   precisionOf,
@@ -120,6 +121,10 @@ describe('facts read from a record’s own fields', () => {
     expect(tpCommOverlapOf('TP --tp-comm-overlap; PP overlap on by default.')).toBe(true);
     expect(tpCommOverlapOf('CommOverlapConfig(tp_comm_overlap=False)')).toBe(false);
     expect(tpCommOverlapOf('Optimizer, recompute, SP not stated.')).toBeNull();
+    expect(expertCommOverlapOf('HybridEP flex dispatcher, moe_a2a_overlap False (…_V1)')).toBe(false);
+    expect(expertCommOverlapOf('moe_a2a_overlap=True')).toBe(true);
+    expect(expertCommOverlapOf('--overlap-moe-expert-parallel-comm')).toBe(true);
+    expect(expertCommOverlapOf('EP8 carved from DP')).toBeNull();
     expect(capacityFactorOf('moe_expert_capacity_factor 1.0 with pad-to-capacity')).toBe(1);
     expect(capacityFactorOf('capacity factor: 1.25')).toBe(1.25);
     expect(capacityFactorOf('token-dropless, force-balanced')).toBeNull();
@@ -147,6 +152,9 @@ describe('facts read from a record’s own fields', () => {
         pinned.parallel.etp ?? record.parallelism.etp,
       );
       expect(derived.capacityFactor, record.id).toBe(pinned.capacityFactor);
+      expect(derived.parallel.overlapExpertParallelComm ?? false, record.id).toBe(
+        pinned.parallel.overlapExpertParallelComm ?? false,
+      );
       expect(derived.dispatcher, record.id).toBe(pinned.dispatcher);
       if (record.model.moe !== null) expect(derived.dropless, record.id).toBe(pinned.dropless);
       // gpt-oss's record leaves recomputation unlisted; its pin comes from the recipe's files.

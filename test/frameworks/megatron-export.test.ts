@@ -200,6 +200,14 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
       ({ ns }) => expect(ns.values.get('moe_token_dispatcher_type')).toBe('flex'),
     ],
     [
+      'MoE parallel folding: expert TP 1, expert parallelism over the tp ranks and dp',
+      requestOf(fineMoe, { tp: 2, pp: 2, dp: 4, ep: 8, etp: 1, sequenceParallel: true }),
+      ({ ns }) => {
+        expect(ns.values.get('expert_model_parallel_size')).toBe('8');
+        expect(ns.values.get('expert_tensor_parallel_size')).toBe('1');
+      },
+    ],
+    [
       "small DeepSeek-V3 recomputing MLA's up projections and whole MoE layers",
       requestOf(smallDeepseek, recomputing(['mla_up_proj', 'moe'])),
       ({ ns }) => expect(ns.values.get('multi_latent_attention')).toBe(true),
