@@ -6,6 +6,7 @@ import {
   type RecomputeModule,
   type ZeroStage,
 } from '../schema/index.ts';
+import { expertFolding } from './estimate-config.ts';
 
 /** How one pipeline replica's devices are cut into stage sub-meshes. */
 export interface ReplicaShape {
@@ -168,12 +169,14 @@ export function contextParallelDegrees(request: PlanRequest, cluster: Cluster): 
 
 /**
  * Expert-parallel degrees worth planning with `replicas` (dp · cp) peers to carve them from: powers
- * of two dividing the experts and the peers (Megatron's rule); 1 for a dense model.
+ * of two dividing the experts and the peers (Megatron's rule); 1 for a dense model. These are the
+ * carved degrees: the summary's ep multiplies in what the stage's layouts split the experts over.
  */
 export function expertParallelDegrees(request: PlanRequest, replicas: number): number[] {
   const model = request.model;
   const experts = model.kind === 'transformer' ? (model.moe?.experts ?? 1) : 1;
-  const pinned = request.parallel?.ep;
+  // A pinned ep with experts folded over a pinned tp (etp 1) spans the tp ranks: dp·cp carve ep / tp.
+  const pinned = request.parallel?.ep === undefined ? undefined : expertFolding(request.parallel).carvedEp;
   const fits = (ep: number) => experts % ep === 0 && replicas % ep === 0;
   if (pinned !== undefined) return fits(pinned) ? [pinned] : [];
   return powersOfTwoUpTo(Math.min(experts, replicas)).filter(fits);

@@ -108,14 +108,8 @@ export function fixedConfig(request: PlanRequest, cluster: Cluster, blocks: numb
       message: `tp·cp·pp·dp = ${tp * cp * pp * dp} but the cluster has ${cluster.devices} GPUs`,
     });
   }
-  const etp = request.parallel?.etp ?? tp;
+  // The schema holds etp to tp or 1 (request.ts).
   const { expertsOverTp, carvedEp } = expertFolding(request.parallel);
-  if (etp !== tp && etp !== 1) {
-    issues.push({
-      path: 'parallel.etp',
-      message: `meshplan prices expert tensor parallelism equal to tp (Megatron's default, here ${tp}) or 1 (MoE parallel folding)`,
-    });
-  }
   // Megatron carves expert parallelism from the data- and context-parallel ranks, and with expert
   // TP 1 (MoE parallel folding) from the tensor-parallel ranks too: ep · etp tiles tp · dp · cp.
   if (expertsOverTp && ep % tp !== 0) {

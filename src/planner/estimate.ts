@@ -10,7 +10,7 @@ import { assemble } from './assemble.ts';
 import { recomputeModules } from './config-space.ts';
 import { expertFolding, fixedConfig } from './estimate-config.ts';
 import { familyShape, withRuntime } from './goals.ts';
-import { LayerSolver } from './layer-solver.ts';
+import { LayerSolver, megatronChoice } from './layer-solver.ts';
 import { plannedModels } from './model-of.ts';
 import { ASSUMPTIONS } from './outcomes.ts';
 import { parsePlanRequest } from './request.ts';
@@ -69,10 +69,9 @@ export async function estimate(value: unknown): Promise<Plan> {
     cluster,
     deadlineMs: started + request.options.timeLimitSec * 1000,
     recomputeModules: recomputeModules(request),
-    expertsOverTp,
   });
   const sequenceParallel = (p.sequenceParallel ?? false) && fixed.tp > 1;
-  const choice = sequenceParallel ? 'megatron-sp' : 'megatron';
+  const choice = megatronChoice(sequenceParallel, expertsOverTp);
   const outer = stageLinks(cluster, fixed.tp, config).outer;
   const mesh = logicalMesh(cluster, [1, fixed.tp]);
   const series = await solver.series(model.layers, mesh, choice, config.recompute, outer);

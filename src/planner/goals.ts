@@ -9,6 +9,7 @@ import { blocksInRange } from '../frameworks/pipeline-split.ts';
 import type { TransformerDims } from '../model/dims.ts';
 import type { FrameworkName, FrameworkTarget, PlanRequest } from '../schema/index.ts';
 import { type ReplicaShape, recomputeModules } from './config-space.ts';
+import { megatronVariant } from './layer-solver.ts';
 import type { Candidate, SeriesEntry } from './replica-solve.ts';
 
 export interface Goal {
@@ -59,20 +60,25 @@ export interface EntryFamily {
 
 export function entryFamilies(goal: Goal, entries: readonly TaggedEntry[]): EntryFamily[] {
   if (!megatronLayoutsOnly(goal)) return [{ entries, tensorParallel: null }];
-  const families = new Map<string, { entries: SeriesEntry[]; tp: number; sequenceParallel: boolean }>();
+  const families = new Map<
+    string,
+    { entries: SeriesEntry[]; tp: number; sequenceParallel: boolean; expertsOverTp: boolean }
+  >();
   for (const e of entries) {
     // Megatron's layouts live on [1, tp] meshes (mesh axis 1 is tensor parallelism).
-    if (!e.choice.startsWith('megatron') || e.series.mesh.shape[0] !== 1) continue;
+    const variant = megatronVariant(e.choice);
+    if (variant === null || e.series.mesh.shape[0] !== 1) continue;
     const tp = e.series.mesh.shape[1];
-    const sequenceParallel = e.choice === 'megatron-sp' && tp > 1;
-    const key = `${tp}|${sequenceParallel}`;
-    const family = families.get(key) ?? { entries: [], tp, sequenceParallel };
+    const sequenceParallel = variant.sequenceParallel && tp > 1;
+    const expertsOverTp = variant.expertsOverTp && tp > 1;
+    const key = `${tp}|${sequenceParallel}|${expertsOverTp}`;
+    const family = families.get(key) ?? { entries: [], tp, sequenceParallel, expertsOverTp };
     family.entries.push(e);
     families.set(key, family);
   }
   return [...families.values()].map((f) => ({
     entries: f.entries,
-    tensorParallel: { tp: f.tp, sequenceParallel: f.sequenceParallel },
+    tensorParallel: { tp: f.tp, sequenceParallel: f.sequenceParallel, expertsOverTp: f.expertsOverTp },
   }));
 }
 
@@ -171,7 +177,11 @@ export function candidateShape(ctx: ShapeContext, candidate: Candidate, virtualS
   const blocks = blocksOfCut(candidate.stages, candidate.model.layers.length, ctx.dims);
   return familyShape(
     ctx,
-    { tp, sequenceParallel: stage.choice === 'megatron-sp' && tp > 1 },
+    {
+      tp,
+      sequenceParallel: (megatronVariant(stage.choice)?.sequenceParallel ?? false) && tp > 1,
+      expertsOverTp: (megatronVariant(stage.choice)?.expertsOverTp ?? false) && tp > 1,
+    },
     candidate.replica,
     config,
     blocks,

@@ -19,7 +19,36 @@ import type { Recompute, RecomputeModule } from '../schema/index.ts';
  * tighter budgets ('balanced': halfway to the least memory; 'lean': the least memory any layout
  * needs), or pinned to Megatron-LM's layout (with or without sequence parallelism).
  */
-export type LayoutChoice = 'fast' | 'balanced' | 'lean' | 'megatron' | 'megatron-sp';
+/**
+ * How a layer's ops are laid out on a stage mesh: the ILP's (`fast`, `balanced`, `lean`) or
+ * Megatron-LM's (`megatron`, with sequence parallelism `megatron-sp`; `-ep` with the experts over
+ * the tp ranks: MoE parallel folding at expert TP 1).
+ */
+export type LayoutChoice =
+  | 'fast'
+  | 'balanced'
+  | 'lean'
+  | 'megatron'
+  | 'megatron-sp'
+  | 'megatron-ep'
+  | 'megatron-sp-ep';
+
+/** Whether a choice is one of Megatron-LM's layouts, and which of their variants. */
+/** Megatron-LM's layout choice for these variants. */
+export function megatronChoice(sequenceParallel: boolean, expertsOverTp: boolean): LayoutChoice {
+  if (expertsOverTp) return sequenceParallel ? 'megatron-sp-ep' : 'megatron-ep';
+  return sequenceParallel ? 'megatron-sp' : 'megatron';
+}
+
+export function megatronVariant(
+  choice: LayoutChoice,
+): { readonly sequenceParallel: boolean; readonly expertsOverTp: boolean } | null {
+  if (choice === 'megatron') return { sequenceParallel: false, expertsOverTp: false };
+  if (choice === 'megatron-sp') return { sequenceParallel: true, expertsOverTp: false };
+  if (choice === 'megatron-ep') return { sequenceParallel: false, expertsOverTp: true };
+  if (choice === 'megatron-sp-ep') return { sequenceParallel: true, expertsOverTp: true };
+  return null;
+}
 
 export interface LayerLayout {
   readonly strategies: readonly OpStrategy[];
@@ -37,8 +66,6 @@ export interface LayerSolverOptions {
   readonly signal?: AbortSignal;
   /** What selective recomputation redoes, the request's (default Megatron's: the attention core). */
   readonly recomputeModules?: readonly RecomputeModule[];
-  /** Megatron layouts put the experts over the tp ranks (expert TP 1 with tp > 1: MoE parallel folding). */
-  readonly expertsOverTp?: boolean;
 }
 
 function axesKey(axes: readonly MeshAxis[]): string {
@@ -107,7 +134,7 @@ export class LayerSolver {
           ...(this.options.recomputeModules ? { recomputeModules: this.options.recomputeModules } : {}),
           outer,
           ...(layer.carry ? { carry: layer.carry } : {}),
-          savesGatheredInputSharded: choice === 'megatron-sp',
+          savesGatheredInputSharded: megatronVariant(choice)?.sequenceParallel ?? false,
         },
         (op) => layout.strategies[op]!,
       );
@@ -189,10 +216,10 @@ export class LayerSolver {
     outer: OuterGroups,
   ): Promise<LayerLayout | null> {
     const { graph } = layer;
-    if (choice === 'megatron' || choice === 'megatron-sp') {
+    const megatron = megatronVariant(choice);
+    if (megatron !== null) {
       if (mesh.shape[0] !== 1) return null;
-      const sp = choice === 'megatron-sp';
-      const folded = this.options.expertsOverTp ?? false;
+      const { sequenceParallel: sp, expertsOverTp: folded } = megatron;
       return { strategies: graph.ops.map((op) => megatronStrategy(op, sp, folded)), status: 'optimal' };
     }
     const { model, problem: unbudgeted } = this.intraOp(layer, mesh, outer);

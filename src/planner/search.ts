@@ -14,7 +14,7 @@ import {
 } from './config-space.ts';
 import { solveForGoal } from './goal-solve.ts';
 import { entryFamilies, type Goal, goalsFor, megatronLayoutsOnly } from './goals.ts';
-import type { LayerSolver, LayoutChoice } from './layer-solver.ts';
+import { type LayerSolver, type LayoutChoice, megatronVariant } from './layer-solver.ts';
 import { layeringCount, plannedModels } from './model-of.ts';
 import type { Candidate } from './replica-solve.ts';
 import { lowerBoundSec, seriesFor } from './series.ts';
@@ -27,8 +27,8 @@ export type { Candidate, PlannedStage } from './replica-solve.ts';
  * demands it, the ILP under tighter budgets.
  */
 const CHOICE_SETS: readonly (readonly LayoutChoice[])[] = [
-  ['fast', 'megatron', 'megatron-sp'],
-  ['fast', 'megatron', 'megatron-sp', 'lean'],
+  ['fast', 'megatron', 'megatron-sp', 'megatron-ep', 'megatron-sp-ep'],
+  ['fast', 'megatron', 'megatron-sp', 'megatron-ep', 'megatron-sp-ep', 'lean'],
 ];
 
 export interface SearchProgress {
@@ -160,9 +160,11 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
           megatronLayoutsOnly(g) ? tier === 0 : !replica.tensorParallelGroups,
         );
         if (active.length === 0) continue;
-        const offered = active.every(megatronLayoutsOnly)
-          ? choices.filter((c) => c.startsWith('megatron'))
-          : choices;
+        // A pinned expert TP is a Megatron layout's notion: every goal plans with those layouts then.
+        const offered =
+          active.every(megatronLayoutsOnly) || request.parallel?.etp !== undefined
+            ? choices.filter((c) => megatronVariant(c) !== null)
+            : choices;
         const entries = await seriesFor(ctx, model, replica, { dp, cp, ep }, recompute, offered);
         if (entries === null) {
           timedOut = true;

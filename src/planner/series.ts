@@ -9,7 +9,7 @@ import type { PlannedModel } from '../model/planned.ts';
 import type { PlanRequest, Recompute } from '../schema/index.ts';
 import { logicalShapes, type ReplicaShape } from './config-space.ts';
 import type { TaggedEntry } from './goals.ts';
-import type { LayerSolver, LayoutChoice } from './layer-solver.ts';
+import { type LayerSolver, type LayoutChoice, megatronVariant } from './layer-solver.ts';
 import type { SeriesEntry } from './replica-solve.ts';
 
 export interface SeriesContext {
@@ -37,10 +37,7 @@ export async function seriesFor(
       for (const choice of choices) {
         // Each mesh may need fresh ILP solves; past the deadline the configuration is given up.
         if (Date.now() > ctx.deadlineMs) return null;
-        if (choice.startsWith('megatron') && shape[0] !== 1) continue;
-        if (choice === 'megatron-sp' && shape[1] === 1) continue;
-        const sp = ctx.request.parallel?.sequenceParallel;
-        if ((sp === true && choice === 'megatron') || (sp === false && choice === 'megatron-sp')) continue;
+        if (!megatronOffered(ctx.request, megatronVariant(choice), shape)) continue;
         const series = await ctx.solver.series(model.layers, mesh, choice, recompute, outer);
         if (series !== null) out.push({ series, stageDevices: m, choice });
       }
@@ -84,4 +81,25 @@ export function lowerBoundSec(
   const p = request.parallel;
   const interleavable = p?.schedule !== 'gpipe' && p?.virtualStages !== 1;
   return interleavable ? Math.max(sum, microbatches * slowestStage) : sum + (microbatches - 1) * slowestStage;
+}
+
+/**
+ * Whether a Megatron layout variant is worth a series on a mesh of this shape (the ILP's choices
+ * always are): Megatron's layouts live on [1, tp] meshes; sequence parallelism needs tp > 1 and
+ * follows a pinned `sequenceParallel`; experts folded over the tp ranks are offered only where the
+ * request pins `etp: 1` (MoE parallel folding), and then instead of splitting each expert.
+ */
+function megatronOffered(
+  request: PlanRequest,
+  variant: ReturnType<typeof megatronVariant>,
+  shape: readonly [number, number],
+): boolean {
+  if (variant === null) return true;
+  if (shape[0] !== 1) return false;
+  if (variant.sequenceParallel && shape[1] === 1) return false;
+  const sp = request.parallel?.sequenceParallel;
+  if (sp !== undefined && sp !== variant.sequenceParallel) return false;
+  const moe = request.model.kind === 'transformer' && request.model.moe !== undefined;
+  const folds = request.parallel?.etp === 1 && moe && shape[1] > 1;
+  return variant.expertsOverTp === folds;
 }

@@ -29,7 +29,10 @@ export const ParallelSpec = z
     cpCommType: CpCommType.optional(),
     /** Expert parallelism: experts split over ep devices carved from dp · cp, tokens routed all-to-all. */
     ep: degree.optional(),
-    /** Expert tensor parallelism (default tp, as in Megatron). */
+    /**
+     * Expert tensor parallelism: tp (the default, as in Megatron) or 1, Megatron-Core's MoE parallel
+     * folding — the experts split over the tp ranks too, so ep spans tp · dp · cp.
+     */
     etp: degree.optional(),
     microBatch: degree.optional(),
     /** Model chunks per pipeline stage (Megatron's interleaved 1F1B); 1 = plain 1F1B. */
@@ -111,6 +114,17 @@ export const PlanRequest = z
         code: 'custom',
         path: ['training', 'tokens'],
         message: 'counting tokens needs a transformer model (a graph model has no sequence length)',
+      });
+    // Expert TP is tp (Megatron's default) or 1 (the experts folded over the tp ranks).
+    const etp = r.parallel?.etp;
+    if (etp !== undefined && etp !== 1 && etp !== r.parallel?.tp)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['parallel', 'etp'],
+        message:
+          r.parallel?.tp === undefined
+            ? `etp = ${etp} needs tp pinned to it (expert tensor parallelism is tp, or 1 to fold the experts over the tp ranks)`
+            : `expert tensor parallelism is tp (${r.parallel.tp}) or 1 (the experts folded over the tp ranks), not ${etp}`,
       });
     const modules = r.parallel?.recomputeModules;
     if (modules === undefined) return;

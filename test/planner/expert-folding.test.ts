@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { estimate } from '../../src/planner/estimate.ts';
+import { plan } from '../../src/planner/plan.ts';
 import type { PlanRequestInput } from '../../src/schema/index.ts';
 import { dgxA100, llamaModel } from '../frameworks/models.ts';
 
@@ -41,6 +42,33 @@ describe('MoE parallel folding (expert TP 1 under tp > 1)', () => {
     );
     await expect(estimate(request({ ep: 32, etp: 1 }))).rejects.toThrow(
       /ep \/ tp = 16 does not divide dp·cp = 8/,
+    );
+  });
+});
+
+describe('plan honours a pinned expert TP', () => {
+  const pinned = (etp: number): PlanRequestInput => {
+    const r = request({ ep: 8, etp });
+    return { ...r, parallel: { tp: 2, ep: 8, etp }, options: { target: 'megatron' } };
+  };
+
+  it('etp 1 folds the experts over the tp ranks (ep 8 = tp 2 × 4 carved from dp); etp = tp splits each', async () => {
+    const folded = await plan(pinned(1));
+    expect(folded.status).toBe('optimal');
+    expect([folded.summary!.tp, folded.summary!.ep, folded.summary!.etp]).toEqual([2, 8, 1]);
+    expect(folded.exports!.megatron.args).toEqual(
+      expect.arrayContaining(['--expert-model-parallel-size', '8', '--expert-tensor-parallel-size', '1']),
+    );
+    const split = await plan(pinned(2));
+    expect([split.summary!.tp, split.summary!.ep, split.summary!.etp]).toEqual([2, 8, 2]);
+  });
+
+  it('refuses an expert TP that is neither tp nor 1, naming parallel.etp', async () => {
+    await expect(plan({ ...pinned(2), parallel: { tp: 4, ep: 8, etp: 2 } })).rejects.toThrow(
+      /parallel\.etp: expert tensor parallelism is tp \(4\) or 1/,
+    );
+    await expect(plan({ ...pinned(2), parallel: { ep: 8, etp: 2 } })).rejects.toThrow(
+      /parallel\.etp: etp = 2 needs tp pinned/,
     );
   });
 });
