@@ -23,12 +23,13 @@ export type { Candidate, PlannedStage } from './replica-solve.ts';
 
 /**
  * Layout choices offered to the stage DP for every layer range and mesh: the ILP's fastest layout
- * and Megatron-LM's (so a plan is never worse than the framework default), then, only when memory
- * demands it, the ILP under tighter budgets.
+ * and Megatron-LM's (so a plan is never worse than the framework default; an MoE's experts folded
+ * over the tp ranks only with sequence parallelism, which Megatron's MoE layers need under tp > 1),
+ * then, only when memory demands it, the ILP under tighter budgets.
  */
 const CHOICE_SETS: readonly (readonly LayoutChoice[])[] = [
-  ['fast', 'megatron', 'megatron-sp', 'megatron-ep', 'megatron-sp-ep'],
-  ['fast', 'megatron', 'megatron-sp', 'megatron-ep', 'megatron-sp-ep', 'lean'],
+  ['fast', 'megatron', 'megatron-sp', 'megatron-sp-ep'],
+  ['fast', 'megatron', 'megatron-sp', 'megatron-sp-ep', 'lean'],
 ];
 
 export interface SearchProgress {

@@ -86,8 +86,9 @@ export function lowerBoundSec(
 /**
  * Whether a Megatron layout variant is worth a series on a mesh of this shape (the ILP's choices
  * always are): Megatron's layouts live on [1, tp] meshes; sequence parallelism needs tp > 1 and
- * follows a pinned `sequenceParallel`; experts folded over the tp ranks are offered only where the
- * request pins `etp: 1` (MoE parallel folding), and then instead of splitting each expert.
+ * follows a pinned `sequenceParallel`; an MoE's experts may fold over the tp ranks (expert TP 1,
+ * MoE parallel folding) or split with them (expert TP = tp), both offered unless `etp` pins one (or
+ * a pinned `ep` alone keeps expert TP at tp).
  */
 function megatronOffered(
   request: PlanRequest,
@@ -99,7 +100,10 @@ function megatronOffered(
   if (variant.sequenceParallel && shape[1] === 1) return false;
   const sp = request.parallel?.sequenceParallel;
   if (sp !== undefined && sp !== variant.sequenceParallel) return false;
+  const etp = request.parallel?.etp;
+  if (!variant.expertsOverTp) return etp !== 1 || shape[1] === 1;
   const moe = request.model.kind === 'transformer' && request.model.moe !== undefined;
-  const folds = request.parallel?.etp === 1 && moe && shape[1] > 1;
-  return variant.expertsOverTp === folds;
+  // A pinned ep without a pinned etp is carved from dp·cp whole: folding would multiply it by tp.
+  const folds = etp === 1 || (etp === undefined && request.parallel?.ep === undefined);
+  return moe && shape[1] > 1 && folds;
 }

@@ -63,6 +63,16 @@ describe('plan honours a pinned expert TP', () => {
     expect([split.summary!.tp, split.summary!.ep, split.summary!.etp]).toEqual([2, 8, 2]);
   });
 
+  it('unpinned, searches both and keeps the faster: here the folded one', async () => {
+    const free = await plan({ ...pinned(1), parallel: { tp: 2 } });
+    const folded = await plan(pinned(1));
+    const split = await plan(pinned(2));
+    // Oracle: the two pinned plans; the search may not do worse than the better of them.
+    expect(folded.summary!.stepTimeSec).toBeLessThan(split.summary!.stepTimeSec);
+    expect(free.summary!.stepTimeSec).toBeLessThanOrEqual(folded.summary!.stepTimeSec + 1e-12);
+    expect(free.summary!.etp).toBe(1);
+  });
+
   it('refuses an expert TP that is neither tp nor 1, naming parallel.etp', async () => {
     await expect(plan({ ...pinned(2), parallel: { tp: 4, ep: 8, etp: 2 } })).rejects.toThrow(
       /parallel\.etp: expert tensor parallelism is tp \(4\) or 1/,
