@@ -14,10 +14,6 @@ export interface FixedConfig {
   readonly cp: number;
   /** Expert parallelism as the request gives it, over tp · dp · cp ranks when the experts fold over tp. */
   readonly ep: number;
-  /** The part of `ep` carved from dp · cp: ep, or ep / tp when the experts fold over tp. */
-  readonly carvedEp: number;
-  /** Expert tensor parallelism 1 under tp > 1: Megatron-Core's MoE parallel folding. */
-  readonly expertsOverTp: boolean;
   readonly microBatch: number;
   /** Transformer blocks per stage, first to last. */
   readonly stageBlocks: readonly number[];
@@ -141,5 +137,5 @@ export function fixedConfig(request: PlanRequest, cluster: Cluster, blocks: numb
   }
   const stageBlocks = stageBlocksOf(request, blocks, pp, issues);
   if (issues.length > 0) throw new InvalidInputError(issues, 'request');
-  return { tp, pp, dp, cp, ep, carvedEp, expertsOverTp, microBatch, stageBlocks };
+  return { tp, pp, dp, cp, ep, microBatch, stageBlocks };
 }
