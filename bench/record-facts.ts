@@ -123,6 +123,12 @@ export function expertCommOverlapOf(text: string): boolean | null {
   return match[1] === undefined || match[1].toLowerCase() === 'true';
 }
 
+/** torchtitan's per-rank batch as a record's prose gives it (`local_batch_size 2`), else null. */
+export function localBatchOf(text: string): number | null {
+  const match = /local[_ ]batch[_ ]size\b[\s:=]*(\d+)/i.exec(text);
+  return match === null ? null : Number(match[1]);
+}
+
 /** An MoE's capacity factor as the record writes it (`moe_expert_capacity_factor 1.0`), else null. */
 export function capacityFactorOf(text: string): number | null {
   const match = /capacity[_ ]factor\b[\s:=]*(\d+(?:\.\d+)?)/i.exec(text);

@@ -31,6 +31,7 @@ import {
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
   h100With96GiB,
+  localBatchOf,
   megatronOfYear,
   megatronStageSplit,
   precisionOf,
@@ -453,10 +454,17 @@ export function derivedFacts(r: ModernRecord): RunFacts {
   };
   if (family === 'torchtitan') {
     const blackwell = typeof gpu === 'string' && /B200/.test(gpu);
+    // Without pipelining torchtitan runs each rank's local batch as one microbatch.
+    const localBatch = t.micro_batch_size === null && p.pp === 1 ? localBatchOf(prose) : null;
     return {
       family,
       gpu,
-      parallel: { zero, recompute, overlapGradReduce: true },
+      parallel: {
+        zero,
+        recompute,
+        overlapGradReduce: true,
+        ...(localBatch !== null ? { microBatch: localBatch } : {}),
+      },
       ...(blackwell ? {} : { attention: 'flash2' as const }),
       ...routing,
     };

@@ -10,6 +10,7 @@ import {
   expertCommOverlapOf,
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
+  localBatchOf,
   precisionOf,
   publicationYear,
   RecordError,
@@ -135,6 +136,9 @@ describe('facts read from a record’s own fields', () => {
       true,
     );
     expect(expertTensorParallelDefaultsToTp('Pure DP64 + EP8; ETP1.')).toBe(false);
+    expect(localBatchOf('local_batch_size 2 per rank, FSDP over all 32 GPUs')).toBe(2);
+    expect(localBatchOf('Local batch size 1 per data-parallel (FSDP) rank')).toBe(1);
+    expect(localBatchOf('Micro batch not given.')).toBeNull();
   });
 
   it('agrees with the facts pinned for every public modern record', () => {
@@ -152,6 +156,7 @@ describe('facts read from a record’s own fields', () => {
         pinned.parallel.etp ?? record.parallelism.etp,
       );
       expect(derived.capacityFactor, record.id).toBe(pinned.capacityFactor);
+      expect(derived.parallel.microBatch ?? 1, record.id).toBe(pinned.parallel.microBatch ?? 1);
       expect(derived.parallel.overlapExpertParallelComm ?? false, record.id).toBe(
         pinned.parallel.overlapExpertParallelComm ?? false,
       );
