@@ -40,7 +40,8 @@ export const ParallelSpec = z
     /**
      * Transformer blocks per pipeline stage, first to last (the embedding rides with the first
      * stage, the head with the last): an uneven split such as BLOOM's [5, 6, …, 6, 5]. They sum to
-     * the model's layers; their count is pp. Without it `estimate` splits evenly.
+     * the model's layers; their count is pp. Without it `estimate` splits evenly. With virtualStages
+     * a stage's blocks are cut into its chunks as evenly as they go (frameworks/pipeline-split.ts).
      */
     stageLayers: z.array(z.number().int().nonnegative().max(100_000)).min(1).max(100_000).optional(),
     recompute: Recompute.optional(),
