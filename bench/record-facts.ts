@@ -107,9 +107,24 @@ export function recomputeStated(text: string | null | undefined): boolean {
  * where it does not say.
  */
 export function tpCommOverlapOf(text: string): boolean | null {
-  const match = /(?:ub_)?tp[-_]comm[-_]overlap\b[\s:=]*(true|false)?/i.exec(text);
+  return switchOf(text, '(?:ub_)?tp[-_]comm[-_]overlap');
+}
+
+/**
+ * A switch a record names (`name`, a regular expression's source), as a flag or a config key:
+ * `name true|false` / `name=False` say which, the bare name (a command-line flag) is on; null where
+ * the record does not name it.
+ */
+function switchOf(text: string, name: string): boolean | null {
+  const match = new RegExp(`${name}\\b[\\s:=]*(true|false)?`, 'i').exec(text);
   if (match === null) return null;
   return match[1] === undefined || match[1].toLowerCase() === 'true';
+}
+
+/** The number a record writes after `name` (a regular expression's source), `name 2` or `name=2`. */
+function numberAfter(text: string, name: string): number | null {
+  const match = new RegExp(`${name}\\b[\\s:=]*(\\d+(?:\\.\\d+)?)`, 'i').exec(text);
+  return match === null ? null : Number(match[1]);
 }
 
 /**
@@ -117,22 +132,17 @@ export function tpCommOverlapOf(text: string): boolean | null {
  * (Megatron-Bridge's `moe_a2a_overlap`, `--overlap-moe-expert-parallel-comm`); null where it does not say.
  */
 export function expertCommOverlapOf(text: string): boolean | null {
-  const match =
-    /(?:moe_a2a_overlap|overlap[-_]moe[-_]expert[-_]parallel[-_]comm)\b[\s:=]*(true|false)?/i.exec(text);
-  if (match === null) return null;
-  return match[1] === undefined || match[1].toLowerCase() === 'true';
+  return switchOf(text, '(?:moe_a2a_overlap|overlap[-_]moe[-_]expert[-_]parallel[-_]comm)');
 }
 
 /** torchtitan's per-rank batch as a record's prose gives it (`local_batch_size 2`), else null. */
 export function localBatchOf(text: string): number | null {
-  const match = /local[_ ]batch[_ ]size\b[\s:=]*(\d+)/i.exec(text);
-  return match === null ? null : Number(match[1]);
+  return numberAfter(text, 'local[_ ]batch[_ ]size');
 }
 
 /** An MoE's capacity factor as the record writes it (`moe_expert_capacity_factor 1.0`), else null. */
 export function capacityFactorOf(text: string): number | null {
-  const match = /capacity[_ ]factor\b[\s:=]*(\d+(?:\.\d+)?)/i.exec(text);
-  return match === null ? null : Number(match[1]);
+  return numberAfter(text, 'capacity[_ ]factor');
 }
 
 /**

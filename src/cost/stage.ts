@@ -49,13 +49,7 @@ export class LayerSeries {
     readonly prices: readonly LayoutEval[],
     tpOverlap: number,
   ) {
-    const prefix = (f: (p: LayoutEval) => number) => {
-      const out = new Float64Array(prices.length + 1);
-      prices.forEach((p, i) => {
-        out[i + 1] = out[i]! + f(p);
-      });
-      return out;
-    };
+    const prefix = (f: (p: LayoutEval) => number) => prefixSums(prices, f);
     this.latency = prefix((p) => p.totalSec);
     this.params = prefix((p) => p.paramElements);
     this.expertParams = prefix((p) => p.expertParamElements);
@@ -112,9 +106,7 @@ export class LayerSeries {
     if (key === 0) return 0;
     let sums = this.hideable.get(key);
     if (sums === undefined) {
-      sums = new Float64Array(this.prices.length + 1);
-      for (let i = 0; i < this.prices.length; i++)
-        sums[i + 1] = sums[i]! + this.hiddenOfLayer(this.prices[i]!, overlaps);
+      sums = prefixSums(this.prices, (p) => this.hiddenOfLayer(p, overlaps));
       this.hideable.set(key, sums);
     }
     return sums[last + 1]! - sums[first]!;
@@ -141,6 +133,13 @@ export class LayerSeries {
   backwardComputeSec(first: number, last: number): number {
     return this.backward[last + 1]! - this.backward[first]!;
   }
+}
+
+/** Sums of `f` over the first i layers, i = 0..n: a range's total is two lookups. */
+function prefixSums(prices: readonly LayoutEval[], f: (p: LayoutEval) => number): Float64Array {
+  const out = new Float64Array(prices.length + 1);
+  for (let i = 0; i < prices.length; i++) out[i + 1] = out[i]! + f(prices[i]!);
+  return out;
 }
 
 /** The overlaps of a runtime that hide parts of a layer's time behind its compute. */

@@ -175,12 +175,13 @@ export function candidateShape(ctx: ShapeContext, candidate: Candidate, virtualS
     schedule: virtualStages > 1 ? ('interleaved' as const) : candidate.config.schedule,
   };
   const blocks = blocksOfCut(candidate.stages, candidate.model.layers.length, ctx.dims);
+  const variant = megatronVariant(stage.choice);
   return familyShape(
     ctx,
     {
       tp,
-      sequenceParallel: (megatronVariant(stage.choice)?.sequenceParallel ?? false) && tp > 1,
-      expertsOverTp: (megatronVariant(stage.choice)?.expertsOverTp ?? false) && tp > 1,
+      sequenceParallel: (variant?.sequenceParallel ?? false) && tp > 1,
+      expertsOverTp: (variant?.expertsOverTp ?? false) && tp > 1,
     },
     candidate.replica,
     config,
