@@ -4,9 +4,11 @@
  * matrices and for the plan's per-op report.
  */
 
+import type { GraphOp, GraphTensor } from '../graph/graph.ts';
+import { DTYPE_BYTES, type Dtype } from '../schema/index.ts';
 import type { IntraOpModel, TensorEdge } from './intra-op.ts';
 import type { Layout } from './layout.ts';
-import { type Reshard, reshard, resolvedLayout } from './reshard.ts';
+import { NO_RESHARD, type Reshard, reshard, resolvedLayout } from './reshard.ts';
 import { recomputesForward } from './saved.ts';
 import { type OpStrategy, operandGradientLayout, operandLayout, outputLayout } from './strategy.ts';
 
@@ -16,6 +18,14 @@ export interface EdgeReshards {
   readonly backward: Reshard;
   /** Of `backward`, the consumer's input gradient moved onto the producer's layout. */
   readonly inputGradient: Reshard;
+  /** Of `backward`, the forward's move again for a consumer that recomputes its forward pass. */
+  readonly recomputed: Reshard;
+  /**
+   * What the edge moves, as keys equal for every edge of the tensor that moves the same data: the
+   * produced tensor onto the layout read (`forward`), the gradient onto the produced layout
+   * (`gradient`). Consumers reading a tensor in one layout share one move (see layout-eval.ts).
+   */
+  readonly moves: { readonly forward: string; readonly gradient: string };
 }
 
 /**
@@ -30,20 +40,48 @@ function reshardsOfLayouts(
   read: Layout,
   gradient: Layout,
 ): EdgeReshards {
-  const bytes = model.graph.tensors.get(edge.tensor)!.bytes;
-  const forward = reshard(bytes, produced, read, model.mesh);
-  const backward = reshard(bytes, gradient, resolvedLayout(produced), model.mesh);
+  const tensor = model.graph.tensors.get(edge.tensor)!;
+  const { bytes } = tensor;
+  const ops = model.graph.ops;
+  const target = resolvedLayout(produced);
+  const readBytes = gatheredBytes(tensor, ops[edge.consumer]!);
+  const gradientBytes = gatheredBytes(tensor, ops[edge.producer]!);
+  const forward = reshard(bytes, produced, read, model.mesh, readBytes);
+  const inputGradient = reshard(bytes, gradient, target, model.mesh, gradientBytes);
+  const moves = {
+    forward: `${edge.tensor} ${JSON.stringify(produced)}>${JSON.stringify(read)} ${readBytes}`,
+    gradient: `${edge.tensor}' ${JSON.stringify(gradient)}>${JSON.stringify(target)} ${gradientBytes}`,
+  };
   const { recompute, recomputeModules } = model.ctx;
-  if (!recomputesForward(model.graph.ops[edge.consumer]!, recompute, recomputeModules))
-    return { forward, backward, inputGradient: backward };
+  if (!recomputesForward(ops[edge.consumer]!, recompute, recomputeModules))
+    return { forward, backward: inputGradient, inputGradient, recomputed: NO_RESHARD, moves };
   return {
     forward,
-    inputGradient: backward,
+    inputGradient,
+    recomputed: forward,
     backward: {
-      sec: backward.sec + forward.sec,
-      collectives: [...backward.collectives, ...forward.collectives],
+      sec: inputGradient.sec + forward.sec,
+      collectives: [...inputGradient.collectives, ...forward.collectives],
     },
+    moves,
   };
+}
+
+/*
+ * An FP8 GEMM casts an activation to FP8 before gathering it: Transformer Engine's sequence-parallel
+ * linear layers quantize their input (forward) and their output gradient (backward) and all-gather the
+ * FP8 bytes (transformer_engine/pytorch/module/linear.py and layernorm_linear.py: the FP8 layer-norm
+ * output gathered at v1.8, `gather_along_first_dim(..., quantizer=...)` at v2.8), and torchtitan's
+ * float8 tensor parallelism all-gathers in float8 by default (docs/float8.md). Reductions sum partial
+ * results and stay in the activation dtype.
+ */
+const FLOAT_ACTIVATION: ReadonlySet<Dtype> = new Set(['fp32', 'bf16', 'fp16']);
+
+/** Bytes an all-gather moves of `tensor` on its way into (or, as a gradient, out of) `gemm`. */
+function gatheredBytes(tensor: GraphTensor, gemm: GraphOp): number {
+  return gemm.computeDtype === 'fp8' && !tensor.param && FLOAT_ACTIVATION.has(tensor.dtype)
+    ? tensor.numel * DTYPE_BYTES.fp8
+    : tensor.bytes;
 }
 
 function producedLayout(model: IntraOpModel, edge: TensorEdge, producer: OpStrategy): Layout {

@@ -6,6 +6,7 @@ import type { OuterGroups } from './exchange.ts';
 import { buildIntraOpModel, type IntraOpModel } from './intra-op.ts';
 import { type Layout, shardCount } from './layout.ts';
 import type { OpCost, PricedCollective } from './op-cost.ts';
+import { NO_RESHARD, type Reshard } from './reshard.ts';
 import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
 
 /** One op of an evaluated layout: its strategy, its own cost and the resharding of its inputs. */
@@ -93,16 +94,38 @@ export function evaluateLayout(
   const reshards = new Map<number, { list: PricedCollective[]; sec: number; inputGradientSec: number }>();
   /** Bytes a consumer's saved input shrinks by when it is kept as the producer's shard. */
   let keptAsShardBytes = 0;
+  // Consumers that read one tensor in one layout share its move, and their input gradients, summed
+  // where they arrive, travel once: Megatron-LM gathers one input for its fused QKV and gate/up
+  // linears, torchtitan's PrepareModuleInput one per attention or feed-forward module, XLA merges
+  // identical collectives. The first consumer in graph order moves it (the last to run backward,
+  // when every gradient is in). The ILP's pairwise edge costs still charge every consumer, as Alpa's
+  // formulation does; the layout it picks is priced here.
+  const moved = new Set<string>();
+  const firstMove = (key: string, r: Reshard): Reshard => {
+    if (moved.has(key)) return NO_RESHARD;
+    moved.add(key);
+    return r;
+  };
   for (const edge of model.tensorEdges) {
-    const { forward, backward, inputGradient } = edgeReshards(
+    const edgeMoves = edgeReshards(
       model,
       edge,
       chosen(edge.producer).strategy,
       chosen(edge.consumer).strategy,
     );
-    if (options.savesGatheredInputSharded && forward.collectives.some((c) => c.kind === 'all-gather')) {
+    if (
+      options.savesGatheredInputSharded &&
+      edgeMoves.forward.collectives.some((c) => c.kind === 'all-gather')
+    ) {
       keptAsShardBytes += gatheredInputSavings(model, edge, chosen(edge.producer), chosen(edge.consumer));
     }
+    const forward = firstMove(edgeMoves.moves.forward, edgeMoves.forward);
+    const inputGradient = firstMove(edgeMoves.moves.gradient, edgeMoves.inputGradient);
+    const recomputed = firstMove(`again ${edgeMoves.moves.forward}`, edgeMoves.recomputed);
+    const backward: Reshard = {
+      sec: inputGradient.sec + recomputed.sec,
+      collectives: [...inputGradient.collectives, ...recomputed.collectives],
+    };
     const entry = reshards.get(edge.consumer) ?? { list: [], sec: 0, inputGradientSec: 0 };
     entry.inputGradientSec += inputGradient.sec;
     for (const [phase, r] of [

@@ -179,11 +179,14 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
       if (sec > 0) {
         collectives.push({ kind, axis: j, bytes: buffer, sec, phase: 'forward', reason: 'output reduction' });
         if (scatter) {
+          // An FP8 GEMM gathers its output gradient cast to FP8 (edge-cost.ts `gatheredBytes`).
+          const gradientBytes =
+            op.computeDtype === 'fp8' ? (buffer * DTYPE_BYTES.fp8) / (out.bytes / out.numel) : buffer;
           collectives.push({
             kind: 'all-gather',
             axis: j,
-            bytes: buffer,
-            sec,
+            bytes: gradientBytes,
+            sec: gradientBytes === buffer ? sec : collectiveSec('all-gather', mesh.axes[j], gradientBytes),
             phase: 'backward',
             reason: 'output gradient',
           });

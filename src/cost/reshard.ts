@@ -16,7 +16,8 @@ export interface Reshard {
   readonly collectives: readonly Collective[];
 }
 
-const NONE: Reshard = { sec: 0, collectives: [] };
+/** Nothing moves. */
+export const NO_RESHARD: Reshard = { sec: 0, collectives: [] };
 
 /*
  * One mesh axis's move, as a pure transition table (DESIGN.md §4): unchanged or from replicated →
@@ -36,6 +37,7 @@ function reshardInOrder(
   to: Layout,
   mesh: LogicalMesh,
   order: readonly (0 | 1)[],
+  gatherBytes: number,
 ): Reshard {
   const current: AxisLayout[] = [from[0], from[1]];
   const collectives: Collective[] = [];
@@ -44,8 +46,9 @@ function reshardInOrder(
     const kind = stepKind(current[j]!, to[j]);
     if (kind !== null) {
       const n = mesh.axes[j].size;
+      const whole = kind === 'all-gather' ? gatherBytes : bytes;
       const shardBytes =
-        bytes / current.reduce<number>((p, a, k) => (typeof a === 'number' ? p * mesh.axes[k]!.size : p), 1);
+        whole / current.reduce<number>((p, a, k) => (typeof a === 'number' ? p * mesh.axes[k]!.size : p), 1);
       // all-reduce and reduce-scatter take the buffer each device holds; all-gather and all-to-all the group's total.
       const collectiveBytes =
         kind === 'all-reduce' || kind === 'reduce-scatter' ? shardBytes : shardBytes * n;
@@ -58,11 +61,21 @@ function reshardInOrder(
   return { sec, collectives };
 }
 
-/** The cheaper of the two axis orders for moving a tensor of `bytes` from one layout to another. */
-export function reshard(bytes: number, from: Layout, to: Layout, mesh: LogicalMesh): Reshard {
-  if (from[0] === to[0] && from[1] === to[1]) return NONE;
-  const a = reshardInOrder(bytes, from, to, mesh, [0, 1]);
-  const b = reshardInOrder(bytes, from, to, mesh, [1, 0]);
+/**
+ * The cheaper of the two axis orders for moving a tensor of `bytes` from one layout to another.
+ * `gatherBytes` is what its all-gathers move of the whole tensor when that differs (a tensor cast to
+ * FP8 before it is gathered, see edge-cost.ts); the other collectives move `bytes`.
+ */
+export function reshard(
+  bytes: number,
+  from: Layout,
+  to: Layout,
+  mesh: LogicalMesh,
+  gatherBytes = bytes,
+): Reshard {
+  if (from[0] === to[0] && from[1] === to[1]) return NO_RESHARD;
+  const a = reshardInOrder(bytes, from, to, mesh, [0, 1], gatherBytes);
+  const b = reshardInOrder(bytes, from, to, mesh, [1, 0], gatherBytes);
   return b.sec < a.sec ? b : a;
 }
 

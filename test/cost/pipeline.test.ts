@@ -12,6 +12,7 @@ import { stageLinks } from '../../src/cost/placement.ts';
 import { LayerSeries, priceStage } from '../../src/cost/stage.ts';
 import { estimate } from '../../src/planner/estimate.ts';
 import { ClusterSpec, PlanRequest } from '../../src/schema/index.ts';
+import { LLAMA3_8B } from '../support/models.ts';
 
 /** One node of 8 H100: a data-parallel group of 8 over NVLink, and an 8B model's traffic on it. */
 const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 }));
@@ -23,18 +24,7 @@ const scatter = collectiveSec('reduce-scatter', axis, elements * GRADIENT_BYTES)
 /** Llama 3 8B at 8k tokens on that node, with the given batch and parallel settings. */
 function llama8bOnOneNode(training: object, parallel: object): PlanRequest {
   return PlanRequest.parse({
-    model: {
-      kind: 'transformer',
-      layers: 32,
-      hidden: 4096,
-      heads: 32,
-      kvHeads: 8,
-      ffnHidden: 14336,
-      vocab: 128256,
-      seqLen: 8192,
-      activation: 'swiglu',
-      attention: 'flash',
-    },
+    model: LLAMA3_8B,
     cluster: { gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 },
     training,
     parallel,

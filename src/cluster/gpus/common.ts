@@ -25,11 +25,12 @@ export const GiB = 2 ** 30;
  * FlashAttention-2 kernels they ran (1/1.6 of cuDNN's, cost/attention-kernel.ts), the loss as
  * Megatron-LM's unfused cross entropy moves its fp32 logits (cost/memory-kernels.ts), and
  * tensor-parallel input gradients reduced alongside the weight-gradient GEMMs where the runtime does
- * (Megatron-LM since September 2021, so not SC'21's runs; cost/layout-eval.ts):
- * - Ampere, on SC'21's 10 A100 runs: matmul 0.779; in-sample mean |error| 3.4%. attention keeps its
+ * (Megatron-LM since September 2021, so not SC'21's runs; cost/layout-eval.ts), one move of a tensor
+ * that several consumers read in one layout (fused QKV, gate/up) and FP8 GEMMs' gathers in FP8:
+ * - Ampere, on SC'21's 10 A100 runs: matmul 0.759; in-sample mean |error| 2.4%. attention keeps its
  *   start 0.6: those runs used eager attention.
  * - Hopper, on 19 H100/H200 runs (Megatron README 9, DGX Cloud recipes 3, NeMo 2, Megatron-Bridge 2,
- *   torchtitan 2, Nemotron-4 1): matmul 0.743, attention 0.362; in-sample 7.1%.
+ *   torchtitan 2, Nemotron-4 1): matmul 0.706, attention 0.358; in-sample 6.8%.
  * - Blackwell has 2 runs, fewer than one more than its 2 fitted factors: it borrows Hopper's fit.
  * tpOverlap 0.5 (share of tensor-parallel collectives Transformer Engine's overlap hides) and network
  * 0.96 (share of the NIC's line rate NCCL reaches across nodes: 192 of 200 GB/s on DGX A100, 381.8 of
@@ -44,15 +45,15 @@ export const voltaEfficiency = {
   network: 0.96,
 } as const;
 export const ampereEfficiency = {
-  matmul: 0.779,
+  matmul: 0.759,
   attention: 0.6,
   memory: 0.8,
   tpOverlap: 0.5,
   network: 0.96,
 } as const;
 export const hopperEfficiency = {
-  matmul: 0.743,
-  attention: 0.362,
+  matmul: 0.706,
+  attention: 0.358,
   memory: 0.8,
   tpOverlap: 0.5,
   network: 0.96,
