@@ -2069,6 +2069,10 @@ export interface components {
                         output: string;
                         recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                         reducedDims?: string[];
+                        routes?: {
+                            slots: string;
+                            tokens: string[];
+                        };
                         /** @default false */
                         selectiveRecompute?: boolean;
                     }[];

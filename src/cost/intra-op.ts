@@ -11,6 +11,7 @@ import {
   isValid,
   type OpStrategy,
   outputLayout,
+  routedStrategy,
   scatterVariants,
 } from './strategy.ts';
 
@@ -190,6 +191,7 @@ function groupStrategy(
         outputLayout(graph.ops[producer]!, from.strategy, keepsPartial[producer]!),
       );
     }
+    strategy = routedStrategy(op, strategy);
     const cost = costOfOp(op, strategy, keepsPartial[m]!, ctx);
     perMember.set(m, { strategy, cost });
     // Gradient syncs are per step; charging them per microbatch keeps the ILP conservative about

@@ -25,12 +25,22 @@ export function megatronStrategy(op: GraphOp, sequenceParallel: boolean, experts
     expertsOverTp && op.einsum.letters.includes(DIM.experts)
       ? DIM.experts
       : TENSOR_PARALLEL_DIMS.find((l) => op.einsum.letters.includes(l));
-  if (letter === undefined) {
-    return { split: [null, sequenceParallel && op.einsum.letters.includes(DIM.seq) ? DIM.seq : null] };
-  }
+  if (letter === undefined)
+    return { split: [null, sequenceParallel ? sequenceSplit(op.einsum.letters) : null] };
   const contracted = op.einsum.contracted.includes(letter);
-  return {
-    split: [null, letter],
-    scatter: [null, contracted && sequenceParallel && op.einsum.output.includes(DIM.seq) ? DIM.seq : null],
-  };
+  const onto = contracted && sequenceParallel ? sequenceSplit(op.einsum.output) : null;
+  return { split: [null, letter], scatter: [null, onto] };
+}
+
+/**
+ * What sequence parallelism splits among `letters` (an op's, or its output's for a row-parallel
+ * reduce-scatter): the sequence, or between the MoE dispatch and combine (the experts' tensors) the
+ * slots of this rank's tokens — the experts' column-parallel projections gather them and their
+ * row-parallel ones reduce-scatter back onto them, as Megatron-LM's dispatcher does over the
+ * tensor-parallel group (token_dispatcher.py: `gather_from_sequence_parallel_region` after the
+ * all-to-all, `reduce_scatter_to_sequence_parallel_region` before the one back).
+ */
+function sequenceSplit(letters: string | readonly string[]): string | null {
+  if (letters.includes(DIM.seq)) return DIM.seq;
+  return letters.includes(DIM.capacity) && letters.includes(DIM.experts) ? DIM.capacity : null;
 }

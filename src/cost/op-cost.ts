@@ -172,7 +172,8 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     let buffer = out.bytes / shardCount(operandLayout(strategy, op.einsum.output), sizes);
     for (const j of [0, 1] as const) {
       const letter = strategy.split[j];
-      if (letter === null || !op.einsum.contracted.includes(letter)) continue;
+      // A routing op's split tokens land in disjoint slots: nothing to reduce.
+      if (letter === null || !op.einsum.contracted.includes(letter) || strategy.slots?.[j]) continue;
       const scatter = (strategy.scatter?.[j] ?? null) !== null;
       const kind = scatter ? 'reduce-scatter' : 'all-reduce';
       const sec = collectiveSec(kind, mesh.axes[j], buffer);

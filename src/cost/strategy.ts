@@ -13,6 +13,12 @@ export interface OpStrategy {
    * the row-parallel matmul reduce-scattering onto s.
    */
   readonly scatter?: readonly [string | null, string | null];
+  /**
+   * For a routing op (GraphOp.routes) whose axis splits a token dim: the slot letter that split lands
+   * on in the operands (and output) that hold slots rather than tokens. Those hold the slots of this
+   * device's tokens: disjoint pieces, not partial sums (see `routedStrategy`).
+   */
+  readonly slots?: readonly [string | null, string | null];
 }
 
 export interface EnumerateOptions {
@@ -116,7 +122,10 @@ export function operandLayout(strategy: OpStrategy, letters: string): Layout {
   const axis = (j: 0 | 1): AxisLayout => {
     const letter = strategy.split[j];
     const d = letter === null ? -1 : letters.indexOf(letter);
-    return d >= 0 ? d : 'R';
+    if (d >= 0) return d;
+    const slot = strategy.slots?.[j] ?? null;
+    const s = slot === null ? -1 : letters.indexOf(slot);
+    return s >= 0 ? s : 'R';
   };
   return [axis(0), axis(1)];
 }
@@ -129,7 +138,7 @@ export function outputLayout(op: GraphOp, strategy: OpStrategy, keepPartial: boo
   const base = operandLayout(strategy, op.einsum.output);
   const axis = (j: 0 | 1): AxisLayout => {
     const letter = strategy.split[j];
-    if (letter !== null && op.einsum.contracted.includes(letter)) {
+    if (letter !== null && op.einsum.contracted.includes(letter) && (strategy.slots?.[j] ?? null) === null) {
       if (keepPartial) return 'P';
       const onto = strategy.scatter?.[j] ?? null;
       return onto === null ? 'R' : op.einsum.output.indexOf(onto);
@@ -157,4 +166,22 @@ export function followerStrategy(follower: GraphOp, followedInput: number, input
   const letters = follower.einsum.inputs[followedInput]!;
   const letter = (a: AxisLayout): string | null => (typeof a === 'number' ? letters[a]! : null);
   return { split: [letter(inputLayout[0]), letter(inputLayout[1])] };
+}
+
+/**
+ * The strategy as a routing op runs it: an axis that splits one of its token dims splits the slots
+ * too (GraphOp.routes). Megatron-LM's all-to-all dispatcher under sequence parallelism is the case:
+ * each tensor-parallel rank routes its own share of the sequence, and its experts' inputs are
+ * gathered over the tensor-parallel group after the all-to-all (and reduce-scattered before the one
+ * back), not reduced.
+ */
+export function routedStrategy(op: GraphOp, strategy: OpStrategy): OpStrategy {
+  const routes = op.routes;
+  if (routes === null) return strategy;
+  const slot = (j: 0 | 1) => {
+    const letter = strategy.split[j];
+    return letter !== null && routes.tokens.includes(letter) ? routes.slots : null;
+  };
+  const slots: [string | null, string | null] = [slot(0), slot(1)];
+  return slots[0] === null && slots[1] === null ? strategy : { ...strategy, slots };
 }

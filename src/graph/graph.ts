@@ -43,6 +43,8 @@ export interface GraphOp {
   readonly computeDtype: Dtype | null;
   /** Data it moves among outer-group peers itself (context or expert parallelism). */
   readonly exchange: Exchange | null;
+  /** A routing op's token dims and the slot dim each token lands in (see OpSpec.routes). */
+  readonly routes: { readonly tokens: readonly string[]; readonly slots: string } | null;
   /** Sliding-window dims and the rows a device needs from each neighbour when they are split. */
   readonly halo: ReadonlyMap<string, number>;
 }
@@ -202,6 +204,7 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
       causal: op.causal ?? false,
       computeDtype: op.computeDtype ?? null,
       exchange: op.exchange ?? null,
+      routes: op.routes ?? null,
       halo: new Map(Object.entries(op.halo ?? {})),
     };
   });

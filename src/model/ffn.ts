@@ -144,9 +144,12 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
   const slots = builder.activation('expert_slots', [e, c], 'int32');
   const expertIn = builder.activation('expert_in', [e, c, h]);
   const dispatch = routing(dims, { operands: [], output: true });
+  // Each token's copies land in slots of their own: a device holding some tokens holds their slots.
+  const routes = { tokens: [B, S], slots: C };
   builder.op('dispatch', `${BS}${H},${BSK},${E}${C}->${E}${C}${H}`, [x, indices, slots], expertIn, {
     kind: 'other',
     flops: routedElements,
+    routes,
     ...(dispatch === undefined ? {} : { exchange: dispatch }),
   });
   // Megatron-LM's all-to-all dispatcher sorts what its ep peers sent by local expert, and back
@@ -176,6 +179,7 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
   builder.op('combine', `${E}${C}${H},${BSK},${BSK}->${BS}${H}`, [unsorted, indices, weights], routed, {
     kind: 'other',
     flops: 2 * routedElements,
+    routes,
     ...(combine === undefined ? {} : { exchange: combine }),
   });
   if (moe.sharedExperts === 0) return routed;

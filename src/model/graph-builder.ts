@@ -6,6 +6,8 @@ export interface OpOptions {
   /** The tensor cores' dtype when the GEMM runs below its operands' precision (FP8). */
   readonly computeDtype?: Dtype;
   readonly exchange?: Exchange;
+  /** A routing op's token dims and the slot dim they land in (OpSpec.routes). */
+  readonly routes?: NonNullable<OpSpec['routes']>;
   /** Forward FLOPs when the einsum overstates them (gathers, fused kernels). */
   readonly flops?: number;
   readonly reducedDims?: readonly string[];
@@ -59,6 +61,9 @@ export class LayerGraphBuilder {
       ...(options.reducedDims === undefined ? {} : { reducedDims: [...options.reducedDims] }),
       ...(options.computeDtype === undefined ? {} : { computeDtype: options.computeDtype }),
       ...(options.exchange === undefined ? {} : { exchange: options.exchange }),
+      ...(options.routes === undefined
+        ? {}
+        : { routes: { tokens: [...options.routes.tokens], slots: options.routes.slots } }),
     });
   }
 

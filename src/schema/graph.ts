@@ -134,6 +134,16 @@ export const OpSpec = z
     computeDtype: Dtype.optional(),
     exchange: Exchange.optional(),
     /**
+     * A routing op (an MoE dispatch or combine): it moves every token of the `tokens` dims to a slot
+     * of its own along `slots`, so a device holding some of the tokens holds their slots and nothing
+     * of the others' — splitting the tokens splits the slots, and the pieces are disjoint rather than
+     * partial sums.
+     */
+    routes: z
+      .object({ tokens: z.array(z.string().length(1)).min(1).max(8), slots: z.string().length(1) })
+      .strict()
+      .optional(),
+    /**
      * Sliding-window dims (a stride-1 convolution's spatial axes) with the rows a device needs from
      * each neighbour when the dim is split (⌈(k − 1)·dilation / 2⌉ for a kernel of k): a halo the
      * devices exchange, forward and backward, instead of a split the op cannot take.
