@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { estimate } from '../../src/planner/estimate.ts';
 import { type Plan, PlanRequest } from '../../src/schema/index.ts';
+import { LLAMA3_8B } from '../support/models.ts';
 
 /*
  * Oracle: Megatron-Core's all-to-all token dispatcher under sequence parallelism with expert tensor
@@ -10,17 +11,12 @@ import { type Plan, PlanRequest } from '../../src/schema/index.ts';
  * projections; on the way back it reduce-scatters the row-parallel outputs and sends them home.
  * So the all-to-all moves 1/tp of a rank's tokens, and nothing is all-reduced.
  */
+/** A small Mixtral-like MoE: Llama 3 8B's attention, eight experts, top-2. */
 const MIXTRAL_LIKE = {
-  kind: 'transformer',
+  ...LLAMA3_8B,
   layers: 2,
-  hidden: 4096,
-  heads: 32,
-  kvHeads: 8,
-  ffnHidden: 14336,
   vocab: 32000,
   seqLen: 4096,
-  activation: 'swiglu',
-  attention: 'flash',
   moe: { experts: 8, topK: 2, dropless: true },
 } as const;
 
