@@ -171,6 +171,23 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
         issues.push({ path: `${at}.halo.${l}`, message: `op "${op.name}": "${l}" is also a reduced dim` });
       }
     }
+    if (op.routes !== undefined) {
+      // Tokens are dims the op reads; the slots a dim of an operand or the output that holds no token.
+      for (const [j, l] of op.routes.tokens.entries()) {
+        if (!einsum.letters.includes(l)) {
+          issues.push({
+            path: `${at}.routes.tokens[${j}]`,
+            message: `op "${op.name}": "${l}" is not a dim of its einsum`,
+          });
+        }
+      }
+      if (!einsum.letters.includes(op.routes.slots) || op.routes.tokens.includes(op.routes.slots)) {
+        issues.push({
+          path: `${at}.routes.slots`,
+          message: `op "${op.name}": the slots "${op.routes.slots}" must be a dim of its einsum other than the tokens`,
+        });
+      }
+    }
     for (const [j, k] of (op.exchange?.operands ?? []).entries()) {
       if (k >= op.inputs.length) {
         issues.push({

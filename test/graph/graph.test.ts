@@ -65,6 +65,20 @@ describe('graph validation', () => {
     });
   });
 
+  it("names a routing op's token or slot dim its einsum lacks", () => {
+    const spec = base();
+    spec.ops[0]!.routes = { tokens: ['b', 'q'], slots: 's' };
+    expect(issuesOf(() => parseGraph(spec))).toEqual([
+      { path: 'ops[0].routes.tokens[1]', message: expect.stringMatching(/"q" is not a dim of its einsum/) },
+    ]);
+    spec.ops[0]!.routes = { tokens: ['b'], slots: 'z' };
+    expect(issuesOf(() => parseGraph(spec))).toEqual([
+      { path: 'ops[0].routes.slots', message: expect.stringMatching(/slots "z" must be a dim/) },
+    ]);
+    spec.ops[0]!.routes = { tokens: ['b'], slots: 'f' };
+    expect(parseGraph(spec).ops[0]!.routes).toEqual({ tokens: ['b'], slots: 'f' });
+  });
+
   it('rejects cycles', () => {
     const spec = base();
     spec.ops[0]!.inputs = ['y', 'w1'];
