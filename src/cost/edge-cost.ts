@@ -5,10 +5,10 @@
  */
 
 import type { GraphOp, GraphTensor } from '../graph/graph.ts';
-import { DTYPE_BYTES, type Dtype } from '../schema/index.ts';
 import type { IntraOpModel, TensorEdge } from './intra-op.ts';
 import type { Layout } from './layout.ts';
-import { NO_RESHARD, type Reshard, reshard, resolvedLayout } from './reshard.ts';
+import { gatheredElementBytes } from './op-cost.ts';
+import { NO_RESHARD, type Reshard, reshard, resolvedLayout, thenReshard } from './reshard.ts';
 import { recomputesForward } from './saved.ts';
 import { type OpStrategy, operandGradientLayout, operandLayout, outputLayout } from './strategy.ts';
 
@@ -20,18 +20,13 @@ export interface EdgeReshards {
   readonly inputGradient: Reshard;
   /** Of `backward`, the forward's move again for a consumer that recomputes its forward pass. */
   readonly recomputed: Reshard;
-  /**
-   * What the edge moves, as keys equal for every edge of the tensor that moves the same data: the
-   * produced tensor onto the layout read (`forward`), the gradient onto the produced layout
-   * (`gradient`). Consumers reading a tensor in one layout share one move (see layout-eval.ts).
-   */
-  readonly moves: { readonly forward: string; readonly gradient: string };
 }
 
 /**
  * An edge between a produced layout and the layouts its consumer reads (`read`) and hands its
  * gradient back in (`gradient`). The backward pass moves the gradient onto what the producer
- * needs; a recomputed consumer reads its input again, resharding included.
+ * needs; a recomputed consumer reads its input again, resharding included. An FP8 GEMM's gathers
+ * move FP8 bytes (op-cost.ts `gatheredElementBytes`).
  */
 function reshardsOfLayouts(
   model: IntraOpModel,
@@ -41,47 +36,23 @@ function reshardsOfLayouts(
   gradient: Layout,
 ): EdgeReshards {
   const tensor = model.graph.tensors.get(edge.tensor)!;
-  const { bytes } = tensor;
   const ops = model.graph.ops;
-  const target = resolvedLayout(produced);
-  const readBytes = gatheredBytes(tensor, ops[edge.consumer]!);
-  const gradientBytes = gatheredBytes(tensor, ops[edge.producer]!);
-  const forward = reshard(bytes, produced, read, model.mesh, readBytes);
-  const inputGradient = reshard(bytes, gradient, target, model.mesh, gradientBytes);
-  const moves = {
-    forward: `${edge.tensor} ${JSON.stringify(produced)}>${JSON.stringify(read)} ${readBytes}`,
-    gradient: `${edge.tensor}' ${JSON.stringify(gradient)}>${JSON.stringify(target)} ${gradientBytes}`,
-  };
+  const consumer = ops[edge.consumer]!;
+  const forward = reshard(tensor.bytes, produced, read, model.mesh, gatheredBytes(tensor, consumer));
+  const inputGradient = reshard(
+    tensor.bytes,
+    gradient,
+    resolvedLayout(produced),
+    model.mesh,
+    gatheredBytes(tensor, ops[edge.producer]!),
+  );
   const { recompute, recomputeModules } = model.ctx;
-  if (!recomputesForward(ops[edge.consumer]!, recompute, recomputeModules))
-    return { forward, backward: inputGradient, inputGradient, recomputed: NO_RESHARD, moves };
-  return {
-    forward,
-    inputGradient,
-    recomputed: forward,
-    backward: {
-      sec: inputGradient.sec + forward.sec,
-      collectives: [...inputGradient.collectives, ...forward.collectives],
-    },
-    moves,
-  };
+  const recomputed = recomputesForward(consumer, recompute, recomputeModules) ? forward : NO_RESHARD;
+  return { forward, inputGradient, recomputed, backward: thenReshard(inputGradient, recomputed) };
 }
 
-/*
- * An FP8 GEMM casts an activation to FP8 before gathering it: Transformer Engine's sequence-parallel
- * linear layers quantize their input (forward) and their output gradient (backward) and all-gather the
- * FP8 bytes (transformer_engine/pytorch/module/linear.py and layernorm_linear.py: the FP8 layer-norm
- * output gathered at v1.8, `gather_along_first_dim(..., quantizer=...)` at v2.8), and torchtitan's
- * float8 tensor parallelism all-gathers in float8 by default (docs/float8.md). Reductions sum partial
- * results and stay in the activation dtype.
- */
-const FLOAT_ACTIVATION: ReadonlySet<Dtype> = new Set(['fp32', 'bf16', 'fp16']);
-
-/** Bytes an all-gather moves of `tensor` on its way into (or, as a gradient, out of) `gemm`. */
 function gatheredBytes(tensor: GraphTensor, gemm: GraphOp): number {
-  return gemm.computeDtype === 'fp8' && !tensor.param && FLOAT_ACTIVATION.has(tensor.dtype)
-    ? tensor.numel * DTYPE_BYTES.fp8
-    : tensor.bytes;
+  return tensor.numel * gatheredElementBytes(gemm, tensor.dtype);
 }
 
 function producedLayout(model: IntraOpModel, edge: TensorEdge, producer: OpStrategy): Layout {
@@ -102,6 +73,30 @@ export function edgeReshards(
 ): EdgeReshards {
   const [read, gradient] = consumedLayouts(model, edge, consumer);
   return reshardsOfLayouts(model, edge, producedLayout(model, edge, producer), read, gradient);
+}
+
+/**
+ * What an edge moves, as keys equal for every edge of its tensor that moves the same data: the
+ * produced tensor onto the layout read (`forward`), the gradient onto the produced layout
+ * (`gradient`), each with the bytes its gathers carry. Consumers reading a tensor in one layout
+ * share one move (layout-eval.ts); the ILP's pairwise matrices do not ask.
+ */
+export function edgeMoveKeys(
+  model: IntraOpModel,
+  edge: TensorEdge,
+  producer: OpStrategy,
+  consumer: OpStrategy,
+): { readonly forward: string; readonly gradient: string } {
+  const tensor = model.graph.tensors.get(edge.tensor)!;
+  const ops = model.graph.ops;
+  const produced = producedLayout(model, edge, producer);
+  const [read, gradient] = consumedLayouts(model, edge, consumer);
+  const readBytes = gatheredBytes(tensor, ops[edge.consumer]!);
+  const gradientBytes = gatheredBytes(tensor, ops[edge.producer]!);
+  return {
+    forward: `${edge.tensor} ${JSON.stringify(produced)}>${JSON.stringify(read)} ${readBytes}`,
+    gradient: `${edge.tensor}' ${JSON.stringify(gradient)}>${JSON.stringify(resolvedLayout(produced))} ${gradientBytes}`,
+  };
 }
 
 /**

@@ -1,12 +1,12 @@
 import type { LogicalMesh } from '../cluster/mesh.ts';
 import type { OpGraph } from '../graph/graph.ts';
 import type { GpuSpec, Recompute, RecomputeModule } from '../schema/index.ts';
-import { edgeReshards } from './edge-cost.ts';
+import { edgeMoveKeys, edgeReshards } from './edge-cost.ts';
 import type { OuterGroups } from './exchange.ts';
 import { buildIntraOpModel, type IntraOpModel } from './intra-op.ts';
 import { type Layout, shardCount } from './layout.ts';
 import type { OpCost, PricedCollective } from './op-cost.ts';
-import { NO_RESHARD, type Reshard } from './reshard.ts';
+import { NO_RESHARD, type Reshard, thenReshard } from './reshard.ts';
 import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
 
 /** One op of an evaluated layout: its strategy, its own cost and the resharding of its inputs. */
@@ -107,25 +107,16 @@ export function evaluateLayout(
     return r;
   };
   for (const edge of model.tensorEdges) {
-    const edgeMoves = edgeReshards(
-      model,
-      edge,
-      chosen(edge.producer).strategy,
-      chosen(edge.consumer).strategy,
-    );
-    if (
-      options.savesGatheredInputSharded &&
-      edgeMoves.forward.collectives.some((c) => c.kind === 'all-gather')
-    ) {
+    const producer = chosen(edge.producer).strategy;
+    const consumer = chosen(edge.consumer).strategy;
+    const all = edgeReshards(model, edge, producer, consumer);
+    if (options.savesGatheredInputSharded && all.forward.collectives.some((c) => c.kind === 'all-gather')) {
       keptAsShardBytes += gatheredInputSavings(model, edge, chosen(edge.producer), chosen(edge.consumer));
     }
-    const forward = firstMove(edgeMoves.moves.forward, edgeMoves.forward);
-    const inputGradient = firstMove(edgeMoves.moves.gradient, edgeMoves.inputGradient);
-    const recomputed = firstMove(`again ${edgeMoves.moves.forward}`, edgeMoves.recomputed);
-    const backward: Reshard = {
-      sec: inputGradient.sec + recomputed.sec,
-      collectives: [...inputGradient.collectives, ...recomputed.collectives],
-    };
+    const keys = edgeMoveKeys(model, edge, producer, consumer);
+    const forward = firstMove(keys.forward, all.forward);
+    const inputGradient = firstMove(keys.gradient, all.inputGradient);
+    const backward = thenReshard(inputGradient, firstMove(`again ${keys.forward}`, all.recomputed));
     const entry = reshards.get(edge.consumer) ?? { list: [], sec: 0, inputGradientSec: 0 };
     entry.inputGradientSec += inputGradient.sec;
     for (const [phase, r] of [

@@ -25,6 +25,20 @@ const NO_EXCHANGE: OpCost['exchange'] = { forwardSec: 0, backwardSec: 0, transfe
 /** Token ids, masks and labels do not set the math mode of the op that reads them. */
 const FLOAT_DTYPES: ReadonlySet<Dtype> = new Set(['fp32', 'tf32', 'bf16', 'fp16', 'fp8']);
 
+/*
+ * An FP8 GEMM casts an activation to FP8 before gathering it: Transformer Engine's sequence-parallel
+ * linear layers quantize their input (forward) and their output gradient (backward) and all-gather the
+ * FP8 bytes (transformer_engine/pytorch/module/linear.py and layernorm_linear.py: the FP8 layer-norm
+ * output gathered at v1.8, `gather_along_first_dim(..., quantizer=...)` at v2.8), and torchtitan's
+ * float8 tensor parallelism all-gathers in float8 by default (docs/float8.md). Reductions sum partial
+ * results and stay in the activation dtype.
+ */
+/** Bytes per element an all-gather moves of a `dtype` activation into `gemm` (or, as its gradient, out of it). */
+export function gatheredElementBytes(gemm: GraphOp, dtype: Dtype): number {
+  const bytes = DTYPE_BYTES[dtype];
+  return gemm.computeDtype === 'fp8' && FLOAT_DTYPES.has(dtype) ? Math.min(bytes, DTYPE_BYTES.fp8) : bytes;
+}
+
 export interface PricedCollective extends Collective {
   readonly phase: Phase;
   /** Why it happens: "output reduction", "gradient of W", "reshard x". */
@@ -180,9 +194,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
       if (sec > 0) {
         collectives.push({ kind, axis: j, bytes: buffer, sec, phase: 'forward', reason: 'output reduction' });
         if (scatter) {
-          // An FP8 GEMM gathers its output gradient cast to FP8 (edge-cost.ts `gatheredBytes`).
-          const gradientBytes =
-            op.computeDtype === 'fp8' ? (buffer * DTYPE_BYTES.fp8) / (out.bytes / out.numel) : buffer;
+          const gradientBytes = (buffer * gatheredElementBytes(op, out.dtype)) / DTYPE_BYTES[out.dtype];
           collectives.push({
             kind: 'all-gather',
             axis: j,

@@ -19,6 +19,13 @@ export interface Reshard {
 /** Nothing moves. */
 export const NO_RESHARD: Reshard = { sec: 0, collectives: [] };
 
+/** Two moves one after the other. */
+export function thenReshard(a: Reshard, b: Reshard): Reshard {
+  if (b.collectives.length === 0) return a;
+  if (a.collectives.length === 0) return b;
+  return { sec: a.sec + b.sec, collectives: [...a.collectives, ...b.collectives] };
+}
+
 /*
  * One mesh axis's move, as a pure transition table (DESIGN.md §4): unchanged or from replicated →
  * free (a local slice); partial → all-reduce, or reduce-scatter straight into the wanted split;
