@@ -155,6 +155,8 @@ export interface StagePrice extends StageMemory {
   /** Of the layers' collectives, what the runtime's overlaps hide behind their compute (left out of layersSec). */
   readonly hiddenByOverlapSec: number;
   readonly ppCommSec: number;
+  /** One hand-over of the residual stream to a neighbour stage (or its gradient back): the unit of ppCommSec. */
+  readonly handOverSec: number;
   readonly dpPerMicrobatchSec: number;
   /**
    * Paid once per step: gradient traffic across replicas plus the all-reduce of gradients the
@@ -218,6 +220,7 @@ export function priceStage(
     layersSec,
     hiddenByOverlapSec,
     ppCommSec,
+    handOverSec: send,
     dpPerMicrobatchSec,
     // The reduction hides behind the last microbatch's backward, the gather behind the next step's first forward.
     dpPerStepSec:

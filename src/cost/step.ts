@@ -20,17 +20,28 @@ export interface PipelineStep {
 
 /**
  * With v model chunks per stage, each microbatch crosses every stage boundary v times (SC'21
- * §2.2.2); the first stage's data-parallel reduction and optimizer step close the step (later
- * stages finish theirs while it runs its last backward passes).
+ * §2.2.2). Every device, the two ends included, hands over at both edges of each of its extra v − 1
+ * chunks: Megatron-LM's interleaved schedule has every chunk but the model's first receive and every
+ * chunk but its last send (schedules.py forward_backward_pipelining_with_interleaving), so the ends
+ * cross 2v − 1 boundaries a microbatch and the middle stages 2v. The first stage's data-parallel
+ * reduction and optimizer step close the step (later stages finish theirs while it runs its last
+ * backward passes).
  */
 export function pipelineStep(
   prices: readonly StagePrice[],
   microbatches: number,
   virtualStages: number,
 ): PipelineStep {
-  const latencySec = prices.map((p) => p.latencySec + (virtualStages - 1) * p.ppCommSec);
+  const latencySec = prices.map(
+    (p) => p.latencySec + interleavedHandOverSec(p, prices.length, virtualStages),
+  );
   const onceSec = prices[0]!.dpPerStepSec + prices[0]!.optimizerSec;
   return { latencySec, ...pipelineStepSec(latencySec, microbatches, virtualStages, onceSec) };
+}
+
+/** The hand-overs a stage's extra v − 1 model chunks add to each microbatch (none on a single stage). */
+function interleavedHandOverSec(price: StagePrice, stages: number, virtualStages: number): number {
+  return stages > 1 ? 2 * (virtualStages - 1) * price.handOverSec : 0;
 }
 
 /** Peak bytes per device of each stage under a schedule: parameter state plus activations in flight. */
@@ -68,7 +79,7 @@ export function stepBreakdown(
     reshardSec: B * sum((e) => e.reshardSec),
     cpCommSec: B * sum((e) => e.cpCommSec),
     epCommSec: B * sum((e) => e.epCommSec),
-    ppCommSec: B * (bottleneck.ppCommSec * virtualStages),
+    ppCommSec: B * (bottleneck.ppCommSec + interleavedHandOverSec(bottleneck, prices.length, virtualStages)),
     dpCommSec: B * bottleneck.dpPerMicrobatchSec + prices[0]!.dpPerStepSec,
     bubbleSec: step.bubbleSec,
     optimizerSec: prices[0]!.optimizerSec,

@@ -274,3 +274,24 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
     expect(price.dpPerStepSec).toBeCloseTo(exposed(layerScatters, 2 * layers * forward) + layerGathers, 12);
   });
 });
+
+describe('interleaved hand-overs: every chunk but the model’s first receives, every chunk but its last sends', () => {
+  /** Llama 3 8B on one node as 4 stages of 2-way data parallelism, 16 microbatches, v chunks. */
+  const pipelineOf = async (virtualStages: number) =>
+    (
+      await estimate(
+        llama8bOnOneNode(
+          { globalBatch: 32, precision: 'bf16', optimizer: 'adam' },
+          { tp: 1, pp: 4, dp: 2, microBatch: 1, virtualStages },
+        ),
+      )
+    ).breakdown!;
+
+  it('an end stage crosses 2v − 1 boundaries a microbatch, not v (Megatron-LM’s interleaved schedule)', async () => {
+    const [plain, interleaved] = [await pipelineOf(1), await pipelineOf(2)];
+    // The last stage, with the head, paces the pipeline: one boundary a microbatch under 1F1B, three
+    // with two chunks (its first chunk receives and sends, its second only receives).
+    expect(plain.ppCommSec).toBeGreaterThan(0);
+    expect(interleaved.ppCommSec / plain.ppCommSec).toBeCloseTo(3, 6);
+  });
+});
