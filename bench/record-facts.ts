@@ -71,6 +71,18 @@ export function activationOf(id: string, text: string): 'gelu' | 'swiglu' | 'geg
   throw new RecordError(id, 'model.activation', `no mapping for "${text}"`);
 }
 
+/**
+ * The sliding window a record's architecture notes describe: "sliding-window (128 tokens)" on every
+ * layer, or "alternating sliding-window (…) / full attention layers" (gpt-oss: windowed first, as
+ * Megatron-Bridge's gpt-oss bridge sets window_attn_skip_freq 2); none when they name no window.
+ */
+export function slidingWindowOf(notes: string): { size: number; fullAttentionEvery?: number } | null {
+  const found = /(alternating\s+)?sliding[- ]window\s*\((\d[\d,]*)\s*tokens?\)/i.exec(notes);
+  if (found === null) return null;
+  const size = Number(found[2]!.replaceAll(',', ''));
+  return found[1] === undefined ? { size } : { size, fullAttentionEvery: 2 };
+}
+
 /** A record's ZeRO stage: the one it states (0–3, else refused), or `unstated`'s when it gives none. */
 export function zeroStageOf(id: string, stated: number | null | undefined, unstated: ZeroStage): ZeroStage {
   if (stated === null || stated === undefined) return unstated;

@@ -39,6 +39,7 @@ import {
   RecordError,
   recomputeOf,
   recomputeStated,
+  slidingWindowOf,
   tpCommOverlapOf,
   zeroStageOf,
 } from './record-facts.ts';
@@ -100,6 +101,7 @@ export interface ModernRecord {
   readonly model: ReferenceModelShape & {
     activation: string;
     head_dim?: number;
+    arch_notes?: string | null;
     moe: {
       experts: number;
       top_k: number;
@@ -276,6 +278,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
   const m = r.model;
   const p = r.parallelism;
   const activation = activationOf(r.id, m.activation);
+  const window = slidingWindowOf(m.arch_notes ?? '');
   return {
     model: {
       kind: 'transformer',
@@ -290,6 +293,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
       seqLen: m.seq_len,
       activation,
       attention: facts.attention ?? 'flash',
+      ...(window === null ? {} : { slidingWindow: window }),
       ...(m.moe === null
         ? {}
         : {

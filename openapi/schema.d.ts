@@ -2035,6 +2035,10 @@ export interface components {
                 /** @enum {string} */
                 positionEmbedding?: "learned" | "rope";
                 seqLen: number;
+                slidingWindow?: {
+                    fullAttentionEvery?: number;
+                    size: number;
+                };
                 tiedEmbeddings?: boolean;
                 vocab: number;
             } | {
@@ -2075,6 +2079,7 @@ export interface components {
                         };
                         /** @default false */
                         selectiveRecompute?: boolean;
+                        window?: number;
                     }[];
                     tensors: {
                         /**

@@ -21,9 +21,30 @@ const FLASH_BACKWARD_RELATIVE_EFFICIENCY = 63 / 73;
  */
 const CAUSAL_PERFORMED_SHARE = 0.5;
 
-/** FLOPs a fused attention kernel performs, given the FLOPs of the full score matrix. */
-export function performedAttentionFlops(fullFlops: number, causal: boolean): number {
-  return causal ? fullFlops * CAUSAL_PERFORMED_SHARE : fullFlops;
+/**
+ * FLOPs a fused attention kernel performs, given the FLOPs of the full score matrix over `keys` key
+ * positions. Under a sliding window of `window` keys per query, a 128-row block of queries meets the
+ * key blocks of its band: the diagonal one and ceil((window − 1) / 128) before it, fewer near the
+ * sequence's start. FlashAttention and cuDNN skip a tile only when the mask covers it whole (Dao 2023
+ * §3.1's block skipping, applied to the band), so the tiles the band's edges cut are computed in full.
+ */
+export function performedAttentionFlops(
+  fullFlops: number,
+  causal: boolean,
+  window: number | null = null,
+  keys = 0,
+): number {
+  if (!causal) return fullFlops;
+  if (window === null || window >= keys) return fullFlops * CAUSAL_PERFORMED_SHARE;
+  const band = Math.ceil((window - 1) / ATTENTION_BLOCK_ROWS) + 1;
+  const queryBlocks = Math.ceil(keys / ATTENTION_BLOCK_ROWS);
+  // Query block q meets min(q + 1, band) key blocks.
+  const tiles =
+    queryBlocks <= band
+      ? (queryBlocks * (queryBlocks + 1)) / 2
+      : (band * (band + 1)) / 2 + (queryBlocks - band) * band;
+  const share = (tiles * ATTENTION_BLOCK_ROWS * ATTENTION_BLOCK_ROWS) / (keys * keys);
+  return fullFlops * Math.min(CAUSAL_PERFORMED_SHARE, share);
 }
 
 /*

@@ -49,6 +49,11 @@ function attentionGrid(op: GraphOp, share: OpShare): AttentionGrid {
   };
 }
 
+/** The key positions an attention op's queries may read: its whole key sequence t, unsplit. */
+function keyPositions(op: GraphOp): number {
+  return op.dimSize[DIM.keySeq] ?? 0;
+}
+
 /** An op's kernel time per pass, and the part of its backward that computes weight gradients. */
 export interface OpKernelSec extends PassSec {
   /**
@@ -74,7 +79,7 @@ export function opComputeSec(op: GraphOp, share: OpShare, gpu: GpuSpec): OpKerne
   if (op.kind === 'attention')
     return {
       ...flashAttentionSec(
-        performedAttentionFlops(share.flops, op.causal),
+        performedAttentionFlops(share.flops, op.causal, op.window, keyPositions(op)),
         bytes,
         attentionGrid(op, share),
         peak,

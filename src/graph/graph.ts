@@ -39,6 +39,8 @@ export interface GraphOp {
   readonly flops: number;
   /** An attention kernel that skips the masked half of a causal score matrix. */
   readonly causal: boolean;
+  /** A causal attention kernel's sliding window: keys per query (null: every earlier key). */
+  readonly window: number | null;
   /** The tensor cores' dtype when it differs from the operands' (an FP8 GEMM on bf16 tensors). */
   readonly computeDtype: Dtype | null;
   /** Data it moves among outer-group peers itself (context or expert parallelism). */
@@ -171,6 +173,12 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
         issues.push({ path: `${at}.halo.${l}`, message: `op "${op.name}": "${l}" is also a reduced dim` });
       }
     }
+    if (op.window !== undefined && (op.kind !== 'attention' || op.causal !== true)) {
+      issues.push({
+        path: `${at}.window`,
+        message: `op "${op.name}": only a causal attention kernel (kind "attention", causal true) has a sliding window`,
+      });
+    }
     if (op.routes !== undefined) {
       // Tokens are dims the op reads; the slots a dim of an operand or the output that holds no token.
       for (const [j, l] of op.routes.tokens.entries()) {
@@ -219,6 +227,7 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
       recomputeModules: op.recomputeModules ?? [],
       flops: op.flops ?? einsumFlops(einsum, dimSize),
       causal: op.causal ?? false,
+      window: op.window ?? null,
       computeDtype: op.computeDtype ?? null,
       exchange: op.exchange ?? null,
       routes: op.routes ?? null,

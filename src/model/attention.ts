@@ -111,7 +111,12 @@ function addStandardProjections(
  * matrix; the fused kernel is marked causal so that its price counts the half it performs, and the
  * eager core computes every score before masking (cost/attention-kernel.ts).
  */
-export function addAttention(builder: LayerGraphBuilder, x: string, dims: TransformerDims): string {
+export function addAttention(
+  builder: LayerGraphBuilder,
+  x: string,
+  dims: TransformerDims,
+  window: number | null,
+): string {
   const { microBatch: b, seqPerDevice: s, hidden: h } = dims;
   // Megatron's input_layernorm: its "layernorm" recompute module.
   const xNorm = builder.within('layernorm', () =>
@@ -124,7 +129,7 @@ export function addAttention(builder: LayerGraphBuilder, x: string, dims: Transf
   if (dims.mla === null) {
     const inputs = addStandardProjections(builder, xNorm, dims);
     context = dims.flashAttention
-      ? addFlashCore(builder, inputs, dims)
+      ? addFlashCore(builder, inputs, dims, window)
       : builder.within('core_attn', () => addEagerCore(builder, inputs, dims));
     ({ heads, valueDim: W, valueSize } = inputs);
   } else {
@@ -154,9 +159,15 @@ export function addAttention(builder: LayerGraphBuilder, x: string, dims: Transf
 /**
  * FlashAttention: scores, softmax, dropout and context in one kernel that never stores the s×s
  * matrix. Its backward recomputes the scores from q, k, v (kept by the contraction rule); the
- * FLOPs are the two contractions over every key of the sequence, 2·b·s·S·n·(d_qk + d_v).
+ * FLOPs are the two contractions over every key of the sequence, 2·b·s·S·n·(d_qk + d_v), of which
+ * a sliding `window` leaves the band it covers to perform (cost/attention-kernel.ts).
  */
-function addFlashCore(builder: LayerGraphBuilder, inputs: AttentionInputs, dims: TransformerDims): string {
+function addFlashCore(
+  builder: LayerGraphBuilder,
+  inputs: AttentionInputs,
+  dims: TransformerDims,
+  window: number | null,
+): string {
   const { microBatch: b, seqPerDevice: s, seqLen, heads, headDim } = dims;
   const { query: q, kv, querySizes } = inputs.heads;
   const W = inputs.valueDim;
@@ -173,6 +184,7 @@ function addFlashCore(builder: LayerGraphBuilder, inputs: AttentionInputs, dims:
       reducedDims: W === D ? [T, D] : [T, D, W],
       flops: 2 * b * s * seqLen * heads * (headDim + inputs.valueSize),
       causal: true,
+      ...(window === null ? {} : { window }),
       ...(exchange === undefined ? {} : { exchange }),
     },
   );

@@ -90,6 +90,11 @@ export interface TransformerDims {
   readonly flashAttention2: boolean;
   readonly moe: MoeDims | null;
   readonly mla: MlaDims | null;
+  /**
+   * Sliding-window attention: the keys a windowed query sees (its own position and size − 1 before
+   * it), and every how many blocks one attends to the whole sequence (null: none does).
+   */
+  readonly slidingWindow: { readonly size: number; readonly fullAttentionEvery: number | null } | null;
   readonly mtpLayers: number;
   readonly contextParallel: { readonly degree: number; readonly commType: CpCommType };
   readonly expertParallel: number;
@@ -104,6 +109,17 @@ export interface TransformerDims {
 export function swigluFfnHidden(hidden: number): number {
   const multipleOf = 256;
   return Math.ceil(Math.floor((2 * 4 * hidden) / 3) / multipleOf) * multipleOf;
+}
+
+/**
+ * The window of block `index` (from 0): its keys per query, or null where it attends to the whole
+ * sequence. Block n (counting from 1) attends fully when n is a multiple of fullAttentionEvery, as
+ * Megatron-Core's is_layer_window_attention decides; a window as long as the sequence is no window.
+ */
+export function attentionWindow(dims: TransformerDims, index: number): number | null {
+  const w = dims.slidingWindow;
+  if (w === null || w.size >= dims.seqLen) return null;
+  return w.fullAttentionEvery !== null && (index + 1) % w.fullAttentionEvery === 0 ? null : w.size;
 }
 
 /** The gated MLPs: a gate and an up projection, multiplied. */
@@ -198,6 +214,13 @@ export function resolveDims(input: TransformerSpec, options: BuildOptions): Tran
     flashAttention2: spec.attention === 'flash2',
     moe,
     mla: spec.mla ?? null,
+    slidingWindow:
+      spec.slidingWindow === undefined
+        ? null
+        : {
+            size: spec.slidingWindow.size,
+            fullAttentionEvery: spec.slidingWindow.fullAttentionEvery ?? null,
+          },
     mtpLayers: spec.mtpLayers,
     contextParallel,
     expertParallel,

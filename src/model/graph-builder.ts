@@ -13,6 +13,8 @@ export interface OpOptions {
   readonly reducedDims?: readonly string[];
   /** A fused attention kernel under a causal mask (it skips the masked half of the scores). */
   readonly causal?: boolean;
+  /** A causal attention kernel's sliding window, keys per query (OpSpec.window). */
+  readonly window?: number;
 }
 
 /**
@@ -57,6 +59,7 @@ export class LayerGraphBuilder {
       selectiveRecompute: false,
       ...(this.modules.length > 0 ? { recomputeModules: [...this.modules] } : {}),
       ...(options.causal === true ? { causal: true } : {}),
+      ...(options.window === undefined ? {} : { window: options.window }),
       ...(options.flops === undefined ? {} : { flops: options.flops }),
       ...(options.reducedDims === undefined ? {} : { reducedDims: [...options.reducedDims] }),
       ...(options.computeDtype === undefined ? {} : { computeDtype: options.computeDtype }),

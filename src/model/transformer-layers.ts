@@ -2,7 +2,7 @@ import { CROSS_ENTROPY_FLOPS_PER_LOGIT } from '../graph/kernels.ts';
 import { DIM } from '../graph/letters.ts';
 import type { OpGraphSpec } from '../schema/graph.ts';
 import { addAttention } from './attention.ts';
-import type { TransformerDims } from './dims.ts';
+import { attentionWindow, type TransformerDims } from './dims.ts';
 import { addDenseMlp, addMoeMlp } from './ffn.ts';
 import { LayerGraphBuilder } from './graph-builder.ts';
 import { addNorm } from './norm.ts';
@@ -92,7 +92,7 @@ function blockLayer(dims: TransformerDims, index: number, input: string): Unsign
 /** Attention and MLP on `x`, each behind a norm and added to the residual stream; returns the output. */
 function addBlock(builder: LayerGraphBuilder, x: string, dims: TransformerDims, index: number): string {
   const { microBatch: b, seqPerDevice: s, hidden: h } = dims;
-  const attnOut = addAttention(builder, x, dims);
+  const attnOut = addAttention(builder, x, dims, attentionWindow(dims, index));
   const resid1 = builder.activation('resid1', [b, s, h]);
   builder.op('residual1', `${BSH},${BSH}->${BSH}`, [x, attnOut], resid1, { kind: 'add' });
 

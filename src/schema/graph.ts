@@ -130,6 +130,11 @@ export const OpSpec = z
      * half the FLOPs its einsum (or `flops`) counts over every key.
      */
     causal: z.boolean().optional(),
+    /**
+     * A causal `attention` kernel with a sliding window: each query attends to the `window` keys
+     * ending at its own position, and the kernel skips the blocks outside the band.
+     */
+    window: z.number().int().positive().optional(),
     /** The dtype a contraction's tensor cores run at when it differs from its operands' (FP8 GEMMs). */
     computeDtype: Dtype.optional(),
     exchange: Exchange.optional(),

@@ -43,6 +43,20 @@ export const MlaSpec = z
   .strict();
 export type MlaSpec = z.infer<typeof MlaSpec>;
 
+/**
+ * Sliding-window attention (Mistral, Gemma 2/3, gpt-oss): each query of a windowed block attends to
+ * the `size` keys ending at its own position. Without `fullAttentionEvery` every block is windowed;
+ * with N, every N-th block (counting from 1) attends to the whole sequence and the others are
+ * windowed (gpt-oss: 2, Gemma 3: 6), Megatron-Core's `window_attn_skip_freq`.
+ */
+export const SlidingWindowSpec = z
+  .object({
+    size: count.max(10_000_000),
+    fullAttentionEvery: z.number().int().min(2).max(10_000).optional(),
+  })
+  .strict();
+export type SlidingWindowSpec = z.infer<typeof SlidingWindowSpec>;
+
 export const TransformerSpec = z
   .object({
     kind: z.literal('transformer'),
@@ -74,6 +88,8 @@ export const TransformerSpec = z
     mtpLayers: z.number().int().nonnegative().max(16).default(0),
     /** How attention runs (Korthikanti et al. 2022 count eager attention's separate kernels). */
     attention: AttentionKind.default('flash'),
+    /** Blocks whose attention sees only a window of recent keys; default: every block sees the whole sequence. */
+    slidingWindow: SlidingWindowSpec.optional(),
     /** Dropout on attention and on the branches into the residual stream; defaults: on for GELU (GPT), off for SwiGLU (Llama). */
     dropout: z.boolean().optional(),
   })
@@ -90,6 +106,12 @@ export const TransformerSpec = z
         code: 'custom',
         path: ['moe', 'denseLayers'],
         message: `${m.moe.denseLayers} dense layers, but the model has ${m.layers}`,
+      });
+    if (m.slidingWindow !== undefined && m.mla !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['slidingWindow'],
+        message: 'multi-head latent attention has no sliding window (Megatron-Core refuses the pair)',
       });
     const kv = m.kvHeads ?? m.heads;
     if (m.heads % kv !== 0)

@@ -165,3 +165,63 @@ describe('the head dim (FlashAttention-3 paper, cuDNN on H100)', () => {
     expect((d128.backwardSec - launch) / (d64.backwardSec - launch)).toBeCloseTo(0.86, 9);
   });
 });
+
+/**
+ * Tiles of 128 query rows × 128 keys that meet a causal band of `window` keys per query over `keys`
+ * positions, counted one by one: what a block-skipping kernel computes.
+ */
+function bandTiles(window: number, keys: number): number {
+  const tile = 128;
+  let tiles = 0;
+  for (let q = 0; q < keys / tile; q++) {
+    for (let k = 0; k <= q; k++) {
+      // The tile holds queries q·128 … q·128+127 and keys k·128 … k·128+127; some pair in the band?
+      const nearest = q * tile - (k * tile + tile - 1); // smallest query − key distance in the tile
+      if (Math.max(0, nearest) < window) tiles++;
+    }
+  }
+  return tiles;
+}
+
+describe('sliding-window attention (model.slidingWindow)', () => {
+  it('performs the 128 × 128 tiles that meet the band, as block-skipping kernels do (counted tile by tile)', () => {
+    const keys = 8192;
+    const full = 1e15;
+    for (const window of [1, 128, 129, 1000, 4096, 8000]) {
+      const counted = (bandTiles(window, keys) * 128 * 128) / (keys * keys);
+      // Never more than the causal half the kernel performs without a window.
+      expect(performedAttentionFlops(full, true, window, keys) / full).toBeCloseTo(
+        Math.min(0.5, counted),
+        12,
+      );
+    }
+  });
+
+  it('a window as long as the sequence is the causal half; a bidirectional kernel ignores it', () => {
+    expect(performedAttentionFlops(1e15, true, 8192, 8192)).toBe(performedAttentionFlops(1e15, true));
+    expect(performedAttentionFlops(1e15, true, 9000, 8192)).toBe(0.5e15);
+    expect(performedAttentionFlops(1e15, false, 128, 8192)).toBe(1e15);
+  });
+
+  it("windows every block but each second's (gpt-oss), whose attention then costs a fraction of the full one", () => {
+    const seqLen = 16384;
+    const model = build(
+      { ...GPT3, layers: 4, seqLen, slidingWindow: { size: 2048, fullAttentionEvery: 2 } },
+      b,
+    );
+    const blocks = model.layers.filter((l) => l.kind === 'block');
+    const attention = (i: number) => parseGraph(blocks[i]!.graph).ops.find((o) => o.kind === 'attention')!;
+    expect([0, 1, 2, 3].map((i) => attention(i).window)).toEqual([2048, null, 2048, null]);
+    // The windowed and the full blocks are two graphs: two ILP solves serve the four blocks.
+    expect(new Set(blocks.map((l) => l.signature)).size).toBe(2);
+    const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 1 }));
+    const secOf = (i: number) => {
+      const graph = parseGraph(blocks[i]!.graph);
+      const ctx = costContext(graph, logicalMesh(cluster, [1, 1]), cluster.gpu, 'none');
+      return costOfOp(attention(i), { split: [null, null] }, false, ctx).forwardSec;
+    };
+    // The band's tiles against the causal half, both compute-bound at this length.
+    const share = (bandTiles(2048, seqLen) * 128 * 128) / (seqLen * seqLen) / 0.5;
+    expect(secOf(0) - KERNEL_LAUNCH_SEC).toBeCloseTo(share * (secOf(1) - KERNEL_LAUNCH_SEC), 12);
+  });
+});

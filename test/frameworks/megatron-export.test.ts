@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { resolveDims } from '../../src/model/dims.ts';
+import { attentionWindow, resolveDims } from '../../src/model/dims.ts';
 import { estimate } from '../../src/planner/estimate.ts';
 import { plan } from '../../src/planner/plan.ts';
 import { type Plan, PlanRequest, type PlanRequestInput } from '../../src/schema/index.ts';
@@ -97,6 +97,7 @@ function pricedModel(request: PlanRequest) {
     capacityFactor: d.moe === null || d.moe.dropless ? Number.NaN : d.moe.capacityFactor,
     mla: d.mla,
     mtpLayers: d.mtpLayers,
+    windows: Array.from({ length: d.layers }, (_, i) => attentionWindow(d, i)),
   };
 }
 
@@ -292,6 +293,22 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
       ({ ns }) => expect(ns.values.get('attention_backend')).toBe('flash'),
     ],
     [
+      'sliding-window attention on every other block (gpt-oss), context parallel over all-to-all',
+      requestOf(
+        { ...llama, slidingWindow: { size: 128, fullAttentionEvery: 2 } },
+        { tp: 2, pp: 1, dp: 4, cp: 2, cpCommType: 'a2a', sequenceParallel: true },
+      ),
+      ({ ns }) => {
+        expect(ns.values.get('window_size')).toBe('127,0');
+        expect(ns.values.get('window_attn_skip_freq')).toBe('2');
+      },
+    ],
+    [
+      'sliding-window attention on every block (Mistral)',
+      requestOf({ ...llama, slidingWindow: { size: 1024 } }, { tp: 2, pp: 2, dp: 4, sequenceParallel: true }),
+      ({ ns }) => expect(ns.values.has('window_attn_skip_freq')).toBe(false),
+    ],
+    [
       'heads wider than hidden / heads (Qwen3 style): --kv-channels',
       requestOf({ ...llama, headDim: 128 }, { tp: 2, pp: 2, dp: 4, sequenceParallel: true }),
       ({ ns }) => expect(ns.values.get('kv_channels')).toBe('128'),
@@ -470,6 +487,14 @@ describe('what Megatron-LM cannot run is refused with the reason', () => {
   it('GeGLU has no command-line form', async () => {
     const geglu = { ...llama, activation: 'geglu' } as const;
     expect(await refusal(requestOf(geglu, { tp: 2, pp: 1, dp: 8 }))).toMatch(/no GeGLU.*quick-geglu/);
+  });
+
+  it('a sliding window under the context-parallel p2p ring', async () => {
+    const request = requestOf(
+      { ...llama, slidingWindow: { size: 128, fullAttentionEvery: 2 } },
+      { tp: 2, pp: 1, dp: 4, cp: 2, sequenceParallel: true },
+    );
+    expect(await refusal(request)).toMatch(/sliding window only with the all-to-all or all-gather exchange/);
   });
 
   it('an all-to-all context exchange whose heads do not split over cp', async () => {

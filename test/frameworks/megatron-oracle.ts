@@ -82,6 +82,12 @@ export function moeLayerFreq(v: string, layers: number): number[] {
 const TYPE_CHECKS: Readonly<Record<string, (v: string) => boolean>> = {
   int: (v) => /^[-+]?\d+$/.test(v),
   moe_freq_type: (v) => /^\d+$/.test(v) || !/[^,\d[\]()+*]/.test(v),
+  // tuple_type: int() of each comma-separated word once parentheses are stripped.
+  tuple_type: (v) =>
+    v
+      .replace(/^\(|\)$/g, '')
+      .split(',')
+      .every((w) => /^\s*[-+]?\d+\s*$/.test(w)),
   float: (v) => /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v),
   str: () => true,
   'enum:AttnBackend': (v) => ATTN_BACKENDS.includes(v),
@@ -181,6 +187,27 @@ function expertsOf(ns: Namespace, layers: number, ffnHidden: number) {
   };
 }
 
+/**
+ * Each layer's attention window in keys per query (null: the whole sequence): tuple_type reads
+ * --window-size "left,right"; transformer/utils.py is_layer_window_attention windows layer n (from 1)
+ * unless --window-attn-skip-freq N divides n (or its list has a 0 there). A query sees left keys
+ * before it and itself.
+ */
+function windowsOf(ns: Namespace, layers: number): (number | null)[] {
+  const size = ns.values.get('window_size');
+  if (typeof size !== 'string') return Array.from({ length: layers }, () => null);
+  const [left, right] = size.replace(/[()]/g, '').split(',').map(Number);
+  if (right !== 0) throw new Error(`a causal window is (left, 0), not ${size}`);
+  const freq = ns.values.get('window_attn_skip_freq');
+  const windowed = (n: number) =>
+    typeof freq !== 'string'
+      ? true
+      : /^\d+$/.test(freq)
+        ? n % Number(freq) !== 0
+        : moeLayerFreq(freq, layers)[n - 1] === 1;
+  return Array.from({ length: layers }, (_, i) => (windowed(i + 1) ? left! + 1 : null));
+}
+
 /** The model Megatron builds from the arguments, its defaults applied (validate_args, TransformerConfig). */
 export function modelOf(ns: Namespace) {
   const hidden = num(ns, 'hidden_size', Number.NaN);
@@ -217,6 +244,7 @@ export function modelOf(ns: Namespace) {
     capacityFactor: num(ns, 'moe_expert_capacity_factor', Number.NaN),
     mla: mlaOf(ns),
     mtpLayers: num(ns, 'mtp_num_layers', 0),
+    windows: windowsOf(ns, layers),
   };
 }
 

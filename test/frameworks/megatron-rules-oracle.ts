@@ -190,6 +190,9 @@ function contextProblems(ns: Namespace, f: ContextFacts, out: string[]): void {
   const kv = on(ns, 'multi_latent_attention') ? f.heads : f.groups;
   if (list.includes('a2a') && ((f.heads / f.tp) % f.cp !== 0 || (kv / f.tp) % f.cp !== 0))
     out.push("a2a needs each tp rank's heads to divide over cp");
+  // Transformer Engine v2.8 attn_forward_func_with_cp asserts a sliding window runs over a2a or all_gather.
+  if (get(ns, 'window_size') !== undefined && list.some((t) => t !== 'a2a' && t !== 'allgather'))
+    out.push('a sliding window under context parallelism needs cp_comm_type a2a or allgather');
 }
 
 interface ExpertFacts {

@@ -85,6 +85,15 @@ describe('what torchtitan v0.2.2 runs', () => {
     });
   });
 
+  it('builds no model that attends through a sliding window; one as long as the sequence is none', () => {
+    const windowed = dims({ slidingWindow: { size: 128, fullAttentionEvery: 2 } });
+    expect(torchtitan.builds(windowed)).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/sliding window.*128-token/),
+    });
+    expect(torchtitan.builds(dims({ slidingWindow: { size: SMALL_LLAMA.seqLen } }))).toEqual({ ok: true });
+  });
+
   it('refuses DDP with tensor or pipeline parallelism, and runs it alone', () => {
     expect(reason({ zero: 0 })).toMatch(/DDP/);
     expect(reason({ zero: 0, tp: 1, pp: 1, dp: 8, blocksPerStage: [8] })).toBeNull();

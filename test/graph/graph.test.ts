@@ -79,6 +79,14 @@ describe('graph validation', () => {
     expect(parseGraph(spec).ops[0]!.routes).toEqual({ tokens: ['b'], slots: 'f' });
   });
 
+  it('names a sliding window on anything but a causal attention kernel', () => {
+    const spec = base();
+    spec.ops[0]!.window = 128;
+    expect(issuesOf(() => parseGraph(spec))).toEqual([
+      { path: 'ops[0].window', message: expect.stringMatching(/only a causal attention kernel/) },
+    ]);
+  });
+
   it('rejects cycles', () => {
     const spec = base();
     spec.ops[0]!.inputs = ['y', 'w1'];

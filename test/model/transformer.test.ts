@@ -252,6 +252,19 @@ describe('buildTransformer: bad input', () => {
     );
   });
 
+  it('names a sliding window that windows nothing, or one on latent attention', () => {
+    const pathOf = (extra: object) =>
+      issuesOf(() =>
+        buildTransformer({ ...spec(TINY_GPT), ...extra }, { microBatch: 1, precision: 'bf16' }),
+      )[0]!.path;
+    expect(pathOf({ slidingWindow: { size: 16, fullAttentionEvery: 1 } })).toBe(
+      'slidingWindow.fullAttentionEvery',
+    );
+    expect(pathOf({ slidingWindow: { size: 0 } })).toBe('slidingWindow.size');
+    const mla = { qLoraRank: null, kvLoraRank: 32, qkNopeHeadDim: 16, qkRopeHeadDim: 8, vHeadDim: 16 };
+    expect(pathOf({ mla, slidingWindow: { size: 16 } })).toBe('slidingWindow');
+  });
+
   it('names a bad build option', () => {
     const issues = issuesOf(() => buildTransformer(spec(TINY_GPT), { microBatch: 0.5, precision: 'bf16' }));
     expect(issues.map((i) => i.path)).toEqual(['microBatch']);

@@ -58,6 +58,10 @@ function modelDict(d: TransformerDims): string {
     ['dropout', d.dropout ? '0.1' : '0.0'],
     ['tied_embeddings', py(d.tiedEmbeddings)],
     ['flash_attention', py(d.flashAttention)],
+    // Keys a windowed query sees (itself and size − 1 before it; None: the whole sequence), and
+    // every how many blocks one attends fully (None: none does); the model's blocks must attend so.
+    ['sliding_window', py(d.slidingWindow?.size ?? null)],
+    ['full_attention_every', py(d.slidingWindow?.fullAttentionEvery ?? null)],
     // Which fused kernel the plan priced: FlashAttention-2's, or the GPU's own (cuDNN's on Hopper).
     [
       'flash_attention_kernel',

@@ -48,7 +48,22 @@ function attentionArgs(d: TransformerDims): Arg[] {
   // flash-attn package's kernels, which the `flash` backend runs through Transformer Engine.
   if (!d.flashAttention) args.push(['--attention-backend', 'unfused']);
   else if (d.flashAttention2) args.push(['--attention-backend', 'flash']);
+  args.push(...windowArgs(d));
   return args;
+}
+
+/**
+ * Sliding-window attention: --window-size is Transformer Engine's (left, right) window, a query
+ * seeing `left` keys before it and itself (so size − 1, 0); --window-attn-skip-freq N makes every N-th
+ * layer attend fully (transformer/utils.py is_layer_window_attention).
+ */
+function windowArgs(d: TransformerDims): Arg[] {
+  const w = d.slidingWindow;
+  if (w === null) return [];
+  return [
+    ['--window-size', `${w.size - 1},0`],
+    ...(w.fullAttentionEvery === null ? [] : [['--window-attn-skip-freq', w.fullAttentionEvery] as const]),
+  ];
 }
 
 /**

@@ -30,6 +30,11 @@ export function contextParallelProblems(shape: RunShape): (string | null)[] {
     m.flashAttention
       ? null
       : "context parallelism runs in Transformer Engine's flash or fused attention, not the unfused (eager) attention priced",
+    // Transformer Engine v2.8 attn_forward_func_with_cp: "Context parallelism does not support
+    // sliding window attention" unless cp_comm_type is a2a or all_gather.
+    m.slidingWindow !== null && m.slidingWindow.size < m.seqLen && shape.cpCommType === 'p2p'
+      ? "Transformer Engine's context-parallel attention runs a sliding window only with the all-to-all or all-gather exchange (cpCommType a2a or allgather), not the p2p ring"
+      : null,
   ];
   if (shape.cpCommType === 'a2a') {
     const kvHeads = m.mla === null ? m.kvHeads : m.heads;

@@ -192,6 +192,11 @@ function needsExpertModel(d: TransformerDims): boolean {
 
 /** The model torchtitan builds for a transformer, or why none of its models is the priced one. */
 export function torchtitanModel(d: TransformerDims): TorchtitanModel {
+  if (d.slidingWindow !== null && d.slidingWindow.size < d.seqLen)
+    return {
+      kind: 'none',
+      reason: `none of its models (llama3, qwen3, deepseek_v3) nor meshplan's GPT model attends through a sliding window, and the plan prices ${d.slidingWindow.size}-token windows`,
+    };
   if (needsExpertModel(d)) {
     const model = expertModel(d);
     return typeof model === 'string' ? { kind: 'none', reason: model } : model;
