@@ -419,7 +419,11 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
 });
 
 describe('the README examples with --target megatron', () => {
-  for (const file of ['gpt3-175b-1024xa100.request.json', 'llama3-70b-256xh100.request.json']) {
+  for (const file of [
+    'gpt3-175b-1024xa100.request.json',
+    'llama3-70b-256xh100.request.json',
+    'gpt-oss-120b-64xb200.request.json',
+  ]) {
     it(`${file}: an expressible export that runs as planned`, async () => {
       const input = JSON.parse(await readFile(new URL(`../../examples/${file}`, import.meta.url), 'utf8'));
       const request = PlanRequest.parse({ ...input, options: { target: 'megatron' } });
