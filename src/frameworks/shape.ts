@@ -1,3 +1,4 @@
+import { cpCommTypeOf } from '../model/dims.ts';
 import { DEFAULT_RECOMPUTE_MODULES } from '../schema/index.ts';
 import type { ExportContext } from './context.ts';
 import type { RunShape } from './framework.ts';
@@ -13,7 +14,7 @@ export function shapeOfPlan(ctx: ExportContext): RunShape {
     pp: summary.pp,
     dp: summary.dp,
     cp: summary.cp,
-    cpCommType: request.parallel?.cpCommType ?? 'p2p',
+    cpCommType: cpCommTypeOf(request),
     ep: summary.ep,
     etp: summary.etp,
     sequenceParallel: summary.sequenceParallel,

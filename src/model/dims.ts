@@ -8,7 +8,7 @@ import {
   type PositionEmbedding,
   Precision,
 } from '../schema/index.ts';
-import type { MlaSpec } from '../schema/model.ts';
+import type { MlaSpec, ModelSpec } from '../schema/model.ts';
 import { TransformerSpec } from '../schema/model.ts';
 
 /** The per-device view a model is built for: its microbatch, precision and outer parallel degrees. */
@@ -118,8 +118,31 @@ export function swigluFfnHidden(hidden: number): number {
  */
 export function attentionWindow(dims: TransformerDims, index: number): number | null {
   const w = dims.slidingWindow;
-  if (w === null || w.size >= dims.seqLen) return null;
+  if (w === null || !windowsAnyBlock(dims)) return null;
   return w.fullAttentionEvery !== null && (index + 1) % w.fullAttentionEvery === 0 ? null : w.size;
+}
+
+/** Whether some block attends through a window shorter than the sequence (block 1 always does then). */
+export function windowsAnyBlock(dims: TransformerDims): boolean {
+  return dims.slidingWindow !== null && dims.slidingWindow.size < dims.seqLen;
+}
+
+/**
+ * How a request's context parallelism exchanges keys and values: as it says, else the all-to-all
+ * (Ulysses) for a transformer with a sliding window shorter than its sequence — Transformer Engine
+ * runs a windowed context-parallel attention only so (or all-gathered), and Megatron-Bridge's gpt-oss
+ * recipe sets cp_comm_type a2a for it — else the p2p ring.
+ */
+export function cpCommTypeOf(request: {
+  readonly model: ModelSpec;
+  readonly parallel?: { readonly cpCommType?: CpCommType | undefined } | undefined;
+}): CpCommType {
+  const stated = request.parallel?.cpCommType;
+  if (stated !== undefined) return stated;
+  const m = request.model;
+  return m.kind === 'transformer' && m.slidingWindow !== undefined && m.slidingWindow.size < m.seqLen
+    ? 'a2a'
+    : 'p2p';
 }
 
 /** The gated MLPs: a gate and an up projection, multiplied. */

@@ -2,7 +2,7 @@ import { logicalMesh } from '../cluster/mesh.ts';
 import { pipelineConfig } from '../cost/pipeline-config.ts';
 import { stageLinks } from '../cost/stage.ts';
 import { buildExports, FRAMEWORKS, notRunnable } from '../frameworks/index.ts';
-import { resolveDims } from '../model/dims.ts';
+import { cpCommTypeOf, resolveDims } from '../model/dims.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import type { Plan } from '../schema/index.ts';
 import { onlyChosen } from './alternatives.ts';
@@ -41,7 +41,7 @@ export async function estimate(value: unknown): Promise<Plan> {
   const build = {
     microBatch: mb,
     precision,
-    contextParallel: { degree: cp, commType: p.cpCommType ?? 'p2p' },
+    contextParallel: { degree: cp, commType: cpCommTypeOf(request) },
     expertParallel: ep,
   } as const;
   // An imported model's first and last layers (embedding, head) ride with the end stages, as a

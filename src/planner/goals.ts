@@ -6,7 +6,7 @@
 import type { PipelineConfig } from '../cost/pipeline-config.ts';
 import { FRAMEWORKS, type Framework, type RunShape, requestedOverlaps } from '../frameworks/index.ts';
 import { blocksInRange } from '../frameworks/pipeline-split.ts';
-import type { TransformerDims } from '../model/dims.ts';
+import { cpCommTypeOf, type TransformerDims } from '../model/dims.ts';
 import type { FrameworkName, FrameworkTarget, PlanRequest } from '../schema/index.ts';
 import { type ReplicaShape, recomputeModules } from './config-space.ts';
 import { megatronVariant } from './layer-solver.ts';
@@ -106,7 +106,7 @@ export function familyShape(
     pp,
     dp: config.dp,
     cp: config.cp,
-    cpCommType: ctx.request.parallel?.cpCommType ?? 'p2p',
+    cpCommType: cpCommTypeOf(ctx.request),
     // config.ep is carved from dp·cp; experts folded over the tp ranks multiply it by tp.
     ep: config.ep * (family.expertsOverTp ? family.tp : 1),
     // The search splits experts over the stage's tensor-parallel ranks like every other GEMM.

@@ -1,6 +1,6 @@
 import type { Cluster } from '../cluster/cluster.ts';
 import { type PipelineConfig, pipelineConfig } from '../cost/pipeline-config.ts';
-import { type BuildOptions, resolveDims, type TransformerDims } from '../model/dims.ts';
+import { type BuildOptions, cpCommTypeOf, resolveDims, type TransformerDims } from '../model/dims.ts';
 import type { PlannedModel } from '../model/planned.ts';
 import type { FrameworkName, PlanRequest } from '../schema/index.ts';
 import {
@@ -135,7 +135,7 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
     const build: BuildOptions = {
       microBatch: mb,
       precision: request.training.precision,
-      contextParallel: { degree: cp, commType: request.parallel?.cpCommType ?? 'p2p' },
+      contextParallel: { degree: cp, commType: cpCommTypeOf(request) },
       expertParallel: ep,
     };
     const key = `${mb}|${cp}|${ep}`;

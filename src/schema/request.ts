@@ -25,7 +25,10 @@ export const ParallelSpec = z
     dp: degree.optional(),
     /** Context parallelism: each device holds seqLen / cp tokens of every sequence. */
     cp: degree.optional(),
-    /** How context parallelism exchanges keys and values (default p2p: a ring overlapped with attention). */
+    /**
+     * How context parallelism exchanges keys and values (default p2p: a ring overlapped with attention;
+     * a2a for a model with a sliding window, which Transformer Engine runs only over a2a or allgather).
+     */
     cpCommType: CpCommType.optional(),
     /** Expert parallelism: experts split over ep devices carved from dp · cp, tokens routed all-to-all. */
     ep: degree.optional(),

@@ -150,8 +150,12 @@ function checkExport(p: Plan, request: PlanRequest): Checked {
   const etp = Number(ns.values.get('expert_tensor_parallel_size') ?? tp);
   expect([tp, pp, world / (tp * pp * cp), cp]).toEqual([s.tp, s.pp, s.dp, s.cp]);
   if (ns.values.has('num_experts')) expect([ep, etp]).toEqual([s.ep, s.etp]);
+  // The exchange the request names, else (README) a2a for a model with a window shorter than its sequence.
+  const windowed =
+    request.model.kind === 'transformer' &&
+    (request.model.slidingWindow?.size ?? Number.POSITIVE_INFINITY) < request.model.seqLen;
   expect(ns.values.get('cp_comm_type') ?? ['p2p']).toEqual([
-    s.cp > 1 ? (request.parallel?.cpCommType ?? 'p2p') : 'p2p',
+    s.cp > 1 ? (request.parallel?.cpCommType ?? (windowed ? 'a2a' : 'p2p')) : 'p2p',
   ]);
   expect(Number(ns.values.get('global_batch_size')) / (micro * s.dp)).toBe(s.microbatches);
   expect(ns.values.get('sequence_parallel') === true).toBe(s.sequenceParallel && s.tp > 1);
@@ -293,14 +297,15 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
       ({ ns }) => expect(ns.values.get('attention_backend')).toBe('flash'),
     ],
     [
-      'sliding-window attention on every other block (gpt-oss), context parallel over all-to-all',
+      'sliding-window attention on every other block (gpt-oss), context parallel over all-to-all by default',
       requestOf(
         { ...llama, slidingWindow: { size: 128, fullAttentionEvery: 2 } },
-        { tp: 2, pp: 1, dp: 4, cp: 2, cpCommType: 'a2a', sequenceParallel: true },
+        { tp: 2, pp: 1, dp: 4, cp: 2, sequenceParallel: true },
       ),
       ({ ns }) => {
         expect(ns.values.get('window_size')).toBe('127,0');
         expect(ns.values.get('window_attn_skip_freq')).toBe('2');
+        expect(ns.values.get('cp_comm_type')).toEqual(['a2a']);
       },
     ],
     [
@@ -496,7 +501,7 @@ describe('what Megatron-LM cannot run is refused with the reason', () => {
   it('a sliding window under the context-parallel p2p ring', async () => {
     const request = requestOf(
       { ...llama, slidingWindow: { size: 128, fullAttentionEvery: 2 } },
-      { tp: 2, pp: 1, dp: 4, cp: 2, sequenceParallel: true },
+      { tp: 2, pp: 1, dp: 4, cp: 2, cpCommType: 'p2p', sequenceParallel: true },
     );
     expect(await refusal(request)).toMatch(/sliding window only with the all-to-all or all-gather exchange/);
   });

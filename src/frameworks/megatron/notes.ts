@@ -1,5 +1,5 @@
 /** What a Megatron-LM user should know about an expressible export: how it maps, what it assumes. */
-import type { MoeDims, TransformerDims } from '../../model/dims.ts';
+import { cpCommTypeOf, type MoeDims, type TransformerDims } from '../../model/dims.ts';
 import type { CpCommType } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
 
@@ -41,7 +41,7 @@ export function megatronNotes(ctx: ExportContext, facts: ExportFacts): string[] 
     );
   }
   if (dims.moe !== null) notes.push(...moeNotes(ctx, dims.moe, facts));
-  if (cp > 1) notes.push(...contextNotes(dims, cp, ctx.request.parallel?.cpCommType ?? 'p2p'));
+  if (cp > 1) notes.push(...contextNotes(dims, cp, cpCommTypeOf(ctx.request)));
   if (dims.mla !== null) {
     notes.push(
       "Multi-latent attention rotates its position dims with Megatron's default YaRN at scaling factor 1.0, which is plain RoPE; give --rope-type and --rotary-scaling-factor for a context-extended run.",

@@ -1,5 +1,5 @@
 import { stringify } from 'smol-toml';
-import type { TransformerDims } from '../../model/dims.ts';
+import { cpCommTypeOf, type TransformerDims } from '../../model/dims.ts';
 import type { ExportFile, Exports } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
 import { requestedOverlaps } from '../framework.ts';
@@ -195,7 +195,7 @@ export function torchtitanExport(ctx: ExportContext): TorchtitanExport {
     model: modelSelection(model),
     modelParts: parts,
     asyncTensorParallel: policy.tensorParallelOverlap,
-    cpCommType: request.parallel?.cpCommType ?? 'p2p',
+    cpCommType: cpCommTypeOf(request),
     fp8: request.training.precision === 'fp8' ? { experts: dims.moe !== null } : null,
   });
   const notes = [...modelNotes(dims, model), ...runtimeNotes(ctx)];
