@@ -136,12 +136,17 @@ export function flashAttentionSec(
  * 2024, arXiv 2407.08608) measures both on H100 SXM5 in BF16 at head dim 128: forward, causal, 4k–16k
  * tokens, cuDNN 518–539 TFLOP/s against FlashAttention-2's 319–335; backward 499–516 against
  * 310–322 — 1.59–1.66× at every length from 2k, causal or not. A 'flash2' model's attention therefore
- * reaches 1/1.6 of the fused kernel's share on Hopper. Blackwell has no published figure and takes
- * Hopper's; on Ampere and older FlashAttention-2 is the generation's own kernel, as AMD's is on CDNA 3.
+ * reaches 1/1.6 of the fused kernel's share on Hopper. On Blackwell, where cuDNN runs the fifth
+ * generation's tensor-core instructions and FlashAttention-2 does not, NVIDIA's own B200 benchmark
+ * (NVIDIA/cudnn-frontend benchmark/sdpa_benchmark_training/artifacts/
+ * sdpa_bf16_benchmark_results_NVIDIA_B200.csv: PyTorch's cuDNN backend against flash-attn 2.7.4,
+ * BF16, causal, GQA, head dim 128) has cuDNN 2.5× faster at 4k tokens and 2.9–3.3× from 8k to 128k,
+ * forward and backward alike: 1/3. On Ampere and older FlashAttention-2 is the generation's own
+ * kernel, as AMD's is on CDNA 3.
  */
 const FLASH_ATTENTION_2_SHARE: Partial<Record<GpuGeneration, number>> = {
   hopper: 1 / 1.6,
-  blackwell: 1 / 1.6,
+  blackwell: 1 / 3,
 };
 
 /** The share of the fused kernel's attention efficiency FlashAttention-2 reaches on a generation. */
