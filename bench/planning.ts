@@ -78,6 +78,12 @@ const CASES: readonly Case[] = [
     repeats: 1,
     request: example('mixtral-8x22b-256xb200.request.json'),
   },
+  {
+    name: 'gpt-oss-120b on 64 B200 (128 small experts, sliding windows)',
+    targetSec: 20,
+    repeats: 1,
+    request: example('gpt-oss-120b-64xb200.request.json'),
+  },
 ];
 
 /** Planning wall time, median of `repeats`, on this machine. */
