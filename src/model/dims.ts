@@ -111,20 +111,24 @@ export function swigluFfnHidden(hidden: number): number {
   return Math.ceil(Math.floor((2 * 4 * hidden) / 3) / multipleOf) * multipleOf;
 }
 
+/** A window's keys per query where it is shorter than the sequence, else null (it windows nothing). */
+function windowWithin(window: { readonly size: number } | null | undefined, seqLen: number): number | null {
+  return window !== null && window !== undefined && window.size < seqLen ? window.size : null;
+}
+
+/** The model's sliding window where some block attends through one (block 1 always does then), else null. */
+export function slidingWindowSize(dims: TransformerDims): number | null {
+  return windowWithin(dims.slidingWindow, dims.seqLen);
+}
+
 /**
  * The window of block `index` (from 0): its keys per query, or null where it attends to the whole
  * sequence. Block n (counting from 1) attends fully when n is a multiple of fullAttentionEvery, as
- * Megatron-Core's is_layer_window_attention decides; a window as long as the sequence is no window.
+ * Megatron-Core's is_layer_window_attention decides.
  */
 export function attentionWindow(dims: TransformerDims, index: number): number | null {
-  const w = dims.slidingWindow;
-  if (w === null || !windowsAnyBlock(dims)) return null;
-  return w.fullAttentionEvery !== null && (index + 1) % w.fullAttentionEvery === 0 ? null : w.size;
-}
-
-/** Whether some block attends through a window shorter than the sequence (block 1 always does then). */
-export function windowsAnyBlock(dims: TransformerDims): boolean {
-  return dims.slidingWindow !== null && dims.slidingWindow.size < dims.seqLen;
+  const every = dims.slidingWindow?.fullAttentionEvery ?? null;
+  return every !== null && (index + 1) % every === 0 ? null : slidingWindowSize(dims);
 }
 
 /**
@@ -140,9 +144,7 @@ export function cpCommTypeOf(request: {
   const stated = request.parallel?.cpCommType;
   if (stated !== undefined) return stated;
   const m = request.model;
-  return m.kind === 'transformer' && m.slidingWindow !== undefined && m.slidingWindow.size < m.seqLen
-    ? 'a2a'
-    : 'p2p';
+  return m.kind === 'transformer' && windowWithin(m.slidingWindow, m.seqLen) !== null ? 'a2a' : 'p2p';
 }
 
 /** The gated MLPs: a gate and an up projection, multiplied. */

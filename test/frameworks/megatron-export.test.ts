@@ -314,6 +314,11 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
       ({ ns }) => expect(ns.values.has('window_attn_skip_freq')).toBe(false),
     ],
     [
+      'a window as long as the sequence windows nothing: full attention, no window argument',
+      requestOf({ ...llama, slidingWindow: { size: 4096 } }, { tp: 2, pp: 2, dp: 4, sequenceParallel: true }),
+      ({ ns }) => expect(ns.values.has('window_size')).toBe(false),
+    ],
+    [
       'heads wider than hidden / heads (Qwen3 style): --kv-channels',
       requestOf({ ...llama, headDim: 128 }, { tp: 2, pp: 2, dp: 4, sequenceParallel: true }),
       ({ ns }) => expect(ns.values.get('kv_channels')).toBe('128'),

@@ -5,7 +5,7 @@
  * tied embeddings, an FFN of 4h, and a vocabulary padded to a multiple of 128 × tp. Every one of
  * them is therefore said explicitly.
  */
-import type { MlaDims, MoeDims, TransformerDims } from '../../model/dims.ts';
+import { type MlaDims, type MoeDims, slidingWindowSize, type TransformerDims } from '../../model/dims.ts';
 import type { Activation } from '../../schema/index.ts';
 import type { Arg } from './args.ts';
 
@@ -53,16 +53,18 @@ function attentionArgs(d: TransformerDims): Arg[] {
 }
 
 /**
- * Sliding-window attention: --window-size is Transformer Engine's (left, right) window, a query
- * seeing `left` keys before it and itself (so size − 1, 0); --window-attn-skip-freq N makes every N-th
- * layer attend fully (transformer/utils.py is_layer_window_attention).
+ * Sliding-window attention, where the window is shorter than the sequence (a longer one windows
+ * nothing and is priced as full attention): --window-size is Transformer Engine's (left, right)
+ * window, a query seeing `left` keys before it and itself (so size − 1, 0); --window-attn-skip-freq N
+ * makes every N-th layer attend fully (transformer/utils.py is_layer_window_attention).
  */
 function windowArgs(d: TransformerDims): Arg[] {
-  const w = d.slidingWindow;
-  if (w === null) return [];
+  const size = slidingWindowSize(d);
+  if (size === null) return [];
+  const every = d.slidingWindow?.fullAttentionEvery ?? null;
   return [
-    ['--window-size', `${w.size - 1},0`],
-    ...(w.fullAttentionEvery === null ? [] : [['--window-attn-skip-freq', w.fullAttentionEvery] as const]),
+    ['--window-size', `${size - 1},0`],
+    ...(every === null ? [] : [['--window-attn-skip-freq', every] as const]),
   ];
 }
 

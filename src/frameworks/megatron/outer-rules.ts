@@ -4,7 +4,7 @@
  * MoE layer's and TransformerConfig's rules on expert degrees, and what Transformer Engine's
  * context-parallel attention (the only attention Megatron runs with cp > 1) needs.
  */
-import { windowsAnyBlock } from '../../model/dims.ts';
+import { slidingWindowSize } from '../../model/dims.ts';
 import type { RunShape } from '../framework.ts';
 
 /** Every rank is in one tp × cp × pp × dp grid (validate_args derives dp as world / (tp·pp·cp)). */
@@ -33,7 +33,7 @@ export function contextParallelProblems(shape: RunShape): (string | null)[] {
       : "context parallelism runs in Transformer Engine's flash or fused attention, not the unfused (eager) attention priced",
     // Transformer Engine v2.8 attn_forward_func_with_cp: "Context parallelism does not support
     // sliding window attention" unless cp_comm_type is a2a or all_gather.
-    windowsAnyBlock(m) && shape.cpCommType === 'p2p'
+    slidingWindowSize(m) !== null && shape.cpCommType === 'p2p'
       ? "Transformer Engine's context-parallel attention runs a sliding window only with the all-to-all or all-gather exchange (cpCommType a2a or allgather), not the p2p ring"
       : null,
   ];

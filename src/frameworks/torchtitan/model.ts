@@ -6,7 +6,7 @@
  * llama3 does not derive (./expert-models.ts). The companion Python files that register all but a
  * shipped flavor are written in ./companion.ts.
  */
-import { type TransformerDims, windowsAnyBlock } from '../../model/dims.ts';
+import { slidingWindowSize, type TransformerDims } from '../../model/dims.ts';
 import { type DeepSeekV3Args, expertModel, type Qwen3Args } from './expert-models.ts';
 
 /** `TransformerModelArgs` of torchtitan's llama3 (models/llama3/model/args.py) that size the model. */
@@ -192,10 +192,11 @@ function needsExpertModel(d: TransformerDims): boolean {
 
 /** The model torchtitan builds for a transformer, or why none of its models is the priced one. */
 export function torchtitanModel(d: TransformerDims): TorchtitanModel {
-  if (windowsAnyBlock(d))
+  const window = slidingWindowSize(d);
+  if (window !== null)
     return {
       kind: 'none',
-      reason: `none of its models (llama3, qwen3, deepseek_v3) nor meshplan's GPT model attends through a sliding window, and the plan prices ${d.slidingWindow!.size}-token windows`,
+      reason: `none of its models (llama3, qwen3, deepseek_v3) nor meshplan's GPT model attends through a sliding window, and the plan prices ${window}-token windows`,
     };
   if (needsExpertModel(d)) {
     const model = expertModel(d);
