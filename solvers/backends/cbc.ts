@@ -16,8 +16,13 @@ import type { MilpBackend, MilpResult, MilpSolveOptions } from './backend.ts';
 import type { LinearModel } from './linearise.ts';
 import { writeLpFile } from './lp-file.ts';
 
-/** CBC's threads: the machines meshplan runs on have 2+ cores, and Alpa's own call uses 2. */
-const CBC_THREADS = 2;
+/**
+ * CBC's threads for meshplan's own solves: one. CBC 2.10's parallel branch-and-cut can deadlock starting
+ * its threads (their log: "waiting to start 10.0", the main thread "waiting for threads") and then sits
+ * until `-sec`: measured 5 times in 3,000 solves of 6-node problems on 2 loaded cores, none with one
+ * thread. One thread also leaves the other core to the elimination DP that `auto` races against CBC.
+ */
+const DEFAULT_CBC_THREADS = 1;
 /** Time after `-sec` before the process is killed: CBC checks its clock between nodes only. */
 const KILL_GRACE_SEC = 1;
 
@@ -52,11 +57,12 @@ export interface CbcRun {
  * Runs `cbc` on an LP file text and reads its solution file. `mipStart` (column name → value) is handed
  * over as CBC's -mipstart, so its search starts from that incumbent. Everything up to the process start
  * is synchronous, so that a caller can start CBC and then run a synchronous solver of its own alongside.
+ * `threads` is CBC's -threads (one unless a caller, such as the benchmark that replays Alpa's call, asks).
  */
 export async function runCbc(
   lpText: string,
   timeLimitSec: number,
-  options: { signal?: AbortSignal; mipStart?: ReadonlyMap<string, number> } = {},
+  options: { signal?: AbortSignal; mipStart?: ReadonlyMap<string, number>; threads?: number } = {},
 ): Promise<CbcRun> {
   const binary = cbcPath();
   if (binary === null) throw new SolverBackendError('cbc', 'the cbc binary is not on PATH');
@@ -65,7 +71,13 @@ export async function runCbc(
     const modelFile = join(dir, 'model.lp');
     const solutionFile = join(dir, 'solution.txt');
     writeFileSync(modelFile, lpText);
-    const args = [modelFile, '-threads', String(CBC_THREADS), '-timeMode', 'elapsed'];
+    const args = [
+      modelFile,
+      '-threads',
+      String(options.threads ?? DEFAULT_CBC_THREADS),
+      '-timeMode',
+      'elapsed',
+    ];
     args.push('-sec', String(Math.max(0.01, timeLimitSec)), '-ratioGap', '0', '-allowableGap', '0');
     if (options.mipStart !== undefined) {
       const startFile = join(dir, 'start.txt');
