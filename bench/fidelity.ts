@@ -132,10 +132,17 @@ interface FidelityRow {
   readonly plannerSpeedup: number | null;
 }
 
+/** How a borrowed fit was carried over, for the report. */
+function borrowedNote(generation: GpuGeneration, fit: GenerationFit): string {
+  return fit.origin === generation || fit.origin === 'all-generations'
+    ? ''
+    : `, matmul scaled by the published GEMM shares of ${fit.origin} and ${generation}`;
+}
+
 function factorsTable(fits: Map<GpuGeneration, GenerationFit>): string[] {
   return [...fits].map(
     ([generation, fit]) =>
-      `- ${generation}: ${JSON.stringify(fit.factors)} (fitted on ${fit.runs} ${fit.origin} runs, mean |error| ${fit.meanAbsErrorPct.toFixed(1)}%)`,
+      `- ${generation}: ${JSON.stringify(fit.factors)} (fitted on ${fit.runs} ${fit.origin} runs${borrowedNote(generation, fit)}, mean |error| ${fit.meanAbsErrorPct.toFixed(1)}%)`,
   );
 }
 

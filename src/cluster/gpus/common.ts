@@ -1,3 +1,5 @@
+import type { GpuGeneration } from '../../schema/index.ts';
+
 /*
  * What the catalog's generation files share: the unit the vendors' "GB" of HBM stands for, the
  * calibration knobs, and the talks whose nccl-tests figures several generations cite.
@@ -33,7 +35,9 @@ export const GiB = 2 ** 30;
  *   start 0.6: those runs used eager attention.
  * - Hopper, on 19 H100/H200 runs (Megatron README 9, DGX Cloud recipes 3, NeMo 2, Megatron-Bridge 2,
  *   torchtitan 2, Nemotron-4 1): matmul 0.693, attention 0.358; in-sample 6.0%.
- * - Blackwell has 2 runs, fewer than one more than its 2 fitted factors: it borrows Hopper's fit.
+ * - Blackwell has 2 runs, fewer than one more than its 2 fitted factors: it borrows Hopper's fit,
+ *   matmul scaled by the generations' published GEMM shares (ACHIEVABLE_MATMUL_SHARE): 0.693 ×
+ *   77.6 / 80.3 = 0.669.
  * tpOverlap 0.5 (share of tensor-parallel collectives Transformer Engine's overlap hides) and network
  * 0.96 (share of the NIC's line rate NCCL reaches across nodes: 192 of 200 GB/s on DGX A100, 381.8 of
  * 400 on B200) describe the runtime and the network, not a kernel, and are not fitted. V100 has no
@@ -61,7 +65,7 @@ export const hopperEfficiency = {
   tpOverlap: 0.5,
   network: 0.96,
 } as const;
-export const blackwellEfficiency = hopperEfficiency;
+export const blackwellEfficiency = { ...hopperEfficiency, matmul: 0.669 } as const;
 
 /**
  * MI300X's own set. No published MI300X run calibrates it: these are Hopper's starting values,
@@ -98,6 +102,29 @@ export const GTC24_NCCL_SLIDE =
 export const ML_ENGINEERING_NETWORK =
   'stas00/ml-engineering network/README.md (commit 744d01e), ' +
   'https://github.com/stas00/ml-engineering/blob/master/network/README.md';
+
+/**
+ * Stas Bekman's Maximum Achievable Matmul FLOPS (MAMF) table: the best BF16 `matmul` throughput
+ * mamf-finder.py finds over a sweep of shapes, one GPU at a time, on PyTorch 2.6–2.7.
+ */
+export const ML_ENGINEERING_MAMF =
+  'stas00/ml-engineering compute/accelerator/README.md, "Maximum Achievable Matmul FLOPS comparison table" (commit 744d01e), ' +
+  'https://github.com/stas00/ml-engineering/blob/master/compute/accelerator/README.md';
+
+/**
+ * How close each generation's best GEMM comes to its dense BF16 peak, from ML_ENGINEERING_MAMF: A100
+ * SXM 271.2 of 312 TFLOP/s, H100 SXM 794.5 of 989 (H200 the same), B200 SXM 1,745 of 2,250. A
+ * generation with too few published runs of its own borrows a neighbour's fitted matmul factor scaled
+ * by the ratio of these shares (calibration/by-generation.ts `borrowedFactors`): the factor is a share
+ * of the lender's peak, and the borrower's GEMMs reach a different share of their own. Volta has no
+ * figure; CDNA 3 is left out because its figure is the software's more than the chip's (MI300X: 60.1%
+ * on ROCm 6.2 in the table's earlier edition, 51.4% on ROCm 6.3 in this one).
+ */
+export const ACHIEVABLE_MATMUL_SHARE: Readonly<Partial<Record<GpuGeneration, number>>> = {
+  ampere: 271.2 / 312,
+  hopper: 794.5 / 989,
+  blackwell: 1745 / 2250,
+};
 
 /** nccl-tests' `-b 8G` and `-b 16G`: binary gigabytes. */
 export const EIGHT_GIB = 8 * GiB;

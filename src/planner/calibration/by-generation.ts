@@ -2,6 +2,7 @@
  * Calibration over published runs (DESIGN.md §10): one set of factors per GPU generation, shared by
  * every source of that generation, and leave-one-source-out — fit without a source, predict it.
  */
+import { ACHIEVABLE_MATMUL_SHARE } from '../../cluster/gpus/common.ts';
 import type { Efficiency, GpuGeneration, Residual } from '../../schema/index.ts';
 import {
   type CalibratedFactor,
@@ -51,6 +52,23 @@ export const PUBLISHED_FIT_FACTORS = ['matmul', 'attention'] as const satisfies 
  */
 const MIN_RUNS = PUBLISHED_FIT_FACTORS.length + 1;
 
+/**
+ * The factors `borrower` takes from `lender`'s fit: the same, but for matmul, scaled by how close each
+ * generation's best GEMM comes to its peak (ACHIEVABLE_MATMUL_SHARE, published microbenchmarks, never
+ * these runs). Fitted on A100 runs, Ampere's matmul is 0.759; Hopper's 0.693 scaled so gives 0.750.
+ * Unchanged where either generation has no published figure.
+ */
+export function borrowedFactors(
+  factors: Efficiency,
+  lender: GpuGeneration,
+  borrower: GpuGeneration,
+): Efficiency {
+  const from = ACHIEVABLE_MATMUL_SHARE[lender];
+  const to = ACHIEVABLE_MATMUL_SHARE[borrower];
+  if (lender === borrower || from === undefined || to === undefined) return factors;
+  return { ...factors, matmul: Math.round(((factors.matmul * to) / from) * 1000) / 1000 };
+}
+
 export interface GenerationFit {
   readonly factors: Efficiency;
   /** The generation whose runs were fitted (its own, or a neighbour's), or all of them. */
@@ -83,7 +101,7 @@ export class Calibrator {
   /**
    * Factors for every generation in `wanted`, fitted on `training`'s runs of that generation. A
    * generation with fewer runs than factors there borrows the fit of its nearest generation that has
-   * enough, else of all of `training` together: the best a fit that never saw the generation can
+   * enough (`borrowedFactors`), else of all of `training` together: the best a fit that never saw the generation can
    * say (never the catalog's values, which may have been fitted on the very runs held out).
    */
   async byGeneration(
@@ -101,11 +119,13 @@ export class Calibrator {
       // A borrowed fit starts where the lender's own does, so the lender's fit is reused as it is.
       const starter = runs[0] ?? wanted.find((r) => r.generation === generation)!;
       const fit = await this.fit(runs, catalogEfficiency(starter.request));
+      const factors =
+        origin === 'all-generations' ? fit.factors : borrowedFactors(fit.factors, origin, generation);
       onProgress(
-        `  ${generation}: from ${origin} (${runs.length} runs), ${JSON.stringify(fit.factors)}, ${fit.meanAbsErrorPct.toFixed(1)}%`,
+        `  ${generation}: from ${origin} (${runs.length} runs), ${JSON.stringify(factors)}, ${fit.meanAbsErrorPct.toFixed(1)}%`,
       );
       out.set(generation, {
-        factors: fit.factors,
+        factors,
         origin,
         runs: runs.length,
         meanAbsErrorPct: fit.meanAbsErrorPct,
