@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { GiB } from '../src/cluster/gpus/common.ts';
+import { ACHIEVABLE_MATMUL_SHARE, GiB } from '../src/cluster/gpus/common.ts';
 import { Calibrator, type GenerationFit, type HeldOut } from '../src/planner/calibration/by-generation.ts';
 import { withFactors } from '../src/planner/calibration/fit.ts';
 import { estimate } from '../src/planner/estimate.ts';
@@ -132,11 +132,14 @@ interface FidelityRow {
   readonly plannerSpeedup: number | null;
 }
 
-/** How a borrowed fit was carried over, for the report. */
+/** How a borrowed fit was carried over (calibration/by-generation.ts `borrowedFactors`), for the report. */
 function borrowedNote(generation: GpuGeneration, fit: GenerationFit): string {
-  return fit.origin === generation || fit.origin === 'all-generations'
-    ? ''
-    : `, matmul scaled by the published GEMM shares of ${fit.origin} and ${generation}`;
+  if (fit.origin === generation || fit.origin === 'all-generations') return '';
+  const scaled =
+    ACHIEVABLE_MATMUL_SHARE[fit.origin] !== undefined && ACHIEVABLE_MATMUL_SHARE[generation] !== undefined;
+  return scaled
+    ? `, matmul scaled by the published GEMM shares of ${fit.origin} and ${generation}`
+    : `, unscaled (no published GEMM share for ${generation})`;
 }
 
 function factorsTable(fits: Map<GpuGeneration, GenerationFit>): string[] {

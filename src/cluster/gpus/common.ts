@@ -104,16 +104,11 @@ export const ML_ENGINEERING_NETWORK =
   'https://github.com/stas00/ml-engineering/blob/master/network/README.md';
 
 /**
- * Stas Bekman's Maximum Achievable Matmul FLOPS (MAMF) table: the best BF16 `matmul` throughput
- * mamf-finder.py finds over a sweep of shapes, one GPU at a time, on PyTorch 2.6–2.7.
- */
-export const ML_ENGINEERING_MAMF =
-  'stas00/ml-engineering compute/accelerator/README.md, "Maximum Achievable Matmul FLOPS comparison table" (commit 744d01e), ' +
-  'https://github.com/stas00/ml-engineering/blob/master/compute/accelerator/README.md';
-
-/**
- * How close each generation's best GEMM comes to its dense BF16 peak, from ML_ENGINEERING_MAMF: A100
- * SXM 271.2 of 312 TFLOP/s, H100 SXM 794.5 of 989 (H200 the same), B200 SXM 1,745 of 2,250. A
+ * How close each generation's best GEMM comes to its dense BF16 peak, from Stas Bekman's Maximum
+ * Achievable Matmul FLOPS (MAMF) table (stas00/ml-engineering compute/accelerator/README.md at commit
+ * 744d01e: the best BF16 `matmul` mamf-finder.py finds over a sweep of shapes, one GPU at a time, on
+ * PyTorch 2.6–2.7): A100 SXM 271.2 of 312 TFLOP/s, H100 SXM 794.5 of 989 (H200 the same), B200 SXM
+ * 1,745 of 2,250. A
  * generation with too few published runs of its own borrows a neighbour's fitted matmul factor scaled
  * by the ratio of these shares (calibration/by-generation.ts `borrowedFactors`): the factor is a share
  * of the lender's peak, and the borrower's GEMMs reach a different share of their own. Volta has no
