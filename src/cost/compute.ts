@@ -49,9 +49,16 @@ function attentionGrid(op: GraphOp, share: OpShare): AttentionGrid {
   };
 }
 
-/** The key positions an attention op's queries may read: its whole key sequence t, unsplit. */
+/**
+ * The key positions an attention op's queries may read, unsplit: the dims it contracts that its query
+ * (first operand) lacks — the key sequence, whatever letter a graph gives it (the head dim is in the
+ * query too).
+ */
 function keyPositions(op: GraphOp): number {
-  return op.dimSize[DIM.keySeq] ?? 0;
+  const query = op.einsum.inputs[0] ?? '';
+  let keys = 1;
+  for (const l of op.einsum.contracted) if (!query.includes(l)) keys *= op.dimSize[l] ?? 1;
+  return keys;
 }
 
 /** An op's kernel time per pass, and the part of its backward that computes weight gradients. */

@@ -216,6 +216,33 @@ describe('sliding-window attention (model.slidingWindow)', () => {
     expect(performedAttentionFlops(1e15, false, 128, 8192)).toBe(1e15);
   });
 
+  it('reads the key positions from the einsum, whatever letter a hand-written graph gives them', () => {
+    const seq = 16384;
+    const graphOf = (window: number | null) =>
+      parseGraph({
+        tensors: ['q', 'k', 'v', 'o'].map((name) => ({ name, shape: [1, seq, 32, 128] })),
+        ops: [
+          {
+            name: 'attn',
+            kind: 'attention',
+            einsum: 'bqnd,bknd,bknd->bqnd',
+            inputs: ['q', 'k', 'v'],
+            output: 'o',
+            causal: true,
+            ...(window === null ? {} : { window }),
+          },
+        ],
+      });
+    const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 1 }));
+    const secOf = (window: number | null) => {
+      const graph = graphOf(window);
+      const ctx = costContext(graph, logicalMesh(cluster, [1, 1]), cluster.gpu, 'none');
+      return costOfOp(graph.ops[0]!, { split: [null, null] }, false, ctx).forwardSec - KERNEL_LAUNCH_SEC;
+    };
+    const share = (bandTiles(1024, seq) * 128 * 128) / (seq * seq) / 0.5;
+    expect(secOf(1024)).toBeCloseTo(share * secOf(null), 12);
+  });
+
   it("windows every block but each second's (gpt-oss), whose attention then costs a fraction of the full one", () => {
     const seqLen = 16384;
     const model = build(
