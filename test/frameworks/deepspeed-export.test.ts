@@ -120,8 +120,13 @@ function checkConfig(config: Record<string, unknown>): void {
   expect(precisions).toHaveLength(1);
   expect(config[precisions[0]!]).toEqual({ enabled: true });
   const zero = config.zero_optimization as Record<string, unknown>;
-  // Counts (the stage, ZeRO-3's prefetch and live-parameter budgets in elements) are integers.
-  const counts = ['stage', 'stage3_prefetch_bucket_size', 'stage3_max_live_parameters'];
+  // Counts (the stage, ZeRO-3's prefetch, live-parameter and reuse budgets in elements) are integers.
+  const counts = [
+    'stage',
+    'stage3_prefetch_bucket_size',
+    'stage3_max_live_parameters',
+    'stage3_max_reuse_distance',
+  ];
   for (const [key, value] of Object.entries(zero)) {
     expect(reference.zero, key).toHaveProperty([key]);
     if (counts.includes(key)) expect(Number.isInteger(value) && (value as number) >= 0, key).toBe(true);
@@ -367,5 +372,66 @@ describe('stageCuts: exactly the cuts the partition methods give', () => {
         expect(new Set(deepspeed.stageCuts(shape)!.map((c) => c.join(',')))).toEqual(expected);
       }
     }
+  });
+});
+
+/**
+ * DeepSpeed v0.16.4's ZeRO-3 release rule replayed (partitioned_param_coordinator.py: a submodule's
+ * parameters are gathered when it runs unless still held, and released after it unless the trace
+ * reuses them within `maxReuse` elements; the prefetcher, which may only hold more, left out), over a
+ * GPT model run forward and then, block by block, recomputed and run backward. Returns how many times
+ * each block's parameters are gathered in one step, in units of the block.
+ */
+function gathersPerBlock(h: number, blocks: number, maxReuse: number): number {
+  // A GPT block's submodules in forward order (LayerNorms stay whole: under the persistence threshold).
+  const forward = [3 * h * h + 3 * h, h * h + h, 4 * h * h + 4 * h, 4 * h * h + h].map((numel, i) => ({
+    i,
+    numel,
+  }));
+  const trace: { id: string; numel: number }[] = [];
+  const visit = (b: number, order: typeof forward) =>
+    trace.push(...order.map(({ i, numel }) => ({ id: `${b}.${i}`, numel })));
+  for (let b = 0; b < blocks; b++) visit(b, forward);
+  for (let b = blocks - 1; b >= 0; b--) {
+    visit(b, forward); // the recomputation
+    visit(b, [...forward].reverse()); // the backward
+  }
+  const held = new Set<string>();
+  let gathered = 0;
+  trace.forEach(({ id, numel }, t) => {
+    if (!held.has(id)) gathered += numel;
+    held.add(id);
+    let traversed = 0;
+    for (const later of trace.slice(t + 1)) {
+      if (traversed >= maxReuse) break;
+      if (later.id === id) return; // reused soon enough: kept
+      traversed += later.numel;
+    }
+    held.delete(id);
+  });
+  const block = forward.reduce((sum, s) => sum + s.numel, 0);
+  return gathered / (blocks * block);
+}
+
+describe('ZeRO-3 gathers as priced under recomputation', () => {
+  // GPT-3 175B's block: 1.8 billion parameters, past DeepSpeed's default reuse distance of 1e9.
+  const big = request({
+    model: gptModel(8, 12288, 51200),
+    cluster: { ...dgxA100, nodes: 2 },
+    training: { globalBatch: 64, precision: 'bf16' },
+  });
+  const summary = summaryOf({ dp: 16, pp: 1, microBatch: 2, microbatches: 2, zero: 3, recompute: 'full' });
+  const zero3 = buildExports(big, summary, stagesOf([8], megatronLayout(7, false), [1, 1])).deepspeed.config
+    .zero_optimization as Record<string, number>;
+
+  it('the default reuse distance would gather a recomputed GPT-3 block a third time (the oracle sees it)', () => {
+    expect(gathersPerBlock(12288, 4, 1e9)).toBeGreaterThan(2.5);
+    // A block of a 1.3B model (h = 2048, 50M parameters) is kept for its backward at the default.
+    expect(gathersPerBlock(2048, 4, 1e9)).toBeLessThanOrEqual(2);
+  });
+
+  it('the exported reuse distance keeps each recomputed block for its backward: two gathers, as priced', () => {
+    expect(zero3.stage3_max_reuse_distance).toBeGreaterThan(1e9);
+    expect(gathersPerBlock(12288, 4, zero3.stage3_max_reuse_distance!)).toBeLessThanOrEqual(2);
   });
 });

@@ -40,11 +40,22 @@ function zeroSection(
  * (cost/memory.ts zero3WorkingSet): a prefetch bucket of the largest layer's parameters
  * (stage3_prefetch_bucket_size, default 5e7, less than one transformer block of a large model) and
  * room for two of them live (stage3_max_live_parameters, default 1e9), in parameter elements.
+ *
+ * It also prices two gathers of each layer per microbatch (cost/data-parallel.ts): the forward's,
+ * and the backward's, which a recomputed layer shares with its recomputation. v0.16.4 releases a
+ * submodule's parameters after each use unless the trace shows them used again within
+ * stage3_max_reuse_distance elements (default 1e9; partitioned_param_coordinator.py
+ * `__params_to_release`). Between a parameter's use in the recomputation and in the backward lie the
+ * layer's other submodules, each at most twice — under twice the layer — so that distance keeps the
+ * recomputed layer for its backward. At the default, that rule releases a block of more than half a
+ * billion parameters (GPT-3 175B's 1.8 billion) between the two, and only the prefetcher's marks
+ * could save the third gather.
  */
 function stage3Prefetch(largestLayer: number): Record<string, number> {
   return {
     stage3_prefetch_bucket_size: largestLayer,
     stage3_max_live_parameters: Math.max(1e9, 2 * largestLayer),
+    stage3_max_reuse_distance: Math.max(1e9, 2 * largestLayer),
   };
 }
 
