@@ -59,7 +59,11 @@ export function configOf(s: NonNullable<Plan['summary']>, precision: string): st
   if (s.ep > 1) parts.push(`ep${s.ep} etp${s.etp}`);
   parts.push(`mb${s.microBatch}`);
   if (s.virtualStages > 1) parts.push(`vp${s.virtualStages}`);
-  parts.push(`rc=${s.recompute}`, `zero${s.zero}`, precision);
+  parts.push(
+    `rc=${s.recompute}`,
+    `zero${s.zero}${s.zero3Prefetch === false ? ' (no prefetch)' : ''}`,
+    precision,
+  );
   return parts.join(' ');
 }
 

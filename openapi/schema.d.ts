@@ -1499,6 +1499,7 @@ export interface components {
                     trainingDays?: number;
                     virtualStages: number;
                     zero: number;
+                    zero3Prefetch?: boolean;
                 };
             }[];
             assumptions: string[];
@@ -1642,6 +1643,7 @@ export interface components {
                         trainingDays?: number;
                         virtualStages: number;
                         zero: number;
+                        zero3Prefetch?: boolean;
                     };
                 } | {
                     /** @constant */
@@ -1707,6 +1709,7 @@ export interface components {
                         trainingDays?: number;
                         virtualStages: number;
                         zero: number;
+                        zero3Prefetch?: boolean;
                     };
                 } | {
                     /** @constant */
@@ -1757,6 +1760,7 @@ export interface components {
                         trainingDays?: number;
                         virtualStages: number;
                         zero: number;
+                        zero3Prefetch?: boolean;
                     };
                 } | {
                     /** @constant */
@@ -1808,6 +1812,7 @@ export interface components {
                         trainingDays?: number;
                         virtualStages: number;
                         zero: number;
+                        zero3Prefetch?: boolean;
                     };
                 } | {
                     /** @constant */
@@ -1926,6 +1931,7 @@ export interface components {
                 trainingDays?: number;
                 virtualStages: number;
                 zero: number;
+                zero3Prefetch?: boolean;
             } | null;
             /** @enum {string} */
             target?: "any" | "megatron" | "torchtitan" | "deepspeed" | "jax";
@@ -2147,6 +2153,7 @@ export interface components {
                 tp?: number;
                 virtualStages?: number;
                 zero?: 0 | 1 | 2 | 3;
+                zero3Prefetch?: boolean;
             };
             training: {
                 globalBatch: number;

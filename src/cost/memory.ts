@@ -33,13 +33,17 @@ export function paramMemory(elements: number, zero: ZeroStage, dp: number): Para
 }
 
 /**
- * What ZeRO-3 holds unsharded at its peak, besides its shards: the layer that runs and the next one,
- * prefetched (FSDP2's and Megatron-FSDP's default of one unit ahead, DeepSpeed's prefetch bucket), and
- * in the backward the running layer's full gradient until its reduce-scatter. The largest layer sets it.
+ * What ZeRO-3 holds unsharded at its peak, besides its shards: the layer that runs and, with
+ * `prefetch`, the next one (FSDP2's and Megatron-FSDP's default of one unit ahead, DeepSpeed's prefetch
+ * bucket), and in the backward the running layer's full gradient until its reduce-scatter. The
+ * largest layer sets it.
  */
-export function zero3WorkingSet(largestLayerElements: number): Omit<ParamMemory, 'optimizerBytes'> {
+export function zero3WorkingSet(
+  largestLayerElements: number,
+  prefetch: boolean,
+): Omit<ParamMemory, 'optimizerBytes'> {
   return {
-    parametersBytes: 2 * largestLayerElements * WEIGHT_BYTES,
+    parametersBytes: (prefetch ? 2 : 1) * largestLayerElements * WEIGHT_BYTES,
     gradientsBytes: largestLayerElements * GRADIENT_BYTES,
   };
 }

@@ -14,6 +14,11 @@ export interface PipelineConfig {
   readonly microbatches: number;
   readonly recompute: Recompute;
   readonly zero: ZeroStage;
+  /**
+   * ZeRO-3's parameters gathered a layer ahead, hidden behind the running layer (two layers held
+   * whole); false: gathered when needed, one layer held, the gathers exposed.
+   */
+  readonly zero3Prefetch: boolean;
   readonly schedule: ScheduleKind;
   readonly virtualStages: number;
   /** When data-parallel gradients travel (a framework's runtime decides; DESIGN.md §9). */
@@ -45,13 +50,14 @@ export interface PipelineConfig {
 export function pipelineConfig(
   request: PlanRequest,
   chosen: Pick<PipelineConfig, 'dp' | 'microBatch' | 'recompute' | 'zero'> &
-    Partial<Pick<PipelineConfig, 'cp' | 'ep'>>,
+    Partial<Pick<PipelineConfig, 'cp' | 'ep' | 'zero3Prefetch'>>,
 ): PipelineConfig {
   const p = request.parallel;
   const overlapped = p?.overlapGradReduce !== false;
   return {
     cp: 1,
     ep: 1,
+    zero3Prefetch: true,
     ...chosen,
     microbatches: request.training.globalBatch / (chosen.dp * chosen.microBatch),
     schedule: p?.schedule === 'gpipe' ? 'gpipe' : '1f1b',

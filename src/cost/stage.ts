@@ -204,17 +204,22 @@ export function priceStage(
     perStepGatherSec: dense.perStepGatherSec + expert.perStepGatherSec,
     forwardPerMicrobatchSec: dense.forwardPerMicrobatchSec + expert.forwardPerMicrobatchSec,
     backwardPerMicrobatchSec: dense.backwardPerMicrobatchSec + expert.backwardPerMicrobatchSec,
+    gatherPerPassSec: dense.gatherPerPassSec + expert.gatherPerPassSec,
   };
   // ZeRO shards over the peers that hold the same parameters: all replicas, or the experts' group.
   const owned =
     config.zero >= 1 ? denseElements / replicas + (expertElements * config.ep) / replicas : paramElements;
   const backwardSec = series.backwardComputeSec(first, last);
   const forwardSec = series.forwardComputeSec(first, last);
-  // Per-microbatch traffic hides behind its own pass wherever the runtime overlaps the reduction.
+  // Per-microbatch traffic hides behind its own pass wherever the runtime overlaps the reduction;
+  // ZeRO-3's gathers only where the runtime prefetches (a layer cannot run before its own gather).
   const passesOverlap = config.gradientReduction !== 'after-backward';
+  const gathersWait = config.zero === 3 && !config.zero3Prefetch;
+  const waitedSec = gathersWait ? dp.gatherPerPassSec : 0;
   const dpPerMicrobatchSec =
-    exposedGradientSec(dp.forwardPerMicrobatchSec, forwardSec, layers, passesOverlap) +
-    exposedGradientSec(dp.backwardPerMicrobatchSec, backwardSec, layers, passesOverlap);
+    2 * waitedSec +
+    exposedGradientSec(dp.forwardPerMicrobatchSec - waitedSec, forwardSec, layers, passesOverlap) +
+    exposedGradientSec(dp.backwardPerMicrobatchSec - waitedSec, backwardSec, layers, passesOverlap);
   return {
     latencySec: layersSec + ppCommSec + dpPerMicrobatchSec,
     layersSec,
@@ -290,7 +295,7 @@ function stageParamMemory(
   const replicas = config.dp * config.cp;
   const d = paramMemory(dense, config.zero, replicas);
   const e = paramMemory(expert, config.zero, replicas / config.ep);
-  const gathered = zero3WorkingSet(largestLayer);
+  const gathered = zero3WorkingSet(largestLayer, config.zero3Prefetch);
   return {
     parametersBytes:
       d.parametersBytes + e.parametersBytes + fp8Weights * FP8_COPY_BYTES + gathered.parametersBytes,

@@ -45,6 +45,8 @@ export interface RunShape {
   readonly etp: number;
   readonly sequenceParallel: boolean;
   readonly zero: ZeroStage;
+  /** ZeRO-3: the next layer's parameters gathered while one runs (false: each when it is needed). */
+  readonly zero3Prefetch: boolean;
   readonly recompute: Recompute;
   /** What selective recomputation redoes: Megatron-LM's --recompute-modules (default core_attn). */
   readonly recomputeModules: readonly RecomputeModule[];
@@ -79,6 +81,16 @@ export function recomputeModulesProblem(shape: RunShape, framework: string): str
 export function flexDispatcherProblem(shape: RunShape, framework: string): string | null {
   return shape.ep > 1 && shape.model?.moe?.dispatcher === 'flex'
     ? `${framework} exchanges expert-parallel tokens with its own all-to-all, not Megatron-LM's flex dispatcher`
+    : null;
+}
+
+/**
+ * ZeRO-3 that gathers each layer only when it runs, which `framework` cannot be told: FSDP2 (and
+ * Megatron-FSDP and XLA alike) issue the next unit's all-gather while the current one computes.
+ */
+export function unprefetchedZero3Problem(shape: RunShape, framework: string): string | null {
+  return shape.zero === 3 && !shape.zero3Prefetch
+    ? `${framework} always gathers the next layer's parameters ahead (two layers held whole); ZeRO-3 without prefetching is DeepSpeed's (stage3_prefetch_bucket_size 0)`
     : null;
 }
 

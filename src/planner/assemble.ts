@@ -264,6 +264,7 @@ export function assemble(
       ? { recomputeModules: request.parallel.recomputeModules }
       : {}),
     zero: config.zero,
+    ...(config.zero === 3 ? { zero3Prefetch: config.zero3Prefetch } : {}),
     sequenceParallel: stages.some((s) =>
       s.layerPlans.some((lp) =>
         lp.ops.some(

@@ -151,6 +151,16 @@ export function zeroOrder(request: PlanRequest, dp: number): ZeroStage[] {
 }
 
 /**
+ * ZeRO-3's last step of the escalation: prefetching a layer ahead (two held whole), then gathering
+ * each only when it runs (one held, the gathers waited for), unless the request pins it.
+ */
+export function zero3PrefetchOrder(request: PlanRequest, zero: ZeroStage): boolean[] {
+  if (zero !== 3) return [true];
+  const pinned = request.parallel?.zero3Prefetch;
+  return pinned !== undefined ? [pinned] : [true, false];
+}
+
+/**
  * Context-parallel degrees worth planning: powers of two that cut every sequence into 2·cp chunks
  * (causal load balancing) of at least MIN_CP_SHARD tokens — below that the keys' exchange costs
  * more than the activations it saves. Fused attention only; a general graph has no sequence to cut.

@@ -1,5 +1,5 @@
 import { logicalMesh } from '../cluster/mesh.ts';
-import { pipelineConfig } from '../cost/pipeline-config.ts';
+import { type PipelineConfig, pipelineConfig } from '../cost/pipeline-config.ts';
 import { stageLinks } from '../cost/stage.ts';
 import { buildExports, FRAMEWORKS, notRunnable } from '../frameworks/index.ts';
 import { cpCommTypeOf, resolveDims } from '../model/dims.ts';
@@ -57,13 +57,14 @@ export async function estimate(value: unknown): Promise<Plan> {
   }
   const fixed = fixedConfig(request, cluster, model.layers.length - 2);
   const dims = request.model.kind === 'transformer' ? resolveDims(request.model, build) : null;
-  let config = pipelineConfig(request, {
+  const config = pipelineConfig(request, {
     dp: fixed.dp,
     cp,
     ep,
     microBatch: fixed.microBatch,
     recompute: p.recompute ?? 'none',
     zero: p.zero ?? (fixed.dp > 1 ? 1 : 0),
+    zero3Prefetch: p.zero3Prefetch ?? true,
   });
   const solver = new LayerSolver({
     cluster,
@@ -92,39 +93,54 @@ export async function estimate(value: unknown): Promise<Plan> {
     tensorParallelGroups: false,
   };
   const target = request.options.target;
-  if (target !== 'any') {
-    // Priced as the framework runs it; a configuration it cannot run is bad input for this target.
-    const framework = FRAMEWORKS[target];
-    const shape = familyShape(
-      { request, dims, devices: cluster.devices },
-      { tp: fixed.tp, sequenceParallel, expertsOverTp },
-      replica,
-      config,
-      fixed.stageBlocks,
-    );
-    const verdict = framework.runs(shape);
-    if (!verdict.ok) {
-      throw new InvalidInputError([
-        {
-          path: 'options.target',
-          message: `${framework.release} cannot run this configuration: ${verdict.reason}`,
-        },
-      ]);
-    }
-    config = withRuntime(framework, shape, config, request);
-  }
-  // The embedding rides with the first stage and the head with the last (layers 0 and blocks + 1).
-  const L = model.layers.length;
-  let next = 0;
-  const stages = fixed.stageBlocks.map((blocks, i) => {
-    const first = next;
-    const last = i === fixed.stageBlocks.length - 1 ? L - 1 : first + blocks - (i === 0 ? 0 : 1);
-    next = last + 1;
-    return { first, last, series, stageDevices: fixed.tp, choice } as const;
-  });
-  const candidate: Candidate = { model, replica, config, stages, stepSec: 0, goal: target };
   const capacityBytes = cluster.gpu.memoryBytes * request.options.memoryHeadroom;
-  const assembled = assemble(request, cluster, candidate, capacityBytes, null);
+  /** The pinned configuration as the target runs it, assembled, or why the target cannot run it. */
+  const priced = (base: PipelineConfig) => {
+    let runtimeConfig = base;
+    if (target !== 'any') {
+      // Priced as the framework runs it; a configuration it cannot run is bad input for this target.
+      const framework = FRAMEWORKS[target];
+      const shape = familyShape(
+        { request, dims, devices: cluster.devices },
+        { tp: fixed.tp, sequenceParallel, expertsOverTp },
+        replica,
+        base,
+        fixed.stageBlocks,
+      );
+      const verdict = framework.runs(shape);
+      if (!verdict.ok)
+        return { reason: `${framework.release} cannot run this configuration: ${verdict.reason}` };
+      runtimeConfig = withRuntime(framework, shape, base, request);
+    }
+    // The embedding rides with the first stage and the head with the last (layers 0 and blocks + 1).
+    const L = model.layers.length;
+    let next = 0;
+    const stages = fixed.stageBlocks.map((blocks, i) => {
+      const first = next;
+      const last = i === fixed.stageBlocks.length - 1 ? L - 1 : first + blocks - (i === 0 ? 0 : 1);
+      next = last + 1;
+      return { first, last, series, stageDevices: fixed.tp, choice } as const;
+    });
+    const candidate: Candidate = { model, replica, config: runtimeConfig, stages, stepSec: 0, goal: target };
+    return { assembled: assemble(request, cluster, candidate, capacityBytes, null) };
+  };
+  const first = priced(config);
+  if (first.assembled === undefined) {
+    throw new InvalidInputError([{ path: 'options.target', message: first.reason }]);
+  }
+  let assembled = first.assembled;
+  // ZeRO-3 that does not fit prefetching a layer ahead may fit holding one layer (its gathers
+  // waited for), where the request leaves prefetching open and the target can run it so.
+  if (
+    assembled.summary.peakMemoryBytes > capacityBytes &&
+    config.zero === 3 &&
+    p.zero3Prefetch === undefined
+  ) {
+    const lean = priced({ ...config, zero3Prefetch: false });
+    if (lean.assembled !== undefined && lean.assembled.summary.peakMemoryBytes <= capacityBytes) {
+      assembled = lean.assembled;
+    }
+  }
   const peak = assembled.summary.peakMemoryBytes;
   const fits = peak <= capacityBytes;
   const status = fits ? 'optimal' : 'infeasible';

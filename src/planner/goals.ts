@@ -113,6 +113,7 @@ export function familyShape(
     etp: family.expertsOverTp ? 1 : family.tp,
     sequenceParallel: family.sequenceParallel,
     zero: config.zero,
+    zero3Prefetch: config.zero3Prefetch,
     recompute: config.recompute,
     recomputeModules: recomputeModules(ctx.request),
     schedule: config.schedule,

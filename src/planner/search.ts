@@ -1,5 +1,7 @@
 import type { Cluster } from '../cluster/cluster.ts';
+import { WEIGHT_BYTES } from '../cost/memory.ts';
 import { type PipelineConfig, pipelineConfig } from '../cost/pipeline-config.ts';
+import { paramElements } from '../graph/graph.ts';
 import { type BuildOptions, cpCommTypeOf, resolveDims, type TransformerDims } from '../model/dims.ts';
 import type { PlannedModel } from '../model/planned.ts';
 import type { FrameworkName, PlanRequest } from '../schema/index.ts';
@@ -10,6 +12,7 @@ import {
   type ReplicaShape,
   recomputeOrder,
   replicaShapes,
+  zero3PrefetchOrder,
   zeroOrder,
 } from './config-space.ts';
 import { solveForGoal } from './goal-solve.ts';
@@ -150,6 +153,8 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
     const { dims } = built;
     const model = built.layered[layering];
     if (model === undefined) continue;
+    // The most ZeRO-3 saves by not prefetching: the largest layer's parameters, held once fewer.
+    const largestLayerBytes = WEIGHT_BYTES * Math.max(...model.layers.map((l) => paramElements(l.graph)));
     const microbatches = request.training.globalBatch / (replica.dp * mb);
     // Goals still escalating (recomputation, leaner layouts, ZeRO) at this replica and microbatch.
     const pending = new Set(goals);
@@ -184,32 +189,50 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
             pending.delete(goal);
           }
         }
-        for (const zero of zeroOrder(request, replica.dp)) {
-          const config = pipelineConfig(request, { dp, cp, ep, microBatch: mb, recompute, zero });
-          for (const goal of active) {
-            if (!pending.has(goal)) continue;
-            tried++;
-            const result = solveForGoal(
-              { ...ctx, dims, devices: cluster.devices },
-              goal,
-              model,
-              replica,
-              config,
-              entries,
-              bests.get(goal)?.stepSec,
-            );
-            dpStates += result.dpStates;
-            if (result.candidate === null) {
-              if (goal === target && result.shortfallBytes !== null) {
-                shortfall = Math.min(shortfall ?? Number.POSITIVE_INFINITY, result.shortfallBytes);
+        // What ZeRO-3 prefetching fell short by, per goal. Gathering without it saves at most the
+        // largest layer's parameters: it is tried only where a stage overflowed by no more than that
+        // (not where the cut failed otherwise, nor where nothing was short).
+        const prefetchShortfall = new Map<Goal, number>();
+        for (const zero of zeroOrder(request, replica.dp))
+          for (const zero3Prefetch of zero3PrefetchOrder(request, zero)) {
+            const config = pipelineConfig(request, {
+              dp,
+              cp,
+              ep,
+              microBatch: mb,
+              recompute,
+              zero,
+              zero3Prefetch,
+            });
+            for (const goal of active) {
+              if (!pending.has(goal)) continue;
+              const short = prefetchShortfall.get(goal);
+              if (!zero3Prefetch && (short === undefined || short > largestLayerBytes)) continue;
+              tried++;
+              const result = solveForGoal(
+                { ...ctx, dims, devices: cluster.devices },
+                goal,
+                model,
+                replica,
+                config,
+                entries,
+                bests.get(goal)?.stepSec,
+              );
+              dpStates += result.dpStates;
+              if (result.candidate === null) {
+                if (zero === 3 && zero3Prefetch && result.shortfallBytes !== null) {
+                  prefetchShortfall.set(goal, result.shortfallBytes);
+                }
+                if (goal === target && result.shortfallBytes !== null) {
+                  shortfall = Math.min(shortfall ?? Number.POSITIVE_INFINITY, result.shortfallBytes);
+                }
+                continue;
               }
-              continue;
+              ctx.onCandidate?.(result.candidate);
+              offer(goal, result.candidate);
+              pending.delete(goal);
             }
-            ctx.onCandidate?.(result.candidate);
-            offer(goal, result.candidate);
-            pending.delete(goal);
           }
-        }
         if (pending.size === 0) break escalation;
       }
     }

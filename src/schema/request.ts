@@ -59,6 +59,12 @@ export const ParallelSpec = z
       .refine((m) => new Set(m).size === m.length, 'lists a module twice')
       .optional(),
     zero: ZeroStage.optional(),
+    /**
+     * ZeRO-3 only: gather the next layer's parameters while one runs (true: FSDP2's and Megatron-FSDP's
+     * way, two layers held whole) or only when each is needed (false: one layer held, its gathers
+     * exposed; DeepSpeed with stage3_prefetch_bucket_size 0). Default: prefetch where it fits.
+     */
+    zero3Prefetch: z.boolean().optional(),
     sequenceParallel: z.boolean().optional(),
     schedule: ScheduleKind.optional(),
     /**
@@ -118,6 +124,14 @@ export const PlanRequest = z
         code: 'custom',
         path: ['training', 'tokens'],
         message: 'counting tokens needs a transformer model (a graph model has no sequence length)',
+      });
+    // Prefetching is ZeRO-3's knob: with another stage pinned it would say nothing.
+    const zero = r.parallel?.zero;
+    if (r.parallel?.zero3Prefetch !== undefined && zero !== undefined && zero !== 3)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['parallel', 'zero3Prefetch'],
+        message: `ZeRO-3's prefetching needs zero 3 (zero is pinned to ${zero})`,
       });
     // Expert TP is tp (Megatron's default) or 1 (the experts folded over the tp ranks).
     const etp = r.parallel?.etp;

@@ -21,6 +21,8 @@ export const Summary = z.object({
   /** What selective recomputation redoes (Megatron-LM's --recompute-modules); only with "selective". */
   recomputeModules: z.array(RecomputeModule).optional(),
   zero: z.number().int(),
+  /** ZeRO-3 only: whether the next layer's parameters are gathered while one runs (request `parallel.zero3Prefetch`). */
+  zero3Prefetch: z.boolean().optional(),
   sequenceParallel: z.boolean(),
   schedule: ScheduleKind,
   stepTimeSec: z.number(),

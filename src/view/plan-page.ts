@@ -61,7 +61,7 @@ ${metric('microBatch', 'Microbatch size', summary.microBatch, String(summary.mic
 ${metric('microbatches', 'Microbatches per step', summary.microbatches, formatCount(summary.microbatches))}
 ${metric('schedule', 'Schedule', summary.schedule, summary.virtualStages > 1 ? `${summary.schedule} (${summary.virtualStages} chunks)` : summary.schedule)}
 ${metric('recompute', 'Recomputation', summary.recompute, summary.recomputeModules ? `${summary.recompute}: ${summary.recomputeModules.join(', ')}` : summary.recompute)}
-${metric('zero', 'ZeRO stage', summary.zero, String(summary.zero))}
+${metric('zero', 'ZeRO stage', summary.zero, `${summary.zero}${summary.zero3Prefetch === false ? ' (no prefetch)' : ''}`)}
 ${metric('sequenceParallel', 'Sequence parallel', summary.sequenceParallel, summary.sequenceParallel ? 'yes' : 'no')}
 ${metric('gpus', 'GPUs', summary.gpus, formatCount(summary.gpus))}
 ${summary.trainingDays === undefined ? '' : metric('trainingDays', FIELD_VIEWS.trainingDays.label, summary.trainingDays, FIELD_VIEWS.trainingDays.format(summary.trainingDays))}

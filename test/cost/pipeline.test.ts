@@ -243,6 +243,7 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
     ep: 1,
     microBatch: 1,
     microbatches: 4,
+    zero3Prefetch: true,
     recompute: 'none',
     zero: 1,
     schedule: '1f1b',
@@ -272,6 +273,33 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
   it('leaves the gather whole where the runtime runs it after the optimizer step (DeepSpeed)', () => {
     const price = priceStage(series, 0, layers - 1, layers, 0, links, config(false), cluster);
     expect(price.dpPerStepSec).toBeCloseTo(exposed(layerScatters, 2 * layers * forward) + layerGathers, 12);
+  });
+
+  describe('ZeRO-3, gathering a layer ahead or only when each runs', () => {
+    const zero3 = (zero3Prefetch: boolean): PipelineConfig => ({ ...config(true), zero: 3, zero3Prefetch });
+    const [ahead, waited] = [true, false].map((prefetch) =>
+      priceStage(series, 0, layers - 1, layers, 0, links, zero3(prefetch), cluster),
+    );
+
+    it('hides the gathers behind the passes when prefetching, and waits for each without', () => {
+      // Per microbatch: a gather before the forward, a gather and a reduce-scatter in the backward.
+      expect(ahead!.dpPerMicrobatchSec).toBeCloseTo(
+        exposed(layerGathers, layers * forward) + exposed(layerGathers + layerScatters, 2 * layers * forward),
+        12,
+      );
+      expect(waited!.dpPerMicrobatchSec).toBeCloseTo(
+        2 * layerGathers + exposed(layerScatters, 2 * layers * forward),
+        12,
+      );
+    });
+
+    it('holds one layer of parameters whole instead of two', () => {
+      expect(ahead!.params.parametersBytes - waited!.params.parametersBytes).toBeCloseTo(
+        (elements / layers) * WEIGHT_BYTES,
+        0,
+      );
+      expect(ahead!.params.gradientsBytes).toBe(waited!.params.gradientsBytes);
+    });
   });
 });
 

@@ -359,6 +359,7 @@ describe('stageCuts: exactly the cuts the partition methods give', () => {
           dp: 1,
           sequenceParallel: false,
           zero: 1,
+          zero3Prefetch: true,
           recompute: 'none',
           recomputeModules: ['core_attn'],
           schedule: '1f1b',

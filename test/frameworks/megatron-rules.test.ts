@@ -54,6 +54,7 @@ const base: RunShape = {
   etp: 4,
   sequenceParallel: true,
   zero: 1,
+  zero3Prefetch: true,
   recompute: 'none',
   recomputeModules: ['core_attn'],
   schedule: '1f1b',

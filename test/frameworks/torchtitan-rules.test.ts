@@ -30,6 +30,7 @@ const base: RunShape = {
   etp: 2,
   sequenceParallel: true,
   zero: 3,
+  zero3Prefetch: true,
   recompute: 'none',
   recomputeModules: ['core_attn'],
   schedule: '1f1b',

@@ -24,6 +24,7 @@ function zeroSection(
   zero: ZeroStage,
   overlap: boolean,
   largestLayer: number,
+  prefetch: boolean,
 ): Record<string, number | boolean> {
   if (zero === 0) return { stage: 0 };
   return {
@@ -31,7 +32,7 @@ function zeroSection(
     overlap_comm: overlap,
     contiguous_gradients: true,
     ...(zero >= 2 ? { reduce_scatter: true } : {}),
-    ...(zero === 3 ? stage3Prefetch(largestLayer) : {}),
+    ...(zero === 3 ? stage3Prefetch(largestLayer, prefetch) : {}),
   };
 }
 
@@ -50,10 +51,13 @@ function zeroSection(
  * recomputed layer for its backward. At the default, that rule releases a block of more than half a
  * billion parameters (GPT-3 175B's 1.8 billion) between the two, and only the prefetcher's marks
  * could save the third gather.
+ *
+ * Without prefetching (a plan that fits only so: one layer held, its gathers waited for) the bucket
+ * is 0, which v0.16.4 reads as no prefetch (`if self.__prefetch_bucket_sz > 0`).
  */
-function stage3Prefetch(largestLayer: number): Record<string, number> {
+function stage3Prefetch(largestLayer: number, prefetch: boolean): Record<string, number> {
   return {
-    stage3_prefetch_bucket_size: largestLayer,
+    stage3_prefetch_bucket_size: prefetch ? largestLayer : 0,
     stage3_max_live_parameters: Math.max(1e9, 2 * largestLayer),
     stage3_max_reuse_distance: Math.max(1e9, 2 * largestLayer),
   };
@@ -109,7 +113,12 @@ export function deepspeedExport(ctx: ExportContext): DeepSpeedExport {
     train_micro_batch_size_per_gpu: ctx.rankMicroBatch,
     gradient_accumulation_steps: microbatches,
     [request.training.precision]: { enabled: true },
-    zero_optimization: zeroSection(zero, overlap, largestLayerElements(ctx.model.layers)),
+    zero_optimization: zeroSection(
+      zero,
+      overlap,
+      largestLayerElements(ctx.model.layers),
+      shape.zero3Prefetch,
+    ),
   };
   const notes = [
     `World: ${pp} stage(s) x ${dp} data-parallel ranks = ${ctx.devices} GPUs; train_batch_size ${request.training.globalBatch} = micro batch ${ctx.rankMicroBatch} x ${microbatches} accumulation steps x ${dp} ranks.`,

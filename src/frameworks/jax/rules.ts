@@ -4,6 +4,7 @@ import {
   firstProblem,
   flexDispatcherProblem,
   recomputeModulesProblem,
+  unprefetchedZero3Problem,
 } from '../framework.ts';
 
 export const JAX_RELEASE = 'JAX (jax.sharding: Mesh, NamedSharding, PartitionSpec)';
@@ -26,6 +27,7 @@ export const jax: Framework = {
       // The export writes jax.checkpoint around whole blocks or the attention core, no module list.
       recomputeModulesProblem(shape, 'JAX'),
       flexDispatcherProblem(shape, 'JAX'),
+      unprefetchedZero3Problem(shape, 'XLA'),
     ]),
   // XLA runs collectives asynchronously: gradient reductions overlap the backward pass.
   runtime: (_shape, requested) => ({

@@ -6,7 +6,7 @@
  */
 import { megatronBucketElements } from '../../cost/data-parallel.ts';
 import type { TransformerDims } from '../../model/dims.ts';
-import { type Framework, firstProblem, type RunShape } from '../framework.ts';
+import { type Framework, firstProblem, type RunShape, unprefetchedZero3Problem } from '../framework.ts';
 import { featureProblems, modelFeatureProblems } from './feature-rules.ts';
 import { outerParallelProblems } from './outer-rules.ts';
 
@@ -83,6 +83,7 @@ export const megatron: Framework = {
       ...tensorParallelProblems(shape),
       ...pipelineProblems(shape),
       batchProblem(shape),
+      unprefetchedZero3Problem(shape, 'Megatron-FSDP'),
     ]),
   /*
    * Gradients reduce bucket by bucket during the last microbatch's backward pass with

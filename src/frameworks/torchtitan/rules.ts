@@ -10,6 +10,7 @@ import {
   flexDispatcherProblem,
   type RunShape,
   recomputeModulesProblem,
+  unprefetchedZero3Problem,
 } from '../framework.ts';
 import { torchtitanModel } from './model.ts';
 import { partBlocks } from './stages.ts';
@@ -187,6 +188,7 @@ export const torchtitan: Framework = {
       // activation_checkpoint.mode selective is per-op or per-layer, never a Megatron module list.
       recomputeModulesProblem(s, 'torchtitan'),
       flexDispatcherProblem(s, 'torchtitan'),
+      unprefetchedZero3Problem(s, 'FSDP2'),
       ...contextParallelProblems(s),
       ...expertParallelProblems(s),
       ...fp8Problems(s),
