@@ -129,6 +129,8 @@ export async function estimate(value: unknown): Promise<Plan> {
     throw new InvalidInputError([{ path: 'options.target', message: first.reason }]);
   }
   let assembled = first.assembled;
+  const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+  let leanNote = '';
   // ZeRO-3 that does not fit prefetching a layer ahead may fit holding one layer (its gathers
   // waited for), where the request leaves prefetching open and the target can run it so.
   if (
@@ -139,12 +141,14 @@ export async function estimate(value: unknown): Promise<Plan> {
     const lean = priced({ ...config, zero3Prefetch: false });
     if (lean.assembled !== undefined && lean.assembled.summary.peakMemoryBytes <= capacityBytes) {
       assembled = lean.assembled;
+    } else if (lean.assembled !== undefined) {
+      leanNote = ` (${gib(lean.assembled.summary.peakMemoryBytes)} without ZeRO-3 prefetching)`;
     }
   }
   const peak = assembled.summary.peakMemoryBytes;
   const fits = peak <= capacityBytes;
   const status = fits ? 'optimal' : 'infeasible';
-  const reason = `this configuration needs ${(peak / 2 ** 30).toFixed(2)} GiB per device; ${(capacityBytes / 2 ** 30).toFixed(1)} GiB are usable`;
+  const reason = `this configuration needs ${gib(peak)} per device${leanNote}; ${(capacityBytes / 2 ** 30).toFixed(1)} GiB are usable`;
   const exports = buildExports(request, assembled.summary, assembled.stages, model.layers);
   return {
     status,

@@ -52,6 +52,13 @@ describe('ZeRO-3 without prefetching', () => {
     expect(pinned.status).toBe('infeasible');
   });
 
+  it('where neither fits, the reason gives both figures', async () => {
+    const { waited } = await headroomBetween();
+    const tight = await estimate(request({}, { memoryHeadroom: (0.9 * waited) / (80 * 2 ** 30) }));
+    expect(tight.status).toBe('infeasible');
+    expect(tight.reason).toContain(`${(waited / 2 ** 30).toFixed(2)} GiB without ZeRO-3 prefetching`);
+  });
+
   it('DeepSpeed runs it with stage3_prefetch_bucket_size 0; FSDP2, Megatron-FSDP and XLA cannot be told', async () => {
     const { headroom } = await headroomBetween();
     const deepspeed = await estimate(request({}, { memoryHeadroom: headroom, target: 'deepspeed' }));
