@@ -154,7 +154,8 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
     const model = built.layered[layering];
     if (model === undefined) continue;
     // The most ZeRO-3 saves by not prefetching: the largest layer's parameters, held once fewer.
-    const largestLayerBytes = WEIGHT_BYTES * Math.max(...model.layers.map((l) => paramElements(l.graph)));
+    const largestLayerBytes =
+      WEIGHT_BYTES * model.layers.reduce((most, l) => Math.max(most, paramElements(l.graph)), 0);
     const microbatches = request.training.globalBatch / (replica.dp * mb);
     // Goals still escalating (recomputation, leaner layouts, ZeRO) at this replica and microbatch.
     const pending = new Set(goals);
