@@ -8,6 +8,7 @@ import { withFactors } from '../src/planner/calibration/fit.ts';
 import { estimate } from '../src/planner/estimate.ts';
 import { plan } from '../src/planner/plan.ts';
 import type { Efficiency, GpuGeneration, Plan, PlanRequestInput, Residual } from '../src/schema/index.ts';
+import { formatZero } from '../src/view/format.ts';
 import { loadReferenceRuns, type ReferenceRun } from './reference-runs.ts';
 import { writeResults, writeText } from './results-io.ts';
 
@@ -59,11 +60,7 @@ export function configOf(s: NonNullable<Plan['summary']>, precision: string): st
   if (s.ep > 1) parts.push(`ep${s.ep} etp${s.etp}`);
   parts.push(`mb${s.microBatch}`);
   if (s.virtualStages > 1) parts.push(`vp${s.virtualStages}`);
-  parts.push(
-    `rc=${s.recompute}`,
-    `zero${s.zero}${s.zero3Prefetch === false ? ' (no prefetch)' : ''}`,
-    precision,
-  );
+  parts.push(`rc=${s.recompute}`, `zero${formatZero(s)}`, precision);
   return parts.join(' ');
 }
 

@@ -1,5 +1,5 @@
 import { type Exports, FrameworkName, type FrameworkTarget, type Plan } from '../schema/index.ts';
-import { formatBytes, formatSec } from '../view/format.ts';
+import { formatBytes, formatSec, formatZero } from '../view/format.ts';
 
 /** The human-readable form of `meshplan plan` / `meshplan estimate`. */
 export function formatPlan(plan: Plan): string {
@@ -13,7 +13,7 @@ export function formatPlan(plan: Plan): string {
   const s = plan.summary;
   lines.push(
     `${plan.status}${plan.reason ? ` (${plan.reason})` : ''}: dp ${s.dp} × tp ${s.tp} × pp ${s.pp}${s.cp > 1 ? ` × cp ${s.cp}` : ''}${s.ep > 1 ? `, ep ${s.ep} (etp ${s.etp})` : ''}, microbatch ${s.microBatch} × ${s.microbatches}, ` +
-      `${s.schedule}${s.virtualStages > 1 ? ` v=${s.virtualStages}` : ''}, recompute ${s.recompute}${s.recomputeModules ? ` (${s.recomputeModules.join(', ')})` : ''}, ZeRO ${s.zero}${s.zero3Prefetch === false ? ' (no prefetch)' : ''}` +
+      `${s.schedule}${s.virtualStages > 1 ? ` v=${s.virtualStages}` : ''}, recompute ${s.recompute}${s.recomputeModules ? ` (${s.recomputeModules.join(', ')})` : ''}, ZeRO ${formatZero(s)}` +
       `${s.sequenceParallel ? ', sequence parallel' : ''}`,
     `step ${formatSec(s.stepTimeSec)}  ${Math.round(s.tokensPerSec).toLocaleString('en-US')} tokens/s  ` +
       `${s.tflopsPerDevice.toFixed(1)} TFLOP/s per GPU (MFU ${(s.mfu * 100).toFixed(1)}%)  peak memory ${formatBytes(s.peakMemoryBytes)}`,

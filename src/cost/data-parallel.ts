@@ -17,8 +17,6 @@ export interface DataParallelTraffic {
   readonly forwardPerMicrobatchSec: number;
   /** Per microbatch, during or after its backward pass: gathers again, and gradient reductions. */
   readonly backwardPerMicrobatchSec: number;
-  /** Of each pass's per-microbatch traffic, ZeRO-3's parameter gathers (a share of both terms above). */
-  readonly gatherPerPassSec: number;
 }
 
 const NONE: DataParallelTraffic = {
@@ -26,7 +24,6 @@ const NONE: DataParallelTraffic = {
   perStepGatherSec: 0,
   forwardPerMicrobatchSec: 0,
   backwardPerMicrobatchSec: 0,
-  gatherPerPassSec: 0,
 };
 
 /**
@@ -86,7 +83,6 @@ export function dataParallelSec(
       ...NONE,
       forwardPerMicrobatchSec: unitGather,
       backwardPerMicrobatchSec: unitGather + unitScatter,
-      gatherPerPassSec: unitGather,
     };
   }
   const buckets = bucketCount(elements, layers, bucketElements);

@@ -42,10 +42,16 @@ export function zero3WorkingSet(
   largestLayerElements: number,
   prefetch: boolean,
 ): Omit<ParamMemory, 'optimizerBytes'> {
+  const layerBytes = zero3PrefetchBytes(largestLayerElements);
   return {
-    parametersBytes: (prefetch ? 2 : 1) * largestLayerElements * WEIGHT_BYTES,
+    parametersBytes: prefetch ? 2 * layerBytes : layerBytes,
     gradientsBytes: largestLayerElements * GRADIENT_BYTES,
   };
+}
+
+/** What ZeRO-3's prefetch holds besides the running layer: the next one's parameters, whole. */
+export function zero3PrefetchBytes(largestLayerElements: number): number {
+  return largestLayerElements * WEIGHT_BYTES;
 }
 
 export function paramBytes(p: ParamMemory): number {

@@ -204,7 +204,6 @@ export function priceStage(
     perStepGatherSec: dense.perStepGatherSec + expert.perStepGatherSec,
     forwardPerMicrobatchSec: dense.forwardPerMicrobatchSec + expert.forwardPerMicrobatchSec,
     backwardPerMicrobatchSec: dense.backwardPerMicrobatchSec + expert.backwardPerMicrobatchSec,
-    gatherPerPassSec: dense.gatherPerPassSec + expert.gatherPerPassSec,
   };
   // ZeRO shards over the peers that hold the same parameters: all replicas, or the experts' group.
   const owned =
@@ -213,9 +212,9 @@ export function priceStage(
   const forwardSec = series.forwardComputeSec(first, last);
   // Per-microbatch traffic hides behind its own pass wherever the runtime overlaps the reduction;
   // ZeRO-3's gathers only where the runtime prefetches (a layer cannot run before its own gather).
+  // A forward pass's traffic is ZeRO-3's gather alone; the backward gathers as much again.
   const passesOverlap = config.gradientReduction !== 'after-backward';
-  const gathersWait = config.zero === 3 && !config.zero3Prefetch;
-  const waitedSec = gathersWait ? dp.gatherPerPassSec : 0;
+  const waitedSec = config.zero === 3 && !config.zero3Prefetch ? dp.forwardPerMicrobatchSec : 0;
   const dpPerMicrobatchSec =
     2 * waitedSec +
     exposedGradientSec(dp.forwardPerMicrobatchSec - waitedSec, forwardSec, layers, passesOverlap) +

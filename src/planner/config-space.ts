@@ -144,20 +144,27 @@ export function recomputeModules(request: PlanRequest): readonly RecomputeModule
   return request.parallel?.recomputeModules ?? DEFAULT_RECOMPUTE_MODULES;
 }
 
-export function zeroOrder(request: PlanRequest, dp: number): ZeroStage[] {
-  const pinned = request.parallel?.zero;
-  if (pinned !== undefined) return [pinned];
-  return dp === 1 ? [0] : [1, 2, 3];
+export interface ZeroStep {
+  readonly zero: ZeroStage;
+  /** ZeRO-3 only: the next layer gathered while one runs (true for the other stages). */
+  readonly zero3Prefetch: boolean;
 }
 
 /**
- * ZeRO-3's last step of the escalation: prefetching a layer ahead (two held whole), then gathering
- * each only when it runs (one held, the gathers waited for), unless the request pins it.
+ * The ZeRO steps of the escalation, as the request pins them. ZeRO-3 comes twice: prefetching a
+ * layer ahead (two held whole), then, last, gathering each only when it runs (one held, the gathers
+ * waited for).
  */
-export function zero3PrefetchOrder(request: PlanRequest, zero: ZeroStage): boolean[] {
-  if (zero !== 3) return [true];
-  const pinned = request.parallel?.zero3Prefetch;
-  return pinned !== undefined ? [pinned] : [true, false];
+export function zeroSteps(request: PlanRequest, dp: number): ZeroStep[] {
+  const pinned = request.parallel?.zero;
+  const stages: ZeroStage[] = pinned !== undefined ? [pinned] : dp === 1 ? [0] : [1, 2, 3];
+  const prefetch = request.parallel?.zero3Prefetch;
+  const prefetching: readonly boolean[] = prefetch !== undefined ? [prefetch] : [true, false];
+  return stages.flatMap((zero): ZeroStep[] =>
+    zero === 3
+      ? prefetching.map((zero3Prefetch) => ({ zero, zero3Prefetch }))
+      : [{ zero, zero3Prefetch: true }],
+  );
 }
 
 /**

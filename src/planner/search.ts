@@ -1,5 +1,5 @@
 import type { Cluster } from '../cluster/cluster.ts';
-import { WEIGHT_BYTES } from '../cost/memory.ts';
+import { zero3PrefetchBytes } from '../cost/memory.ts';
 import { type PipelineConfig, pipelineConfig } from '../cost/pipeline-config.ts';
 import { paramElements } from '../graph/graph.ts';
 import { type BuildOptions, cpCommTypeOf, resolveDims, type TransformerDims } from '../model/dims.ts';
@@ -12,8 +12,7 @@ import {
   type ReplicaShape,
   recomputeOrder,
   replicaShapes,
-  zero3PrefetchOrder,
-  zeroOrder,
+  zeroSteps,
 } from './config-space.ts';
 import { solveForGoal } from './goal-solve.ts';
 import { entryFamilies, type Goal, goalsFor, megatronLayoutsOnly } from './goals.ts';
@@ -102,7 +101,12 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
   const bests = new Map<Goal, Candidate>();
   const models = new Map<
     string,
-    { layered: readonly (PlannedModel | undefined)[]; dims: TransformerDims | null }
+    {
+      layered: readonly (PlannedModel | undefined)[];
+      dims: TransformerDims | null;
+      /** Per layering, the most ZeRO-3 saves by not prefetching (the largest layer, held once fewer). */
+      prefetchBytes: readonly number[];
+    }
   >();
   let shortfall: number | null = null;
   let tried = 0;
@@ -144,18 +148,20 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
     const key = `${mb}|${cp}|${ep}`;
     let built = models.get(key);
     if (built === undefined) {
+      const layered = plannedModels(spec, build);
       built = {
-        layered: plannedModels(spec, build),
+        layered,
         dims: spec.kind === 'transformer' ? resolveDims(spec, build) : null,
+        prefetchBytes: layered.map((m) =>
+          zero3PrefetchBytes(m?.layers.reduce((most, l) => Math.max(most, paramElements(l.graph)), 0) ?? 0),
+        ),
       };
       models.set(key, built);
     }
     const { dims } = built;
     const model = built.layered[layering];
     if (model === undefined) continue;
-    // The most ZeRO-3 saves by not prefetching: the largest layer's parameters, held once fewer.
-    const largestLayerBytes =
-      WEIGHT_BYTES * model.layers.reduce((most, l) => Math.max(most, paramElements(l.graph)), 0);
+    const prefetchBytes = built.prefetchBytes[layering]!;
     const microbatches = request.training.globalBatch / (replica.dp * mb);
     // Goals still escalating (recomputation, leaner layouts, ZeRO) at this replica and microbatch.
     const pending = new Set(goals);
@@ -190,50 +196,48 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
             pending.delete(goal);
           }
         }
-        // What ZeRO-3 prefetching fell short by, per goal. Gathering without it saves at most the
-        // largest layer's parameters: it is tried only where a stage overflowed by no more than that
+        // What each goal's last attempt fell short by. ZeRO-3 without prefetching saves at most
+        // `prefetchBytes` on any stage: it is tried only after prefetching fell short by no more
         // (not where the cut failed otherwise, nor where nothing was short).
-        const prefetchShortfall = new Map<Goal, number>();
-        for (const zero of zeroOrder(request, replica.dp))
-          for (const zero3Prefetch of zero3PrefetchOrder(request, zero)) {
-            const config = pipelineConfig(request, {
-              dp,
-              cp,
-              ep,
-              microBatch: mb,
-              recompute,
-              zero,
-              zero3Prefetch,
-            });
-            for (const goal of active) {
-              if (!pending.has(goal)) continue;
-              const short = prefetchShortfall.get(goal);
-              if (!zero3Prefetch && (short === undefined || short > largestLayerBytes)) continue;
-              tried++;
-              const result = solveForGoal(
-                { ...ctx, dims, devices: cluster.devices },
-                goal,
-                model,
-                replica,
-                config,
-                entries,
-                bests.get(goal)?.stepSec,
-              );
-              dpStates += result.dpStates;
-              if (result.candidate === null) {
-                if (zero === 3 && zero3Prefetch && result.shortfallBytes !== null) {
-                  prefetchShortfall.set(goal, result.shortfallBytes);
-                }
-                if (goal === target && result.shortfallBytes !== null) {
-                  shortfall = Math.min(shortfall ?? Number.POSITIVE_INFINITY, result.shortfallBytes);
-                }
-                continue;
+        const lastShortfall = new Map<Goal, number | null>();
+        for (const { zero, zero3Prefetch } of zeroSteps(request, replica.dp)) {
+          const config = pipelineConfig(request, {
+            dp,
+            cp,
+            ep,
+            microBatch: mb,
+            recompute,
+            zero,
+            zero3Prefetch,
+          });
+          for (const goal of active) {
+            if (!pending.has(goal)) continue;
+            const short = lastShortfall.get(goal) ?? null;
+            const afterPrefetching = !zero3Prefetch && request.parallel?.zero3Prefetch === undefined;
+            if (afterPrefetching && (short === null || short > prefetchBytes)) continue;
+            tried++;
+            const result = solveForGoal(
+              { ...ctx, dims, devices: cluster.devices },
+              goal,
+              model,
+              replica,
+              config,
+              entries,
+              bests.get(goal)?.stepSec,
+            );
+            dpStates += result.dpStates;
+            if (result.candidate === null) {
+              lastShortfall.set(goal, result.shortfallBytes);
+              if (goal === target && result.shortfallBytes !== null) {
+                shortfall = Math.min(shortfall ?? Number.POSITIVE_INFINITY, result.shortfallBytes);
               }
-              ctx.onCandidate?.(result.candidate);
-              offer(goal, result.candidate);
-              pending.delete(goal);
+              continue;
             }
+            ctx.onCandidate?.(result.candidate);
+            offer(goal, result.candidate);
+            pending.delete(goal);
           }
+        }
         if (pending.size === 0) break escalation;
       }
     }

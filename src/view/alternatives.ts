@@ -3,14 +3,14 @@
  * both step time and memory per GPU, drawn as a frontier with the plan marked, and listed.
  */
 import type { Alternative, Plan, Summary } from '../schema/index.ts';
-import { formatBytes, formatCount, formatPercent, formatSec } from './format.ts';
+import { formatBytes, formatCount, formatPercent, formatSec, formatZero } from './format.ts';
 import { type ChartPoint, renderFrontierChart } from './frontier-chart.ts';
 import { html, type SafeHtml } from './html.ts';
 import { FIELD_VIEWS } from './row-fields.ts';
 
 function configuration(s: Summary): string {
   const schedule = s.virtualStages > 1 ? `${s.schedule} ×${s.virtualStages}` : s.schedule;
-  return `dp ${s.dp} × tp ${s.tp} × pp ${s.pp}, microbatch ${s.microBatch}, recompute ${s.recompute}, ZeRO ${s.zero}, ${schedule}`;
+  return `dp ${s.dp} × tp ${s.tp} × pp ${s.pp}, microbatch ${s.microBatch}, recompute ${s.recompute}, ZeRO ${formatZero(s)}, ${schedule}`;
 }
 
 function table(alternatives: readonly Alternative[]): SafeHtml {

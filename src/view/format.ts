@@ -34,6 +34,14 @@ export function formatCount(value: number): string {
   return Math.round(value).toLocaleString('en-US');
 }
 
+/** A plan's ZeRO stage, and that ZeRO-3 gathers without prefetching where it does. */
+export function formatZero(s: {
+  readonly zero: number;
+  readonly zero3Prefetch?: boolean | undefined;
+}): string {
+  return `${s.zero}${s.zero3Prefetch === false ? ' (no prefetch)' : ''}`;
+}
+
 export function formatPercent(fraction: number): string {
   return `${sig(fraction * 100)} %`;
 }

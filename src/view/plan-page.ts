@@ -3,7 +3,7 @@ import { renderAlternatives } from './alternatives.ts';
 import { renderClusterMap } from './cluster-map.ts';
 import { renderCostBreakdown } from './cost.ts';
 import { renderExports } from './exports-panel.ts';
-import { formatBytes, formatCount, formatPercent, formatSec, sig } from './format.ts';
+import { formatBytes, formatCount, formatPercent, formatSec, formatZero, sig } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { renderMemory } from './memory.ts';
 import { renderOpTables } from './op-table.ts';
@@ -61,7 +61,7 @@ ${metric('microBatch', 'Microbatch size', summary.microBatch, String(summary.mic
 ${metric('microbatches', 'Microbatches per step', summary.microbatches, formatCount(summary.microbatches))}
 ${metric('schedule', 'Schedule', summary.schedule, summary.virtualStages > 1 ? `${summary.schedule} (${summary.virtualStages} chunks)` : summary.schedule)}
 ${metric('recompute', 'Recomputation', summary.recompute, summary.recomputeModules ? `${summary.recompute}: ${summary.recomputeModules.join(', ')}` : summary.recompute)}
-${metric('zero', 'ZeRO stage', summary.zero, `${summary.zero}${summary.zero3Prefetch === false ? ' (no prefetch)' : ''}`)}
+${metric('zero', 'ZeRO stage', summary.zero, formatZero(summary))}
 ${metric('sequenceParallel', 'Sequence parallel', summary.sequenceParallel, summary.sequenceParallel ? 'yes' : 'no')}
 ${metric('gpus', 'GPUs', summary.gpus, formatCount(summary.gpus))}
 ${summary.trainingDays === undefined ? '' : metric('trainingDays', FIELD_VIEWS.trainingDays.label, summary.trainingDays, FIELD_VIEWS.trainingDays.format(summary.trainingDays))}

@@ -86,6 +86,13 @@ describe('ZeRO-3 without prefetching', () => {
     expect(found.summary!.zero3Prefetch).toBe(false);
   });
 
+  it('the search plans it where the request pins it, fitting or not with prefetching', async () => {
+    const pinned = { tp: 1, pp: 1, dp: 8, microBatch: 1, zero: 3, recompute: 'full', zero3Prefetch: false };
+    const found = await plan(request(pinned, { timeLimitSec: 60 }));
+    expect(found.status).toBe('optimal');
+    expect(found.summary!.zero3Prefetch).toBe(false);
+  });
+
   it('a prefetch pin with another ZeRO stage pinned is a 4xx naming the field', async () => {
     await expect(estimate(request({ zero: 1, zero3Prefetch: false }))).rejects.toThrow(/zero3Prefetch/);
   });
