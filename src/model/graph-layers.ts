@@ -142,6 +142,9 @@ function modelOf(
       graph: buildGraph(sub),
       input: crossing[0] ?? null,
       output: ops.at(-1)!.output,
+      // An imported graph's layers name no role (its first may hold the embedding with a block), so
+      // full recomputation redoes each of them.
+      checkpointed: true,
     });
   }
   const params = paramElements(whole);
@@ -163,6 +166,7 @@ function modelOf(
     }),
     params,
     forwardFlops: whole.ops.reduce((s, op) => s + op.flops, 0),
+    fullRecomputeFlops: whole.ops.reduce((s, op) => s + op.flops, 0),
     recomputableFlops: recomputableFlops(whole.ops),
     tokensPerMicrobatch,
     streamBytes,

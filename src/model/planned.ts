@@ -15,6 +15,14 @@ export interface PlannedLayer {
   readonly output: string;
   /** Blocks repeat: the hand-over from one copy to the next is priced inside the layer's ILP. */
   readonly carry?: { readonly from: string; readonly to: string };
+  /**
+   * Whether full recomputation redoes this layer. The frameworks checkpoint the transformer blocks
+   * only: Megatron-LM's TransformerBlock its layers, torchtitan each block, DeepSpeed the layers it is
+   * handed; the embedding and the output layer with its loss run once forward and keep what their
+   * backward needs (SC'21's FLOP count, Narayanan et al. 2021 §5.1, charges the logit layer one
+   * forward and two backward passes against the blocks' four).
+   */
+  readonly checkpointed: boolean;
 }
 
 /** A model as the planner walks it: layers for one microbatch, and its totals. */
@@ -25,6 +33,8 @@ export interface PlannedModel {
   readonly params: number;
   /** Forward FLOPs of one microbatch of the replica (every context-parallel share). */
   readonly forwardFlops: number;
+  /** Forward FLOPs of one microbatch of the replica that full recomputation runs again (its checkpointed layers'). */
+  readonly fullRecomputeFlops: number;
   /** Forward FLOPs per microbatch of the ops selective recomputation may redo, by their marks. */
   readonly recomputableFlops: readonly RecomputableFlops[];
   readonly tokensPerMicrobatch: number;
@@ -63,6 +73,7 @@ function transformerModel(
     copies.set(layer.signature, (copies.get(layer.signature) ?? 0) + 1);
   }
   const recomputable: RecomputableFlops[] = [];
+  let fullRecomputeFlops = 0;
   const layers = model.layers.map((layer): PlannedLayer => {
     // Identical layers share one validated graph, the first one's, names and all.
     const first = representative.get(layer.signature)!;
@@ -72,6 +83,8 @@ function transformerModel(
       graphs.set(layer.signature, graph);
     }
     recomputable.push(...recomputableFlops(graph.ops, shares));
+    const checkpointed = layer.kind === 'block';
+    if (checkpointed) fullRecomputeFlops += graph.ops.reduce((s, op) => s + op.flops, 0) * shares;
     const repeated = copies.get(layer.signature)! > 1 && first.input !== null;
     return {
       name: layer.name,
@@ -80,6 +93,7 @@ function transformerModel(
       input: first.input,
       output: first.output,
       ...(repeated ? { carry: { from: first.output, to: first.input! } } : {}),
+      checkpointed,
     };
   });
   const stream = buildGraph(model.layers[0]!.graph).tensors.get(model.layers[0]!.output)!;
@@ -88,6 +102,7 @@ function transformerModel(
     layers,
     params: model.params,
     forwardFlops: model.forwardFlops * shares,
+    fullRecomputeFlops,
     recomputableFlops: recomputable,
     tokensPerMicrobatch: microBatch * spec.seqLen,
     streamBytes: stream.bytes,

@@ -240,7 +240,7 @@ export function assemble(
   const stageDevices = candidate.stages[0]!.stageDevices;
   const recomputedFlops =
     config.recompute === 'full'
-      ? model.forwardFlops
+      ? model.fullRecomputeFlops
       : config.recompute === 'selective'
         ? selectiveFlops(model.recomputableFlops, recomputeModules(request))
         : 0;

@@ -122,7 +122,9 @@ export class LayerSolver {
   ): Promise<LayoutEval | null> {
     const layout = await this.layout(layer, mesh, choice, outer);
     if (layout === null) return null;
-    const key = `${layer.signature}|${placementKey(mesh, outer)}|${choice}|${recompute}`;
+    // Full recomputation leaves the layers outside the checkpointed blocks as they are.
+    const mode: Recompute = recompute === 'full' && !layer.checkpointed ? 'none' : recompute;
+    const key = `${layer.signature}|${placementKey(mesh, outer)}|${choice}|${mode}`;
     let price = this.prices.get(key);
     if (price === undefined) {
       const evaluated = evaluateLayout(
@@ -130,7 +132,7 @@ export class LayerSolver {
         mesh,
         {
           gpu: this.options.cluster.gpu,
-          recompute,
+          recompute: mode,
           ...(this.options.recomputeModules ? { recomputeModules: this.options.recomputeModules } : {}),
           outer,
           ...(layer.carry ? { carry: layer.carry } : {}),

@@ -16,9 +16,12 @@ import { borrowedFactors } from '../../src/planner/calibration/by-generation.ts'
 describe('borrowed factors', () => {
   it("carry Hopper's fitted matmul to A100 within 2% of the factor A100's own runs fit", () => {
     const borrowed = borrowedFactors(hopperEfficiency, 'hopper', 'ampere');
-    expect(Math.abs(borrowed.matmul / ampereEfficiency.matmul - 1)).toBeLessThan(0.02);
-    // Unscaled, the borrowed factor is 9% off: the scaling is what brings it close.
-    expect(Math.abs(hopperEfficiency.matmul / ampereEfficiency.matmul - 1)).toBeGreaterThan(0.08);
+    const scaledOff = Math.abs(borrowed.matmul / ampereEfficiency.matmul - 1);
+    expect(scaledOff).toBeLessThan(0.02);
+    // Unscaled, the borrowed factor is 8% off: the scaling is what brings it close.
+    const unscaledOff = Math.abs(hopperEfficiency.matmul / ampereEfficiency.matmul - 1);
+    expect(unscaledOff).toBeGreaterThan(0.05);
+    expect(unscaledOff).toBeGreaterThan(5 * scaledOff);
   });
 
   it('scale matmul alone; every other factor is the lender’s', () => {
