@@ -15,10 +15,10 @@ const OPTIMIZER_SWATCH = OKABE_ITO.reddishPurple;
 
 /**
  * Share of a stage's per-microbatch latency spent in the forward pass, from its ops' own forward
- * and backward seconds (full recomputation runs the forward again inside the backward). Time the
- * ops do not account for (pipeline sends, ZeRO traffic) is split in the same ratio.
+ * and backward seconds (an op's backward already holds its recomputed forward). Time the ops do not
+ * account for (pipeline sends, ZeRO traffic) is split in the same ratio.
  */
-export function forwardShare(stage: StageOut, recompute: Summary['recompute']): number {
+export function forwardShare(stage: StageOut): number {
   let forward = 0;
   let backward = 0;
   for (const { count, ops } of stage.layerPlans) {
@@ -31,14 +31,13 @@ export function forwardShare(stage: StageOut, recompute: Summary['recompute']): 
       }
     }
   }
-  if (recompute === 'full') backward += forward;
   // No op data (an empty stage): the usual 1 : 2 of a matmul-bound layer.
   return forward + backward > 0 ? forward / (forward + backward) : 1 / 3;
 }
 
-function stageTimes(plan: Plan, recompute: Summary['recompute']): StageTimes[] {
+function stageTimes(plan: Plan): StageTimes[] {
   return plan.stages.map((stage) => {
-    const share = forwardShare(stage, recompute);
+    const share = forwardShare(stage);
     return { forwardSec: stage.latencySec * share, backwardSec: stage.latencySec * (1 - share) };
   });
 }
@@ -109,7 +108,7 @@ export function renderTimeline(plan: Plan): SafeHtml | null {
   const drawn = Math.min(B, Math.max(1, Math.floor(MAX_TIMELINE_BARS / (S * 2 * chunks))));
   const bars = simulateSchedule({
     kind,
-    stages: stageTimes(plan, summary.recompute),
+    stages: stageTimes(plan),
     microbatches: drawn,
     virtualStages: chunks,
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { estimate } from '../../src/planner/estimate.ts';
 import type { Plan } from '../../src/schema/index.ts';
 import { formatSec } from '../../src/view/format.ts';
 import { renderPlanPage } from '../../src/view/index.ts';
@@ -124,15 +125,28 @@ describe('renderPlanPage', () => {
 });
 
 describe('forwardShare', () => {
-  it('splits a stage as its ops do: backward one to three forwards, once more with full recomputation', async () => {
-    const plan = await viewPlan();
-    for (const stage of plan.stages) {
+  it('splits a stage as its ops do: backward one to three forwards, the blocks once more with full recomputation', async () => {
+    // Estimated, so the two plans share their stages and layouts and differ only in recomputation.
+    const pinned = (recompute: 'none' | 'full') =>
+      estimate({ ...VIEW_REQUEST, parallel: { tp: 1, pp: 2, dp: 8, microBatch: 1, recompute } });
+    const [none, full] = await Promise.all([pinned('none'), pinned('full')]);
+    none.stages.forEach((stage, i) => {
       // A GEMM's backward is its dgrad and wgrad, flash attention's 2.5× at a lower efficiency.
-      const none = forwardShare(stage, 'none');
-      expect(none).toBeGreaterThan(1 / 4);
-      expect(none).toBeLessThan(1 / 2);
-      // forward / (forward + backward) = x turns into forward / (2·forward + backward) = x / (1 + x).
-      expect(forwardShare(stage, 'full')).toBeCloseTo(none / (1 + none), 9);
-    }
+      const share = forwardShare(stage);
+      expect(share).toBeGreaterThan(1 / 4);
+      expect(share).toBeLessThan(1 / 2);
+      // Full recomputation runs the blocks' forward (not the embedding's or the head's) again in the
+      // backward: F / (F + B) turns into F / (F + B + F_blocks).
+      let [forward, backward, blockForward] = [0, 0, 0];
+      for (const { layer, count, ops } of stage.layerPlans) {
+        for (const op of ops) {
+          forward += count * op.computeSec.forward;
+          backward += count * op.computeSec.backward;
+          if (layer.startsWith('block')) blockForward += count * op.computeSec.forward;
+        }
+      }
+      expect(blockForward).toBeGreaterThan(0);
+      expect(forwardShare(full.stages[i]!)).toBeCloseTo(forward / (forward + backward + blockForward), 9);
+    });
   });
 });
