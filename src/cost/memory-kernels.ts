@@ -98,6 +98,12 @@ export function fp8CastSec(activationBytes: number, outputBytes: number, gpu: Gp
  * dense fp32 gradient cast down.
  */
 const FP32_BYTES = 4;
+/**
+ * What the loss keeps for its backward, per logit: that fp32 softmax (Megatron-LM's exp_logits, fused
+ * or not, saved by save_for_backward; PyTorch's log-softmax output on the upcast logits), not the
+ * logits themselves, which nothing keeps once it is made.
+ */
+export const LOSS_SAVED_BYTES_PER_LOGIT = FP32_BYTES;
 const LOSS_FORWARD_FP32_BYTES_PER_LOGIT = FP32_BYTES + 2 * FP32_BYTES + 3 * 2 * FP32_BYTES;
 const LOSS_FORWARD_KERNELS = 6;
 const LOSS_BACKWARD_FP32_BYTES_PER_LOGIT = 2 * FP32_BYTES + FP32_BYTES;

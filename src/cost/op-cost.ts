@@ -15,7 +15,7 @@ import { opComputeSec } from './compute.ts';
 import { exchangeCost, NO_OUTER_GROUPS, type OuterGroups, type Transfer } from './exchange.ts';
 import { haloExchanges } from './halo.ts';
 import { type Layout, shardCount } from './layout.ts';
-import { fp8CastSec } from './memory-kernels.ts';
+import { fp8CastSec, LOSS_SAVED_BYTES_PER_LOGIT } from './memory-kernels.ts';
 import type { Collective } from './reshard.ts';
 import { recomputesForward, type SavedTensor, savedTensors } from './saved.ts';
 import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
@@ -253,8 +253,15 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   for (const s of ctx.saved.get(op.index) ?? []) {
     const t = graph.tensors.get(s.tensor)!;
     // An FP8 GEMM keeps its input as the FP8 copy it cast (Transformer Engine's Linear saves the
-    // quantized tensor for the weight gradient): one byte per element.
-    const savedBytes = op.computeDtype === 'fp8' && !t.param && FLOAT_DTYPES.has(t.dtype) ? t.numel : t.bytes;
+    // quantized tensor for the weight gradient): one byte per element. The loss keeps its fp32 softmax.
+    const savedBytes =
+      !FLOAT_DTYPES.has(t.dtype) || t.param
+        ? t.bytes
+        : op.kind === 'loss'
+          ? t.numel * LOSS_SAVED_BYTES_PER_LOGIT
+          : op.computeDtype === 'fp8'
+            ? t.numel
+            : t.bytes;
     if (s.as.kind === 'input')
       activationBytes +=
         savedBytes / shardCount(operandLayout(strategy, op.einsum.inputs[s.as.index]!), sizes);

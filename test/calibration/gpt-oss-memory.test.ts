@@ -32,8 +32,9 @@ function oracleBytes(recomputed: boolean): number {
     slots * 2 * 2 * f + // gate and up outputs: moe_act's input, kept
     slots * 2 * h + // the experts' output
     (recomputed ? 0 : tokens * 2 * 2 * h + slots * 2 * 2 * f); // norm outputs, SiLU and gated outputs
-  // The head: the final norm's input, the LM head's input and the bf16 logits the loss keeps.
-  const head = tokens * 2 * h * 2 + tokens * V * 2;
+  // The head: the final norm's input, the LM head's input, and the loss's softmax of the logits in
+  // fp32 (Megatron-Core's cross entropy upcasts them and saves exp_logits, not the bf16 logits).
+  const head = tokens * 2 * h * 2 + tokens * V * 4;
   return weightsAndGradients + adam + L * perLayer + head;
 }
 
