@@ -61,7 +61,8 @@ function inPiecesSec(kind: CollectiveKind, axis: MeshAxis, bytes: number, count:
  * `bucketElements` (null: one per layer) and ZeRO-3's unit by unit, one of the `layers` each (as FSDP
  * wraps blocks). Each collective pays its own latency, (n − 1) ring steps, which at thousands of
  * devices outweighs the bytes of a small layer (torchtitan's reason to add tensor parallelism past a
- * few hundred GPUs). The defaults send everything as one collective.
+ * few hundred GPUs). The defaults send everything as one collective. Gradients go as
+ * `gradientReduceBytes` a element (the runtime's reduction dtype), parameters as bf16.
  */
 export function dataParallelSec(
   elements: number,
@@ -70,9 +71,10 @@ export function dataParallelSec(
   reduction: GradientReduction,
   bucketElements: number | null = Number.POSITIVE_INFINITY,
   layers = 1,
+  gradientReduceBytes = GRADIENT_BYTES,
 ): DataParallelTraffic {
   if (axis.size <= 1 || elements <= 0) return NONE;
-  const gradBytes = elements * GRADIENT_BYTES;
+  const gradBytes = elements * gradientReduceBytes;
   const weightBytes = elements * WEIGHT_BYTES;
   if (zero === 3) {
     // ZeRO-3 gathers and reduces unit by unit: a layer each.

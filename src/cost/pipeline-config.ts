@@ -1,6 +1,7 @@
 import type { PlanRequest } from '../schema/index.ts';
 import type { GradientReduction, Recompute, ScheduleKind, ZeroStage } from '../schema/vocabulary.ts';
 import { megatronBucketElements } from './data-parallel.ts';
+import { GRADIENT_BYTES } from './memory.ts';
 
 /** The knobs of one pipeline replica that the outer search (or an estimate) fixes. */
 export interface PipelineConfig {
@@ -38,6 +39,8 @@ export interface PipelineConfig {
   readonly overlapInputGradientReduce: boolean;
   /** Expert-parallel all-to-alls hidden behind another microbatch's compute (a framework's runtime decides). */
   readonly overlapExpertParallelComm: boolean;
+  /** Bytes per gradient element the data-parallel reduction sends (a framework's runtime decides). */
+  readonly gradientReduceBytes: number;
 }
 
 /**
@@ -68,5 +71,6 @@ export function pipelineConfig(
     overlapTensorParallelComm: p?.overlapTensorParallelComm ?? false,
     overlapInputGradientReduce: p?.overlapInputGradientReduce ?? true,
     overlapExpertParallelComm: p?.overlapExpertParallelComm ?? false,
+    gradientReduceBytes: GRADIENT_BYTES,
   };
 }

@@ -254,6 +254,7 @@ function replicaTraffic(
     config.gradientReduction,
     config.gradientBucketElements,
     layers,
+    config.gradientReduceBytes,
   );
 }
 

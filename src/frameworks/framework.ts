@@ -143,6 +143,8 @@ export interface RuntimePolicy {
   readonly inputGradientOverlap: boolean;
   /** Expert all-to-alls hidden behind another microbatch's compute. */
   readonly expertParallelOverlap: boolean;
+  /** Bytes each gradient element takes on the wire of the data-parallel reduction: 2 in bf16 or fp16, 4 in fp32. */
+  readonly gradientReduceBytes: number;
 }
 
 export interface Framework {

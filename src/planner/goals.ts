@@ -154,6 +154,7 @@ export function withRuntime(
     overlapTensorParallelComm: runtime.tensorParallelOverlap,
     overlapInputGradientReduce: runtime.inputGradientOverlap,
     overlapExpertParallelComm: runtime.expertParallelOverlap,
+    gradientReduceBytes: runtime.gradientReduceBytes,
   };
 }
 

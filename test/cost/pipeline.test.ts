@@ -113,6 +113,15 @@ describe('ZeRO-3 traffic (FSDP): gathered before each pass, hidden behind it by 
     expect(traffic.backwardPerMicrobatchSec).toBeCloseTo(gather + scatter, 12);
   });
 
+  it('a runtime that reduces in fp32 reduce-scatters 4 bytes a gradient; the gathers stay bf16', () => {
+    const fp32 = dataParallelSec(elements, 3, axis, 'overlapped', Number.POSITIVE_INFINITY, 1, 4);
+    expect(fp32.forwardPerMicrobatchSec).toBeCloseTo(gather, 12);
+    expect(fp32.backwardPerMicrobatchSec).toBeCloseTo(
+      gather + collectiveSec('reduce-scatter', axis, elements * 4),
+      12,
+    );
+  });
+
   it('an overlapping runtime leaves one layer’s share of each pass exposed; one that waits, all of it', async () => {
     const { waits, overlaps } = await waitingAndOverlapping(32, { zero: 3 });
     const microbatches = 32 / 8;
@@ -254,6 +263,7 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
     gradientBucketElements: null,
     overlapTensorParallelComm: false,
     overlapExpertParallelComm: false,
+    gradientReduceBytes: 2,
   });
   const exposed = (sync: number, window: number) => Math.max(sync / layers, sync - window);
   // The runtime sends each layer's share as its own collective.

@@ -11,7 +11,7 @@ import { torchtitan } from '../../src/frameworks/torchtitan/rules.ts';
 import { resolveDims } from '../../src/model/dims.ts';
 import type { TransformerSpec } from '../../src/schema/index.ts';
 import { SMALL_LLAMA } from './torchtitan-cases.ts';
-import { feedForwardWidth } from './torchtitan-oracle.ts';
+import { feedForwardWidth, REFERENCE } from './torchtitan-oracle.ts';
 
 const dims = (spec: Partial<TransformerSpec> = {}) =>
   resolveDims({ ...SMALL_LLAMA, ...spec }, { microBatch: 1, precision: 'bf16' });
@@ -306,6 +306,14 @@ describe('how its runtime prices', () => {
     expect(runtime({ model: moeDims(), ep: 2, pp: 1, blocksPerStage: [8] }).expertParallelOverlap).toBe(
       false,
     );
+  });
+
+  it("reduces gradients in the one dtype job_config.py's mixed_precision_reduce allows: float32, 4 bytes", () => {
+    const choices = REFERENCE.sections.training!.fields.mixed_precision_reduce!.choices;
+    expect(choices).toEqual(['float32']);
+    for (const shape of [{}, { pp: 1, microbatches: 4 }, { zero: 0 as const }, { zero: 3 as const }]) {
+      expect(runtime(shape).gradientReduceBytes).toBe(4);
+    }
   });
 
   it('overlaps tensor-parallel communication (async TP) only when asked', () => {

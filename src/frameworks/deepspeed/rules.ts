@@ -83,6 +83,8 @@ function deepspeedRuntime(shape: RunShape, requested: RequestedOverlaps): Runtim
     // No tensor parallelism runs (see `runs`): nothing to overlap.
     inputGradientOverlap: false,
     expertParallelOverlap: false,
+    // communication_data_type, unset by the export, defaults to the training dtype (engine.py).
+    gradientReduceBytes: 2,
   };
 }
 

@@ -41,6 +41,8 @@ export const jax: Framework = {
     // dot, and the export sets no XLA flags: priced as the default schedule runs it, in order.
     inputGradientOverlap: false,
     expertParallelOverlap: requested.overlapExpertParallelComm ?? false,
+    // The export shards, and leaves dtypes to the user's train step: priced as bf16 gradients.
+    gradientReduceBytes: 2,
   }),
   stageCuts: () => null,
 };

@@ -118,6 +118,8 @@ export const megatron: Framework = {
       (shape.pp === 1 || shape.virtualStages > 1) &&
       shape.recompute !== 'full' &&
       (shape.model?.mtpLayers ?? 0) <= 1,
+    // The export passes --grad-reduce-in-bf16 (bf16 would otherwise reduce in fp32); fp16 reduces in fp16.
+    gradientReduceBytes: 2,
   }),
   stageCuts: () => null,
 };

@@ -108,7 +108,7 @@ function runtimeNotes(ctx: ExportContext): string[] {
   }
   if (summary.dp > 1) {
     notes.push(
-      'torchtitan reduces gradients in float32 (mixed_precision_reduce has no other choice in v0.2.2): twice the bytes of the bf16 gradients the plan prices.',
+      'torchtitan reduces gradients in float32 (mixed_precision_reduce has no other choice in v0.2.2): 4 bytes a gradient on the wire, as priced.',
     );
   }
   if (summary.cp > 1) {

@@ -221,6 +221,9 @@ export const torchtitan: Framework = {
     inputGradientOverlap: false,
     // v0.2.2's MoE dispatches and combines on the compute stream: nothing overlaps them.
     expertParallelOverlap: false,
+    // FSDP2's reduce_dtype is training.mixed_precision_reduce, whose only value in v0.2.2 is float32
+    // (config/job_config.py); DDP holds float32 parameters, so their gradients are float32 too.
+    gradientReduceBytes: 4,
   }),
   // module_fqns_per_model_part places any contiguous cut.
   stageCuts: () => null,
