@@ -1530,6 +1530,7 @@ export interface components {
                     notes: string[];
                     pipelineModule: {
                         activation_checkpoint_interval: number;
+                        checkpointable_layers: string[] | null;
                         num_stages: number;
                         /** @enum {string} */
                         partition_method: "type:TransformerBlock" | "uniform" | "parameters";
@@ -1607,6 +1608,7 @@ export interface components {
                         notes: string[];
                         pipelineModule: {
                             activation_checkpoint_interval: number;
+                            checkpointable_layers: string[] | null;
                             num_stages: number;
                             /** @enum {string} */
                             partition_method: "type:TransformerBlock" | "uniform" | "parameters";

@@ -60,8 +60,14 @@ export const DeepSpeedExport = z.object({
     .object({
       num_stages: z.number().int(),
       partition_method: DeepSpeedPartitionMethod,
-      /** Layers per activation checkpoint: 1 recomputes every layer (full), 0 none. */
+      /** Layers per activation checkpoint: 1 checkpoints layer by layer (full recomputation), 0 none. */
       activation_checkpoint_interval: z.number().int(),
+      /**
+       * The layer classes those checkpoints may cover (`checkpointable_layers`): the transformer block
+       * alone under full recomputation, as priced (the embedding, final norm and head run once); null
+       * without recomputation.
+       */
+      checkpointable_layers: z.array(z.string()).nullable(),
       /**
        * The stage boundaries DeepSpeed computes over the layer list (embedding, blocks, final norm,
        * head), `PipelineModule.partitions()`: stage s holds layers parts[s] to parts[s + 1] − 1.

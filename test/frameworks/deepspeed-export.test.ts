@@ -241,9 +241,27 @@ describe('DeepSpeed v0.16.4 exports of plans it runs', () => {
     );
   });
 
-  it('full recomputation through the pipeline engine checkpoints every layer, embedding included', () => {
-    const out = buildExports(expressible[4]!.req, expressible[4]!.summary, expressible[4]!.stages).deepspeed;
+  it('full recomputation through the pipeline engine checkpoints the transformer blocks alone, as priced', () => {
+    const c = expressible[4]!;
+    const out = buildExports(c.req, c.summary, c.stages).deepspeed;
     expect(out.config.pipeline).toEqual({ activation_checkpoint_interval: 1, use_reentrant: false });
+    const module = out.pipelineModule!;
+    // v0.16.4 pipe/module.py _is_checkpointable for a module other than GPTModelPipe, one layer per
+    // checkpoint: a class checkpointable_layers names, or without that list any layer with parameters.
+    const checkpointable = (l: { className: string; parameters: number }) =>
+      module.checkpointable_layers === null
+        ? l.parameters > 0
+        : module.checkpointable_layers.includes(l.className);
+    if (c.req.model.kind !== 'transformer') throw new Error('a transformer case');
+    const layers = pipelineLayers(resolveDims(c.req.model, { microBatch: 2, precision: 'bf16' }));
+    const blocks = c.req.model.layers;
+    // Embedding, blocks, final norm, head: the blocks are checkpointed, the rest runs once.
+    expect(layers.map(checkpointable)).toEqual([false, ...Array(blocks).fill(true), false, false]);
+    expect(out.files[1]!.content).toContain('checkpointable_layers=["TransformerBlock"],');
+    // Without recomputation there is nothing to limit.
+    const none = buildExports(expressible[6]!.req, expressible[6]!.summary, expressible[6]!.stages).deepspeed;
+    expect(none.pipelineModule!.checkpointable_layers).toBeNull();
+    expect(none.files[1]!.content).not.toContain('checkpointable_layers');
   });
 
   it('writes ds_config.json as the config, and a training script Python compiles', () => {

@@ -9,7 +9,7 @@ import type { Exports, ZeroStage } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
 import type { RequestedOverlaps } from '../framework.ts';
 import { shapeOfPlan } from '../shape.ts';
-import { methodForBlocks, pipelineLayers } from './layer-list.ts';
+import { type LayerClass, methodForBlocks, pipelineLayers } from './layer-list.ts';
 import { DEEPSPEED_RELEASE, deepspeed, overlapComm } from './rules.ts';
 import { deepspeedScript } from './script.ts';
 
@@ -126,6 +126,8 @@ export function deepspeedExport(ctx: ExportContext): DeepSpeedExport {
   ];
   let pipelineModule: DeepSpeedExport['pipelineModule'] = null;
   const checkpointInterval = recompute === 'full' ? 1 : 0;
+  // Full recomputation redoes the transformer blocks, as Megatron-LM's does and as the plan prices it.
+  const checkpointableLayers: LayerClass[] | null = recompute === 'full' ? ['TransformerBlock'] : null;
   if (pp > 1 && dims !== null) {
     // runs() accepted the cut, so one of the partition methods gives it.
     const chosen = methodForBlocks(dims, ctx.blocks)!;
@@ -133,14 +135,15 @@ export function deepspeedExport(ctx: ExportContext): DeepSpeedExport {
       num_stages: pp,
       partition_method: chosen.method,
       activation_checkpoint_interval: checkpointInterval,
+      checkpointable_layers: checkpointableLayers,
       parts: [...chosen.parts],
     };
     if (recompute === 'full') {
-      // pipe/engine.py reads these; use_reentrant false lets the embedding (whose input needs no
-      // gradient) be checkpointed too, so every layer is recomputed as priced.
+      // pipe/engine.py reads these (use_reentrant false: PyTorch's non-reentrant checkpoint); the
+      // layers they cover are the script's checkpointable_layers.
       config.pipeline = { activation_checkpoint_interval: 1, use_reentrant: false };
       notes.push(
-        'Full recomputation: every layer is checkpointed; DeepSpeed computes the loss outside the layers, so the last stage also keeps the logits of each microbatch in flight, which the plan does not count.',
+        'Full recomputation: each transformer block is checkpointed (checkpointable_layers); the embedding, final norm and head run once, as priced. DeepSpeed computes the loss outside the layers, so the last stage also keeps the bf16 logits of each microbatch in flight beside the fp32 softmax the plan counts.',
       );
     }
     notes.push(
@@ -153,7 +156,7 @@ export function deepspeedExport(ctx: ExportContext): DeepSpeedExport {
     }
   } else if (recompute === 'full') {
     notes.push(
-      'Full recomputation: the model runs each layer through deepspeed.checkpointing (see the script).',
+      'Full recomputation: the model runs each transformer block through deepspeed.checkpointing (see the script).',
     );
   }
   if (recompute === 'selective') {
@@ -178,6 +181,7 @@ export function deepspeedExport(ctx: ExportContext): DeepSpeedExport {
             method: pipelineModule.partition_method,
             parts: pipelineModule.parts,
             checkpointInterval,
+            checkpointableLayers,
           },
   });
   return {

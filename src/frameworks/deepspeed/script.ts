@@ -23,6 +23,7 @@ export interface ScriptFacts {
     readonly method: string;
     readonly parts: readonly number[];
     readonly checkpointInterval: number;
+    readonly checkpointableLayers: readonly string[] | null;
   } | null;
 }
 
@@ -84,7 +85,7 @@ const RECOMPUTE_COMMENT: Readonly<Record<Recompute, string | null>> = {
   none: null,
   selective:
     '# Selective recomputation (priced): DeepSpeed has no switch for it; TransformerBlock must run its\n# attention core (softmax(q k^T / sqrt(d)) v) through deepspeed.checkpointing.non_reentrant_checkpoint.',
-  full: '# Full recomputation (priced): every layer keeps only its input and is run again in the backward pass.',
+  full: '# Full recomputation (priced): every transformer block keeps only its input and is run again in the\n# backward pass; the embedding, final norm and head keep what their backward needs.',
 };
 
 function layerLines(layers: readonly PipelineLayer[], blocks: number): string[] {
@@ -115,6 +116,10 @@ function pipelineLines(f: ScriptFacts, pipeline: NonNullable<ScriptFacts['pipeli
     '    loss_fn=loss_fn,',
     // The engine reads the same interval from ds_config.json's pipeline section, with use_reentrant.
     `    activation_checkpoint_interval=${pipeline.checkpointInterval},`,
+    // Without it every layer with parameters is checkpointed (pipe/module.py _is_checkpointable).
+    ...(pipeline.checkpointableLayers === null
+      ? []
+      : [`    checkpointable_layers=[${pipeline.checkpointableLayers.map((c) => py(c)).join(', ')}],`]),
     ')',
     '# DeepSpeed computed the stage split itself (pipe/module.py _partition_layers): it must be the planned one.',
     `assert model.partitions() == [${pipeline.parts.join(', ')}], model.partitions()`,
@@ -128,7 +133,10 @@ function singleLines(f: ScriptFacts): string[] {
       : `# Embedding, ${f.dims.layers} transformer blocks, final norm and LM head, built from MODEL.`;
   const recompute =
     f.recompute === 'full'
-      ? ['# Model.forward must run each layer through deepspeed.checkpointing.non_reentrant_checkpoint.']
+      ? [
+          '# Model.forward must run each transformer block (not the embedding, the final norm or the head)',
+          '# through deepspeed.checkpointing.non_reentrant_checkpoint.',
+        ]
       : [];
   return [what, ...recompute, f.dims === null ? 'model = Model()' : 'model = Model(MODEL)'];
 }
