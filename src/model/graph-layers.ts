@@ -156,6 +156,7 @@ function modelOf(
       },
     ]);
   }
+  const forwardFlops = whole.ops.reduce((s, op) => s + op.flops, 0);
   return {
     name: whole.name,
     layers: layers.map((layer) => {
@@ -165,8 +166,8 @@ function modelOf(
       return repeated ? { ...layer, carry: { from: layer.output, to: layer.input! } } : layer;
     }),
     params,
-    forwardFlops: whole.ops.reduce((s, op) => s + op.flops, 0),
-    fullRecomputeFlops: whole.ops.reduce((s, op) => s + op.flops, 0),
+    forwardFlops,
+    fullRecomputeFlops: forwardFlops,
     recomputableFlops: recomputableFlops(whole.ops),
     tokensPerMicrobatch,
     streamBytes,

@@ -17,9 +17,9 @@ export interface PlannedLayer {
   readonly carry?: { readonly from: string; readonly to: string };
   /**
    * Whether full recomputation redoes this layer. The frameworks checkpoint the transformer blocks
-   * only: Megatron-LM's TransformerBlock its layers, torchtitan each block, DeepSpeed the layers it is
-   * handed; the embedding and the output layer with its loss run once forward and keep what their
-   * backward needs (SC'21's FLOP count, Narayanan et al. 2021 §5.1, charges the logit layer one
+   * only: Megatron-LM's TransformerBlock its layers, torchtitan each block, DeepSpeed's pipeline the
+   * TransformerBlock layers the export names (checkpointable_layers); the embedding and the output
+   * layer with its loss run once forward and keep what their backward needs (SC'21's FLOP count, Narayanan et al. 2021 §5.1, charges the logit layer one
    * forward and two backward passes against the blocks' four).
    */
   readonly checkpointed: boolean;
