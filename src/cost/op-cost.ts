@@ -1,6 +1,6 @@
 import { collectiveSec } from '../cluster/collectives.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
-import type { GraphOp, OpGraph } from '../graph/graph.ts';
+import type { GraphOp, GraphTensor, OpGraph } from '../graph/graph.ts';
 import { DIM } from '../graph/letters.ts';
 import {
   DEFAULT_RECOMPUTE_MODULES,
@@ -110,6 +110,17 @@ export function paramOwners(graph: OpGraph): Map<string, number> {
     for (const t of op.inputs) if (graph.tensors.get(t)!.param && !owner.has(t)) owner.set(t, op.index);
   }
   return owner;
+}
+
+/**
+ * What an op keeps of a float activation it saves for its backward. An FP8 GEMM keeps the FP8 copy it
+ * cast (Transformer Engine's Linear saves the quantized tensor for the weight gradient): one byte an
+ * element. The loss keeps the fp32 softmax of its logits, not the logits.
+ */
+function keptBytes(op: GraphOp, t: GraphTensor): number {
+  if (!FLOAT_DTYPES.has(t.dtype) || t.param) return t.bytes;
+  if (op.kind === 'loss') return t.numel * LOSS_SAVED_BYTES_PER_LOGIT;
+  return op.computeDtype === 'fp8' ? t.numel : t.bytes;
 }
 
 /**
@@ -252,16 +263,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   let activationBytes = 0;
   for (const s of ctx.saved.get(op.index) ?? []) {
     const t = graph.tensors.get(s.tensor)!;
-    // An FP8 GEMM keeps its input as the FP8 copy it cast (Transformer Engine's Linear saves the
-    // quantized tensor for the weight gradient): one byte per element. The loss keeps its fp32 softmax.
-    const savedBytes =
-      !FLOAT_DTYPES.has(t.dtype) || t.param
-        ? t.bytes
-        : op.kind === 'loss'
-          ? t.numel * LOSS_SAVED_BYTES_PER_LOGIT
-          : op.computeDtype === 'fp8'
-            ? t.numel
-            : t.bytes;
+    const savedBytes = keptBytes(op, t);
     if (s.as.kind === 'input')
       activationBytes +=
         savedBytes / shardCount(operandLayout(strategy, op.einsum.inputs[s.as.index]!), sizes);

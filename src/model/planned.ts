@@ -73,7 +73,6 @@ function transformerModel(
     copies.set(layer.signature, (copies.get(layer.signature) ?? 0) + 1);
   }
   const recomputable: RecomputableFlops[] = [];
-  let fullRecomputeFlops = 0;
   const layers = model.layers.map((layer): PlannedLayer => {
     // Identical layers share one validated graph, the first one's, names and all.
     const first = representative.get(layer.signature)!;
@@ -83,8 +82,6 @@ function transformerModel(
       graphs.set(layer.signature, graph);
     }
     recomputable.push(...recomputableFlops(graph.ops, shares));
-    const checkpointed = layer.kind === 'block';
-    if (checkpointed) fullRecomputeFlops += graph.ops.reduce((s, op) => s + op.flops, 0) * shares;
     const repeated = copies.get(layer.signature)! > 1 && first.input !== null;
     return {
       name: layer.name,
@@ -93,7 +90,7 @@ function transformerModel(
       input: first.input,
       output: first.output,
       ...(repeated ? { carry: { from: first.output, to: first.input! } } : {}),
-      checkpointed,
+      checkpointed: layer.kind === 'block',
     };
   });
   const stream = buildGraph(model.layers[0]!.graph).tensors.get(model.layers[0]!.output)!;
@@ -102,7 +99,7 @@ function transformerModel(
     layers,
     params: model.params,
     forwardFlops: model.forwardFlops * shares,
-    fullRecomputeFlops,
+    fullRecomputeFlops: model.blockForwardFlops * shares,
     recomputableFlops: recomputable,
     tokensPerMicrobatch: microBatch * spec.seqLen,
     streamBytes: stream.bytes,

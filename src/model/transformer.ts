@@ -13,6 +13,8 @@ export interface TransformerModel {
   readonly params: number;
   /** Forward FLOPs of one microbatch: the sum over every op of the whole graph. */
   readonly forwardFlops: number;
+  /** Of `forwardFlops`, the transformer blocks' (what full recomputation runs again). */
+  readonly blockForwardFlops: number;
   /**
    * With tied embeddings, the embedding table and the head's copy of it (one parameter in the
    * model, two tensors in the graph): a stage holding both layers should count it once.
@@ -41,6 +43,7 @@ export function buildTransformer(spec: TransformerSpec, options: BuildOptions): 
   const bySignature = new Map<string, GraphTotals>();
   let params = 0;
   let forwardFlops = 0;
+  let blockForwardFlops = 0;
   const layers = modelLayers(dims).map((layer): ModelLayer => {
     const signature = graphSignature(layer.graph);
     let counted = bySignature.get(signature);
@@ -50,9 +53,10 @@ export function buildTransformer(spec: TransformerSpec, options: BuildOptions): 
     }
     params += counted.params;
     forwardFlops += counted.flops;
+    if (layer.kind === 'block') blockForwardFlops += counted.flops;
     return { ...layer, signature };
   });
   const tied = dims.tiedEmbeddings ? { embedding: 'embedding.table', head: 'head.table' } : null;
   if (tied !== null) params -= dims.vocab * dims.hidden;
-  return { name: dims.name, layers, params, forwardFlops, tied };
+  return { name: dims.name, layers, params, forwardFlops, blockForwardFlops, tied };
 }

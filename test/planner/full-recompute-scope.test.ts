@@ -60,9 +60,10 @@ describe('full recomputation leaves the embedding and the output layer alone', (
       solver.price(layer, mesh, 'megatron', recompute);
     const [headFull, headNone] = [(await price(head, 'full'))!, (await price(head, 'none'))!];
     expect(headFull.backwardComputeSec).toBe(headNone.backwardComputeSec);
-    // The loss keeps the logits (s × V/t, two bytes) for its backward.
+    // The head keeps what its backward needs: the final norm's and the LM head's inputs (s·h, two
+    // bytes each), the loss's fp32 softmax of the s·V/8 logits on a device, the int32 labels.
     expect(headFull.activationBytes).toBe(headNone.activationBytes);
-    expect(headFull.activationBytes).toBeGreaterThanOrEqual((s * vocab * 2) / 8);
+    expect(headFull.activationBytes).toBe(2 * (s * h * 2) + s * (vocab / 8) * 4 + s * 4);
     const [blockFull, blockNone] = [(await price(block, 'full'))!, (await price(block, 'none'))!];
     expect(blockFull.backwardComputeSec).toBeCloseTo(
       blockNone.backwardComputeSec + blockNone.forwardComputeSec,
