@@ -122,6 +122,11 @@ export function tpCommOverlapOf(text: string): boolean | null {
   return switchOf(text, '(?:ub_)?tp[-_]comm[-_]overlap');
 }
 
+/** torchtitan's Async TP where a record names it ("AsyncTP", "Async TP", enable_async_tensor_parallel). */
+export function asyncTensorParallelOf(text: string): boolean {
+  return /async[\s_-]?t(?:ensor[\s_-]?parallel|p)\b/i.test(text);
+}
+
 /**
  * A switch a record names (`name`, a regular expression's source), as a flag or a config key:
  * `name true|false` / `name=False` say which, the bare name (a command-line flag) is on; null where
@@ -211,13 +216,41 @@ export function megatronOfYear(year: number | null) {
 }
 
 /**
- * Where a record's layers do not split evenly over its pipeline chunks, Megatron-Core's recipes count
- * the embedding and the loss as a block each (Megatron-Bridge's Llama 3.1 405B and Qwen3 recipes set
- * account_for_embedding_in_pipeline_split and account_for_loss_in_pipeline_split): that split, as
- * `stageLayers`. torchtitan records, and splits that exist neither way, are left as they are.
+ * Where a record's layers do not split evenly over its pipeline chunks, the split its framework makes,
+ * as `stageLayers`. Megatron-Core's recipes count the embedding and the loss as a block each
+ * (Megatron-Bridge's Llama 3.1 405B and Qwen3 recipes set account_for_embedding_in_pipeline_split and
+ * account_for_loss_in_pipeline_split); torchtitan cuts as torchtitanStageSplit does. Splits that exist
+ * neither way are left as they are.
  */
-export function megatronStageSplit(layers: number, pp: number, virtualStages: number, family: string) {
-  if (family === 'torchtitan' || layers % (pp * virtualStages) === 0) return {};
-  const split = embeddingAndLossSplit(layers, pp, virtualStages);
+export function stageSplitOf(layers: number, pp: number, virtualStages: number, family: string) {
+  if (layers % (pp * virtualStages) === 0) return {};
+  const split =
+    family === 'torchtitan'
+      ? torchtitanStageSplit(layers, pp, virtualStages)
+      : embeddingAndLossSplit(layers, pp, virtualStages);
   return split === null ? {} : { stageLayers: split };
+}
+
+/**
+ * Blocks per pipeline stage as torchtitan cuts them without split points (9dec370,
+ * parallelisms/pipelining_utils.py generate_split_points): pp · virtualStages chunks, the first of
+ * ⌊layers / chunks⌋ blocks, the middle ones one more while the remainder lasts, the last what is left;
+ * stage r runs chunks r, r + pp, … (stage_ids_this_rank, style "loop"). Null where a chunk would be
+ * empty (torchtitan refuses more chunks than layers).
+ */
+export function torchtitanStageSplit(layers: number, pp: number, virtualStages: number): number[] | null {
+  const chunks = pp * virtualStages;
+  if (chunks > layers) return null;
+  const base = Math.floor(layers / chunks);
+  let extra = layers % chunks;
+  const sizes: number[] = [base];
+  for (let i = 1; i < chunks - 1; i++) {
+    sizes.push(extra > 0 ? base + 1 : base);
+    if (extra > 0) extra--;
+  }
+  if (chunks > 1) sizes.push(layers - sizes.reduce((a, b) => a + b, 0));
+  if (sizes.some((n) => n <= 0)) return null;
+  return Array.from({ length: pp }, (_, stage) =>
+    sizes.filter((_, chunk) => chunk % pp === stage).reduce((a, b) => a + b, 0),
+  );
 }

@@ -25,6 +25,7 @@ import {
 } from './published-runs.ts';
 import {
   activationOf,
+  asyncTensorParallelOf,
   capacityFactorOf,
   catalogGpu,
   expertCommOverlapOf,
@@ -33,13 +34,13 @@ import {
   h100With96GiB,
   localBatchOf,
   megatronOfYear,
-  megatronStageSplit,
   precisionOf,
   publicationYear,
   RecordError,
   recomputeOf,
   recomputeStated,
   slidingWindowOf,
+  stageSplitOf,
   tpCommOverlapOf,
   zeroStageOf,
 } from './record-facts.ts';
@@ -328,7 +329,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
       // Microbatch 1 where unstated: every recipe here at these sequence lengths uses it.
       microBatch: r.training.micro_batch_size ?? 1,
       virtualStages: p.virtual_pp ?? 1,
-      ...megatronStageSplit(m.layers, p.pp, p.virtual_pp ?? 1, facts.family),
+      ...stageSplitOf(m.layers, p.pp, p.virtual_pp ?? 1, facts.family),
       ...facts.parallel,
     },
   };
@@ -464,9 +465,17 @@ export function derivedFacts(r: ModernRecord): RunFacts {
       family,
       gpu,
       parallel: {
-        zero,
+        // With pipelining FSDP2 keeps each stage's parameters gathered from forward to backward
+        // (9dec370 parallelisms/parallelize_llama.py: reshard_after_forward = not pp_enabled): ZeRO-2.
+        zero: zero === 3 && p.pp > 1 ? 2 : zero,
         recompute,
         overlapGradReduce: true,
+        // torchtitan's TP plan shards the norms' sequence (SequenceParallel on attention_norm, ffn_norm
+        // and the final norm, 9dec370 apply_tp) and, named so, micro-pipelines the TP collectives
+        // with the matmuls (enable_async_tensor_parallel).
+        ...(p.tp > 1
+          ? { sequenceParallel: true, overlapTensorParallelComm: asyncTensorParallelOf(prose) }
+          : {}),
         ...(localBatch !== null ? { microBatch: localBatch } : {}),
       },
       ...(blackwell ? {} : { attention: 'flash2' as const }),

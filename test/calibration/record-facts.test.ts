@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { checkRuns } from '../../bench/check.ts';
 import {
   activationOf,
+  asyncTensorParallelOf,
   capacityFactorOf,
   catalogGpu,
   expertCommOverlapOf,
@@ -16,6 +17,7 @@ import {
   RecordError,
   recomputeOf,
   recomputeStated,
+  torchtitanStageSplit,
   tpCommOverlapOf,
   zeroStageOf,
 } from '../../bench/record-facts.ts';
@@ -141,6 +143,13 @@ describe('facts read from a record’s own fields', () => {
     expect(localBatchOf('Micro batch not given.')).toBeNull();
   });
 
+  it('reads torchtitan’s Async TP from prose, whichever way it is spelled', () => {
+    expect(asyncTensorParallelOf('2D + AsyncTP')).toBe(true);
+    expect(asyncTensorParallelOf('FSDP2, TP with Async TP')).toBe(true);
+    expect(asyncTensorParallelOf('enable_async_tensor_parallel = true')).toBe(true);
+    expect(asyncTensorParallelOf('FSDP2 + TP, async checkpointing')).toBe(false);
+  });
+
   it('agrees with the facts pinned for every public modern record', () => {
     for (const record of modern) {
       const pinned = PINNED_FACTS[record.id]!;
@@ -232,6 +241,44 @@ describe('a file of records nobody pinned facts for', () => {
     writeFileSync(path, JSON.stringify([uneven]));
     const [run] = await loadRunsFile(path);
     expect(run!.request.parallel!.stageLayers).toEqual([19, 20, 20, 19]);
+    expect((await estimate(run!.request)).status).toBe('optimal');
+  });
+
+  it('splits uneven torchtitan pipelines as its generate_split_points does, chunks looped over the stages', async () => {
+    // 126 blocks in 8 chunks: the first 15, six of 16 (the remainder 6 goes to the middle), the last
+    // what is left, 15. In 16 chunks (interleaved, 2 a stage): 7, fourteen of 8, 7; stage r runs
+    // chunks r and r + 8, so 7 + 8 and 8 + 7 at the ends.
+    expect(torchtitanStageSplit(126, 8, 1)).toEqual([15, 16, 16, 16, 16, 16, 16, 15]);
+    expect(torchtitanStageSplit(126, 8, 2)).toEqual([15, 16, 16, 16, 16, 16, 16, 15]);
+    // 80 in 3: 26, then 27 while the remainder (2) lasts, the last chunk 80 - 53 = 27.
+    expect(torchtitanStageSplit(80, 3, 1)).toEqual([26, 27, 27]);
+    // More chunks than blocks: torchtitan refuses the cut.
+    expect(torchtitanStageSplit(6, 4, 2)).toBeNull();
+    const titan = modern.find((r) => r.id.startsWith('torchtitan202506'))!;
+    const deep = {
+      ...titan,
+      id: 'titan-405b-3d',
+      model: { ...titan.model, layers: 126, hidden: 16384, heads: 128, ffn_hidden: 53248 },
+      cluster: { ...titan.cluster, num_gpus: 512, num_nodes: 64 },
+      training: {
+        ...titan.training,
+        global_batch_size_sequences: 256,
+        micro_batch_size: 4,
+        recompute: 'full activation checkpointing',
+      },
+      parallelism: { ...titan.parallelism, tp: 8, pp: 8, dp: 8, notes: 'FSDP2, TP with Async TP, PP 1F1B.' },
+    };
+    const path = join(tmpdir(), `meshplan-check-titan-split-${process.pid}.json`);
+    writeFileSync(path, JSON.stringify([deep]));
+    const [run] = await loadRunsFile(path);
+    expect(run!.request.parallel!.stageLayers).toEqual([15, 16, 16, 16, 16, 16, 16, 15]);
+    // FSDP2 under pipelining keeps parameters gathered forward to backward; TP shards the norms'
+    // sequence; the record names Async TP.
+    expect(run!.request.parallel).toMatchObject({
+      zero: 2,
+      sequenceParallel: true,
+      overlapTensorParallelComm: true,
+    });
     expect((await estimate(run!.request)).status).toBe('optimal');
   });
 
