@@ -251,7 +251,7 @@ export const PINNED_FACTS: Readonly<Record<string, RunFacts>> = {
     family: 'torchtitan',
     gpu: 'H200-141GB',
     // local_batch_size 2, selective per-op checkpointing (llama3_8b.toml defaults).
-    parallel: { zero: 3, recompute: 'selective', overlapGradReduce: true, microBatch: 2 },
+    parallel: { zero: 3, recompute: 'per-op', overlapGradReduce: true, microBatch: 2 },
     // torchtitan e7c0cae (torchtitan/models/attention.py ScaledDotProductAttention): SDPA's backends
     // in the order FLASH_ATTENTION (FlashAttention-2), EFFICIENT, MATH; cuDNN first only on sm100.
     attention: 'flash2',
@@ -468,7 +468,9 @@ export function derivedFacts(r: ModernRecord): RunFacts {
         // With pipelining FSDP2 keeps each stage's parameters gathered from forward to backward
         // (9dec370 parallelisms/parallelize_llama.py: reshard_after_forward = not pp_enabled): ZeRO-2.
         zero: zero === 3 && p.pp > 1 ? 2 : zero,
-        recompute,
+        // torchtitan's selective checkpointing is per-op in its Llama 3 configs (llama3_*.toml
+        // selective_ac_option = 'op' at 9dec370 and v0.2.2), not Megatron's attention core.
+        recompute: recompute === 'selective' ? 'per-op' : recompute,
         overlapGradReduce: true,
         // torchtitan's TP plan shards the norms' sequence (SequenceParallel on attention_norm, ffn_norm
         // and the final norm, 9dec370 apply_tp) and, named so, micro-pipelines the TP collectives

@@ -1487,7 +1487,7 @@ export interface components {
                     peakMemoryBytes: number;
                     pp: number;
                     /** @enum {string} */
-                    recompute: "none" | "selective" | "full";
+                    recompute: "none" | "selective" | "per-op" | "full";
                     recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                     /** @enum {string} */
                     schedule: "1f1b" | "gpipe" | "interleaved";
@@ -1633,7 +1633,7 @@ export interface components {
                         peakMemoryBytes: number;
                         pp: number;
                         /** @enum {string} */
-                        recompute: "none" | "selective" | "full";
+                        recompute: "none" | "selective" | "per-op" | "full";
                         recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                         /** @enum {string} */
                         schedule: "1f1b" | "gpipe" | "interleaved";
@@ -1699,7 +1699,7 @@ export interface components {
                         peakMemoryBytes: number;
                         pp: number;
                         /** @enum {string} */
-                        recompute: "none" | "selective" | "full";
+                        recompute: "none" | "selective" | "per-op" | "full";
                         recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                         /** @enum {string} */
                         schedule: "1f1b" | "gpipe" | "interleaved";
@@ -1750,7 +1750,7 @@ export interface components {
                         peakMemoryBytes: number;
                         pp: number;
                         /** @enum {string} */
-                        recompute: "none" | "selective" | "full";
+                        recompute: "none" | "selective" | "per-op" | "full";
                         recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                         /** @enum {string} */
                         schedule: "1f1b" | "gpipe" | "interleaved";
@@ -1802,7 +1802,7 @@ export interface components {
                         peakMemoryBytes: number;
                         pp: number;
                         /** @enum {string} */
-                        recompute: "none" | "selective" | "full";
+                        recompute: "none" | "selective" | "per-op" | "full";
                         recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                         /** @enum {string} */
                         schedule: "1f1b" | "gpipe" | "interleaved";
@@ -1921,7 +1921,7 @@ export interface components {
                 peakMemoryBytes: number;
                 pp: number;
                 /** @enum {string} */
-                recompute: "none" | "selective" | "full";
+                recompute: "none" | "selective" | "per-op" | "full";
                 recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                 /** @enum {string} */
                 schedule: "1f1b" | "gpipe" | "interleaved";
@@ -2146,7 +2146,7 @@ export interface components {
                 overlapTensorParallelComm?: boolean;
                 pp?: number;
                 /** @enum {string} */
-                recompute?: "none" | "selective" | "full";
+                recompute?: "none" | "selective" | "per-op" | "full";
                 recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
                 /** @enum {string} */
                 schedule?: "1f1b" | "gpipe" | "interleaved";

@@ -9,7 +9,6 @@ import type { IntraOpModel, TensorEdge } from './intra-op.ts';
 import type { Layout } from './layout.ts';
 import { gatheredElementBytes } from './op-cost.ts';
 import { NO_RESHARD, type Reshard, reshard, resolvedLayout, thenReshard } from './reshard.ts';
-import { recomputesForward } from './saved.ts';
 import { type OpStrategy, operandGradientLayout, operandLayout, outputLayout } from './strategy.ts';
 
 export interface EdgeReshards {
@@ -46,8 +45,7 @@ function reshardsOfLayouts(
     model.mesh,
     gatheredBytes(tensor, ops[edge.producer]!),
   );
-  const { recompute, recomputeModules } = model.ctx;
-  const recomputed = recomputesForward(consumer, recompute, recomputeModules) ? forward : NO_RESHARD;
+  const recomputed = model.ctx.recomputed.has(consumer.index) ? forward : NO_RESHARD;
   return { forward, inputGradient, recomputed, backward: thenReshard(inputGradient, recomputed) };
 }
 

@@ -17,7 +17,7 @@ import { haloExchanges } from './halo.ts';
 import { type Layout, shardCount } from './layout.ts';
 import { fp8CastSec, LOSS_SAVED_BYTES_PER_LOGIT } from './memory-kernels.ts';
 import type { Collective } from './reshard.ts';
-import { recomputesForward, type SavedTensor, savedTensors } from './saved.ts';
+import { recomputedOps, type SavedTensor, savedTensors } from './saved.ts';
 import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
 
 const NO_EXCHANGE: OpCost['exchange'] = { forwardSec: 0, backwardSec: 0, transfers: [] };
@@ -87,6 +87,8 @@ export interface CostContext {
   readonly recomputeModules: readonly RecomputeModule[];
   /** Saved tensors per charging op. */
   readonly saved: ReadonlyMap<number, readonly SavedTensor[]>;
+  /** The ops whose forward runs again during backward, by index. */
+  readonly recomputed: ReadonlySet<number>;
 }
 
 export function costContext(
@@ -101,7 +103,17 @@ export function costContext(
   for (const s of savedTensors(graph, recompute, recomputeModules)) {
     saved.set(s.op, [...(saved.get(s.op) ?? []), s]);
   }
-  return { graph, mesh, gpu, outer, paramOwner: paramOwners(graph), recompute, recomputeModules, saved };
+  return {
+    graph,
+    mesh,
+    gpu,
+    outer,
+    paramOwner: paramOwners(graph),
+    recompute,
+    recomputeModules,
+    saved,
+    recomputed: recomputedOps(graph, recompute, recomputeModules),
+  };
 }
 
 export function paramOwners(graph: OpGraph): Map<string, number> {
@@ -252,7 +264,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
       ? NO_EXCHANGE
       : exchangeCost(op.exchange, ctx.outer, exchangedBytes, { forward: forwardSec, backward: backwardSec });
   let exchange = moved;
-  if (recomputesForward(op, ctx.recompute, ctx.recomputeModules)) {
+  if (ctx.recomputed.has(op.index)) {
     backwardSec += forwardSec;
     // A recomputed forward moves its data again.
     exchange = { ...moved, backwardSec: moved.backwardSec + moved.forwardSec };

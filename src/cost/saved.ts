@@ -1,5 +1,5 @@
 import type { GraphOp, OpGraph } from '../graph/graph.ts';
-import { selectivelyRecomputed } from '../graph/recompute.ts';
+import { perOpKeptOps, selectivelyRecomputed } from '../graph/recompute.ts';
 import { SAVED_FOR_BACKWARD } from '../schema/graph.ts';
 import type { Recompute, RecomputeModule } from '../schema/vocabulary.ts';
 
@@ -19,13 +19,20 @@ export interface SavedTensor {
  */
 const OUTPUT_DISCARDING: ReadonlySet<RecomputeModule> = new Set(['moe_act', 'layernorm', 'mla_up_proj']);
 
-/** Whether the op's forward runs a second time during backward. */
-export function recomputesForward(
-  op: GraphOp,
+/** The ops whose forward runs a second time during backward, by index. */
+export function recomputedOps(
+  graph: OpGraph,
   recompute: Recompute,
   modules: readonly RecomputeModule[],
-): boolean {
-  return recompute === 'full' || (recompute === 'selective' && selectivelyRecomputed(op, modules));
+): ReadonlySet<number> {
+  const all = graph.ops.map((op) => op.index);
+  if (recompute === 'none') return new Set();
+  if (recompute === 'full') return new Set(all);
+  if (recompute === 'per-op') {
+    const kept = perOpKeptOps(graph);
+    return new Set(all.filter((i) => !kept.has(i)));
+  }
+  return new Set(graph.ops.filter((op) => selectivelyRecomputed(op, modules)).map((op) => op.index));
 }
 
 /**
@@ -33,7 +40,8 @@ export function recomputesForward(
  * every tensor once. Selective recomputation drops what a recomputed module makes for itself (it is
  * redone from the module's inputs, which stay) and, for an output-discarding module, its output
  * wherever it was saved; full recomputation keeps only the graph's inputs (a layer's input), as
- * Megatron's uniform checkpointing does.
+ * Megatron's uniform checkpointing does, and torchtitan's per-op policy that input with the outputs
+ * of the ops it keeps.
  */
 export function savedTensors(
   graph: OpGraph,
@@ -42,8 +50,16 @@ export function savedTensors(
 ): SavedTensor[] {
   const seen = new Set<string>();
   const saved: SavedTensor[] = [];
-  if (recompute === 'full') {
-    // Only what enters the graph from outside (the layer's input) stays; the rest is redone.
+  if (recompute === 'full' || recompute === 'per-op') {
+    // What enters the graph from outside (the layer's input) stays; under the per-op policy the
+    // outputs of the ops it keeps too (its MUST_SAVE cache); the rest is redone.
+    if (recompute === 'per-op') {
+      for (const index of perOpKeptOps(graph)) {
+        const op = graph.ops[index]!;
+        seen.add(op.output);
+        saved.push({ op: index, tensor: op.output, as: { kind: 'output' } });
+      }
+    }
     for (const op of graph.ops) {
       op.inputs.forEach((name, index) => {
         const t = graph.tensors.get(name)!;

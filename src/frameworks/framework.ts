@@ -77,6 +77,13 @@ export function recomputeModulesProblem(shape: RunShape, framework: string): str
   return `${framework} has no setting that recomputes Megatron-LM's modules ${modules.join(', ')} (its selective recomputation is the attention core's); plan with recompute "none" or "full", or for Megatron-LM`;
 }
 
+/** torchtitan's per-op selective checkpointing asked of a framework that has no such policy. */
+export function perOpRecomputeProblem(shape: RunShape, framework: string): string | null {
+  return shape.recompute === 'per-op'
+    ? `${framework} has no per-op selective checkpointing (torchtitan's activation_checkpoint.selective_ac_option "op"); plan with recompute "none", "selective" or "full", or for torchtitan`
+    : null;
+}
+
 /** Megatron-LM's flex token dispatcher (DeepEP, HybridEP) asked for where `framework` runs its own all-to-all. */
 export function flexDispatcherProblem(shape: RunShape, framework: string): string | null {
   return shape.ep > 1 && shape.model?.moe?.dispatcher === 'flex'

@@ -1,7 +1,7 @@
 import { type BlockRun, repeatedBlocks } from '../graph/blocks.ts';
 import { buildGraph, type OpGraph, paramElements } from '../graph/graph.ts';
 import { clusterLayers } from '../graph/layers.ts';
-import { recomputableFlops } from '../graph/recompute.ts';
+import { perOpRecomputedFlops, recomputableFlops } from '../graph/recompute.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import type { OpGraphSpec } from '../schema/graph.ts';
 import type { PlannedLayer, PlannedModel } from './planned.ts';
@@ -169,6 +169,7 @@ function modelOf(
     forwardFlops,
     fullRecomputeFlops: forwardFlops,
     recomputableFlops: recomputableFlops(whole.ops),
+    perOpRecomputeFlops: layers.reduce((sum, layer) => sum + perOpRecomputedFlops(layer.graph), 0),
     tokensPerMicrobatch,
     streamBytes,
   };

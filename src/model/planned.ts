@@ -1,5 +1,5 @@
 import { buildGraph, type OpGraph } from '../graph/graph.ts';
-import { type RecomputableFlops, recomputableFlops } from '../graph/recompute.ts';
+import { perOpRecomputedFlops, type RecomputableFlops, recomputableFlops } from '../graph/recompute.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import type { ModelSpec } from '../schema/index.ts';
 import type { BuildOptions } from './dims.ts';
@@ -37,6 +37,8 @@ export interface PlannedModel {
   readonly fullRecomputeFlops: number;
   /** Forward FLOPs per microbatch of the ops selective recomputation may redo, by their marks. */
   readonly recomputableFlops: readonly RecomputableFlops[];
+  /** Forward FLOPs of one microbatch of the replica that per-op recomputation runs again (in its checkpointed layers). */
+  readonly perOpRecomputeFlops: number;
   readonly tokensPerMicrobatch: number;
   /** Bytes handed from one stage to the next per microbatch (the residual stream). */
   readonly streamBytes: number;
@@ -73,6 +75,7 @@ function transformerModel(
     copies.set(layer.signature, (copies.get(layer.signature) ?? 0) + 1);
   }
   const recomputable: RecomputableFlops[] = [];
+  let perOpRecomputeFlops = 0;
   const layers = model.layers.map((layer): PlannedLayer => {
     // Identical layers share one validated graph, the first one's, names and all.
     const first = representative.get(layer.signature)!;
@@ -82,6 +85,7 @@ function transformerModel(
       graphs.set(layer.signature, graph);
     }
     recomputable.push(...recomputableFlops(graph.ops, shares));
+    if (layer.kind === 'block') perOpRecomputeFlops += perOpRecomputedFlops(graph, shares);
     const repeated = copies.get(layer.signature)! > 1 && first.input !== null;
     return {
       name: layer.name,
@@ -101,6 +105,7 @@ function transformerModel(
     forwardFlops: model.forwardFlops * shares,
     fullRecomputeFlops: model.blockForwardFlops * shares,
     recomputableFlops: recomputable,
+    perOpRecomputeFlops,
     tokensPerMicrobatch: microBatch * spec.seqLen,
     streamBytes: stream.bytes,
   };

@@ -241,9 +241,11 @@ export function assemble(
   const recomputedFlops =
     config.recompute === 'full'
       ? model.fullRecomputeFlops
-      : config.recompute === 'selective'
-        ? selectiveFlops(model.recomputableFlops, recomputeModules(request))
-        : 0;
+      : config.recompute === 'per-op'
+        ? model.perOpRecomputeFlops
+        : config.recompute === 'selective'
+          ? selectiveFlops(model.recomputableFlops, recomputeModules(request))
+          : 0;
   // Tokens of every microbatch of every replica (a graph's come from its sequence dim, 0 without one).
   const tokensPerSec = (B * config.dp * model.tokensPerMicrobatch) / step.stepSec;
   const peak = (cluster.gpu.peakTflops[request.training.precision] ?? cluster.gpu.peakTflops.fp16) * 1e12;

@@ -130,13 +130,14 @@ export function logicalShapes(m: number, pinnedTp: number | undefined): [number,
 
 /**
  * Memory escalation: each later entry trades speed for memory, so the search stops at the first
- * that fits. Recomputation: none, then selective (Korthikanti's attention core), then full.
+ * that fits. Recomputation: none, then selective (Korthikanti's attention core), then per-op
+ * (torchtitan's, for its goal only: goalRecomputes), then full.
  * ZeRO with data parallelism: 1 (same traffic as plain all-reduce, optimizer state sharded),
  * 2 (gradients too, reduce-scattered per microbatch), 3 (parameters gathered per pass).
  */
 export function recomputeOrder(request: PlanRequest): Recompute[] {
   const pinned = request.parallel?.recompute;
-  return pinned !== undefined ? [pinned] : ['none', 'selective', 'full'];
+  return pinned !== undefined ? [pinned] : ['none', 'selective', 'per-op', 'full'];
 }
 
 /** What selective recomputation redoes for the request: its modules, else Megatron's default. */

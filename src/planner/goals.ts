@@ -7,7 +7,7 @@ import type { PipelineConfig } from '../cost/pipeline-config.ts';
 import { FRAMEWORKS, type Framework, type RunShape, requestedOverlaps } from '../frameworks/index.ts';
 import { blocksInRange } from '../frameworks/pipeline-split.ts';
 import { cpCommTypeOf, type TransformerDims } from '../model/dims.ts';
-import type { FrameworkName, FrameworkTarget, PlanRequest } from '../schema/index.ts';
+import type { FrameworkName, FrameworkTarget, PlanRequest, Recompute } from '../schema/index.ts';
 import { type ReplicaShape, recomputeModules } from './config-space.ts';
 import { megatronVariant } from './layer-solver.ts';
 import type { Candidate, SeriesEntry } from './replica-solve.ts';
@@ -27,6 +27,14 @@ const SEARCHED_FRAMEWORKS: readonly FrameworkName[] = ['megatron', 'torchtitan',
 /** A goal whose plans use Megatron's layouts only (a framework that runs Megatron-style tensor parallelism). */
 export function megatronLayoutsOnly(goal: Goal): boolean {
   return goal.framework !== null && !goal.framework.anyLayout;
+}
+
+/**
+ * Whether a goal's search escalates through a recomputation mode. Per-op recomputation is torchtitan's
+ * own policy: only its goal tries it, unless the request pins it (every framework's rules then judge).
+ */
+export function goalRecomputes(goal: Goal, recompute: Recompute, pinned: boolean): boolean {
+  return recompute !== 'per-op' || pinned || goal.name === 'torchtitan';
 }
 
 export function goalsFor(target: FrameworkTarget): Goal[] {

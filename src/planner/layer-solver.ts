@@ -122,8 +122,9 @@ export class LayerSolver {
   ): Promise<LayoutEval | null> {
     const layout = await this.layout(layer, mesh, choice, outer);
     if (layout === null) return null;
-    // Full recomputation leaves the layers outside the checkpointed blocks as they are.
-    const mode: Recompute = recompute === 'full' && !layer.checkpointed ? 'none' : recompute;
+    // Full and per-op recomputation leave the layers outside the checkpointed blocks as they are.
+    const mode: Recompute =
+      (recompute === 'full' || recompute === 'per-op') && !layer.checkpointed ? 'none' : recompute;
     const key = `${layer.signature}|${placementKey(mesh, outer)}|${choice}|${mode}`;
     let price = this.prices.get(key);
     if (price === undefined) {

@@ -15,7 +15,7 @@ import {
   zeroSteps,
 } from './config-space.ts';
 import { solveForGoal } from './goal-solve.ts';
-import { entryFamilies, type Goal, goalsFor, megatronLayoutsOnly } from './goals.ts';
+import { entryFamilies, type Goal, goalRecomputes, goalsFor, megatronLayoutsOnly } from './goals.ts';
 import { type LayerSolver, type LayoutChoice, megatronVariant } from './layer-solver.ts';
 import { layeringCount, plannedModels } from './model-of.ts';
 import type { Candidate } from './replica-solve.ts';
@@ -169,8 +169,11 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
       for (const [tier, choices] of CHOICE_SETS.entries()) {
         // Leaner layouts are the ILP's own: Megatron-layout goals have nothing new in later tiers,
         // and tensor-parallel groups inside a node are theirs alone.
-        const active = [...pending].filter((g) =>
-          megatronLayoutsOnly(g) ? tier === 0 : !replica.tensorParallelGroups,
+        const pinned = request.parallel?.recompute !== undefined;
+        const active = [...pending].filter(
+          (g) =>
+            goalRecomputes(g, recompute, pinned) &&
+            (megatronLayoutsOnly(g) ? tier === 0 : !replica.tensorParallelGroups),
         );
         if (active.length === 0) continue;
         // A pinned expert TP is a Megatron layout's notion: every goal plans with those layouts then.

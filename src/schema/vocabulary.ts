@@ -40,8 +40,14 @@ export type Phase = z.infer<typeof Phase>;
 export const DimSpec = z.enum(['R', 'S0', 'S1', 'S01']);
 export type DimSpec = z.infer<typeof DimSpec>;
 
-/** Activation recomputation: none, the attention core only (Korthikanti et al. 2022), every layer. */
-export const Recompute = z.enum(['none', 'selective', 'full']);
+/**
+ * Activation recomputation: none; selective, Korthikanti et al. 2022's (the attention core, or the
+ * Megatron modules `recomputeModules` names); per-op, torchtitan's per-op selective checkpointing
+ * (activation_checkpoint.mode "selective", selective_ac_option "op": each block keeps the outputs
+ * of its attention and of every other bf16 matmul and redoes the rest, cost/saved.ts); full, every
+ * transformer block redone from its input.
+ */
+export const Recompute = z.enum(['none', 'selective', 'per-op', 'full']);
 export type Recompute = z.infer<typeof Recompute>;
 
 /**

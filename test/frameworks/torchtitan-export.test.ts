@@ -97,6 +97,16 @@ describe('torchtitan exports of a varied set, read back against job_config.py an
     expect(config.parallelism).not.toHaveProperty('module_fqns_per_model_part');
   });
 
+  it('per-op recomputation as selective checkpointing with the "op" policy', async () => {
+    const summary = summaryOf({
+      ...{ dp: 4, tp: 2, pp: 1, gpus: 8, microBatch: 4, microbatches: 1 },
+      ...{ zero: 3, sequenceParallel: true, recompute: 'per-op' },
+    });
+    const stages = await plannedStages(req8, 4, ranges([8]), [1, 2], 'megatron-sp');
+    const config = checked(req8, summary, stages);
+    expect(config.activation_checkpoint).toEqual({ mode: 'selective', selective_ac_option: 'op' });
+  });
+
   it('DDP (ZeRO-0) at tp = pp = 1 with gradient accumulation', async () => {
     const summary = summaryOf({ dp: 8, gpus: 8, microBatch: 1, microbatches: 2, zero: 0 });
     const stages = await plannedStages(req8, 1, ranges([8]), [1, 1], 'megatron');

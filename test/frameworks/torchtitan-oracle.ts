@@ -201,8 +201,14 @@ export function ruleProblems(config: Config, plan: PlanFacts): string[] {
   if (t.global_batch_size !== plan.globalBatch || plan.globalBatch % (local * replicate * shard) !== 0) {
     problems.push('global_batch_size is not the planned one, or not a multiple of local_batch_size · dp');
   }
-  if (config.activation_checkpoint?.mode === undefined) {
+  const ac = config.activation_checkpoint;
+  if (ac?.mode === undefined) {
     problems.push('activation_checkpoint.mode unset (the default is "selective")');
+  }
+  // distributed/activation_checkpoint.py: selective takes "op" or a layer frequency; the default
+  // "2" checkpoints every second block whole, which no meshplan recomputation is.
+  if (ac?.mode === 'selective' && ac.selective_ac_option !== 'op') {
+    problems.push(`activation_checkpoint.selective_ac_option ${String(ac.selective_ac_option)} is not "op"`);
   }
   if (pp > 1) problems.push(...pipelineProblems(p, local, pp, plan));
   return problems;

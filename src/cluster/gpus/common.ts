@@ -32,14 +32,15 @@ export const GiB = 2 ** 30;
  * tokens routed under sequence parallelism as Megatron-Core's all-to-all dispatcher routes them, and
  * interleaved pipelines' end stages handing over at both edges of their extra chunks (cost/step.ts),
  * and full recomputation redoing the blocks only, not the embedding and the output layer (cost model of
- * 2026-12-07; it moved Ampere's matmul from 0.759):
+ * 2026-12-07; it moved Ampere's matmul from 0.759), and torchtitan's H200 run with the per-op
+ * selective checkpointing it ran (it moved Hopper from matmul 0.693, attention 0.358, 5.9%):
  * - Ampere, on SC'21's 10 A100 runs: matmul 0.751; in-sample mean |error| 2.6%. attention keeps its
  *   start 0.6: those runs used eager attention.
  * - Hopper, on 19 H100/H200 runs (Megatron README 9, DGX Cloud recipes 3, NeMo 2, Megatron-Bridge 2,
- *   torchtitan 2, Nemotron-4 1): matmul 0.693, attention 0.358; in-sample 5.9%.
+ *   torchtitan 2, Nemotron-4 1): matmul 0.681, attention 0.42; in-sample 5.5%.
  * - Blackwell has 2 runs, fewer than one more than its 2 fitted factors: it borrows Hopper's fit,
- *   matmul scaled by the generations' published GEMM shares (ACHIEVABLE_MATMUL_SHARE): 0.693 ×
- *   77.6 / 80.3 = 0.669.
+ *   matmul scaled by the generations' published GEMM shares (ACHIEVABLE_MATMUL_SHARE): 0.681 ×
+ *   77.6 / 80.3 = 0.657.
  * tpOverlap 0.5 (share of tensor-parallel collectives Transformer Engine's overlap hides) and network
  * 0.96 (share of the NIC's line rate NCCL reaches across nodes: 192 of 200 GB/s on DGX A100, 381.8 of
  * 400 on B200) describe the runtime and the network, not a kernel, and are not fitted. V100 has no
@@ -60,14 +61,13 @@ export const ampereEfficiency = {
   network: 0.96,
 } as const;
 export const hopperEfficiency = {
-  // biome-ignore lint/suspicious/noApproximativeNumericConstant: a fitted efficiency that happens to round to ln 2
-  matmul: 0.693,
-  attention: 0.358,
+  matmul: 0.681,
+  attention: 0.42,
   memory: 0.8,
   tpOverlap: 0.5,
   network: 0.96,
 } as const;
-export const blackwellEfficiency = { ...hopperEfficiency, matmul: 0.669 } as const;
+export const blackwellEfficiency = { ...hopperEfficiency, matmul: 0.657 } as const;
 
 /**
  * MI300X's own set. No published MI300X run calibrates it: these are Hopper's starting values,

@@ -4,7 +4,14 @@
  * `pipe/module.py`.
  */
 import type { RequestedOverlaps, RuntimePolicy } from '../framework.ts';
-import { type Framework, firstProblem, RUNS, type RunShape, recomputeModulesProblem } from '../framework.ts';
+import {
+  type Framework,
+  firstProblem,
+  perOpRecomputeProblem,
+  RUNS,
+  type RunShape,
+  recomputeModulesProblem,
+} from '../framework.ts';
 import { deepspeedStageCuts, layersOfBlocks } from './layer-list.ts';
 
 export const DEEPSPEED_RELEASE = 'DeepSpeed v0.16.4';
@@ -33,6 +40,7 @@ export const deepspeed: Framework = {
       shape.layouts.kind === 'other' ? shape.layouts.reason : null,
       // Its activation checkpointing wraps whole layers (or what the model's code checkpoints).
       recomputeModulesProblem(shape, 'DeepSpeed'),
+      perOpRecomputeProblem(shape, 'DeepSpeed'),
       // Both live in the model's code, which the export's layer list does not write.
       shape.cp > 1
         ? `DeepSpeed v0.16.4's config has no context-parallel degree: Ulysses attention (deepspeed.sequence.layer.DistributedAttention) is wired into the model's own code (cp = ${shape.cp})`

@@ -57,6 +57,9 @@ const RECOMPUTE: Readonly<Record<Recompute, string>> = {
   none: 'nothing is recomputed: the backward pass reads what the forward pass saved.',
   selective:
     'selective: wrap each block in jax.checkpoint with a policy that saves everything but the attention core (softmax(q k^T / sqrt(d)) v).',
+  // The rules refuse it (exportOf then replaces the files with the reason).
+  'per-op':
+    "per-op: torchtitan's policy (attention and every other matmul kept), which no jax.checkpoint policy here reproduces.",
   full: 'full: wrap each layer in jax.checkpoint, so that only its input is kept for the backward pass.',
 };
 

@@ -3,6 +3,7 @@ import {
   type Framework,
   firstProblem,
   flexDispatcherProblem,
+  perOpRecomputeProblem,
   recomputeModulesProblem,
   unprefetchedZero3Problem,
 } from '../framework.ts';
@@ -26,6 +27,7 @@ export const jax: Framework = {
         : null,
       // The export writes jax.checkpoint around whole blocks or the attention core, no module list.
       recomputeModulesProblem(shape, 'JAX'),
+      perOpRecomputeProblem(shape, 'JAX'),
       flexDispatcherProblem(shape, 'JAX'),
       unprefetchedZero3Problem(shape, 'XLA'),
     ]),

@@ -20,6 +20,9 @@ type MegatronExport = Exports['megatron'];
 function recomputeArgs(shape: RunShape): readonly Arg[] {
   switch (shape.recompute) {
     case 'none':
+    // torchtitan's per-op policy has no Megatron-LM argument; the rules refuse such a plan and
+    // exportOf replaces this export with the reason.
+    case 'per-op':
       return [];
     case 'selective': {
       const [first, ...rest] = shape.recomputeModules;

@@ -6,7 +6,13 @@
  */
 import { megatronBucketElements } from '../../cost/data-parallel.ts';
 import type { TransformerDims } from '../../model/dims.ts';
-import { type Framework, firstProblem, type RunShape, unprefetchedZero3Problem } from '../framework.ts';
+import {
+  type Framework,
+  firstProblem,
+  perOpRecomputeProblem,
+  type RunShape,
+  unprefetchedZero3Problem,
+} from '../framework.ts';
 import { featureProblems, modelFeatureProblems } from './feature-rules.ts';
 import { outerParallelProblems } from './outer-rules.ts';
 
@@ -78,6 +84,7 @@ export const megatron: Framework = {
     firstProblem([
       modelProblem(shape.model),
       shape.layouts.kind === 'other' ? shape.layouts.reason : null,
+      perOpRecomputeProblem(shape, 'Megatron-LM'),
       ...featureProblems(shape),
       ...outerParallelProblems(shape),
       ...tensorParallelProblems(shape),

@@ -25,11 +25,14 @@ export const SCHEDULES: Readonly<Record<ScheduleKind, string>> = {
  * torchtitan's `activation_checkpoint.mode` for a recompute mode. Selective recomputation redoes
  * the attention core (scores, softmax, dropout, context) instead of keeping it; torchtitan's
  * attention is one fused SDPA kernel that keeps none of it and recomputes it in its backward, so
- * "none" is that plan. Its own "selective" modes recompute more (matmuls, or whole layers).
+ * "none" is that plan. Per-op recomputation is its own "selective" mode with the "op" policy
+ * (selective_ac_option; per_op_sac_force_recompute_mm_shapes_by_fqns keeps its default, the MoE
+ * router's gate, which a dense model does not have).
  */
-export const AC_MODES: Readonly<Record<Recompute, 'none' | 'full'>> = {
+export const AC_MODES: Readonly<Record<Recompute, 'none' | 'selective' | 'full'>> = {
   none: 'none',
   selective: 'none',
+  'per-op': 'selective',
   full: 'full',
 };
 
@@ -142,7 +145,10 @@ export function jobConfig(c: ConfigInputs): JobConfig {
       mixed_precision_param: 'bfloat16',
     },
     parallelism: parallelism(c),
-    activation_checkpoint: { mode: AC_MODES[c.summary.recompute] },
+    activation_checkpoint: {
+      mode: AC_MODES[c.summary.recompute],
+      ...(c.summary.recompute === 'per-op' ? { selective_ac_option: 'op' } : {}),
+    },
   };
   if (fp8 !== null) config.quantize = fp8.quantize;
   // Async TP needs torch.compile, and FP8's casts are fused kernels only under it (docs/float8.md).

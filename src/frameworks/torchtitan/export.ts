@@ -91,6 +91,11 @@ function modelNotes(dims: TransformerDims, model: TorchtitanModel): string[] {
 function runtimeNotes(ctx: ExportContext): string[] {
   const { summary, request } = ctx;
   const notes: string[] = [];
+  if (summary.recompute === 'per-op') {
+    notes.push(
+      'Per-op recomputation is activation_checkpoint.mode = "selective" with selective_ac_option = "op": each block keeps the outputs of its attention and of every other bf16 matmul (none under Float8, whose matmuls are _scaled_mm) and recomputes the rest in its backward, as priced.',
+    );
+  }
   if (summary.recompute === 'selective') {
     notes.push(
       'Selective recomputation (the attention core) is activation_checkpoint.mode = "none": torchtitan\'s fused attention keeps no scores or probabilities and recomputes them in its backward.',
