@@ -25,14 +25,20 @@ export function recomputedOps(
   recompute: Recompute,
   modules: readonly RecomputeModule[],
 ): ReadonlySet<number> {
-  const all = graph.ops.map((op) => op.index);
-  if (recompute === 'none') return new Set();
-  if (recompute === 'full') return new Set(all);
-  if (recompute === 'per-op') {
-    const kept = perOpKeptOps(graph);
-    return new Set(all.filter((i) => !kept.has(i)));
+  const redone = (keep: (op: GraphOp) => boolean) =>
+    new Set(graph.ops.filter((op) => !keep(op)).map((op) => op.index));
+  switch (recompute) {
+    case 'none':
+      return new Set();
+    case 'full':
+      return redone(() => false);
+    case 'per-op': {
+      const kept = perOpKeptOps(graph);
+      return redone((op) => kept.has(op.index));
+    }
+    case 'selective':
+      return redone((op) => !selectivelyRecomputed(op, modules));
   }
-  return new Set(graph.ops.filter((op) => selectivelyRecomputed(op, modules)).map((op) => op.index));
 }
 
 /**

@@ -86,7 +86,7 @@ const RECOMPUTE_COMMENT: Readonly<Record<Recompute, string | null>> = {
   selective:
     '# Selective recomputation (priced): DeepSpeed has no switch for it; TransformerBlock must run its\n# attention core (softmax(q k^T / sqrt(d)) v) through deepspeed.checkpointing.non_reentrant_checkpoint.',
   // The rules refuse it (exportOf then replaces the files with the reason).
-  'per-op': "# Per-op recomputation (priced): torchtitan's policy, which DeepSpeed has no setting for.",
+  'per-op': "# Per-op recomputation: torchtitan's policy, which DeepSpeed has no setting for.",
   full: '# Full recomputation (priced): every transformer block keeps only its input and is run again in the\n# backward pass; the embedding, final norm and head keep what their backward needs.',
 };
 
