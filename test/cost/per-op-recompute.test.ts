@@ -17,7 +17,7 @@ const MICRO = 2;
 const LAYERS = 2;
 const TOKENS = MICRO * SEQ;
 
-function request(recompute: 'per-op' | 'full', precision: 'bf16' | 'fp8'): PlanRequestInput {
+function request(recompute: 'none' | 'per-op' | 'full', precision: 'bf16' | 'fp8'): PlanRequestInput {
   return {
     model: {
       kind: 'transformer',
@@ -76,6 +76,25 @@ describe("torchtitan's per-op selective checkpointing", () => {
       const perOp = hardwareFlops(await estimate(request('per-op', precision)));
       expect((full - perOp) / (LAYERS * kept), precision).toBeCloseTo(1, 6);
     }
+  });
+
+  it('adds each redone op’s forward to its backward, and nothing to the kept ones’', async () => {
+    // The bf16 block's ops by name: torchtitan keeps q, v, attention, gate and down (mm 1, 3, 5, 7
+    // and SDPA); everything else in the block is redone.
+    const kept = new Set(['q_proj', 'v_proj', 'attention', 'gate_proj', 'down_proj']);
+    const blockOps = async (recompute: 'none' | 'per-op') =>
+      (await estimate(request(recompute, 'bf16'))).stages![0]!.layerPlans.find((lp) =>
+        lp.layer.startsWith('block'),
+      )!.ops;
+    const none = await blockOps('none');
+    const perOp = await blockOps('per-op');
+    expect(perOp.map((o) => o.op)).toEqual(none.map((o) => o.op));
+    for (const [i, op] of perOp.entries()) {
+      const base = none[i]!.computeSec;
+      const redone = !kept.has(op.op.split('.').at(-1)!);
+      expect(op.computeSec.backward, op.op).toBeCloseTo(base.backward + (redone ? base.forward : 0), 12);
+    }
+    expect(perOp.filter((o) => !kept.has(o.op.split('.').at(-1)!)).length).toBeGreaterThan(5);
   });
 
   it('is torchtitan’s alone: Megatron-LM, DeepSpeed and JAX exports say they cannot run it', async () => {
