@@ -122,6 +122,16 @@ export function tpCommOverlapOf(text: string): boolean | null {
   return switchOf(text, '(?:ub_)?tp[-_]comm[-_]overlap');
 }
 
+/**
+ * The peak memory a record measured, as its prose writes it ("Peak memory 84.2 GiB", "peak memory:
+ * 47.96 GiB"), in GiB; null where it names none. GB is read as written, not converted: the sources
+ * here print what PyTorch's allocator reports, which is binary.
+ */
+export function peakMemoryOf(text: string): number | null {
+  const match = /peak memory[^0-9]{0,20}(\d+(?:\.\d+)?)\s*Gi?B/i.exec(text);
+  return match === null ? null : Number(match[1]);
+}
+
 /** torchtitan's Async TP where a record names it ("AsyncTP", "Async TP", enable_async_tensor_parallel). */
 export function asyncTensorParallelOf(text: string): boolean {
   return /async[\s_-]?t(?:ensor[\s_-]?parallel|p)\b/i.test(text);

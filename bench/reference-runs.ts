@@ -34,6 +34,7 @@ import {
   h100With96GiB,
   localBatchOf,
   megatronOfYear,
+  peakMemoryOf,
   precisionOf,
   publicationYear,
   RecordError,
@@ -138,7 +139,7 @@ export interface ModernRecord {
     fsdp?: boolean | null;
     notes?: string | null;
   };
-  readonly measured: Measured & { readonly given?: readonly string[] };
+  readonly measured: Measured & { readonly given?: readonly string[]; readonly notes?: string | null };
   readonly derived?: { seconds_per_iteration?: number };
 }
 
@@ -449,6 +450,7 @@ export function derivedFacts(r: ModernRecord): RunFacts {
   const recompute = recomputeOf(t.recompute);
   const zero =
     p.fsdp === true ? 3 : zeroStageOf(r.id, t.zero_stage, p.distributed_optimizer === false ? 0 : 1);
+  const measuredPeak = peakMemoryOf(`${t.notes ?? ''} ${r.measured.notes ?? ''}`);
   const capacityFactor = capacityFactorOf(prose);
   // A capacity factor drops what overflows it; "dropless" says the opposite.
   const dropless = capacityFactor === null && /dropless/i.test(prose);
@@ -482,6 +484,7 @@ export function derivedFacts(r: ModernRecord): RunFacts {
       },
       ...(blackwell ? {} : { attention: 'flash2' as const }),
       ...routing,
+      ...(measuredPeak !== null ? { peakMemoryGiB: measuredPeak } : {}),
     };
   }
   const era = megatronOfYear(publicationYear(r.source ?? {}));
@@ -502,6 +505,7 @@ export function derivedFacts(r: ModernRecord): RunFacts {
     },
     ...(era.attention === 'eager' ? { attention: 'eager' as const } : {}),
     ...routing,
+    ...(measuredPeak !== null ? { peakMemoryGiB: measuredPeak } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import {
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
   localBatchOf,
+  peakMemoryOf,
   precisionOf,
   publicationYear,
   RecordError,
@@ -143,6 +144,12 @@ describe('facts read from a record’s own fields', () => {
     expect(localBatchOf('Micro batch not given.')).toBeNull();
   });
 
+  it('reads a measured peak memory from prose, and nothing where none is named', () => {
+    expect(peakMemoryOf('Local batch size 1 per rank. Peak memory 84.2 GiB. ')).toBe(84.2);
+    expect(peakMemoryOf('peak memory: 47.96 GiB (max reserved)')).toBe(47.96);
+    expect(peakMemoryOf('Memory-bound kernels; 80 GB HBM3')).toBeNull();
+  });
+
   it('reads torchtitan’s Async TP from prose, whichever way it is spelled', () => {
     expect(asyncTensorParallelOf('2D + AsyncTP')).toBe(true);
     expect(asyncTensorParallelOf('FSDP2, TP with Async TP')).toBe(true);
@@ -170,6 +177,7 @@ describe('facts read from a record’s own fields', () => {
         pinned.parallel.overlapExpertParallelComm ?? false,
       );
       expect(derived.dispatcher, record.id).toBe(pinned.dispatcher);
+      expect(derived.peakMemoryGiB, record.id).toBe(pinned.peakMemoryGiB);
       if (record.model.moe !== null) expect(derived.dropless, record.id).toBe(pinned.dropless);
       // gpt-oss's record leaves recomputation unlisted; its pin comes from the recipe's files.
       if (!record.id.includes('gptoss'))
@@ -223,7 +231,7 @@ describe('a file of records nobody pinned facts for', () => {
     const [inferred, stated] = await loadRunsFile(path);
     expect(stated!.request.parallel!.recompute).toBe('none');
     expect((await estimate(stated!.request)).status).not.toBe('optimal');
-    // Without recomputation 186.9 GiB of 162; selective (the attention core) saves too little.
+    // Without recomputation 193.0 GiB of 162; selective (the attention core) saves too little.
     expect(inferred!.request.parallel!.recompute).toBe('full');
     expect((await estimate(inferred!.request)).status).toBe('optimal');
     const selective = {
