@@ -12,8 +12,9 @@ export const OPTIMIZER_BYTES = 12;
 /** Everything a trained parameter keeps without ZeRO: Adam mixed precision's 16 bytes. */
 export const PARAM_STATE_BYTES = WEIGHT_BYTES + GRADIENT_BYTES + OPTIMIZER_BYTES;
 /**
- * What an FP8 GEMM's weight keeps besides: Transformer Engine's cached FP8 copy and its transpose
- * (1 B each per element), on every device that holds the weight (ZeRO does not shard them).
+ * What an FP8 GEMM's weight keeps besides under Transformer Engine: its cached FP8 copy and its
+ * transpose (1 B each per element), on every device that holds the weight (ZeRO does not shard
+ * them). The default runtime's figure; a framework's runtime may keep none (torchtitan's torchao).
  */
 export const FP8_COPY_BYTES = 2;
 

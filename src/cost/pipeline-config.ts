@@ -1,7 +1,7 @@
 import type { PlanRequest } from '../schema/index.ts';
 import type { GradientReduction, Recompute, ScheduleKind, ZeroStage } from '../schema/vocabulary.ts';
 import { megatronBucketElements } from './data-parallel.ts';
-import { GRADIENT_BYTES } from './memory.ts';
+import { FP8_COPY_BYTES, GRADIENT_BYTES } from './memory.ts';
 
 /** The knobs of one pipeline replica that the outer search (or an estimate) fixes. */
 export interface PipelineConfig {
@@ -41,6 +41,8 @@ export interface PipelineConfig {
   readonly overlapExpertParallelComm: boolean;
   /** Bytes per gradient element the data-parallel reduction sends (a framework's runtime decides). */
   readonly gradientReduceBytes: number;
+  /** Bytes kept per element of an FP8 GEMM's weight beside it (a framework's runtime decides). */
+  readonly fp8WeightCacheBytes: number;
 }
 
 /**
@@ -72,5 +74,6 @@ export function pipelineConfig(
     overlapInputGradientReduce: p?.overlapInputGradientReduce ?? true,
     overlapExpertParallelComm: p?.overlapExpertParallelComm ?? false,
     gradientReduceBytes: GRADIENT_BYTES,
+    fp8WeightCacheBytes: FP8_COPY_BYTES,
   };
 }

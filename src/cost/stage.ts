@@ -10,7 +10,6 @@ import type { LogicalMesh, MeshAxis } from '../cluster/mesh.ts';
 import { type DataParallelTraffic, dataParallelSec, exposedGradientSec } from './data-parallel.ts';
 import type { LayoutEval } from './layout-eval.ts';
 import {
-  FP8_COPY_BYTES,
   type ParamMemory,
   paramMemory,
   type StageMemory,
@@ -298,7 +297,10 @@ function stageParamMemory(
   const gathered = zero3WorkingSet(largestLayer, config.zero3Prefetch);
   return {
     parametersBytes:
-      d.parametersBytes + e.parametersBytes + fp8Weights * FP8_COPY_BYTES + gathered.parametersBytes,
+      d.parametersBytes +
+      e.parametersBytes +
+      fp8Weights * config.fp8WeightCacheBytes +
+      gathered.parametersBytes,
     gradientsBytes: d.gradientsBytes + e.gradientsBytes + gathered.gradientsBytes,
     optimizerBytes: d.optimizerBytes + e.optimizerBytes,
   };

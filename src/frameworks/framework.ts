@@ -152,6 +152,11 @@ export interface RuntimePolicy {
   readonly expertParallelOverlap: boolean;
   /** Bytes each gradient element takes on the wire of the data-parallel reduction: 2 in bf16 or fp16, 4 in fp32. */
   readonly gradientReduceBytes: number;
+  /**
+   * Bytes the runtime keeps per element of each weight an FP8 GEMM reads, besides the weight: its
+   * cached FP8 copy and transpose (Transformer Engine, 2), or none where each use casts afresh.
+   */
+  readonly fp8WeightCacheBytes: number;
 }
 
 export interface Framework {

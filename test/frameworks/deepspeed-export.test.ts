@@ -302,6 +302,15 @@ describe('what DeepSpeed v0.16.4 cannot run', () => {
     );
   });
 
+  it('FP8: its config has no such section (runtime/config.py reads fp16 and bf16 only)', () => {
+    const base = gptCase('pp 1, fp8', [8], { zero: 1 });
+    const fp8 = {
+      ...base,
+      req: { ...base.req, training: { ...base.req.training, precision: 'fp8' as const } },
+    };
+    expect(notes(fp8)).toMatch(/no FP8 setting/);
+  });
+
   it('interleaving and GPipe', () => {
     expect(notes(gptCase('interleaved', [4, 4], { virtualStages: 2, schedule: 'interleaved' }))).toMatch(
       /no interleaved/,

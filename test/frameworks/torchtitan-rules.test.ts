@@ -9,6 +9,7 @@ import type { RunShape } from '../../src/frameworks/index.ts';
 import { llama3FfnArgs, llama3FfnHidden, torchtitanModel } from '../../src/frameworks/torchtitan/model.ts';
 import { torchtitan } from '../../src/frameworks/torchtitan/rules.ts';
 import { resolveDims } from '../../src/model/dims.ts';
+import { estimate } from '../../src/planner/estimate.ts';
 import type { TransformerSpec } from '../../src/schema/index.ts';
 import { SMALL_LLAMA } from './torchtitan-cases.ts';
 import { feedForwardWidth, REFERENCE } from './torchtitan-oracle.ts';
@@ -314,6 +315,36 @@ describe('how its runtime prices', () => {
     for (const shape of [{}, { pp: 1, microbatches: 4 }, { zero: 0 as const }, { zero: 3 as const }]) {
       expect(runtime(shape).gradientReduceBytes).toBe(4);
     }
+  });
+
+  it('keeps no FP8 weight copy: torchao casts at every use, where Transformer Engine caches a copy and its transpose', async () => {
+    expect(runtime({}).fp8WeightCacheBytes).toBe(0);
+    // Priced end to end: an FP8 Llama block stack under FSDP on 8 H100, for torchtitan and for
+    // Megatron-LM. The parameter memory differs by exactly 2 bytes a block linear weight element
+    // (q, o: h²; k, v: h·kv; gate, up, down: h·ffn each); the LM head computes in bf16 in both.
+    const [h, kv, ffn, layers] = [1024, 256, 3584, 4];
+    const request = (target: 'torchtitan' | 'megatron') => ({
+      model: {
+        kind: 'transformer' as const,
+        name: 'fp8 llama',
+        layers,
+        hidden: h,
+        heads: 8,
+        kvHeads: 2,
+        ffnHidden: ffn,
+        vocab: 32000,
+        seqLen: 2048,
+        activation: 'swiglu' as const,
+      },
+      cluster: { gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 },
+      training: { globalBatch: 16, precision: 'fp8' as const, optimizer: 'adam' as const },
+      parallel: { tp: 1, pp: 1, dp: 8, microBatch: 2, recompute: 'none' as const, zero: 3 as const },
+      options: { target },
+    });
+    const params = async (target: 'torchtitan' | 'megatron') =>
+      (await estimate(request(target))).stages![0]!.memory.parametersBytes;
+    const linearWeights = layers * (2 * h * h + 2 * h * kv + 3 * h * ffn);
+    expect((await params('megatron')) - (await params('torchtitan'))).toBe(2 * linearWeights);
   });
 
   it('overlaps tensor-parallel communication (async TP) only when asked', () => {

@@ -1,3 +1,4 @@
+import { FP8_COPY_BYTES } from '../../cost/memory.ts';
 /**
  * What DeepSpeed v0.16.4 runs and how its runtime prices it, from its source at that tag:
  * `deepspeed/runtime/engine.py`, `zero/stage_1_and_2.py`, `pipe/engine.py`, `pipe/schedule.py`,
@@ -38,6 +39,11 @@ export const deepspeed: Framework = {
         ? 'DeepSpeed v0.16.4 runs no Megatron-style tensor parallelism of its own (Megatron-DeepSpeed is another framework)'
         : null,
       shape.layouts.kind === 'other' ? shape.layouts.reason : null,
+      // runtime/config.py reads fp16 and bf16 sections and no fp8 one: FP8 GEMMs come from the
+      // model's own layers (Transformer Engine's), which the export's layer list does not write.
+      shape.precision === 'fp8'
+        ? "DeepSpeed v0.16.4's config has no FP8 setting: FP8 GEMMs live in the model's own code (Transformer Engine layers)"
+        : null,
       // Its activation checkpointing wraps whole layers (or what the model's code checkpoints).
       recomputeModulesProblem(shape, 'DeepSpeed'),
       perOpRecomputeProblem(shape, 'DeepSpeed'),
@@ -93,6 +99,8 @@ function deepspeedRuntime(shape: RunShape, requested: RequestedOverlaps): Runtim
     expertParallelOverlap: false,
     // communication_data_type, unset by the export, defaults to the training dtype (engine.py).
     gradientReduceBytes: 2,
+    // The rules refuse FP8 (see runs); the default's figure stands.
+    fp8WeightCacheBytes: FP8_COPY_BYTES,
   };
 }
 

@@ -224,6 +224,9 @@ export const torchtitan: Framework = {
     // FSDP2's reduce_dtype is training.mixed_precision_reduce, whose only value in v0.2.2 is float32
     // (config/job_config.py); DDP holds float32 parameters, so their gradients are float32 too.
     gradientReduceBytes: 4,
+    // torchao's Float8Linear casts the weight at every use (dynamic tensorwise scaling; under FSDP
+    // the all-gather itself carries FP8): no FP8 copy outlives the layer's pass.
+    fp8WeightCacheBytes: 0,
   }),
   // module_fqns_per_model_part places any contiguous cut.
   stageCuts: () => null,
