@@ -9,12 +9,7 @@ import { sendRecvSec } from '../cluster/collectives.ts';
 import type { LogicalMesh, MeshAxis } from '../cluster/mesh.ts';
 import { type DataParallelTraffic, dataParallelSec, exposedGradientSec } from './data-parallel.ts';
 import type { LayoutEval } from './layout-eval.ts';
-import {
-  type ParamMemory,
-  paramMemory,
-  type StageMemory,
-  zero3WorkingSet,
-} from './memory.ts';
+import { type ParamMemory, paramMemory, type StageMemory, zero3WorkingSet } from './memory.ts';
 import { optimizerStepSec } from './optimizer.ts';
 import type { PipelineConfig } from './pipeline-config.ts';
 import type { StageLinks } from './placement.ts';
