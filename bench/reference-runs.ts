@@ -468,12 +468,17 @@ export function derivedFacts(r: ModernRecord): RunFacts {
       gpu,
       parallel: {
         // With pipelining FSDP2 keeps each stage's parameters gathered from forward to backward
-        // (9dec370 parallelisms/parallelize_llama.py: reshard_after_forward = not pp_enabled): ZeRO-2.
-        zero: zero === 3 && p.pp > 1 ? 2 : zero,
+        // (9dec370 parallelisms/parallelize_llama.py: reshard_after_forward = not pp_enabled), and
+        // PyTorch's pipeline stage turns resharding after backward and gradient sync off for every
+        // microbatch (pipelining/stage.py backward_maybe_with_nosync), so gradients accumulate whole
+        // and are reduce-scattered once, after the last backward: ZeRO-1's traffic and memory.
+        zero: zero === 3 && p.pp > 1 ? 1 : zero,
         // torchtitan's selective checkpointing is per-op in its Llama 3 configs (llama3_*.toml
         // selective_ac_option = 'op' at 9dec370 and v0.2.2), not Megatron's attention core.
         recompute: recompute === 'selective' ? 'per-op' : recompute,
-        overlapGradReduce: true,
+        // That one reduction waits for the last backward; without pipelining FSDP2 reduces each
+        // block's gradients during the backward.
+        overlapGradReduce: p.pp === 1,
         // torchtitan's TP plan shards the norms' sequence (SequenceParallel on attention_norm, ffn_norm
         // and the final norm, 9dec370 apply_tp) and, named so, micro-pipelines the TP collectives
         // with the matmuls (enable_async_tensor_parallel).

@@ -280,10 +280,12 @@ describe('a file of records nobody pinned facts for', () => {
     writeFileSync(path, JSON.stringify([deep]));
     const [run] = await loadRunsFile(path);
     expect(run!.request.parallel!.stageLayers).toEqual([15, 16, 16, 16, 16, 16, 16, 15]);
-    // FSDP2 under pipelining keeps parameters gathered forward to backward; TP shards the norms'
-    // sequence; the record names Async TP.
+    // FSDP2 under pipelining keeps parameters gathered and gradients whole through the step and
+    // reduces once after the last backward (ZeRO-1's traffic); TP shards the norms' sequence; the
+    // record names Async TP.
     expect(run!.request.parallel).toMatchObject({
-      zero: 2,
+      zero: 1,
+      overlapGradReduce: false,
       sequenceParallel: true,
       overlapTensorParallelComm: true,
     });
