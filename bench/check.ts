@@ -9,7 +9,7 @@
 import { basename } from 'node:path';
 import { GiB } from '../src/cluster/gpus/common.ts';
 import { estimate } from '../src/planner/estimate.ts';
-import { abs, configOf, mean, signedPct, zeroPairs } from './fidelity.ts';
+import { abs, configOf, mean, measuredMemoryNote, signedPct, zeroPairs } from './fidelity.ts';
 import { type ReferenceRun, type RefusedRecord, readRunsFile, refusalOf } from './reference-runs.ts';
 import { writeResults, writeText } from './results-io.ts';
 
@@ -104,7 +104,7 @@ export async function runCheck(files: readonly string[]): Promise<void> {
     '|---|---|---|---|---|---:|---:|---:|---:|---|',
     ...rows.map(
       (r) =>
-        `| ${r.run} | ${r.file} | ${r.family} | ${r.config} | ${r.published} | ${r.measuredStepSec.toFixed(3)} | ${r.estimatedStepSec.toFixed(3)} | ${signedPct(r.errorPct)} | ${r.peakMemoryGiB.toFixed(1)}${r.measuredPeakMemoryGiB === null ? '' : ` (measured ${r.measuredPeakMemoryGiB})`} | ${r.fits ? 'yes' : '**no**'} |`,
+        `| ${r.run} | ${r.file} | ${r.family} | ${r.config} | ${r.published} | ${r.measuredStepSec.toFixed(3)} | ${r.estimatedStepSec.toFixed(3)} | ${signedPct(r.errorPct)} | ${r.peakMemoryGiB.toFixed(1)}${measuredMemoryNote(r.measuredPeakMemoryGiB)} | ${r.fits ? 'yes' : '**no**'} |`,
     ),
     '',
     '| family | runs | mean abs. error | max |',

@@ -46,6 +46,11 @@ export function mean(values: readonly number[]): number {
 }
 
 /** A signed error in percent, one decimal: +4.6%, −2.6%. */
+/** A run's measured peak memory for a table cell beside meshplan's, or nothing where none was measured. */
+export function measuredMemoryNote(gib: number | null): string {
+  return gib === null ? '' : ` measured ${gib}`;
+}
+
 export function signedPct(value: number): string {
   return `${value >= 0 ? '+' : ''}${value.toFixed(1)}%`;
 }
@@ -231,7 +236,7 @@ export async function runFidelity(): Promise<void> {
     '|---|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.run} | ${r.family} | ${r.config} | ${r.published} | ${r.measuredStepSec.toFixed(3)} | ${r.estimatedStepSec.toFixed(3)} | ${r.measuredModelTflops.toFixed(0)} / ${r.estimatedModelTflops.toFixed(0)} | ${signedPct(r.inSampleErrorPct)} | ${signedPct(r.losoErrorPct)} | ${r.peakMemoryGiB.toFixed(1)} (${r.usableMemoryGiB.toFixed(1)})${r.measuredPeakMemoryGiB === null ? '' : ` measured ${r.measuredPeakMemoryGiB}`} | ${r.fits ? 'yes' : '**no**'} | ${r.plannerChoice} | ${r.plannerSpeedup === null ? '—' : `${r.plannerSpeedup.toFixed(2)}×`} |`,
+        `| ${r.run} | ${r.family} | ${r.config} | ${r.published} | ${r.measuredStepSec.toFixed(3)} | ${r.estimatedStepSec.toFixed(3)} | ${r.measuredModelTflops.toFixed(0)} / ${r.estimatedModelTflops.toFixed(0)} | ${signedPct(r.inSampleErrorPct)} | ${signedPct(r.losoErrorPct)} | ${r.peakMemoryGiB.toFixed(1)} (${r.usableMemoryGiB.toFixed(1)})${measuredMemoryNote(r.measuredPeakMemoryGiB)} | ${r.fits ? 'yes' : '**no**'} | ${r.plannerChoice} | ${r.plannerSpeedup === null ? '—' : `${r.plannerSpeedup.toFixed(2)}×`} |`,
     ),
     '',
     '| family | runs | in-sample mean |error| | LOSO mean | LOSO max |',

@@ -451,6 +451,7 @@ export function derivedFacts(r: ModernRecord): RunFacts {
   const zero =
     p.fsdp === true ? 3 : zeroStageOf(r.id, t.zero_stage, p.distributed_optimizer === false ? 0 : 1);
   const measuredPeak = peakMemoryOf(`${t.notes ?? ''} ${r.measured.notes ?? ''}`);
+  const measured = measuredPeak !== null ? { peakMemoryGiB: measuredPeak } : {};
   const capacityFactor = capacityFactorOf(prose);
   // A capacity factor drops what overflows it; "dropless" says the opposite.
   const dropless = capacityFactor === null && /dropless/i.test(prose);
@@ -489,7 +490,7 @@ export function derivedFacts(r: ModernRecord): RunFacts {
       },
       ...(blackwell ? {} : { attention: 'flash2' as const }),
       ...routing,
-      ...(measuredPeak !== null ? { peakMemoryGiB: measuredPeak } : {}),
+      ...measured,
     };
   }
   const era = megatronOfYear(publicationYear(r.source ?? {}));
@@ -510,7 +511,7 @@ export function derivedFacts(r: ModernRecord): RunFacts {
     },
     ...(era.attention === 'eager' ? { attention: 'eager' as const } : {}),
     ...routing,
-    ...(measuredPeak !== null ? { peakMemoryGiB: measuredPeak } : {}),
+    ...measured,
   };
 }
 

@@ -99,8 +99,9 @@ export function costContext(
   outer: OuterGroups = NO_OUTER_GROUPS,
   recomputeModules: readonly RecomputeModule[] = DEFAULT_RECOMPUTE_MODULES,
 ): CostContext {
+  const recomputed = recomputedOps(graph, recompute, recomputeModules);
   const saved = new Map<number, SavedTensor[]>();
-  for (const s of savedTensors(graph, recompute, recomputeModules)) {
+  for (const s of savedTensors(graph, recompute, recomputeModules, recomputed)) {
     saved.set(s.op, [...(saved.get(s.op) ?? []), s]);
   }
   return {
@@ -112,7 +113,7 @@ export function costContext(
     recompute,
     recomputeModules,
     saved,
-    recomputed: recomputedOps(graph, recompute, recomputeModules),
+    recomputed,
   };
 }
 

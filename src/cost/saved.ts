@@ -53,18 +53,18 @@ export function savedTensors(
   graph: OpGraph,
   recompute: Recompute,
   modules: readonly RecomputeModule[],
+  recomputed: ReadonlySet<number> = recomputedOps(graph, recompute, modules),
 ): SavedTensor[] {
   const seen = new Set<string>();
   const saved: SavedTensor[] = [];
+  const redone = (op: GraphOp) => recomputed.has(op.index);
   if (recompute === 'full' || recompute === 'per-op') {
-    // What enters the graph from outside (the layer's input) stays; under the per-op policy the
-    // outputs of the ops it keeps too (its MUST_SAVE cache); the rest is redone.
-    if (recompute === 'per-op') {
-      for (const index of perOpKeptOps(graph)) {
-        const op = graph.ops[index]!;
-        seen.add(op.output);
-        saved.push({ op: index, tensor: op.output, as: { kind: 'output' } });
-      }
+    // A checkpointed layer: what enters it from outside (its input) stays, and the output of every op
+    // the policy does not redo (per-op's MUST_SAVE cache; full redoes them all).
+    for (const op of graph.ops) {
+      if (redone(op)) continue;
+      seen.add(op.output);
+      saved.push({ op: op.index, tensor: op.output, as: { kind: 'output' } });
     }
     for (const op of graph.ops) {
       op.inputs.forEach((name, index) => {
@@ -76,7 +76,6 @@ export function savedTensors(
     }
     return saved;
   }
-  const redone = (op: GraphOp) => recompute === 'selective' && selectivelyRecomputed(op, modules);
   /** Whether `consumer` finds `producer`'s output regenerated in backward instead of kept. */
   const regenerated = (producer: GraphOp, consumer: GraphOp): boolean => {
     if (!redone(producer)) return false;

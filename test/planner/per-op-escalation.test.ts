@@ -47,7 +47,16 @@ describe('per-op recomputation in the search', () => {
     const megatron = await plan(request('megatron'));
     expect(megatron.status).toBe('optimal');
     expect(megatron.summary!.recompute).toBe('full');
-    // Per-op redoes less than full: the torchtitan plan is the faster.
-    expect(titan.summary!.stepTimeSec).toBeLessThan(megatron.summary!.stepTimeSec);
+    // The escalation's reasons, each pinned for torchtitan itself: nothing less than per-op fits, and
+    // full, which redoes more, fits but is slower.
+    const pinned = (recompute: 'none' | 'selective' | 'full') => {
+      const r = request('torchtitan');
+      return plan({ ...r, parallel: { ...r.parallel, recompute } });
+    };
+    expect((await pinned('none')).status).toBe('infeasible');
+    expect((await pinned('selective')).status).toBe('infeasible');
+    const full = await pinned('full');
+    expect(full.status).toBe('optimal');
+    expect(titan.summary!.stepTimeSec).toBeLessThan(full.summary!.stepTimeSec);
   });
 });
