@@ -17,6 +17,8 @@ interface CheckRow {
   readonly run: string;
   readonly file: string;
   readonly family: string;
+  /** Whether the model routes tokens to experts: the two kinds err apart (see README, Fidelity). */
+  readonly architecture: Architecture;
   readonly config: string;
   readonly published: string;
   readonly measuredStepSec: number;
@@ -26,6 +28,21 @@ interface CheckRow {
   /** The peak the record measured, where it gives one (GiB). */
   readonly measuredPeakMemoryGiB: number | null;
   readonly fits: boolean;
+}
+
+type Architecture = 'dense' | 'moe';
+
+function architectureOf(run: ReferenceRun): Architecture {
+  const { model } = run.request;
+  return model.kind === 'transformer' && model.moe !== undefined ? 'moe' : 'dense';
+}
+
+/** Mean and largest absolute error of the rows sharing each value of `key`, in order of first appearance. */
+function errorsBy<K extends string>(rows: readonly CheckRow[], key: (row: CheckRow) => K) {
+  return [...new Set(rows.map(key))].map((value) => {
+    const of = abs(rows.filter((r) => key(r) === value).map((r) => r.errorPct));
+    return { value, runs: of.length, meanAbsErrorPct: mean(of), maxAbsErrorPct: Math.max(...of) };
+  });
 }
 
 /**
@@ -59,6 +76,7 @@ export async function checkRuns(files: readonly string[]) {
       run: run.id,
       file: run.file,
       family: run.family,
+      architecture: architectureOf(run),
       config: configOf(s, run.request.training.precision ?? 'bf16'),
       published: run.published,
       measuredStepSec: run.measuredStepSec,
@@ -80,11 +98,15 @@ export async function checkRuns(files: readonly string[]) {
     notPriced: refused,
     zero3VsThreeDPairs: pairs,
   };
-  const families = [...new Set(rows.map((r) => r.family))].map((family) => {
-    const of = abs(rows.filter((r) => r.family === family).map((r) => r.errorPct));
-    return { family, runs: of.length, meanAbsErrorPct: mean(of), maxAbsErrorPct: Math.max(...of) };
-  });
-  return { files: files.map((f) => basename(f)), summary, families, rows };
+  const families = errorsBy(rows, (r) => r.family).map(({ value, ...errors }) => ({
+    family: value,
+    ...errors,
+  }));
+  const architectures = errorsBy(rows, (r) => r.architecture).map(({ value, ...errors }) => ({
+    architecture: value,
+    ...errors,
+  }));
+  return { files: files.map((f) => basename(f)), summary, families, architectures, rows };
 }
 
 export async function runCheck(files: readonly string[]): Promise<void> {
@@ -95,7 +117,7 @@ export async function runCheck(files: readonly string[]): Promise<void> {
     process.exit(2);
   }
   const checked = await checkRuns(files);
-  const { summary, families, rows } = checked;
+  const { summary, families, architectures, rows } = checked;
   const pairs = summary.zero3VsThreeDPairs;
   const refused = summary.notPriced;
   writeResults('check', checked);
@@ -112,6 +134,13 @@ export async function runCheck(files: readonly string[]): Promise<void> {
     ...families.map(
       (f) =>
         `| ${f.family} | ${f.runs} | ${f.meanAbsErrorPct.toFixed(1)}% | ${f.maxAbsErrorPct.toFixed(1)}% |`,
+    ),
+    '',
+    '| architecture | runs | mean abs. error | max |',
+    '|---|---:|---:|---:|',
+    ...architectures.map(
+      (a) =>
+        `| ${a.architecture === 'moe' ? 'mixture of experts' : 'dense'} | ${a.runs} | ${a.meanAbsErrorPct.toFixed(1)}% | ${a.maxAbsErrorPct.toFixed(1)}% |`,
     ),
     '',
     summary.runs === 0

@@ -45,12 +45,12 @@ export function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
 }
 
-/** A signed error in percent, one decimal: +4.6%, −2.6%. */
 /** A run's measured peak memory for a table cell beside meshplan's, or nothing where none was measured. */
 export function measuredMemoryNote(gib: number | null): string {
   return gib === null ? '' : ` measured ${gib}`;
 }
 
+/** A signed error in percent, one decimal: +4.6%, −2.6%. */
 export function signedPct(value: number): string {
   return `${value >= 0 ? '+' : ''}${value.toFixed(1)}%`;
 }

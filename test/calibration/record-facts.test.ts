@@ -323,6 +323,29 @@ describe('a file of records nobody pinned facts for', () => {
     expect(checked.summary.notPriced[1]!.reason).toMatch(/^parallel\.pp: 40 layers do not split evenly/);
   });
 
+  it('summarises dense and mixture-of-experts runs apart', { timeout: 60_000 }, async () => {
+    const dense = classic.find((r) => r.id === 'megatron-sc21-table1-18B')!;
+    const moe = modern.find((r) => r.id === 'mbridge260401-qwen3-30b-a3b-h100-fp8-16gpu-ep16')!;
+    const path = join(tmpdir(), `meshplan-check-kinds-${process.pid}.json`);
+    writeFileSync(path, JSON.stringify([moe, dense]));
+    const checked = await checkRuns([path]);
+    expect(checked.rows.map((r) => [r.run, r.architecture])).toEqual([
+      [moe.id, 'moe'],
+      [dense.id, 'dense'],
+    ]);
+    // One run of each: each kind's mean and max are that run's own error.
+    const errorOf = (id: string) => Math.abs(checked.rows.find((r) => r.run === id)!.errorPct);
+    expect(checked.architectures).toEqual([
+      { architecture: 'moe', runs: 1, meanAbsErrorPct: errorOf(moe.id), maxAbsErrorPct: errorOf(moe.id) },
+      {
+        architecture: 'dense',
+        runs: 1,
+        meanAbsErrorPct: errorOf(dense.id),
+        maxAbsErrorPct: errorOf(dense.id),
+      },
+    ]);
+  });
+
   it('names the record and the field it cannot read', async () => {
     const path = join(tmpdir(), `meshplan-check-bad-${process.pid}.json`);
     const bad = {
