@@ -472,7 +472,9 @@ export function derivedFacts(r: ModernRecord): RunFacts {
         // (9dec370 parallelisms/parallelize_llama.py: reshard_after_forward = not pp_enabled), and
         // PyTorch's pipeline stage turns resharding after backward and gradient sync off for every
         // microbatch (pipelining/stage.py backward_maybe_with_nosync), so gradients accumulate whole
-        // and are reduce-scattered once, after the last backward: ZeRO-1's traffic and memory.
+        // and are reduce-scattered once, after the last backward: ZeRO-1's traffic and memory, as
+        // torchtitan's own rules run it (frameworks/torchtitan/rules.ts fsdpStages). Priced with the
+        // default runtime like every record, its gradients count 2 bytes, not torchtitan's float32 4.
         zero: zero === 3 && p.pp > 1 ? 1 : zero,
         // torchtitan's selective checkpointing is per-op in its Llama 3 configs (llama3_*.toml
         // selective_ac_option = 'op' at 9dec370 and v0.2.2), not Megatron's attention core.

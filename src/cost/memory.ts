@@ -24,11 +24,20 @@ export interface ParamMemory {
   readonly optimizerBytes: number;
 }
 
-/** Per-device bytes of `elements` parameters, with ZeRO sharding the later terms over `dp`. */
-export function paramMemory(elements: number, zero: ZeroStage, dp: number): ParamMemory {
+/**
+ * Per-device bytes of `elements` parameters, with ZeRO sharding the later terms over `dp`.
+ * `heldGradientBytes`: what a gradient element takes where ZeRO 0–1 hold it whole (the runtime's
+ * accumulation dtype; sharded, the 16 bytes a parameter keeps stand for any split of them).
+ */
+export function paramMemory(
+  elements: number,
+  zero: ZeroStage,
+  dp: number,
+  heldGradientBytes = GRADIENT_BYTES,
+): ParamMemory {
   return {
     parametersBytes: (elements * WEIGHT_BYTES) / (zero >= 3 ? dp : 1),
-    gradientsBytes: (elements * GRADIENT_BYTES) / (zero >= 2 ? dp : 1),
+    gradientsBytes: zero >= 2 ? (elements * GRADIENT_BYTES) / dp : elements * heldGradientBytes,
     optimizerBytes: (elements * OPTIMIZER_BYTES) / (zero >= 1 ? dp : 1),
   };
 }

@@ -41,6 +41,8 @@ export interface PipelineConfig {
   readonly overlapExpertParallelComm: boolean;
   /** Bytes per gradient element the data-parallel reduction sends (a framework's runtime decides). */
   readonly gradientReduceBytes: number;
+  /** Bytes per gradient element held whole in memory, ZeRO 0–1 (a framework's runtime decides). */
+  readonly heldGradientBytes: number;
   /** Bytes kept per element of an FP8 GEMM's weight beside it (a framework's runtime decides). */
   readonly fp8WeightCacheBytes: number;
 }
@@ -74,6 +76,7 @@ export function pipelineConfig(
     overlapInputGradientReduce: p?.overlapInputGradientReduce ?? true,
     overlapExpertParallelComm: p?.overlapExpertParallelComm ?? false,
     gradientReduceBytes: GRADIENT_BYTES,
+    heldGradientBytes: GRADIENT_BYTES,
     fp8WeightCacheBytes: FP8_COPY_BYTES,
   };
 }

@@ -287,8 +287,8 @@ function stageParamMemory(
   config: PipelineConfig,
 ): ParamMemory {
   const replicas = config.dp * config.cp;
-  const d = paramMemory(dense, config.zero, replicas);
-  const e = paramMemory(expert, config.zero, replicas / config.ep);
+  const d = paramMemory(dense, config.zero, replicas, config.heldGradientBytes);
+  const e = paramMemory(expert, config.zero, replicas / config.ep, config.heldGradientBytes);
   const gathered = zero3WorkingSet(largestLayer, config.zero3Prefetch);
   return {
     parametersBytes:

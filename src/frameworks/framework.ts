@@ -153,6 +153,11 @@ export interface RuntimePolicy {
   /** Bytes each gradient element takes on the wire of the data-parallel reduction: 2 in bf16 or fp16, 4 in fp32. */
   readonly gradientReduceBytes: number;
   /**
+   * Bytes each gradient element the device holds takes in memory, where ZeRO leaves it whole
+   * (ZeRO 0–1): 2 in bf16, 4 where the runtime accumulates in float32.
+   */
+  readonly heldGradientBytes: number;
+  /**
    * Bytes the runtime keeps per element of each weight an FP8 GEMM reads, besides the weight: its
    * cached FP8 copy and transpose (Transformer Engine, 2), or none where each use casts afresh.
    */

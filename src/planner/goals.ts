@@ -163,6 +163,7 @@ export function withRuntime(
     overlapInputGradientReduce: runtime.inputGradientOverlap,
     overlapExpertParallelComm: runtime.expertParallelOverlap,
     gradientReduceBytes: runtime.gradientReduceBytes,
+    heldGradientBytes: runtime.heldGradientBytes,
     fp8WeightCacheBytes: runtime.fp8WeightCacheBytes,
   };
 }

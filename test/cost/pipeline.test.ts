@@ -264,6 +264,7 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
     overlapTensorParallelComm: false,
     overlapExpertParallelComm: false,
     gradientReduceBytes: 2,
+    heldGradientBytes: 2,
     fp8WeightCacheBytes: 2,
   });
   const exposed = (sync: number, window: number) => Math.max(sync / layers, sync - window);

@@ -64,16 +64,17 @@ function ranges(blocks: readonly number[]): [number, number][] {
 describe('torchtitan exports of a varied set, read back against job_config.py and its rules', () => {
   const req8 = requestFor({}, 1, 16);
 
-  it('ZeRO-3 (FSDP, resharded after forward) with tp 2 and a 1F1B pipeline, full recompute', async () => {
+  it('ZeRO-1 (FSDP the pipeline keeps gathered) with tp 2 and a 1F1B pipeline, full recompute', async () => {
     const summary = summaryOf({
       ...{ dp: 2, tp: 2, pp: 2, gpus: 8, microBatch: 1, microbatches: 8 },
-      ...{ zero: 3, sequenceParallel: true, recompute: 'full' },
+      ...{ zero: 1, sequenceParallel: true, recompute: 'full' },
     });
     const stages = await plannedStages(req8, 1, ranges([4, 4]), [1, 2], 'megatron-sp');
     const config = checked(req8, summary, stages);
     expect(config.parallelism).toMatchObject({
       data_parallel_shard_degree: 2,
-      fsdp_reshard_after_forward: 'always',
+      // Resharding after forward would only regather for each microbatch's backward.
+      fsdp_reshard_after_forward: 'never',
       tensor_parallel_degree: 2,
       pipeline_parallel_schedule: '1F1B',
     });
@@ -122,7 +123,7 @@ describe('torchtitan exports of a varied set, read back against job_config.py an
   it('Interleaved1F1B: 2 model parts per rank, part k·pp + i on rank i', async () => {
     const summary = summaryOf({
       ...{ dp: 2, tp: 2, pp: 2, gpus: 8, microBatch: 1, microbatches: 8, virtualStages: 2 },
-      ...{ zero: 3, sequenceParallel: true, schedule: 'interleaved' },
+      ...{ zero: 1, sequenceParallel: true, schedule: 'interleaved' },
     });
     const stages = await plannedStages(req8, 1, ranges([4, 4]), [1, 2], 'megatron-sp');
     const config = checked(req8, summary, stages);
@@ -139,7 +140,7 @@ describe('torchtitan exports of a varied set, read back against job_config.py an
     const req16 = requestFor({}, 2, 16);
     const summary = summaryOf({
       ...{ dp: 2, tp: 2, pp: 4, gpus: 16, microBatch: 1, microbatches: 8 },
-      ...{ zero: 2, sequenceParallel: true, schedule: 'gpipe' },
+      ...{ zero: 1, sequenceParallel: true, schedule: 'gpipe' },
     });
     const stages = await plannedStages(req16, 1, ranges([0, 3, 4, 1]), [1, 2], 'megatron-sp');
     const config = checked(req16, summary, stages);
@@ -155,7 +156,7 @@ describe('torchtitan exports of a varied set, read back against job_config.py an
     const gpt = requestFor({ layers: 4, kvHeads: 16, activation: 'gelu', tiedEmbeddings: false }, 1, 16);
     const summary = summaryOf({
       ...{ dp: 2, tp: 2, pp: 2, gpus: 8, microBatch: 1, microbatches: 8 },
-      ...{ zero: 3, sequenceParallel: true },
+      ...{ zero: 1, sequenceParallel: true },
     });
     const stages = await plannedStages(gpt, 1, ranges([2, 2]), [1, 2], 'megatron-sp');
     const config = checked(gpt, summary, stages);
@@ -238,7 +239,7 @@ describe('torchtitan exports with context and expert parallelism, MoE, MLA and F
     const req = requestFor({ mla: MLA, moe: { ...MOE, denseLayers: 2, sharedExperts: 2 } }, 1, 16);
     const summary = summaryOf({
       ...{ dp: 2, tp: 2, ep: 2, pp: 2, gpus: 8, microBatch: 1, microbatches: 8 },
-      ...{ zero: 3, sequenceParallel: true },
+      ...{ zero: 1, sequenceParallel: true },
     });
     const stages = await plannedStages(req, 1, ranges([4, 4]), [1, 2], 'megatron-sp');
     const config = checked(req, summary, stages);

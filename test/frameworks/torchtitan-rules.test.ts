@@ -17,7 +17,7 @@ import { feedForwardWidth, REFERENCE } from './torchtitan-oracle.ts';
 const dims = (spec: Partial<TransformerSpec> = {}) =>
   resolveDims({ ...SMALL_LLAMA, ...spec }, { microBatch: 1, precision: 'bf16' });
 
-/** FSDP (ZeRO-3) over dp 2, tp 2, a 1F1B pipeline of 2 stages, 8 microbatches: torchtitan runs it. */
+/** FSDP over dp 2 under a 1F1B pipeline of 2 stages (ZeRO-1: the pipeline keeps it whole through the step), tp 2, 8 microbatches: torchtitan runs it. */
 const base: RunShape = {
   model: dims(),
   precision: 'bf16',
@@ -30,7 +30,7 @@ const base: RunShape = {
   ep: 1,
   etp: 2,
   sequenceParallel: true,
-  zero: 3,
+  zero: 1,
   zero3Prefetch: true,
   recompute: 'none',
   recomputeModules: ['core_attn'],
@@ -42,8 +42,10 @@ const base: RunShape = {
   blocksPerStage: [4, 4],
   layouts: { kind: 'megatron' },
 };
+/** FSDP as torchtitan runs it unless the case pins a stage: ZeRO-1 pipelined, ZeRO-3 alone. */
 const reason = (shape: Partial<RunShape>) => {
-  const verdict = torchtitan.runs({ ...base, ...shape });
+  const zero = shape.zero ?? ((shape.pp ?? base.pp) > 1 ? 1 : 3);
+  const verdict = torchtitan.runs({ ...base, ...shape, zero });
   return verdict.ok ? null : verdict.reason;
 };
 
@@ -68,7 +70,7 @@ describe('what torchtitan v0.2.2 runs', () => {
           dispatcher,
         },
       });
-    const expertParallel = { ep: 2, etp: 1, zero: 3 } as const;
+    const expertParallel = { ep: 2, etp: 1 } as const;
     expect(reason({ model: moe('alltoall'), ...expertParallel })).toBeNull();
     expect(reason({ model: moe('flex'), ...expertParallel })).toMatch(/flex dispatcher/);
     expect(reason({ recompute: 'selective', recomputeModules: ['core_attn'] })).toBeNull();
@@ -101,18 +103,27 @@ describe('what torchtitan v0.2.2 runs', () => {
     expect(reason({ zero: 0, tp: 1, pp: 1, dp: 8, blocksPerStage: [8] })).toBeNull();
   });
 
-  it('refuses ZeRO-1, fp16, and TP or PP without FSDP (mixed precision off, float32)', () => {
-    expect(reason({ zero: 1 })).toMatch(/no ZeRO-1/);
+  it('refuses ZeRO-1 alone, fp16, and TP or PP without FSDP (mixed precision off, float32)', () => {
+    expect(reason({ zero: 1, pp: 1, dp: 4, blocksPerStage: [8] })).toMatch(
+      /without pipeline parallelism it has no ZeRO-1/,
+    );
     expect(reason({ precision: 'fp16' })).toMatch(/not fp16/);
     expect(reason({ dp: 1, devices: 4 })).toMatch(/float32/);
     expect(reason({ dp: 1, devices: 4, zero: 0 })).toMatch(/float32/);
   });
 
-  it('refuses ZeRO-2 with accumulation steps (FSDP2 regathers at each), not with one or under a pipeline', () => {
+  it('refuses ZeRO-2 with accumulation steps (FSDP2 regathers at each), not with one', () => {
     const flat = { pp: 1, dp: 4, blocksPerStage: [8], zero: 2 as const };
     expect(reason({ ...flat, microbatches: 2 })).toMatch(/gathers the parameters again/);
     expect(reason({ ...flat, microbatches: 1 })).toBeNull();
-    expect(reason({ zero: 2 })).toBeNull();
+  });
+
+  it('runs FSDP under a pipeline as ZeRO-1 only: the stage keeps parameters and gradients whole through the step', () => {
+    // PyTorch's stage turns resharding after backward and gradient sync off for every microbatch
+    // and reshards and reduces after the last: ZeRO 2 and 3 would not be what runs.
+    expect(reason({ zero: 1 })).toBeNull();
+    for (const zero of [2, 3] as const)
+      expect(reason({ zero })).toMatch(new RegExp(`FSDP2 runs as ZeRO-1, not ${zero}`));
   });
 
   it('refuses tensor parallelism without sequence parallelism, a sequence not a multiple of 2·tp, split KV heads', () => {
@@ -344,6 +355,49 @@ describe('how its runtime prices', () => {
       (await estimate(request(target))).stages![0]!.memory.parametersBytes;
     const linearWeights = layers * (2 * h * h + 2 * h * kv + 3 * h * ffn);
     expect((await params('megatron')) - (await params('torchtitan'))).toBe(2 * linearWeights);
+  });
+
+  it('pipelined, holds whole float32 gradients and reduces them once a step, however many microbatches', async () => {
+    // A Llama on 8 H100, pp 2 × dp 4, ZeRO-1 (FSDP2 under the pipeline), priced for torchtitan and for
+    // Megatron-LM's distributed optimizer: the same weights and optimizer shards, but torchtitan's
+    // gradients accumulate in float32 (4 bytes an element) where Megatron's buffer is bf16 (2).
+    const request = (target: 'torchtitan' | 'megatron', globalBatch: number) => ({
+      model: {
+        kind: 'transformer' as const,
+        name: 'pipelined llama',
+        layers: 4,
+        hidden: 1024,
+        heads: 8,
+        kvHeads: 2,
+        ffnHidden: 3584,
+        vocab: 32000,
+        seqLen: 2048,
+        activation: 'swiglu' as const,
+      },
+      cluster: { gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 },
+      training: { globalBatch, precision: 'bf16' as const, optimizer: 'adam' as const },
+      parallel: { tp: 1, pp: 2, dp: 4, microBatch: 1, recompute: 'none' as const, zero: 1 as const },
+      options: { target },
+    });
+    const [titan, megatron] = await Promise.all([
+      estimate(request('torchtitan', 16)),
+      estimate(request('megatron', 16)),
+    ]);
+    expect(titan.status).toBe('optimal');
+    const [t, m] = [titan.stages[0]!.memory, megatron.stages[0]!.memory];
+    expect(t.gradientsBytes).toBe(2 * m.gradientsBytes);
+    expect(t.parametersBytes).toBe(m.parametersBytes);
+    expect(t.optimizerBytes).toBe(m.optimizerBytes);
+    // Twice the microbatches, the same data-parallel traffic: one reduce-scatter after the last
+    // backward, one gather under the first forward.
+    const doubled = await estimate(request('torchtitan', 32));
+    expect(titan.breakdown!.dpCommSec).toBeGreaterThan(0);
+    expect(doubled.breakdown!.dpCommSec).toBeCloseTo(titan.breakdown!.dpCommSec, 9);
+    // ZeRO-3 pinned under the pipeline is not what torchtitan runs: the estimate names why.
+    const pinned = request('torchtitan', 16);
+    await expect(estimate({ ...pinned, parallel: { ...pinned.parallel, zero: 3 as const } })).rejects.toThrow(
+      /options\.target: .*FSDP2 runs as ZeRO-1, not 3/,
+    );
   });
 
   it('overlaps tensor-parallel communication (async TP) only when asked', () => {

@@ -1,4 +1,4 @@
-import { FP8_COPY_BYTES } from '../../cost/memory.ts';
+import { FP8_COPY_BYTES, GRADIENT_BYTES } from '../../cost/memory.ts';
 /**
  * What DeepSpeed v0.16.4 runs and how its runtime prices it, from its source at that tag:
  * `deepspeed/runtime/engine.py`, `zero/stage_1_and_2.py`, `pipe/engine.py`, `pipe/schedule.py`,
@@ -99,6 +99,7 @@ function deepspeedRuntime(shape: RunShape, requested: RequestedOverlaps): Runtim
     expertParallelOverlap: false,
     // communication_data_type, unset by the export, defaults to the training dtype (engine.py).
     gradientReduceBytes: 2,
+    heldGradientBytes: GRADIENT_BYTES,
     // The rules refuse FP8 (see runs); the default's figure stands.
     fp8WeightCacheBytes: FP8_COPY_BYTES,
   };

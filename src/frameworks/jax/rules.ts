@@ -1,4 +1,4 @@
-import { FP8_COPY_BYTES } from '../../cost/memory.ts';
+import { FP8_COPY_BYTES, GRADIENT_BYTES } from '../../cost/memory.ts';
 /** JAX runs any mesh and any PartitionSpecs (DESIGN.md §9): every plan meshplan makes but a context-parallel ring. */
 import {
   type Framework,
@@ -46,6 +46,7 @@ export const jax: Framework = {
     expertParallelOverlap: requested.overlapExpertParallelComm ?? false,
     // The export shards, and leaves dtypes to the user's train step: priced as bf16 gradients.
     gradientReduceBytes: 2,
+    heldGradientBytes: GRADIENT_BYTES,
     // The export leaves FP8 to the user's dot_general; priced as a cached copy and transpose.
     fp8WeightCacheBytes: FP8_COPY_BYTES,
   }),

@@ -5,7 +5,7 @@
  * the MoE layer. The facts of its arguments are in ../shared/reference/frameworks/.
  */
 import { megatronBucketElements } from '../../cost/data-parallel.ts';
-import { FP8_COPY_BYTES } from '../../cost/memory.ts';
+import { FP8_COPY_BYTES, GRADIENT_BYTES } from '../../cost/memory.ts';
 import type { TransformerDims } from '../../model/dims.ts';
 import {
   type Framework,
@@ -128,6 +128,7 @@ export const megatron: Framework = {
       (shape.model?.mtpLayers ?? 0) <= 1,
     // The export passes --grad-reduce-in-bf16 (bf16 would otherwise reduce in fp32); fp16 reduces in fp16.
     gradientReduceBytes: 2,
+    heldGradientBytes: GRADIENT_BYTES,
     // Transformer Engine's linear layers cache each FP8 weight and its transpose for the step.
     fp8WeightCacheBytes: FP8_COPY_BYTES,
   }),

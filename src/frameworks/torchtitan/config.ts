@@ -60,7 +60,8 @@ export const FP8_SKIPPED_MODULES = ['output', 'router.gate'];
 /**
  * ZeRO 0 is DDP over dp replicas; ZeRO 2 and 3 are FSDP2 over dp shards and the context-parallel
  * ranks with them, keeping parameters gathered from forward to backward ("never") or regathering
- * them for backward ("always").
+ * them for backward ("always"); ZeRO-1, under pipeline parallelism only, is FSDP2 the pipeline keeps
+ * gathered through the step, where "always" would only regather for every microbatch's backward.
  */
 function dataParallel(summary: Summary): Record<string, TomlValue> {
   if (summary.zero === 0)

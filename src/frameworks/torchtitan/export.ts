@@ -101,6 +101,11 @@ function runtimeNotes(ctx: ExportContext): string[] {
       'Selective recomputation (the attention core) is activation_checkpoint.mode = "none": torchtitan\'s fused attention keeps no scores or probabilities and recomputes them in its backward.',
     );
   }
+  if (summary.zero === 1 && summary.dp * summary.cp > 1) {
+    notes.push(
+      'ZeRO-1 is FSDP2 under pipeline parallelism (data_parallel_shard_degree, fsdp_reshard_after_forward = "never"): PyTorch\'s pipeline stage keeps each block\'s parameters gathered from its first forward and accumulates whole float32 gradients until the last microbatch, then reshards and reduce-scatters once, so only the optimizer state stays sharded, as priced.',
+    );
+  }
   if (summary.zero === 2 && summary.dp > 1) {
     notes.push(
       'ZeRO-2 is FSDP2 keeping parameters gathered from forward to backward (fsdp_reshard_after_forward = "never"): the same memory peak, gradients reduce-scattered.',

@@ -2,6 +2,7 @@
  * What torchtitan v0.2.2 runs and how its runtime prices it, read from its source at that tag
  * (and from the PyTorch nightly it pins, for `torch.distributed.pipelining`).
  */
+import { GRADIENT_BYTES } from '../../cost/memory.ts';
 import type { TransformerDims } from '../../model/dims.ts';
 import type { CpCommType } from '../../schema/index.ts';
 import {
@@ -29,11 +30,23 @@ function modelProblem(m: TransformerDims | null): string | null {
 }
 
 /**
+ * The ZeRO stages torchtitan's FSDP2 runs as. Alone, it shards parameters, gradients and optimizer
+ * state (ZeRO 2 or 3, as fsdp_reshard_after_forward keeps parameters from forward to backward or
+ * not). Under pipeline parallelism PyTorch's pipeline stage turns resharding after backward and
+ * gradient sync off for every microbatch's backward (pipelining/stage.py
+ * `backward_maybe_with_nosync`) and reshards and reduce-scatters once, after the last
+ * (`_post_backward`): parameters stay gathered and gradients accumulate whole, in float32
+ * (`FSDPParam.to_accumulated_grad_if_needed` upcasts to reduce_dtype), through the step. Only the
+ * optimizer state stays sharded: ZeRO-1.
+ */
+const fsdpStages = (s: RunShape): readonly number[] => (s.pp > 1 ? [1] : [2, 3]);
+
+/**
  * Whether parameters are sharded by FSDP2: over data_parallel_shard_degree · context_parallel_degree
  * ranks when that is > 1 (parallel_dims.py `fsdp_enabled`: context-parallel ranks always join the
  * FSDP mesh).
  */
-const fsdp = (s: RunShape) => s.zero >= 2 && s.dp * s.cp > 1;
+const fsdp = (s: RunShape) => fsdpStages(s).includes(s.zero) && s.dp * s.cp > 1;
 
 /**
  * PyTorch's ring attention (torch.distributed.tensor.experimental._attention) under torchtitan's
@@ -72,10 +85,13 @@ function contextParallelProblems(s: RunShape): (string | null)[] {
 function expertParallelProblems(s: RunShape): (string | null)[] {
   if (s.ep === 1) return [];
   const experts = s.model?.moe?.experts;
-  const shards = s.zero >= 2 ? s.dp : 1;
+  const sharded = fsdpStages(s).includes(s.zero);
+  const shards = sharded ? s.dp : 1;
   return [
     experts === undefined ? 'expert parallelism needs a mixture of experts' : null,
-    s.zero < 2 ? 'with expert parallelism it shards parameters with FSDP2 (ZeRO-2 or 3)' : null,
+    sharded
+      ? null
+      : `with expert parallelism it shards parameters with FSDP2 (${s.pp > 1 ? 'ZeRO-1 under pipeline parallelism' : 'ZeRO-2 or 3'})`,
     experts !== undefined && experts % s.ep !== 0
       ? `its ${experts} experts do not split over ep = ${s.ep}`
       : null,
@@ -102,9 +118,13 @@ function fp8Problems(s: RunShape): (string | null)[] {
 
 function dataParallelProblems(s: RunShape): (string | null)[] {
   return [
-    // FSDP2 shards gradients with the optimizer state: there is no ZeRO-1 (job_config.py Parallelism).
-    s.zero === 1
-      ? 'it has no ZeRO-1: FSDP2 shards gradients and optimizer state together (ZeRO-2 or 3)'
+    // FSDP2 shards gradients with the optimizer state: there is no ZeRO-1 (job_config.py Parallelism)
+    // but under a pipeline, whose stage keeps FSDP2's parameters and gradients whole (fsdpStages).
+    s.zero === 1 && s.pp === 1
+      ? 'without pipeline parallelism it has no ZeRO-1: FSDP2 shards gradients and optimizer state together (ZeRO-2 or 3)'
+      : null,
+    s.zero >= 2 && s.pp > 1 && s.dp * s.cp > 1
+      ? `under pipeline parallelism FSDP2 runs as ZeRO-1, not ${s.zero}: the pipeline stage keeps parameters gathered and gradients whole, in float32, from the first microbatch to the last and only then reshards and reduce-scatters them (PyTorch pipelining/stage.py)`
       : null,
     // models/llama3/infra/parallelize.py: "DDP has not supported > 1D parallelism".
     s.zero === 0 && s.dp > 1 && (s.tp > 1 || s.pp > 1)
@@ -198,10 +218,11 @@ export const torchtitan: Framework = {
     ]),
   /*
    * train.py runs forward and backward per accumulation microbatch without turning gradient sync
-   * off, so FSDP2 and DDP reduce at every one (overlapped with its backward). Pipelined, the stage
-   * holds FSDP's reduction back until the last microbatch and reduces after it (PyTorch's
-   * pipelining/stage.py `_post_backward`, REDUCE_GRAD after a stage's last backward). Async TP
-   * needs torch.compile, which the export turns on only when the plan prices the overlap.
+   * off, so FSDP2 and DDP reduce at every one (overlapped with its backward). Pipelined, FSDP2 runs
+   * as ZeRO-1 (fsdpStages): the stage reduce-scatters once, after its last backward (PyTorch's
+   * pipelining/stage.py `_post_backward`), and each block's parameters are gathered once, at the
+   * first microbatch's forward, the next block prefetched. Async TP needs torch.compile, which the
+   * export turns on only when the plan prices the overlap.
    */
   runtime: (s, requested) => ({
     // A request pinning overlapGradReduce: false is priced as it asks (FSDP2 would still overlap:
@@ -212,8 +233,9 @@ export const torchtitan: Framework = {
         : s.microbatches > 1
           ? 'every-microbatch'
           : 'overlapped',
-    // FSDP2 gathers before every forward (ZeRO-3, priced per microbatch): no step-level gather.
-    paramGatherOverlap: false,
+    // Alone, FSDP2 gathers before every forward (priced per microbatch): no step-level gather.
+    // Pipelined (ZeRO-1), the step's one gather runs block by block under the first forward.
+    paramGatherOverlap: s.pp > 1,
     // FSDP2 reduces each block (a layer) as its own collective.
     gradientBucketElements: null,
     tensorParallelOverlap: s.tp > 1 && requested.overlapTensorParallelComm === true,
@@ -224,6 +246,11 @@ export const torchtitan: Framework = {
     // FSDP2's reduce_dtype is training.mixed_precision_reduce, whose only value in v0.2.2 is float32
     // (config/job_config.py); DDP holds float32 parameters, so their gradients are float32 too.
     gradientReduceBytes: 4,
+    // Pipelined (ZeRO-1), FSDP2 accumulates each whole gradient in reduce_dtype, float32, until the
+    // step's reduce-scatter. Otherwise the default's 2 bytes stand: sharded float32 gradients with
+    // float32 parameter shards and Adam's two moments come to the 16 bytes a parameter priced
+    // (2 + 2 + 12), as DDP's float32 weights, gradients and moments do.
+    heldGradientBytes: s.zero === 1 ? 4 : GRADIENT_BYTES,
     // torchao's Float8Linear casts the weight at every use (dynamic tensorwise scaling; under FSDP
     // the all-gather itself carries FP8): no FP8 copy outlives the layer's pass.
     fp8WeightCacheBytes: 0,
