@@ -188,6 +188,12 @@ function pipelineProblems(s: RunShape): (string | null)[] {
   ];
 }
 
+/**
+ * FSDP2's reduce_dtype, training.mixed_precision_reduce, whose only value in v0.2.2 is float32
+ * (config/job_config.py).
+ */
+const REDUCE_DTYPE_BYTES = 4;
+
 const problemOf = (parts: number[] | string) => (typeof parts === 'string' ? parts : null);
 
 export const torchtitan: Framework = {
@@ -243,14 +249,13 @@ export const torchtitan: Framework = {
     inputGradientOverlap: false,
     // v0.2.2's MoE dispatches and combines on the compute stream: nothing overlaps them.
     expertParallelOverlap: false,
-    // FSDP2's reduce_dtype is training.mixed_precision_reduce, whose only value in v0.2.2 is float32
-    // (config/job_config.py); DDP holds float32 parameters, so their gradients are float32 too.
-    gradientReduceBytes: 4,
-    // Pipelined (ZeRO-1), FSDP2 accumulates each whole gradient in reduce_dtype, float32, until the
-    // step's reduce-scatter. Otherwise the default's 2 bytes stand: sharded float32 gradients with
+    // DDP holds float32 parameters, so their gradients are float32 too.
+    gradientReduceBytes: REDUCE_DTYPE_BYTES,
+    // Pipelined (ZeRO-1), FSDP2 accumulates each whole gradient in reduce_dtype until the step's
+    // reduce-scatter. Otherwise the default's 2 bytes stand: sharded float32 gradients with
     // float32 parameter shards and Adam's two moments come to the 16 bytes a parameter priced
     // (2 + 2 + 12), as DDP's float32 weights, gradients and moments do.
-    heldGradientBytes: s.zero === 1 ? 4 : GRADIENT_BYTES,
+    heldGradientBytes: s.zero === 1 ? REDUCE_DTYPE_BYTES : GRADIENT_BYTES,
     // torchao's Float8Linear casts the weight at every use (dynamic tensorwise scaling; under FSDP
     // the all-gather itself carries FP8): no FP8 copy outlives the layer's pass.
     fp8WeightCacheBytes: 0,
