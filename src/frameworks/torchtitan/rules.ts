@@ -4,7 +4,7 @@
  */
 import { GRADIENT_BYTES } from '../../cost/memory.ts';
 import type { TransformerDims } from '../../model/dims.ts';
-import type { CpCommType } from '../../schema/index.ts';
+import type { CpCommType, ZeroStage } from '../../schema/index.ts';
 import {
   type Framework,
   firstProblem,
@@ -39,7 +39,7 @@ function modelProblem(m: TransformerDims | null): string | null {
  * (`FSDPParam.to_accumulated_grad_if_needed` upcasts to reduce_dtype), through the step. Only the
  * optimizer state stays sharded: ZeRO-1.
  */
-const fsdpStages = (s: RunShape): readonly number[] => (s.pp > 1 ? [1] : [2, 3]);
+const fsdpStages = (s: RunShape): readonly ZeroStage[] => (s.pp > 1 ? [1] : [2, 3]);
 
 /**
  * Whether parameters are sharded by FSDP2: over data_parallel_shard_degree · context_parallel_degree
