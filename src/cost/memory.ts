@@ -26,8 +26,9 @@ export interface ParamMemory {
 
 /**
  * Per-device bytes of `elements` parameters, with ZeRO sharding the later terms over `dp`.
- * `heldGradientBytes`: what a gradient element takes where ZeRO 0–1 hold it whole (the runtime's
- * accumulation dtype; sharded, the 16 bytes a parameter keeps stand for any split of them).
+ * `heldGradientBytes`: what a gradient element takes where ZeRO 0–1 hold it whole, in the runtime's
+ * accumulation dtype. Sharded (ZeRO 2–3), 2 + 2 + 12 bytes stand for any split of a parameter's 16
+ * (torchtitan's float32 shards of weight and gradient included).
  */
 export function paramMemory(
   elements: number,

@@ -128,6 +128,7 @@ export const megatron: Framework = {
       (shape.model?.mtpLayers ?? 0) <= 1,
     // The export passes --grad-reduce-in-bf16 (bf16 would otherwise reduce in fp32); fp16 reduces in fp16.
     gradientReduceBytes: 2,
+    // The gradient buffer takes the reduction's dtype (param_and_grad_buffer.py group_params_for_buffers).
     heldGradientBytes: GRADIENT_BYTES,
     // Transformer Engine's linear layers cache each FP8 weight and its transpose for the step.
     fp8WeightCacheBytes: FP8_COPY_BYTES,
