@@ -41,19 +41,25 @@ export function solveForGoal(
   if (!megatronLayoutsOnly(goal)) {
     // A framework that runs any layout (JAX) still has rules of its own and prices with its runtime.
     const shape = anyLayoutShape(ctx, replica, config);
-    if (!framework.runs(shape).ok) return { candidate: null, shortfallBytes: null, dpStates: 0 };
+    const verdict = framework.runs(shape);
+    if (!verdict.ok) return { candidate: null, shortfallBytes: null, dpStates: 0, refusal: verdict.reason };
     const priced = withRuntime(framework, shape, config, ctx.request);
     return solveReplica(replicaCtx, model, replica, priced, entries);
   }
   let best: ReplicaResult = { candidate: null, shortfallBytes: null, dpStates: 0 };
   let dpStates = 0;
+  let refusal: string | undefined;
   for (const family of entryFamilies(goal, entries)) {
     const tensorParallel = family.tensorParallel!;
     // Every stage of a framework family has tp devices: only replicas cut into such stages serve it.
     if (!replica.stageDevices.includes(tensorParallel.tp)) continue;
     if (lowerBoundSec(ctx.request, model, replica, config.microbatches, family.entries) >= bestSec) continue;
     const shape = familyShape(ctx, tensorParallel, replica, config, null);
-    if (!framework.runs(shape).ok) continue;
+    const verdict = framework.runs(shape);
+    if (!verdict.ok) {
+      refusal ??= verdict.reason;
+      continue;
+    }
     const priced = withRuntime(framework, shape, config, ctx.request);
     const cuts = framework.stageCuts(shape);
     const result =
@@ -75,10 +81,14 @@ export function solveForGoal(
       config,
       blocksOfCut(candidate.stages, model.layers.length, ctx.dims),
     );
-    if (!framework.runs(cut).ok) continue;
+    const cutVerdict = framework.runs(cut);
+    if (!cutVerdict.ok) {
+      refusal ??= cutVerdict.reason;
+      continue;
+    }
     if (best.candidate === null || candidate.stepSec < best.candidate.stepSec) {
       best = { candidate, shortfallBytes: null, dpStates: 0 };
     }
   }
-  return { ...best, dpStates };
+  return { ...best, dpStates, ...(best.candidate === null && refusal !== undefined ? { refusal } : {}) };
 }

@@ -1,5 +1,5 @@
 import type { Cluster } from '../cluster/cluster.ts';
-import { buildExports } from '../frameworks/index.ts';
+import { buildExports, FRAMEWORKS } from '../frameworks/index.ts';
 import type { Plan, PlanRequest } from '../schema/index.ts';
 import { AlternativesFrontier, onlyChosen } from './alternatives.ts';
 import { assemble } from './assemble.ts';
@@ -20,7 +20,7 @@ import {
   unplannedPlan,
 } from './outcomes.ts';
 import { parsePlanRequest } from './request.ts';
-import { type Candidate, type SearchProgress, searchPlans } from './search.ts';
+import { type Candidate, type SearchOutcome, type SearchProgress, searchPlans } from './search.ts';
 
 export interface PlanHooks {
   readonly onProgress?: (progress: SearchProgress) => void;
@@ -93,7 +93,8 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
     const reason =
       outcome.shortfallBytes !== null
         ? `no configuration fits in memory: the closest needs ${(outcome.shortfallBytes / 2 ** 30).toFixed(2)} GiB more per device than the ${(capacityBytes / 2 ** 30).toFixed(1)} GiB usable`
-        : 'no configuration satisfies the pinned degrees and divisibility (global batch, devices, layers)';
+        : (frameworkRefusal(request.options.target, outcome) ??
+          'no configuration satisfies the pinned degrees and divisibility (global batch, devices, layers)');
     return unplannedPlan('infeasible', reason, solverInfo(), outcome.shortfallBytes);
   }
   const ctx = { request, cluster, capacityBytes };
@@ -125,6 +126,25 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
     }
     return planOf(request, cluster, best, capacityBytes, outcome.timedOut, solverInfo());
   }
+}
+
+/**
+ * Why a framework target found nothing, in its own rules' words: it cannot build the model, or it
+ * refused the configurations the pins and divisibility left (the reason it gave most often). Null
+ * for target `any`, or where its rules refused nothing.
+ */
+function frameworkRefusal(target: PlanRequest['options']['target'], outcome: SearchOutcome): string | null {
+  if (target === 'any') return null;
+  const { release } = FRAMEWORKS[target];
+  const unbuildable = outcome.unbuildable[target];
+  if (unbuildable !== undefined) return `${release} cannot build this model: ${unbuildable}`;
+  const refused = outcome.refusal;
+  if (refused === null) return null;
+  const share =
+    refused.configurations === outcome.configurationsTried
+      ? `every configuration tried (${refused.configurations})`
+      : `${refused.configurations} of the ${outcome.configurationsTried} configurations tried`;
+  return `${release} runs none of the configurations the pinned degrees and divisibility allow: ${refused.reason} (${share})`;
 }
 
 function planOf(

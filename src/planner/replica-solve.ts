@@ -42,6 +42,8 @@ export interface ReplicaResult {
   /** Smallest memory shortfall of a stage that did not fit, when nothing did. */
   readonly shortfallBytes: number | null;
   readonly dpStates: number;
+  /** Why the goal's framework runs none of the configuration's layouts or cuts, when its rules said so. */
+  readonly refusal?: string;
 }
 
 export interface ReplicaContext {

@@ -48,6 +48,11 @@ export interface SearchOutcome {
   readonly unbuildable: Partial<Record<FrameworkName, string>>;
   /** Smallest memory shortfall seen when nothing fits (bytes per device). */
   readonly shortfallBytes: number | null;
+  /**
+   * When nothing was found for a framework target: the reason its rules gave most often for the
+   * configurations they refused, and how many of the configurations tried that was.
+   */
+  readonly refusal: { readonly reason: string; readonly configurations: number } | null;
   readonly configurationsTried: number;
   readonly dpStates: number;
   readonly timedOut: boolean;
@@ -99,6 +104,8 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
   });
   const target = goals[0]!;
   const bests = new Map<Goal, Candidate>();
+  // The target framework's refusals, by reason: what to tell a user when nothing is found.
+  const refusals = new Map<string, number>();
   const models = new Map<
     string,
     {
@@ -230,6 +237,8 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
             );
             dpStates += result.dpStates;
             if (result.candidate === null) {
+              if (goal === target && result.refusal !== undefined)
+                refusals.set(result.refusal, (refusals.get(result.refusal) ?? 0) + 1);
               lastShortfall.set(goal, result.shortfallBytes);
               if (goal === target && result.shortfallBytes !== null) {
                 shortfall = Math.min(shortfall ?? Number.POSITIVE_INFINITY, result.shortfallBytes);
@@ -255,6 +264,7 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
     frameworks: target.framework === null ? frameworks : {},
     unbuildable,
     shortfallBytes: best === null ? shortfall : null,
+    refusal: best === null ? mostFrequent(refusals) : null,
     configurationsTried: tried,
     dpStates,
     timedOut,
@@ -287,3 +297,11 @@ function workItems(request: PlanRequest, cluster: Cluster): WorkItem[] {
 }
 
 export type { PipelineConfig };
+
+/** The reason counted most often (the first of equals), with its count; null for none. */
+function mostFrequent(counts: ReadonlyMap<string, number>): SearchOutcome['refusal'] {
+  let top: SearchOutcome['refusal'] = null;
+  for (const [reason, configurations] of counts)
+    if (top === null || configurations > top.configurations) top = { reason, configurations };
+  return top;
+}

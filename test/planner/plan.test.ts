@@ -59,6 +59,26 @@ describe('plan', () => {
     expect(result.summary).toBeNull();
   });
 
+  it("says in a framework target's own words why it found nothing", async () => {
+    const llama = { ...model, kvHeads: 4, ffnHidden: 5632, activation: 'swiglu' } as const;
+    const options = { target: 'torchtitan' } as const;
+    // ZeRO-3 pinned with a pipeline: torchtitan's rules refuse every configuration for that reason.
+    const pinned = await plan({ model: llama, cluster, training, parallel: { pp: 2, zero: 3 }, options });
+    expect(pinned.status).toBe('infeasible');
+    expect(pinned.shortfallBytes).toBeUndefined();
+    expect(pinned.reason).toMatch(
+      /^torchtitan v0\.2\.2 runs none of the configurations .*: under pipeline parallelism FSDP2 runs as ZeRO-1, not 3.* \((\d+ of the \d+ configurations|every configuration) tried/,
+    );
+    // A model none of its models builds: the reason its rules give for the model itself.
+    const windowed = { ...llama, slidingWindow: { size: 128, fullAttentionEvery: 2 } };
+    const unbuilt = await plan({ model: windowed, cluster, training, options });
+    expect(unbuilt.status).toBe('infeasible');
+    expect(unbuilt.reason).toMatch(/^torchtitan v0\.2\.2 cannot build this model: .*sliding window/);
+    // Target any keeps the search's own reason.
+    const anyTarget = await plan({ model, cluster, training: { globalBatch: 63 }, parallel: { dp: 2 } });
+    expect(anyTarget.reason).toMatch(/^no configuration satisfies the pinned degrees/);
+  });
+
   it('names the field of a bad request', async () => {
     await expect(plan({ model, cluster: { ...cluster, gpu: 'TPUv4' }, training })).rejects.toMatchObject({
       issues: [{ path: 'cluster.gpu', message: expect.stringMatching(/unknown GPU/) }],
