@@ -45,6 +45,7 @@ const gpt = request({
   cluster: { ...dgxA100, nodes: 2 },
   training: { globalBatch: 64, precision: 'bf16' },
 });
+const gpt16 = request({ ...gpt, training: { ...gpt.training, precision: 'fp16' } });
 /** Llama-style: untied, RoPE, RMSNorm, SwiGLU, GQA, a vocabulary worth five blocks. */
 const llama = request({
   model: llamaModel(8, 512, 32000),
@@ -79,7 +80,8 @@ const gptCase = (name: string, blocks: number[], fields: Partial<Summary>): Case
   const dp = 16 / pp;
   return {
     name,
-    req: gpt,
+    // ZeRO-0 in fp16: in bf16 DeepSpeed runs its BF16_Optimizer, not ZeRO-0 (refused below).
+    req: (fields.zero ?? 0) === 0 ? gpt16 : gpt,
     summary: summaryOf({ dp, pp, microBatch: 2, microbatches: 64 / (2 * dp), ...fields }),
     stages: stagesOf(blocks, megatronLayout(7, false), [1, 1]),
   };
@@ -296,6 +298,11 @@ describe('what DeepSpeed v0.16.4 cannot run', () => {
     }
   });
 
+  it('bf16 without ZeRO, which runs BF16_Optimizer (sharded float32 weights and Adam state, float32 gradients)', () => {
+    const bf16 = { ...gptCase('pp 1, ZeRO-0', [8], { zero: 0 }), req: gpt };
+    expect(notes(bf16)).toMatch(/BF16_Optimizer.*not ZeRO-0/);
+  });
+
   it('a cut none of the partition methods gives (uneven middle stages)', () => {
     expect(notes(gptCase('pp 4 uneven', [1, 3, 2, 2], { zero: 1 }))).toMatch(
       /none of its partition methods .* gives 1, 3, 2, 2 transformer blocks/,
@@ -339,7 +346,11 @@ describe('what DeepSpeed v0.16.4 cannot run', () => {
       [1, 1],
       'megatron',
     );
-    const piped = buildExports(mlp, summaryOf({ dp: 4, pp: 2, microBatch: 1, microbatches: 2 }), two);
+    const piped = buildExports(
+      mlp,
+      summaryOf({ dp: 4, pp: 2, microBatch: 1, microbatches: 2, zero: 1 }),
+      two,
+    );
     expect(piped.deepspeed.expressible).toBe(false);
     expect(piped.deepspeed.notes[0]).toMatch(/PipelineModule layer list/);
   });

@@ -61,6 +61,14 @@ export const deepspeed: Framework = {
       shape.pp > 1 && shape.zero >= 2
         ? `ZeRO-${shape.zero} cannot be combined with DeepSpeed's pipeline engine (ZeRO 0 or 1 only)`
         : null,
+      // engine.py _do_optimizer_sanity_check: without ZeRO, bf16 accumulates gradients in float32
+      // (get_data_types) and trains through BF16_Optimizer, which keeps those float32 gradients
+      // whole and shards the float32 weights and Adam state over data parallelism
+      // (bf16_optimizer.py), then all-reduces float32 gradients and all-gathers the weights: not the
+      // ZeRO-0 a plan prices (fp16's FP16_Optimizer is).
+      shape.zero === 0 && shape.precision === 'bf16'
+        ? 'without ZeRO it trains bf16 through its BF16_Optimizer, which shards the float32 weights and Adam state over data parallelism and keeps float32 gradients: not ZeRO-0; use ZeRO-1 (or fp16)'
+        : null,
       // pipe/schedule.py: TrainSchedule is its one training schedule (1F1B, one chunk per stage).
       shape.virtualStages > 1 ? 'DeepSpeed has no interleaved pipeline schedule' : null,
       shape.schedule === 'gpipe' ? 'DeepSpeed pipelines run their own 1F1B schedule, not GPipe' : null,
