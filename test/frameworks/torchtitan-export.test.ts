@@ -61,6 +61,16 @@ function ranges(blocks: readonly number[]): [number, number][] {
   });
 }
 
+/** FSDP over dp 4 with sequence-parallel tp 2 and no pipeline: the 8 blocks on one stage, microbatch 4. */
+async function unpipelined(req: PlanRequest, fields: Partial<Summary>) {
+  const summary = summaryOf({
+    ...{ dp: 4, tp: 2, pp: 1, gpus: 8, microBatch: 4, microbatches: 1, sequenceParallel: true },
+    ...fields,
+  });
+  const stages = await plannedStages(req, 4, ranges([8]), [1, 2], 'megatron-sp');
+  return { summary, stages };
+}
+
 describe('torchtitan exports of a varied set, read back against job_config.py and its rules', () => {
   const req8 = requestFor({}, 1, 16);
 
@@ -84,11 +94,7 @@ describe('torchtitan exports of a varied set, read back against job_config.py an
   });
 
   it('ZeRO-2 (FSDP, kept gathered) without a pipeline, selective recompute as torchtitan’s "none"', async () => {
-    const summary = summaryOf({
-      ...{ dp: 4, tp: 2, pp: 1, gpus: 8, microBatch: 4, microbatches: 1 },
-      ...{ zero: 2, sequenceParallel: true, recompute: 'selective' },
-    });
-    const stages = await plannedStages(req8, 4, ranges([8]), [1, 2], 'megatron-sp');
+    const { summary, stages } = await unpipelined(req8, { zero: 2, recompute: 'selective' });
     const config = checked(req8, summary, stages);
     expect(config.parallelism).toMatchObject({
       data_parallel_shard_degree: 4,
@@ -99,11 +105,7 @@ describe('torchtitan exports of a varied set, read back against job_config.py an
   });
 
   it('per-op recomputation as selective checkpointing with the "op" policy', async () => {
-    const summary = summaryOf({
-      ...{ dp: 4, tp: 2, pp: 1, gpus: 8, microBatch: 4, microbatches: 1 },
-      ...{ zero: 3, sequenceParallel: true, recompute: 'per-op' },
-    });
-    const stages = await plannedStages(req8, 4, ranges([8]), [1, 2], 'megatron-sp');
+    const { summary, stages } = await unpipelined(req8, { zero: 3, recompute: 'per-op' });
     const config = checked(req8, summary, stages);
     expect(config.activation_checkpoint).toEqual({ mode: 'selective', selective_ac_option: 'op' });
   });
@@ -170,11 +172,7 @@ describe('torchtitan exports of a varied set, read back against job_config.py an
 
   it('async TP only where the plan prices the overlap, with the torch.compile it needs', async () => {
     const withOverlap = PlanRequest.parse({ ...req8, parallel: { overlapTensorParallelComm: true } });
-    const summary = summaryOf({
-      ...{ dp: 4, tp: 2, pp: 1, gpus: 8, microBatch: 4, microbatches: 1 },
-      ...{ zero: 3, sequenceParallel: true },
-    });
-    const stages = await plannedStages(withOverlap, 4, ranges([8]), [1, 2], 'megatron-sp');
+    const { summary, stages } = await unpipelined(withOverlap, { zero: 3 });
     const config = checked(withOverlap, summary, stages);
     expect(config.parallelism!.enable_async_tensor_parallel).toBe(true);
     expect(config.compile).toEqual({ enable: true, components: ['model', 'loss'] });
@@ -254,11 +252,7 @@ describe('torchtitan exports with context and expert parallelism, MoE, MLA and F
       ...requestFor({}, 1, 16),
       training: { globalBatch: 16, precision: 'fp8' },
     });
-    const summary = summaryOf({
-      ...{ dp: 4, tp: 2, pp: 1, gpus: 8, microBatch: 4, microbatches: 1 },
-      ...{ zero: 3, sequenceParallel: true },
-    });
-    const stages = await plannedStages(dense, 4, ranges([8]), [1, 2], 'megatron-sp');
+    const { summary, stages } = await unpipelined(dense, { zero: 3 });
     const config = checked(dense, summary, stages);
     expect(config.model!.converters).toEqual(['quantize.linear.float8']);
     expect(config.quantize).toEqual({
