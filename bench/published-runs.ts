@@ -8,6 +8,7 @@ import {
   recomputeOf,
   stageSplitOf,
   tpCommOverlapOf,
+  withStatedMemoryBandwidth,
   zeroStageOf,
 } from './record-facts.ts';
 
@@ -39,6 +40,7 @@ export interface PublishedRun {
     gpu_memory_gb?: number | null;
     num_gpus: number;
     gpus_per_node: number | null;
+    notes?: string | null;
   };
   readonly training: {
     global_batch_size_sequences: number;
@@ -106,7 +108,10 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
       attention: era.attention,
     },
     cluster: {
-      gpu: catalogGpu(run.id, run.cluster.gpu_type, run.cluster.gpu_memory_gb ?? null),
+      gpu: withStatedMemoryBandwidth(
+        catalogGpu(run.id, run.cluster.gpu_type, run.cluster.gpu_memory_gb ?? null),
+        `${run.cluster.gpu_type} ${run.cluster.notes ?? ''}`,
+      ),
       nodes: run.cluster.num_gpus / gpusPerNode,
       gpusPerNode,
     },

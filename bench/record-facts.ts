@@ -22,7 +22,9 @@ export class RecordError extends Error {
 
 /**
  * Grand Teton's H100 SXM with 96 GB (torchtitan's 2024 report): H100-80GB's figures with 96 GiB;
- * the catalog has no such part. Its 500 W power cap is not modelled.
+ * the catalog has no such part. Its HBM2e bandwidth is what its records state
+ * (`withStatedMemoryBandwidth`). Its peak is SXM's: the report says only that the 500 W part's lies
+ * between H100 SXM's and NVL's and computes its MFU with SXM's, so the power cap is not modelled.
  */
 export function h100With96GiB(): GpuSpec {
   const spec = findGpu('H100-80GB')!.spec;
@@ -45,6 +47,18 @@ export function catalogGpu(id: string, gpuType: string, memoryGb: number | null)
   if (t.includes('V100')) return memory === 16 ? 'V100-16GB' : 'V100-32GB';
   if (t.includes('MI300X')) return 'MI300X-192GB';
   throw new RecordError(id, 'cluster.gpu_type', `no catalog GPU matches "${gpuType}"`);
+}
+
+/**
+ * The GPU priced at the HBM bandwidth its record states, where it states one ("HBM2e 2.4 TB/s"): a
+ * part the catalog lacks borrows a sibling's figures (h100With96GiB), and its memory-bound kernels
+ * must stream at its own bandwidth, not the sibling's.
+ */
+export function withStatedMemoryBandwidth(gpu: string | GpuSpec, clusterText: string): string | GpuSpec {
+  const stated = /\bHBM\w*\s+(\d+(?:\.\d+)?)\s*TB\/s/i.exec(clusterText);
+  if (stated === null) return gpu;
+  const spec = typeof gpu === 'string' ? findGpu(gpu)?.spec : gpu;
+  return spec === undefined ? gpu : { ...spec, hbmGBps: Number(stated[1]) * 1000 };
 }
 
 /**

@@ -43,6 +43,7 @@ import {
   slidingWindowOf,
   stageSplitOf,
   tpCommOverlapOf,
+  withStatedMemoryBandwidth,
   zeroStageOf,
 } from './record-facts.ts';
 
@@ -117,6 +118,7 @@ export interface ModernRecord {
     gpu_memory_gb?: number | null;
     num_gpus: number;
     gpus_per_node: number;
+    notes?: string | null;
   };
   readonly training: {
     global_batch_size_sequences: number;
@@ -311,7 +313,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
           }),
     },
     cluster: {
-      gpu: facts.gpu,
+      gpu: withStatedMemoryBandwidth(facts.gpu, `${r.cluster.gpu_type} ${r.cluster.notes ?? ''}`),
       nodes: r.cluster.num_gpus / r.cluster.gpus_per_node,
       gpusPerNode: r.cluster.gpus_per_node,
     },

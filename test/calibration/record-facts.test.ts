@@ -20,6 +20,7 @@ import {
   recomputeStated,
   torchtitanStageSplit,
   tpCommOverlapOf,
+  withStatedMemoryBandwidth,
   zeroStageOf,
 } from '../../bench/record-facts.ts';
 import {
@@ -59,6 +60,20 @@ describe('facts read from a record’s own fields', () => {
     for (const [type, memory, name] of cases) expect(gpuName(catalogGpu('r', type, memory)), type).toBe(name);
     expect(() => catalogGpu('r', 'Google TPU v4', null)).toThrow(RecordError);
     expect(() => catalogGpu('r', 'Google TPU v4', null)).toThrow(/r: cluster\.gpu_type: no catalog GPU/);
+  });
+
+  it('prices a GPU at the HBM bandwidth its record states, and at the catalog’s where it states none', async () => {
+    const grandTeton = catalogGpu('r', 'NVIDIA H100 SXM 96GB HBM2e (Grand Teton, 500 W power limit)', 96);
+    const notes = 'Meta Grand Teton hosts; HBM2e 2.4 TB/s; run at the default 500 W limit (not 700 W).';
+    const stated = withStatedMemoryBandwidth(grandTeton, notes);
+    expect(typeof stated === 'string' ? null : [stated.name, stated.hbmGBps]).toEqual(['H100-96GB', 2400]);
+    // A catalog name becomes its spec with the stated figure; NVLink's TB/s is not HBM's.
+    const named = withStatedMemoryBandwidth('H100-80GB', 'HBM3 3.0 TB/s');
+    expect(typeof named === 'string' ? null : named.hbmGBps).toBe(3000);
+    expect(withStatedMemoryBandwidth('B200-180GB', '1.8 TB/s NVLink per GPU')).toBe('B200-180GB');
+    // The reference run on that part is priced at it.
+    const run = (await loadReferenceRuns()).find((r) => r.id.endsWith('fsdp4-cp2-64k'))!;
+    expect(typeof run.request.cluster.gpu === 'string' ? null : run.request.cluster.gpu.hbmGBps).toBe(2400);
   });
 
   it('dates a source by its date, an arXiv identifier, or a year in its citation', () => {
