@@ -9,6 +9,7 @@ import {
   stageSplitOf,
   tpCommOverlapOf,
   withStatedMemoryBandwidth,
+  zero3CollectivesOfYear,
   zeroStageOf,
 } from './record-facts.ts';
 
@@ -90,7 +91,8 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
   const m = run.model;
   const p = run.parallelism;
   const t = run.training;
-  const era = megatronOfYear(publicationYear(run.source));
+  const year = publicationYear(run.source);
+  const era = megatronOfYear(year);
   const gpusPerNode = run.cluster.gpus_per_node ?? DEFAULT_GPUS_PER_NODE;
   const zero = zeroStageOf(run.id, t.zero_stage, era.distributedOptimizer ? 1 : 0);
   return {
@@ -129,6 +131,7 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
       ...stageSplitOf(m.layers, p.pp, p.virtual_pp ?? 1, 'megatron'),
       recompute: recomputeOf(t.recompute),
       zero,
+      ...(zero === 3 ? { zero3Collectives: zero3CollectivesOfYear(year) } : {}),
       sequenceParallel: (p.sp ?? era.sequenceParallel) && p.tp > 1,
       overlapGradReduce: era.overlapGradReduce,
       overlapTensorParallelComm: tpCommOverlapOf(t.notes ?? '') ?? false,

@@ -7,7 +7,13 @@
 import { findGpu } from '../src/cluster/catalog.ts';
 import { GiB } from '../src/cluster/gpus/common.ts';
 import { embeddingAndLossSplit } from '../src/planner/estimate-config.ts';
-import { type GpuSpec, type Precision, type Recompute, ZeroStage } from '../src/schema/index.ts';
+import {
+  type GpuSpec,
+  type Precision,
+  type Recompute,
+  type Zero3Collectives,
+  ZeroStage,
+} from '../src/schema/index.ts';
 
 /** A record that cannot be read as a run: names it and the field. */
 export class RecordError extends Error {
@@ -237,6 +243,17 @@ export function megatronOfYear(year: number | null) {
     distributedOptimizer: y >= 2023,
     sequenceParallel: y >= 2022,
   };
+}
+
+/**
+ * How a ZeRO-3 run of a given year cut its collectives, where its record is silent. ZeRO-3 then was
+ * DeepSpeed's (Megatron-LM had none), which before v0.5.5 (2 November 2021) gathered and reduced
+ * parameter by parameter over lists of per-rank tensors (runtime/zero/partition_parameters.py,
+ * v0.3.13 to v0.5.4); from v0.5.5 it coalesces a module's parameters, and FSDP and Megatron-FSDP go
+ * a unit at a time.
+ */
+export function zero3CollectivesOfYear(year: number | null): Zero3Collectives {
+  return year !== null && year <= 2021 ? 'per-tensor-list' : 'per-layer';
 }
 
 /**

@@ -44,6 +44,7 @@ import {
   stageSplitOf,
   tpCommOverlapOf,
   withStatedMemoryBandwidth,
+  zero3CollectivesOfYear,
   zeroStageOf,
 } from './record-facts.ts';
 
@@ -497,7 +498,8 @@ export function derivedFacts(r: ModernRecord): RunFacts {
       ...measured,
     };
   }
-  const era = megatronOfYear(publicationYear(r.source ?? {}));
+  const year = publicationYear(r.source ?? {});
+  const era = megatronOfYear(year);
   const etpFromTp = p.etp === null && p.ep !== null && expertTensorParallelDefaultsToTp(prose);
   return {
     family,
@@ -505,6 +507,7 @@ export function derivedFacts(r: ModernRecord): RunFacts {
     parallel: {
       ...MCORE,
       zero,
+      ...(zero === 3 ? { zero3Collectives: zero3CollectivesOfYear(year) } : {}),
       recompute,
       overlapGradReduce: era.overlapGradReduce,
       overlapInputGradientReduce: era.overlapInputGradientReduce,

@@ -2155,6 +2155,8 @@ export interface components {
                 tp?: number;
                 virtualStages?: number;
                 zero?: 0 | 1 | 2 | 3;
+                /** @enum {string} */
+                zero3Collectives?: "per-layer" | "per-tensor-list";
                 zero3Prefetch?: boolean;
             };
             training: {

@@ -5,6 +5,7 @@
 import { collectiveSec } from '../cluster/collectives.ts';
 import type { MeshAxis } from '../cluster/mesh.ts';
 import type { CollectiveKind, GradientReduction, ZeroStage } from '../schema/vocabulary.ts';
+import { KERNEL_LAUNCH_SEC } from './kernel-rates.ts';
 import { GRADIENT_BYTES, WEIGHT_BYTES } from './memory.ts';
 
 /** One device's data-parallel traffic: once per step, and per microbatch during each of its passes. */
@@ -36,14 +37,31 @@ export function megatronBucketElements(replicas: number, overlapped: boolean): n
   return overlapped ? Math.max(40_000_000, 1_000_000 * replicas) : Number.POSITIVE_INFINITY;
 }
 
-/** Collectives a runtime sends `elements` as in buckets of `bucketElements` (null: one per layer). */
-export function bucketCount(elements: number, layers: number, bucketElements: number | null): number {
-  return Math.max(1, bucketElements === null ? layers : Math.ceil(elements / bucketElements));
+/**
+ * What a runtime cuts its unbucketed traffic into (ZeRO-3's always, the rest where it does not
+ * bucket): `count` collectives a pass — layers, or parameter tensors — and, where each collective
+ * takes a list of one tensor per rank, the n copies PyTorch's ProcessGroupNCCL makes of its pieces
+ * (an all-gather copies each out of its flat buffer, a reduce-scatter each in: ProcessGroupNCCL.cpp
+ * `allgather`, `reduce_scatter`), one kernel launch each.
+ */
+export interface CollectiveUnits {
+  readonly count: number;
+  readonly perRankCopies?: boolean;
+}
+
+/** Collectives a runtime sends `elements` as in buckets of `bucketElements` (null: one per unit). */
+export function bucketCount(elements: number, units: number, bucketElements: number | null): number {
+  return Math.max(1, bucketElements === null ? units : Math.ceil(elements / bucketElements));
 }
 
 /** `bytes` of one collective kind sent as `count` (≥ 1) equal collectives, each paying its own latency. */
 function inPiecesSec(kind: CollectiveKind, axis: MeshAxis, bytes: number, count: number): number {
   return count * collectiveSec(kind, axis, bytes / count);
+}
+
+/** The per-rank copies of `count` list collectives over `axis`: n launches each. */
+function listCopiesSec(axis: MeshAxis, count: number): number {
+  return count * axis.size * KERNEL_LAUNCH_SEC;
 }
 
 /**
@@ -58,8 +76,8 @@ function inPiecesSec(kind: CollectiveKind, axis: MeshAxis, bytes: number, count:
  * layers compute); one that reduces after the backward (`after-backward`) waits for each.
  *
  * The runtime sends its bucketed traffic (gradient reductions, ZeRO 1–2's gathers) in buckets of
- * `bucketElements` (null: one per layer) and ZeRO-3's unit by unit, one of the `layers` each (as FSDP
- * wraps blocks). Each collective pays its own latency, (n − 1) ring steps, which at thousands of
+ * `bucketElements` (null: one per unit) and ZeRO-3's unit by unit, `units.count` of them (layers, as FSDP
+ * wraps blocks, or parameter tensors, as DeepSpeed before v0.5.5 gathered them). Each collective pays its own latency, (n − 1) ring steps, which at thousands of
  * devices outweighs the bytes of a small layer (torchtitan's reason to add tensor parallelism past a
  * few hundred GPUs). The defaults send everything as one collective. Gradients go as
  * `gradientReduceBytes` a element (the runtime's reduction dtype), parameters as bf16.
@@ -70,24 +88,25 @@ export function dataParallelSec(
   axis: MeshAxis,
   reduction: GradientReduction,
   bucketElements: number | null = Number.POSITIVE_INFINITY,
-  layers = 1,
+  units: CollectiveUnits = { count: 1 },
   gradientReduceBytes = GRADIENT_BYTES,
 ): DataParallelTraffic {
   if (axis.size <= 1 || elements <= 0) return NONE;
   const gradBytes = elements * gradientReduceBytes;
   const weightBytes = elements * WEIGHT_BYTES;
   if (zero === 3) {
-    // ZeRO-3 gathers and reduces unit by unit: a layer each.
-    const units = Math.max(1, layers);
-    const unitGather = inPiecesSec('all-gather', axis, weightBytes, units);
-    const unitScatter = inPiecesSec('reduce-scatter', axis, gradBytes, units);
+    // ZeRO-3 gathers and reduces unit by unit.
+    const count = Math.max(1, units.count);
+    const copies = units.perRankCopies === true ? listCopiesSec(axis, count) : 0;
+    const unitGather = inPiecesSec('all-gather', axis, weightBytes, count) + copies;
+    const unitScatter = inPiecesSec('reduce-scatter', axis, gradBytes, count) + copies;
     return {
       ...NONE,
       forwardPerMicrobatchSec: unitGather,
       backwardPerMicrobatchSec: unitGather + unitScatter,
     };
   }
-  const buckets = bucketCount(elements, layers, bucketElements);
+  const buckets = bucketCount(elements, units.count, bucketElements);
   if (zero === 0 || (zero === 1 && reduction === 'every-microbatch')) {
     const allReduce = inPiecesSec('all-reduce', axis, gradBytes, buckets);
     return reduction === 'every-microbatch'

@@ -6,6 +6,7 @@ import type { OuterGroups } from './exchange.ts';
 import { buildIntraOpModel, type IntraOpModel } from './intra-op.ts';
 import { type Layout, shardCount } from './layout.ts';
 import type { OpCost, PricedCollective } from './op-cost.ts';
+import { heldParamTensors } from './param-tensors.ts';
 import { NO_RESHARD, type Reshard, thenReshard } from './reshard.ts';
 import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
 
@@ -46,6 +47,8 @@ export interface LayoutEval {
   readonly paramElements: number;
   /** Of those, the experts'. */
   readonly expertParamElements: number;
+  /** Parameter tensors that are not experts', as the model holds them (param-tensors.ts). */
+  readonly paramTensors: number;
   /** Of those, FP8 GEMMs' weights (which keep FP8 copies). */
   readonly fp8WeightElements: number;
   /** Activations kept for the backward pass, per microbatch, per device. */
@@ -171,6 +174,7 @@ export function evaluateLayout(
   return {
     ops,
     ...sums,
+    paramTensors: heldParamTensors(graph, (op) => chosen(op).cost.paramTensors),
     activationBytes: sums.activationBytes - keptAsShardBytes,
     totalSec: forwardComputeSec + backwardComputeSec + commSec + reshardSec + cpCommSec + epCommSec,
   };

@@ -1,5 +1,11 @@
 import type { PlanRequest } from '../schema/index.ts';
-import type { GradientReduction, Recompute, ScheduleKind, ZeroStage } from '../schema/vocabulary.ts';
+import type {
+  GradientReduction,
+  Recompute,
+  ScheduleKind,
+  Zero3Collectives,
+  ZeroStage,
+} from '../schema/vocabulary.ts';
 import { megatronBucketElements } from './data-parallel.ts';
 import { FP8_COPY_BYTES, GRADIENT_BYTES } from './memory.ts';
 
@@ -20,6 +26,8 @@ export interface PipelineConfig {
    * whole); false: gathered when needed, one layer held, the gathers exposed.
    */
   readonly zero3Prefetch: boolean;
+  /** ZeRO-3's collectives a layer each, or a parameter tensor each over per-rank lists (vocabulary.ts). */
+  readonly zero3Collectives: Zero3Collectives;
   readonly schedule: ScheduleKind;
   readonly virtualStages: number;
   /** When data-parallel gradients travel (a framework's runtime decides; DESIGN.md §9). */
@@ -66,6 +74,7 @@ export function pipelineConfig(
     ep: 1,
     zero3Prefetch: true,
     ...chosen,
+    zero3Collectives: p?.zero3Collectives ?? 'per-layer',
     microbatches: request.training.globalBatch / (chosen.dp * chosen.microBatch),
     schedule: p?.schedule === 'gpipe' ? 'gpipe' : '1f1b',
     virtualStages: p?.virtualStages ?? 1,

@@ -7,7 +7,12 @@
 import type { Cluster } from '../cluster/cluster.ts';
 import { sendRecvSec } from '../cluster/collectives.ts';
 import type { LogicalMesh, MeshAxis } from '../cluster/mesh.ts';
-import { type DataParallelTraffic, dataParallelSec, exposedGradientSec } from './data-parallel.ts';
+import {
+  type CollectiveUnits,
+  type DataParallelTraffic,
+  dataParallelSec,
+  exposedGradientSec,
+} from './data-parallel.ts';
 import type { LayoutEval } from './layout-eval.ts';
 import { type ParamMemory, paramMemory, type StageMemory, zero3WorkingSet } from './memory.ts';
 import { optimizerStepSec } from './optimizer.ts';
@@ -21,6 +26,7 @@ export class LayerSeries {
   private readonly latency: Float64Array;
   private readonly params: Float64Array;
   private readonly expertParams: Float64Array;
+  private readonly tensors: Float64Array;
   /** Layers holding expert parameters, by prefix: their data-parallel traffic goes one collective each. */
   private readonly expertLayers: Float64Array;
   private readonly fp8Weights: Float64Array;
@@ -47,6 +53,7 @@ export class LayerSeries {
     this.latency = prefix((p) => p.totalSec);
     this.params = prefix((p) => p.paramElements);
     this.expertParams = prefix((p) => p.expertParamElements);
+    this.tensors = prefix((p) => p.paramTensors);
     this.expertLayers = prefix((p) => (p.expertParamElements > 0 ? 1 : 0));
     this.fp8Weights = prefix((p) => p.fp8WeightElements);
     this.activations = prefix((p) => p.activationBytes);
@@ -78,6 +85,10 @@ export class LayerSeries {
   }
   expertParamElements(first: number, last: number): number {
     return this.expertParams[last + 1]! - this.expertParams[first]!;
+  }
+  /** Parameter tensors of layers first..last that are not experts'. */
+  paramTensors(first: number, last: number): number {
+    return this.tensors[last + 1]! - this.tensors[first]!;
   }
   expertLayerCount(first: number, last: number): number {
     return this.expertLayers[last + 1]! - this.expertLayers[first]!;
@@ -186,10 +197,18 @@ export function priceStage(
   const denseElements = paramElements - expertElements;
   const replicas = config.dp * config.cp;
   const layers = last - first + 1;
-  const dense = replicaTraffic(denseElements, layers, links.dataParallel, config);
+  // A per-tensor ZeRO-3 runtime (DeepSpeed before v0.5.5) had no expert parallelism under ZeRO-3:
+  // expert parameters stay a collective per layer.
+  const perTensor = config.zero === 3 && config.zero3Collectives === 'per-tensor-list';
+  const dense = replicaTraffic(
+    denseElements,
+    perTensor ? { count: series.paramTensors(first, last), perRankCopies: true } : { count: layers },
+    links.dataParallel,
+    config,
+  );
   const expert = replicaTraffic(
     expertElements,
-    series.expertLayerCount(first, last),
+    { count: series.expertLayerCount(first, last) },
     links.expertDataParallel,
     config,
   );
@@ -206,9 +225,12 @@ export function priceStage(
   const forwardSec = series.forwardComputeSec(first, last);
   // Per-microbatch traffic hides behind its own pass wherever the runtime overlaps the reduction;
   // ZeRO-3's gathers only where the runtime prefetches (a layer cannot run before its own gather).
-  // A forward pass's traffic is ZeRO-3's gather alone; the backward gathers as much again.
+  // A forward pass's traffic is ZeRO-3's gather alone; the backward gathers as much again. Per-tensor
+  // gathers are all waited for: DeepSpeed synchronises the device before each (torch.cuda.synchronize
+  // in _allgather_param) and after each module's fetch.
   const passesOverlap = config.gradientReduction !== 'after-backward';
-  const waitedSec = config.zero === 3 && !config.zero3Prefetch ? dp.forwardPerMicrobatchSec : 0;
+  const waitedSec =
+    config.zero === 3 && (!config.zero3Prefetch || perTensor) ? dp.forwardPerMicrobatchSec : 0;
   const dpPerMicrobatchSec =
     2 * waitedSec +
     exposedGradientSec(dp.forwardPerMicrobatchSec - waitedSec, forwardSec, layers, passesOverlap) +
@@ -234,10 +256,10 @@ export function priceStage(
   };
 }
 
-/** `elements` over `layers` layers, sent to the replicas on `axis` as the config's runtime sends them. */
+/** `elements` in `units`, sent to the replicas on `axis` as the config's runtime sends them. */
 function replicaTraffic(
   elements: number,
-  layers: number,
+  units: CollectiveUnits,
   axis: MeshAxis,
   config: PipelineConfig,
 ): DataParallelTraffic {
@@ -247,7 +269,7 @@ function replicaTraffic(
     axis,
     config.gradientReduction,
     config.gradientBucketElements,
-    layers,
+    units,
     config.gradientReduceBytes,
   );
 }

@@ -15,6 +15,7 @@ import {
   type Recompute,
   type RecomputeModule,
   type ScheduleKind,
+  type Zero3Collectives,
   type ZeroStage,
 } from '../schema/index.ts';
 
@@ -162,6 +163,8 @@ export interface RuntimePolicy {
    * cached FP8 copy and transpose (Transformer Engine, 2), or none where each use casts afresh.
    */
   readonly fp8WeightCacheBytes: number;
+  /** How its ZeRO-3 cuts its gathers and reductions (vocabulary.ts Zero3Collectives). */
+  readonly zero3Collectives: Zero3Collectives;
 }
 
 export interface Framework {

@@ -165,6 +165,7 @@ export function withRuntime(
     gradientReduceBytes: runtime.gradientReduceBytes,
     heldGradientBytes: runtime.heldGradientBytes,
     fp8WeightCacheBytes: runtime.fp8WeightCacheBytes,
+    zero3Collectives: runtime.zero3Collectives,
   };
 }
 

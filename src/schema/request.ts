@@ -8,6 +8,7 @@ import {
   Recompute,
   RecomputeModule,
   ScheduleKind,
+  Zero3Collectives,
   ZeroStage,
 } from './vocabulary.ts';
 
@@ -65,6 +66,12 @@ export const ParallelSpec = z
      * exposed; DeepSpeed with stage3_prefetch_bucket_size 0). Default: prefetch where it fits.
      */
     zero3Prefetch: z.boolean().optional(),
+    /**
+     * ZeRO-3 only: how its runtime cuts the gathers and reductions (vocabulary.ts Zero3Collectives).
+     * Default "per-layer"; "per-tensor-list" prices DeepSpeed before v0.5.5 (2021): a collective per
+     * parameter tensor, each waited for, each copying its n per-rank pieces one launch at a time.
+     */
+    zero3Collectives: Zero3Collectives.optional(),
     sequenceParallel: z.boolean().optional(),
     schedule: ScheduleKind.optional(),
     /**
@@ -132,6 +139,20 @@ export const PlanRequest = z
         code: 'custom',
         path: ['parallel', 'zero3Prefetch'],
         message: `ZeRO-3's prefetching needs zero 3 (zero is pinned to ${zero})`,
+      });
+    const collectives = r.parallel?.zero3Collectives;
+    if (collectives !== undefined && zero !== undefined && zero !== 3)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['parallel', 'zero3Collectives'],
+        message: `how ZeRO-3 cuts its collectives needs zero 3 (zero is pinned to ${zero})`,
+      });
+    // The frameworks' targeted releases gather a layer (or a module) at a time, never tensor by tensor.
+    if (collectives === 'per-tensor-list' && r.options.target !== 'any')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['parallel', 'zero3Collectives'],
+        message: `"per-tensor-list" is DeepSpeed before v0.5.5; options.target ${r.options.target} gathers layer by layer`,
       });
     // Expert TP is tp (Megatron's default) or 1 (the experts folded over the tp ranks).
     const etp = r.parallel?.etp;

@@ -90,6 +90,16 @@ export const ZeroStage = z.union([z.literal(0), z.literal(1), z.literal(2), z.li
 export type ZeroStage = z.infer<typeof ZeroStage>;
 
 /**
+ * How a ZeRO-3 runtime cuts its parameter gathers and gradient reductions: one collective per layer
+ * (FSDP's units, Megatron-FSDP, DeepSpeed's coalesced fetches from v0.5.5), or one per parameter
+ * tensor over a list of one tensor per rank (DeepSpeed before v0.5.5: partition_parameters.py
+ * `_allgather_param` and `_reduce_scatter_gradient`), which PyTorch's ProcessGroupNCCL copies out of
+ * (all-gather) or into (reduce-scatter) its flat buffer one piece at a time.
+ */
+export const Zero3Collectives = z.enum(['per-layer', 'per-tensor-list']);
+export type Zero3Collectives = z.infer<typeof Zero3Collectives>;
+
+/**
  * Training precision: mixed precision with bf16 or fp16 activations and weights; `fp8` runs the
  * linear layers' GEMMs at the FP8 tensor-core rate (Transformer Engine's scaling), bf16 elsewhere.
  */

@@ -21,6 +21,7 @@ import {
   torchtitanStageSplit,
   tpCommOverlapOf,
   withStatedMemoryBandwidth,
+  zero3CollectivesOfYear,
   zeroStageOf,
 } from '../../bench/record-facts.ts';
 import {
@@ -74,6 +75,30 @@ describe('facts read from a record’s own fields', () => {
     // The reference run on that part is priced at it.
     const run = (await loadReferenceRuns()).find((r) => r.id.endsWith('fsdp4-cp2-64k'))!;
     expect(typeof run.request.cluster.gpu === 'string' ? null : run.request.cluster.gpu.hbmGBps).toBe(2400);
+  });
+
+  it('prices a ZeRO-3 run of 2021 as DeepSpeed then ran it, tensor by tensor over per-rank lists', async () => {
+    expect(zero3CollectivesOfYear(2021)).toBe('per-tensor-list');
+    expect(zero3CollectivesOfYear(2022)).toBe('per-layer');
+    expect(zero3CollectivesOfYear(null)).toBe('per-layer');
+    // SC'21's Table 2 (a check file in the classic format): its ZeRO-3 rows so, its PTD-P rows not.
+    const sc21 = await loadRunsFile(
+      new URL('../../bench/checks/sc21-table2-zero3-vs-ptdp.json', import.meta.url).pathname,
+    );
+    const cut = (zero: number) =>
+      new Set(
+        sc21
+          .filter((r) => r.request.parallel?.zero === zero)
+          .map((r) => r.request.parallel?.zero3Collectives),
+      );
+    expect(cut(3)).toEqual(new Set(['per-tensor-list']));
+    expect(cut(0)).toEqual(new Set([undefined]));
+    // Megatron-Bridge's 2025 FSDP run (ZeRO-3, modern format) gathers a layer at a time.
+    const fsdp = (await loadReferenceRuns()).find(
+      (r) => r.id === 'mbridge2511-llama3-8b-h100-fp8-8gpu-fsdp',
+    )!;
+    expect(fsdp.request.parallel?.zero).toBe(3);
+    expect(fsdp.request.parallel?.zero3Collectives ?? 'per-layer').toBe('per-layer');
   });
 
   it('dates a source by its date, an arXiv identifier, or a year in its citation', () => {

@@ -4,6 +4,7 @@ import { resolveCluster } from '../../src/cluster/cluster.ts';
 import { collectiveSec } from '../../src/cluster/collectives.ts';
 import { logicalMesh } from '../../src/cluster/mesh.ts';
 import { bucketCount, dataParallelSec, exposedGradientSec } from '../../src/cost/data-parallel.ts';
+import { KERNEL_LAUNCH_SEC } from '../../src/cost/kernel-rates.ts';
 import type { LayoutEval } from '../../src/cost/layout-eval.ts';
 import { GRADIENT_BYTES, WEIGHT_BYTES } from '../../src/cost/memory.ts';
 import { inFlightMicrobatches, pipelineStepSec } from '../../src/cost/pipeline.ts';
@@ -114,7 +115,7 @@ describe('ZeRO-3 traffic (FSDP): gathered before each pass, hidden behind it by 
   });
 
   it('a runtime that reduces in fp32 reduce-scatters 4 bytes a gradient; the gathers stay bf16', () => {
-    const fp32 = dataParallelSec(elements, 3, axis, 'overlapped', Number.POSITIVE_INFINITY, 1, 4);
+    const fp32 = dataParallelSec(elements, 3, axis, 'overlapped', Number.POSITIVE_INFINITY, { count: 1 }, 4);
     expect(fp32.forwardPerMicrobatchSec).toBeCloseTo(gather, 12);
     expect(fp32.backwardPerMicrobatchSec).toBeCloseTo(
       gather + collectiveSec('reduce-scatter', axis, elements * 4),
@@ -146,7 +147,7 @@ describe('data-parallel traffic goes one collective per layer, each paying the r
   const nodeRingSec = 7 * cluster.intraNode.latencySec;
 
   it('splitting into 32 collectives adds 31 ring latencies at most, and at least the bytes stay the same', () => {
-    const split = dataParallelSec(elements, 3, ring, 'overlapped', null, layers);
+    const split = dataParallelSec(elements, 3, ring, 'overlapped', null, { count: layers });
     const extra = split.forwardPerMicrobatchSec - whole(3, ring).forwardPerMicrobatchSec;
     expect(extra).toBeGreaterThan(0);
     expect(extra).toBeLessThanOrEqual((layers - 1) * ringLatencySec + 1e-12);
@@ -154,23 +155,23 @@ describe('data-parallel traffic goes one collective per layer, each paying the r
   });
 
   it('for small layers on many devices the latency is most of the time (an 8B model’s 250 MB layers on 1,024 GPUs)', () => {
-    const split = dataParallelSec(elements, 3, ring, 'overlapped', null, layers);
+    const split = dataParallelSec(elements, 3, ring, 'overlapped', null, { count: layers });
     // Each layer's 500 MB gather moves in ~2 ms over the node's rails; the ring adds ~2–3 ms to each.
     expect(split.forwardPerMicrobatchSec).toBeGreaterThan(1.5 * whole(3, ring).forwardPerMicrobatchSec);
   });
 
   it('on one node a collective per layer costs 31 more rings of 7 NVLink hops (closed form)', () => {
-    const split = dataParallelSec(elements, 1, axis, 'overlapped', null, layers);
+    const split = dataParallelSec(elements, 1, axis, 'overlapped', null, { count: layers });
     expect(split.perStepSec - whole(1, axis).perStepSec).toBeCloseTo((layers - 1) * nodeRingSec, 12);
     expect(split.perStepSec / whole(1, axis).perStepSec).toBeLessThan(1.02);
   });
 
   it('ZeRO-1 sends its step’s traffic in the runtime’s buckets; ZeRO-3 layer by layer whatever the buckets', () => {
     // 8e9 elements in buckets of 3e9: three reduce-scatters and three all-gathers, two rings more each.
-    const zero1 = dataParallelSec(elements, 1, axis, 'overlapped', 3e9, layers);
+    const zero1 = dataParallelSec(elements, 1, axis, 'overlapped', 3e9, { count: layers });
     expect(zero1.perStepSec - whole(1, axis).perStepSec).toBeCloseTo(2 * nodeRingSec, 12);
     expect(zero1.perStepGatherSec - whole(1, axis).perStepGatherSec).toBeCloseTo(2 * nodeRingSec, 12);
-    const zero3 = dataParallelSec(elements, 3, axis, 'overlapped', 3e9, layers);
+    const zero3 = dataParallelSec(elements, 3, axis, 'overlapped', 3e9, { count: layers });
     expect(zero3.forwardPerMicrobatchSec - whole(3, axis).forwardPerMicrobatchSec).toBeCloseTo(
       (layers - 1) * nodeRingSec,
       12,
@@ -237,6 +238,7 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
     epCommSec: 0,
     gradSyncSec: 0,
     expertParamElements: 0,
+    paramTensors: 12,
     fp8WeightElements: 0,
     activationBytes: 0,
     inputGradientHideableSec: 0,
@@ -253,6 +255,7 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
     microBatch: 1,
     microbatches: 4,
     zero3Prefetch: true,
+    zero3Collectives: 'per-layer',
     recompute: 'none',
     zero: 1,
     schedule: '1f1b',
@@ -311,6 +314,51 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
         0,
       );
       expect(ahead!.params.gradientsBytes).toBe(waited!.params.gradientsBytes);
+    });
+  });
+
+  describe('ZeRO-3 tensor by tensor over per-rank lists (DeepSpeed before v0.5.5)', () => {
+    // The ten layers hold 12 parameter tensors each: 120 collectives a pass, each paying its ring
+    // latency and copying the 8 ranks' pieces through ProcessGroupNCCL's flat buffer, a launch each.
+    const tensors = 12 * layers;
+    const perTensor = (kind: 'all-gather' | 'reduce-scatter', bytes: number) =>
+      tensors * collectiveSec(kind, axis, bytes / tensors) + tensors * 8 * KERNEL_LAUNCH_SEC;
+    const tensorGathers = perTensor('all-gather', elements * WEIGHT_BYTES);
+    const tensorScatters = perTensor('reduce-scatter', elements * GRADIENT_BYTES);
+    const listed = (zero3Prefetch: boolean): PipelineConfig => ({
+      ...config(true),
+      zero: 3,
+      zero3Prefetch,
+      zero3Collectives: 'per-tensor-list',
+    });
+
+    it('waits for every gather, prefetching or not (it synchronises the device before each)', () => {
+      for (const prefetch of [true, false]) {
+        const price = priceStage(series, 0, layers - 1, layers, 0, links, listed(prefetch), cluster);
+        expect(price.dpPerMicrobatchSec).toBeCloseTo(
+          2 * tensorGathers + exposed(tensorScatters, 2 * layers * forward),
+          12,
+        );
+      }
+    });
+
+    it('costs more than a collective per layer by at least the two waited gathers’ copies, n launches a tensor', () => {
+      const byLayer = priceStage(
+        series,
+        0,
+        layers - 1,
+        layers,
+        0,
+        links,
+        { ...config(true), zero: 3, zero3Prefetch: false },
+        cluster,
+      );
+      const byTensor = priceStage(series, 0, layers - 1, layers, 0, links, listed(false), cluster);
+      expect(byTensor.dpPerMicrobatchSec).toBeGreaterThan(
+        byLayer.dpPerMicrobatchSec + 2 * tensors * 8 * KERNEL_LAUNCH_SEC,
+      );
+      // Memory does not change: the same layers are held whole.
+      expect(byTensor.params).toEqual(byLayer.params);
     });
   });
 });

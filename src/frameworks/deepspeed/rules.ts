@@ -110,6 +110,9 @@ function deepspeedRuntime(shape: RunShape, requested: RequestedOverlaps): Runtim
     heldGradientBytes: GRADIENT_BYTES,
     // The rules refuse FP8 (see runs); the default's figure stands.
     fp8WeightCacheBytes: FP8_COPY_BYTES,
+    // v0.16.4 fetches a module's parameters as one coalesced all-gather (partition_parameters.py
+    // all_gather_coalesced) and reduce-scatters its buckets coalesced: a collective per layer's share.
+    zero3Collectives: 'per-layer',
   };
 }
 

@@ -49,6 +49,7 @@ export const jax: Framework = {
     heldGradientBytes: GRADIENT_BYTES,
     // The export leaves FP8 to the user's dot_general; priced as a cached copy and transpose.
     fp8WeightCacheBytes: FP8_COPY_BYTES,
+    zero3Collectives: 'per-layer',
   }),
   stageCuts: () => null,
 };

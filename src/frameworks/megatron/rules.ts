@@ -132,6 +132,8 @@ export const megatron: Framework = {
     heldGradientBytes: GRADIENT_BYTES,
     // Transformer Engine's linear layers cache each FP8 weight and its transpose for the step.
     fp8WeightCacheBytes: FP8_COPY_BYTES,
+    // Megatron-FSDP gathers and reduces a unit (a layer) at a time.
+    zero3Collectives: 'per-layer',
   }),
   stageCuts: () => null,
 };

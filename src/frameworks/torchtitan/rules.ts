@@ -259,6 +259,8 @@ export const torchtitan: Framework = {
     // torchao's Float8Linear casts the weight at every use (dynamic tensorwise scaling; under FSDP
     // the all-gather itself carries FP8): no FP8 copy outlives the layer's pass.
     fp8WeightCacheBytes: 0,
+    // FSDP2 wraps each transformer block as one unit: a collective each.
+    zero3Collectives: 'per-layer',
   }),
   // module_fqns_per_model_part places any contiguous cut.
   stageCuts: () => null,

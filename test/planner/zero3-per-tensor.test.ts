@@ -1,0 +1,62 @@
+/**
+ * ZeRO-3 tensor by tensor over per-rank lists, as DeepSpeed ran it before v0.5.5: a collective per
+ * parameter tensor as the model holds them, each waited for, each paying n copy launches. Oracles:
+ * the launches counted by hand (the gathers' copies alone are a floor on what it adds), and the
+ * refusals for requests that cannot mean it.
+ */
+import { describe, expect, it } from 'vitest';
+import { KERNEL_LAUNCH_SEC } from '../../src/cost/kernel-rates.ts';
+import { estimate } from '../../src/planner/estimate.ts';
+import type { PlanRequestInput } from '../../src/schema/index.ts';
+
+const layers = 8;
+/** GPT's parameter tensors as Megatron-LM holds them: 12 a block, the embedding's 2, the head's 3. */
+const tensors = 12 * layers + 2 + 3;
+
+function request(nodes: number, parallel: Record<string, unknown>, options: object = {}): PlanRequestInput {
+  const dp = 8 * nodes;
+  return {
+    model: { kind: 'transformer', layers, hidden: 4096, heads: 32, vocab: 51200, seqLen: 2048 },
+    cluster: { gpu: 'A100-80GB', nodes, gpusPerNode: 8 },
+    training: { globalBatch: dp, precision: 'fp16' },
+    parallel: {
+      tp: 1,
+      pp: 1,
+      dp,
+      microBatch: 1,
+      zero: 3,
+      recompute: 'full',
+      zero3Prefetch: false,
+      ...parallel,
+    },
+    options,
+  } as PlanRequestInput;
+}
+
+const dpSec = async (nodes: number, zero3Collectives: string) =>
+  (await estimate(request(nodes, { zero3Collectives }))).breakdown!.dpCommSec;
+
+describe('ZeRO-3 per tensor over per-rank lists (DeepSpeed before v0.5.5)', () => {
+  it('adds at least its two gathers’ n copy launches a tensor to a collective per layer, and more with more ranks', async () => {
+    for (const nodes of [2, 8]) {
+      const n = 8 * nodes;
+      const added = (await dpSec(nodes, 'per-tensor-list')) - (await dpSec(nodes, 'per-layer'));
+      expect(added, `${n} ranks`).toBeGreaterThan(2 * tensors * n * KERNEL_LAUNCH_SEC);
+      // …and less than the copies of all three passes plus a ring latency more per tensor and pass.
+      expect(added, `${n} ranks`).toBeLessThan(3 * tensors * (n * KERNEL_LAUNCH_SEC + n * 10e-6));
+    }
+  });
+
+  it('is refused where ZeRO is pinned to another stage, or for a framework target, naming the field', async () => {
+    await expect(
+      estimate(request(1, { zero: 2, zero3Prefetch: undefined, zero3Collectives: 'per-tensor-list' })),
+    ).rejects.toThrow(
+      /parallel\.zero3Collectives: how ZeRO-3 cuts its collectives needs zero 3 \(zero is pinned to 2\)/,
+    );
+    await expect(
+      estimate(request(1, { zero3Collectives: 'per-tensor-list' }, { target: 'torchtitan' })),
+    ).rejects.toThrow(
+      /parallel\.zero3Collectives: "per-tensor-list" is DeepSpeed before v0\.5\.5; options\.target torchtitan/,
+    );
+  });
+});
