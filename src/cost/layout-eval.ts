@@ -73,6 +73,20 @@ export interface LayoutEvalOptions {
 }
 
 /**
+ * The layer's parameter tensors as its model holds them. Which op owns which tensor does not depend
+ * on the layout, so a graph is counted once however many layouts are priced.
+ */
+const paramTensorCounts = new WeakMap<OpGraph, number>();
+function paramTensorsOf(graph: OpGraph, owned: (op: number) => number): number {
+  let count = paramTensorCounts.get(graph);
+  if (count === undefined) {
+    count = heldParamTensors(graph, owned);
+    paramTensorCounts.set(graph, count);
+  }
+  return count;
+}
+
+/**
  * Prices fixed per-op strategies (null when one of them is not valid on this mesh, e.g. a split
  * that does not divide the dim): the ILP's answer re-priced under another recomputation mode, or a
  * framework's layout pinned for `estimate`. Reuses the ILP model's machinery with one strategy per
@@ -174,7 +188,7 @@ export function evaluateLayout(
   return {
     ops,
     ...sums,
-    paramTensors: heldParamTensors(graph, (op) => chosen(op).cost.paramTensors),
+    paramTensors: paramTensorsOf(graph, (op) => chosen(op).cost.paramTensors),
     activationBytes: sums.activationBytes - keptAsShardBytes,
     totalSec: forwardComputeSec + backwardComputeSec + commSec + reshardSec + cpCommSec + epCommSec,
   };
