@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -361,6 +361,19 @@ describe('a file of records nobody pinned facts for', () => {
     expect(checked.summary.notPriced.map((r) => r.id)).toEqual(['tpu-run', 'uneven-run']);
     expect(checked.summary.notPriced[0]!.reason).toMatch(/^cluster\.gpu_type: no catalog GPU/);
     expect(checked.summary.notPriced[1]!.reason).toMatch(/^parallel\.pp: 40 layers do not split evenly/);
+  });
+
+  it('reads every committed check file and prices every record in it', { timeout: 120_000 }, async () => {
+    const dir = new URL('../../bench/checks/', import.meta.url);
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => new URL(f, dir).pathname);
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    const checked = await checkRuns(files);
+    expect(checked.summary.notPriced).toEqual([]);
+    // Each file's records are its own, none lost: as many rows as records.
+    const records = files.reduce((n, f) => n + (JSON.parse(readFileSync(f, 'utf8')) as unknown[]).length, 0);
+    expect(checked.rows).toHaveLength(records);
   });
 
   it('summarises dense and mixture-of-experts runs apart', { timeout: 60_000 }, async () => {
