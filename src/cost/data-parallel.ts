@@ -76,11 +76,12 @@ function listCopiesSec(axis: MeshAxis, count: number): number {
  * layers compute); one that reduces after the backward (`after-backward`) waits for each.
  *
  * The runtime sends its bucketed traffic (gradient reductions, ZeRO 1–2's gathers) in buckets of
- * `bucketElements` (null: one per unit) and ZeRO-3's unit by unit, `units.count` of them (layers, as FSDP
- * wraps blocks, or parameter tensors, as DeepSpeed before v0.5.5 gathered them). Each collective pays its own latency, (n − 1) ring steps, which at thousands of
- * devices outweighs the bytes of a small layer (torchtitan's reason to add tensor parallelism past a
- * few hundred GPUs). The defaults send everything as one collective. Gradients go as
- * `gradientReduceBytes` a element (the runtime's reduction dtype), parameters as bf16.
+ * `bucketElements` (null: one per unit) and ZeRO-3's unit by unit, `units.count` of them (layers, as
+ * FSDP wraps blocks, or parameter tensors, as DeepSpeed before v0.5.5 gathered them). Each collective
+ * pays its own latency, (n − 1) ring steps, which at thousands of devices outweighs the bytes of a
+ * small layer (torchtitan's reason to add tensor parallelism past a few hundred GPUs). The defaults
+ * send everything as one collective. Gradients go as `gradientReduceBytes` a element (the runtime's
+ * reduction dtype), parameters as bf16.
  */
 export function dataParallelSec(
   elements: number,

@@ -47,10 +47,10 @@ export interface LayoutEval {
   readonly paramElements: number;
   /** Of those, the experts'. */
   readonly expertParamElements: number;
-  /** Parameter tensors that are not experts', as the model holds them (param-tensors.ts). */
-  readonly paramTensors: number;
   /** Of those, FP8 GEMMs' weights (which keep FP8 copies). */
   readonly fp8WeightElements: number;
+  /** Parameter tensors that are not experts', as the model holds them (param-tensors.ts). */
+  readonly paramTensors: number;
   /** Activations kept for the backward pass, per microbatch, per device. */
   readonly activationBytes: number;
 }

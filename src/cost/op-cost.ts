@@ -60,10 +60,10 @@ export interface OpCost {
   readonly paramElements: number;
   /** Of those, the experts' (sharded by expert parallelism, reduced over the expert-data group). */
   readonly expertParamElements: number;
-  /** The parameter tensors this op owns that are not experts': what a per-tensor ZeRO-3 gathers one by one. */
-  readonly paramTensors: number;
   /** Of those, the weights of FP8 GEMMs, which keep an FP8 copy and its transpose per step. */
   readonly fp8WeightElements: number;
+  /** The parameter tensors this op owns that are not experts' (a per-tensor ZeRO-3 gathers each). */
+  readonly paramTensors: number;
   /** What the op moves among outer-group peers itself (context, expert parallelism), exposed, per pass. */
   readonly exchange: {
     readonly forwardSec: number;

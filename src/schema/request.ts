@@ -152,7 +152,7 @@ export const PlanRequest = z
       ctx.addIssue({
         code: 'custom',
         path: ['parallel', 'zero3Collectives'],
-        message: `"per-tensor-list" is DeepSpeed before v0.5.5; options.target ${r.options.target} gathers layer by layer`,
+        message: `"per-tensor-list" is DeepSpeed before v0.5.5; options.target ${r.options.target} gathers a layer at a time`,
       });
     // Expert TP is tp (Megatron's default) or 1 (the experts folded over the tp ranks).
     const etp = r.parallel?.etp;
