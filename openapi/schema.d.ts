@@ -1499,6 +1499,8 @@ export interface components {
                     trainingDays?: number;
                     virtualStages: number;
                     zero: number;
+                    /** @enum {string} */
+                    zero3Collectives?: "per-layer" | "per-tensor-list";
                     zero3Prefetch?: boolean;
                 };
             }[];
@@ -1645,6 +1647,8 @@ export interface components {
                         trainingDays?: number;
                         virtualStages: number;
                         zero: number;
+                        /** @enum {string} */
+                        zero3Collectives?: "per-layer" | "per-tensor-list";
                         zero3Prefetch?: boolean;
                     };
                 } | {
@@ -1711,6 +1715,8 @@ export interface components {
                         trainingDays?: number;
                         virtualStages: number;
                         zero: number;
+                        /** @enum {string} */
+                        zero3Collectives?: "per-layer" | "per-tensor-list";
                         zero3Prefetch?: boolean;
                     };
                 } | {
@@ -1762,6 +1768,8 @@ export interface components {
                         trainingDays?: number;
                         virtualStages: number;
                         zero: number;
+                        /** @enum {string} */
+                        zero3Collectives?: "per-layer" | "per-tensor-list";
                         zero3Prefetch?: boolean;
                     };
                 } | {
@@ -1814,6 +1822,8 @@ export interface components {
                         trainingDays?: number;
                         virtualStages: number;
                         zero: number;
+                        /** @enum {string} */
+                        zero3Collectives?: "per-layer" | "per-tensor-list";
                         zero3Prefetch?: boolean;
                     };
                 } | {
@@ -1933,6 +1943,8 @@ export interface components {
                 trainingDays?: number;
                 virtualStages: number;
                 zero: number;
+                /** @enum {string} */
+                zero3Collectives?: "per-layer" | "per-tensor-list";
                 zero3Prefetch?: boolean;
             } | null;
             /** @enum {string} */

@@ -266,7 +266,9 @@ export function assemble(
       ? { recomputeModules: request.parallel.recomputeModules }
       : {}),
     zero: config.zero,
-    ...(config.zero === 3 ? { zero3Prefetch: config.zero3Prefetch } : {}),
+    ...(config.zero === 3
+      ? { zero3Prefetch: config.zero3Prefetch, zero3Collectives: config.zero3Collectives }
+      : {}),
     sequenceParallel: stages.some((s) =>
       s.layerPlans.some((lp) =>
         lp.ops.some(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Recompute, RecomputeModule, ScheduleKind } from './vocabulary.ts';
+import { Recompute, RecomputeModule, ScheduleKind, Zero3Collectives } from './vocabulary.ts';
 
 /** A plan's configuration and figures at a glance (DESIGN.md §8). */
 export const Summary = z.object({
@@ -23,6 +23,8 @@ export const Summary = z.object({
   zero: z.number().int(),
   /** ZeRO-3 only: whether the next layer's parameters are gathered while one runs (request `parallel.zero3Prefetch`). */
   zero3Prefetch: z.boolean().optional(),
+  /** ZeRO-3 only: how its gathers and reductions were cut (request `parallel.zero3Collectives`). */
+  zero3Collectives: Zero3Collectives.optional(),
   sequenceParallel: z.boolean(),
   schedule: ScheduleKind,
   stepTimeSec: z.number(),

@@ -1,4 +1,5 @@
 /** Human-readable quantities for the viewer; the exact figures travel in `data-value` attributes. */
+import type { Zero3Collectives } from '../schema/vocabulary.ts';
 
 export function formatSec(sec: number): string {
   if (!Number.isFinite(sec)) return String(sec);
@@ -34,11 +35,13 @@ export function formatCount(value: number): string {
   return Math.round(value).toLocaleString('en-US');
 }
 
-/** A plan's ZeRO stage, and that ZeRO-3 gathers without prefetching where it does. */
+/** A plan's ZeRO stage, and how ZeRO-3 gathers where it does not prefetch or goes tensor by tensor. */
 export function formatZero(s: {
   readonly zero: number;
   readonly zero3Prefetch?: boolean | undefined;
+  readonly zero3Collectives?: Zero3Collectives | undefined;
 }): string {
+  if (s.zero3Collectives === 'per-tensor-list') return `${s.zero} (per tensor)`;
   return `${s.zero}${s.zero3Prefetch === false ? ' (no prefetch)' : ''}`;
 }
 

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { KERNEL_LAUNCH_SEC } from '../../src/cost/kernel-rates.ts';
 import { estimate } from '../../src/planner/estimate.ts';
 import type { PlanRequestInput } from '../../src/schema/index.ts';
+import { formatZero } from '../../src/view/format.ts';
 
 const layers = 8;
 /** GPT's parameter tensors as Megatron-LM holds them: 12 a block, the embedding's 2, the head's 3. */
@@ -45,6 +46,15 @@ describe('ZeRO-3 per tensor over per-rank lists (DeepSpeed before v0.5.5)', () =
       // …and less than the copies of all three passes plus a ring latency more per tensor and pass.
       expect(added, `${n} ranks`).toBeLessThan(3 * tensors * (n * KERNEL_LAUNCH_SEC + n * 10e-6));
     }
+  });
+
+  it('says so in the plan: its summary and the ZeRO it prints', async () => {
+    const summary = (await estimate(request(1, { zero3Collectives: 'per-tensor-list' }))).summary!;
+    expect(summary.zero3Collectives).toBe('per-tensor-list');
+    expect(formatZero(summary)).toBe('3 (per tensor)');
+    const byLayer = (await estimate(request(1, {}))).summary!;
+    expect(byLayer.zero3Collectives).toBe('per-layer');
+    expect(formatZero(byLayer)).toBe('3 (no prefetch)');
   });
 
   it('is refused where ZeRO is pinned to another stage, or for a framework target, naming the field', async () => {
