@@ -176,7 +176,12 @@ describe('torchtitan exports of a varied set, read back against job_config.py an
     const config = checked(withOverlap, summary, stages);
     expect(config.parallelism!.enable_async_tensor_parallel).toBe(true);
     expect(config.compile).toEqual({ enable: true, components: ['model', 'loss'] });
-    expect(checked(req8, summary, stages).compile).toBeUndefined();
+    expect(checked(req8, summary, stages).parallelism!.enable_async_tensor_parallel).toBe(false);
+  });
+
+  it('compiles the model and the loss in bf16 without async TP too: the fused kernels the plan prices', async () => {
+    const { summary, stages } = await unpipelined(req8, { zero: 3 });
+    expect(checked(req8, summary, stages).compile).toEqual({ enable: true, components: ['model', 'loss'] });
   });
 });
 
