@@ -72,15 +72,12 @@ export interface LayoutEvalOptions {
   readonly savesGatheredInputSharded?: boolean;
 }
 
-/**
- * The layer's parameter tensors as its model holds them. Which op owns which tensor does not depend
- * on the layout, so a graph is counted once however many layouts are priced.
- */
+/** A layer graph's held parameter tensors: they do not depend on the layout, so counted once a graph. */
 const paramTensorCounts = new WeakMap<OpGraph, number>();
-function paramTensorsOf(graph: OpGraph, owned: (op: number) => number): number {
+function paramTensorsOf(graph: OpGraph): number {
   let count = paramTensorCounts.get(graph);
   if (count === undefined) {
-    count = heldParamTensors(graph, owned);
+    count = heldParamTensors(graph);
     paramTensorCounts.set(graph, count);
   }
   return count;
@@ -188,7 +185,7 @@ export function evaluateLayout(
   return {
     ops,
     ...sums,
-    paramTensors: paramTensorsOf(graph, (op) => chosen(op).cost.paramTensors),
+    paramTensors: paramTensorsOf(graph),
     activationBytes: sums.activationBytes - keptAsShardBytes,
     totalSec: forwardComputeSec + backwardComputeSec + commSec + reshardSec + cpCommSec + epCommSec,
   };

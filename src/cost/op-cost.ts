@@ -62,8 +62,6 @@ export interface OpCost {
   readonly expertParamElements: number;
   /** Of those, the weights of FP8 GEMMs, which keep an FP8 copy and its transpose per step. */
   readonly fp8WeightElements: number;
-  /** The parameter tensors this op owns that are not experts' (a per-tensor ZeRO-3 gathers each). */
-  readonly paramTensors: number;
   /** What the op moves among outer-group peers itself (context, expert parallelism), exposed, per pass. */
   readonly exchange: {
     readonly forwardSec: number;
@@ -163,7 +161,6 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   let gradSyncSec = 0;
   let paramElements = 0;
   let expertParamElements = 0;
-  let paramTensors = 0;
   let fp8WeightElements = 0;
   /** Bytes of the activations the op reads, per device: what an FP8 GEMM casts. */
   let activationInputBytes = 0;
@@ -188,7 +185,6 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     if (ctx.paramOwner.get(name) === op.index) {
       paramElements += t.numel / shards;
       if (letters.includes(DIM.experts)) expertParamElements += t.numel / shards;
-      else paramTensors++;
       if (op.computeDtype === 'fp8') fp8WeightElements += t.numel / shards;
     }
     for (const j of [0, 1] as const) {
@@ -294,7 +290,6 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     gradSyncSec,
     paramElements,
     expertParamElements,
-    paramTensors,
     fp8WeightElements,
     exchange,
     activationBytes,

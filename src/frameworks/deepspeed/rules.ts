@@ -1,9 +1,9 @@
-import { FP8_COPY_BYTES, GRADIENT_BYTES } from '../../cost/memory.ts';
 /**
  * What DeepSpeed v0.16.4 runs and how its runtime prices it, from its source at that tag:
  * `deepspeed/runtime/engine.py`, `zero/stage_1_and_2.py`, `pipe/engine.py`, `pipe/schedule.py`,
  * `pipe/module.py`.
  */
+import { FP8_COPY_BYTES, GRADIENT_BYTES } from '../../cost/memory.ts';
 import type { RequestedOverlaps, RuntimePolicy } from '../framework.ts';
 import {
   type Framework,

@@ -228,7 +228,7 @@ export const torchtitan: Framework = {
    * as ZeRO-1 (fsdpStages): the stage reduce-scatters once, after its last backward (PyTorch's
    * pipelining/stage.py `_post_backward`), and each block's parameters are gathered once, at the
    * first microbatch's forward, the next block prefetched. Async TP needs torch.compile, which the
-   * export turns on only when the plan prices the overlap.
+   * export turns on for every plan (config.ts).
    */
   runtime: (s, requested) => ({
     // A request pinning overlapGradReduce: false is priced as it asks (FSDP2 would still overlap:
