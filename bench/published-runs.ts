@@ -2,6 +2,7 @@ import type { PlanRequestInput } from '../src/schema/index.ts';
 import {
   activationOf,
   catalogGpu,
+  gradReduceOverlapped,
   megatronOfYear,
   precisionOf,
   publicationYear,
@@ -95,6 +96,10 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
   const era = megatronOfYear(year);
   const gpusPerNode = run.cluster.gpus_per_node ?? DEFAULT_GPUS_PER_NODE;
   const zero = zeroStageOf(run.id, t.zero_stage, era.distributedOptimizer ? 1 : 0);
+  const gpu = withStatedMemoryBandwidth(
+    catalogGpu(run.id, run.cluster.gpu_type, run.cluster.gpu_memory_gb ?? null),
+    `${run.cluster.gpu_type} ${run.cluster.notes ?? ''}`,
+  );
   return {
     model: {
       kind: 'transformer',
@@ -110,16 +115,13 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
       attention: era.attention,
     },
     cluster: {
-      gpu: withStatedMemoryBandwidth(
-        catalogGpu(run.id, run.cluster.gpu_type, run.cluster.gpu_memory_gb ?? null),
-        `${run.cluster.gpu_type} ${run.cluster.notes ?? ''}`,
-      ),
+      gpu,
       nodes: run.cluster.num_gpus / gpusPerNode,
       gpusPerNode,
     },
     training: {
       globalBatch: t.global_batch_size_sequences,
-      precision: precisionOf(t.precision),
+      precision: precisionOf(t.precision, gpu),
       optimizer: 'adam',
     },
     parallel: {
@@ -133,7 +135,7 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
       zero,
       ...(zero === 3 ? { zero3Collectives: zero3CollectivesOfYear(year) } : {}),
       sequenceParallel: (p.sp ?? era.sequenceParallel) && p.tp > 1,
-      overlapGradReduce: era.overlapGradReduce,
+      overlapGradReduce: gradReduceOverlapped(year, p.pp > 1, zero),
       overlapTensorParallelComm: tpCommOverlapOf(t.notes ?? '') ?? false,
       // SC'21's Megatron (examples/sc21 at 6985e58938, August 2021) all-reduced the input gradient
       // synchronously (mpu/mappings.py); the asynchronous one came in September 2021.

@@ -68,14 +68,20 @@ export function withStatedMemoryBandwidth(gpu: string | GpuSpec, clusterText: st
 }
 
 /**
- * The training precision a record's prose (or its precision class) names: FP8, FP16 (V100s have no
- * bf16 tensor cores, so this matters), else bf16.
+ * The training precision a record's prose (or its precision class) names: FP8; else the first of
+ * FP16 and BF16 it names ("fp16 mixed precision (V100 has no bf16)" is FP16); where it names neither
+ * ("mixed precision"), the GPU's 16-bit tensor-core format: BF16, or FP16 on a GPU without BF16
+ * tensor cores (V100), whose mixed precision then was FP16 with loss scaling.
  */
-export function precisionOf(text: string | null | undefined): Precision {
+export function precisionOf(text: string | null | undefined, gpu: string | GpuSpec): Precision {
   const t = (text ?? '').toLowerCase();
-  if (t.includes('fp8')) return 'fp8';
-  if (/\bfp16\b|--fp16|float16|half/.test(t) && !t.includes('bf16')) return 'fp16';
-  return 'bf16';
+  if (t.includes('fp8') || t.includes('float8')) return 'fp8';
+  const fp16 = /\bfp16\b|--fp16|\bfloat16\b|\bhalf\b/.exec(t)?.index ?? Number.POSITIVE_INFINITY;
+  const bf16 = /\bbf16\b|bfloat16/.exec(t)?.index ?? Number.POSITIVE_INFINITY;
+  if (fp16 < bf16) return 'fp16';
+  if (bf16 < fp16) return 'bf16';
+  const spec = typeof gpu === 'string' ? findGpu(gpu)?.spec : gpu;
+  return spec !== undefined && spec.peakTflops.bf16 === undefined ? 'fp16' : 'bf16';
 }
 
 /**
@@ -232,7 +238,8 @@ export function publicationYear(source: {
  * attention from 2023 (TE's fused attention and --use-flash-attn; before, the eager softmax), the
  * input-gradient reduction asynchronous from September 2021 (so from 2022 here), gradient reduction
  * overlapped with the backward (--overlap-grad-reduce) and the distributed optimizer from 2023,
- * sequence parallelism with tensor parallelism from 2022 (Korthikanti et al.).
+ * sequence parallelism with tensor parallelism from 2022 (Korthikanti et al.). Before 2023 a run's
+ * data-parallel runtime decides the overlap (`gradReduceOverlapped`).
  */
 export function megatronOfYear(year: number | null) {
   const y = year ?? 2024;
@@ -243,6 +250,19 @@ export function megatronOfYear(year: number | null) {
     distributedOptimizer: y >= 2023,
     sequenceParallel: y >= 2022,
   };
+}
+
+/**
+ * Whether a Megatron-LM run overlapped its gradient reduction with the backward, where its record is
+ * silent. From 2023, yes (--overlap-grad-reduce). Before, only under torch's DistributedDataParallel
+ * (--DDP-impl torch: buckets reduced as the backward fills them), which Megatron-LM's own scripts
+ * chose for runs without pipeline parallelism and not for pipelined ones (examples/sc21/run_table_1.sh
+ * at 3d718bfc31: DDP=torch for the 1.7B–18B runs, local from 39B on; the README's distributed
+ * examples of 2020 pass --DDP-impl torch); its `local` DDP all-reduced after the backward. ZeRO-3 runs
+ * of then were DeepSpeed's, which neither describes: they keep the year's rule.
+ */
+export function gradReduceOverlapped(year: number | null, pipelined: boolean, zero: ZeroStage): boolean {
+  return megatronOfYear(year).overlapGradReduce || (!pipelined && zero < 3);
 }
 
 /**

@@ -31,6 +31,7 @@ import {
   expertCommOverlapOf,
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
+  gradReduceOverlapped,
   h100With96GiB,
   localBatchOf,
   megatronOfYear,
@@ -320,7 +321,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
     },
     training: {
       globalBatch: r.training.global_batch_size_sequences,
-      precision: precisionOf(r.training.precision_class),
+      precision: precisionOf(r.training.precision_class, facts.gpu),
       optimizer: 'adam',
     },
     parallel: {
@@ -509,7 +510,7 @@ export function derivedFacts(r: ModernRecord): RunFacts {
       zero,
       ...(zero === 3 ? { zero3Collectives: zero3CollectivesOfYear(year) } : {}),
       recompute,
-      overlapGradReduce: era.overlapGradReduce,
+      overlapGradReduce: gradReduceOverlapped(year, p.pp > 1, zero),
       overlapInputGradientReduce: era.overlapInputGradientReduce,
       sequenceParallel: (p.sp ?? era.sequenceParallel) && p.tp > 1,
       overlapTensorParallelComm: (tpCommOverlapOf(prose) ?? PERFORMANCE_RECIPES.has(family)) && p.tp > 1,

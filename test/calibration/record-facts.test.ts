@@ -11,6 +11,7 @@ import {
   expertCommOverlapOf,
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
+  gradReduceOverlapped,
   localBatchOf,
   peakMemoryOf,
   precisionOf,
@@ -101,6 +102,34 @@ describe('facts read from a record’s own fields', () => {
     expect(fsdp.request.parallel?.zero3Collectives ?? 'per-layer').toBe('per-layer');
   });
 
+  it('overlaps the gradient reduction before 2023 only where Megatron-LM ran torch DDP: no pipeline, no ZeRO-3', async () => {
+    expect(gradReduceOverlapped(2021, false, 0)).toBe(true);
+    expect(gradReduceOverlapped(2021, true, 0)).toBe(false);
+    expect(gradReduceOverlapped(2021, false, 3)).toBe(false);
+    expect(gradReduceOverlapped(2024, true, 1)).toBe(true);
+    // SC'21's Table 1 as examples/sc21/run_table_1.sh ran it: DDP=torch to 18B, local from 39B (pp 2).
+    const table1 = (await loadReferenceRuns()).filter((r) => r.family === 'sc21');
+    const overlapped = (id: string) => table1.find((r) => r.id === id)!.request.parallel?.overlapGradReduce;
+    for (const id of ['1.7B', '3.6B', '7.5B', '18B'])
+      expect(overlapped(`megatron-sc21-table1-${id}`)).toBe(true);
+    for (const id of ['39B', '145B', '1T']) expect(overlapped(`megatron-sc21-table1-${id}`)).toBe(false);
+    // The Megatron-LM README's 2020 weak scaling (a check file): FP16 on V100 and A100 (records saying
+    // "fp16 … no bf16"), the 128-way data-parallel runs overlapped; within 16% each.
+    const readme2020 = await loadRunsFile(
+      new URL('../../bench/checks/megatron-readme2020-weak-scaling.json', import.meta.url).pathname,
+    );
+    expect(readme2020).toHaveLength(12);
+    for (const run of readme2020) {
+      expect(run.request.training.precision).toBe('fp16');
+      expect(run.request.parallel?.overlapGradReduce).toBe(true);
+    }
+    const largest = readme2020.find((r) => r.id === 'megatron-readme2020-gpt8b-a100-1024gpu-tp8-dp128')!;
+    const priced = await estimate(largest.request);
+    // Its 8.67B / 8 fp16 gradients all-reduced over 128 nodes after the backward would add ~0.18 s to
+    // the 1.34 s its 8-GPU twin took; the published step is 1.38 s.
+    expect(Math.abs(priced.summary!.stepTimeSec / largest.measuredStepSec - 1)).toBeLessThan(0.08);
+  });
+
   it('dates a source by its date, an arXiv identifier, or a year in its citation', () => {
     expect(publicationYear({ date: '2025-12-10' })).toBe(2025);
     expect(publicationYear({ citation: "Narayanan et al., SC'21 (arXiv:2104.04473), Table 1" })).toBe(2021);
@@ -111,11 +140,19 @@ describe('facts read from a record’s own fields', () => {
   });
 
   it('reads the precision from prose or class: FP16 where it says so (V100s have no bf16 tensor cores)', async () => {
-    expect(precisionOf('mixed precision fp16 (script CONFIG.sh: --fp16 --loss-scale 8192)')).toBe('fp16');
-    expect(precisionOf('FP8-CS (per-tensor current scaling)')).toBe('fp8');
-    expect(precisionOf('bf16')).toBe('bf16');
-    expect(precisionOf('BF16 mixed precision (fp32 master weights)')).toBe('bf16');
-    expect(precisionOf(null)).toBe('bf16');
+    expect(
+      precisionOf('mixed precision fp16 (script CONFIG.sh: --fp16 --loss-scale 8192)', 'A100-80GB'),
+    ).toBe('fp16');
+    expect(precisionOf('FP8-CS (per-tensor current scaling)', 'A100-80GB')).toBe('fp8');
+    expect(precisionOf('bf16', 'A100-80GB')).toBe('bf16');
+    expect(precisionOf('BF16 mixed precision (fp32 master weights)', 'A100-80GB')).toBe('bf16');
+    expect(precisionOf(null, 'A100-80GB')).toBe('bf16');
+    // The first 16-bit format named wins; unnamed, the GPU's tensor-core format.
+    expect(precisionOf('fp16 mixed precision (V100 has no bf16)', 'V100-32GB')).toBe('fp16');
+    expect(precisionOf('bf16 (fp16 on the older cluster)', 'A100-80GB')).toBe('bf16');
+    expect(precisionOf('mixed precision', 'V100-32GB')).toBe('fp16');
+    expect(precisionOf(null, 'V100-16GB')).toBe('fp16');
+    expect(precisionOf('mixed precision', 'A100-40GB')).toBe('bf16');
     // Why it matters: a V100 priced in bf16 runs at its CUDA-core rate, several times slower.
     const request = (precision: 'fp16' | 'bf16') => ({
       model: { kind: 'transformer' as const, layers: 8, hidden: 2048, heads: 16, vocab: 32000, seqLen: 1024 },
