@@ -34,8 +34,10 @@ export const GiB = 2 ** 30;
  * and full recomputation redoing the blocks only, not the embedding and the output layer (cost model of
  * 2026-12-07; it moved Ampere's matmul from 0.759), and torchtitan's H200 run with the per-op
  * selective checkpointing it ran (it moved Hopper from matmul 0.693, attention 0.358, 5.9%), and
- * torchtitan's 96 GB H100 priced at the 2.4 TB/s of HBM2e its record states (attention 0.42 → 0.43):
- * - Ampere, on SC'21's 10 A100 runs: matmul 0.751; in-sample mean |error| 2.6%. attention keeps its
+ * torchtitan's 96 GB H100 priced at the 2.4 TB/s of HBM2e its record states (attention 0.42 → 0.43),
+ * and SC'21's runs without pipeline parallelism with the gradient reduction overlapped, as torch's DDP
+ * their scripts chose ran it (bench/record-facts.ts `gradReduceOverlapped`; Ampere 0.751 → 0.743):
+ * - Ampere, on SC'21's 10 A100 runs: matmul 0.743; in-sample mean |error| 2.2%. attention keeps its
  *   start 0.6: those runs used eager attention.
  * - Hopper, on 19 H100/H200 runs (Megatron README 9, DGX Cloud recipes 3, NeMo 2, Megatron-Bridge 2,
  *   torchtitan 2, Nemotron-4 1): matmul 0.681, attention 0.43; in-sample 5.6%.
@@ -44,18 +46,19 @@ export const GiB = 2 ** 30;
  *   77.6 / 80.3 = 0.657.
  * tpOverlap 0.5 (share of tensor-parallel collectives Transformer Engine's overlap hides) and network
  * 0.96 (share of the NIC's line rate NCCL reaches across nodes: 192 of 200 GB/s on DGX A100, 381.8 of
- * 400 on B200) describe the runtime and the network, not a kernel, and are not fitted. V100 has no
- * published run here: it keeps its starting values.
+ * 400 on B200) describe the runtime and the network, not a kernel, and are not fitted.
+ * - Volta has no published run here: it borrows Ampere's fit the same way, 0.743 × 90.2 / 86.9 =
+ *   0.771, and Ampere's attention start.
  */
 export const voltaEfficiency = {
-  matmul: 0.75,
-  attention: 0.5,
+  matmul: 0.771,
+  attention: 0.6,
   memory: 0.8,
   tpOverlap: 0.5,
   network: 0.96,
 } as const;
 export const ampereEfficiency = {
-  matmul: 0.751,
+  matmul: 0.743,
   attention: 0.6,
   memory: 0.8,
   tpOverlap: 0.5,
@@ -114,15 +117,23 @@ export const ML_ENGINEERING_NETWORK =
  * 1,745 of 2,250. A
  * generation with too few published runs of its own borrows a neighbour's fitted matmul factor scaled
  * by the ratio of these shares (calibration/by-generation.ts `borrowedFactors`): the factor is a share
- * of the lender's peak, and the borrower's GEMMs reach a different share of their own. Volta has no
- * figure; CDNA 3 is left out because its figure is the software's more than the chip's (MI300X: 60.1%
- * on ROCm 6.2 in the table's earlier edition, 51.4% on ROCm 6.3 in this one).
+ * of the lender's peak, and the borrower's GEMMs reach a different share of their own. The table has
+ * no V100: Volta's is a cuBLAS FP16 GEMM of M = N = K = 8192 measured at about 101 TFLOP/s on a V100
+ * PCIe, 90% of its 112 TFLOP/s peak at 1.38 GHz (NVIDIA Developer Forums, "Understanding IPC and
+ * issue slot utilization when using Tensor Cores", VOLTA_GEMM_FORUM_POST). CDNA 3 is left out
+ * because its figure is the software's more than the chip's (MI300X: 60.1% on ROCm 6.2 in the table's
+ * earlier edition, 51.4% on ROCm 6.3 in this one).
  */
 export const ACHIEVABLE_MATMUL_SHARE: Readonly<Partial<Record<GpuGeneration, number>>> = {
+  volta: 101 / 112,
   ampere: 271.2 / 312,
   hopper: 794.5 / 989,
   blackwell: 1745 / 2250,
 };
+
+/** Where Volta's achievable GEMM share comes from (ACHIEVABLE_MATMUL_SHARE). */
+export const VOLTA_GEMM_FORUM_POST =
+  'https://forums.developer.nvidia.com/t/understanding-ipc-and-issue-slot-utilization-when-using-tensor-cores/79781';
 
 /** nccl-tests' `-b 8G` and `-b 16G`: binary gigabytes. */
 export const EIGHT_GIB = 8 * GiB;

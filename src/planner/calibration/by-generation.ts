@@ -55,7 +55,7 @@ const MIN_RUNS = PUBLISHED_FIT_FACTORS.length + 1;
 /**
  * The factors `borrower` takes from `lender`'s fit: the same, but for matmul, scaled by how close each
  * generation's best GEMM comes to its peak (ACHIEVABLE_MATMUL_SHARE, published microbenchmarks, never
- * these runs). Fitted on A100 runs, Ampere's matmul is 0.751; Hopper's 0.681 scaled so gives 0.737.
+ * these runs). Fitted on A100 runs, Ampere's matmul is 0.743; Hopper's 0.681 scaled so gives 0.737.
  * Unchanged where either generation has no published figure.
  */
 export function borrowedFactors(
@@ -102,22 +102,25 @@ export class Calibrator {
    * Factors for every generation in `wanted`, fitted on `training`'s runs of that generation. A
    * generation with fewer runs than factors there borrows the fit of its nearest generation that has
    * enough (`borrowedFactors`), else of all of `training` together: the best a fit that never saw the generation can
-   * say (never the catalog's values, which may have been fitted on the very runs held out).
+   * say (never the catalog's values, which may have been fitted on the very runs held out). `alsoFor`
+   * adds generations no wanted run has (the catalog's, which need factors all the same).
    */
   async byGeneration(
     training: readonly LabelledRun[],
     wanted: readonly LabelledRun[],
     onProgress: (message: string) => void = () => {},
+    alsoFor: readonly GpuGeneration[] = [],
   ): Promise<Map<GpuGeneration, GenerationFit>> {
     const out = new Map<GpuGeneration, GenerationFit>();
-    const generations = [...new Set(wanted.map((r) => r.generation))].sort();
+    const generations = [...new Set([...wanted.map((r) => r.generation), ...alsoFor])].sort();
     for (const generation of generations) {
       const of = (g: GpuGeneration) => training.filter((r) => r.generation === g);
       const origin: FactorOrigin =
         [generation, ...NEIGHBOURS[generation]].find((g) => of(g).length >= MIN_RUNS) ?? 'all-generations';
       const runs = origin === 'all-generations' ? training : of(origin);
       // A borrowed fit starts where the lender's own does, so the lender's fit is reused as it is.
-      const starter = runs[0] ?? wanted.find((r) => r.generation === generation)!;
+      const starter = runs[0] ?? wanted.find((r) => r.generation === generation);
+      if (starter === undefined) throw new Error(`no run to fit ${generation}'s factors on`);
       const fit = await this.fit(runs, catalogEfficiency(starter.request));
       const factors =
         origin === 'all-generations' ? fit.factors : borrowedFactors(fit.factors, origin, generation);
