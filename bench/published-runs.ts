@@ -3,7 +3,9 @@ import {
   activationOf,
   catalogGpu,
   gradReduceOverlapped,
+  interNodeGBpsOf,
   megatronOfYear,
+  networkText,
   precisionOf,
   publicationYear,
   recomputeOf,
@@ -42,6 +44,8 @@ export interface PublishedRun {
     gpu_memory_gb?: number | null;
     num_gpus: number;
     gpus_per_node: number | null;
+    inter_node_link?: string | null;
+    inter_node_bw?: string | null;
     notes?: string | null;
   };
   readonly training: {
@@ -118,6 +122,7 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
       gpu,
       nodes: run.cluster.num_gpus / gpusPerNode,
       gpusPerNode,
+      interNodeGBps: interNodeGBpsOf(gpu, networkText(run.cluster), gpusPerNode),
     },
     training: {
       globalBatch: t.global_batch_size_sequences,

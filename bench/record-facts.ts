@@ -4,7 +4,7 @@
  * so a record nobody pinned facts for — another paper's table, a hidden check set — is priced by
  * the same rules as the public ones.
  */
-import { findGpu } from '../src/cluster/catalog.ts';
+import { findGpu, GPU_CATALOG } from '../src/cluster/catalog.ts';
 import { GiB } from '../src/cluster/gpus/common.ts';
 import { embeddingAndLossSplit } from '../src/planner/estimate-config.ts';
 import {
@@ -65,6 +65,59 @@ export function withStatedMemoryBandwidth(gpu: string | GpuSpec, clusterText: st
   if (stated === null) return gpu;
   const spec = typeof gpu === 'string' ? findGpu(gpu)?.spec : gpu;
   return spec === undefined ? gpu : { ...spec, hbmGBps: Number(stated[1]) * 1000 };
+}
+
+/** InfiniBand generations' per-port line rates, Gb/s, where a record names the link, not its rate. */
+const INFINIBAND_GBITS: Readonly<Record<string, number>> = { EDR: 100, HDR: 200, NDR: 400, XDR: 800 };
+
+/** A rate in Gb/s from a number and its unit as records write them ("200 Gbps", "400 Gb/s", "25 GB/s"). */
+function gbitsOf(value: string, unit: string): number {
+  return unit === 'GB/s' ? Number(value) * 8 : Number(value);
+}
+
+const RATE = String.raw`(\d+(?:\.\d+)?)\s*(Gbps|Gb\/s|Gbit\/s|Gb|GB\/s)`;
+
+/**
+ * Each GPU's network line rate across nodes, GB/s per direction, as a record's network fields state
+ * it: per GPU ("400 Gb/s per GPU", "(= 200 Gbps per GPU)"), else per node over its GPUs ("8 x 200
+ * Gbps HDR per node", "400 Gbps EFA per node", "8x HDR"); null where they state none. A rate is a
+ * line rate, not what NCCL reaches (the generation's `network` factor prices that).
+ */
+export function statedInterNodeGBps(text: string, gpusPerNode: number): number | null {
+  // Case matters in the unit (Gb/s against GB/s), so the words around it are spelled both ways.
+  const perGpu = new RegExp(`${RATE}[^;,()]*?\\b[Pp]er\\s+(?:GPU|gpu)`).exec(text);
+  if (perGpu) return gbitsOf(perGpu[1]!, perGpu[2]!) / 8;
+  const counted = new RegExp(`(\\d+)\\s*[x×]\\s*${RATE}`).exec(text);
+  if (counted) return (Number(counted[1]) * gbitsOf(counted[2]!, counted[3]!)) / 8 / gpusPerNode;
+  const named = /(\d+)\s*[x×]\s*(EDR|HDR|NDR|XDR)\b/.exec(text);
+  if (named) return (Number(named[1]) * INFINIBAND_GBITS[named[2]!]!) / 8 / gpusPerNode;
+  const perNode = new RegExp(`${RATE}[^;,()]*?\\b[Pp]er\\s+[Nn]ode`).exec(text);
+  if (perNode) return gbitsOf(perNode[1]!, perNode[2]!) / 8 / gpusPerNode;
+  return null;
+}
+
+/** The fields a record describes its network in (both formats name them alike). */
+export function networkText(cluster: {
+  readonly inter_node_link?: string | null;
+  readonly inter_node_bw?: string | null;
+}): string {
+  return `${cluster.inter_node_link ?? ''}; ${cluster.inter_node_bw ?? ''}`;
+}
+
+/**
+ * The inter-node rate a record's run is priced at: the one it states, else the catalog's typical node
+ * for its GPU — for a part the catalog lacks (h100With96GiB), its generation's first part's, not the
+ * 25 GB/s a described GPU would otherwise get.
+ */
+export function interNodeGBpsOf(gpu: string | GpuSpec, networkText: string, gpusPerNode: number): number {
+  const stated = statedInterNodeGBps(networkText, gpusPerNode);
+  if (stated !== null) return stated;
+  const name = typeof gpu === 'string' ? gpu : gpu.name;
+  const entry =
+    findGpu(name) ??
+    Object.values(GPU_CATALOG).find((g) => typeof gpu !== 'string' && g.spec.generation === gpu.generation);
+  if (entry === undefined) throw new Error(`${name}: no catalog node to take the network from`);
+  return entry.defaultInterNodeGBps;
 }
 
 /**

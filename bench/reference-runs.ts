@@ -33,8 +33,10 @@ import {
   flexDispatcherNamed,
   gradReduceOverlapped,
   h100With96GiB,
+  interNodeGBpsOf,
   localBatchOf,
   megatronOfYear,
+  networkText,
   peakMemoryOf,
   precisionOf,
   publicationYear,
@@ -120,6 +122,8 @@ export interface ModernRecord {
     gpu_memory_gb?: number | null;
     num_gpus: number;
     gpus_per_node: number;
+    inter_node_link?: string | null;
+    inter_node_bw?: string | null;
     notes?: string | null;
   };
   readonly training: {
@@ -318,6 +322,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
       gpu: withStatedMemoryBandwidth(facts.gpu, `${r.cluster.gpu_type} ${r.cluster.notes ?? ''}`),
       nodes: r.cluster.num_gpus / r.cluster.gpus_per_node,
       gpusPerNode: r.cluster.gpus_per_node,
+      interNodeGBps: interNodeGBpsOf(facts.gpu, networkText(r.cluster), r.cluster.gpus_per_node),
     },
     training: {
       globalBatch: r.training.global_batch_size_sequences,

@@ -12,6 +12,7 @@ import {
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
   gradReduceOverlapped,
+  interNodeGBpsOf,
   localBatchOf,
   peakMemoryOf,
   precisionOf,
@@ -19,6 +20,7 @@ import {
   RecordError,
   recomputeOf,
   recomputeStated,
+  statedInterNodeGBps,
   torchtitanStageSplit,
   tpCommOverlapOf,
   withStatedMemoryBandwidth,
@@ -32,6 +34,7 @@ import {
   type ModernRecord,
   PINNED_FACTS,
 } from '../../bench/reference-runs.ts';
+import { findGpu } from '../../src/cluster/catalog.ts';
 import { estimate } from '../../src/planner/estimate.ts';
 
 const REFERENCE = new URL('../../../shared/reference/', import.meta.url);
@@ -128,6 +131,27 @@ describe('facts read from a record’s own fields', () => {
     // Its 8.67B / 8 fp16 gradients all-reduced over 128 nodes after the backward would add ~0.18 s to
     // the 1.34 s its 8-GPU twin took; the published step is 1.38 s.
     expect(Math.abs(priced.summary!.stepTimeSec / largest.measuredStepSec - 1)).toBeLessThan(0.08);
+  });
+
+  it('reads the network rate a record states, per GPU or per node, and the catalog node where it states none', () => {
+    // The reference sets' own phrasings: per GPU wins over a per-node figure beside it.
+    expect(
+      statedInterNodeGBps(
+        '8x Mellanox 200 Gbps HDR HCAs per node (+2 for storage); 8 x 200 Gbps HDR per node (= 200 Gbps per GPU)',
+        8,
+      ),
+    ).toBe(25);
+    expect(statedInterNodeGBps('backend RDMA network; 400 Gb/s per GPU', 8)).toBe(50);
+    // Per node, over its GPUs: AWS p4d's 4 × 100 Gb/s EFA, a DGX-2's 8 × EDR for 16 GPUs, bytes as bytes.
+    expect(statedInterNodeGBps('4 x 100 Gbps EFA per node', 8)).toBe(6.25);
+    expect(statedInterNodeGBps('8x EDR InfiniBand', 16)).toBe(6.25);
+    expect(statedInterNodeGBps('400 Gbps EFA per node', 8)).toBe(6.25);
+    expect(statedInterNodeGBps('25 GB/s per GPU', 8)).toBe(25);
+    expect(statedInterNodeGBps('InfiniBand; ', 8)).toBeNull();
+    // Unstated: the catalog's node, for a part it lacks its generation's (not a described GPU's 25).
+    expect(interNodeGBpsOf('V100-32GB', '', 8)).toBe(6.25);
+    expect(interNodeGBpsOf('A100-80GB', '', 8)).toBe(25);
+    expect(interNodeGBpsOf({ ...findGpu('H100-80GB')!.spec, name: 'H100-96GB' }, '', 8)).toBe(50);
   });
 
   it('dates a source by its date, an arXiv identifier, or a year in its citation', () => {
