@@ -39,14 +39,14 @@ export function megatronBucketElements(replicas: number, overlapped: boolean): n
 
 /**
  * What a runtime cuts its unbucketed traffic into (ZeRO-3's always, the rest where it does not
- * bucket): `count` collectives a pass — layers, or parameter tensors — and, where each collective
- * takes a list of one tensor per rank, the n copies PyTorch's ProcessGroupNCCL makes of its pieces
- * (an all-gather copies each out of its flat buffer, a reduce-scatter each in: ProcessGroupNCCL.cpp
- * `allgather`, `reduce_scatter`), one kernel launch each.
+ * bucket): `count` collectives a pass — layers, or parameter tensors — and whether each takes a list
+ * of one tensor per rank, which the runtime slices and PyTorch's ProcessGroupNCCL copies piece by
+ * piece (an all-gather out of its flat buffer, a reduce-scatter into it: ProcessGroupNCCL.cpp
+ * `allgather`, `reduce_scatter`): host ops per rank (`listHostOpsSec`).
  */
 export interface CollectiveUnits {
   readonly count: number;
-  readonly perRankCopies?: boolean;
+  readonly perRankLists?: boolean;
 }
 
 /** Collectives a runtime sends `elements` as in buckets of `bucketElements` (null: one per unit). */
@@ -59,9 +59,22 @@ function inPiecesSec(kind: CollectiveKind, axis: MeshAxis, bytes: number, count:
   return count * collectiveSec(kind, axis, bytes / count);
 }
 
-/** The per-rank copies of `count` list collectives over `axis`: n launches each. */
-function listCopiesSec(axis: MeshAxis, count: number): number {
-  return count * axis.size * KERNEL_LAUNCH_SEC;
+/*
+ * The host work a list collective of DeepSpeed before v0.5.5 does for each rank, one eager PyTorch op
+ * apiece: an all-gather narrows each rank's slice of the output in Python (`_allgather_param`) and
+ * ProcessGroupNCCL copies each piece out of its flat buffer; a reduce-scatter takes a view and a narrow
+ * of each rank's slice of the gradient (`_reduce_scatter_gradient`) and ProcessGroupNCCL copies each
+ * into its flat buffer. Each op costs the catalog's per-kernel KERNEL_LAUNCH_SEC: PyTorch's operator
+ * microbenchmarks of the time put an eager view op (split) at 3.3 µs (pytorch/pytorch#32194), and the
+ * device waits for them (`torch.cuda.synchronize()` before each gather).
+ */
+const LIST_GATHER_OPS_PER_RANK = 2;
+const LIST_SCATTER_OPS_PER_RANK = 3;
+
+/** The per-rank host ops of `count` list collectives of one kind over `axis`. */
+function listHostOpsSec(kind: 'all-gather' | 'reduce-scatter', axis: MeshAxis, count: number): number {
+  const ops = kind === 'all-gather' ? LIST_GATHER_OPS_PER_RANK : LIST_SCATTER_OPS_PER_RANK;
+  return count * axis.size * ops * KERNEL_LAUNCH_SEC;
 }
 
 /**
@@ -98,9 +111,13 @@ export function dataParallelSec(
   if (zero === 3) {
     // ZeRO-3 gathers and reduces unit by unit.
     const count = Math.max(1, units.count);
-    const copies = units.perRankCopies === true ? listCopiesSec(axis, count) : 0;
-    const unitGather = inPiecesSec('all-gather', axis, weightBytes, count) + copies;
-    const unitScatter = inPiecesSec('reduce-scatter', axis, gradBytes, count) + copies;
+    const lists = units.perRankLists === true;
+    const unitGather =
+      inPiecesSec('all-gather', axis, weightBytes, count) +
+      (lists ? listHostOpsSec('all-gather', axis, count) : 0);
+    const unitScatter =
+      inPiecesSec('reduce-scatter', axis, gradBytes, count) +
+      (lists ? listHostOpsSec('reduce-scatter', axis, count) : 0);
     return {
       ...NONE,
       forwardPerMicrobatchSec: unitGather,

@@ -13,8 +13,9 @@ import {
   dataParallelSec,
   exposedGradientSec,
 } from './data-parallel.ts';
+import { memoryBoundSec } from './kernel-rates.ts';
 import type { LayoutEval } from './layout-eval.ts';
-import { type ParamMemory, paramMemory, type StageMemory, zero3WorkingSet } from './memory.ts';
+import { type ParamMemory, paramMemory, type StageMemory, WEIGHT_BYTES, zero3WorkingSet } from './memory.ts';
 import { optimizerStepSec } from './optimizer.ts';
 import type { PipelineConfig } from './pipeline-config.ts';
 import type { StageLinks } from './placement.ts';
@@ -202,7 +203,7 @@ export function priceStage(
   const perTensor = config.zero === 3 && config.zero3Collectives === 'per-tensor-list';
   const dense = replicaTraffic(
     denseElements,
-    perTensor ? { count: series.paramTensors(first, last), perRankCopies: true } : { count: layers },
+    perTensor ? { count: series.paramTensors(first, last), perRankLists: true } : { count: layers },
     links.dataParallel,
     config,
   );
@@ -212,11 +213,19 @@ export function priceStage(
     links.expertDataParallel,
     config,
   );
+  // The per-tensor runtime's copies through HBM, which the device waits for with the rest: each gather
+  // zero-fills the whole tensor first (`torch.zeros` in _allgather_param) and ProcessGroupNCCL copies
+  // the pieces out of its flat buffer (read and write); each reduce-scatter copies them in.
+  const gatherCopySec = perTensor ? memoryBoundSec(3 * denseElements * WEIGHT_BYTES, cluster.gpu) : 0;
+  const scatterCopySec = perTensor
+    ? memoryBoundSec(2 * denseElements * config.gradientReduceBytes, cluster.gpu)
+    : 0;
   const dp = {
     perStepSec: dense.perStepSec + expert.perStepSec,
     perStepGatherSec: dense.perStepGatherSec + expert.perStepGatherSec,
-    forwardPerMicrobatchSec: dense.forwardPerMicrobatchSec + expert.forwardPerMicrobatchSec,
-    backwardPerMicrobatchSec: dense.backwardPerMicrobatchSec + expert.backwardPerMicrobatchSec,
+    forwardPerMicrobatchSec: dense.forwardPerMicrobatchSec + expert.forwardPerMicrobatchSec + gatherCopySec,
+    backwardPerMicrobatchSec:
+      dense.backwardPerMicrobatchSec + expert.backwardPerMicrobatchSec + gatherCopySec + scatterCopySec,
   };
   // ZeRO shards over the peers that hold the same parameters: all replicas, or the experts' group.
   const owned =

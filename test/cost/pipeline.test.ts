@@ -319,10 +319,16 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
 
   describe('ZeRO-3 tensor by tensor over per-rank lists (DeepSpeed before v0.5.5)', () => {
     // The ten layers hold 12 parameter tensors each: 120 collectives a pass, each paying its ring
-    // latency and copying the 8 ranks' pieces through ProcessGroupNCCL's flat buffer, a launch each.
+    // latency and host ops for each of the 8 ranks — a gather narrows each rank's slice and
+    // ProcessGroupNCCL copies each piece out (2), a reduce-scatter takes a view and a narrow of each
+    // slice and copies each in (3) — and HBM copies of the whole: a gather zero-fills the tensor and
+    // copies the pieces out of the flat buffer (3 × its bytes), a reduce-scatter copies them in (2 ×).
     const tensors = 12 * layers;
+    const hbm = (bytes: number) => bytes / (cluster.gpu.hbmGBps * 1e9 * cluster.gpu.efficiency.memory);
     const perTensor = (kind: 'all-gather' | 'reduce-scatter', bytes: number) =>
-      tensors * collectiveSec(kind, axis, bytes / tensors) + tensors * 8 * KERNEL_LAUNCH_SEC;
+      tensors * collectiveSec(kind, axis, bytes / tensors) +
+      tensors * 8 * (kind === 'all-gather' ? 2 : 3) * KERNEL_LAUNCH_SEC +
+      hbm((kind === 'all-gather' ? 3 : 2) * bytes);
     const tensorGathers = perTensor('all-gather', elements * WEIGHT_BYTES);
     const tensorScatters = perTensor('reduce-scatter', elements * GRADIENT_BYTES);
     const listed = (zero3Prefetch: boolean): PipelineConfig => ({
@@ -342,7 +348,7 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
       }
     });
 
-    it('costs more than a collective per layer by at least the two waited gathers’ copies, n launches a tensor', () => {
+    it('costs more than a collective per layer by at least the two waited gathers’ host ops, 2n a tensor', () => {
       const byLayer = priceStage(
         series,
         0,
@@ -355,7 +361,7 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
       );
       const byTensor = priceStage(series, 0, layers - 1, layers, 0, links, listed(false), cluster);
       expect(byTensor.dpPerMicrobatchSec).toBeGreaterThan(
-        byLayer.dpPerMicrobatchSec + 2 * tensors * 8 * KERNEL_LAUNCH_SEC,
+        byLayer.dpPerMicrobatchSec + 2 * tensors * 8 * 2 * KERNEL_LAUNCH_SEC,
       );
       // Memory does not change: the same layers are held whole.
       expect(byTensor.params).toEqual(byLayer.params);
