@@ -28,6 +28,7 @@ import {
   asyncTensorParallelOf,
   capacityFactorOf,
   catalogGpu,
+  deepseekArchitectureOf,
   expertCommOverlapOf,
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
@@ -289,6 +290,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
   const p = r.parallelism;
   const activation = activationOf(r.id, m.activation);
   const window = slidingWindowOf(m.arch_notes ?? '');
+  const deepseek = deepseekArchitectureOf(JSON.stringify(m));
   return {
     model: {
       kind: 'transformer',
@@ -297,7 +299,10 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
       hidden: m.hidden,
       heads: m.heads,
       ...(m.kv_heads !== null ? { kvHeads: m.kv_heads } : {}),
-      ...(m.head_dim !== undefined ? { headDim: m.head_dim } : {}),
+      // Latent attention sizes its heads itself.
+      ...(m.head_dim !== undefined && deepseek.mla === undefined ? { headDim: m.head_dim } : {}),
+      ...(deepseek.mla !== undefined ? { mla: deepseek.mla } : {}),
+      ...(deepseek.mtpLayers !== undefined ? { mtpLayers: deepseek.mtpLayers } : {}),
       ...(m.ffn_hidden !== null ? { ffnHidden: m.ffn_hidden } : {}),
       vocab: trainedVocab(m.vocab, p.tp, facts.family),
       seqLen: m.seq_len,
@@ -312,6 +317,10 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
               topK: m.moe.top_k,
               ffnHidden: m.moe.ffn_per_expert,
               sharedExperts: m.moe.shared_experts,
+              ...(deepseek.sharedFfnHidden !== undefined
+                ? { sharedFfnHidden: deepseek.sharedFfnHidden }
+                : {}),
+              ...(deepseek.denseLayers !== undefined ? { denseLayers: deepseek.denseLayers } : {}),
               dropless: facts.dropless ?? false,
               ...(facts.dispatcher !== undefined ? { dispatcher: facts.dispatcher } : {}),
               ...(facts.capacityFactor !== undefined ? { capacityFactor: facts.capacityFactor } : {}),

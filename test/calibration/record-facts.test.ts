@@ -8,6 +8,7 @@ import {
   asyncTensorParallelOf,
   capacityFactorOf,
   catalogGpu,
+  deepseekArchitectureOf,
   expertCommOverlapOf,
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
@@ -320,6 +321,86 @@ describe('a file of records nobody pinned facts for', () => {
     }
   });
 
+  it('reads a DeepSeek-style model from its fields or prose: latent attention, leading dense blocks, MTP', async () => {
+    // Hugging Face's config names, Megatron-LM's flags and prose all read the same.
+    const v3 = {
+      mla: { qLoraRank: 1536, kvLoraRank: 512, qkNopeHeadDim: 128, qkRopeHeadDim: 64, vHeadDim: 128 },
+      denseLayers: 3,
+      mtpLayers: 1,
+    };
+    expect(
+      deepseekArchitectureOf(
+        JSON.stringify({
+          q_lora_rank: 1536,
+          kv_lora_rank: 512,
+          qk_nope_head_dim: 128,
+          qk_rope_head_dim: 64,
+          v_head_dim: 128,
+          first_k_dense_replace: 3,
+          num_nextn_predict_layers: 1,
+        }),
+      ),
+    ).toEqual(v3);
+    expect(
+      deepseekArchitectureOf(
+        '--multi-latent-attention --q-lora-rank 1536 --kv-lora-rank 512 --qk-head-dim 128 --qk-pos-emb-head-dim 64 --v-head-dim 128 --moe-layer-freq ([0]*3+[1]*58) --mtp-num-layers 1',
+      ),
+    ).toEqual(v3);
+    expect(deepseekArchitectureOf('MLA; the first three layers are dense; 1 MTP layer')).toEqual(v3);
+    // DeepSeek-V2-Lite projects its queries directly; a shared expert may have its own size.
+    expect(
+      deepseekArchitectureOf(
+        JSON.stringify({
+          kv_lora_rank: 512,
+          q_lora_rank: null,
+          moe: { shared_expert_intermediate_size: 2816 },
+        }),
+      ),
+    ).toMatchObject({ mla: { qLoraRank: null }, sharedFfnHidden: 2816 });
+    // No public record describes one: each reads as the model it was.
+    for (const record of [...modern, ...classic])
+      expect(deepseekArchitectureOf(JSON.stringify((record as { model: object }).model))).toEqual({});
+    // A record of DeepSeek-V3 is priced as meshplan's own DeepSeek-V3 example describes it.
+    const example = JSON.parse(
+      readFileSync(new URL('../../examples/deepseek-v3-2048xh800.request.json', import.meta.url), 'utf8'),
+    ) as { model: Record<string, unknown> };
+    const qwen = modern.find((r) => r.id.startsWith('mbridge260401-qwen3-30b'))!;
+    const record = {
+      ...qwen,
+      id: 'deepseek-v3-record',
+      // Megatron-Bridge's DeepSeek-V3 layout on H100: 1,024 GPUs, TP 2, PP 16, EP 64, full recomputation.
+      cluster: { ...qwen.cluster, num_gpus: 1024 },
+      training: { ...qwen.training, global_batch_size_sequences: 8192, recompute: 'full' },
+      parallelism: { ...qwen.parallelism, tp: 2, pp: 16, dp: 32, ep: 64, etp: 1 },
+      model: {
+        ...qwen.model,
+        layers: 61,
+        hidden: 7168,
+        heads: 128,
+        kv_heads: 128,
+        ffn_hidden: 18432,
+        vocab: 129280,
+        activation: 'swiglu',
+        head_dim: 192,
+        moe: { experts: 256, top_k: 8, ffn_per_expert: 2048, shared_experts: 1, notes: 'dropless' },
+        arch_notes:
+          'MLA (q_lora_rank 1536, kv_lora_rank 512, qk_rope_head_dim 64, v_head_dim 128), first 3 layers dense, 1 MTP layer.',
+      },
+    };
+    const path = join(tmpdir(), `meshplan-check-deepseek-${process.pid}.json`);
+    writeFileSync(path, JSON.stringify([record]));
+    const [run] = await loadRunsFile(path);
+    const model = run!.request.model as Record<string, unknown>;
+    expect(model.mla).toEqual(example.model.mla);
+    expect(model.mtpLayers).toBe(example.model.mtpLayers);
+    expect(model.headDim).toBeUndefined();
+    expect((model.moe as { denseLayers: number }).denseLayers).toBe(3);
+    // 61 blocks over 16 stages divide neither evenly nor with the embedding and loss counted: an
+    // explicit layout, the ends lighter, stands for the recipe's.
+    expect(run!.request.parallel!.stageLayers).toEqual([3, ...new Array<number>(13).fill(4), 3, 3]);
+    expect((await estimate(run!.request)).status).toBe('optimal');
+  });
+
   it('recomputes the least that fits where a record is silent, and what it states where it is not', {
     timeout: 120_000,
   }, async () => {
@@ -412,9 +493,10 @@ describe('a file of records nobody pinned facts for', () => {
   }, async () => {
     const good = classic.find((r) => r.id === 'megatron-sc21-table1-18B')!;
     const tpu = { ...good, id: 'tpu-run', cluster: { ...good.cluster, gpu_type: 'TPU v4' } };
-    // 40 layers over pp 16 (dp 2, the same 256 GPUs): a split meshplan cannot make without stageLayers.
+    // 40 layers over pp 64 (tp 1, dp 4, the same 256 GPUs): more stages than layers, no split at all.
+    // (Over pp 16 they split, the ends lighter: stageSplitOf.)
     const parallelism = (good as unknown as { parallelism: object }).parallelism;
-    const uneven = { ...good, id: 'uneven-run', parallelism: { ...parallelism, pp: 16, dp: 2 } };
+    const uneven = { ...good, id: 'uneven-run', parallelism: { ...parallelism, tp: 1, pp: 64, dp: 4 } };
     const path = join(tmpdir(), `meshplan-check-mixed-${process.pid}.json`);
     writeFileSync(path, JSON.stringify([tpu, good, uneven]));
     const checked = await checkRuns([path]);
