@@ -6,7 +6,7 @@ import type { OuterGroups } from './exchange.ts';
 import { buildIntraOpModel, type IntraOpModel } from './intra-op.ts';
 import { type Layout, shardCount } from './layout.ts';
 import type { OpCost, PricedCollective } from './op-cost.ts';
-import { heldParamTensors } from './param-tensors.ts';
+import { heldParamTensors, regatheredAfterRecompute } from './param-tensors.ts';
 import { NO_RESHARD, type Reshard, thenReshard } from './reshard.ts';
 import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
 
@@ -51,6 +51,11 @@ export interface LayoutEval {
   readonly fp8WeightElements: number;
   /** Parameter tensors that are not experts', as the model holds them (param-tensors.ts). */
   readonly paramTensors: number;
+  /**
+   * Of those, what DeepSpeed's ZeRO-3 of 2021 gathers again after a recomputed forward (none unless
+   * the layer is recomputed whole): tensors and their elements (param-tensors.ts).
+   */
+  readonly regathered: { readonly tensors: number; readonly elements: number };
   /** Activations kept for the backward pass, per microbatch, per device. */
   readonly activationBytes: number;
 }
@@ -73,15 +78,20 @@ export interface LayoutEvalOptions {
 }
 
 /** A layer graph's held parameter tensors: they do not depend on the layout, so counted once a graph. */
-const paramTensorCounts = new WeakMap<OpGraph, number>();
-function paramTensorsOf(graph: OpGraph): number {
-  let count = paramTensorCounts.get(graph);
-  if (count === undefined) {
-    count = heldParamTensors(graph);
-    paramTensorCounts.set(graph, count);
+const heldTensors = new WeakMap<
+  OpGraph,
+  { readonly held: number; readonly regathered: LayoutEval['regathered'] }
+>();
+function heldTensorsOf(graph: OpGraph) {
+  let found = heldTensors.get(graph);
+  if (found === undefined) {
+    found = { held: heldParamTensors(graph), regathered: regatheredAfterRecompute(graph) };
+    heldTensors.set(graph, found);
   }
-  return count;
+  return found;
 }
+
+const NOTHING_REGATHERED = { tensors: 0, elements: 0 } as const;
 
 /**
  * Prices fixed per-op strategies (null when one of them is not valid on this mesh, e.g. a split
@@ -185,7 +195,8 @@ export function evaluateLayout(
   return {
     ops,
     ...sums,
-    paramTensors: paramTensorsOf(graph),
+    paramTensors: heldTensorsOf(graph).held,
+    regathered: options.recompute === 'full' ? heldTensorsOf(graph).regathered : NOTHING_REGATHERED,
     activationBytes: sums.activationBytes - keptAsShardBytes,
     totalSec: forwardComputeSec + backwardComputeSec + commSec + reshardSec + cpCommSec + epCommSec,
   };

@@ -21,8 +21,17 @@ function ownedTensors(graph: OpGraph): Map<number, number> {
   return owned;
 }
 
-/** Non-expert parameter tensors of a layer graph as its model holds them. */
-export function heldParamTensors(graph: OpGraph): number {
+/** Parameter tensors one module holds (a fused weight and its bias), and where it runs in the layer. */
+interface HeldGroup {
+  readonly tensors: number;
+  /** Their elements, whole (unsharded). */
+  readonly elements: number;
+  /** The first op that reads them: the layer's ops are in forward order. */
+  readonly position: number;
+}
+
+/** The layer graph's non-expert parameter tensors grouped by the module that holds them. */
+function heldGroups(graph: OpGraph): HeldGroup[] {
   const owned = ownedTensors(graph);
   const keys = new Map<number, string>();
   const keyOf = (op: GraphOp): string => {
@@ -38,12 +47,60 @@ export function heldParamTensors(graph: OpGraph): number {
     keys.set(op.index, key);
     return key;
   };
-  const groups = new Map<string, number>();
+  const groups = new Map<string, { tensors: number; elements: number; position: number }>();
   for (const [index, count] of owned) {
-    const key = keyOf(graph.ops[index]!);
-    groups.set(key, Math.max(groups.get(key) ?? 0, count));
+    const op = graph.ops[index]!;
+    const key = keyOf(op);
+    // q, k and v read the same weights' slots: the fused weight is the largest of them, counted once
+    // a slot; their elements add up.
+    const elements = op.inputs
+      .map((name) => graph.tensors.get(name)!)
+      .filter((t) => t.param)
+      .reduce((sum, t) => sum + t.numel, 0);
+    const group = groups.get(key) ?? { tensors: 0, elements: 0, position: index };
+    groups.set(key, {
+      tensors: Math.max(group.tensors, count),
+      elements: group.elements + elements,
+      position: Math.min(group.position, index),
+    });
   }
-  let total = 0;
-  for (const count of groups.values()) total += count;
-  return total;
+  return [...groups.values()];
+}
+
+/** Non-expert parameter tensors of a layer graph as its model holds them. */
+export function heldParamTensors(graph: OpGraph): number {
+  return heldGroups(graph).reduce((sum, g) => sum + g.tensors, 0);
+}
+
+/**
+ * DeepSpeed ZeRO-3's `stage3_max_reuse_distance` default, elements (v0.5.4 runtime/zero/stage3.py):
+ * a module's parameters released after its forward stay gathered only if the parameters fetched
+ * before its next use number fewer.
+ */
+export const DEEPSPEED_MAX_REUSE_DISTANCE = 1e9;
+
+/**
+ * The tensors ZeRO-3 of 2021 gathers a third time in a checkpointed layer's backward. The backward
+ * first re-runs the layer's forward: each module is gathered, then released unless its next use — its
+ * own backward, after the modules behind it have run forward and backward again — comes within
+ * `maxReuseDistance` elements fetched (`_keep_for_later`); a released module is gathered once more.
+ * The last module is used again at once; those before it wait twice the elements behind them.
+ */
+export function regatheredAfterRecompute(
+  graph: OpGraph,
+  maxReuseDistance = DEEPSPEED_MAX_REUSE_DISTANCE,
+): { tensors: number; elements: number } {
+  const groups = heldGroups(graph).sort((a, b) => a.position - b.position);
+  let behind = 0;
+  let tensors = 0;
+  let elements = 0;
+  for (let i = groups.length - 1; i >= 0; i--) {
+    const group = groups[i]!;
+    if (2 * behind >= maxReuseDistance) {
+      tensors += group.tensors;
+      elements += group.elements;
+    }
+    behind += group.elements;
+  }
+  return { tensors, elements };
 }

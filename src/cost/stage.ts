@@ -28,6 +28,8 @@ export class LayerSeries {
   private readonly params: Float64Array;
   private readonly expertParams: Float64Array;
   private readonly tensors: Float64Array;
+  private readonly regatheredTensors: Float64Array;
+  private readonly regatheredElements: Float64Array;
   /** Layers holding expert parameters, by prefix: their data-parallel traffic goes one collective each. */
   private readonly expertLayers: Float64Array;
   private readonly fp8Weights: Float64Array;
@@ -55,6 +57,8 @@ export class LayerSeries {
     this.params = prefix((p) => p.paramElements);
     this.expertParams = prefix((p) => p.expertParamElements);
     this.tensors = prefix((p) => p.paramTensors);
+    this.regatheredTensors = prefix((p) => p.regathered.tensors);
+    this.regatheredElements = prefix((p) => p.regathered.elements);
     this.expertLayers = prefix((p) => (p.expertParamElements > 0 ? 1 : 0));
     this.fp8Weights = prefix((p) => p.fp8WeightElements);
     this.activations = prefix((p) => p.activationBytes);
@@ -90,6 +94,13 @@ export class LayerSeries {
   /** Parameter tensors of layers first..last that are not experts'. */
   paramTensors(first: number, last: number): number {
     return this.tensors[last + 1]! - this.tensors[first]!;
+  }
+  /** Of those, what a per-tensor ZeRO-3 gathers again after a recomputed forward, and their elements. */
+  regathered(first: number, last: number): { tensors: number; elements: number } {
+    return {
+      tensors: this.regatheredTensors[last + 1]! - this.regatheredTensors[first]!,
+      elements: this.regatheredElements[last + 1]! - this.regatheredElements[first]!,
+    };
   }
   expertLayerCount(first: number, last: number): number {
     return this.expertLayers[last + 1]! - this.expertLayers[first]!;
@@ -220,6 +231,19 @@ export function priceStage(
   const scatterCopySec = perTensor
     ? memoryBoundSec(2 * denseElements * config.gradientReduceBytes, cluster.gpu)
     : 0;
+  // Under full recomputation it gathers again, for the backward, what it released after the
+  // recomputed forward (param-tensors.ts regatheredAfterRecompute): the same collectives, host ops and
+  // copies as a forward gather of those tensors, waited for like every gather of that runtime.
+  const again = perTensor ? series.regathered(first, last) : { tensors: 0, elements: 0 };
+  const regatherSec =
+    again.tensors === 0
+      ? 0
+      : replicaTraffic(
+          again.elements,
+          { count: again.tensors, perRankLists: true },
+          links.dataParallel,
+          config,
+        ).forwardPerMicrobatchSec + memoryBoundSec(3 * again.elements * WEIGHT_BYTES, cluster.gpu);
   const dp = {
     perStepSec: dense.perStepSec + expert.perStepSec,
     perStepGatherSec: dense.perStepGatherSec + expert.perStepGatherSec,
@@ -242,6 +266,7 @@ export function priceStage(
     config.zero === 3 && (!config.zero3Prefetch || perTensor) ? dp.forwardPerMicrobatchSec : 0;
   const dpPerMicrobatchSec =
     2 * waitedSec +
+    regatherSec +
     exposedGradientSec(dp.forwardPerMicrobatchSec - waitedSec, forwardSec, layers, passesOverlap) +
     exposedGradientSec(dp.backwardPerMicrobatchSec - waitedSec, backwardSec, layers, passesOverlap);
   return {

@@ -239,6 +239,7 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
     gradSyncSec: 0,
     expertParamElements: 0,
     paramTensors: 12,
+    regathered: { tensors: 0, elements: 0 },
     fp8WeightElements: 0,
     activationBytes: 0,
     inputGradientHideableSec: 0,
@@ -346,6 +347,40 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
           12,
         );
       }
+    });
+
+    it('gathers again, waited, what it released after a recomputed forward (its reuse distance too long)', () => {
+      // Ten of each layer's twelve tensors, two thirds of its elements, as in a GPT block at scale.
+      const again = { tensors: 10, elements: (2 / 3) * (elements / layers) };
+      const recomputed = new LayerSeries(
+        logicalMesh(cluster, [1, 1]),
+        new Array(layers).fill({ ...layer, regathered: again }),
+        0.5,
+      );
+      const count = again.tensors * layers;
+      const bytes = again.elements * layers * WEIGHT_BYTES;
+      const regather =
+        count * collectiveSec('all-gather', axis, bytes / count) +
+        count * 8 * 2 * KERNEL_LAUNCH_SEC +
+        hbm(3 * bytes);
+      const price = priceStage(recomputed, 0, layers - 1, layers, 0, links, listed(false), cluster);
+      expect(price.dpPerMicrobatchSec).toBeCloseTo(
+        2 * tensorGathers + regather + exposed(tensorScatters, 2 * layers * forward),
+        12,
+      );
+      // A runtime gathering a layer at a time keeps the layer whole through its backward.
+      const byLayer = (s: LayerSeries) =>
+        priceStage(
+          s,
+          0,
+          layers - 1,
+          layers,
+          0,
+          links,
+          { ...config(true), zero: 3, zero3Prefetch: false },
+          cluster,
+        ).dpPerMicrobatchSec;
+      expect(byLayer(recomputed)).toBe(byLayer(series));
     });
 
     it('costs more than a collective per layer by at least the two waited gathers’ host ops, 2n a tensor', () => {

@@ -5,6 +5,7 @@
  * refusals for requests that cannot mean it.
  */
 import { describe, expect, it } from 'vitest';
+import { checkRuns } from '../../bench/check.ts';
 import { KERNEL_LAUNCH_SEC } from '../../src/cost/kernel-rates.ts';
 import { estimate } from '../../src/planner/estimate.ts';
 import type { PlanRequestInput } from '../../src/schema/index.ts';
@@ -75,5 +76,20 @@ describe('ZeRO-3 per tensor over per-rank lists (DeepSpeed before v0.5.5)', () =
     ).rejects.toThrow(
       /parallel\.zero3Collectives: "per-tensor-list" is DeepSpeed before v0\.5\.5; options\.target torchtitan/,
     );
+  });
+});
+
+describe('SC’21’s Table 2 priced as DeepSpeed’s ZeRO-3 of 2021 ran (its published numbers as the oracle)', () => {
+  it('ranks every ZeRO-3 and PTD-P pair on the same GPUs as published, and prices each within 20%', {
+    timeout: 60_000,
+  }, async () => {
+    const checked = await checkRuns([
+      new URL('../../bench/checks/sc21-table2-zero3-vs-ptdp.json', import.meta.url).pathname,
+    ]);
+    const pairs = checked.summary.zero3VsThreeDPairs;
+    expect(pairs).toHaveLength(5);
+    // The 175B pair on 384 GPUs is the close one: ZeRO-3 81.6 s against PTD-P's 76.8 s.
+    for (const pair of pairs) expect(pair.rankedAsPublished, JSON.stringify(pair)).toBe(true);
+    for (const row of checked.rows) expect(Math.abs(row.errorPct), row.run).toBeLessThan(20);
   });
 });
