@@ -28,6 +28,11 @@ export interface PipelineConfig {
   readonly zero3Prefetch: boolean;
   /** ZeRO-3's collectives a layer each, or a parameter tensor each over per-rank lists (vocabulary.ts). */
   readonly zero3Collectives: Zero3Collectives;
+  /**
+   * Whether ZeRO-3 under full recomputation gathers a layer's far-reused modules again for the
+   * backward (DeepSpeed's runtime: param-tensors.ts regatheredAfterRecompute).
+   */
+  readonly zero3RegatherAfterRecompute: boolean;
   readonly schedule: ScheduleKind;
   readonly virtualStages: number;
   /** When data-parallel gradients travel (a framework's runtime decides; DESIGN.md §9). */
@@ -75,6 +80,9 @@ export function pipelineConfig(
     zero3Prefetch: true,
     ...chosen,
     zero3Collectives: p?.zero3Collectives ?? 'per-layer',
+    // Per-tensor lists are DeepSpeed's of 2021, whose reuse distance released them; the default
+    // runtime (Megatron-FSDP) keeps a unit gathered.
+    zero3RegatherAfterRecompute: p?.zero3Collectives === 'per-tensor-list',
     microbatches: request.training.globalBatch / (chosen.dp * chosen.microBatch),
     schedule: p?.schedule === 'gpipe' ? 'gpipe' : '1f1b',
     virtualStages: p?.virtualStages ?? 1,

@@ -30,6 +30,7 @@ export class LayerSeries {
   private readonly tensors: Float64Array;
   private readonly regatheredTensors: Float64Array;
   private readonly regatheredElements: Float64Array;
+  private readonly regatheredLayers: Float64Array;
   /** Layers holding expert parameters, by prefix: their data-parallel traffic goes one collective each. */
   private readonly expertLayers: Float64Array;
   private readonly fp8Weights: Float64Array;
@@ -59,6 +60,7 @@ export class LayerSeries {
     this.tensors = prefix((p) => p.paramTensors);
     this.regatheredTensors = prefix((p) => p.regathered.tensors);
     this.regatheredElements = prefix((p) => p.regathered.elements);
+    this.regatheredLayers = prefix((p) => (p.regathered.tensors > 0 ? 1 : 0));
     this.expertLayers = prefix((p) => (p.expertParamElements > 0 ? 1 : 0));
     this.fp8Weights = prefix((p) => p.fp8WeightElements);
     this.activations = prefix((p) => p.activationBytes);
@@ -95,11 +97,15 @@ export class LayerSeries {
   paramTensors(first: number, last: number): number {
     return this.tensors[last + 1]! - this.tensors[first]!;
   }
-  /** Of those, what a per-tensor ZeRO-3 gathers again after a recomputed forward, and their elements. */
-  regathered(first: number, last: number): { tensors: number; elements: number } {
+  /**
+   * Of those, what DeepSpeed's ZeRO-3 gathers again after a recomputed forward: the tensors, their
+   * elements, and the layers they are in.
+   */
+  regathered(first: number, last: number): { tensors: number; elements: number; layers: number } {
     return {
       tensors: this.regatheredTensors[last + 1]! - this.regatheredTensors[first]!,
       elements: this.regatheredElements[last + 1]! - this.regatheredElements[first]!,
+      layers: this.regatheredLayers[last + 1]! - this.regatheredLayers[first]!,
     };
   }
   expertLayerCount(first: number, last: number): number {
@@ -231,25 +237,35 @@ export function priceStage(
   const scatterCopySec = perTensor
     ? memoryBoundSec(2 * denseElements * config.gradientReduceBytes, cluster.gpu)
     : 0;
-  // Under full recomputation it gathers again, for the backward, what it released after the
-  // recomputed forward (param-tensors.ts regatheredAfterRecompute): the same collectives, host ops and
-  // copies as a forward gather of those tensors, waited for like every gather of that runtime.
-  const again = perTensor ? series.regathered(first, last) : { tensors: 0, elements: 0 };
+  // Under full recomputation a runtime that releases far-reused modules after the recomputed forward
+  // gathers them again for the backward (param-tensors.ts regatheredAfterRecompute): the same
+  // collectives (a tensor each, or a layer each), host ops and copies as a forward gather of them.
+  const again =
+    config.zero === 3 && config.zero3RegatherAfterRecompute
+      ? series.regathered(first, last)
+      : { tensors: 0, elements: 0, layers: 0 };
   const regatherSec =
     again.tensors === 0
       ? 0
       : replicaTraffic(
           again.elements,
-          { count: again.tensors, perRankLists: true },
+          perTensor ? { count: again.tensors, perRankLists: true } : { count: again.layers },
           links.dataParallel,
           config,
-        ).forwardPerMicrobatchSec + memoryBoundSec(3 * again.elements * WEIGHT_BYTES, cluster.gpu);
+        ).forwardPerMicrobatchSec +
+        (perTensor ? memoryBoundSec(3 * again.elements * WEIGHT_BYTES, cluster.gpu) : 0);
+  // Waited where the runtime waits for its gathers; else prefetched, hidden as the backward's are.
+  const gathersWaited = config.zero === 3 && (!config.zero3Prefetch || perTensor);
   const dp = {
     perStepSec: dense.perStepSec + expert.perStepSec,
     perStepGatherSec: dense.perStepGatherSec + expert.perStepGatherSec,
     forwardPerMicrobatchSec: dense.forwardPerMicrobatchSec + expert.forwardPerMicrobatchSec + gatherCopySec,
     backwardPerMicrobatchSec:
-      dense.backwardPerMicrobatchSec + expert.backwardPerMicrobatchSec + gatherCopySec + scatterCopySec,
+      dense.backwardPerMicrobatchSec +
+      expert.backwardPerMicrobatchSec +
+      gatherCopySec +
+      scatterCopySec +
+      (gathersWaited ? 0 : regatherSec),
   };
   // ZeRO shards over the peers that hold the same parameters: all replicas, or the experts' group.
   const owned =
@@ -262,11 +278,10 @@ export function priceStage(
   // gathers are all waited for: DeepSpeed synchronises the device before each (torch.cuda.synchronize
   // in _allgather_param) and after each module's fetch.
   const passesOverlap = config.gradientReduction !== 'after-backward';
-  const waitedSec =
-    config.zero === 3 && (!config.zero3Prefetch || perTensor) ? dp.forwardPerMicrobatchSec : 0;
+  const waitedSec = gathersWaited ? dp.forwardPerMicrobatchSec : 0;
   const dpPerMicrobatchSec =
     2 * waitedSec +
-    regatherSec +
+    (gathersWaited ? regatherSec : 0) +
     exposedGradientSec(dp.forwardPerMicrobatchSec - waitedSec, forwardSec, layers, passesOverlap) +
     exposedGradientSec(dp.backwardPerMicrobatchSec - waitedSec, backwardSec, layers, passesOverlap);
   return {

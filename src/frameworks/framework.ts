@@ -165,6 +165,12 @@ export interface RuntimePolicy {
   readonly fp8WeightCacheBytes: number;
   /** How its ZeRO-3 cuts its gathers and reductions (vocabulary.ts Zero3Collectives). */
   readonly zero3Collectives: Zero3Collectives;
+  /**
+   * Whether its ZeRO-3, under full recomputation, releases a module after the backward's recomputed
+   * forward when its next use is far off and gathers it again for the backward (DeepSpeed's reuse
+   * distance; param-tensors.ts regatheredAfterRecompute), rather than keeping it through its backward.
+   */
+  readonly zero3RegatherAfterRecompute: boolean;
 }
 
 export interface Framework {

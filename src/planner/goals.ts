@@ -166,6 +166,7 @@ export function withRuntime(
     heldGradientBytes: runtime.heldGradientBytes,
     fp8WeightCacheBytes: runtime.fp8WeightCacheBytes,
     zero3Collectives: runtime.zero3Collectives,
+    zero3RegatherAfterRecompute: runtime.zero3RegatherAfterRecompute,
   };
 }
 

@@ -257,6 +257,7 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
     microbatches: 4,
     zero3Prefetch: true,
     zero3Collectives: 'per-layer',
+    zero3RegatherAfterRecompute: false,
     recompute: 'none',
     zero: 1,
     schedule: '1f1b',
@@ -337,6 +338,7 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
       zero: 3,
       zero3Prefetch,
       zero3Collectives: 'per-tensor-list',
+      zero3RegatherAfterRecompute: true,
     });
 
     it('waits for every gather, prefetching or not (it synchronises the device before each)', () => {
@@ -368,6 +370,23 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
         2 * tensorGathers + regather + exposed(tensorScatters, 2 * layers * forward),
         12,
       );
+      // DeepSpeed's coalesced ZeRO-3 (v0.16.4) gathers them again too, a collective a layer, hidden
+      // behind the backward as its prefetched gathers are; a runtime that keeps the layer gathered
+      // through its backward (FSDP2, Megatron-FSDP) does not.
+      const coalesced = (regather: boolean): PipelineConfig => ({
+        ...config(true),
+        zero: 3,
+        zero3RegatherAfterRecompute: regather,
+      });
+      const hidden = (s: LayerSeries, regather: boolean) =>
+        priceStage(s, 0, layers - 1, layers, 0, links, coalesced(regather), cluster);
+      const perLayerAgain = layers * collectiveSec('all-gather', axis, bytes / layers);
+      expect(hidden(recomputed, true).dpPerMicrobatchSec).toBeCloseTo(
+        exposed(layerGathers, layers * forward) +
+          exposed(layerGathers + layerScatters + perLayerAgain, 2 * layers * forward),
+        12,
+      );
+      expect(hidden(recomputed, false).dpPerMicrobatchSec).toBe(hidden(series, false).dpPerMicrobatchSec);
       // A runtime gathering a layer at a time keeps the layer whole through its backward.
       const byLayer = (s: LayerSeries) =>
         priceStage(

@@ -113,6 +113,10 @@ function deepspeedRuntime(shape: RunShape, requested: RequestedOverlaps): Runtim
     // v0.16.4 fetches a module's parameters as one coalesced all-gather (partition_parameters.py
     // all_gather_coalesced) and reduce-scatters its buckets coalesced: a collective per layer's share.
     zero3Collectives: 'per-layer',
+    // After a module's recomputed forward, partitioned_param_coordinator.py __params_to_release keeps
+    // its parameters only if they recur within stage3_max_reuse_distance (default 1e9 elements) of
+    // other fetched parameters; a big layer's modules do not, and are fetched again for the backward.
+    zero3RegatherAfterRecompute: true,
   };
 }
 

@@ -50,6 +50,8 @@ export const jax: Framework = {
     // The export leaves FP8 to the user's dot_general; priced as a cached copy and transpose.
     fp8WeightCacheBytes: FP8_COPY_BYTES,
     zero3Collectives: 'per-layer',
+    // XLA gathers a rematerialised block's parameters once for its recomputation and backward.
+    zero3RegatherAfterRecompute: false,
   }),
   stageCuts: () => null,
 };

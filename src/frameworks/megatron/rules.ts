@@ -134,6 +134,8 @@ export const megatron: Framework = {
     fp8WeightCacheBytes: FP8_COPY_BYTES,
     // Megatron-FSDP gathers and reduces a unit (a layer) at a time.
     zero3Collectives: 'per-layer',
+    // Megatron-FSDP keeps a unit gathered from its recomputed forward through its backward.
+    zero3RegatherAfterRecompute: false,
   }),
   stageCuts: () => null,
 };

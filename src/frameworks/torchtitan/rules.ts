@@ -261,6 +261,8 @@ export const torchtitan: Framework = {
     fp8WeightCacheBytes: 0,
     // FSDP2 wraps each transformer block as one unit: a collective each.
     zero3Collectives: 'per-layer',
+    // FSDP2 unshards a block for its recomputed forward and keeps it through the block's backward.
+    zero3RegatherAfterRecompute: false,
   }),
   // module_fqns_per_model_part places any contiguous cut.
   stageCuts: () => null,
