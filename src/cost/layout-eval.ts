@@ -52,8 +52,8 @@ export interface LayoutEval {
   /** Parameter tensors that are not experts', as the model holds them (param-tensors.ts). */
   readonly paramTensors: number;
   /**
-   * Of those, what DeepSpeed's ZeRO-3 of 2021 gathers again after a recomputed forward (none unless
-   * the layer is recomputed whole): tensors and their elements (param-tensors.ts).
+   * Of those, what DeepSpeed's ZeRO-3 gathers again after a recomputed forward (none unless the layer
+   * is recomputed whole): tensors and their elements (param-tensors.ts).
    */
   readonly regathered: { readonly tensors: number; readonly elements: number };
   /** Activations kept for the backward pass, per microbatch, per device. */

@@ -73,14 +73,14 @@ export function heldParamTensors(graph: OpGraph): number {
 }
 
 /**
- * DeepSpeed ZeRO-3's `stage3_max_reuse_distance` default, elements (v0.5.4 runtime/zero/stage3.py):
- * a module's parameters released after its forward stay gathered only if the parameters fetched
- * before its next use number fewer.
+ * DeepSpeed ZeRO-3's `stage3_max_reuse_distance` default, elements (v0.5.4 runtime/zero/stage3.py,
+ * v0.16.4 partitioned_param_coordinator.py): a module's parameters released after its forward stay
+ * gathered only if the parameters fetched before its next use number fewer.
  */
 export const DEEPSPEED_MAX_REUSE_DISTANCE = 1e9;
 
 /**
- * The tensors ZeRO-3 of 2021 gathers a third time in a checkpointed layer's backward. The backward
+ * The tensors DeepSpeed's ZeRO-3 gathers a third time in a checkpointed layer's backward. The backward
  * first re-runs the layer's forward: each module is gathered, then released unless its next use — its
  * own backward, after the modules behind it have run forward and backward again — comes within
  * `maxReuseDistance` elements fetched (`_keep_for_later`); a released module is gathered once more.

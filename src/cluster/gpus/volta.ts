@@ -1,5 +1,5 @@
 import type { CatalogGpu, GpuSpec } from '../../schema/cluster.ts';
-import { GiB, GTC24_NCCL_SLIDE, voltaEfficiency } from './common.ts';
+import { GiB, GTC24_NCCL_SLIDE, VOLTA_GEMM_FORUM_POST, voltaEfficiency } from './common.ts';
 
 /*
  * NVIDIA Tesla V100 SXM2 datasheet (2020): 125 TFLOP/s tensor fp16, 15.7 fp32, HBM2 900 GB/s,
@@ -33,7 +33,8 @@ const volta = {
 
 const source =
   'NVIDIA V100 Tensor Core GPU datasheet; NVIDIA Tesla V100 GPU Architecture whitepaper; ' +
-  'DGX-1 system specs; CUTLASS default GEMM configuration (Sm70); NVIDIA GTC24 S62129 (nccl-tests)';
+  'DGX-1 system specs; CUTLASS default GEMM configuration (Sm70); NVIDIA GTC24 S62129 (nccl-tests); ' +
+  `achievable cuBLAS FP16 GEMM share: ${VOLTA_GEMM_FORUM_POST}`;
 
 export const VOLTA_GPUS = {
   'V100-16GB': {
