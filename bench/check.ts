@@ -24,6 +24,8 @@ interface CheckRow {
   readonly measuredStepSec: number;
   readonly estimatedStepSec: number;
   readonly errorPct: number;
+  /** The era its source belongs to, as issue 14's targets split them (`eraOf`). */
+  readonly era: Era;
   readonly peakMemoryGiB: number;
   /** The peak the record measured, where it gives one (GiB). */
   readonly measuredPeakMemoryGiB: number | null;
@@ -31,6 +33,17 @@ interface CheckRow {
 }
 
 type Architecture = 'dense' | 'moe';
+
+/**
+ * The two eras the fidelity targets are set for: the A100-and-before papers and repositories (to
+ * 2022: Megatron-LM's, SC'21, Korthikanti et al., MT-NLG; ≤ 8%) and today's stacks (2023 on: FP8,
+ * context and expert parallelism, FSDP2; ≤ 12%). A record that gives no year counts as recent.
+ */
+type Era = 'older' | 'recent';
+
+function eraOf(run: ReferenceRun): Era {
+  return run.year !== null && run.year <= 2022 ? 'older' : 'recent';
+}
 
 function architectureOf(run: ReferenceRun): Architecture {
   const { model } = run.request;
@@ -82,6 +95,7 @@ export async function checkRuns(files: readonly string[]) {
       measuredStepSec: run.measuredStepSec,
       estimatedStepSec: s.stepTimeSec,
       errorPct: (100 * (s.stepTimeSec - run.measuredStepSec)) / run.measuredStepSec,
+      era: eraOf(run),
       peakMemoryGiB: s.peakMemoryBytes / GiB,
       measuredPeakMemoryGiB: run.peakMemoryGiB,
       fits: answer.status === 'optimal',
@@ -106,7 +120,8 @@ export async function checkRuns(files: readonly string[]) {
     architecture: value,
     ...errors,
   }));
-  return { files: files.map((f) => basename(f)), summary, families, architectures, rows };
+  const eras = errorsBy(rows, (r) => r.era).map(({ value, ...errors }) => ({ era: value, ...errors }));
+  return { files: files.map((f) => basename(f)), summary, families, architectures, eras, rows };
 }
 
 export async function runCheck(files: readonly string[]): Promise<void> {
@@ -117,7 +132,7 @@ export async function runCheck(files: readonly string[]): Promise<void> {
     process.exit(2);
   }
   const checked = await checkRuns(files);
-  const { summary, families, architectures, rows } = checked;
+  const { summary, families, architectures, eras, rows } = checked;
   const pairs = summary.zero3VsThreeDPairs;
   const refused = summary.notPriced;
   writeResults('check', checked);
@@ -141,6 +156,13 @@ export async function runCheck(files: readonly string[]): Promise<void> {
     ...architectures.map(
       (a) =>
         `| ${a.architecture === 'moe' ? 'mixture of experts' : 'dense'} | ${a.runs} | ${a.meanAbsErrorPct.toFixed(1)}% | ${a.maxAbsErrorPct.toFixed(1)}% |`,
+    ),
+    '',
+    '| era | runs | mean abs. error | max | target |',
+    '|---|---:|---:|---:|---:|',
+    ...eras.map(
+      (e) =>
+        `| ${e.era === 'older' ? 'older (to 2022)' : 'recent (2023 on)'} | ${e.runs} | ${e.meanAbsErrorPct.toFixed(1)}% | ${e.maxAbsErrorPct.toFixed(1)}% | ${e.era === 'older' ? '≤ 8%' : '≤ 12%'} |`,
     ),
     '',
     summary.runs === 0

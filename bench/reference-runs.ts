@@ -94,6 +94,8 @@ export interface ReferenceRun extends CalibrationRun {
   readonly hardwareFlops: boolean;
   /** The measured peak memory per GPU, GiB, where the source gives it. */
   readonly peakMemoryGiB: number | null;
+  /** The year its source was published (record-facts.ts publicationYear), null where none says. */
+  readonly year: number | null;
 }
 
 /** The fields of a published-runs-modern.json record meshplan reads. */
@@ -447,6 +449,7 @@ async function classicRun(run: PublishedRun): Promise<ReferenceRun> {
     published: step.published,
     hardwareFlops,
     peakMemoryGiB: null,
+    year: publicationYear(run.source),
   };
 }
 
@@ -570,6 +573,7 @@ async function modernRun(r: ModernRecord): Promise<ReferenceRun> {
     published: step.published,
     hardwareFlops: false,
     peakMemoryGiB: facts.peakMemoryGiB ?? null,
+    year: publicationYear(r.source ?? {}),
   };
 }
 

@@ -519,7 +519,9 @@ describe('a file of records nobody pinned facts for', () => {
     expect(checked.rows).toHaveLength(records);
   });
 
-  it('summarises dense and mixture-of-experts runs apart', { timeout: 60_000 }, async () => {
+  it('summarises dense and mixture-of-experts runs apart, and the two eras the targets are set for', {
+    timeout: 60_000,
+  }, async () => {
     const dense = classic.find((r) => r.id === 'megatron-sc21-table1-18B')!;
     const moe = modern.find((r) => r.id === 'mbridge260401-qwen3-30b-a3b-h100-fp8-16gpu-ep16')!;
     const path = join(tmpdir(), `meshplan-check-kinds-${process.pid}.json`);
@@ -539,6 +541,11 @@ describe('a file of records nobody pinned facts for', () => {
         meanAbsErrorPct: errorOf(dense.id),
         maxAbsErrorPct: errorOf(dense.id),
       },
+    ]);
+    // SC'21 (2021) is the older era, Megatron-Bridge's 26.04 table (2026) the recent one.
+    expect(checked.eras.map((e) => [e.era, e.runs, e.meanAbsErrorPct])).toEqual([
+      ['recent', 1, errorOf(moe.id)],
+      ['older', 1, errorOf(dense.id)],
     ]);
   });
 
