@@ -23,12 +23,12 @@ import {
   publishedRequest,
   type ReferenceModelShape,
 } from './published-runs.ts';
+import { deepseekArchitectureOf } from './record-architecture.ts';
 import {
   activationOf,
   asyncTensorParallelOf,
   capacityFactorOf,
   catalogGpu,
-  deepseekArchitectureOf,
   expertCommOverlapOf,
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkRuns } from '../../bench/check.ts';
+import { deepseekArchitectureOf } from '../../bench/record-architecture.ts';
 import {
   activationOf,
   asyncTensorParallelOf,
   capacityFactorOf,
   catalogGpu,
-  deepseekArchitectureOf,
   expertCommOverlapOf,
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
