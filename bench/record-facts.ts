@@ -55,6 +55,11 @@ export function catalogGpu(id: string, gpuType: string, memoryGb: number | null)
   throw new RecordError(id, 'cluster.gpu_type', `no catalog GPU matches "${gpuType}"`);
 }
 
+/** The spec a record's GPU names: the catalog's for an id, the description itself otherwise. */
+export function specOf(gpu: string | GpuSpec): GpuSpec | undefined {
+  return typeof gpu === 'string' ? findGpu(gpu)?.spec : gpu;
+}
+
 /**
  * The GPU priced at the HBM bandwidth its record states, where it states one ("HBM2e 2.4 TB/s"): a
  * part the catalog lacks borrows a sibling's figures (h100With96GiB), and its memory-bound kernels
@@ -63,7 +68,7 @@ export function catalogGpu(id: string, gpuType: string, memoryGb: number | null)
 export function withStatedMemoryBandwidth(gpu: string | GpuSpec, clusterText: string): string | GpuSpec {
   const stated = /\bHBM\w*\s+(\d+(?:\.\d+)?)\s*TB\/s/i.exec(clusterText);
   if (stated === null) return gpu;
-  const spec = typeof gpu === 'string' ? findGpu(gpu)?.spec : gpu;
+  const spec = specOf(gpu);
   return spec === undefined ? gpu : { ...spec, hbmGBps: Number(stated[1]) * 1000 };
 }
 
@@ -133,7 +138,7 @@ export function precisionOf(text: string | null | undefined, gpu: string | GpuSp
   const bf16 = /\bbf16\b|bfloat16/.exec(t)?.index ?? Number.POSITIVE_INFINITY;
   if (fp16 < bf16) return 'fp16';
   if (bf16 < fp16) return 'bf16';
-  const spec = typeof gpu === 'string' ? findGpu(gpu)?.spec : gpu;
+  const spec = specOf(gpu);
   return spec !== undefined && spec.peakTflops.bf16 === undefined ? 'fp16' : 'bf16';
 }
 

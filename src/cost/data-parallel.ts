@@ -4,8 +4,9 @@
  */
 import { collectiveSec } from '../cluster/collectives.ts';
 import type { MeshAxis } from '../cluster/mesh.ts';
+import type { GpuSpec } from '../schema/index.ts';
 import type { CollectiveKind, GradientReduction, ZeroStage } from '../schema/vocabulary.ts';
-import { KERNEL_LAUNCH_SEC } from './kernel-rates.ts';
+import { KERNEL_LAUNCH_SEC, memoryBoundSec } from './kernel-rates.ts';
 import { GRADIENT_BYTES, WEIGHT_BYTES } from './memory.ts';
 
 /** One device's data-parallel traffic: once per step, and per microbatch during each of its passes. */
@@ -39,14 +40,13 @@ export function megatronBucketElements(replicas: number, overlapped: boolean): n
 
 /**
  * What a runtime cuts its unbucketed traffic into (ZeRO-3's always, the rest where it does not
- * bucket): `count` collectives a pass — layers, or parameter tensors — and whether each takes a list
- * of one tensor per rank, which the runtime slices and PyTorch's ProcessGroupNCCL copies piece by
- * piece (an all-gather out of its flat buffer, a reduce-scatter into it: ProcessGroupNCCL.cpp
- * `allgather`, `reduce_scatter`): host ops per rank (`listHostOpsSec`).
+ * bucket): `count` collectives a pass — layers, or parameter tensors — and, where each takes a list
+ * of one tensor per rank (DeepSpeed before v0.5.5), the GPU whose HBM the lists' copies stream
+ * through (`listCollectiveSec`).
  */
 export interface CollectiveUnits {
   readonly count: number;
-  readonly perRankLists?: boolean;
+  readonly perRankLists?: { readonly gpu: GpuSpec };
 }
 
 /** Collectives a runtime sends `elements` as in buckets of `bucketElements` (null: one per unit). */
@@ -60,21 +60,33 @@ function inPiecesSec(kind: CollectiveKind, axis: MeshAxis, bytes: number, count:
 }
 
 /*
- * The host work a list collective of DeepSpeed before v0.5.5 does for each rank, one eager PyTorch op
- * apiece: an all-gather narrows each rank's slice of the output in Python (`_allgather_param`) and
- * ProcessGroupNCCL copies each piece out of its flat buffer; a reduce-scatter takes a view and a narrow
- * of each rank's slice of the gradient (`_reduce_scatter_gradient`) and ProcessGroupNCCL copies each
- * into its flat buffer. Each op costs the catalog's per-kernel KERNEL_LAUNCH_SEC: PyTorch's operator
- * microbenchmarks of the time put an eager view op (split) at 3.3 µs (pytorch/pytorch#32194), and the
- * device waits for them (`torch.cuda.synchronize()` before each gather).
+ * What a list collective of DeepSpeed before v0.5.5 adds to the collective itself. Host work for each
+ * rank, one eager PyTorch op apiece: an all-gather narrows each rank's slice of the output in Python
+ * (`_allgather_param`) and ProcessGroupNCCL copies each piece out of its flat buffer; a reduce-scatter
+ * takes a view and a narrow of each rank's slice of the gradient (`_reduce_scatter_gradient`) and
+ * ProcessGroupNCCL copies each into its flat buffer. Each op costs the catalog's per-kernel
+ * KERNEL_LAUNCH_SEC: PyTorch's operator microbenchmarks of the time put an eager view op (split) at
+ * 3.3 µs (pytorch/pytorch#32194), and the device waits for them (`torch.cuda.synchronize()` before
+ * each gather). And the copies' bytes through HBM: an all-gather zero-fills the whole tensor first
+ * (`torch.zeros`) and the pieces are copied out of the flat buffer (read and write), 3 × its bytes;
+ * a reduce-scatter copies them in, 2 ×.
  */
-const LIST_GATHER_OPS_PER_RANK = 2;
-const LIST_SCATTER_OPS_PER_RANK = 3;
+const LIST_OPS_PER_RANK = { 'all-gather': 2, 'reduce-scatter': 3 } as const;
+const LIST_HBM_PASSES = { 'all-gather': 3, 'reduce-scatter': 2 } as const;
 
-/** The per-rank host ops of `count` list collectives of one kind over `axis`. */
-function listHostOpsSec(kind: 'all-gather' | 'reduce-scatter', axis: MeshAxis, count: number): number {
-  const ops = kind === 'all-gather' ? LIST_GATHER_OPS_PER_RANK : LIST_SCATTER_OPS_PER_RANK;
-  return count * axis.size * ops * KERNEL_LAUNCH_SEC;
+/** `bytes` of `count` list collectives of one kind over `axis`: the collectives, host ops and copies. */
+function listCollectiveSec(
+  kind: 'all-gather' | 'reduce-scatter',
+  axis: MeshAxis,
+  bytes: number,
+  count: number,
+  gpu: GpuSpec,
+): number {
+  return (
+    inPiecesSec(kind, axis, bytes, count) +
+    count * axis.size * LIST_OPS_PER_RANK[kind] * KERNEL_LAUNCH_SEC +
+    memoryBoundSec(LIST_HBM_PASSES[kind] * bytes, gpu)
+  );
 }
 
 /**
@@ -111,13 +123,15 @@ export function dataParallelSec(
   if (zero === 3) {
     // ZeRO-3 gathers and reduces unit by unit.
     const count = Math.max(1, units.count);
-    const lists = units.perRankLists === true;
+    const lists = units.perRankLists;
     const unitGather =
-      inPiecesSec('all-gather', axis, weightBytes, count) +
-      (lists ? listHostOpsSec('all-gather', axis, count) : 0);
+      lists === undefined
+        ? inPiecesSec('all-gather', axis, weightBytes, count)
+        : listCollectiveSec('all-gather', axis, weightBytes, count, lists.gpu);
     const unitScatter =
-      inPiecesSec('reduce-scatter', axis, gradBytes, count) +
-      (lists ? listHostOpsSec('reduce-scatter', axis, count) : 0);
+      lists === undefined
+        ? inPiecesSec('reduce-scatter', axis, gradBytes, count)
+        : listCollectiveSec('reduce-scatter', axis, gradBytes, count, lists.gpu);
     return {
       ...NONE,
       forwardPerMicrobatchSec: unitGather,

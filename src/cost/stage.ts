@@ -13,9 +13,8 @@ import {
   dataParallelSec,
   exposedGradientSec,
 } from './data-parallel.ts';
-import { memoryBoundSec } from './kernel-rates.ts';
 import type { LayoutEval } from './layout-eval.ts';
-import { type ParamMemory, paramMemory, type StageMemory, WEIGHT_BYTES, zero3WorkingSet } from './memory.ts';
+import { type ParamMemory, paramMemory, type StageMemory, zero3WorkingSet } from './memory.ts';
 import { optimizerStepSec } from './optimizer.ts';
 import type { PipelineConfig } from './pipeline-config.ts';
 import type { StageLinks } from './placement.ts';
@@ -218,9 +217,10 @@ export function priceStage(
   // A per-tensor ZeRO-3 runtime (DeepSpeed before v0.5.5) had no expert parallelism under ZeRO-3:
   // expert parameters stay a collective per layer.
   const perTensor = config.zero === 3 && config.zero3Collectives === 'per-tensor-list';
+  const lists = perTensor ? { perRankLists: { gpu: cluster.gpu } } : {};
   const dense = replicaTraffic(
     denseElements,
-    perTensor ? { count: series.paramTensors(first, last), perRankLists: true } : { count: layers },
+    perTensor ? { count: series.paramTensors(first, last), ...lists } : { count: layers },
     links.dataParallel,
     config,
   );
@@ -230,16 +230,9 @@ export function priceStage(
     links.expertDataParallel,
     config,
   );
-  // The per-tensor runtime's copies through HBM, which the device waits for with the rest: each gather
-  // zero-fills the whole tensor first (`torch.zeros` in _allgather_param) and ProcessGroupNCCL copies
-  // the pieces out of its flat buffer (read and write); each reduce-scatter copies them in.
-  const gatherCopySec = perTensor ? memoryBoundSec(3 * denseElements * WEIGHT_BYTES, cluster.gpu) : 0;
-  const scatterCopySec = perTensor
-    ? memoryBoundSec(2 * denseElements * config.gradientReduceBytes, cluster.gpu)
-    : 0;
   // Under full recomputation a runtime that releases far-reused modules after the recomputed forward
-  // gathers them again for the backward (param-tensors.ts regatheredAfterRecompute): the same
-  // collectives (a tensor each, or a layer each), host ops and copies as a forward gather of them.
+  // gathers them again for the backward (param-tensors.ts regatheredAfterRecompute): a forward
+  // gather of those tensors (a collective a tensor, or a layer).
   const again =
     config.zero === 3 && config.zero3RegatherAfterRecompute
       ? series.regathered(first, last)
@@ -249,23 +242,18 @@ export function priceStage(
       ? 0
       : replicaTraffic(
           again.elements,
-          perTensor ? { count: again.tensors, perRankLists: true } : { count: again.layers },
+          perTensor ? { count: again.tensors, ...lists } : { count: again.layers },
           links.dataParallel,
           config,
-        ).forwardPerMicrobatchSec +
-        (perTensor ? memoryBoundSec(3 * again.elements * WEIGHT_BYTES, cluster.gpu) : 0);
+        ).forwardPerMicrobatchSec;
   // Waited where the runtime waits for its gathers; else prefetched, hidden as the backward's are.
   const gathersWaited = config.zero === 3 && (!config.zero3Prefetch || perTensor);
   const dp = {
     perStepSec: dense.perStepSec + expert.perStepSec,
     perStepGatherSec: dense.perStepGatherSec + expert.perStepGatherSec,
-    forwardPerMicrobatchSec: dense.forwardPerMicrobatchSec + expert.forwardPerMicrobatchSec + gatherCopySec,
+    forwardPerMicrobatchSec: dense.forwardPerMicrobatchSec + expert.forwardPerMicrobatchSec,
     backwardPerMicrobatchSec:
-      dense.backwardPerMicrobatchSec +
-      expert.backwardPerMicrobatchSec +
-      gatherCopySec +
-      scatterCopySec +
-      (gathersWaited ? 0 : regatherSec),
+      dense.backwardPerMicrobatchSec + expert.backwardPerMicrobatchSec + (gathersWaited ? 0 : regatherSec),
   };
   // ZeRO shards over the peers that hold the same parameters: all replicas, or the experts' group.
   const owned =

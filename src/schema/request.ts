@@ -69,7 +69,9 @@ export const ParallelSpec = z
     /**
      * ZeRO-3 only: how its runtime cuts the gathers and reductions (vocabulary.ts Zero3Collectives).
      * Default "per-layer"; "per-tensor-list" prices DeepSpeed before v0.5.5 (2021): a collective per
-     * parameter tensor, each waited for, each copying its n per-rank pieces one launch at a time.
+     * parameter tensor, each waited for, each with host ops and HBM copies for its per-rank list
+     * (cost/data-parallel.ts), and under full recomputation a third gather of the modules its reuse
+     * distance released (cost/param-tensors.ts).
      */
     zero3Collectives: Zero3Collectives.optional(),
     sequenceParallel: z.boolean().optional(),
