@@ -17,6 +17,15 @@ const PROBLEM_COUNT = 200;
 /** A second solve's limit after a timeout (these take milliseconds on a free CPU), within the test's 60 s. */
 const RETRY_LIMIT_SEC = 30;
 
+/**
+ * A deadline missed on a loaded machine (a CBC process starved of CPU) says nothing about the answer this
+ * test checks. It shows as 'timeout' with no point, or as 'feasible' when the solver stopped on time holding
+ * an incumbent it had not proved optimal.
+ */
+function stoppedOnTime(status: string): boolean {
+  return status === 'timeout' || status === 'feasible';
+}
+
 function problemFor(seed: number): IlpProblem {
   const budgets = [null, 0.1, null, 0.3, null, 0.5, null, 'infeasible', null, 0.2] as const;
   return randomProblem({
@@ -78,9 +87,7 @@ describe('random small problems against brute force', () => {
       async () => {
         for (const { seed, problem, oracle } of cases) {
           let solution: IlpSolution = await solveIlp(problem, { backend });
-          // A deadline missed on a loaded machine (a CBC process starved of CPU) says nothing about
-          // the answer this test checks: solve again with time to spare.
-          if (solution.status === 'timeout')
+          if (stoppedOnTime(solution.status))
             solution = await solveIlp({ ...problem, timeLimitSec: RETRY_LIMIT_SEC }, { backend });
           expectMatches(seed, problem, oracle, solution.status, solution.choice, solution.objective);
           if (backend !== 'auto') expect(solution.backend).toBe(backend);
@@ -96,7 +103,7 @@ describe('random small problems against brute force', () => {
       async () => {
         for (const { seed, problem, oracle } of cases) {
           let solved = await solveWithMilp(problem, backend, 10);
-          if (solved.status === 'timeout') solved = await solveWithMilp(problem, backend, RETRY_LIMIT_SEC);
+          if (stoppedOnTime(solved.status)) solved = await solveWithMilp(problem, backend, RETRY_LIMIT_SEC);
           const verified = verifySolution(problem, solved);
           expectMatches(seed, problem, oracle, verified.status, verified.choice, verified.objective);
         }
