@@ -11,7 +11,7 @@ import { solveIlp } from '../../solvers/ilp.ts';
 import type { IlpProblem } from '../../solvers/problem.ts';
 import { randomProblem } from '../../solvers/random.ts';
 import { verifySolution } from '../../solvers/verify.ts';
-import { bruteForce, costOf, sameObjective } from './oracle.ts';
+import { bruteForce, costOf, sameObjective, stoppedOnTime } from './oracle.ts';
 
 describe('parseSolution', () => {
   it('reads status, objective and values, including values flagged with **', () => {
@@ -47,7 +47,9 @@ describe.skipIf(!cbcAvailable())('cbc backend', () => {
       const start = oracle.choice!.map((k, v) => (seed % 2 === 0 ? k : (k + v) % 3));
       const startCost = costOf(problem, start);
       const fits = startCost.memory <= problem.memoryBudget!;
-      const answer = await solveWithMilp(problem, 'cbc', 10, fits ? { startChoice: start } : {});
+      const warm = fits ? { startChoice: start } : {};
+      let answer = await solveWithMilp(problem, 'cbc', 10, warm);
+      if (stoppedOnTime(answer.status)) answer = await solveWithMilp(problem, 'cbc', 30, warm);
       const verified = verifySolution(problem, answer);
       expect(verified.status, `seed ${seed}`).toBe('optimal');
       expect(sameObjective(verified.objective!, oracle.objective!), `seed ${seed}`).toBe(true);

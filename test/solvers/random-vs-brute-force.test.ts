@@ -11,20 +11,11 @@ import { solveIlp } from '../../solvers/ilp.ts';
 import type { BackendChoice, IlpProblem, IlpSolution } from '../../solvers/problem.ts';
 import { randomProblem } from '../../solvers/random.ts';
 import { verifySolution } from '../../solvers/verify.ts';
-import { bruteForce, costOf, type OracleAnswer, sameObjective } from './oracle.ts';
+import { bruteForce, costOf, type OracleAnswer, sameObjective, stoppedOnTime } from './oracle.ts';
 
 const PROBLEM_COUNT = 200;
 /** A second solve's limit after a timeout (these take milliseconds on a free CPU), within the test's 60 s. */
 const RETRY_LIMIT_SEC = 30;
-
-/**
- * A deadline missed on a loaded machine (a CBC process starved of CPU) says nothing about the answer this
- * test checks. It shows as 'timeout' with no point, or as 'feasible' when the solver stopped on time holding
- * an incumbent it had not proved optimal.
- */
-function stoppedOnTime(status: string): boolean {
-  return status === 'timeout' || status === 'feasible';
-}
 
 function problemFor(seed: number): IlpProblem {
   const budgets = [null, 0.1, null, 0.3, null, 0.5, null, 'infeasible', null, 0.2] as const;
