@@ -15,62 +15,7 @@ import {
   zero3CollectivesOfYear,
   zeroStageOf,
 } from './record-facts.ts';
-
-/** A reference record's model shape, as both reference files spell it. */
-export interface ReferenceModelShape {
-  layers: number;
-  hidden: number;
-  heads: number;
-  kv_heads: number | null;
-  ffn_hidden: number | null;
-  seq_len: number;
-  vocab: number;
-}
-
-/** A classic record's model: GPT (GELU) unless it names its activation. */
-type ClassicModel = ReferenceModelShape & { readonly activation?: string | null };
-
-/** One record of ../shared/reference/published-runs.json, the fields meshplan reads. */
-export interface PublishedRun {
-  readonly id: string;
-  readonly source: {
-    readonly citation?: string | null;
-    readonly date?: string | null;
-    readonly url?: string | null;
-  };
-  readonly model: ClassicModel;
-  readonly cluster: {
-    gpu_type: string;
-    gpu_memory_gb?: number | null;
-    num_gpus: number;
-    gpus_per_node: number | null;
-    inter_node_link?: string | null;
-    inter_node_bw?: string | null;
-    notes?: string | null;
-  };
-  readonly training: {
-    global_batch_size_sequences: number;
-    micro_batch_size: number | null;
-    recompute: string | null;
-    precision?: string | null;
-    zero_stage?: number | null;
-    optimizer?: string | null;
-    notes?: string | null;
-  };
-  readonly parallelism: {
-    tp: number;
-    pp: number;
-    dp: number;
-    sp?: boolean | null;
-    virtual_pp: number | null;
-  };
-  readonly measured: {
-    tflops_per_gpu: number | null;
-    tflops_kind: string | null;
-    seconds_per_iteration?: number | null;
-    tokens_per_sec?: number | null;
-  };
-}
+import { DEFAULT_GPUS_PER_NODE, type PublishedRun } from './record-schema.ts';
 
 /**
  * Whether the record's TFLOP/s count the recompute forward pass (hardware FLOPs): SC'21's eq. 3
@@ -79,9 +24,6 @@ export interface PublishedRun {
 export function countsRecompute(run: PublishedRun): boolean {
   return /eq\. 3|hardware|includes recompute|\bHFU\b/i.test(run.measured.tflops_kind ?? '');
 }
-
-/** DGX A100 / DGX H100 nodes, where a record leaves the field empty (the Megatron README does). */
-const DEFAULT_GPUS_PER_NODE = 8;
 
 /**
  * The published configuration as a meshplan request. What a record leaves unsaid follows Megatron-LM

@@ -144,15 +144,29 @@ export function precisionOf(text: string | null | undefined, gpu: string | GpuSp
 
 /**
  * A record's activation as meshplan names it. gpt-oss's "swiglu (clamped, quick-gelu gated
- * variant)" is priced as SwiGLU (same GEMMs, one elementwise op apart).
+ * variant)" is priced as SwiGLU (same GEMMs, one elementwise op apart), a gated GELU as GeGLU, and a
+ * plain ReLU MLP (OPT) as the GELU one: the same two GEMMs and one elementwise op between them.
  */
 export function activationOf(id: string, text: string): 'gelu' | 'swiglu' | 'geglu' | 'squared-relu' {
   const t = text.toLowerCase();
-  if (t.includes('swiglu') || t.includes('silu')) return 'swiglu';
-  if (t.includes('geglu')) return 'geglu';
-  if (t.includes('squared')) return 'squared-relu';
-  if (t.includes('gelu')) return 'gelu';
+  if (t.includes('swiglu') || t.includes('silu') || t.includes('swish')) return 'swiglu';
+  if (t.includes('geglu') || /gated[- ]gelu/.test(t)) return 'geglu';
+  if (t.includes('squared') || /relu\s*(²|\^\s*2|2)/.test(t)) return 'squared-relu';
+  if (t.includes('gelu') || /\brelu\b/.test(t)) return 'gelu';
   throw new RecordError(id, 'model.activation', `no mapping for "${text}"`);
+}
+
+/**
+ * The activation a record states, else the one its MLP's width implies: GPT's ungated MLP is 4 ×
+ * hidden wide; gated MLPs (Llama, Mistral, Qwen, DeepSeek) are narrower (8/3 to 3.5 ×) and the modern
+ * records' usual kind, so a record stating neither is read as SwiGLU.
+ */
+export function statedOrImpliedActivation(
+  id: string,
+  model: { readonly activation: string | null; readonly hidden: number; readonly ffn_hidden: number | null },
+): 'gelu' | 'swiglu' | 'geglu' | 'squared-relu' {
+  if (model.activation !== null && model.activation.trim() !== '') return activationOf(id, model.activation);
+  return model.ffn_hidden === 4 * model.hidden ? 'gelu' : 'swiglu';
 }
 
 /**

@@ -17,15 +17,9 @@ import { type CalibrationRun, gpuName } from '../src/planner/calibration/fit.ts'
 import { estimate } from '../src/planner/estimate.ts';
 import { InvalidInputError } from '../src/schema/errors.ts';
 import type { GpuGeneration, GpuSpec, PlanRequestInput } from '../src/schema/index.ts';
-import {
-  countsRecompute,
-  type PublishedRun,
-  publishedRequest,
-  type ReferenceModelShape,
-} from './published-runs.ts';
+import { countsRecompute, publishedRequest } from './published-runs.ts';
 import { deepseekArchitectureOf } from './record-architecture.ts';
 import {
-  activationOf,
   asyncTensorParallelOf,
   capacityFactorOf,
   catalogGpu,
@@ -46,11 +40,13 @@ import {
   recomputeStated,
   slidingWindowOf,
   stageSplitOf,
+  statedOrImpliedActivation,
   tpCommOverlapOf,
   withStatedMemoryBandwidth,
   zero3CollectivesOfYear,
   zeroStageOf,
 } from './record-facts.ts';
+import { type ModernRecord, type PublishedRun, readRecord, recordLabel } from './record-schema.ts';
 
 /** Where the public reference runs were published: the units leave-one-source-out holds out. */
 export const SOURCE_FAMILIES = [
@@ -96,62 +92,6 @@ export interface ReferenceRun extends CalibrationRun {
   readonly peakMemoryGiB: number | null;
   /** The year its source was published (record-facts.ts publicationYear), null where none says. */
   readonly year: number | null;
-}
-
-/** The fields of a published-runs-modern.json record meshplan reads. */
-export interface ModernRecord {
-  readonly id: string;
-  readonly group?: string | null;
-  readonly source?: {
-    readonly primary?: string | null;
-    readonly title?: string | null;
-    readonly url?: string | null;
-    readonly date?: string | null;
-  };
-  readonly model: ReferenceModelShape & {
-    activation: string;
-    head_dim?: number;
-    arch_notes?: string | null;
-    moe: {
-      experts: number;
-      top_k: number;
-      ffn_per_expert: number;
-      shared_experts: number;
-      notes?: string | null;
-    } | null;
-  };
-  readonly cluster: {
-    gpu_type: string;
-    gpu_memory_gb?: number | null;
-    num_gpus: number;
-    gpus_per_node: number;
-    inter_node_link?: string | null;
-    inter_node_bw?: string | null;
-    notes?: string | null;
-  };
-  readonly training: {
-    global_batch_size_sequences: number;
-    micro_batch_size: number | null;
-    precision_class: string;
-    zero_stage?: number | null;
-    recompute?: string | null;
-    notes?: string | null;
-  };
-  readonly parallelism: {
-    tp: number;
-    pp: number;
-    dp: number;
-    cp: number | null;
-    ep: number | null;
-    etp: number | null;
-    virtual_pp: number | null;
-    sp?: boolean | null;
-    distributed_optimizer?: boolean | null;
-    fsdp?: boolean | null;
-    notes?: string | null;
-  };
-  readonly measured: Measured & { readonly given?: readonly string[]; readonly notes?: string | null };
-  readonly derived?: { seconds_per_iteration?: number };
 }
 
 const REFERENCE = '../../shared/reference/';
@@ -290,7 +230,7 @@ function trainedVocab(vocab: number, tp: number, family: string): number {
 function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
   const m = r.model;
   const p = r.parallelism;
-  const activation = activationOf(r.id, m.activation);
+  const activation = statedOrImpliedActivation(r.id, m);
   const window = slidingWindowOf(m.arch_notes ?? '');
   const deepseek = deepseekArchitectureOf(JSON.stringify(m));
   return {
@@ -561,8 +501,8 @@ async function modernRun(r: ModernRecord): Promise<ReferenceRun> {
     pinned === undefined && !recomputeStated(r.training.recompute)
       ? await leastRecomputeThatFits(stated)
       : stated;
-  const derivedSec = r.derived?.seconds_per_iteration;
-  const derived = derivedSec === undefined ? null : { sec: derivedSec, from: r.measured.given ?? [] };
+  const derivedSec = r.derived?.seconds_per_iteration ?? null;
+  const derived = derivedSec === null ? null : { sec: derivedSec, from: r.measured.given ?? [] };
   const step = await measuredStep(r.id, request, r.measured, derived, false);
   return {
     id: r.id,
@@ -609,12 +549,12 @@ export async function readRunsFile(
   if (!Array.isArray(records)) throw new RecordError(path, '(file)', 'expected a JSON array of run records');
   const runs: ReferenceRun[] = [];
   const refused: RefusedRecord[] = [];
-  for (const record of records as (PublishedRun | ModernRecord)[]) {
-    const modern = 'precision_class' in record.training;
+  for (const [index, raw] of (records as unknown[]).entries()) {
     try {
-      runs.push(await (modern ? modernRun(record as ModernRecord) : classicRun(record as PublishedRun)));
+      const read = readRecord(raw, index);
+      runs.push(await (read.format === 'modern' ? modernRun(read.record) : classicRun(read.record)));
     } catch (error) {
-      refused.push({ id: record.id, reason: refusalOf(error) });
+      refused.push({ id: recordLabel(raw, index), reason: refusalOf(error) });
     }
   }
   return { runs, refused };

@@ -28,13 +28,8 @@ import {
   zero3CollectivesOfYear,
   zeroStageOf,
 } from '../../bench/record-facts.ts';
-import {
-  derivedFacts,
-  loadReferenceRuns,
-  loadRunsFile,
-  type ModernRecord,
-  PINNED_FACTS,
-} from '../../bench/reference-runs.ts';
+import type { ModernRecord } from '../../bench/record-schema.ts';
+import { derivedFacts, loadReferenceRuns, loadRunsFile, PINNED_FACTS } from '../../bench/reference-runs.ts';
 import { findGpu } from '../../src/cluster/catalog.ts';
 import { estimate } from '../../src/planner/estimate.ts';
 
@@ -358,8 +353,8 @@ describe('a file of records nobody pinned facts for', () => {
       ),
     ).toMatchObject({ mla: { qLoraRank: null }, sharedFfnHidden: 2816 });
     // No public record describes one: each reads as the model it was.
-    for (const record of [...modern, ...classic])
-      expect(deepseekArchitectureOf(JSON.stringify((record as { model: object }).model))).toEqual({});
+    for (const record of [...modern, ...classic] as unknown as { model: object }[])
+      expect(deepseekArchitectureOf(JSON.stringify(record.model))).toEqual({});
     // A record of DeepSeek-V3 is priced as meshplan's own DeepSeek-V3 example describes it.
     const example = JSON.parse(
       readFileSync(new URL('../../examples/deepseek-v3-2048xh800.request.json', import.meta.url), 'utf8'),
