@@ -6,16 +6,18 @@ import {
   interNodeGBpsOf,
   megatronOfYear,
   networkText,
+  nodesOf,
   precisionOf,
   publicationYear,
   recomputeOf,
+  refuseUnpricedPrecision,
   stageSplitOf,
   tpCommOverlapOf,
   withStatedMemoryBandwidth,
   zero3CollectivesOfYear,
   zeroStageOf,
 } from './record-facts.ts';
-import { DEFAULT_GPUS_PER_NODE, type PublishedRun } from './record-schema.ts';
+import type { PublishedRun } from './record-schema.ts';
 
 /**
  * Whether the record's TFLOP/s count the recompute forward pass (hardware FLOPs): SC'21's eq. 3
@@ -40,12 +42,13 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
   const t = run.training;
   const year = publicationYear(run.source);
   const era = megatronOfYear(year);
-  const gpusPerNode = run.cluster.gpus_per_node ?? DEFAULT_GPUS_PER_NODE;
+  refuseUnpricedPrecision(run.id, 'training.precision', t.precision);
   const zero = zeroStageOf(run.id, t.zero_stage, era.distributedOptimizer ? 1 : 0);
   const gpu = withStatedMemoryBandwidth(
     catalogGpu(run.id, run.cluster.gpu_type, run.cluster.gpu_memory_gb ?? null),
     `${run.cluster.gpu_type} ${run.cluster.notes ?? ''}`,
   );
+  const nodes = nodesOf(gpu, run.cluster.num_gpus, run.cluster.gpus_per_node);
   return {
     model: {
       kind: 'transformer',
@@ -62,9 +65,8 @@ export function publishedRequest(run: PublishedRun): PlanRequestInput {
     },
     cluster: {
       gpu,
-      nodes: run.cluster.num_gpus / gpusPerNode,
-      gpusPerNode,
-      interNodeGBps: interNodeGBpsOf(gpu, networkText(run.cluster), gpusPerNode),
+      ...nodes,
+      interNodeGBps: interNodeGBpsOf(gpu, networkText(run.cluster), nodes.gpusPerNode),
     },
     training: {
       globalBatch: t.global_batch_size_sequences,

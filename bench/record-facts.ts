@@ -39,20 +39,72 @@ export function h100With96GiB(): GpuSpec {
 
 /**
  * The catalog GPU a record's `gpu_type` (and `gpu_memory_gb`, where the type leaves the size out)
- * names. Order matters: "GB200" before "B200", "H200"/"H800" before "H100".
+ * names. Order matters: "GB300"/"GB200" before "B300"/"B200", "H200"/"H800" before "H100". An H100 on
+ * a PCIe card (PCIe, NVL) is refused: it has fewer SMs and lower peaks than the SXM part and its node
+ * no NVSwitch, and the catalog has neither.
  */
 export function catalogGpu(id: string, gpuType: string, memoryGb: number | null): string | GpuSpec {
   const t = gpuType.toUpperCase();
   const memory = memoryGb ?? Number(/(\d+)\s*GB/.exec(t)?.[1] ?? Number.NaN);
+  if (t.includes('GB300')) return 'GB300-288GB';
+  if (t.includes('B300')) return 'B300-288GB';
   if (t.includes('GB200')) return 'GB200-186GB';
   if (t.includes('B200')) return 'B200-180GB';
   if (t.includes('H200')) return 'H200-141GB';
   if (t.includes('H800')) return 'H800-80GB';
+  if (t.includes('H100') && /PCIE|\bNVL\b/.test(t))
+    throw new RecordError(
+      id,
+      'cluster.gpu_type',
+      `"${gpuType}" is a PCIe H100, which the catalog does not hold`,
+    );
   if (t.includes('H100')) return memory === 96 ? h100With96GiB() : 'H100-80GB';
   if (t.includes('A100')) return memory === 40 ? 'A100-40GB' : 'A100-80GB';
   if (t.includes('V100')) return memory === 16 ? 'V100-16GB' : 'V100-32GB';
   if (t.includes('MI300X')) return 'MI300X-192GB';
   throw new RecordError(id, 'cluster.gpu_type', `no catalog GPU matches "${gpuType}"`);
+}
+
+/**
+ * GPUs in one NVLink domain of the rack-scale parts: a GB200 or GB300 NVL72 rack links its 72 GPUs
+ * through NVLink switches (its product pages), so meshplan's node, the NVLink domain, is the rack.
+ */
+/** DGX A100 / DGX H100 nodes, where a record leaves the field empty (the Megatron README does). */
+export const DEFAULT_GPUS_PER_NODE = 8;
+
+const RACK_NVLINK_DOMAIN: Readonly<Record<string, number>> = { 'GB200-186GB': 72, 'GB300-288GB': 72 };
+
+/**
+ * The nodes a record's GPUs sit in, as meshplan prices them (a node is one NVLink domain): for a
+ * rack-scale part the job spread evenly over the fewest racks that hold it — a record's "GPUs per
+ * node" there is a compute tray's 4, or the rack's 72 where the job used fewer — else the record's
+ * node size (8 where it states none).
+ */
+export function nodesOf(
+  gpu: string | GpuSpec,
+  gpus: number,
+  statedPerNode: number | null,
+): { nodes: number; gpusPerNode: number } {
+  const domain = typeof gpu === 'string' ? RACK_NVLINK_DOMAIN[gpu] : undefined;
+  if (domain !== undefined) {
+    const racks = Math.ceil(gpus / domain);
+    if (gpus % racks === 0) return { nodes: racks, gpusPerNode: gpus / racks };
+  }
+  const perNode = statedPerNode ?? DEFAULT_GPUS_PER_NODE;
+  return { nodes: gpus / perNode, gpusPerNode: perNode };
+}
+
+/**
+ * FP4 GEMMs (NVFP4, MXFP4) are not priced: a record that trained in them is refused rather than
+ * priced in the GPU's 16-bit format.
+ */
+export function refuseUnpricedPrecision(id: string, field: string, text: string | null | undefined): void {
+  if (/fp4/i.test(text ?? ''))
+    throw new RecordError(
+      id,
+      field,
+      `"${text}": meshplan prices no FP4 GEMMs (its precisions: bf16, fp16, fp8)`,
+    );
 }
 
 /** The spec a record's GPU names: the catalog's for an id, the description itself otherwise. */

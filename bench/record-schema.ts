@@ -11,9 +11,6 @@
 import { z } from 'zod';
 import { RecordError } from './record-facts.ts';
 
-/** DGX A100 / DGX H100 nodes, where a record leaves the field empty (the Megatron README does). */
-export const DEFAULT_GPUS_PER_NODE = 8;
-
 const count = z.number().int().positive();
 const rate = z.number().positive();
 /** Prose or a label a record may give, leave out, or set to null. */
@@ -70,7 +67,7 @@ const ClassicRecordSchema = z.looseObject({
   model: z.looseObject({ ...ModelShape, activation: text }),
   cluster: z.looseObject({
     ...Cluster,
-    // DGX nodes where the record leaves it empty (DEFAULT_GPUS_PER_NODE, in publishedRequest).
+    // Left out: eight GPUs a node, or a rack's NVLink domain (record-facts.ts nodesOf).
     gpus_per_node: orNull(count),
   }),
   training: z.looseObject({
@@ -114,8 +111,8 @@ const ModernRecordSchema = z.looseObject({
   }),
   cluster: z.looseObject({
     ...Cluster,
-    // Eight-GPU nodes where the record leaves it empty, as for the classic records.
-    gpus_per_node: count.nullish().transform((n) => n ?? DEFAULT_GPUS_PER_NODE),
+    // Left out: eight GPUs a node, or a rack's NVLink domain (record-facts.ts nodesOf).
+    gpus_per_node: orNull(count),
   }),
   training: z.looseObject({
     global_batch_size_sequences: count,

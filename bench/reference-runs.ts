@@ -32,12 +32,14 @@ import {
   localBatchOf,
   megatronOfYear,
   networkText,
+  nodesOf,
   peakMemoryOf,
   precisionOf,
   publicationYear,
   RecordError,
   recomputeOf,
   recomputeStated,
+  refuseUnpricedPrecision,
   slidingWindowOf,
   stageSplitOf,
   statedOrImpliedActivation,
@@ -233,6 +235,8 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
   const activation = statedOrImpliedActivation(r.id, m);
   const window = slidingWindowOf(m.arch_notes ?? '');
   const deepseek = deepseekArchitectureOf(JSON.stringify(m));
+  refuseUnpricedPrecision(r.id, 'training.precision_class', r.training.precision_class);
+  const nodes = nodesOf(facts.gpu, r.cluster.num_gpus, r.cluster.gpus_per_node);
   return {
     model: {
       kind: 'transformer',
@@ -271,9 +275,8 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
     },
     cluster: {
       gpu: withStatedMemoryBandwidth(facts.gpu, `${r.cluster.gpu_type} ${r.cluster.notes ?? ''}`),
-      nodes: r.cluster.num_gpus / r.cluster.gpus_per_node,
-      gpusPerNode: r.cluster.gpus_per_node,
-      interNodeGBps: interNodeGBpsOf(facts.gpu, networkText(r.cluster), r.cluster.gpus_per_node),
+      ...nodes,
+      interNodeGBps: interNodeGBpsOf(facts.gpu, networkText(r.cluster), nodes.gpusPerNode),
     },
     training: {
       globalBatch: r.training.global_batch_size_sequences,
@@ -422,7 +425,7 @@ export function derivedFacts(r: ModernRecord): RunFacts {
     ...(flexDispatcherNamed(prose) ? { dispatcher: 'flex' as const } : {}),
   };
   if (family === 'torchtitan') {
-    const blackwell = typeof gpu === 'string' && /B200/.test(gpu);
+    const blackwell = typeof gpu === 'string' && generationOf(gpu) === 'blackwell';
     // Without pipelining torchtitan runs each rank's local batch as one microbatch.
     const localBatch = t.micro_batch_size === null && p.pp === 1 ? localBatchOf(prose) : null;
     return {

@@ -15,12 +15,14 @@ import {
   gradReduceOverlapped,
   interNodeGBpsOf,
   localBatchOf,
+  nodesOf,
   peakMemoryOf,
   precisionOf,
   publicationYear,
   RecordError,
   recomputeOf,
   recomputeStated,
+  refuseUnpricedPrecision,
   statedInterNodeGBps,
   torchtitanStageSplit,
   tpCommOverlapOf,
@@ -57,10 +59,27 @@ describe('facts read from a record’s own fields', () => {
       ['NVIDIA H800', 80, 'H800-80GB'],
       ['NVIDIA B200 (DGX-B200)', null, 'B200-180GB'],
       ['NVIDIA GB200 NVL72', null, 'GB200-186GB'],
+      ['DGX-GB300', null, 'GB300-288GB'],
+      ['NVIDIA B300 (DGX-B300)', null, 'B300-288GB'],
     ];
     for (const [type, memory, name] of cases) expect(gpuName(catalogGpu('r', type, memory)), type).toBe(name);
     expect(() => catalogGpu('r', 'Google TPU v4', null)).toThrow(RecordError);
     expect(() => catalogGpu('r', 'Google TPU v4', null)).toThrow(/r: cluster\.gpu_type: no catalog GPU/);
+    // A rack-scale part's node is its NVLink domain: a job spread evenly over the fewest NVL72 racks,
+    // whatever a record calls a node (a compute tray's 4); other GPUs sit in the nodes it states, else 8.
+    expect(nodesOf('GB200-186GB', 64, 4)).toEqual({ nodes: 1, gpusPerNode: 64 });
+    expect(nodesOf('GB300-288GB', 256, 72)).toEqual({ nodes: 4, gpusPerNode: 64 });
+    expect(nodesOf('GB300-288GB', 144, null)).toEqual({ nodes: 2, gpusPerNode: 72 });
+    expect(nodesOf('H100-80GB', 64, null)).toEqual({ nodes: 8, gpusPerNode: 8 });
+    expect(nodesOf('B300-288GB', 64, 8)).toEqual({ nodes: 8, gpusPerNode: 8 });
+    // FP4 GEMMs are not priced: such a record is refused, not priced in bf16.
+    expect(() => refuseUnpricedPrecision('r', 'training.precision_class', 'NVFP4')).toThrow(
+      /r: training\.precision_class: "NVFP4": meshplan prices no FP4/,
+    );
+    expect(() => refuseUnpricedPrecision('r', 'training.precision_class', 'MXFP8')).not.toThrow();
+    // A PCIe H100 (756 TFLOP/s dense, no NVSwitch) is not the SXM part it names.
+    for (const type of ['NVIDIA H100 PCIe', 'NVIDIA H100 NVL 94GB'])
+      expect(() => catalogGpu('r', type, null), type).toThrow(/cluster\.gpu_type: .*PCIe H100/);
   });
 
   it('prices a GPU at the HBM bandwidth its record states, and at the catalog’s where it states none', async () => {

@@ -32,6 +32,8 @@ describe('the GPU catalog', () => {
       'H800-80GB',
       'B200-180GB',
       'GB200-186GB',
+      'B300-288GB',
+      'GB300-288GB',
       'MI300X-192GB',
     ]);
     for (const [id, entry] of entries) {
@@ -75,6 +77,17 @@ describe('the GPU catalog', () => {
     // Same page, GB200 NVL72 column: 5 PF FP16/BF16 with sparsity, 186 GB at 8 TB/s.
     expect(spec('GB200-186GB').peakTflops.bf16).toBe(5000 / 2);
     expect(spec('GB200-186GB').memoryBytes).toBe(186 * GiB);
+    // Blackwell Ultra: HGX B300's tensor figures are HGX B200's (FP8 72 PF over 8 GPUs, with sparsity),
+    // GB300 NVL72's are GB200 NVL72's (FP16/BF16 360 PF over 72, with sparsity; 576 TB/s of HBM over 72);
+    // 288 GB a GPU; ConnectX-8 at 800 Gb/s a GPU.
+    expect(spec('B300-288GB').peakTflops.fp8).toBe(72_000 / 8 / 2);
+    expect(spec('GB300-288GB').peakTflops.bf16).toBe(360_000 / 72 / 2);
+    expect(spec('GB300-288GB').hbmGBps).toBe(576_000 / 72);
+    for (const id of ['B300-288GB', 'GB300-288GB']) {
+      expect(spec(id).memoryBytes, id).toBe(288e9);
+      expect(spec(id).smCount, id).toBe(160);
+      expect(GPU_CATALOG[id]?.defaultInterNodeGBps, id).toBe(800 / 8);
+    }
     // AMD MI300X footnote MI300-17: 2,614.9 TFLOP/s FP8 dense; 192 GB HBM3 at 5.3 TB/s.
     expect(spec('MI300X-192GB').peakTflops.fp8).toBe(2614.9);
     expect(spec('MI300X-192GB').memoryBytes).toBe(192 * GiB);
@@ -95,6 +108,8 @@ describe('the GPU catalog', () => {
       'H800-80GB': 400, // DeepSeek, arXiv 2505.09343
       'B200-180GB': 14_400 / 8, // DGX B200 user guide: 14.4 TB/s over 8 GPUs
       'GB200-186GB': 1800, // GB200 NVL72 page: 1.8 TB/s per GPU (130 TB/s over 72, rounded)
+      'B300-288GB': 14_400 / 8, // HGX B300: 14.4 TB/s over 8 GPUs, as HGX B200
+      'GB300-288GB': 1800, // GB300 NVL72 page: 130 TB/s over 72, as GB200 NVL72
       'MI300X-192GB': 7 * 128, // AMD: 128 GB/s per Infinity Fabric link, 7 peers
     };
     expect(Object.keys(aggregateGBps)).toEqual(GPU_IDS);

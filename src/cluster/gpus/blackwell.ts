@@ -108,4 +108,48 @@ export const BLACKWELL_GPUS = {
       'NVIDIA GB200 NVL72 product page (GB200 NVL72 column); DGX GB200 user guide; DGX SuperPOD GB200 ' +
       'reference architecture; CUTLASS example 70; NVIDIA GTC25 S72583 (nccl-tests)',
   },
+  /*
+   * Blackwell Ultra. NVIDIA's HGX platform page (https://www.nvidia.com/en-us/data-center/hgx/) gives
+   * HGX B300 the same 8-GPU tensor figures as HGX B200 — FP8 72 PF, FP16/BF16 36 PF, TF32 18 PF, all
+   * with 2:4 sparsity — and 288 GB of HBM3e per GPU; its gains are FP4 and the attention's
+   * exponentials, which meshplan does not price. So: B200's dense peaks and HBM bandwidth, 288 GB.
+   * 160 SMs (NVIDIA Technical Blog, "Inside NVIDIA Blackwell Ultra: The Chip Powering the AI Factory
+   * Era", 2025: two dies, 160 SMs, 640 fifth-generation tensor cores). DGX B300 pairs each GPU with a
+   * ConnectX-8 SuperNIC at 800 Gb/s = 100 GB/s (DGX B300 datasheet). No all-reduce is published.
+   */
+  'B300-288GB': {
+    spec: {
+      name: 'B300-288GB',
+      memoryBytes: 288e9,
+      peakTflops: { fp32: 75, tf32: 1100, bf16: 2250, fp16: 2250, fp8: 4500 },
+      hbmGBps: 7700,
+      ...blackwell,
+      smCount: 160,
+    },
+    defaultInterNodeGBps: 100,
+    source:
+      'NVIDIA HGX platform page (HGX B300 column); NVIDIA Technical Blog "Inside NVIDIA Blackwell Ultra" ' +
+      '(SM count); DGX B300 datasheet (ConnectX-8 800 Gb/s per GPU); CUTLASS example 70',
+  },
+  /*
+   * One GPU of a GB300 NVL72 rack (https://www.nvidia.com/en-us/data-center/gb300-nvl72/): the rack's
+   * FP8 720 PF, FP16/BF16 360 PF and TF32 180 PF (with sparsity) are GB200 NVL72's, so per GPU the
+   * dense peaks are GB200's; 288 GB of HBM3e per GPU at the rack's 576 TB/s over 72 = 8 TB/s; NVLink 5
+   * at 130 TB/s over 72 GPUs, one domain (`gpusPerNode: 72`, as for GB200); 72 ConnectX-8 SuperNICs at
+   * 800 Gb/s = 100 GB/s per GPU. The Blackwell Ultra die's 160 SMs, as B300's.
+   */
+  'GB300-288GB': {
+    spec: {
+      name: 'GB300-288GB',
+      memoryBytes: 288e9,
+      peakTflops: { fp32: 80, tf32: 1250, bf16: 2500, fp16: 2500, fp8: 5000 },
+      hbmGBps: 8000,
+      ...blackwell,
+      smCount: 160,
+    },
+    defaultInterNodeGBps: 100,
+    source:
+      'NVIDIA GB300 NVL72 product page (rack figures over 72 GPUs); NVIDIA Technical Blog "Inside NVIDIA ' +
+      'Blackwell Ultra" (SM count); CUTLASS example 70',
+  },
 } satisfies Record<string, CatalogGpu>;
