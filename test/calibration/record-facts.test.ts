@@ -531,6 +531,12 @@ describe('a file of records nobody pinned facts for', () => {
     // Each file's records are its own, none lost: as many rows as records.
     const records = files.reduce((n, f) => n + (JSON.parse(readFileSync(f, 'utf8')) as unknown[]).length, 0);
     expect(checked.rows).toHaveLength(records);
+    // Over the GPU's whole memory is a stronger miss than over the planner's headroom: it implies it,
+    // and the summary lists exactly those rows.
+    for (const row of checked.rows) if (row.overGpuMemory) expect(row.fits, row.run).toBe(false);
+    expect(checked.summary.predictedOverGpuMemory).toEqual(
+      checked.rows.filter((r) => r.overGpuMemory).map((r) => r.run),
+    );
   });
 
   it('summarises dense and mixture-of-experts runs apart, and the two eras the targets are set for', {
