@@ -200,6 +200,13 @@ export function readRecord(raw: unknown, index: number): ReadRecord {
     return { format: 'modern', record: { ...record, parallelism: { ...record.parallelism, dp } } };
   }
   const record = parsedOrRefused(id, ClassicRecordSchema.safeParse(raw));
+  // The classic format has no expert or context degrees: an MoE model in it would be priced dense.
+  if (record.model.moe !== undefined && record.model.moe !== null)
+    throw new RecordError(
+      id,
+      'model.moe',
+      'a mixture-of-experts model in the classic format, which has no expert-parallel degree: give it in the modern format (training.precision_class, parallelism.ep)',
+    );
   const dp = dataParallel(id, record.cluster.num_gpus, record.parallelism);
   return { format: 'classic', record: { ...record, parallelism: { ...record.parallelism, dp } } };
 }

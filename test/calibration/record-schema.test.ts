@@ -98,6 +98,15 @@ describe('published-run records', () => {
     ]);
   });
 
+  it('refuse a mixture-of-experts model in the classic format, which has no expert degree to price it by', () => {
+    const moe = structuredClone(classic[0]!);
+    (moe.model as Json).moe = { experts: 8, top_k: 2, ffn_per_expert: 14336, shared_experts: 0 };
+    expect(() => readRecord(moe, 0)).toThrow(/model\.moe: a mixture-of-experts model in the classic format/);
+    // Stated as null it is a dense model, as before.
+    (moe.model as Json).moe = null;
+    expect(readRecord(moe, 0).format).toBe('classic');
+  });
+
   it('take the activation stated, else the one the MLP width implies', () => {
     expect(activationOf('r', 'ReLU')).toBe('gelu');
     expect(activationOf('r', 'gated-GeLU')).toBe('geglu');
