@@ -226,6 +226,9 @@ export class LayerSolver {
       return { strategies: graph.ops.map((op) => megatronStrategy(op, sp, folded)), status: 'optimal' };
     }
     const { model, problem: unbudgeted } = this.intraOp(layer, mesh, outer);
+    // An op with no valid strategy on this mesh (an axis no dimension of it divides, e.g. 9 of a
+    // 72-GPU NVL72 rack against 64 heads) leaves the layer without a layout here, as a failed solve does.
+    if (model.groups.some((group) => group.strategies.length === 0)) return null;
     let budget: number | null = null;
     if (choice !== 'fast') {
       const least = model.groups.reduce((s, g) => s + Math.min(...g.strategies.map((x) => x.memoryBytes)), 0);

@@ -29,21 +29,36 @@ export async function shardGraph(options: ShardOptions): Promise<IntraOpPlan> {
     allowReplicatedMatmul: options.allowReplicatedMatmul,
   });
   const problem = toIlpProblem(model, options.memoryBudgetBytes, options.timeLimitSec ?? 30);
+  const meshLabel = `${mesh.shape[0]}×${mesh.shape[1]}`;
+  const stranded = model.groups
+    .filter((g) => g.strategies.length === 0)
+    .map((g) => graph.ops[g.leader]!.name);
+  // An op no strategy fits on this mesh (an axis none of its dimensions divides) is an answer, not a solve.
+  if (stranded.length > 0)
+    return {
+      graph: graph.name,
+      mesh: meshOut(mesh),
+      memoryBudgetBytes: options.memoryBudgetBytes,
+      solver: {
+        status: 'infeasible',
+        backend: 'none',
+        wallSec: 0,
+        ilpNodes: problem.nodes.length,
+        ilpEdges: problem.edges.length,
+        strategies: problem.nodes.reduce((n, node) => n + node.cost.length, 0),
+      },
+      status: 'infeasible',
+      reason: `${stranded.slice(0, 5).join(', ')}${stranded.length > 5 ? ` and ${stranded.length - 5} more` : ''} ${stranded.length === 1 ? 'has' : 'have'} no valid sharding on the ${meshLabel} mesh: every mesh axis larger than 1 must split a dimension it divides (or the op must be replicable)`,
+      ops: [],
+      totals: null,
+    };
   const solution = await solveIlpIsolated(problem, {
     backend: options.backend ?? 'auto',
     ...(options.signal ? { signal: options.signal } : {}),
   });
   const base = {
     graph: graph.name,
-    mesh: {
-      shape: [mesh.shape[0], mesh.shape[1]] as [number, number],
-      axes: mesh.axes.map((a) => ({
-        size: a.size,
-        spansNodes: a.spansNodes,
-        bandwidthGBps: 1 / a.betaSecPerByte / 1e9,
-        latencyUs: a.alphaSec * 1e6,
-      })),
-    },
+    mesh: meshOut(mesh),
     memoryBudgetBytes: options.memoryBudgetBytes,
     solver: {
       status: solution.status,
@@ -64,6 +79,19 @@ export async function shardGraph(options: ShardOptions): Promise<IntraOpPlan> {
     };
   }
   return { ...base, status: solution.status, ...describeChoice(model, options, solution.choice) };
+}
+
+/** The mesh as a plan reports it: its shape and each axis's link. */
+function meshOut(mesh: LogicalMesh): IntraOpPlan['mesh'] {
+  return {
+    shape: [mesh.shape[0], mesh.shape[1]],
+    axes: mesh.axes.map((a) => ({
+      size: a.size,
+      spansNodes: a.spansNodes,
+      bandwidthGBps: 1 / a.betaSecPerByte / 1e9,
+      latencyUs: a.alphaSec * 1e6,
+    })),
+  };
 }
 
 function noPlanReason(model: IntraOpModel, solution: IlpSolution, budgetBytes: number | null): string {

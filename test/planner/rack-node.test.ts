@@ -1,0 +1,61 @@
+/**
+ * A node that is a whole NVL72 rack: 72 GPUs in one NVLink domain. Its sub-meshes have axes of 3, 9
+ * or 72 that no dimension of a small model divides, so an op can have no strategy on some of them;
+ * the search must pass over such meshes, as over a failed solve, not fail the plan.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseCluster } from '../../src/cluster/index.ts';
+import { logicalMesh } from '../../src/cluster/mesh.ts';
+import { parseGraph } from '../../src/graph/index.ts';
+import { plan } from '../../src/planner/plan.ts';
+import { shardGraph } from '../../src/planner/shard.ts';
+import type { PlanRequestInput } from '../../src/schema/index.ts';
+
+const request: PlanRequestInput = {
+  model: {
+    kind: 'transformer',
+    name: 'small',
+    layers: 4,
+    hidden: 1024,
+    heads: 16,
+    kvHeads: 8,
+    ffnHidden: 2816,
+    vocab: 32000,
+    seqLen: 1024,
+    activation: 'swiglu',
+  },
+  cluster: { gpu: 'GB200-186GB', nodes: 1, gpusPerNode: 72 },
+  training: { globalBatch: 144, precision: 'bf16', optimizer: 'adam' },
+  options: { timeLimitSec: 60 },
+};
+
+describe('a 72-GPU NVLink domain', () => {
+  it('plans over all 72 GPUs, for any framework and for Megatron-LM', { timeout: 120_000 }, async () => {
+    for (const target of ['any', 'megatron'] as const) {
+      const answer = await plan({ ...request, options: { ...request.options, target } });
+      expect(answer.status, target).toBe('optimal');
+      const s = answer.summary!;
+      expect(s.gpus, target).toBe(72);
+      expect(s.dp * s.tp * s.pp * s.cp, target).toBe(72);
+    }
+  });
+});
+
+describe('one graph on a mesh none of its dimensions divides', () => {
+  it('is an infeasible answer naming the ops without a sharding, not a failed solve', async () => {
+    const example = (name: string) =>
+      JSON.parse(readFileSync(new URL(`../../examples/${name}`, import.meta.url), 'utf8')) as unknown;
+    const graph = parseGraph(example('gpt-block.graph.json'));
+    const cluster = parseCluster(example('dgx-a100.cluster.json'));
+    const onMesh = (shape: [number, number]) =>
+      shardGraph({ graph, cluster, mesh: logicalMesh(cluster, shape), memoryBudgetBytes: null });
+    const answer = await onMesh([1, 7]);
+    expect(answer.status).toBe('infeasible');
+    expect(answer.reason).toMatch(/^q_proj, .* no valid sharding on the 1×7 mesh/);
+    expect(answer.ops).toEqual([]);
+    // The same graph on a mesh that divides it is solved as before.
+    const solved = await onMesh([1, 8]);
+    expect(solved.status).toBe('optimal');
+  });
+});
