@@ -122,6 +122,8 @@ export function microBatchSizes(request: PlanRequest, dp: number): number[] {
 export function logicalShapes(m: number, pinnedTp: number | undefined): [number, number][] {
   const shapes: [number, number][] = [];
   for (const a0 of powersOfTwoUpTo(m)) {
+    // A node of 5, 6 or 7 GPUs splits only by the powers of two that divide it.
+    if (m % a0 !== 0) continue;
     const a1 = m / a0;
     if (pinnedTp !== undefined ? a1 === pinnedTp : a0 <= a1) shapes.push([a0, a1]);
   }

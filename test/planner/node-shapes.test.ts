@@ -1,13 +1,15 @@
 /**
  * A node that is a whole NVL72 rack: 72 GPUs in one NVLink domain. Its sub-meshes have axes of 3, 9
  * or 72 that no dimension of a small model divides, so an op can have no strategy on some of them;
- * the search must pass over such meshes, as over a failed solve, not fail the plan.
+ * the search must pass over such meshes, as over a failed solve, not fail the plan. A node of 5, 6 or
+ * 7 GPUs splits into logical meshes only by the powers of two that divide it.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCluster } from '../../src/cluster/index.ts';
 import { logicalMesh } from '../../src/cluster/mesh.ts';
 import { parseGraph } from '../../src/graph/index.ts';
+import { logicalShapes } from '../../src/planner/config-space.ts';
 import { plan } from '../../src/planner/plan.ts';
 import { shardGraph } from '../../src/planner/shard.ts';
 import type { PlanRequestInput } from '../../src/schema/index.ts';
@@ -38,6 +40,34 @@ describe('a 72-GPU NVLink domain', () => {
       const s = answer.summary!;
       expect(s.gpus, target).toBe(72);
       expect(s.dp * s.tp * s.pp * s.cp, target).toBe(72);
+    }
+  });
+});
+
+describe('nodes whose GPU count is not a power of two', () => {
+  it('split into logical meshes of whole axes only', () => {
+    expect(logicalShapes(5, undefined)).toEqual([[1, 5]]);
+    expect(logicalShapes(6, undefined)).toEqual([
+      [1, 6],
+      [2, 3],
+    ]);
+    expect(logicalShapes(72, undefined)).toEqual([
+      [1, 72],
+      [2, 36],
+      [4, 18],
+      [8, 9],
+    ]);
+  });
+
+  it('plan over every GPU of 5-, 6- and 7-GPU nodes', { timeout: 120_000 }, async () => {
+    for (const gpusPerNode of [5, 6, 7]) {
+      const answer = await plan({
+        ...request,
+        cluster: { gpu: 'H100-80GB', nodes: 2, gpusPerNode },
+        training: { ...request.training, globalBatch: 4 * gpusPerNode },
+      });
+      expect(answer.status, `${gpusPerNode}`).toBe('optimal');
+      expect(answer.summary!.gpus, `${gpusPerNode}`).toBe(2 * gpusPerNode);
     }
   });
 });
