@@ -94,7 +94,7 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
       outcome.shortfallBytes !== null
         ? `no configuration fits in memory: the closest needs ${(outcome.shortfallBytes / 2 ** 30).toFixed(2)} GiB more per device than the ${(capacityBytes / 2 ** 30).toFixed(1)} GiB usable`
         : (frameworkRefusal(request.options.target, outcome) ??
-          'no configuration satisfies the pinned degrees and divisibility (global batch, devices, layers)');
+          "no configuration satisfies the pinned degrees and divisibility (global batch, devices, layers, and the model's dimensions over each axis of a stage's mesh)");
     return unplannedPlan('infeasible', reason, solverInfo(), outcome.shortfallBytes);
   }
   const ctx = { request, cluster, capacityBytes };

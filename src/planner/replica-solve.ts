@@ -108,7 +108,9 @@ export function solveReplica(
   const L = model.layers.length;
   const sizes = replica.stageDevices;
   const overflow = unavoidableOverflowBytes(ctx, model, replica, config, entries);
-  if (overflow > 0) return { candidate: null, shortfallBytes: overflow, dpStates: 0 };
+  // Infinite where some layer has no layout on any of the replica's meshes: that is no memory shortfall.
+  if (overflow > 0)
+    return { candidate: null, shortfallBytes: Number.isFinite(overflow) ? overflow : null, dpStates: 0 };
   // Each sub-mesh size prices only its own layouts; the tag is the entry's index for the DP's answer.
   const entriesBySize = sizes.map((m) =>
     entries.flatMap((entry, tag) => (entry.stageDevices === m ? [{ entry, tag }] : [])),

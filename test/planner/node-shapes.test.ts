@@ -72,6 +72,22 @@ describe('nodes whose GPU count is not a power of two', () => {
   });
 });
 
+describe('a replica no mesh of which lays the model out', () => {
+  it('is infeasible for divisibility, with no memory shortfall claimed', { timeout: 60_000 }, async () => {
+    // Two sequences over 24 GPUs in 6-GPU nodes: each replica holds 12 GPUs in stages of 6 (meshes
+    // 1 × 6 or 2 × 3), and no axis of 3 or 6 divides 8 heads of 64.
+    const answer = await plan({
+      ...request,
+      model: { ...request.model, hidden: 512, heads: 8, kvHeads: 1, ffnHidden: 2048, layers: 3 },
+      cluster: { gpu: 'H100-80GB', nodes: 4, gpusPerNode: 6 },
+      training: { ...request.training, globalBatch: 2 },
+    });
+    expect(answer.status).toBe('infeasible');
+    expect(answer.reason).toMatch(/^no configuration satisfies the pinned degrees and divisibility/);
+    expect(answer.shortfallBytes).toBeUndefined();
+  });
+});
+
 describe('one graph on a mesh none of its dimensions divides', () => {
   it('is an infeasible answer naming the ops without a sharding, not a failed solve', async () => {
     const example = (name: string) =>
