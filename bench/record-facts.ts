@@ -65,13 +65,13 @@ export function catalogGpu(id: string, gpuType: string, memoryGb: number | null)
   throw new RecordError(id, 'cluster.gpu_type', `no catalog GPU matches "${gpuType}"`);
 }
 
+/** DGX A100 / DGX H100 nodes, where a record leaves the field empty (the Megatron README does). */
+export const DEFAULT_GPUS_PER_NODE = 8;
+
 /**
  * GPUs in one NVLink domain of the rack-scale parts: a GB200 or GB300 NVL72 rack links its 72 GPUs
  * through NVLink switches (its product pages), so meshplan's node, the NVLink domain, is the rack.
  */
-/** DGX A100 / DGX H100 nodes, where a record leaves the field empty (the Megatron README does). */
-export const DEFAULT_GPUS_PER_NODE = 8;
-
 const RACK_NVLINK_DOMAIN: Readonly<Record<string, number>> = { 'GB200-186GB': 72, 'GB300-288GB': 72 };
 
 /**

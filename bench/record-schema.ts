@@ -4,7 +4,7 @@
  * the fields meshplan reads. A file of records someone else wrote (a check file, a hidden set) is read
  * record by record: a record whose fields do not fit is refused with the field it names, never a crash
  * of the whole read. Fields a record may leave out read as what their absence means: no MoE block, no
- * stated microbatch, a data-parallel degree the other degrees and the GPU count imply. Every object
+ * stated microbatch or node size, a data-parallel degree the other degrees and the GPU count imply. Every object
  * keeps the fields this schema does not name (prose that record-facts.ts and record-architecture.ts
  * read), so a record is read as fully as before.
  */
@@ -147,9 +147,8 @@ export type PublishedRun = z.output<typeof ClassicRecordSchema> & {
 export type ModernRecord = z.output<typeof ModernRecordSchema> & {
   readonly parallelism: z.output<typeof ModernRecordSchema>['parallelism'] & { readonly dp: number };
 };
-export type ReferenceModelShape = Pick<PublishedRun['model'], keyof typeof ModelShape>;
 
-export type ReadRecord =
+type ReadRecord =
   | { readonly format: 'classic'; readonly record: PublishedRun }
   | {
       readonly format: 'modern';
