@@ -72,7 +72,14 @@ export async function checkRuns(files: readonly string[]) {
   // Records that cannot be read, or whose configuration meshplan cannot express, are reported, not fatal.
   const refused: (RefusedRecord & { file: string })[] = [];
   for (const file of files) {
-    const settled = await readRunsFile(file);
+    let settled: Awaited<ReturnType<typeof readRunsFile>>;
+    try {
+      settled = await readRunsFile(file);
+    } catch (error) {
+      // A file that cannot be read as records is reported like a record that cannot; the others go on.
+      refused.push({ id: '(file)', file: basename(file), reason: refusalOf(error) });
+      continue;
+    }
     for (const run of settled.runs) read.push({ ...run, file: basename(file) });
     for (const record of settled.refused) refused.push({ ...record, file: basename(file) });
   }

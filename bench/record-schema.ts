@@ -8,6 +8,7 @@
  * keeps the fields this schema does not name (prose that record-facts.ts and record-architecture.ts
  * read), so a record is read as fully as before.
  */
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { RecordError } from './record-facts.ts';
 
@@ -215,4 +216,33 @@ function parsedOrRefused<T>(id: string, parsed: z.ZodSafeParseResult<T>): T {
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   throw new RecordError(id, issue.path.join('.') || '(record)', issue.message);
+}
+
+/**
+ * The records of a file: a JSON array of them (both reference files' layout), an object holding one
+ * array of them under any key (`{"runs": [...]}`), or JSON Lines, one record a line. A file that is none
+ * of these, or cannot be read, is a RecordError naming the file.
+ */
+export function recordsOfFile(path: string): unknown[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new RecordError(path, '(file)', `cannot be read: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    const lines = text.split('\n').filter((line) => line.trim() !== '');
+    try {
+      return lines.map((line) => JSON.parse(line) as unknown);
+    } catch {
+      throw new RecordError(path, '(file)', `not JSON: ${(error as Error).message.replace(/\s+/g, ' ')}`);
+    }
+  }
+  if (Array.isArray(parsed)) return parsed;
+  const arrays = isObject(parsed) ? Object.values(parsed).filter(Array.isArray) : [];
+  if (arrays.length === 1) return arrays[0]!;
+  throw new RecordError(path, '(file)', 'expected a JSON array of run records, or an object holding one');
 }

@@ -10,7 +10,6 @@
  *
  * What sources leave unsaid follows the framework's defaults at the time, per field below.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findGpu, generationOf } from '../src/cluster/catalog.ts';
 import { type CalibrationRun, gpuName } from '../src/planner/calibration/fit.ts';
@@ -48,7 +47,13 @@ import {
   zero3CollectivesOfYear,
   zeroStageOf,
 } from './record-facts.ts';
-import { type ModernRecord, type PublishedRun, readRecord, recordLabel } from './record-schema.ts';
+import {
+  type ModernRecord,
+  type PublishedRun,
+  readRecord,
+  recordLabel,
+  recordsOfFile,
+} from './record-schema.ts';
 
 /** Where the public reference runs were published: the units leave-one-source-out holds out. */
 export const SOURCE_FAMILIES = [
@@ -548,11 +553,10 @@ export function refusalOf(error: unknown): string {
 export async function readRunsFile(
   path: string,
 ): Promise<{ runs: ReferenceRun[]; refused: RefusedRecord[] }> {
-  const records = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-  if (!Array.isArray(records)) throw new RecordError(path, '(file)', 'expected a JSON array of run records');
+  const records = recordsOfFile(path);
   const runs: ReferenceRun[] = [];
   const refused: RefusedRecord[] = [];
-  for (const [index, raw] of (records as unknown[]).entries()) {
+  for (const [index, raw] of records.entries()) {
     try {
       const read = readRecord(raw, index);
       runs.push(await (read.format === 'modern' ? modernRun(read.record) : classicRun(read.record)));

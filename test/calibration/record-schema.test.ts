@@ -7,8 +7,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { checkRuns } from '../../bench/check.ts';
 import { activationOf, RecordError, statedOrImpliedActivation } from '../../bench/record-facts.ts';
-import { readRecord } from '../../bench/record-schema.ts';
+import { readRecord, recordsOfFile } from '../../bench/record-schema.ts';
 import { readRunsFile } from '../../bench/reference-runs.ts';
 
 const REFERENCE = new URL('../../../shared/reference/', import.meta.url);
@@ -105,6 +106,39 @@ describe('published-run records', () => {
     // Stated as null it is a dense model, as before.
     (moe.model as Json).moe = null;
     expect(readRecord(moe, 0).format).toBe('classic');
+  });
+
+  it('come as a JSON array, an object holding one, or JSON Lines; any other file is refused as a file', async () => {
+    const records = [modern[0]!, classic[0]!];
+    const lines = records.map((r) => JSON.stringify(r)).join('\n');
+    for (const [name, text] of [
+      ['array', JSON.stringify(records)],
+      ['wrapped', JSON.stringify({ source: 'somewhere', runs: records })],
+      ['lines', `${lines}\n`],
+    ] as const) {
+      const path = join(tmpdir(), `meshplan-records-${name}-${process.pid}.json`);
+      writeFileSync(path, text);
+      expect(recordsOfFile(path), name).toEqual(records);
+    }
+    const notJson = join(tmpdir(), `meshplan-records-bad-${process.pid}.json`);
+    writeFileSync(notJson, 'not json\nat all');
+    expect(() => recordsOfFile(notJson)).toThrow(/\(file\): not JSON: /);
+    const twoArrays = writeRecords('two-arrays', [] as unknown[]);
+    writeFileSync(twoArrays, JSON.stringify({ a: [], b: [] }));
+    expect(() => recordsOfFile(twoArrays)).toThrow(
+      /expected a JSON array of run records, or an object holding one/,
+    );
+    // A check goes on past a file it cannot read, and reports it.
+    const good = writeRecords('good', [classic[0]!]);
+    const checked = await checkRuns(['/nonexistent/records.json', good]);
+    expect(checked.rows.map((r) => r.run)).toEqual([classic[0]!.id]);
+    expect(checked.summary.notPriced).toEqual([
+      {
+        id: '(file)',
+        file: 'records.json',
+        reason: expect.stringMatching(/^\(file\): cannot be read: ENOENT/),
+      },
+    ]);
   });
 
   it('take the activation stated, else the one the MLP width implies', () => {
