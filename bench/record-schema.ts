@@ -40,17 +40,33 @@ const ModelShape = {
   vocab: count,
 };
 
-const Cluster = {
+const Cluster = z.looseObject({
   gpu_type: z.string().min(1),
   gpu_memory_gb: orNull(rate),
   num_gpus: count,
+  // Left out: eight GPUs a node, or a rack's NVLink domain (record-facts.ts nodesOf).
+  gpus_per_node: orNull(count),
   inter_node_link: text,
   inter_node_bw: text,
+  notes: text,
+});
+
+/** The fields both formats share: the record's id and source, and what its training states alike. */
+const RecordBase = {
+  id: z.string().min(1),
+  source: Source.nullish().transform((s) => s ?? {}),
+  cluster: Cluster,
+};
+const Training = {
+  global_batch_size_sequences: count,
+  micro_batch_size: orNull(count),
+  recompute: orNull(z.string()),
+  zero_stage: orNull(z.number()),
   notes: text,
 };
 
 /** What a record measured, in the fields either format may give (at least one must be there to price it). */
-const Measured = {
+const MeasuredFields = {
   seconds_per_iteration: orNull(rate),
   tokens_per_sec: orNull(rate),
   tokens_per_sec_per_gpu: orNull(rate),
@@ -62,24 +78,14 @@ const Measured = {
   notes: text,
 };
 
+const Measured = z.looseObject(MeasuredFields);
+/** What a record measured, as read: every field null where the record leaves it out. */
+export type MeasuredFields = z.output<typeof Measured>;
+
 const ClassicRecordSchema = z.looseObject({
-  id: z.string().min(1),
-  source: Source.nullish().transform((s) => s ?? {}),
+  ...RecordBase,
   model: z.looseObject({ ...ModelShape, activation: text }),
-  cluster: z.looseObject({
-    ...Cluster,
-    // Left out: eight GPUs a node, or a rack's NVLink domain (record-facts.ts nodesOf).
-    gpus_per_node: orNull(count),
-  }),
-  training: z.looseObject({
-    global_batch_size_sequences: count,
-    micro_batch_size: orNull(count),
-    recompute: orNull(z.string()),
-    precision: text,
-    zero_stage: orNull(z.number()),
-    optimizer: text,
-    notes: text,
-  }),
+  training: z.looseObject({ ...Training, precision: text, optimizer: text }),
   parallelism: z.looseObject({
     tp: count,
     pp: count,
@@ -87,7 +93,7 @@ const ClassicRecordSchema = z.looseObject({
     sp: orNull(z.boolean()),
     virtual_pp: orNull(count),
   }),
-  measured: z.looseObject(Measured),
+  measured: Measured,
 });
 
 const Moe = z.looseObject({
@@ -99,9 +105,8 @@ const Moe = z.looseObject({
 });
 
 const ModernRecordSchema = z.looseObject({
-  id: z.string().min(1),
+  ...RecordBase,
   group: text,
-  source: Source.nullish().transform((s) => s ?? {}),
   model: z.looseObject({
     ...ModelShape,
     activation: orNull(z.string()),
@@ -110,19 +115,7 @@ const ModernRecordSchema = z.looseObject({
     // A dense model's record may say `"moe": null` or leave the block out.
     moe: orNull(Moe),
   }),
-  cluster: z.looseObject({
-    ...Cluster,
-    // Left out: eight GPUs a node, or a rack's NVLink domain (record-facts.ts nodesOf).
-    gpus_per_node: orNull(count),
-  }),
-  training: z.looseObject({
-    global_batch_size_sequences: count,
-    micro_batch_size: orNull(count),
-    precision_class: text,
-    zero_stage: orNull(z.number()),
-    recompute: orNull(z.string()),
-    notes: text,
-  }),
+  training: z.looseObject({ ...Training, precision_class: text }),
   parallelism: z.looseObject({
     tp: count,
     pp: count,
@@ -136,7 +129,7 @@ const ModernRecordSchema = z.looseObject({
     fsdp: orNull(z.boolean()),
     notes: text,
   }),
-  measured: z.looseObject({ ...Measured, given: z.array(z.string()).nullish() }),
+  measured: z.looseObject({ ...MeasuredFields, given: z.array(z.string()).nullish() }),
   derived: z.looseObject({ seconds_per_iteration: orNull(rate) }).nullish(),
 });
 

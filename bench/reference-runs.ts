@@ -48,6 +48,7 @@ import {
   zeroStageOf,
 } from './record-facts.ts';
 import {
+  type MeasuredFields,
   type ModernRecord,
   type PublishedRun,
   readRecord,
@@ -322,19 +323,8 @@ function generationOfRequest(request: PlanRequestInput): GpuGeneration {
   return generation;
 }
 
-/** What a record measured, in the fields either format may give. */
-interface Measured {
-  readonly seconds_per_iteration?: number | null;
-  readonly tokens_per_sec?: number | null;
-  readonly tokens_per_sec_per_gpu?: number | null;
-  readonly tflops_per_gpu: number | null;
-  /** Model FLOPs utilisation, of `peak_tflops_per_gpu_used` where the record names the peak. */
-  readonly mfu?: number | null;
-  readonly peak_tflops_per_gpu_used?: number | null;
-}
-
 /** The dense peak a record's MFU is a share of: the one it names, else the catalog's for its precision. */
-function peakTflopsOf(request: PlanRequestInput, measured: Measured): number {
+function peakTflopsOf(request: PlanRequestInput, measured: MeasuredFields): number {
   if (measured.peak_tflops_per_gpu_used != null) return measured.peak_tflops_per_gpu_used;
   const gpu = request.cluster.gpu;
   const spec = typeof gpu === 'string' ? findGpu(gpu)!.spec : gpu;
@@ -350,7 +340,7 @@ function peakTflopsOf(request: PlanRequestInput, measured: Measured): number {
 async function measuredStep(
   id: string,
   request: PlanRequestInput,
-  measured: Measured,
+  measured: MeasuredFields,
   /** A step time the record derived itself, with the fields it derived it from. */
   derived: { readonly sec: number; readonly from: readonly string[] } | null,
   hardwareFlops: boolean,

@@ -120,6 +120,14 @@ export function buildIntraOpModel(graph: OpGraph, mesh: LogicalMesh, options: In
 }
 
 /**
+ * The ops (group leaders) with no valid strategy on the model's mesh: an axis larger than 1 that no
+ * dimension of theirs divides. A layer with any has no layout on that mesh.
+ */
+export function strandedOps(model: IntraOpModel): string[] {
+  return model.groups.filter((g) => g.strategies.length === 0).map((g) => model.graph.ops[g.leader]!.name);
+}
+
+/**
  * The pinned strategy alone, if it is valid here. An op that hands its partial output on has no
  * scatter of its own: its consumer's edge does the scattering.
  */

@@ -4,7 +4,7 @@ import type { Cluster } from '../cluster/cluster.ts';
 import type { LogicalMesh, MeshAxis } from '../cluster/mesh.ts';
 import { NO_OUTER_GROUPS, type OuterGroups } from '../cost/exchange.ts';
 import { toIlpProblem, withBudget } from '../cost/ilp-problem.ts';
-import { buildIntraOpModel, type IntraOpModel, strategiesOfChoice } from '../cost/intra-op.ts';
+import { buildIntraOpModel, type IntraOpModel, strandedOps, strategiesOfChoice } from '../cost/intra-op.ts';
 import { evaluateLayout, type LayoutEval } from '../cost/layout-eval.ts';
 import { megatronStrategy } from '../cost/megatron-layout.ts';
 import { PARAM_STATE_BYTES } from '../cost/memory.ts';
@@ -228,7 +228,7 @@ export class LayerSolver {
     const { model, problem: unbudgeted } = this.intraOp(layer, mesh, outer);
     // An op with no valid strategy on this mesh (an axis no dimension of it divides, e.g. 9 of a
     // 72-GPU NVL72 rack against 64 heads) leaves the layer without a layout here, as a failed solve does.
-    if (model.groups.some((group) => group.strategies.length === 0)) return null;
+    if (strandedOps(model).length > 0) return null;
     let budget: number | null = null;
     if (choice !== 'fast') {
       const least = model.groups.reduce((s, g) => s + Math.min(...g.strategies.map((x) => x.memoryBytes)), 0);

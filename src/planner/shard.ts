@@ -3,7 +3,7 @@ import type { BackendChoice, IlpSolution } from '../../solvers/problem.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import type { LogicalMesh } from '../cluster/mesh.ts';
 import { toIlpProblem } from '../cost/ilp-problem.ts';
-import { buildIntraOpModel, type IntraOpModel, strategiesOfChoice } from '../cost/intra-op.ts';
+import { buildIntraOpModel, type IntraOpModel, strandedOps, strategiesOfChoice } from '../cost/intra-op.ts';
 import { evaluateLayout } from '../cost/layout-eval.ts';
 import { PARAM_STATE_BYTES } from '../cost/memory.ts';
 import type { OpGraph } from '../graph/graph.ts';
@@ -29,56 +29,44 @@ export async function shardGraph(options: ShardOptions): Promise<IntraOpPlan> {
     allowReplicatedMatmul: options.allowReplicatedMatmul,
   });
   const problem = toIlpProblem(model, options.memoryBudgetBytes, options.timeLimitSec ?? 30);
-  const meshLabel = `${mesh.shape[0]}×${mesh.shape[1]}`;
-  const stranded = model.groups
-    .filter((g) => g.strategies.length === 0)
-    .map((g) => graph.ops[g.leader]!.name);
-  // An op no strategy fits on this mesh (an axis none of its dimensions divides) is an answer, not a solve.
-  if (stranded.length > 0)
-    return {
-      graph: graph.name,
-      mesh: meshOut(mesh),
-      memoryBudgetBytes: options.memoryBudgetBytes,
-      solver: {
-        status: 'infeasible',
-        backend: 'none',
-        wallSec: 0,
-        ilpNodes: problem.nodes.length,
-        ilpEdges: problem.edges.length,
-        strategies: problem.nodes.reduce((n, node) => n + node.cost.length, 0),
-      },
-      status: 'infeasible',
-      reason: `${stranded.slice(0, 5).join(', ')}${stranded.length > 5 ? ` and ${stranded.length - 5} more` : ''} ${stranded.length === 1 ? 'has' : 'have'} no valid sharding on the ${meshLabel} mesh: every mesh axis larger than 1 must split a dimension it divides (or the op must be replicable)`,
-      ops: [],
-      totals: null,
-    };
-  const solution = await solveIlpIsolated(problem, {
-    backend: options.backend ?? 'auto',
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  const base = {
+  const stranded = strandedOps(model);
+  const base = (solver: Pick<IntraOpPlan['solver'], 'status' | 'backend' | 'wallSec'>) => ({
     graph: graph.name,
     mesh: meshOut(mesh),
     memoryBudgetBytes: options.memoryBudgetBytes,
     solver: {
-      status: solution.status,
-      backend: solution.backend,
-      wallSec: solution.wallSec,
+      ...solver,
       ilpNodes: problem.nodes.length,
       ilpEdges: problem.edges.length,
       strategies: problem.nodes.reduce((s, n) => s + n.cost.length, 0),
     },
-  };
+  });
+  // An op no strategy fits on this mesh (an axis none of its dimensions divides) is an answer, not a solve.
+  if (stranded.length > 0) {
+    const named = `${stranded.slice(0, 5).join(', ')}${stranded.length > 5 ? ` and ${stranded.length - 5} more` : ''}`;
+    return {
+      ...base({ status: 'infeasible', backend: 'none', wallSec: 0 }),
+      status: 'infeasible',
+      reason: `${named} ${stranded.length === 1 ? 'has' : 'have'} no valid sharding on the ${mesh.shape[0]}×${mesh.shape[1]} mesh: every mesh axis larger than 1 must split a dimension it divides (or the op must be replicable)`,
+      ops: [],
+      totals: null,
+    };
+  }
+  const solution = await solveIlpIsolated(problem, {
+    backend: options.backend ?? 'auto',
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const solved = base({ status: solution.status, backend: solution.backend, wallSec: solution.wallSec });
   if (solution.choice === null) {
     return {
-      ...base,
+      ...solved,
       status: solution.status,
       reason: noPlanReason(model, solution, options.memoryBudgetBytes),
       ops: [],
       totals: null,
     };
   }
-  return { ...base, status: solution.status, ...describeChoice(model, options, solution.choice) };
+  return { ...solved, status: solution.status, ...describeChoice(model, options, solution.choice) };
 }
 
 /** The mesh as a plan reports it: its shape and each axis's link. */
