@@ -282,6 +282,14 @@ export function peakMemoryOf(text: string): number | null {
   return match === null ? null : Number(match[1]);
 }
 
+/**
+ * A run in PyTorch's eager mode, where a record says so ("eager", "no torch.compile"): its gated
+ * activation runs as separate kernels (TransformerSpec.activationFusion false).
+ */
+export function eagerModeOf(text: string): boolean {
+  return /\beager\b|\b(?:no|without)\s+torch\.compile/i.test(text);
+}
+
 /** torchtitan's Async TP where a record names it ("AsyncTP", "Async TP", enable_async_tensor_parallel). */
 export function asyncTensorParallelOf(text: string): boolean {
   return /async[\s_-]?t(?:ensor[\s_-]?parallel|p)\b/i.test(text);

@@ -22,6 +22,7 @@ import {
   asyncTensorParallelOf,
   capacityFactorOf,
   catalogGpu,
+  eagerModeOf,
   expertCommOverlapOf,
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
@@ -118,6 +119,10 @@ export interface RunFacts {
   readonly dispatcher?: 'flex';
   /** The attention kernels, where they are not the GPU's own fused ones ('flash'). */
   readonly attention?: 'flash2' | 'eager';
+  /** The gated activation as eager PyTorch runs it, separate kernels (TransformerSpec.activationFusion). */
+  readonly activationFusion?: false;
+  /** Where an MoE scales routed tokens, where not Megatron-Core's activation (torchtitan's experts). */
+  readonly routerWeights?: 'combine';
   readonly peakMemoryGiB?: number;
 }
 
@@ -260,6 +265,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
       seqLen: m.seq_len,
       activation,
       attention: facts.attention ?? 'flash',
+      ...(facts.activationFusion === false ? { activationFusion: false } : {}),
       ...(window === null ? {} : { slidingWindow: window }),
       ...(m.moe === null
         ? {}
@@ -275,6 +281,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
               ...(deepseek.denseLayers !== undefined ? { denseLayers: deepseek.denseLayers } : {}),
               dropless: facts.dropless ?? false,
               ...(facts.dispatcher !== undefined ? { dispatcher: facts.dispatcher } : {}),
+              ...(facts.routerWeights !== undefined ? { routerWeights: facts.routerWeights } : {}),
               ...(facts.capacityFactor !== undefined ? { capacityFactor: facts.capacityFactor } : {}),
             },
           }),
@@ -450,6 +457,10 @@ export function derivedFacts(r: ModernRecord): RunFacts {
         ...(localBatch !== null ? { microBatch: localBatch } : {}),
       },
       ...(blackwell ? {} : { attention: 'flash2' as const }),
+      // Eager, torchtitan's SwiGLU is SiLU and a product (models/llama3/model.py FeedForward); its
+      // MoE scales the experts' outputs (DeepSeek-V3's score_before_experts false, v0.2.2).
+      ...(eagerModeOf(`${t.precision ?? ''} ${prose}`) ? { activationFusion: false as const } : {}),
+      routerWeights: 'combine' as const,
       ...routing,
       ...measured,
     };

@@ -2009,6 +2009,8 @@ export interface components {
                  * @enum {string}
                  */
                 activation?: "gelu" | "swiglu" | "geglu" | "squared-relu";
+                /** @default true */
+                activationFusion?: boolean;
                 /**
                  * @default flash
                  * @enum {string}
@@ -2042,6 +2044,11 @@ export interface components {
                     dropless?: boolean;
                     experts: number;
                     ffnHidden?: number;
+                    /**
+                     * @default activation
+                     * @enum {string}
+                     */
+                    routerWeights?: "activation" | "combine";
                     /** @default 0 */
                     sharedExperts?: number;
                     sharedFfnHidden?: number;
@@ -2097,6 +2104,7 @@ export interface components {
                             slots: string;
                             tokens: string[];
                         };
+                        savedInputs?: number[];
                         /** @default false */
                         selectiveRecompute?: boolean;
                         window?: number;

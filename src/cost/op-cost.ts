@@ -164,6 +164,8 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   let fp8WeightElements = 0;
   /** Bytes of the activations the op reads, per device: what an FP8 GEMM casts. */
   let activationInputBytes = 0;
+  /** Of those, the ones its backward keeps and reads again (all, unless the op keeps fewer). */
+  let keptInputBytes = 0;
   let exchangedBytes = op.exchange?.output ? out.bytes / shardCount(outLayout, sizes) : 0;
   op.inputs.forEach((name, i) => {
     const t = graph.tensors.get(name)!;
@@ -178,7 +180,10 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
       gradientInputBytes += t.bytes / shards;
     }
     if (!t.param) {
-      if (FLOAT_DTYPES.has(t.dtype)) activationInputBytes += t.bytes / shards;
+      if (FLOAT_DTYPES.has(t.dtype)) {
+        activationInputBytes += t.bytes / shards;
+        if (op.savedInputs?.has(i) ?? true) keptInputBytes += t.bytes / shards;
+      }
       return;
     }
     paramMask |= 1 << i;
@@ -248,7 +253,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
       dtype: op.computeDtype ?? (floatInput ?? out).dtype,
       outputElementBytes: DTYPE_BYTES[out.dtype],
       inputBytes,
-      activationInputBytes,
+      activationInputBytes: keptInputBytes,
       gradientInputBytes,
       outputBytes: outShardBytes,
       outputElements: outShardBytes / DTYPE_BYTES[out.dtype],

@@ -43,7 +43,7 @@ export function recomputedOps(
 
 /**
  * What the backward pass keeps, per Korthikanti et al. 2022: each kind's needs (SAVED_FOR_BACKWARD),
- * every tensor once. Selective recomputation drops what a recomputed module makes for itself (it is
+ * or the fewer inputs an op names (`savedInputs`), every tensor once. Selective recomputation drops what a recomputed module makes for itself (it is
  * redone from the module's inputs, which stay) and, for an output-discarding module, its output
  * wherever it was saved; full recomputation keeps only the graph's inputs (a layer's input), as
  * Megatron's uniform checkpointing does, and torchtitan's per-op policy that input with the outputs
@@ -91,6 +91,7 @@ export function savedTensors(
       op.inputs.forEach((name, index) => {
         const t = graph.tensors.get(name)!;
         if (t.param || seen.has(name)) return;
+        if (op.savedInputs !== null && !op.savedInputs.has(index)) return;
         if (t.producer !== null && regenerated(graph.ops[t.producer]!, op)) return;
         seen.add(name);
         saved.push({ op: op.index, tensor: name, as: { kind: 'input', index } });

@@ -1,6 +1,6 @@
 import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
 import type { Dtype, Exchange, OpGraphSpec, OpKind } from '../schema/graph.ts';
-import { DTYPE_BYTES } from '../schema/graph.ts';
+import { DTYPE_BYTES, SAVED_FOR_BACKWARD } from '../schema/graph.ts';
 import type { RecomputeModule } from '../schema/vocabulary.ts';
 import { type Einsum, parseEinsum } from './einsum.ts';
 
@@ -45,6 +45,8 @@ export interface GraphOp {
   readonly computeDtype: Dtype | null;
   /** Data it moves among outer-group peers itself (context or expert parallelism). */
   readonly exchange: Exchange | null;
+  /** The inputs (by position) its backward keeps, where fewer than its kind's rule (null: the rule's). */
+  readonly savedInputs: ReadonlySet<number> | null;
   /** A routing op's token dims and the slot dim each token lands in (see OpSpec.routes). */
   readonly routes: { readonly tokens: readonly string[]; readonly slots: string } | null;
   /** Sliding-window dims and the rows a device needs from each neighbour when they are split. */
@@ -196,6 +198,20 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
         });
       }
     }
+    if (op.savedInputs !== undefined && SAVED_FOR_BACKWARD[op.kind ?? 'other'] !== 'inputs') {
+      issues.push({
+        path: `${at}.savedInputs`,
+        message: `op "${op.name}": only a kind that keeps its inputs for backward keeps a subset of them; a ${op.kind} keeps ${SAVED_FOR_BACKWARD[op.kind ?? 'other']}`,
+      });
+    }
+    for (const [j, k] of (op.savedInputs ?? []).entries()) {
+      if (k >= op.inputs.length) {
+        issues.push({
+          path: `${at}.savedInputs[${j}]`,
+          message: `op "${op.name}" has ${op.inputs.length} inputs; there is no input ${k}`,
+        });
+      }
+    }
     for (const [j, k] of (op.exchange?.operands ?? []).entries()) {
       if (k >= op.inputs.length) {
         issues.push({
@@ -230,6 +246,7 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
       window: op.window ?? null,
       computeDtype: op.computeDtype ?? null,
       exchange: op.exchange ?? null,
+      savedInputs: op.savedInputs === undefined ? null : new Set(op.savedInputs),
       routes: op.routes ?? null,
       halo: new Map(Object.entries(op.halo ?? {})),
     };

@@ -7,6 +7,7 @@ import {
   type Norm,
   type PositionEmbedding,
   Precision,
+  type RouterWeightsAt,
 } from '../schema/index.ts';
 import type { MlaSpec, ModelSpec } from '../schema/model.ts';
 import { TransformerSpec } from '../schema/model.ts';
@@ -32,6 +33,8 @@ export interface MoeDims {
   readonly dropless: boolean;
   /** How tokens reach expert-parallel peers (Megatron's token dispatcher). */
   readonly dispatcher: MoeDispatcher;
+  /** Where each routed token is scaled by its router weight. */
+  readonly routerWeights: RouterWeightsAt;
   /** f of a routed expert. */
   readonly ffnHidden: number;
   readonly sharedExperts: number;
@@ -73,6 +76,8 @@ export interface TransformerDims {
   /** v */
   readonly vocab: number;
   readonly activation: Activation;
+  /** A gated activation runs as one kernel keeping only its two inputs (TransformerSpec.activationFusion). */
+  readonly activationFusion: boolean;
   readonly norm: Norm;
   readonly tiedEmbeddings: boolean;
   readonly positionEmbedding: PositionEmbedding;
@@ -230,6 +235,7 @@ export function resolveDims(input: TransformerSpec, options: BuildOptions): Tran
     ffnHidden,
     vocab: spec.vocab,
     activation: spec.activation,
+    activationFusion: spec.activationFusion,
     norm: spec.norm ?? (gpt ? 'layernorm' : 'rmsnorm'),
     tiedEmbeddings: spec.tiedEmbeddings ?? gpt,
     positionEmbedding: spec.positionEmbedding ?? (gpt ? 'learned' : 'rope'),
@@ -271,6 +277,7 @@ function moeDims(
     capacityFactor: moe.capacityFactor,
     dropless: moe.dropless,
     dispatcher: moe.dispatcher ?? 'alltoall',
+    routerWeights: moe.routerWeights,
     ffnHidden: expertFfn,
     sharedExperts: moe.sharedExperts,
     sharedFfnHidden: moe.sharedFfnHidden ?? expertFfn,

@@ -28,6 +28,11 @@ interface MlpSite {
    * experts, whose grouped MLP checkpoints exactly that (experts.py, core_v0.19.0); none elsewhere.
    */
   readonly activationModule?: RecomputeModule;
+  /**
+   * A weight per token (shaped like `tokenSizes`) the activation is scaled by: the router's, where
+   * Megatron-Core's experts apply it (MoeDims.routerWeights 'activation').
+   */
+  readonly tokenWeights?: string;
 }
 
 const NONLINEARITY = { gelu: 'gelu', swiglu: 'silu', geglu: 'gelu', 'squared-relu': 'squared_relu' } as const;
@@ -70,20 +75,41 @@ function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, si
     return biased(local, out, H, h, site.output);
   };
   const act = `${p}${NONLINEARITY[dims.activation]}`;
+  const weights = site.tokenWeights;
+  // The token's weight as a kernel of its own, keeping what it scales (Megatron's unfused path).
+  const weighed = (input: string): string => {
+    if (weights === undefined) return input;
+    return activationPart(() => {
+      const out = builder.activation(`${p}weighted_out`, [...tokenSizes, f]);
+      builder.op(`${p}weight_mul`, `${T}${F},${T}->${T}${F}`, [input, weights], out, { kind: 'elementwise' });
+      return out;
+    });
+  };
   if (!isGated(dims.activation)) {
     const fc1 = up(`${p}fc1`, `w_${p}fc1`, `${p}fc1_out`);
-    return down(`${p}fc2`, unary(act, fc1), `w_${p}fc2`);
+    return down(`${p}fc2`, weighed(unary(act, fc1)), `w_${p}fc2`);
   }
   const gate = up(`${p}gate_proj`, `w_${p}gate`, `${p}gate_out`);
   const upOut = up(`${p}up_proj`, `w_${p}up`, `${p}up_out`);
-  const activated = unary(act, gate);
   const glu = builder.activation(`${p}glu_out`, [...tokenSizes, f]);
+  if (dims.activationFusion) {
+    // One kernel for the nonlinearity, the product and any token weight, keeping only its inputs:
+    // Megatron-LM's (weighted) bias-SwiGLU recomputes the SiLU in backward (fused_bias_swiglu.py,
+    // core_v0.19.0), as torch.compile's fused kernel does.
+    const inputs = weights === undefined ? [gate, upOut] : [gate, upOut, weights];
+    const letters = weights === undefined ? `${T}${F},${T}${F}` : `${T}${F},${T}${F},${T}`;
+    activationPart(() =>
+      builder.op(`${p}${dims.activation}`, `${letters}->${T}${F}`, inputs, glu, { kind: 'elementwise' }),
+    );
+    return down(`${p}down_proj`, glu, `w_${p}down`);
+  }
+  const activated = unary(act, gate);
   activationPart(() =>
     builder.op(`${p}glu_mul`, `${T}${F},${T}${F}->${T}${F}`, [activated, upOut], glu, {
       kind: 'elementwise',
     }),
   );
-  return down(`${p}down_proj`, glu, `w_${p}down`);
+  return down(`${p}down_proj`, weighed(glu), `w_${p}down`);
 }
 
 export function addDenseMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims): string {
@@ -163,6 +189,26 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
     builder.op(local, `${E}${C}${H}->${E}${C}${H}`, [input], out, { kind: 'reshape', flops: 0 });
     return out;
   };
+  const weighsActivation = moe.routerWeights === 'activation';
+  let slotWeights: string | undefined;
+  if (weighsActivation) {
+    // The weights travel to the slots with their tokens: Megatron's all-to-all dispatcher sends them
+    // in an all-to-all of their own (token_dispatcher.py, core_v0.19.0); flex in the tokens' kernel.
+    slotWeights = builder.activation('slot_weights', [e, c]);
+    const sent = moe.dispatcher === 'alltoall' ? routing(dims, { operands: [], output: true }) : undefined;
+    builder.op(
+      'dispatch_weights',
+      `${BSK},${BSK},${E}${C}->${E}${C}`,
+      [weights, indices, slots],
+      slotWeights,
+      {
+        kind: 'other',
+        flops: b * s * k,
+        routes,
+        ...(sent === undefined ? {} : { exchange: sent }),
+      },
+    );
+  }
   const expertOut = addMlp(builder, sortChunks('expert_in_sorted', expertIn), dims, {
     prefix: 'expert_',
     tokens: `${E}${C}`,
@@ -172,16 +218,29 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
     ffn: moe.ffnHidden,
     output: 'expert_out',
     activationModule: 'moe_act',
+    ...(slotWeights === undefined ? {} : { tokenWeights: slotWeights }),
   });
   const routed = builder.activation(moe.sharedExperts > 0 ? 'routed_out' : 'mlp_out', [b, s, h]);
   const combine = routing(dims, { operands: [0], output: false });
   const unsorted = sortChunks('expert_out_unsorted', expertOut);
-  builder.op('combine', `${E}${C}${H},${BSK},${BSK}->${BS}${H}`, [unsorted, indices, weights], routed, {
-    kind: 'other',
-    flops: 2 * routedElements,
-    routes,
-    ...(combine === undefined ? {} : { exchange: combine }),
-  });
+  if (weighsActivation) {
+    // A plain sum of each token's k results: its backward sends the gradient back by the index
+    // map alone and keeps no expert output.
+    builder.op('combine', `${E}${C}${H},${BSK}->${BS}${H}`, [unsorted, indices], routed, {
+      kind: 'other',
+      flops: routedElements,
+      routes,
+      savedInputs: [1],
+      ...(combine === undefined ? {} : { exchange: combine }),
+    });
+  } else {
+    builder.op('combine', `${E}${C}${H},${BSK},${BSK}->${BS}${H}`, [unsorted, indices, weights], routed, {
+      kind: 'other',
+      flops: 2 * routedElements,
+      routes,
+      ...(combine === undefined ? {} : { exchange: combine }),
+    });
+  }
   if (moe.sharedExperts === 0) return routed;
   const shared = builder.within('shared_experts', () =>
     addMlp(builder, x, dims, {

@@ -15,6 +15,8 @@ export interface OpOptions {
   readonly causal?: boolean;
   /** A causal attention kernel's sliding window, keys per query (OpSpec.window). */
   readonly window?: number;
+  /** The inputs its backward keeps, where fewer than its kind's rule (OpSpec.savedInputs). */
+  readonly savedInputs?: readonly number[];
 }
 
 /**
@@ -64,6 +66,7 @@ export class LayerGraphBuilder {
       ...(options.reducedDims === undefined ? {} : { reducedDims: [...options.reducedDims] }),
       ...(options.computeDtype === undefined ? {} : { computeDtype: options.computeDtype }),
       ...(options.exchange === undefined ? {} : { exchange: options.exchange }),
+      ...(options.savedInputs === undefined ? {} : { savedInputs: [...options.savedInputs] }),
       ...(options.routes === undefined
         ? {}
         : { routes: { tokens: [...options.routes.tokens], slots: options.routes.slots } }),

@@ -139,6 +139,12 @@ export const OpSpec = z
     computeDtype: Dtype.optional(),
     exchange: Exchange.optional(),
     /**
+     * The inputs (by position) the backward pass keeps, where they are fewer than the kind's rule
+     * keeps (SAVED_FOR_BACKWARD): a routed sum whose weights were applied upstream needs only its
+     * index maps to send each gradient back.
+     */
+    savedInputs: z.array(z.number().int().nonnegative().max(7)).max(8).optional(),
+    /**
      * A routing op (an MoE dispatch or combine): it moves every token of the `tokens` dims to a slot
      * of its own along `slots`, so a device holding some of the tokens holds their slots and nothing
      * of the others' — splitting the tokens splits the slots, and the pieces are disjoint rather than

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { OpGraphSpec } from './graph.ts';
-import { Activation, AttentionKind, MoeDispatcher, Norm, PositionEmbedding } from './vocabulary.ts';
+import {
+  Activation,
+  AttentionKind,
+  MoeDispatcher,
+  Norm,
+  PositionEmbedding,
+  RouterWeightsAt,
+} from './vocabulary.ts';
 
 const count = z.number().int().positive();
 
@@ -25,6 +32,8 @@ export const MoeSpec = z
     dropless: z.boolean().default(false),
     /** With expert parallelism, Megatron-LM's token dispatcher (default alltoall, its recipes' usual). */
     dispatcher: MoeDispatcher.optional(),
+    /** Where each routed token is scaled by its router weight (default Megatron-Core's: the activation). */
+    routerWeights: RouterWeightsAt.default('activation'),
   })
   .strict()
   .refine((m) => m.topK <= m.experts, { message: 'topK cannot exceed experts', path: ['topK'] });
@@ -73,6 +82,13 @@ export const TransformerSpec = z
     vocab: count.max(10_000_000),
     seqLen: count.max(10_000_000),
     activation: Activation.default('gelu'),
+    /**
+     * A gated activation (SwiGLU, GeGLU) runs as one kernel that keeps only the gate and up
+     * projections for backward (Megatron-LM's bias-SwiGLU fusion, on by default; torch.compile's
+     * fusion); false: as eager PyTorch runs it, a nonlinearity and a product that keep the
+     * nonlinearity's output too.
+     */
+    activationFusion: z.boolean().default(true),
     /** Defaults: LayerNorm with GELU (GPT), RMSNorm with SwiGLU (Llama). */
     norm: Norm.optional(),
     /** Defaults: tied with GELU (GPT), untied with SwiGLU (Llama). */

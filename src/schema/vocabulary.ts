@@ -81,6 +81,16 @@ export const DEFAULT_RECOMPUTE_MODULES: readonly RecomputeModule[] = ['core_attn
 export const MoeDispatcher = z.enum(['alltoall', 'flex']);
 export type MoeDispatcher = z.infer<typeof MoeDispatcher>;
 
+/**
+ * Where an MoE layer scales each routed token by its router weight: inside the expert, on the
+ * activation (`activation`: Megatron-Core's weighted SwiGLU and its GLU fallback, experts.py
+ * core_v0.19.0, after which the combine is a plain sum keeping nothing for backward), or on the
+ * experts' outputs as the combine sums them (`combine`: Hugging Face's Mixtral, torchtitan's
+ * score_before_experts false), which keeps each routed output for the weights' gradient.
+ */
+export const RouterWeightsAt = z.enum(['activation', 'combine']);
+export type RouterWeightsAt = z.infer<typeof RouterWeightsAt>;
+
 /** Pipeline schedules. */
 export const ScheduleKind = z.enum(['1f1b', 'gpipe', 'interleaved']);
 export type ScheduleKind = z.infer<typeof ScheduleKind>;

@@ -30,8 +30,10 @@ function oracleBytes(recomputed: boolean): number {
     slots * 4 + // each expert slot's token (int32)
     slots * 2 * h + // the experts' input
     slots * 2 * 2 * f + // gate and up outputs: moe_act's input, kept
-    slots * 2 * h + // the experts' output
-    (recomputed ? 0 : tokens * 2 * 2 * h + slots * 2 * 2 * f); // norm outputs, SiLU and gated outputs
+    slots * 2 + // each slot's router weight: the weighted SwiGLU scales by it (experts.py, core_v0.19.0)
+    // (and the combine, a plain sum, keeps no expert output); unrecomputed, the norms' outputs and the
+    // gated output, no SiLU output (fused_bias_swiglu.py recomputes it)
+    (recomputed ? 0 : tokens * 2 * 2 * h + slots * 2 * f);
   // The head: the final norm's input, the LM head's input, and the loss's softmax of the logits in
   // fp32 (Megatron-Core's cross entropy upcasts them and saves exp_logits, not the bf16 logits).
   const head = tokens * 2 * h * 2 + tokens * V * 4;

@@ -77,6 +77,7 @@ function pricedModel(request: PlanRequest) {
     vocab: d.vocab,
     seqLen: d.seqLen,
     activation: d.activation,
+    activationFusion: d.activation !== 'swiglu' || d.activationFusion,
     norm: d.norm,
     tiedEmbeddings: d.tiedEmbeddings,
     positionEmbedding: d.positionEmbedding,
@@ -378,6 +379,11 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
         expect(ns.values.get('squared_relu')).toBe(true);
         expect(ns.values.get('moe_router_pre_softmax')).toBe(true);
       },
+    ],
+    [
+      'a SwiGLU priced unfused, as eager PyTorch runs it: --no-bias-swiglu-fusion',
+      requestOf({ ...llama, activationFusion: false }, { tp: 2, pp: 2, dp: 4 }),
+      ({ ns }) => expect(ns.values.get('bias_swiglu_fusion')).toBe(false),
     ],
     [
       'expert all-to-alls overlapped where priced: ep > 1 and interleaving',

@@ -232,6 +232,9 @@ export function modelOf(ns: Namespace) {
     vocab: num(ns, 'padded_vocab_size', Math.ceil(vocab / multiple) * multiple),
     seqLen: num(ns, 'seq_length', Number.NaN),
     activation: activationOf(ns),
+    // Megatron fuses the SwiGLU (bias_swiglu_impl) unless --no-bias-swiglu-fusion; GELU's fusion keeps
+    // what the unfused GELU keeps, its input.
+    activationFusion: !swiglu || on(ns, 'bias_swiglu_fusion', true),
     norm: str(ns, 'normalization', 'LayerNorm') === 'RMSNorm' ? 'rmsnorm' : 'layernorm',
     tiedEmbeddings: !on(ns, 'untie_embeddings_and_output_weights', false),
     positionEmbedding: { learned_absolute: 'learned', rope: 'rope' }[

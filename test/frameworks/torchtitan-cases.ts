@@ -13,6 +13,7 @@ export const SMALL_LLAMA: TransformerSpec = {
   vocab: 32000,
   seqLen: 1024,
   activation: 'swiglu',
+  activationFusion: true,
   attention: 'flash',
   mtpLayers: 0,
 };

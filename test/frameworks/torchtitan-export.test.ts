@@ -293,6 +293,24 @@ describe('the search with --target torchtitan and pinned context or expert paral
     expect(config.parallelism).toMatchObject({ expert_parallel_degree: 2 });
   });
 
+  it("says when the plan kept less than torchtitan's experts keep, and not when priced as torchtitan runs", async () => {
+    const notes = async (routerWeights: 'activation' | 'combine', activationFusion: boolean) => {
+      const base = requestFor({ moe: { ...MOE, routerWeights }, activationFusion }, 2, 16);
+      const req = PlanRequest.parse({
+        ...base,
+        parallel: { ep: 2 },
+        options: { ...base.options, target: 'torchtitan' },
+      });
+      return (await plan(req)).exports!.torchtitan.notes;
+    };
+    const megatronStyle = await notes('activation', true);
+    expect(megatronStyle.filter((n) => /keeps them for backward/.test(n))).toHaveLength(1);
+    const torchtitanStyle = await notes('combine', true);
+    expect(torchtitanStyle.filter((n) => /keeps them for backward/.test(n))).toEqual([]);
+    const eager = await notes('combine', false);
+    expect(eager.filter((n) => /SwiGLU as eager PyTorch runs it/.test(n))).toHaveLength(1);
+  });
+
   it('cp 2 on 16 A100: a plan torchtitan runs, with its ring exchange', async () => {
     const { summary, config } = await planned({ seqLen: 8192 }, { cp: 2 });
     expect(summary.cp).toBe(2);

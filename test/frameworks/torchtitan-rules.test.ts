@@ -49,6 +49,20 @@ const reason = (shape: Partial<RunShape>) => {
   return verdict.ok ? null : verdict.reason;
 };
 
+/** A small MoE's spec, dropless unless told. */
+const moeSpec = (
+  fields: Partial<NonNullable<TransformerSpec['moe']>> = {},
+): NonNullable<TransformerSpec['moe']> => ({
+  experts: 8,
+  topK: 2,
+  capacityFactor: 1.25,
+  sharedExperts: 0,
+  denseLayers: 0,
+  dropless: true,
+  routerWeights: 'activation',
+  ...fields,
+});
+
 describe('what torchtitan v0.2.2 runs', () => {
   it('runs the base configuration, and every dense model meshplan describes', () => {
     expect(reason({})).toBeNull();
@@ -58,18 +72,7 @@ describe('what torchtitan v0.2.2 runs', () => {
   });
 
   it("refuses Megatron's flex dispatcher and module lists for recompute, which it has no setting for", () => {
-    const moe = (dispatcher: 'alltoall' | 'flex') =>
-      dims({
-        moe: {
-          experts: 8,
-          topK: 2,
-          capacityFactor: 1.25,
-          sharedExperts: 0,
-          denseLayers: 0,
-          dropless: true,
-          dispatcher,
-        },
-      });
+    const moe = (dispatcher: 'alltoall' | 'flex') => dims({ moe: moeSpec({ dispatcher }) });
     const expertParallel = { ep: 2, etp: 1 } as const;
     expect(reason({ model: moe('alltoall'), ...expertParallel })).toBeNull();
     expect(reason({ model: moe('flex'), ...expertParallel })).toMatch(/flex dispatcher/);
@@ -78,10 +81,7 @@ describe('what torchtitan v0.2.2 runs', () => {
   });
 
   it('builds a dropless MoE with its own models, refuses one that drops tokens beyond capacity', () => {
-    const moe = (dropless: boolean) =>
-      dims({
-        moe: { experts: 8, topK: 2, capacityFactor: 1.25, sharedExperts: 0, denseLayers: 0, dropless },
-      });
+    const moe = (dropless: boolean) => dims({ moe: moeSpec({ dropless }) });
     expect(torchtitan.builds(moe(true))).toEqual({ ok: true });
     expect(torchtitan.builds(moe(false))).toEqual({
       ok: false,
@@ -173,7 +173,16 @@ const moeDims = (
 ) =>
   dims({
     ...spec,
-    moe: { experts: 8, topK: 2, capacityFactor: 1, sharedExperts: 0, denseLayers: 0, dropless: true, ...moe },
+    moe: {
+      experts: 8,
+      topK: 2,
+      capacityFactor: 1,
+      sharedExperts: 0,
+      denseLayers: 0,
+      dropless: true,
+      routerWeights: 'activation',
+      ...moe,
+    },
   });
 const MLA = { qLoraRank: 256, kvLoraRank: 128, qkNopeHeadDim: 64, qkRopeHeadDim: 32, vHeadDim: 64 };
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import gptBlock from '../../examples/gpt-block.graph.json' with { type: 'json' };
 import mlp from '../../examples/mlp.graph.json' with { type: 'json' };
 import { parseCluster } from '../../src/cluster/index.ts';
+import { savedTensors } from '../../src/cost/saved.ts';
 import { coarsen } from '../../src/graph/coarsen.ts';
 import { parseGraph } from '../../src/graph/index.ts';
 import { issuesOf } from '../support/input-issues.ts';
@@ -84,6 +85,25 @@ describe('graph validation', () => {
     spec.ops[0]!.window = 128;
     expect(issuesOf(() => parseGraph(spec))).toEqual([
       { path: 'ops[0].window', message: expect.stringMatching(/only a causal attention kernel/) },
+    ]);
+  });
+
+  it('keeps the inputs an op names for backward, and names a position it does not have or a kind that keeps none', () => {
+    const spec = base();
+    // fc2 keeps nothing of its input: its backward would need only its weight (never an activation).
+    spec.ops[2]!.savedInputs = [1];
+    const kept = savedTensors(parseGraph(spec), 'none', []).map((s) => s.tensor);
+    expect(kept).toEqual(['x', 'hidden']);
+    expect(savedTensors(parseGraph(base()), 'none', []).map((s) => s.tensor)).toEqual(['x', 'hidden', 'act']);
+    spec.ops[2]!.savedInputs = [2];
+    expect(issuesOf(() => parseGraph(spec))).toEqual([
+      { path: 'ops[2].savedInputs[0]', message: expect.stringMatching(/has 2 inputs; there is no input 2/) },
+    ]);
+    const softmax = base();
+    softmax.ops[1]!.kind = 'softmax';
+    softmax.ops[1]!.savedInputs = [0];
+    expect(issuesOf(() => parseGraph(softmax))).toEqual([
+      { path: 'ops[1].savedInputs', message: expect.stringMatching(/a softmax keeps output/) },
     ]);
   });
 

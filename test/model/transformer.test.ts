@@ -96,9 +96,15 @@ describe('buildTransformer: graphs', () => {
     expect(einsum('attn_context')).toBe('bgrst,btgd->bsgrd');
     expect(einsum('out_proj')).toBe('bsgrd,grdh->bsh');
     expect(einsum('gate_proj')).toBe('bsh,hf->bsf');
-    expect(einsum('glu_mul')).toBe('bsf,bsf->bsf');
+    // Megatron's bias-SwiGLU fusion (its default): one kernel from the gate and up projections.
+    expect(einsum('swiglu')).toBe('bsf,bsf->bsf');
     expect(einsum('down_proj')).toBe('bsf,fh->bsh');
     expect(block.ops.some((o) => o.kind === 'dropout')).toBe(false);
+    const eager = build({ ...TINY_LLAMA, activationFusion: false }).layers[1]!.graph;
+    const eagerEinsum = (op: string) => eager.ops.find((o) => o.name === `block0.${op}`)?.einsum;
+    expect(eagerEinsum('silu')).toBe('bsf->bsf');
+    expect(eagerEinsum('glu_mul')).toBe('bsf,bsf->bsf');
+    expect(eagerEinsum('swiglu')).toBeUndefined();
   });
 
   it('writes an MoE block as router, top-k, dispatch, per-expert MLP and combine', () => {
@@ -114,7 +120,21 @@ describe('buildTransformer: graphs', () => {
     expect(op('dispatch')).toMatchObject({ einsum: 'bsh,bsk,ec->ech', flops: b * s * topK * h });
     expect(op('expert_fc1').einsum).toBe('ech,ehf->ecf');
     expect(op('expert_fc2').einsum).toBe('ecf,efh->ech');
-    expect(op('combine')).toMatchObject({ einsum: 'ech,bsk,bsk->bsh', flops: 2 * b * s * topK * h });
+    // Megatron-Core's experts scale the activation by each slot's router weight, sent along with
+    // the tokens; the combine is then a plain sum that keeps only its index map for backward.
+    expect(op('dispatch_weights').einsum).toBe('bsk,bsk,ec->ec');
+    expect(op('expert_weight_mul').einsum).toBe('ecf,ec->ecf');
+    expect(op('combine')).toMatchObject({
+      einsum: 'ech,bsk->bsh',
+      flops: b * s * topK * h,
+      savedInputs: [1],
+    });
+    // Scaled at the combine instead (torchtitan, Hugging Face): the weights are the combine's operand.
+    const atCombine = build({ ...TINY_MOE, moe: { ...TINY_MOE.moe, routerWeights: 'combine' } }, 2);
+    const combined = atCombine.layers[1]!.graph.ops.find((o) => o.name === 'block0.combine')!;
+    expect(combined).toMatchObject({ einsum: 'ech,bsk,bsk->bsh', flops: 2 * b * s * topK * h });
+    expect(combined.savedInputs).toBeUndefined();
+    expect(atCombine.layers[1]!.graph.ops.some((o) => o.name.endsWith('weight_mul'))).toBe(false);
     // Index-based routing: the indices and slots are int32, a few bytes per token, no b·s·e·c mask.
     expect(tensor('route_indices')).toMatchObject({ shape: [b, s, topK], dtype: 'int32', param: false });
     expect(tensor('expert_slots')).toMatchObject({ shape: [e, c], dtype: 'int32', param: false });
@@ -245,7 +265,15 @@ describe('buildTransformer: bad input', () => {
     );
     const moe = {
       ...spec(TINY_GPT),
-      moe: { experts: 2, topK: 4, capacityFactor: 1, sharedExperts: 0, denseLayers: 0, dropless: false },
+      moe: {
+        experts: 2,
+        topK: 4,
+        capacityFactor: 1,
+        sharedExperts: 0,
+        denseLayers: 0,
+        dropless: false,
+        routerWeights: 'activation' as const,
+      },
     };
     expect(issuesOf(() => buildTransformer(moe, { microBatch: 1, precision: 'bf16' }))[0]!.path).toBe(
       'moe.topK',

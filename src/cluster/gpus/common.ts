@@ -36,14 +36,17 @@ export const GiB = 2 ** 30;
  * selective checkpointing it ran (it moved Hopper from matmul 0.693, attention 0.358, 5.9%), and
  * torchtitan's 96 GB H100 priced at the 2.4 TB/s of HBM2e its record states (attention 0.42 → 0.43),
  * and SC'21's runs without pipeline parallelism with the gradient reduction overlapped, as torch's DDP
- * their scripts chose ran it (bench/record-facts.ts `gradReduceOverlapped`; Ampere 0.751 → 0.743):
+ * their scripts chose ran it (bench/record-facts.ts `gradReduceOverlapped`; Ampere 0.751 → 0.743), and
+ * gated activations as one fused kernel keeping only its inputs, MoE router weights applied in the
+ * experts' activation (Megatron-Core's; model.activationFusion, moe.routerWeights; Hopper matmul
+ * 0.681 → 0.68, attention 0.43 → 0.425):
  * - Ampere, on SC'21's 10 A100 runs: matmul 0.743; in-sample mean |error| 2.2%. attention keeps its
  *   start 0.6: those runs used eager attention.
  * - Hopper, on 19 H100/H200 runs (Megatron README 9, DGX Cloud recipes 3, NeMo 2, Megatron-Bridge 2,
- *   torchtitan 2, Nemotron-4 1): matmul 0.681, attention 0.43; in-sample 5.6%.
+ *   torchtitan 2, Nemotron-4 1): matmul 0.68, attention 0.425; in-sample 5.5%.
  * - Blackwell has 2 runs, fewer than one more than its 2 fitted factors: it borrows Hopper's fit,
- *   matmul scaled by the generations' published GEMM shares (ACHIEVABLE_MATMUL_SHARE): 0.681 ×
- *   77.6 / 80.3 = 0.657.
+ *   matmul scaled by the generations' published GEMM shares (ACHIEVABLE_MATMUL_SHARE): 0.68 ×
+ *   77.6 / 80.3 = 0.656 (from the unrounded fit).
  * tpOverlap 0.5 (share of tensor-parallel collectives Transformer Engine's overlap hides) and network
  * 0.96 (share of the NIC's line rate NCCL reaches across nodes: 192 of 200 GB/s on DGX A100, 381.8 of
  * 400 on B200) describe the runtime and the network, not a kernel, and are not fitted.
@@ -65,13 +68,13 @@ export const ampereEfficiency = {
   network: 0.96,
 } as const;
 export const hopperEfficiency = {
-  matmul: 0.681,
-  attention: 0.43,
+  matmul: 0.68,
+  attention: 0.425,
   memory: 0.8,
   tpOverlap: 0.5,
   network: 0.96,
 } as const;
-export const blackwellEfficiency = { ...hopperEfficiency, matmul: 0.657 } as const;
+export const blackwellEfficiency = { ...hopperEfficiency, matmul: 0.656 } as const;
 
 /**
  * MI300X's own set. No published MI300X run calibrates it: these are Hopper's starting values,

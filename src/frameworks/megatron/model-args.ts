@@ -138,6 +138,8 @@ export function modelArgs(d: TransformerDims, options: ModelArgOptions): Arg[] {
     // Megatron's own FFN default (4h, or 8/3·h rounded to 64 with SwiGLU) differs from Llama's rule.
     ['--ffn-hidden-size', d.ffnHidden],
     ...ACTIVATION_ARGS[d.activation],
+    // Priced unfused, as eager PyTorch runs a SwiGLU: Megatron fuses it unless told not to.
+    ...(d.activation === 'swiglu' && !d.activationFusion ? [['--no-bias-swiglu-fusion'] as const] : []),
     ['--normalization', NORMALIZATION[d.norm]],
     ['--position-embedding-type', POSITION_EMBEDDING[d.positionEmbedding]],
     ['--seq-length', d.seqLen],

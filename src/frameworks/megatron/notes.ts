@@ -88,6 +88,11 @@ function moeNotes(ctx: ExportContext, moe: MoeDims, facts: ExportFacts): string[
       "--overlap-moe-expert-parallel-comm hides the expert all-to-alls behind another microbatch's compute, as priced; it needs PyTorch 2.6 or newer.",
     );
   }
+  if (moe.routerWeights === 'combine') {
+    notes.push(
+      `The plan prices the router weights on the experts' outputs (model.moe.routerWeights 'combine'); Megatron-Core applies them in the experts' activation and keeps no expert output, ${moe.topK} × ${ctx.dims?.hidden} values per token and MoE block fewer than planned.`,
+    );
+  }
   if (!facts.groupedGemm) {
     notes.push(
       'Grouped GEMM needs compute capability 8.0 or newer: on these GPUs Megatron runs the experts one after another (SequentialMLP).',

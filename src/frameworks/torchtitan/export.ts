@@ -72,6 +72,16 @@ function modelNotes(dims: TransformerDims, model: TorchtitanModel): string[] {
       "Dropout masks come from each rank's CUDA generator, which torchtitan v0.2.2 does not seed per rank (distributed/utils.py set_determinism): set different seeds per rank if masks must differ across data-parallel replicas.",
     );
   }
+  if (!dims.activationFusion && dims.activation === 'swiglu') {
+    notes.push(
+      'The plan prices the SwiGLU as eager PyTorch runs it (model.activationFusion false): SiLU and product as kernels of their own, keeping the SiLU output; torch.compile, which this config turns on, fuses them, so it runs in a little less time and memory than planned.',
+    );
+  }
+  if (dims.moe?.routerWeights === 'activation') {
+    notes.push(
+      `The plan prices the router weights inside the experts' activation (model.moe.routerWeights 'activation', Megatron-Core's); torchtitan scales the experts' outputs and keeps them for backward, ${dims.moe.topK} × ${dims.hidden} more values per token and MoE block than planned: price with routerWeights 'combine' for its memory.`,
+    );
+  }
   if (dims.flashAttention2) {
     notes.push(
       "The plan prices attention as FlashAttention-2 kernels; torchtitan v0.2.2 asks PyTorch's SDPA for cuDNN attention first (models/attention.py), which runs faster than planned on Hopper and Blackwell.",

@@ -55,7 +55,7 @@ const MIN_RUNS = PUBLISHED_FIT_FACTORS.length + 1;
 /**
  * The factors `borrower` takes from `lender`'s fit: the same, but for matmul, scaled by how close each
  * generation's best GEMM comes to its peak (ACHIEVABLE_MATMUL_SHARE, published microbenchmarks, never
- * these runs). Fitted on A100 runs, Ampere's matmul is 0.743; Hopper's 0.681 scaled so gives 0.737.
+ * these runs). Fitted on A100 runs, Ampere's matmul is 0.743; Hopper's 0.68 scaled so gives 0.736.
  * Unchanged where either generation has no published figure.
  */
 export function borrowedFactors(
