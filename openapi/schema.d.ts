@@ -2159,6 +2159,7 @@ export interface components {
                 dp?: number;
                 ep?: number;
                 etp?: number;
+                fp8ParamGather?: boolean;
                 microBatch?: number;
                 overlapExpertParallelComm?: boolean;
                 overlapGradReduce?: boolean;

@@ -49,6 +49,8 @@ export interface LayoutEval {
   readonly expertParamElements: number;
   /** Of those, FP8 GEMMs' weights (which keep FP8 copies). */
   readonly fp8WeightElements: number;
+  /** Of those, the experts'. */
+  readonly expertFp8WeightElements: number;
   /** Parameter tensors that are not experts', as the model holds them (param-tensors.ts). */
   readonly paramTensors: number;
   /**
@@ -163,6 +165,7 @@ export function evaluateLayout(
     paramElements: 0,
     expertParamElements: 0,
     fp8WeightElements: 0,
+    expertFp8WeightElements: 0,
     activationBytes: 0,
     inputGradientHideableSec: 0,
   };
@@ -181,6 +184,7 @@ export function evaluateLayout(
     sums.paramElements += cost.paramElements;
     sums.expertParamElements += cost.expertParamElements;
     sums.fp8WeightElements += cost.fp8WeightElements;
+    sums.expertFp8WeightElements += cost.expertFp8WeightElements;
     sums.activationBytes += cost.activationBytes;
     return {
       strategy,

@@ -17,6 +17,8 @@ export const PARAM_STATE_BYTES = WEIGHT_BYTES + GRADIENT_BYTES + OPTIMIZER_BYTES
  * them). The default runtime's figure; a framework's runtime may keep none (torchtitan's torchao).
  */
 export const FP8_COPY_BYTES = 2;
+/** An FP8 element: what FP8 parameter gathering sends of each FP8 GEMM's weight. */
+export const FP8_BYTES = 1;
 
 export interface ParamMemory {
   readonly parametersBytes: number;

@@ -62,6 +62,8 @@ export interface OpCost {
   readonly expertParamElements: number;
   /** Of those, the weights of FP8 GEMMs, which keep an FP8 copy and its transpose per step. */
   readonly fp8WeightElements: number;
+  /** Of the FP8 GEMMs' weights, the experts'. */
+  readonly expertFp8WeightElements: number;
   /** What the op moves among outer-group peers itself (context, expert parallelism), exposed, per pass. */
   readonly exchange: {
     readonly forwardSec: number;
@@ -162,6 +164,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   let paramElements = 0;
   let expertParamElements = 0;
   let fp8WeightElements = 0;
+  let expertFp8WeightElements = 0;
   /** Bytes of the activations the op reads, per device: what an FP8 GEMM casts. */
   let activationInputBytes = 0;
   /** Of those, the ones its backward keeps and reads again (all, unless the op keeps fewer). */
@@ -190,7 +193,10 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     if (ctx.paramOwner.get(name) === op.index) {
       paramElements += t.numel / shards;
       if (letters.includes(DIM.experts)) expertParamElements += t.numel / shards;
-      if (op.computeDtype === 'fp8') fp8WeightElements += t.numel / shards;
+      if (op.computeDtype === 'fp8') {
+        fp8WeightElements += t.numel / shards;
+        if (letters.includes(DIM.experts)) expertFp8WeightElements += t.numel / shards;
+      }
     }
     for (const j of [0, 1] as const) {
       if (strategy.split[j] === null || layout[j] !== 'R') continue;
@@ -296,6 +302,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     paramElements,
     expertParamElements,
     fp8WeightElements,
+    expertFp8WeightElements,
     exchange,
     activationBytes,
     weightGradientSec: kernels.weightGradientSec,

@@ -58,6 +58,11 @@ export interface PipelineConfig {
   readonly heldGradientBytes: number;
   /** Bytes kept per element of an FP8 GEMM's weight beside it (a framework's runtime decides). */
   readonly fp8WeightCacheBytes: number;
+  /**
+   * The FP8 GEMMs' weights kept in FP8 alone, their FP8 copy being the parameter (no bf16 copy), and
+   * gathered by ZeRO 1–2 in FP8 (ParallelSpec.fp8ParamGather).
+   */
+  readonly fp8ParamGather: boolean;
 }
 
 /**
@@ -95,5 +100,7 @@ export function pipelineConfig(
     gradientReduceBytes: GRADIENT_BYTES,
     heldGradientBytes: GRADIENT_BYTES,
     fp8WeightCacheBytes: FP8_COPY_BYTES,
+    // The distributed optimizer's gather: ZeRO 0 has none, ZeRO-3 gathers layer by layer in bf16.
+    fp8ParamGather: (p?.fp8ParamGather ?? false) && (chosen.zero === 1 || chosen.zero === 2),
   };
 }

@@ -14,7 +14,7 @@ import {
   exposedGradientSec,
 } from './data-parallel.ts';
 import type { LayoutEval } from './layout-eval.ts';
-import { type ParamMemory, paramMemory, type StageMemory, zero3WorkingSet } from './memory.ts';
+import { type ParamMemory, paramMemory, type StageMemory, WEIGHT_BYTES, zero3WorkingSet } from './memory.ts';
 import { optimizerStepSec } from './optimizer.ts';
 import type { PipelineConfig } from './pipeline-config.ts';
 import type { StageLinks } from './placement.ts';
@@ -33,6 +33,7 @@ export class LayerSeries {
   /** Layers holding expert parameters, by prefix: their data-parallel traffic goes one collective each. */
   private readonly expertLayers: Float64Array;
   private readonly fp8Weights: Float64Array;
+  private readonly expertFp8Weights: Float64Array;
   private readonly activations: Float64Array;
   private readonly gradSync: Float64Array;
   private readonly forward: Float64Array;
@@ -62,6 +63,7 @@ export class LayerSeries {
     this.regatheredLayers = prefix((p) => (p.regathered.tensors > 0 ? 1 : 0));
     this.expertLayers = prefix((p) => (p.expertParamElements > 0 ? 1 : 0));
     this.fp8Weights = prefix((p) => p.fp8WeightElements);
+    this.expertFp8Weights = prefix((p) => p.expertFp8WeightElements);
     this.activations = prefix((p) => p.activationBytes);
     this.gradSync = prefix((p) => p.gradSyncSec);
     this.forward = prefix((p) => p.forwardComputeSec);
@@ -112,6 +114,9 @@ export class LayerSeries {
   }
   fp8WeightElements(first: number, last: number): number {
     return this.fp8Weights[last + 1]! - this.fp8Weights[first]!;
+  }
+  expertFp8WeightElements(first: number, last: number): number {
+    return this.expertFp8Weights[last + 1]! - this.expertFp8Weights[first]!;
   }
   activationBytes(first: number, last: number): number {
     return this.activations[last + 1]! - this.activations[first]!;
@@ -218,14 +223,17 @@ export function priceStage(
   // expert parameters stay a collective per layer.
   const perTensor = config.zero === 3 && config.zero3Collectives === 'per-tensor-list';
   const lists = perTensor ? { perRankLists: { gpu: cluster.gpu } } : {};
+  const expertFp8 = series.expertFp8WeightElements(first, last);
   const dense = replicaTraffic(
     denseElements,
+    series.fp8WeightElements(first, last) - expertFp8,
     perTensor ? { count: series.paramTensors(first, last), ...lists } : { count: layers },
     links.dataParallel,
     config,
   );
   const expert = replicaTraffic(
     expertElements,
+    expertFp8,
     { count: series.expertLayerCount(first, last) },
     links.expertDataParallel,
     config,
@@ -242,6 +250,7 @@ export function priceStage(
       ? 0
       : replicaTraffic(
           again.elements,
+          0,
           perTensor ? { count: again.tensors, ...lists } : { count: again.layers },
           links.dataParallel,
           config,
@@ -293,9 +302,13 @@ export function priceStage(
   };
 }
 
-/** `elements` in `units`, sent to the replicas on `axis` as the config's runtime sends them. */
+/**
+ * `elements` in `units`, sent to the replicas on `axis` as the config's runtime sends them; of them
+ * `fp8Elements` are FP8 GEMMs' weights, which FP8 parameter gathering sends in FP8.
+ */
 function replicaTraffic(
   elements: number,
+  fp8Elements: number,
   units: CollectiveUnits,
   axis: MeshAxis,
   config: PipelineConfig,
@@ -308,6 +321,7 @@ function replicaTraffic(
     config.gradientBucketElements,
     units,
     config.gradientReduceBytes,
+    config.fp8ParamGather ? fp8Elements : 0,
   );
 }
 
@@ -349,11 +363,14 @@ function stageParamMemory(
   const d = paramMemory(dense, config.zero, replicas, config.heldGradientBytes);
   const e = paramMemory(expert, config.zero, replicas / config.ep, config.heldGradientBytes);
   const gathered = zero3WorkingSet(largestLayer, config.zero3Prefetch);
+  // Gathered in FP8, an FP8 GEMM's weight is its FP8 copy and transpose alone: no bf16 weight beside.
+  const bf16Dropped = config.fp8ParamGather ? fp8Weights * WEIGHT_BYTES : 0;
   return {
     parametersBytes:
       d.parametersBytes +
       e.parametersBytes +
-      fp8Weights * config.fp8WeightCacheBytes +
+      fp8Weights * config.fp8WeightCacheBytes -
+      bf16Dropped +
       gathered.parametersBytes,
     gradientsBytes: d.gradientsBytes + e.gradientsBytes + gathered.gradientsBytes,
     optimizerBytes: d.optimizerBytes + e.optimizerBytes,

@@ -46,6 +46,8 @@ export interface RunShape {
   readonly etp: number;
   readonly sequenceParallel: boolean;
   readonly zero: ZeroStage;
+  /** The FP8 GEMMs' weights kept and gathered in FP8 alone (ParallelSpec.fp8ParamGather). */
+  readonly fp8ParamGather: boolean;
   /** ZeRO-3: the next layer's parameters gathered while one runs (false: each when it is needed). */
   readonly zero3Prefetch: boolean;
   readonly recompute: Recompute;
@@ -82,6 +84,13 @@ export function recomputeModulesProblem(shape: RunShape, framework: string): str
 export function perOpRecomputeProblem(shape: RunShape, framework: string): string | null {
   return shape.recompute === 'per-op'
     ? `${framework} has no per-op selective checkpointing (torchtitan's activation_checkpoint.selective_ac_option "op"); plan with recompute "none", "selective" or "full", or for torchtitan`
+    : null;
+}
+
+/** FP8 parameter gathering, Megatron-LM's, asked of a framework without it as priced. */
+export function fp8ParamGatherProblem(shape: RunShape, framework: string): string | null {
+  return shape.fp8ParamGather
+    ? `${framework} has no FP8 parameter gather as priced (Megatron-LM's --fp8-param-gather with the distributed optimizer); plan without parallel.fp8ParamGather, or for Megatron-LM`
     : null;
 }
 

@@ -19,6 +19,7 @@ export function shapeOfPlan(ctx: ExportContext): RunShape {
     etp: summary.etp,
     sequenceParallel: summary.sequenceParallel,
     zero: summary.zero as RunShape['zero'],
+    fp8ParamGather: request.parallel?.fp8ParamGather ?? false,
     zero3Prefetch: summary.zero3Prefetch ?? true,
     recompute: summary.recompute,
     recomputeModules: summary.recomputeModules ?? DEFAULT_RECOMPUTE_MODULES,

@@ -121,6 +121,8 @@ export function familyShape(
     etp: family.expertsOverTp ? 1 : family.tp,
     sequenceParallel: family.sequenceParallel,
     zero: config.zero,
+    // What the request asks: the rules refuse the configurations it cannot be priced for.
+    fp8ParamGather: ctx.request.parallel?.fp8ParamGather ?? false,
     zero3Prefetch: config.zero3Prefetch,
     recompute: config.recompute,
     recomputeModules: recomputeModules(ctx.request),

@@ -98,6 +98,14 @@ export const ParallelSpec = z
      * catalog's `efficiency.tpOverlap` share of them hides, never more than the layer's compute.
      */
     overlapExpertParallelComm: z.boolean().optional(),
+    /**
+     * Keep the FP8 GEMMs' weights in FP8 alone — the FP8 copy and transpose Transformer Engine
+     * caches become the parameter, no bf16 weight beside them — and have the distributed optimizer
+     * gather them in FP8 after its step (Megatron-LM's --fp8-param-gather, on in Megatron-Bridge's
+     * MXFP8 recipes): 2 bytes fewer per such weight element, and ZeRO 1–2's parameter all-gather
+     * sends 1 byte of each instead of 2. Needs training.precision "fp8" and ZeRO 1 or 2.
+     */
+    fp8ParamGather: z.boolean().optional(),
   })
   .strict();
 export type ParallelSpec = z.infer<typeof ParallelSpec>;
@@ -156,6 +164,21 @@ export const PlanRequest = z
         path: ['parallel', 'zero3Collectives'],
         message: `"per-tensor-list" is DeepSpeed before v0.5.5; options.target ${r.options.target} gathers a layer at a time`,
       });
+    if (r.parallel?.fp8ParamGather === true) {
+      const path = ['parallel', 'fp8ParamGather'];
+      if (r.training.precision !== 'fp8')
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `gathers FP8 weights: needs training.precision "fp8" (it is "${r.training.precision}")`,
+        });
+      if (zero !== undefined && zero !== 1 && zero !== 2)
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `is the distributed optimizer's gather: needs zero 1 or 2 (zero is pinned to ${zero})`,
+        });
+    }
     // Expert TP is tp (Megatron's default) or 1 (the experts folded over the tp ranks).
     const etp = r.parallel?.etp;
     if (etp !== undefined && etp !== 1 && etp !== r.parallel?.tp)

@@ -114,6 +114,24 @@ describe('ZeRO-3 traffic (FSDP): gathered before each pass, hidden behind it by 
     expect(traffic.backwardPerMicrobatchSec).toBeCloseTo(gather + scatter, 12);
   });
 
+  it('FP8 parameter gathering sends 1 byte of each FP8 weight in the ZeRO-1 all-gather, 2 of the others', () => {
+    const fp8 = elements / 4;
+    const gathered = dataParallelSec(
+      elements,
+      1,
+      axis,
+      'overlapped',
+      Number.POSITIVE_INFINITY,
+      { count: 1 },
+      2,
+      fp8,
+    );
+    const bytes = (elements - fp8) * WEIGHT_BYTES + fp8 * 1;
+    expect(gathered.perStepGatherSec).toBeCloseTo(collectiveSec('all-gather', axis, bytes), 12);
+    // The gradients' reduce-scatter is unchanged.
+    expect(gathered.perStepSec).toBe(dataParallelSec(elements, 1, axis, 'overlapped').perStepSec);
+  });
+
   it('a runtime that reduces in fp32 reduce-scatters 4 bytes a gradient; the gathers stay bf16', () => {
     const fp32 = dataParallelSec(elements, 3, axis, 'overlapped', Number.POSITIVE_INFINITY, { count: 1 }, 4);
     expect(fp32.forwardPerMicrobatchSec).toBeCloseTo(gather, 12);
@@ -241,6 +259,7 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
     paramTensors: 12,
     regathered: { tensors: 0, elements: 0 },
     fp8WeightElements: 0,
+    expertFp8WeightElements: 0,
     activationBytes: 0,
     inputGradientHideableSec: 0,
     forwardComputeSec: forward,
@@ -271,6 +290,7 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
     gradientReduceBytes: 2,
     heldGradientBytes: 2,
     fp8WeightCacheBytes: 2,
+    fp8ParamGather: false,
   });
   const exposed = (sync: number, window: number) => Math.max(sync / layers, sync - window);
   // The runtime sends each layer's share as its own collective.

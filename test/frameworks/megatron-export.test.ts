@@ -381,6 +381,14 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
       },
     ],
     [
+      'FP8 weights kept and gathered in FP8 with the distributed optimizer: --fp8-param-gather',
+      requestOf(llama, { tp: 2, pp: 2, dp: 4, zero: 1, fp8ParamGather: true }, 'fp8'),
+      ({ ns }) => {
+        expect(ns.values.get('fp8_param_gather')).toBe(true);
+        expect(ns.values.get('use_distributed_optimizer')).toBe(true);
+      },
+    ],
+    [
       'a SwiGLU priced unfused, as eager PyTorch runs it: --no-bias-swiglu-fusion',
       requestOf({ ...llama, activationFusion: false }, { tp: 2, pp: 2, dp: 4 }),
       ({ ns }) => expect(ns.values.get('bias_swiglu_fusion')).toBe(false),

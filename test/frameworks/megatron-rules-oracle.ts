@@ -144,6 +144,10 @@ export function ruleProblems(ns: Namespace, world: number, connections: string |
       out.push('--overlap-param-gather needs a sharded optimizer');
   }
   if (on(ns, 'tp_comm_overlap') && !sp) out.push('--tp-comm-overlap needs sequence parallelism');
+  // validate_args: "--fp8-param-gather only supported with distributed optimizer, torch fsdp2, megatron fsdp".
+  if (on(ns, 'fp8_param_gather') && !on(ns, 'use_distributed_optimizer') && !fsdp)
+    out.push('--fp8-param-gather needs the distributed optimizer or an FSDP');
+  if (on(ns, 'fp8_param_gather') && get(ns, 'fp8') === undefined) out.push('--fp8-param-gather without FP8');
   const checkpoint = get(ns, 'ckpt_format');
   if (fsdp && checkpoint !== 'fsdp_dtensor') out.push('Megatron-FSDP needs --ckpt-format fsdp_dtensor');
   if (!fsdp && checkpoint === 'fsdp_dtensor') out.push('fsdp_dtensor is for Megatron-FSDP only');

@@ -54,6 +54,7 @@ const base: RunShape = {
   etp: 4,
   sequenceParallel: true,
   zero: 1,
+  fp8ParamGather: false,
   zero3Prefetch: true,
   recompute: 'none',
   recomputeModules: ['core_attn'],
@@ -75,6 +76,14 @@ const reason = (changes: Partial<RunShape>) => {
 describe('megatron.runs', () => {
   it('runs a Llama-style plan, and ZeRO 0–3 on it (Megatron-FSDP has no pipeline check in validate_args)', () => {
     for (const zero of [0, 1, 2, 3] as const) expect(verdict({ zero })).toEqual({ ok: true });
+  });
+
+  it('gathers FP8 parameters with the distributed optimizer (validate_args), priced for ZeRO 1–2 only', () => {
+    const fp8 = { fp8ParamGather: true, precision: 'fp8' } as const;
+    expect(reason({ ...fp8, zero: 1 })).toBeNull();
+    expect(reason({ ...fp8, zero: 2 })).toBeNull();
+    expect(reason({ ...fp8, zero: 0 })).toMatch(/needs the distributed optimizer/);
+    expect(reason({ ...fp8, zero: 3 })).toMatch(/not ZeRO-3's per-layer gathers/);
   });
 
   it('builds transformers only', () => {
@@ -258,6 +267,15 @@ describe('the oracle refuses what Megatron-LM refuses', () => {
   };
 
   it('accepts a valid command line', () => expect(problems([])).toEqual([]));
+
+  it('--fp8-param-gather: with FP8 and the distributed optimizer (validate_args, TransformerConfig)', () => {
+    const fp8 = ['--bf16', '--fp8-format', 'hybrid', '--fp8-param-gather'];
+    expect(problems([...fp8, '--use-distributed-optimizer'])).toEqual([]);
+    expect(problems(fp8)).toEqual(['--fp8-param-gather needs the distributed optimizer or an FSDP']);
+    expect(problems(['--bf16', '--fp8-param-gather', '--use-distributed-optimizer'])).toEqual([
+      '--fp8-param-gather without FP8',
+    ]);
+  });
 
   it('unknown flags, bad types, choices and arities', () => {
     expect(problems(['--pipeline-parallel-split-points', 'x'])).toEqual([

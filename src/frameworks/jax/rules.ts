@@ -4,6 +4,7 @@ import {
   type Framework,
   firstProblem,
   flexDispatcherProblem,
+  fp8ParamGatherProblem,
   perOpRecomputeProblem,
   recomputeModulesProblem,
   unprefetchedZero3Problem,
@@ -30,6 +31,7 @@ export const jax: Framework = {
       recomputeModulesProblem(shape, 'JAX'),
       perOpRecomputeProblem(shape, 'JAX'),
       flexDispatcherProblem(shape, 'JAX'),
+      fp8ParamGatherProblem(shape, 'JAX'),
       unprefetchedZero3Problem(shape, 'XLA'),
     ]),
   // XLA runs collectives asynchronously: gradient reductions overlap the backward pass.

@@ -152,6 +152,8 @@ export function megatronExport(ctx: ExportContext): MegatronExport {
     ...overlapArgs(policy, shape.zero, dp),
     ...modelArgs(dims, { ep: shape.ep, etp: shape.etp, groupedGemm }),
     ...PRECISION_ARGS[shape.precision],
+    // The FP8 weights kept and gathered as priced (the transformer config's fp8_param follows it).
+    ...(shape.fp8ParamGather ? [['--fp8-param-gather'] as const] : []),
   ]);
   const title = `${dims.name} on ${ctx.devices} ${cluster.gpu.name}: tp ${tp}${cp > 1 ? ` × cp ${cp}` : ''} × pp ${pp} × dp ${dp}${shape.ep > 1 ? ` (ep ${shape.ep})` : ''}, micro batch ${ctx.rankMicroBatch} × ${summary.microbatches} microbatches, planned step ${summary.stepTimeSec.toFixed(3)} s (meshplan)`;
   const script = launchScript({ args, ...placement, fsdp: shape.zero >= 2, vocab: dims.vocab, title });

@@ -47,5 +47,20 @@ export function modelFeatureProblems(m: TransformerDims | null): (string | null)
 
 export function featureProblems(shape: RunShape): (string | null)[] {
   const m = shape.model;
-  return m === null ? [] : [...modelFeatureProblems(m), fp8Problem(shape, m)];
+  return [
+    ...(m === null ? [] : [...modelFeatureProblems(m), fp8Problem(shape, m)]),
+    fp8ParamGatherProblem(shape),
+  ];
+}
+
+/**
+ * --fp8-param-gather needs the distributed optimizer or an FSDP (validate_args, core_v0.19.0); meshplan
+ * prices it for the distributed optimizer and Megatron-FSDP's optim_grads, which gather parameters
+ * once a step, not for optim_grads_params' per-layer gathers.
+ */
+function fp8ParamGatherProblem(shape: RunShape): string | null {
+  if (!shape.fp8ParamGather || shape.zero === 1 || shape.zero === 2) return null;
+  return shape.zero === 0
+    ? '--fp8-param-gather needs the distributed optimizer (validate_args): plan with zero 1 or 2'
+    : "FP8 parameter gathering is priced for ZeRO 1–2's once-a-step gather, not ZeRO-3's per-layer gathers: plan with zero 1 or 2";
 }

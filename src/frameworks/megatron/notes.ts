@@ -49,7 +49,7 @@ export function megatronNotes(ctx: ExportContext, facts: ExportFacts): string[] 
   }
   if (dims.precision === 'fp8') {
     notes.push(
-      'FP8 (--fp8-format hybrid --fp8-recipe tensorwise: E4M3 forward, E5M2 gradients, per-tensor current scaling) needs Transformer Engine 2.2 or newer, and 1.11 or newer for FP8 grouped GEMMs of the experts; weights stay bf16 with FP8 copies made per GEMM.',
+      `FP8 (--fp8-format hybrid --fp8-recipe tensorwise: E4M3 forward, E5M2 gradients, per-tensor current scaling) needs Transformer Engine 2.2 or newer, and 1.11 or newer for FP8 grouped GEMMs of the experts; ${ctx.request.parallel?.fp8ParamGather === true ? "the GEMMs' weights are FP8 parameters (--fp8-param-gather), gathered in FP8 after the optimizer step, with no bf16 copy" : 'weights stay bf16 with FP8 copies made per GEMM'}.`,
     );
   }
   if (summary.zero >= 2) {

@@ -9,6 +9,7 @@ import {
   type Framework,
   firstProblem,
   flexDispatcherProblem,
+  fp8ParamGatherProblem,
   type RunShape,
   recomputeModulesProblem,
   unprefetchedZero3Problem,
@@ -214,6 +215,7 @@ export const torchtitan: Framework = {
       // activation_checkpoint.mode selective is per-op or per-layer, never a Megatron module list.
       recomputeModulesProblem(s, 'torchtitan'),
       flexDispatcherProblem(s, 'torchtitan'),
+      fp8ParamGatherProblem(s, 'torchtitan'),
       unprefetchedZero3Problem(s, 'FSDP2'),
       ...contextParallelProblems(s),
       ...expertParallelProblems(s),
