@@ -273,6 +273,9 @@ describe('DeepSpeed v0.16.4 exports of plans it runs', () => {
       expect(out.files.map((f) => f.path)).toEqual(['ds_config.json', 'train_deepspeed.py']);
       expect(JSON.parse(out.files[0]!.content)).toEqual(out.config);
       const script = out.files[1]!.content;
+      // The model dict says how its gated activation was priced, for the model code to match.
+      if (c.req.model.kind === 'transformer')
+        expect(script).toContain(`"fused_activation": ${c.req.model.activationFusion ? 'True' : 'False'}`);
       if (out.pipelineModule !== null) {
         expect(script).toContain(`partition_method="${out.pipelineModule.partition_method}"`);
         expect(script).toContain(`assert model.partitions() == [${out.pipelineModule.parts.join(', ')}]`);

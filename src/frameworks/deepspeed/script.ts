@@ -68,12 +68,21 @@ function modelDict(d: TransformerDims): string {
       'flash_attention_kernel',
       py(d.flashAttention ? (d.flashAttention2 ? 'flash-attention-2' : 'fused') : null),
     ],
+    // Whether the priced gated activation is one fused kernel keeping only the gate and up projections
+    // (False: SiLU and product apart, the SiLU output kept too, as eager PyTorch runs them).
+    ['fused_activation', py(d.activationFusion)],
     [
       'moe',
       py(
         d.moe === null
           ? null
-          : { experts: d.moe.experts, top_k: d.moe.topK, capacity_factor: d.moe.capacityFactor },
+          : {
+              experts: d.moe.experts,
+              top_k: d.moe.topK,
+              capacity_factor: d.moe.capacityFactor,
+              // Where the priced model scales routed tokens: in the experts' activation, or their outputs.
+              router_weights: d.moe.routerWeights,
+            },
       ),
     ],
     ['dtype', py(d.precision === 'bf16' ? 'bfloat16' : 'float16')],
