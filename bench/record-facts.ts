@@ -320,6 +320,14 @@ export function expertCommOverlapOf(text: string): boolean | null {
   return switchOf(text, '(?:moe_a2a_overlap|overlap[-_]moe[-_]expert[-_]parallel[-_]comm)');
 }
 
+/**
+ * Megatron-LM's FP8 parameter gathering as a record's prose states it (`--fp8-param-gather`,
+ * Megatron-Bridge's `fp8_param_gather`, NeMo's `fp8_params`); null where it does not say.
+ */
+export function fp8ParamGatherOf(text: string): boolean | null {
+  return switchOf(text, '(?:fp8[-_]param[-_]gather|fp8[-_]params)');
+}
+
 /** torchtitan's per-rank batch as a record's prose gives it (`local_batch_size 2`), else null. */
 export function localBatchOf(text: string): number | null {
   return numberAfter(text, 'local[_ ]batch[_ ]size');

@@ -26,6 +26,7 @@ import {
   expertCommOverlapOf,
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
+  fp8ParamGatherOf,
   gradReduceOverlapped,
   h100With96GiB,
   interNodeGBpsOf,
@@ -482,11 +483,11 @@ export function derivedFacts(r: ModernRecord): RunFacts {
       overlapTensorParallelComm: (tpCommOverlapOf(prose) ?? PERFORMANCE_RECIPES.has(family)) && p.tp > 1,
       ...(etpFromTp ? { etp: p.tp } : {}),
       ...((p.ep ?? 1) > 1 && expertCommOverlapOf(prose) === true ? { overlapExpertParallelComm: true } : {}),
-      // Megatron-Bridge's FP8 precision configs (bf16_with_fp8_current_scaling_mixed, _delayed_,
-      // bf16_with_mxfp8_mixed; training/mixed_precision.py at 21d102f5 and 4ab94dfa) set
-      // fp8_param_gather, which its perf recipes for these models keep; priced with the distributed
-      // optimizer only (Megatron-FSDP's own FP8 gathers are not priced).
-      ...(family === 'megatron-bridge' &&
+      // As the record states it; where silent, Megatron-Bridge's FP8 precision configs
+      // (bf16_with_fp8_current_scaling_mixed, _delayed_, bf16_with_mxfp8_mixed; training/
+      // mixed_precision.py at 21d102f5 and 4ab94dfa) set fp8_param_gather, which its perf recipes for
+      // these models keep. Priced with ZeRO 1–2 only (Megatron-FSDP's own FP8 gathers are not priced).
+      ...((fp8ParamGatherOf(prose) ?? family === 'megatron-bridge') &&
       precisionOf(r.training.precision_class, gpu) === 'fp8' &&
       (zero === 1 || zero === 2)
         ? { fp8ParamGather: true }

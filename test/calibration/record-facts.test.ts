@@ -9,9 +9,11 @@ import {
   asyncTensorParallelOf,
   capacityFactorOf,
   catalogGpu,
+  eagerModeOf,
   expertCommOverlapOf,
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
+  fp8ParamGatherOf,
   gradReduceOverlapped,
   interNodeGBpsOf,
   localBatchOf,
@@ -258,6 +260,47 @@ describe('facts read from a record’s own fields', () => {
     expect(localBatchOf('local_batch_size 2 per rank, FSDP over all 32 GPUs')).toBe(2);
     expect(localBatchOf('Local batch size 1 per data-parallel (FSDP) rank')).toBe(1);
     expect(localBatchOf('Micro batch not given.')).toBeNull();
+  });
+
+  it('reads eager mode and FP8 parameter gathering from prose', () => {
+    expect(eagerModeOf('BF16; eager (no torch.compile)')).toBe(true);
+    expect(eagerModeOf('trained without torch.compile')).toBe(true);
+    expect(eagerModeOf('BF16; torch.compile')).toBe(false);
+    expect(fp8ParamGatherOf('--fp8-param-gather --use-distributed-optimizer')).toBe(true);
+    expect(fp8ParamGatherOf('mixed_precision.fp8_param_gather = False')).toBe(false);
+    expect(fp8ParamGatherOf('fp8_params: true')).toBe(true);
+    expect(fp8ParamGatherOf('FP8 current scaling')).toBeNull();
+  });
+
+  it('prices a Megatron-Bridge FP8 run with FP8 parameter gathering unless its record says otherwise, and torchtitan eager unfused', async () => {
+    const file = (name: string) =>
+      JSON.parse(
+        readFileSync(new URL(`../../bench/checks/${name}`, import.meta.url), 'utf8'),
+      ) as ModernRecord[];
+    const bridge = file('megatron-bridge-perf-summary.json');
+    const fp8 = bridge.find((r) => r.id === 'mbridge260401-llama3-70b-h100-fp8-64gpu')!;
+    const bf16 = bridge.find((r) => r.id === 'mbridge260401-gptoss-120b-h100-bf16-64gpu')!;
+    const fsdp = bridge.find((r) => r.id === 'mbridge2511-llama3-8b-h100-fp8-8gpu-fsdp')!;
+    const statedOff = {
+      ...fp8,
+      id: 'stated-off',
+      training: { ...fp8.training, notes: `${fp8.training.notes ?? ''} fp8_param_gather False.` },
+    };
+    const titan = file('torchtitan-202412-performance.json');
+    const eager = titan.find((r) => r.id === 'torchtitan202412-llama31-8b-h100-bf16-eager-8gpu-fsdp')!;
+    const compiled = titan.find((r) => r.id === 'torchtitan202412-llama31-8b-h100-bf16-8gpu-fsdp')!;
+    const path = join(tmpdir(), `meshplan-fp8-gather-${process.pid}.json`);
+    writeFileSync(path, JSON.stringify([fp8, bf16, fsdp, statedOff, eager, compiled]));
+    const runs = await loadRunsFile(path);
+    const of = (id: string) => runs.find((r) => r.id === id)!.request;
+    expect(of(fp8.id).parallel?.fp8ParamGather).toBe(true);
+    // Not FP8; ZeRO-3 (Megatron-FSDP's gathers are not priced so); stated off.
+    expect(of(bf16.id).parallel?.fp8ParamGather).toBeUndefined();
+    expect(of(fsdp.id).parallel?.fp8ParamGather).toBeUndefined();
+    expect(of('stated-off').parallel?.fp8ParamGather).toBeUndefined();
+    const model = (id: string) => of(id).model as { activationFusion?: boolean };
+    expect(model(eager.id).activationFusion).toBe(false);
+    expect(model(compiled.id).activationFusion).toBeUndefined();
   });
 
   it('reads a measured peak memory from prose, and nothing where none is named', () => {
