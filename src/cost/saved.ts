@@ -43,11 +43,11 @@ export function recomputedOps(
 
 /**
  * What the backward pass keeps, per Korthikanti et al. 2022: each kind's needs (SAVED_FOR_BACKWARD),
- * or the fewer inputs an op names (`savedInputs`), every tensor once. Selective recomputation drops what a recomputed module makes for itself (it is
- * redone from the module's inputs, which stay) and, for an output-discarding module, its output
- * wherever it was saved; full recomputation keeps only the graph's inputs (a layer's input), as
- * Megatron's uniform checkpointing does, and torchtitan's per-op policy that input with the outputs
- * of the ops it keeps.
+ * or the fewer inputs an op names (`savedInputs`), every tensor once. Selective recomputation drops
+ * what a recomputed module makes for itself (it is redone from the module's inputs, which stay) and,
+ * for an output-discarding module, its output wherever it was saved; full recomputation keeps only the
+ * graph's inputs (a layer's input), as Megatron's uniform checkpointing does, and torchtitan's per-op
+ * policy that input with the outputs of the ops it keeps.
  */
 export function savedTensors(
   graph: OpGraph,

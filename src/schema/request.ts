@@ -102,7 +102,7 @@ export const ParallelSpec = z
      * Keep the FP8 GEMMs' weights in FP8 alone — the FP8 copy and transpose Transformer Engine
      * caches become the parameter, no bf16 weight beside them — and have the distributed optimizer
      * gather them in FP8 after its step (Megatron-LM's --fp8-param-gather, on in Megatron-Bridge's
-     * MXFP8 recipes): 2 bytes fewer per such weight element, and ZeRO 1–2's parameter all-gather
+     * FP8 precision configs): 2 bytes fewer per such weight element, and ZeRO 1–2's parameter all-gather
      * sends 1 byte of each instead of 2. Needs training.precision "fp8" and ZeRO 1 or 2.
      */
     fp8ParamGather: z.boolean().optional(),
