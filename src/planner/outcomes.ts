@@ -15,7 +15,8 @@ export const ASSUMPTIONS: readonly string[] = [
   'Data-parallel traffic goes as the framework sends it, each collective paying its ring’s latency: gradient reductions and ZeRO-1/2’s gathers in buckets (Megatron’s max(4e7, 1e6 · dp) elements by default, DeepSpeed’s 5e8), ZeRO-3 one collective per layer.',
   'ZeRO-3 also holds its largest layer whole at its peak: two copies of its weights (the running layer and the prefetched next) and its gradient.',
   'Pipeline sends are on the critical path once per microbatch and stage boundary (scatter/gather over the stage devices).',
-  'Adam with mixed precision keeps 16 bytes per parameter (2 weight + 2 gradient + 12 fp32 state), ZeRO sharding the later terms.',
+  'Adam with mixed precision keeps 16 bytes per parameter (2 weight + 2 gradient + 12 fp32 state), ZeRO sharding the later terms; an FP8 GEMM’s weight keeps its FP8 copy and transpose (2 bytes) besides, which become the weight itself under fp8ParamGather (no bf16 copy).',
+  'Activations are kept for the backward pass as Megatron-Core’s fused kernels keep them: a gated activation as one kernel keeping only the gate and up projections (model.activationFusion false: eager PyTorch’s, which keeps the SiLU output too), an MoE’s router weights applied inside the experts’ activation so that the combine keeps no expert output (model.moe.routerWeights "combine": on the experts’ outputs, which it keeps).',
   'Identical layers use one intra-op layout; the layout is optimised without recomputation and priced under the chosen mode.',
 ];
 
