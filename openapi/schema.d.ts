@@ -2044,10 +2044,7 @@ export interface components {
                     dropless?: boolean;
                     experts: number;
                     ffnHidden?: number;
-                    /**
-                     * @default activation
-                     * @enum {string}
-                     */
+                    /** @enum {string} */
                     routerWeights?: "activation" | "combine";
                     /** @default 0 */
                     sharedExperts?: number;

@@ -277,7 +277,7 @@ function moeDims(
     capacityFactor: moe.capacityFactor,
     dropless: moe.dropless,
     dispatcher: moe.dispatcher ?? 'alltoall',
-    routerWeights: moe.routerWeights,
+    routerWeights: moe.routerWeights ?? 'activation',
     ffnHidden: expertFfn,
     sharedExperts: moe.sharedExperts,
     sharedFfnHidden: moe.sharedFfnHidden ?? expertFfn,

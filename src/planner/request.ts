@@ -11,8 +11,20 @@ import { PlanRequest } from '../schema/index.ts';
 import { onnxGraph } from './model-of.ts';
 
 export function parsePlanRequest(value: unknown): { request: PlanRequest; cluster: Cluster } {
-  const request = parseOrThrow(PlanRequest, value, 'request');
+  const request = withTargetDefaults(parseOrThrow(PlanRequest, value, 'request'));
   return { request, cluster: requestCluster(request) };
+}
+
+/**
+ * What a request leaves to the framework it targets, filled as that framework runs it: torchtitan's
+ * MoE scales its experts' outputs by the router weights and keeps them for backward (v0.2.2 moe.py),
+ * where the default is Megatron-Core's weighting inside the experts' activation.
+ */
+export function withTargetDefaults(request: PlanRequest): PlanRequest {
+  const model = request.model;
+  if (request.options.target !== 'torchtitan' || model.kind !== 'transformer') return request;
+  if (model.moe === undefined || model.moe.routerWeights !== undefined) return request;
+  return { ...request, model: { ...model, moe: { ...model.moe, routerWeights: 'combine' } } };
 }
 
 /** The cluster of an already validated request; an unknown GPU is an error at `cluster.gpu`. */

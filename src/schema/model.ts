@@ -32,8 +32,11 @@ export const MoeSpec = z
     dropless: z.boolean().default(false),
     /** With expert parallelism, Megatron-LM's token dispatcher (default alltoall, its recipes' usual). */
     dispatcher: MoeDispatcher.optional(),
-    /** Where each routed token is scaled by its router weight (default Megatron-Core's: the activation). */
-    routerWeights: RouterWeightsAt.default('activation'),
+    /**
+     * Where each routed token is scaled by its router weight; default the targeted framework's:
+     * torchtitan's experts' outputs ("combine"), else Megatron-Core's activation.
+     */
+    routerWeights: RouterWeightsAt.optional(),
   })
   .strict()
   .refine((m) => m.topK <= m.experts, { message: 'topK cannot exceed experts', path: ['topK'] });

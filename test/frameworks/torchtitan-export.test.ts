@@ -294,20 +294,29 @@ describe('the search with --target torchtitan and pinned context or expert paral
   });
 
   it("says when the plan kept less than torchtitan's experts keep, and not when priced as torchtitan runs", async () => {
-    const notes = async (routerWeights: 'activation' | 'combine', activationFusion: boolean) => {
-      const base = requestFor({ moe: { ...MOE, routerWeights }, activationFusion }, 2, 16);
+    const planned = async (
+      routerWeights: 'activation' | 'combine' | undefined,
+      activationFusion: boolean,
+    ) => {
+      const moe = routerWeights === undefined ? MOE : { ...MOE, routerWeights };
+      const base = requestFor({ moe, activationFusion }, 2, 16);
       const req = PlanRequest.parse({
         ...base,
         parallel: { ep: 2 },
         options: { ...base.options, target: 'torchtitan' },
       });
-      return (await plan(req)).exports!.torchtitan.notes;
+      return plan(req);
     };
-    const megatronStyle = await notes('activation', true);
-    expect(megatronStyle.filter((n) => /keeps them for backward/.test(n))).toHaveLength(1);
-    const torchtitanStyle = await notes('combine', true);
-    expect(torchtitanStyle.filter((n) => /keeps them for backward/.test(n))).toEqual([]);
-    const eager = await notes('combine', false);
+    const keptMore = (notes: readonly string[]) => notes.filter((n) => /keeps them for backward/.test(n));
+    // Asked for explicitly, Megatron-Core's weighting is priced, and the export says what differs.
+    expect(keptMore((await planned('activation', true)).exports!.torchtitan.notes)).toHaveLength(1);
+    expect(keptMore((await planned('combine', true)).exports!.torchtitan.notes)).toEqual([]);
+    // Left unset, a torchtitan target prices torchtitan's own: the experts' outputs, kept.
+    const unset = await planned(undefined, true);
+    expect(keptMore(unset.exports!.torchtitan.notes)).toEqual([]);
+    const combined = await planned('combine', true);
+    expect(unset.summary!.peakMemoryBytes).toBe(combined.summary!.peakMemoryBytes);
+    const eager = (await planned('combine', false)).exports!.torchtitan.notes;
     expect(eager.filter((n) => /SwiGLU as eager PyTorch runs it/.test(n))).toHaveLength(1);
   });
 
