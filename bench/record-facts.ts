@@ -283,11 +283,13 @@ export function peakMemoryOf(text: string): number | null {
 }
 
 /**
- * A run in PyTorch's eager mode, where a record says so ("eager", "no torch.compile"): its gated
- * activation runs as separate kernels (TransformerSpec.activationFusion false).
+ * A run in PyTorch's eager mode, where a record says so ("no torch.compile", or "eager" without naming
+ * torch.compile as what it ran): its gated activation runs as separate kernels
+ * (TransformerSpec.activationFusion false).
  */
 export function eagerModeOf(text: string): boolean {
-  return /\beager\b|\b(?:no|without)\s+torch\.compile/i.test(text);
+  if (/\b(?:no|without)\s+torch\.compile/i.test(text)) return true;
+  return /\beager\b/i.test(text) && !/torch\.compile/i.test(text);
 }
 
 /** torchtitan's Async TP where a record names it ("AsyncTP", "Async TP", enable_async_tensor_parallel). */

@@ -266,6 +266,9 @@ describe('facts read from a record’s own fields', () => {
     expect(eagerModeOf('BF16; eager (no torch.compile)')).toBe(true);
     expect(eagerModeOf('trained without torch.compile')).toBe(true);
     expect(eagerModeOf('BF16; torch.compile')).toBe(false);
+    expect(eagerModeOf('BF16, eager')).toBe(true);
+    // A compiled run that compares itself with eager is not eager.
+    expect(eagerModeOf('torch.compile: 14% faster than eager')).toBe(false);
     expect(fp8ParamGatherOf('--fp8-param-gather --use-distributed-optimizer')).toBe(true);
     expect(fp8ParamGatherOf('mixed_precision.fp8_param_gather = False')).toBe(false);
     expect(fp8ParamGatherOf('fp8_params: true')).toBe(true);
