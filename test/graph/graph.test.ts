@@ -88,7 +88,7 @@ describe('graph validation', () => {
     ]);
   });
 
-  it('keeps the inputs an op names for backward, and names a position it does not have or a kind that keeps none', () => {
+  it('keeps the inputs an op names for backward, and names a position it does not have or a kind that keeps no inputs', () => {
     const spec = base();
     // fc2 keeps nothing of its input: its backward would need only its weight (never an activation).
     spec.ops[2]!.savedInputs = [1];
