@@ -167,7 +167,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   let expertFp8WeightElements = 0;
   /** Bytes of the activations the op reads, per device: what an FP8 GEMM casts. */
   let activationInputBytes = 0;
-  /** Of those, the ones its backward keeps and reads again (all, unless the op keeps fewer). */
+  /** Of those, the ones its backward keeps and reads again (GraphOp.keptInputs). */
   let keptInputBytes = 0;
   let exchangedBytes = op.exchange?.output ? out.bytes / shardCount(outLayout, sizes) : 0;
   op.inputs.forEach((name, i) => {
@@ -185,7 +185,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     if (!t.param) {
       if (FLOAT_DTYPES.has(t.dtype)) {
         activationInputBytes += t.bytes / shards;
-        if (op.savedInputs?.has(i) ?? true) keptInputBytes += t.bytes / shards;
+        if (op.keptInputs.has(i)) keptInputBytes += t.bytes / shards;
       }
       return;
     }

@@ -91,7 +91,7 @@ export function savedTensors(
       op.inputs.forEach((name, index) => {
         const t = graph.tensors.get(name)!;
         if (t.param || seen.has(name)) return;
-        if (op.savedInputs !== null && !op.savedInputs.has(index)) return;
+        if (!op.keptInputs.has(index)) return;
         if (t.producer !== null && regenerated(graph.ops[t.producer]!, op)) return;
         seen.add(name);
         saved.push({ op: op.index, tensor: name, as: { kind: 'input', index } });

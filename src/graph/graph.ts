@@ -45,8 +45,11 @@ export interface GraphOp {
   readonly computeDtype: Dtype | null;
   /** Data it moves among outer-group peers itself (context or expert parallelism). */
   readonly exchange: Exchange | null;
-  /** The inputs (by position) its backward keeps, where fewer than its kind's rule (null: the rule's). */
-  readonly savedInputs: ReadonlySet<number> | null;
+  /**
+   * The inputs (by position) its backward keeps: every one for a kind that keeps its inputs
+   * (SAVED_FOR_BACKWARD), or the fewer the op names (OpSpec.savedInputs); none for the other kinds.
+   */
+  readonly keptInputs: ReadonlySet<number>;
   /** A routing op's token dims and the slot dim each token lands in (see OpSpec.routes). */
   readonly routes: { readonly tokens: readonly string[]; readonly slots: string } | null;
   /** Sliding-window dims and the rows a device needs from each neighbour when they are split. */
@@ -246,7 +249,10 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
       window: op.window ?? null,
       computeDtype: op.computeDtype ?? null,
       exchange: op.exchange ?? null,
-      savedInputs: op.savedInputs === undefined ? null : new Set(op.savedInputs),
+      keptInputs: new Set(
+        op.savedInputs ??
+          (SAVED_FOR_BACKWARD[op.kind] === 'inputs' ? op.inputs.map((_, position) => position) : []),
+      ),
       routes: op.routes ?? null,
       halo: new Map(Object.entries(op.halo ?? {})),
     };

@@ -223,24 +223,22 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
   const routed = builder.activation(moe.sharedExperts > 0 ? 'routed_out' : 'mlp_out', [b, s, h]);
   const combine = routing(dims, { operands: [0], output: false });
   const unsorted = sortChunks('expert_out_unsorted', expertOut);
-  if (weighsActivation) {
-    // A plain sum of each token's k results: its backward sends the gradient back by the index
-    // map alone and keeps no expert output.
-    builder.op('combine', `${E}${C}${H},${BSK}->${BS}${H}`, [unsorted, indices], routed, {
+  // Weighted in the activation, the combine is a plain sum of each token's k results, whose backward
+  // sends the gradient back by the index map alone and keeps no expert output; otherwise it scales
+  // them by the weights as it sums, keeping both.
+  builder.op(
+    'combine',
+    weighsActivation ? `${E}${C}${H},${BSK}->${BS}${H}` : `${E}${C}${H},${BSK},${BSK}->${BS}${H}`,
+    weighsActivation ? [unsorted, indices] : [unsorted, indices, weights],
+    routed,
+    {
       kind: 'other',
-      flops: routedElements,
+      flops: weighsActivation ? routedElements : 2 * routedElements,
       routes,
-      savedInputs: [1],
+      ...(weighsActivation ? { savedInputs: [1] } : {}),
       ...(combine === undefined ? {} : { exchange: combine }),
-    });
-  } else {
-    builder.op('combine', `${E}${C}${H},${BSK},${BSK}->${BS}${H}`, [unsorted, indices, weights], routed, {
-      kind: 'other',
-      flops: 2 * routedElements,
-      routes,
-      ...(combine === undefined ? {} : { exchange: combine }),
-    });
-  }
+    },
+  );
   if (moe.sharedExperts === 0) return routed;
   const shared = builder.within('shared_experts', () =>
     addMlp(builder, x, dims, {

@@ -49,7 +49,7 @@ export function featureProblems(shape: RunShape): (string | null)[] {
   const m = shape.model;
   return [
     ...(m === null ? [] : [...modelFeatureProblems(m), fp8Problem(shape, m)]),
-    fp8ParamGatherProblem(shape),
+    fp8ParamGatherZeroProblem(shape),
   ];
 }
 
@@ -58,7 +58,7 @@ export function featureProblems(shape: RunShape): (string | null)[] {
  * prices it for the distributed optimizer and Megatron-FSDP's optim_grads, which gather parameters
  * once a step, not for optim_grads_params' per-layer gathers.
  */
-function fp8ParamGatherProblem(shape: RunShape): string | null {
+function fp8ParamGatherZeroProblem(shape: RunShape): string | null {
   if (!shape.fp8ParamGather || shape.zero === 1 || shape.zero === 2) return null;
   return shape.zero === 0
     ? '--fp8-param-gather needs the distributed optimizer (validate_args): plan with zero 1 or 2'
