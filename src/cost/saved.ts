@@ -87,11 +87,14 @@ export function savedTensors(
   };
   for (const op of graph.ops) {
     const rule = SAVED_FOR_BACKWARD[op.kind];
-    if (rule === 'inputs') {
+    if (rule === 'inputs' || redone(op)) {
       op.inputs.forEach((name, index) => {
         const t = graph.tensors.get(name)!;
         if (t.param || seen.has(name)) return;
-        if (!op.keptInputs.has(index)) return;
+        // A recomputed op is rerun from its inputs, so the checkpoint keeps those that reach it
+        // from outside the recomputed region even where its own kind would keep none (a bias add
+        // opening the experts' activation, Megatron's moe_act: its checkpoint holds fc1's output).
+        if (!redone(op) && !op.keptInputs.has(index)) return;
         if (t.producer !== null && regenerated(graph.ops[t.producer]!, op)) return;
         seen.add(name);
         saved.push({ op: op.index, tensor: name, as: { kind: 'input', index } });

@@ -114,6 +114,19 @@ describe('gpt-oss-120b block (flash attention, GQA, 128 experts top-4, SwiGLU, e
     expect(await activationBytes(block, 1, 'selective', ['layernorm', 'moe_act'])).toBe(kept);
   });
 
+  it("with biases, moe_act's checkpoint still holds fc1's output though a bias add, keeping nothing, opens it", async () => {
+    // gpt-oss has biases on every linear layer (Megatron-Bridge's gpt-oss bridge: add_bias_linear).
+    // The experts' activation module now starts at the gate and up biases, whose add keeps nothing
+    // for backward; recomputing the module needs its input all the same.
+    const biased = planModel(TransformerSpec.parse({ ...spec, bias: true }), {
+      microBatch: b,
+      precision: 'bf16',
+      expertParallel: 8,
+    }).layers[1]!;
+    expect(await activationBytes(biased, 1, 'selective', ['layernorm', 'moe_act'])).toBe(kept);
+    expect(await activationBytes(biased, 1, 'selective', ['moe_act'])).toBe(kept + normOutputs);
+  });
+
   it('moe_act alone drops the activation outputs only', async () => {
     expect(await activationBytes(block, 1, 'selective', ['moe_act'])).toBe(kept + normOutputs);
   });
