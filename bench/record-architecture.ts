@@ -109,3 +109,22 @@ export function deepseekArchitectureOf(text: string): {
   if (sharedFfnHidden !== null) out.sharedFfnHidden = sharedFfnHidden;
   return out;
 }
+
+/**
+ * Whether a record's model has biases on its linear layers, where it says or its family settles it:
+ * stated as Megatron-LM or Hugging Face set it (`add_bias_linear`, `--disable-bias-linear`,
+ * `attention_bias`), or a gpt-oss model, whose published config has biases on the attention
+ * projections (attention_bias) and on every expert (gate_up_proj_bias, down_proj_bias), as
+ * Megatron-Bridge's gpt-oss bridge builds it (add_bias_linear = True, gpt_oss_bridge.py at 21d102f5ec).
+ * Unsaid, the request's default stands (biases with GELU, none with a gated MLP).
+ */
+export function linearBiasesOf(text: string): boolean | undefined {
+  if (/disable[-_ ]bias[-_ ]linear/i.test(text)) return false;
+  const stated = new RegExp(
+    `(?:${key('add', 'bias', 'linear')}|${key('attention', 'bias')})${IS}(true|false)`,
+    'i',
+  ).exec(text);
+  if (stated !== null) return stated[1]!.toLowerCase() === 'true';
+  if (/\bgpt[-_ ]?oss\b/i.test(text)) return true;
+  return undefined;
+}

@@ -17,7 +17,7 @@ import { estimate } from '../src/planner/estimate.ts';
 import { InvalidInputError } from '../src/schema/errors.ts';
 import type { GpuGeneration, GpuSpec, PlanRequestInput } from '../src/schema/index.ts';
 import { countsRecompute, publishedRequest } from './published-runs.ts';
-import { deepseekArchitectureOf } from './record-architecture.ts';
+import { deepseekArchitectureOf, linearBiasesOf } from './record-architecture.ts';
 import {
   asyncTensorParallelOf,
   capacityFactorOf,
@@ -247,6 +247,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
   const activation = statedOrImpliedActivation(r.id, m);
   const window = slidingWindowOf(m.arch_notes ?? '');
   const deepseek = deepseekArchitectureOf(JSON.stringify(m));
+  const bias = linearBiasesOf(JSON.stringify(m));
   refuseUnpricedPrecision(r.id, 'training.precision_class', r.training.precision_class);
   const nodes = nodesOf(facts.gpu, r.cluster.num_gpus, r.cluster.gpus_per_node);
   return {
@@ -265,6 +266,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
       vocab: trainedVocab(m.vocab, p.tp, facts.family),
       seqLen: m.seq_len,
       activation,
+      ...(bias === undefined ? {} : { bias }),
       attention: facts.attention ?? 'flash',
       ...(facts.activationFusion === false ? { activationFusion: false } : {}),
       ...(window === null ? {} : { slidingWindow: window }),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkRuns } from '../../bench/check.ts';
-import { deepseekArchitectureOf } from '../../bench/record-architecture.ts';
+import { deepseekArchitectureOf, linearBiasesOf } from '../../bench/record-architecture.ts';
 import {
   activationOf,
   asyncTensorParallelOf,
@@ -459,6 +459,21 @@ describe('a file of records nobody pinned facts for', () => {
     // explicit layout, the ends lighter, stands for the recipe's.
     expect(run!.request.parallel!.stageLayers).toEqual([3, ...new Array<number>(13).fill(4), 3, 3]);
     expect((await estimate(run!.request)).status).toBe('optimal');
+  });
+
+  it('reads biases on the linear layers where a record states them or names gpt-oss', async () => {
+    expect(linearBiasesOf('{"add_bias_linear": true}')).toBe(true);
+    expect(linearBiasesOf('--disable-bias-linear --swiglu')).toBe(false);
+    expect(linearBiasesOf('"attention_bias": false')).toBe(false);
+    // gpt-oss's published config has them (attention_bias, the experts' gate_up and down biases).
+    const gptOss = modern.find((r) => r.id.includes('gptoss'))!;
+    expect(linearBiasesOf(JSON.stringify(gptOss.model))).toBe(true);
+    expect(
+      ((await loadReferenceRuns()).find((r) => r.id === gptOss.id)!.request.model as { bias?: boolean }).bias,
+    ).toBe(true);
+    // Every other public record leaves the default: biases with GELU, none with a gated MLP.
+    for (const record of [...modern, ...classic] as unknown as { id: string; model: object }[])
+      if (record.id !== gptOss.id) expect(linearBiasesOf(JSON.stringify(record.model))).toBeUndefined();
   });
 
   it('recomputes the least that fits where a record is silent, and what it states where it is not', {
