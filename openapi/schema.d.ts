@@ -1400,6 +1400,7 @@ export interface components {
                 /** @default 0.5 */
                 tpOverlap: number;
             };
+            exponentialsPerSec?: number;
             gemmTile?: {
                 k: number;
                 m: number;
@@ -1444,6 +1445,7 @@ export interface components {
                 /** @default 0.5 */
                 tpOverlap?: number;
             };
+            exponentialsPerSec?: number;
             gemmTile?: {
                 k: number;
                 m: number;

@@ -106,6 +106,13 @@ export interface PassSec {
  * `bytes` what the forward reads and writes (q, k, v, the output). The backward reads q, k, v, the
  * output and its gradient and writes the three input gradients: about twice the forward's bytes.
  * `headDim` (undefined: 128's speed) scales both passes by `headDimShare`.
+ *
+ * `performedScores`, the score elements those FLOPs compute, each cost the softmax one exponential on
+ * the special-function units, forward and again in the backward, which recomputes the probabilities
+ * (Dao 2023, §3.1.2). The units run beside the tensor cores, so a pass takes the longer of the two at
+ * the kernel's share of each: on H100 a head dim of 128 gives the tensor cores twice the exponentials'
+ * time (FlashAttention-3's 989 TFLOP/s against 3.9 T exponentials), on B200 the same time, and a head
+ * dim of 64 there leaves the forward bound by its exponentials (FlashAttention-4, arXiv 2603.05451).
  */
 export function flashAttentionSec(
   performedFlops: number,
@@ -114,15 +121,21 @@ export function flashAttentionSec(
   peakFlopsPerSec: number,
   gpu: GpuSpec,
   headDim?: number,
+  performedScores = 0,
 ): PassSec {
   const share = headDimShare(headDim);
   const fullSpeed = peakFlopsPerSec * gpu.efficiency.attention;
   const forwardFlopsPerSec = fullSpeed * share.forward;
   const backwardFlopsPerSec = fullSpeed * FLASH_BACKWARD_RELATIVE_EFFICIENCY * share.backward;
+  const exponentialsSec =
+    gpu.exponentialsPerSec === undefined
+      ? 0
+      : performedScores / (gpu.exponentialsPerSec * gpu.efficiency.attention);
   const forwardComputeSec =
-    (performedFlops / forwardFlopsPerSec) * attentionWaveFactor(grid.forwardBlocks, gpu.smCount);
+    Math.max(performedFlops / forwardFlopsPerSec, exponentialsSec) *
+    attentionWaveFactor(grid.forwardBlocks, gpu.smCount);
   const backwardComputeSec =
-    ((FLASH_BACKWARD_FLOPS_RATIO * performedFlops) / backwardFlopsPerSec) *
+    Math.max((FLASH_BACKWARD_FLOPS_RATIO * performedFlops) / backwardFlopsPerSec, exponentialsSec) *
     attentionWaveFactor(grid.backwardBlocks, gpu.smCount);
   return {
     forwardSec: Math.max(forwardComputeSec, memoryBoundSec(bytes, gpu)) + KERNEL_LAUNCH_SEC,

@@ -50,15 +50,31 @@ function attentionGrid(op: GraphOp, share: OpShare): AttentionGrid {
 }
 
 /**
- * The key positions an attention op's queries may read, unsplit: the dims it contracts that its query
- * (first operand) lacks — the key sequence, whatever letter a graph gives it (the head dim is in the
- * query too).
+ * The key positions an attention op's queries may read, unsplit: its key sequence dim where it names
+ * one, else the dims it contracts that its query (first operand) lacks — the key sequence, whatever
+ * letter an imported graph gives it (the head dim is in the query too). Latent attention's query comes
+ * in two operands, the rotary part in the second, so only the name tells its keys apart.
  */
 function keyPositions(op: GraphOp): number {
+  const named = op.dimSize[DIM.keySeq];
+  if (named !== undefined) return named;
   const query = op.einsum.inputs[0] ?? '';
   let keys = 1;
   for (const l of op.einsum.contracted) if (!query.includes(l)) keys *= op.dimSize[l] ?? 1;
   return keys;
+}
+
+/**
+ * The FLOPs of each score element (one query's product with one key) an attention op computes: its
+ * FLOPs over the full matrix's scores, which are its output's positions and heads (every output dim
+ * but the last, the value's) times the key positions. 4 × head dim for square heads; undefined for a
+ * graph whose op does not read so.
+ */
+function attentionFlopsPerScore(op: GraphOp): number | undefined {
+  let rows = 1;
+  for (const l of op.einsum.output.slice(0, -1)) rows *= op.dimSize[l] ?? 1;
+  const scores = rows * keyPositions(op);
+  return scores > 0 && op.flops > 0 ? op.flops / scores : undefined;
 }
 
 /** An op's kernel time per pass, and the part of its backward that computes weight gradients. */
@@ -83,18 +99,22 @@ export function opComputeSec(op: GraphOp, share: OpShare, gpu: GpuSpec): OpKerne
     return { ...elementwiseKernelSec(op.kind, share.flops, share, gpu), weightGradientSec: 0 };
   const peak = tensorPeakFlopsPerSec(gpu, share.dtype);
   const bytes = share.inputBytes + share.outputBytes;
-  if (op.kind === 'attention')
+  if (op.kind === 'attention') {
+    const performed = performedAttentionFlops(share.flops, op.causal, op.window, keyPositions(op));
+    const flopsPerScore = attentionFlopsPerScore(op);
     return {
       ...flashAttentionSec(
-        performedAttentionFlops(share.flops, op.causal, op.window, keyPositions(op)),
+        performed,
         bytes,
         attentionGrid(op, share),
         peak,
         gpu,
         op.dimSize[DIM.headDim],
+        flopsPerScore === undefined ? 0 : performed / flopsPerScore,
       ),
       weightGradientSec: 0,
     };
+  }
   if (op.kind === 'loss') {
     // The logits this device holds: its shard of the first operand (the output may be scattered
     // further, or be a scalar of a mean loss).

@@ -114,6 +114,12 @@ export const GpuSpec = z
     /** The clock the vendor's dense tensor peaks are computed at, MHz. */
     boostClockMHz: positive.optional(),
     gemmTile: GemmTile.optional(),
+    /**
+     * Exponentials per second its special-function units compute (MUFU.EX2, 16 or 32 a clock per SM):
+     * the second ceiling of a fused attention kernel's forward, one per score it performs besides the
+     * score's tensor-core FLOPs. Absent: the tensor cores alone bound it.
+     */
+    exponentialsPerSec: positive.optional(),
     /** Whether the usual node's NVLink switch reduces in the network (NVLink SHARP, NCCL's NVLS). */
     nvlinkSharp: z.boolean().optional(),
     /** Published all-reduce bus bandwidths of the usual node, inside it and across nodes. */

@@ -179,6 +179,96 @@ describe('the head dim (FlashAttention-3 paper, cuDNN on H100)', () => {
   });
 });
 
+describe("the softmax's exponentials (special-function units beside the tensor cores)", () => {
+  const spec = (id: string) => findGpu(id)!.spec;
+
+  it('are 16 a clock per SM to Blackwell, 32 on Blackwell Ultra: FlashAttention-3’s 3.9 T a second on H100', () => {
+    // Shah et al. 2024: "989 TFLOPS of FP16 matmul but only 3.9 TFLOPS of special functions".
+    expect(spec('H100-80GB').exponentialsPerSec! / 3.9e12).toBeCloseTo(1, 1);
+    // 132 SMs × 16 × 1.83 GHz, the clock of the whitepaper's tensor peaks.
+    expect(spec('H100-80GB').exponentialsPerSec! / (132 * 16 * 1.83e9)).toBeCloseTo(1, 3);
+    expect(spec('A100-80GB').exponentialsPerSec! / (108 * 16 * 1.41e9)).toBeCloseTo(1, 3);
+    // B200's tensor cores doubled per SM and its exponentials did not (FlashAttention-4): one
+    // exponential per 512 BF16 FLOPs, against H100's 256; Blackwell Ultra doubles them back.
+    expect((spec('B200-180GB').peakTflops.bf16 * 1e12) / spec('B200-180GB').exponentialsPerSec!).toBeCloseTo(
+      512,
+      6,
+    );
+    expect((spec('H100-80GB').peakTflops.bf16 * 1e12) / spec('H100-80GB').exponentialsPerSec!).toBeCloseTo(
+      256,
+      6,
+    );
+    expect(spec('B300-288GB').exponentialsPerSec).toBeCloseTo(2 * spec('B200-180GB').exponentialsPerSec!, -6);
+    expect(spec('GB300-288GB').exponentialsPerSec).toBeCloseTo(
+      2 * spec('GB200-186GB').exponentialsPerSec!,
+      -6,
+    );
+  });
+
+  /** A causal kernel's passes at head dim `d` (q·k and p·v: 4·d FLOPs a score) on `id`, launch left out. */
+  const passes = (id: string, d: number, scores = 1e12) => {
+    const gpu = spec(id);
+    const grid = { forwardBlocks: gpu.smCount! * 100, backwardBlocks: gpu.smCount! * 100 };
+    const at = flashAttentionSec(4 * d * scores, 1e6, grid, gpu.peakTflops.bf16 * 1e12, gpu, d, scores);
+    return { forward: at.forwardSec - KERNEL_LAUNCH_SEC, backward: at.backwardSec - KERNEL_LAUNCH_SEC, gpu };
+  };
+
+  it('bind B200’s forward at head dim 64: the longer of its tensor-core time and its exponentials', () => {
+    const { forward, backward, gpu } = passes('B200-180GB', 64);
+    const exponentialsSec = 1e12 / (gpu.exponentialsPerSec! * gpu.efficiency.attention);
+    const tensorSec = (4 * 64 * 1e12) / (gpu.peakTflops.bf16 * 1e12 * gpu.efficiency.attention * 0.7);
+    expect(exponentialsSec).toBeGreaterThan(tensorSec);
+    expect(forward).toBeCloseTo(exponentialsSec, 12);
+    // The backward recomputes them once against 2.5× the FLOPs: its tensor cores still bind.
+    expect(backward).toBeGreaterThan(exponentialsSec);
+  });
+
+  it('leave head dim 128 and H100 as the tensor cores price them; Blackwell Ultra’s head dim 64 too', () => {
+    const tensorOnly = (id: string, d: number) => {
+      const gpu = spec(id);
+      const grid = { forwardBlocks: gpu.smCount! * 100, backwardBlocks: gpu.smCount! * 100 };
+      return (
+        flashAttentionSec(4 * d * 1e12, 1e6, grid, gpu.peakTflops.bf16 * 1e12, gpu, d).forwardSec -
+        KERNEL_LAUNCH_SEC
+      );
+    };
+    for (const [id, d] of [
+      ['H100-80GB', 64],
+      ['H100-80GB', 128],
+      ['B200-180GB', 128],
+      ['GB300-288GB', 64],
+    ] as const)
+      expect(passes(id, d).forward).toBeCloseTo(tensorOnly(id, d), 12);
+    // GB200 and GB300 have the same tensor peaks: at head dim 64 the doubled units are the difference.
+    expect(passes('GB200-186GB', 64).forward / passes('GB300-288GB', 64).forward).toBeCloseTo(2 * 0.7, 6);
+  });
+
+  it('count one per score of the graph’s attention op, latent attention’s too (its rotary query is a second operand)', () => {
+    const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'B200-180GB', nodes: 1, gpusPerNode: 1 }));
+    const forwardOf = (fields: Record<string, unknown>, gpu = cluster) => {
+      const graph = blockGraph(fields);
+      const ctx = costContext(graph, logicalMesh(gpu, [1, 1]), gpu.gpu, 'none');
+      const op = graph.ops.find((o) => o.kind === 'attention')!;
+      return costOfOp(op, { split: [null, null] }, false, ctx).forwardSec - KERNEL_LAUNCH_SEC;
+    };
+    const gpu = cluster.gpu;
+    // Causal: the kernel performs half of the s² scores of each of the 96 heads.
+    const scores = (96 * s * s) / 2;
+    const exponentialsSec = scores / (gpu.exponentialsPerSec! * gpu.efficiency.attention);
+    const waves = attentionWaveFactor(96 * (s / 128), gpu.smCount);
+    expect(forwardOf({ heads: 96, headDim: 64, hidden: 96 * 64 })).toBeCloseTo(exponentialsSec * waves, 12);
+    // DeepSeek-style latent attention, 128 + 64 wide queries and 128 wide values: 640 FLOPs a score,
+    // its tensor cores bind; read as 64 × as many keys (the rotary dim taken for a key position), the
+    // exponentials would have.
+    const mla = {
+      heads: 96,
+      mla: { qLoraRank: 1536, kvLoraRank: 512, qkNopeHeadDim: 128, qkRopeHeadDim: 64, vHeadDim: 128 },
+    };
+    const tensorSec = (scores * 640) / (gpu.peakTflops.bf16 * 1e12 * gpu.efficiency.attention);
+    expect(forwardOf(mla)).toBeCloseTo(tensorSec * waves, 12);
+  });
+});
+
 /**
  * Tiles of 128 query rows × 128 keys that meet a causal band of `window` keys per query over `keys`
  * positions, counted one by one: what a block-skipping kernel computes.
