@@ -190,11 +190,11 @@ describe("the softmax's exponentials (special-function units beside the tensor c
     expect(spec('A100-80GB').exponentialsPerSec! / (108 * 16 * 1.41e9)).toBeCloseTo(1, 3);
     // B200's tensor cores doubled per SM and its exponentials did not (FlashAttention-4): one
     // exponential per 512 BF16 FLOPs, against H100's 256; Blackwell Ultra doubles them back.
-    expect((spec('B200-180GB').peakTflops.bf16 * 1e12) / spec('B200-180GB').exponentialsPerSec!).toBeCloseTo(
+    expect((spec('B200-180GB').peakTflops.bf16! * 1e12) / spec('B200-180GB').exponentialsPerSec!).toBeCloseTo(
       512,
       6,
     );
-    expect((spec('H100-80GB').peakTflops.bf16 * 1e12) / spec('H100-80GB').exponentialsPerSec!).toBeCloseTo(
+    expect((spec('H100-80GB').peakTflops.bf16! * 1e12) / spec('H100-80GB').exponentialsPerSec!).toBeCloseTo(
       256,
       6,
     );
@@ -209,14 +209,14 @@ describe("the softmax's exponentials (special-function units beside the tensor c
   const passes = (id: string, d: number, scores = 1e12) => {
     const gpu = spec(id);
     const grid = { forwardBlocks: gpu.smCount! * 100, backwardBlocks: gpu.smCount! * 100 };
-    const at = flashAttentionSec(4 * d * scores, 1e6, grid, gpu.peakTflops.bf16 * 1e12, gpu, d, scores);
+    const at = flashAttentionSec(4 * d * scores, 1e6, grid, gpu.peakTflops.bf16! * 1e12, gpu, d, scores);
     return { forward: at.forwardSec - KERNEL_LAUNCH_SEC, backward: at.backwardSec - KERNEL_LAUNCH_SEC, gpu };
   };
 
   it('bind B200’s forward at head dim 64: the longer of its tensor-core time and its exponentials', () => {
     const { forward, backward, gpu } = passes('B200-180GB', 64);
     const exponentialsSec = 1e12 / (gpu.exponentialsPerSec! * gpu.efficiency.attention);
-    const tensorSec = (4 * 64 * 1e12) / (gpu.peakTflops.bf16 * 1e12 * gpu.efficiency.attention * 0.7);
+    const tensorSec = (4 * 64 * 1e12) / (gpu.peakTflops.bf16! * 1e12 * gpu.efficiency.attention * 0.7);
     expect(exponentialsSec).toBeGreaterThan(tensorSec);
     expect(forward).toBeCloseTo(exponentialsSec, 12);
     // The backward recomputes them once against 2.5× the FLOPs: its tensor cores still bind.
@@ -228,7 +228,7 @@ describe("the softmax's exponentials (special-function units beside the tensor c
       const gpu = spec(id);
       const grid = { forwardBlocks: gpu.smCount! * 100, backwardBlocks: gpu.smCount! * 100 };
       return (
-        flashAttentionSec(4 * d * 1e12, 1e6, grid, gpu.peakTflops.bf16 * 1e12, gpu, d).forwardSec -
+        flashAttentionSec(4 * d * 1e12, 1e6, grid, gpu.peakTflops.bf16! * 1e12, gpu, d).forwardSec -
         KERNEL_LAUNCH_SEC
       );
     };
@@ -264,7 +264,7 @@ describe("the softmax's exponentials (special-function units beside the tensor c
       heads: 96,
       mla: { qLoraRank: 1536, kvLoraRank: 512, qkNopeHeadDim: 128, qkRopeHeadDim: 64, vHeadDim: 128 },
     };
-    const tensorSec = (scores * 640) / (gpu.peakTflops.bf16 * 1e12 * gpu.efficiency.attention);
+    const tensorSec = (scores * 640) / (gpu.peakTflops.bf16! * 1e12 * gpu.efficiency.attention);
     expect(forwardOf(mla)).toBeCloseTo(tensorSec * waves, 12);
   });
 });

@@ -3,10 +3,10 @@ import {
   blackwellEfficiency,
   EIGHT_GIB,
   exponentialsPerSec,
-  SFU_EXP_PER_CLOCK_PER_SM,
   GiB,
   GTC25_NCCL_SLIDE,
   ML_ENGINEERING_NETWORK,
+  SFU_EXP_PER_CLOCK_PER_SM,
   SIXTEEN_GIB,
 } from './common.ts';
 

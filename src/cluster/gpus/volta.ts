@@ -1,5 +1,11 @@
 import type { CatalogGpu, GpuSpec } from '../../schema/cluster.ts';
-import { exponentialsPerSec, GiB, GTC24_NCCL_SLIDE, VOLTA_GEMM_FORUM_POST, voltaEfficiency } from './common.ts';
+import {
+  exponentialsPerSec,
+  GiB,
+  GTC24_NCCL_SLIDE,
+  VOLTA_GEMM_FORUM_POST,
+  voltaEfficiency,
+} from './common.ts';
 
 /*
  * NVIDIA Tesla V100 SXM2 datasheet (2020): 125 TFLOP/s tensor fp16, 15.7 fp32, HBM2 900 GB/s,
