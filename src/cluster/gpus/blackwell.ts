@@ -116,7 +116,8 @@ export const BLACKWELL_GPUS = {
    * Blackwell Ultra. NVIDIA's HGX platform page (https://www.nvidia.com/en-us/data-center/hgx/) gives
    * HGX B300 the same 8-GPU tensor figures as HGX B200 — FP8 72 PF, FP16/BF16 36 PF, TF32 18 PF, all
    * with 2:4 sparsity — and 288 GB of HBM3e per GPU; its gains are FP4, which meshplan does not
-   * price, and the attention's exponentials (twice Blackwell's, SFU_EXP_PER_CLOCK_PER_SM). So: B200's dense peaks and HBM bandwidth, 288 GB.
+   * price, and the attention's exponentials (twice Blackwell's, SFU_EXP_PER_CLOCK_PER_SM). So: B200's
+   * dense peaks and HBM bandwidth, 288 GB.
    * 160 SMs (NVIDIA Technical Blog, "Inside NVIDIA Blackwell Ultra: The Chip Powering the AI Factory
    * Era", 2025: two dies, 160 SMs, 640 fifth-generation tensor cores). DGX B300 pairs each GPU with a
    * ConnectX-8 SuperNIC at 800 Gb/s = 100 GB/s (DGX B300 datasheet). No all-reduce is published.
