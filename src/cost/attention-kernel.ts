@@ -1,4 +1,5 @@
 import type { Cluster } from '../cluster/cluster.ts';
+import { SFU_EXP_PER_CLOCK_PER_SM } from '../cluster/gpus/common.ts';
 import type { GpuGeneration, GpuSpec, ModelSpec } from '../schema/index.ts';
 import { KERNEL_LAUNCH_SEC, memoryBoundSec } from './kernel-rates.ts';
 
@@ -96,6 +97,27 @@ export function headDimShare(headDim: number | undefined): { forward: number; ba
   };
 }
 
+/** NVIDIA's generations, whose special-function units compute 16 exponentials a clock per SM. */
+const SIXTEEN_EXPONENTIALS_A_CLOCK: ReadonlySet<GpuGeneration> = new Set([
+  'volta',
+  'ampere',
+  'hopper',
+  'blackwell',
+]);
+
+/**
+ * The softmax's exponentials a second on `gpu`: its own figure (every NVIDIA GPU of the catalog has
+ * one), else, for a described GPU of an NVIDIA generation with its SM count and clock, 16 a clock per
+ * SM (Blackwell Ultra's 32 must be given); none for others, whose tensor cores alone then bound it.
+ */
+export function softmaxExponentialsPerSec(gpu: GpuSpec): number | undefined {
+  if (gpu.exponentialsPerSec !== undefined) return gpu.exponentialsPerSec;
+  const { generation, smCount, boostClockMHz } = gpu;
+  if (generation === undefined || !SIXTEEN_EXPONENTIALS_A_CLOCK.has(generation)) return undefined;
+  if (smCount === undefined || boostClockMHz === undefined) return undefined;
+  return smCount * SFU_EXP_PER_CLOCK_PER_SM.standard * boostClockMHz * 1e6;
+}
+
 export interface PassSec {
   readonly forwardSec: number;
   readonly backwardSec: number;
@@ -127,10 +149,9 @@ export function flashAttentionSec(
   const fullSpeed = peakFlopsPerSec * gpu.efficiency.attention;
   const forwardFlopsPerSec = fullSpeed * share.forward;
   const backwardFlopsPerSec = fullSpeed * FLASH_BACKWARD_RELATIVE_EFFICIENCY * share.backward;
+  const exponentials = softmaxExponentialsPerSec(gpu);
   const exponentialsSec =
-    gpu.exponentialsPerSec === undefined
-      ? 0
-      : performedScores / (gpu.exponentialsPerSec * gpu.efficiency.attention);
+    exponentials === undefined ? 0 : performedScores / (exponentials * gpu.efficiency.attention);
   const forwardComputeSec =
     Math.max(performedFlops / forwardFlopsPerSec, exponentialsSec) *
     attentionWaveFactor(grid.forwardBlocks, gpu.smCount);

@@ -14,6 +14,7 @@ import {
   flashAttentionSec,
   headDimShare,
   performedAttentionFlops,
+  softmaxExponentialsPerSec,
 } from '../../src/cost/attention-kernel.ts';
 import { KERNEL_LAUNCH_SEC } from '../../src/cost/kernel-rates.ts';
 import { costContext, costOfOp } from '../../src/cost/op-cost.ts';
@@ -203,6 +204,18 @@ describe("the softmax's exponentials (special-function units beside the tensor c
       2 * spec('GB200-186GB').exponentialsPerSec!,
       -6,
     );
+  });
+
+  it('a described NVIDIA GPU without the figure: 16 a clock on each SM at the clock it names', () => {
+    const { exponentialsPerSec, ...h100 } = spec('H100-80GB');
+    // The catalog's H100 carries its clock (1,830 MHz) and generation, as a description may.
+    expect(softmaxExponentialsPerSec({ ...h100, generation: 'hopper' })! / exponentialsPerSec!).toBeCloseTo(
+      1,
+      3,
+    );
+    expect(softmaxExponentialsPerSec({ ...h100, generation: 'cdna3' })).toBeUndefined();
+    const { boostClockMHz: _, ...unclocked } = h100;
+    expect(softmaxExponentialsPerSec({ ...unclocked, generation: 'hopper' })).toBeUndefined();
   });
 
   /** A causal kernel's passes at head dim `d` (q·k and p·v: 4·d FLOPs a score) on `id`, launch left out. */
