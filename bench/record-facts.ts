@@ -284,8 +284,8 @@ export function peakMemoryOf(text: string): number | null {
 
 /**
  * A run in PyTorch's eager mode, where a record says so ("no torch.compile", or "eager" without naming
- * torch.compile as what it ran): its gated activation runs as separate kernels
- * (TransformerSpec.activationFusion false).
+ * torch.compile as what it ran): its gated activation and its RMSNorm run as separate kernels
+ * (TransformerSpec.activationFusion and normFusion false).
  */
 export function eagerModeOf(text: string): boolean {
   if (/\b(?:no|without)\s+torch\.compile/i.test(text)) return true;

@@ -122,6 +122,8 @@ export interface RunFacts {
   readonly attention?: 'flash2' | 'eager';
   /** The gated activation as eager PyTorch runs it, separate kernels (TransformerSpec.activationFusion). */
   readonly activationFusion?: false;
+  /** The RMSNorm as eager PyTorch composes it, separate kernels (TransformerSpec.normFusion). */
+  readonly normFusion?: false;
   /** Where an MoE scales routed tokens, where not Megatron-Core's activation (torchtitan's experts). */
   readonly routerWeights?: 'combine';
   readonly peakMemoryGiB?: number;
@@ -269,6 +271,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
       ...(bias === undefined ? {} : { bias }),
       attention: facts.attention ?? 'flash',
       ...(facts.activationFusion === false ? { activationFusion: false } : {}),
+      ...(facts.normFusion === false ? { normFusion: false } : {}),
       ...(window === null ? {} : { slidingWindow: window }),
       ...(m.moe === null
         ? {}
@@ -460,9 +463,12 @@ export function derivedFacts(r: ModernRecord): RunFacts {
         ...(localBatch !== null ? { microBatch: localBatch } : {}),
       },
       ...(blackwell ? {} : { attention: 'flash2' as const }),
-      // Eager, torchtitan's SwiGLU is SiLU and a product (models/llama3/model.py FeedForward); its
-      // MoE scales the experts' outputs (DeepSeek-V3's score_before_experts false, v0.2.2).
-      ...(eagerModeOf(`${t.precision ?? ''} ${prose}`) ? { activationFusion: false as const } : {}),
+      // Eager, torchtitan's SwiGLU is SiLU and a product (models/llama3/model.py FeedForward) and its
+      // RMSNorm torch.nn.RMSNorm, aten's composite (build_norm "rmsnorm", the default); its MoE scales
+      // the experts' outputs (DeepSeek-V3's score_before_experts false, v0.2.2).
+      ...(eagerModeOf(`${t.precision ?? ''} ${prose}`)
+        ? { activationFusion: false as const, normFusion: false as const }
+        : {}),
       routerWeights: 'combine' as const,
       ...routing,
       ...measured,

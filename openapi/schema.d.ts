@@ -2058,6 +2058,8 @@ export interface components {
                 name?: string;
                 /** @enum {string} */
                 norm?: "layernorm" | "rmsnorm";
+                /** @default true */
+                normFusion?: boolean;
                 /** @enum {string} */
                 positionEmbedding?: "learned" | "rope";
                 seqLen: number;
@@ -2072,6 +2074,7 @@ export interface components {
                     name?: string;
                     ops: {
                         causal?: boolean;
+                        composite?: boolean;
                         /** @enum {string} */
                         computeDtype?: "fp32" | "tf32" | "bf16" | "fp16" | "fp8" | "int64" | "int32" | "int8" | "bool";
                         einsum: string;

@@ -10,7 +10,12 @@ import {
 } from './attention-kernel.ts';
 import { forwardGemm, gemmLetters, gemmSec, gradientGemm, localSize } from './gemm.ts';
 import { KERNEL_LAUNCH_SEC, memoryBoundSec, tensorPeakFlopsPerSec } from './kernel-rates.ts';
-import { crossEntropySec, type ElementwiseTraffic, elementwiseKernelSec } from './memory-kernels.ts';
+import {
+  compositeRmsNormSec,
+  crossEntropySec,
+  type ElementwiseTraffic,
+  elementwiseKernelSec,
+} from './memory-kernels.ts';
 
 /** One device's share of an op under a strategy: how its dims are split and what it moves. */
 export interface OpShare extends ElementwiseTraffic {
@@ -95,6 +100,7 @@ export interface OpKernelSec extends PassSec {
  * the roofline at the GEMM efficiency, the backward one such kernel per input gradient.
  */
 export function opComputeSec(op: GraphOp, share: OpShare, gpu: GpuSpec): OpKernelSec {
+  if (op.composite) return { ...compositeRmsNormSec(share, gpu), weightGradientSec: 0 };
   if (op.einsum.contracted.length === 0)
     return { ...elementwiseKernelSec(op.kind, share.flops, share, gpu), weightGradientSec: 0 };
   const peak = tensorPeakFlopsPerSec(gpu, share.dtype);

@@ -62,6 +62,39 @@ export function elementwiseKernelSec(
   };
 }
 
+/** Bytes of an element of the fp32 "opmath" type eager PyTorch upcasts 16-bit tensors to. */
+export const OPMATH_BYTES = 4;
+
+/*
+ * Eager PyTorch's RMSNorm (aten rms_norm's composite, PyTorch 2.4–2.6), per element of the activation
+ * (e bytes): upcast to fp32 (reads e, writes 4), square (4, 4), mean over the row (reads 4), add eps
+ * and rsqrt (one value a row), product with it (4, 4), cast back (4, e), product with the weight (e,
+ * e): 28 + 4e bytes in 8 kernels. Autograd's backward through them: the weight's product (its input
+ * gradient 2e; the weight's, a product and a sum over the tokens, 4e), the cast back (e, 4), the
+ * product with the rsqrt (its input gradient 8; the rsqrt's, a product and a row sum, 12), the
+ * square's (2·x, then times the gradient: 16), the two gradients of the upcast input summed (12) and
+ * cast down (4, e): 60 + 8e bytes in 11 kernels. Against one kernel's e + e forward.
+ */
+const COMPOSITE_RMS_NORM = {
+  forward: { bytesPerElement: (e: number) => 28 + 4 * e, kernels: 8 },
+  backward: { bytesPerElement: (e: number) => 60 + 8 * e, kernels: 11 },
+} as const;
+
+/** Eager PyTorch's RMSNorm (OpSpec.composite) on one device's share, pass by pass. */
+export function compositeRmsNormSec(traffic: ElementwiseTraffic, gpu: GpuSpec): PassSec {
+  const elements = traffic.outputElements;
+  const e = elements > 0 ? traffic.outputBytes / elements : 0;
+  const weightBytes = traffic.inputBytes - traffic.activationInputBytes;
+  const pass = (p: { bytesPerElement: (e: number) => number; kernels: number }, weightPasses: number) =>
+    memoryBoundSec(elements * p.bytesPerElement(e) + weightPasses * weightBytes, gpu) +
+    p.kernels * KERNEL_LAUNCH_SEC;
+  return {
+    forwardSec: pass(COMPOSITE_RMS_NORM.forward, 1),
+    // Its weight is read and its gradient written.
+    backwardSec: traffic.gradientInputBytes === 0 ? 0 : pass(COMPOSITE_RMS_NORM.backward, 2),
+  };
+}
+
 /*
  * Transformer Engine casts a bf16 activation to FP8 in a kernel of its own: 2 bytes read, 1 written
  * per element. Backward it casts the output gradient (and writes its transpose: 2 read, 2 written) and

@@ -15,7 +15,7 @@ import { opComputeSec } from './compute.ts';
 import { exchangeCost, NO_OUTER_GROUPS, type OuterGroups, type Transfer } from './exchange.ts';
 import { haloExchanges } from './halo.ts';
 import { type Layout, shardCount } from './layout.ts';
-import { fp8CastSec, LOSS_SAVED_BYTES_PER_LOGIT } from './memory-kernels.ts';
+import { fp8CastSec, LOSS_SAVED_BYTES_PER_LOGIT, OPMATH_BYTES } from './memory-kernels.ts';
 import type { Collective } from './reshard.ts';
 import { recomputedOps, type SavedTensor, savedTensors } from './saved.ts';
 import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
@@ -130,11 +130,14 @@ export function paramOwners(graph: OpGraph): Map<string, number> {
 /**
  * What an op keeps of a float activation it saves for its backward. An FP8 GEMM keeps the FP8 copy it
  * cast (Transformer Engine's Linear saves the quantized tensor for the weight gradient): one byte an
- * element. The loss keeps the fp32 softmax of its logits, not the logits.
+ * element. The loss keeps the fp32 softmax of its logits, not the logits. Eager PyTorch's RMSNorm
+ * keeps its fp32 upcast (for the square's and the product's backward) and its product before the
+ * weight, in the input's type (for the weight's gradient), where one kernel keeps the input.
  */
 function keptBytes(op: GraphOp, t: GraphTensor): number {
   if (!FLOAT_DTYPES.has(t.dtype) || t.param) return t.bytes;
   if (op.kind === 'loss') return t.numel * LOSS_SAVED_BYTES_PER_LOGIT;
+  if (op.composite) return t.numel * OPMATH_BYTES + t.bytes;
   return op.computeDtype === 'fp8' ? t.numel : t.bytes;
 }
 

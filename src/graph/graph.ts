@@ -50,6 +50,8 @@ export interface GraphOp {
    * (SAVED_FOR_BACKWARD), or the fewer the op names (OpSpec.savedInputs); none for the other kinds.
    */
   readonly keptInputs: ReadonlySet<number>;
+  /** A norm run as eager PyTorch's composite of kernels rather than one (OpSpec.composite). */
+  readonly composite: boolean;
   /** A routing op's token dims and the slot dim each token lands in (see OpSpec.routes). */
   readonly routes: { readonly tokens: readonly string[]; readonly slots: string } | null;
   /** Sliding-window dims and the rows a device needs from each neighbour when they are split. */
@@ -201,6 +203,12 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
         });
       }
     }
+    if (op.composite === true && op.kind !== 'norm') {
+      issues.push({
+        path: `${at}.composite`,
+        message: `op "${op.name}": only a norm runs as eager PyTorch's composite; this is a ${op.kind}`,
+      });
+    }
     if (op.savedInputs !== undefined && SAVED_FOR_BACKWARD[op.kind ?? 'other'] !== 'inputs') {
       issues.push({
         path: `${at}.savedInputs`,
@@ -253,6 +261,7 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
         op.savedInputs ??
           (SAVED_FOR_BACKWARD[op.kind] === 'inputs' ? op.inputs.map((_, position) => position) : []),
       ),
+      composite: op.composite ?? false,
       routes: op.routes ?? null,
       halo: new Map(Object.entries(op.halo ?? {})),
     };

@@ -78,6 +78,8 @@ export interface TransformerDims {
   readonly activation: Activation;
   /** A gated activation runs as one kernel keeping only its two inputs (TransformerSpec.activationFusion). */
   readonly activationFusion: boolean;
+  /** An RMSNorm runs as one kernel (TransformerSpec.normFusion); false: eager PyTorch's composite. */
+  readonly normFusion: boolean;
   readonly norm: Norm;
   readonly tiedEmbeddings: boolean;
   readonly positionEmbedding: PositionEmbedding;
@@ -236,6 +238,7 @@ export function resolveDims(input: TransformerSpec, options: BuildOptions): Tran
     vocab: spec.vocab,
     activation: spec.activation,
     activationFusion: spec.activationFusion,
+    normFusion: spec.normFusion,
     norm: spec.norm ?? (gpt ? 'layernorm' : 'rmsnorm'),
     tiedEmbeddings: spec.tiedEmbeddings ?? gpt,
     positionEmbedding: spec.positionEmbedding ?? (gpt ? 'learned' : 'rope'),

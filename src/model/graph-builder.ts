@@ -17,6 +17,8 @@ export interface OpOptions {
   readonly window?: number;
   /** The inputs its backward keeps, where fewer than its kind's rule (OpSpec.savedInputs). */
   readonly savedInputs?: readonly number[];
+  /** A norm run as eager PyTorch's composite of kernels (OpSpec.composite). */
+  readonly composite?: boolean;
 }
 
 /**
@@ -67,6 +69,7 @@ export class LayerGraphBuilder {
       ...(options.computeDtype === undefined ? {} : { computeDtype: options.computeDtype }),
       ...(options.exchange === undefined ? {} : { exchange: options.exchange }),
       ...(options.savedInputs === undefined ? {} : { savedInputs: [...options.savedInputs] }),
+      ...(options.composite === true ? { composite: true } : {}),
       ...(options.routes === undefined
         ? {}
         : { routes: { tokens: [...options.routes.tokens], slots: options.routes.slots } }),

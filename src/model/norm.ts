@@ -28,6 +28,13 @@ export function addNorm(
   if (dims.norm === 'layernorm') params.push(builder.param(names.shift, [h]));
   const out = builder.activation(names.output, [b, s, h]);
   const einsum = `${BSH},${params.map(() => H).join(',')}->${BSH}`;
-  builder.op(names.op, einsum, [x, ...params], out, { kind: 'norm', reducedDims: [H] });
+  // Eager PyTorch composes an RMSNorm of several kernels (TransformerSpec.normFusion); a LayerNorm is
+  // one kernel of aten's either way.
+  const composite = dims.norm === 'rmsnorm' && !dims.normFusion;
+  builder.op(names.op, einsum, [x, ...params], out, {
+    kind: 'norm',
+    reducedDims: [H],
+    ...(composite ? { composite: true } : {}),
+  });
   return out;
 }

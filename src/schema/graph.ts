@@ -145,6 +145,12 @@ export const OpSpec = z
      */
     savedInputs: z.array(z.number().int().nonnegative().max(7)).max(8).optional(),
     /**
+     * A `norm` that runs as eager PyTorch's RMSNorm: aten rms_norm's composite (PyTorch 2.4–2.6) of
+     * an fp32 upcast, square, mean, rsqrt, product and cast back, then the weight's product, each a
+     * kernel of its own, and autograd's backward through each; priced pass by pass. Absent: one kernel.
+     */
+    composite: z.boolean().optional(),
+    /**
      * A routing op (an MoE dispatch or combine): it moves every token of the `tokens` dims to a slot
      * of its own along `slots`, so a device holding some of the tokens holds their slots and nothing
      * of the others' — splitting the tokens splits the slots, and the pieces are disjoint rather than

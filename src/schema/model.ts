@@ -92,6 +92,13 @@ export const TransformerSpec = z
      * nonlinearity's output too.
      */
     activationFusion: z.boolean().default(true),
+    /**
+     * An RMSNorm runs as one kernel (Transformer Engine's, Apex's, torch.compile's); false: as eager
+     * PyTorch's aten rms_norm composes it (PyTorch 2.4–2.6): an fp32 upcast, square, mean, rsqrt,
+     * product and cast back, then the weight's product, each a kernel of its own, and autograd's
+     * backward through every one. A LayerNorm is one kernel either way (aten native_layer_norm).
+     */
+    normFusion: z.boolean().default(true),
     /** Defaults: LayerNorm with GELU (GPT), RMSNorm with SwiGLU (Llama). */
     norm: Norm.optional(),
     /** Defaults: tied with GELU (GPT), untied with SwiGLU (Llama). */

@@ -301,9 +301,12 @@ describe('facts read from a record’s own fields', () => {
     expect(of(bf16.id).parallel?.fp8ParamGather).toBeUndefined();
     expect(of(fsdp.id).parallel?.fp8ParamGather).toBeUndefined();
     expect(of('stated-off').parallel?.fp8ParamGather).toBeUndefined();
-    const model = (id: string) => of(id).model as { activationFusion?: boolean };
+    const model = (id: string) => of(id).model as { activationFusion?: boolean; normFusion?: boolean };
     expect(model(eager.id).activationFusion).toBe(false);
     expect(model(compiled.id).activationFusion).toBeUndefined();
+    // Eager, torchtitan's RMSNorm is torch.nn.RMSNorm, aten's composite of kernels.
+    expect(model(eager.id).normFusion).toBe(false);
+    expect(model(compiled.id).normFusion).toBeUndefined();
   });
 
   it('reads a measured peak memory from prose, and nothing where none is named', () => {

@@ -53,6 +53,37 @@ describe('memory-bound kernels', () => {
     expect(cost('norm').backwardSec).toBeCloseTo(kernelSec(2 * E + 2 * E + 2 * E + 2 * h), 12);
   });
 
+  it("eager PyTorch's RMSNorm (composite): its aten ops' passes, fp32 between them, and the fp32 upcast kept (hand count)", () => {
+    const composite = {
+      ...graph,
+      ops: graph.ops.map((o) => (o.name === 'norm' ? { ...o, composite: true } : o)),
+    };
+    const u = setup(composite, { gpu: 'A100-80GB', nodes: 1, gpusPerNode: 1 }, [1, 1]);
+    const c = costContext(u.graph, u.mesh, u.cluster.gpu, 'none');
+    const op = u.graph.ops.find((o) => o.name === 'norm')!;
+    const eager = costOfOp(op, { split: [null, null] }, false, c);
+    const streamSec = (bytes: number) => bytes / (2039e9 * t.cluster.gpu.efficiency.memory);
+    // x.to(float) 2 + 4, pow 4 + 4, mean 4, (add, rsqrt: a value a row), mul 4 + 4, type_as 4 + 2,
+    // times the weight 2 + 2 (and the weight): 8 kernels.
+    const forward = 2 + 4 + (4 + 4) + 4 + (4 + 4) + (4 + 2) + (2 + 2);
+    expect(eager.forwardSec).toBeCloseTo(streamSec(forward * E + 2 * h) + 8 * KERNEL_LAUNCH_SEC, 12);
+    // dy·w 2 + 2; dw = Σ dy·r 2 + 2 + 2, then 2; type_as 2 + 4; ·rsqrt 4 + 4; its row sum 4 + 4 + 4,
+    // then 4; the square's 2·x 4 + 4 and its product 4 + 4; the two gradients summed 4 + 4 + 4; cast
+    // down 4 + 2: 11 kernels, and the weight read and its gradient written.
+    const backward =
+      2 + 2 + (2 + 2 + 2) + 2 + (2 + 4) + (4 + 4) + (4 + 4 + 4) + 4 + (4 + 4) + (4 + 4) + 12 + (4 + 2);
+    expect(eager.backwardSec).toBeCloseTo(streamSec(backward * E + 4 * h) + 11 * KERNEL_LAUNCH_SEC, 12);
+    // It keeps the fp32 upcast and the bf16 product before the weight, where one kernel keeps x.
+    expect(eager.activationBytes - cost('norm').activationBytes).toBe(4 * E);
+  });
+
+  it('a composite op must be a norm: anything else is refused, naming the field', () => {
+    const bad = { ...graph, ops: graph.ops.map((o) => (o.name === 'act' ? { ...o, composite: true } : o)) };
+    expect(() => setup(bad, { gpu: 'A100-80GB', nodes: 1, gpusPerNode: 1 }, [1, 1])).toThrow(
+      /ops\[0\]\.composite/,
+    );
+  });
+
   it('dropout writes a one-byte mask forward and reads it backward', () => {
     expect(cost('drop').forwardSec).toBeCloseTo(kernelSec(2 * E + 2 * E + E), 12);
     expect(cost('drop').backwardSec).toBeCloseTo(kernelSec(2 * E + E + 2 * E), 12);

@@ -274,8 +274,10 @@ describe('DeepSpeed v0.16.4 exports of plans it runs', () => {
       expect(JSON.parse(out.files[0]!.content)).toEqual(out.config);
       const script = out.files[1]!.content;
       // The model dict says how its gated activation was priced, for the model code to match.
-      if (c.req.model.kind === 'transformer')
+      if (c.req.model.kind === 'transformer') {
         expect(script).toContain(`"fused_activation": ${c.req.model.activationFusion ? 'True' : 'False'}`);
+        expect(script).toContain(`"fused_norm": ${c.req.model.normFusion ? 'True' : 'False'}`);
+      }
       if (out.pipelineModule !== null) {
         expect(script).toContain(`partition_method="${out.pipelineModule.partition_method}"`);
         expect(script).toContain(`assert model.partitions() == [${out.pipelineModule.parts.join(', ')}]`);

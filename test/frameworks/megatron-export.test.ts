@@ -418,6 +418,17 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
     expect(fused.args.some((a) => a[0] === '--attention-backend')).toBe(false);
   });
 
+  it('says that an RMSNorm priced as eager PyTorch composes it runs fused in Megatron-LM, and prices it slower', async () => {
+    const at = async (normFusion: boolean) =>
+      estimated(requestOf({ ...llama, normFusion }, { tp: 2, pp: 2, dp: 4 }));
+    const [eager, fused] = [await at(false), await at(true)];
+    const composed = (p: typeof eager) =>
+      p.exports!.megatron.notes.filter((n) => /Transformer Engine's fused RMSNorm/.test(n));
+    expect(composed(eager)).toHaveLength(1);
+    expect(composed(fused)).toEqual([]);
+    expect(eager.summary!.stepTimeSec).toBeGreaterThan(fused.summary!.stepTimeSec);
+  });
+
   it('the gradient reduction priced overlapped is turned on, with the parameter gather', async () => {
     const request = requestOf(llama, { tp: 2, pp: 2, dp: 4, zero: 1 });
     const { ns } = checkExport(await estimated(request), request);

@@ -14,6 +14,7 @@ export const SMALL_LLAMA: TransformerSpec = {
   seqLen: 1024,
   activation: 'swiglu',
   activationFusion: true,
+  normFusion: true,
   attention: 'flash',
   mtpLayers: 0,
 };

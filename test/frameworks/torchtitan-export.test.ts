@@ -318,6 +318,19 @@ describe('the search with --target torchtitan and pinned context or expert paral
     expect(unset.summary!.peakMemoryBytes).toBe(combined.summary!.peakMemoryBytes);
     const eager = (await planned('combine', false)).exports!.torchtitan.notes;
     expect(eager.filter((n) => /SwiGLU as eager PyTorch runs it/.test(n))).toHaveLength(1);
+    expect(eager.filter((n) => /RMSNorm as eager PyTorch composes it/.test(n))).toEqual([]);
+  });
+
+  it('says when the plan priced RMSNorm as eager PyTorch composes it, which the compiled config outruns', async () => {
+    const notesOf = async (normFusion: boolean) => {
+      const base = requestFor({ normFusion }, 2, 16);
+      const req = PlanRequest.parse({ ...base, options: { ...base.options, target: 'torchtitan' } });
+      return (await plan(req)).exports!.torchtitan.notes;
+    };
+    const composed = (notes: readonly string[]) =>
+      notes.filter((n) => /RMSNorm as eager PyTorch composes it/.test(n));
+    expect(composed(await notesOf(false))).toHaveLength(1);
+    expect(composed(await notesOf(true))).toEqual([]);
   });
 
   it('cp 2 on 16 A100: a plan torchtitan runs, with its ring exchange', async () => {

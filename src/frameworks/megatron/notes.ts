@@ -35,6 +35,11 @@ export function megatronNotes(ctx: ExportContext, facts: ExportFacts): string[] 
       'Attention is priced as FlashAttention-2: --attention-backend flash runs the flash-attn package through Transformer Engine; install flash-attn 2 and not FlashAttention-3 (flash_attn_interface), which Transformer Engine would prefer on Hopper and which runs faster than planned.',
     );
   }
+  if (!dims.normFusion && dims.norm === 'rmsnorm') {
+    notes.push(
+      "The plan prices each RMSNorm as eager PyTorch composes it (model.normFusion false); Megatron-LM runs Transformer Engine's fused RMSNorm, one kernel keeping its input, so it runs in less time and memory than planned.",
+    );
+  }
   if (dims.positionEmbedding === 'rope') {
     notes.push(
       "RoPE runs with Megatron's default base of 10000 (--rotary-base sets another, e.g. 500000 for Llama 3); the base does not change the plan.",

@@ -77,6 +77,11 @@ function modelNotes(dims: TransformerDims, model: TorchtitanModel): string[] {
       'The plan prices the SwiGLU as eager PyTorch runs it (model.activationFusion false): SiLU and product as kernels of their own, keeping the SiLU output; torch.compile, which this config turns on, fuses them, so it runs in a little less time and memory than planned.',
     );
   }
+  if (!dims.normFusion && dims.norm === 'rmsnorm') {
+    notes.push(
+      'The plan prices each RMSNorm as eager PyTorch composes it (model.normFusion false): an fp32 upcast, square, mean, rsqrt and two products, each a kernel, keeping the fp32 upcast; torch.compile, which this config turns on, fuses them, so it runs in less time and memory than planned.',
+    );
+  }
   if (dims.moe?.routerWeights === 'activation') {
     notes.push(
       `The plan prices the router weights inside the experts' activation (model.moe.routerWeights 'activation', Megatron-Core's); torchtitan scales the experts' outputs and keeps them for backward, ${dims.moe.topK} × ${dims.hidden} more values per token and MoE block than planned: price with routerWeights 'combine' for its memory.`,
