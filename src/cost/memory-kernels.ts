@@ -66,12 +66,12 @@ export function elementwiseKernelSec(
 export const OPMATH_BYTES = 4;
 
 /*
- * Eager PyTorch's RMSNorm (aten rms_norm's composite, PyTorch 2.4–2.6), per element of the activation
- * (e bytes): upcast to fp32 (reads e, writes 4), square (4, 4), mean over the row (reads 4), add eps
- * and rsqrt (one value a row), product with it (4, 4), cast back (4, e), product with the weight (e,
- * e): 28 + 4e bytes in 8 kernels. Autograd's backward through them: the weight's product (its input
- * gradient 2e; the weight's, a product and a sum over the tokens, 4e), the cast back (e, 4), the
- * product with the rsqrt (its input gradient 8; the rsqrt's, a product and a row sum, 12), the
+ * Eager PyTorch's RMSNorm (aten rms_norm's composite; TransformerSpec.normFusion), per element of the
+ * activation (e bytes): upcast to fp32 (reads e, writes 4), square (4, 4), mean over the row (reads
+ * 4), add eps and rsqrt (one value a row), product with it (4, 4), cast back (4, e), product with the
+ * weight (e, e): 28 + 4e bytes in 8 kernels. Autograd's backward through them: the weight's product
+ * (its input gradient 2e; the weight's, a product and a sum over the tokens, 4e), the cast back (e,
+ * 4), the product with the rsqrt (its input gradient 8; the rsqrt's, a product and a row sum, 12), the
  * square's (2·x, then times the gradient: 16), the two gradients of the upcast input summed (12) and
  * cast down (4, e): 60 + 8e bytes in 11 kernels. Against one kernel's e + e forward.
  */

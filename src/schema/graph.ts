@@ -145,9 +145,8 @@ export const OpSpec = z
      */
     savedInputs: z.array(z.number().int().nonnegative().max(7)).max(8).optional(),
     /**
-     * A `norm` that runs as eager PyTorch's RMSNorm: aten rms_norm's composite (PyTorch 2.4–2.6) of
-     * an fp32 upcast, square, mean, rsqrt, product and cast back, then the weight's product, each a
-     * kernel of its own, and autograd's backward through each; priced pass by pass. Absent: one kernel.
+     * A `norm` that runs as eager PyTorch's RMSNorm, a composite of kernels (TransformerSpec.normFusion
+     * false), priced pass by pass (cost/memory-kernels.ts). Absent: one kernel.
      */
     composite: z.boolean().optional(),
     /**

@@ -94,9 +94,10 @@ export const TransformerSpec = z
     activationFusion: z.boolean().default(true),
     /**
      * An RMSNorm runs as one kernel (Transformer Engine's, Apex's, torch.compile's); false: as eager
-     * PyTorch's aten rms_norm composes it (PyTorch 2.4–2.6): an fp32 upcast, square, mean, rsqrt,
-     * product and cast back, then the weight's product, each a kernel of its own, and autograd's
-     * backward through every one. A LayerNorm is one kernel either way (aten native_layer_norm).
+     * PyTorch's aten rms_norm composes it (from PyTorch 2.4, its first, through the 2.6 of torchtitan's
+     * December 2024 report at least): an fp32 upcast, square, mean, rsqrt, product and cast back, then
+     * the weight's product, each a kernel of its own, and autograd's backward through every one. A
+     * LayerNorm is one kernel either way (aten native_layer_norm).
      */
     normFusion: z.boolean().default(true),
     /** Defaults: LayerNorm with GELU (GPT), RMSNorm with SwiGLU (Llama). */

@@ -71,8 +71,8 @@ function modelDict(d: TransformerDims): string {
     // Whether the priced gated activation is one fused kernel keeping only the gate and up projections
     // (False: SiLU and product apart, the SiLU output kept too, as eager PyTorch runs them).
     ['fused_activation', py(d.activationFusion)],
-    // Whether the priced RMSNorm is one kernel (False: torch.nn.RMSNorm as eager PyTorch composes it,
-    // an fp32 upcast, square, mean, rsqrt and two products, keeping the fp32 upcast).
+    // Whether the priced RMSNorm is one kernel (False: eager torch.nn.RMSNorm, aten's composite of
+    // kernels; TransformerSpec.normFusion).
     ['fused_norm', py(d.normFusion)],
     [
       'moe',
