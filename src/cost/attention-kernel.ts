@@ -1,5 +1,5 @@
 import type { Cluster } from '../cluster/cluster.ts';
-import { SFU_EXP_PER_CLOCK_PER_SM } from '../cluster/gpus/common.ts';
+import { TENSOR_FLOPS_PER_EXPONENTIAL } from '../cluster/gpus/common.ts';
 import type { GpuGeneration, GpuSpec, ModelSpec } from '../schema/index.ts';
 import { KERNEL_LAUNCH_SEC, memoryBoundSec } from './kernel-rates.ts';
 
@@ -97,25 +97,18 @@ export function headDimShare(headDim: number | undefined): { forward: number; ba
   };
 }
 
-/** NVIDIA's generations, whose special-function units compute 16 exponentials a clock per SM. */
-const SIXTEEN_EXPONENTIALS_A_CLOCK: ReadonlySet<GpuGeneration> = new Set([
-  'volta',
-  'ampere',
-  'hopper',
-  'blackwell',
-]);
-
 /**
- * The softmax's exponentials a second on `gpu`: its own figure (every NVIDIA GPU of the catalog has
- * one), else, for a described GPU of an NVIDIA generation with its SM count and clock, 16 a clock per
- * SM (Blackwell Ultra's 32 must be given); none for others, whose tensor cores alone then bound it.
+ * The softmax's exponentials a second on `gpu`: the figure it states (Blackwell Ultra's), else its
+ * generation's dense 16-bit tensor peak over that generation's tensor FLOPs per exponential; none for
+ * a GPU whose generation has no such figure (AMD's, or none named), whose tensor cores alone then bound
+ * attention.
  */
 export function softmaxExponentialsPerSec(gpu: GpuSpec): number | undefined {
   if (gpu.exponentialsPerSec !== undefined) return gpu.exponentialsPerSec;
-  const { generation, smCount, boostClockMHz } = gpu;
-  if (generation === undefined || !SIXTEEN_EXPONENTIALS_A_CLOCK.has(generation)) return undefined;
-  if (smCount === undefined || boostClockMHz === undefined) return undefined;
-  return smCount * SFU_EXP_PER_CLOCK_PER_SM.standard * boostClockMHz * 1e6;
+  const flopsPerExponential =
+    gpu.generation === undefined ? undefined : TENSOR_FLOPS_PER_EXPONENTIAL[gpu.generation];
+  const peakTflops = gpu.peakTflops.bf16 ?? gpu.peakTflops.fp16;
+  return flopsPerExponential === undefined ? undefined : (peakTflops * 1e12) / flopsPerExponential;
 }
 
 export interface PassSec {

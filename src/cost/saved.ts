@@ -99,7 +99,8 @@ export function savedTensors(
         seen.add(name);
         saved.push({ op: op.index, tensor: name, as: { kind: 'input', index } });
       });
-    } else if ((rule === 'output' || rule === 'mask') && !redone(op)) {
+    } else if (rule === 'output' || rule === 'mask') {
+      // Not recomputed (those took the branch above): what it keeps stays.
       const key = rule === 'mask' ? `mask:${op.name}` : op.output;
       if (seen.has(key)) continue;
       seen.add(key);

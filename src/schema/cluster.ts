@@ -117,8 +117,9 @@ export const GpuSpec = z
     /**
      * Exponentials per second its special-function units compute (MUFU.EX2, 16 or 32 a clock per SM):
      * the second ceiling of a fused attention kernel's forward, one per score it performs besides the
-     * score's tensor-core FLOPs. Absent: 16 a clock per SM at smCount × boostClockMHz for an NVIDIA
-     * generation, else the tensor cores alone bound it.
+     * score's tensor-core FLOPs. Absent: its generation's (its 16-bit tensor peak over the
+     * generation's tensor FLOPs per exponential, cost/attention-kernel.ts), else none: the tensor cores
+     * alone bound it.
      */
     exponentialsPerSec: positive.optional(),
     /** Whether the usual node's NVLink switch reduces in the network (NVLink SHARP, NCCL's NVLS). */

@@ -183,39 +183,35 @@ describe('the head dim (FlashAttention-3 paper, cuDNN on H100)', () => {
 describe("the softmax's exponentials (special-function units beside the tensor cores)", () => {
   const spec = (id: string) => findGpu(id)!.spec;
 
+  const rate = (id: string) => softmaxExponentialsPerSec(spec(id))!;
+
   it('are 16 a clock per SM to Blackwell, 32 on Blackwell Ultra: FlashAttention-3’s 3.9 T a second on H100', () => {
     // Shah et al. 2024: "989 TFLOPS of FP16 matmul but only 3.9 TFLOPS of special functions".
-    expect(spec('H100-80GB').exponentialsPerSec! / 3.9e12).toBeCloseTo(1, 1);
-    // 132 SMs × 16 × 1.83 GHz, the clock of the whitepaper's tensor peaks.
-    expect(spec('H100-80GB').exponentialsPerSec! / (132 * 16 * 1.83e9)).toBeCloseTo(1, 3);
-    expect(spec('A100-80GB').exponentialsPerSec! / (108 * 16 * 1.41e9)).toBeCloseTo(1, 3);
+    expect(rate('H100-80GB') / 3.9e12).toBeCloseTo(1, 1);
+    // 16 a clock on each SM at the clock of the whitepapers' tensor peaks: H100 132 SMs at 1.83 GHz,
+    // A100 108 at 1.41, V100 80 at 1.53.
+    expect(rate('H100-80GB') / (132 * 16 * 1.83e9)).toBeCloseTo(1, 3);
+    expect(rate('A100-80GB') / (108 * 16 * 1.41e9)).toBeCloseTo(1, 3);
+    expect(rate('V100-32GB') / (80 * 16 * 1.53e9)).toBeCloseTo(1, 2);
+    expect(rate('H800-80GB')).toBe(rate('H100-80GB'));
     // B200's tensor cores doubled per SM and its exponentials did not (FlashAttention-4): one
     // exponential per 512 BF16 FLOPs, against H100's 256; Blackwell Ultra doubles them back.
-    expect((spec('B200-180GB').peakTflops.bf16! * 1e12) / spec('B200-180GB').exponentialsPerSec!).toBeCloseTo(
-      512,
-      6,
-    );
-    expect((spec('H100-80GB').peakTflops.bf16! * 1e12) / spec('H100-80GB').exponentialsPerSec!).toBeCloseTo(
-      256,
-      6,
-    );
-    expect(spec('B300-288GB').exponentialsPerSec).toBeCloseTo(2 * spec('B200-180GB').exponentialsPerSec!, -6);
-    expect(spec('GB300-288GB').exponentialsPerSec).toBeCloseTo(
-      2 * spec('GB200-186GB').exponentialsPerSec!,
-      -6,
-    );
+    expect((spec('B200-180GB').peakTflops.bf16! * 1e12) / rate('B200-180GB')).toBeCloseTo(512, 6);
+    expect((spec('GB200-186GB').peakTflops.bf16! * 1e12) / rate('GB200-186GB')).toBeCloseTo(512, 6);
+    expect(rate('B300-288GB')).toBeCloseTo(2 * rate('B200-180GB'), -6);
+    expect(rate('GB300-288GB')).toBeCloseTo(2 * rate('GB200-186GB'), -6);
+    // AMD's are not priced so: its tensor cores alone bound attention.
+    expect(softmaxExponentialsPerSec(spec('MI300X-192GB'))).toBeUndefined();
   });
 
-  it('a described NVIDIA GPU without the figure: 16 a clock on each SM at the clock it names', () => {
-    const { exponentialsPerSec, ...h100 } = spec('H100-80GB');
-    // The catalog's H100 carries its clock (1,830 MHz) and generation, as a description may.
-    expect(softmaxExponentialsPerSec({ ...h100, generation: 'hopper' })! / exponentialsPerSec!).toBeCloseTo(
-      1,
-      3,
-    );
-    expect(softmaxExponentialsPerSec({ ...h100, generation: 'cdna3' })).toBeUndefined();
-    const { boostClockMHz: _, ...unclocked } = h100;
-    expect(softmaxExponentialsPerSec({ ...unclocked, generation: 'hopper' })).toBeUndefined();
+  it('a described GPU without the figure gets its named generation’s, or none', () => {
+    const h100 = spec('H100-80GB');
+    expect(softmaxExponentialsPerSec({ ...h100, generation: 'hopper' })).toBe(rate('H100-80GB'));
+    expect(softmaxExponentialsPerSec({ ...h100, generation: 'blackwell' })).toBe(rate('H100-80GB') / 2);
+    const { generation: _, ...unnamed } = h100;
+    expect(softmaxExponentialsPerSec(unnamed)).toBeUndefined();
+    // A stated figure wins over the generation's.
+    expect(softmaxExponentialsPerSec({ ...h100, exponentialsPerSec: 1e12 })).toBe(1e12);
   });
 
   /** A causal kernel's passes at head dim `d` (q·k and p·v: 4·d FLOPs a score) on `id`, launch left out. */
@@ -228,7 +224,7 @@ describe("the softmax's exponentials (special-function units beside the tensor c
 
   it('bind B200’s forward at head dim 64: the longer of its tensor-core time and its exponentials', () => {
     const { forward, backward, gpu } = passes('B200-180GB', 64);
-    const exponentialsSec = 1e12 / (gpu.exponentialsPerSec! * gpu.efficiency.attention);
+    const exponentialsSec = 1e12 / (softmaxExponentialsPerSec(gpu)! * gpu.efficiency.attention);
     const tensorSec = (4 * 64 * 1e12) / (gpu.peakTflops.bf16! * 1e12 * gpu.efficiency.attention * 0.7);
     expect(exponentialsSec).toBeGreaterThan(tensorSec);
     expect(forward).toBeCloseTo(exponentialsSec, 12);
@@ -267,7 +263,7 @@ describe("the softmax's exponentials (special-function units beside the tensor c
     const gpu = cluster.gpu;
     // Causal: the kernel performs half of the s² scores of each of the 96 heads.
     const scores = (96 * s * s) / 2;
-    const exponentialsSec = scores / (gpu.exponentialsPerSec! * gpu.efficiency.attention);
+    const exponentialsSec = scores / (softmaxExponentialsPerSec(gpu)! * gpu.efficiency.attention);
     const waves = attentionWaveFactor(96 * (s / 128), gpu.smCount);
     expect(forwardOf({ heads: 96, headDim: 64, hidden: 96 * 64 })).toBeCloseTo(exponentialsSec * waves, 12);
     // DeepSeek-style latent attention, 128 + 64 wide queries and 128 wide values: 640 FLOPs a score,

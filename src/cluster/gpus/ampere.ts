@@ -1,5 +1,5 @@
 import type { CatalogGpu, GpuSpec } from '../../schema/cluster.ts';
-import { ampereEfficiency, exponentialsPerSec, GiB, GTC25_NCCL_SLIDE } from './common.ts';
+import { ampereEfficiency, GiB, GTC25_NCCL_SLIDE } from './common.ts';
 
 /*
  * NVIDIA A100 datasheet (SXM): 312 TFLOP/s bf16/fp16 dense, 156 tf32, 19.5 fp32; HBM2 1,555 GB/s
@@ -15,7 +15,6 @@ const ampere = {
   efficiency: ampereEfficiency,
   smCount: 108,
   boostClockMHz: 1410,
-  exponentialsPerSec: exponentialsPerSec(312, 2048),
   gemmTile: {
     m: 128,
     n: 256,

@@ -1,12 +1,11 @@
 import type { CatalogGpu, GpuSpec } from '../../schema/cluster.ts';
 import {
+  BLACKWELL_ULTRA_TENSOR_FLOPS_PER_EXPONENTIAL,
   blackwellEfficiency,
   EIGHT_GIB,
-  exponentialsPerSec,
   GiB,
   GTC25_NCCL_SLIDE,
   ML_ENGINEERING_NETWORK,
-  SFU_EXP_PER_CLOCK_PER_SM,
   SIXTEEN_GIB,
 } from './common.ts';
 
@@ -55,7 +54,6 @@ export const BLACKWELL_GPUS = {
       hbmGBps: 7700,
       ...blackwell,
       smCount: 148,
-      exponentialsPerSec: exponentialsPerSec(2250, 8192),
       allReduceBusBandwidth: [
         // nccl-tests at 8 GiB on one AWS p6-b200 node (8× B200, NVLink 5), NVLS off and on; NVIDIA's
         // GTC25 slide gives 700 and 850 for the same pair.
@@ -100,7 +98,6 @@ export const BLACKWELL_GPUS = {
       peakTflops: { fp32: 80, tf32: 1250, bf16: 2500, fp16: 2500, fp8: 5000 },
       hbmGBps: 8000,
       ...blackwell,
-      exponentialsPerSec: exponentialsPerSec(2500, 8192),
       allReduceBusBandwidth: [
         // "NVLink (GB200 NVL72)" and "NVLink5 SHARP (GB200 NVL72)": 32 GPUs of one rack.
         { busGBps: 680, gpus: 32, nodes: 1, algorithm: 'ring', source: GTC25_NCCL_SLIDE },
@@ -116,7 +113,7 @@ export const BLACKWELL_GPUS = {
    * Blackwell Ultra. NVIDIA's HGX platform page (https://www.nvidia.com/en-us/data-center/hgx/) gives
    * HGX B300 the same 8-GPU tensor figures as HGX B200 — FP8 72 PF, FP16/BF16 36 PF, TF32 18 PF, all
    * with 2:4 sparsity — and 288 GB of HBM3e per GPU; its gains are FP4, which meshplan does not
-   * price, and the attention's exponentials (twice Blackwell's, SFU_EXP_PER_CLOCK_PER_SM). So: B200's
+   * price, and the attention's exponentials (twice Blackwell's, which the entries state). So: B200's
    * dense peaks and HBM bandwidth, 288 GB.
    * 160 SMs (NVIDIA Technical Blog, "Inside NVIDIA Blackwell Ultra: The Chip Powering the AI Factory
    * Era", 2025: two dies, 160 SMs, 640 fifth-generation tensor cores). DGX B300 pairs each GPU with a
@@ -130,7 +127,7 @@ export const BLACKWELL_GPUS = {
       hbmGBps: 7700,
       ...blackwell,
       smCount: 160,
-      exponentialsPerSec: exponentialsPerSec(2250, 8192, SFU_EXP_PER_CLOCK_PER_SM.blackwellUltra),
+      exponentialsPerSec: 2250e12 / BLACKWELL_ULTRA_TENSOR_FLOPS_PER_EXPONENTIAL,
     },
     defaultInterNodeGBps: 100,
     source:
@@ -152,7 +149,7 @@ export const BLACKWELL_GPUS = {
       hbmGBps: 8000,
       ...blackwell,
       smCount: 160,
-      exponentialsPerSec: exponentialsPerSec(2500, 8192, SFU_EXP_PER_CLOCK_PER_SM.blackwellUltra),
+      exponentialsPerSec: 2500e12 / BLACKWELL_ULTRA_TENSOR_FLOPS_PER_EXPONENTIAL,
     },
     defaultInterNodeGBps: 100,
     source:

@@ -145,23 +145,19 @@ export const SIXTEEN_GIB = 16 * GiB;
 /*
  * The special-function units compute a softmax's exponentials (MUFU.EX2): 16 a clock per SM from
  * Volta to Blackwell (CUDA C++ Programming Guide, throughput of native arithmetic instructions:
- * base-2 exponential), which FlashAttention-4 (Zadouri et al. 2026, arXiv 2603.05451) finds unchanged
- * from H100 to B200 while the tensor cores went from 4,096 to 8,192 BF16 FLOPs a clock per SM, making
- * the exponentials the forward's bottleneck on B200; Blackwell Ultra doubles them (NVIDIA Technical
- * Blog, "Making Softmax More Efficient with NVIDIA Blackwell Ultra", 2025). FlashAttention-3 (Shah et
- * al. 2024) gives H100 SXM5 3.9 T special-function operations a second against 989 TFLOP/s of matmul.
+ * base-2 exponential), while the dense 16-bit tensor FLOPs a clock per SM doubled each generation
+ * (V100 1,024, A100 2,048, H100 4,096 by their whitepapers' SMs × clock; B200 8,192,
+ * FlashAttention-4, Zadouri et al. 2026, arXiv 2603.05451, which finds the exponentials the forward's
+ * bottleneck there). So a generation's tensor peak over these gives its exponentials a second
+ * (FlashAttention-3, Shah et al. 2024: H100 SXM5's 989 TFLOP/s of matmul against 3.9 T special-function
+ * operations). Blackwell Ultra doubles its units (NVIDIA Technical Blog, "Making Softmax More
+ * Efficient with NVIDIA Blackwell Ultra", 2025): half Blackwell's FLOPs per exponential, which its
+ * catalog entries state (GpuSpec.exponentialsPerSec).
  */
-export const SFU_EXP_PER_CLOCK_PER_SM = { standard: 16, blackwellUltra: 32 } as const;
-
-/**
- * Exponentials a second of a GPU whose dense 16-bit tensor peak is `dense16BitTflops` at
- * `tensorFlopsPerClockPerSm` (V100 1,024, A100 2,048, H100 4,096, Blackwell 8,192): SMs × clock as
- * that peak implies them (NVIDIA publishes no clock for Blackwell), times the SFUs' rate.
- */
-export function exponentialsPerSec(
-  dense16BitTflops: number,
-  tensorFlopsPerClockPerSm: number,
-  expPerClockPerSm: number = SFU_EXP_PER_CLOCK_PER_SM.standard,
-): number {
-  return ((dense16BitTflops * 1e12) / tensorFlopsPerClockPerSm) * expPerClockPerSm;
-}
+export const TENSOR_FLOPS_PER_EXPONENTIAL: Readonly<Partial<Record<GpuGeneration, number>>> = {
+  volta: 1024 / 16,
+  ampere: 2048 / 16,
+  hopper: 4096 / 16,
+  blackwell: 8192 / 16,
+};
+export const BLACKWELL_ULTRA_TENSOR_FLOPS_PER_EXPONENTIAL = 8192 / 32;

@@ -1,12 +1,5 @@
 import type { CatalogGpu, GpuSpec } from '../../schema/cluster.ts';
-import {
-  exponentialsPerSec,
-  GiB,
-  GTC25_NCCL_SLIDE,
-  hopperEfficiency,
-  ML_ENGINEERING_NETWORK,
-  SIXTEEN_GIB,
-} from './common.ts';
+import { GiB, GTC25_NCCL_SLIDE, hopperEfficiency, ML_ENGINEERING_NETWORK, SIXTEEN_GIB } from './common.ts';
 
 /*
  * NVIDIA H100 datasheet (SXM5): 989 TFLOP/s bf16/fp16 dense, 494 tf32, 67 fp32, 1,979 fp8; HBM3
@@ -20,7 +13,6 @@ const hopper = {
   peakTflops: { fp32: 67, tf32: 494, bf16: 989, fp16: 989, fp8: 1979 },
   efficiency: hopperEfficiency,
   smCount: 132,
-  exponentialsPerSec: exponentialsPerSec(989, 4096),
   gemmTile: {
     m: 128,
     n: 256,

@@ -1,11 +1,5 @@
 import type { CatalogGpu, GpuSpec } from '../../schema/cluster.ts';
-import {
-  exponentialsPerSec,
-  GiB,
-  GTC24_NCCL_SLIDE,
-  VOLTA_GEMM_FORUM_POST,
-  voltaEfficiency,
-} from './common.ts';
+import { GiB, GTC24_NCCL_SLIDE, VOLTA_GEMM_FORUM_POST, voltaEfficiency } from './common.ts';
 
 /*
  * NVIDIA Tesla V100 SXM2 datasheet (2020): 125 TFLOP/s tensor fp16, 15.7 fp32, HBM2 900 GB/s,
@@ -22,7 +16,6 @@ const volta = {
   efficiency: voltaEfficiency,
   smCount: 80,
   boostClockMHz: 1530,
-  exponentialsPerSec: exponentialsPerSec(125, 1024),
   gemmTile: {
     m: 128,
     n: 256,
