@@ -1420,6 +1420,7 @@ export interface components {
                 fp16: number;
                 fp32: number;
                 fp8?: number;
+                nvfp4?: number;
                 tf32?: number;
             };
             smCount?: number;
@@ -1465,6 +1466,7 @@ export interface components {
                 fp16: number;
                 fp32: number;
                 fp8?: number;
+                nvfp4?: number;
                 tf32?: number;
             };
             smCount?: number;
@@ -2076,7 +2078,7 @@ export interface components {
                         causal?: boolean;
                         composite?: boolean;
                         /** @enum {string} */
-                        computeDtype?: "fp32" | "tf32" | "bf16" | "fp16" | "fp8" | "int64" | "int32" | "int8" | "bool";
+                        computeDtype?: "fp32" | "tf32" | "bf16" | "fp16" | "fp8" | "nvfp4" | "int64" | "int32" | "int8" | "bool";
                         einsum: string;
                         exchange?: {
                             /** @enum {string} */
@@ -2116,7 +2118,7 @@ export interface components {
                          * @default bf16
                          * @enum {string}
                          */
-                        dtype?: "fp32" | "tf32" | "bf16" | "fp16" | "fp8" | "int64" | "int32" | "int8" | "bool";
+                        dtype?: "fp32" | "tf32" | "bf16" | "fp16" | "fp8" | "nvfp4" | "int64" | "int32" | "int8" | "bool";
                         name: string;
                         /** @default false */
                         param?: boolean;
@@ -2161,6 +2163,7 @@ export interface components {
                 dp?: number;
                 ep?: number;
                 etp?: number;
+                fp4ParamGather?: boolean;
                 fp8ParamGather?: boolean;
                 microBatch?: number;
                 overlapExpertParallelComm?: boolean;
@@ -2194,7 +2197,7 @@ export interface components {
                  * @default bf16
                  * @enum {string}
                  */
-                precision?: "bf16" | "fp16" | "fp8";
+                precision?: "bf16" | "fp16" | "fp8" | "nvfp4";
                 tokens?: number;
             };
         };

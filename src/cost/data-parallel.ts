@@ -7,7 +7,7 @@ import type { MeshAxis } from '../cluster/mesh.ts';
 import type { GpuSpec } from '../schema/index.ts';
 import type { CollectiveKind, GradientReduction, ZeroStage } from '../schema/vocabulary.ts';
 import { KERNEL_LAUNCH_SEC, memoryBoundSec } from './kernel-rates.ts';
-import { FP8_BYTES, GRADIENT_BYTES, WEIGHT_BYTES } from './memory.ts';
+import { GRADIENT_BYTES, WEIGHT_BYTES } from './memory.ts';
 
 /** One device's data-parallel traffic: once per step, and per microbatch during each of its passes. */
 export interface DataParallelTraffic {
@@ -106,7 +106,8 @@ function listCollectiveSec(
  * pays its own latency, (n − 1) ring steps, which at thousands of devices outweighs the bytes of a
  * small layer (torchtitan's reason to add tensor parallelism past a few hundred GPUs). The defaults
  * send everything as one collective. Gradients go as `gradientReduceBytes` a element (the runtime's
- * reduction dtype), parameters as bf16 but for `fp8Elements` of them, gathered in FP8.
+ * reduction dtype), parameters as bf16 but for `quantizedElements` of them, quantized GEMMs' weights gathered in
+ * their format at `quantizedElementBytes` an element (quantized-gemm.ts).
  */
 export function dataParallelSec(
   elements: number,
@@ -116,11 +117,13 @@ export function dataParallelSec(
   bucketElements: number | null = Number.POSITIVE_INFINITY,
   units: CollectiveUnits = { count: 1 },
   gradientReduceBytes = GRADIENT_BYTES,
-  fp8Elements = 0,
+  quantizedElements = 0,
+  quantizedElementBytes = 1,
 ): DataParallelTraffic {
   if (axis.size <= 1 || elements <= 0) return NONE;
   const gradBytes = elements * gradientReduceBytes;
-  const weightBytes = (elements - fp8Elements) * WEIGHT_BYTES + fp8Elements * FP8_BYTES;
+  const weightBytes =
+    (elements - quantizedElements) * WEIGHT_BYTES + quantizedElements * quantizedElementBytes;
   if (zero === 3) {
     // ZeRO-3 gathers and reduces unit by unit.
     const count = Math.max(1, units.count);

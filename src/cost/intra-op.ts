@@ -3,8 +3,9 @@ import { type Coarsening, coarsen } from '../graph/coarsen.ts';
 import type { GraphOp, OpGraph } from '../graph/graph.ts';
 import type { GpuSpec, Recompute, RecomputeModule } from '../schema/index.ts';
 import type { OuterGroups } from './exchange.ts';
-import { FP8_COPY_BYTES, PARAM_STATE_BYTES } from './memory.ts';
+import { PARAM_STATE_BYTES } from './memory.ts';
 import { type CostContext, costContext, costOfOp, type OpCost } from './op-cost.ts';
+import { quantizedFormat } from './quantized-gemm.ts';
 import {
   enumerateStrategies,
   followerStrategy,
@@ -212,7 +213,9 @@ function groupStrategy(
       cost.exchange.forwardSec +
       cost.exchange.backwardSec;
     memoryBytes +=
-      cost.paramElements * bytesPerParam + cost.fp8WeightElements * FP8_COPY_BYTES + cost.activationBytes;
+      cost.paramElements * bytesPerParam +
+      cost.quantizedWeightElements * (quantizedFormat(op.computeDtype ?? undefined)?.weightCopyBytes ?? 0) +
+      cost.activationBytes;
   }
   return { leader, members: perMember, totalSec, memoryBytes };
 }

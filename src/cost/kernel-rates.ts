@@ -20,9 +20,11 @@ export function tensorPeakFlopsPerSec(gpu: GpuSpec, dtype: Dtype): number {
         ? p.fp16
         : dtype === 'fp8'
           ? (p.fp8 ?? p.fp16)
-          : dtype === 'tf32'
-            ? (p.tf32 ?? p.fp32)
-            : p.fp32;
+          : dtype === 'nvfp4'
+            ? (p.nvfp4 ?? p.fp8 ?? p.fp16)
+            : dtype === 'tf32'
+              ? (p.tf32 ?? p.fp32)
+              : p.fp32;
   return tflops * 1e12;
 }
 

@@ -47,10 +47,10 @@ export interface LayoutEval {
   readonly paramElements: number;
   /** Of those, the experts'. */
   readonly expertParamElements: number;
-  /** Of those, FP8 GEMMs' weights (which keep FP8 copies). */
-  readonly fp8WeightElements: number;
+  /** Of those, quantized GEMMs' weights (which keep quantized copies). */
+  readonly quantizedWeightElements: number;
   /** Of those, the experts'. */
-  readonly expertFp8WeightElements: number;
+  readonly expertQuantizedWeightElements: number;
   /** Parameter tensors that are not experts', as the model holds them (param-tensors.ts). */
   readonly paramTensors: number;
   /**
@@ -164,8 +164,8 @@ export function evaluateLayout(
     epCommSec: 0,
     paramElements: 0,
     expertParamElements: 0,
-    fp8WeightElements: 0,
-    expertFp8WeightElements: 0,
+    quantizedWeightElements: 0,
+    expertQuantizedWeightElements: 0,
     activationBytes: 0,
     inputGradientHideableSec: 0,
   };
@@ -183,8 +183,8 @@ export function evaluateLayout(
     if (op.exchange?.group === 'ep') sums.epCommSec += exchanged;
     sums.paramElements += cost.paramElements;
     sums.expertParamElements += cost.expertParamElements;
-    sums.fp8WeightElements += cost.fp8WeightElements;
-    sums.expertFp8WeightElements += cost.expertFp8WeightElements;
+    sums.quantizedWeightElements += cost.quantizedWeightElements;
+    sums.expertQuantizedWeightElements += cost.expertQuantizedWeightElements;
     sums.activationBytes += cost.activationBytes;
     return {
       strategy,

@@ -96,30 +96,6 @@ export function compositeRmsNormSec(traffic: ElementwiseTraffic, gpu: GpuSpec): 
 }
 
 /*
- * Transformer Engine casts a bf16 activation to FP8 in a kernel of its own: 2 bytes read, 1 written
- * per element. Backward it casts the output gradient (and writes its transpose: 2 read, 2 written) and
- * transposes the saved FP8 input (1 read, 1 written).
- */
-const FP8_CAST_BYTES_PER_INPUT_BYTE = 1.5;
-const FP8_GRAD_CAST_BYTES_PER_OUTPUT_BYTE = 2;
-const FP8_TRANSPOSE_BYTES_PER_INPUT_BYTE = 1;
-
-/** The cast and transpose kernels around an FP8 GEMM reading `activationBytes` of bf16 activations. */
-export function fp8CastSec(activationBytes: number, outputBytes: number, gpu: GpuSpec): PassSec {
-  if (activationBytes === 0) return { forwardSec: 0, backwardSec: 0 };
-  return {
-    forwardSec: memoryBoundSec(FP8_CAST_BYTES_PER_INPUT_BYTE * activationBytes, gpu) + KERNEL_LAUNCH_SEC,
-    backwardSec:
-      memoryBoundSec(
-        FP8_GRAD_CAST_BYTES_PER_OUTPUT_BYTE * outputBytes +
-          FP8_TRANSPOSE_BYTES_PER_INPUT_BYTE * activationBytes,
-        gpu,
-      ) +
-      2 * KERNEL_LAUNCH_SEC,
-  };
-}
-
-/*
  * The loss over the vocabulary as Megatron-LM's vocab-parallel cross entropy runs it unfused
  * (core_v0.19.0 tensor_parallel/cross_entropy.py, without --cross-entropy-loss-fusion): the logits
  * upcast to fp32, then one kernel per step over the fp32 copy — max, subtract it in place, exp in

@@ -11,15 +11,6 @@ export const GRADIENT_BYTES = 2;
 export const OPTIMIZER_BYTES = 12;
 /** Everything a trained parameter keeps without ZeRO: Adam mixed precision's 16 bytes. */
 export const PARAM_STATE_BYTES = WEIGHT_BYTES + GRADIENT_BYTES + OPTIMIZER_BYTES;
-/**
- * What an FP8 GEMM's weight keeps besides under Transformer Engine: its cached FP8 copy and its
- * transpose (1 B each per element), on every device that holds the weight (ZeRO does not shard
- * them). The default runtime's figure; a framework's runtime may keep none (torchtitan's torchao).
- */
-export const FP8_COPY_BYTES = 2;
-/** An FP8 element: what FP8 parameter gathering sends of each FP8 GEMM's weight. */
-export const FP8_BYTES = 1;
-
 export interface ParamMemory {
   readonly parametersBytes: number;
   readonly gradientsBytes: number;

@@ -15,7 +15,8 @@ import { opComputeSec } from './compute.ts';
 import { exchangeCost, NO_OUTER_GROUPS, type OuterGroups, type Transfer } from './exchange.ts';
 import { haloExchanges } from './halo.ts';
 import { type Layout, shardCount } from './layout.ts';
-import { fp8CastSec, LOSS_SAVED_BYTES_PER_LOGIT, OPMATH_BYTES } from './memory-kernels.ts';
+import { LOSS_SAVED_BYTES_PER_LOGIT, OPMATH_BYTES } from './memory-kernels.ts';
+import { quantizedCastSec, quantizedFormat } from './quantized-gemm.ts';
 import type { Collective } from './reshard.ts';
 import { recomputedOps, type SavedTensor, savedTensors } from './saved.ts';
 import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
@@ -23,7 +24,7 @@ import { type OpStrategy, operandLayout, outputLayout } from './strategy.ts';
 const NO_EXCHANGE: OpCost['exchange'] = { forwardSec: 0, backwardSec: 0, transfers: [] };
 
 /** Token ids, masks and labels do not set the math mode of the op that reads them. */
-const FLOAT_DTYPES: ReadonlySet<Dtype> = new Set(['fp32', 'tf32', 'bf16', 'fp16', 'fp8']);
+const FLOAT_DTYPES: ReadonlySet<Dtype> = new Set(['fp32', 'tf32', 'bf16', 'fp16', 'fp8', 'nvfp4']);
 
 /*
  * An FP8 GEMM casts an activation to FP8 before gathering it: Transformer Engine's sequence-parallel
@@ -31,12 +32,14 @@ const FLOAT_DTYPES: ReadonlySet<Dtype> = new Set(['fp32', 'tf32', 'bf16', 'fp16'
  * FP8 bytes (transformer_engine/pytorch/module/linear.py and layernorm_linear.py: the FP8 layer-norm
  * output gathered at v1.8, `gather_along_first_dim(..., quantizer=...)` at v2.8), and torchtitan's
  * float8 tensor parallelism all-gathers in float8 by default (docs/float8.md). Reductions sum partial
- * results and stay in the activation dtype.
+ * results and stay in the activation dtype. An NVFP4 GEMM's input is priced gathered the same way, in
+ * NVFP4's bytes (quantized-gemm.ts).
  */
 /** Bytes per element an all-gather moves of a `dtype` activation into `gemm` (or, as its gradient, out of it). */
 export function gatheredElementBytes(gemm: GraphOp, dtype: Dtype): number {
   const bytes = DTYPE_BYTES[dtype];
-  return gemm.computeDtype === 'fp8' && FLOAT_DTYPES.has(dtype) ? Math.min(bytes, DTYPE_BYTES.fp8) : bytes;
+  const format = quantizedFormat(gemm.computeDtype ?? undefined);
+  return format !== null && FLOAT_DTYPES.has(dtype) ? Math.min(bytes, format.elementBytes) : bytes;
 }
 
 export interface PricedCollective extends Collective {
@@ -60,10 +63,10 @@ export interface OpCost {
   readonly paramElements: number;
   /** Of those, the experts' (sharded by expert parallelism, reduced over the expert-data group). */
   readonly expertParamElements: number;
-  /** Of those, the weights of FP8 GEMMs, which keep an FP8 copy and its transpose per step. */
-  readonly fp8WeightElements: number;
-  /** Of the FP8 GEMMs' weights, the experts'. */
-  readonly expertFp8WeightElements: number;
+  /** Of those, the weights of quantized GEMMs, which keep their quantized copies through the step. */
+  readonly quantizedWeightElements: number;
+  /** Of the quantized GEMMs' weights, the experts'. */
+  readonly expertQuantizedWeightElements: number;
   /** What the op moves among outer-group peers itself (context, expert parallelism), exposed, per pass. */
   readonly exchange: {
     readonly forwardSec: number;
@@ -128,9 +131,9 @@ export function paramOwners(graph: OpGraph): Map<string, number> {
 }
 
 /**
- * What an op keeps of a float activation it saves for its backward. An FP8 GEMM keeps the FP8 copy it
+ * What an op keeps of a float activation it saves for its backward. A quantized GEMM keeps the copy it
  * cast (Transformer Engine's Linear saves the quantized tensor for the weight gradient): one byte an
- * element. The loss keeps the fp32 softmax of its logits, not the logits. Eager PyTorch's RMSNorm
+ * element in FP8, NVFP4's column-wise copy 0.5625. The loss keeps the fp32 softmax of its logits, not the logits. Eager PyTorch's RMSNorm
  * keeps its fp32 upcast (for the square's and the product's backward) and its product before the
  * weight, in the input's type (for the weight's gradient), where one kernel keeps the input.
  */
@@ -138,7 +141,8 @@ function keptBytes(op: GraphOp, t: GraphTensor): number {
   if (!FLOAT_DTYPES.has(t.dtype) || t.param) return t.bytes;
   if (op.kind === 'loss') return t.numel * LOSS_SAVED_BYTES_PER_LOGIT;
   if (op.composite) return t.numel * OPMATH_BYTES + t.bytes;
-  return op.computeDtype === 'fp8' ? t.numel : t.bytes;
+  const format = quantizedFormat(op.computeDtype ?? undefined);
+  return format === null ? t.bytes : t.numel * format.elementBytes;
 }
 
 /**
@@ -166,9 +170,9 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   let gradSyncSec = 0;
   let paramElements = 0;
   let expertParamElements = 0;
-  let fp8WeightElements = 0;
-  let expertFp8WeightElements = 0;
-  /** Bytes of the activations the op reads, per device: what an FP8 GEMM casts. */
+  let quantizedWeightElements = 0;
+  let expertQuantizedWeightElements = 0;
+  /** Bytes of the activations the op reads, per device: what a quantized GEMM casts. */
   let activationInputBytes = 0;
   /** Of those, the ones its backward keeps and reads again (GraphOp.keptInputs). */
   let keptInputBytes = 0;
@@ -196,9 +200,9 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     if (ctx.paramOwner.get(name) === op.index) {
       paramElements += t.numel / shards;
       if (letters.includes(DIM.experts)) expertParamElements += t.numel / shards;
-      if (op.computeDtype === 'fp8') {
-        fp8WeightElements += t.numel / shards;
-        if (letters.includes(DIM.experts)) expertFp8WeightElements += t.numel / shards;
+      if (quantizedFormat(op.computeDtype ?? undefined) !== null) {
+        quantizedWeightElements += t.numel / shards;
+        if (letters.includes(DIM.experts)) expertQuantizedWeightElements += t.numel / shards;
       }
     }
     for (const j of [0, 1] as const) {
@@ -269,9 +273,10 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     },
     gpu,
   );
-  // An FP8 GEMM casts its bf16 activations and, backward, the output gradient and the inputs'
-  // transposes: Transformer Engine's separate, memory-bound kernels.
-  const casts = op.computeDtype === 'fp8' ? fp8CastSec(activationInputBytes, outShardBytes, gpu) : null;
+  // A quantized GEMM casts its bf16 activations and, backward, the output gradient (and FP8 the
+  // inputs' transposes): Transformer Engine's separate, memory-bound kernels.
+  const format = quantizedFormat(op.computeDtype ?? undefined);
+  const casts = format === null ? null : quantizedCastSec(format, activationInputBytes, outShardBytes, gpu);
   const forwardSec = kernels.forwardSec + (casts?.forwardSec ?? 0);
   let backwardSec = kernels.backwardSec + (casts?.backwardSec ?? 0);
   const moved =
@@ -304,8 +309,8 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     gradSyncSec,
     paramElements,
     expertParamElements,
-    fp8WeightElements,
-    expertFp8WeightElements,
+    quantizedWeightElements,
+    expertQuantizedWeightElements,
     exchange,
     activationBytes,
     weightGradientSec: kernels.weightGradientSec,

@@ -7,7 +7,8 @@ import type {
   ZeroStage,
 } from '../schema/vocabulary.ts';
 import { megatronBucketElements } from './data-parallel.ts';
-import { FP8_COPY_BYTES, GRADIENT_BYTES } from './memory.ts';
+import { GRADIENT_BYTES } from './memory.ts';
+import { paramGatherAsked, precisionFormat, type QuantizedFormat } from './quantized-gemm.ts';
 
 /** The knobs of one pipeline replica that the outer search (or an estimate) fixes. */
 export interface PipelineConfig {
@@ -56,13 +57,14 @@ export interface PipelineConfig {
   readonly gradientReduceBytes: number;
   /** Bytes per gradient element held whole in memory, ZeRO 0–1 (a framework's runtime decides). */
   readonly heldGradientBytes: number;
-  /** Bytes kept per element of an FP8 GEMM's weight beside it (a framework's runtime decides). */
-  readonly fp8WeightCacheBytes: number;
+  /** Bytes kept per element of a quantized GEMM's weight beside it (a framework's runtime decides). */
+  readonly quantizedWeightCacheBytes: number;
   /**
-   * The FP8 GEMMs' weights kept in FP8 alone, their FP8 copy being the parameter (no bf16 copy), and
-   * gathered by ZeRO 1–2 in FP8 (ParallelSpec.fp8ParamGather).
+   * The format the quantized GEMMs' weights are kept in alone, their quantized copies being the
+   * parameter (no bf16 copy), and gathered in by ZeRO 1–2 (ParallelSpec.fp8ParamGather,
+   * fp4ParamGather); null: a bf16 weight beside the copies, gathered in bf16.
    */
-  readonly fp8ParamGather: boolean;
+  readonly quantizedParamGather: QuantizedFormat | null;
 }
 
 /**
@@ -78,6 +80,7 @@ export function pipelineConfig(
     Partial<Pick<PipelineConfig, 'cp' | 'ep' | 'zero3Prefetch'>>,
 ): PipelineConfig {
   const p = request.parallel;
+  const format = precisionFormat(request.training.precision);
   const overlapped = p?.overlapGradReduce !== false;
   return {
     cp: 1,
@@ -99,8 +102,11 @@ export function pipelineConfig(
     overlapExpertParallelComm: p?.overlapExpertParallelComm ?? false,
     gradientReduceBytes: GRADIENT_BYTES,
     heldGradientBytes: GRADIENT_BYTES,
-    fp8WeightCacheBytes: FP8_COPY_BYTES,
+    quantizedWeightCacheBytes: format?.weightCopyBytes ?? 0,
     // The distributed optimizer's gather: ZeRO 0 has none, ZeRO-3 gathers layer by layer in bf16.
-    fp8ParamGather: (p?.fp8ParamGather ?? false) && (chosen.zero === 1 || chosen.zero === 2),
+    quantizedParamGather:
+      paramGatherAsked(request.training.precision, p) && (chosen.zero === 1 || chosen.zero === 2)
+        ? format
+        : null,
   };
 }

@@ -32,8 +32,8 @@ export class LayerSeries {
   private readonly regatheredLayers: Float64Array;
   /** Layers holding expert parameters, by prefix: their data-parallel traffic goes one collective each. */
   private readonly expertLayers: Float64Array;
-  private readonly fp8Weights: Float64Array;
-  private readonly expertFp8Weights: Float64Array;
+  private readonly quantizedWeights: Float64Array;
+  private readonly expertQuantizedWeights: Float64Array;
   private readonly activations: Float64Array;
   private readonly gradSync: Float64Array;
   private readonly forward: Float64Array;
@@ -62,8 +62,8 @@ export class LayerSeries {
     this.regatheredElements = prefix((p) => p.regathered.elements);
     this.regatheredLayers = prefix((p) => (p.regathered.tensors > 0 ? 1 : 0));
     this.expertLayers = prefix((p) => (p.expertParamElements > 0 ? 1 : 0));
-    this.fp8Weights = prefix((p) => p.fp8WeightElements);
-    this.expertFp8Weights = prefix((p) => p.expertFp8WeightElements);
+    this.quantizedWeights = prefix((p) => p.quantizedWeightElements);
+    this.expertQuantizedWeights = prefix((p) => p.expertQuantizedWeightElements);
     this.activations = prefix((p) => p.activationBytes);
     this.gradSync = prefix((p) => p.gradSyncSec);
     this.forward = prefix((p) => p.forwardComputeSec);
@@ -112,11 +112,11 @@ export class LayerSeries {
   expertLayerCount(first: number, last: number): number {
     return this.expertLayers[last + 1]! - this.expertLayers[first]!;
   }
-  fp8WeightElements(first: number, last: number): number {
-    return this.fp8Weights[last + 1]! - this.fp8Weights[first]!;
+  quantizedWeightElements(first: number, last: number): number {
+    return this.quantizedWeights[last + 1]! - this.quantizedWeights[first]!;
   }
-  expertFp8WeightElements(first: number, last: number): number {
-    return this.expertFp8Weights[last + 1]! - this.expertFp8Weights[first]!;
+  expertQuantizedWeightElements(first: number, last: number): number {
+    return this.expertQuantizedWeights[last + 1]! - this.expertQuantizedWeights[first]!;
   }
   activationBytes(first: number, last: number): number {
     return this.activations[last + 1]! - this.activations[first]!;
@@ -223,17 +223,17 @@ export function priceStage(
   // expert parameters stay a collective per layer.
   const perTensor = config.zero === 3 && config.zero3Collectives === 'per-tensor-list';
   const lists = perTensor ? { perRankLists: { gpu: cluster.gpu } } : {};
-  const expertFp8 = series.expertFp8WeightElements(first, last);
+  const expertQuantized = series.expertQuantizedWeightElements(first, last);
   const dense = replicaTraffic(
     denseElements,
-    series.fp8WeightElements(first, last) - expertFp8,
+    series.quantizedWeightElements(first, last) - expertQuantized,
     perTensor ? { count: series.paramTensors(first, last), ...lists } : { count: layers },
     links.dataParallel,
     config,
   );
   const expert = replicaTraffic(
     expertElements,
-    expertFp8,
+    expertQuantized,
     { count: series.expertLayerCount(first, last) },
     links.expertDataParallel,
     config,
@@ -304,11 +304,12 @@ export function priceStage(
 
 /**
  * `elements` in `units`, sent to the replicas on `axis` as the config's runtime sends them; of them
- * `fp8Elements` are FP8 GEMMs' weights, which FP8 parameter gathering sends in FP8.
+ * `quantizedElements` are quantized GEMMs' weights, which the config's parameter gathering sends in
+ * their format.
  */
 function replicaTraffic(
   elements: number,
-  fp8Elements: number,
+  quantizedElements: number,
   units: CollectiveUnits,
   axis: MeshAxis,
   config: PipelineConfig,
@@ -321,7 +322,8 @@ function replicaTraffic(
     config.gradientBucketElements,
     units,
     config.gradientReduceBytes,
-    config.fp8ParamGather ? fp8Elements : 0,
+    config.quantizedParamGather === null ? 0 : quantizedElements,
+    config.quantizedParamGather?.elementBytes,
   );
 }
 
@@ -343,7 +345,7 @@ export function stageMemory(
     params: stageParamMemory(
       paramElements - expertElements,
       expertElements,
-      series.fp8WeightElements(first, last),
+      series.quantizedWeightElements(first, last),
       config.zero >= 3 && !additiveOnly ? series.largestLayerParamElements(first, last) : 0,
       config,
     ),
@@ -355,7 +357,7 @@ export function stageMemory(
 function stageParamMemory(
   dense: number,
   expert: number,
-  fp8Weights: number,
+  quantizedWeights: number,
   largestLayer: number,
   config: PipelineConfig,
 ): ParamMemory {
@@ -363,13 +365,13 @@ function stageParamMemory(
   const d = paramMemory(dense, config.zero, replicas, config.heldGradientBytes);
   const e = paramMemory(expert, config.zero, replicas / config.ep, config.heldGradientBytes);
   const gathered = zero3WorkingSet(largestLayer, config.zero3Prefetch);
-  // Gathered in FP8, an FP8 GEMM's weight is its FP8 copy and transpose alone: no bf16 weight beside.
-  const bf16Dropped = config.fp8ParamGather ? fp8Weights * WEIGHT_BYTES : 0;
+  // Gathered in its format, a quantized GEMM's weight is its quantized copies alone: no bf16 weight beside.
+  const bf16Dropped = config.quantizedParamGather === null ? 0 : quantizedWeights * WEIGHT_BYTES;
   return {
     parametersBytes:
       d.parametersBytes +
       e.parametersBytes +
-      fp8Weights * config.fp8WeightCacheBytes -
+      quantizedWeights * config.quantizedWeightCacheBytes -
       bf16Dropped +
       gathered.parametersBytes,
     gradientsBytes: d.gradientsBytes + e.gradientsBytes + gathered.gradientsBytes,

@@ -46,8 +46,11 @@ export interface RunShape {
   readonly etp: number;
   readonly sequenceParallel: boolean;
   readonly zero: ZeroStage;
-  /** The FP8 GEMMs' weights kept and gathered in FP8 alone (ParallelSpec.fp8ParamGather). */
-  readonly fp8ParamGather: boolean;
+  /**
+   * The quantized GEMMs' weights kept and gathered in their format alone (ParallelSpec.fp8ParamGather
+   * under FP8, fp4ParamGather under NVFP4).
+   */
+  readonly quantizedParamGather: boolean;
   /** ZeRO-3: the next layer's parameters gathered while one runs (false: each when it is needed). */
   readonly zero3Prefetch: boolean;
   readonly recompute: Recompute;
@@ -87,11 +90,14 @@ export function perOpRecomputeProblem(shape: RunShape, framework: string): strin
     : null;
 }
 
-/** FP8 parameter gathering, Megatron-LM's, asked of a framework without it as priced. */
-export function fp8ParamGatherProblem(shape: RunShape, framework: string): string | null {
-  return shape.fp8ParamGather
-    ? `${framework} has no FP8 parameter gather as priced (Megatron-LM's --fp8-param-gather with the distributed optimizer); plan without parallel.fp8ParamGather, or for Megatron-LM`
-    : null;
+/** Quantized parameter gathering, Megatron-LM's, asked of a framework without it as priced. */
+export function quantizedParamGatherProblem(shape: RunShape, framework: string): string | null {
+  if (!shape.quantizedParamGather) return null;
+  const [format, flag, field] =
+    shape.precision === 'nvfp4'
+      ? ['NVFP4', '--fp4-param-gather', 'fp4ParamGather']
+      : ['FP8', '--fp8-param-gather', 'fp8ParamGather'];
+  return `${framework} has no ${format} parameter gather as priced (Megatron-LM's ${flag} with the distributed optimizer); plan without parallel.${field}, or for Megatron-LM`;
 }
 
 /** Megatron-LM's flex token dispatcher (DeepEP, HybridEP) asked for where `framework` runs its own all-to-all. */
@@ -168,10 +174,11 @@ export interface RuntimePolicy {
    */
   readonly heldGradientBytes: number;
   /**
-   * Bytes the runtime keeps per element of each weight an FP8 GEMM reads, besides the weight: its
-   * cached FP8 copy and transpose (Transformer Engine, 2), or none where each use casts afresh.
+   * Bytes the runtime keeps per element of each weight a quantized GEMM reads, besides the weight:
+   * its cached quantized copies (Transformer Engine: the format's weightCopyBytes, quantized-gemm.ts),
+   * or none where each use casts afresh.
    */
-  readonly fp8WeightCacheBytes: number;
+  readonly quantizedWeightCacheBytes: number;
   /** How its ZeRO-3 cuts its gathers and reductions (vocabulary.ts Zero3Collectives). */
   readonly zero3Collectives: Zero3Collectives;
   /**

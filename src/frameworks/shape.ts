@@ -1,3 +1,4 @@
+import { paramGatherAsked } from '../cost/quantized-gemm.ts';
 import { cpCommTypeOf } from '../model/dims.ts';
 import { DEFAULT_RECOMPUTE_MODULES } from '../schema/index.ts';
 import type { ExportContext } from './context.ts';
@@ -19,7 +20,7 @@ export function shapeOfPlan(ctx: ExportContext): RunShape {
     etp: summary.etp,
     sequenceParallel: summary.sequenceParallel,
     zero: summary.zero as RunShape['zero'],
-    fp8ParamGather: request.parallel?.fp8ParamGather ?? false,
+    quantizedParamGather: paramGatherAsked(request.training.precision, request.parallel),
     zero3Prefetch: summary.zero3Prefetch ?? true,
     recompute: summary.recompute,
     recomputeModules: summary.recomputeModules ?? DEFAULT_RECOMPUTE_MODULES,

@@ -7,6 +7,7 @@ import {
   type Norm,
   type PositionEmbedding,
   Precision,
+  quantizedGemmDtype,
   type RouterWeightsAt,
 } from '../schema/index.ts';
 import type { MlaSpec, ModelSpec } from '../schema/model.ts';
@@ -106,7 +107,7 @@ export interface TransformerDims {
   readonly contextParallel: { readonly degree: number; readonly commType: CpCommType };
   readonly expertParallel: number;
   readonly precision: Precision;
-  /** What activations and weights are stored in (bf16 under FP8 training). */
+  /** What activations and weights are stored in (bf16 under quantized training: FP8, NVFP4). */
   readonly dtype: Dtype;
   /** What the linear layers' GEMMs run at. */
   readonly gemmDtype: Dtype;
@@ -222,7 +223,8 @@ export function resolveDims(input: TransformerSpec, options: BuildOptions): Tran
     spec.moe === undefined
       ? null
       : moeDims(spec.moe, ffnHidden, options.microBatch * seqPerDevice, expertParallel);
-  const dtype = options.precision === 'fp8' ? 'bf16' : options.precision;
+  const quantized = quantizedGemmDtype(options.precision);
+  const dtype = quantized === null ? options.precision : 'bf16';
   return {
     name: spec.name ?? 'transformer',
     layers: spec.layers,
@@ -260,7 +262,7 @@ export function resolveDims(input: TransformerSpec, options: BuildOptions): Tran
     expertParallel,
     precision: options.precision,
     dtype,
-    gemmDtype: options.precision === 'fp8' ? 'fp8' : dtype,
+    gemmDtype: quantized ?? dtype,
   };
 }
 

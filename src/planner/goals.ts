@@ -4,6 +4,7 @@
  * and configurations its framework runs and priced with its runtime.
  */
 import type { PipelineConfig } from '../cost/pipeline-config.ts';
+import { paramGatherAsked } from '../cost/quantized-gemm.ts';
 import { FRAMEWORKS, type Framework, type RunShape, requestedOverlaps } from '../frameworks/index.ts';
 import { blocksInRange } from '../frameworks/pipeline-split.ts';
 import { cpCommTypeOf, type TransformerDims } from '../model/dims.ts';
@@ -122,7 +123,7 @@ export function familyShape(
     sequenceParallel: family.sequenceParallel,
     zero: config.zero,
     // What the request asks: the rules refuse the configurations it cannot be priced for.
-    fp8ParamGather: ctx.request.parallel?.fp8ParamGather ?? false,
+    quantizedParamGather: paramGatherAsked(ctx.request.training.precision, ctx.request.parallel),
     zero3Prefetch: config.zero3Prefetch,
     recompute: config.recompute,
     recomputeModules: recomputeModules(ctx.request),
@@ -166,7 +167,7 @@ export function withRuntime(
     overlapExpertParallelComm: runtime.expertParallelOverlap,
     gradientReduceBytes: runtime.gradientReduceBytes,
     heldGradientBytes: runtime.heldGradientBytes,
-    fp8WeightCacheBytes: runtime.fp8WeightCacheBytes,
+    quantizedWeightCacheBytes: runtime.quantizedWeightCacheBytes,
     zero3Collectives: runtime.zero3Collectives,
     zero3RegatherAfterRecompute: runtime.zero3RegatherAfterRecompute,
   };

@@ -3,7 +3,13 @@ import type { BuildOptions } from '../model/dims.ts';
 import { GRAPH_GRANULARITIES, graphModels } from '../model/graph-layers.ts';
 import { type PlannedModel, planModel } from '../model/planned.ts';
 import { InvalidInputError } from '../schema/errors.ts';
-import type { ModelSpec, OnnxModelSpec, OpGraphSpec, Precision } from '../schema/index.ts';
+import {
+  type ModelSpec,
+  type OnnxModelSpec,
+  type OpGraphSpec,
+  type Precision,
+  quantizedGemmDtype,
+} from '../schema/index.ts';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -56,7 +62,7 @@ export function plannedModels(spec: ModelSpec, build: BuildOptions): readonly (P
   if (spec.kind === 'transformer') return [planModel(spec, build)];
   if (spec.kind === 'graph') return graphModels(spec.graph, 0);
   const seq = spec.sequenceDim !== undefined ? spec.dims?.[spec.sequenceDim] : undefined;
-  // An imported graph stores what the model stores: bf16 tensors under FP8 training.
-  const precision = build.precision === 'fp8' ? 'bf16' : build.precision;
+  // An imported graph stores what the model stores: bf16 tensors under quantized (FP8, NVFP4) training.
+  const precision = quantizedGemmDtype(build.precision) === null ? build.precision : 'bf16';
   return graphModels(onnxGraph(spec, build.microBatch, precision), build.microBatch * (seq ?? 0));
 }

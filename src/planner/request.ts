@@ -27,7 +27,10 @@ export function withTargetDefaults(request: PlanRequest): PlanRequest {
   return { ...request, model: { ...model, moe: { ...model.moe, routerWeights: 'combine' } } };
 }
 
-/** The cluster of an already validated request; an unknown GPU is an error at `cluster.gpu`. */
+/**
+ * The cluster of an already validated request; an unknown GPU is an error at `cluster.gpu`, and so is
+ * NVFP4 training on a GPU without FP4 tensor cores, at `training.precision`: it would not run.
+ */
 export function requestCluster(request: PlanRequest): Cluster {
   let cluster: Cluster;
   try {
@@ -35,6 +38,16 @@ export function requestCluster(request: PlanRequest): Cluster {
   } catch (error) {
     throw prefixIssues(error, 'cluster');
   }
+  if (request.training.precision === 'nvfp4' && cluster.gpu.peakTflops.nvfp4 === undefined)
+    throw new InvalidInputError(
+      [
+        {
+          path: 'training.precision',
+          message: `"nvfp4" runs on FP4 tensor cores, which ${cluster.gpu.name} lacks (no cluster.gpu.peakTflops.nvfp4; Blackwell and later have them)`,
+        },
+      ],
+      'request',
+    );
   return withAttentionKernels(cluster, request.model);
 }
 

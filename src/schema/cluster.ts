@@ -11,6 +11,8 @@ export const PeakTflops = z
     bf16: positive.optional(),
     fp16: positive,
     fp8: positive.optional(),
+    /** NVFP4 (E2M1 with block scales), where the tensor cores run it: Blackwell on. */
+    nvfp4: positive.optional(),
   })
   .strict();
 export type PeakTflops = z.infer<typeof PeakTflops>;

@@ -2,7 +2,18 @@ import { z } from 'zod';
 import { RecomputeModule } from './vocabulary.ts';
 
 /** Element types a tensor may hold; bytes per element live in `DTYPE_BYTES`. */
-export const Dtype = z.enum(['fp32', 'tf32', 'bf16', 'fp16', 'fp8', 'int64', 'int32', 'int8', 'bool']);
+export const Dtype = z.enum([
+  'fp32',
+  'tf32',
+  'bf16',
+  'fp16',
+  'fp8',
+  'nvfp4',
+  'int64',
+  'int32',
+  'int8',
+  'bool',
+]);
 export type Dtype = z.infer<typeof Dtype>;
 
 export const DTYPE_BYTES: Readonly<Record<Dtype, number>> = {
@@ -11,6 +22,8 @@ export const DTYPE_BYTES: Readonly<Record<Dtype, number>> = {
   bf16: 2,
   fp16: 2,
   fp8: 1,
+  // A 4-bit element and its share of the E4M3 scale each 16 elements carry.
+  nvfp4: 0.5 + 1 / 16,
   int64: 8,
   int32: 4,
   int8: 1,

@@ -106,6 +106,14 @@ export const ParallelSpec = z
      * sends 1 byte of each instead of 2. Needs training.precision "fp8" and ZeRO 1 or 2.
      */
     fp8ParamGather: z.boolean().optional(),
+    /**
+     * fp8ParamGather's NVFP4 counterpart: keep the NVFP4 GEMMs' weights in NVFP4 alone (their row-wise
+     * and column-wise copies, 1.125 bytes an element, in place of a bf16 weight beside them) and have
+     * the distributed optimizer gather them in NVFP4, 0.5625 bytes an element (Megatron-LM's
+     * --fp4-param-gather, on in Megatron-Bridge's NVFP4 precision config). Needs training.precision
+     * "nvfp4" and ZeRO 1 or 2.
+     */
+    fp4ParamGather: z.boolean().optional(),
   })
   .strict();
 export type ParallelSpec = z.infer<typeof ParallelSpec>;
@@ -164,13 +172,17 @@ export const PlanRequest = z
         path: ['parallel', 'zero3Collectives'],
         message: `"per-tensor-list" is DeepSpeed before v0.5.5; options.target ${r.options.target} gathers a layer at a time`,
       });
-    if (r.parallel?.fp8ParamGather === true) {
-      const path = ['parallel', 'fp8ParamGather'];
-      if (r.training.precision !== 'fp8')
+    for (const [field, precision, format] of [
+      ['fp8ParamGather', 'fp8', 'FP8'],
+      ['fp4ParamGather', 'nvfp4', 'NVFP4'],
+    ] as const) {
+      if (r.parallel?.[field] !== true) continue;
+      const path = ['parallel', field];
+      if (r.training.precision !== precision)
         ctx.addIssue({
           code: 'custom',
           path,
-          message: `gathers FP8 weights: needs training.precision "fp8" (it is "${r.training.precision}")`,
+          message: `gathers ${format} weights: needs training.precision "${precision}" (it is "${r.training.precision}")`,
         });
       if (zero !== undefined && zero !== 1 && zero !== 2)
         ctx.addIssue({

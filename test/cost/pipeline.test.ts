@@ -258,8 +258,8 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
     expertParamElements: 0,
     paramTensors: 12,
     regathered: { tensors: 0, elements: 0 },
-    fp8WeightElements: 0,
-    expertFp8WeightElements: 0,
+    quantizedWeightElements: 0,
+    expertQuantizedWeightElements: 0,
     activationBytes: 0,
     inputGradientHideableSec: 0,
     forwardComputeSec: forward,
@@ -289,8 +289,8 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
     overlapExpertParallelComm: false,
     gradientReduceBytes: 2,
     heldGradientBytes: 2,
-    fp8WeightCacheBytes: 2,
-    fp8ParamGather: false,
+    quantizedWeightCacheBytes: 2,
+    quantizedParamGather: null,
   });
   const exposed = (sync: number, window: number) => Math.max(sync / layers, sync - window);
   // The runtime sends each layer's share as its own collective.

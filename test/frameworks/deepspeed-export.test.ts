@@ -402,7 +402,7 @@ describe('stageCuts: exactly the cuts the partition methods give', () => {
           dp: 1,
           sequenceParallel: false,
           zero: 1,
-          fp8ParamGather: false,
+          quantizedParamGather: false,
           zero3Prefetch: true,
           recompute: 'none',
           recomputeModules: ['core_attn'],

@@ -389,6 +389,21 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
       },
     ],
     [
+      'NVFP4 on B200, its weights kept and gathered in NVFP4: --fp4-format e2m1 --fp4-recipe nvfp4 --fp4-param-gather',
+      requestOf(llama, { tp: 2, pp: 2, dp: 4, zero: 1, fp4ParamGather: true }, 'nvfp4', {
+        gpu: 'B200-180GB',
+        nodes: 2,
+        gpusPerNode: 8,
+      }),
+      ({ ns }) => {
+        expect(ns.values.get('fp4')).toBe('e2m1');
+        expect(ns.values.get('fp4_recipe')).toBe('nvfp4');
+        expect(ns.values.get('fp4_param_gather')).toBe(true);
+        expect(ns.values.get('fp8')).toBeUndefined();
+        expect(ns.values.get('bf16')).toBe(true);
+      },
+    ],
+    [
       'a SwiGLU priced unfused, as eager PyTorch runs it: --no-bias-swiglu-fusion',
       requestOf({ ...llama, activationFusion: false }, { tp: 2, pp: 2, dp: 4 }),
       ({ ns }) => expect(ns.values.get('bias_swiglu_fusion')).toBe(false),

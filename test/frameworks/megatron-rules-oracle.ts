@@ -148,6 +148,10 @@ export function ruleProblems(ns: Namespace, world: number, connections: string |
   if (on(ns, 'fp8_param_gather') && !on(ns, 'use_distributed_optimizer') && !fsdp)
     out.push('--fp8-param-gather needs the distributed optimizer or an FSDP');
   if (on(ns, 'fp8_param_gather') && get(ns, 'fp8') === undefined) out.push('--fp8-param-gather without FP8');
+  // validate_args: FP4 and FP8 are mutually exclusive; --fp4-param-gather must come with --fp4-format.
+  if (get(ns, 'fp4') !== undefined && get(ns, 'fp8') !== undefined)
+    out.push('--fp4-format with --fp8-format');
+  if (on(ns, 'fp4_param_gather') && get(ns, 'fp4') === undefined) out.push('--fp4-param-gather without FP4');
   const checkpoint = get(ns, 'ckpt_format');
   if (fsdp && checkpoint !== 'fsdp_dtensor') out.push('Megatron-FSDP needs --ckpt-format fsdp_dtensor');
   if (!fsdp && checkpoint === 'fsdp_dtensor') out.push('fsdp_dtensor is for Megatron-FSDP only');

@@ -54,7 +54,7 @@ const base: RunShape = {
   etp: 4,
   sequenceParallel: true,
   zero: 1,
-  fp8ParamGather: false,
+  quantizedParamGather: false,
   zero3Prefetch: true,
   recompute: 'none',
   recomputeModules: ['core_attn'],
@@ -79,7 +79,7 @@ describe('megatron.runs', () => {
   });
 
   it('gathers FP8 parameters with the distributed optimizer (validate_args), priced for ZeRO 1–2 only', () => {
-    const fp8 = { fp8ParamGather: true, precision: 'fp8' } as const;
+    const fp8 = { quantizedParamGather: true, precision: 'fp8' } as const;
     expect(reason({ ...fp8, zero: 1 })).toBeNull();
     expect(reason({ ...fp8, zero: 2 })).toBeNull();
     expect(reason({ ...fp8, zero: 0 })).toMatch(/needs the distributed optimizer/);

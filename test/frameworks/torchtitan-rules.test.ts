@@ -31,7 +31,7 @@ const base: RunShape = {
   etp: 2,
   sequenceParallel: true,
   zero: 1,
-  fp8ParamGather: false,
+  quantizedParamGather: false,
   zero3Prefetch: true,
   recompute: 'none',
   recomputeModules: ['core_attn'],

@@ -13,8 +13,8 @@ import {
  * Per-GPU figures from NVIDIA's GB200 NVL72 product page, table "Individual Blackwell GPU
  * Specifications" (https://www.nvidia.com/en-us/data-center/gb200-nvl72/), whose columns are a GPU of
  * GB200 NVL72 and one of HGX B200. Its tensor figures are with 2:4 sparsity; the catalog holds half of
- * each (dense). GB200: FP8 10 PF, FP16/BF16 5 PF, TF32 2.5 PF, FP32 80 TF, 186 GB HBM3E at 8 TB/s.
- * HGX B200: FP8 9 PF, FP16/BF16 4.5 PF, TF32 2.2 PF (where 4.5 PF / 2 would be 2.25), FP32 75 TF,
+ * each (dense). GB200: FP4 20 PF, FP8 10 PF, FP16/BF16 5 PF, TF32 2.5 PF, FP32 80 TF, 186 GB HBM3E at
+ * 8 TB/s. HGX B200: FP4 18 PF, FP8 9 PF, FP16/BF16 4.5 PF, TF32 2.2 PF (where 4.5 PF / 2 would be 2.25), FP32 75 TF,
  * 180 GB HBM3E at 7.7 TB/s. Both: fifth-generation NVLink at 1.8 TB/s per GPU, both directions, so 900 per
  * direction (DGX B200: 14.4 TB/s over 8 GPUs; GB200 NVL72: 130 TB/s over 72).
  * NVIDIA publishes no SM count or clock for either. B200 has 148 SMs (two dies of 74 enabled), as
@@ -50,7 +50,7 @@ export const BLACKWELL_GPUS = {
     spec: {
       name: 'B200-180GB',
       memoryBytes: 180 * GiB,
-      peakTflops: { fp32: 75, tf32: 1100, bf16: 2250, fp16: 2250, fp8: 4500 },
+      peakTflops: { fp32: 75, tf32: 1100, bf16: 2250, fp16: 2250, fp8: 4500, nvfp4: 9000 },
       hbmGBps: 7700,
       ...blackwell,
       smCount: 148,
@@ -95,7 +95,7 @@ export const BLACKWELL_GPUS = {
     spec: {
       name: 'GB200-186GB',
       memoryBytes: 186 * GiB,
-      peakTflops: { fp32: 80, tf32: 1250, bf16: 2500, fp16: 2500, fp8: 5000 },
+      peakTflops: { fp32: 80, tf32: 1250, bf16: 2500, fp16: 2500, fp8: 5000, nvfp4: 10000 },
       hbmGBps: 8000,
       ...blackwell,
       allReduceBusBandwidth: [
@@ -112,9 +112,9 @@ export const BLACKWELL_GPUS = {
   /*
    * Blackwell Ultra. NVIDIA's HGX platform page (https://www.nvidia.com/en-us/data-center/hgx/) gives
    * HGX B300 the same 8-GPU tensor figures as HGX B200 — FP8 72 PF, FP16/BF16 36 PF, TF32 18 PF, all
-   * with 2:4 sparsity — and 288 GB of HBM3e per GPU; its gains are FP4, which meshplan does not
-   * price, and the attention's exponentials (twice Blackwell's, which the entries state). So: B200's
-   * dense peaks and HBM bandwidth, 288 GB.
+   * with 2:4 sparsity — and 288 GB of HBM3e per GPU; its gains are FP4 (144 PF with sparsity, 108 PF
+   * dense, against HGX B200's 144 and 72: 13.5 PF dense a GPU) and the attention's exponentials (twice
+   * Blackwell's, which the entries state). So: B200's other dense peaks and HBM bandwidth, 288 GB.
    * 160 SMs (NVIDIA Technical Blog, "Inside NVIDIA Blackwell Ultra: The Chip Powering the AI Factory
    * Era", 2025: two dies, 160 SMs, 640 fifth-generation tensor cores). DGX B300 pairs each GPU with a
    * ConnectX-8 SuperNIC at 800 Gb/s = 100 GB/s (DGX B300 datasheet). No all-reduce is published.
@@ -123,7 +123,7 @@ export const BLACKWELL_GPUS = {
     spec: {
       name: 'B300-288GB',
       memoryBytes: 288e9,
-      peakTflops: { fp32: 75, tf32: 1100, bf16: 2250, fp16: 2250, fp8: 4500 },
+      peakTflops: { fp32: 75, tf32: 1100, bf16: 2250, fp16: 2250, fp8: 4500, nvfp4: 13500 },
       hbmGBps: 7700,
       ...blackwell,
       smCount: 160,
@@ -137,7 +137,7 @@ export const BLACKWELL_GPUS = {
   /*
    * One GPU of a GB300 NVL72 rack (https://www.nvidia.com/en-us/data-center/gb300-nvl72/): the rack's
    * FP8 720 PF, FP16/BF16 360 PF and TF32 180 PF (with sparsity) are GB200 NVL72's, so per GPU the
-   * dense peaks are GB200's; 288 GB of HBM3e per GPU at the rack's 576 TB/s over 72 = 8 TB/s; NVLink 5
+   * dense peaks are GB200's but FP4's: the rack's 1,080 PF dense (1,440 with sparsity) is 15 PF a GPU; 288 GB of HBM3e per GPU at the rack's 576 TB/s over 72 = 8 TB/s; NVLink 5
    * at 130 TB/s over 72 GPUs, one domain (`gpusPerNode: 72`, as for GB200); 72 ConnectX-8 SuperNICs at
    * 800 Gb/s = 100 GB/s per GPU. The Blackwell Ultra die's 160 SMs, as B300's.
    */
@@ -145,7 +145,7 @@ export const BLACKWELL_GPUS = {
     spec: {
       name: 'GB300-288GB',
       memoryBytes: 288e9,
-      peakTflops: { fp32: 80, tf32: 1250, bf16: 2500, fp16: 2500, fp8: 5000 },
+      peakTflops: { fp32: 80, tf32: 1250, bf16: 2500, fp16: 2500, fp8: 5000, nvfp4: 15000 },
       hbmGBps: 8000,
       ...blackwell,
       smCount: 160,

@@ -3,7 +3,8 @@
  * `deepspeed/runtime/engine.py`, `zero/stage_1_and_2.py`, `pipe/engine.py`, `pipe/schedule.py`,
  * `pipe/module.py`.
  */
-import { FP8_COPY_BYTES, GRADIENT_BYTES } from '../../cost/memory.ts';
+import { GRADIENT_BYTES } from '../../cost/memory.ts';
+import { precisionFormat } from '../../cost/quantized-gemm.ts';
 import type { RequestedOverlaps, RuntimePolicy } from '../framework.ts';
 import {
   type Framework,
@@ -39,10 +40,10 @@ export const deepspeed: Framework = {
         ? 'DeepSpeed v0.16.4 runs no Megatron-style tensor parallelism of its own (Megatron-DeepSpeed is another framework)'
         : null,
       shape.layouts.kind === 'other' ? shape.layouts.reason : null,
-      // runtime/config.py reads fp16 and bf16 sections and no fp8 one: FP8 GEMMs come from the
-      // model's own layers (Transformer Engine's), which the export's layer list does not write.
-      shape.precision === 'fp8'
-        ? "DeepSpeed v0.16.4's config has no FP8 setting: FP8 GEMMs live in the model's own code (Transformer Engine layers)"
+      // runtime/config.py reads fp16 and bf16 sections and no fp8 one: FP8 (and NVFP4) GEMMs come from
+      // the model's own layers (Transformer Engine's), which the export's layer list does not write.
+      shape.precision === 'fp8' || shape.precision === 'nvfp4'
+        ? `DeepSpeed v0.16.4's config has no ${shape.precision === 'fp8' ? 'FP8' : 'NVFP4'} setting: such GEMMs live in the model's own code (Transformer Engine layers)`
         : null,
       // Its activation checkpointing wraps whole layers (or what the model's code checkpoints).
       recomputeModulesProblem(shape, 'DeepSpeed'),
@@ -109,7 +110,7 @@ function deepspeedRuntime(shape: RunShape, requested: RequestedOverlaps): Runtim
     gradientReduceBytes: 2,
     heldGradientBytes: GRADIENT_BYTES,
     // The rules refuse FP8 (see runs); the default's figure stands.
-    fp8WeightCacheBytes: FP8_COPY_BYTES,
+    quantizedWeightCacheBytes: precisionFormat(shape.precision)?.weightCopyBytes ?? 0,
     // v0.16.4 fetches a module's parameters as one coalesced all-gather (partition_parameters.py
     // all_gather_coalesced) and reduce-scatters its buckets coalesced: a collective per layer's share.
     zero3Collectives: 'per-layer',

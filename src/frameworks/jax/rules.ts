@@ -1,11 +1,12 @@
-import { FP8_COPY_BYTES, GRADIENT_BYTES } from '../../cost/memory.ts';
+import { GRADIENT_BYTES } from '../../cost/memory.ts';
+import { precisionFormat } from '../../cost/quantized-gemm.ts';
 /** JAX runs any mesh and any PartitionSpecs (DESIGN.md §9): every plan meshplan makes but a context-parallel ring. */
 import {
   type Framework,
   firstProblem,
   flexDispatcherProblem,
-  fp8ParamGatherProblem,
   perOpRecomputeProblem,
+  quantizedParamGatherProblem,
   recomputeModulesProblem,
   unprefetchedZero3Problem,
 } from '../framework.ts';
@@ -31,11 +32,11 @@ export const jax: Framework = {
       recomputeModulesProblem(shape, 'JAX'),
       perOpRecomputeProblem(shape, 'JAX'),
       flexDispatcherProblem(shape, 'JAX'),
-      fp8ParamGatherProblem(shape, 'JAX'),
+      quantizedParamGatherProblem(shape, 'JAX'),
       unprefetchedZero3Problem(shape, 'XLA'),
     ]),
   // XLA runs collectives asynchronously: gradient reductions overlap the backward pass.
-  runtime: (_shape, requested) => ({
+  runtime: (shape, requested) => ({
     gradientReduction: requested.overlapGradReduce === false ? 'after-backward' : 'overlapped',
     // Sharded parameters are gathered where the forward first uses them, scheduled asynchronously too.
     paramGatherOverlap: requested.overlapGradReduce !== false,
@@ -50,7 +51,7 @@ export const jax: Framework = {
     gradientReduceBytes: 2,
     heldGradientBytes: GRADIENT_BYTES,
     // The export leaves FP8 to the user's dot_general; priced as a cached copy and transpose.
-    fp8WeightCacheBytes: FP8_COPY_BYTES,
+    quantizedWeightCacheBytes: precisionFormat(shape.precision)?.weightCopyBytes ?? 0,
     zero3Collectives: 'per-layer',
     // XLA gathers a rematerialised block's parameters once for its recomputation and backward.
     zero3RegatherAfterRecompute: false,

@@ -69,6 +69,8 @@ const PRECISION_ARGS: Readonly<Record<Precision, readonly Arg[]>> = {
   fp16: [['--fp16']],
   // FP8 GEMMs inside bf16 training: E4M3 forward, E5M2 gradients, per-tensor current scaling.
   fp8: [['--bf16'], ['--grad-reduce-in-bf16'], ['--fp8-format', 'hybrid'], ['--fp8-recipe', 'tensorwise']],
+  // NVFP4 GEMMs inside bf16 training: Transformer Engine's NVFP4BlockScaling (validate_args: TE ≥ 2.7).
+  nvfp4: [['--bf16'], ['--grad-reduce-in-bf16'], ['--fp4-format', 'e2m1'], ['--fp4-recipe', 'nvfp4']],
 };
 
 /**
@@ -153,7 +155,9 @@ export function megatronExport(ctx: ExportContext): MegatronExport {
     ...modelArgs(dims, { ep: shape.ep, etp: shape.etp, groupedGemm }),
     ...PRECISION_ARGS[shape.precision],
     // The FP8 weights kept and gathered as priced (the transformer config's fp8_param follows it).
-    ...(shape.fp8ParamGather ? [['--fp8-param-gather'] as const] : []),
+    ...(shape.quantizedParamGather
+      ? [[shape.precision === 'nvfp4' ? '--fp4-param-gather' : '--fp8-param-gather'] as const]
+      : []),
   ]);
   const title = `${dims.name} on ${ctx.devices} ${cluster.gpu.name}: tp ${tp}${cp > 1 ? ` × cp ${cp}` : ''} × pp ${pp} × dp ${dp}${shape.ep > 1 ? ` (ep ${shape.ep})` : ''}, micro batch ${ctx.rankMicroBatch} × ${summary.microbatches} microbatches, planned step ${summary.stepTimeSec.toFixed(3)} s (meshplan)`;
   const script = launchScript({ args, ...placement, fsdp: shape.zero >= 2, vocab: dims.vocab, title });

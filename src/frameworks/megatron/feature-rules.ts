@@ -7,13 +7,15 @@ import type { TransformerDims } from '../../model/dims.ts';
 import type { RunShape } from '../framework.ts';
 
 /**
- * Transformer Engine's FP8 GEMMs take operands whose inner dims are multiples of 16: the hidden
- * size, and each rank's share of the dense and expert FFN.
+ * Transformer Engine's quantized GEMMs take operands whose inner dims are multiples of 16 in FP8 and
+ * of 32 in NVFP4 (fp4_utils.py get_fp4_align_size: TMA's 16-byte alignment is 32 FP4 values): the
+ * hidden size, and each rank's share of the dense and expert FFN.
  */
-const FP8_GEMM_MULTIPLE = 16;
+const QUANTIZED_GEMM_MULTIPLE = { fp8: 16, nvfp4: 32 } as const;
 
-function fp8Problem(shape: RunShape, m: TransformerDims): string | null {
-  if (shape.precision !== 'fp8') return null;
+function quantizedGemmProblem(shape: RunShape, m: TransformerDims): string | null {
+  if (shape.precision !== 'fp8' && shape.precision !== 'nvfp4') return null;
+  const multiple = QUANTIZED_GEMM_MULTIPLE[shape.precision];
   const sizes = [
     ['hidden size', m.hidden],
     [`FFN size per tp rank (${m.ffnHidden} / ${shape.tp})`, m.ffnHidden / shape.tp],
@@ -23,10 +25,10 @@ function fp8Problem(shape: RunShape, m: TransformerDims): string | null {
           [`expert FFN size per etp rank (${m.moe.ffnHidden} / ${shape.etp})`, m.moe.ffnHidden / shape.etp],
         ] as const)),
   ] as const;
-  const bad = sizes.find(([, n]) => n % FP8_GEMM_MULTIPLE !== 0);
+  const bad = sizes.find(([, n]) => n % multiple !== 0);
   return bad === undefined
     ? null
-    : `FP8 GEMMs (Transformer Engine) need multiples of ${FP8_GEMM_MULTIPLE}, and its ${bad[0]} is ${bad[1]}`;
+    : `${shape.precision === 'fp8' ? 'FP8' : 'NVFP4'} GEMMs (Transformer Engine) need multiples of ${multiple}, and its ${bad[0]} is ${bad[1]}`;
 }
 
 /** What the command line cannot build, whatever the parallelism. */
@@ -48,8 +50,8 @@ export function modelFeatureProblems(m: TransformerDims | null): (string | null)
 export function featureProblems(shape: RunShape): (string | null)[] {
   const m = shape.model;
   return [
-    ...(m === null ? [] : [...modelFeatureProblems(m), fp8Problem(shape, m)]),
-    fp8ParamGatherZeroProblem(shape),
+    ...(m === null ? [] : [...modelFeatureProblems(m), quantizedGemmProblem(shape, m)]),
+    quantizedParamGatherZeroProblem(shape),
   ];
 }
 
@@ -58,8 +60,8 @@ export function featureProblems(shape: RunShape): (string | null)[] {
  * prices it for the distributed optimizer and Megatron-FSDP's optim_grads, which gather parameters
  * once a step, not for optim_grads_params' per-layer gathers.
  */
-function fp8ParamGatherZeroProblem(shape: RunShape): string | null {
-  if (!shape.fp8ParamGather || shape.zero === 1 || shape.zero === 2) return null;
+function quantizedParamGatherZeroProblem(shape: RunShape): string | null {
+  if (!shape.quantizedParamGather || shape.zero === 1 || shape.zero === 2) return null;
   return shape.zero === 0
     ? '--fp8-param-gather needs the distributed optimizer (validate_args): plan with zero 1 or 2'
     : "FP8 parameter gathering is priced for ZeRO 1–2's once-a-step gather, not ZeRO-3's per-layer gathers: plan with zero 1 or 2";

@@ -5,7 +5,8 @@
  * the MoE layer. The facts of its arguments are in ../shared/reference/frameworks/.
  */
 import { megatronBucketElements } from '../../cost/data-parallel.ts';
-import { FP8_COPY_BYTES, GRADIENT_BYTES } from '../../cost/memory.ts';
+import { GRADIENT_BYTES } from '../../cost/memory.ts';
+import { precisionFormat } from '../../cost/quantized-gemm.ts';
 import type { TransformerDims } from '../../model/dims.ts';
 import {
   type Framework,
@@ -130,8 +131,8 @@ export const megatron: Framework = {
     gradientReduceBytes: 2,
     // The gradient buffer takes the reduction's dtype (param_and_grad_buffer.py group_params_for_buffers).
     heldGradientBytes: GRADIENT_BYTES,
-    // Transformer Engine's linear layers cache each FP8 weight and its transpose for the step.
-    fp8WeightCacheBytes: FP8_COPY_BYTES,
+    // Transformer Engine's linear layers cache each quantized weight's copies for the step.
+    quantizedWeightCacheBytes: precisionFormat(shape.precision)?.weightCopyBytes ?? 0,
     // Megatron-FSDP gathers and reduces a unit (a layer) at a time.
     zero3Collectives: 'per-layer',
     // Megatron-FSDP keeps a unit gathered from its recomputed forward through its backward.

@@ -9,7 +9,7 @@ import {
   type Framework,
   firstProblem,
   flexDispatcherProblem,
-  fp8ParamGatherProblem,
+  quantizedParamGatherProblem,
   type RunShape,
   recomputeModulesProblem,
   unprefetchedZero3Problem,
@@ -212,10 +212,14 @@ export const torchtitan: Framework = {
         : null,
       // job_config.py: mixed_precision_param is "bfloat16" or "float32", and no loss scaler exists.
       s.precision === 'fp16' ? 'it trains in bfloat16 (or float32), not fp16' : null,
+      // Its quantized training is torchao's converters under quantize.linear (the export's float8).
+      s.precision === 'nvfp4'
+        ? 'torchtitan v0.2.2 trains no NVFP4 GEMMs: plan with training.precision "fp8" (torchao Float8) or "bf16", or for Megatron-LM'
+        : null,
       // activation_checkpoint.mode selective is per-op or per-layer, never a Megatron module list.
       recomputeModulesProblem(s, 'torchtitan'),
       flexDispatcherProblem(s, 'torchtitan'),
-      fp8ParamGatherProblem(s, 'torchtitan'),
+      quantizedParamGatherProblem(s, 'torchtitan'),
       unprefetchedZero3Problem(s, 'FSDP2'),
       ...contextParallelProblems(s),
       ...expertParallelProblems(s),
@@ -260,7 +264,7 @@ export const torchtitan: Framework = {
     heldGradientBytes: s.zero === 1 ? REDUCE_DTYPE_BYTES : GRADIENT_BYTES,
     // torchao's Float8Linear casts the weight at every use (dynamic tensorwise scaling; under FSDP
     // the all-gather itself carries FP8): no FP8 copy outlives the layer's pass.
-    fp8WeightCacheBytes: 0,
+    quantizedWeightCacheBytes: 0,
     // FSDP2 wraps each transformer block as one unit: a collective each.
     zero3Collectives: 'per-layer',
     // FSDP2 unshards a block for its recomputed forward and keeps it through the block's backward.

@@ -1,0 +1,118 @@
+/**
+ * Quantized GEMMs: a linear layer's GEMMs run in a scaled format narrower than their bf16 operands —
+ * FP8 (training.precision "fp8": E4M3 forward, E5M2 gradients, a scale per tensor) or NVFP4 ("nvfp4":
+ * E2M1 elements with an E4M3 scale per 16 and an FP32 scale per tensor, Transformer Engine's
+ * NVFP4BlockScaling recipe, Blackwell's FP4 tensor cores). The GEMM runs at the format's tensor-core
+ * peak (kernel-rates.ts); this module says what each format costs beside it: the bytes of one quantized
+ * copy, the copies a weight keeps through the step, and the cast kernels' traffic.
+ */
+import type { Dtype, GpuSpec, ParallelSpec, Precision } from '../schema/index.ts';
+import type { PassSec } from './attention-kernel.ts';
+import { KERNEL_LAUNCH_SEC, memoryBoundSec } from './kernel-rates.ts';
+
+export type QuantizedDtype = Extract<Dtype, 'fp8' | 'nvfp4'>;
+
+export interface QuantizedFormat {
+  readonly dtype: QuantizedDtype;
+  /** Bytes of one quantized copy per element, its scales included: what a gather of it sends. */
+  readonly elementBytes: number;
+  /** Bytes per element of the copies a weight keeps for the step (one each for forward and backward). */
+  readonly weightCopyBytes: number;
+  /** HBM traffic of quantizing an activation, per byte of the bf16 input. */
+  readonly forwardCastBytesPerInputByte: number;
+  /** HBM traffic of quantizing the output gradient, per byte of it. */
+  readonly gradientCastBytesPerOutputByte: number;
+  /** HBM traffic of the backward's other casts, per byte of the bf16 input. */
+  readonly backwardCastBytesPerInputByte: number;
+  readonly forwardKernels: number;
+  readonly backwardKernels: number;
+}
+
+/*
+ * FP8 (Transformer Engine's per-tensor scaling): the forward casts the bf16 activation in a kernel of
+ * its own (2 bytes read, 1 written an element); the backward casts the output gradient and writes its
+ * transpose (2 read, 2 written) and transposes the saved FP8 input (1 read, 1 written). The weight keeps
+ * its FP8 copy and that transpose, 1 byte each.
+ */
+const FP8: QuantizedFormat = {
+  dtype: 'fp8',
+  elementBytes: 1,
+  weightCopyBytes: 2,
+  forwardCastBytesPerInputByte: 1.5,
+  gradientCastBytesPerOutputByte: 2,
+  backwardCastBytesPerInputByte: 1,
+  forwardKernels: 1,
+  backwardKernels: 2,
+};
+
+/*
+ * NVFP4 (Transformer Engine ≥ 2.7's NVFP4BlockScaling, as Megatron-LM's --fp4-format e2m1 --fp4-recipe
+ * nvfp4 runs it; the recipe of NVIDIA's "Pretraining Large Language Models with NVFP4", arXiv
+ * 2509.25149): an element is 4 bits and each 16 share an E4M3 scale, 0.5625 bytes. Every GEMM —
+ * forward, data gradient and weight gradient — runs in NVFP4, so each operand is quantized twice over:
+ * row-wise for the GEMM that contracts along its rows and column-wise, after a 16-point random Hadamard
+ * transform, for the weight gradient's. The format's second level, the FP32 scale per tensor, needs the
+ * tensor's largest magnitude before any block is cast: one pass reads the bf16 tensor for it, a second
+ * reads it again and writes both copies — 2 + 2 + 2 × 0.5625 bytes an element, 2.5625 per input byte,
+ * in two kernels; the output gradient the same backward. The column-wise copy of the input is what the
+ * backward keeps for its weight gradient, so nothing is transposed there. A weight keeps both copies
+ * (1.125 bytes an element), quantized in 16 × 16 blocks so that one scale serves both.
+ */
+const NVFP4_ELEMENT_BYTES = 0.5 + 1 / 16;
+const NVFP4_CAST_BYTES_PER_INPUT_BYTE = (2 + 2 + 2 * NVFP4_ELEMENT_BYTES) / 2;
+const NVFP4: QuantizedFormat = {
+  dtype: 'nvfp4',
+  elementBytes: NVFP4_ELEMENT_BYTES,
+  weightCopyBytes: 2 * NVFP4_ELEMENT_BYTES,
+  forwardCastBytesPerInputByte: NVFP4_CAST_BYTES_PER_INPUT_BYTE,
+  gradientCastBytesPerOutputByte: NVFP4_CAST_BYTES_PER_INPUT_BYTE,
+  backwardCastBytesPerInputByte: 0,
+  forwardKernels: 2,
+  backwardKernels: 2,
+};
+
+/** The format a contraction runs its tensor cores in, or null for an unquantized one. */
+export function quantizedFormat(computeDtype: Dtype | undefined): QuantizedFormat | null {
+  return computeDtype === 'fp8' ? FP8 : computeDtype === 'nvfp4' ? NVFP4 : null;
+}
+
+/** The format a training precision runs its linear layers' GEMMs in, or null (bf16, fp16). */
+export function precisionFormat(precision: Precision): QuantizedFormat | null {
+  return precision === 'fp8' ? FP8 : precision === 'nvfp4' ? NVFP4 : null;
+}
+
+/**
+ * Whether a request asks for its quantized GEMMs' weights to be kept and gathered in their format
+ * alone: parallel.fp8ParamGather under FP8, parallel.fp4ParamGather under NVFP4 (Megatron-LM's
+ * --fp8-param-gather and --fp4-param-gather).
+ */
+export function paramGatherAsked(precision: Precision, parallel: ParallelSpec | undefined): boolean {
+  if (precision === 'fp8') return parallel?.fp8ParamGather ?? false;
+  if (precision === 'nvfp4') return parallel?.fp4ParamGather ?? false;
+  return false;
+}
+
+/**
+ * The cast kernels around a quantized GEMM that reads `activationBytes` of bf16 activations and
+ * writes `outputBytes`: Transformer Engine's separate, memory-bound kernels.
+ */
+export function quantizedCastSec(
+  format: QuantizedFormat,
+  activationBytes: number,
+  outputBytes: number,
+  gpu: GpuSpec,
+): PassSec {
+  if (activationBytes === 0) return { forwardSec: 0, backwardSec: 0 };
+  return {
+    forwardSec:
+      memoryBoundSec(format.forwardCastBytesPerInputByte * activationBytes, gpu) +
+      format.forwardKernels * KERNEL_LAUNCH_SEC,
+    backwardSec:
+      memoryBoundSec(
+        format.gradientCastBytesPerOutputByte * outputBytes +
+          format.backwardCastBytesPerInputByte * activationBytes,
+        gpu,
+      ) +
+      format.backwardKernels * KERNEL_LAUNCH_SEC,
+  };
+}
