@@ -95,15 +95,30 @@ export function nodesOf(
 }
 
 /**
- * FP4 GEMMs (NVFP4, MXFP4) are not priced: a record that trained in them is refused rather than
- * priced in the GPU's 16-bit format.
+ * FP4 GEMMs other than NVFP4 (MXFP4) are not priced: a record that trained in them is refused rather
+ * than priced in another format.
  */
 export function refuseUnpricedPrecision(id: string, field: string, text: string | null | undefined): void {
-  if (/fp4/i.test(text ?? ''))
+  if (/fp4/i.test(text ?? '') && !/nvfp4/i.test(text ?? ''))
     throw new RecordError(
       id,
       field,
-      `"${text}": meshplan prices no FP4 GEMMs (its precisions: bf16, fp16, fp8)`,
+      `"${text}": meshplan prices no FP4 GEMMs but NVFP4's (its precisions: bf16, fp16, fp8, nvfp4)`,
+    );
+}
+
+/**
+ * Activations kept in host memory instead of the GPU's (Megatron-Core's cpu_offloading with a number
+ * of layers): meshplan prices no offloading, so the run would be priced as holding them all — a record
+ * that says so is refused rather than priced not to fit.
+ */
+export function refuseActivationOffload(id: string, field: string, text: string): void {
+  const layers = numberAfter(text, 'cpu[-_]offloading[-_]num[-_]layers');
+  if (layers !== null && layers > 0 && switchOf(text, 'cpu[-_]offloading') !== false)
+    throw new RecordError(
+      id,
+      field,
+      `the run keeps ${layers} layers' activations in host memory (cpu_offloading_num_layers), which meshplan does not price`,
     );
 }
 
@@ -178,13 +193,14 @@ export function interNodeGBpsOf(gpu: string | GpuSpec, network: string, gpusPerN
 }
 
 /**
- * The training precision a record's prose (or its precision class) names: FP8; else the first of
+ * The training precision a record's prose (or its precision class) names: NVFP4, FP8; else the first of
  * FP16 and BF16 it names ("fp16 mixed precision (V100 has no bf16)" is FP16); where it names neither
  * ("mixed precision"), the GPU's 16-bit tensor-core format: BF16, or FP16 on a GPU without BF16
  * tensor cores (V100), whose mixed precision then was FP16 with loss scaling.
  */
 export function precisionOf(text: string | null | undefined, gpu: string | GpuSpec): Precision {
   const t = (text ?? '').toLowerCase();
+  if (t.includes('nvfp4')) return 'nvfp4';
   if (t.includes('fp8') || t.includes('float8')) return 'fp8';
   const fp16 = /\bfp16\b|--fp16|\bfloat16\b|\bhalf\b/.exec(t)?.index ?? Number.POSITIVE_INFINITY;
   const bf16 = /\bbf16\b|bfloat16/.exec(t)?.index ?? Number.POSITIVE_INFINITY;
@@ -328,6 +344,14 @@ export function expertCommOverlapOf(text: string): boolean | null {
  */
 export function fp8ParamGatherOf(text: string): boolean | null {
   return switchOf(text, '(?:fp8[-_]param[-_]gather|fp8[-_]params)');
+}
+
+/**
+ * Megatron-LM's NVFP4 parameter gathering as a record's prose states it (`--fp4-param-gather`,
+ * Megatron-Bridge's `fp4_param_gather`); null where it does not say.
+ */
+export function fp4ParamGatherOf(text: string): boolean | null {
+  return switchOf(text, 'fp4[-_]param[-_]gather');
 }
 
 /** torchtitan's per-rank batch as a record's prose gives it (`local_batch_size 2`), else null. */

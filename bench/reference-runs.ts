@@ -26,6 +26,7 @@ import {
   expertCommOverlapOf,
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
+  fp4ParamGatherOf,
   fp8ParamGatherOf,
   gradReduceOverlapped,
   h100With96GiB,
@@ -40,6 +41,7 @@ import {
   RecordError,
   recomputeOf,
   recomputeStated,
+  refuseActivationOffload,
   refuseUnpricedPrecision,
   slidingWindowOf,
   stageSplitOf,
@@ -251,6 +253,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
   const deepseek = deepseekArchitectureOf(JSON.stringify(m));
   const bias = linearBiasesOf(JSON.stringify(m));
   refuseUnpricedPrecision(r.id, 'training.precision_class', r.training.precision_class);
+  refuseActivationOffload(r.id, 'training.notes', `${r.training.recompute ?? ''} ${r.training.notes ?? ''}`);
   const nodes = nodesOf(facts.gpu, r.cluster.num_gpus, r.cluster.gpus_per_node);
   return {
     model: {
@@ -499,6 +502,12 @@ export function derivedFacts(r: ModernRecord): RunFacts {
       precisionOf(r.training.precision_class, gpu) === 'fp8' &&
       (zero === 1 || zero === 2)
         ? { fp8ParamGather: true }
+        : {}),
+      // Its NVFP4 config (bf16_with_nvfp4_mixed) sets fp4_param_gather the same way.
+      ...((fp4ParamGatherOf(prose) ?? family === 'megatron-bridge') &&
+      precisionOf(r.training.precision_class, gpu) === 'nvfp4' &&
+      (zero === 1 || zero === 2)
+        ? { fp4ParamGather: true }
         : {}),
     },
     ...(era.attention === 'eager' ? { attention: 'eager' as const } : {}),

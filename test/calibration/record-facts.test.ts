@@ -13,6 +13,7 @@ import {
   expertCommOverlapOf,
   expertTensorParallelDefaultsToTp,
   flexDispatcherNamed,
+  fp4ParamGatherOf,
   fp8ParamGatherOf,
   gradReduceOverlapped,
   interNodeGBpsOf,
@@ -24,6 +25,7 @@ import {
   RecordError,
   recomputeOf,
   recomputeStated,
+  refuseActivationOffload,
   refuseUnpricedPrecision,
   statedInterNodeGBps,
   torchtitanStageSplit,
@@ -74,11 +76,24 @@ describe('facts read from a record’s own fields', () => {
     expect(nodesOf('GB300-288GB', 144, null)).toEqual({ nodes: 2, gpusPerNode: 72 });
     expect(nodesOf('H100-80GB', 64, null)).toEqual({ nodes: 8, gpusPerNode: 8 });
     expect(nodesOf('B300-288GB', 64, 8)).toEqual({ nodes: 8, gpusPerNode: 8 });
-    // FP4 GEMMs are not priced: such a record is refused, not priced in bf16.
-    expect(() => refuseUnpricedPrecision('r', 'training.precision_class', 'NVFP4')).toThrow(
-      /r: training\.precision_class: "NVFP4": meshplan prices no FP4/,
+    // FP4 GEMMs other than NVFP4's are not priced: such a record is refused, not priced in another format.
+    expect(() => refuseUnpricedPrecision('r', 'training.precision_class', 'MXFP4')).toThrow(
+      /r: training\.precision_class: "MXFP4": meshplan prices no FP4 GEMMs but NVFP4's/,
     );
+    expect(() => refuseUnpricedPrecision('r', 'training.precision_class', 'NVFP4')).not.toThrow();
     expect(() => refuseUnpricedPrecision('r', 'training.precision_class', 'MXFP8')).not.toThrow();
+    expect(precisionOf('NVFP4 (TE NVFP4BlockScaling)', 'GB300-288GB')).toBe('nvfp4');
+    expect(precisionOf('nvfp4', 'B200-180GB')).toBe('nvfp4');
+    // Activations offloaded to host memory are not priced: the record is refused, not priced not to fit.
+    expect(() =>
+      refuseActivationOffload('r', 'training.notes', 'cpu_offloading True, cpu_offloading_num_layers 20'),
+    ).toThrow(/r: training\.notes: the run keeps 20 layers' activations in host memory/);
+    expect(() =>
+      refuseActivationOffload('r', 'training.notes', 'No CPU offloading (cpu_offloading_num_layers not set)'),
+    ).not.toThrow();
+    expect(() =>
+      refuseActivationOffload('r', 'training.notes', 'cpu_offloading False, cpu_offloading_num_layers 4'),
+    ).not.toThrow();
     // A PCIe H100 (756 TFLOP/s dense, no NVSwitch) is not the SXM part it names.
     for (const type of ['NVIDIA H100 PCIe', 'NVIDIA H100 NVL 94GB'])
       expect(() => catalogGpu('r', type, null), type).toThrow(/cluster\.gpu_type: .*PCIe H100/);
@@ -273,9 +288,12 @@ describe('facts read from a record’s own fields', () => {
     expect(fp8ParamGatherOf('mixed_precision.fp8_param_gather = False')).toBe(false);
     expect(fp8ParamGatherOf('fp8_params: true')).toBe(true);
     expect(fp8ParamGatherOf('FP8 current scaling')).toBeNull();
+    expect(fp4ParamGatherOf('fp4_param_gather True, fp8_param_gather false')).toBe(true);
+    expect(fp4ParamGatherOf('--fp4-param-gather')).toBe(true);
+    expect(fp4ParamGatherOf('fp8_param_gather true')).toBeNull();
   });
 
-  it('prices a Megatron-Bridge FP8 run with FP8 parameter gathering unless its record says otherwise, and torchtitan eager unfused', async () => {
+  it('prices a Megatron-Bridge FP8 (NVFP4) run with FP8 (NVFP4) parameter gathering unless its record says otherwise, and torchtitan eager unfused', async () => {
     const file = (name: string) =>
       JSON.parse(
         readFileSync(new URL(`../../bench/checks/${name}`, import.meta.url), 'utf8'),
@@ -292,8 +310,10 @@ describe('facts read from a record’s own fields', () => {
     const titan = file('torchtitan-202412-performance.json');
     const eager = titan.find((r) => r.id === 'torchtitan202412-llama31-8b-h100-bf16-eager-8gpu-fsdp')!;
     const compiled = titan.find((r) => r.id === 'torchtitan202412-llama31-8b-h100-bf16-8gpu-fsdp')!;
+    const blackwell = file('megatron-bridge-260401-blackwell-llama.json');
+    const nvfp4 = blackwell.find((r) => r.id === 'mbridge260401-llama3-70b-gb300-nvfp4-64gpu')!;
     const path = join(tmpdir(), `meshplan-fp8-gather-${process.pid}.json`);
-    writeFileSync(path, JSON.stringify([fp8, bf16, fsdp, statedOff, eager, compiled]));
+    writeFileSync(path, JSON.stringify([fp8, bf16, fsdp, statedOff, eager, compiled, nvfp4]));
     const runs = await loadRunsFile(path);
     const of = (id: string) => runs.find((r) => r.id === id)!.request;
     expect(of(fp8.id).parallel?.fp8ParamGather).toBe(true);
@@ -301,6 +321,10 @@ describe('facts read from a record’s own fields', () => {
     expect(of(bf16.id).parallel?.fp8ParamGather).toBeUndefined();
     expect(of(fsdp.id).parallel?.fp8ParamGather).toBeUndefined();
     expect(of('stated-off').parallel?.fp8ParamGather).toBeUndefined();
+    // NVFP4: priced as NVFP4, its weights gathered in NVFP4 (bf16_with_nvfp4_mixed: fp4_param_gather).
+    expect(of(nvfp4.id).training.precision).toBe('nvfp4');
+    expect(of(nvfp4.id).parallel?.fp4ParamGather).toBe(true);
+    expect(of(nvfp4.id).parallel?.fp8ParamGather).toBeUndefined();
     const model = (id: string) => of(id).model as { activationFusion?: boolean; normFusion?: boolean };
     expect(model(eager.id).activationFusion).toBe(false);
     expect(model(compiled.id).activationFusion).toBeUndefined();
