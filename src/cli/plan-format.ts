@@ -1,5 +1,5 @@
 import { type Exports, FrameworkName, type FrameworkTarget, type Plan } from '../schema/index.ts';
-import { formatBytes, formatSec, formatZero } from '../view/format.ts';
+import { formatBytes, formatInFlight, formatSec, formatZero } from '../view/format.ts';
 
 /** The human-readable form of `meshplan plan` / `meshplan estimate`. */
 export function formatPlan(plan: Plan): string {
@@ -30,7 +30,7 @@ export function formatPlan(plan: Plan): string {
   for (const [i, st] of plan.stages.entries()) {
     lines.push(
       `  ${String(i).padStart(3)}  ${st.layerNames[0]}..${st.layerNames[1]}  mesh ${st.logicalMesh.join('x')}  ` +
-        `${formatSec(st.latencySec)}/microbatch  ${formatBytes(st.memoryBytes)} (${st.inFlightMicrobatches} in flight)`,
+        `${formatSec(st.latencySec)}/microbatch  ${formatBytes(st.memoryBytes)} (${formatInFlight(st.inFlightMicrobatches)} in flight)`,
     );
   }
   if (plan.exports) lines.push(...exportLines(plan.exports, plan.target ?? 'any'));

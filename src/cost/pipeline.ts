@@ -5,10 +5,14 @@
 import type { ScheduleKind } from '../schema/vocabulary.ts';
 
 /**
- * Microbatches whose activations stage `index` of `stages` holds at its peak. 1F1B: the stage
- * runs (stages − index) forwards before its first backward; GPipe: all of them; interleaved 1F1B
- * (v chunks): Korthikanti et al. 2022 §4.2.3, the first stage holds (1 + (p − 1)/(p·v)) times the
- * 1F1B amount.
+ * Microbatches' worth of activations stage `index` of `stages` holds at its peak. 1F1B: the stage
+ * runs (stages − index) forwards before its first backward; GPipe: all of them. Interleaved 1F1B (v
+ * chunks a stage, each 1/v of its layers): stage i runs 2(p − i − 1) + (v − 1)·p chunk forwards
+ * before its first backward, then one more before each (Megatron-LM's schedules.py
+ * get_pp_rank_microbatches with its default microbatch group of p; PyTorch's ScheduleInterleaved1F1B
+ * warms up the same), so it holds that many plus one chunks' activations, 1/v of a microbatch's each
+ * — a fraction of microbatches: p + (p − 1)/v on the first stage (Korthikanti et al. 2022 §4.2.3),
+ * p − (p − 1)/v on the last, which holds far more than plain 1F1B's one.
  */
 export function inFlightMicrobatches(
   schedule: ScheduleKind,
@@ -18,9 +22,10 @@ export function inFlightMicrobatches(
   virtualStages: number,
 ): number {
   if (schedule === 'gpipe') return microbatches;
-  const plain = Math.min(stages - index, microbatches);
-  if (schedule === '1f1b' || virtualStages <= 1) return plain;
-  return Math.min(microbatches, Math.ceil(plain * (1 + (stages - 1) / (stages * virtualStages))));
+  if (schedule === '1f1b' || virtualStages <= 1) return Math.min(stages - index, microbatches);
+  const v = virtualStages;
+  const warmup = 2 * (stages - index - 1) + (v - 1) * stages;
+  return Math.min(warmup + 1, v * microbatches) / v;
 }
 
 /**

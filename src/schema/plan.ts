@@ -53,8 +53,11 @@ export const StageOut = z.object({
   latencySec: z.number(),
   memoryBytes: z.number(),
   memory: MemoryBreakdown,
-  /** Microbatches whose activations this stage holds at its peak. */
-  inFlightMicrobatches: z.number().int(),
+  /**
+   * Microbatches' worth of activations this stage holds at its peak: a whole number, but for an
+   * interleaved schedule, whose stages hold chunks of 1/virtualStages of a microbatch each.
+   */
+  inFlightMicrobatches: z.number(),
   /** Per-op layouts of each distinct layer kind in the stage (identical blocks share one). */
   layerPlans: z.array(z.object({ layer: z.string(), count: z.number().int(), ops: z.array(OpLayoutOut) })),
 });

@@ -1,5 +1,5 @@
 import type { Plan } from '../schema/index.ts';
-import { formatCount, formatSec } from './format.ts';
+import { formatCount, formatInFlight, formatSec } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { renderNodeMap } from './node-map.ts';
 import { seriesSwatch } from './palette.ts';
@@ -10,7 +10,7 @@ function stageTable(plan: Plan, replicas: number): SafeHtml {
   const rows = plan.stages.map((stage, s) => {
     const swatch = seriesSwatch(s);
     const [a, b] = stage.logicalMesh;
-    return html`<tr data-stage="${s}"><th scope="row"><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill="${swatch.fill}"></rect></svg> Stage ${s}</th><td>${stage.layerNames[0]} – ${stage.layerNames[1]} (layers ${stage.layers[0]}–${stage.layers[1]})</td><td class="num">${stage.subMesh.nodes} × ${stage.subMesh.devicesPerNode}</td><td class="num" data-mesh="${a}x${b}">${a} × ${b}</td><td class="num">${replicas}</td><td class="num" data-value="${stage.latencySec}">${formatSec(stage.latencySec)}</td><td class="num">${stage.inFlightMicrobatches}</td></tr>`;
+    return html`<tr data-stage="${s}"><th scope="row"><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill="${swatch.fill}"></rect></svg> Stage ${s}</th><td>${stage.layerNames[0]} – ${stage.layerNames[1]} (layers ${stage.layers[0]}–${stage.layers[1]})</td><td class="num">${stage.subMesh.nodes} × ${stage.subMesh.devicesPerNode}</td><td class="num" data-mesh="${a}x${b}">${a} × ${b}</td><td class="num">${replicas}</td><td class="num" data-value="${stage.latencySec}">${formatSec(stage.latencySec)}</td><td class="num">${formatInFlight(stage.inFlightMicrobatches)}</td></tr>`;
   });
   return html`<table id="stages"><caption class="note">Stages of one pipeline replica</caption><thead><tr><th scope="col">Stage</th><th scope="col">Layers</th><th scope="col" class="num">Sub-mesh (nodes × GPUs)</th><th scope="col" class="num">Logical mesh</th><th scope="col" class="num">Replicas</th><th scope="col" class="num">Latency per microbatch</th><th scope="col" class="num">Microbatches in flight</th></tr></thead><tbody>${rows}</tbody></table>`;
 }

@@ -30,6 +30,11 @@ export function sig(value: number): string {
   return value.toFixed(Math.min(digits, 6));
 }
 
+/** Microbatches in flight: whole under 1F1B, a fraction (three significant digits) under interleaving. */
+export function formatInFlight(value: number): string {
+  return Number.isInteger(value) ? String(value) : sig(value);
+}
+
 /** Whole numbers with thousands separators (a fixed locale, so pages do not depend on the server's). */
 export function formatCount(value: number): string {
   return Math.round(value).toLocaleString('en-US');

@@ -1,5 +1,5 @@
 import type { MemoryBreakdown, Plan } from '../schema/index.ts';
-import { formatBytes, formatPercent } from './format.ts';
+import { formatBytes, formatInFlight, formatPercent } from './format.ts';
 import { html, type SafeHtml } from './html.ts';
 import { legend } from './legend.ts';
 import { OKABE_ITO, type Swatch } from './palette.ts';
@@ -43,7 +43,7 @@ export function renderMemory(plan: Plan): SafeHtml {
   );
   const width = MIX_X + MIX_W + 2;
   return html`<figure>
-<figcaption>Bytes per GPU at each stage's peak (activations of ${plan.stages.map((s) => s.inFlightMicrobatches).join(' / ')} microbatches in flight). Left: against the GPU's whole memory (${formatBytes(capacity)}; the planner keeps a headroom below it for the allocator and CUDA context). Right: the same bytes as a mix by kind.</figcaption>
+<figcaption>Bytes per GPU at each stage's peak (activations of ${plan.stages.map((s) => formatInFlight(s.inFlightMicrobatches)).join(' / ')} microbatches in flight). Left: against the GPU's whole memory (${formatBytes(capacity)}; the planner keeps a headroom below it for the allocator and CUDA context). Right: the same bytes as a mix by kind.</figcaption>
 ${legend(MEMORY_TERMS.map((t) => ({ label: t.label, swatch: t.swatch })))}
 <svg id="memory-chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="Memory per GPU of each stage by kind against the GPU's ${formatBytes(capacity)}">
 <text x="${LABEL_W}" y="14">against GPU memory (${formatBytes(capacity)})</text><text x="${MIX_X}" y="14">mix by kind</text>

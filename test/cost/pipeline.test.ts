@@ -79,7 +79,11 @@ describe('pipeline closed forms', () => {
     expect(inFlightMicrobatches('1f1b', 0, 4, 2, 1)).toBe(2);
     expect(inFlightMicrobatches('gpipe', 3, 4, 16, 1)).toBe(16);
     // Korthikanti §4.2.3: interleaving multiplies the first stage's share by 1 + (p − 1)/(p·v).
-    expect(inFlightMicrobatches('interleaved', 0, 4, 64, 2)).toBe(Math.ceil(4 * (1 + 3 / 8)));
+    expect(inFlightMicrobatches('interleaved', 0, 4, 64, 2)).toBeCloseTo(4 * (1 + 3 / 8), 12);
+    // The last stage warms up (v − 1)·p chunks, holding p − (p − 1)/v microbatches, not 1F1B's one.
+    expect(inFlightMicrobatches('interleaved', 3, 4, 16, 5)).toBeCloseTo(4 - 3 / 5, 12);
+    // Too few microbatches to leave the warm-up: all of them.
+    expect(inFlightMicrobatches('interleaved', 0, 4, 2, 5)).toBe(2);
   });
 });
 

@@ -9,6 +9,18 @@ const uniform = (stages: number, forwardSec: number, backwardSec: number) =>
 
 const makespan = (bars: readonly ScheduleBar[]) => Math.max(...bars.map((b) => b.endSec));
 
+/** Walks a stage's passes in time order, counting forwards whose backward has not run: the peak. */
+function peakHeld(bars: readonly ScheduleBar[], stage: number): number {
+  const mine = bars.filter((b) => b.stage === stage).sort((a, b) => a.startSec - b.startSec);
+  let held = 0;
+  let peak = 0;
+  for (const bar of mine) {
+    held += bar.pass === 'forward' ? 1 : -1;
+    peak = Math.max(peak, held);
+  }
+  return peak;
+}
+
 /** Checks the schedule against the rules of pipelining, independently of how it was built. */
 function expectValidSchedule(
   bars: readonly ScheduleBar[],
@@ -95,16 +107,30 @@ describe('simulateSchedule', () => {
             virtualStages: 1,
           });
           for (let s = 0; s < stages; s++) {
-            // Walk the stage's passes in time order, counting forwards whose backward has not run.
-            const mine = bars.filter((b) => b.stage === s).sort((a, b) => a.startSec - b.startSec);
-            let held = 0;
-            let peak = 0;
-            for (const bar of mine) {
-              held += bar.pass === 'forward' ? 1 : -1;
-              peak = Math.max(peak, held);
-            }
-            expect(peak, `${kind} stage ${s}/${stages}, B=${microbatches}`).toBe(
+            expect(peakHeld(bars, s), `${kind} stage ${s}/${stages}, B=${microbatches}`).toBe(
               inFlightMicrobatches(kind, s, stages, microbatches, 1),
+            );
+          }
+        }
+      }
+    }
+  });
+
+  it('under interleaving holds, per stage, the chunks the planner charges memory for: 1/v of a microbatch each', () => {
+    for (let stages = 2; stages <= 5; stages++) {
+      for (const v of [2, 3, 5]) {
+        for (const groups of [1, 2, 4]) {
+          const microbatches = groups * stages;
+          const bars = simulateSchedule({
+            kind: 'interleaved',
+            stages: uniform(stages, 1, 2),
+            microbatches,
+            virtualStages: v,
+          });
+          for (let s = 0; s < stages; s++) {
+            expect(peakHeld(bars, s) / v, `stage ${s}/${stages}, v=${v}, B=${microbatches}`).toBeCloseTo(
+              inFlightMicrobatches('interleaved', s, stages, microbatches, v),
+              12,
             );
           }
         }
