@@ -503,10 +503,11 @@ export function derivedFacts(r: ModernRecord): RunFacts {
       (zero === 1 || zero === 2)
         ? { fp8ParamGather: true }
         : {}),
-      // Its NVFP4 config (bf16_with_nvfp4_mixed) sets fp4_param_gather the same way.
+      // Its NVFP4 config (bf16_with_nvfp4_mixed) sets fp4_param_gather the same way, which only the
+      // distributed optimizer runs (Megatron-FSDP has no NVFP4 gather).
       ...((fp4ParamGatherOf(prose) ?? family === 'megatron-bridge') &&
       precisionOf(r.training.precision_class, gpu) === 'nvfp4' &&
-      (zero === 1 || zero === 2)
+      zero === 1
         ? { fp4ParamGather: true }
         : {}),
     },

@@ -103,9 +103,11 @@ export function pipelineConfig(
     gradientReduceBytes: GRADIENT_BYTES,
     heldGradientBytes: GRADIENT_BYTES,
     quantizedWeightCacheBytes: format?.weightCopyBytes ?? 0,
-    // The distributed optimizer's gather: ZeRO 0 has none, ZeRO-3 gathers layer by layer in bf16.
+    // The distributed optimizer's gather (and Megatron-FSDP's, FP8 only): ZeRO 0 has none, ZeRO-3
+    // gathers layer by layer in bf16.
     quantizedParamGather:
-      paramGatherAsked(request.training.precision, p) && (chosen.zero === 1 || chosen.zero === 2)
+      paramGatherAsked(request.training.precision, p) &&
+      (chosen.zero === 1 || (chosen.zero === 2 && format?.dtype === 'fp8'))
         ? format
         : null,
   };

@@ -111,7 +111,7 @@ export const ParallelSpec = z
      * and column-wise copies, 1.125 bytes an element, in place of a bf16 weight beside them) and have
      * the distributed optimizer gather them in NVFP4, 0.5625 bytes an element (Megatron-LM's
      * --fp4-param-gather, on in Megatron-Bridge's NVFP4 precision config). Needs training.precision
-     * "nvfp4" and ZeRO 1 or 2.
+     * "nvfp4" and ZeRO 1 (Megatron-FSDP has no NVFP4 gather).
      */
     fp4ParamGather: z.boolean().optional(),
   })
@@ -172,9 +172,10 @@ export const PlanRequest = z
         path: ['parallel', 'zero3Collectives'],
         message: `"per-tensor-list" is DeepSpeed before v0.5.5; options.target ${r.options.target} gathers a layer at a time`,
       });
-    for (const [field, precision, format] of [
-      ['fp8ParamGather', 'fp8', 'FP8'],
-      ['fp4ParamGather', 'nvfp4', 'NVFP4'],
+    // Megatron-FSDP (ZeRO 2) gathers FP8 weights but not NVFP4 ones: the distributed optimizer's alone.
+    for (const [field, precision, format, zeros] of [
+      ['fp8ParamGather', 'fp8', 'FP8', [1, 2]],
+      ['fp4ParamGather', 'nvfp4', 'NVFP4', [1]],
     ] as const) {
       if (r.parallel?.[field] !== true) continue;
       const path = ['parallel', field];
@@ -184,11 +185,11 @@ export const PlanRequest = z
           path,
           message: `gathers ${format} weights: needs training.precision "${precision}" (it is "${r.training.precision}")`,
         });
-      if (zero !== undefined && zero !== 1 && zero !== 2)
+      if (zero !== undefined && !(zeros as readonly number[]).includes(zero))
         ctx.addIssue({
           code: 'custom',
           path,
-          message: `is the distributed optimizer's gather: needs zero 1 or 2 (zero is pinned to ${zero})`,
+          message: `is the distributed optimizer's gather: needs zero ${zeros.join(' or ')} (zero is pinned to ${zero})`,
         });
     }
     // Expert TP is tp (Megatron's default) or 1 (the experts folded over the tp ranks).

@@ -9,6 +9,7 @@ import { findGpu } from '../../src/cluster/catalog.ts';
 import { KERNEL_LAUNCH_SEC } from '../../src/cost/kernel-rates.ts';
 import { quantizedCastSec, quantizedFormat } from '../../src/cost/quantized-gemm.ts';
 import { estimate } from '../../src/planner/estimate.ts';
+import { plan } from '../../src/planner/plan.ts';
 import { checkPlannable } from '../../src/planner/request.ts';
 import { parseOrThrow } from '../../src/schema/errors.ts';
 import { PlanRequest, type PlanRequestInput } from '../../src/schema/index.ts';
@@ -107,17 +108,35 @@ describe('NVFP4 training', () => {
     expect(acts(nvfp4)).toBeLessThan(acts(fp8));
   });
 
-  it('asks fp4ParamGather of NVFP4 training with ZeRO 1 or 2 only, naming the field', () => {
+  it('asks fp4ParamGather of NVFP4 training with ZeRO 1 only (no Megatron-FSDP gather), naming the field', () => {
     expect(
       issuesOf(() => parseOrThrow(PlanRequest, request('fp8', { fp4ParamGather: true }), 'request')),
     ).toEqual([
       { path: 'parallel.fp4ParamGather', message: expect.stringMatching(/needs training.precision "nvfp4"/) },
     ]);
-    expect(
-      issuesOf(() =>
-        parseOrThrow(PlanRequest, request('nvfp4', { fp4ParamGather: true, zero: 3 }), 'request'),
-      ),
-    ).toEqual([{ path: 'parallel.fp4ParamGather', message: expect.stringMatching(/needs zero 1 or 2/) }]);
+    for (const zero of [2, 3])
+      expect(
+        issuesOf(() =>
+          parseOrThrow(PlanRequest, request('nvfp4', { fp4ParamGather: true, zero }), 'request'),
+        ),
+      ).toEqual([{ path: 'parallel.fp4ParamGather', message: expect.stringMatching(/needs zero 1 \(/) }]);
+  });
+
+  it('a Megatron-LM search gathering NVFP4 weights keeps to the distributed optimizer (ZeRO 1) and exports the flag', async () => {
+    const { tp: _, dp: __, zero: ___, ...rest } = request('nvfp4').parallel as Record<string, unknown>;
+    const answer = await plan(
+      PlanRequest.parse({
+        ...request('nvfp4'),
+        parallel: { ...rest, fp4ParamGather: true },
+        options: { target: 'megatron', timeLimitSec: 30 },
+      }),
+    );
+    expect(answer.status).toBe('optimal');
+    expect(answer.summary!.zero).toBe(1);
+    const args = answer.exports!.megatron.files.map((file) => file.content).join('\n');
+    expect(args).toContain('--fp4-param-gather');
+    expect(args).toContain('--fp4-format e2m1');
+    expect(args).not.toContain('--use-megatron-fsdp');
   });
 
   it('is not torchtitan’s or DeepSpeed’s to run: an estimate for either is refused at options.target, saying why', async () => {

@@ -86,6 +86,15 @@ describe('megatron.runs', () => {
     expect(reason({ ...fp8, zero: 3 })).toMatch(/not ZeRO-3's per-layer gathers/);
   });
 
+  it('gathers NVFP4 parameters with the distributed optimizer alone: Megatron-FSDP has no NVFP4 gather', () => {
+    const nvfp4 = { quantizedParamGather: true, precision: 'nvfp4' } as const;
+    expect(reason({ ...nvfp4, zero: 1 })).toBeNull();
+    for (const zero of [0, 2, 3] as const)
+      expect(reason({ ...nvfp4, zero }), `zero ${zero}`).toMatch(
+        /--fp4-param-gather is the distributed optimizer's/,
+      );
+  });
+
   it('builds transformers only', () => {
     expect(megatron.builds(null).ok).toBe(false);
     expect(reason({ model: null })).toMatch(/general operator graph/);
@@ -200,6 +209,15 @@ describe('megatron.runs: context and expert parallelism, MLA, GeGLU, FP8', () =>
   it('FP8 GEMMs need multiples of 16 in the hidden size and each rank’s FFN', () => {
     expect(reason({ precision: 'fp8' })).toBeNull();
     expect(reason({ precision: 'fp8', model: { ...llama, ffnHidden: 14408 } })).toMatch(/3602/);
+  });
+
+  it('NVFP4 GEMMs need multiples of 32 (get_fp4_align_size: TMA’s 16 bytes), where FP8’s 16 do', () => {
+    expect(reason({ precision: 'nvfp4' })).toBeNull();
+    // 14,400 / 4 = 3,600: a multiple of 16, not of 32.
+    expect(reason({ precision: 'fp8', model: { ...llama, ffnHidden: 14400 } })).toBeNull();
+    expect(reason({ precision: 'nvfp4', model: { ...llama, ffnHidden: 14400 } })).toMatch(
+      /NVFP4 GEMMs .* multiples of 32, and its FFN size per tp rank \(14400 \/ 4\) is 3600/,
+    );
   });
 });
 

@@ -58,10 +58,15 @@ export function featureProblems(shape: RunShape): (string | null)[] {
 /**
  * --fp8-param-gather needs the distributed optimizer or an FSDP (validate_args, core_v0.19.0); meshplan
  * prices it for the distributed optimizer and Megatron-FSDP's optim_grads, which gather parameters
- * once a step, not for optim_grads_params' per-layer gathers.
+ * once a step, not for optim_grads_params' per-layer gathers. --fp4-param-gather is the distributed
+ * optimizer's alone: its buffer packs NVFP4 weights (param_and_grad_buffer.py, distrib_optimizer.py
+ * quantize_nvfp4_param_shard), where Megatron-FSDP's configuration has an FP8 gather only.
  */
 function quantizedParamGatherZeroProblem(shape: RunShape): string | null {
-  if (!shape.quantizedParamGather || shape.zero === 1 || shape.zero === 2) return null;
+  if (!shape.quantizedParamGather || shape.zero === 1) return null;
+  if (shape.precision === 'nvfp4')
+    return "--fp4-param-gather is the distributed optimizer's (Megatron-FSDP has no NVFP4 gather): plan with zero 1";
+  if (shape.zero === 2) return null;
   return shape.zero === 0
     ? '--fp8-param-gather needs the distributed optimizer (validate_args): plan with zero 1 or 2'
     : "FP8 parameter gathering is priced for ZeRO 1–2's once-a-step gather, not ZeRO-3's per-layer gathers: plan with zero 1 or 2";
