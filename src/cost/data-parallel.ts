@@ -106,8 +106,8 @@ function listCollectiveSec(
  * pays its own latency, (n − 1) ring steps, which at thousands of devices outweighs the bytes of a
  * small layer (torchtitan's reason to add tensor parallelism past a few hundred GPUs). The defaults
  * send everything as one collective. Gradients go as `gradientReduceBytes` a element (the runtime's
- * reduction dtype), parameters as bf16 but for `quantizedElements` of them, quantized GEMMs' weights gathered in
- * their format at `quantizedElementBytes` an element (quantized-gemm.ts).
+ * reduction dtype), parameters as bf16 but for `quantizedElements` of them, quantized GEMMs' weights
+ * gathered in their format at `quantizedElementBytes` an element (quantized-gemm.ts).
  */
 export function dataParallelSec(
   elements: number,

@@ -133,9 +133,10 @@ export function paramOwners(graph: OpGraph): Map<string, number> {
 /**
  * What an op keeps of a float activation it saves for its backward. A quantized GEMM keeps the copy it
  * cast (Transformer Engine's Linear saves the quantized tensor for the weight gradient): one byte an
- * element in FP8, NVFP4's column-wise copy 0.5625. The loss keeps the fp32 softmax of its logits, not the logits. Eager PyTorch's RMSNorm
- * keeps its fp32 upcast (for the square's and the product's backward) and its product before the
- * weight, in the input's type (for the weight's gradient), where one kernel keeps the input.
+ * element in FP8, NVFP4's column-wise copy 0.5625. The loss keeps the fp32 softmax of its logits, not
+ * the logits. Eager PyTorch's RMSNorm keeps its fp32 upcast (for the square's and the product's
+ * backward) and its product before the weight, in the input's type (for the weight's gradient), where
+ * one kernel keeps the input.
  */
 function keptBytes(op: GraphOp, t: GraphTensor): number {
   if (!FLOAT_DTYPES.has(t.dtype) || t.param) return t.bytes;

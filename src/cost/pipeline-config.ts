@@ -61,8 +61,9 @@ export interface PipelineConfig {
   readonly quantizedWeightCacheBytes: number;
   /**
    * The format the quantized GEMMs' weights are kept in alone, their quantized copies being the
-   * parameter (no bf16 copy), and gathered in by ZeRO 1–2 (ParallelSpec.fp8ParamGather,
-   * fp4ParamGather); null: a bf16 weight beside the copies, gathered in bf16.
+   * parameter (no bf16 copy), and gathered in by ZeRO 1 — and by ZeRO 2 in FP8, which Megatron-FSDP
+   * gathers and NVFP4 it does not (ParallelSpec.fp8ParamGather, fp4ParamGather); null: a bf16 weight
+   * beside the copies, gathered in bf16.
    */
   readonly quantizedParamGather: QuantizedFormat | null;
 }

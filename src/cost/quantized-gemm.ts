@@ -6,7 +6,13 @@
  * peak (kernel-rates.ts); this module says what each format costs beside it: the bytes of one quantized
  * copy, the copies a weight keeps through the step, and the cast kernels' traffic.
  */
-import type { Dtype, GpuSpec, ParallelSpec, Precision } from '../schema/index.ts';
+import {
+  type Dtype,
+  type GpuSpec,
+  type ParallelSpec,
+  type Precision,
+  quantizedGemmDtype,
+} from '../schema/index.ts';
 import type { PassSec } from './attention-kernel.ts';
 import { KERNEL_LAUNCH_SEC, memoryBoundSec } from './kernel-rates.ts';
 
@@ -78,7 +84,7 @@ export function quantizedFormat(computeDtype: Dtype | undefined): QuantizedForma
 
 /** The format a training precision runs its linear layers' GEMMs in, or null (bf16, fp16). */
 export function precisionFormat(precision: Precision): QuantizedFormat | null {
-  return precision === 'fp8' ? FP8 : precision === 'nvfp4' ? NVFP4 : null;
+  return quantizedFormat(quantizedGemmDtype(precision) ?? undefined);
 }
 
 /**

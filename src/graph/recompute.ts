@@ -45,8 +45,9 @@ export function selectiveFlops(
 /**
  * The ops torchtitan's per-op selective checkpointing keeps instead of redoing (the saved ops' list of
  * v0.2.2 models/llama3/infra/parallelize.py, policy in distributed/activation_checkpoint.py): the
- * attention kernel (SDPA) and every other `aten.mm`, counting from the first. An FP8 GEMM (a matmul with a compute dtype of its own) is torchao's
- * `_scaled_mm`, which the list does not hold and the count skips: under Float8 only attention stays.
+ * attention kernel (SDPA) and every other `aten.mm`, counting from the first. An FP8 GEMM (a matmul
+ * with a compute dtype of its own) is torchao's `_scaled_mm`, which the list does not hold and the
+ * count skips: under Float8 only attention stays.
  */
 export function perOpKeptOps(graph: OpGraph): ReadonlySet<number> {
   const cached = perOpKeptCache.get(graph);

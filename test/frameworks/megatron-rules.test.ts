@@ -227,6 +227,14 @@ describe('megatron.runtime', () => {
     expect(megatron.runtime(base, { overlapGradReduce: false }).gradientReduction).toBe('after-backward');
   });
 
+  it('overlaps tensor-parallel collectives only where asked, with sequence parallelism, and not under NVFP4', () => {
+    const asked = { overlapTensorParallelComm: true };
+    expect(megatron.runtime(base, asked).tensorParallelOverlap).toBe(true);
+    expect(megatron.runtime({ ...base, precision: 'nvfp4' }, asked).tensorParallelOverlap).toBe(false);
+    expect(megatron.runtime({ ...base, sequenceParallel: false }, asked).tensorParallelOverlap).toBe(false);
+    expect(megatron.runtime(base, {}).tensorParallelOverlap).toBe(false);
+  });
+
   it('buckets gradients as DistributedDataParallel does: max(4e7, 1e6 · dp · cp) elements, one bucket without overlap', () => {
     expect(megatron.runtime({ ...base, dp: 8, cp: 1 }, {}).gradientBucketElements).toBe(40_000_000);
     expect(megatron.runtime({ ...base, dp: 96, cp: 1 }, {}).gradientBucketElements).toBe(96_000_000);

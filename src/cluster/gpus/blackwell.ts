@@ -14,9 +14,10 @@ import {
  * Specifications" (https://www.nvidia.com/en-us/data-center/gb200-nvl72/), whose columns are a GPU of
  * GB200 NVL72 and one of HGX B200. Its tensor figures are with 2:4 sparsity; the catalog holds half of
  * each (dense). GB200: FP4 20 PF, FP8 10 PF, FP16/BF16 5 PF, TF32 2.5 PF, FP32 80 TF, 186 GB HBM3E at
- * 8 TB/s. HGX B200: FP4 18 PF, FP8 9 PF, FP16/BF16 4.5 PF, TF32 2.2 PF (where 4.5 PF / 2 would be 2.25), FP32 75 TF,
- * 180 GB HBM3E at 7.7 TB/s. Both: fifth-generation NVLink at 1.8 TB/s per GPU, both directions, so 900 per
- * direction (DGX B200: 14.4 TB/s over 8 GPUs; GB200 NVL72: 130 TB/s over 72).
+ * 8 TB/s. HGX B200: FP4 18 PF, FP8 9 PF, FP16/BF16 4.5 PF, TF32 2.2 PF (where 4.5 PF / 2 would be
+ * 2.25), FP32 75 TF, 180 GB HBM3E at 7.7 TB/s. Both: fifth-generation NVLink at 1.8 TB/s per GPU,
+ * both directions, so 900 per direction (DGX B200: 14.4 TB/s over 8 GPUs; GB200 NVL72: 130 TB/s over
+ * 72).
  * NVIDIA publishes no SM count or clock for either. B200 has 148 SMs (two dies of 74 enabled), as
  * measured by Chips and Cheese, "Nvidia's B200: Keeping the CUDA Juggernaut Rolling" (2025); no such
  * count is published for GB200's GPU.
@@ -137,7 +138,8 @@ export const BLACKWELL_GPUS = {
   /*
    * One GPU of a GB300 NVL72 rack (https://www.nvidia.com/en-us/data-center/gb300-nvl72/): the rack's
    * FP8 720 PF, FP16/BF16 360 PF and TF32 180 PF (with sparsity) are GB200 NVL72's, so per GPU the
-   * dense peaks are GB200's but FP4's: the rack's 1,080 PF dense (1,440 with sparsity) is 15 PF a GPU; 288 GB of HBM3e per GPU at the rack's 576 TB/s over 72 = 8 TB/s; NVLink 5
+   * dense peaks are GB200's but FP4's: the rack's 1,080 PF dense (1,440 with sparsity) is 15 PF a GPU;
+   * 288 GB of HBM3e per GPU at the rack's 576 TB/s over 72 = 8 TB/s; NVLink 5
    * at 130 TB/s over 72 GPUs, one domain (`gpusPerNode: 72`, as for GB200); 72 ConnectX-8 SuperNICs at
    * 800 Gb/s = 100 GB/s per GPU. The Blackwell Ultra die's 160 SMs, as B300's.
    */

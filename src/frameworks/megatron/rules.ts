@@ -118,8 +118,14 @@ export const megatron: Framework = {
       shape.dp * shape.cp,
       requested.overlapGradReduce !== false,
     ),
+    // Not under NVFP4: Megatron-Bridge's recipes turn --tp-comm-overlap off for it
+    // (scripts/performance/configs/llama/llama3_llm_pretrain.py at 21d102f5ec), as the userbuffers
+    // overlap is not run with NVFP4 GEMMs; the export then leaves the flag out.
     tensorParallelOverlap:
-      requested.overlapTensorParallelComm === true && shape.sequenceParallel && shape.tp > 1,
+      requested.overlapTensorParallelComm === true &&
+      shape.sequenceParallel &&
+      shape.tp > 1 &&
+      shape.precision !== 'nvfp4',
     inputGradientOverlap: requested.overlapInputGradientReduce !== false,
     expertParallelOverlap:
       requested.overlapExpertParallelComm === true &&
