@@ -193,7 +193,7 @@ export function interNodeGBpsOf(gpu: string | GpuSpec, network: string, gpusPerN
 }
 
 /**
- * The training precision a record's prose (or its precision class) names: NVFP4, FP8; else the first of
+ * The training precision a record's prose (or its precision class) names: NVFP4, MXFP8, FP8; else the first of
  * FP16 and BF16 it names ("fp16 mixed precision (V100 has no bf16)" is FP16); where it names neither
  * ("mixed precision"), the GPU's 16-bit tensor-core format: BF16, or FP16 on a GPU without BF16
  * tensor cores (V100), whose mixed precision then was FP16 with loss scaling.
@@ -201,6 +201,7 @@ export function interNodeGBpsOf(gpu: string | GpuSpec, network: string, gpusPerN
 export function precisionOf(text: string | null | undefined, gpu: string | GpuSpec): Precision {
   const t = (text ?? '').toLowerCase();
   if (t.includes('nvfp4')) return 'nvfp4';
+  if (t.includes('mxfp8')) return 'mxfp8';
   if (t.includes('fp8') || t.includes('float8')) return 'fp8';
   const fp16 = /\bfp16\b|--fp16|\bfloat16\b|\bhalf\b/.exec(t)?.index ?? Number.POSITIVE_INFINITY;
   const bf16 = /\bbf16\b|bfloat16/.exec(t)?.index ?? Number.POSITIVE_INFINITY;

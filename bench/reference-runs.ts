@@ -12,10 +12,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { findGpu, generationOf } from '../src/cluster/catalog.ts';
+import { precisionPeakTflops } from '../src/cost/kernel-rates.ts';
 import { type CalibrationRun, gpuName } from '../src/planner/calibration/fit.ts';
 import { estimate } from '../src/planner/estimate.ts';
 import { InvalidInputError } from '../src/schema/errors.ts';
-import type { GpuGeneration, GpuSpec, PlanRequestInput } from '../src/schema/index.ts';
+import type { GpuGeneration, GpuSpec, PlanRequestInput, Precision } from '../src/schema/index.ts';
 import { countsRecompute, publishedRequest } from './published-runs.ts';
 import { deepseekArchitectureOf, linearBiasesOf } from './record-architecture.ts';
 import {
@@ -245,6 +246,14 @@ function trainedVocab(vocab: number, tp: number, family: string): number {
   return Math.ceil(vocab / multiple) * multiple;
 }
 
+/**
+ * A modern record's precision: its class, refined by its prose where that names a block-scaled format
+ * the class does not ("MXFP8" under class fp8).
+ */
+function modernPrecision(r: ModernRecord, gpu: string | GpuSpec): Precision {
+  return precisionOf(`${r.training.precision_class} ${r.training.precision ?? ''}`, gpu);
+}
+
 function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
   const m = r.model;
   const p = r.parallelism;
@@ -302,7 +311,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
     },
     training: {
       globalBatch: r.training.global_batch_size_sequences,
-      precision: precisionOf(r.training.precision_class, facts.gpu),
+      precision: modernPrecision(r, facts.gpu),
       optimizer: 'adam',
     },
     parallel: {
@@ -345,7 +354,9 @@ function peakTflopsOf(request: PlanRequestInput, measured: MeasuredFields): numb
   const gpu = request.cluster.gpu;
   const spec = typeof gpu === 'string' ? findGpu(gpu)!.spec : gpu;
   const precision = request.training.precision ?? 'bf16';
-  return spec.peakTflops[precision] ?? spec.peakTflops.bf16 ?? spec.peakTflops.fp16;
+  return precision === 'bf16'
+    ? (spec.peakTflops.bf16 ?? spec.peakTflops.fp16)
+    : precisionPeakTflops(spec.peakTflops, precision);
 }
 
 /**
@@ -499,14 +510,14 @@ export function derivedFacts(r: ModernRecord): RunFacts {
       // mixed_precision.py at 21d102f5 and 4ab94dfa) set fp8_param_gather, which its perf recipes for
       // these models keep. Priced with ZeRO 1–2 only (Megatron-FSDP's own FP8 gathers are not priced).
       ...((fp8ParamGatherOf(prose) ?? family === 'megatron-bridge') &&
-      precisionOf(r.training.precision_class, gpu) === 'fp8' &&
+      ['fp8', 'mxfp8'].includes(modernPrecision(r, gpu)) &&
       (zero === 1 || zero === 2)
         ? { fp8ParamGather: true }
         : {}),
       // Its NVFP4 config (bf16_with_nvfp4_mixed) sets fp4_param_gather the same way, which only the
       // distributed optimizer runs (Megatron-FSDP has no NVFP4 gather).
       ...((fp4ParamGatherOf(prose) ?? family === 'megatron-bridge') &&
-      precisionOf(r.training.precision_class, gpu) === 'nvfp4' &&
+      modernPrecision(r, gpu) === 'nvfp4' &&
       zero === 1
         ? { fp4ParamGather: true }
         : {}),

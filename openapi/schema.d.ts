@@ -2078,7 +2078,7 @@ export interface components {
                         causal?: boolean;
                         composite?: boolean;
                         /** @enum {string} */
-                        computeDtype?: "fp32" | "tf32" | "bf16" | "fp16" | "fp8" | "nvfp4" | "int64" | "int32" | "int8" | "bool";
+                        computeDtype?: "fp32" | "tf32" | "bf16" | "fp16" | "fp8" | "mxfp8" | "nvfp4" | "int64" | "int32" | "int8" | "bool";
                         einsum: string;
                         exchange?: {
                             /** @enum {string} */
@@ -2118,7 +2118,7 @@ export interface components {
                          * @default bf16
                          * @enum {string}
                          */
-                        dtype?: "fp32" | "tf32" | "bf16" | "fp16" | "fp8" | "nvfp4" | "int64" | "int32" | "int8" | "bool";
+                        dtype?: "fp32" | "tf32" | "bf16" | "fp16" | "fp8" | "mxfp8" | "nvfp4" | "int64" | "int32" | "int8" | "bool";
                         name: string;
                         /** @default false */
                         param?: boolean;
@@ -2197,7 +2197,7 @@ export interface components {
                  * @default bf16
                  * @enum {string}
                  */
-                precision?: "bf16" | "fp16" | "fp8" | "nvfp4";
+                precision?: "bf16" | "fp16" | "fp8" | "mxfp8" | "nvfp4";
                 tokens?: number;
             };
         };

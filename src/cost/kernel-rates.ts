@@ -1,4 +1,4 @@
-import type { Dtype, GpuSpec } from '../schema/index.ts';
+import type { Dtype, GpuSpec, PeakTflops, Precision } from '../schema/index.ts';
 
 /*
  * What every kernel pays besides its work: the GPU finishes one kernel's last blocks, fetches the next
@@ -18,7 +18,7 @@ export function tensorPeakFlopsPerSec(gpu: GpuSpec, dtype: Dtype): number {
       ? (p.bf16 ?? p.fp32)
       : dtype === 'fp16'
         ? p.fp16
-        : dtype === 'fp8'
+        : dtype === 'fp8' || dtype === 'mxfp8'
           ? (p.fp8 ?? p.fp16)
           : dtype === 'nvfp4'
             ? (p.nvfp4 ?? p.fp8 ?? p.fp16)
@@ -26,6 +26,14 @@ export function tensorPeakFlopsPerSec(gpu: GpuSpec, dtype: Dtype): number {
               ? (p.tf32 ?? p.fp32)
               : p.fp32;
   return tflops * 1e12;
+}
+
+/**
+ * The dense peak, TFLOP/s, a training precision's linear layers run at — what its MFU is a share of:
+ * the precision's own, MXFP8 at FP8's (the same tensor cores, block-scaled), else the fp16 one.
+ */
+export function precisionPeakTflops(p: PeakTflops, precision: Precision): number {
+  return (precision === 'mxfp8' ? p.fp8 : p[precision]) ?? p.fp16;
 }
 
 /** Time to stream `bytes` through HBM at the achievable share of its bandwidth (no launch). */

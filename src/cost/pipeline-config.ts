@@ -61,8 +61,8 @@ export interface PipelineConfig {
   readonly quantizedWeightCacheBytes: number;
   /**
    * The format the quantized GEMMs' weights are kept in alone, their quantized copies being the
-   * parameter (no bf16 copy), and gathered in by ZeRO 1 — and by ZeRO 2 in FP8, which Megatron-FSDP
-   * gathers and NVFP4 it does not (ParallelSpec.fp8ParamGather, fp4ParamGather); null: a bf16 weight
+   * parameter (no bf16 copy), and gathered in by ZeRO 1 — and by ZeRO 2 in FP8 or MXFP8, which
+   * Megatron-FSDP gathers and NVFP4 it does not (ParallelSpec.fp8ParamGather, fp4ParamGather); null: a bf16 weight
    * beside the copies, gathered in bf16.
    */
   readonly quantizedParamGather: QuantizedFormat | null;
@@ -108,7 +108,7 @@ export function pipelineConfig(
     // gathers layer by layer in bf16.
     quantizedParamGather:
       paramGatherAsked(request.training.precision, p) &&
-      (chosen.zero === 1 || (chosen.zero === 2 && format?.dtype === 'fp8'))
+      (chosen.zero === 1 || (chosen.zero === 2 && format?.dtype !== 'nvfp4'))
         ? format
         : null,
   };

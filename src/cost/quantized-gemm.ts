@@ -1,8 +1,9 @@
 /**
  * Quantized GEMMs: a linear layer's GEMMs run in a scaled format narrower than their bf16 operands —
- * FP8 (training.precision "fp8": E4M3 forward, E5M2 gradients, a scale per tensor) or NVFP4 ("nvfp4":
- * E2M1 elements with an E4M3 scale per 16 and an FP32 scale per tensor, Transformer Engine's
- * NVFP4BlockScaling recipe, Blackwell's FP4 tensor cores). The GEMM runs at the format's tensor-core
+ * FP8 (training.precision "fp8": E4M3 forward, E5M2 gradients, a scale per tensor), MXFP8 ("mxfp8":
+ * E4M3 with an E8M0 scale per 32 elements) or NVFP4 ("nvfp4": E2M1 elements with an E4M3 scale per 16
+ * and an FP32 scale per tensor, Transformer Engine's NVFP4BlockScaling recipe, Blackwell's FP4 tensor
+ * cores). The GEMM runs at the format's tensor-core
  * peak (kernel-rates.ts); this module says what each format costs beside it: the bytes of one quantized
  * copy, the copies a weight keeps through the step, and the cast kernels' traffic.
  */
@@ -16,7 +17,7 @@ import {
 import type { PassSec } from './attention-kernel.ts';
 import { KERNEL_LAUNCH_SEC, memoryBoundSec } from './kernel-rates.ts';
 
-export type QuantizedDtype = Extract<Dtype, 'fp8' | 'nvfp4'>;
+export type QuantizedDtype = Extract<Dtype, 'fp8' | 'mxfp8' | 'nvfp4'>;
 
 export interface QuantizedFormat {
   readonly dtype: QuantizedDtype;
@@ -52,6 +53,28 @@ const FP8: QuantizedFormat = {
 };
 
 /*
+ * MXFP8 (Transformer Engine's MXFP8BlockScaling, as Megatron-LM's --fp8-format e4m3 --fp8-recipe mxfp8
+ * runs it, Megatron-Bridge's FP8 recipe on Blackwell): E4M3 elements, each 32 sharing an E8M0 scale,
+ * 1.03125 bytes. A block's scale is its own largest magnitude, so one pass reads the bf16 tensor and
+ * writes a row-wise and a column-wise copy (a block runs along the contracted dim, so the weight
+ * gradient's GEMM needs its own): 2 + 2 × 1.03125 bytes an element, 2.03125 per input byte, one
+ * kernel; the output gradient the same backward. The column-wise copy of the input is what the backward
+ * keeps; a weight keeps both copies.
+ */
+const MXFP8_ELEMENT_BYTES = 1 + 1 / 32;
+const MXFP8_CAST_BYTES_PER_INPUT_BYTE = (2 + 2 * MXFP8_ELEMENT_BYTES) / 2;
+const MXFP8: QuantizedFormat = {
+  dtype: 'mxfp8',
+  elementBytes: MXFP8_ELEMENT_BYTES,
+  weightCopyBytes: 2 * MXFP8_ELEMENT_BYTES,
+  forwardCastBytesPerInputByte: MXFP8_CAST_BYTES_PER_INPUT_BYTE,
+  gradientCastBytesPerOutputByte: MXFP8_CAST_BYTES_PER_INPUT_BYTE,
+  backwardCastBytesPerInputByte: 0,
+  forwardKernels: 1,
+  backwardKernels: 1,
+};
+
+/*
  * NVFP4 (Transformer Engine ≥ 2.7's NVFP4BlockScaling, as Megatron-LM's --fp4-format e2m1 --fp4-recipe
  * nvfp4 runs it; the recipe of NVIDIA's "Pretraining Large Language Models with NVFP4", arXiv
  * 2509.25149): an element is 4 bits and each 16 share an E4M3 scale, 0.5625 bytes. Every GEMM —
@@ -79,7 +102,9 @@ const NVFP4: QuantizedFormat = {
 
 /** The format a contraction runs its tensor cores in, or null for an unquantized one. */
 export function quantizedFormat(computeDtype: Dtype | undefined): QuantizedFormat | null {
-  return computeDtype === 'fp8' ? FP8 : computeDtype === 'nvfp4' ? NVFP4 : null;
+  if (computeDtype === 'fp8') return FP8;
+  if (computeDtype === 'mxfp8') return MXFP8;
+  return computeDtype === 'nvfp4' ? NVFP4 : null;
 }
 
 /** The format a training precision runs its linear layers' GEMMs in, or null (bf16, fp16). */
@@ -89,11 +114,11 @@ export function precisionFormat(precision: Precision): QuantizedFormat | null {
 
 /**
  * Whether a request asks for its quantized GEMMs' weights to be kept and gathered in their format
- * alone: parallel.fp8ParamGather under FP8, parallel.fp4ParamGather under NVFP4 (Megatron-LM's
+ * alone: parallel.fp8ParamGather under FP8 and MXFP8, parallel.fp4ParamGather under NVFP4 (Megatron-LM's
  * --fp8-param-gather and --fp4-param-gather).
  */
 export function paramGatherAsked(precision: Precision, parallel: ParallelSpec | undefined): boolean {
-  if (precision === 'fp8') return parallel?.fp8ParamGather ?? false;
+  if (precision === 'fp8' || precision === 'mxfp8') return parallel?.fp8ParamGather ?? false;
   if (precision === 'nvfp4') return parallel?.fp4ParamGather ?? false;
   return false;
 }

@@ -96,7 +96,7 @@ export function quantizedParamGatherProblem(shape: RunShape, framework: string):
   const [format, flag, field] =
     shape.precision === 'nvfp4'
       ? ['NVFP4', '--fp4-param-gather', 'fp4ParamGather']
-      : ['FP8', '--fp8-param-gather', 'fp8ParamGather'];
+      : [shape.precision.toUpperCase(), '--fp8-param-gather', 'fp8ParamGather'];
   return `${framework} has no ${format} parameter gather as priced (Megatron-LM's ${flag} with the distributed optimizer); plan without parallel.${field}, or for Megatron-LM`;
 }
 

@@ -1,4 +1,5 @@
 import type { Cluster } from '../cluster/cluster.ts';
+import { precisionPeakTflops } from '../cost/kernel-rates.ts';
 import { paramBytes } from '../cost/memory.ts';
 import { inFlightMicrobatches } from '../cost/pipeline.ts';
 import type { PipelineConfig } from '../cost/pipeline-config.ts';
@@ -248,7 +249,7 @@ export function assemble(
           : 0;
   // Tokens of every microbatch of every replica (a graph's come from its sequence dim, 0 without one).
   const tokensPerSec = (B * config.dp * model.tokensPerMicrobatch) / step.stepSec;
-  const peak = (cluster.gpu.peakTflops[request.training.precision] ?? cluster.gpu.peakTflops.fp16) * 1e12;
+  const peak = precisionPeakTflops(cluster.gpu.peakTflops, request.training.precision) * 1e12;
   const summary: Summary = {
     dp: config.dp * ways,
     tp: stageDevices / ways,

@@ -29,7 +29,8 @@ export function withTargetDefaults(request: PlanRequest): PlanRequest {
 
 /**
  * The cluster of an already validated request; an unknown GPU is an error at `cluster.gpu`, and so is
- * NVFP4 training on a GPU without FP4 tensor cores, at `training.precision`: it would not run.
+ * NVFP4 or MXFP8 training on a GPU without block-scaled tensor cores, at `training.precision`: it
+ * would not run.
  */
 export function requestCluster(request: PlanRequest): Cluster {
   let cluster: Cluster;
@@ -38,12 +39,14 @@ export function requestCluster(request: PlanRequest): Cluster {
   } catch (error) {
     throw prefixIssues(error, 'cluster');
   }
-  if (request.training.precision === 'nvfp4' && cluster.gpu.peakTflops.nvfp4 === undefined)
+  // The block-scaled formats came with Blackwell's tensor cores, whose FP4 peak marks them.
+  const precision = request.training.precision;
+  if ((precision === 'nvfp4' || precision === 'mxfp8') && cluster.gpu.peakTflops.nvfp4 === undefined)
     throw new InvalidInputError(
       [
         {
           path: 'training.precision',
-          message: `"nvfp4" runs on FP4 tensor cores, which ${cluster.gpu.name} lacks (no cluster.gpu.peakTflops.nvfp4; Blackwell and later have them)`,
+          message: `"${precision}" runs on the block-scaled (FP4-capable) tensor cores of Blackwell and later, which ${cluster.gpu.name} lacks (no cluster.gpu.peakTflops.nvfp4)`,
         },
       ],
       'request',

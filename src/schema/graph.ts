@@ -8,6 +8,7 @@ export const Dtype = z.enum([
   'bf16',
   'fp16',
   'fp8',
+  'mxfp8',
   'nvfp4',
   'int64',
   'int32',
@@ -22,6 +23,8 @@ export const DTYPE_BYTES: Readonly<Record<Dtype, number>> = {
   bf16: 2,
   fp16: 2,
   fp8: 1,
+  // An E4M3 element and its share of the E8M0 scale each 32 elements carry.
+  mxfp8: 1 + 1 / 32,
   // A 4-bit element and its share of the E4M3 scale each 16 elements carry.
   nvfp4: 0.5 + 1 / 16,
   int64: 8,

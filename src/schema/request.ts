@@ -173,17 +173,17 @@ export const PlanRequest = z
         message: `"per-tensor-list" is DeepSpeed before v0.5.5; options.target ${r.options.target} gathers a layer at a time`,
       });
     // Megatron-FSDP (ZeRO 2) gathers FP8 weights but not NVFP4 ones: the distributed optimizer's alone.
-    for (const [field, precision, format, zeros] of [
-      ['fp8ParamGather', 'fp8', 'FP8', [1, 2]],
-      ['fp4ParamGather', 'nvfp4', 'NVFP4', [1]],
+    for (const [field, precisions, format, zeros] of [
+      ['fp8ParamGather', ['fp8', 'mxfp8'], 'FP8', [1, 2]],
+      ['fp4ParamGather', ['nvfp4'], 'NVFP4', [1]],
     ] as const) {
       if (r.parallel?.[field] !== true) continue;
       const path = ['parallel', field];
-      if (r.training.precision !== precision)
+      if (!(precisions as readonly string[]).includes(r.training.precision))
         ctx.addIssue({
           code: 'custom',
           path,
-          message: `gathers ${format} weights: needs training.precision "${precision}" (it is "${r.training.precision}")`,
+          message: `gathers ${format} weights: needs training.precision ${precisions.map((p) => `"${p}"`).join(' or ')} (it is "${r.training.precision}")`,
         });
       if (zero !== undefined && !(zeros as readonly number[]).includes(zero))
         ctx.addIssue({

@@ -112,19 +112,21 @@ export type Zero3Collectives = z.infer<typeof Zero3Collectives>;
 /**
  * Training precision: mixed precision with bf16 or fp16 activations and weights; `fp8` runs the
  * linear layers' GEMMs at the FP8 tensor-core rate (Transformer Engine's scaling), bf16 elsewhere;
- * `nvfp4` runs them — forward, data and weight gradients — in NVFP4 (E2M1 with an E4M3 scale per 16
- * elements, Transformer Engine's NVFP4BlockScaling) at the FP4 tensor-core rate, which GPUs from
- * Blackwell on have (`cluster.gpu.peakTflops.nvfp4`), bf16 elsewhere (cost/quantized-gemm.ts).
+ * `mxfp8` runs them in MXFP8 (E4M3 with an E8M0 scale per 32 elements, Transformer Engine's
+ * MXFP8BlockScaling) at the FP8 rate; `nvfp4` runs them — forward, data and weight gradients — in
+ * NVFP4 (E2M1 with an E4M3 scale per 16 elements, Transformer Engine's NVFP4BlockScaling) at the FP4
+ * tensor-core rate. Both block-scaled formats need the tensor cores of Blackwell and later (those
+ * with `cluster.gpu.peakTflops.nvfp4`); bf16 elsewhere (cost/quantized-gemm.ts).
  */
-export const Precision = z.enum(['bf16', 'fp16', 'fp8', 'nvfp4']);
+export const Precision = z.enum(['bf16', 'fp16', 'fp8', 'mxfp8', 'nvfp4']);
 export type Precision = z.infer<typeof Precision>;
 
 /**
  * The tensor-core format a precision runs its linear layers' GEMMs in below their bf16 operands — a
  * quantized GEMM (its costs: cost/quantized-gemm.ts) — or null where they run in the operands' own.
  */
-export function quantizedGemmDtype(precision: Precision): 'fp8' | 'nvfp4' | null {
-  return precision === 'fp8' || precision === 'nvfp4' ? precision : null;
+export function quantizedGemmDtype(precision: Precision): 'fp8' | 'mxfp8' | 'nvfp4' | null {
+  return precision === 'fp8' || precision === 'mxfp8' || precision === 'nvfp4' ? precision : null;
 }
 
 export const Optimizer = z.enum(['adam']);

@@ -84,6 +84,8 @@ describe('facts read from a record’s own fields', () => {
     expect(() => refuseUnpricedPrecision('r', 'training.precision_class', 'MXFP8')).not.toThrow();
     expect(precisionOf('NVFP4 (TE NVFP4BlockScaling)', 'GB300-288GB')).toBe('nvfp4');
     expect(precisionOf('nvfp4', 'B200-180GB')).toBe('nvfp4');
+    // A modern record's class fp8 with MXFP8 in its prose is MXFP8.
+    expect(precisionOf('fp8 MXFP8 (block-scaled FP8)', 'GB200-186GB')).toBe('mxfp8');
     // Activations offloaded to host memory are not priced: the record is refused, not priced not to fit.
     expect(() =>
       refuseActivationOffload('r', 'training.notes', 'cpu_offloading True, cpu_offloading_num_layers 20'),

@@ -404,6 +404,20 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
       },
     ],
     [
+      'MXFP8 on GB200, its weights gathered in MXFP8: --fp8-format e4m3 --fp8-recipe mxfp8 --fp8-param-gather',
+      requestOf(llama, { tp: 2, pp: 2, dp: 4, zero: 1, fp8ParamGather: true }, 'mxfp8', {
+        gpu: 'GB200-186GB',
+        nodes: 2,
+        gpusPerNode: 8,
+      }),
+      ({ ns }) => {
+        expect(ns.values.get('fp8')).toBe('e4m3');
+        expect(ns.values.get('fp8_recipe')).toBe('mxfp8');
+        expect(ns.values.get('fp8_param_gather')).toBe(true);
+        expect(ns.values.get('fp4')).toBeUndefined();
+      },
+    ],
+    [
       'a SwiGLU priced unfused, as eager PyTorch runs it: --no-bias-swiglu-fusion',
       requestOf({ ...llama, activationFusion: false }, { tp: 2, pp: 2, dp: 4 }),
       ({ ns }) => expect(ns.values.get('bias_swiglu_fusion')).toBe(false),

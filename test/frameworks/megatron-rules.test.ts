@@ -211,8 +211,11 @@ describe('megatron.runs: context and expert parallelism, MLA, GeGLU, FP8', () =>
     expect(reason({ precision: 'fp8', model: { ...llama, ffnHidden: 14408 } })).toMatch(/3602/);
   });
 
-  it('NVFP4 GEMMs need multiples of 32 (get_fp4_align_size: TMA’s 16 bytes), where FP8’s 16 do', () => {
+  it('NVFP4 and MXFP8 GEMMs need multiples of 32 (get_fp4_align_size, get_fp8_align_size), where FP8’s 16 do', () => {
     expect(reason({ precision: 'nvfp4' })).toBeNull();
+    expect(reason({ precision: 'mxfp8', model: { ...llama, ffnHidden: 14400 } })).toMatch(
+      /MXFP8 GEMMs .* multiples of 32/,
+    );
     // 14,400 / 4 = 3,600: a multiple of 16, not of 32.
     expect(reason({ precision: 'fp8', model: { ...llama, ffnHidden: 14400 } })).toBeNull();
     expect(reason({ precision: 'nvfp4', model: { ...llama, ffnHidden: 14400 } })).toMatch(

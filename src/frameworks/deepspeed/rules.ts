@@ -5,6 +5,7 @@
  */
 import { GRADIENT_BYTES } from '../../cost/memory.ts';
 import { precisionFormat } from '../../cost/quantized-gemm.ts';
+import { quantizedGemmDtype } from '../../schema/index.ts';
 import type { RequestedOverlaps, RuntimePolicy } from '../framework.ts';
 import {
   type Framework,
@@ -42,8 +43,8 @@ export const deepspeed: Framework = {
       shape.layouts.kind === 'other' ? shape.layouts.reason : null,
       // runtime/config.py reads fp16 and bf16 sections and no fp8 one: FP8 (and NVFP4) GEMMs come from
       // the model's own layers (Transformer Engine's), which the export's layer list does not write.
-      shape.precision === 'fp8' || shape.precision === 'nvfp4'
-        ? `DeepSpeed v0.16.4's config has no ${shape.precision === 'fp8' ? 'FP8' : 'NVFP4'} setting: such GEMMs live in the model's own code (Transformer Engine layers)`
+      quantizedGemmDtype(shape.precision) !== null
+        ? `DeepSpeed v0.16.4's config has no ${shape.precision.toUpperCase()} setting: such GEMMs live in the model's own code (Transformer Engine layers)`
         : null,
       // Its activation checkpointing wraps whole layers (or what the model's code checkpoints).
       recomputeModulesProblem(shape, 'DeepSpeed'),

@@ -69,6 +69,8 @@ const PRECISION_ARGS: Readonly<Record<Precision, readonly Arg[]>> = {
   fp16: [['--fp16']],
   // FP8 GEMMs inside bf16 training: E4M3 forward, E5M2 gradients, per-tensor current scaling.
   fp8: [['--bf16'], ['--grad-reduce-in-bf16'], ['--fp8-format', 'hybrid'], ['--fp8-recipe', 'tensorwise']],
+  // MXFP8 GEMMs inside bf16 training: E4M3 with E8M0 scales per 32 (Megatron-Bridge's bf16_with_mxfp8_mixed).
+  mxfp8: [['--bf16'], ['--grad-reduce-in-bf16'], ['--fp8-format', 'e4m3'], ['--fp8-recipe', 'mxfp8']],
   // NVFP4 GEMMs inside bf16 training: Transformer Engine's NVFP4BlockScaling (validate_args: TE ≥ 2.7).
   nvfp4: [['--bf16'], ['--grad-reduce-in-bf16'], ['--fp4-format', 'e2m1'], ['--fp4-recipe', 'nvfp4']],
 };

@@ -7,14 +7,15 @@ import type { TransformerDims } from '../../model/dims.ts';
 import type { RunShape } from '../framework.ts';
 
 /**
- * Transformer Engine's quantized GEMMs take operands whose inner dims are multiples of 16 in FP8 and
- * of 32 in NVFP4 (fp4_utils.py get_fp4_align_size: TMA's 16-byte alignment is 32 FP4 values): the
+ * Transformer Engine's quantized GEMMs take operands whose inner dims are multiples of 16 in FP8, of
+ * 32 in MXFP8 (fp8_utils.py get_fp8_align_size: its blocks) and in NVFP4 (fp4_utils.py
+ * get_fp4_align_size: TMA's 16-byte alignment is 32 FP4 values): the
  * hidden size, and each rank's share of the dense and expert FFN.
  */
-const QUANTIZED_GEMM_MULTIPLE = { fp8: 16, nvfp4: 32 } as const;
+const QUANTIZED_GEMM_MULTIPLE = { fp8: 16, mxfp8: 32, nvfp4: 32 } as const;
 
 function quantizedGemmProblem(shape: RunShape, m: TransformerDims): string | null {
-  if (shape.precision !== 'fp8' && shape.precision !== 'nvfp4') return null;
+  if (shape.precision !== 'fp8' && shape.precision !== 'mxfp8' && shape.precision !== 'nvfp4') return null;
   const multiple = QUANTIZED_GEMM_MULTIPLE[shape.precision];
   const sizes = [
     ['hidden size', m.hidden],
@@ -28,7 +29,7 @@ function quantizedGemmProblem(shape: RunShape, m: TransformerDims): string | nul
   const bad = sizes.find(([, n]) => n % multiple !== 0);
   return bad === undefined
     ? null
-    : `${shape.precision === 'fp8' ? 'FP8' : 'NVFP4'} GEMMs (Transformer Engine) need multiples of ${multiple}, and its ${bad[0]} is ${bad[1]}`;
+    : `${shape.precision.toUpperCase()} GEMMs (Transformer Engine) need multiples of ${multiple}, and its ${bad[0]} is ${bad[1]}`;
 }
 
 /** What the command line cannot build, whatever the parallelism. */

@@ -58,6 +58,11 @@ export function megatronNotes(ctx: ExportContext, facts: ExportFacts): string[] 
       `FP8 (--fp8-format hybrid --fp8-recipe tensorwise: E4M3 forward, E5M2 gradients, per-tensor current scaling) needs Transformer Engine 2.2 or newer, and 1.11 or newer for FP8 grouped GEMMs of the experts; ${ctx.request.parallel?.fp8ParamGather === true ? "the GEMMs' weights are FP8 parameters (--fp8-param-gather), gathered in FP8 after the optimizer step, with no bf16 copy" : 'weights stay bf16 with FP8 copies made per GEMM'}.`,
     );
   }
+  if (dims.precision === 'mxfp8') {
+    notes.push(
+      `MXFP8 (--fp8-format e4m3 --fp8-recipe mxfp8: Transformer Engine's MXFP8BlockScaling, E4M3 with an E8M0 scale per 32 elements, a row-wise and a column-wise copy of each operand) needs Blackwell's block-scaled tensor cores; ${paramGatherAsked(ctx.request.training.precision, ctx.request.parallel) ? "the GEMMs' weights are MXFP8 parameters (--fp8-param-gather), gathered in MXFP8 after the optimizer step, with no bf16 copy" : 'weights stay bf16 with MXFP8 copies made per step'}.`,
+    );
+  }
   if (dims.precision === 'nvfp4') {
     notes.push(
       `NVFP4 (--fp4-format e2m1 --fp4-recipe nvfp4: Transformer Engine's NVFP4BlockScaling, every linear layer's forward, data-gradient and weight-gradient GEMMs in E2M1 with E4M3 scales per 16 elements, a random Hadamard transform before the weight gradient's) needs Transformer Engine 2.7 or newer (validate_args) and FP4 tensor cores (Blackwell or later); ${paramGatherAsked(ctx.request.training.precision, ctx.request.parallel) ? "the GEMMs' weights are NVFP4 parameters (--fp4-param-gather), gathered in NVFP4 after the optimizer step, with no bf16 copy" : 'weights stay bf16 with NVFP4 copies made per step'}.`,

@@ -213,8 +213,8 @@ export const torchtitan: Framework = {
       // job_config.py: mixed_precision_param is "bfloat16" or "float32", and no loss scaler exists.
       s.precision === 'fp16' ? 'it trains in bfloat16 (or float32), not fp16' : null,
       // Its quantized training is torchao's converters under quantize.linear (the export's float8).
-      s.precision === 'nvfp4'
-        ? 'torchtitan v0.2.2 trains no NVFP4 GEMMs: plan with training.precision "fp8" (torchao Float8) or "bf16", or for Megatron-LM'
+      s.precision === 'nvfp4' || s.precision === 'mxfp8'
+        ? `meshplan's torchtitan v0.2.2 export runs no ${s.precision.toUpperCase()} GEMMs (its quantized linears are torchao's tensorwise Float8): plan with training.precision "fp8" or "bf16", or for Megatron-LM`
         : null,
       // activation_checkpoint.mode selective is per-op or per-layer, never a Megatron module list.
       recomputeModulesProblem(s, 'torchtitan'),

@@ -1,8 +1,10 @@
 /**
- * NVFP4 training (training.precision "nvfp4"): the linear layers' GEMMs at the FP4 tensor-core peak,
- * the NVFP4 casts around them, NVFP4 copies kept for the backward and for the step, and parameter
- * gathering in NVFP4. Checked against the vendors' FP4 peaks, the format's bytes written out by hand
- * (4 bits an element and an E4M3 scale each 16), the weight count of the model, and the request rules.
+ * Block-scaled training formats. NVFP4 (training.precision "nvfp4"): the linear layers' GEMMs at the
+ * FP4 tensor-core peak, the NVFP4 casts around them, NVFP4 copies kept for the backward and for the
+ * step, and parameter gathering in NVFP4. MXFP8 ("mxfp8"): the FP8 peak with its own casts and copies.
+ * Checked against the vendors' FP4 peaks, each format's bytes written out by hand (4 bits an element
+ * and an E4M3 scale each 16; a byte and an E8M0 scale each 32), the weight count of the model, and the
+ * request rules.
  */
 import { describe, expect, it } from 'vitest';
 import { findGpu } from '../../src/cluster/catalog.ts';
@@ -22,7 +24,7 @@ const { layers: L, hidden: h, heads: n, kvHeads: g, ffnHidden: f } = model;
 const d = h / n;
 const tp = 2;
 
-function request(precision: 'bf16' | 'fp8' | 'nvfp4', parallel: object = {}): PlanRequestInput {
+function request(precision: 'bf16' | 'fp8' | 'mxfp8' | 'nvfp4', parallel: object = {}): PlanRequestInput {
   return {
     model,
     cluster: { gpu: 'B200-180GB', nodes: 1, gpusPerNode: 8 },
@@ -52,25 +54,53 @@ describe('NVFP4 on the GPU catalog', () => {
     expect(issuesOf(() => checkPlannable(PlanRequest.parse(h100)))).toEqual([
       {
         path: 'training.precision',
-        message: expect.stringMatching(/FP4 tensor cores, which H100-80GB lacks/),
+        message: expect.stringMatching(/tensor cores of Blackwell and later, which H100-80GB lacks/),
       },
     ]);
   });
 });
 
+/**
+ * A format's casts, by hand: an activation of 64 MiB (bf16) into a GEMM writing 16 MiB, each tensor's
+ * bytes moved per element `perElement` times over, in `kernels` kernels a pass.
+ */
+function expectCasts(dtype: 'mxfp8' | 'nvfp4', perElement: number, kernels: number) {
+  const gpu = findGpu('GB200-186GB')!.spec;
+  const [activation, output] = [64 * 2 ** 20, 16 * 2 ** 20];
+  const hbm = gpu.hbmGBps * 1e9 * gpu.efficiency.memory;
+  const casts = quantizedCastSec(quantizedFormat(dtype)!, activation, output, gpu);
+  expect(casts.forwardSec).toBeCloseTo(
+    ((activation / 2) * perElement) / hbm + kernels * KERNEL_LAUNCH_SEC,
+    12,
+  );
+  // Backward: the output gradient alike; the saved column-wise copy needs no transpose.
+  expect(casts.backwardSec).toBeCloseTo(((output / 2) * perElement) / hbm + kernels * KERNEL_LAUNCH_SEC, 12);
+}
+
 describe('NVFP4 casts', () => {
   it('read the bf16 tensor twice (its amax, then the cast) and write both NVFP4 copies', () => {
-    const nvfp4 = quantizedFormat('nvfp4')!;
-    const gpu = findGpu('B200-180GB')!.spec;
-    const activation = 64 * 2 ** 20;
-    const output = 16 * 2 ** 20;
-    const elementBytes = 0.5 + 1 / 16;
-    const perElement = 2 + 2 + 2 * elementBytes;
-    const hbm = gpu.hbmGBps * 1e9 * gpu.efficiency.memory;
-    const casts = quantizedCastSec(nvfp4, activation, output, gpu);
-    expect(casts.forwardSec).toBeCloseTo(((activation / 2) * perElement) / hbm + 2 * KERNEL_LAUNCH_SEC, 12);
-    // Backward: the output gradient alike; the saved column-wise copy needs no transpose.
-    expect(casts.backwardSec).toBeCloseTo(((output / 2) * perElement) / hbm + 2 * KERNEL_LAUNCH_SEC, 12);
+    expectCasts('nvfp4', 2 + 2 + 2 * (0.5 + 1 / 16), 2);
+  });
+});
+
+describe('MXFP8', () => {
+  it('casts in one pass writing both copies (block scales need no amax pass)', () => {
+    expectCasts('mxfp8', 2 + 2 * (1 + 1 / 32), 1);
+    expect(quantizedFormat('mxfp8')!.weightCopyBytes).toBe(2 * (1 + 1 / 32));
+  });
+
+  it('keeps 2 × 1.03125 bytes beside each weight where FP8 keeps 2, and is refused off Blackwell', async () => {
+    const [fp8, mxfp8] = await Promise.all([estimate(request('fp8')), estimate(request('mxfp8'))]);
+    const params = (p: Awaited<ReturnType<typeof estimate>>) => p.stages![0]!.memory.parametersBytes;
+    expect(params(mxfp8) - params(fp8)).toBeCloseTo((2 / 32) * linearWeightsPerDevice, 0);
+    const h100 = { ...request('mxfp8'), cluster: { gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 } };
+    expect(issuesOf(() => checkPlannable(PlanRequest.parse(h100)))).toEqual([
+      { path: 'training.precision', message: expect.stringMatching(/"mxfp8" runs on the block-scaled/) },
+    ]);
+    // Its weights gather in MXFP8 with fp8ParamGather, as Megatron's --fp8-param-gather does.
+    expect(() =>
+      parseOrThrow(PlanRequest, request('mxfp8', { fp8ParamGather: true }), 'request'),
+    ).not.toThrow();
   });
 });
 
@@ -141,7 +171,7 @@ describe('NVFP4 training', () => {
 
   it('is not torchtitan’s or DeepSpeed’s to run: an estimate for either is refused at options.target, saying why', async () => {
     for (const [target, why] of [
-      ['torchtitan', /trains no NVFP4 GEMMs/],
+      ['torchtitan', /runs no NVFP4 GEMMs/],
       ['deepspeed', /no NVFP4 setting/],
     ] as const) {
       const parallel = target === 'deepspeed' ? { tp: 1, dp: 8 } : {};
