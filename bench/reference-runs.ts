@@ -353,10 +353,7 @@ function peakTflopsOf(request: PlanRequestInput, measured: MeasuredFields): numb
   if (measured.peak_tflops_per_gpu_used != null) return measured.peak_tflops_per_gpu_used;
   const gpu = request.cluster.gpu;
   const spec = typeof gpu === 'string' ? findGpu(gpu)!.spec : gpu;
-  const precision = request.training.precision ?? 'bf16';
-  return precision === 'bf16'
-    ? (spec.peakTflops.bf16 ?? spec.peakTflops.fp16)
-    : precisionPeakTflops(spec.peakTflops, precision);
+  return precisionPeakTflops(spec.peakTflops, request.training.precision ?? 'bf16');
 }
 
 /**

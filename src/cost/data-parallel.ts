@@ -106,8 +106,8 @@ function listCollectiveSec(
  * pays its own latency, (n − 1) ring steps, which at thousands of devices outweighs the bytes of a
  * small layer (torchtitan's reason to add tensor parallelism past a few hundred GPUs). The defaults
  * send everything as one collective. Gradients go as `gradientReduceBytes` a element (the runtime's
- * reduction dtype), parameters as bf16 but for `quantizedElements` of them, quantized GEMMs' weights
- * gathered in their format at `quantizedElementBytes` an element (quantized-gemm.ts).
+ * reduction dtype), parameters as bf16 but for `quantized.elements` of them, quantized GEMMs' weights
+ * gathered in their format at `quantized.elementBytes` an element (quantized-gemm.ts).
  */
 export function dataParallelSec(
   elements: number,
@@ -117,13 +117,14 @@ export function dataParallelSec(
   bucketElements: number | null = Number.POSITIVE_INFINITY,
   units: CollectiveUnits = { count: 1 },
   gradientReduceBytes = GRADIENT_BYTES,
-  quantizedElements = 0,
-  quantizedElementBytes = 1,
+  quantized: { readonly elements: number; readonly elementBytes: number } | null = null,
 ): DataParallelTraffic {
   if (axis.size <= 1 || elements <= 0) return NONE;
   const gradBytes = elements * gradientReduceBytes;
   const weightBytes =
-    (elements - quantizedElements) * WEIGHT_BYTES + quantizedElements * quantizedElementBytes;
+    quantized === null
+      ? elements * WEIGHT_BYTES
+      : (elements - quantized.elements) * WEIGHT_BYTES + quantized.elements * quantized.elementBytes;
   if (zero === 3) {
     // ZeRO-3 gathers and reduces unit by unit.
     const count = Math.max(1, units.count);

@@ -214,7 +214,7 @@ function groupStrategy(
       cost.exchange.backwardSec;
     memoryBytes +=
       cost.paramElements * bytesPerParam +
-      cost.quantizedWeightElements * (quantizedFormat(op.computeDtype ?? undefined)?.weightCopyBytes ?? 0) +
+      cost.quantizedWeightElements * (quantizedFormat(op.computeDtype)?.weightCopyBytes ?? 0) +
       cost.activationBytes;
   }
   return { leader, members: perMember, totalSec, memoryBytes };

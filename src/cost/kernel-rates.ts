@@ -1,4 +1,10 @@
-import type { Dtype, GpuSpec, PeakTflops, Precision } from '../schema/index.ts';
+import {
+  type Dtype,
+  type GpuSpec,
+  type PeakTflops,
+  type Precision,
+  quantizedGemmDtype,
+} from '../schema/index.ts';
 
 /*
  * What every kernel pays besides its work: the GPU finishes one kernel's last blocks, fetches the next
@@ -10,30 +16,29 @@ import type { Dtype, GpuSpec, PeakTflops, Precision } from '../schema/index.ts';
  */
 export const KERNEL_LAUNCH_SEC = 3e-6;
 
+/** Dense tensor-core peak, TFLOP/s, at a math mode: MXFP8 at FP8's (the same tensor cores, block-scaled). */
+function dtypePeakTflops(p: PeakTflops, dtype: Dtype): number {
+  if (dtype === 'bf16') return p.bf16 ?? p.fp32;
+  if (dtype === 'fp16') return p.fp16;
+  if (dtype === 'fp8' || dtype === 'mxfp8') return p.fp8 ?? p.fp16;
+  if (dtype === 'nvfp4') return p.nvfp4 ?? p.fp8 ?? p.fp16;
+  if (dtype === 'tf32') return p.tf32 ?? p.fp32;
+  return p.fp32;
+}
+
 /** Dense tensor-core peak, FLOP/s, at the math mode a contraction runs in. */
 export function tensorPeakFlopsPerSec(gpu: GpuSpec, dtype: Dtype): number {
-  const p = gpu.peakTflops;
-  const tflops =
-    dtype === 'bf16'
-      ? (p.bf16 ?? p.fp32)
-      : dtype === 'fp16'
-        ? p.fp16
-        : dtype === 'fp8' || dtype === 'mxfp8'
-          ? (p.fp8 ?? p.fp16)
-          : dtype === 'nvfp4'
-            ? (p.nvfp4 ?? p.fp8 ?? p.fp16)
-            : dtype === 'tf32'
-              ? (p.tf32 ?? p.fp32)
-              : p.fp32;
-  return tflops * 1e12;
+  return dtypePeakTflops(gpu.peakTflops, dtype) * 1e12;
 }
 
 /**
  * The dense peak, TFLOP/s, a training precision's linear layers run at — what its MFU is a share of:
- * the precision's own, MXFP8 at FP8's (the same tensor cores, block-scaled), else the fp16 one.
+ * a quantized precision's GEMM format's, else the precision's own (the fp16 one where it has none).
  */
 export function precisionPeakTflops(p: PeakTflops, precision: Precision): number {
-  return (precision === 'mxfp8' ? p.fp8 : p[precision]) ?? p.fp16;
+  const quantized = quantizedGemmDtype(precision);
+  if (quantized !== null) return dtypePeakTflops(p, quantized);
+  return (precision === 'bf16' ? p.bf16 : undefined) ?? p.fp16;
 }
 
 /** Time to stream `bytes` through HBM at the achievable share of its bandwidth (no launch). */

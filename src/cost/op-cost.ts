@@ -38,7 +38,7 @@ const FLOAT_DTYPES: ReadonlySet<Dtype> = new Set(['fp32', 'tf32', 'bf16', 'fp16'
 /** Bytes per element an all-gather moves of a `dtype` activation into `gemm` (or, as its gradient, out of it). */
 export function gatheredElementBytes(gemm: GraphOp, dtype: Dtype): number {
   const bytes = DTYPE_BYTES[dtype];
-  const format = quantizedFormat(gemm.computeDtype ?? undefined);
+  const format = quantizedFormat(gemm.computeDtype);
   return format !== null && FLOAT_DTYPES.has(dtype) ? Math.min(bytes, format.elementBytes) : bytes;
 }
 
@@ -142,7 +142,7 @@ function keptBytes(op: GraphOp, t: GraphTensor): number {
   if (!FLOAT_DTYPES.has(t.dtype) || t.param) return t.bytes;
   if (op.kind === 'loss') return t.numel * LOSS_SAVED_BYTES_PER_LOGIT;
   if (op.composite) return t.numel * OPMATH_BYTES + t.bytes;
-  const format = quantizedFormat(op.computeDtype ?? undefined);
+  const format = quantizedFormat(op.computeDtype);
   return format === null ? t.bytes : t.numel * format.elementBytes;
 }
 
@@ -171,6 +171,8 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   let gradSyncSec = 0;
   let paramElements = 0;
   let expertParamElements = 0;
+  // The format the op's tensor cores run in, if it is a quantized GEMM.
+  const format = quantizedFormat(op.computeDtype);
   let quantizedWeightElements = 0;
   let expertQuantizedWeightElements = 0;
   /** Bytes of the activations the op reads, per device: what a quantized GEMM casts. */
@@ -201,7 +203,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     if (ctx.paramOwner.get(name) === op.index) {
       paramElements += t.numel / shards;
       if (letters.includes(DIM.experts)) expertParamElements += t.numel / shards;
-      if (quantizedFormat(op.computeDtype ?? undefined) !== null) {
+      if (format !== null) {
         quantizedWeightElements += t.numel / shards;
         if (letters.includes(DIM.experts)) expertQuantizedWeightElements += t.numel / shards;
       }
@@ -276,7 +278,6 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   );
   // A quantized GEMM casts its bf16 activations and, backward, the output gradient (and FP8 the
   // inputs' transposes): Transformer Engine's separate, memory-bound kernels.
-  const format = quantizedFormat(op.computeDtype ?? undefined);
   const casts = format === null ? null : quantizedCastSec(format, activationInputBytes, outShardBytes, gpu);
   const forwardSec = kernels.forwardSec + (casts?.forwardSec ?? 0);
   let backwardSec = kernels.backwardSec + (casts?.backwardSec ?? 0);

@@ -3,9 +3,9 @@
  * FP8 (training.precision "fp8": E4M3 forward, E5M2 gradients, a scale per tensor), MXFP8 ("mxfp8":
  * E4M3 with an E8M0 scale per 32 elements) or NVFP4 ("nvfp4": E2M1 elements with an E4M3 scale per 16
  * and an FP32 scale per tensor, Transformer Engine's NVFP4BlockScaling recipe, Blackwell's FP4 tensor
- * cores). The GEMM runs at the format's tensor-core
- * peak (kernel-rates.ts); this module says what each format costs beside it: the bytes of one quantized
- * copy, the copies a weight keeps through the step, and the cast kernels' traffic.
+ * cores). The GEMM runs at the format's tensor-core peak (kernel-rates.ts); this module says what each
+ * format costs beside it: the bytes of one quantized copy, the copies a weight keeps through the step,
+ * and the cast kernels' traffic.
  */
 import {
   type Dtype,
@@ -21,6 +21,11 @@ export type QuantizedDtype = Extract<Dtype, 'fp8' | 'mxfp8' | 'nvfp4'>;
 
 export interface QuantizedFormat {
   readonly dtype: QuantizedDtype;
+  /**
+   * Scaled block by block (MXFP8, NVFP4), which only the tensor cores of Blackwell and later run —
+   * those with an FP4 peak (`cluster.gpu.peakTflops.nvfp4`).
+   */
+  readonly blockScaled: boolean;
   /** Bytes of one quantized copy per element, its scales included: what a gather of it sends. */
   readonly elementBytes: number;
   /** Bytes per element of the copies a weight keeps for the step (one each for forward and backward). */
@@ -43,6 +48,7 @@ export interface QuantizedFormat {
  */
 const FP8: QuantizedFormat = {
   dtype: 'fp8',
+  blockScaled: false,
   elementBytes: 1,
   weightCopyBytes: 2,
   forwardCastBytesPerInputByte: 1.5,
@@ -65,6 +71,7 @@ const MXFP8_ELEMENT_BYTES = 1 + 1 / 32;
 const MXFP8_CAST_BYTES_PER_INPUT_BYTE = (2 + 2 * MXFP8_ELEMENT_BYTES) / 2;
 const MXFP8: QuantizedFormat = {
   dtype: 'mxfp8',
+  blockScaled: true,
   elementBytes: MXFP8_ELEMENT_BYTES,
   weightCopyBytes: 2 * MXFP8_ELEMENT_BYTES,
   forwardCastBytesPerInputByte: MXFP8_CAST_BYTES_PER_INPUT_BYTE,
@@ -91,6 +98,7 @@ const NVFP4_ELEMENT_BYTES = 0.5 + 1 / 16;
 const NVFP4_CAST_BYTES_PER_INPUT_BYTE = (2 + 2 + 2 * NVFP4_ELEMENT_BYTES) / 2;
 const NVFP4: QuantizedFormat = {
   dtype: 'nvfp4',
+  blockScaled: true,
   elementBytes: NVFP4_ELEMENT_BYTES,
   weightCopyBytes: 2 * NVFP4_ELEMENT_BYTES,
   forwardCastBytesPerInputByte: NVFP4_CAST_BYTES_PER_INPUT_BYTE,
@@ -101,7 +109,7 @@ const NVFP4: QuantizedFormat = {
 };
 
 /** The format a contraction runs its tensor cores in, or null for an unquantized one. */
-export function quantizedFormat(computeDtype: Dtype | undefined): QuantizedFormat | null {
+export function quantizedFormat(computeDtype: Dtype | null | undefined): QuantizedFormat | null {
   if (computeDtype === 'fp8') return FP8;
   if (computeDtype === 'mxfp8') return MXFP8;
   return computeDtype === 'nvfp4' ? NVFP4 : null;
@@ -109,7 +117,7 @@ export function quantizedFormat(computeDtype: Dtype | undefined): QuantizedForma
 
 /** The format a training precision runs its linear layers' GEMMs in, or null (bf16, fp16). */
 export function precisionFormat(precision: Precision): QuantizedFormat | null {
-  return quantizedFormat(quantizedGemmDtype(precision) ?? undefined);
+  return quantizedFormat(quantizedGemmDtype(precision));
 }
 
 /**

@@ -322,8 +322,9 @@ function replicaTraffic(
     config.gradientBucketElements,
     units,
     config.gradientReduceBytes,
-    config.quantizedParamGather === null ? 0 : quantizedElements,
-    config.quantizedParamGather?.elementBytes,
+    config.quantizedParamGather === null
+      ? null
+      : { elements: quantizedElements, elementBytes: config.quantizedParamGather.elementBytes },
   );
 }
 

@@ -5,6 +5,7 @@
 import type { Cluster } from '../cluster/cluster.ts';
 import { parseCluster } from '../cluster/index.ts';
 import { withAttentionKernels } from '../cost/attention-kernel.ts';
+import { precisionFormat } from '../cost/quantized-gemm.ts';
 import { buildGraph } from '../graph/graph.ts';
 import { InvalidInputError, parseOrThrow } from '../schema/errors.ts';
 import { PlanRequest } from '../schema/index.ts';
@@ -39,9 +40,8 @@ export function requestCluster(request: PlanRequest): Cluster {
   } catch (error) {
     throw prefixIssues(error, 'cluster');
   }
-  // The block-scaled formats came with Blackwell's tensor cores, whose FP4 peak marks them.
   const precision = request.training.precision;
-  if ((precision === 'nvfp4' || precision === 'mxfp8') && cluster.gpu.peakTflops.nvfp4 === undefined)
+  if (precisionFormat(precision)?.blockScaled === true && cluster.gpu.peakTflops.nvfp4 === undefined)
     throw new InvalidInputError(
       [
         {

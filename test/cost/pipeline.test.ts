@@ -128,7 +128,7 @@ describe('ZeRO-3 traffic (FSDP): gathered before each pass, hidden behind it by 
       Number.POSITIVE_INFINITY,
       { count: 1 },
       2,
-      fp8,
+      { elements: fp8, elementBytes: 1 },
     );
     const bytes = (elements - fp8) * WEIGHT_BYTES + fp8 * 1;
     expect(gathered.perStepGatherSec).toBeCloseTo(collectiveSec('all-gather', axis, bytes), 12);

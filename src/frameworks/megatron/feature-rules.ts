@@ -4,6 +4,7 @@
  * MLATransformerConfig.
  */
 import type { TransformerDims } from '../../model/dims.ts';
+import { quantizedGemmDtype } from '../../schema/index.ts';
 import type { RunShape } from '../framework.ts';
 
 /**
@@ -15,8 +16,9 @@ import type { RunShape } from '../framework.ts';
 const QUANTIZED_GEMM_MULTIPLE = { fp8: 16, mxfp8: 32, nvfp4: 32 } as const;
 
 function quantizedGemmProblem(shape: RunShape, m: TransformerDims): string | null {
-  if (shape.precision !== 'fp8' && shape.precision !== 'mxfp8' && shape.precision !== 'nvfp4') return null;
-  const multiple = QUANTIZED_GEMM_MULTIPLE[shape.precision];
+  const quantized = quantizedGemmDtype(shape.precision);
+  if (quantized === null) return null;
+  const multiple = QUANTIZED_GEMM_MULTIPLE[quantized];
   const sizes = [
     ['hidden size', m.hidden],
     [`FFN size per tp rank (${m.ffnHidden} / ${shape.tp})`, m.ffnHidden / shape.tp],

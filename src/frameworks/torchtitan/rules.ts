@@ -3,6 +3,7 @@
  * (and from the PyTorch nightly it pins, for `torch.distributed.pipelining`).
  */
 import { GRADIENT_BYTES } from '../../cost/memory.ts';
+import { precisionFormat } from '../../cost/quantized-gemm.ts';
 import type { TransformerDims } from '../../model/dims.ts';
 import type { CpCommType, ZeroStage } from '../../schema/index.ts';
 import {
@@ -213,7 +214,7 @@ export const torchtitan: Framework = {
       // job_config.py: mixed_precision_param is "bfloat16" or "float32", and no loss scaler exists.
       s.precision === 'fp16' ? 'it trains in bfloat16 (or float32), not fp16' : null,
       // Its quantized training is torchao's converters under quantize.linear (the export's float8).
-      s.precision === 'nvfp4' || s.precision === 'mxfp8'
+      precisionFormat(s.precision)?.blockScaled === true
         ? `meshplan's torchtitan v0.2.2 export runs no ${s.precision.toUpperCase()} GEMMs (its quantized linears are torchao's tensorwise Float8): plan with training.precision "fp8" or "bf16", or for Megatron-LM`
         : null,
       // activation_checkpoint.mode selective is per-op or per-layer, never a Megatron module list.
