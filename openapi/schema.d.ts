@@ -2026,10 +2026,22 @@ export interface components {
                 headDim?: number;
                 heads: number;
                 hidden: number;
+                hybridPattern?: string;
                 /** @constant */
                 kind: "transformer";
                 kvHeads?: number;
                 layers: number;
+                mamba?: {
+                    /** @default 128 */
+                    chunkSize?: number;
+                    /** @default 4 */
+                    convKernel?: number;
+                    /** @default 8 */
+                    groups?: number;
+                    headDim: number;
+                    heads: number;
+                    stateDim: number;
+                };
                 mla?: {
                     kvLoraRank: number;
                     qLoraRank: number | null;
@@ -2048,6 +2060,7 @@ export interface components {
                     dropless?: boolean;
                     experts: number;
                     ffnHidden?: number;
+                    latentSize?: number;
                     /** @enum {string} */
                     routerWeights?: "activation" | "combine";
                     /** @default 0 */
@@ -2099,7 +2112,7 @@ export interface components {
                          * @default other
                          * @enum {string}
                          */
-                        kind?: "matmul" | "attention" | "elementwise" | "add" | "dropout" | "reshape" | "norm" | "softmax" | "embedding" | "loss" | "other";
+                        kind?: "matmul" | "attention" | "elementwise" | "add" | "dropout" | "reshape" | "norm" | "softmax" | "embedding" | "loss" | "scan" | "other";
                         name: string;
                         output: string;
                         recomputeModules?: ("core_attn" | "moe_act" | "layernorm" | "mla_up_proj" | "mlp" | "moe" | "shared_experts")[];
@@ -2109,6 +2122,11 @@ export interface components {
                             tokens: string[];
                         };
                         savedInputs?: number[];
+                        scan?: {
+                            chunkSize: number;
+                            groups: number;
+                            stateDim: number;
+                        };
                         /** @default false */
                         selectiveRecompute?: boolean;
                         window?: number;

@@ -16,6 +16,7 @@ import {
   type ElementwiseTraffic,
   elementwiseKernelSec,
 } from './memory-kernels.ts';
+import { scanKernelSec } from './scan-kernel.ts';
 
 /** One device's share of an op under a strategy: how its dims are split and what it moves. */
 export interface OpShare extends ElementwiseTraffic {
@@ -103,6 +104,7 @@ export function opComputeSec(op: GraphOp, share: OpShare, gpu: GpuSpec): OpKerne
   if (op.composite) return { ...compositeRmsNormSec(share, gpu), weightGradientSec: 0 };
   if (op.einsum.contracted.length === 0)
     return { ...elementwiseKernelSec(op.kind, share.flops, share, gpu), weightGradientSec: 0 };
+  if (op.kind === 'scan') return { ...scanKernelSec(op, share, gpu), weightGradientSec: 0 };
   const peak = tensorPeakFlopsPerSec(gpu, share.dtype);
   const bytes = share.inputBytes + share.outputBytes;
   if (op.kind === 'attention') {

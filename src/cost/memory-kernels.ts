@@ -30,11 +30,13 @@ function backwardKernelBytes(kind: OpKind, t: ElementwiseTraffic): number {
   const savedBytes =
     keeps === 'inputs'
       ? t.activationInputBytes
-      : keeps === 'output'
-        ? t.outputBytes
-        : keeps === 'mask'
-          ? t.outputElements
-          : 0;
+      : keeps === 'inputs-and-output'
+        ? t.activationInputBytes + t.outputBytes
+        : keeps === 'output'
+          ? t.outputBytes
+          : keeps === 'mask'
+            ? t.outputElements
+            : 0;
   return t.outputBytes + savedBytes + t.gradientInputBytes;
 }
 

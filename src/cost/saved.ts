@@ -87,7 +87,11 @@ export function savedTensors(
   };
   for (const op of graph.ops) {
     const rule = SAVED_FOR_BACKWARD[op.kind];
-    if (rule === 'inputs' || redone(op)) {
+    if (rule === 'inputs-and-output' && !redone(op) && !seen.has(op.output)) {
+      seen.add(op.output);
+      saved.push({ op: op.index, tensor: op.output, as: { kind: 'output' } });
+    }
+    if (rule === 'inputs' || rule === 'inputs-and-output' || redone(op)) {
       op.inputs.forEach((name, index) => {
         const t = graph.tensors.get(name)!;
         if (t.param || seen.has(name)) return;

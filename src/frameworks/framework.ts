@@ -100,6 +100,25 @@ export function quantizedParamGatherProblem(shape: RunShape, framework: string):
   return `${framework} has no ${format} parameter gather as priced (Megatron-LM's ${flag} with the distributed optimizer); plan without parallel.${field}, or for Megatron-LM`;
 }
 
+/**
+ * A hybrid Mamba model (TransformerSpec.hybridPattern), which `framework`'s export does not build:
+ * it writes transformer blocks (torchtitan's and DeepSpeed's transformers, a Flax block), and a
+ * hybrid stack trains under Megatron-LM's own hybrid model (--hybrid-layer-pattern with its Mamba
+ * mixer), which the Megatron-LM export writes.
+ */
+export function hybridModelProblem(model: TransformerDims | null, framework: string): string | null {
+  return model !== null && model.hybridPattern !== null
+    ? `${framework}'s export writes transformer blocks, not this hybrid Mamba model (model.hybridPattern): plan it for Megatron-LM, whose pretrain_hybrid.py trains it`
+    : null;
+}
+
+/** A latent MoE (MoeSpec.latentSize), Megatron-Core's alone: `framework`'s experts read the hidden state. */
+export function latentMoeProblem(model: TransformerDims | null, framework: string): string | null {
+  return model?.moe?.latentSize != null
+    ? `${framework} has no latent MoE (model.moe.latentSize: experts working in a narrower width behind their own projections); plan it for Megatron-LM (--moe-latent-size)`
+    : null;
+}
+
 /** Megatron-LM's flex token dispatcher (DeepEP, HybridEP) asked for where `framework` runs its own all-to-all. */
 export function flexDispatcherProblem(shape: RunShape, framework: string): string | null {
   return shape.ep > 1 && shape.model?.moe?.dispatcher === 'flex'

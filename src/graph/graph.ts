@@ -1,6 +1,6 @@
 import { type InputIssue, InvalidInputError } from '../schema/errors.ts';
 import type { Dtype, Exchange, OpGraphSpec, OpKind } from '../schema/graph.ts';
-import { DTYPE_BYTES, SAVED_FOR_BACKWARD } from '../schema/graph.ts';
+import { DTYPE_BYTES, keepsInputs, SAVED_FOR_BACKWARD } from '../schema/graph.ts';
 import type { RecomputeModule } from '../schema/vocabulary.ts';
 import { type Einsum, parseEinsum } from './einsum.ts';
 
@@ -56,6 +56,8 @@ export interface GraphOp {
   readonly routes: { readonly tokens: readonly string[]; readonly slots: string } | null;
   /** Sliding-window dims and the rows a device needs from each neighbour when they are split. */
   readonly halo: ReadonlyMap<string, number>;
+  /** A scan op's recurrence (OpSpec.scan); null for every other kind. */
+  readonly scan: { readonly stateDim: number; readonly groups: number; readonly chunkSize: number } | null;
 }
 
 export interface OpGraph {
@@ -209,7 +211,13 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
         message: `op "${op.name}": only a norm runs as eager PyTorch's composite; this is a ${op.kind}`,
       });
     }
-    if (op.savedInputs !== undefined && SAVED_FOR_BACKWARD[op.kind ?? 'other'] !== 'inputs') {
+    if ((op.kind === 'scan') !== (op.scan !== undefined)) {
+      issues.push({
+        path: `${at}.scan`,
+        message: `op "${op.name}": a scan op gives its recurrence (scan), and only a scan op does`,
+      });
+    }
+    if (op.savedInputs !== undefined && !keepsInputs(op.kind ?? 'other')) {
       issues.push({
         path: `${at}.savedInputs`,
         message: `op "${op.name}": only a kind that keeps its inputs for backward keeps a subset of them; a ${op.kind} keeps ${SAVED_FOR_BACKWARD[op.kind ?? 'other']}`,
@@ -258,12 +266,12 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
       computeDtype: op.computeDtype ?? null,
       exchange: op.exchange ?? null,
       keptInputs: new Set(
-        op.savedInputs ??
-          (SAVED_FOR_BACKWARD[op.kind] === 'inputs' ? op.inputs.map((_, position) => position) : []),
+        op.savedInputs ?? (keepsInputs(op.kind) ? op.inputs.map((_, position) => position) : []),
       ),
       composite: op.composite ?? false,
       routes: op.routes ?? null,
       halo: new Map(Object.entries(op.halo ?? {})),
+      scan: op.scan ?? null,
     };
   });
   for (const op of ops) {

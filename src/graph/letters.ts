@@ -40,6 +40,18 @@ export const DIM = {
   ropeDim: 'p',
   /** The output side of a square h → h projection (multi-token prediction's). */
   projected: 'o',
+  /** A latent MoE's routed width: what its experts read and write, and its tokens travel in. */
+  moeLatent: 'z',
+  /** Mamba-2: the mixer's heads (tensor parallelism splits them, and their groups with them). */
+  ssmHeads: 'a',
+  /** Mamba-2: a head's channels of x (headDim). */
+  ssmHeadDim: 'u',
+  /** Mamba-2: a head's channels of the packed input projection (z, x, dt and its share of B and C). */
+  ssmPacked: 'j',
+  /** Mamba-2: the convolution's taps and bias of a head's x channels. */
+  ssmConvTaps: 'y',
+  /** Mamba-2: a head's other scan parameters (its share of B's and C's taps and biases; dt bias, A, D). */
+  ssmParams: 'q',
 } as const;
 
 export type DimName = keyof typeof DIM;

@@ -42,6 +42,8 @@ export interface MoeDims {
   readonly sharedFfnHidden: number;
   /** Leading blocks with a dense MLP of the model's ffnHidden. */
   readonly denseLayers: number;
+  /** The routed experts' working width (MoeSpec.latentSize); null: the hidden size. */
+  readonly latentSize: number | null;
   /**
    * c: token slots per local expert for one microbatch on one device: its even share of the
    * topK·b·s routed tokens its ep peers send, times the capacity factor unless dropless (balanced
@@ -104,6 +106,10 @@ export interface TransformerDims {
    */
   readonly slidingWindow: { readonly size: number; readonly fullAttentionEvery: number | null } | null;
   readonly mtpLayers: number;
+  /** A hybrid model's layer pattern (TransformerSpec.hybridPattern), one symbol a layer; null: blocks. */
+  readonly hybridPattern: string | null;
+  /** The Mamba-2 mixers' shape, where the pattern has any. */
+  readonly mamba: MambaDims | null;
   readonly contextParallel: { readonly degree: number; readonly commType: CpCommType };
   readonly expertParallel: number;
   readonly precision: Precision;
@@ -111,6 +117,16 @@ export interface TransformerDims {
   readonly dtype: Dtype;
   /** What the linear layers' GEMMs run at. */
   readonly gemmDtype: Dtype;
+}
+
+/** A Mamba-2 mixer's sizes (TransformerSpec.mamba, defaults applied). */
+export interface MambaDims {
+  readonly heads: number;
+  readonly headDim: number;
+  readonly stateDim: number;
+  readonly groups: number;
+  readonly convKernel: number;
+  readonly chunkSize: number;
 }
 
 /** Llama's FFN size for SwiGLU: two thirds of 4h (same parameters as a 4h GELU MLP), rounded up to 256. */
@@ -181,6 +197,13 @@ function checkOptions(options: BuildOptions, spec: TransformerSpec): void {
     !CpCommType.safeParse(options.contextParallel.commType).success
   ) {
     issues.push({ path: 'cpCommType', message: `must be one of ${CpCommType.options.join(', ')}` });
+  }
+  if (cp > 1 && spec.hybridPattern !== undefined) {
+    issues.push({
+      path: 'cp',
+      message:
+        "context parallelism is not priced for hybrid models (a Mamba-2 scan runs along the whole sequence; Megatron-Core's exchange for it is not modelled)",
+    });
   }
   if (cp > 1 && spec.attention === 'eager') {
     issues.push({
@@ -258,6 +281,8 @@ export function resolveDims(input: TransformerSpec, options: BuildOptions): Tran
             fullAttentionEvery: spec.slidingWindow.fullAttentionEvery ?? null,
           },
     mtpLayers: spec.mtpLayers,
+    hybridPattern: spec.hybridPattern ?? null,
+    mamba: spec.mamba ?? null,
     contextParallel,
     expertParallel,
     precision: options.precision,
@@ -287,6 +312,7 @@ function moeDims(
     sharedExperts: moe.sharedExperts,
     sharedFfnHidden: moe.sharedFfnHidden ?? expertFfn,
     denseLayers: moe.denseLayers,
+    latentSize: moe.latentSize ?? null,
     capacity: Math.max(1, Math.ceil(moe.dropless ? perExpert : perExpert * moe.capacityFactor)),
   };
 }

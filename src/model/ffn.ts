@@ -5,7 +5,17 @@ import { isGated, type TransformerDims } from './dims.ts';
 import type { LayerGraphBuilder } from './graph-builder.ts';
 import { linear } from './linear.ts';
 
-const { batch: B, seq: S, hidden: H, ffn: F, experts: E, capacity: C, route: K, routerExperts: X } = DIM;
+const {
+  batch: B,
+  seq: S,
+  hidden: H,
+  ffn: F,
+  experts: E,
+  capacity: C,
+  route: K,
+  routerExperts: X,
+  moeLatent: Z,
+} = DIM;
 const BS = `${B}${S}`;
 
 /**
@@ -22,6 +32,8 @@ interface MlpSite {
   readonly weightLeadSizes: readonly number[];
   /** The FFN inner size. */
   readonly ffn: number;
+  /** The width it reads and writes, and its letter: the hidden size, or a latent MoE's (MoeDims.latentSize). */
+  readonly width: { readonly letter: string; readonly size: number };
   readonly output: string;
   /**
    * The recompute module of the activation (bias, nonlinearity, gating): Megatron's "moe_act" in the
@@ -42,7 +54,7 @@ const NONLINEARITY = { gelu: 'gelu', swiglu: 'silu', geglu: 'gelu', 'squared-rel
  * up projections, the gate's nonlinearity, their product, down (SwiGLU, GeGLU).
  */
 function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, site: MlpSite): string {
-  const { hidden: h } = dims;
+  const { letter: H, size: h } = site.width;
   const { prefix: p, tokens: T, tokenSizes, weightLead: E, weightLeadSizes, ffn: f } = site;
   const activationPart = <R>(body: () => R): R =>
     site.activationModule === undefined ? body() : builder.within(site.activationModule, body);
@@ -87,6 +99,18 @@ function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, si
   };
   if (!isGated(dims.activation)) {
     const fc1 = up(`${p}fc1`, `w_${p}fc1`, `${p}fc1_out`);
+    if (weights !== undefined && dims.activation === 'squared-relu' && dims.activationFusion && !dims.bias) {
+      // Megatron-Core's weighted squared ReLU (--use-fused-weighted-squared-relu, experts.py,
+      // core_v0.19.0): the nonlinearity and the token's weight in one kernel keeping only its inputs;
+      // it takes no bias (experts.py asserts none).
+      const out = builder.activation(`${p}weighted_out`, [...tokenSizes, f]);
+      activationPart(() =>
+        builder.op(`${p}weighted_squared_relu`, `${T}${F},${T}->${T}${F}`, [fc1, weights], out, {
+          kind: 'elementwise',
+        }),
+      );
+      return down(`${p}fc2`, out, `w_${p}fc2`);
+    }
     return down(`${p}fc2`, weighed(unary(act, fc1)), `w_${p}fc2`);
   }
   const gate = up(`${p}gate_proj`, `w_${p}gate`, `${p}gate_out`);
@@ -121,6 +145,7 @@ export function addDenseMlp(builder: LayerGraphBuilder, x: string, dims: Transfo
     weightLead: '',
     weightLeadSizes: [],
     ffn: dims.ffnHidden,
+    width: { letter: H, size: dims.hidden },
     output: 'mlp_out',
   });
 }
@@ -145,7 +170,10 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
   const moe = dims.moe!;
   const { microBatch: b, seqPerDevice: s, hidden: h } = dims;
   const { localExperts: e, experts, capacity: c, topK: k } = moe;
-  const routedElements = b * s * k * h;
+  // A latent MoE's routed tokens travel, and its experts work, at the latent width.
+  const W = moe.latentSize === null ? H : Z;
+  const w = moe.latentSize ?? h;
+  const routedElements = b * s * k * w;
   const BSK = `${BS}${K}`;
 
   const wRouter = builder.param('w_router', [h, experts]);
@@ -166,13 +194,21 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
     flops: b * s * experts,
   });
 
+  // Megatron-Core's fc1_latent_proj: a linear layer every tensor-parallel rank runs whole
+  // (parallel_mode "duplicated", moe_layer.py, core_v0.19.0), after the router has read x.
+  let routedIn = x;
+  if (moe.latentSize !== null) {
+    const wDown = builder.param('w_latent_down', [h, w]);
+    routedIn = builder.activation('latent_in', [b, s, w]);
+    builder.op('latent_down', `${BS}${H},${H}${Z}->${BS}${Z}`, [x, wDown], routedIn, linear(dims));
+  }
   // Which token each of the local experts' slots holds: the routing's inverse, also an input.
   const slots = builder.activation('expert_slots', [e, c], 'int32');
-  const expertIn = builder.activation('expert_in', [e, c, h]);
+  const expertIn = builder.activation('expert_in', [e, c, w]);
   const dispatch = routing(dims, { operands: [], output: true });
   // Each token's copies land in slots of their own: a device holding some tokens holds their slots.
   const routes = { tokens: [B, S], slots: C };
-  builder.op('dispatch', `${BS}${H},${BSK},${E}${C}->${E}${C}${H}`, [x, indices, slots], expertIn, {
+  builder.op('dispatch', `${BS}${W},${BSK},${E}${C}->${E}${C}${W}`, [routedIn, indices, slots], expertIn, {
     kind: 'other',
     flops: routedElements,
     routes,
@@ -185,8 +221,8 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
   const sortsChunks = moe.dispatcher === 'alltoall' && dims.expertParallel > 1 && e > 1;
   const sortChunks = (local: string, input: string): string => {
     if (!sortsChunks) return input;
-    const out = builder.activation(local, [e, c, h]);
-    builder.op(local, `${E}${C}${H}->${E}${C}${H}`, [input], out, { kind: 'reshape', flops: 0 });
+    const out = builder.activation(local, [e, c, w]);
+    builder.op(local, `${E}${C}${W}->${E}${C}${W}`, [input], out, { kind: 'reshape', flops: 0 });
     return out;
   };
   const weighsActivation = moe.routerWeights === 'activation';
@@ -216,11 +252,13 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
     weightLead: E,
     weightLeadSizes: [e],
     ffn: moe.ffnHidden,
+    width: { letter: W, size: w },
     output: 'expert_out',
     activationModule: 'moe_act',
     ...(slotWeights === undefined ? {} : { tokenWeights: slotWeights }),
   });
-  const routed = builder.activation(moe.sharedExperts > 0 ? 'routed_out' : 'mlp_out', [b, s, h]);
+  const routedName = moe.sharedExperts > 0 ? 'routed_out' : 'mlp_out';
+  const combined = builder.activation(moe.latentSize === null ? routedName : 'latent_out', [b, s, w]);
   const combine = routing(dims, { operands: [0], output: false });
   const unsorted = sortChunks('expert_out_unsorted', expertOut);
   // Weighted in the activation, the combine is a plain sum of each token's k results, whose backward
@@ -228,9 +266,9 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
   // them by the weights as it sums, keeping both.
   builder.op(
     'combine',
-    weighsActivation ? `${E}${C}${H},${BSK}->${BS}${H}` : `${E}${C}${H},${BSK},${BSK}->${BS}${H}`,
+    weighsActivation ? `${E}${C}${W},${BSK}->${BS}${W}` : `${E}${C}${W},${BSK},${BSK}->${BS}${W}`,
     weighsActivation ? [unsorted, indices] : [unsorted, indices, weights],
-    routed,
+    combined,
     {
       kind: 'other',
       flops: weighsActivation ? routedElements : 2 * routedElements,
@@ -239,6 +277,13 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
       ...(combine === undefined ? {} : { exchange: combine }),
     },
   );
+  // Megatron-Core's fc2_latent_proj, back to the hidden width before the shared experts' sum.
+  let routed = combined;
+  if (moe.latentSize !== null) {
+    const wUp = builder.param('w_latent_up', [w, h]);
+    routed = builder.activation(routedName, [b, s, h]);
+    builder.op('latent_up', `${BS}${Z},${Z}${H}->${BS}${H}`, [combined, wUp], routed, linear(dims));
+  }
   if (moe.sharedExperts === 0) return routed;
   const shared = builder.within('shared_experts', () =>
     addMlp(builder, x, dims, {
@@ -248,6 +293,7 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
       weightLead: '',
       weightLeadSizes: [],
       ffn: moe.sharedExperts * moe.sharedFfnHidden,
+      width: { letter: H, size: h },
       output: 'shared_out',
     }),
   );

@@ -19,6 +19,8 @@ export interface OpOptions {
   readonly savedInputs?: readonly number[];
   /** A norm run as eager PyTorch's composite of kernels (OpSpec.composite). */
   readonly composite?: boolean;
+  /** A scan op's recurrence (OpSpec.scan). */
+  readonly scan?: NonNullable<OpSpec['scan']>;
 }
 
 /**
@@ -70,6 +72,7 @@ export class LayerGraphBuilder {
       ...(options.exchange === undefined ? {} : { exchange: options.exchange }),
       ...(options.savedInputs === undefined ? {} : { savedInputs: [...options.savedInputs] }),
       ...(options.composite === true ? { composite: true } : {}),
+      ...(options.scan === undefined ? {} : { scan: { ...options.scan } }),
       ...(options.routes === undefined
         ? {}
         : { routes: { tokens: [...options.routes.tokens], slots: options.routes.slots } }),

@@ -1,10 +1,12 @@
 import { CROSS_ENTROPY_FLOPS_PER_LOGIT } from '../graph/kernels.ts';
 import { DIM } from '../graph/letters.ts';
 import type { OpGraphSpec } from '../schema/graph.ts';
+import { HYBRID_LAYER_SYMBOLS } from '../schema/model.ts';
 import { addAttention } from './attention.ts';
 import { attentionWindow, type TransformerDims } from './dims.ts';
 import { addDenseMlp, addMoeMlp } from './ffn.ts';
 import { LayerGraphBuilder } from './graph-builder.ts';
+import { addMamba } from './mamba.ts';
 import { addNorm } from './norm.ts';
 
 const { batch: B, seq: S, keySeq: T, hidden: H, vocab: V } = DIM;
@@ -80,12 +82,11 @@ function embeddingLayer(dims: TransformerDims): UnsignedLayer {
 function blockLayer(dims: TransformerDims, index: number, input: string): UnsignedLayer {
   const name = `block${index}`;
   const builder = new LayerGraphBuilder(name, dims.dtype);
-  const y = addBlock(
-    builder,
-    builder.external(input, [dims.microBatch, dims.seqPerDevice, dims.hidden]),
-    dims,
-    index,
-  );
+  const x = builder.external(input, [dims.microBatch, dims.seqPerDevice, dims.hidden]);
+  const y =
+    dims.hybridPattern === null
+      ? addBlock(builder, x, dims, index)
+      : addHybridLayer(builder, x, dims, dims.hybridPattern[index]!);
   return { name, kind: 'block', graph: builder.build(), input, output: y };
 }
 
@@ -95,23 +96,66 @@ function addBlock(builder: LayerGraphBuilder, x: string, dims: TransformerDims, 
   const attnOut = addAttention(builder, x, dims, attentionWindow(dims, index));
   const resid1 = builder.activation('resid1', [b, s, h]);
   builder.op('residual1', `${BSH},${BSH}->${BSH}`, [x, attnOut], resid1, { kind: 'add' });
-
-  // Megatron's pre_mlp_layernorm: its "layernorm" recompute module, as the attention's norm is.
-  const xNorm = builder.within('layernorm', () =>
-    addNorm(builder, { op: 'ln2', scale: 'ln2_scale', shift: 'ln2_shift', output: 'x_norm2' }, resid1, dims),
-  );
   // DeepSeek-V3's first blocks are dense; every other block of an MoE model routes.
   const dense = dims.moe === null || index < dims.moe.denseLayers;
-  const mlpOut = dense
-    ? builder.within('mlp', () => addDenseMlp(builder, xNorm, dims))
-    : builder.within('moe', () => addMoeMlp(builder, xNorm, dims));
+  return addMlpSublayer(builder, resid1, dims, dense ? 'mlp' : 'moe', 'residual2');
+}
+
+/**
+ * The MLP (or MoE) half of a block on `x`: behind Megatron's pre_mlp_layernorm (its "layernorm"
+ * recompute module, as the attention's norm is) and added to the residual stream by `residual`.
+ */
+function addMlpSublayer(
+  builder: LayerGraphBuilder,
+  x: string,
+  dims: TransformerDims,
+  kind: 'mlp' | 'moe',
+  residual: string,
+): string {
+  const { microBatch: b, seqPerDevice: s, hidden: h } = dims;
+  const xNorm = builder.within('layernorm', () =>
+    addNorm(builder, { op: 'ln2', scale: 'ln2_scale', shift: 'ln2_shift', output: 'x_norm2' }, x, dims),
+  );
+  const mlpOut =
+    kind === 'mlp'
+      ? builder.within('mlp', () => addDenseMlp(builder, xNorm, dims))
+      : builder.within('moe', () => addMoeMlp(builder, xNorm, dims));
   const dropped = builder.dropout(dims.dropout, 'mlp_dropout', mlpOut, {
     local: 'mlp_dropped',
     letters: BSH,
     shape: [b, s, h],
   });
   const y = builder.activation('y', [b, s, h]);
-  builder.op('residual2', `${BSH},${BSH}->${BSH}`, [resid1, dropped], y, { kind: 'add' });
+  builder.op(residual, `${BSH},${BSH}->${BSH}`, [x, dropped], y, { kind: 'add' });
+  return y;
+}
+
+/**
+ * One layer of a hybrid model (TransformerSpec.hybridPattern): a single mixer behind its own norm,
+ * added to the residual stream — a Mamba-2 mixer (M), attention (*), an MLP (-) or an MoE (E) — as
+ * Megatron-Core's hybrid stack builds its MambaLayer and TransformerLayers of one submodule each.
+ */
+function addHybridLayer(
+  builder: LayerGraphBuilder,
+  x: string,
+  dims: TransformerDims,
+  symbol: string,
+): string {
+  const { microBatch: b, seqPerDevice: s, hidden: h } = dims;
+  if (symbol === HYBRID_LAYER_SYMBOLS.mlp) return addMlpSublayer(builder, x, dims, 'mlp', 'residual');
+  if (symbol === HYBRID_LAYER_SYMBOLS.moe) return addMlpSublayer(builder, x, dims, 'moe', 'residual');
+  // MambaLayer adds its mixer's output through bias-dropout-add at the hidden dropout (mamba_layer.py,
+  // core_v0.19.0); attention drops its output out itself.
+  const branch =
+    symbol === HYBRID_LAYER_SYMBOLS.mamba
+      ? builder.dropout(dims.dropout, 'mixer_dropout', addMamba(builder, x, dims), {
+          local: 'mixer_dropped',
+          letters: BSH,
+          shape: [b, s, h],
+        })
+      : addAttention(builder, x, dims, null);
+  const y = builder.activation('y', [b, s, h]);
+  builder.op('residual', `${BSH},${BSH}->${BSH}`, [x, branch], y, { kind: 'add' });
   return y;
 }
 

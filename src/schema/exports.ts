@@ -27,9 +27,9 @@ const common = {
 
 export const MegatronExport = z.object({
   ...common,
-  /** Arguments of `pretrain_gpt.py`, one word each. */
+  /** Arguments of `pretrain_gpt.py` (`pretrain_hybrid.py` for a hybrid Mamba model), one word each. */
   args: z.array(z.string()),
-  /** `pretrain_gpt.py` and its arguments as a shell command line (quoted where bash needs it). */
+  /** The entry script and its arguments as a shell command line (quoted where bash needs it). */
   command: z.string(),
 });
 export type MegatronExport = z.infer<typeof MegatronExport>;

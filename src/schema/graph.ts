@@ -50,6 +50,8 @@ export const OpKind = z.enum([
   'softmax',
   'embedding',
   'loss',
+  /** A chunked state-space scan (Mamba-2's SSD kernels, with its causal convolution): see OpSpec.scan. */
+  'scan',
   'other',
 ]);
 export type OpKind = z.infer<typeof OpKind>;
@@ -59,7 +61,9 @@ export type OpKind = z.infer<typeof OpKind>;
  * nonlinear elementwise ops their activation inputs; softmax its output; dropout a 1-byte mask; a
  * sum or a transpose nothing.
  */
-export const SAVED_FOR_BACKWARD: Readonly<Record<OpKind, 'inputs' | 'output' | 'mask' | 'nothing'>> = {
+export const SAVED_FOR_BACKWARD: Readonly<
+  Record<OpKind, 'inputs' | 'output' | 'inputs-and-output' | 'mask' | 'nothing'>
+> = {
   matmul: 'inputs',
   attention: 'inputs',
   elementwise: 'inputs',
@@ -70,8 +74,16 @@ export const SAVED_FOR_BACKWARD: Readonly<Record<OpKind, 'inputs' | 'output' | '
   softmax: 'output',
   embedding: 'inputs',
   loss: 'inputs',
+  // Mamba's fused scan (mamba_split_conv1d_scan_combined) keeps its packed input and its ungated output.
+  scan: 'inputs-and-output',
   other: 'inputs',
 };
+
+/** Whether a kind's backward keeps its activation inputs (SAVED_FOR_BACKWARD). */
+export function keepsInputs(kind: OpKind): boolean {
+  const rule = SAVED_FOR_BACKWARD[kind];
+  return rule === 'inputs' || rule === 'inputs-and-output';
+}
 
 const name = z
   .string()
@@ -181,6 +193,20 @@ export const OpSpec = z
      * devices exchange, forward and backward, instead of a split the op cannot take.
      */
     halo: z.record(z.string().length(1), z.number().int().positive().max(1_000_000)).optional(),
+    /**
+     * A `scan` op's recurrence (Mamba-2's SSD): the state size N of each group, the groups sharing B
+     * and C, and the tokens a chunk holds (its intra-chunk work is quadratic in them, its states are
+     * written once a chunk). The einsum's first operand is the packed input, its output (b, s, heads,
+     * headDim).
+     */
+    scan: z
+      .object({
+        stateDim: z.number().int().positive().max(100_000),
+        groups: z.number().int().positive().max(100_000),
+        chunkSize: z.number().int().positive().max(1_000_000),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type OpSpec = z.infer<typeof OpSpec>;

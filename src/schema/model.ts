@@ -23,6 +23,12 @@ export const MoeSpec = z
     sharedExperts: z.number().int().nonnegative().max(64).default(0),
     /** A shared expert's FFN inner size; defaults to `moe.ffnHidden`. */
     sharedFfnHidden: count.max(10_000_000).optional(),
+    /**
+     * The width the routed experts work in when smaller than hidden (Nemotron 3 Super's latent MoE,
+     * Megatron's --moe-latent-size): each token is projected down to it before the dispatch and back
+     * up after the combine; the router and the shared experts read the full hidden state.
+     */
+    latentSize: count.max(1_000_000).optional(),
     /** Leading blocks with a dense MLP of `model.ffnHidden` (DeepSeek-V3's first 3). */
     denseLayers: z.number().int().nonnegative().max(10_000).default(0),
     /**
@@ -54,6 +60,35 @@ export const MlaSpec = z
   })
   .strict();
 export type MlaSpec = z.infer<typeof MlaSpec>;
+
+/**
+ * A Mamba-2 mixer (Dao & Gu 2024, "Transformers are SSMs"), as Megatron-Core's MambaMixer builds it:
+ * one input projection to the gate z, the input x (heads × headDim), the groups' B and C (groups ×
+ * stateDim each) and a step dt per head; a causal depthwise convolution over x, B and C; the chunked
+ * state-space scan (SSD) gated by z; a grouped RMSNorm; the output projection back to hidden.
+ */
+export const MambaSpec = z
+  .object({
+    heads: count.max(100_000),
+    headDim: count.max(100_000),
+    /** The state size N of each group (Megatron's --mamba-state-dim; Nemotron-H 128). */
+    stateDim: count.max(100_000),
+    /** Groups sharing B and C (Megatron's --mamba-num-groups, default 8); divides heads. */
+    groups: count.max(100_000).default(8),
+    /** Taps of the causal depthwise convolution (Megatron's d_conv, 4). */
+    convKernel: count.max(64).default(4),
+    /** Tokens per chunk of the SSD scan (Megatron's chunk_size, 128). */
+    chunkSize: count.max(1_000_000).default(128),
+  })
+  .strict()
+  .refine((m) => m.heads % m.groups === 0, {
+    message: 'heads must be a multiple of groups (each group of heads shares B and C)',
+    path: ['groups'],
+  });
+export type MambaSpec = z.infer<typeof MambaSpec>;
+
+/** Megatron-Core's hybrid layer symbols: a Mamba-2 mixer, attention, a dense MLP, an MoE. */
+export const HYBRID_LAYER_SYMBOLS = { mamba: 'M', attention: '*', mlp: '-', moe: 'E' } as const;
 
 /**
  * Sliding-window attention (Mistral, Gemma 2/3, gpt-oss): each query of a windowed block attends to
@@ -89,7 +124,8 @@ export const TransformerSpec = z
      * A gated activation (SwiGLU, GeGLU) runs as one kernel that keeps only the gate and up
      * projections for backward (Megatron-LM's bias-SwiGLU fusion, on by default; torch.compile's
      * fusion); false: as eager PyTorch runs it, a nonlinearity and a product that keep the
-     * nonlinearity's output too.
+     * nonlinearity's output too. Likewise an MoE's squared ReLU with the router's weight applied in it
+     * (Megatron-LM's --use-fused-weighted-squared-relu) against the two kernels of its default.
      */
     activationFusion: z.boolean().default(true),
     /**
@@ -111,7 +147,11 @@ export const TransformerSpec = z
     moe: MoeSpec.optional(),
     /** Multi-head latent attention in place of multi-head/grouped-query attention. */
     mla: MlaSpec.optional(),
-    /** DeepSeek-V3's multi-token prediction modules: each one more block and head pass per step. */
+    /**
+     * DeepSeek-V3's multi-token prediction modules: each one more block and head pass per step. In a
+     * hybrid model each module's block is attention then the MoE (the MLP without experts), Nemotron
+     * 3's "*E".
+     */
     mtpLayers: z.number().int().nonnegative().max(16).default(0),
     /** How attention runs (Korthikanti et al. 2022 count eager attention's separate kernels). */
     attention: AttentionKind.default('flash'),
@@ -119,6 +159,19 @@ export const TransformerSpec = z
     slidingWindow: SlidingWindowSpec.optional(),
     /** Dropout on attention and on the branches into the residual stream; defaults: on for GELU (GPT), off for SwiGLU (Llama). */
     dropout: z.boolean().optional(),
+    /** The Mamba-2 mixers' shape, for a hybrid model's M layers. */
+    mamba: MambaSpec.optional(),
+    /**
+     * A hybrid model (Nemotron-H, Nemotron 3) as Megatron-Core's --hybrid-layer-pattern spells it: one
+     * symbol a layer, each layer one mixer behind its own norm and added to the residual stream —
+     * M a Mamba-2 mixer, * attention, - a dense MLP, E an MoE. Its length is `layers`. Absent: every
+     * layer is a transformer block (attention then MLP or MoE).
+     */
+    hybridPattern: z
+      .string()
+      .regex(/^[M*E-]+$/, 'one symbol a layer: M (Mamba-2), * (attention), - (MLP), E (MoE)')
+      .max(10_000)
+      .optional(),
   })
   .strict()
   .superRefine((m, ctx) => {
@@ -140,6 +193,7 @@ export const TransformerSpec = z
         path: ['slidingWindow'],
         message: 'multi-head latent attention has no sliding window (Megatron-Core refuses the pair)',
       });
+    hybridIssues(m, ctx);
     const kv = m.kvHeads ?? m.heads;
     if (m.heads % kv !== 0)
       ctx.addIssue({
@@ -149,6 +203,38 @@ export const TransformerSpec = z
       });
   });
 export type TransformerSpec = z.infer<typeof TransformerSpec>;
+
+/** What a hybrid pattern needs of the rest of the spec, and what it cannot be combined with. */
+function hybridIssues(
+  m: {
+    layers: number;
+    hybridPattern?: string | undefined;
+    mamba?: MambaSpec | undefined;
+    moe?: MoeSpec | undefined;
+    slidingWindow?: SlidingWindowSpec | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const pattern = m.hybridPattern;
+  const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  if (pattern === undefined) {
+    if (m.mamba !== undefined)
+      issue(['hybridPattern'], 'Mamba-2 mixers sit in a hybrid model: give hybridPattern');
+    return;
+  }
+  if (pattern.length !== m.layers)
+    issue(['hybridPattern'], `${pattern.length} symbols for ${m.layers} layers: one symbol a layer`);
+  if (pattern.includes(HYBRID_LAYER_SYMBOLS.mamba) && m.mamba === undefined)
+    issue(['mamba'], 'the pattern has Mamba-2 layers (M): give their shape');
+  if (pattern.includes(HYBRID_LAYER_SYMBOLS.moe) && m.moe === undefined)
+    issue(['moe'], 'the pattern has MoE layers (E): give the experts');
+  if (m.moe !== undefined && !pattern.includes(HYBRID_LAYER_SYMBOLS.moe))
+    issue(['moe'], 'a hybrid model routes only in its E layers, and the pattern has none');
+  if (m.moe !== undefined && m.moe.denseLayers > 0)
+    issue(['moe', 'denseLayers'], 'a hybrid pattern places its dense MLPs itself (-)');
+  if (m.slidingWindow !== undefined)
+    issue(['slidingWindow'], 'sliding-window attention is not priced for hybrid models');
+}
 
 export const GraphModelSpec = z
   .object({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ClusterSpec } from './cluster.ts';
-import { ModelSpec, type TransformerSpec } from './model.ts';
+import { HYBRID_LAYER_SYMBOLS, ModelSpec, type TransformerSpec } from './model.ts';
 import { TrainingSpec } from './training.ts';
 import {
   CpCommType,
@@ -220,8 +220,15 @@ export const PlanRequest = z
       ctx.addIssue({ code: 'custom', path, message: `the model has no ${missing.join(', ')} module` });
   });
 
-/** Whether a transformer has ops in one of Megatron's recompute modules (a dense MLP: a dense block). */
+/**
+ * Whether a transformer has ops in one of Megatron's recompute modules (a dense MLP: a dense block,
+ * or a hybrid pattern's `-` layer; the attention core: a block, or a `*` layer).
+ */
 function hasModule(model: TransformerSpec, module: RecomputeModule): boolean {
+  const pattern = model.hybridPattern;
+  if (pattern !== undefined && module === 'mlp') return pattern.includes(HYBRID_LAYER_SYMBOLS.mlp);
+  if (pattern !== undefined && module === 'core_attn')
+    return pattern.includes(HYBRID_LAYER_SYMBOLS.attention) || model.mtpLayers > 0;
   switch (module) {
     case 'moe':
     case 'moe_act':

@@ -6,16 +6,13 @@
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { attentionWindow, resolveDims } from '../../src/model/dims.ts';
 import { estimate } from '../../src/planner/estimate.ts';
 import { plan } from '../../src/planner/plan.ts';
-import { type Plan, PlanRequest, type PlanRequestInput } from '../../src/schema/index.ts';
+import { PlanRequest } from '../../src/schema/index.ts';
 import { runLaunchScript } from './launch-runner.ts';
-import { gradientBytes, modelOf, type Namespace, parseArgs } from './megatron-oracle.ts';
-import { ruleProblems } from './megatron-rules-oracle.ts';
+import { type Checked, checkExport, estimated, requestOf } from './megatron-check.ts';
 import { deepseekV3Model, llama405bLongModel, mixtral8x22bModel } from './models.ts';
 
-const cluster = { gpu: 'H100-80GB', nodes: 2, gpusPerNode: 8 };
 const gpt = { kind: 'transformer', layers: 8, hidden: 1024, heads: 16, vocab: 51200, seqLen: 1024 } as const;
 const llama = {
   kind: 'transformer',
@@ -47,61 +44,6 @@ const smallDeepseek = {
   mtpLayers: 1,
 } as const;
 
-function requestOf(
-  model: PlanRequestInput['model'],
-  parallel: object,
-  precision = 'bf16',
-  on: object = cluster,
-  globalBatch = 64,
-): PlanRequest {
-  return PlanRequest.parse({
-    model,
-    cluster: on,
-    training: { globalBatch, precision },
-    parallel: { microBatch: 1, ...parallel },
-    options: { target: 'megatron' },
-  });
-}
-
-/** The model the request prices, in the oracle's terms (dropout on is Megatron's 0.1 on both). */
-function pricedModel(request: PlanRequest) {
-  if (request.model.kind !== 'transformer') throw new Error('a transformer request');
-  const d = resolveDims(request.model, { microBatch: 1, precision: request.training.precision });
-  return {
-    layers: d.layers,
-    hidden: d.hidden,
-    heads: d.heads,
-    headDim: d.headDim,
-    kvHeads: d.kvHeads,
-    ffnHidden: d.ffnHidden,
-    vocab: d.vocab,
-    seqLen: d.seqLen,
-    activation: d.activation,
-    activationFusion: d.activation !== 'swiglu' || d.activationFusion,
-    norm: d.norm,
-    tiedEmbeddings: d.tiedEmbeddings,
-    positionEmbedding: d.positionEmbedding,
-    bias: d.bias,
-    attentionDropout: d.dropout ? 0.1 : 0,
-    hiddenDropout: d.dropout ? 0.1 : 0,
-    experts:
-      d.moe === null
-        ? null
-        : {
-            experts: d.moe.experts,
-            topK: d.moe.topK,
-            ffnHidden: d.moe.ffnHidden,
-            sharedFfnHidden: d.moe.sharedExperts * d.moe.sharedFfnHidden,
-            moeLayers: Array.from({ length: d.layers }, (_, i) => (i < d.moe!.denseLayers ? 0 : 1)),
-            dropless: d.moe.dropless,
-          },
-    capacityFactor: d.moe === null || d.moe.dropless ? Number.NaN : d.moe.capacityFactor,
-    mla: d.mla,
-    mtpLayers: d.mtpLayers,
-    windows: Array.from({ length: d.layers }, (_, i) => attentionWindow(d, i)),
-  };
-}
-
 /** Expert-parallel degrees Megatron runs, with selective recomputation of `modules`. */
 function recomputing(modules: readonly string[]): object {
   return {
@@ -113,63 +55,6 @@ function recomputing(modules: readonly string[]): object {
     recompute: 'selective',
     recomputeModules: modules,
   };
-}
-
-interface Checked {
-  readonly ns: Namespace;
-  readonly dp: number;
-  readonly connections: string | null;
-}
-
-/** Runs the export's launch script on node 0 and checks what it starts against every oracle. */
-function checkExport(p: Plan, request: PlanRequest): Checked {
-  const m = p.exports!.megatron;
-  expect(m.notes.filter((n) => n.startsWith('Not'))).toEqual([]);
-  expect(m.expressible).toBe(true);
-  expect(m.release).toBe('Megatron-LM core_v0.19.0');
-  const nodes = String(Math.max(1, p.summary!.gpus / cluster.gpusPerNode));
-  const run = runLaunchScript(m.files[0]!.content, { NNODES: nodes, NODE_RANK: '0', MASTER_ADDR: 'node0' });
-  expect(run.stderr).toBe('');
-  expect(run.status).toBe(0);
-  expect(run.script).toBe('./pretrain_gpt.py');
-  const world = Number(run.torchrun.get('--nnodes')) * Number(run.torchrun.get('--nproc_per_node'));
-  expect(world).toBe(p.summary!.gpus);
-  // The plan's arguments, then the synthetic data and schedule of the script's defaults.
-  expect(run.args.slice(0, m.args.length)).toEqual(m.args);
-  const ns = parseArgs(run.args);
-  expect(ns.problems).toEqual([]);
-  expect(ruleProblems(ns, world, run.connections)).toEqual([]);
-  expect(modelOf(ns)).toEqual(pricedModel(request));
-  // DESIGN.md §4 prices mixed-precision Adam with 2-byte gradients.
-  expect(gradientBytes(ns)).toBe(2);
-  const s = p.summary!;
-  const tp = Number(ns.values.get('tensor_model_parallel_size'));
-  const pp = Number(ns.values.get('pipeline_model_parallel_size'));
-  const micro = Number(ns.values.get('micro_batch_size'));
-  const cp = Number(ns.values.get('context_parallel_size') ?? 1);
-  const ep = Number(ns.values.get('expert_model_parallel_size') ?? 1);
-  const etp = Number(ns.values.get('expert_tensor_parallel_size') ?? tp);
-  expect([tp, pp, world / (tp * pp * cp), cp]).toEqual([s.tp, s.pp, s.dp, s.cp]);
-  if (ns.values.has('num_experts')) expect([ep, etp]).toEqual([s.ep, s.etp]);
-  // The exchange the request names, else (README) a2a for a model with a window shorter than its sequence.
-  const windowed =
-    request.model.kind === 'transformer' &&
-    (request.model.slidingWindow?.size ?? Number.POSITIVE_INFINITY) < request.model.seqLen;
-  expect(ns.values.get('cp_comm_type') ?? ['p2p']).toEqual([
-    s.cp > 1 ? (request.parallel?.cpCommType ?? (windowed ? 'a2a' : 'p2p')) : 'p2p',
-  ]);
-  expect(Number(ns.values.get('global_batch_size')) / (micro * s.dp)).toBe(s.microbatches);
-  expect(ns.values.get('sequence_parallel') === true).toBe(s.sequenceParallel && s.tp > 1);
-  expect(ns.values.get('recompute_granularity') ?? 'none').toBe(s.recompute);
-  if (s.recompute === 'selective')
-    expect(ns.values.get('recompute_modules')).toEqual(request.parallel?.recomputeModules ?? ['core_attn']);
-  return { ns, dp: world / (tp * pp * cp), connections: run.connections };
-}
-
-async function estimated(request: PlanRequest): Promise<Plan> {
-  const p = await estimate(request);
-  expect(p.summary).not.toBeNull();
-  return p;
 }
 
 describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', () => {

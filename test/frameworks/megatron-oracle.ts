@@ -1,5 +1,6 @@
 /**
- * An independent reading of a `pretrain_gpt.py` command line, as Megatron-LM core_v0.19.0 reads it:
+ * An independent reading of a `pretrain_gpt.py` (or `pretrain_hybrid.py`) command line, as
+ * Megatron-LM core_v0.19.0 reads it:
  * argparse against the flag table of ../shared/reference/frameworks/ (names, actions, types,
  * choices, nargs), the rules validate_args and TransformerConfig enforce, and the model the
  * arguments build with Megatron's own defaults. It shares no code with the exporter.
@@ -158,9 +159,40 @@ function activationOf(ns: Namespace): string {
   return on(ns, 'quick_geglu', false) ? 'quick-geglu' : 'gelu';
 }
 
-/** MLATransformerConfig's sizes, its defaults where an argument is not given. */
-function mlaOf(ns: Namespace) {
-  if (!on(ns, 'multi_latent_attention', false)) return null;
+/**
+ * The decoder layers of --hybrid-layer-pattern, one symbol each (validate_args counts them: the main
+ * pattern before any `/`, its `|` stage separators dropped); null without a pattern.
+ */
+export function hybridLayers(ns: Namespace): string | null {
+  const pattern = ns.values.get('hybrid_layer_pattern');
+  return typeof pattern === 'string' ? pattern.split('/')[0]!.replaceAll('|', '') : null;
+}
+
+/**
+ * The Mamba mixer MambaLayer builds: TransformerConfig's mamba_* defaults where no argument is
+ * given, its heads otherwise 2 · hidden / headDim (MambaMixer's expand 2), and the convolution taps
+ * and scan chunk MambaMixer fixes (d_conv 4, chunk_size 128).
+ */
+function mambaOf(ns: Namespace, hidden: number) {
+  const headDim = num(ns, 'mamba_head_dim', 64);
+  return {
+    heads: num(ns, 'mamba_num_heads', (2 * hidden) / headDim),
+    headDim,
+    stateDim: num(ns, 'mamba_state_dim', 128),
+    groups: num(ns, 'mamba_num_groups', 8),
+    convKernel: 4,
+    chunkSize: 128,
+  };
+}
+
+/**
+ * MLATransformerConfig's sizes, its defaults where an argument is not given. A hybrid model's
+ * attention is the pattern's: `+` layers are MLA (validate_args then turns the flag on), `*` layers
+ * plain self-attention whatever the flag says.
+ */
+function mlaOf(ns: Namespace, hybrid: string | null) {
+  const mla = hybrid === null ? on(ns, 'multi_latent_attention', false) : hybrid.includes('+');
+  if (!mla) return null;
   const q = ns.values.get('q_lora_rank');
   return {
     qLoraRank: typeof q === 'string' ? Number(q) : null,
@@ -171,8 +203,11 @@ function mlaOf(ns: Namespace) {
   };
 }
 
-/** The experts Megatron builds: per-expert and shared FFN sizes, which layers are MoE, dropping. */
-function expertsOf(ns: Namespace, layers: number, ffnHidden: number) {
+/**
+ * The experts Megatron builds: per-expert and shared FFN sizes, which layers are MoE (a hybrid
+ * model's E layers), dropping.
+ */
+function expertsOf(ns: Namespace, layers: number, ffnHidden: number, hybrid: string | null) {
   const experts = num(ns, 'num_experts', 0);
   if (experts === 0) return null;
   const freq = ns.values.get('moe_layer_freq');
@@ -181,7 +216,10 @@ function expertsOf(ns: Namespace, layers: number, ffnHidden: number) {
     topK: num(ns, 'moe_router_topk', 2),
     ffnHidden: num(ns, 'moe_ffn_hidden_size', ffnHidden),
     sharedFfnHidden: num(ns, 'moe_shared_expert_intermediate_size', 0),
-    moeLayers: moeLayerFreq(typeof freq === 'string' ? freq : '1', layers),
+    moeLayers:
+      hybrid === null
+        ? moeLayerFreq(typeof freq === 'string' ? freq : '1', layers)
+        : [...hybrid].map((symbol) => (symbol === 'E' ? 1 : 0)),
     // Without a capacity factor the router drops no token.
     dropless: !ns.values.has('moe_expert_capacity_factor'),
   };
@@ -212,7 +250,8 @@ function windowsOf(ns: Namespace, layers: number): (number | null)[] {
 export function modelOf(ns: Namespace) {
   const hidden = num(ns, 'hidden_size', Number.NaN);
   const heads = num(ns, 'num_attention_heads', Number.NaN);
-  const layers = num(ns, 'num_layers', Number.NaN);
+  const hybrid = hybridLayers(ns);
+  const layers = hybrid === null ? num(ns, 'num_layers', Number.NaN) : hybrid.length;
   const swiglu = on(ns, 'swiglu', false);
   const tp = num(ns, 'tensor_model_parallel_size', 1);
   const vocab = num(ns, 'vocab_size', Number.NaN);
@@ -243,9 +282,12 @@ export function modelOf(ns: Namespace) {
     bias: on(ns, 'add_bias_linear', true),
     attentionDropout: num(ns, 'attention_dropout', 0.1),
     hiddenDropout: num(ns, 'hidden_dropout', 0.1),
-    experts: expertsOf(ns, layers, ffnHidden),
+    experts: expertsOf(ns, layers, ffnHidden, hybrid),
     capacityFactor: num(ns, 'moe_expert_capacity_factor', Number.NaN),
-    mla: mlaOf(ns),
+    mla: mlaOf(ns, hybrid),
+    // The layers in the pattern's kinds, an MLA layer (+) an attention layer like any other.
+    hybridPattern: hybrid?.replaceAll('+', '*') ?? null,
+    mamba: hybrid?.includes('M') ? mambaOf(ns, hidden) : null,
     mtpLayers: num(ns, 'mtp_num_layers', 0),
     windows: windowsOf(ns, layers),
   };

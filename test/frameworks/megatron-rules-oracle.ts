@@ -4,7 +4,7 @@
  * megatron/core/transformer/transformer_config.py __post_init__; PipelineParallelLayerLayout;
  * the interleaved schedule; MoELayer.forward). Independent of the exporter.
  */
-import { moeLayerFreq, type Namespace } from './megatron-oracle.ts';
+import { hybridLayers, moeLayerFreq, type Namespace } from './megatron-oracle.ts';
 
 const get = (ns: Namespace, dest: string) => ns.values.get(dest);
 const num = (ns: Namespace, dest: string): number | null => {
@@ -27,8 +27,81 @@ export function layoutStages(layout: string): string[] {
 
 const count = (s: string, c: string) => [...s].filter((x) => x === c).length;
 
+/** hybrid_layer_specs.py's training stack, the module and variable --spec names for pretrain_hybrid.py. */
+const HYBRID_STACK_SPEC = ['megatron.core.models.hybrid.hybrid_layer_specs', 'hybrid_stack_spec'];
+
+/** Arguments validate_args refuses beside --hybrid-layer-pattern: its `|` segments are the layout. */
+const PATTERN_EXCLUDES = [
+  'num_layers_per_virtual_pipeline_stage',
+  'num_virtual_stages_per_pipeline_rank',
+  'pipeline_model_parallel_layout',
+  'account_for_embedding_in_pipeline_split',
+  'account_for_loss_in_pipeline_split',
+];
+
+/**
+ * A hybrid model's stages (validate_args, hybrid_layer_allocation.py select_pipeline_segment): the
+ * pattern's `|` segments, a multiple of pp of them, segment k·pp + i on rank i's chunk k; a pattern
+ * without `|` is cut at build time into pp even parts (or uneven first/last ones). Returns the
+ * virtual stages per rank.
+ */
+function hybridPipelineProblems(ns: Namespace, pp: number, out: string[]): number {
+  const main = String(get(ns, 'hybrid_layer_pattern')).split('/')[0]!;
+  const segments = main.split('|');
+  const layers = segments.join('').length;
+  const first = num(ns, 'decoder_first_pipeline_num_layers');
+  const last = num(ns, 'decoder_last_pipeline_num_layers');
+  for (const dest of PATTERN_EXCLUDES) {
+    const v = get(ns, dest);
+    if (v !== undefined && v !== false) out.push(`${dest} with --hybrid-layer-pattern`);
+  }
+  const given = num(ns, 'num_layers');
+  if (given !== null && given !== layers)
+    out.push(`--num-layers ${given} is overridden by the pattern's ${layers}`);
+  if (!/^[MG*D+E-]*$/.test(segments.join(''))) out.push(`pattern symbols ${main}`);
+  if (main.includes('*') && (main.includes('+') || main.includes('D')))
+    out.push('attention and MLA/DSA layers in one pattern');
+  if (segments.length > 1) {
+    if (first !== null || last !== null) out.push('first/last stage sizes with a piped pattern');
+    if (segments.length % pp !== 0) out.push(`${segments.length} pattern segments for pp ${pp}`);
+    return segments.length / pp;
+  }
+  if (pp > 1 && first === null && last === null && layers % pp !== 0)
+    out.push(`${layers} pattern layers do not split evenly over pp ${pp}`);
+  return 1;
+}
+
+/** MambaMixer's asserts on the sizes (TransformerConfig's mamba_* defaults where not given). */
+function mambaProblems(ns: Namespace, tp: number, out: string[]): void {
+  if (!hybridLayers(ns)?.includes('M')) return;
+  const hidden = num(ns, 'hidden_size') ?? Number.NaN;
+  const headDim = num(ns, 'mamba_head_dim') ?? 64;
+  const heads = num(ns, 'mamba_num_heads') ?? (2 * hidden) / headDim;
+  const groups = num(ns, 'mamba_num_groups') ?? 8;
+  const state = num(ns, 'mamba_state_dim') ?? 128;
+  if (heads % tp !== 0) out.push('Mamba heads do not divide over tp');
+  if (groups % tp !== 0) out.push('Mamba groups do not divide over tp');
+  if (heads % groups !== 0) out.push('Mamba heads do not divide into groups');
+  if (get(ns, 'fp8') !== undefined && (2 * heads * headDim + 2 * groups * state + heads) % 16 !== 0)
+    out.push("FP8 needs the Mamba input projection's width to be a multiple of 16");
+}
+
+/** What pretrain_hybrid.py needs beside the pipeline: a spec, and no schedule HybridModel lacks. */
+function hybridModelProblems(ns: Namespace, tp: number, out: string[]): void {
+  const spec = get(ns, 'spec');
+  // hybrid_builders.py raises without --spec; the training stack is hybrid_layer_specs.py's.
+  if (!Array.isArray(spec) || spec.join(' ') !== HYBRID_STACK_SPEC.join(' '))
+    out.push(`--spec ${Array.isArray(spec) ? spec.join(' ') : ''} is not the hybrid training stack`);
+  if (hybridLayers(ns)?.includes('*') && on(ns, 'multi_latent_attention'))
+    out.push("the pattern's * layers are plain self-attention, not --multi-latent-attention");
+  // combined_1f1b.py builds its schedule through build_schedule_plan, which HybridModel lacks.
+  if (on(ns, 'overlap_moe_expert_parallel_comm')) out.push('EP overlap needs build_schedule_plan');
+  mambaProblems(ns, tp, out);
+}
+
 /** The virtual stages per rank the pipeline arguments give, and what they break. */
 function pipelineProblems(ns: Namespace, layers: number, pp: number, out: string[]): number {
+  if (hybridLayers(ns) !== null) return hybridPipelineProblems(ns, pp, out);
   const mtp = num(ns, 'mtp_num_layers') ?? 0;
   const layout = get(ns, 'pipeline_model_parallel_layout');
   const perChunk = num(ns, 'num_layers_per_virtual_pipeline_stage');
@@ -90,9 +163,12 @@ function pipelineProblems(ns: Namespace, layers: number, pp: number, out: string
  */
 export function ruleProblems(ns: Namespace, world: number, connections: string | null): string[] {
   const out: string[] = [];
-  for (const dest of ['num_layers', 'hidden_size', 'num_attention_heads', 'max_position_embeddings']) {
+  // validate_args derives num_layers from a hybrid pattern before it requires one.
+  const patternLayers = hybridLayers(ns)?.length ?? null;
+  for (const dest of ['hidden_size', 'num_attention_heads', 'max_position_embeddings']) {
     if (num(ns, dest) === null) out.push(`${dest} is required`);
   }
+  if (patternLayers === null && num(ns, 'num_layers') === null) out.push('num_layers is required');
   const tp = num(ns, 'tensor_model_parallel_size') ?? 1;
   const pp = num(ns, 'pipeline_model_parallel_size') ?? 1;
   const cp = num(ns, 'context_parallel_size') ?? 1;
@@ -109,8 +185,9 @@ export function ruleProblems(ns: Namespace, world: number, connections: string |
   if (heads % tp !== 0) out.push('heads do not divide over tp');
   if (groups % tp !== 0 && tp % groups !== 0) out.push('query groups neither a multiple nor a divisor of tp');
 
-  const layers = num(ns, 'num_layers') ?? Number.NaN;
+  const layers = patternLayers ?? num(ns, 'num_layers') ?? Number.NaN;
   const vpp = pipelineProblems(ns, layers, pp, out);
+  if (patternLayers !== null) hybridModelProblems(ns, tp, out);
   if (vpp > 1) {
     // overlap_p2p_comm is on unless --no-overlap-p2p-communication.
     if (pp < (on(ns, 'overlap_p2p_comm', true) ? 2 : 3))

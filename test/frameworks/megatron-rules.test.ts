@@ -224,6 +224,108 @@ describe('megatron.runs: context and expert parallelism, MLA, GeGLU, FP8', () =>
   });
 });
 
+describe('megatron.runs: hybrid Mamba models (pretrain_hybrid.py)', () => {
+  // 16 layers, tp 4 × pp 2 × dp 8 as `base`: Mamba-2, attention, MLP and MoE layers.
+  const hybridSpec = {
+    ...llamaSpec,
+    activation: 'squared-relu',
+    hybridPattern: 'M*ME'.repeat(4),
+    mamba: { heads: 32, headDim: 64, stateDim: 128, groups: 8 },
+    moe: { experts: 8, topK: 2, ffnHidden: 1024, dropless: true },
+  } as const;
+  const hybridOf = (changes: object, precision: 'bf16' | 'fp8' | 'mxfp8' = 'bf16') =>
+    resolveDims(TransformerSpec.parse({ ...hybridSpec, ...changes }), { microBatch: 1, precision });
+  const hybrid = hybridOf({});
+  const mamba = hybrid.mamba!;
+
+  it('builds and runs it (no stand-in refusal any more)', () => {
+    expect(megatron.builds(hybrid)).toEqual({ ok: true });
+    expect(reason({ model: hybrid })).toBeNull();
+  });
+
+  it('refuses mixer sizes no argument reaches: MambaMixer’s d_conv 4 and chunk_size 128', () => {
+    const taps = megatron.builds(hybridOf({ mamba: { ...hybridSpec.mamba, convKernel: 3 } }));
+    expect(taps.ok ? null : taps.reason).toMatch(/4 taps.*model\.mamba\.convKernel is 3/);
+    const chunk = hybridOf({ mamba: { ...hybridSpec.mamba, chunkSize: 64 } });
+    expect(reason({ model: chunk })).toMatch(/chunks of 128 tokens.*model\.mamba\.chunkSize is 64/);
+    // Without Mamba layers the mixer's sizes build nothing.
+    expect(
+      reason({ model: hybridOf({ hybridPattern: '*-*E'.repeat(4), mamba: { ...mamba, convKernel: 3 } }) }),
+    ).toBeNull();
+  });
+
+  it('runs dropout, which the plan prices after each Mamba mixer as MambaLayer applies it', () => {
+    expect(reason({ model: { ...hybrid, dropout: true } })).toBeNull();
+  });
+
+  it('splits Mamba heads and groups whole over tp (mamba_mixer.py asserts)', () => {
+    // 36 heads in 4 groups: 9 per group; tp 4 splits the groups and the heads, tp 8 neither.
+    const heads36 = hybridOf({ mamba: { ...mamba, heads: 36, groups: 4 } });
+    expect(reason({ model: heads36 })).toBeNull();
+    expect(reason({ model: heads36, tp: 8, dp: 4, microbatches: 16 })).toMatch(
+      /36 Mamba heads \(model\.mamba\.heads\) do not divide over tp = 8/,
+    );
+    const groups2 = hybridOf({ mamba: { ...mamba, groups: 2 } });
+    expect(reason({ model: groups2 })).toMatch(
+      /2 Mamba groups \(model\.mamba\.groups\) do not divide over tp = 4/,
+    );
+  });
+
+  it('FP8 and MXFP8 (config.fp8) need the packed input projection a multiple of 16 (mamba_mixer.py); NVFP4 does not set it', () => {
+    // 24 heads: 2·1536 + 2·8·128 + 24 = 5144 columns.
+    const odd = (precision: 'fp8' | 'mxfp8') => hybridOf({ mamba: { ...mamba, heads: 24 } }, precision);
+    const fp8Tp1 = { tp: 1, etp: 1, dp: 32, microbatches: 2, sequenceParallel: false };
+    expect(reason({ ...fp8Tp1, precision: 'fp8', model: odd('fp8') })).toMatch(
+      /5144 columns .* multiple of 16/,
+    );
+    expect(reason({ ...fp8Tp1, precision: 'mxfp8', model: odd('mxfp8') })).toMatch(
+      /under MXFP8 .*5144 columns/,
+    );
+    expect(reason({ ...fp8Tp1, model: hybridOf({ mamba: { ...mamba, heads: 24 } }) })).toBeNull();
+  });
+
+  it('Transformer Engine’s quantized GEMMs: each rank’s Mamba projections; the FFN size only with MLP layers', () => {
+    // 32 heads of 64, 8 groups of 128: 6176 columns, 1544 per rank at tp 4 (not a multiple of 16).
+    expect(reason({ precision: 'fp8', model: hybridOf({}, 'fp8') })).toMatch(
+      /Mamba input projection per tp rank \(6176 \/ 4\) is 1544/,
+    );
+    expect(
+      reason({ precision: 'fp8', model: hybridOf({}, 'fp8'), tp: 2, dp: 16, microbatches: 4 }),
+    ).toBeNull();
+    // No `-` layer: the FFN size builds nothing and need not split over tp.
+    expect(reason({ model: hybridOf({ ffnHidden: 14338 }) })).toBeNull();
+    expect(reason({ model: hybridOf({ ffnHidden: 14338, hybridPattern: 'M*-E'.repeat(4) }) })).toMatch(
+      /FFN size 14338/,
+    );
+  });
+
+  it('interleaving where each rank’s segments hold its planned stage’s layers, and not otherwise', () => {
+    const interleaved = { model: hybrid, virtualStages: 2, schedule: 'interleaved' } as const;
+    expect(reason(interleaved)).toBeNull();
+    // Chunks of 4 of 'M*ME'×4 are alike; of 'MM**EEMM'×2 they are not: rank 0 gets 'MM**' twice.
+    const sorted = hybridOf({ hybridPattern: 'MM**EEMM'.repeat(2) });
+    expect(reason({ ...interleaved, model: sorted })).toMatch(
+      /pipeline rank 0 the pattern's segments 0, 2, whose layers are 4 \*, 4 M, where the plan priced its stage with 2 \*, 2 E, 4 M/,
+    );
+    expect(reason({ ...interleaved, model: sorted, blocksPerStage: null })).toBeNull();
+  });
+
+  it('prices no expert all-to-all overlap: HybridModel has no build_schedule_plan for the combined 1F1B', () => {
+    const shape: RunShape = {
+      ...base,
+      model: hybrid,
+      ep: 2,
+      etp: 4,
+      virtualStages: 2,
+      schedule: 'interleaved',
+    };
+    expect(megatron.runtime(shape, { overlapExpertParallelComm: true }).expertParallelOverlap).toBe(false);
+    expect(
+      megatron.runtime({ ...shape, model: moe }, { overlapExpertParallelComm: true }).expertParallelOverlap,
+    ).toBe(true);
+  });
+});
+
 describe('megatron.runtime', () => {
   it('overlaps the gradient reduction unless asked not to (--overlap-grad-reduce)', () => {
     expect(megatron.runtime(base, {}).gradientReduction).toBe('overlapped');
@@ -315,6 +417,37 @@ describe('the oracle refuses what Megatron-LM refuses', () => {
     expect(problems(['--swiglu', 'true'])).toEqual([expect.stringMatching(/arity/)]);
     expect(problems(['--attention-backend', 'cudnn'])).toEqual([
       expect.stringMatching(/not a enum:AttnBackend/),
+    ]);
+  });
+
+  it('a hybrid command line: the pattern gives the layers and the stages, validate_args forbids the rest', () => {
+    const spec = ['--spec', 'megatron.core.models.hybrid.hybrid_layer_specs', 'hybrid_stack_spec'];
+    const mamba = ['--mamba-num-heads', '32', '--mamba-head-dim', '64', '--disable-bias-linear'];
+    const gptLayers = ok.filter((_, i) => i < 5 || i > 6);
+    const hybrid = [...gptLayers, '--hybrid-layer-pattern', 'M*ME|M*ME', ...spec, ...mamba];
+    expect(hybrid).not.toContain('--num-layers');
+    expect(problems([], hybrid)).toEqual([]);
+    expect(problems(['--pipeline-model-parallel-layout', 'Et*4|t*4L'], hybrid)).toEqual([
+      'pipeline_model_parallel_layout with --hybrid-layer-pattern',
+    ]);
+    expect(problems(['--num-layers-per-virtual-pipeline-stage', '2'], hybrid)).toEqual([
+      'num_layers_per_virtual_pipeline_stage with --hybrid-layer-pattern',
+    ]);
+    expect(problems(['--decoder-first-pipeline-num-layers', '3'], hybrid)).toEqual([
+      'first/last stage sizes with a piped pattern',
+    ]);
+    expect(problems(['--num-layers', '9'], hybrid)).toEqual([
+      expect.stringMatching(/overridden by the pattern's 8/),
+    ]);
+    const withPattern = (pattern: string) => hybrid.map((w) => (w === 'M*ME|M*ME' ? pattern : w));
+    expect(problems([], withPattern('M*M|E|M*ME'))).toEqual(['3 pattern segments for pp 2']);
+    expect(problems([], withPattern('M*MEM*M'))).toEqual(['7 pattern layers do not split evenly over pp 2']);
+    expect(problems([], [...gptLayers, '--hybrid-layer-pattern', 'M*ME|M*ME', ...mamba])).toEqual([
+      expect.stringMatching(/--spec .*is not the hybrid training stack/),
+    ]);
+    expect(problems(['--mamba-num-groups', '1'], hybrid)).toEqual(['Mamba groups do not divide over tp']);
+    expect(problems(['--multi-latent-attention'], hybrid)).toEqual([
+      expect.stringMatching(/plain self-attention/),
     ]);
   });
 

@@ -62,3 +62,24 @@ export const mixtral8x22bModel: ModelInput = {
   activation: 'swiglu',
   moe: { experts: 8, topK: 2 },
 };
+
+/**
+ * Nemotron 3 Nano 30B-A3B as Megatron-Bridge's recipe builds it (recipes/nemotronh/h100/
+ * nemotron_3_nano.py at 4ab94dfad3): 23 Mamba-2, 23 MoE and 6 attention layers.
+ */
+export const nemotron3NanoModel = {
+  kind: 'transformer',
+  name: 'Nemotron 3 Nano',
+  layers: 52,
+  hidden: 2688,
+  heads: 32,
+  kvHeads: 2,
+  headDim: 128,
+  ffnHidden: 1856,
+  vocab: 131072,
+  seqLen: 8192,
+  activation: 'squared-relu',
+  hybridPattern: 'MEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEMEM*EMEMEMEME',
+  mamba: { heads: 64, headDim: 64, stateDim: 128, groups: 8 },
+  moe: { experts: 128, topK: 6, ffnHidden: 1856, sharedExperts: 1, sharedFfnHidden: 3712, dropless: true },
+} as const satisfies ModelInput;

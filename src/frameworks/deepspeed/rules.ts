@@ -10,8 +10,9 @@ import type { RequestedOverlaps, RuntimePolicy } from '../framework.ts';
 import {
   type Framework,
   firstProblem,
+  hybridModelProblem,
+  latentMoeProblem,
   perOpRecomputeProblem,
-  RUNS,
   type RunShape,
   recomputeModulesProblem,
 } from '../framework.ts';
@@ -31,8 +32,9 @@ export const deepspeed: Framework = {
   name: 'deepspeed',
   anyLayout: false,
   release: DEEPSPEED_RELEASE,
-  // DeepSpeed wraps the user's own nn.Module: any architecture, any graph.
-  builds: () => RUNS,
+  // DeepSpeed wraps the user's own nn.Module, any architecture; the export's script writes a transformer.
+  builds: (model) =>
+    firstProblem([hybridModelProblem(model, 'DeepSpeed'), latentMoeProblem(model, 'DeepSpeed')]),
   runs: (shape: RunShape) => {
     const verdict = firstProblem([
       // v0.16.4's only training tensor parallelism is the new AutoTP (`tensor_parallel.autotp_size`,
@@ -47,6 +49,8 @@ export const deepspeed: Framework = {
         ? `DeepSpeed v0.16.4's config has no ${shape.precision.toUpperCase()} setting: such GEMMs live in the model's own code (Transformer Engine layers)`
         : null,
       // Its activation checkpointing wraps whole layers (or what the model's code checkpoints).
+      hybridModelProblem(shape.model, 'DeepSpeed'),
+      latentMoeProblem(shape.model, 'DeepSpeed'),
       recomputeModulesProblem(shape, 'DeepSpeed'),
       perOpRecomputeProblem(shape, 'DeepSpeed'),
       // Both live in the model's code, which the export's layer list does not write.

@@ -1,6 +1,6 @@
 /**
- * One `pretrain_gpt.py` argument: a switch (argparse store_true/store_false) alone, or a flag and its
- * value, or its values (nargs "+").
+ * One argument of the entry script (`pretrain_gpt.py`, `pretrain_hybrid.py`): a switch (argparse
+ * store_true/store_false) alone, or a flag and its value, or its values (nargs "+" or "*").
  */
 export type Arg =
   | readonly [flag: string]

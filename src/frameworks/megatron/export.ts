@@ -1,13 +1,16 @@
 /**
- * A plan as Megatron-LM core_v0.19.0 runs it: `pretrain_gpt.py` arguments that build the priced
- * model with the plan's parallelism, schedule, memory savings and overlaps, and a launch script.
+ * A plan as Megatron-LM core_v0.19.0 runs it: `pretrain_gpt.py` arguments (`pretrain_hybrid.py` for
+ * a hybrid Mamba model) that build the priced model with the plan's parallelism, schedule, memory
+ * savings and overlaps, and a launch script.
  */
 import { parseCluster } from '../../cluster/index.ts';
+import type { TransformerDims } from '../../model/dims.ts';
 import type { Exports, Precision, ZeroStage } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
 import { type RunShape, type RuntimePolicy, requestedOverlaps } from '../framework.ts';
 import { shapeOfPlan } from '../shape.ts';
 import { type Arg, argv } from './args.ts';
+import { hybridPatternArg } from './hybrid-args.ts';
 import { launchScript, shellWord } from './launch.ts';
 import { modelArgs } from './model-args.ts';
 import { megatronNotes } from './notes.ts';
@@ -41,10 +44,11 @@ function recomputeArgs(shape: RunShape): readonly Arg[] {
 }
 
 /**
- * Megatron's parallel degrees (it derives dp from the world size) and where the blocks go. Context
+ * Megatron's parallel degrees (it derives dp from the world size) and where the blocks go: the
+ * pipeline arguments of a GPT model, or a hybrid model's pattern cut into its stages. Context
  * parallelism names its exchange: ring P2P of key/value blocks, all-to-all of heads, or all-gather.
  */
-function parallelArgs(shape: RunShape, blocks: readonly number[], mtpLayers: number): Arg[] {
+function parallelArgs(shape: RunShape, dims: TransformerDims, blocks: readonly number[]): Arg[] {
   return [
     ['--tensor-model-parallel-size', shape.tp],
     ['--pipeline-model-parallel-size', shape.pp],
@@ -54,7 +58,9 @@ function parallelArgs(shape: RunShape, blocks: readonly number[], mtpLayers: num
           ['--cp-comm-type', shape.cpCommType],
         ] as const)
       : []),
-    ...pipelineArgs(blocks, shape.virtualStages, mtpLayers),
+    ...(dims.hybridPattern === null
+      ? pipelineArgs(blocks, shape.virtualStages, dims.mtpLayers)
+      : [hybridPatternArg(dims, blocks, shape.virtualStages)]),
     // Megatron turns sequence parallelism off at tp = 1 (validate_args): it is not said there.
     ...(shape.sequenceParallel && shape.tp > 1 ? [['--sequence-parallel'] as const] : []),
   ];
@@ -115,6 +121,28 @@ function nodesOf(devices: number, gpusPerNode: number): { nodes: number; gpusPer
     : `its ${devices} GPUs are not whole nodes of ${gpusPerNode}`;
 }
 
+/**
+ * What the GPUs cannot run. Grouped GEMM kernels need compute capability 8.0 (validate_args): the
+ * GPUs with bf16 tensor cores. The hybrid stack spec builds its experts as grouped GEMMs whatever
+ * the arguments say (hybrid_layer_specs.py), where the GPT model falls back to one GEMM per expert.
+ */
+function gpuProblems(shape: RunShape, gpu: string, groupedGemm: boolean): string[] {
+  if (groupedGemm) return [];
+  const m = shape.model;
+  const hybridExperts = m !== null && m.hybridPattern !== null && m.moe !== null;
+  return [
+    // TransformerConfig.__post_init__: "moe_act in recompute_modules is only supported with moe_grouped_gemm."
+    ...(shape.recompute === 'selective' && shape.recomputeModules.includes('moe_act')
+      ? [`recomputing moe_act needs --moe-grouped-gemm, which ${gpu} cannot run`]
+      : []),
+    ...(hybridExperts
+      ? [
+          `the hybrid model's MoE layers are grouped GEMMs (hybrid_layer_specs.py), which ${gpu} cannot run (compute capability 8.0 or newer)`,
+        ]
+      : []),
+  ];
+}
+
 function notExpressible(problems: readonly string[]): MegatronExport {
   return {
     expressible: false,
@@ -126,29 +154,28 @@ function notExpressible(problems: readonly string[]): MegatronExport {
   };
 }
 
-/** `pretrain_gpt.py` arguments and a launch script for the plan, or why Megatron-LM cannot run it. */
+/**
+ * `pretrain_gpt.py` (or `pretrain_hybrid.py`) arguments and a launch script for the plan, or why
+ * Megatron-LM cannot run it.
+ */
 export function megatronExport(ctx: ExportContext): MegatronExport {
   const { summary, dims, request } = ctx;
   const shape = shapeOfPlan(ctx);
   const verdict = megatron.runs(shape);
   const cluster = parseCluster(request.cluster);
   const placement = nodesOf(ctx.devices, cluster.gpusPerNode);
-  // Grouped GEMM kernels need compute capability 8.0 (validate_args): the GPUs with bf16 tensor cores.
   const groupedGemm = cluster.gpu.peakTflops.bf16 !== undefined;
   const problems = [
     ...(verdict.ok ? [] : [verdict.reason]),
     ...(typeof placement === 'string' ? [placement] : []),
-    // TransformerConfig.__post_init__: "moe_act in recompute_modules is only supported with moe_grouped_gemm."
-    ...(shape.recompute === 'selective' && shape.recomputeModules.includes('moe_act') && !groupedGemm
-      ? [`recomputing moe_act needs --moe-grouped-gemm, which ${cluster.gpu.name} cannot run`]
-      : []),
+    ...gpuProblems(shape, cluster.gpu.name, groupedGemm),
   ];
   if (dims === null || typeof placement === 'string' || problems.length > 0) return notExpressible(problems);
 
   const { tp, pp, dp, cp } = summary;
   const policy = megatron.runtime(shape, requestedOverlaps(ctx.request.parallel));
   const args = argv([
-    ...parallelArgs(shape, ctx.blocks, dims.mtpLayers),
+    ...parallelArgs(shape, dims, ctx.blocks),
     ['--micro-batch-size', shape.rankMicroBatch],
     ['--global-batch-size', shape.globalBatch],
     ...recomputeArgs(shape),
@@ -162,16 +189,18 @@ export function megatronExport(ctx: ExportContext): MegatronExport {
       : []),
   ]);
   const title = `${dims.name} on ${ctx.devices} ${cluster.gpu.name}: tp ${tp}${cp > 1 ? ` × cp ${cp}` : ''} × pp ${pp} × dp ${dp}${shape.ep > 1 ? ` (ep ${shape.ep})` : ''}, micro batch ${ctx.rankMicroBatch} × ${summary.microbatches} microbatches, planned step ${summary.stepTimeSec.toFixed(3)} s (meshplan)`;
-  const script = launchScript({ args, ...placement, fsdp: shape.zero >= 2, vocab: dims.vocab, title });
+  // pretrain_mamba.py is only a deprecated wrapper of pretrain_hybrid.py at this release.
+  const entry = dims.hybridPattern === null ? 'pretrain_gpt.py' : 'pretrain_hybrid.py';
+  const script = launchScript({ entry, args, ...placement, fsdp: shape.zero >= 2, vocab: dims.vocab, title });
   return {
     expressible: true,
     release: MEGATRON_RELEASE,
     args,
-    command: `pretrain_gpt.py ${args.map(shellWord).join(' ')}`,
+    command: `${entry} ${args.map(shellWord).join(' ')}`,
     files: [
       {
         path: 'megatron-launch.sh',
-        description: `bash: torchrun on ${placement.nodes} node(s) × ${placement.gpusPerNode} GPUs running ${MEGATRON_RELEASE} pretrain_gpt.py with the plan's arguments`,
+        description: `bash: torchrun on ${placement.nodes} node(s) × ${placement.gpusPerNode} GPUs running ${MEGATRON_RELEASE} ${entry} with the plan's arguments`,
         content: script,
       },
     ],
@@ -179,6 +208,7 @@ export function megatronExport(ctx: ExportContext): MegatronExport {
       groupedGemm,
       tensorParallelOverlap: policy.tensorParallelOverlap,
       expertParallelOverlap: policy.expertParallelOverlap,
+      expertParallelOverlapAsked: request.parallel?.overlapExpertParallelComm === true,
     }),
   };
 }

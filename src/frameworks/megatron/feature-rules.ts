@@ -4,16 +4,39 @@
  * MLATransformerConfig.
  */
 import type { TransformerDims } from '../../model/dims.ts';
-import { quantizedGemmDtype } from '../../schema/index.ts';
+import { HYBRID_LAYER_SYMBOLS, quantizedGemmDtype } from '../../schema/index.ts';
 import type { RunShape } from '../framework.ts';
 
 /**
  * Transformer Engine's quantized GEMMs take operands whose inner dims are multiples of 16 in FP8, of
  * 32 in MXFP8 (fp8_utils.py get_fp8_align_size: its blocks) and in NVFP4 (fp4_utils.py
  * get_fp4_align_size: TMA's 16-byte alignment is 32 FP4 values): the
- * hidden size, and each rank's share of the dense and expert FFN.
+ * hidden size, and each rank's share of the dense and expert FFN and of the Mamba projections.
  */
 const QUANTIZED_GEMM_MULTIPLE = { fp8: 16, mxfp8: 32, nvfp4: 32 } as const;
+
+/**
+ * Whether the model builds a dense MLP of model.ffnHidden: a hybrid model only in its `-` layers
+ * (its `E` layers take the experts' sizes), a GPT model as before.
+ */
+export function usesFfnSize(m: TransformerDims): boolean {
+  return m.hybridPattern === null || m.hybridPattern.includes(HYBRID_LAYER_SYMBOLS.mlp);
+}
+
+/**
+ * A Mamba mixer's GEMM sizes per tp rank: its packed input projection's columns (z, x, B, C, dt) and
+ * its output projection's input (heads · headDim).
+ */
+function mambaGemmSizes(m: TransformerDims, tp: number): (readonly [string, number])[] {
+  const mamba = m.mamba;
+  if (mamba === null || !(m.hybridPattern ?? '').includes(HYBRID_LAYER_SYMBOLS.mamba)) return [];
+  const inner = mamba.heads * mamba.headDim;
+  const packed = 2 * inner + 2 * mamba.groups * mamba.stateDim + mamba.heads;
+  return [
+    [`Mamba input projection per tp rank (${packed} / ${tp})`, packed / tp],
+    [`Mamba output projection's input per tp rank (${inner} / ${tp})`, inner / tp],
+  ];
+}
 
 function quantizedGemmProblem(shape: RunShape, m: TransformerDims): string | null {
   const quantized = quantizedGemmDtype(shape.precision);
@@ -21,7 +44,10 @@ function quantizedGemmProblem(shape: RunShape, m: TransformerDims): string | nul
   const multiple = QUANTIZED_GEMM_MULTIPLE[quantized];
   const sizes = [
     ['hidden size', m.hidden],
-    [`FFN size per tp rank (${m.ffnHidden} / ${shape.tp})`, m.ffnHidden / shape.tp],
+    ...(usesFfnSize(m)
+      ? ([[`FFN size per tp rank (${m.ffnHidden} / ${shape.tp})`, m.ffnHidden / shape.tp]] as const)
+      : []),
+    ...mambaGemmSizes(m, shape.tp),
     ...(m.moe === null
       ? []
       : ([

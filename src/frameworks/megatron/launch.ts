@@ -1,14 +1,17 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are bash, where ${…} expands parameters
 /**
- * The launch script of a Megatron-LM export: bash that starts `pretrain_gpt.py` with torchrun on
- * every node, the plan's arguments fixed, the cluster's coordinates (NNODES, NODE_RANK,
- * MASTER_ADDR) from the environment, and the data and schedule of the run left to the user with
- * defaults that make it a synthetic benchmark of the plan.
+ * The launch script of a Megatron-LM export: bash that starts its entry script (`pretrain_gpt.py`,
+ * or `pretrain_hybrid.py` for a hybrid model) with torchrun on every node, the plan's arguments
+ * fixed, the cluster's coordinates (NNODES, NODE_RANK, MASTER_ADDR) from the environment, and the
+ * data and schedule of the run left to the user with defaults that make it a synthetic benchmark of
+ * the plan.
  */
 import { MEGATRON_RELEASE } from './rules.ts';
 
 export interface Launch {
-  /** `pretrain_gpt.py` arguments of the plan, as words. */
+  /** The training script in the Megatron-LM checkout that torchrun starts. */
+  readonly entry: 'pretrain_gpt.py' | 'pretrain_hybrid.py';
+  /** The entry script's arguments of the plan, as words. */
   readonly args: readonly string[];
   readonly nodes: number;
   readonly gpusPerNode: number;
@@ -58,7 +61,7 @@ export function launchScript(launch: Launch): string {
   const lines = [
     '#!/usr/bin/env bash',
     `# ${launch.title.replaceAll('\n', ' ')}`,
-    `# ${MEGATRON_RELEASE}, pretrain_gpt.py, on ${nodes} node(s) × ${gpusPerNode} GPUs. On every node run`,
+    `# ${MEGATRON_RELEASE}, ${launch.entry}, on ${nodes} node(s) × ${gpusPerNode} GPUs. On every node run`,
     '#   NNODES=… NODE_RANK=… MASTER_ADDR=… MEGATRON_LM=<checkout at that tag> bash megatron-launch.sh',
     '# DATA_ARGS and TRAIN_ARGS default to a synthetic benchmark (mock data, NullTokenizer); set them',
     '# for a real run (a tokenizer of at most --padded-vocab-size tokens).',
@@ -83,7 +86,7 @@ export function launchScript(launch: Launch): string {
     '# shellcheck disable=SC2086 # DATA_ARGS and TRAIN_ARGS are lists of words',
     'exec torchrun --nnodes "$NNODES" --node_rank "$NODE_RANK" --nproc_per_node "$GPUS_PER_NODE" \\',
     '  --master_addr "$MASTER_ADDR" --master_port "$MASTER_PORT" \\',
-    '  "$MEGATRON_LM/pretrain_gpt.py" "${PLAN_ARGS[@]}" $DATA_ARGS $TRAIN_ARGS',
+    `  "$MEGATRON_LM/${launch.entry}" "\${PLAN_ARGS[@]}" $DATA_ARGS $TRAIN_ARGS`,
     '',
   ];
   return lines.join('\n');

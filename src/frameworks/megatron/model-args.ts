@@ -1,13 +1,14 @@
 /**
- * The `pretrain_gpt.py` arguments that define the model, so that Megatron-LM core_v0.19.0 builds the
- * model that was priced. Its defaults are GPT-2's, not Llama's (`TransformerConfig`, `gpt_builders.py`):
- * a learned absolute position table, biases on every linear layer, dropout 0.1, LayerNorm, GELU,
- * tied embeddings, an FFN of 4h, and a vocabulary padded to a multiple of 128 × tp. Every one of
- * them is therefore said explicitly.
+ * The `pretrain_gpt.py` (and `pretrain_hybrid.py`) arguments that define the model, so that
+ * Megatron-LM core_v0.19.0 builds the model that was priced. Its defaults are GPT-2's, not Llama's
+ * (`TransformerConfig`, `gpt_builders.py`): a learned absolute position table, biases on every
+ * linear layer, dropout 0.1, LayerNorm, GELU, tied embeddings, an FFN of 4h, and a vocabulary padded
+ * to a multiple of 128 × tp. Every one of them is therefore said explicitly.
  */
 import { type MlaDims, type MoeDims, slidingWindowSize, type TransformerDims } from '../../model/dims.ts';
 import type { Activation } from '../../schema/index.ts';
 import type { Arg } from './args.ts';
+import { HYBRID_STACK_SPEC, mambaArgs } from './hybrid-args.ts';
 
 /** The model builder's dropout when a model has it: Megatron's own default probability. */
 const DROPOUT = 0.1;
@@ -110,6 +111,12 @@ function moeArgs(d: TransformerDims, moe: MoeDims, parallel: ModelArgOptions): A
   if (moe.sharedExperts > 0) {
     args.push(['--moe-shared-expert-intermediate-size', moe.sharedExperts * moe.sharedFfnHidden]);
   }
+  // The routed experts' latent width: Megatron-Core's fc1/fc2_latent_proj around them (moe_layer.py).
+  if (moe.latentSize !== null) args.push(['--moe-latent-size', moe.latentSize]);
+  // The squared ReLU and the router's weight as the one kernel the plan prices (experts.py,
+  // core_v0.19.0); without the flag Megatron runs them as two, keeping the ReLU's output too.
+  if (d.activation === 'squared-relu' && d.activationFusion && moe.routerWeights === 'activation' && !d.bias)
+    args.push(['--use-fused-weighted-squared-relu']);
   if (moe.denseLayers > 0) args.push(['--moe-layer-freq', moeLayerPattern(d.layers, moe.denseLayers)]);
   if (!moe.dropless) {
     args.push(['--moe-expert-capacity-factor', moe.capacityFactor], ['--moe-pad-expert-input-to-capacity']);
@@ -128,11 +135,23 @@ export interface ModelArgOptions {
   readonly groupedGemm: boolean;
 }
 
-/** Every model-defining argument of `pretrain_gpt.py` for the priced model. */
+/**
+ * A hybrid model's own arguments besides its pattern (hybrid-args.ts): the stack's module spec and,
+ * where the pattern has Mamba layers, their mixers' sizes. There is no --num-layers: validate_args
+ * counts the pattern's layers and would only warn about, then override, another count.
+ */
+function hybridArgs(d: TransformerDims): Arg[] {
+  return [['--spec', ...HYBRID_STACK_SPEC], ...(d.mamba === null ? [] : mambaArgs(d.mamba))];
+}
+
+/**
+ * Every model-defining argument of `pretrain_gpt.py` (or `pretrain_hybrid.py` for a hybrid model,
+ * whose layer pattern the pipeline arguments write) for the priced model.
+ */
 export function modelArgs(d: TransformerDims, options: ModelArgOptions): Arg[] {
   const dropout = d.dropout ? DROPOUT : 0;
   const args: Arg[] = [
-    ['--num-layers', d.layers],
+    ...(d.hybridPattern === null ? [['--num-layers', d.layers] as const] : hybridArgs(d)),
     ['--hidden-size', d.hidden],
     ...attentionArgs(d),
     // Megatron's own FFN default (4h, or 8/3·h rounded to 64 with SwiGLU) differs from Llama's rule.

@@ -1,13 +1,39 @@
 /** What a Megatron-LM user should know about an expressible export: how it maps, what it assumes. */
 import { paramGatherAsked } from '../../cost/quantized-gemm.ts';
 import { cpCommTypeOf, type MoeDims, type TransformerDims } from '../../model/dims.ts';
-import type { CpCommType } from '../../schema/index.ts';
+import { type CpCommType, HYBRID_LAYER_SYMBOLS } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
 
 export interface ExportFacts {
   readonly groupedGemm: boolean;
   readonly tensorParallelOverlap: boolean;
   readonly expertParallelOverlap: boolean;
+  /** The request asked for expert all-to-alls hidden behind compute (parallel.overlapExpertParallelComm). */
+  readonly expertParallelOverlapAsked: boolean;
+}
+
+/** How pretrain_hybrid.py builds the hybrid model, and what it needs installed. */
+function hybridNotes(ctx: ExportContext, dims: TransformerDims, facts: ExportFacts): string[] {
+  const { pp, virtualStages: v } = ctx.summary;
+  const notes = [
+    `pretrain_hybrid.py builds Megatron-Core's HybridModel from hybrid_layer_specs.py's hybrid_stack_spec (--spec), one layer per symbol of --hybrid-layer-pattern (M Mamba-2, ${dims.mla === null ? '* attention' : '+ multi-latent attention'}, - MLP, E MoE), each behind its own norm; validate_args counts the ${dims.layers} layers from the pattern, so no --num-layers is given.`,
+  ];
+  if (pp > 1) {
+    notes.push(
+      `Each |-separated segment of the pattern is one ${v > 1 ? `virtual pipeline stage (segment k·${pp} + i is model chunk k of rank i)` : 'pipeline stage'}: validate_args takes the stages from the segments and refuses every other pipeline-layout argument with a pattern.`,
+    );
+  }
+  if (dims.mamba !== null && dims.hybridPattern?.includes(HYBRID_LAYER_SYMBOLS.mamba)) {
+    notes.push(
+      'The Mamba-2 mixers run the mamba-ssm package’s fused convolution and chunked scan (mamba_split_conv1d_scan_combined) and causal-conv1d: install both (MambaMixer raises ImportError without mamba-ssm). Their convolution has 4 taps and their scan chunks of 128 tokens, as planned.',
+    );
+  }
+  if (facts.expertParallelOverlapAsked && dims.moe !== null && ctx.summary.ep > 1) {
+    notes.push(
+      "--overlap-moe-expert-parallel-comm is not given: its combined 1F1B schedule builds each step through the model's build_schedule_plan, which HybridModel does not have at this release; the expert all-to-alls run exposed (as a plan for target megatron prices them).",
+    );
+  }
+  return notes;
 }
 
 export function megatronNotes(ctx: ExportContext, facts: ExportFacts): string[] {
@@ -23,8 +49,10 @@ export function megatronNotes(ctx: ExportContext, facts: ExportFacts): string[] 
       "Gradients are kept and reduced in bf16 (--grad-reduce-in-bf16), the 2 bytes per parameter planned; Megatron's bf16 default accumulates and reduces them in fp32.",
     );
   }
+  if (dims.hybridPattern !== null) notes.push(...hybridNotes(ctx, dims, facts));
   if (pp > 1 && blocks.some((n) => n !== blocks[0])) {
-    notes.push(`The pipeline stages hold ${blocks.join(', ')} transformer blocks, as planned.`);
+    const what = dims.hybridPattern === null ? 'transformer blocks' : 'layers of the pattern';
+    notes.push(`The pipeline stages hold ${blocks.join(', ')} ${what}, as planned.`);
   }
   if (v > 1) {
     notes.push(

@@ -4,7 +4,7 @@
  * or any contiguous split written as `--pipeline-model-parallel-layout` (PipelineParallelLayerLayout:
  * one `|`-separated entry per virtual stage in layer order, `E` the embedding, `t` a block, `L` the
  * loss, `x*n` n copies of x; the embedding opens the first entry, the loss closes the last, and an
- * entry may be empty).
+ * entry may be empty). A hybrid model takes none of these: its layer pattern is cut at `|` instead.
  */
 import { cutsEvenly, virtualStageBlocks } from '../pipeline-split.ts';
 import type { Arg } from './args.ts';
@@ -62,4 +62,27 @@ export function pipelineArgs(blocks: readonly number[], virtualStages: number, m
   if (firstLast === null) return layout;
   // With uneven stages Megatron takes the chunk count, not the chunk size.
   return v > 1 ? [...firstLast, ['--num-virtual-stages-per-pipeline-rank', v]] : firstLast;
+}
+
+/**
+ * A hybrid model's layer pattern cut into its pipeline segments, in layer order: with pp > 1 one
+ * segment per virtual stage, holding the blocks `virtualStageBlocks` gives it (select_pipeline_segment
+ * in hybrid_layer_allocation.py hands segment k·pp + i to chunk k of rank i, as that cut counts);
+ * on one stage the pattern whole, which needs no `|`.
+ */
+export function hybridSegments(pattern: string, blocks: readonly number[], virtualStages: number): string[] {
+  const total = blocks.reduce((sum, n) => sum + n, 0);
+  if (total !== pattern.length)
+    throw new Error(`${total} blocks in the stages for a ${pattern.length}-layer pattern`);
+  if (blocks.length === 1) return [pattern];
+  let at = 0;
+  return virtualStageBlocks(blocks, virtualStages).map((n) => {
+    at += n;
+    return pattern.slice(at - n, at);
+  });
+}
+
+/** The layers pipeline rank `rank` of `pp` holds: its segments rank, rank + pp, … joined. */
+export function rankLayers(segments: readonly string[], pp: number, rank: number): string {
+  return segments.filter((_, s) => s % pp === rank).join('');
 }

@@ -15,7 +15,8 @@ import {
   type RunShape,
   unprefetchedZero3Problem,
 } from '../framework.ts';
-import { featureProblems, modelFeatureProblems } from './feature-rules.ts';
+import { featureProblems, modelFeatureProblems, usesFfnSize } from './feature-rules.ts';
+import { hybridModelProblems, hybridRunProblems } from './hybrid-rules.ts';
 import { outerParallelProblems } from './outer-rules.ts';
 
 export const MEGATRON_RELEASE = 'Megatron-LM core_v0.19.0';
@@ -38,7 +39,7 @@ function tensorParallelProblems(shape: RunShape): (string | null)[] {
     m.kvHeads % tp !== 0 && tp % m.kvHeads !== 0
       ? `its ${m.kvHeads} query groups are neither a multiple nor a divisor of tp = ${tp}`
       : null,
-    m.ffnHidden % tp !== 0
+    usesFfnSize(m) && m.ffnHidden % tp !== 0
       ? `its FFN size ${m.ffnHidden} does not divide over tp = ${tp} (column-parallel linear layers split it evenly)`
       : null,
     m.vocab % tp !== 0
@@ -81,12 +82,15 @@ export const megatron: Framework = {
   name: 'megatron',
   anyLayout: false,
   release: MEGATRON_RELEASE,
-  builds: (model) => firstProblem([modelProblem(model), ...modelFeatureProblems(model)]),
+  builds: (model) =>
+    firstProblem([modelProblem(model), ...modelFeatureProblems(model), ...hybridModelProblems(model)]),
   runs: (shape) =>
     firstProblem([
       modelProblem(shape.model),
       shape.layouts.kind === 'other' ? shape.layouts.reason : null,
       perOpRecomputeProblem(shape, 'Megatron-LM'),
+      // The hybrid mixer's own asserts first: they name the release's rule where TE's alignment overlaps.
+      ...hybridRunProblems(shape),
       ...featureProblems(shape),
       ...outerParallelProblems(shape),
       ...tensorParallelProblems(shape),
@@ -104,7 +108,8 @@ export const megatron: Framework = {
    * validate_args allows only with sequence parallelism (and so tp > 1). Expert all-to-alls
    * overlap another microbatch's compute with --overlap-moe-expert-parallel-comm, which
    * TransformerConfig allows with ep > 1, an interleaved schedule when pp > 1, no full
-   * recomputation and at most one MTP layer.
+   * recomputation and at most one MTP layer; not for a hybrid model, whose HybridModel has no
+   * build_schedule_plan for that combined 1F1B schedule to call (combined_1f1b.py).
    * Gradient buckets as DistributedDataParallel sizes them without --ddp-bucket-size. Its linear
    * layers (Transformer Engine's and its own) launch the backward's input-gradient reduce-scatter
    * (all-reduce without sequence parallelism) asynchronously and compute the weight gradient
@@ -132,7 +137,8 @@ export const megatron: Framework = {
       shape.ep > 1 &&
       (shape.pp === 1 || shape.virtualStages > 1) &&
       shape.recompute !== 'full' &&
-      (shape.model?.mtpLayers ?? 0) <= 1,
+      (shape.model?.mtpLayers ?? 0) <= 1 &&
+      (shape.model?.hybridPattern ?? null) === null,
     // The export passes --grad-reduce-in-bf16 (bf16 would otherwise reduce in fp32); fp16 reduces in fp16.
     gradientReduceBytes: 2,
     // The gradient buffer takes the reduction's dtype (param_and_grad_buffer.py group_params_for_buffers).

@@ -10,6 +10,8 @@ import {
   type Framework,
   firstProblem,
   flexDispatcherProblem,
+  hybridModelProblem,
+  latentMoeProblem,
   quantizedParamGatherProblem,
   type RunShape,
   recomputeModulesProblem,
@@ -202,7 +204,12 @@ export const torchtitan: Framework = {
   name: 'torchtitan',
   anyLayout: false,
   release: TORCHTITAN_RELEASE,
-  builds: (model) => firstProblem([modelProblem(model)]),
+  builds: (model) =>
+    firstProblem([
+      hybridModelProblem(model, 'torchtitan'),
+      latentMoeProblem(model, 'torchtitan'),
+      modelProblem(model),
+    ]),
   runs: (s) =>
     firstProblem([
       modelProblem(s.model),
@@ -219,6 +226,8 @@ export const torchtitan: Framework = {
         : null,
       // activation_checkpoint.mode selective is per-op or per-layer, never a Megatron module list.
       recomputeModulesProblem(s, 'torchtitan'),
+      hybridModelProblem(s.model, 'torchtitan'),
+      latentMoeProblem(s.model, 'torchtitan'),
       flexDispatcherProblem(s, 'torchtitan'),
       quantizedParamGatherProblem(s, 'torchtitan'),
       unprefetchedZero3Problem(s, 'FSDP2'),
