@@ -37,7 +37,8 @@ interface CheckRow {
   readonly overGpuMemory: boolean;
 }
 
-type Architecture = 'dense' | 'moe';
+/** A model's kind for the summary: a hybrid Mamba stack (whatever its MLPs), else dense or MoE blocks. */
+type Architecture = 'dense' | 'moe' | 'hybrid';
 
 /**
  * The two eras the fidelity targets are set for: the A100-and-before papers and repositories (to
@@ -52,7 +53,9 @@ function eraOf(run: ReferenceRun): Era {
 
 function architectureOf(run: ReferenceRun): Architecture {
   const { model } = run.request;
-  return model.kind === 'transformer' && model.moe !== undefined ? 'moe' : 'dense';
+  if (model.kind !== 'transformer') return 'dense';
+  if (model.hybridPattern !== undefined) return 'hybrid';
+  return model.moe !== undefined ? 'moe' : 'dense';
 }
 
 /** Mean and largest absolute error of the rows sharing each value of `key`, in order of first appearance. */

@@ -11,6 +11,7 @@ import {
   type GpuSpec,
   type Precision,
   type Recompute,
+  RecomputeModule,
   type Zero3Collectives,
   ZeroStage,
 } from '../src/schema/index.ts';
@@ -265,6 +266,28 @@ export function recomputeOf(text: string | null | undefined): Recompute {
   if (t.includes('selective') || t.includes('per-op')) return 'selective';
   if (t.includes('full')) return 'full';
   return 'none';
+}
+
+/**
+ * The Megatron-LM modules a record's selective recomputation names ("recompute_modules moe_act,
+ * layernorm", "recompute_modules ['mla_up_proj']"); null where it names none (Megatron's default, the
+ * attention core). A name meshplan does not know is refused rather than dropped.
+ */
+export function recomputeModulesOf(id: string, text: string | null | undefined): RecomputeModule[] | null {
+  const listed = /recompute_modules\s*[:=]?\s*\[?([\w'", ]*)\]?/i.exec(text ?? '');
+  if (listed === null) return null;
+  const names = listed[1]!.split(/[\s,'"]+/).filter((name) => name !== '');
+  if (names.length === 0) return null;
+  return names.map((name) => {
+    const module = RecomputeModule.safeParse(name);
+    if (!module.success)
+      throw new RecordError(
+        id,
+        'training.recompute',
+        `recompute module "${name}" is not one meshplan prices`,
+      );
+    return module.data;
+  });
 }
 
 /**

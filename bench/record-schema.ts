@@ -101,7 +101,19 @@ const Moe = z.looseObject({
   top_k: count,
   ffn_per_expert: count,
   shared_experts: orNull(z.number().int().nonnegative()).transform((n) => n ?? 0),
+  // A shared expert's width where it differs from a routed one's (Nemotron 3's).
+  shared_ffn_hidden: count.nullish().transform((v) => v ?? undefined),
+  // A latent MoE's routed width (Megatron's --moe-latent-size; Nemotron 3 Super's 1024).
+  latent_size: count.nullish().transform((v) => v ?? undefined),
   notes: text,
+});
+
+/** A hybrid model's Mamba-2 mixers, as Megatron's --mamba-* arguments size them. */
+const Mamba = z.looseObject({
+  heads: count,
+  head_dim: count,
+  state_dim: count,
+  groups: count,
 });
 
 const ModernRecordSchema = z.looseObject({
@@ -114,6 +126,13 @@ const ModernRecordSchema = z.looseObject({
     arch_notes: text,
     // A dense model's record may say `"moe": null` or leave the block out.
     moe: orNull(Moe),
+    // A hybrid model (Nemotron-H, Nemotron 3): Megatron's --hybrid-layer-pattern and its mixers.
+    hybrid_pattern: z
+      .string()
+      .min(1)
+      .nullish()
+      .transform((v) => v ?? undefined),
+    mamba: Mamba.nullish().transform((v) => v ?? undefined),
   }),
   training: z.looseObject({ ...Training, precision_class: text }),
   parallelism: z.looseObject({

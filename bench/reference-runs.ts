@@ -40,6 +40,7 @@ import {
   precisionOf,
   publicationYear,
   RecordError,
+  recomputeModulesOf,
   recomputeOf,
   recomputeStated,
   refuseActivationOffload,
@@ -285,6 +286,17 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
       ...(facts.activationFusion === false ? { activationFusion: false } : {}),
       ...(facts.normFusion === false ? { normFusion: false } : {}),
       ...(window === null ? {} : { slidingWindow: window }),
+      ...(m.hybrid_pattern === undefined ? {} : { hybridPattern: m.hybrid_pattern }),
+      ...(m.mamba === undefined
+        ? {}
+        : {
+            mamba: {
+              heads: m.mamba.heads,
+              headDim: m.mamba.head_dim,
+              stateDim: m.mamba.state_dim,
+              groups: m.mamba.groups,
+            },
+          }),
       ...(m.moe === null
         ? {}
         : {
@@ -293,10 +305,11 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
               topK: m.moe.top_k,
               ffnHidden: m.moe.ffn_per_expert,
               sharedExperts: m.moe.shared_experts,
-              ...(deepseek.sharedFfnHidden !== undefined
-                ? { sharedFfnHidden: deepseek.sharedFfnHidden }
+              ...((m.moe.shared_ffn_hidden ?? deepseek.sharedFfnHidden) !== undefined
+                ? { sharedFfnHidden: m.moe.shared_ffn_hidden ?? deepseek.sharedFfnHidden }
                 : {}),
               ...(deepseek.denseLayers !== undefined ? { denseLayers: deepseek.denseLayers } : {}),
+              ...(m.moe.latent_size !== undefined ? { latentSize: m.moe.latent_size } : {}),
               dropless: facts.dropless ?? false,
               ...(facts.dispatcher !== undefined ? { dispatcher: facts.dispatcher } : {}),
               ...(facts.routerWeights !== undefined ? { routerWeights: facts.routerWeights } : {}),
@@ -431,6 +444,7 @@ export function derivedFacts(r: ModernRecord): RunFacts {
   const t = r.training;
   const prose = `${t.notes ?? ''} ${p.notes ?? ''} ${r.model.moe?.notes ?? ''}`;
   const recompute = recomputeOf(t.recompute);
+  const modules = recompute === 'selective' ? recomputeModulesOf(r.id, t.recompute) : null;
   const zero =
     p.fsdp === true ? 3 : zeroStageOf(r.id, t.zero_stage, p.distributed_optimizer === false ? 0 : 1);
   const measuredPeak = peakMemoryOf(`${t.notes ?? ''} ${r.measured.notes ?? ''}`);
@@ -496,6 +510,7 @@ export function derivedFacts(r: ModernRecord): RunFacts {
       zero,
       ...(zero === 3 ? { zero3Collectives: zero3CollectivesOfYear(year) } : {}),
       recompute,
+      ...(modules !== null ? { recomputeModules: modules } : {}),
       overlapGradReduce: gradReduceOverlapped(year, p.pp > 1, zero),
       overlapInputGradientReduce: era.overlapInputGradientReduce,
       sequenceParallel: (p.sp ?? era.sequenceParallel) && p.tp > 1,

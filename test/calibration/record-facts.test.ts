@@ -23,6 +23,7 @@ import {
   precisionOf,
   publicationYear,
   RecordError,
+  recomputeModulesOf,
   recomputeOf,
   recomputeStated,
   refuseActivationOffload,
@@ -243,6 +244,18 @@ describe('facts read from a record’s own fields', () => {
     expect(recomputeOf('selective per-op activation checkpointing')).toBe('selective');
     expect(recomputeOf('none (activations_checkpoint_* null)')).toBe('none');
     expect(recomputeOf(null)).toBe('none');
+  });
+
+  it('reads the modules a selective recomputation names, and refuses one it does not know', () => {
+    expect(
+      recomputeModulesOf('x', 'selective (recompute_modules moe, layernorm, core_attn, moe_act)'),
+    ).toEqual(['moe', 'layernorm', 'core_attn', 'moe_act']);
+    expect(recomputeModulesOf('x', "selective (recompute_modules ['mla_up_proj'])")).toEqual(['mla_up_proj']);
+    expect(recomputeModulesOf('x', 'none (recompute_modules [])')).toBeNull();
+    expect(recomputeModulesOf('x', 'selective')).toBeNull();
+    expect(() => recomputeModulesOf('x', 'selective (recompute_modules mamba)')).toThrow(
+      /training\.recompute.*mamba/,
+    );
   });
 
   it('tells a stated recomputation, "none" included, from a silent record', () => {
@@ -608,6 +621,34 @@ describe('a file of records nobody pinned facts for', () => {
     expect(checked.summary.notPriced.map((r) => r.id)).toEqual(['tpu-run', 'uneven-run']);
     expect(checked.summary.notPriced[0]!.reason).toMatch(/^cluster\.gpu_type: no catalog GPU/);
     expect(checked.summary.notPriced[1]!.reason).toMatch(/^parallel\.pp: 40 layers do not split evenly/);
+  });
+
+  it('reads a hybrid Mamba model, a latent MoE and its shared expert’s width from their fields', async () => {
+    const nano = (
+      JSON.parse(
+        readFileSync(
+          new URL('../../bench/checks/megatron-bridge-nemotron3-hybrid.json', import.meta.url),
+          'utf8',
+        ),
+      ) as ModernRecord[]
+    ).find((r) => r.id === 'mbridge2608-nemotron3-nano-gb300-mxfp8-8gpu')!;
+    const latent = {
+      ...nano,
+      id: 'latent-nano',
+      model: { ...nano.model, moe: { ...nano.model.moe!, latent_size: 512 } },
+    };
+    const path = join(tmpdir(), `meshplan-check-hybrid-${process.pid}.json`);
+    writeFileSync(path, JSON.stringify([nano, latent]));
+    const [run, latentRun] = await loadRunsFile(path);
+    const model = run!.request.model as Record<string, unknown>;
+    expect(model.hybridPattern).toBe(nano.model.hybrid_pattern);
+    expect(model.mamba).toEqual({ heads: 64, headDim: 64, stateDim: 128, groups: 8 });
+    expect(model.moe).toMatchObject({ sharedExperts: 1, sharedFfnHidden: 3712 });
+    expect((latentRun!.request.model as { moe: { latentSize: number } }).moe.latentSize).toBe(512);
+    const checked = await checkRuns([path]);
+    expect(checked.rows.map((r) => r.architecture)).toEqual(['hybrid', 'hybrid']);
+    // Latent experts at half the hidden width do less work than the model's own.
+    expect(checked.rows[1]!.estimatedStepSec).toBeLessThan(checked.rows[0]!.estimatedStepSec);
   });
 
   it('reads every committed check file and prices every record in it', { timeout: 120_000 }, async () => {
