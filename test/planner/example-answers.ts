@@ -36,6 +36,13 @@ export const EXAMPLE_FIXTURES: readonly ExampleFixture[] = [
     parallel: { tp: 8, pp: 4, dp: 8, microBatch: 1, virtualStages: 5, recompute: 'full', zero: 1 },
   },
   {
+    kind: 'estimate',
+    file: 'nemotron-3-super-64xgb300.request.json',
+    fixture: 'nemotron-3-super.estimate.json',
+    // Megatron-Bridge 26.08's degrees for this run (TP 1, PP 1, EP 64, MBS 1).
+    parallel: { tp: 1, pp: 1, dp: 64, ep: 64, microBatch: 1, zero: 1, fp8ParamGather: true },
+  },
+  {
     kind: 'shard',
     file: 'gpt-block.graph.json',
     fixture: 'gpt-block.shard.json',
