@@ -1,0 +1,80 @@
+/**
+ * Mamba-2's fused convolution and SSD scan (a `scan` op), priced as its kernels run, against a hand
+ * count of what they move: the packed input read, the output written, the convolution's x, B and C
+ * written and read back, each chunk's fp32 states over their four passes (written by the chunk-state
+ * kernel, read and rewritten by state passing, read by the chunk scan) and each group's fp32 chunk
+ * scores written and read — on a shape where those bytes, not the FLOPs, bind.
+ */
+import { describe, expect, it } from 'vitest';
+import { resolveCluster } from '../../src/cluster/cluster.ts';
+import { logicalMesh } from '../../src/cluster/mesh.ts';
+import { KERNEL_LAUNCH_SEC, memoryBoundSec } from '../../src/cost/kernel-rates.ts';
+import { costContext, costOfOp } from '../../src/cost/op-cost.ts';
+import { parseGraph } from '../../src/graph/index.ts';
+import { ssdScanFlops } from '../../src/graph/kernels.ts';
+import { ClusterSpec } from '../../src/schema/index.ts';
+import { build } from '../model/helpers.ts';
+
+const b = 2;
+const s = 4096;
+const mamba = { heads: 32, headDim: 64, stateDim: 128, groups: 4 };
+const model = {
+  layers: 1,
+  hidden: 1024,
+  heads: 8,
+  vocab: 1024,
+  seqLen: s,
+  activation: 'swiglu',
+  hybridPattern: 'M',
+  mamba,
+};
+
+function scanOf(tp: number) {
+  const graph = parseGraph(build(model, b).layers[1]!.graph);
+  const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 }));
+  const ctx = costContext(graph, logicalMesh(cluster, [1, tp]), cluster.gpu, 'none');
+  const op = graph.ops.find((o) => o.kind === 'scan')!;
+  return { cost: costOfOp(op, { split: [null, tp > 1 ? 'a' : null] }, false, ctx), gpu: cluster.gpu, op };
+}
+
+describe('the SSD scan', () => {
+  it('moves the bytes its kernels move, at the achievable HBM rate, with its six forward launches', () => {
+    const { cost, gpu, op } = scanOf(1);
+    const { heads: H, headDim: P, stateDim: N, groups: G } = mamba;
+    const T = b * s;
+    const Q = 128;
+    const packed = T * H * (2 * P + 1 + (2 * G * N) / H) * 2;
+    const params = H * P * 5 * 2 + H * ((2 * G * N * 5) / H + 3) * 2;
+    const output = T * H * P * 2;
+    const conv = 2 * T * (H * P + 2 * G * N) * 2;
+    const states = 4 * (T / Q) * H * P * N * 4;
+    const scores = 2 * (T / Q) * G * Q * Q * 4;
+    const bytes = packed + params + output + conv + states + scores;
+    // Memory-bound here: the FLOPs at the tensor cores' GEMM share take less time than the bytes.
+    const flopsSec =
+      ssdScanFlops({ tokens: T, heads: H, headDim: P, groups: G, stateDim: N, chunkSize: Q }) /
+      (gpu.peakTflops.bf16! * 1e12 * gpu.efficiency.matmul);
+    expect(flopsSec).toBeLessThan(memoryBoundSec(bytes, gpu));
+    expect(op.flops).toBe(
+      ssdScanFlops({ tokens: T, heads: H, headDim: P, groups: G, stateDim: N, chunkSize: Q }),
+    );
+    expect(cost.forwardSec).toBeCloseTo(memoryBoundSec(bytes, gpu) + 6 * KERNEL_LAUNCH_SEC, 12);
+    // Backward: the forward's bytes again twice (redone, then read by the gradients) and the input's gradient.
+    expect(cost.backwardSec).toBeCloseTo(
+      memoryBoundSec(2 * bytes + packed + params, gpu) + 14 * KERNEL_LAUNCH_SEC,
+      12,
+    );
+  });
+
+  it('halves a device’s work when tensor parallelism splits the heads, and keeps what it is rerun from', () => {
+    const one = scanOf(1).cost;
+    const two = scanOf(2).cost;
+    const launches = 6 * KERNEL_LAUNCH_SEC;
+    expect((two.forwardSec - launches) / (one.forwardSec - launches)).toBeCloseTo(0.5, 9);
+    // The packed input and the scan's output, per device: half of each under tp 2.
+    const { heads: H, headDim: P, stateDim: N, groups: G } = mamba;
+    const kept = b * s * (H * (2 * P + 1 + (2 * G * N) / H) + H * P) * 2;
+    expect(one.activationBytes).toBe(kept);
+    expect(two.activationBytes).toBe(kept / 2);
+  });
+});
