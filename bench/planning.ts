@@ -84,6 +84,12 @@ const CASES: readonly Case[] = [
     repeats: 1,
     request: example('gpt-oss-120b-64xb200.request.json'),
   },
+  {
+    name: 'Nemotron 3 Super on 64 GB300 (hybrid Mamba-2 / latent MoE, for Megatron-LM)',
+    targetSec: 20,
+    repeats: 1,
+    request: example('nemotron-3-super-64xgb300.request.json'),
+  },
 ];
 
 /** Planning wall time, median of `repeats`, on this machine. */
