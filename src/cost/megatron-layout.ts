@@ -4,8 +4,9 @@ import type { OpStrategy } from './strategy.ts';
 
 /*
  * The dims Megatron-LM's tensor parallelism splits, in the order it prefers them: KV-head groups
- * (GQA), heads, a Mamba-2 mixer's heads (with their groups), FFN inner dim (experts' too: expert tensor parallelism defaults to tp), vocabulary.
- * Experts themselves are split by expert parallelism, a degree of its own; the router runs whole.
+ * (GQA), heads, a Mamba-2 mixer's heads (with their groups), FFN inner dim (experts' too: expert
+ * tensor parallelism defaults to tp), vocabulary. Experts themselves are split by expert
+ * parallelism, a degree of its own; the router runs whole, and a latent MoE's projections too.
  */
 const TENSOR_PARALLEL_DIMS = [DIM.kvHeads, DIM.heads, DIM.ssmHeads, DIM.ffn, DIM.vocab] as const;
 
