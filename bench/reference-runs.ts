@@ -262,6 +262,8 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
   const window = slidingWindowOf(m.arch_notes ?? '');
   const deepseek = deepseekArchitectureOf(JSON.stringify(m));
   const bias = linearBiasesOf(JSON.stringify(m));
+  // A shared expert's own width: its field (Nemotron 3), else DeepSeek-style prose.
+  const sharedFfnHidden = m.moe?.shared_ffn_hidden ?? deepseek.sharedFfnHidden;
   refuseUnpricedPrecision(r.id, 'training.precision_class', r.training.precision_class);
   refuseActivationOffload(r.id, 'training.notes', `${r.training.recompute ?? ''} ${r.training.notes ?? ''}`);
   const nodes = nodesOf(facts.gpu, r.cluster.num_gpus, r.cluster.gpus_per_node);
@@ -305,9 +307,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
               topK: m.moe.top_k,
               ffnHidden: m.moe.ffn_per_expert,
               sharedExperts: m.moe.shared_experts,
-              ...((m.moe.shared_ffn_hidden ?? deepseek.sharedFfnHidden) !== undefined
-                ? { sharedFfnHidden: m.moe.shared_ffn_hidden ?? deepseek.sharedFfnHidden }
-                : {}),
+              ...(sharedFfnHidden !== undefined ? { sharedFfnHidden } : {}),
               ...(deepseek.denseLayers !== undefined ? { denseLayers: deepseek.denseLayers } : {}),
               ...(m.moe.latent_size !== undefined ? { latentSize: m.moe.latent_size } : {}),
               dropless: facts.dropless ?? false,
