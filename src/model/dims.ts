@@ -11,7 +11,7 @@ import {
   type RouterWeightsAt,
 } from '../schema/index.ts';
 import type { MlaSpec, ModelSpec } from '../schema/model.ts';
-import { TransformerSpec } from '../schema/model.ts';
+import { HYBRID_LAYER_SYMBOLS, TransformerSpec } from '../schema/model.ts';
 
 /** The per-device view a model is built for: its microbatch, precision and outer parallel degrees. */
 export interface BuildOptions {
@@ -108,7 +108,7 @@ export interface TransformerDims {
   readonly mtpLayers: number;
   /** A hybrid model's layer pattern (TransformerSpec.hybridPattern), one symbol a layer; null: blocks. */
   readonly hybridPattern: string | null;
-  /** The Mamba-2 mixers' shape, where the pattern has any. */
+  /** The Mamba-2 mixers' shape where the pattern has Mamba layers (M); null otherwise. */
   readonly mamba: MambaDims | null;
   readonly contextParallel: { readonly degree: number; readonly commType: CpCommType };
   readonly expertParallel: number;
@@ -282,7 +282,7 @@ export function resolveDims(input: TransformerSpec, options: BuildOptions): Tran
           },
     mtpLayers: spec.mtpLayers,
     hybridPattern: spec.hybridPattern ?? null,
-    mamba: spec.mamba ?? null,
+    mamba: spec.hybridPattern?.includes(HYBRID_LAYER_SYMBOLS.mamba) ? (spec.mamba ?? null) : null,
     contextParallel,
     expertParallel,
     precision: options.precision,

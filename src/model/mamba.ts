@@ -34,6 +34,14 @@ export function packedPerHead(m: MambaDims): number {
 }
 
 /**
+ * Columns of the packed input projection, whole (per tp rank: over tp): z and x (heads · headDim
+ * each), B and C of every group (stateDim each), dt a head — Megatron-Core's in_proj width.
+ */
+export function packedProjectionColumns(m: MambaDims): number {
+  return 2 * m.heads * m.headDim + 2 * m.groups * m.stateDim + m.heads;
+}
+
+/**
  * A head's scan parameters other than its x channels' convolution: its share of B's and C's taps
  * and biases, and its dt bias, A (as A_log) and D — so that the layer holds (convKernel + 1) ·
  * (heads·headDim + 2·groups·stateDim) + 3·heads of them, as Megatron-Core's mixer does.

@@ -349,13 +349,6 @@ describe('megatron.runtime', () => {
     );
   });
 
-  it('overlaps tensor-parallel collectives only when asked, and only with sequence parallelism', () => {
-    expect(megatron.runtime(base, {}).tensorParallelOverlap).toBe(false);
-    expect(megatron.runtime(base, { overlapTensorParallelComm: true }).tensorParallelOverlap).toBe(true);
-    const noSp = { ...base, sequenceParallel: false };
-    expect(megatron.runtime(noSp, { overlapTensorParallelComm: true }).tensorParallelOverlap).toBe(false);
-  });
-
   it('reduces input gradients alongside the weight-gradient GEMMs unless told not to (its linear layers always do)', () => {
     expect(megatron.runtime(base, {}).inputGradientOverlap).toBe(true);
     expect(megatron.runtime({ ...base, sequenceParallel: false }, {}).inputGradientOverlap).toBe(true);

@@ -4,6 +4,7 @@
  * MLATransformerConfig.
  */
 import type { TransformerDims } from '../../model/dims.ts';
+import { packedProjectionColumns } from '../../model/mamba.ts';
 import { HYBRID_LAYER_SYMBOLS, quantizedGemmDtype } from '../../schema/index.ts';
 import type { RunShape } from '../framework.ts';
 
@@ -29,9 +30,9 @@ export function usesFfnSize(m: TransformerDims): boolean {
  */
 function mambaGemmSizes(m: TransformerDims, tp: number): (readonly [string, number])[] {
   const mamba = m.mamba;
-  if (mamba === null || !(m.hybridPattern ?? '').includes(HYBRID_LAYER_SYMBOLS.mamba)) return [];
+  if (mamba === null) return [];
   const inner = mamba.heads * mamba.headDim;
-  const packed = 2 * inner + 2 * mamba.groups * mamba.stateDim + mamba.heads;
+  const packed = packedProjectionColumns(mamba);
   return [
     [`Mamba input projection per tp rank (${packed} / ${tp})`, packed / tp],
     [`Mamba output projection's input per tp rank (${inner} / ${tp})`, inner / tp],

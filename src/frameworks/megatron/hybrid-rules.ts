@@ -5,7 +5,7 @@
  * reason names the field of the request to change.
  */
 import type { MambaDims, TransformerDims } from '../../model/dims.ts';
-import { HYBRID_LAYER_SYMBOLS } from '../../schema/index.ts';
+import { packedProjectionColumns } from '../../model/mamba.ts';
 import type { RunShape } from '../framework.ts';
 import { hybridSegments, rankLayers } from './pipeline.ts';
 
@@ -16,11 +16,9 @@ import { hybridSegments, rankLayers } from './pipeline.ts';
 const MIXER_CONV_TAPS = 4;
 const MIXER_CHUNK_TOKENS = 128;
 
-const hasMambaLayers = (m: TransformerDims) => m.hybridPattern?.includes(HYBRID_LAYER_SYMBOLS.mamba) ?? false;
-
 /** What the hybrid stack cannot build as priced, whatever the parallelism. */
 export function hybridModelProblems(m: TransformerDims | null): (string | null)[] {
-  if (m === null || m.mamba === null || !hasMambaLayers(m)) return [];
+  if (m === null || m.mamba === null) return [];
   const { convKernel, chunkSize } = m.mamba;
   return [
     convKernel !== MIXER_CONV_TAPS
@@ -32,10 +30,6 @@ export function hybridModelProblems(m: TransformerDims | null): (string | null)[
   ];
 }
 
-/** Columns of the Mamba mixer's packed input projection: z and x, B and C of every group, dt. */
-const packedColumns = (mamba: MambaDims) =>
-  2 * mamba.heads * mamba.headDim + 2 * mamba.groups * mamba.stateDim + mamba.heads;
-
 /**
  * MambaMixer's asserts: each tensor-parallel rank holds whole heads and whole groups, and under FP8
  * (config.fp8, which MXFP8 sets too; NVFP4 sets config.fp4) the packed projection's width is a
@@ -43,7 +37,7 @@ const packedColumns = (mamba: MambaDims) =>
  */
 function mixerParallelProblems(shape: RunShape, mamba: MambaDims): (string | null)[] {
   const { tp, precision } = shape;
-  const columns = packedColumns(mamba);
+  const columns = packedProjectionColumns(mamba);
   return [
     mamba.heads % tp !== 0
       ? `its ${mamba.heads} Mamba heads (model.mamba.heads) do not divide over tp = ${tp}`
@@ -93,7 +87,7 @@ export function hybridRunProblems(shape: RunShape): (string | null)[] {
   if (m === null || m.hybridPattern === null) return [];
   return [
     ...hybridModelProblems(m),
-    ...(m.mamba === null || !hasMambaLayers(m) ? [] : mixerParallelProblems(shape, m.mamba)),
+    ...(m.mamba === null ? [] : mixerParallelProblems(shape, m.mamba)),
     interleavingProblem(shape, m.hybridPattern),
   ];
 }

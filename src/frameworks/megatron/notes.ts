@@ -1,7 +1,7 @@
 /** What a Megatron-LM user should know about an expressible export: how it maps, what it assumes. */
 import { paramGatherAsked } from '../../cost/quantized-gemm.ts';
 import { cpCommTypeOf, type MoeDims, type TransformerDims } from '../../model/dims.ts';
-import { type CpCommType, HYBRID_LAYER_SYMBOLS } from '../../schema/index.ts';
+import type { CpCommType } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
 
 export interface ExportFacts {
@@ -23,7 +23,7 @@ function hybridNotes(ctx: ExportContext, dims: TransformerDims, facts: ExportFac
       `Each |-separated segment of the pattern is one ${v > 1 ? `virtual pipeline stage (segment k·${pp} + i is model chunk k of rank i)` : 'pipeline stage'}: validate_args takes the stages from the segments and refuses every other pipeline-layout argument with a pattern.`,
     );
   }
-  if (dims.mamba !== null && dims.hybridPattern?.includes(HYBRID_LAYER_SYMBOLS.mamba)) {
+  if (dims.mamba !== null) {
     notes.push(
       'The Mamba-2 mixers run the mamba-ssm package’s fused convolution and chunked scan (mamba_split_conv1d_scan_combined) and causal-conv1d: install both (MambaMixer raises ImportError without mamba-ssm). Their convolution has 4 taps and their scan chunks of 128 tokens, as planned.',
     );
