@@ -20,14 +20,36 @@ const BACKWARD_KERNELS = 14;
  */
 const STATE_PASSES = 4;
 
+/*
+ * The SSD's kernels work chunk by chunk on small tiles (a chunk's scores, one head's state) and reach
+ * a small share of HBM bandwidth, unlike the streaming kernels memoryBoundSec prices. Measured on a
+ * tuned one: TileLang's chunk-scan kernel (tile-ai/tilelang benchmark/mamba2/README.md, H800 SXM,
+ * autotuned) takes 2.531 ms for 8 × 16,384 tokens of 80 heads of 64, state 128, one group, chunks
+ * of 256. Its compulsory traffic a token — x and the output (10,240 bytes each), the previous chunk's
+ * states (5,120), the chunk scores (512), C (256), the decays and dt (320), all fp16 — is 26,688
+ * bytes, 3.50 GB in all: 1.38 TB/s, 41% of the H800's 3.35 TB/s (its 3.4e11 FLOPs run at 14% of the
+ * tensor cores' peak, so the bytes, not the FLOPs, are what it falls short on). mamba_ssm's Triton
+ * kernels, which Megatron-LM runs, are no faster than this tuned one, so every SSD kernel is priced
+ * at that share; the causal convolution streams at the achievable rate (causal-conv1d's backward
+ * moves its bytes at 80–85% of HBM bandwidth, Dao-AILab/causal-conv1d pull request 88).
+ */
+export const SSD_HBM_SHARE = (26_688 * 8 * 16_384) / 2.531e-3 / 3.35e12;
+
+/** Time the SSD's kernels take to move `bytes` at their share of HBM bandwidth (no launch). */
+function ssdBoundSec(bytes: number, gpu: GpuSpec): number {
+  return bytes / (gpu.hbmGBps * 1e9 * SSD_HBM_SHARE);
+}
+
 /**
  * One device's share of a `scan` op (Mamba-2's fused convolution and SSD scan, OpSpec.scan), priced
- * as its kernels run: the contractions on the tensor cores at the GEMM share of the peak, against the
- * bytes they move — the packed input and the output, the convolution's output written and read back,
- * each chunk's fp32 states (heads × headDim × stateDim) over their four passes, and each group's
- * chunk scores. The backward first redoes the convolution and the chunk states the forward did not
- * keep (the memory-efficient path), then computes two gradients for each forward contraction: three
- * times the forward FLOPs, twice its bytes plus the input's gradient.
+ * as its kernels run. The causal convolution streams the packed input and writes x, B and C at the
+ * achievable HBM rate. The SSD's kernels then run their contractions on the tensor cores at the GEMM
+ * share of the peak, against the bytes they move at their own measured share of HBM bandwidth
+ * (SSD_HBM_SHARE): the convolution's output read back, each chunk's fp32 states (heads × headDim ×
+ * stateDim) over their four passes, each group's chunk scores, and the output. The backward first
+ * redoes the convolution and the chunk states the forward did not keep (the memory-efficient path),
+ * then computes two gradients for each forward contraction: three times the forward FLOPs, twice
+ * each kernel's bytes, and the convolution writes the input's gradient.
  */
 export function scanKernelSec(op: GraphOp, share: OpShare, gpu: GpuSpec): PassSec {
   const recurrence = op.scan!;
@@ -43,20 +65,20 @@ export function scanKernelSec(op: GraphOp, share: OpShare, gpu: GpuSpec): PassSe
   const stateBytes = STATE_PASSES * chunks * heads * headDim * recurrence.stateDim * STATE_BYTES;
   const scoreBytes = 2 * chunks * groups * recurrence.chunkSize ** 2 * STATE_BYTES;
   // The convolution's output: x, B and C of every token (headDim a head and the groups' 2·N each).
-  const convBytes = 2 * tokens * (heads * headDim + 2 * groups * recurrence.stateDim) * 2;
-  const forwardBytes = share.inputBytes + share.outputBytes + stateBytes + scoreBytes + convBytes;
+  const convOutputBytes = tokens * (heads * headDim + 2 * groups * recurrence.stateDim) * 2;
+  const convBytes = share.inputBytes + convOutputBytes;
+  const ssdBytes = convOutputBytes + stateBytes + scoreBytes + share.outputBytes;
   const achieved = tensorPeakFlopsPerSec(gpu, share.dtype) * gpu.efficiency.matmul;
   return {
     forwardSec:
-      Math.max(share.flops / achieved, memoryBoundSec(forwardBytes, gpu)) +
+      memoryBoundSec(convBytes, gpu) +
+      Math.max(share.flops / achieved, ssdBoundSec(ssdBytes, gpu)) +
       FORWARD_KERNELS * KERNEL_LAUNCH_SEC,
     backwardSec:
       share.gradientInputs === 0
         ? 0
-        : Math.max(
-            (3 * share.flops) / achieved,
-            memoryBoundSec(2 * forwardBytes + share.gradientInputBytes, gpu),
-          ) +
+        : memoryBoundSec(2 * convBytes + share.gradientInputBytes, gpu) +
+          Math.max((3 * share.flops) / achieved, ssdBoundSec(2 * ssdBytes, gpu)) +
           BACKWARD_KERNELS * KERNEL_LAUNCH_SEC,
   };
 }
