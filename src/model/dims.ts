@@ -198,13 +198,6 @@ function checkOptions(options: BuildOptions, spec: TransformerSpec): void {
   ) {
     issues.push({ path: 'cpCommType', message: `must be one of ${CpCommType.options.join(', ')}` });
   }
-  if (cp > 1 && spec.hybridPattern !== undefined) {
-    issues.push({
-      path: 'cp',
-      message:
-        "context parallelism is not priced for hybrid models (a Mamba-2 scan runs along the whole sequence; Megatron-Core's exchange for it is not modelled)",
-    });
-  }
   if (cp > 1 && spec.attention === 'eager') {
     issues.push({
       path: 'cp',

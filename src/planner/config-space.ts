@@ -181,9 +181,7 @@ export function contextParallelDegrees(request: PlanRequest, cluster: Cluster): 
   const pinned = request.parallel?.cp;
   if (pinned !== undefined) return [pinned];
   const model = request.model;
-  // A hybrid model's Mamba-2 scans run along the whole sequence (model/dims.ts refuses cp for them).
-  if (model.kind !== 'transformer' || model.attention === 'eager' || model.hybridPattern !== undefined)
-    return [1];
+  if (model.kind !== 'transformer' || model.attention === 'eager') return [1];
   return powersOfTwoUpTo(cluster.devices).filter(
     (cp) => cp === 1 || (model.seqLen % (2 * cp) === 0 && model.seqLen / cp >= MIN_CP_SHARD),
   );

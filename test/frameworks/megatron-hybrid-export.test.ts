@@ -2,7 +2,8 @@
  * Megatron-LM core_v0.19.0 exports of hybrid Mamba models (TransformerSpec.hybridPattern), run
  * through their launch script and read against the oracles: pretrain_hybrid.py with the release's
  * flags, the model's layers in order, the pattern's `|` segments holding each stage's layers, and
- * none of the pipeline arguments validate_args forbids beside a pattern; and the refusals.
+ * none of the pipeline arguments validate_args forbids beside a pattern, context parallelism as
+ * MambaContextParallel splits heads and groups; and the refusals.
  */
 import { describe, expect, it } from 'vitest';
 import { FRAMEWORKS } from '../../src/frameworks/index.ts';
@@ -140,6 +141,16 @@ describe('hybrid Mamba models export as pretrain_hybrid.py runs them', () => {
       (c) => expect(Number(c.ns.values.get('hidden_dropout'))).toBeGreaterThan(0),
     ],
     [
+      'context parallelism 2 over tp 2: each cp rank scans 8 of a tp rank’s 16 Mamba heads',
+      requestOf(hybrid, { tp: 2, pp: 1, dp: 4, cp: 2, ep: 4, ...sp }),
+      (c) => expect(c.ns.values.get('context_parallel_size')).toBe('2'),
+    ],
+    [
+      'context parallelism 8 over tp 2: a tp rank’s 4 Mamba groups repeated over the 8 cp ranks',
+      requestOf(hybrid, { tp: 2, pp: 1, dp: 1, cp: 8, ep: 4, ...sp }),
+      (c) => expect(c.ns.values.get('context_parallel_size')).toBe('8'),
+    ],
+    [
       'squared ReLU priced unfused (activationFusion false): no fused-kernel flag',
       requestOf({ ...hybrid, activationFusion: false }, { tp: 2, pp: 1, dp: 8, ep: 4, ...sp }),
       (c) => expect(c.ns.values.has('use_fused_weighted_squared_relu')).toBe(false),
@@ -227,6 +238,19 @@ describe('what Megatron-LM cannot run of a hybrid model is refused with the reas
     const chunk = { ...hybrid, mamba: { ...hybrid.mamba, chunkSize: 256 } };
     expect(await refusal(requestOf(chunk, { tp: 2, pp: 1, dp: 8, ep: 4, ...sp }))).toMatch(
       /model\.mamba\.chunkSize is 256/,
+    );
+  });
+
+  it('context parallelism that splits a head or a group (MambaContextParallel’s asserts)', async () => {
+    // 24 heads in 8 groups over tp 2: 12 heads a tp rank, which cp 8 cannot split whole.
+    const heads = { ...hybrid, mamba: { ...hybrid.mamba, heads: 24 } };
+    expect(await refusal(requestOf(heads, { tp: 2, pp: 1, dp: 1, cp: 8, ep: 4, ...sp }))).toMatch(
+      /12 Mamba heads \(model\.mamba\.heads over tp = 2\) do not divide over cp = 8/,
+    );
+    // 6 groups over tp 2: 3 a tp rank, fewer than cp 4 and no divisor of it.
+    const groups = { ...hybrid, mamba: { ...hybrid.mamba, heads: 24, groups: 6 } };
+    expect(await refusal(requestOf(groups, { tp: 2, pp: 1, dp: 2, cp: 4, ep: 4, ...sp }))).toMatch(
+      /cp = 4 is not a multiple of the 3 Mamba groups a tensor-parallel rank holds/,
     );
   });
 

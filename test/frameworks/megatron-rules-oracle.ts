@@ -73,6 +73,7 @@ function hybridPipelineProblems(ns: Namespace, pp: number, out: string[]): numbe
 
 /** MambaMixer's asserts on the sizes (TransformerConfig's mamba_* defaults where not given). */
 function mambaProblems(ns: Namespace, tp: number, out: string[]): void {
+  const cp = num(ns, 'context_parallel_size') ?? 1;
   if (!hybridLayers(ns)?.includes('M')) return;
   const hidden = num(ns, 'hidden_size') ?? Number.NaN;
   const headDim = num(ns, 'mamba_head_dim') ?? 64;
@@ -82,6 +83,14 @@ function mambaProblems(ns: Namespace, tp: number, out: string[]): void {
   if (heads % tp !== 0) out.push('Mamba heads do not divide over tp');
   if (groups % tp !== 0) out.push('Mamba groups do not divide over tp');
   if (heads % groups !== 0) out.push('Mamba heads do not divide into groups');
+  // MambaContextParallel.__init__: nheads_local_tp % cp, then ngroups_local_tp against cp.
+  const localHeads = heads / tp;
+  const localGroups = groups / tp;
+  if (cp > 1 && localHeads % cp !== 0) out.push('Mamba heads do not divide over tp·cp');
+  if (cp > 1 && localGroups < cp && cp % localGroups !== 0)
+    out.push('cp is no multiple of a tp rank’s Mamba groups');
+  if (cp > 1 && localGroups >= cp && localGroups % cp !== 0)
+    out.push('a tp rank’s Mamba groups do not divide over cp');
   if (get(ns, 'fp8') !== undefined && (2 * heads * headDim + 2 * groups * state + heads) % 16 !== 0)
     out.push("FP8 needs the Mamba input projection's width to be a multiple of 16");
 }

@@ -271,6 +271,27 @@ describe('megatron.runs: hybrid Mamba models (pretrain_hybrid.py)', () => {
     );
   });
 
+  it('context parallelism gives each cp rank whole heads, and whole or repeated groups (MambaContextParallel’s asserts)', () => {
+    // 32 heads in 8 groups over tp 4: 8 heads and 2 groups a tp rank.
+    const cpOf = (cp: number, model = hybrid) => {
+      const dp = Math.max(1, 8 / cp);
+      return reason({ model, cp, dp, devices: 4 * 2 * cp * dp, microbatches: 64 / dp });
+    };
+    expect(cpOf(2)).toBeNull();
+    // 2 groups, fewer than cp 4 and 8, which they divide: each group repeated over 2 and 4 cp ranks.
+    expect(cpOf(4)).toBeNull();
+    expect(cpOf(8)).toBeNull();
+    expect(cpOf(16)).toMatch(/8 Mamba heads \(model\.mamba\.heads over tp = 4\) do not divide over cp = 16/);
+    // 24 heads in 8 groups: 6 heads a tp rank, which cp 4 cannot split whole.
+    expect(cpOf(4, hybridOf({ mamba: { ...mamba, heads: 24 } }))).toMatch(/6 Mamba heads .* cp = 4/);
+    // 48 heads in 12 groups: 3 groups a tp rank, neither divisible by cp 2 nor dividing cp 4.
+    const twelve = hybridOf({ mamba: { ...mamba, heads: 48, groups: 12 } });
+    expect(cpOf(2, twelve)).toMatch(
+      /3 Mamba groups a tensor-parallel rank holds .* do not divide over cp = 2/,
+    );
+    expect(cpOf(4, twelve)).toMatch(/cp = 4 is not a multiple of the 3 Mamba groups/);
+  });
+
   it('FP8 and MXFP8 (config.fp8) need the packed input projection a multiple of 16 (mamba_mixer.py); NVFP4 does not set it', () => {
     // 24 heads: 2·1536 + 2·8·128 + 24 = 5144 columns.
     const odd = (precision: 'fp8' | 'mxfp8') => hybridOf({ mamba: { ...mamba, heads: 24 } }, precision);
@@ -439,6 +460,20 @@ describe('the oracle refuses what Megatron-LM refuses', () => {
       expect.stringMatching(/--spec .*is not the hybrid training stack/),
     ]);
     expect(problems(['--mamba-num-groups', '1'], hybrid)).toEqual(['Mamba groups do not divide over tp']);
+    // tp 2 × cp 4 on 16 ranks: 16 heads and 4 groups a tp rank split over cp; 6 heads in 2 groups
+    // (3 heads a tp rank) do not, nor do 24 heads in 6 groups (3 groups a tp rank, no divisor of 4).
+    const cp4 = ['--context-parallel-size', '4'];
+    const sized = (heads: string, groups: string) => [
+      ...hybrid.map((w) => (w === '32' ? heads : w)),
+      ...['--mamba-num-groups', groups],
+    ];
+    expect(problems(cp4, hybrid)).toEqual([]);
+    expect(problems(cp4, sized('32', '2'))).toEqual([]);
+    expect(problems(cp4, sized('6', '2'))).toEqual(['Mamba heads do not divide over tp·cp']);
+    expect(problems(cp4, sized('24', '6'))).toEqual(['cp is no multiple of a tp rank’s Mamba groups']);
+    expect(problems(['--context-parallel-size', '2'], sized('24', '6'))).toEqual([
+      'a tp rank’s Mamba groups do not divide over cp',
+    ]);
     expect(problems(['--multi-latent-attention'], hybrid)).toEqual([
       expect.stringMatching(/plain self-attention/),
     ]);

@@ -1,10 +1,13 @@
 /**
  * Hybrid Mamba models (TransformerSpec.hybridPattern): the layers the pattern spells, the Mamba-2
  * mixer's parameters and kept activations against Megatron-Core's by hand, the SSD scan's FLOPs against
- * a walk of the chunked algorithm, and the refusals that name the field.
+ * a walk of the chunked algorithm, context parallelism's exchanges by hand, and the refusals that name
+ * the field.
  */
 import { describe, expect, it } from 'vitest';
+import { groupAxis, SOLO_AXIS } from '../../src/cluster/axis.ts';
 import { resolveCluster } from '../../src/cluster/cluster.ts';
+import { collectiveSec } from '../../src/cluster/collectives.ts';
 import { logicalMesh } from '../../src/cluster/mesh.ts';
 import { megatronStrategy } from '../../src/cost/megatron-layout.ts';
 import { costContext, costOfOp } from '../../src/cost/op-cost.ts';
@@ -14,7 +17,6 @@ import { ssdScanFlops } from '../../src/graph/kernels.ts';
 import { resolveDims } from '../../src/model/dims.ts';
 import { buildTransformer } from '../../src/model/index.ts';
 import { estimate } from '../../src/planner/estimate.ts';
-import { InvalidInputError } from '../../src/schema/errors.ts';
 import { ClusterSpec, PlanRequest } from '../../src/schema/index.ts';
 import { nemotron3NanoModel } from '../frameworks/models.ts';
 import { build, relErr, spec } from './helpers.ts';
@@ -187,18 +189,73 @@ describe('hybrid Mamba models', () => {
     expect(request('MEM*E', ['core_attn', 'moe_act'])).toBe(true);
   });
 
-  it('refuses context parallelism for a hybrid model with a 400 naming parallel.cp; only Megatron-LM builds it', async () => {
-    const request = {
-      model: NANO,
-      cluster: { gpu: 'H100-80GB', nodes: 2, gpusPerNode: 8 },
-      training: { globalBatch: 64, precision: 'bf16' },
-      parallel: { tp: 1, pp: 1, dp: 8, cp: 2, ep: 8, microBatch: 1 },
+  it('runs context parallelism as Megatron-Core’s Mamba mixer does: the packed projection all-to-all to whole-sequence heads, the output back', () => {
+    const [b, s, cp] = [1, 8192, 2];
+    const mamba = { heads: 32, headDim: 64, stateDim: 128, groups: 8 };
+    const model = { ...NANO, layers: 1, hybridPattern: 'M', mamba, moe: undefined, vocab: 1024, seqLen: s };
+    const ops = (degree: number) =>
+      buildTransformer(spec(model), {
+        microBatch: b,
+        precision: 'bf16',
+        contextParallel: { degree, commType: 'p2p' },
+      }).layers[1]!.graph;
+    // cp 1 leaves the mixer as it was; cp 2 adds the exchanges and Megatron's copies around the scan.
+    expect(
+      ops(1)
+        .ops.map((o) => o.name.split('.')[1])
+        .filter((n) => n!.startsWith('cp_')),
+    ).toEqual([]);
+    const graph = parseGraph(ops(cp));
+    const names = graph.ops.map((o) => o.name.split('.')[1]);
+    expect(names.slice(names.indexOf('in_proj'), names.indexOf('ssm_norm') + 1)).toEqual([
+      'in_proj',
+      'cp_to_heads',
+      'cp_concat',
+      'cp_sequence_order',
+      'zxbcdt_transpose',
+      'ssd_scan',
+      'ssm_out_transpose',
+      'cp_balance_order',
+      'cp_to_sequence',
+      'ssm_norm',
+    ]);
+    const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 }));
+    const cpAxis = groupAxis(cluster, cp, 1, false);
+    const ctx = costContext(graph, logicalMesh(cluster, [1, 1]), cluster.gpu, 'none', {
+      cp: cpAxis,
+      ep: SOLO_AXIS,
+    });
+    const exchanged = (name: string) => {
+      const op = graph.ops.find((o) => o.name.endsWith(`.${name}`))!;
+      return costOfOp(op, { split: [null, null] }, false, ctx).exchange;
     };
-    const refusal = await estimate(request).catch((e: unknown) => e);
-    expect(refusal).toBeInstanceOf(InvalidInputError);
-    expect((refusal as InvalidInputError).issues.map((i) => i.path).join(' ')).toMatch(/cp/);
-    const plan = await estimate({ ...request, parallel: { ...request.parallel, cp: 1, dp: 16, ep: 8 } });
+    // A device's s/cp tokens: z, x, B, C and dt of every head in, x's width of every head out.
+    const tokens = (b * s) / cp;
+    const packed =
+      tokens * (2 * mamba.heads * mamba.headDim + 2 * mamba.groups * mamba.stateDim + mamba.heads) * 2;
+    const output = tokens * mamba.heads * mamba.headDim * 2;
+    const toHeads = collectiveSec('all-to-all', cpAxis, packed * cp);
+    const toSequence = collectiveSec('all-to-all', cpAxis, output * cp);
+    expect(exchanged('cp_to_heads')).toMatchObject({ forwardSec: toHeads, backwardSec: toHeads });
+    expect(exchanged('cp_to_sequence')).toMatchObject({ forwardSec: toSequence, backwardSec: toSequence });
+    for (const copy of ['cp_concat', 'cp_sequence_order', 'cp_balance_order'])
+      expect(exchanged(copy)).toMatchObject({ forwardSec: 0, backwardSec: 0 });
+    expect(exchanged('ssd_scan')).toMatchObject({ forwardSec: 0, backwardSec: 0 });
+  });
+
+  it('plans Nemotron 3 Nano with context parallelism, which Megatron-LM alone builds', async () => {
+    const request = {
+      model: { ...NANO, seqLen: 32768 },
+      cluster: { gpu: 'B200-180GB', nodes: 2, gpusPerNode: 8 },
+      training: { globalBatch: 16, precision: 'bf16' },
+      parallel: { tp: 1, pp: 1, dp: 8, cp: 2, ep: 8, microBatch: 1, recompute: 'full' },
+      options: { target: 'megatron' },
+    };
+    const plan = await estimate(request);
     expect(plan.summary?.stepTimeSec).toBeGreaterThan(0);
+    expect(plan.breakdown?.cpCommSec).toBeGreaterThan(0);
+    expect(plan.exports?.megatron.args.join(' ')).toContain('--context-parallel-size 2');
+    expect(plan.exports?.megatron.notes.join(' ')).toMatch(/whole sequence of 1\/2 of its heads/);
     const dims = resolveDims(spec(NANO), { microBatch: 1, precision: 'bf16' });
     expect(FRAMEWORKS.megatron.builds(dims).ok).toBe(true);
     for (const framework of [FRAMEWORKS.torchtitan, FRAMEWORKS.deepspeed, FRAMEWORKS.jax]) {

@@ -31,6 +31,29 @@ export function hybridModelProblems(m: TransformerDims | null): (string | null)[
 }
 
 /**
+ * MambaContextParallel's asserts (mamba_context_parallel.py): the scan takes the whole sequence of
+ * heads/cp of a tensor-parallel rank's heads, so those divide over cp; a rank's groups either divide
+ * over cp or, fewer than cp, divide it (each group's B and C then repeated on the ranks sharing it).
+ */
+function contextParallelProblems(shape: RunShape, mamba: MambaDims): (string | null)[] {
+  const { tp, cp } = shape;
+  if (cp <= 1 || mamba.heads % tp !== 0 || mamba.groups % tp !== 0) return [];
+  const heads = mamba.heads / tp;
+  const groups = mamba.groups / tp;
+  return [
+    heads % cp !== 0
+      ? `each tensor-parallel rank's ${heads} Mamba heads (model.mamba.heads over tp = ${tp}) do not divide over cp = ${cp}, and Megatron-LM's Mamba context parallelism gives each cp rank whole heads`
+      : null,
+    groups < cp && cp % groups !== 0
+      ? `cp = ${cp} is not a multiple of the ${groups} Mamba groups a tensor-parallel rank holds (model.mamba.groups over tp = ${tp}), which Megatron-LM's Mamba context parallelism repeats over the cp ranks`
+      : null,
+    groups >= cp && groups % cp !== 0
+      ? `the ${groups} Mamba groups a tensor-parallel rank holds (model.mamba.groups over tp = ${tp}) do not divide over cp = ${cp}`
+      : null,
+  ];
+}
+
+/**
  * MambaMixer's asserts: each tensor-parallel rank holds whole heads and whole groups, and under FP8
  * (config.fp8, which MXFP8 sets too; NVFP4 sets config.fp4) the packed projection's width is a
  * multiple of 16.
@@ -39,6 +62,7 @@ function mixerParallelProblems(shape: RunShape, mamba: MambaDims): (string | nul
   const { tp, precision } = shape;
   const columns = packedProjectionColumns(mamba);
   return [
+    ...contextParallelProblems(shape, mamba),
     mamba.heads % tp !== 0
       ? `its ${mamba.heads} Mamba heads (model.mamba.heads) do not divide over tp = ${tp}`
       : null,

@@ -151,7 +151,12 @@ function contextNotes(dims: TransformerDims, cp: number, commType: CpCommType): 
     a2a: 'exchanges heads for sequence by all-to-all before and after attention (each rank attends over the whole sequence with a 1/cp share of the heads)',
     allgather: 'all-gathers the keys and values of the whole sequence before attention',
   }[commType];
-  return [
+  const notes = [
     `Context parallelism ${cp} holds ${dims.seqLen / cp} of each sequence's ${dims.seqLen} tokens per rank, in two chunks of ${dims.seqLen / (2 * cp)} for causal balance, and ${exchange} (Transformer Engine's attention).`,
   ];
+  if (dims.mamba !== null)
+    notes.push(
+      `Each Mamba mixer sends its packed input projection all-to-all over the ${cp} cp ranks so that each scans the whole sequence of 1/${cp} of its heads, then sends the output back (MambaContextParallel).`,
+    );
+  return notes;
 }
