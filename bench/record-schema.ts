@@ -116,6 +116,15 @@ const Mamba = z.looseObject({
   groups: count,
 });
 
+/** Multi-token prediction as Megatron's arguments set it (--mtp-num-layers, --mtp-use-repeated-layer). */
+const Mtp = z.looseObject({
+  num_layers: count,
+  repeated_layer: z
+    .boolean()
+    .nullish()
+    .transform((v) => v ?? false),
+});
+
 const ModernRecordSchema = z.looseObject({
   ...RecordBase,
   group: text,
@@ -133,6 +142,8 @@ const ModernRecordSchema = z.looseObject({
       .nullish()
       .transform((v) => v ?? undefined),
     mamba: Mamba.nullish().transform((v) => v ?? undefined),
+    // Nemotron 3's records give their modules here; DeepSeek-style prose is read where none does.
+    mtp: Mtp.nullish().transform((v) => v ?? undefined),
   }),
   training: z.looseObject({ ...Training, precision_class: text }),
   parallelism: z.looseObject({

@@ -264,6 +264,8 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
   const bias = linearBiasesOf(JSON.stringify(m));
   // A shared expert's own width: its field (Nemotron 3), else DeepSeek-style prose.
   const sharedFfnHidden = m.moe?.shared_ffn_hidden ?? deepseek.sharedFfnHidden;
+  // Multi-token prediction: the record's own block, else what its prose says.
+  const mtpLayers = m.mtp?.num_layers ?? deepseek.mtpLayers;
   refuseUnpricedPrecision(r.id, 'training.precision_class', r.training.precision_class);
   refuseActivationOffload(r.id, 'training.notes', `${r.training.recompute ?? ''} ${r.training.notes ?? ''}`);
   const nodes = nodesOf(facts.gpu, r.cluster.num_gpus, r.cluster.gpus_per_node);
@@ -278,7 +280,8 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
       // Latent attention sizes its heads itself.
       ...(m.head_dim !== undefined && deepseek.mla === undefined ? { headDim: m.head_dim } : {}),
       ...(deepseek.mla !== undefined ? { mla: deepseek.mla } : {}),
-      ...(deepseek.mtpLayers !== undefined ? { mtpLayers: deepseek.mtpLayers } : {}),
+      ...(mtpLayers !== undefined ? { mtpLayers } : {}),
+      ...(m.mtp?.repeated_layer === true ? { mtpRepeatedLayer: true } : {}),
       ...(m.ffn_hidden !== null ? { ffnHidden: m.ffn_hidden } : {}),
       vocab: trainedVocab(m.vocab, p.tp, facts.family),
       seqLen: m.seq_len,

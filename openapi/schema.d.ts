@@ -2070,6 +2070,8 @@ export interface components {
                 };
                 /** @default 0 */
                 mtpLayers?: number;
+                /** @default false */
+                mtpRepeatedLayer?: boolean;
                 name?: string;
                 /** @enum {string} */
                 norm?: "layernorm" | "rmsnorm";

@@ -106,6 +106,8 @@ export interface TransformerDims {
    */
   readonly slidingWindow: { readonly size: number; readonly fullAttentionEvery: number | null } | null;
   readonly mtpLayers: number;
+  /** Every multi-token prediction depth runs the first one's weights (TransformerSpec.mtpRepeatedLayer). */
+  readonly mtpRepeatedLayer: boolean;
   /** A hybrid model's layer pattern (TransformerSpec.hybridPattern), one symbol a layer; null: blocks. */
   readonly hybridPattern: string | null;
   /** The Mamba-2 mixers' shape where the pattern has Mamba layers (M); null otherwise. */
@@ -274,6 +276,7 @@ export function resolveDims(input: TransformerSpec, options: BuildOptions): Tran
             fullAttentionEvery: spec.slidingWindow.fullAttentionEvery ?? null,
           },
     mtpLayers: spec.mtpLayers,
+    mtpRepeatedLayer: spec.mtpRepeatedLayer,
     hybridPattern: spec.hybridPattern ?? null,
     mamba: spec.hybridPattern?.includes(HYBRID_LAYER_SYMBOLS.mamba) ? (spec.mamba ?? null) : null,
     contextParallel,

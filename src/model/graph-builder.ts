@@ -38,6 +38,11 @@ export class LayerGraphBuilder {
     readonly prefix: string,
     /** Dtype of activations and parameters (the training precision). */
     readonly dtype: Dtype,
+    /**
+     * The prefix its parameters are named under, where it runs another builder's weights (a repeated
+     * multi-token prediction module): declaring one again reads the same tensor.
+     */
+    readonly paramPrefix: string = prefix,
   ) {}
 
   /** An activation of this layer; returns its full name. */
@@ -45,9 +50,14 @@ export class LayerGraphBuilder {
     return this.declare(`${this.prefix}.${local}`, shape, dtype, false);
   }
 
-  /** A trained parameter of this layer; returns its full name. */
+  /** A trained parameter of this layer; returns its full name. One declared again is the same tensor. */
   param(local: string, shape: readonly number[]): string {
-    return this.declare(`${this.prefix}.${local}`, shape, this.dtype, true);
+    const name = `${this.paramPrefix}.${local}`;
+    const known = this.tensors.find((t) => t.name === name);
+    if (known === undefined) return this.declare(name, shape, this.dtype, true);
+    if (!known.param || known.shape.join(',') !== shape.join(','))
+      throw new Error(`${name} declared again as another tensor (${shape.join('×')})`);
+    return name;
   }
 
   /** A tensor written outside this layer (the residual stream), declared under its own name. */

@@ -214,13 +214,15 @@ function addMtp(
 ): string {
   const { microBatch: b, seqPerDevice: s, hidden: h } = dims;
   const p = `mtp${i}_`;
+  // A repeated module's depths run the first depth's weights: they are named after it.
+  const w = dims.mtpRepeatedLayer ? 'mtp0_' : p;
   const norm = (what: string, x: string) =>
     addNorm(
       builder,
       {
         op: `${p}${what}_norm`,
-        scale: `${p}${what}_scale`,
-        shift: `${p}${what}_shift`,
+        scale: `${w}${what}_scale`,
+        shift: `${w}${what}_shift`,
         output: `${p}${what}_normed`,
       },
       x,
@@ -228,9 +230,9 @@ function addMtp(
     );
   const embedded = builder.activation(`${p}next_embedded`, [b, s, h]);
   const project = (what: string, x: string) => {
-    const w = builder.param(`w_${p}${what}_proj`, [h, h]);
+    const weight = builder.param(`w_${w}${what}_proj`, [h, h]);
     const out = builder.activation(`${p}${what}_projected`, [b, s, h]);
-    builder.op(`${p}${what}_proj`, `${BSH},${H}${DIM.projected}->${BS}${DIM.projected}`, [x, w], out, {
+    builder.op(`${p}${what}_proj`, `${BSH},${H}${DIM.projected}->${BS}${DIM.projected}`, [x, weight], out, {
       kind: 'matmul',
     });
     return out;
@@ -243,7 +245,11 @@ function addMtp(
     joined,
     { kind: 'add' },
   );
-  const block = new LayerGraphBuilder(`${builder.prefix}.${p}block`, dims.dtype);
+  const block = new LayerGraphBuilder(
+    `${builder.prefix}.${p}block`,
+    dims.dtype,
+    `${builder.prefix}.${w}block`,
+  );
   const y = addBlock(block, block.external(joined, [b, s, h]), dims, dims.layers);
   builder.absorb(block);
   const loss = addLoss(builder, norm('final', y), table, dims, p);

@@ -153,6 +153,11 @@ export const TransformerSpec = z
      * 3's "*E".
      */
     mtpLayers: z.number().int().nonnegative().max(16).default(0),
+    /**
+     * One multi-token prediction module run at every depth (Megatron-LM's --mtp-use-repeated-layer,
+     * Nemotron 3's): each depth computes as its own, the weights are held, updated and counted once.
+     */
+    mtpRepeatedLayer: z.boolean().default(false),
     /** How attention runs (Korthikanti et al. 2022 count eager attention's separate kernels). */
     attention: AttentionKind.default('flash'),
     /** Blocks whose attention sees only a window of recent keys; default: every block sees the whole sequence. */
@@ -192,6 +197,12 @@ export const TransformerSpec = z
         code: 'custom',
         path: ['slidingWindow'],
         message: 'multi-head latent attention has no sliding window (Megatron-Core refuses the pair)',
+      });
+    if (m.mtpRepeatedLayer && m.mtpLayers === 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mtpRepeatedLayer'],
+        message: 'a repeated multi-token prediction layer needs mtpLayers of 1 or more',
       });
     hybridIssues(m, ctx);
     const kv = m.kvHeads ?? m.heads;

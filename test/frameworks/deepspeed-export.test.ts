@@ -266,6 +266,32 @@ describe('DeepSpeed v0.16.4 exports of plans it runs', () => {
     expect(none.files[1]!.content).not.toContain('checkpointable_layers');
   });
 
+  it('names the priced attention and prediction modules in the model dict: latent attention, MTP depths of one repeated module', async () => {
+    if (llama.model.kind !== 'transformer') throw new Error('a transformer request');
+    const deepseekLike = request({
+      ...llama,
+      model: {
+        ...llama.model,
+        mla: { qLoraRank: null, kvLoraRank: 256, qkNopeHeadDim: 64, qkRopeHeadDim: 32, vHeadDim: 64 },
+        mtpLayers: 2,
+        mtpRepeatedLayer: true,
+      },
+    });
+    const summary = summaryOf({ dp: 16, pp: 1, microBatch: 1, microbatches: 4 });
+    const scriptOf = async (req: PlanRequest) =>
+      buildExports(req, summary, await plannedStages(req, 1, [[0, 7]], [1, 1], 'megatron')).deepspeed
+        .files[1]!.content;
+    const script = await scriptOf(deepseekLike);
+    expect(script).toContain(
+      '"mla": {"q_lora_rank": None, "kv_lora_rank": 256, "qk_nope_head_dim": 64, "qk_rope_head_dim": 32, "v_head_dim": 64},',
+    );
+    expect(script).toContain('"mtp_layers": 2,');
+    expect(script).toContain('"mtp_repeated_layer": True,');
+    const plain = await scriptOf(llama);
+    expect(plain).toContain('"mla": None,');
+    expect(plain).toContain('"mtp_layers": 0,');
+  });
+
   it('writes ds_config.json as the config, and a training script Python compiles', () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshplan-ds-'));
     const scripts = expressible.map((c, i) => {

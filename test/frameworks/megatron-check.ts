@@ -74,6 +74,7 @@ function pricedModel(request: PlanRequest) {
     capacityFactor: d.moe === null || d.moe.dropless ? Number.NaN : d.moe.capacityFactor,
     mla: d.mla,
     mtpLayers: d.mtpLayers,
+    mtpRepeatedLayer: d.mtpRepeatedLayer,
     windows: Array.from({ length: d.layers }, (_, i) => attentionWindow(d, i)),
     hybridPattern: d.hybridPattern,
     mamba: d.hybridPattern?.includes('M') ? d.mamba : null,

@@ -247,6 +247,17 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
       },
     ],
     [
+      'two MTP depths of one repeated module: --mtp-num-layers 2 --mtp-use-repeated-layer, one m in the layout a depth',
+      requestOf(
+        { ...smallDeepseek, mtpLayers: 2, mtpRepeatedLayer: true },
+        { tp: 1, pp: 2, dp: 8, ep: 4, stageLayers: [4, 4] },
+      ),
+      ({ ns }) => {
+        expect(ns.values.get('mtp_num_layers')).toBe('2');
+        expect(ns.values.get('mtp_use_repeated_layer')).toBe(true);
+      },
+    ],
+    [
       'MLA without a query latent (DeepSeek-V2-Lite style), even stages',
       requestOf(
         { ...smallDeepseek, mla: { ...smallDeepseek.mla, qLoraRank: null }, mtpLayers: 0 },

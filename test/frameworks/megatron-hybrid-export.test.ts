@@ -136,6 +136,17 @@ describe('hybrid Mamba models export as pretrain_hybrid.py runs them', () => {
       },
     ],
     [
+      'one MTP module run at both depths (Nemotron 3’s checkpoints): the same pattern, --mtp-use-repeated-layer',
+      requestOf(
+        { ...hybrid, mtpLayers: 2, mtpRepeatedLayer: true, moe: { ...hybrid.moe, latentSize: 256 } },
+        { tp: 2, pp: 2, dp: 4, ep: 4, ...sp },
+      ),
+      (c) => {
+        expect(pattern(c)).toBe('M-M*ME|M-M*ME/*E/*E');
+        expect(c.ns.values.get('mtp_use_repeated_layer')).toBe(true);
+      },
+    ],
+    [
       'dropout, priced after the Mamba mixers as MambaLayer applies it: --hidden-dropout',
       requestOf({ ...hybrid, dropout: true }, { tp: 2, pp: 1, dp: 8, ep: 4, ...sp }),
       (c) => expect(Number(c.ns.values.get('hidden_dropout'))).toBeGreaterThan(0),

@@ -289,6 +289,8 @@ export function modelOf(ns: Namespace) {
     hybridPattern: hybrid?.replaceAll('+', '*') ?? null,
     mamba: hybrid?.includes('M') ? mambaOf(ns, hidden) : null,
     mtpLayers: num(ns, 'mtp_num_layers', 0),
+    // MultiTokenPredictionBlock builds one layer and runs it at every depth.
+    mtpRepeatedLayer: on(ns, 'mtp_use_repeated_layer', false),
     windows: windowsOf(ns, layers),
   };
 }

@@ -17,6 +17,7 @@ export const SMALL_LLAMA: TransformerSpec = {
   normFusion: true,
   attention: 'flash',
   mtpLayers: 0,
+  mtpRepeatedLayer: false,
 };
 
 type ModelInput = Extract<PlanRequestInput['model'], { kind: 'transformer' }>;

@@ -71,7 +71,7 @@ describe('hybrid Mamba models', () => {
     expect(relErr(byHand, 31.6e9)).toBeLessThan(0.02);
   });
 
-  it('holds Nemotron 3 Super’s checkpoint, element for element (latent MoE, one MTP block)', () => {
+  it('holds Nemotron 3 Super’s checkpoint, element for element (latent MoE, one MTP block run at both depths)', () => {
     // Megatron-Bridge's verification card of nvidia/NVIDIA-Nemotron-3-Super-120B-A12B counts
     // 123,611,033,088 elements (examples/model_verification_cards/nemotron-3-super-120b-a12b/card.yaml
     // at 4ab94dfad3), with its one MTP block ('*E', repeated for both depths); of them each MoE layer's
@@ -86,7 +86,8 @@ describe('hybrid Mamba models', () => {
       vocab: 131072,
       seqLen: 8192,
       activation: 'squared-relu',
-      mtpLayers: 1,
+      mtpLayers: 2,
+      mtpRepeatedLayer: true,
       hybridPattern:
         'MEMEMEM*EMEMEMEM*EMEMEMEM*EMEMEMEMEM*EMEMEMEMEM*EMEMEMEMEM*EMEMEMEMEM*EMEMEMEM*EMEMEMEME',
       mamba: { heads: 128, headDim: 64, stateDim: 128, groups: 8 },
@@ -101,7 +102,29 @@ describe('hybrid Mamba models', () => {
       },
     };
     const moeLayers = 40 + 1;
-    expect(build(superSpec).params).toBe(123_611_033_088 - moeLayers * 512);
+    const model = build(superSpec);
+    expect(model.params).toBe(123_611_033_088 - moeLayers * 512);
+    // Both depths compute: the second runs the first one's weights, with its own activations.
+    const head = model.layers.at(-1)!.graph;
+    const second = head.ops.filter((o) => o.name.startsWith('head.mtp1_'));
+    expect(second.length).toBeGreaterThan(10);
+    const weights = new Set(head.tensors.filter((t) => t.param).map((t) => t.name));
+    const read = second.flatMap((o) => o.inputs.filter((i) => weights.has(i)));
+    expect(read.length).toBeGreaterThan(10);
+    expect(read.filter((w) => !w.includes('mtp0_') && w !== 'head.table')).toEqual([]);
+    // Unrepeated, each depth holds a block of its own: one more attention and MoE block's weights.
+    const separate = build({ ...superSpec, mtpRepeatedLayer: false }).params;
+    expect(separate - model.params).toBeGreaterThan(2.5e9);
+  });
+
+  it('refuses a repeated multi-token prediction layer without one, naming the field', () => {
+    const parsed = PlanRequest.safeParse({
+      model: { ...NANO, mtpRepeatedLayer: true },
+      cluster: { gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 },
+      training: { globalBatch: 8, precision: 'bf16' },
+    });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => i.path.join('.'))).toContain('model.mtpRepeatedLayer');
   });
 
   it('prices the SSD scan at the FLOPs a walk of the chunked algorithm performs', () => {

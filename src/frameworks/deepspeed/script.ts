@@ -28,7 +28,9 @@ export interface ScriptFacts {
 }
 
 /** A Python literal of a JSON-like value (strings, numbers, booleans, null, flat objects). */
-function py(value: string | number | boolean | null | Readonly<Record<string, string | number>>): string {
+function py(
+  value: string | number | boolean | null | Readonly<Record<string, string | number | null>>,
+): string {
   if (value === null) return 'None';
   if (typeof value === 'boolean') return value ? 'True' : 'False';
   if (typeof value === 'number' || typeof value === 'string') return JSON.stringify(value);
@@ -88,6 +90,24 @@ function modelDict(d: TransformerDims): string {
             },
       ),
     ],
+    // Multi-head latent attention's sizes where the priced model has it (None: q, k, v heads).
+    [
+      'mla',
+      py(
+        d.mla === null
+          ? null
+          : {
+              q_lora_rank: d.mla.qLoraRank,
+              kv_lora_rank: d.mla.kvLoraRank,
+              qk_nope_head_dim: d.mla.qkNopeHeadDim,
+              qk_rope_head_dim: d.mla.qkRopeHeadDim,
+              v_head_dim: d.mla.vHeadDim,
+            },
+      ),
+    ],
+    // Multi-token prediction modules after the last block, and whether one module runs at every depth.
+    ['mtp_layers', py(d.mtpLayers)],
+    ['mtp_repeated_layer', py(d.mtpRepeatedLayer)],
     ['dtype', py(d.precision === 'bf16' ? 'bfloat16' : 'float16')],
   ];
   return ['MODEL = {', ...entries.map(([k, v]) => `    ${JSON.stringify(k)}: ${v},`), '}'].join('\n');

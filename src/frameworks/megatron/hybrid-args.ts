@@ -44,8 +44,9 @@ export function hybridPatternArg(d: TransformerDims, blocks: readonly number[], 
 /**
  * Multi-token prediction in the unified pattern: one `/`-separated pattern a depth (validate_args
  * infers --mtp-num-layers from their count), each the block the plan prices for a module — attention
- * then the MoE (the MLP without experts), Nemotron 3's "*E" — with weights of its own a depth, as
- * Megatron builds them without --mtp-use-repeated-layer.
+ * then the MoE (the MLP without experts), Nemotron 3's "*E". Each depth has weights of its own,
+ * unless the model repeats one module (--mtp-use-repeated-layer, model-args.ts): Megatron then builds
+ * the first depth's block once and runs it at every depth.
  */
 function mtpPatterns(d: TransformerDims): string {
   if (d.mtpLayers === 0) return '';

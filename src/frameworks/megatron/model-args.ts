@@ -174,5 +174,7 @@ export function modelArgs(d: TransformerDims, options: ModelArgOptions): Arg[] {
   if (d.moe !== null) args.push(...moeArgs(d, d.moe, options));
   // Multi-token prediction modules after the last block (Megatron puts them in the last stage).
   if (d.mtpLayers > 0) args.push(['--mtp-num-layers', d.mtpLayers]);
+  // One module run at every depth (MultiTokenPredictionBlock builds a single layer and reuses it).
+  if (d.mtpLayers > 0 && d.mtpRepeatedLayer) args.push(['--mtp-use-repeated-layer']);
   return args;
 }
