@@ -275,6 +275,7 @@ describe('DeepSpeed v0.16.4 exports of plans it runs', () => {
         mla: { qLoraRank: null, kvLoraRank: 256, qkNopeHeadDim: 64, qkRopeHeadDim: 32, vHeadDim: 64 },
         mtpLayers: 2,
         mtpRepeatedLayer: true,
+        moe: { experts: 8, topK: 2, ffnHidden: 256, sharedExperts: 1, sharedFfnHidden: 512, denseLayers: 1 },
       },
     });
     const summary = summaryOf({ dp: 16, pp: 1, microBatch: 1, microbatches: 4 });
@@ -287,6 +288,9 @@ describe('DeepSpeed v0.16.4 exports of plans it runs', () => {
     );
     expect(script).toContain('"mtp_layers": 2,');
     expect(script).toContain('"mtp_repeated_layer": True,');
+    expect(script).toMatch(
+      /"moe": \{"experts": 8, "top_k": 2, "ffn_hidden": 256, "shared_experts": 1, "shared_ffn_hidden": 512, "dense_layers": 1, /,
+    );
     const plain = await scriptOf(llama);
     expect(plain).toContain('"mla": None,');
     expect(plain).toContain('"mtp_layers": 0,');

@@ -84,6 +84,12 @@ function modelDict(d: TransformerDims): string {
           : {
               experts: d.moe.experts,
               top_k: d.moe.topK,
+              // Each routed expert's FFN, the shared experts every token also runs (their FFN each),
+              // and the leading blocks that keep a dense MLP.
+              ffn_hidden: d.moe.ffnHidden,
+              shared_experts: d.moe.sharedExperts,
+              shared_ffn_hidden: d.moe.sharedFfnHidden,
+              dense_layers: d.moe.denseLayers,
               capacity_factor: d.moe.capacityFactor,
               // Where the priced model scales routed tokens: in the experts' activation, or their outputs.
               router_weights: d.moe.routerWeights,
