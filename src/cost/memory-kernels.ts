@@ -26,18 +26,23 @@ function forwardKernelBytes(kind: OpKind, t: ElementwiseTraffic): number {
  * the saved tensor (the activation inputs, the output, or the mask), write each input's gradient.
  */
 function backwardKernelBytes(kind: OpKind, t: ElementwiseTraffic): number {
-  const keeps = SAVED_FOR_BACKWARD[kind];
-  const savedBytes =
-    keeps === 'inputs'
-      ? t.activationInputBytes
-      : keeps === 'inputs-and-output'
-        ? t.activationInputBytes + t.outputBytes
-        : keeps === 'output'
-          ? t.outputBytes
-          : keeps === 'mask'
-            ? t.outputElements
-            : 0;
-  return t.outputBytes + savedBytes + t.gradientInputBytes;
+  return t.outputBytes + savedBytes(kind, t) + t.gradientInputBytes;
+}
+
+/** The bytes of what the kind keeps for its backward pass, one device's share. */
+function savedBytes(kind: OpKind, t: ElementwiseTraffic): number {
+  switch (SAVED_FOR_BACKWARD[kind]) {
+    case 'inputs':
+      return t.activationInputBytes;
+    case 'inputs-and-output':
+      return t.activationInputBytes + t.outputBytes;
+    case 'output':
+      return t.outputBytes;
+    case 'mask':
+      return t.outputElements;
+    case 'nothing':
+      return 0;
+  }
 }
 
 /**

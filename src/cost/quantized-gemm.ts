@@ -8,6 +8,7 @@
  * and the cast kernels' traffic.
  */
 import {
+  DTYPE_BYTES,
   type Dtype,
   type GpuSpec,
   type ParallelSpec,
@@ -67,7 +68,8 @@ const FP8: QuantizedFormat = {
  * kernel; the output gradient the same backward. The column-wise copy of the input is what the backward
  * keeps; a weight keeps both copies.
  */
-const MXFP8_ELEMENT_BYTES = 1 + 1 / 32;
+// An element and its share of its block's scale, as the graph sizes an mxfp8 tensor.
+const MXFP8_ELEMENT_BYTES = DTYPE_BYTES.mxfp8;
 const MXFP8_CAST_BYTES_PER_INPUT_BYTE = (2 + 2 * MXFP8_ELEMENT_BYTES) / 2;
 const MXFP8: QuantizedFormat = {
   dtype: 'mxfp8',
@@ -94,7 +96,8 @@ const MXFP8: QuantizedFormat = {
  * backward keeps for its weight gradient, so nothing is transposed there. A weight keeps both copies
  * (1.125 bytes an element), quantized in 16 × 16 blocks so that one scale serves both.
  */
-const NVFP4_ELEMENT_BYTES = 0.5 + 1 / 16;
+// An element and its share of its block's scale, as the graph sizes an nvfp4 tensor.
+const NVFP4_ELEMENT_BYTES = DTYPE_BYTES.nvfp4;
 const NVFP4_CAST_BYTES_PER_INPUT_BYTE = (2 + 2 + 2 * NVFP4_ELEMENT_BYTES) / 2;
 const NVFP4: QuantizedFormat = {
   dtype: 'nvfp4',

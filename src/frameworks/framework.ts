@@ -106,17 +106,28 @@ export function quantizedParamGatherProblem(shape: RunShape, framework: string):
  * hybrid stack trains under Megatron-LM's own hybrid model (--hybrid-layer-pattern with its Mamba
  * mixer), which the Megatron-LM export writes.
  */
-export function hybridModelProblem(model: TransformerDims | null, framework: string): string | null {
+function hybridModelProblem(model: TransformerDims | null, framework: string): string | null {
   return model !== null && model.hybridPattern !== null
     ? `${framework}'s export writes transformer blocks, not this hybrid Mamba model (model.hybridPattern): plan it for Megatron-LM, whose pretrain_hybrid.py trains it`
     : null;
 }
 
 /** A latent MoE (MoeSpec.latentSize), Megatron-Core's alone: `framework`'s experts read the hidden state. */
-export function latentMoeProblem(model: TransformerDims | null, framework: string): string | null {
+function latentMoeProblem(model: TransformerDims | null, framework: string): string | null {
   return model?.moe?.latentSize != null
     ? `${framework} has no latent MoE (model.moe.latentSize: experts working in a narrower width behind their own projections); plan it for Megatron-LM (--moe-latent-size)`
     : null;
+}
+
+/**
+ * What only Megatron-LM builds of a model: a hybrid Mamba stack and a latent MoE. The frameworks that
+ * write plain transformer blocks check these in `builds` and again in `runs`, which covers `builds`.
+ */
+export function megatronOnlyModelProblems(
+  model: TransformerDims | null,
+  framework: string,
+): (string | null)[] {
+  return [hybridModelProblem(model, framework), latentMoeProblem(model, framework)];
 }
 
 /** Megatron-LM's flex token dispatcher (DeepEP, HybridEP) asked for where `framework` runs its own all-to-all. */

@@ -68,6 +68,16 @@ const base: RunShape = {
 };
 
 const verdict = (changes: Partial<RunShape>) => megatron.runs({ ...base, ...changes });
+
+/** The MoE model where Megatron can overlap its expert all-to-alls: ep 2, an interleaved pipeline. */
+const expertOverlapShape: RunShape = {
+  ...base,
+  model: moe,
+  ep: 2,
+  etp: 4,
+  virtualStages: 2,
+  schedule: 'interleaved',
+};
 const reason = (changes: Partial<RunShape>) => {
   const v = verdict(changes);
   return v.ok ? null : v.reason;
@@ -332,18 +342,10 @@ describe('megatron.runs: hybrid Mamba models (pretrain_hybrid.py)', () => {
   });
 
   it('prices no expert all-to-all overlap: HybridModel has no build_schedule_plan for the combined 1F1B', () => {
-    const shape: RunShape = {
-      ...base,
-      model: hybrid,
-      ep: 2,
-      etp: 4,
-      virtualStages: 2,
-      schedule: 'interleaved',
-    };
-    expect(megatron.runtime(shape, { overlapExpertParallelComm: true }).expertParallelOverlap).toBe(false);
-    expect(
-      megatron.runtime({ ...shape, model: moe }, { overlapExpertParallelComm: true }).expertParallelOverlap,
-    ).toBe(true);
+    const asked = { overlapExpertParallelComm: true };
+    const shape: RunShape = { ...expertOverlapShape, model: hybrid };
+    expect(megatron.runtime(shape, asked).expertParallelOverlap).toBe(false);
+    expect(megatron.runtime(expertOverlapShape, asked).expertParallelOverlap).toBe(true);
   });
 });
 
@@ -377,14 +379,7 @@ describe('megatron.runtime', () => {
   });
 
   it('overlaps expert all-to-alls only when asked, with ep > 1, interleaving when pp > 1, no full recompute, ≤ 1 MTP layer', () => {
-    const moeShape: RunShape = {
-      ...base,
-      model: moe,
-      ep: 2,
-      etp: 4,
-      virtualStages: 2,
-      schedule: 'interleaved',
-    };
+    const moeShape = expertOverlapShape;
     const asked = { overlapExpertParallelComm: true };
     const overlap = (changes: Partial<RunShape>) =>
       megatron.runtime({ ...moeShape, ...changes }, asked).expertParallelOverlap;

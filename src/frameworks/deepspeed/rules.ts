@@ -10,8 +10,7 @@ import type { RequestedOverlaps, RuntimePolicy } from '../framework.ts';
 import {
   type Framework,
   firstProblem,
-  hybridModelProblem,
-  latentMoeProblem,
+  megatronOnlyModelProblems,
   perOpRecomputeProblem,
   type RunShape,
   recomputeModulesProblem,
@@ -33,8 +32,7 @@ export const deepspeed: Framework = {
   anyLayout: false,
   release: DEEPSPEED_RELEASE,
   // DeepSpeed wraps the user's own nn.Module, any architecture; the export's script writes a transformer.
-  builds: (model) =>
-    firstProblem([hybridModelProblem(model, 'DeepSpeed'), latentMoeProblem(model, 'DeepSpeed')]),
+  builds: (model) => firstProblem(megatronOnlyModelProblems(model, 'DeepSpeed')),
   runs: (shape: RunShape) => {
     const verdict = firstProblem([
       // v0.16.4's only training tensor parallelism is the new AutoTP (`tensor_parallel.autotp_size`,
@@ -49,8 +47,7 @@ export const deepspeed: Framework = {
         ? `DeepSpeed v0.16.4's config has no ${shape.precision.toUpperCase()} setting: such GEMMs live in the model's own code (Transformer Engine layers)`
         : null,
       // Its activation checkpointing wraps whole layers (or what the model's code checkpoints).
-      hybridModelProblem(shape.model, 'DeepSpeed'),
-      latentMoeProblem(shape.model, 'DeepSpeed'),
+      ...megatronOnlyModelProblems(shape.model, 'DeepSpeed'),
       recomputeModulesProblem(shape, 'DeepSpeed'),
       perOpRecomputeProblem(shape, 'DeepSpeed'),
       // Both live in the model's code, which the export's layer list does not write.

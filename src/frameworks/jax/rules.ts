@@ -5,8 +5,7 @@ import {
   type Framework,
   firstProblem,
   flexDispatcherProblem,
-  hybridModelProblem,
-  latentMoeProblem,
+  megatronOnlyModelProblems,
   perOpRecomputeProblem,
   quantizedParamGatherProblem,
   recomputeModulesProblem,
@@ -19,7 +18,7 @@ export const jax: Framework = {
   name: 'jax',
   anyLayout: true,
   release: JAX_RELEASE,
-  builds: (model) => firstProblem([hybridModelProblem(model, 'JAX'), latentMoeProblem(model, 'JAX')]),
+  builds: (model) => firstProblem(megatronOnlyModelProblems(model, 'JAX')),
   /*
    * GSPMD splits the sequence like any dim and all-gathers keys and values where attention needs
    * them (cpCommType 'allgather'), or reshards sequence ↔ heads with all-to-alls ('a2a'); a ring of
@@ -31,8 +30,7 @@ export const jax: Framework = {
         ? `context parallelism over a ring of point-to-point sends is not a GSPMD sharding; plan with parallel.cpCommType 'allgather' or 'a2a' for JAX`
         : null,
       // The export writes jax.checkpoint around whole blocks or the attention core, no module list.
-      hybridModelProblem(shape.model, 'JAX'),
-      latentMoeProblem(shape.model, 'JAX'),
+      ...megatronOnlyModelProblems(shape.model, 'JAX'),
       recomputeModulesProblem(shape, 'JAX'),
       perOpRecomputeProblem(shape, 'JAX'),
       flexDispatcherProblem(shape, 'JAX'),

@@ -10,8 +10,7 @@ import {
   type Framework,
   firstProblem,
   flexDispatcherProblem,
-  hybridModelProblem,
-  latentMoeProblem,
+  megatronOnlyModelProblems,
   quantizedParamGatherProblem,
   type RunShape,
   recomputeModulesProblem,
@@ -204,12 +203,7 @@ export const torchtitan: Framework = {
   name: 'torchtitan',
   anyLayout: false,
   release: TORCHTITAN_RELEASE,
-  builds: (model) =>
-    firstProblem([
-      hybridModelProblem(model, 'torchtitan'),
-      latentMoeProblem(model, 'torchtitan'),
-      modelProblem(model),
-    ]),
+  builds: (model) => firstProblem([...megatronOnlyModelProblems(model, 'torchtitan'), modelProblem(model)]),
   runs: (s) =>
     firstProblem([
       modelProblem(s.model),
@@ -226,8 +220,7 @@ export const torchtitan: Framework = {
         : null,
       // activation_checkpoint.mode selective is per-op or per-layer, never a Megatron module list.
       recomputeModulesProblem(s, 'torchtitan'),
-      hybridModelProblem(s.model, 'torchtitan'),
-      latentMoeProblem(s.model, 'torchtitan'),
+      ...megatronOnlyModelProblems(s.model, 'torchtitan'),
       flexDispatcherProblem(s, 'torchtitan'),
       quantizedParamGatherProblem(s, 'torchtitan'),
       unprefetchedZero3Problem(s, 'FSDP2'),
