@@ -22,18 +22,25 @@ const STATE_PASSES = 4;
 
 /*
  * The SSD's kernels work chunk by chunk on small tiles (a chunk's scores, one head's state) and reach
- * a small share of HBM bandwidth, unlike the streaming kernels memoryBoundSec prices. Measured on a
- * tuned one: TileLang's chunk-scan kernel (tile-ai/tilelang benchmark/mamba2/README.md, H800 SXM,
- * autotuned) takes 2.531 ms for 8 × 16,384 tokens of 80 heads of 64, state 128, one group, chunks
- * of 256. Its compulsory traffic a token — x and the output (10,240 bytes each), the previous chunk's
- * states (5,120), the chunk scores (512), C (256), the decays and dt (320), all fp16 — is 26,688
- * bytes, 3.50 GB in all: 1.38 TB/s, 41% of the H800's 3.35 TB/s (its 3.4e11 FLOPs run at 14% of the
- * tensor cores' peak, so the bytes, not the FLOPs, are what it falls short on). mamba_ssm's Triton
- * kernels, which Megatron-LM runs, are no faster than this tuned one, so every SSD kernel is priced
- * at that share; the causal convolution streams at the achievable rate (causal-conv1d's backward
- * moves its bytes at 80–85% of HBM bandwidth, Dao-AILab/causal-conv1d pull request 88).
+ * a small share of HBM bandwidth, unlike the streaming kernels memoryBoundSec prices. Measured on the
+ * kernel Megatron-LM runs: TileLang's chunk-scan benchmark (tile-ai/tilelang benchmark/mamba2,
+ * README.md and mamba_benchmark_result.png, H800 SXM) times mamba_ssm 2.2.6's Triton chunk scan
+ * (_chunk_scan_fwd) beside its own autotuned kernel on 8 × 16,384 tokens of 80 heads of 64, state
+ * 128, one group, chunks of 256: TileLang's takes 2.531 ms (135.7 TFLOP/s, tabulated) and the chart
+ * puts Triton's at 90.6 TFLOP/s (its bar's height read against TileLang's tabulated one), the same
+ * FLOPs in 2.531 × 135.7 / 90.6 = 3.79 ms. The chunk scan's compulsory traffic a token — x and the
+ * output (10,240 bytes each), the previous chunk's states (5,120), the chunk scores (512), C (256),
+ * the decays and dt (320), all fp16 — is 26,688 bytes, 3.50 GB in all: 0.92 TB/s, 28% of the H800's
+ * 3.35 TB/s (its 3.4e11 FLOPs run at 9% of the tensor cores' peak, so the bytes, not the FLOPs, are
+ * what it falls short on). Every SSD kernel of mamba_ssm is priced at that share; the causal
+ * convolution streams at the achievable rate (causal-conv1d's backward moves its bytes at 80–85% of
+ * HBM bandwidth, Dao-AILab/causal-conv1d pull request 88).
  */
-export const SSD_HBM_SHARE = (26_688 * 8 * 16_384) / 2.531e-3 / 3.35e12;
+/** TileLang's chunk scan on the benchmark's shapes, seconds (README.md's table). */
+const TILELANG_CHUNK_SCAN_SEC = 2.531e-3;
+/** Triton's chunk scan on the same shapes: the same FLOPs at 90.6 TFLOP/s against TileLang's 135.7. */
+const TRITON_CHUNK_SCAN_SEC = (TILELANG_CHUNK_SCAN_SEC * 135.711) / 90.6;
+export const SSD_HBM_SHARE = (26_688 * 8 * 16_384) / TRITON_CHUNK_SCAN_SEC / 3.35e12;
 
 /** Time the SSD's kernels take to move `bytes` at their share of HBM bandwidth (no launch). */
 function ssdBoundSec(bytes: number, gpu: GpuSpec): number {
