@@ -7,18 +7,81 @@ import { KERNEL_LAUNCH_SEC, memoryBoundSec, tensorPeakFlopsPerSec } from './kern
 
 /** Bytes of a chunk state's element: the SSD kernels carry states in fp32. */
 const STATE_BYTES = 4;
+/** Bytes of an activation's element (x, z, B, C, the output): bf16. */
+const ACTIVATION_BYTES = 2;
+
 /**
- * Kernels of the fused forward (mamba_split_conv1d_scan_combined): the causal convolution, then the
- * SSD's chunk cumsum, chunk scores (C·Bᵀ), chunk states, state passing and chunk scan.
+ * What one of mamba_ssm's SSD kernels reads and writes a token, counted in the tensors it moves:
+ * `x`, tensors of a head's width (x, z, the output, the pre-gate output, their gradients: heads ×
+ * headDim bf16); `states`, passes over the fp32 chunk states (heads × headDim × stateDim a chunk; a
+ * bf16 copy counts half); `bc`, tensors of the groups' width (B, C and their gradients: groups ×
+ * stateDim bf16); `scores`, the fp32 chunk scores C·Bᵀ or their gradient (groups × chunk a token).
+ * dt and the decays (a value a head a token, against a head's headDim of x) are left out: about 2%
+ * of the bytes.
  */
-const FORWARD_KERNELS = 6;
-/** Its backward: the convolution and the chunk states again (not kept), and about two kernels per forward one. */
-const BACKWARD_KERNELS = 14;
+interface SsdKernelTraffic {
+  readonly kernel: string;
+  readonly x: number;
+  readonly states: number;
+  readonly bc: number;
+  readonly scores: number;
+}
+
+const kernel = (name: string, x: number, states: number, bc: number, scores: number): SsdKernelTraffic => ({
+  kernel: name,
+  x,
+  states,
+  bc,
+  scores,
+});
+
 /**
- * Passes over the chunk states: the chunk-state kernel writes them, state passing reads and rewrites
- * them, the chunk scan reads them.
+ * The forward's kernels before the chunk scan, as _mamba_chunk_scan_combined_fwd runs them (mamba_ssm
+ * ssd_combined.py, which Megatron-LM's MambaMixer calls through mamba_split_conv1d_scan_combined):
+ * the decays' cumulative sums, the chunk states written in fp32, passed along the sequence into a
+ * bf16 copy, and the chunk scores. The backward runs them again: the forward keeps none of it.
  */
-const STATE_PASSES = 4;
+const CHUNK_STATE_KERNELS: readonly SsdKernelTraffic[] = [
+  kernel('_chunk_cumsum_fwd', 0, 0, 0, 0),
+  kernel('_chunk_state_fwd', 1, 1, 1, 0),
+  kernel('_state_passing_fwd', 0, 1.5, 0, 0),
+  kernel('_bmm_chunk_fwd', 0, 0, 2, 1),
+];
+
+/**
+ * The forward: those, then the chunk scan, which reads x, the gate z, C, the scores and the states
+ * and writes the gated output and the output before the gate (kept for the backward).
+ */
+const FORWARD_SSD_KERNELS: readonly SsdKernelTraffic[] = [
+  ...CHUNK_STATE_KERNELS,
+  kernel('_chunk_scan_fwd', 4, 0.5, 1, 1),
+];
+
+/**
+ * The backward, as _mamba_chunk_scan_combined_bwd runs it: the chunk states and scores redone, then
+ * the gate's gradient (reading x, z, the pre-gate output and the output's gradient, writing dz and
+ * the gated gradient), the states' gradient and its passing back along the sequence, dx (from the
+ * scores, the states' gradient and the output's gradient), dB, dC, the scores' gradient, its two
+ * products into dB and dC, and the decays' gradient.
+ */
+const BACKWARD_SSD_KERNELS: readonly SsdKernelTraffic[] = [
+  ...CHUNK_STATE_KERNELS,
+  kernel('_chunk_scan_bwd_dz', 6, 0, 0, 0),
+  kernel('_chunk_scan_bwd_dstates', 1, 1, 1, 0),
+  kernel('_state_passing_bwd', 0, 2.5, 0, 0),
+  kernel('_chunk_scan_chunk_state_bwd_dx', 3, 1, 1, 1),
+  kernel('_chunk_state_bwd_db', 1, 1, 2, 0),
+  kernel('_chunk_scan_bwd_dC', 1, 0.5, 2, 0),
+  kernel('_chunk_scan_bwd_dcb', 2, 0, 0, 1),
+  kernel('_bmm_chunk_bwd', 0, 0, 3, 1),
+  kernel('_bmm_chunk_bwd', 0, 0, 3, 1),
+  kernel('_chunk_scan_bwd_ddAcs_stable', 2, 0, 0, 1),
+  kernel('_chunk_cumsum_bwd', 0, 0, 0, 0),
+];
+
+/** Kernels besides the SSD's: the causal convolution, forward; redone and differentiated, backward. */
+const CONV_FORWARD_KERNELS = 1;
+const CONV_BACKWARD_KERNELS = 2;
 
 /*
  * The SSD's kernels work chunk by chunk on small tiles (a chunk's scores, one head's state) and reach
@@ -47,16 +110,25 @@ function ssdBoundSec(bytes: number, gpu: GpuSpec): number {
   return bytes / (gpu.hbmGBps * 1e9 * SSD_HBM_SHARE);
 }
 
+/** The bytes a token's share of the SSD's kernels moves, given each tensor kind's bytes a token. */
+function ssdBytesPerToken(
+  kernels: readonly SsdKernelTraffic[],
+  sizes: { x: number; states: number; bc: number; scores: number },
+): number {
+  let bytes = 0;
+  for (const k of kernels)
+    bytes += k.x * sizes.x + k.states * sizes.states + k.bc * sizes.bc + k.scores * sizes.scores;
+  return bytes;
+}
+
 /**
  * One device's share of a `scan` op (Mamba-2's fused convolution and SSD scan, OpSpec.scan), priced
  * as its kernels run. The causal convolution streams the packed input and writes x, B and C at the
  * achievable HBM rate. The SSD's kernels then run their contractions on the tensor cores at the GEMM
- * share of the peak, against the bytes they move at their own measured share of HBM bandwidth
- * (SSD_HBM_SHARE): the convolution's output read back, each chunk's fp32 states (heads × headDim ×
- * stateDim) over their four passes, each group's chunk scores, and the output. The backward first
- * redoes the convolution and the chunk states the forward did not keep (the memory-efficient path),
- * then computes two gradients for each forward contraction: three times the forward FLOPs, twice
- * each kernel's bytes, and the convolution writes the input's gradient.
+ * share of the peak, against the bytes they move (FORWARD_SSD_KERNELS, BACKWARD_SSD_KERNELS) at
+ * their measured share of HBM bandwidth (SSD_HBM_SHARE). The backward first redoes the convolution
+ * (the memory-efficient path keeps only the packed input), then runs the SSD's backward kernels,
+ * three times the forward FLOPs, and the convolution's backward writes the input's gradient.
  */
 export function scanKernelSec(op: GraphOp, share: OpShare, gpu: GpuSpec): PassSec {
   const recurrence = op.scan!;
@@ -68,24 +140,28 @@ export function scanKernelSec(op: GraphOp, share: OpShare, gpu: GpuSpec): PassSe
   let tokens = 1;
   for (const l of out.slice(0, -2)) tokens *= localSize(op, l, share.split, share.axisSizes);
   const groups = (recurrence.groups * heads) / totalHeads;
-  const chunks = tokens / recurrence.chunkSize;
-  const stateBytes = STATE_PASSES * chunks * heads * headDim * recurrence.stateDim * STATE_BYTES;
-  const scoreBytes = 2 * chunks * groups * recurrence.chunkSize ** 2 * STATE_BYTES;
+  const { stateDim, chunkSize } = recurrence;
+  const sizes = {
+    x: heads * headDim * ACTIVATION_BYTES,
+    states: (heads * headDim * stateDim * STATE_BYTES) / chunkSize,
+    bc: groups * stateDim * ACTIVATION_BYTES,
+    scores: groups * chunkSize * STATE_BYTES,
+  };
   // The convolution's output: x, B and C of every token (headDim a head and the groups' 2·N each).
-  const convOutputBytes = tokens * (heads * headDim + 2 * groups * recurrence.stateDim) * 2;
-  const convBytes = share.inputBytes + convOutputBytes;
-  const ssdBytes = convOutputBytes + stateBytes + scoreBytes + share.outputBytes;
+  const convBytes = share.inputBytes + tokens * (sizes.x + 2 * sizes.bc);
+  const forwardSsdBytes = tokens * ssdBytesPerToken(FORWARD_SSD_KERNELS, sizes);
+  const backwardSsdBytes = tokens * ssdBytesPerToken(BACKWARD_SSD_KERNELS, sizes);
   const achieved = tensorPeakFlopsPerSec(gpu, share.dtype) * gpu.efficiency.matmul;
   return {
     forwardSec:
       memoryBoundSec(convBytes, gpu) +
-      Math.max(share.flops / achieved, ssdBoundSec(ssdBytes, gpu)) +
-      FORWARD_KERNELS * KERNEL_LAUNCH_SEC,
+      Math.max(share.flops / achieved, ssdBoundSec(forwardSsdBytes, gpu)) +
+      (CONV_FORWARD_KERNELS + FORWARD_SSD_KERNELS.length) * KERNEL_LAUNCH_SEC,
     backwardSec:
       share.gradientInputs === 0
         ? 0
         : memoryBoundSec(2 * convBytes + share.gradientInputBytes, gpu) +
-          Math.max((3 * share.flops) / achieved, ssdBoundSec(2 * ssdBytes, gpu)) +
-          BACKWARD_KERNELS * KERNEL_LAUNCH_SEC,
+          Math.max((3 * share.flops) / achieved, ssdBoundSec(backwardSsdBytes, gpu)) +
+          (CONV_BACKWARD_KERNELS + BACKWARD_SSD_KERNELS.length) * KERNEL_LAUNCH_SEC,
   };
 }

@@ -1,9 +1,8 @@
 /**
  * Mamba-2's fused convolution and SSD scan (a `scan` op), priced as its kernels run, against a hand
- * count of what they move: the packed input read, the output written, the convolution's x, B and C
- * written and read back, each chunk's fp32 states over their four passes (written by the chunk-state
- * kernel, read and rewritten by state passing, read by the chunk scan) and each group's fp32 chunk
- * scores written and read — on a shape where those bytes, not the FLOPs, bind. The convolution
+ * count of what they move: the packed input read and the convolution's x, B and C written, then the
+ * tensors each of mamba_ssm's SSD kernels reads and writes, forward and backward — on a shape where
+ * those bytes, not the FLOPs, bind. The convolution
  * streams at the achievable rate; the SSD's kernels move theirs at the share of HBM bandwidth
  * mamba_ssm's Triton chunk scan reaches in TileLang's published benchmark, recomputed here from its
  * shapes.
@@ -63,29 +62,42 @@ describe('the SSD scan', () => {
     expect(SSD_HBM_SHARE).toBeLessThan(0.28);
   });
 
-  it('streams the convolution and moves the SSD’s bytes at their measured share, with six forward launches', () => {
+  it('streams the convolution and moves the SSD kernels’ bytes at their measured share', () => {
     const { cost, gpu, op } = scanOf(1);
     const { heads: H, headDim: P, stateDim: N, groups: G } = mamba;
     const T = b * s;
     const Q = 128;
     const packed = T * H * (2 * P + 1 + (2 * G * N) / H) * 2;
     const params = H * P * 5 * 2 + H * ((2 * G * N * 5) / H + 3) * 2;
-    const output = T * H * P * 2;
     const convOut = T * (H * P + 2 * G * N) * 2;
-    const states = 4 * (T / Q) * H * P * N * 4;
-    const scores = 2 * (T / Q) * G * Q * Q * 4;
     const conv = packed + params + convOut;
-    const ssd = convOut + states + scores + output;
+    // A token's tensors: a head-wide bf16 one (x, z, outputs, gradients), the fp32 chunk states'
+    // share, a group-wide bf16 one (B, C, dB, dC), the fp32 chunk scores' share.
+    const X = H * P * 2;
+    const S = (H * P * N * 4) / Q;
+    const BC = G * N * 2;
+    const CB = G * Q * 4;
+    // mamba_ssm's forward: x read twice (states, scan), z once, the output and the pre-gate output
+    // written; states written fp32, passed (read fp32, written bf16), read bf16 by the scan; B once,
+    // C twice (scores, scan), B once more (scores); the scores written and read.
+    const forward = T * (5 * X + 3 * S + 4 * BC + 2 * CB);
+    // Its backward (_mamba_chunk_scan_combined_bwd): seventeen head-wide tensors (one in the redone
+    // states, six in the gate's gradient, one in dstates, three in dx, one in dB, one in dC, two in
+    // the scores' gradient, two in the decays'), 8.5 state passes, fifteen group-wide, six scores.
+    const backward = T * (17 * X + 8.5 * S + 15 * BC + 6 * CB);
     const ssdSec = (bytes: number) => bytes / (gpu.hbmGBps * 1e9 * SSD_HBM_SHARE);
     // Memory-bound here: the FLOPs at the tensor cores' GEMM share take less time than the bytes.
     const flops = ssdScanFlops({ tokens: T, heads: H, headDim: P, groups: G, stateDim: N, chunkSize: Q });
     const flopsSec = flops / (gpu.peakTflops.bf16! * 1e12 * gpu.efficiency.matmul);
-    expect(flopsSec).toBeLessThan(ssdSec(ssd));
+    expect(flopsSec).toBeLessThan(ssdSec(forward));
     expect(op.flops).toBe(flops);
-    expect(cost.forwardSec).toBeCloseTo(memoryBoundSec(conv, gpu) + ssdSec(ssd) + 6 * KERNEL_LAUNCH_SEC, 12);
-    // Backward: each kernel's bytes twice (redone, then read by the gradients), the input's gradient.
+    // Six launches forward (the convolution, five SSD kernels), seventeen backward.
+    expect(cost.forwardSec).toBeCloseTo(
+      memoryBoundSec(conv, gpu) + ssdSec(forward) + 6 * KERNEL_LAUNCH_SEC,
+      12,
+    );
     expect(cost.backwardSec).toBeCloseTo(
-      memoryBoundSec(2 * conv + packed + params, gpu) + ssdSec(2 * ssd) + 14 * KERNEL_LAUNCH_SEC,
+      memoryBoundSec(2 * conv + packed + params, gpu) + ssdSec(backward) + 17 * KERNEL_LAUNCH_SEC,
       12,
     );
   });
