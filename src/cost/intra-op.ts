@@ -130,7 +130,8 @@ export function strandedOps(model: IntraOpModel): string[] {
 
 /**
  * The pinned strategy alone, if it is valid here. An op that hands its partial output on has no
- * scatter of its own: its consumer's edge does the scattering.
+ * scatter of its own: its consumer's edge does the scattering (an output gather, a framework's
+ * own collective, stays).
  */
 function pinnedCandidates(
   op: GraphOp,
@@ -138,7 +139,8 @@ function pinnedCandidates(
   axisSizes: readonly [number, number],
   reducesOutput: boolean,
 ): OpStrategy[] {
-  const strategy = reducesOutput ? wanted : { split: wanted.split };
+  const gathers = wanted.gathersOutputOn === undefined ? {} : { gathersOutputOn: wanted.gathersOutputOn };
+  const strategy = reducesOutput ? wanted : { split: wanted.split, ...gathers };
   if (!isValid(op, strategy, axisSizes, { allowReplicatedMatmul: true, reducesOutput })) return [];
   const [t0, t1] = strategy.scatter ?? [null, null];
   if (t0 === null && t1 === null) return [strategy];

@@ -27,6 +27,8 @@ export interface LayoutEval {
   readonly backwardComputeSec: number;
   /** In-op collectives: output reductions, parameter-gradient all-reduces within the mesh, recompute. */
   readonly commSec: number;
+  /** Of `commSec`, frameworks' own output gathers (OpCost.outputGatherSec), which no overlap hides. */
+  readonly outputGatherSec: number;
   readonly reshardSec: number;
   /** Context parallelism's exchange of keys and values, exposed (forward + backward). */
   readonly cpCommSec: number;
@@ -158,6 +160,7 @@ export function evaluateLayout(
     forwardComputeSec: 0,
     backwardComputeSec: 0,
     commSec: 0,
+    outputGatherSec: 0,
     gradSyncSec: 0,
     reshardSec: 0,
     cpCommSec: 0,
@@ -175,6 +178,7 @@ export function evaluateLayout(
     sums.forwardComputeSec += cost.forwardSec;
     sums.backwardComputeSec += cost.backwardSec;
     sums.commSec += cost.commSec;
+    sums.outputGatherSec += cost.outputGatherSec;
     sums.gradSyncSec += cost.gradSyncSec;
     sums.reshardSec += r.sec;
     sums.inputGradientHideableSec += Math.min(r.inputGradientSec, cost.weightGradientSec);

@@ -20,17 +20,48 @@ const TENSOR_PARALLEL_DIMS = [DIM.kvHeads, DIM.heads, DIM.ssmHeads, DIM.ffn, DIM
  * carved from dp·cp, tokens reaching the tp peers' experts by the gather the dispatch implies and
  * returning by the combine's reduction.
  */
-export function megatronStrategy(op: GraphOp, sequenceParallel: boolean, expertsOverTp = false): OpStrategy {
+export function megatronStrategy(
+  op: GraphOp,
+  sequenceParallel: boolean,
+  expertsOverTp = false,
+  tp = 1,
+): OpStrategy {
   // MoE parallel folding with expert TP 1: the tp ranks hold different experts, not slices of each.
   const letter =
     expertsOverTp && op.einsum.letters.includes(DIM.experts)
       ? DIM.experts
-      : TENSOR_PARALLEL_DIMS.find((l) => op.einsum.letters.includes(l));
+      : tensorParallelLetter(op, tp, sequenceParallel);
   if (letter === undefined)
     return { split: [null, sequenceParallel ? sequenceSplit(op.einsum.letters) : null] };
   const contracted = op.einsum.contracted.includes(letter);
   const onto = contracted && sequenceParallel ? sequenceSplit(op.einsum.output) : null;
-  return { split: [null, letter], scatter: [null, onto] };
+  const strategy: OpStrategy = { split: [null, letter], scatter: [null, onto] };
+  // Past the key/value heads Megatron gathers the query heads with the keys and values (below): the
+  // op that makes them from the hidden states (its activation, operand 0, has no query heads).
+  return letter === DIM.groupSize && !op.einsum.inputs[0]!.includes(DIM.groupSize)
+    ? { ...strategy, gathersOutputOn: 1 }
+    : strategy;
+}
+
+/**
+ * The dim tp splits in `op`: the first of TENSOR_PARALLEL_DIMS it has. Where tp is a multiple of
+ * the key/value heads, more than there are, Megatron-LM computes a 1/tp slice of the fused QKV
+ * projection on each rank, all-gathers its output over tp and slices out one group's keys and
+ * values and heads/tp of its query heads (attention.py, core_v0.19.0). The graph does the same work
+ * a rank: the query side (q projection, attention, output projection) splits the query heads within
+ * each group (r), the q projection's output gathered and sliced back as Megatron's is; the key and
+ * value projections split the head dim and are gathered for attention — or, with sequence
+ * parallelism, run on the sequence shards and are gathered from those.
+ */
+function tensorParallelLetter(op: GraphOp, tp: number, sequenceParallel: boolean): string | undefined {
+  const letters = op.einsum.letters;
+  for (const letter of TENSOR_PARALLEL_DIMS) {
+    if (!letters.includes(letter)) continue;
+    if (letter !== DIM.kvHeads || (op.dimSize[letter] ?? 1) % tp === 0) return letter;
+    if (letters.includes(DIM.groupSize)) return DIM.groupSize;
+    return sequenceParallel ? undefined : DIM.headDim;
+  }
+  return undefined;
 }
 
 /**

@@ -55,6 +55,11 @@ export interface OpCost {
   /** Collectives paid every microbatch: output reductions and their gradients, recomputation. */
   readonly commSec: number;
   /**
+   * Of `commSec`, the framework's gather of the op's output (OpStrategy.gathersOutputOn): a plain
+   * all-gather and its reduce-scatter, which no communication overlap hides.
+   */
+  readonly outputGatherSec: number;
+  /**
    * All-reduces of parameter gradients partial on a mesh axis. With gradient accumulation they are
    * paid once per step, not per microbatch.
    */
@@ -255,6 +260,11 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   }
 
   collectives.push(...haloExchanges(op, strategy, graph, mesh));
+  const outputGather =
+    strategy.gathersOutputOn === undefined
+      ? []
+      : outputGatherCollectives(strategy.gathersOutputOn, outShardBytes, mesh);
+  collectives.push(...outputGather);
 
   const floatInput = op.inputs.map((t) => graph.tensors.get(t)!).find((t) => FLOAT_DTYPES.has(t.dtype));
   const kernels = opComputeSec(
@@ -308,6 +318,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     backwardSec,
     collectives,
     commSec: collectives.reduce((s, c) => s + c.sec, 0) - gradSyncSec,
+    outputGatherSec: outputGather.reduce((s, c) => s + c.sec, 0),
     gradSyncSec,
     paramElements,
     expertParamElements,
@@ -317,4 +328,28 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     activationBytes,
     weightGradientSec: kernels.weightGradientSec,
   };
+}
+
+/** The all-gather of an output gathered over axis `j` (OpStrategy.gathersOutputOn) and its gradient's reduce-scatter. */
+function outputGatherCollectives(j: 0 | 1, outShardBytes: number, mesh: LogicalMesh): PricedCollective[] {
+  // Both are priced on the whole output: the gather's total, the scatter's buffer on each device.
+  const bytes = outShardBytes * mesh.shape[j]!;
+  return [
+    {
+      kind: 'all-gather',
+      axis: j,
+      bytes,
+      sec: collectiveSec('all-gather', mesh.axes[j]!, bytes),
+      phase: 'forward',
+      reason: 'output gathered and sliced',
+    },
+    {
+      kind: 'reduce-scatter',
+      axis: j,
+      bytes,
+      sec: collectiveSec('reduce-scatter', mesh.axes[j]!, bytes),
+      phase: 'backward',
+      reason: 'gathered output gradient',
+    },
+  ];
 }

@@ -75,12 +75,15 @@ export class LayerSeries {
    * What overlap can hide of one layer, never more than the compute it hides behind: the input
    * gradients reduced alongside weight-gradient GEMMs (Megatron-LM's linear layers; Transformer Engine's
    * userbuffers overlap does the same as its "bulk" overlap), the tpOverlap share of the other
-   * tensor-parallel collectives under Transformer Engine's overlap, and that share of the all-to-alls.
+   * tensor-parallel collectives under Transformer Engine's overlap (not frameworks' own output gathers,
+   * which it does not reach), and that share of the all-to-alls.
    */
   private hiddenOfLayer(p: LayoutEval, overlaps: Overlaps): number {
     const ub = overlaps.overlapTensorParallelComm;
     const alongsideWgrad = ub || overlaps.overlapInputGradientReduce ? p.inputGradientHideableSec : 0;
-    const tp = alongsideWgrad + (ub ? this.tpOverlap * (p.commSec + p.reshardSec - alongsideWgrad) : 0);
+    // A framework's own output gather (Megatron's QKV past the key/value heads) is a plain all-gather.
+    const overlappable = p.commSec - p.outputGatherSec + p.reshardSec - alongsideWgrad;
+    const tp = alongsideWgrad + (ub ? this.tpOverlap * overlappable : 0);
     const ep = overlaps.overlapExpertParallelComm ? this.tpOverlap * p.epCommSec : 0;
     return Math.min(tp + ep, p.forwardComputeSec + p.backwardComputeSec);
   }

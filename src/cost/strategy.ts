@@ -19,6 +19,12 @@ export interface OpStrategy {
    * device's tokens: disjoint pieces, not partial sums (see `routedStrategy`).
    */
   readonly slots?: readonly [string | null, string | null];
+  /**
+   * A mesh axis over which the framework all-gathers the op's whole output and slices its own shard
+   * back out, the layout unchanged (Megatron-LM's QKV output when tp exceeds the key/value heads):
+   * the output crosses the axis forward and its gradient is reduce-scattered backward.
+   */
+  readonly gathersOutputOn?: 0 | 1;
 }
 
 export interface EnumerateOptions {

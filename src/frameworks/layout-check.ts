@@ -47,6 +47,7 @@ const sameMesh = (a: StageOut, b: StageOut) =>
 function megatronMismatches(
   ops: readonly ResolvedOp[],
   tpAxis: 0 | 1,
+  tp: number,
   sequenceParallel: boolean,
   expertsOverTp: boolean,
 ): string[] {
@@ -54,7 +55,7 @@ function megatronMismatches(
   const out: string[] = [];
   for (const r of ops) {
     const actual = tpAxis === 0 ? r.out.strategy.axis0 : r.out.strategy.axis1;
-    const expected = megatronStrategy(r.op, sequenceParallel, expertsOverTp).split[1];
+    const expected = megatronStrategy(r.op, sequenceParallel, expertsOverTp, tp).split[1];
     const key = `${r.layer.signature}|${r.out.op}|${actual}`;
     if (actual === expected || seen.has(key)) continue;
     seen.add(key);
@@ -94,7 +95,7 @@ export function checkLayouts(
   }
   if (tpAxis !== null) {
     const expertsOverTp = summary.ep > 1 && summary.etp === 1 && summary.tp > 1;
-    const mismatches = megatronMismatches(ops, tpAxis, summary.sequenceParallel, expertsOverTp);
+    const mismatches = megatronMismatches(ops, tpAxis, summary.tp, summary.sequenceParallel, expertsOverTp);
     if (mismatches.length > 0) {
       const more =
         mismatches.length > MISMATCHES_SHOWN ? `, and ${mismatches.length - MISMATCHES_SHOWN} more` : '';

@@ -2,7 +2,7 @@ import { logicalMesh } from '../cluster/mesh.ts';
 import { type PipelineConfig, pipelineConfig } from '../cost/pipeline-config.ts';
 import { stageLinks } from '../cost/stage.ts';
 import { buildExports, FRAMEWORKS, notRunnable } from '../frameworks/index.ts';
-import { cpCommTypeOf, resolveDims } from '../model/dims.ts';
+import { cpCommTypeOf, resolveDims, type TransformerDims } from '../model/dims.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import type { Plan } from '../schema/index.ts';
 import { onlyChosen } from './alternatives.ts';
@@ -77,12 +77,7 @@ export async function estimate(value: unknown): Promise<Plan> {
   const mesh = logicalMesh(cluster, [1, fixed.tp]);
   const series = await solver.series(model.layers, mesh, choice, config.recompute, outer);
   if (series === null) {
-    throw new InvalidInputError([
-      {
-        path: 'parallel.tp',
-        message: `tp = ${fixed.tp} does not divide the model's heads, FFN, experts or vocabulary dims`,
-      },
-    ]);
+    throw new InvalidInputError([{ path: 'parallel.tp', message: tensorParallelRefusal(dims, fixed.tp) }]);
   }
   const replica = {
     dp: fixed.dp,
@@ -169,4 +164,12 @@ export async function estimate(value: unknown): Promise<Plan> {
     },
     assumptions: [...ASSUMPTIONS],
   };
+}
+
+/** Why Megatron-LM's tensor-parallel layout has no place for tp ranks on this model. */
+function tensorParallelRefusal(dims: TransformerDims | null, tp: number): string {
+  // Past the key/value heads, a rank takes its share of one group's query heads (megatronStrategy).
+  if (dims !== null && dims.mla === null && dims.kvHeads < tp && dims.groupSize % tp !== 0)
+    return `tp = ${tp} exceeds the model's ${dims.kvHeads} key/value heads, and meshplan splits each group's ${dims.groupSize} query heads over the tp ranks, which ${tp} does not divide`;
+  return `tp = ${tp} does not divide the model's heads, FFN, experts or vocabulary dims`;
 }

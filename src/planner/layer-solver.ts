@@ -223,7 +223,10 @@ export class LayerSolver {
     if (megatron !== null) {
       if (mesh.shape[0] !== 1) return null;
       const { sequenceParallel: sp, expertsOverTp: folded } = megatron;
-      return { strategies: graph.ops.map((op) => megatronStrategy(op, sp, folded)), status: 'optimal' };
+      return {
+        strategies: graph.ops.map((op) => megatronStrategy(op, sp, folded, mesh.shape[1])),
+        status: 'optimal',
+      };
     }
     const { model, problem: unbudgeted } = this.intraOp(layer, mesh, outer);
     // An op with no valid strategy on this mesh (an axis no dimension of it divides, e.g. 9 of a

@@ -255,6 +255,7 @@ describe('a stage’s once-a-step data-parallel traffic, against the passes that
   const layer: LayoutEval = {
     ops: [],
     commSec: 0,
+    outputGatherSec: 0,
     reshardSec: 0,
     cpCommSec: 0,
     epCommSec: 0,

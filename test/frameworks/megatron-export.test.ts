@@ -78,6 +78,14 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
       },
     ],
     [
+      'GQA with tp past the key/value heads: 2 groups over tp 4, sequence parallel',
+      requestOf({ ...llama, kvHeads: 2 }, { tp: 4, pp: 2, dp: 2, sequenceParallel: true }),
+      ({ ns }) => {
+        expect(ns.values.get('num_query_groups')).toBe('2');
+        expect(ns.values.get('tensor_model_parallel_size')).toBe('4');
+      },
+    ],
+    [
       "fine-grained MoE recomputing the norms, the experts' activation, the shared experts and the dense MLPs",
       requestOf(fineMoe, recomputing(['layernorm', 'moe_act', 'shared_experts', 'mlp'])),
       ({ ns }) => expect(ns.values.get('moe_grouped_gemm')).toBe(true),

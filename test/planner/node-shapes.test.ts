@@ -74,11 +74,12 @@ describe('nodes whose GPU count is not a power of two', () => {
 
 describe('a replica no mesh of which lays the model out', () => {
   it('is infeasible for divisibility, with no memory shortfall claimed', { timeout: 60_000 }, async () => {
-    // Two sequences over 24 GPUs in 6-GPU nodes: each replica holds 12 GPUs in stages of 6 (meshes
-    // 1 × 6 or 2 × 3), and no axis of 3 or 6 divides 8 heads of 64.
+    // Two sequences over 24 GPUs in 6-GPU nodes: each replica holds 12 GPUs in stages of 4 or 6
+    // (meshes 1 × 4, 1 × 6 or 2 × 3), and no axis of 3, 4 or 6 divides 10 query heads of 64 sharing
+    // one key/value head.
     const answer = await plan({
       ...request,
-      model: { ...request.model, hidden: 512, heads: 8, kvHeads: 1, ffnHidden: 2048, layers: 3 },
+      model: { ...request.model, hidden: 640, heads: 10, kvHeads: 1, ffnHidden: 2048, layers: 3 },
       cluster: { gpu: 'H100-80GB', nodes: 4, gpusPerNode: 6 },
       training: { ...request.training, globalBatch: 2 },
     });
