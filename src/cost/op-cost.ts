@@ -318,7 +318,11 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     backwardSec,
     collectives,
     commSec: collectives.reduce((s, c) => s + c.sec, 0) - gradSyncSec,
-    outputGatherSec: outputGather.reduce((s, c) => s + c.sec, 0),
+    // A recomputed forward gathers again (full recomputation redoes Megatron's QKV projection).
+    outputGatherSec: outputGather.reduce(
+      (s, c) => s + (c.phase === 'forward' && ctx.recomputed.has(op.index) ? 2 : 1) * c.sec,
+      0,
+    ),
     gradSyncSec,
     paramElements,
     expertParamElements,

@@ -130,6 +130,22 @@ describe('Megatron-LM’s layout with tp past the key/value heads', () => {
     });
     const a = layer.inputGradientHideableSec;
     expect(hidden).toBeCloseTo(a + tpOverlap * (layer.commSec - gather + layer.reshardSec - a), 12);
+    // Full recomputation redoes the projection, and its gather, before the backward.
+    const recomputed = evaluateLayout(graph, mesh, { gpu: cluster.gpu, recompute: 'full' }, (i) =>
+      megatronStrategy(graph.ops[i]!, true, false, 4),
+    )!;
+    const again = recomputed.ops[
+      graph.ops.findIndex((o) => o.name === 'block0.q_proj')
+    ]!.cost.collectives.filter((c) => c.reason.includes('gathered'));
+    expect(again.map((c) => c.reason)).toEqual([
+      'output gathered and sliced',
+      'gathered output gradient',
+      'recompute output gathered and sliced',
+    ]);
+    expect(recomputed.outputGatherSec).toBeCloseTo(
+      again.reduce((t, c) => t + c.sec, 0),
+      15,
+    );
   });
 
   it('refuses, naming tp, a split the query heads of a group cannot share', async () => {
