@@ -651,6 +651,26 @@ describe('a file of records nobody pinned facts for', () => {
     expect(checked.rows[1]!.estimatedStepSec).toBeLessThan(checked.rows[0]!.estimatedStepSec);
   });
 
+  it('reads the CUDA-graph guidance row as it ran: BF16, the all-to-all dispatcher, no expert-parallel overlap', async () => {
+    const [run] = await loadRunsFile(
+      new URL('../../bench/checks/megatron-bridge-moe-cuda-graph-guidance.json', import.meta.url).pathname,
+    );
+    // Its prose clears the flex backend and turns moe_a2a_overlap off: neither may read as on.
+    const model = run!.request.model as { moe: { dispatcher?: string } };
+    expect(model.moe.dispatcher).toBeUndefined();
+    expect(run!.request.parallel).not.toHaveProperty('overlapExpertParallelComm');
+    expect(run!.request.training).toMatchObject({ precision: 'bf16', globalBatch: 1024 });
+    expect(run!.request.parallel).toMatchObject({
+      tp: 1,
+      pp: 1,
+      dp: 16,
+      ep: 16,
+      microBatch: 1,
+      recompute: 'none',
+    });
+    expect(run!.measuredStepSec).toBe(41.36);
+  });
+
   it('reads every committed check file and prices every record in it', { timeout: 120_000 }, async () => {
     const dir = new URL('../../bench/checks/', import.meta.url);
     const files = readdirSync(dir)
