@@ -92,6 +92,10 @@ describe('Megatron-LM’s layout with tp past the key/value heads', () => {
     );
     expect(past.summary!.stepTimeSec / twin.summary!.stepTimeSec).toBeGreaterThan(1);
     expect(past.summary!.stepTimeSec / twin.summary!.stepTimeSec).toBeLessThan(1.1);
+    // The export says what Megatron does with them; the twin, within its groups, has no such note.
+    const gatherNote = /^tp 4 exceeds the 2 query groups: .* 8 of its query heads/;
+    expect(past.exports!.megatron.notes.filter((n) => gatherNote.test(n))).toHaveLength(1);
+    expect(twin.exports!.megatron.notes.some((n) => n.includes('exceeds the'))).toBe(false);
     expect(past.exports!.megatron.args).toEqual(
       expect.arrayContaining(['--tensor-model-parallel-size', '4', '--num-query-groups', String(kvHeads)]),
     );

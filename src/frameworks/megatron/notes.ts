@@ -69,6 +69,11 @@ export function megatronNotes(ctx: ExportContext, facts: ExportFacts): string[] 
       "The plan prices each RMSNorm as eager PyTorch composes it (model.normFusion false); Megatron-LM runs Transformer Engine's fused RMSNorm, one kernel keeping its input, so it runs in less time and memory than planned.",
     );
   }
+  if (dims.mla === null && dims.kvHeads < tp) {
+    notes.push(
+      `tp ${tp} exceeds the ${dims.kvHeads} query groups: each rank computes 1/${tp} of the fused QKV projection, Megatron all-gathers its output over tp and slices out one group's keys and values and ${dims.heads / tp} of its query heads (priced, a gather --tp-comm-overlap does not hide).`,
+    );
+  }
   if (dims.positionEmbedding === 'rope') {
     notes.push(
       "RoPE runs with Megatron's default base of 10000 (--rotary-base sets another, e.g. 500000 for Llama 3); the base does not change the plan.",
