@@ -162,6 +162,14 @@ describe('hybrid Mamba models export as pretrain_hybrid.py runs them', () => {
       (c) => expect(c.ns.values.get('context_parallel_size')).toBe('8'),
     ],
     [
+      'tp 4 past the attention layers’ 2 query groups: each rank one group and 4 of its query heads',
+      requestOf({ ...hybrid, kvHeads: 2 }, { tp: 4, pp: 1, dp: 4, ep: 4, ...sp }),
+      (c) => {
+        expect(c.ns.values.get('tensor_model_parallel_size')).toBe('4');
+        expect(c.ns.values.get('num_query_groups')).toBe('2');
+      },
+    ],
+    [
       'squared ReLU priced unfused (activationFusion false): no fused-kernel flag',
       requestOf({ ...hybrid, activationFusion: false }, { tp: 2, pp: 1, dp: 8, ep: 4, ...sp }),
       (c) => expect(c.ns.values.has('use_fused_weighted_squared_relu')).toBe(false),
