@@ -25,6 +25,7 @@ export function megatronStrategy(
   sequenceParallel: boolean,
   expertsOverTp = false,
   tp = 1,
+  gathersQueries = true,
 ): OpStrategy {
   // MoE parallel folding with expert TP 1: the tp ranks hold different experts, not slices of each.
   const letter =
@@ -37,8 +38,10 @@ export function megatronStrategy(
   const onto = contracted && sequenceParallel ? sequenceSplit(op.einsum.output) : null;
   const strategy: OpStrategy = { split: [null, letter], scatter: [null, onto] };
   // Past the key/value heads Megatron gathers the query heads with the keys and values (below): the
-  // op that makes them from the hidden states (its activation, operand 0, has no query heads).
-  return letter === DIM.groupSize && !op.einsum.inputs[0]!.includes(DIM.groupSize)
+  // op that makes them from the hidden states (its activation, operand 0, has no query heads). A
+  // runtime that computes each rank's query heads in place (`gathersQueries` false: XLA's GSPMD)
+  // does not.
+  return gathersQueries && letter === DIM.groupSize && !op.einsum.inputs[0]!.includes(DIM.groupSize)
     ? { ...strategy, gathersOutputOn: 1 }
     : strategy;
 }

@@ -66,6 +66,11 @@ export interface LayerSolverOptions {
   readonly signal?: AbortSignal;
   /** What selective recomputation redoes, the request's (default Megatron's: the attention core). */
   readonly recomputeModules?: readonly RecomputeModule[];
+  /**
+   * Whether the runtime gathers the QKV output when tp exceeds the key/value heads, as Megatron-LM
+   * does (default); a JAX program's GSPMD computes each rank's query heads where they are.
+   */
+  readonly gathersQueriesPastGroups?: boolean;
 }
 
 function axesKey(axes: readonly MeshAxis[]): string {
@@ -224,7 +229,9 @@ export class LayerSolver {
       if (mesh.shape[0] !== 1) return null;
       const { sequenceParallel: sp, expertsOverTp: folded } = megatron;
       return {
-        strategies: graph.ops.map((op) => megatronStrategy(op, sp, folded, mesh.shape[1])),
+        strategies: graph.ops.map((op) =>
+          megatronStrategy(op, sp, folded, mesh.shape[1], this.options.gathersQueriesPastGroups ?? true),
+        ),
         status: 'optimal',
       };
     }

@@ -101,6 +101,25 @@ describe('Megatron-LM’s layout with tp past the key/value heads', () => {
     );
   });
 
+  it('for JAX, whose GSPMD computes each rank’s query heads in place, prices no query gather', async () => {
+    const megatron = await estimate(request(kvHeads, true));
+    const jax = await estimate({ ...request(kvHeads, true), options: { target: 'jax' } });
+    expect([...attentionOps(jax).get('q_proj')!.collectives].some((c) => c.reason.includes('gathered'))).toBe(
+      false,
+    );
+    // The same layout otherwise: the tensor-parallel traffic differs by Megatron's gather, every block
+    // of every microbatch.
+    const gather = attentionOps(megatron)
+      .get('q_proj')!
+      .collectives.filter((c) => c.reason.includes('gathered'))
+      .reduce((t, c) => t + c.sec, 0);
+    const { microbatches } = megatron.summary!;
+    expect(megatron.breakdown!.tpCommSec - jax.breakdown!.tpCommSec).toBeCloseTo(
+      microbatches * model.layers * gather,
+      9,
+    );
+  });
+
   it('without sequence parallelism computes a slice of the keys’ and values’ columns and gathers them', async () => {
     const ops = attentionOps(await estimate(request(kvHeads, false)));
     expect(ops.get('k_proj')!.strategy.label).toBe('d@1');
