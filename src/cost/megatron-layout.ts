@@ -10,6 +10,20 @@ import type { OpStrategy } from './strategy.ts';
  */
 const TENSOR_PARALLEL_DIMS = [DIM.kvHeads, DIM.heads, DIM.ssmHeads, DIM.ffn, DIM.vocab] as const;
 
+/** What decides Megatron-LM's layout of an op (megatronStrategy). */
+export interface MegatronLayout {
+  /** The tensor-parallel degree: the [1, tp] mesh's second axis. */
+  readonly tp: number;
+  readonly sequenceParallel: boolean;
+  /** MoE parallel folding: the experts over the tp ranks (default false). */
+  readonly expertsOverTp?: boolean;
+  /**
+   * Whether the runtime gathers the QKV output when tp exceeds the key/value heads, as Megatron-LM
+   * does (default true); XLA's GSPMD computes each rank's query heads where they are.
+   */
+  readonly gathersQueries?: boolean;
+}
+
 /**
  * The layout Megatron-LM gives an op on a [1, tp] mesh: column-parallel projections split heads
  * or the FFN dim, row-parallel ones contract it (all-reduce, or reduce-scatter onto the sequence
@@ -20,13 +34,8 @@ const TENSOR_PARALLEL_DIMS = [DIM.kvHeads, DIM.heads, DIM.ssmHeads, DIM.ffn, DIM
  * carved from dp·cp, tokens reaching the tp peers' experts by the gather the dispatch implies and
  * returning by the combine's reduction.
  */
-export function megatronStrategy(
-  op: GraphOp,
-  sequenceParallel: boolean,
-  expertsOverTp = false,
-  tp = 1,
-  gathersQueries = true,
-): OpStrategy {
+export function megatronStrategy(op: GraphOp, layout: MegatronLayout): OpStrategy {
+  const { tp, sequenceParallel, expertsOverTp = false, gathersQueries = true } = layout;
   // MoE parallel folding with expert TP 1: the tp ranks hold different experts, not slices of each.
   const letter =
     expertsOverTp && op.einsum.letters.includes(DIM.experts)
@@ -38,9 +47,7 @@ export function megatronStrategy(
   const onto = contracted && sequenceParallel ? sequenceSplit(op.einsum.output) : null;
   const strategy: OpStrategy = { split: [null, letter], scatter: [null, onto] };
   // Past the key/value heads Megatron gathers the query heads with the keys and values (below): the
-  // op that makes them from the hidden states (its activation, operand 0, has no query heads). A
-  // runtime that computes each rank's query heads in place (`gathersQueries` false: XLA's GSPMD)
-  // does not.
+  // op that makes them from the hidden states (its activation, operand 0, has no query heads).
   return gathersQueries && letter === DIM.groupSize && !op.einsum.inputs[0]!.includes(DIM.groupSize)
     ? { ...strategy, gathersOutputOn: 1 }
     : strategy;

@@ -296,14 +296,15 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
       ? NO_EXCHANGE
       : exchangeCost(op.exchange, ctx.outer, exchangedBytes, { forward: forwardSec, backward: backwardSec });
   let exchange = moved;
-  if (ctx.recomputed.has(op.index)) {
+  const recomputed = ctx.recomputed.has(op.index);
+  if (recomputed) {
     backwardSec += forwardSec;
     // A recomputed forward moves its data again.
     exchange = { ...moved, backwardSec: moved.backwardSec + moved.forwardSec };
-    for (const c of collectives.filter((c) => c.phase === 'forward' && !c.reason.startsWith('recompute'))) {
-      collectives.push({ ...c, phase: 'backward', reason: `recompute ${c.reason}` });
-    }
+    collectives.push(...againInBackward(collectives));
   }
+  // Full recomputation redoes Megatron's QKV projection, gather and all.
+  const outputGathers = recomputed ? [...outputGather, ...againInBackward(outputGather)] : outputGather;
   let activationBytes = 0;
   for (const s of ctx.saved.get(op.index) ?? []) {
     const t = graph.tensors.get(s.tensor)!;
@@ -318,11 +319,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     backwardSec,
     collectives,
     commSec: collectives.reduce((s, c) => s + c.sec, 0) - gradSyncSec,
-    // A recomputed forward gathers again (full recomputation redoes Megatron's QKV projection).
-    outputGatherSec: outputGather.reduce(
-      (s, c) => s + (c.phase === 'forward' && ctx.recomputed.has(op.index) ? 2 : 1) * c.sec,
-      0,
-    ),
+    outputGatherSec: outputGathers.reduce((s, c) => s + c.sec, 0),
     gradSyncSec,
     paramElements,
     expertParamElements,
@@ -332,6 +329,13 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     activationBytes,
     weightGradientSec: kernels.weightGradientSec,
   };
+}
+
+/** What a recomputed forward runs again during the backward: its forward collectives. */
+function againInBackward(collectives: readonly PricedCollective[]): PricedCollective[] {
+  return collectives
+    .filter((c) => c.phase === 'forward' && !c.reason.startsWith('recompute'))
+    .map((c) => ({ ...c, phase: 'backward', reason: `recompute ${c.reason}` }));
 }
 
 /** The all-gather of an output gathered over axis `j` (OpStrategy.gathersOutputOn) and its gradient's reduce-scatter. */

@@ -11,20 +11,23 @@ const STATE_BYTES = 4;
 const ACTIVATION_BYTES = 2;
 
 /**
- * What one of mamba_ssm's SSD kernels reads and writes a token, counted in the tensors it moves:
- * `x`, tensors of a head's width (x, z, the output, the pre-gate output, their gradients: heads ×
+ * The kinds of tensor the SSD's kernels move, per token: `x`, tensors of a head's width (x, z, the output, the pre-gate output, their gradients: heads ×
  * headDim bf16); `states`, passes over the fp32 chunk states (heads × headDim × stateDim a chunk; a
  * bf16 copy counts half); `bc`, tensors of the groups' width (B, C and their gradients: groups ×
  * stateDim bf16); `scores`, the fp32 chunk scores C·Bᵀ or their gradient (groups × chunk a token).
  * dt and the decays (a value a head a token, against a head's headDim of x) are left out: about 2%
- * of the bytes.
+ * of the bytes. Read as a count of each (what a kernel moves) or as each one's bytes.
  */
-interface SsdKernelTraffic {
-  readonly kernel: string;
+interface SsdTensors {
   readonly x: number;
   readonly states: number;
   readonly bc: number;
   readonly scores: number;
+}
+
+/** What one of mamba_ssm's SSD kernels reads and writes a token, counted in SsdTensors. */
+interface SsdKernelTraffic extends SsdTensors {
+  readonly kernel: string;
 }
 
 const kernel = (name: string, x: number, states: number, bc: number, scores: number): SsdKernelTraffic => ({
@@ -111,10 +114,7 @@ function ssdBoundSec(bytes: number, gpu: GpuSpec): number {
 }
 
 /** The bytes a token's share of the SSD's kernels moves, given each tensor kind's bytes a token. */
-function ssdBytesPerToken(
-  kernels: readonly SsdKernelTraffic[],
-  sizes: { x: number; states: number; bc: number; scores: number },
-): number {
+function ssdBytesPerToken(kernels: readonly SsdKernelTraffic[], sizes: SsdTensors): number {
   let bytes = 0;
   for (const k of kernels)
     bytes += k.x * sizes.x + k.states * sizes.states + k.bc * sizes.bc + k.scores * sizes.scores;
@@ -141,7 +141,7 @@ export function scanKernelSec(op: GraphOp, share: OpShare, gpu: GpuSpec): PassSe
   for (const l of out.slice(0, -2)) tokens *= localSize(op, l, share.split, share.axisSizes);
   const groups = (recurrence.groups * heads) / totalHeads;
   const { stateDim, chunkSize } = recurrence;
-  const sizes = {
+  const sizes: SsdTensors = {
     x: heads * headDim * ACTIVATION_BYTES,
     states: (heads * headDim * stateDim * STATE_BYTES) / chunkSize,
     bc: groups * stateDim * ACTIVATION_BYTES,

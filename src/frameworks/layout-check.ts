@@ -55,7 +55,7 @@ function megatronMismatches(
   const out: string[] = [];
   for (const r of ops) {
     const actual = tpAxis === 0 ? r.out.strategy.axis0 : r.out.strategy.axis1;
-    const expected = megatronStrategy(r.op, sequenceParallel, expertsOverTp, tp).split[1];
+    const expected = megatronStrategy(r.op, { tp, sequenceParallel, expertsOverTp }).split[1];
     const key = `${r.layer.signature}|${r.out.op}|${actual}`;
     if (actual === expected || seen.has(key)) continue;
     seen.add(key);

@@ -68,7 +68,7 @@ export async function estimate(value: unknown): Promise<Plan> {
   });
   const solver = new LayerSolver({
     cluster,
-    gathersQueriesPastGroups: request.options.target !== 'jax',
+    target: request.options.target,
     deadlineMs: started + request.options.timeLimitSec * 1000,
     recomputeModules: recomputeModules(request),
   });

@@ -12,7 +12,7 @@ import { LayerSeries } from '../cost/stage.ts';
 import type { OpStrategy } from '../cost/strategy.ts';
 import { DIM } from '../graph/letters.ts';
 import type { PlannedLayer } from '../model/planned.ts';
-import type { Recompute, RecomputeModule } from '../schema/index.ts';
+import type { FrameworkTarget, Recompute, RecomputeModule } from '../schema/index.ts';
 
 /**
  * How a layer's layout is chosen: by the ILP with no memory budget ('fast'), by the ILP under
@@ -67,10 +67,11 @@ export interface LayerSolverOptions {
   /** What selective recomputation redoes, the request's (default Megatron's: the attention core). */
   readonly recomputeModules?: readonly RecomputeModule[];
   /**
-   * Whether the runtime gathers the QKV output when tp exceeds the key/value heads, as Megatron-LM
-   * does (default); a JAX program's GSPMD computes each rank's query heads where they are.
+   * The framework whose runtime the Megatron-style layouts are priced as (default `any`: Megatron-LM's).
+   * Past the key/value heads Megatron-LM gathers the QKV output; a JAX program's GSPMD computes each
+   * rank's query heads where they are.
    */
-  readonly gathersQueriesPastGroups?: boolean;
+  readonly target?: FrameworkTarget;
 }
 
 function axesKey(axes: readonly MeshAxis[]): string {
@@ -230,7 +231,12 @@ export class LayerSolver {
       const { sequenceParallel: sp, expertsOverTp: folded } = megatron;
       return {
         strategies: graph.ops.map((op) =>
-          megatronStrategy(op, sp, folded, mesh.shape[1], this.options.gathersQueriesPastGroups ?? true),
+          megatronStrategy(op, {
+            tp: mesh.shape[1],
+            sequenceParallel: sp,
+            expertsOverTp: folded,
+            gathersQueries: this.options.target !== 'jax',
+          }),
         ),
         status: 'optimal',
       };

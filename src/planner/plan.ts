@@ -45,7 +45,7 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
   const capacityBytes = cluster.gpu.memoryBytes * request.options.memoryHeadroom;
   const solver = new LayerSolver({
     cluster,
-    gathersQueriesPastGroups: request.options.target !== 'jax',
+    target: request.options.target,
     deadlineMs,
     tensorParallelPinned: request.parallel?.tp !== undefined,
     recomputeModules: recomputeModules(request),

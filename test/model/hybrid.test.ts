@@ -175,7 +175,10 @@ describe('hybrid Mamba models', () => {
     const model = build({ ...NANO, seqLen: 256, vocab: 1024 });
     const graph = parseGraph(model.layers[1]!.graph);
     const split = (name: string) =>
-      megatronStrategy(graph.ops.find((o) => o.name === `block0.${name}`)!, false).split[1];
+      megatronStrategy(graph.ops.find((o) => o.name === `block0.${name}`)!, {
+        tp: 2,
+        sequenceParallel: false,
+      }).split[1];
     for (const name of ['in_proj', 'zxbcdt_transpose', 'ssd_scan', 'ssm_norm', 'out_proj'])
       expect(split(name)).toBe('a');
   });

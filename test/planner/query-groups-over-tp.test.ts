@@ -50,12 +50,16 @@ function attentionOps(p: Plan): Map<string, OpLayoutOut> {
 describe('Megatron-LM’s layout with tp past the key/value heads', () => {
   const graph = parseGraph(build({ ...model, layers: 1 }).layers[1]!.graph);
   const split = (name: string, tp: number, sp: boolean) =>
-    megatronStrategy(graph.ops.find((o) => o.name === `block0.${name}`)!, sp, false, tp).split[1];
+    megatronStrategy(graph.ops.find((o) => o.name === `block0.${name}`)!, { tp, sequenceParallel: sp })
+      .split[1];
 
   it('splits the query heads within a group, gathering the queries, and the key and value projections by head dim', () => {
     for (const name of ['q_proj', 'attention', 'out_proj']) expect(split(name, 4, true)).toBe('r');
     const strategyOf = (name: string) =>
-      megatronStrategy(graph.ops.find((o) => o.name === `block0.${name}`)!, true, false, 4);
+      megatronStrategy(graph.ops.find((o) => o.name === `block0.${name}`)!, {
+        tp: 4,
+        sequenceParallel: true,
+      });
     expect(strategyOf('q_proj').gathersOutputOn).toBe(1);
     for (const name of ['attention', 'out_proj']) expect(strategyOf(name).gathersOutputOn).toBeUndefined();
     for (const name of ['k_proj', 'v_proj']) {
@@ -136,7 +140,7 @@ describe('Megatron-LM’s layout with tp past the key/value heads', () => {
     const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 }));
     const mesh = logicalMesh(cluster, [1, 4]);
     const layer = evaluateLayout(graph, mesh, { gpu: cluster.gpu, recompute: 'none' }, (i) =>
-      megatronStrategy(graph.ops[i]!, true, false, 4),
+      megatronStrategy(graph.ops[i]!, { tp: 4, sequenceParallel: true }),
     )!;
     const q = layer.ops[graph.ops.findIndex((o) => o.name === 'block0.q_proj')]!;
     const gather = q.cost.collectives
@@ -155,7 +159,7 @@ describe('Megatron-LM’s layout with tp past the key/value heads', () => {
     expect(hidden).toBeCloseTo(a + tpOverlap * (layer.commSec - gather + layer.reshardSec - a), 12);
     // Full recomputation redoes the projection, and its gather, before the backward.
     const recomputed = evaluateLayout(graph, mesh, { gpu: cluster.gpu, recompute: 'full' }, (i) =>
-      megatronStrategy(graph.ops[i]!, true, false, 4),
+      megatronStrategy(graph.ops[i]!, { tp: 4, sequenceParallel: true }),
     )!;
     const again = recomputed.ops[
       graph.ops.findIndex((o) => o.name === 'block0.q_proj')
