@@ -34,9 +34,16 @@ describe('PlanThreadPool.estimate', () => {
     };
     await pool.estimate(GPT3_ESTIMATE); // starts the thread: that much is the caller's work, once
     let answer: Awaited<ReturnType<typeof estimate>> | undefined;
-    const threadedMs = await busyMs(async () => {
-      answer = await pool.estimate(GPT3_ESTIMATE);
-    });
+    // The loop's busy time also takes in garbage collection of whatever came before, which can land
+    // in any one measurement (once 64 ms against a 102 ms pricing under CI load): the least of three
+    // tries is the copy's own cost.
+    const threadedShares: number[] = [];
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const threadedMs = await busyMs(async () => {
+        answer = await pool.estimate(GPT3_ESTIMATE);
+      });
+      threadedShares.push(threadedMs / (answer!.solver.wallSec * 1000));
+    }
     let inProcess: Awaited<ReturnType<typeof estimate>> | undefined;
     const inProcessMs = await busyMs(async () => {
       inProcess = await estimate(GPT3_ESTIMATE);
@@ -44,7 +51,7 @@ describe('PlanThreadPool.estimate', () => {
     // In process the loop is busy for the whole pricing (the measure sees it); on the thread only the
     // answer's copy reaches the loop. Both against the pricing's own clock, which load stretches alike.
     expect(inProcessMs).toBeGreaterThanOrEqual(0.9 * inProcess!.solver.wallSec * 1000);
-    expect(threadedMs).toBeLessThan(0.5 * answer!.solver.wallSec * 1000);
+    expect(Math.min(...threadedShares)).toBeLessThan(0.5);
     expect(answer?.summary).toEqual(inProcess?.summary);
     expect(answer?.breakdown).toEqual(inProcess?.breakdown);
     expect(answer?.exports?.megatron).toEqual(inProcess?.exports?.megatron);
