@@ -128,3 +128,26 @@ export function linearBiasesOf(text: string): boolean | undefined {
   if (/\bgpt[-_ ]?oss\b/i.test(text)) return true;
   return undefined;
 }
+
+/** gpt-oss's MLP and attention as Megatron-LM builds them (TransformerSpec fields), where a record's model is one. */
+export interface GptOssTraits {
+  readonly activationClamp: number;
+  readonly gluLinearOffset: number;
+  readonly attentionSinks: boolean;
+}
+
+/**
+ * A gpt-oss model's clamp, offset and sinks, as Megatron-Bridge's gpt-oss bridge sets them
+ * (gpt_oss_bridge.py at 21d102f5ec: activation_func_clamp_value 7.0 — the published config's
+ * swiglu_limit —, glu_linear_offset 1.0, softmax_type "learnable" for the sinks). A clamp the record
+ * states ("clamp 7.0") wins; undefined for other models.
+ */
+export function gptOssTraitsOf(text: string): GptOssTraits | undefined {
+  if (!/\bgpt[-_ ]?oss\b/i.test(text)) return undefined;
+  const stated = /clamp(?:ed)?(?:\s+(?:value|limit))?\s*(?:=|:|of)?\s*(\d+(?:\.\d+)?)/i.exec(text);
+  return {
+    activationClamp: stated === null ? 7 : Number(stated[1]),
+    gluLinearOffset: 1,
+    attentionSinks: true,
+  };
+}

@@ -8,6 +8,7 @@ import { findGpu, GPU_CATALOG } from '../src/cluster/catalog.ts';
 import { GiB } from '../src/cluster/gpus/common.ts';
 import { embeddingAndLossSplit } from '../src/planner/estimate-config.ts';
 import {
+  type Activation,
   type GpuSpec,
   type Precision,
   type Recompute,
@@ -214,11 +215,12 @@ export function precisionOf(text: string | null | undefined, gpu: string | GpuSp
 
 /**
  * A record's activation as meshplan names it. gpt-oss's "swiglu (clamped, quick-gelu gated
- * variant)" is priced as SwiGLU (same GEMMs, one elementwise op apart), a gated GELU as GeGLU, and a
- * plain ReLU MLP (OPT) as the GELU one: the same two GEMMs and one elementwise op between them.
+ * variant)" is the quick GeGLU (Megatron-LM's --quick-geglu), a gated GELU GeGLU, and a plain ReLU
+ * MLP (OPT) the GELU one: the same two GEMMs and one elementwise op between them.
  */
-export function activationOf(id: string, text: string): 'gelu' | 'swiglu' | 'geglu' | 'squared-relu' {
+export function activationOf(id: string, text: string): Activation {
   const t = text.toLowerCase();
+  if (/quick[- ]?ge(?:lu|glu)/.test(t)) return 'quick-geglu';
   if (t.includes('swiglu') || t.includes('silu') || t.includes('swish')) return 'swiglu';
   if (t.includes('geglu') || /gated[- ]gelu/.test(t)) return 'geglu';
   if (t.includes('squared') || /relu\s*(²|\^\s*2|2)/.test(t)) return 'squared-relu';
@@ -234,7 +236,7 @@ export function activationOf(id: string, text: string): 'gelu' | 'swiglu' | 'geg
 export function statedOrImpliedActivation(
   id: string,
   model: { readonly activation: string | null; readonly hidden: number; readonly ffn_hidden: number | null },
-): 'gelu' | 'swiglu' | 'geglu' | 'squared-relu' {
+): Activation {
   if (model.activation !== null && model.activation.trim() !== '') return activationOf(id, model.activation);
   return model.ffn_hidden === 4 * model.hidden ? 'gelu' : 'swiglu';
 }

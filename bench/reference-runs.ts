@@ -18,7 +18,7 @@ import { estimate } from '../src/planner/estimate.ts';
 import { InvalidInputError } from '../src/schema/errors.ts';
 import type { GpuGeneration, GpuSpec, PlanRequestInput, Precision } from '../src/schema/index.ts';
 import { countsRecompute, publishedRequest } from './published-runs.ts';
-import { deepseekArchitectureOf, linearBiasesOf } from './record-architecture.ts';
+import { deepseekArchitectureOf, gptOssTraitsOf, linearBiasesOf } from './record-architecture.ts';
 import {
   asyncTensorParallelOf,
   capacityFactorOf,
@@ -262,6 +262,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
   const window = slidingWindowOf(m.arch_notes ?? '');
   const deepseek = deepseekArchitectureOf(JSON.stringify(m));
   const bias = linearBiasesOf(JSON.stringify(m));
+  const gptOss = gptOssTraitsOf(JSON.stringify(m));
   // A shared expert's own width: its field (Nemotron 3), else DeepSeek-style prose.
   const sharedFfnHidden = m.moe?.shared_ffn_hidden ?? deepseek.sharedFfnHidden;
   // Multi-token prediction: the record's own block, else what its prose says.
@@ -287,6 +288,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
       seqLen: m.seq_len,
       activation,
       ...(bias === undefined ? {} : { bias }),
+      ...(gptOss ?? {}),
       attention: facts.attention ?? 'flash',
       ...(facts.activationFusion === false ? { activationFusion: false } : {}),
       ...(facts.normFusion === false ? { normFusion: false } : {}),

@@ -2012,7 +2012,8 @@ export interface components {
                  * @default gelu
                  * @enum {string}
                  */
-                activation?: "gelu" | "swiglu" | "geglu" | "squared-relu";
+                activation?: "gelu" | "swiglu" | "geglu" | "quick-geglu" | "squared-relu";
+                activationClamp?: number;
                 /** @default true */
                 activationFusion?: boolean;
                 /**
@@ -2020,9 +2021,13 @@ export interface components {
                  * @enum {string}
                  */
                 attention?: "flash" | "flash2" | "eager";
+                /** @default false */
+                attentionSinks?: boolean;
                 bias?: boolean;
                 dropout?: boolean;
                 ffnHidden?: number;
+                /** @default 0 */
+                gluLinearOffset?: number;
                 headDim?: number;
                 heads: number;
                 hidden: number;

@@ -123,11 +123,33 @@ function latentMoeProblem(model: TransformerDims | null, framework: string): str
  * What only Megatron-LM builds of a model: a hybrid Mamba stack and a latent MoE. The frameworks that
  * write plain transformer blocks check these in `builds` and again in `runs`, which covers `builds`.
  */
+/**
+ * gpt-oss's MLP and attention traits, which only Megatron-LM's arguments build (--quick-geglu,
+ * --activation-func-clamp-value, --glu-linear-offset, --softmax-type learnable): `framework`'s
+ * exported model has none of them.
+ */
+function gptOssTraitsProblem(model: TransformerDims | null, framework: string): string | null {
+  if (model === null) return null;
+  const traits = [
+    model.activation === 'quick-geglu' ? 'a quick GeGLU (model.activation)' : null,
+    model.activationClamp !== null ? 'a clamped activation (model.activationClamp)' : null,
+    model.gluLinearOffset !== 0 ? 'an offset linear half (model.gluLinearOffset)' : null,
+    model.attentionSinks ? 'attention sinks (model.attentionSinks)' : null,
+  ].filter((t) => t !== null);
+  return traits.length === 0
+    ? null
+    : `${framework}'s exported model has no ${traits.join(', ')}: gpt-oss's, which Megatron-LM builds; plan it for Megatron-LM`;
+}
+
 export function megatronOnlyModelProblems(
   model: TransformerDims | null,
   framework: string,
 ): (string | null)[] {
-  return [hybridModelProblem(model, framework), latentMoeProblem(model, framework)];
+  return [
+    hybridModelProblem(model, framework),
+    latentMoeProblem(model, framework),
+    gptOssTraitsProblem(model, framework),
+  ];
 }
 
 /** Megatron-LM's flex token dispatcher (DeepEP, HybridEP) asked for where `framework` runs its own all-to-all. */

@@ -173,10 +173,13 @@ function addFlashCore(
   const W = inputs.valueDim;
   const context = builder.activation('context', [b, s, ...querySizes, inputs.valueSize]);
   const exchange = contextExchange(dims, [1, 2], 3);
+  const sinks = attentionSinks(builder, dims, inputs.heads);
   builder.op(
     'attention',
-    `${B}${S}${q}${D},${B}${T}${kv}${D},${B}${T}${kv}${W}->${B}${S}${q}${W}`,
-    [inputs.query, inputs.key, inputs.value],
+    `${B}${S}${q}${D},${B}${T}${kv}${D},${B}${T}${kv}${W}${sinks === null ? '' : `,${q}`}->${B}${S}${q}${W}`,
+    sinks === null
+      ? [inputs.query, inputs.key, inputs.value]
+      : [inputs.query, inputs.key, inputs.value, sinks],
     context,
     {
       kind: 'attention',
@@ -189,6 +192,15 @@ function addFlashCore(
     },
   );
   return context;
+}
+
+/**
+ * gpt-oss's attention sinks (TransformerSpec.attentionSinks): a learned logit per query head that
+ * joins its softmax's denominator (Megatron-Core's softmax_offset, softmax_type "learnable"),
+ * computed inside the softmax's kernel; null without them.
+ */
+function attentionSinks(builder: LayerGraphBuilder, dims: TransformerDims, heads: HeadLayout): string | null {
+  return dims.attentionSinks ? builder.param('sinks', [...heads.querySizes]) : null;
 }
 
 /** Attention as separate kernels: the core (scores … context), Megatron's "core_attn" recompute module. */
@@ -207,10 +219,14 @@ function addEagerCore(builder: LayerGraphBuilder, inputs: AttentionInputs, dims:
     scores,
     { kind: 'matmul' },
   );
-  builder.op('softmax', `${scoreLetters}->${scoreLetters}`, [scores], probs, {
-    kind: 'softmax',
-    reducedDims: [T],
-  });
+  const sinks = attentionSinks(builder, dims, inputs.heads);
+  builder.op(
+    'softmax',
+    `${scoreLetters}${sinks === null ? '' : `,${q}`}->${scoreLetters}`,
+    sinks === null ? [scores] : [scores, sinks],
+    probs,
+    { kind: 'softmax', reducedDims: [T] },
+  );
   const dropped = builder.dropout(dims.dropout, 'attn_dropout', probs, {
     local: 'probs_dropped',
     letters: scoreLetters,

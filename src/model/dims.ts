@@ -81,6 +81,11 @@ export interface TransformerDims {
   readonly activation: Activation;
   /** A gated activation runs as one kernel keeping only its two inputs (TransformerSpec.activationFusion). */
   readonly activationFusion: boolean;
+  /** The gated activation's clamp (TransformerSpec.activationClamp); null: none. */
+  readonly activationClamp: number | null;
+  readonly gluLinearOffset: number;
+  /** A learned sink logit per attention head (TransformerSpec.attentionSinks). */
+  readonly attentionSinks: boolean;
   /** An RMSNorm runs as one kernel (TransformerSpec.normFusion); false: eager PyTorch's composite. */
   readonly normFusion: boolean;
   readonly norm: Norm;
@@ -175,7 +180,7 @@ export function cpCommTypeOf(request: {
 
 /** The gated MLPs: a gate and an up projection, multiplied. */
 export function isGated(activation: Activation): boolean {
-  return activation === 'swiglu' || activation === 'geglu';
+  return activation === 'swiglu' || activation === 'geglu' || activation === 'quick-geglu';
 }
 
 function checkOptions(options: BuildOptions, spec: TransformerSpec): void {
@@ -258,6 +263,9 @@ export function resolveDims(input: TransformerSpec, options: BuildOptions): Tran
     vocab: spec.vocab,
     activation: spec.activation,
     activationFusion: spec.activationFusion,
+    activationClamp: spec.activationClamp ?? null,
+    gluLinearOffset: spec.gluLinearOffset,
+    attentionSinks: spec.attentionSinks,
     normFusion: spec.normFusion,
     norm: spec.norm ?? (gpt ? 'layernorm' : 'rmsnorm'),
     tiedEmbeddings: spec.tiedEmbeddings ?? gpt,

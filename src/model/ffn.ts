@@ -47,7 +47,13 @@ interface MlpSite {
   readonly tokenWeights?: string;
 }
 
-const NONLINEARITY = { gelu: 'gelu', swiglu: 'silu', geglu: 'gelu', 'squared-relu': 'squared_relu' } as const;
+const NONLINEARITY = {
+  gelu: 'gelu',
+  swiglu: 'silu',
+  geglu: 'gelu',
+  'quick-geglu': 'quick_gelu',
+  'squared-relu': 'squared_relu',
+} as const;
 
 /**
  * The MLP on `x` (tokens…, h): fc1, nonlinearity, fc2 (GELU, squared ReLU), or a gated one: gate and
@@ -113,8 +119,28 @@ function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, si
     }
     return down(`${p}fc2`, weighed(unary(act, fc1)), `w_${p}fc2`);
   }
-  const gate = up(`${p}gate_proj`, `w_${p}gate`, `${p}gate_out`);
-  const upOut = up(`${p}up_proj`, `w_${p}up`, `${p}up_out`);
+  /*
+   * Megatron-Core's clamp before a gated activation (activation_func_clamp_value; experts.py and
+   * mlp.py, core_v0.19.0): the fc1 output's halves clamped in eager PyTorch, a kernel each, keeping
+   * its input for the backward's mask. Its fused activation takes them concatenated back
+   * (weighted_bias_quick_geglu_impl's torch.cat: a copy of each half, and the chunk's backward one
+   * more); the unfused one takes them as they are. (Its unfused path also adds glu_linear_offset in a
+   * kernel of its own, whose backward passes the gradient through; that forward pass is not priced.)
+   */
+  const clamped = (input: string, half: 'gate' | 'up'): string => {
+    if (dims.activationClamp === null) return input;
+    return activationPart(() => {
+      const local = `${p}${half}_clamp`;
+      const out = builder.activation(`${local}_out`, [...tokenSizes, f]);
+      builder.op(local, `${T}${F}->${T}${F}`, [input], out, { kind: 'elementwise' });
+      if (!dims.activationFusion) return out;
+      const joined = builder.activation(`${local}_cat`, [...tokenSizes, f]);
+      builder.op(`${local}_cat`, `${T}${F}->${T}${F}`, [out], joined, { kind: 'reshape', flops: 0 });
+      return joined;
+    });
+  };
+  const gate = clamped(up(`${p}gate_proj`, `w_${p}gate`, `${p}gate_out`), 'gate');
+  const upOut = clamped(up(`${p}up_proj`, `w_${p}up`, `${p}up_out`), 'up');
   const glu = builder.activation(`${p}glu_out`, [...tokenSizes, f]);
   if (dims.activationFusion) {
     // One kernel for the nonlinearity, the product and any token weight, keeping only its inputs:

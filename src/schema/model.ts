@@ -129,6 +129,19 @@ export const TransformerSpec = z
      */
     activationFusion: z.boolean().default(true),
     /**
+     * A gated activation's inputs clamped first (Megatron-Core's activation_func_clamp_value; gpt-oss's
+     * 7): the gate from above, the linear half to ±the value. Megatron-Core clamps in eager PyTorch,
+     * kernels of their own before the activation's. Absent: no clamp.
+     */
+    activationClamp: z.number().positive().max(1e6).optional(),
+    /** Added to a gated activation's linear half before the product (Megatron-Core's glu_linear_offset; gpt-oss's 1). */
+    gluLinearOffset: z.number().min(-1e6).max(1e6).default(0),
+    /**
+     * A learned logit per attention head that joins every softmax (gpt-oss's attention sinks;
+     * Megatron-Core's softmax_type "learnable", run by Transformer Engine's fused attention).
+     */
+    attentionSinks: z.boolean().default(false),
+    /**
      * An RMSNorm runs as one kernel (Transformer Engine's, Apex's, torch.compile's); false: as eager
      * PyTorch's aten rms_norm composes it (from PyTorch 2.4, its first, through the 2.6 of torchtitan's
      * December 2024 report at least): an fp32 upcast, square, mean, rsqrt, product and cast back, then
@@ -205,6 +218,26 @@ export const TransformerSpec = z
         message: 'a repeated multi-token prediction layer needs mtpLayers of 1 or more',
       });
     hybridIssues(m, ctx);
+    if (m.attentionSinks && m.mla !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['attentionSinks'],
+        message:
+          'attention sinks are priced for multi-head and grouped-query attention, not latent attention',
+      });
+    const gated = ['swiglu', 'geglu', 'quick-geglu'].includes(m.activation);
+    if (m.activationClamp !== undefined && !gated)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['activationClamp'],
+        message: `only a gated activation (swiglu, geglu, quick-geglu) is clamped, and the model's is ${m.activation}`,
+      });
+    if (m.gluLinearOffset !== 0 && !gated)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gluLinearOffset'],
+        message: `only a gated activation has a linear half to offset, and the model's is ${m.activation}`,
+      });
     const kv = m.kvHeads ?? m.heads;
     if (m.heads % kv !== 0)
       ctx.addIssue({

@@ -133,10 +133,11 @@ export const Optimizer = z.enum(['adam']);
 export type Optimizer = z.infer<typeof Optimizer>;
 
 /**
- * The MLP's nonlinearity: GELU (GPT), SwiGLU (Llama), GeGLU (Grok: a GELU-gated GLU), squared ReLU
- * (Nemotron). The GLUs have two up projections.
+ * The MLP's nonlinearity: GELU (GPT), SwiGLU (Llama), GeGLU (Grok: a GELU-gated GLU), quick GeGLU
+ * (gpt-oss: gated by GELU's sigmoid approximation x·σ(1.702·x), Megatron-LM's --quick-geglu),
+ * squared ReLU (Nemotron). The GLUs have two up projections.
  */
-export const Activation = z.enum(['gelu', 'swiglu', 'geglu', 'squared-relu']);
+export const Activation = z.enum(['gelu', 'swiglu', 'geglu', 'quick-geglu', 'squared-relu']);
 export type Activation = z.infer<typeof Activation>;
 
 export const Norm = z.enum(['layernorm', 'rmsnorm']);

@@ -16,7 +16,8 @@ const slots = k * tokens; // balanced dropless routing: every token's k copies l
 const GiB = 2 ** 30;
 
 function oracleBytes(recomputed: boolean): number {
-  const dense = 2 * V * h + L * (h * (n * d + 2 * g * d) + n * d * h + h * E + 2 * h);
+  // Per block: q, k, v and output projections, the router, two norms' scales, a sink logit per head.
+  const dense = 2 * V * h + L * (h * (n * d + 2 * g * d) + n * d * h + h * E + 2 * h + n);
   const experts = L * (E / ep) * 3 * h * f;
   const weightsAndGradients = 4 * (dense + experts);
   // ZeRO-1 (the distributed optimizer): dense state over dp, expert state over the expert-data group.
@@ -30,10 +31,12 @@ function oracleBytes(recomputed: boolean): number {
     slots * 4 + // each expert slot's token (int32)
     slots * 2 * h + // the experts' input
     slots * 2 * 2 * f + // gate and up outputs: moe_act's input, kept
-    slots * 2 + // each slot's router weight: the weighted SwiGLU scales by it (experts.py, core_v0.19.0)
-    // (and the combine, a plain sum, keeps no expert output); unrecomputed, the norms' outputs and the
-    // gated output, no SiLU output (fused_bias_swiglu.py recomputes it)
-    (recomputed ? 0 : tokens * 2 * 2 * h + slots * 2 * f);
+    slots * 2 + // each slot's router weight: the weighted quick GeGLU scales by it (experts.py, core_v0.19.0)
+    // (and the combine, a plain sum, keeps no expert output); unrecomputed, the norms' outputs, the
+    // gated output, no quick-GELU output (fused_bias_geglu.py recomputes it), and the clamped halves
+    // concatenated back that the fused activation keeps — the clamps keep the fc1 output counted
+    // above (weighted_bias_quick_geglu_impl: torch.clamp saves its input, torch.cat nothing)
+    (recomputed ? 0 : tokens * 2 * 2 * h + slots * 2 * f + slots * 2 * 2 * f);
   // The head: the final norm's input, the LM head's input, and the loss's softmax of the logits in
   // fp32 (Megatron-Core's cross entropy upcasts them and saves exp_logits, not the bf16 logits).
   const head = tokens * 2 * h * 2 + tokens * V * 4;

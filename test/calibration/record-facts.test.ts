@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkRuns } from '../../bench/check.ts';
-import { deepseekArchitectureOf, linearBiasesOf } from '../../bench/record-architecture.ts';
+import { deepseekArchitectureOf, gptOssTraitsOf, linearBiasesOf } from '../../bench/record-architecture.ts';
 import {
   activationOf,
   asyncTensorParallelOf,
@@ -224,8 +224,8 @@ describe('facts read from a record’s own fields', () => {
     expect(bf16).toBeGreaterThan(2 * fp16);
   });
 
-  it('maps activations by name, gpt-oss’s clamped variant to SwiGLU, and refuses an unknown one', () => {
-    expect(activationOf('r', 'swiglu (clamped, quick-gelu gated variant)')).toBe('swiglu');
+  it('maps activations by name, gpt-oss’s clamped variant to the quick GeGLU, and refuses an unknown one', () => {
+    expect(activationOf('r', 'swiglu (clamped, quick-gelu gated variant)')).toBe('quick-geglu');
     expect(activationOf('r', 'SiLU-gated (SwiGLU)')).toBe('swiglu');
     expect(activationOf('r', 'squared-relu')).toBe('squared-relu');
     expect(activationOf('r', 'gelu')).toBe('gelu');
@@ -501,6 +501,24 @@ describe('a file of records nobody pinned facts for', () => {
     // explicit layout, the ends lighter, stands for the recipe's.
     expect(run!.request.parallel!.stageLayers).toEqual([3, ...new Array<number>(13).fill(4), 3, 3]);
     expect((await estimate(run!.request)).status).toBe('optimal');
+  });
+
+  it('reads gpt-oss’s clamp, offset and sinks as its bridge builds them, the clamp its record states first', async () => {
+    expect(gptOssTraitsOf('{"name": "Llama 3 8B"}')).toBeUndefined();
+    expect(gptOssTraitsOf('gpt-oss-20b')).toEqual({
+      activationClamp: 7,
+      gluLinearOffset: 1,
+      attentionSinks: true,
+    });
+    expect(gptOssTraitsOf('gpt-oss-120b, gated activation with clamp 6.5')?.activationClamp).toBe(6.5);
+    const gptOss = modern.find((r) => r.id.includes('gptoss'))!;
+    const model = (await loadReferenceRuns()).find((r) => r.id === gptOss.id)!.request.model;
+    expect(model).toMatchObject({
+      activation: 'quick-geglu',
+      activationClamp: 7,
+      gluLinearOffset: 1,
+      attentionSinks: true,
+    });
   });
 
   it('reads biases on the linear layers where a record states them or names gpt-oss', async () => {

@@ -271,9 +271,18 @@ export function modelOf(ns: Namespace) {
     vocab: num(ns, 'padded_vocab_size', Math.ceil(vocab / multiple) * multiple),
     seqLen: num(ns, 'seq_length', Number.NaN),
     activation: activationOf(ns),
-    // Megatron fuses the SwiGLU (bias_swiglu_impl) unless --no-bias-swiglu-fusion; GELU's fusion keeps
-    // what the unfused GELU keeps, its input.
-    activationFusion: !swiglu || on(ns, 'bias_swiglu_fusion', true),
+    // Megatron fuses the SwiGLU (bias_swiglu_impl) unless --no-bias-swiglu-fusion, and the quick GeGLU
+    // with the bias-GELU fusion, which needs biases (argument_utils.py, arguments.py); GELU's fusion
+    // keeps what the unfused GELU keeps, its input.
+    activationFusion: swiglu
+      ? on(ns, 'bias_swiglu_fusion', true)
+      : activationOf(ns) !== 'quick-geglu' ||
+        (on(ns, 'bias_gelu_fusion', true) && on(ns, 'add_bias_linear', true)),
+    activationClamp: ns.values.has('activation_func_clamp_value')
+      ? num(ns, 'activation_func_clamp_value', 0)
+      : null,
+    gluLinearOffset: num(ns, 'glu_linear_offset', 0),
+    attentionSinks: str(ns, 'softmax_type', 'vanilla') === 'learnable',
     norm: str(ns, 'normalization', 'LayerNorm') === 'RMSNorm' ? 'rmsnorm' : 'layernorm',
     tiedEmbeddings: !on(ns, 'untie_embeddings_and_output_weights', false),
     positionEmbedding: { learned_absolute: 'learned', rope: 'rope' }[

@@ -249,6 +249,14 @@ export function ruleProblems(ns: Namespace, world: number, connections: string |
   if (on(ns, 'bf16') && on(ns, 'fp16')) out.push('bf16 and fp16 together');
   const gated = ['swiglu', 'squared_relu', 'quick_geglu'].filter((a) => on(ns, a));
   if (gated.length > 1) out.push(`${gated.join(' and ')} together`);
+  // TransformerConfig: a fused activation takes glu_linear_offset only as the quick GeGLU; the
+  // bias-activation fusion follows --bias-swiglu-fusion for SwiGLU, --bias-gelu-fusion (off without
+  // biases) otherwise (argument_utils.py).
+  const fused = on(ns, 'swiglu')
+    ? get(ns, 'bias_swiglu_fusion') !== false
+    : get(ns, 'bias_gelu_fusion') !== false && get(ns, 'add_bias_linear') !== false;
+  if (fused && Number(get(ns, 'glu_linear_offset') ?? 0) !== 0 && !on(ns, 'quick_geglu'))
+    out.push('a fused activation with glu_linear_offset that is not the quick GeGLU');
   overlapMoeProblems(ns, { pp, vpp, layers }, out);
   if (on(ns, 'mock_data') && get(ns, 'data_path') !== undefined) out.push('two data sources');
   return out;

@@ -14,6 +14,8 @@ export const SMALL_LLAMA: TransformerSpec = {
   seqLen: 1024,
   activation: 'swiglu',
   activationFusion: true,
+  gluLinearOffset: 0,
+  attentionSinks: false,
   normFusion: true,
   attention: 'flash',
   mtpLayers: 0,

@@ -70,9 +70,50 @@ export function modelFeatureProblems(m: TransformerDims | null): (string | null)
     m.activation === 'geglu'
       ? "Megatron-LM's command line has no GeGLU: --swiglu gates with SiLU and --quick-geglu with the sigmoid approximation x·σ(1.702·x), another model (activation_func is not an argument)"
       : null,
+    ...gatedActivationProblems(m),
+    // Transformer Engine runs the learnable softmax in cuDNN's fused attention and its unfused
+    // path; the flash-attn package's kernels take no sink logit.
+    m.attentionSinks && m.flashAttention2
+      ? "FlashAttention-2's kernels take no sink logit (model.attentionSinks): Transformer Engine runs them in cuDNN's fused attention; price with model.attention 'flash'"
+      : null,
     // validate_args: "Group query attention is mutually exclusive with multi latent attention."
     m.mla !== null && m.kvHeads !== m.heads
       ? `multi-latent attention has one key/value head per query head, and the model has ${m.kvHeads} key/value heads for ${m.heads} query heads`
+      : null,
+  ];
+}
+
+/** Whether any block runs a dense MLP (SharedExpertMLP is one): every one, leading ones, a hybrid's "-", shared experts. */
+function hasDenseMlp(m: TransformerDims): boolean {
+  return (
+    m.moe === null ||
+    m.moe.denseLayers > 0 ||
+    m.moe.sharedExperts > 0 ||
+    (m.hybridPattern?.includes(HYBRID_LAYER_SYMBOLS.mlp) ?? false)
+  );
+}
+
+/**
+ * Where Megatron-Core's gated activation is not what the plan prices (mlp.py, experts.py,
+ * transformer_config.py and argument_utils.py, core_v0.19.0). The quick GeGLU fuses with the
+ * bias-GELU fusion, which --disable-bias-linear turns off, and only where the router's weight scales
+ * it: a dense MLP's fused path raises "Only support fusion of gelu and swiglu". The fused SwiGLU
+ * applies no clamp, and only the quick GeGLU takes an offset fused.
+ */
+function gatedActivationProblems(m: TransformerDims): (string | null)[] {
+  const fusedQuick = m.activation === 'quick-geglu' && m.activationFusion;
+  return [
+    fusedQuick && !m.bias
+      ? 'without biases (--disable-bias-linear) Megatron-LM turns its bias-GELU fusion off, and the quick GeGLU runs as separate kernels, not the fused one priced: price with model.activationFusion false'
+      : null,
+    fusedQuick && hasDenseMlp(m)
+      ? 'Megatron-Core fuses the quick GeGLU only where the router\'s weight scales it (the experts); a dense MLP\'s fused path raises "Only support fusion of gelu and swiglu" (mlp.py): price with model.activationFusion false'
+      : null,
+    m.activationClamp !== null && m.activationFusion && m.activation !== 'quick-geglu'
+      ? `Megatron-Core's fused ${m.activation} applies no clamp (model.activationClamp); its unfused activation does: price with model.activationFusion false`
+      : null,
+    m.gluLinearOffset !== 0 && m.activationFusion && m.activation !== 'quick-geglu'
+      ? 'TransformerConfig refuses a fused activation with glu_linear_offset (model.gluLinearOffset) unless it is the quick GeGLU: price with model.activationFusion false'
       : null,
   ];
 }

@@ -50,6 +50,8 @@ function attentionArgs(d: TransformerDims): Arg[] {
   if (!d.flashAttention) args.push(['--attention-backend', 'unfused']);
   else if (d.flashAttention2) args.push(['--attention-backend', 'flash']);
   args.push(...windowArgs(d));
+  // gpt-oss's sinks: a learned logit per head in the softmax (TEDotProductAttention, TE 2.8 or later).
+  if (d.attentionSinks) args.push(['--softmax-type', 'learnable']);
   return args;
 }
 
@@ -70,15 +72,31 @@ function windowArgs(d: TransformerDims): Arg[] {
 }
 
 /**
- * The MLP's activation: Megatron's default is GELU; --swiglu is the SiLU-gated unit and
- * --squared-relu relu(x)². GeGLU has no argument (the rules refuse it).
+ * The MLP's activation: Megatron's default is GELU; --swiglu is the SiLU-gated unit, --quick-geglu
+ * the one gated by x·σ(1.702·x) and --squared-relu relu(x)². GeGLU has no argument (the rules
+ * refuse it).
  */
 const ACTIVATION_ARGS: Readonly<Record<Activation, readonly Arg[]>> = {
   gelu: [],
   swiglu: [['--swiglu']],
+  'quick-geglu': [['--quick-geglu']],
   'squared-relu': [['--squared-relu']],
   geglu: [],
 };
+
+/**
+ * A gated activation's clamp and offset, and whether it runs fused: priced unfused, as eager PyTorch
+ * runs it, Megatron fuses it unless told not to (--no-bias-swiglu-fusion for SwiGLU; the quick GeGLU
+ * follows the bias-GELU fusion, argument_utils.py core_v0.19.0).
+ */
+function gatedActivationArgs(d: TransformerDims): Arg[] {
+  const args: Arg[] = [];
+  if (!d.activationFusion && d.activation === 'swiglu') args.push(['--no-bias-swiglu-fusion']);
+  if (!d.activationFusion && d.activation === 'quick-geglu') args.push(['--no-bias-gelu-fusion']);
+  if (d.activationClamp !== null) args.push(['--activation-func-clamp-value', d.activationClamp]);
+  if (d.gluLinearOffset !== 0) args.push(['--glu-linear-offset', d.gluLinearOffset]);
+  return args;
+}
 
 /**
  * `--moe-layer-freq` as a Python list expression (Megatron evaluates digits, brackets, + and *):
@@ -157,8 +175,7 @@ export function modelArgs(d: TransformerDims, options: ModelArgOptions): Arg[] {
     // Megatron's own FFN default (4h, or 8/3·h rounded to 64 with SwiGLU) differs from Llama's rule.
     ['--ffn-hidden-size', d.ffnHidden],
     ...ACTIVATION_ARGS[d.activation],
-    // Priced unfused, as eager PyTorch runs a SwiGLU: Megatron fuses it unless told not to.
-    ...(d.activation === 'swiglu' && !d.activationFusion ? [['--no-bias-swiglu-fusion'] as const] : []),
+    ...gatedActivationArgs(d),
     ['--normalization', NORMALIZATION[d.norm]],
     ['--position-embedding-type', POSITION_EMBEDDING[d.positionEmbedding]],
     ['--seq-length', d.seqLen],

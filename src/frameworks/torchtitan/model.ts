@@ -170,13 +170,19 @@ function gptArgs(d: TransformerDims): GptArgs {
     ffn_hidden: d.ffnHidden,
     vocab_size: d.vocab,
     max_seq_len: d.seqLen,
-    activation: d.activation === 'squared-relu' ? 'squared_relu' : d.activation,
+    activation: gptActivation(d.activation),
     norm: d.norm === 'rmsnorm' ? 'rmsnorm' : 'layernorm',
     bias: d.bias,
     position: d.positionEmbedding === 'rope' ? 'rope' : 'learned',
     tied_embeddings: d.tiedEmbeddings,
     dropout: d.dropout ? GPT_DROPOUT : 0,
   };
+}
+
+/** The GPT model's activation argument; torchtitanModel refuses the quick GeGLU before it gets here. */
+function gptActivation(activation: TransformerDims['activation']): GptArgs['activation'] {
+  if (activation === 'quick-geglu') throw new Error('the GPT model has no quick GeGLU');
+  return activation === 'squared-relu' ? 'squared_relu' : activation;
 }
 
 /** torchtitan's own model for experts, latent attention or llama-like blocks with another head size. */
@@ -197,6 +203,12 @@ export function torchtitanModel(d: TransformerDims): TorchtitanModel {
     return {
       kind: 'none',
       reason: `none of its models (llama3, qwen3, deepseek_v3) nor meshplan's GPT model attends through a sliding window, and the plan prices ${window}-token windows`,
+    };
+  if (d.activation === 'quick-geglu')
+    return {
+      kind: 'none',
+      reason:
+        "none of its models (llama3, qwen3, deepseek_v3) nor meshplan's GPT model has a quick GeGLU (model.activation, gpt-oss's)",
     };
   if (needsExpertModel(d)) {
     const model = expertModel(d);
