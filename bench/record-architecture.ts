@@ -151,3 +151,12 @@ export function gptOssTraitsOf(text: string): GptOssTraits | undefined {
     attentionSinks: true,
   };
 }
+
+/**
+ * Whether a record's model normalises its queries and keys per head (TransformerSpec.qkNorm): stated
+ * ("QK-norm", Megatron-LM's qk_layernorm), or a Qwen3 model, which the Qwen3 technical report
+ * (arXiv 2505.09388, §2) gives QK-Norm in every attention layer.
+ */
+export function qkNormOf(text: string): boolean {
+  return /\bqk[-_ ]?(?:layer)?norm/i.test(text) || /\bqwen[-_ ]?3(?![.\d])/i.test(text);
+}

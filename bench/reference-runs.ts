@@ -18,7 +18,7 @@ import { estimate } from '../src/planner/estimate.ts';
 import { InvalidInputError } from '../src/schema/errors.ts';
 import type { GpuGeneration, GpuSpec, PlanRequestInput, Precision } from '../src/schema/index.ts';
 import { countsRecompute, publishedRequest } from './published-runs.ts';
-import { deepseekArchitectureOf, gptOssTraitsOf, linearBiasesOf } from './record-architecture.ts';
+import { deepseekArchitectureOf, gptOssTraitsOf, linearBiasesOf, qkNormOf } from './record-architecture.ts';
 import {
   asyncTensorParallelOf,
   capacityFactorOf,
@@ -289,6 +289,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
       activation,
       ...(bias === undefined ? {} : { bias }),
       ...(gptOss ?? {}),
+      ...(qkNormOf(JSON.stringify(m)) ? { qkNorm: true } : {}),
       attention: facts.attention ?? 'flash',
       ...(facts.activationFusion === false ? { activationFusion: false } : {}),
       ...(facts.normFusion === false ? { normFusion: false } : {}),

@@ -2084,6 +2084,8 @@ export interface components {
                 normFusion?: boolean;
                 /** @enum {string} */
                 positionEmbedding?: "learned" | "rope";
+                /** @default false */
+                qkNorm?: boolean;
                 seqLen: number;
                 slidingWindow?: {
                     fullAttentionEvery?: number;

@@ -125,10 +125,11 @@ function latentMoeProblem(model: TransformerDims | null, framework: string): str
  */
 /**
  * gpt-oss's MLP and attention traits, which only Megatron-LM's arguments build (--quick-geglu,
- * --activation-func-clamp-value, --glu-linear-offset, --softmax-type learnable): `framework`'s
- * exported model has none of them.
+ * --activation-func-clamp-value, --glu-linear-offset, --softmax-type learnable): the model
+ * `framework`'s export writes has none of them. (JAX's export writes the user's parameters'
+ * shardings, not a model: a sink logit is one more parameter there.)
  */
-function gptOssTraitsProblem(model: TransformerDims | null, framework: string): string | null {
+export function gptOssTraitsProblem(model: TransformerDims | null, framework: string): string | null {
   if (model === null) return null;
   const traits = [
     model.activation === 'quick-geglu' ? 'a quick GeGLU (model.activation)' : null,
@@ -141,15 +142,18 @@ function gptOssTraitsProblem(model: TransformerDims | null, framework: string): 
     : `${framework}'s exported model has no ${traits.join(', ')}: gpt-oss's, which Megatron-LM builds; plan it for Megatron-LM`;
 }
 
+/** Qwen3's q and k norms, which Megatron-LM (--qk-layernorm) and torchtitan's qwen3 model build and `framework`'s exported model has not. */
+export function qkNormProblem(model: TransformerDims | null, framework: string): string | null {
+  return model?.qkNorm === true
+    ? `${framework}'s exported model has no q and k norms (model.qkNorm): plan it for Megatron-LM or torchtitan (its qwen3 model)`
+    : null;
+}
+
 export function megatronOnlyModelProblems(
   model: TransformerDims | null,
   framework: string,
 ): (string | null)[] {
-  return [
-    hybridModelProblem(model, framework),
-    latentMoeProblem(model, framework),
-    gptOssTraitsProblem(model, framework),
-  ];
+  return [hybridModelProblem(model, framework), latentMoeProblem(model, framework)];
 }
 
 /** Megatron-LM's flex token dispatcher (DeepEP, HybridEP) asked for where `framework` runs its own all-to-all. */

@@ -84,13 +84,36 @@ function addStandardProjections(
       out,
       linear(dims),
     );
-    return builder.bias(dims.bias, `${name}_proj_bias`, out, {
+    const biased = builder.bias(dims.bias, `${name}_proj_bias`, out, {
       local: `${name}_biased`,
       letters: outLetters,
       shape: [b, s, ...sizes, d],
       biasLetters: `${letters}${D}`,
       biasShape: [...sizes, d],
     });
+    return name === 'v' || !dims.qkNorm ? biased : headNorm(name, biased, outLetters, [b, s, ...sizes, d]);
+  };
+  /*
+   * Qwen3's q and k norms (TransformerSpec.qkNorm): the model's norm over each head's d, one scale
+   * shared by the heads (Megatron-Core's q_layernorm and k_layernorm, TENorm of kv_channels),
+   * keeping its input like any norm.
+   */
+  const headNorm = (name: 'q' | 'k', input: string, letters: string, shape: readonly number[]): string => {
+    const params = [builder.param(`${name}_norm_scale`, [d])];
+    if (dims.norm === 'layernorm') params.push(builder.param(`${name}_norm_shift`, [d]));
+    const out = builder.activation(`${name}_normed`, shape);
+    builder.op(
+      `${name}_norm`,
+      `${letters},${params.map(() => D).join(',')}->${letters}`,
+      [input, ...params],
+      out,
+      {
+        kind: 'norm',
+        reducedDims: [D],
+        ...(dims.norm === 'rmsnorm' && !dims.normFusion ? { composite: true } : {}),
+      },
+    );
+    return out;
   };
   return {
     query: project('q', heads.query, heads.querySizes),

@@ -86,6 +86,8 @@ export interface TransformerDims {
   readonly gluLinearOffset: number;
   /** A learned sink logit per attention head (TransformerSpec.attentionSinks). */
   readonly attentionSinks: boolean;
+  /** Queries and keys normalised per head (TransformerSpec.qkNorm). */
+  readonly qkNorm: boolean;
   /** An RMSNorm runs as one kernel (TransformerSpec.normFusion); false: eager PyTorch's composite. */
   readonly normFusion: boolean;
   readonly norm: Norm;
@@ -266,6 +268,7 @@ export function resolveDims(input: TransformerSpec, options: BuildOptions): Tran
     activationClamp: spec.activationClamp ?? null,
     gluLinearOffset: spec.gluLinearOffset,
     attentionSinks: spec.attentionSinks,
+    qkNorm: spec.qkNorm,
     normFusion: spec.normFusion,
     norm: spec.norm ?? (gpt ? 'layernorm' : 'rmsnorm'),
     tiedEmbeddings: spec.tiedEmbeddings ?? gpt,

@@ -142,6 +142,12 @@ export const TransformerSpec = z
      */
     attentionSinks: z.boolean().default(false),
     /**
+     * Qwen3's per-head norm of the queries and keys after their projections (the model's norm over
+     * each head's dims, one scale a norm shared by the heads): Megatron-LM's --qk-layernorm,
+     * torchtitan's qwen3 qk_norm.
+     */
+    qkNorm: z.boolean().default(false),
+    /**
      * An RMSNorm runs as one kernel (Transformer Engine's, Apex's, torch.compile's); false: as eager
      * PyTorch's aten rms_norm composes it (from PyTorch 2.4, its first, through the 2.6 of torchtitan's
      * December 2024 report at least): an fp32 upcast, square, mean, rsqrt, product and cast back, then
@@ -218,6 +224,13 @@ export const TransformerSpec = z
         message: 'a repeated multi-token prediction layer needs mtpLayers of 1 or more',
       });
     hybridIssues(m, ctx);
+    if (m.qkNorm && m.mla !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['qkNorm'],
+        message:
+          'latent attention normalises its own latents; qkNorm is for multi-head and grouped-query attention',
+      });
     if (m.attentionSinks && m.mla !== undefined)
       ctx.addIssue({
         code: 'custom',

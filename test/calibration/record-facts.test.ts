@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkRuns } from '../../bench/check.ts';
-import { deepseekArchitectureOf, gptOssTraitsOf, linearBiasesOf } from '../../bench/record-architecture.ts';
+import {
+  deepseekArchitectureOf,
+  gptOssTraitsOf,
+  linearBiasesOf,
+  qkNormOf,
+} from '../../bench/record-architecture.ts';
 import {
   activationOf,
   asyncTensorParallelOf,
@@ -519,6 +524,17 @@ describe('a file of records nobody pinned facts for', () => {
       gluLinearOffset: 1,
       attentionSinks: true,
     });
+  });
+
+  it('reads q and k norms where a record states them or names a Qwen3 model', async () => {
+    expect(qkNormOf('Qwen3-30B-A3B: every layer MoE, GQA 4 KV heads, QK-norm.')).toBe(true);
+    expect(qkNormOf('"qk_layernorm": true')).toBe(true);
+    expect(qkNormOf('{"name": "Qwen3 235B A22B"}')).toBe(true);
+    expect(qkNormOf('Qwen3.5 397B')).toBe(false);
+    expect(qkNormOf('Llama 3.1 405B, GQA 8 KV heads')).toBe(false);
+    const qwen3 = modern.find((r) => r.id.includes('qwen3'))!;
+    const model = (await loadReferenceRuns()).find((r) => r.id === qwen3.id)!.request.model;
+    expect(model).toMatchObject({ qkNorm: true });
   });
 
   it('reads biases on the linear layers where a record states them or names gpt-oss', async () => {

@@ -73,7 +73,7 @@ describe("gpt-oss's traits in a Megatron-LM export", () => {
 });
 
 describe('the other frameworks', () => {
-  for (const target of ['torchtitan', 'deepspeed', 'jax'] as const) {
+  for (const target of ['torchtitan', 'deepspeed'] as const) {
     it(`${target} refuses them, naming each`, async () => {
       const request = requestOf(smallGptOss, parallel);
       const plan = await estimate({ ...request, options: { ...request.options, target: 'any' } });
@@ -88,6 +88,16 @@ describe('the other frameworks', () => {
       for (const field of named) expect(notes).toContain(`model.${field}`);
     });
   }
+
+  it('JAX, whose export lays out the user’s own parameters, gives each block’s sinks a PartitionSpec', async () => {
+    const request = requestOf(smallGptOss, parallel);
+    const plan = await estimate({ ...request, options: { ...request.options, target: 'any' } });
+    const jax = plan.exports!.jax;
+    expect(jax.expressible).toBe(true);
+    const text = JSON.stringify(jax);
+    for (let block = 0; block < smallGptOss.layers; block += 1)
+      expect(text).toContain(`"block${block}.sinks"`);
+  });
 });
 
 /** One MoE block's ops, by local name, from a plan of `model` on one device with ep 1. */

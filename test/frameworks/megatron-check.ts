@@ -48,6 +48,7 @@ function pricedModel(request: PlanRequest) {
     activationClamp: d.activationClamp,
     gluLinearOffset: d.gluLinearOffset,
     attentionSinks: d.attentionSinks,
+    qkNorm: d.qkNorm,
     norm: d.norm,
     tiedEmbeddings: d.tiedEmbeddings,
     positionEmbedding: d.positionEmbedding,

@@ -283,6 +283,7 @@ export function modelOf(ns: Namespace) {
       : null,
     gluLinearOffset: num(ns, 'glu_linear_offset', 0),
     attentionSinks: str(ns, 'softmax_type', 'vanilla') === 'learnable',
+    qkNorm: on(ns, 'qk_layernorm', false),
     norm: str(ns, 'normalization', 'LayerNorm') === 'RMSNorm' ? 'rmsnorm' : 'layernorm',
     tiedEmbeddings: !on(ns, 'untie_embeddings_and_output_weights', false),
     positionEmbedding: { learned_absolute: 'learned', rope: 'rope' }[

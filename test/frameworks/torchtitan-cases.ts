@@ -16,6 +16,7 @@ export const SMALL_LLAMA: TransformerSpec = {
   activationFusion: true,
   gluLinearOffset: 0,
   attentionSinks: false,
+  qkNorm: false,
   normFusion: true,
   attention: 'flash',
   mtpLayers: 0,

@@ -67,6 +67,18 @@ const expertCases: Case[] = [
     ),
   },
   {
+    name: 'Qwen3-style q and k norms, 16 experts of 768, top 8',
+    module: 'meshplan_qwen3',
+    req: requestFor(
+      {
+        ...{ layers: 4, hidden: 2048, heads: 32, kvHeads: 8, headDim: 128, qkNorm: true },
+        moe: { experts: 16, topK: 8, ffnHidden: 768, dropless: true },
+      },
+      2,
+      2,
+    ),
+  },
+  {
     name: 'DeepSeek-V3-shaped: MLA with compressed queries, 2 leading dense blocks, 2 shared experts',
     module: 'meshplan_deepseek_v3',
     req: requestFor(
@@ -232,7 +244,7 @@ describe('torchtitan companion Python', () => {
       w.files.filter((f) => f.path.endsWith('.py')).map((f) => join(w.dir, f.path)),
     );
     // The 4 GPT cases ship 3 files, both Llama cases 1, each qwen3 and deepseek_v3 case 1.
-    expect(files).toHaveLength(18);
+    expect(files).toHaveLength(19);
     execFileSync('python3', ['-m', 'py_compile', ...files]);
   });
 
@@ -313,11 +325,12 @@ function moeParams(a: Record<string, unknown>, dim: number): number {
   return experts * swiglu(dim, inter) + dim * experts + swiglu(dim, inter * num(a, 'num_shared_experts'));
 }
 
-/** qwen3 (models/qwen3/model/model.py): q, k, v, o of head_dim heads, no q/k norms, MoE or dense FFN. */
+/** qwen3 (models/qwen3/model/model.py): q, k, v, o of head_dim heads, q/k RMSNorms of head_dim with qk_norm, MoE or dense FFN. */
 function qwen3Params(a: Record<string, unknown>): number {
   const dim = num(a, 'dim');
   const hd = num(a, 'head_dim');
-  const attention = 2 * dim * num(a, 'n_heads') * hd + 2 * dim * num(a, 'n_kv_heads') * hd;
+  const qkNorms = a.qk_norm === true ? 2 * hd : 0;
+  const attention = 2 * dim * num(a, 'n_heads') * hd + 2 * dim * num(a, 'n_kv_heads') * hd + qkNorms;
   const ffn = a.moe_enabled === true ? moeParams(a, dim) : swiglu(dim, num(a, 'hidden_dim'));
   const tables = (a.enable_weight_tying === true ? 1 : 2) * num(a, 'vocab_size') * dim;
   return tables + dim + num(a, 'n_layers') * (attention + ffn + 2 * dim);

@@ -10,8 +10,10 @@ import type { RequestedOverlaps, RuntimePolicy } from '../framework.ts';
 import {
   type Framework,
   firstProblem,
+  gptOssTraitsProblem,
   megatronOnlyModelProblems,
   perOpRecomputeProblem,
+  qkNormProblem,
   type RunShape,
   recomputeModulesProblem,
 } from '../framework.ts';
@@ -32,7 +34,12 @@ export const deepspeed: Framework = {
   anyLayout: false,
   release: DEEPSPEED_RELEASE,
   // DeepSpeed wraps the user's own nn.Module, any architecture; the export's script writes a transformer.
-  builds: (model) => firstProblem(megatronOnlyModelProblems(model, 'DeepSpeed')),
+  builds: (model) =>
+    firstProblem([
+      ...megatronOnlyModelProblems(model, 'DeepSpeed'),
+      gptOssTraitsProblem(model, 'DeepSpeed'),
+      qkNormProblem(model, 'DeepSpeed'),
+    ]),
   runs: (shape: RunShape) => {
     const verdict = firstProblem([
       // v0.16.4's only training tensor parallelism is the new AutoTP (`tensor_parallel.autotp_size`,
@@ -48,6 +55,8 @@ export const deepspeed: Framework = {
         : null,
       // Its activation checkpointing wraps whole layers (or what the model's code checkpoints).
       ...megatronOnlyModelProblems(shape.model, 'DeepSpeed'),
+      gptOssTraitsProblem(shape.model, 'DeepSpeed'),
+      qkNormProblem(shape.model, 'DeepSpeed'),
       recomputeModulesProblem(shape, 'DeepSpeed'),
       perOpRecomputeProblem(shape, 'DeepSpeed'),
       // Both live in the model's code, which the export's layer list does not write.

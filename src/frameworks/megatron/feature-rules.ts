@@ -122,6 +122,11 @@ export function featureProblems(shape: RunShape): (string | null)[] {
   const m = shape.model;
   return [
     ...(m === null ? [] : [...modelFeatureProblems(m), quantizedGemmProblem(shape, m)]),
+    // Past the key/value heads each rank's keys come from the gathered QKV output (attention.py);
+    // the plan prices the q and k norms on head-split projections only.
+    m?.qkNorm === true && m.kvHeads % shape.tp !== 0
+      ? `the q and k norms (model.qkNorm) are priced where tp divides the ${m.kvHeads} key/value heads, and tp is ${shape.tp}`
+      : null,
     quantizedParamGatherZeroProblem(shape),
   ];
 }

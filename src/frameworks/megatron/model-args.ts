@@ -52,6 +52,8 @@ function attentionArgs(d: TransformerDims): Arg[] {
   args.push(...windowArgs(d));
   // gpt-oss's sinks: a learned logit per head in the softmax (TEDotProductAttention, TE 2.8 or later).
   if (d.attentionSinks) args.push(['--softmax-type', 'learnable']);
+  // Qwen3's per-head norms of q and k (SelfAttention's q_layernorm and k_layernorm).
+  if (d.qkNorm) args.push(['--qk-layernorm']);
   return args;
 }
 

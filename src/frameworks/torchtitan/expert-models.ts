@@ -28,8 +28,8 @@ export interface Qwen3Args {
   readonly head_dim: number;
   readonly hidden_dim: number;
   readonly vocab_size: number;
-  /** Qwen3's per-head RMSNorm of q and k, which the priced model has not. */
-  readonly qk_norm: false;
+  /** Qwen3's per-head RMSNorm of q and k, as the priced model has it or not (TransformerSpec.qkNorm). */
+  readonly qk_norm: boolean;
   readonly enable_weight_tying: boolean;
   readonly moe_enabled: boolean;
   readonly moe_inter_dim: number;
@@ -150,7 +150,7 @@ export function expertModel(d: TransformerDims): ExpertModel | string {
       head_dim: d.headDim,
       hidden_dim: d.ffnHidden,
       vocab_size: d.vocab,
-      qk_norm: false,
+      qk_norm: d.qkNorm,
       enable_weight_tying: d.tiedEmbeddings,
       moe_enabled: d.moe !== null,
       moe_inter_dim: d.moe?.ffnHidden ?? d.ffnHidden,

@@ -43,7 +43,7 @@ function expertModelNotes(dims: TransformerDims, model: TorchtitanModel): string
   const notes = [
     model.kind === 'deepseek_v3'
       ? `The model is torchtitan's deepseek_v3 (multi-head latent attention${dims.moe === null ? '' : ', leading dense blocks, routed and shared experts'}) with the flavor meshplan_deepseek_v3.py registers, attending with SDPA (its shipped flavors use flex attention, which its context parallelism does not run).`
-      : `The model is torchtitan's qwen3 (heads of ${dims.headDim}${dims.moe === null ? '' : ', experts in every block'}) without its per-head q/k norms, with the flavor meshplan_qwen3.py registers; llama3's pipeline split and deepseek_v3's load-balancing optimizer are added to its train spec.`,
+      : `The model is torchtitan's qwen3 (heads of ${dims.headDim}${dims.moe === null ? '' : ', experts in every block'}) ${dims.qkNorm ? 'with' : 'without'} its per-head q/k norms, with the flavor meshplan_qwen3.py registers; llama3's pipeline split and deepseek_v3's load-balancing optimizer are added to its train spec.`,
   ];
   if (dims.moe !== null) {
     notes.push(

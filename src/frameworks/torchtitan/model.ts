@@ -192,6 +192,8 @@ function needsExpertModel(d: TransformerDims): boolean {
     d.moe !== null ||
     d.mla !== null ||
     d.mtpLayers > 0 ||
+    // Only its qwen3 model normalises queries and keys.
+    d.qkNorm ||
     (llamaBlock && !d.bias && !d.dropout && d.headDim * d.heads !== d.hidden)
   );
 }

@@ -10,6 +10,7 @@ import {
   type Framework,
   firstProblem,
   flexDispatcherProblem,
+  gptOssTraitsProblem,
   megatronOnlyModelProblems,
   quantizedParamGatherProblem,
   type RunShape,
@@ -203,7 +204,12 @@ export const torchtitan: Framework = {
   name: 'torchtitan',
   anyLayout: false,
   release: TORCHTITAN_RELEASE,
-  builds: (model) => firstProblem([...megatronOnlyModelProblems(model, 'torchtitan'), modelProblem(model)]),
+  builds: (model) =>
+    firstProblem([
+      ...megatronOnlyModelProblems(model, 'torchtitan'),
+      gptOssTraitsProblem(model, 'torchtitan'),
+      modelProblem(model),
+    ]),
   runs: (s) =>
     firstProblem([
       modelProblem(s.model),
@@ -221,6 +227,7 @@ export const torchtitan: Framework = {
       // activation_checkpoint.mode selective is per-op or per-layer, never a Megatron module list.
       recomputeModulesProblem(s, 'torchtitan'),
       ...megatronOnlyModelProblems(s.model, 'torchtitan'),
+      gptOssTraitsProblem(s.model, 'torchtitan'),
       flexDispatcherProblem(s, 'torchtitan'),
       quantizedParamGatherProblem(s, 'torchtitan'),
       unprefetchedZero3Problem(s, 'FSDP2'),
