@@ -120,10 +120,6 @@ function latentMoeProblem(model: TransformerDims | null, framework: string): str
 }
 
 /**
- * What only Megatron-LM builds of a model: a hybrid Mamba stack and a latent MoE. The frameworks that
- * write plain transformer blocks check these in `builds` and again in `runs`, which covers `builds`.
- */
-/**
  * gpt-oss's MLP and attention traits, which only Megatron-LM's arguments build (--quick-geglu,
  * --activation-func-clamp-value, --glu-linear-offset, --softmax-type learnable): the model
  * `framework`'s export writes has none of them. (JAX's export writes the user's parameters'
@@ -149,6 +145,10 @@ export function qkNormProblem(model: TransformerDims | null, framework: string):
     : null;
 }
 
+/**
+ * What only Megatron-LM builds of a model: a hybrid Mamba stack and a latent MoE. The frameworks that
+ * write plain transformer blocks check these in `builds` and again in `runs`, which covers `builds`.
+ */
 export function megatronOnlyModelProblems(
   model: TransformerDims | null,
   framework: string,

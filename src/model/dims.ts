@@ -3,6 +3,7 @@ import {
   type Activation,
   CpCommType,
   type Dtype,
+  GATED_ACTIVATIONS,
   type MoeDispatcher,
   type Norm,
   type PositionEmbedding,
@@ -182,7 +183,7 @@ export function cpCommTypeOf(request: {
 
 /** The gated MLPs: a gate and an up projection, multiplied. */
 export function isGated(activation: Activation): boolean {
-  return activation === 'swiglu' || activation === 'geglu' || activation === 'quick-geglu';
+  return GATED_ACTIVATIONS.includes(activation);
 }
 
 function checkOptions(options: BuildOptions, spec: TransformerSpec): void {

@@ -3,6 +3,7 @@ import { OpGraphSpec } from './graph.ts';
 import {
   Activation,
   AttentionKind,
+  GATED_ACTIVATIONS,
   MoeDispatcher,
   Norm,
   PositionEmbedding,
@@ -238,12 +239,12 @@ export const TransformerSpec = z
         message:
           'attention sinks are priced for multi-head and grouped-query attention, not latent attention',
       });
-    const gated = ['swiglu', 'geglu', 'quick-geglu'].includes(m.activation);
+    const gated = GATED_ACTIVATIONS.includes(m.activation);
     if (m.activationClamp !== undefined && !gated)
       ctx.addIssue({
         code: 'custom',
         path: ['activationClamp'],
-        message: `only a gated activation (swiglu, geglu, quick-geglu) is clamped, and the model's is ${m.activation}`,
+        message: `only a gated activation (${GATED_ACTIVATIONS.join(', ')}) is clamped, and the model's is ${m.activation}`,
       });
     if (m.gluLinearOffset !== 0 && !gated)
       ctx.addIssue({

@@ -140,6 +140,9 @@ export type Optimizer = z.infer<typeof Optimizer>;
 export const Activation = z.enum(['gelu', 'swiglu', 'geglu', 'quick-geglu', 'squared-relu']);
 export type Activation = z.infer<typeof Activation>;
 
+/** The gated activations (GLUs): a gate and an up projection, multiplied. */
+export const GATED_ACTIVATIONS: readonly Activation[] = ['swiglu', 'geglu', 'quick-geglu'];
+
 export const Norm = z.enum(['layernorm', 'rmsnorm']);
 
 /** How context parallelism exchanges keys and values (Megatron's --cp-comm-type). */
