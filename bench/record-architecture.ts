@@ -110,6 +110,9 @@ export function deepseekArchitectureOf(text: string): {
   return out;
 }
 
+/** A gpt-oss model named in a record. */
+const GPT_OSS = /\bgpt[-_ ]?oss\b/i;
+
 /**
  * Whether a record's model has biases on its linear layers, where it says or its family settles it:
  * stated as Megatron-LM or Hugging Face set it (`add_bias_linear`, `--disable-bias-linear`,
@@ -125,7 +128,7 @@ export function linearBiasesOf(text: string): boolean | undefined {
     'i',
   ).exec(text);
   if (stated !== null) return stated[1]!.toLowerCase() === 'true';
-  if (/\bgpt[-_ ]?oss\b/i.test(text)) return true;
+  if (GPT_OSS.test(text)) return true;
   return undefined;
 }
 
@@ -143,7 +146,7 @@ export interface GptOssTraits {
  * states ("clamp 7.0") wins; undefined for other models.
  */
 export function gptOssTraitsOf(text: string): GptOssTraits | undefined {
-  if (!/\bgpt[-_ ]?oss\b/i.test(text)) return undefined;
+  if (!GPT_OSS.test(text)) return undefined;
   const stated = /clamp(?:ed)?(?:\s+(?:value|limit))?\s*(?:=|:|of)?\s*(\d+(?:\.\d+)?)/i.exec(text);
   return {
     activationClamp: stated === null ? 7 : Number(stated[1]),

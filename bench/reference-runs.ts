@@ -260,9 +260,10 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
   const p = r.parallelism;
   const activation = statedOrImpliedActivation(r.id, m);
   const window = slidingWindowOf(m.arch_notes ?? '');
-  const deepseek = deepseekArchitectureOf(JSON.stringify(m));
-  const bias = linearBiasesOf(JSON.stringify(m));
-  const gptOss = gptOssTraitsOf(JSON.stringify(m));
+  const modelText = JSON.stringify(m);
+  const deepseek = deepseekArchitectureOf(modelText);
+  const bias = linearBiasesOf(modelText);
+  const gptOss = gptOssTraitsOf(modelText);
   // A shared expert's own width: its field (Nemotron 3), else DeepSeek-style prose.
   const sharedFfnHidden = m.moe?.shared_ffn_hidden ?? deepseek.sharedFfnHidden;
   // Multi-token prediction: the record's own block, else what its prose says.
@@ -289,7 +290,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
       activation,
       ...(bias === undefined ? {} : { bias }),
       ...(gptOss ?? {}),
-      ...(qkNormOf(JSON.stringify(m)) ? { qkNorm: true } : {}),
+      ...(qkNormOf(modelText) ? { qkNorm: true } : {}),
       attention: facts.attention ?? 'flash',
       ...(facts.activationFusion === false ? { activationFusion: false } : {}),
       ...(facts.normFusion === false ? { normFusion: false } : {}),

@@ -95,26 +95,21 @@ function addStandardProjections(
   };
   /*
    * Qwen3's q and k norms (TransformerSpec.qkNorm): the model's norm over each head's d, one scale
-   * shared by the heads (Megatron-Core's q_layernorm and k_layernorm, TENorm of kv_channels),
-   * keeping its input like any norm.
+   * shared by the heads (Megatron-Core's q_layernorm and k_layernorm, TENorm of kv_channels).
    */
-  const headNorm = (name: 'q' | 'k', input: string, letters: string, shape: readonly number[]): string => {
-    const params = [builder.param(`${name}_norm_scale`, [d])];
-    if (dims.norm === 'layernorm') params.push(builder.param(`${name}_norm_shift`, [d]));
-    const out = builder.activation(`${name}_normed`, shape);
-    builder.op(
-      `${name}_norm`,
-      `${letters},${params.map(() => D).join(',')}->${letters}`,
-      [input, ...params],
-      out,
+  const headNorm = (name: 'q' | 'k', input: string, letters: string, shape: readonly number[]): string =>
+    addNorm(
+      builder,
       {
-        kind: 'norm',
-        reducedDims: [D],
-        ...(dims.norm === 'rmsnorm' && !dims.normFusion ? { composite: true } : {}),
+        op: `${name}_norm`,
+        scale: `${name}_norm_scale`,
+        shift: `${name}_norm_shift`,
+        output: `${name}_normed`,
       },
+      input,
+      dims,
+      { letters, shape, dim: D, size: d },
     );
-    return out;
-  };
   return {
     query: project('q', heads.query, heads.querySizes),
     key: project('k', heads.kv, heads.kvSizes),

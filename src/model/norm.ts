@@ -13,27 +13,41 @@ export interface NormNames {
   readonly output: string;
 }
 
+/** The tensor a norm runs over: its letters and sizes, and the dim it normalises (its parameters' size). */
+export interface NormExtent {
+  readonly letters: string;
+  readonly shape: readonly number[];
+  readonly dim: string;
+  readonly size: number;
+}
+
 /**
- * A norm over the hidden dim of `x` (b, s, h): RMSNorm scales (h parameters), LayerNorm also
- * shifts (2·h). Their arithmetic differs by a few FLOPs per element, far below the matmuls.
+ * A norm over one dim of `x`, by default the hidden dim of (b, s, h): RMSNorm scales (a parameter
+ * an element of that dim), LayerNorm also shifts (two). Their arithmetic differs by a few FLOPs per
+ * element, far below the matmuls.
  */
 export function addNorm(
   builder: LayerGraphBuilder,
   names: NormNames,
   x: string,
   dims: TransformerDims,
+  over: NormExtent = {
+    letters: BSH,
+    shape: [dims.microBatch, dims.seqPerDevice, dims.hidden],
+    dim: H,
+    size: dims.hidden,
+  },
 ): string {
-  const { microBatch: b, seqPerDevice: s, hidden: h } = dims;
-  const params = [builder.param(names.scale, [h])];
-  if (dims.norm === 'layernorm') params.push(builder.param(names.shift, [h]));
-  const out = builder.activation(names.output, [b, s, h]);
-  const einsum = `${BSH},${params.map(() => H).join(',')}->${BSH}`;
+  const params = [builder.param(names.scale, [over.size])];
+  if (dims.norm === 'layernorm') params.push(builder.param(names.shift, [over.size]));
+  const out = builder.activation(names.output, over.shape);
+  const einsum = `${over.letters},${params.map(() => over.dim).join(',')}->${over.letters}`;
   // Eager PyTorch composes an RMSNorm of several kernels (TransformerSpec.normFusion); a LayerNorm is
   // one kernel of aten's either way.
   const composite = dims.norm === 'rmsnorm' && !dims.normFusion;
   builder.op(names.op, einsum, [x, ...params], out, {
     kind: 'norm',
-    reducedDims: [H],
+    reducedDims: [over.dim],
     ...(composite ? { composite: true } : {}),
   });
   return out;

@@ -8,8 +8,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { findGpu } from '../../src/cluster/catalog.ts';
+import { FRAMEWORKS } from '../../src/frameworks/index.ts';
+import { resolveDims } from '../../src/model/dims.ts';
 import { estimate } from '../../src/planner/estimate.ts';
-import { type Plan, PlanRequest } from '../../src/schema/index.ts';
+import { type Plan, PlanRequest, TransformerSpec } from '../../src/schema/index.ts';
 import { checkExport, estimated, requestOf } from './megatron-check.ts';
 
 /** gpt-oss in small: every block MoE, biases, quick GeGLU clamped at 7 with offset 1, sinks. */
@@ -69,6 +71,26 @@ describe("gpt-oss's traits in a Megatron-LM export", () => {
     );
     // Sinks are not in FlashAttention-2's kernels.
     expect(await refusal({ ...smallGptOss, attention: 'flash2' })).toMatch(/FlashAttention-2.*sink/);
+  });
+});
+
+describe('the fused quick GeGLU in a hybrid model', () => {
+  const hybrid = (pattern: string) =>
+    resolveDims(
+      TransformerSpec.parse({
+        ...smallGptOss,
+        ...(pattern.includes('E') ? {} : { moe: undefined }),
+        hybridPattern: pattern,
+        mamba: { heads: 32, headDim: 64, stateDim: 128, groups: 8 },
+      }),
+      { microBatch: 1, precision: 'bf16' },
+    );
+
+  it('is built where only the experts run it, or no layer has an MLP, and refused with a dense "-" layer', () => {
+    expect(FRAMEWORKS.megatron.builds(hybrid('M*ME'))).toEqual({ ok: true });
+    expect(FRAMEWORKS.megatron.builds(hybrid('M*M*'))).toEqual({ ok: true });
+    const verdict = FRAMEWORKS.megatron.builds(hybrid('M*E-'));
+    expect(verdict.ok ? '' : verdict.reason).toMatch(/Only support fusion of gelu and swiglu/);
   });
 });
 

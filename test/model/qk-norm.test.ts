@@ -59,8 +59,8 @@ describe('the q and k norms', () => {
     for (const tp of [1, 2]) {
       const ops = await attentionOps(tp);
       // bf16 queries: 2048 tokens × 16 heads / tp × 128; keys 4 heads / tp.
-      const q = (2048 * (16 / tp) * 128 * 2) as number;
-      const k = (2048 * (4 / tp) * 128 * 2) as number;
+      const q = 2048 * (16 / tp) * 128 * 2;
+      const k = 2048 * (4 / tp) * 128 * 2;
       for (const [name, bytes] of [
         ['q_norm', q],
         ['k_norm', k],

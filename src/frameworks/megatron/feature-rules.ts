@@ -83,14 +83,14 @@ export function modelFeatureProblems(m: TransformerDims | null): (string | null)
   ];
 }
 
-/** Whether any block runs a dense MLP (SharedExpertMLP is one): every one, leading ones, a hybrid's "-", shared experts. */
+/**
+ * Whether any layer runs a dense MLP (SharedExpertMLP is one): a hybrid model in its "-" layers, a
+ * GPT model in every block without experts or in its leading dense ones; shared experts in either.
+ */
 function hasDenseMlp(m: TransformerDims): boolean {
-  return (
-    m.moe === null ||
-    m.moe.denseLayers > 0 ||
-    m.moe.sharedExperts > 0 ||
-    (m.hybridPattern?.includes(HYBRID_LAYER_SYMBOLS.mlp) ?? false)
-  );
+  if ((m.moe?.sharedExperts ?? 0) > 0) return true;
+  if (m.hybridPattern !== null) return m.hybridPattern.includes(HYBRID_LAYER_SYMBOLS.mlp);
+  return m.moe === null || m.moe.denseLayers > 0;
 }
 
 /**
