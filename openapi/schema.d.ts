@@ -302,12 +302,21 @@ export interface paths {
                                 gpu: string;
                                 /** @enum {string} */
                                 kind: "meshplan-profile";
+                                memoryResiduals?: {
+                                    capacityGiB: number;
+                                    errorPct: number;
+                                    estimatedGiB: number;
+                                    measuredGiB: number;
+                                    predictedToFit: boolean;
+                                    run: string;
+                                }[];
                                 residuals: {
                                     errorPct: number;
                                     estimatedSec: number;
                                     measuredSec: number;
                                     run: string;
                                 }[];
+                                warnings?: string[];
                             };
                         };
                     };
@@ -394,12 +403,21 @@ export interface paths {
                             gpu: string;
                             /** @enum {string} */
                             kind: "meshplan-profile";
+                            memoryResiduals?: {
+                                capacityGiB: number;
+                                errorPct: number;
+                                estimatedGiB: number;
+                                measuredGiB: number;
+                                predictedToFit: boolean;
+                                run: string;
+                            }[];
                             residuals: {
                                 errorPct: number;
                                 estimatedSec: number;
                                 measuredSec: number;
                                 run: string;
                             }[];
+                            warnings?: string[];
                         };
                     };
                 };
@@ -1999,12 +2017,21 @@ export interface components {
                     gpu: string;
                     /** @constant */
                     kind: "meshplan-profile";
+                    memoryResiduals?: {
+                        capacityGiB: number;
+                        errorPct: number;
+                        estimatedGiB: number;
+                        measuredGiB: number;
+                        predictedToFit: boolean;
+                        run: string;
+                    }[];
                     residuals: {
                         errorPct: number;
                         estimatedSec: number;
                         measuredSec: number;
                         run: string;
                     }[];
+                    warnings?: string[];
                 };
             };
             model: {

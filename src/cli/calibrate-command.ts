@@ -12,13 +12,33 @@ export function formatProfile(profile: CalibrationProfile): string {
       r.run,
       r.measuredSec.toFixed(3),
       r.estimatedSec.toFixed(3),
-      `${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(1)}%`,
+      signedPct(r.errorPct),
     ]),
   ];
   const factors = Object.entries(profile.factors)
     .map(([name, value]) => `${name} ${value}`)
     .join(', ');
-  return `${table(rows)}\n\n${profile.gpu}: ${factors} (fitted on ${profile.fittedOn} runs)`;
+  const sections = [table(rows), `${profile.gpu}: ${factors} (fitted on ${profile.fittedOn} runs)`];
+  const memory = profile.memoryResiduals ?? [];
+  if (memory.length > 0)
+    sections.push(
+      table([
+        ['run', 'measured GiB', 'estimated GiB', 'error', 'fits'],
+        ...memory.map((m) => [
+          m.run,
+          m.measuredGiB.toFixed(1),
+          m.estimatedGiB.toFixed(1),
+          signedPct(m.errorPct),
+          m.predictedToFit ? 'yes' : `no (${m.capacityGiB.toFixed(1)} GiB usable)`,
+        ]),
+      ]),
+    );
+  for (const warning of profile.warnings ?? []) sections.push(`warning: ${warning}`);
+  return sections.join('\n\n');
+}
+
+function signedPct(pct: number): string {
+  return `${pct >= 0 ? '+' : ''}${pct.toFixed(1)}%`;
 }
 
 /** `meshplan calibrate MEASURED.json --out PROFILE.json`. */

@@ -169,6 +169,23 @@ export const Residual = z.object({
 export type Residual = z.infer<typeof Residual>;
 
 /**
+ * A measured run's peak memory beside the estimate's (calibration checks memory, it fits none of
+ * it): the estimate's peak does not depend on the fitted factors.
+ */
+export const MemoryResidual = z.object({
+  run: z.string(),
+  measuredGiB: z.number(),
+  estimatedGiB: z.number(),
+  /** (estimated − measured) / measured, in percent. */
+  errorPct: z.number(),
+  /** What the planner plans into on this GPU (its memory less the request's headroom), GiB. */
+  capacityGiB: z.number(),
+  /** Whether the estimate fits that capacity: a run that was measured did fit. */
+  predictedToFit: z.boolean(),
+});
+export type MemoryResidual = z.infer<typeof MemoryResidual>;
+
+/**
  * A calibration of one cluster's GPU: written by `meshplan calibrate`, stored by
  * `POST /v1/calibrations`, named by plan and estimate requests as `cluster.profile`.
  */
@@ -181,6 +198,13 @@ export const CalibrationProfile = z
     /** Measured runs the factors were fitted on. */
     fittedOn: z.number().int().positive(),
     residuals: z.array(Residual),
+    /** The runs that gave a measured peak memory, against the estimate's (not fitted). */
+    memoryResiduals: z.array(MemoryResidual).optional(),
+    /**
+     * What the fit could not explain, for the user to check before trusting the profile: runs it
+     * leaves far off, factors pushed to a bound, runs that ran but are predicted not to fit.
+     */
+    warnings: z.array(z.string()).optional(),
     createdAt: z.string(),
   })
   .strict();

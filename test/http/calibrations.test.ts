@@ -87,5 +87,12 @@ describe('/v1/calibrations', () => {
       400,
     );
     errorAt(empty, 'runs');
+    // A microsecond for a step of 32 sequences of 1,024 tokens: faster than the GPUs' peak allows.
+    const tooFast = { runs: [{ request: SMALL_RUNS[0], measured: { stepTimeSec: 1e-6 } }] };
+    const impossible = expectProblem(
+      await app.inject({ method: 'POST', url: '/v1/calibrations', payload: tooFast }),
+      400,
+    );
+    errorAt(impossible, 'runs[0].measured.stepTimeSec');
   });
 });

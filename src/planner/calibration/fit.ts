@@ -12,8 +12,8 @@ import { estimate } from '../estimate.ts';
  * Every factor is a share of a peak (of tensor-core FLOP/s, of HBM bandwidth, of a collective's
  * time): the search stays inside (0, 1], above a floor no tuned kernel falls under.
  */
-const FACTOR_FLOOR = 0.05;
-const FACTOR_CEILING = 1;
+export const FACTOR_FLOOR = 0.05;
+export const FACTOR_CEILING = 1;
 /** The first simplex spans this much of each factor's range around the start. */
 const INITIAL_STEP = 0.1;
 /** The search stops once every factor is pinned to this (0.3 % of a peak: well under 1 % of a step). */
@@ -37,6 +37,8 @@ export interface FitResult {
   readonly factors: Efficiency;
   readonly meanAbsErrorPct: number;
   readonly residuals: readonly Residual[];
+  /** The factors the search moved: those some run's time depends on. */
+  readonly fitted: readonly CalibratedFactor[];
   /** Objective evaluations (each prices every run once). */
   readonly evaluations: number;
 }
@@ -169,7 +171,13 @@ export async function fitFactors(
     }
   }
   const residuals = await times.residuals(runs, factors);
-  return { factors, meanAbsErrorPct: error, residuals, evaluations: times.evaluations - evaluationsBefore };
+  return {
+    factors,
+    meanAbsErrorPct: error,
+    residuals,
+    fitted: names,
+    evaluations: times.evaluations - evaluationsBefore,
+  };
 }
 
 /** Factors are reported to three decimals; rounding the trials keeps the cache's keys few. */
