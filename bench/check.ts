@@ -40,6 +40,13 @@ interface CheckRow {
 /** A model's kind for the summary: a hybrid Mamba stack (whatever its MLPs), else dense or MoE blocks. */
 type Architecture = 'dense' | 'moe' | 'hybrid';
 
+/** How check.md's table names each kind. */
+const ARCHITECTURE_LABELS: Record<Architecture, string> = {
+  dense: 'dense',
+  moe: 'mixture of experts',
+  hybrid: 'hybrid (Mamba)',
+};
+
 /**
  * The two eras the fidelity targets are set for: the A100-and-before papers and repositories (to
  * 2022: Megatron-LM's, SC'21, Korthikanti et al., MT-NLG; ≤ 8%) and today's stacks (2023 on: FP8,
@@ -172,7 +179,7 @@ export async function runCheck(files: readonly string[]): Promise<void> {
     '|---|---:|---:|---:|',
     ...architectures.map(
       (a) =>
-        `| ${a.architecture === 'moe' ? 'mixture of experts' : 'dense'} | ${a.runs} | ${a.meanAbsErrorPct.toFixed(1)}% | ${a.maxAbsErrorPct.toFixed(1)}% |`,
+        `| ${ARCHITECTURE_LABELS[a.architecture]} | ${a.runs} | ${a.meanAbsErrorPct.toFixed(1)}% | ${a.maxAbsErrorPct.toFixed(1)}% |`,
     ),
     '',
     '| era | runs | mean abs. error | max | target |',

@@ -97,20 +97,42 @@ const CONV_BACKWARD_KERNELS = 2;
  * FLOPs in 2.531 × 135.7 / 90.6 = 3.79 ms. The chunk scan's compulsory traffic a token — x and the
  * output (10,240 bytes each), the previous chunk's states (5,120), the chunk scores (512), C (256),
  * the decays and dt (320), all fp16 — is 26,688 bytes, 3.50 GB in all: 0.92 TB/s, 28% of the H800's
- * 3.35 TB/s (its 3.4e11 FLOPs run at 9% of the tensor cores' peak, so the bytes, not the FLOPs, are
- * what it falls short on). Every SSD kernel of mamba_ssm is priced at that share; the causal
- * convolution streams at the achievable rate (causal-conv1d's backward moves its bytes at 80–85% of
- * HBM bandwidth, Dao-AILab/causal-conv1d pull request 88).
+ * 3.35 TB/s, while its 3.4e11 FLOPs run at 9% of the tensor cores' peak.
+ *
+ * Below both roofs, the kernel is bound by neither HBM nor the tensor cores but by how fast each SM
+ * works through its tiles (the dependent loads, MMAs and reductions of one chunk in one thread block):
+ * its rate follows the SMs and their clock, not the memory. So the H800's 0.92 TB/s is read as a rate
+ * per SM-second (132 SMs at the 1,830 MHz the catalog gives the H100 silicon) and every SSD kernel of
+ * mamba_ssm is priced at it on the GPU's own SMs: a B200's 148 SMs move 12% more, not the 2.3× its
+ * HBM would. A GPU whose catalog entry gives no clock (Blackwell's) is taken at Hopper's: B200's SM
+ * clocks are like H100 SXM5's (Chips and Cheese, "Nvidia's B200: Keeping the CUDA Juggernaut
+ * Rolling", 2025). A GPU described without an SM count keeps the H800's share of its HBM bandwidth.
+ * The causal convolution streams at the achievable rate (causal-conv1d's backward moves its bytes at
+ * 80–85% of HBM bandwidth, Dao-AILab/causal-conv1d pull request 88).
  */
 /** TileLang's chunk scan on the benchmark's shapes, seconds (README.md's table). */
 const TILELANG_CHUNK_SCAN_SEC = 2.531e-3;
 /** Triton's chunk scan on the same shapes: the same FLOPs at 90.6 TFLOP/s against TileLang's 135.7. */
 const TRITON_CHUNK_SCAN_SEC = (TILELANG_CHUNK_SCAN_SEC * 135.711) / 90.6;
-export const SSD_HBM_SHARE = (26_688 * 8 * 16_384) / TRITON_CHUNK_SCAN_SEC / 3.35e12;
+/** The benchmark's bytes moved a second by the Triton chunk scan on the H800. */
+const H800_SSD_BYTES_PER_SEC = (26_688 * 8 * 16_384) / TRITON_CHUNK_SCAN_SEC;
+export const SSD_HBM_SHARE = H800_SSD_BYTES_PER_SEC / 3.35e12;
+/** The H800's SMs and the clock the catalog gives its silicon (the H100's), MHz. */
+const H800_SMS = 132;
+const HOPPER_CLOCK_MHZ = 1830;
+/** What the SSD's kernels move a second on one SM at Hopper's clock. */
+export const SSD_BYTES_PER_SM_SEC = H800_SSD_BYTES_PER_SEC / H800_SMS;
 
-/** Time the SSD's kernels take to move `bytes` at their share of HBM bandwidth (no launch). */
+/** The rate the SSD's kernels move bytes at on `gpu`: per SM and clock where the catalog knows them. */
+export function ssdBytesPerSec(gpu: GpuSpec): number {
+  if (gpu.smCount === undefined) return gpu.hbmGBps * 1e9 * SSD_HBM_SHARE;
+  const clock = (gpu.boostClockMHz ?? HOPPER_CLOCK_MHZ) / HOPPER_CLOCK_MHZ;
+  return SSD_BYTES_PER_SM_SEC * gpu.smCount * clock;
+}
+
+/** Time the SSD's kernels take to move `bytes` at their rate on `gpu` (no launch). */
 function ssdBoundSec(bytes: number, gpu: GpuSpec): number {
-  return bytes / (gpu.hbmGBps * 1e9 * SSD_HBM_SHARE);
+  return bytes / ssdBytesPerSec(gpu);
 }
 
 /** The bytes a token's share of the SSD's kernels moves, given each tensor kind's bytes a token. */
@@ -126,7 +148,7 @@ function ssdBytesPerToken(kernels: readonly SsdKernelTraffic[], sizes: SsdTensor
  * as its kernels run. The causal convolution streams the packed input and writes x, B and C at the
  * achievable HBM rate. The SSD's kernels then run their contractions on the tensor cores at the GEMM
  * share of the peak, against the bytes they move (FORWARD_SSD_KERNELS, BACKWARD_SSD_KERNELS) at
- * their measured share of HBM bandwidth (SSD_HBM_SHARE). The backward first redoes the convolution
+ * their measured rate on the GPU's SMs (ssdBytesPerSec). The backward first redoes the convolution
  * (the memory-efficient path keeps only the packed input), then runs the SSD's backward kernels,
  * three times the forward FLOPs, and the convolution's backward writes the input's gradient.
  */

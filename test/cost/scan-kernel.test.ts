@@ -3,16 +3,16 @@
  * count of what they move: the packed input read and the convolution's x, B and C written, then the
  * tensors each of mamba_ssm's SSD kernels reads and writes, forward and backward — on a shape where
  * those bytes, not the FLOPs, bind. The convolution
- * streams at the achievable rate; the SSD's kernels move theirs at the share of HBM bandwidth
- * mamba_ssm's Triton chunk scan reaches in TileLang's published benchmark, recomputed here from its
- * shapes.
+ * streams at the achievable rate; the SSD's kernels move theirs at the rate mamba_ssm's Triton chunk
+ * scan reaches in TileLang's published benchmark on an H800 (recomputed here from its shapes), per SM
+ * and clock.
  */
 import { describe, expect, it } from 'vitest';
 import { resolveCluster } from '../../src/cluster/cluster.ts';
 import { logicalMesh } from '../../src/cluster/mesh.ts';
 import { KERNEL_LAUNCH_SEC, memoryBoundSec } from '../../src/cost/kernel-rates.ts';
 import { costContext, costOfOp } from '../../src/cost/op-cost.ts';
-import { SSD_HBM_SHARE } from '../../src/cost/scan-kernel.ts';
+import { SSD_HBM_SHARE, ssdBytesPerSec } from '../../src/cost/scan-kernel.ts';
 import { parseGraph } from '../../src/graph/index.ts';
 import { ssdScanFlops } from '../../src/graph/kernels.ts';
 import { ClusterSpec } from '../../src/schema/index.ts';
@@ -32,12 +32,21 @@ const model = {
   mamba,
 };
 
-function scanOf(tp: number) {
+function scanOf(tp: number, gpu = 'H100-80GB') {
   const graph = parseGraph(build(model, b).layers[1]!.graph);
-  const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 8 }));
+  const cluster = resolveCluster(ClusterSpec.parse({ gpu, nodes: 1, gpusPerNode: 8 }));
   const ctx = costContext(graph, logicalMesh(cluster, [1, tp]), cluster.gpu, 'none');
   const op = graph.ops.find((o) => o.kind === 'scan')!;
   return { cost: costOfOp(op, { split: [null, tp > 1 ? 'a' : null] }, false, ctx), gpu: cluster.gpu, op };
+}
+
+/** What the convolution moves forward: the packed input and its parameters read, x, B and C written. */
+function convBytes(): number {
+  const { heads: H, headDim: P, stateDim: N, groups: G } = mamba;
+  const T = b * s;
+  const packed = T * H * (2 * P + 1 + (2 * G * N) / H) * 2;
+  const params = H * P * 5 * 2 + H * ((2 * G * N * 5) / H + 3) * 2;
+  return packed + params + T * (H * P + 2 * G * N) * 2;
 }
 
 describe('the SSD scan', () => {
@@ -69,8 +78,7 @@ describe('the SSD scan', () => {
     const Q = 128;
     const packed = T * H * (2 * P + 1 + (2 * G * N) / H) * 2;
     const params = H * P * 5 * 2 + H * ((2 * G * N * 5) / H + 3) * 2;
-    const convOut = T * (H * P + 2 * G * N) * 2;
-    const conv = packed + params + convOut;
+    const conv = convBytes();
     // A token's tensors: a head-wide bf16 one (x, z, outputs, gradients), the fp32 chunk states'
     // share, a group-wide bf16 one (B, C, dB, dC), the fp32 chunk scores' share.
     const X = H * P * 2;
@@ -85,7 +93,8 @@ describe('the SSD scan', () => {
     // states, six in the gate's gradient, one in dstates, three in dx, one in dB, one in dC, two in
     // the scores' gradient, two in the decays'), 8.5 state passes, fifteen group-wide, six scores.
     const backward = T * (17 * X + 8.5 * S + 15 * BC + 6 * CB);
-    const ssdSec = (bytes: number) => bytes / (gpu.hbmGBps * 1e9 * SSD_HBM_SHARE);
+    // The H100 is the benchmark's H800 silicon (132 SMs): the benchmark's own rate.
+    const ssdSec = (bytes: number) => bytes / (3.35e12 * SSD_HBM_SHARE);
     // Memory-bound here: the FLOPs at the tensor cores' GEMM share take less time than the bytes.
     const flops = ssdScanFlops({ tokens: T, heads: H, headDim: P, groups: G, stateDim: N, chunkSize: Q });
     const flopsSec = flops / (gpu.peakTflops.bf16! * 1e12 * gpu.efficiency.matmul);
@@ -100,6 +109,30 @@ describe('the SSD scan', () => {
       memoryBoundSec(2 * conv + packed + params, gpu) + ssdSec(backward) + 17 * KERNEL_LAUNCH_SEC,
       12,
     );
+  });
+
+  it('moves the SSD’s bytes at a rate that follows the SMs and their clock, not HBM bandwidth', () => {
+    const h800 = 3.35e12 * SSD_HBM_SHARE;
+    const spec = (name: string) =>
+      resolveCluster(ClusterSpec.parse({ gpu: name, nodes: 1, gpusPerNode: 8 })).gpu;
+    // H200: H100's 132 SMs with 4.8 TB/s of HBM, 43% more than the H800's: the same rate.
+    expect(spec('H200-141GB').hbmGBps / 3350).toBeGreaterThan(1.4);
+    expect(ssdBytesPerSec(spec('H200-141GB'))).toBeCloseTo(h800, -6);
+    // B300: 160 SMs (Blackwell Ultra), at Hopper's clock for want of its own: 160/132 of the H800's,
+    // though its 8 TB/s are 2.4× the H800's bandwidth.
+    expect(ssdBytesPerSec(spec('B300-288GB')) / h800).toBeCloseTo(160 / 132, 9);
+    // A100: 108 SMs at 1,410 MHz against 132 at 1,830.
+    expect(ssdBytesPerSec(spec('A100-80GB')) / h800).toBeCloseTo((108 * 1410) / (132 * 1830), 9);
+    // A GPU described without an SM count keeps the H800's share of its own HBM bandwidth.
+    const { smCount: _none, ...described } = spec('B300-288GB');
+    expect(ssdBytesPerSec(described)).toBeCloseTo(described.hbmGBps * 1e9 * SSD_HBM_SHARE, -6);
+    // Priced on a B300, the scan's forward less its convolution (streamed at the HBM rate) and its
+    // launches: the SSD kernels' bytes, in 132/160 of the H100's time.
+    const ssdOnly = (gpu: string) => {
+      const { cost, gpu: g } = scanOf(1, gpu);
+      return cost.forwardSec - memoryBoundSec(convBytes(), g) - 6 * KERNEL_LAUNCH_SEC;
+    };
+    expect(ssdOnly('B300-288GB') / ssdOnly('H100-80GB')).toBeCloseTo(132 / 160, 9);
   });
 
   it('halves a device’s work when tensor parallelism splits the heads, and keeps what it is rerun from', () => {
