@@ -77,6 +77,10 @@ describe('the GPU catalog', () => {
     // Same page, GB200 NVL72 column: 5 PF FP16/BF16 with sparsity, 186 GB at 8 TB/s.
     expect(spec('GB200-186GB').peakTflops.bf16).toBe(5000 / 2);
     expect(spec('GB200-186GB').memoryBytes).toBe(186 * GiB);
+    // SMs as measured, not published by NVIDIA: B200 148 (Chips and Cheese), GB200 152 (CUDA's
+    // multiProcessorCount on an "NVIDIA GB200", as FlashInfer and FastVideo record it).
+    expect(spec('B200-180GB').smCount).toBe(148);
+    expect(spec('GB200-186GB').smCount).toBe(152);
     // Blackwell Ultra: HGX B300's tensor figures are HGX B200's (FP8 72 PF over 8 GPUs, with sparsity),
     // GB300 NVL72's are GB200 NVL72's (FP16/BF16 360 PF over 72, with sparsity; 576 TB/s of HBM over 72);
     // 288 GB a GPU; ConnectX-8 at 800 Gb/s a GPU.

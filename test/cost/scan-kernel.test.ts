@@ -121,6 +121,8 @@ describe('the SSD scan', () => {
     // B300: 160 SMs (Blackwell Ultra), at Hopper's clock for want of its own: 160/132 of the H800's,
     // though its 8 TB/s are 2.4× the H800's bandwidth.
     expect(ssdBytesPerSec(spec('B300-288GB')) / h800).toBeCloseTo(160 / 132, 9);
+    // GB200: 152 SMs, likewise at Hopper's clock.
+    expect(ssdBytesPerSec(spec('GB200-186GB')) / h800).toBeCloseTo(152 / 132, 9);
     // A100: 108 SMs at 1,410 MHz against 132 at 1,830.
     expect(ssdBytesPerSec(spec('A100-80GB')) / h800).toBeCloseTo((108 * 1410) / (132 * 1830), 9);
     // A GPU described without an SM count keeps the H800's share of its own HBM bandwidth.

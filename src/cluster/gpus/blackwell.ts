@@ -19,8 +19,12 @@ import {
  * both directions, so 900 per direction (DGX B200: 14.4 TB/s over 8 GPUs; GB200 NVL72: 130 TB/s over
  * 72).
  * NVIDIA publishes no SM count or clock for either. B200 has 148 SMs (two dies of 74 enabled), as
- * measured by Chips and Cheese, "Nvidia's B200: Keeping the CUDA Juggernaut Rolling" (2025); no such
- * count is published for GB200's GPU.
+ * measured by Chips and Cheese, "Nvidia's B200: Keeping the CUDA Juggernaut Rolling" (2025). GB200's
+ * GPU reports 152 (CUDA's multiProcessorCount on an "NVIDIA GB200", compute capability 10.0), as
+ * public code records it: FlashInfer's MXFP8 × MXFP4 MoE kernels size their per-CTA statistics for
+ * "GB200 has 152" persistent CTAs, FastVideo's Ulysses all-to-all tests replay a GB200's device
+ * properties (multi_processor_count=152), and PyTorch Inductor kernels generated on such a GPU carry
+ * the same count in their device properties.
  * Efficiency: Hopper's set, until a calibration fits Blackwell.
  */
 const blackwell = {
@@ -99,6 +103,7 @@ export const BLACKWELL_GPUS = {
       peakTflops: { fp32: 80, tf32: 1250, bf16: 2500, fp16: 2500, fp8: 5000, nvfp4: 10000 },
       hbmGBps: 8000,
       ...blackwell,
+      smCount: 152,
       allReduceBusBandwidth: [
         // "NVLink (GB200 NVL72)" and "NVLink5 SHARP (GB200 NVL72)": 32 GPUs of one rack.
         { busGBps: 680, gpus: 32, nodes: 1, algorithm: 'ring', source: GTC25_NCCL_SLIDE },
