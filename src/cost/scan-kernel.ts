@@ -1,3 +1,4 @@
+import { findGpu } from '../cluster/catalog.ts';
 import type { GraphOp } from '../graph/graph.ts';
 import type { GpuSpec } from '../schema/index.ts';
 import type { PassSec } from './attention-kernel.ts';
@@ -114,14 +115,14 @@ const CONV_BACKWARD_KERNELS = 2;
 const TILELANG_CHUNK_SCAN_SEC = 2.531e-3;
 /** Triton's chunk scan on the same shapes: the same FLOPs at 90.6 TFLOP/s against TileLang's 135.7. */
 const TRITON_CHUNK_SCAN_SEC = (TILELANG_CHUNK_SCAN_SEC * 135.711) / 90.6;
+/** The benchmark's GPU, and the clock the catalog gives its silicon (the H100's), MHz. */
+const H800 = findGpu('H800-80GB')!.spec;
+const HOPPER_CLOCK_MHZ = findGpu('H100-80GB')!.spec.boostClockMHz!;
 /** The benchmark's bytes moved a second by the Triton chunk scan on the H800. */
 const H800_SSD_BYTES_PER_SEC = (26_688 * 8 * 16_384) / TRITON_CHUNK_SCAN_SEC;
-export const SSD_HBM_SHARE = H800_SSD_BYTES_PER_SEC / 3.35e12;
-/** The H800's SMs and the clock the catalog gives its silicon (the H100's), MHz. */
-const H800_SMS = 132;
-const HOPPER_CLOCK_MHZ = 1830;
+export const SSD_HBM_SHARE = H800_SSD_BYTES_PER_SEC / (H800.hbmGBps * 1e9);
 /** What the SSD's kernels move a second on one SM at Hopper's clock. */
-export const SSD_BYTES_PER_SM_SEC = H800_SSD_BYTES_PER_SEC / H800_SMS;
+export const SSD_BYTES_PER_SM_SEC = H800_SSD_BYTES_PER_SEC / H800.smCount!;
 
 /** The rate the SSD's kernels move bytes at on `gpu`: per SM and clock where the catalog knows them. */
 export function ssdBytesPerSec(gpu: GpuSpec): number {

@@ -13,7 +13,6 @@ import {
   type Plan,
   type PlanRequestInput,
   parseOrThrow,
-  type Residual,
 } from '../../schema/index.ts';
 import { estimate } from '../estimate.ts';
 import {
@@ -137,16 +136,16 @@ function memoryResidual(
 }
 
 /** What the user should check before trusting the profile (CalibrationProfile.warnings). */
-function fitWarnings(fit: FitResult, fitted: readonly string[], memory: readonly MemoryResidual[]): string[] {
+function fitWarnings(fit: FitResult, memory: readonly MemoryResidual[]): string[] {
   const warnings: string[] = [];
-  for (const name of fitted) {
-    const value = fit.factors[name as keyof Efficiency];
+  for (const name of fit.fitted) {
+    const value = fit.factors[name];
     if (value === FACTOR_FLOOR || value === FACTOR_CEILING)
       warnings.push(
         `${name} was fitted to its ${value === FACTOR_FLOOR ? 'floor' : 'ceiling'} (${value}): the runs ask for more than the factor can give, so some cost they pay is not the one it scales`,
       );
   }
-  const far = fit.residuals.filter((r: Residual) => Math.abs(r.errorPct) > WARN_ERROR_PCT);
+  const far = fit.residuals.filter((r) => Math.abs(r.errorPct) > WARN_ERROR_PCT);
   for (const r of far)
     warnings.push(
       `${r.run}: the fitted factors leave it ${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(1)}% off (estimated ${r.estimatedSec.toPrecision(4)} s, measured ${r.measuredSec} s); check that its request describes the run`,
@@ -166,10 +165,9 @@ export async function calibrateProfile(
   const price = options.price ?? estimate;
   const validated = await measuredRuns(body, price);
   const runs = validated.map((v) => v.run);
-  const start = catalogEfficiency(runs[0]!.request);
-  const fit = await fitFactors(runs, start, { times: new StepTimes(price) });
+  const fit = await fitFactors(runs, catalogEfficiency(runs[0]!.request), { times: new StepTimes(price) });
   const memoryResiduals = validated.flatMap((v) => (v.memory === null ? [] : [v.memory]));
-  const warnings = fitWarnings(fit, fit.fitted, memoryResiduals);
+  const warnings = fitWarnings(fit, memoryResiduals);
   return {
     kind: 'meshplan-profile',
     gpu: gpuName(runs[0]!.request),
