@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { CalibrationProfile } from '../schema/index.ts';
 import { table } from './format.ts';
@@ -59,11 +60,30 @@ export function registerCalibrateCommand(program: Command): void {
     .action(async (file: string, opts: { out: string }) => {
       const body = await readJsonFile(file, 'measured');
       const { calibrateProfile } = await import('../planner/calibration/user-profile.ts');
+      const { FIT_EVALUATION_BUDGET } = await import('../planner/calibration/fit.ts');
+      // Each evaluation prices every run: a fit of large runs takes minutes, so show it moving.
+      const bar = process.stderr.isTTY
+        ? new SingleBar(
+            {
+              format: 'fitting [{bar}] {value}/{total} evaluations, best mean |error| {best}',
+              hideCursor: true,
+            },
+            Presets.shades_classic,
+          )
+        : null;
+      bar?.start(FIT_EVALUATION_BUDGET, 0, { best: '—' });
       let profile: CalibrationProfile;
       try {
-        profile = await calibrateProfile(body);
+        profile = await calibrateProfile(body, {
+          onProgress: (p) =>
+            bar?.update(Math.min(p.evaluations, FIT_EVALUATION_BUDGET), {
+              best: `${p.bestMeanAbsErrorPct.toFixed(1)}%`,
+            }),
+        });
       } catch (error) {
         throw inFile(error, file);
+      } finally {
+        bar?.stop();
       }
       await writeFile(opts.out, `${JSON.stringify(profile, null, 2)}\n`);
       process.stdout.write(`${formatProfile(profile)}\nprofile written to ${opts.out}\n`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GiB } from '../../src/cluster/gpus/common.ts';
+import { FIT_EVALUATION_BUDGET, type FitProgress } from '../../src/planner/calibration/fit.ts';
 import { calibrateProfile } from '../../src/planner/calibration/user-profile.ts';
 import { estimate } from '../../src/planner/estimate.ts';
 import { InvalidInputError } from '../../src/schema/index.ts';
@@ -61,7 +62,18 @@ describe('calibration refuses and flags measurements the model cannot be fitted 
   it('names a run the fitted factors leave far off, and none when all agree', async () => {
     const requests = [smallRun(1, 8, 1), smallRun(2, 4, 1), smallRun(8, 1, 1), smallRun(1, 8, 4)];
     const agreeing = await measuredUnder(truth, requests);
-    expect((await calibrateProfile(agreeing)).warnings).toBeUndefined();
+    const progress: FitProgress[] = [];
+    const clean = await calibrateProfile(agreeing, { onProgress: (p) => progress.push(p) });
+    expect(clean.warnings).toBeUndefined();
+    // Progress: every evaluation reported in turn, within the budget the CLI's bar counts against,
+    // the best error never rising and never above what the profile's factors give.
+    expect(progress.map((p) => p.evaluations)).toEqual(progress.map((_, i) => i + 1));
+    expect(progress.length).toBeLessThanOrEqual(FIT_EVALUATION_BUDGET);
+    for (let i = 1; i < progress.length; i++)
+      expect(progress[i]!.bestMeanAbsErrorPct).toBeLessThanOrEqual(progress[i - 1]!.bestMeanAbsErrorPct);
+    const finalError =
+      clean.residuals.reduce((sum, r) => sum + Math.abs(r.errorPct), 0) / clean.residuals.length;
+    expect(progress.at(-1)!.bestMeanAbsErrorPct).toBeLessThanOrEqual(finalError + 1e-9);
     const skewed = structuredClone(agreeing);
     skewed.runs[2]!.measured.stepTimeSec *= 1.8;
     const profile = await calibrateProfile(skewed);

@@ -73,12 +73,34 @@ export function withFactors(request: PlanRequestInput, factors: Efficiency): Pla
 /** Prices a request; estimate() here, a worker thread's in the API (its event loop stays free). */
 export type Pricer = (request: PlanRequestInput) => Promise<Plan>;
 
+/**
+ * The most objective evaluations one fit can spend: the start and a probe of each factor, every
+ * round of the simplex (its budget, overrun by at most one step's reflection, expansion or
+ * contraction and a shrink of every other vertex), and the final reset of each factor. A fit that
+ * converges stops short of it; progress is reported against it.
+ */
+export const FIT_EVALUATION_BUDGET =
+  1 +
+  CALIBRATED_FACTORS.length +
+  (RESTARTS + 1) * (MAX_EVALUATIONS + CALIBRATED_FACTORS.length + 1) +
+  CALIBRATED_FACTORS.length;
+
+/** A fit's progress: the evaluations spent so far and the best mean |error| one of them reached. */
+export interface FitProgress {
+  readonly evaluations: number;
+  readonly bestMeanAbsErrorPct: number;
+}
+
 /** Prices runs under trial factors, remembering each (run, factors) pair it has priced. */
 export class StepTimes {
   private readonly cache = new Map<string, number>();
   evaluations = 0;
+  private best = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly price: Pricer = estimate) {}
+  constructor(
+    private readonly price: Pricer = estimate,
+    private readonly onProgress?: (progress: FitProgress) => void,
+  ) {}
 
   async of(run: CalibrationRun, factors: Efficiency): Promise<number> {
     const key = `${run.id}|${CALIBRATED_FACTORS.map((f) => factors[f]).join(',')}`;
@@ -107,7 +129,10 @@ export class StepTimes {
   async meanAbsErrorPct(runs: readonly CalibrationRun[], factors: Efficiency): Promise<number> {
     this.evaluations += 1;
     const residuals = await this.residuals(runs, factors);
-    return meanAbs(residuals.map((r) => r.errorPct));
+    const error = meanAbs(residuals.map((r) => r.errorPct));
+    this.best = Math.min(this.best, error);
+    this.onProgress?.({ evaluations: this.evaluations, bestMeanAbsErrorPct: this.best });
+    return error;
   }
 }
 

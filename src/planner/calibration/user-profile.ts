@@ -20,6 +20,7 @@ import {
   catalogEfficiency,
   FACTOR_CEILING,
   FACTOR_FLOOR,
+  type FitProgress,
   type FitResult,
   fitFactors,
   gpuName,
@@ -160,12 +161,19 @@ function fitWarnings(fit: FitResult, memory: readonly MemoryResidual[]): string[
 /** Fits the GPU's efficiency factors to the measured runs in `body` (a CalibrationRequest). */
 export async function calibrateProfile(
   body: unknown,
-  options: { readonly price?: Pricer; readonly now?: Date } = {},
+  options: {
+    readonly price?: Pricer;
+    readonly now?: Date;
+    /** Called after each evaluation of the fit's objective (FIT_EVALUATION_BUDGET bounds their count). */
+    readonly onProgress?: (progress: FitProgress) => void;
+  } = {},
 ): Promise<CalibrationProfile> {
   const price = options.price ?? estimate;
   const validated = await measuredRuns(body, price);
   const runs = validated.map((v) => v.run);
-  const fit = await fitFactors(runs, catalogEfficiency(runs[0]!.request), { times: new StepTimes(price) });
+  const fit = await fitFactors(runs, catalogEfficiency(runs[0]!.request), {
+    times: new StepTimes(price, options.onProgress),
+  });
   const memoryResiduals = validated.flatMap((v) => (v.memory === null ? [] : [v.memory]));
   const warnings = fitWarnings(fit, memoryResiduals);
   return {
