@@ -76,7 +76,7 @@ export function registerCalibrateCommand(program: Command): void {
       try {
         profile = await calibrateProfile(body, {
           onProgress: (p) =>
-            bar?.update(Math.min(p.evaluations, FIT_EVALUATION_BUDGET), {
+            bar?.update(p.evaluations, {
               best: `${p.bestMeanAbsErrorPct.toFixed(1)}%`,
             }),
         });

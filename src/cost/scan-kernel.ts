@@ -122,7 +122,7 @@ const HOPPER_CLOCK_MHZ = findGpu('H100-80GB')!.spec.boostClockMHz!;
 const H800_SSD_BYTES_PER_SEC = (26_688 * 8 * 16_384) / TRITON_CHUNK_SCAN_SEC;
 export const SSD_HBM_SHARE = H800_SSD_BYTES_PER_SEC / (H800.hbmGBps * 1e9);
 /** What the SSD's kernels move a second on one SM at Hopper's clock. */
-export const SSD_BYTES_PER_SM_SEC = H800_SSD_BYTES_PER_SEC / H800.smCount!;
+const SSD_BYTES_PER_SM_SEC = H800_SSD_BYTES_PER_SEC / H800.smCount!;
 
 /** The rate the SSD's kernels move bytes at on `gpu`: per SM and clock where the catalog knows them. */
 export function ssdBytesPerSec(gpu: GpuSpec): number {

@@ -13,7 +13,7 @@ import { familyShape, withRuntime } from './goals.ts';
 import { LayerSolver, megatronChoice } from './layer-solver.ts';
 import { plannedModels } from './model-of.ts';
 import { ASSUMPTIONS } from './outcomes.ts';
-import { parsePlanRequest } from './request.ts';
+import { parsePlanRequest, plannedCapacityBytes } from './request.ts';
 import type { Candidate } from './search.ts';
 
 /**
@@ -89,7 +89,7 @@ export async function estimate(value: unknown): Promise<Plan> {
     tensorParallelGroups: false,
   };
   const target = request.options.target;
-  const capacityBytes = cluster.gpu.memoryBytes * request.options.memoryHeadroom;
+  const capacityBytes = plannedCapacityBytes(request, cluster.gpu.memoryBytes);
   /** The pinned configuration as the target runs it, assembled, or why the target cannot run it. */
   const priced = (base: PipelineConfig) => {
     let runtimeConfig = base;

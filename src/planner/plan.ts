@@ -19,7 +19,7 @@ import {
   timeLimitReason,
   unplannedPlan,
 } from './outcomes.ts';
-import { parsePlanRequest } from './request.ts';
+import { parsePlanRequest, plannedCapacityBytes } from './request.ts';
 import { type Candidate, type SearchOutcome, type SearchProgress, searchPlans } from './search.ts';
 
 export interface PlanHooks {
@@ -42,7 +42,7 @@ export async function plan(value: unknown, hooks: PlanHooks = {}): Promise<Plan>
   const started = Date.now();
   const { request, cluster } = parsePlanRequest(value);
   const deadlineMs = hooks.deadlineMs ?? started + request.options.timeLimitSec * 1000;
-  const capacityBytes = cluster.gpu.memoryBytes * request.options.memoryHeadroom;
+  const capacityBytes = plannedCapacityBytes(request, cluster.gpu.memoryBytes);
   const solver = new LayerSolver({
     cluster,
     target: request.options.target,

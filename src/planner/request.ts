@@ -29,6 +29,14 @@ export function withTargetDefaults(request: PlanRequest): PlanRequest {
 }
 
 /**
+ * What the planner plans into on each device: the GPU's memory less the request's headroom
+ * (`options.memoryHeadroom`, kept for the allocator and the CUDA context).
+ */
+export function plannedCapacityBytes(request: PlanRequest, gpuMemoryBytes: number): number {
+  return gpuMemoryBytes * request.options.memoryHeadroom;
+}
+
+/**
  * The cluster of an already validated request; an unknown GPU is an error at `cluster.gpu`, and so is
  * NVFP4 or MXFP8 training on a GPU without block-scaled tensor cores, at `training.precision`: it
  * would not run.

@@ -11,10 +11,12 @@ import {
   InvalidInputError,
   type MemoryResidual,
   type Plan,
+  type PlanRequest,
   type PlanRequestInput,
   parseOrThrow,
 } from '../../schema/index.ts';
 import { estimate } from '../estimate.ts';
+import { plannedCapacityBytes } from '../request.ts';
 import {
   type CalibrationRun,
   catalogEfficiency,
@@ -111,7 +113,7 @@ async function measuredRuns(body: unknown, price: Pricer): Promise<ValidatedRun[
     const id = given.name ?? `runs[${i}]`;
     runs.push({
       run: { id, request, measuredStepSec: measuredSec },
-      memory: memoryResidual(id, given.measured.peakMemoryGiB, plan, given.request.options.memoryHeadroom),
+      memory: memoryResidual(id, given.measured.peakMemoryGiB, plan, given.request),
     });
   }
   return runs;
@@ -122,7 +124,7 @@ function memoryResidual(
   run: string,
   measuredGiB: number | undefined,
   plan: Plan,
-  headroom: number,
+  request: PlanRequest,
 ): MemoryResidual | null {
   if (measuredGiB === undefined) return null;
   const estimatedGiB = plan.summary!.peakMemoryBytes / GiB;
@@ -131,7 +133,8 @@ function memoryResidual(
     measuredGiB,
     estimatedGiB,
     errorPct: ((estimatedGiB - measuredGiB) / measuredGiB) * 100,
-    capacityGiB: (Math.min(...plan.stages!.map((s) => s.memory.capacityBytes)) * headroom) / GiB,
+    capacityGiB:
+      plannedCapacityBytes(request, Math.min(...plan.stages!.map((s) => s.memory.capacityBytes))) / GiB,
     predictedToFit: plan.status === 'optimal',
   };
 }
