@@ -2134,6 +2134,10 @@ export interface components {
                             group: "cp" | "ep";
                             /** @enum {string} */
                             kind: "ring" | "all-to-all" | "all-gather";
+                            nodeDeduplicated?: {
+                                experts: number;
+                                topK: number;
+                            };
                             /** @default [] */
                             operands?: number[];
                             /** @default false */

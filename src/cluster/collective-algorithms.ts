@@ -17,7 +17,25 @@ export interface PricedAlgorithm {
   readonly secPerByte: number;
 }
 
-export type AxisAlgorithms = Readonly<Record<CollectiveKind, readonly PricedAlgorithm[]>>;
+/**
+ * An all-to-all's price with its two links apart, so that a sender that moves fewer bytes over one
+ * of them (a node-deduplicating dispatch, collectives.ts `nodeDeduplicatedAllToAllSec`) can be
+ * priced from the same figures: `secPerByte` is the larger of the two per-byte terms.
+ */
+export interface PricedAllToAll extends PricedAlgorithm {
+  /** The peers' hops inside the node, (k − 1) of them, seconds. */
+  readonly nvlinkLatencySec: number;
+  /** One hop to a peer off the node, seconds. */
+  readonly networkHopSec: number;
+  readonly nvlinkSecPerByte: number;
+  readonly networkSecPerByte: number;
+}
+
+export type AxisAlgorithms = Readonly<
+  Record<Exclude<CollectiveKind, 'all-to-all'>, readonly PricedAlgorithm[]> & {
+    'all-to-all': readonly PricedAllToAll[];
+  }
+>;
 
 /** A group as NCCL lays it: `devicesPerNode` of its members on each of `nodes` nodes. */
 export interface GroupShape {
@@ -125,15 +143,20 @@ function hierarchical(
  * per peer. Peers in the node are reached over NVLink, the others over the device's own rail;
  * both run together, so the slower side sets the time.
  */
-function allToAll(shape: GroupShape, hops: HopLatencies, bus: BusBandwidths): PricedAlgorithm {
+function allToAll(shape: GroupShape, hops: HopLatencies, bus: BusBandwidths): PricedAllToAll {
   const { size: n, devicesPerNode: k } = shape;
   const perPeerShare = 1 / (n * n);
   const nvlinkSecPerByte = ((k - 1) * perPeerShare) / bus.intraRingBytesPerSec;
   const networkSecPerByte = ((n - k) * perPeerShare) / bus.railBytesPerSec;
+  const nvlinkLatencySec = (k - 1) * hops.intraNodeSec;
   return {
     algorithm: 'direct',
-    latencySec: (k - 1) * hops.intraNodeSec + (n - k) * hops.interNodeSec,
+    latencySec: nvlinkLatencySec + (n - k) * hops.interNodeSec,
     secPerByte: Math.max(nvlinkSecPerByte, networkSecPerByte),
+    nvlinkLatencySec,
+    networkHopSec: hops.interNodeSec,
+    nvlinkSecPerByte,
+    networkSecPerByte,
   };
 }
 

@@ -42,6 +42,24 @@ export function algorithmSec(
   return priced === undefined ? undefined : priced.latencySec + priced.secPerByte * bytes;
 }
 
+/**
+ * An all-to-all of routed copies whose sender crosses the network once for each remote node its
+ * copies go to and lets that node's NVLink hand them on (DeepEP's and HybridEP's dispatch and
+ * combine): `networkShare` of the copies' network bytes cross it, over one RDMA peer a remote node;
+ * what travels inside the node is as the all-to-all's. `bytes`: the group's total, as for
+ * `collectiveSec('all-to-all', …)`, which it equals inside one node.
+ */
+export function nodeDeduplicatedAllToAllSec(axis: MeshAxis, bytes: number, networkShare: number): number {
+  if (axis.size <= 1 || bytes <= 0) return 0;
+  const direct = axis.algorithms['all-to-all'][0];
+  if (direct === undefined || axis.nodes <= 1) return collectiveSec('all-to-all', axis, bytes);
+  return (
+    direct.nvlinkLatencySec +
+    (axis.nodes - 1) * direct.networkHopSec +
+    bytes * Math.max(direct.nvlinkSecPerByte, networkShare * direct.networkSecPerByte)
+  );
+}
+
 /** Point-to-point transfer between pipeline stages. */
 export function sendRecvSec(alphaSec: number, betaSecPerByte: number, bytes: number): number {
   return bytes <= 0 ? 0 : alphaSec + betaSecPerByte * bytes;

@@ -8,7 +8,7 @@ import {
   type PassSec,
   performedAttentionFlops,
 } from './attention-kernel.ts';
-import { forwardGemm, gemmLetters, gemmSec, gradientGemm, localSize } from './gemm.ts';
+import { forwardGemm, gemmKernels, gemmLetters, gemmSec, gradientGemm, localSize } from './gemm.ts';
 import { KERNEL_LAUNCH_SEC, memoryBoundSec, tensorPeakFlopsPerSec } from './kernel-rates.ts';
 import {
   compositeRmsNormSec,
@@ -134,15 +134,16 @@ export function opComputeSec(op: GraphOp, share: OpShare, gpu: GpuSpec): OpKerne
   if (roles !== null) {
     const forward = forwardGemm(op, roles, share.split, share.axisSizes);
     const elementBytes = { operands: DTYPE_BYTES[share.dtype], result: share.outputElementBytes };
+    const kernels = gemmKernels(op, share.split, share.axisSizes);
     let backwardSec = 0;
     let weightGradientSec = 0;
     for (const operand of [0, 1] as const) {
       if ((share.gradientMask & (1 << operand)) === 0) continue;
-      const sec = gemmSec(gradientGemm(forward, operand), elementBytes, peak, gpu);
+      const sec = gemmSec(gradientGemm(forward, operand), elementBytes, peak, gpu, kernels);
       backwardSec += sec;
       if ((share.paramMask & (1 << operand)) !== 0) weightGradientSec += sec;
     }
-    return { forwardSec: gemmSec(forward, elementBytes, peak, gpu), backwardSec, weightGradientSec };
+    return { forwardSec: gemmSec(forward, elementBytes, peak, gpu, kernels), backwardSec, weightGradientSec };
   }
   const achieved = peak * gpu.efficiency.matmul;
   const n = share.gradientInputs;

@@ -4,7 +4,7 @@
  * per microbatch on the group's axis, forward and backward, from the bytes one device holds.
  */
 import { SOLO_AXIS } from '../cluster/axis.ts';
-import { collectiveSec, sendRecvSec } from '../cluster/collectives.ts';
+import { collectiveSec, nodeDeduplicatedAllToAllSec, sendRecvSec } from '../cluster/collectives.ts';
 import type { MeshAxis } from '../cluster/mesh.ts';
 import type { Exchange } from '../schema/graph.ts';
 import type { CollectiveKind, Phase } from '../schema/vocabulary.ts';
@@ -40,6 +40,22 @@ export interface ExchangeCost {
 }
 
 /**
+ * A node-deduplicating dispatch's sends over the network per copy an all-to-all sends there. With
+ * `experts` spread evenly over `nodes` nodes and each token's `topK` distinct experts drawn uniformly
+ * (the force-balanced routing of the published MoE benchmarks), a remote node holds none of a
+ * token's experts with probability C(E − E/N, k) / C(E, k), so the token crosses to
+ * (N − 1)(1 − that) nodes, where the all-to-all sends its k(N − 1)/N remote copies one by one.
+ */
+export function remoteSendsPerCopy(experts: number, topK: number, nodes: number): number {
+  if (nodes <= 1) return 1;
+  const elsewhere = experts - experts / nodes;
+  let missed = 1;
+  for (let i = 0; i < topK; i++) missed *= Math.max(0, elsewhere - i) / (experts - i);
+  const nodesReached = (nodes - 1) * (1 - missed);
+  return nodesReached / ((topK * (nodes - 1)) / nodes);
+}
+
+/**
  * `bytes`: what one device holds of the exchanged tensors. A ring (context parallelism's p2p) sends
  * the local keys and values cp − 1 times, each step hidden behind that step's share of the attention
  * (`computeSec` forward and backward); the backward pass sends them and their gradients. Ulysses'
@@ -71,7 +87,15 @@ export function exchangeCost(
   // The group's total: every peer's share (all-to-all and all-gather take the group's bytes).
   const total = bytes * n;
   if (exchange.kind === 'all-to-all') {
-    const sec = collectiveSec('all-to-all', axis, total);
+    const routed = exchange.nodeDeduplicated;
+    const sec =
+      routed === undefined
+        ? collectiveSec('all-to-all', axis, total)
+        : nodeDeduplicatedAllToAllSec(
+            axis,
+            total,
+            remoteSendsPerCopy(routed.experts, routed.topK, axis.nodes),
+          );
     return {
       forwardSec: sec,
       backwardSec: sec,

@@ -1,4 +1,5 @@
 import type { GraphOp } from '../graph/graph.ts';
+import { DIM } from '../graph/letters.ts';
 import type { GpuSpec } from '../schema/index.ts';
 import { KERNEL_LAUNCH_SEC, memoryBoundSec } from './kernel-rates.ts';
 
@@ -106,6 +107,21 @@ export function gradientGemm(forward: GemmShape, operand: 0 | 1): GemmShape {
     : { batch: forward.batch, m: forward.k, n: forward.n, k: forward.m };
 }
 
+/**
+ * The kernels a GEMM of the op launches per pass: one for each of the device's experts where the op
+ * runs experts side by side (Transformer Engine's grouped GEMM, `nvte_multi_tensor_gemm`, issues one
+ * cuBLAS GEMM per expert round-robin over four streams, v2.10 through v2.17; its fused grouped path is
+ * opt-in, NVTE_GROUPED_LINEAR_USE_FUSED_GROUPED_GEMM), else one: any other batch is a single
+ * strided-batched kernel. The streams let the experts' tiles share the waves, so only the launches add.
+ */
+export function gemmKernels(
+  op: GraphOp,
+  split: readonly [string | null, string | null],
+  axisSizes: readonly [number, number],
+): number {
+  return op.dimSize[DIM.experts] === undefined ? 1 : localSize(op, DIM.experts, split, axisSizes);
+}
+
 /** Element sizes of a GEMM's operands (A and B) and its result, bytes. */
 export interface GemmElementBytes {
   readonly operands: number;
@@ -147,6 +163,7 @@ export function gemmSec(
   elementBytes: GemmElementBytes,
   peakFlopsPerSec: number,
   gpu: GpuSpec,
+  kernels = 1,
 ): number {
   const { batch, m, n, k } = shape;
   const tile = gpu.gemmTile;
@@ -160,5 +177,5 @@ export function gemmSec(
   }
   const computeSec = flops / (peakFlopsPerSec * gpu.efficiency.matmul);
   const bytes = batch * ((m * k + k * n) * elementBytes.operands + m * n * elementBytes.result);
-  return Math.max(computeSec, memoryBoundSec(bytes, gpu)) + KERNEL_LAUNCH_SEC;
+  return Math.max(computeSec, memoryBoundSec(bytes, gpu)) + kernels * KERNEL_LAUNCH_SEC;
 }

@@ -13,6 +13,7 @@ import {
 } from '../schema/index.ts';
 import { opComputeSec } from './compute.ts';
 import { exchangeCost, NO_OUTER_GROUPS, type OuterGroups, type Transfer } from './exchange.ts';
+import { gemmKernels } from './gemm.ts';
 import { haloExchanges } from './halo.ts';
 import { type Layout, shardCount } from './layout.ts';
 import { LOSS_SAVED_BYTES_PER_LOGIT, OPMATH_BYTES } from './memory-kernels.ts';
@@ -288,7 +289,16 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   );
   // A quantized GEMM casts its bf16 activations and, backward, the output gradient (and FP8 the
   // inputs' transposes): Transformer Engine's separate, memory-bound kernels.
-  const casts = format === null ? null : quantizedCastSec(format, activationInputBytes, outShardBytes, gpu);
+  const casts =
+    format === null
+      ? null
+      : quantizedCastSec(
+          format,
+          activationInputBytes,
+          outShardBytes,
+          gpu,
+          gemmKernels(op, strategy.split, sizes),
+        );
   const forwardSec = kernels.forwardSec + (casts?.forwardSec ?? 0);
   let backwardSec = kernels.backwardSec + (casts?.backwardSec ?? 0);
   const moved =

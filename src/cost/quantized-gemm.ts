@@ -39,24 +39,36 @@ export interface QuantizedFormat {
   readonly backwardCastBytesPerInputByte: number;
   readonly forwardKernels: number;
   readonly backwardKernels: number;
+  /**
+   * Whether a grouped GEMM's operand (the experts' tokens, split by expert) is quantized one group at
+   * a time, each group in kernels of its own, or in one fused kernel for all of them (Transformer
+   * Engine's `split_quantize`, v2.14: per split for current-scaling FP8, whose scale needs each
+   * split's own amax, and for MXFP8; one fused kernel for NVFP4).
+   */
+  readonly castsPerGroup: boolean;
 }
 
 /*
- * FP8 (Transformer Engine's per-tensor scaling): the forward casts the bf16 activation in a kernel of
- * its own (2 bytes read, 1 written an element); the backward casts the output gradient and writes its
- * transpose (2 read, 2 written) and transposes the saved FP8 input (1 read, 1 written). The weight keeps
- * its FP8 copy and that transpose, 1 byte each.
+ * FP8 with a scale per tensor set from its own largest magnitude (current scaling: Megatron-LM's
+ * --fp8-recipe tensorwise, which meshplan's export asks for; torchao's tensorwise Float8Linear likewise):
+ * each cast first reads the bf16 tensor for its amax, then sets the scale, then casts (Transformer
+ * Engine v2.14 Float8CurrentScalingQuantizer::quantize_impl: nvte_compute_amax, nvte_compute_scale_from_amax,
+ * nvte_quantize_v2), so the forward reads the activation twice and writes it once (2 + 2 + 1 bytes an
+ * element) in three kernels; the backward does the same for the output gradient, writing its transpose
+ * too (2 + 2 + 2), and transposes the saved FP8 input (1 read, 1 written), four kernels. The weight
+ * keeps its FP8 copy and that transpose, 1 byte each.
  */
 const FP8: QuantizedFormat = {
   dtype: 'fp8',
   blockScaled: false,
   elementBytes: 1,
   weightCopyBytes: 2,
-  forwardCastBytesPerInputByte: 1.5,
-  gradientCastBytesPerOutputByte: 2,
+  forwardCastBytesPerInputByte: 2.5,
+  gradientCastBytesPerOutputByte: 3,
   backwardCastBytesPerInputByte: 1,
-  forwardKernels: 1,
-  backwardKernels: 2,
+  forwardKernels: 3,
+  backwardKernels: 4,
+  castsPerGroup: true,
 };
 
 /*
@@ -81,6 +93,7 @@ const MXFP8: QuantizedFormat = {
   backwardCastBytesPerInputByte: 0,
   forwardKernels: 1,
   backwardKernels: 1,
+  castsPerGroup: true,
 };
 
 /*
@@ -109,6 +122,7 @@ const NVFP4: QuantizedFormat = {
   backwardCastBytesPerInputByte: 0,
   forwardKernels: 2,
   backwardKernels: 2,
+  castsPerGroup: false,
 };
 
 /** The format a contraction runs its tensor cores in, or null for an unquantized one. */
@@ -136,25 +150,28 @@ export function paramGatherAsked(precision: Precision, parallel: ParallelSpec | 
 
 /**
  * The cast kernels around a quantized GEMM that reads `activationBytes` of bf16 activations and
- * writes `outputBytes`: Transformer Engine's separate, memory-bound kernels.
+ * writes `outputBytes`: Transformer Engine's separate, memory-bound kernels, launched once for each
+ * of `groups` (a grouped GEMM's experts) where the format casts group by group.
  */
 export function quantizedCastSec(
   format: QuantizedFormat,
   activationBytes: number,
   outputBytes: number,
   gpu: GpuSpec,
+  groups = 1,
 ): PassSec {
   if (activationBytes === 0) return { forwardSec: 0, backwardSec: 0 };
+  const launches = format.castsPerGroup ? groups : 1;
   return {
     forwardSec:
       memoryBoundSec(format.forwardCastBytesPerInputByte * activationBytes, gpu) +
-      format.forwardKernels * KERNEL_LAUNCH_SEC,
+      launches * format.forwardKernels * KERNEL_LAUNCH_SEC,
     backwardSec:
       memoryBoundSec(
         format.gradientCastBytesPerOutputByte * outputBytes +
           format.backwardCastBytesPerInputByte * activationBytes,
         gpu,
       ) +
-      format.backwardKernels * KERNEL_LAUNCH_SEC,
+      launches * format.backwardKernels * KERNEL_LAUNCH_SEC,
   };
 }

@@ -178,7 +178,13 @@ export function addDenseMlp(builder: LayerGraphBuilder, x: string, dims: Transfo
 
 /** Routed tokens among expert-parallel peers: all-to-all of `operands` or the output (DESIGN.md §4.2). */
 function routing(dims: TransformerDims, side: Pick<Exchange, 'operands' | 'output'>): Exchange | undefined {
-  return dims.expertParallel > 1 ? { group: 'ep', kind: 'all-to-all', ...side } : undefined;
+  if (dims.expertParallel <= 1) return undefined;
+  const moe = dims.moe!;
+  // The flex dispatcher's kernels (DeepEP, HybridEP) send a token to each remote node once and hand
+  // its copies on over the node's NVLink; the all-to-all dispatcher sends every copy itself.
+  const deduplicated =
+    moe.dispatcher === 'flex' ? { nodeDeduplicated: { experts: moe.experts, topK: moe.topK } } : {};
+  return { group: 'ep', kind: 'all-to-all', ...side, ...deduplicated };
 }
 
 /**

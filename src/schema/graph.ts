@@ -123,8 +123,36 @@ export const Exchange = z
     kind: z.enum(['ring', 'all-to-all', 'all-gather']),
     operands: z.array(z.number().int().nonnegative().max(7)).max(8).default([]),
     output: z.boolean().default(false),
+    /**
+     * Routed tokens whose kernels send a token to a remote node once, however many of its `topK`
+     * experts (of `experts`, spread evenly over the group's devices) that node holds, and hand the
+     * copies on over the node's NVLink: DeepEP's and HybridEP's dispatch and combine (Megatron-LM's
+     * flex dispatcher). Absent: one send per copy, as NCCL's all-to-all runs.
+     */
+    nodeDeduplicated: z
+      .object({
+        experts: z.number().int().positive().max(1_000_000),
+        topK: z.number().int().positive().max(1_000_000),
+      })
+      .strict()
+      .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((e, ctx) => {
+    if (e.nodeDeduplicated === undefined) return;
+    if (e.kind !== 'all-to-all' || e.group !== 'ep')
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['nodeDeduplicated'],
+        message: 'only an expert-parallel all-to-all routes tokens to deduplicate',
+      });
+    if (e.nodeDeduplicated.topK > e.nodeDeduplicated.experts)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['nodeDeduplicated', 'topK'],
+        message: `a token picks at most the ${e.nodeDeduplicated.experts} experts there are`,
+      });
+  });
 export type Exchange = z.infer<typeof Exchange>;
 
 export const OpSpec = z

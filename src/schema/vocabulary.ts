@@ -75,8 +75,9 @@ export const DEFAULT_RECOMPUTE_MODULES: readonly RecomputeModule[] = ['core_attn
  * How Megatron-LM routes tokens to expert-parallel peers (--moe-token-dispatcher-type, core_v0.19.0):
  * `alltoall`, NCCL all-to-alls with a permutation before and, when a rank holds several experts, a
  * sort of what it receives by local expert (and both undone after the experts); `flex`, DeepEP or
- * HybridEP kernels that permute inside the exchange and run no separate sort. meshplan prices both
- * exchanges as the same all-to-all volumes.
+ * HybridEP kernels that permute inside the exchange, run no separate sort, and send a token to each
+ * remote node holding one of its experts once, its copies handed on over that node's NVLink
+ * (`Exchange.nodeDeduplicated`): across nodes flex moves a fraction of the all-to-all's network bytes.
  */
 export const MoeDispatcher = z.enum(['alltoall', 'flex']);
 export type MoeDispatcher = z.infer<typeof MoeDispatcher>;

@@ -7,7 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import { GPU_CATALOG } from '../../src/cluster/catalog.ts';
 import { resolveCluster } from '../../src/cluster/cluster.ts';
-import { algorithmSec, chosenAlgorithm, collectiveSec } from '../../src/cluster/collectives.ts';
+import {
+  algorithmSec,
+  chosenAlgorithm,
+  collectiveSec,
+  nodeDeduplicatedAllToAllSec,
+} from '../../src/cluster/collectives.ts';
 import { logicalMesh, type MeshAxis } from '../../src/cluster/mesh.ts';
 import type { ClusterInput } from '../../src/schema/cluster.ts';
 import { ClusterSpec } from '../../src/schema/cluster.ts';
@@ -201,6 +206,31 @@ describe('all-to-all', () => {
     // Each device holds total/16 and sends 1/16 of it to each of 8 peers off its node.
     const expected = 7 * NVLINK_HOP_SEC + 8 * NETWORK_HOP_SEC + ((total / 16) * (8 / 16)) / rail;
     expect(collectiveSec('all-to-all', axis, total)).toBeCloseTo(expected, 12);
+  });
+});
+
+describe('a node-deduplicating all-to-all (DeepEP, HybridEP)', () => {
+  it('inside one node it is the all-to-all', () => {
+    const axis = flatAxis({ gpu: 'A100-80GB' }, 8, 1);
+    expect(nodeDeduplicatedAllToAllSec(axis, GiB, 0.25)).toBe(collectiveSec('all-to-all', axis, GiB));
+  });
+
+  it('across nodes: one RDMA peer a remote node, the share of the network bytes, the same NVLink bytes', () => {
+    const axis = flatAxis({ gpu: 'A100-80GB' }, 16, 2);
+    const total = GiB;
+    const rail = 25e9 * NETWORK_SHARE;
+    const network = ((total / 16) * (8 / 16)) / rail;
+    const nvlink = ((total / 16) * (7 / 16)) / 232e9;
+    const latency = 7 * NVLINK_HOP_SEC + NETWORK_HOP_SEC;
+    expect(nodeDeduplicatedAllToAllSec(axis, total, 0.25)).toBeCloseTo(
+      latency + Math.max(nvlink, 0.25 * network),
+      12,
+    );
+    // With nothing to deduplicate it moves the all-to-all's bytes, over fewer network hops.
+    expect(nodeDeduplicatedAllToAllSec(axis, total, 1)).toBeCloseTo(
+      collectiveSec('all-to-all', axis, total) - 7 * NETWORK_HOP_SEC,
+      12,
+    );
   });
 });
 
