@@ -191,7 +191,7 @@ export const PINNED_FACTS: Readonly<Record<string, RunFacts>> = {
     dropless: true,
     // Its recipe (Megatron-Bridge 21d102f5, qwen3_llm_pretrain.py qwen3_30b_a3b_pretrain_config_h100,
     // QWEN3_30B_A3B_PRETRAIN_CONFIG_H100_FP8_CS_V1) dispatches with the flex dispatcher on HybridEP:
-    // no sort by local expert; its exchange is priced as all-to-all volumes like the alltoall one.
+    // no sort by local expert, and each token sent once to the other node (cost/exchange.ts).
     dispatcher: 'flex',
   },
   'mbridge2511-llama3-8b-h100-fp8-8gpu-fsdp': {

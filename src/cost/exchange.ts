@@ -59,13 +59,15 @@ export function remoteSendsPerCopy(experts: number, topK: number, nodes: number)
  * `bytes`: what one device holds of the exchanged tensors. A ring (context parallelism's p2p) sends
  * the local keys and values cp − 1 times, each step hidden behind that step's share of the attention
  * (`computeSec` forward and backward); the backward pass sends them and their gradients. Ulysses'
- * all-to-alls and the all-gather (reduce-scatter backward) are not overlapped.
+ * all-to-alls and the all-gather (reduce-scatter backward) are not overlapped. A gather of what has
+ * no gradient (`carriesGradient` false: HybridEP's routing maps) goes forward only.
  */
 export function exchangeCost(
   exchange: Exchange,
   groups: OuterGroups,
   bytes: number,
   computeSec: { readonly forward: number; readonly backward: number },
+  carriesGradient = true,
 ): ExchangeCost {
   const axis = groups[exchange.group];
   const n = axis.size;
@@ -106,13 +108,13 @@ export function exchangeCost(
     };
   }
   const gather = collectiveSec('all-gather', axis, total);
+  const forward: Transfer = { group, phase: 'forward', kind: 'all-gather', bytes: total, sec: gather };
+  // What carries no gradient (an index or a mask) is gathered forward and sent nowhere backward.
+  if (!carriesGradient) return { forwardSec: gather, backwardSec: 0, transfers: [forward] };
   const scatter = collectiveSec('reduce-scatter', axis, total);
   return {
     forwardSec: gather,
     backwardSec: scatter,
-    transfers: [
-      { group, phase: 'forward', kind: 'all-gather', bytes: total, sec: gather },
-      { group, phase: 'backward', kind: 'reduce-scatter', bytes: total, sec: scatter },
-    ],
+    transfers: [forward, { group, phase: 'backward', kind: 'reduce-scatter', bytes: total, sec: scatter }],
   };
 }

@@ -304,7 +304,13 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   const moved =
     op.exchange === null
       ? NO_EXCHANGE
-      : exchangeCost(op.exchange, ctx.outer, exchangedBytes, { forward: forwardSec, backward: backwardSec });
+      : exchangeCost(
+          op.exchange,
+          ctx.outer,
+          exchangedBytes,
+          { forward: forwardSec, backward: backwardSec },
+          exchangesGradient(op, graph),
+        );
   let exchange = moved;
   const recomputed = ctx.recomputed.has(op.index);
   if (recomputed) {
@@ -339,6 +345,19 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
     activationBytes,
     weightGradientSec: kernels.weightGradientSec,
   };
+}
+
+/**
+ * Whether what an op exchanges has a gradient to send back: a float tensor among those it moves (a
+ * loop, not array methods: this runs for every op × strategy × mesh).
+ */
+function exchangesGradient(op: GraphOp, graph: OpGraph): boolean {
+  const exchange = op.exchange;
+  if (exchange === null) return false;
+  if (exchange.output && FLOAT_DTYPES.has(graph.tensors.get(op.output)!.dtype)) return true;
+  for (const i of exchange.operands)
+    if (FLOAT_DTYPES.has(graph.tensors.get(op.inputs[i]!)!.dtype)) return true;
+  return false;
 }
 
 /** What a recomputed forward runs again during the backward: its forward collectives. */

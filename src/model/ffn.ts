@@ -240,7 +240,26 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
   const dispatch = routing(dims, { operands: [], output: true });
   // Each token's copies land in slots of their own: a device holding some tokens holds their slots.
   const routes = { tokens: [B, S], slots: C };
-  builder.op('dispatch', `${BS}${W},${BSK},${E}${C}->${E}${C}${W}`, [routedIn, indices, slots], expertIn, {
+  const dispatchInputs = [routedIn, indices, slots];
+  let dispatchEinsum = `${BS}${W},${BSK},${E}${C}->${E}${C}${W}`;
+  if (moe.dispatcher === 'flex' && dims.expertParallel > 1) {
+    // HybridEP (the flex backend Megatron-LM is exported with) lays out each forward's exchange from
+    // every peer's routing map, a byte per token and expert, all-gathered over the expert-parallel
+    // group (DeepEP hybrid-ep executor.cu allgather_routing_map, before metadata_preprocess_core). It
+    // carries no gradient, so nothing travels back.
+    // The map marks, for each token, which of the expert ids its k indices name: a graph input of
+    // the ids, like the indices themselves, so that nothing here has a gradient.
+    const expertIds = builder.activation('expert_ids', [experts], 'int32');
+    const routingMap = builder.activation('routing_map', [b, s, experts], 'bool');
+    builder.op('routing_map', `${BSK},${X}->${BS}${X}`, [indices, expertIds], routingMap, {
+      kind: 'other',
+      flops: b * s * k,
+      exchange: { group: 'ep', kind: 'all-gather', operands: [], output: true },
+    });
+    dispatchInputs.push(routingMap);
+    dispatchEinsum = `${BS}${W},${BSK},${E}${C},${BS}${X}->${E}${C}${W}`;
+  }
+  builder.op('dispatch', dispatchEinsum, dispatchInputs, expertIn, {
     kind: 'other',
     flops: routedElements,
     routes,

@@ -78,6 +78,8 @@ export const DEFAULT_RECOMPUTE_MODULES: readonly RecomputeModule[] = ['core_attn
  * HybridEP kernels that permute inside the exchange, run no separate sort, and send a token to each
  * remote node holding one of its experts once, its copies handed on over that node's NVLink
  * (`Exchange.nodeDeduplicated`): across nodes flex moves a fraction of the all-to-all's network bytes.
+ * meshplan prices and exports flex on HybridEP, which all-gathers every peer's routing map each
+ * forward and, unlike DeepEP, spans a multi-node NVLink domain.
  */
 export const MoeDispatcher = z.enum(['alltoall', 'flex']);
 export type MoeDispatcher = z.infer<typeof MoeDispatcher>;

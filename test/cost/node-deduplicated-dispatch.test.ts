@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { remoteSendsPerCopy } from '../../src/cost/exchange.ts';
+import { groupAxis } from '../../src/cluster/axis.ts';
+import { resolveCluster } from '../../src/cluster/cluster.ts';
+import { collectiveSec } from '../../src/cluster/collectives.ts';
+import { exchangeCost, remoteSendsPerCopy } from '../../src/cost/exchange.ts';
 import { estimate } from '../../src/planner/estimate.ts';
 import { Exchange } from '../../src/schema/graph.ts';
-import { type Plan, PlanRequest } from '../../src/schema/index.ts';
+import { ClusterSpec, type Plan, PlanRequest } from '../../src/schema/index.ts';
 import { LLAMA3_8B } from '../support/models.ts';
 
 /*
@@ -77,6 +80,21 @@ describe('the exchange field', () => {
   });
 });
 
+describe('an exchange with no gradient', () => {
+  it('is gathered forward and sends nothing back (a routing map); a float one is reduce-scattered', () => {
+    const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 2, gpusPerNode: 8 }));
+    const ep = groupAxis(cluster, 16, 1, true);
+    const groups = { cp: groupAxis(cluster, 1, 1, false), ep };
+    const gather: Exchange = { group: 'ep', kind: 'all-gather', operands: [], output: true };
+    const mask = exchangeCost(gather, groups, 2 ** 20, { forward: 0, backward: 0 }, false);
+    expect(mask.forwardSec).toBeCloseTo(collectiveSec('all-gather', ep, 16 * 2 ** 20), 15);
+    expect(mask.backwardSec).toBe(0);
+    expect(mask.transfers.map((t) => t.phase)).toEqual(['forward']);
+    const floats = exchangeCost(gather, groups, 2 ** 20, { forward: 0, backward: 0 });
+    expect(floats.backwardSec).toBeCloseTo(collectiveSec('reduce-scatter', ep, 16 * 2 ** 20), 15);
+  });
+});
+
 /** A Qwen3-30B-like MoE block (128 experts, top-8) on `nodes` × 8 H100, ep over all of them. */
 async function priced(dispatcher: 'alltoall' | 'flex', nodes: number): Promise<Plan> {
   const gpus = 8 * nodes;
@@ -100,20 +118,31 @@ async function priced(dispatcher: 'alltoall' | 'flex', nodes: number): Promise<P
   return plan;
 }
 
-/** The step's expert-parallel exchange: dispatch and combine, forward and backward. */
+/** The step's expert-parallel exchange: dispatch and combine, forward and backward, and flex's gathers. */
 function epCommSec(plan: Plan): number {
   return plan.breakdown!.epCommSec;
 }
 
+/**
+ * HybridEP's routing maps, a byte per token and expert, all-gathered over the 8·nodes ranks in each
+ * of the model's two MoE layers, forward only: by hand on the same group.
+ */
+function routingMapGathersSec(nodes: number): number {
+  const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes, gpusPerNode: 8 }));
+  const ranks = 8 * nodes;
+  const axis = groupAxis(cluster, ranks, 1, nodes > 1);
+  return 2 * collectiveSec('all-gather', axis, 8192 * 128 * ranks);
+}
+
 describe('the flex dispatcher prices its exchange node-deduplicated', () => {
   it('inside one node it moves what the all-to-all moves', async () => {
-    const flex = epCommSec(await priced('flex', 1));
+    const flex = epCommSec(await priced('flex', 1)) - routingMapGathersSec(1);
     expect(flex).toBeGreaterThan(0);
     expect(flex).toBeCloseTo(epCommSec(await priced('alltoall', 1)), 12);
   });
 
   it('across two nodes its network time is the all-to-all’s times the share of remote sends', async () => {
-    const flex = epCommSec(await priced('flex', 2));
+    const flex = epCommSec(await priced('flex', 2)) - routingMapGathersSec(2);
     const alltoall = epCommSec(await priced('alltoall', 2));
     // Network-bound either way at 8k tokens × 8 copies × 4 KiB: latency is under 0.1% of either.
     expect(flex / alltoall).toBeCloseTo(remoteSendsPerCopy(128, 8, 2), 2);

@@ -96,7 +96,11 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
         { ...fineMoe, moe: { ...fineMoe.moe, dispatcher: 'flex' } },
         { tp: 2, pp: 2, dp: 4, ep: 4, sequenceParallel: true },
       ),
-      ({ ns }) => expect(ns.values.get('moe_token_dispatcher_type')).toBe('flex'),
+      ({ ns }) => {
+        expect(ns.values.get('moe_token_dispatcher_type')).toBe('flex');
+        // On HybridEP, the backend priced (routing maps all-gathered, tokens sent once a node).
+        expect(ns.values.get('moe_flex_dispatcher_backend')).toBe('hybridep');
+      },
     ],
     [
       'MoE parallel folding: expert TP 1, expert parallelism over the tp ranks and dp',

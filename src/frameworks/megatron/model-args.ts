@@ -114,7 +114,7 @@ export function moeLayerPattern(layers: number, denseLayers: number): string {
  * with the model's FFN. Dropless routing takes no capacity; otherwise each expert takes a fixed
  * capacity ceil(tokens · topK · capacityFactor / experts) (tokens over it dropped, the rest padded
  * to it). With ep > 1 tokens go to their experts' ranks by the planned dispatcher (alltoall, or flex
- * on its default DeepEP backend); at ep = 1 the default allgather dispatcher gathers the
+ * on HybridEP); at ep = 1 the default allgather dispatcher gathers the
  * sequence-parallel tokens.
  */
 function moeArgs(d: TransformerDims, moe: MoeDims, parallel: ModelArgOptions): Arg[] {
@@ -142,6 +142,10 @@ function moeArgs(d: TransformerDims, moe: MoeDims, parallel: ModelArgOptions): A
     args.push(['--moe-expert-capacity-factor', moe.capacityFactor], ['--moe-pad-expert-input-to-capacity']);
   }
   if (parallel.ep > 1) args.push(['--moe-token-dispatcher-type', moe.dispatcher]);
+  // The flex dispatcher on HybridEP, as priced: it sends a token once to each other node holding one
+  // of its experts, all-gathering the routing maps first, and unlike DeepEP (the default backend)
+  // spans a multi-node NVLink domain (TransformerConfig, core_v0.19.0) such as an NVL72 rack.
+  if (parallel.ep > 1 && moe.dispatcher === 'flex') args.push(['--moe-flex-dispatcher-backend', 'hybridep']);
   if (parallel.groupedGemm) args.push(['--moe-grouped-gemm']);
   return args;
 }

@@ -124,7 +124,7 @@ function moeNotes(ctx: ExportContext, moe: MoeDims, facts: ExportFacts): string[
   ];
   if (ep > 1) {
     notes.push(
-      `Expert parallelism ${ep} × expert tensor parallelism ${etp}: each rank holds ${moe.experts / ep} experts of every MoE layer, and tokens reach them by all-to-all (--moe-token-dispatcher-type ${moe.dispatcher})${moe.dispatcher === 'flex' ? ", DeepEP's kernels sending a token once to each other node that holds one of its experts, as priced" : ''}.`,
+      `Expert parallelism ${ep} × expert tensor parallelism ${etp}: each rank holds ${moe.experts / ep} experts of every MoE layer, and tokens reach them by all-to-all (--moe-token-dispatcher-type ${moe.dispatcher})${moe.dispatcher === 'flex' ? ' on HybridEP (--moe-flex-dispatcher-backend hybridep), whose kernels all-gather the routing maps and then send a token once to each other node that holds one of its experts, as priced' : ''}.`,
     );
   }
   if (moe.denseLayers > 0) {

@@ -76,7 +76,7 @@ export function expertParallelProblems(shape: RunShape): (string | null)[] {
     // TransformerConfig: "Flex token dispatcher with deepep backend does not support
     // moe_pad_expert_input_to_capacity", which routing with a capacity is exported with.
     ep > 1 && moe.dispatcher === 'flex' && !moe.dropless
-      ? 'the flex token dispatcher (DeepEP) does not pad experts to a capacity: plan it dropless'
+      ? 'the flex token dispatcher (HybridEP, DeepEP) does not pad experts to a capacity: plan it dropless'
       : null,
     // TransformerConfig: "Bias in Moe is only supported when ETP==1".
     m.bias && etp > 1
