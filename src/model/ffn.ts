@@ -245,10 +245,9 @@ export function addMoeMlp(builder: LayerGraphBuilder, x: string, dims: Transform
   if (moe.dispatcher === 'flex' && dims.expertParallel > 1) {
     // HybridEP (the flex backend Megatron-LM is exported with) lays out each forward's exchange from
     // every peer's routing map, a byte per token and expert, all-gathered over the expert-parallel
-    // group (DeepEP hybrid-ep executor.cu allgather_routing_map, before metadata_preprocess_core). It
-    // carries no gradient, so nothing travels back.
-    // The map marks, for each token, which of the expert ids its k indices name: a graph input of
-    // the ids, like the indices themselves, so that nothing here has a gradient.
+    // group (DeepEP hybrid-ep executor.cu allgather_routing_map, before metadata_preprocess_core).
+    // The map marks which of the expert ids (a graph input, like the indices) each token's k indices
+    // name: nothing here has a gradient, so nothing travels back.
     const expertIds = builder.activation('expert_ids', [experts], 'int32');
     const routingMap = builder.activation('routing_map', [b, s, experts], 'bool');
     builder.op('routing_map', `${BSK},${X}->${BS}${X}`, [indices, expertIds], routingMap, {

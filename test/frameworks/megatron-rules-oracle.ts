@@ -219,8 +219,12 @@ export function ruleProblems(ns: Namespace, world: number, connections: string |
     out.push('selective recompute takes no method or layer count');
   }
   if (granularity === 'selective') recomputeModuleProblems(ns, out);
-  // TransformerConfig.__post_init__ (flex_dispatcher_backend defaults to deepep).
-  if (get(ns, 'moe_token_dispatcher_type') === 'flex' && on(ns, 'moe_pad_expert_input_to_capacity'))
+  // TransformerConfig.__post_init__ (flex_dispatcher_backend defaults to deepep; hybridep pads).
+  if (
+    get(ns, 'moe_token_dispatcher_type') === 'flex' &&
+    (get(ns, 'moe_flex_dispatcher_backend') ?? 'deepep') === 'deepep' &&
+    on(ns, 'moe_pad_expert_input_to_capacity')
+  )
     out.push('Flex token dispatcher with deepep backend does not support moe_pad_expert_input_to_capacity');
 
   const fsdp = on(ns, 'use_megatron_fsdp');

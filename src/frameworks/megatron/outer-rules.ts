@@ -74,9 +74,11 @@ export function expertParallelProblems(shape: RunShape): (string | null)[] {
       ? `the shared experts' FFN size ${moe.sharedExperts * moe.sharedFfnHidden} does not divide over tp = ${tp}`
       : null,
     // TransformerConfig: "Flex token dispatcher with deepep backend does not support
-    // moe_pad_expert_input_to_capacity", which routing with a capacity is exported with.
+    // moe_pad_expert_input_to_capacity", which routing with a capacity is exported with; HybridEP,
+    // the backend exported, takes it, but drops past a per-rank budget in a way meshplan does not
+    // price (token_dispatcher.py, moe_expert_rank_capacity_factor). Flex is planned dropless.
     ep > 1 && moe.dispatcher === 'flex' && !moe.dropless
-      ? 'the flex token dispatcher (HybridEP, DeepEP) does not pad experts to a capacity: plan it dropless'
+      ? 'the flex token dispatcher is planned dropless (DeepEP cannot pad experts to a capacity; HybridEP drops past a per-rank budget, which meshplan does not price): plan it dropless'
       : null,
     // TransformerConfig: "Bias in Moe is only supported when ETP==1".
     m.bias && etp > 1
