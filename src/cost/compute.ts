@@ -8,7 +8,7 @@ import {
   type PassSec,
   performedAttentionFlops,
 } from './attention-kernel.ts';
-import { forwardGemm, gemmKernels, gemmLetters, gemmSec, gradientGemm, localSize } from './gemm.ts';
+import { forwardGemm, gemmLetters, gemmSec, gradientGemm, localSize } from './gemm.ts';
 import { KERNEL_LAUNCH_SEC, memoryBoundSec, tensorPeakFlopsPerSec } from './kernel-rates.ts';
 import {
   compositeRmsNormSec,
@@ -35,6 +35,8 @@ export interface OpShare extends ElementwiseTraffic {
   readonly dtype: Dtype;
   /** Element size of the op's output, bytes. */
   readonly outputElementBytes: number;
+  /** The kernels each of its GEMMs launches a pass: one per local expert of a grouped GEMM (gemm.ts `gemmKernels`). */
+  readonly gemmKernels: number;
 }
 
 /**
@@ -134,7 +136,7 @@ export function opComputeSec(op: GraphOp, share: OpShare, gpu: GpuSpec): OpKerne
   if (roles !== null) {
     const forward = forwardGemm(op, roles, share.split, share.axisSizes);
     const elementBytes = { operands: DTYPE_BYTES[share.dtype], result: share.outputElementBytes };
-    const kernels = gemmKernels(op, share.split, share.axisSizes);
+    const kernels = share.gemmKernels;
     let backwardSec = 0;
     let weightGradientSec = 0;
     for (const operand of [0, 1] as const) {

@@ -268,6 +268,7 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   collectives.push(...outputGather);
 
   const floatInput = op.inputs.map((t) => graph.tensors.get(t)!).find((t) => FLOAT_DTYPES.has(t.dtype));
+  const launches = gemmKernels(op, strategy.split, sizes);
   const kernels = opComputeSec(
     op,
     {
@@ -284,21 +285,14 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
       gradientInputBytes,
       outputBytes: outShardBytes,
       outputElements: outShardBytes / DTYPE_BYTES[out.dtype],
+      gemmKernels: launches,
     },
     gpu,
   );
   // A quantized GEMM casts its bf16 activations and, backward, the output gradient (and FP8 the
   // inputs' transposes): Transformer Engine's separate, memory-bound kernels.
   const casts =
-    format === null
-      ? null
-      : quantizedCastSec(
-          format,
-          activationInputBytes,
-          outShardBytes,
-          gpu,
-          gemmKernels(op, strategy.split, sizes),
-        );
+    format === null ? null : quantizedCastSec(format, activationInputBytes, outShardBytes, gpu, launches);
   const forwardSec = kernels.forwardSec + (casts?.forwardSec ?? 0);
   let backwardSec = kernels.backwardSec + (casts?.backwardSec ?? 0);
   const moved =
@@ -347,17 +341,20 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   };
 }
 
+const gradientCache = new WeakMap<GraphOp, boolean>();
+
 /**
- * Whether what an op exchanges has a gradient to send back: a float tensor among those it moves (a
- * loop, not array methods: this runs for every op × strategy × mesh).
+ * Whether what an op exchanges has a gradient to send back: a float tensor among those it moves.
+ * It depends on the op alone, so it is worked out once per op, not per strategy and mesh.
  */
 function exchangesGradient(op: GraphOp, graph: OpGraph): boolean {
-  const exchange = op.exchange;
-  if (exchange === null) return false;
-  if (exchange.output && FLOAT_DTYPES.has(graph.tensors.get(op.output)!.dtype)) return true;
-  for (const i of exchange.operands)
-    if (FLOAT_DTYPES.has(graph.tensors.get(op.inputs[i]!)!.dtype)) return true;
-  return false;
+  const cached = gradientCache.get(op);
+  if (cached !== undefined) return cached;
+  const moved = op.exchange?.output ? [op.output] : [];
+  for (const i of op.exchange?.operands ?? []) moved.push(op.inputs[i]!);
+  const carries = moved.some((name) => FLOAT_DTYPES.has(graph.tensors.get(name)!.dtype));
+  gradientCache.set(op, carries);
+  return carries;
 }
 
 /** What a recomputed forward runs again during the backward: its forward collectives. */
