@@ -380,6 +380,30 @@ export function fp4ParamGatherOf(text: string): boolean | null {
   return switchOf(text, 'fp4[-_]param[-_]gather');
 }
 
+/**
+ * What Megatron-Bridge's performance recipe for Nemotron 3 Super changes under NVFP4, in every release
+ * its records come from (scripts/performance/configs/nemotronh/nemotron_3_llm_pretrain.py at v0.4.0
+ * through v0.5.1, perf_recipes/nemotronh/common.py at v0.6.0): its precision config,
+ * nemotron_3_super_bf16_with_nvfp4_mixed (training/mixed_precision.py), keeps the model's last 14
+ * layers in bf16 (first_last_layers_bf16, num_layers_at_end_in_bf16 14, none at the start:
+ * MixedPrecisionConfig's num_layers_at_start_in_bf16 is 0), and the recipe turns fp4_param_gather off
+ * ("Disabled until MCore PR 4358 lands"). Its te_quant.cfg also keeps the attention's and the latent
+ * projections' GEMMs in bf16 and runs the Mamba output projection in MXFP8, which meshplan has no
+ * per-module format for: left unpriced. Null for any other model, recipe or precision.
+ */
+export function superNvfp4RecipeOf(
+  name: string,
+  family: string,
+  precision: Precision,
+): {
+  readonly bf16Layers: { readonly first: number; readonly last: number };
+  readonly fp4ParamGather: false;
+} | null {
+  if (family !== 'megatron-bridge' || precision !== 'nvfp4' || !/nemotron[-_ ]?3[-_ ]?super/i.test(name))
+    return null;
+  return { bf16Layers: { first: 0, last: 14 }, fp4ParamGather: false };
+}
+
 /** torchtitan's per-rank batch as a record's prose gives it (`local_batch_size 2`), else null. */
 export function localBatchOf(text: string): number | null {
   return numberAfter(text, 'local[_ ]batch[_ ]size');

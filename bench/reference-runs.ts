@@ -48,6 +48,7 @@ import {
   slidingWindowOf,
   stageSplitOf,
   statedOrImpliedActivation,
+  superNvfp4RecipeOf,
   tpCommOverlapOf,
   withStatedMemoryBandwidth,
   zero3CollectivesOfYear,
@@ -131,6 +132,8 @@ export interface RunFacts {
   /** Where an MoE scales routed tokens, where not Megatron-Core's activation (torchtitan's experts). */
   readonly routerWeights?: 'combine';
   readonly peakMemoryGiB?: number;
+  /** Blocks the recipe keeps in bf16 under its quantized precision (training.bf16Layers). */
+  readonly bf16Layers?: { readonly first: number; readonly last: number };
 }
 
 /*
@@ -332,6 +335,7 @@ function modernRequest(r: ModernRecord, facts: RunFacts): PlanRequestInput {
     training: {
       globalBatch: r.training.global_batch_size_sequences,
       precision: modernPrecision(r, facts.gpu),
+      ...(facts.bf16Layers === undefined ? {} : { bf16Layers: facts.bf16Layers }),
       optimizer: 'adam',
     },
     parallel: {
@@ -508,6 +512,7 @@ export function derivedFacts(r: ModernRecord): RunFacts {
   }
   const year = publicationYear(r.source ?? {});
   const era = megatronOfYear(year);
+  const superNvfp4 = superNvfp4RecipeOf(`${r.id} ${r.name ?? ''}`, family, modernPrecision(r, gpu));
   const etpFromTp = p.etp === null && p.ep !== null && expertTensorParallelDefaultsToTp(prose);
   return {
     family,
@@ -535,13 +540,14 @@ export function derivedFacts(r: ModernRecord): RunFacts {
         : {}),
       // Its NVFP4 config (bf16_with_nvfp4_mixed) sets fp4_param_gather the same way, which only the
       // distributed optimizer runs (Megatron-FSDP has no NVFP4 gather).
-      ...((fp4ParamGatherOf(prose) ?? family === 'megatron-bridge') &&
+      ...((fp4ParamGatherOf(prose) ?? (family === 'megatron-bridge' && superNvfp4 === null)) &&
       modernPrecision(r, gpu) === 'nvfp4' &&
       zero === 1
         ? { fp4ParamGather: true }
         : {}),
     },
     ...(era.attention === 'eager' ? { attention: 'eager' as const } : {}),
+    ...(superNvfp4 === null ? {} : { bf16Layers: superNvfp4.bf16Layers }),
     ...routing,
     ...measured,
   };

@@ -2244,6 +2244,12 @@ export interface components {
                 zero3Prefetch?: boolean;
             };
             training: {
+                bf16Layers?: {
+                    /** @default 0 */
+                    first?: number;
+                    /** @default 0 */
+                    last?: number;
+                };
                 globalBatch: number;
                 microBatch?: number;
                 /**

@@ -1,4 +1,4 @@
-import { resolveDims, type TransformerDims } from '../model/dims.ts';
+import { precisionOptions, resolveDims, type TransformerDims } from '../model/dims.ts';
 import type { PlannedLayer } from '../model/planned.ts';
 import { InvalidInputError, type PlanRequest, type StageOut, type Summary } from '../schema/index.ts';
 import { checkLayouts, type LayoutFindings } from './layout-check.ts';
@@ -48,7 +48,7 @@ export function exportContext(
   const model = resolveLayers(request, summary.microBatch, stages, layers);
   const dims =
     request.model.kind === 'transformer'
-      ? resolveDims(request.model, { microBatch: summary.microBatch, precision: request.training.precision })
+      ? resolveDims(request.model, { microBatch: summary.microBatch, ...precisionOptions(request.training) })
       : null;
   const stageDevices = stages[0]!.logicalMesh[0] * stages[0]!.logicalMesh[1];
   const inStageDataWays = stageDevices / summary.tp;

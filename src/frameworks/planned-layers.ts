@@ -1,4 +1,5 @@
 import type { GraphOp, OpGraph } from '../graph/graph.ts';
+import { precisionOptions } from '../model/dims.ts';
 import type { PlannedLayer } from '../model/planned.ts';
 import { planModel } from '../model/planned.ts';
 import { InvalidInputError, type OpLayoutOut, type PlanRequest, type StageOut } from '../schema/index.ts';
@@ -41,7 +42,7 @@ export function resolveLayers(
   given?: readonly PlannedLayer[],
 ): ModelLayers {
   const layers =
-    given ?? planModel(request.model, { microBatch, precision: request.training.precision }).layers;
+    given ?? planModel(request.model, { microBatch, ...precisionOptions(request.training) }).layers;
   const byName = new Map(layers.map((l) => [l.name, l]));
   const cache = new Map<OpGraph, Map<string, number>>();
   const ops: ResolvedOp[] = [];

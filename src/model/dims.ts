@@ -10,6 +10,7 @@ import {
   Precision,
   quantizedGemmDtype,
   type RouterWeightsAt,
+  type TrainingSpec,
 } from '../schema/index.ts';
 import type { MlaSpec, ModelSpec } from '../schema/model.ts';
 import { HYBRID_LAYER_SYMBOLS, TransformerSpec } from '../schema/model.ts';
@@ -23,6 +24,8 @@ export interface BuildOptions {
   readonly contextParallel?: { readonly degree: number; readonly commType: CpCommType };
   /** Expert parallelism: each device holds experts / degree experts; default none. */
   readonly expertParallel?: number;
+  /** Blocks at the model's ends whose GEMMs stay bf16 under a quantized precision (training.bf16Layers). */
+  readonly bf16Layers?: { readonly first: number; readonly last: number };
 }
 
 export interface MoeDims {
@@ -125,8 +128,10 @@ export interface TransformerDims {
   readonly precision: Precision;
   /** What activations and weights are stored in (bf16 under quantized training: FP8, NVFP4). */
   readonly dtype: Dtype;
-  /** What the linear layers' GEMMs run at. */
+  /** What the linear layers' GEMMs run at, but in the blocks `bf16Layers` keeps in the stored dtype. */
   readonly gemmDtype: Dtype;
+  /** Blocks at each end of the model whose GEMMs run in `dtype` (training.bf16Layers); 0 and 0 by default. */
+  readonly bf16Layers: { readonly first: number; readonly last: number };
 }
 
 /** A Mamba-2 mixer's sizes (TransformerSpec.mamba, defaults applied). */
@@ -228,6 +233,22 @@ function checkOptions(options: BuildOptions, spec: TransformerSpec): void {
           : `${spec.moe.experts} experts do not split over ep = ${ep}`,
     });
   }
+  const kept = options.bf16Layers;
+  if (
+    kept !== undefined &&
+    !(
+      Number.isInteger(kept.first) &&
+      Number.isInteger(kept.last) &&
+      kept.first >= 0 &&
+      kept.last >= 0 &&
+      kept.first + kept.last <= spec.layers
+    )
+  ) {
+    issues.push({
+      path: 'bf16Layers',
+      message: `keeps ${kept.first} + ${kept.last} blocks in bf16 of a model with ${spec.layers}`,
+    });
+  }
   if (issues.length > 0) throw new InvalidInputError(issues, 'build options');
 }
 
@@ -296,7 +317,38 @@ export function resolveDims(input: TransformerSpec, options: BuildOptions): Tran
     precision: options.precision,
     dtype,
     gemmDtype: quantized ?? dtype,
+    bf16Layers: { first: options.bf16Layers?.first ?? 0, last: options.bf16Layers?.last ?? 0 },
   };
+}
+
+/** A request's training precision as the model is built with it: the format and the blocks kept out of it. */
+export function precisionOptions(training: TrainingSpec): Pick<BuildOptions, 'precision' | 'bf16Layers'> {
+  return {
+    precision: training.precision,
+    ...(training.bf16Layers === undefined ? {} : { bf16Layers: training.bf16Layers }),
+  };
+}
+
+/**
+ * The dims block `index` is built with: its GEMMs in the stored dtype where training.bf16Layers keeps
+ * it out of the quantized format (Megatron-Core's get_fp8_context / get_fp4_context hand such a layer
+ * a null context: plain bf16 GEMMs, no casts, no quantized weight copies), else the model's.
+ */
+export function blockDims(dims: TransformerDims, index: number): TransformerDims {
+  return keptInBf16(dims, index) && dims.gemmDtype !== dims.dtype ? { ...dims, gemmDtype: dims.dtype } : dims;
+}
+
+/** Whether training.bf16Layers keeps block `index` (0-based, over the whole model) in bf16. */
+export function keptInBf16(dims: TransformerDims, index: number): boolean {
+  const { first, last } = dims.bf16Layers;
+  return index < first || index >= dims.layers - last;
+}
+
+/** The blocks training.bf16Layers keeps in bf16, in order. */
+export function bf16Blocks(dims: TransformerDims): number[] {
+  const { first, last } = dims.bf16Layers;
+  const tail = Array.from({ length: last }, (_, i) => dims.layers - last + i);
+  return [...Array.from({ length: first }, (_, i) => i), ...tail];
 }
 
 function moeDims(

@@ -3,7 +3,7 @@ import { DIM } from '../graph/letters.ts';
 import type { OpGraphSpec } from '../schema/graph.ts';
 import { HYBRID_LAYER_SYMBOLS } from '../schema/model.ts';
 import { addAttention } from './attention.ts';
-import { attentionWindow, type TransformerDims } from './dims.ts';
+import { attentionWindow, blockDims, type TransformerDims } from './dims.ts';
 import { addDenseMlp, addMoeMlp } from './ffn.ts';
 import { LayerGraphBuilder } from './graph-builder.ts';
 import { addMamba } from './mamba.ts';
@@ -79,8 +79,9 @@ function embeddingLayer(dims: TransformerDims): UnsignedLayer {
  * and MLP each behind a norm (norm.ts) and added to the residual stream, with biases on the linear
  * layers where the model has them (GPT; SC'21 counts them: 13h of 12h² + 13h per block).
  */
-function blockLayer(dims: TransformerDims, index: number, input: string): UnsignedLayer {
+function blockLayer(modelDims: TransformerDims, index: number, input: string): UnsignedLayer {
   const name = `block${index}`;
+  const dims = blockDims(modelDims, index);
   const builder = new LayerGraphBuilder(name, dims.dtype);
   const x = builder.external(input, [dims.microBatch, dims.seqPerDevice, dims.hidden]);
   const y =

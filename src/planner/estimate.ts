@@ -2,7 +2,7 @@ import { logicalMesh } from '../cluster/mesh.ts';
 import { type PipelineConfig, pipelineConfig } from '../cost/pipeline-config.ts';
 import { stageLinks } from '../cost/stage.ts';
 import { buildExports, FRAMEWORKS, notRunnable } from '../frameworks/index.ts';
-import { cpCommTypeOf, resolveDims, type TransformerDims } from '../model/dims.ts';
+import { cpCommTypeOf, precisionOptions, resolveDims, type TransformerDims } from '../model/dims.ts';
 import { InvalidInputError } from '../schema/errors.ts';
 import type { Plan } from '../schema/index.ts';
 import { onlyChosen } from './alternatives.ts';
@@ -34,13 +34,12 @@ export async function estimate(value: unknown): Promise<Plan> {
   }
   const mb = request.parallel?.microBatch ?? request.training.microBatch ?? 1;
   const p = request.parallel ?? {};
-  const { precision } = request.training;
   const cp = p.cp ?? 1;
   // The graph and the data-parallel groups see the ep carved from dp·cp; folded experts split over tp.
   const { carvedEp: ep, expertsOverTp } = expertFolding(p);
   const build = {
     microBatch: mb,
-    precision,
+    ...precisionOptions(request.training),
     contextParallel: { degree: cp, commType: cpCommTypeOf(request) },
     expertParallel: ep,
   } as const;

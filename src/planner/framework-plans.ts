@@ -5,7 +5,7 @@
  */
 import type { Cluster } from '../cluster/cluster.ts';
 import { buildExport, FRAMEWORKS } from '../frameworks/index.ts';
-import { resolveDims } from '../model/dims.ts';
+import { precisionOptions, resolveDims } from '../model/dims.ts';
 import type { FrameworkName, Frameworks, Plan, PlanRequest } from '../schema/index.ts';
 import { type Assembled, assemble, scheduledStepSec } from './assemble.ts';
 import { candidateShape } from './goals.ts';
@@ -27,7 +27,7 @@ function interleavingAllowed(ctx: PlanContext, candidate: Candidate): (virtualSt
     request.model.kind === 'transformer'
       ? resolveDims(request.model, {
           microBatch: candidate.config.microBatch,
-          precision: request.training.precision,
+          ...precisionOptions(request.training),
         })
       : null;
   return (v: number) =>

@@ -2,7 +2,13 @@ import type { Cluster } from '../cluster/cluster.ts';
 import { zero3PrefetchBytes } from '../cost/memory.ts';
 import { type PipelineConfig, pipelineConfig } from '../cost/pipeline-config.ts';
 import { paramElements } from '../graph/graph.ts';
-import { type BuildOptions, cpCommTypeOf, resolveDims, type TransformerDims } from '../model/dims.ts';
+import {
+  type BuildOptions,
+  cpCommTypeOf,
+  precisionOptions,
+  resolveDims,
+  type TransformerDims,
+} from '../model/dims.ts';
 import type { PlannedModel } from '../model/planned.ts';
 import type { FrameworkName, PlanRequest } from '../schema/index.ts';
 import {
@@ -94,7 +100,7 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
   const unbuildable: Partial<Record<FrameworkName, string>> = {};
   const modelDims =
     spec.kind === 'transformer'
-      ? resolveDims(spec, { microBatch: 1, precision: request.training.precision })
+      ? resolveDims(spec, { microBatch: 1, ...precisionOptions(request.training) })
       : null;
   // A framework that cannot build the model is not searched; the target always is (and finds nothing).
   const goals = goalsFor(request.options.target).filter((goal, i) => {
@@ -148,7 +154,7 @@ export async function searchPlans(ctx: SearchContext): Promise<SearchOutcome> {
     });
     const build: BuildOptions = {
       microBatch: mb,
-      precision: request.training.precision,
+      ...precisionOptions(request.training),
       contextParallel: { degree: cp, commType: cpCommTypeOf(request) },
       expertParallel: ep,
     };

@@ -5,6 +5,7 @@ import { TrainingSpec } from './training.ts';
 import {
   CpCommType,
   FrameworkTarget,
+  quantizedGemmDtype,
   Recompute,
   RecomputeModule,
   ScheduleKind,
@@ -203,6 +204,7 @@ export const PlanRequest = z
             ? `etp = ${etp} needs tp pinned to it (expert tensor parallelism is tp, or 1 to fold the experts over the tp ranks)`
             : `expert tensor parallelism is tp (${r.parallel.tp}) or 1 (the experts folded over the tp ranks), not ${etp}`,
       });
+    checkBf16Layers(r.training, r.model, ctx);
     const modules = r.parallel?.recomputeModules;
     if (modules === undefined) return;
     const path = ['parallel', 'recomputeModules'];
@@ -244,5 +246,35 @@ function hasModule(model: TransformerSpec, module: RecomputeModule): boolean {
       return true;
   }
 }
+/**
+ * Blocks kept in bf16 need GEMMs that would otherwise be quantized, and a transformer whose blocks
+ * are known (an imported graph's are cut by the planner).
+ */
+function checkBf16Layers(training: TrainingSpec, model: ModelSpec, ctx: z.RefinementCtx): void {
+  const kept = training.bf16Layers;
+  if (kept === undefined) return;
+  const path = ['training', 'bf16Layers'];
+  if (quantizedGemmDtype(training.precision) === null)
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `keeps blocks' GEMMs in bf16 out of a quantized precision: needs training.precision "fp8", "mxfp8" or "nvfp4" (it is "${training.precision}")`,
+    });
+  if (model.kind !== 'transformer') {
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: 'names blocks of a transformer spec; this model is a graph',
+    });
+    return;
+  }
+  if (kept.first + kept.last > model.layers)
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `keeps ${kept.first} + ${kept.last} blocks in bf16; the model has ${model.layers}`,
+    });
+}
+
 export type PlanRequest = z.infer<typeof PlanRequest>;
 export type PlanRequestInput = z.input<typeof PlanRequest>;

@@ -34,6 +34,7 @@ import {
   refuseActivationOffload,
   refuseUnpricedPrecision,
   statedInterNodeGBps,
+  superNvfp4RecipeOf,
   torchtitanStageSplit,
   tpCommOverlapOf,
   withStatedMemoryBandwidth,
@@ -351,6 +352,36 @@ describe('facts read from a record’s own fields', () => {
     // Eager, torchtitan's RMSNorm is torch.nn.RMSNorm, aten's composite of kernels.
     expect(model(eager.id).normFusion).toBe(false);
     expect(model(compiled.id).normFusion).toBeUndefined();
+  });
+
+  it('prices Nemotron 3 Super under NVFP4 as Megatron-Bridge’s recipe runs it: its last 14 layers bf16, no NVFP4 gather', async () => {
+    // nemotron_3_super_bf16_with_nvfp4_mixed (training/mixed_precision.py, v0.4.0–v0.6.0): first_last_layers_bf16,
+    // num_layers_at_end_in_bf16 14, MixedPrecisionConfig's start count 0; the recipe sets fp4_param_gather False.
+    expect(
+      superNvfp4RecipeOf('Megatron-Bridge 26.08 Nemotron_3_Super on 64 GB300', 'megatron-bridge', 'nvfp4'),
+    ).toEqual({
+      bf16Layers: { first: 0, last: 14 },
+      fp4ParamGather: false,
+    });
+    expect(superNvfp4RecipeOf('nemotron3-super', 'megatron-bridge', 'mxfp8')).toBeNull();
+    expect(superNvfp4RecipeOf('nemotron3-nano', 'megatron-bridge', 'nvfp4')).toBeNull();
+    expect(superNvfp4RecipeOf('nemotron3-super', 'torchtitan', 'nvfp4')).toBeNull();
+    const hybrid = JSON.parse(
+      readFileSync(
+        new URL('../../bench/checks/megatron-bridge-nemotron3-hybrid.json', import.meta.url),
+        'utf8',
+      ),
+    ) as ModernRecord[];
+    const nvfp4 = hybrid.find((r) => r.id === 'mbridge2608-nemotron3-super-gb300-nvfp4-64gpu')!;
+    const mxfp8 = hybrid.find((r) => r.id === 'mbridge2608-nemotron3-super-gb300-mxfp8-64gpu')!;
+    const path = join(tmpdir(), `meshplan-super-nvfp4-${process.pid}.json`);
+    writeFileSync(path, JSON.stringify([nvfp4, mxfp8]));
+    const runs = await loadRunsFile(path);
+    const of = (id: string) => runs.find((r) => r.id === id)!.request;
+    expect(of(nvfp4.id).training.bf16Layers).toEqual({ first: 0, last: 14 });
+    expect(of(nvfp4.id).parallel?.fp4ParamGather).toBeUndefined();
+    expect(of(mxfp8.id).training.bf16Layers).toBeUndefined();
+    expect(of(mxfp8.id).parallel?.fp8ParamGather).toBe(true);
   });
 
   it('reads a measured peak memory from prose, and nothing where none is named', () => {

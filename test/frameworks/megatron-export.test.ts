@@ -326,6 +326,23 @@ describe('exports of varied plans run as Megatron-LM core_v0.19.0 reads them', (
       },
     ],
     [
+      'NVFP4 with its last blocks kept in bf16: --first-last-layers-bf16 with both counts written',
+      PlanRequest.parse({
+        ...requestOf(llama, { tp: 2, pp: 2, dp: 4, zero: 1 }, 'nvfp4', {
+          gpu: 'B200-180GB',
+          nodes: 2,
+          gpusPerNode: 8,
+        }),
+        training: { globalBatch: 64, precision: 'nvfp4', bf16Layers: { first: 0, last: 3 } },
+      }),
+      ({ ns }) => {
+        expect(ns.values.get('first_last_layers_bf16')).toBe(true);
+        // TransformerConfig's start count defaults to 1: the export writes 0.
+        expect(ns.values.get('num_layers_at_start_in_bf16')).toBe('0');
+        expect(ns.values.get('num_layers_at_end_in_bf16')).toBe('3');
+      },
+    ],
+    [
       'a SwiGLU priced unfused, as eager PyTorch runs it: --no-bias-swiglu-fusion',
       requestOf({ ...llama, activationFusion: false }, { tp: 2, pp: 2, dp: 4 }),
       ({ ns }) => expect(ns.values.get('bias_swiglu_fusion')).toBe(false),

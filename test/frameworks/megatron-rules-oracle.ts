@@ -242,6 +242,17 @@ export function ruleProblems(ns: Namespace, world: number, connections: string |
   if (get(ns, 'fp4') !== undefined && get(ns, 'fp8') !== undefined)
     out.push('--fp4-format with --fp8-format');
   if (on(ns, 'fp4_param_gather') && get(ns, 'fp4') === undefined) out.push('--fp4-param-gather without FP4');
+  // TransformerConfig.__post_init__, under fp8 only: at most num_layers // pp first or last layers
+  // in bf16, whose counts default to 1 each.
+  if (get(ns, 'fp8') !== undefined && on(ns, 'first_last_layers_bf16')) {
+    // A hybrid stack's layers are its pattern's symbols (validate_args sets num_layers from it).
+    const layers = hybridLayers(ns)?.length ?? num(ns, 'num_layers') ?? 0;
+    const perStage = Math.floor(layers / (num(ns, 'pipeline_model_parallel_size') ?? 1));
+    for (const dest of ['num_layers_at_start_in_bf16', 'num_layers_at_end_in_bf16']) {
+      const n = num(ns, dest) ?? 1;
+      if (n < 0 || n > perStage) out.push(`${dest} ${n} outside 0..num_layers // pp = ${perStage}`);
+    }
+  }
   const checkpoint = get(ns, 'ckpt_format');
   if (fsdp && checkpoint !== 'fsdp_dtensor') out.push('Megatron-FSDP needs --ckpt-format fsdp_dtensor');
   if (!fsdp && checkpoint === 'fsdp_dtensor') out.push('fsdp_dtensor is for Megatron-FSDP only');

@@ -394,6 +394,20 @@ describe('megatron.runtime', () => {
   });
 });
 
+describe('training.bf16Layers (--first-last-layers-bf16)', () => {
+  const kept = (last: number) =>
+    resolveDims(llamaSpec, { microBatch: 1, precision: 'mxfp8', bf16Layers: { first: 0, last } });
+
+  it('under FP8, TransformerConfig keeps at most num_layers // pp at either end; NVFP4 has no such check', () => {
+    // 16 layers over pp 2: 8 a stage (transformer_config.py __post_init__, under `if self.fp8`).
+    expect(verdict({ model: kept(8), precision: 'mxfp8' }).ok).toBe(true);
+    const refused = verdict({ model: kept(9), precision: 'mxfp8' });
+    expect(refused.ok ? '' : refused.reason).toMatch(/num_layers \/\/ pp = 8 .* the 9 last/);
+    expect(verdict({ model: kept(9), precision: 'fp8' }).ok).toBe(false);
+    expect(verdict({ model: kept(9), precision: 'nvfp4' }).ok).toBe(true);
+  });
+});
+
 describe('the oracle refuses what Megatron-LM refuses', () => {
   const ok = [
     ...['--tensor-model-parallel-size', '2', '--pipeline-model-parallel-size', '2', '--sequence-parallel'],
@@ -415,6 +429,19 @@ describe('the oracle refuses what Megatron-LM refuses', () => {
     expect(problems(['--bf16', '--fp8-param-gather', '--use-distributed-optimizer'])).toEqual([
       '--fp8-param-gather without FP8',
     ]);
+  });
+
+  it('--first-last-layers-bf16 under FP8: each count within num_layers // pp, the start count 1 by default (TransformerConfig)', () => {
+    const mxfp8 = ['--bf16', '--fp8-format', 'e4m3', '--fp8-recipe', 'mxfp8', '--first-last-layers-bf16'];
+    // 8 layers over pp 2: 4 a stage.
+    expect(
+      problems([...mxfp8, '--num-layers-at-start-in-bf16', '0', '--num-layers-at-end-in-bf16', '4']),
+    ).toEqual([]);
+    expect(problems([...mxfp8, '--num-layers-at-end-in-bf16', '5'])).toEqual([
+      'num_layers_at_end_in_bf16 5 outside 0..num_layers // pp = 4',
+    ]);
+    const nvfp4 = ['--bf16', '--fp4-format', 'e2m1', '--fp4-recipe', 'nvfp4', '--first-last-layers-bf16'];
+    expect(problems([...nvfp4, '--num-layers-at-end-in-bf16', '5'])).toEqual([]);
   });
 
   it('unknown flags, bad types, choices and arities', () => {

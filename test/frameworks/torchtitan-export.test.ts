@@ -271,6 +271,28 @@ describe('torchtitan exports with context and expert parallelism, MoE, MLA and F
     expect(moeConfig.model!.converters).toEqual(['quantize.linear.float8', 'quantize.grouped_mm.float8']);
     expect(moeConfig.quantize!.grouped_mm).toEqual({ float8: { fqns: ['experts'] } });
   });
+
+  it('FP8 with blocks kept in bf16: Float8Linear filters each by its name, `layers.1.` not matching `layers.10.`', async () => {
+    const dense = PlanRequest.parse({
+      ...requestFor({}, 1, 16),
+      training: { globalBatch: 16, precision: 'fp8', bf16Layers: { first: 1, last: 1 } },
+    });
+    const { summary, stages } = await unpipelined(dense, { zero: 3 });
+    const config = checked(dense, summary, stages);
+    const last = dense.model.kind === 'transformer' ? dense.model.layers - 1 : -1;
+    const filter = ['output', 'router.gate', 'layers.0.', `layers.${last}.`];
+    expect(config.quantize).toEqual({
+      linear: { float8: { recipe_name: 'tensorwise', filter_fqns: filter } },
+    });
+    // torchao's filter (torchtitan components/quantization/float8.py) skips a module whose name holds
+    // any entry: block 0's projections and the last block's, none of another block's.
+    const skipped = (fqn: string) => filter.some((f) => fqn.includes(f));
+    expect(skipped('layers.0.attention.wq')).toBe(true);
+    expect(skipped(`layers.${last}.feed_forward.w1`)).toBe(true);
+    expect(skipped('layers.1.attention.wq')).toBe(false);
+    // The trailing dot: a filter for block 1 would not catch block 10's.
+    expect('layers.10.attention.wq'.includes('layers.1.')).toBe(false);
+  });
 });
 
 describe('the search with --target torchtitan and pinned context or expert parallelism', () => {

@@ -304,6 +304,15 @@ describe('FP8 (components/quantization/float8.py)', () => {
     );
     expect(reason({ precision: 'fp8', model: moeDims(), pp: 1, dp: 4, blocksPerStage: [8] })).toBeNull();
   });
+
+  it('keeps dense blocks in bf16 (Float8Linear filters them by name) but no MoE block: its experts’ converter takes every expert module', () => {
+    const kept = { bf16Layers: { first: 0, last: 1 } };
+    const unpipelined = { precision: 'fp8', pp: 1, dp: 4, blocksPerStage: [8] } as const;
+    expect(reason({ ...unpipelined, model: { ...dims(), ...kept } })).toBeNull();
+    expect(reason({ ...unpipelined, model: { ...moeDims(), ...kept } })).toMatch(
+      /keeps no MoE block in bf16/,
+    );
+  });
 });
 
 describe('how its runtime prices', () => {

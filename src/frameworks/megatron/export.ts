@@ -82,6 +82,21 @@ const PRECISION_ARGS: Readonly<Record<Precision, readonly Arg[]>> = {
 };
 
 /**
+ * The blocks priced with bf16 GEMMs (training.bf16Layers), counted over the model as get_fp8_context
+ * and get_fp4_context count them; both counts are written, since TransformerConfig's start count
+ * defaults to 1.
+ */
+function bf16LayerArgs(dims: TransformerDims): Arg[] {
+  const { first, last } = dims.bf16Layers;
+  if (first === 0 && last === 0) return [];
+  return [
+    ['--first-last-layers-bf16'],
+    ['--num-layers-at-start-in-bf16', first],
+    ['--num-layers-at-end-in-bf16', last],
+  ];
+}
+
+/**
  * ZeRO as Megatron shards it: 1 is the distributed optimizer (optimizer state sharded, gradients
  * reduce-scattered); 2 and 3 are Megatron-FSDP, which also shards gradients (and parameters), needs
  * the distributed optimizer and checkpoints only as fsdp_dtensor (validate_args).
@@ -183,6 +198,7 @@ export function megatronExport(ctx: ExportContext): MegatronExport {
     ...overlapArgs(policy, shape.zero, dp),
     ...modelArgs(dims, { ep: shape.ep, etp: shape.etp, groupedGemm }),
     ...PRECISION_ARGS[shape.precision],
+    ...bf16LayerArgs(dims),
     // The FP8 weights kept and gathered as priced (the transformer config's fp8_param follows it).
     ...(shape.quantizedParamGather
       ? [[shape.precision === 'nvfp4' ? '--fp4-param-gather' : '--fp8-param-gather'] as const]

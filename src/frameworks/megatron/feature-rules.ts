@@ -128,7 +128,24 @@ export function featureProblems(shape: RunShape): (string | null)[] {
       ? `the q and k norms (model.qkNorm) are priced where tp divides the ${m.kvHeads} key/value heads, and tp is ${shape.tp}`
       : null,
     quantizedParamGatherZeroProblem(shape),
+    bf16LayersProblem(shape),
   ];
+}
+
+/**
+ * TransformerConfig (core_v0.19.0, __post_init__) refuses, under FP8 (the fp8 and mxfp8 recipes),
+ * more first or last layers in bf16 than a pipeline stage's share, num_layers // pp; NVFP4 has no
+ * such check.
+ */
+function bf16LayersProblem(shape: RunShape): string | null {
+  const m = shape.model;
+  if (m === null || (shape.precision !== 'fp8' && shape.precision !== 'mxfp8')) return null;
+  const perStage = Math.floor(m.layers / shape.pp);
+  const { first, last } = m.bf16Layers;
+  const over = first > perStage ? `${first} first` : last > perStage ? `${last} last` : null;
+  return over === null
+    ? null
+    : `TransformerConfig keeps at most num_layers // pp = ${perStage} first or last layers in bf16 under FP8, and training.bf16Layers keeps the ${over}`;
 }
 
 /**

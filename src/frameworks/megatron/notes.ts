@@ -101,6 +101,12 @@ export function megatronNotes(ctx: ExportContext, facts: ExportFacts): string[] 
       `NVFP4 (--fp4-format e2m1 --fp4-recipe nvfp4: Transformer Engine's NVFP4BlockScaling, every linear layer's forward, data-gradient and weight-gradient GEMMs in E2M1 with E4M3 scales per 16 elements, a random Hadamard transform before the weight gradient's) needs Transformer Engine 2.7 or newer (validate_args) and FP4 tensor cores (Blackwell or later); ${paramGatherAsked(ctx.request.training.precision, ctx.request.parallel) ? "the GEMMs' weights are NVFP4 parameters (--fp4-param-gather), gathered in NVFP4 after the optimizer step, with no bf16 copy" : 'weights stay bf16 with NVFP4 copies made per step'}.`,
     );
   }
+  const { first, last } = dims.bf16Layers;
+  if (first + last > 0) {
+    notes.push(
+      `The first ${first} and last ${last} of the model's ${dims.layers} layers run their GEMMs in bf16, as priced (--first-last-layers-bf16 --num-layers-at-start-in-bf16 ${first} --num-layers-at-end-in-bf16 ${last}: Megatron-Core counts them over the whole model, not per pipeline stage), with no ${dims.precision.toUpperCase()} casts or weight copies.`,
+    );
+  }
   if (summary.zero >= 2) {
     notes.push(
       `ZeRO-${summary.zero} is Megatron-FSDP (${summary.zero === 2 ? 'optim_grads' : 'optim_grads_params'}), which reduce-scatters gradients at every microbatch and checkpoints only as fsdp_dtensor; with its default gradient accumulation fusion it needs Transformer Engine 2.10 or newer (else add --no-gradient-accumulation-fusion).`,

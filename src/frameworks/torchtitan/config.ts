@@ -47,8 +47,11 @@ export interface ConfigInputs {
   readonly modelParts: readonly (readonly string[])[] | null;
   readonly asyncTensorParallel: boolean;
   readonly cpCommType: CpCommType;
-  /** FP8 GEMMs: the linear layers, and the experts' grouped GEMMs when the model has experts. */
-  readonly fp8: { readonly experts: boolean } | null;
+  /**
+   * FP8 GEMMs: the linear layers, and the experts' grouped GEMMs when the model has experts, but in
+   * the blocks `bf16Blocks` lists (training.bf16Layers).
+   */
+  readonly fp8: { readonly experts: boolean; readonly bf16Blocks: readonly number[] } | null;
 }
 
 /**
@@ -114,11 +117,14 @@ function parallelism(c: ConfigInputs): Record<string, TomlValue> {
  * configs' "float8" is no registered name at v0.2.2), and their `[quantize]` tables. Tensorwise
  * scaling as Megatron's export uses; with a recipe named, FSDP all-gathers stay in bf16 as priced.
  */
-function fp8Tables(fp8: { readonly experts: boolean }): {
+function fp8Tables(fp8: NonNullable<ConfigInputs['fp8']>): {
   converters: string[];
   quantize: Record<string, TomlValue>;
 } {
-  const linear = { float8: { recipe_name: 'tensorwise', filter_fqns: FP8_SKIPPED_MODULES } };
+  // A block kept in bf16 is filtered by its name's prefix: the trailing dot keeps `layers.1.` from
+  // matching `layers.10.` (the model's blocks are a ModuleDict keyed by their index).
+  const skipped = [...FP8_SKIPPED_MODULES, ...fp8.bf16Blocks.map((i) => `layers.${i}.`)];
+  const linear = { float8: { recipe_name: 'tensorwise', filter_fqns: skipped } };
   if (!fp8.experts) return { converters: ['quantize.linear.float8'], quantize: { linear } };
   return {
     converters: ['quantize.linear.float8', 'quantize.grouped_mm.float8'],

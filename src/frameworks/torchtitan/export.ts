@@ -1,5 +1,5 @@
 import { stringify } from 'smol-toml';
-import { cpCommTypeOf, type TransformerDims } from '../../model/dims.ts';
+import { bf16Blocks, cpCommTypeOf, type TransformerDims } from '../../model/dims.ts';
 import type { ExportFile, Exports } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
 import { requestedOverlaps } from '../framework.ts';
@@ -221,7 +221,10 @@ export function torchtitanExport(ctx: ExportContext): TorchtitanExport {
     modelParts: parts,
     asyncTensorParallel: policy.tensorParallelOverlap,
     cpCommType: cpCommTypeOf(request),
-    fp8: request.training.precision === 'fp8' ? { experts: dims.moe !== null } : null,
+    fp8:
+      request.training.precision === 'fp8'
+        ? { experts: dims.moe !== null, bf16Blocks: bf16Blocks(dims) }
+        : null,
   });
   const notes = [...modelNotes(dims, model), ...runtimeNotes(ctx)];
   notes.push(

@@ -113,9 +113,15 @@ function expertParallelProblems(s: RunShape): (string | null)[] {
  */
 function fp8Problems(s: RunShape): (string | null)[] {
   if (s.precision !== 'fp8' || s.model === null || s.model.moe === null) return [];
+  const { first, last } = s.model.bf16Layers;
   return [
     s.pp > 1 || s.cp > 1
       ? `its FP8 grouped GEMMs for the experts (quantize.grouped_mm.float8) run without pipeline or context parallelism, and this plan has pp ${s.pp}, cp ${s.cp}`
+      : null,
+    // Float8Linear's filter skips a block's linear layers by name; the experts' converter takes only
+    // the modules to convert (its fqns), which the export writes as every expert module.
+    first + last > 0
+      ? "its export converts every block's experts to FP8 grouped GEMMs (quantize.grouped_mm.float8), so it keeps no MoE block in bf16: plan without training.bf16Layers, or for Megatron-LM"
       : null,
   ];
 }
