@@ -381,27 +381,18 @@ export function fp4ParamGatherOf(text: string): boolean | null {
 }
 
 /**
- * What Megatron-Bridge's performance recipe for Nemotron 3 Super changes under NVFP4, in every release
- * its records come from (scripts/performance/configs/nemotronh/nemotron_3_llm_pretrain.py at v0.4.0
- * through v0.5.1, perf_recipes/nemotronh/common.py at v0.6.0): its precision config,
- * nemotron_3_super_bf16_with_nvfp4_mixed (training/mixed_precision.py), keeps the model's last 14
- * layers in bf16 (first_last_layers_bf16, num_layers_at_end_in_bf16 14, none at the start:
- * MixedPrecisionConfig's num_layers_at_start_in_bf16 is 0), and the recipe turns fp4_param_gather off
- * ("Disabled until MCore PR 4358 lands"). Its te_quant.cfg also keeps the attention's and the latent
- * projections' GEMMs in bf16 and runs the Mamba output projection in MXFP8, which meshplan has no
- * per-module format for: left unpriced. Null for any other model, recipe or precision.
+ * Megatron-Core's first and last layers kept in bf16 as a record's prose states them (Megatron-Bridge's
+ * `first_last_layers_bf16 True` with `num_layers_at_start_in_bf16` / `num_layers_at_end_in_bf16`, or
+ * the command line's dashed flags): a count the prose does not name is 0, Megatron-Bridge's
+ * MixedPrecisionConfig default, which its precision configs hand the model (Megatron-Core's own is 1).
+ * Null where the switch is off or not named.
  */
-export function superNvfp4RecipeOf(
-  name: string,
-  family: string,
-  precision: Precision,
-): {
-  readonly bf16Layers: { readonly first: number; readonly last: number };
-  readonly fp4ParamGather: false;
-} | null {
-  if (family !== 'megatron-bridge' || precision !== 'nvfp4' || !/nemotron[-_ ]?3[-_ ]?super/i.test(name))
-    return null;
-  return { bf16Layers: { first: 0, last: 14 }, fp4ParamGather: false };
+export function bf16LayersOf(text: string): { readonly first: number; readonly last: number } | null {
+  if (switchOf(text, 'first[-_]last[-_]layers[-_]bf16') !== true) return null;
+  return {
+    first: numberAfter(text, 'num[-_]layers[-_]at[-_]start[-_]in[-_]bf16') ?? 0,
+    last: numberAfter(text, 'num[-_]layers[-_]at[-_]end[-_]in[-_]bf16') ?? 0,
+  };
 }
 
 /** torchtitan's per-rank batch as a record's prose gives it (`local_batch_size 2`), else null. */

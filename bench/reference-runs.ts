@@ -16,11 +16,18 @@ import { precisionPeakTflops } from '../src/cost/kernel-rates.ts';
 import { type CalibrationRun, gpuName } from '../src/planner/calibration/fit.ts';
 import { estimate } from '../src/planner/estimate.ts';
 import { InvalidInputError } from '../src/schema/errors.ts';
-import type { GpuGeneration, GpuSpec, PlanRequestInput, Precision } from '../src/schema/index.ts';
+import {
+  type GpuGeneration,
+  type GpuSpec,
+  type PlanRequestInput,
+  type Precision,
+  quantizedGemmDtype,
+} from '../src/schema/index.ts';
 import { countsRecompute, publishedRequest } from './published-runs.ts';
 import { deepseekArchitectureOf, gptOssTraitsOf, linearBiasesOf, qkNormOf } from './record-architecture.ts';
 import {
   asyncTensorParallelOf,
+  bf16LayersOf,
   capacityFactorOf,
   catalogGpu,
   eagerModeOf,
@@ -48,7 +55,6 @@ import {
   slidingWindowOf,
   stageSplitOf,
   statedOrImpliedActivation,
-  superNvfp4RecipeOf,
   tpCommOverlapOf,
   withStatedMemoryBandwidth,
   zero3CollectivesOfYear,
@@ -512,7 +518,8 @@ export function derivedFacts(r: ModernRecord): RunFacts {
   }
   const year = publicationYear(r.source ?? {});
   const era = megatronOfYear(year);
-  const superNvfp4 = superNvfp4RecipeOf(`${r.id} ${r.name ?? ''}`, family, modernPrecision(r, gpu));
+  // Kept out of a quantized format only: a bf16 run has nothing to keep.
+  const bf16Layers = quantizedGemmDtype(modernPrecision(r, gpu)) === null ? null : bf16LayersOf(prose);
   const etpFromTp = p.etp === null && p.ep !== null && expertTensorParallelDefaultsToTp(prose);
   return {
     family,
@@ -540,14 +547,14 @@ export function derivedFacts(r: ModernRecord): RunFacts {
         : {}),
       // Its NVFP4 config (bf16_with_nvfp4_mixed) sets fp4_param_gather the same way, which only the
       // distributed optimizer runs (Megatron-FSDP has no NVFP4 gather).
-      ...((fp4ParamGatherOf(prose) ?? (family === 'megatron-bridge' && superNvfp4 === null)) &&
+      ...((fp4ParamGatherOf(prose) ?? family === 'megatron-bridge') &&
       modernPrecision(r, gpu) === 'nvfp4' &&
       zero === 1
         ? { fp4ParamGather: true }
         : {}),
     },
     ...(era.attention === 'eager' ? { attention: 'eager' as const } : {}),
-    ...(superNvfp4 === null ? {} : { bf16Layers: superNvfp4.bf16Layers }),
+    ...(bf16Layers === null ? {} : { bf16Layers }),
     ...routing,
     ...measured,
   };

@@ -12,6 +12,7 @@ import {
 import {
   activationOf,
   asyncTensorParallelOf,
+  bf16LayersOf,
   capacityFactorOf,
   catalogGpu,
   eagerModeOf,
@@ -34,7 +35,6 @@ import {
   refuseActivationOffload,
   refuseUnpricedPrecision,
   statedInterNodeGBps,
-  superNvfp4RecipeOf,
   torchtitanStageSplit,
   tpCommOverlapOf,
   withStatedMemoryBandwidth,
@@ -354,18 +354,20 @@ describe('facts read from a record’s own fields', () => {
     expect(model(compiled.id).normFusion).toBeUndefined();
   });
 
-  it('prices Nemotron 3 Super under NVFP4 as Megatron-Bridge’s recipe runs it: its last 14 layers bf16, no NVFP4 gather', async () => {
-    // nemotron_3_super_bf16_with_nvfp4_mixed (training/mixed_precision.py, v0.4.0–v0.6.0): first_last_layers_bf16,
-    // num_layers_at_end_in_bf16 14, MixedPrecisionConfig's start count 0; the recipe sets fp4_param_gather False.
+  it('reads the layers kept in bf16 from prose, and prices a Nemotron 3 Super NVFP4 record with the last 14 kept', async () => {
+    const bridge =
+      'first_last_layers_bf16 True with num_layers_at_end_in_bf16 14: the last 14 of the 88 layers';
+    expect(bf16LayersOf(bridge)).toEqual({ first: 0, last: 14 });
     expect(
-      superNvfp4RecipeOf('Megatron-Bridge 26.08 Nemotron_3_Super on 64 GB300', 'megatron-bridge', 'nvfp4'),
+      bf16LayersOf('--first-last-layers-bf16 --num-layers-at-start-in-bf16 2 --num-layers-at-end-in-bf16 3'),
     ).toEqual({
-      bf16Layers: { first: 0, last: 14 },
-      fp4ParamGather: false,
+      first: 2,
+      last: 3,
     });
-    expect(superNvfp4RecipeOf('nemotron3-super', 'megatron-bridge', 'mxfp8')).toBeNull();
-    expect(superNvfp4RecipeOf('nemotron3-nano', 'megatron-bridge', 'nvfp4')).toBeNull();
-    expect(superNvfp4RecipeOf('nemotron3-super', 'torchtitan', 'nvfp4')).toBeNull();
+    expect(
+      bf16LayersOf("first_last_layers_bf16 False (the precision config overrides the provider's True)"),
+    ).toBeNull();
+    expect(bf16LayersOf('num_layers_at_end_in_bf16 14')).toBeNull();
     const hybrid = JSON.parse(
       readFileSync(
         new URL('../../bench/checks/megatron-bridge-nemotron3-hybrid.json', import.meta.url),
