@@ -2144,6 +2144,7 @@ export interface components {
                             output?: boolean;
                         };
                         flops?: number;
+                        fusedWith?: string;
                         halo?: {
                             [key: string]: number;
                         };

@@ -292,7 +292,9 @@ export function costOfOp(op: GraphOp, strategy: OpStrategy, keepPartial: boolean
   // A quantized GEMM casts its bf16 activations and, backward, the output gradient (and FP8 the
   // inputs' transposes): Transformer Engine's separate, memory-bound kernels.
   const casts =
-    format === null ? null : quantizedCastSec(format, activationInputBytes, outShardBytes, gpu, launches);
+    format === null
+      ? null
+      : quantizedCastSec(format, activationInputBytes, outShardBytes, gpu, launches, op.fusedWith !== null);
   const forwardSec = kernels.forwardSec + (casts?.forwardSec ?? 0);
   let backwardSec = kernels.backwardSec + (casts?.backwardSec ?? 0);
   const moved =

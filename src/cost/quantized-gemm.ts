@@ -152,6 +152,10 @@ export function paramGatherAsked(precision: Precision, parallel: ParallelSpec | 
  * The cast kernels around a quantized GEMM that reads `activationBytes` of bf16 activations and
  * writes `outputBytes`: Transformer Engine's separate, memory-bound kernels, launched once for each
  * of `groups` (a grouped GEMM's experts) where the format casts group by group.
+ *
+ * A GEMM `fused` into another's linear module (OpSpec.fusedWith: Megatron-LM's linear_qkv, linear_fc1)
+ * reads the input that module quantized once, priced with the other GEMM, and its output gradient is
+ * part of the module's one, cast by the same kernels: only those bytes are its own.
  */
 export function quantizedCastSec(
   format: QuantizedFormat,
@@ -159,8 +163,14 @@ export function quantizedCastSec(
   outputBytes: number,
   gpu: GpuSpec,
   groups = 1,
+  fused = false,
 ): PassSec {
   if (activationBytes === 0) return { forwardSec: 0, backwardSec: 0 };
+  if (fused)
+    return {
+      forwardSec: 0,
+      backwardSec: memoryBoundSec(format.gradientCastBytesPerOutputByte * outputBytes, gpu),
+    };
   const launches = format.castsPerGroup ? groups : 1;
   return {
     forwardSec:

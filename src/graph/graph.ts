@@ -43,6 +43,8 @@ export interface GraphOp {
   readonly window: number | null;
   /** The tensor cores' dtype when it differs from the operands' (an FP8 GEMM on bf16 tensors). */
   readonly computeDtype: Dtype | null;
+  /** The matmul whose linear module this one shares, by index (OpSpec.fusedWith); null: its own. */
+  readonly fusedWith: number | null;
   /** Data it moves among outer-group peers itself (context or expert parallelism). */
   readonly exchange: Exchange | null;
   /**
@@ -241,12 +243,14 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
     }
     if (issues.length === before) parsed.push({ spec: op, einsum, dimSize });
   });
+  issues.push(...fusedLinearIssues(spec, tensors));
   if (issues.length > 0) throw new InvalidInputError(issues, 'graph');
 
   const order = topologicalOrder(
     parsed.map((p) => p.spec),
     producerName,
   );
+  const indexOf = new Map(order.map((original, index) => [parsed[original]!.spec.name, index]));
   const ops: GraphOp[] = order.map((original, index) => {
     const { spec: op, einsum, dimSize } = parsed[original]!;
     return {
@@ -264,6 +268,7 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
       causal: op.causal ?? false,
       window: op.window ?? null,
       computeDtype: op.computeDtype ?? null,
+      fusedWith: op.fusedWith === undefined ? null : indexOf.get(op.fusedWith)!,
       exchange: op.exchange ?? null,
       keptInputs: new Set(
         op.savedInputs ?? (keepsInputs(op.kind) ? op.inputs.map((_, position) => position) : []),
@@ -279,6 +284,35 @@ export function buildGraph(spec: OpGraphSpec): OpGraph {
     for (const [input, t] of op.inputs.entries()) tensors.get(t)!.consumers.push({ op: op.index, input });
   }
   return { name: spec.name ?? 'graph', tensors, ops };
+}
+
+/**
+ * OpSpec.fusedWith names another matmul of the graph that reads one of the same activations: the
+ * two are one linear module's GEMMs, whose shared input it quantizes once.
+ */
+function fusedLinearIssues(spec: OpGraphSpec, tensors: ReadonlyMap<string, { readonly param: boolean }>) {
+  const byName = new Map(spec.ops.map((op) => [op.name, op]));
+  const issues: InputIssue[] = [];
+  spec.ops.forEach((op, i) => {
+    if (op.fusedWith === undefined) return;
+    const path = `ops[${i}].fusedWith`;
+    const leader = byName.get(op.fusedWith);
+    if (leader === undefined || leader === op) {
+      issues.push({ path, message: `op "${op.name}": "${op.fusedWith}" is not another op of the graph` });
+      return;
+    }
+    if (op.kind !== 'matmul' || leader.kind !== 'matmul') {
+      issues.push({ path, message: `op "${op.name}": only matmuls are fused into one linear module` });
+      return;
+    }
+    const shared = op.inputs.some((t) => tensors.get(t)?.param === false && leader.inputs.includes(t));
+    if (!shared)
+      issues.push({
+        path,
+        message: `op "${op.name}" reads none of the activations "${op.fusedWith}" reads: a fused module's GEMMs share their input`,
+      });
+  });
+  return issues;
 }
 
 /** Kahn's algorithm (FIFO, so a graph listed in order keeps it); a cycle is reported with its ops. */

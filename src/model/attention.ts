@@ -77,12 +77,13 @@ function addStandardProjections(
     const weight = builder.param(`w${name}`, [h, ...sizes, d]);
     const out = builder.activation(name, [b, s, ...sizes, d]);
     const outLetters = `${B}${S}${letters}${D}`;
+    // Megatron-LM's linear_qkv: one module, its input cast once under a quantized precision.
     builder.op(
       `${name}_proj`,
       `${BSH},${H}${letters}${D}->${outLetters}`,
       [xNorm, weight],
       out,
-      linear(dims),
+      linear(dims, name === 'q' ? undefined : 'q_proj'),
     );
     const biased = builder.bias(dims.bias, `${name}_proj_bias`, out, {
       local: `${name}_biased`,

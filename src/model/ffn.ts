@@ -73,10 +73,10 @@ function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, si
       biasLetters: `${E}${width}`,
       biasShape: [...weightLeadSizes, size],
     });
-  const up = (local: string, weight: string, output: string): string => {
+  const up = (local: string, weight: string, output: string, fusedWith?: string): string => {
     const w = builder.param(weight, [...weightLeadSizes, h, f]);
     const out = builder.activation(output, [...tokenSizes, f]);
-    builder.op(local, `${T}${H},${E}${H}${F}->${T}${F}`, [x, w], out, linear(dims));
+    builder.op(local, `${T}${H},${E}${H}${F}->${T}${F}`, [x, w], out, linear(dims, fusedWith));
     return activationPart(() => biased(local, out, F, f));
   };
   const unary = (local: string, input: string): string =>
@@ -140,7 +140,8 @@ function addMlp(builder: LayerGraphBuilder, x: string, dims: TransformerDims, si
     });
   };
   const gate = clamped(up(`${p}gate_proj`, `w_${p}gate`, `${p}gate_out`), 'gate');
-  const upOut = clamped(up(`${p}up_proj`, `w_${p}up`, `${p}up_out`), 'up');
+  // The gate and up projections are Megatron-LM's linear_fc1, one module (a grouped one for experts).
+  const upOut = clamped(up(`${p}up_proj`, `w_${p}up`, `${p}up_out`, `${p}gate_proj`), 'up');
   const glu = builder.activation(`${p}glu_out`, [...tokenSizes, f]);
   if (dims.activationFusion) {
     // One kernel for the nonlinearity, the product and any token weight, keeping only its inputs:

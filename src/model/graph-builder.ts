@@ -5,6 +5,8 @@ export interface OpOptions {
   readonly kind: OpKind;
   /** The tensor cores' dtype when the GEMM runs below its operands' precision (FP8). */
   readonly computeDtype?: Dtype;
+  /** The local name of the matmul this one shares a linear module with (OpSpec.fusedWith). */
+  readonly fusedWith?: string;
   readonly exchange?: Exchange;
   /** A routing op's token dims and the slot dim they land in (OpSpec.routes). */
   readonly routes?: NonNullable<OpSpec['routes']>;
@@ -79,6 +81,7 @@ export class LayerGraphBuilder {
       ...(options.flops === undefined ? {} : { flops: options.flops }),
       ...(options.reducedDims === undefined ? {} : { reducedDims: [...options.reducedDims] }),
       ...(options.computeDtype === undefined ? {} : { computeDtype: options.computeDtype }),
+      ...(options.fusedWith === undefined ? {} : { fusedWith: `${this.prefix}.${options.fusedWith}` }),
       ...(options.exchange === undefined ? {} : { exchange: options.exchange }),
       ...(options.savedInputs === undefined ? {} : { savedInputs: [...options.savedInputs] }),
       ...(options.composite === true ? { composite: true } : {}),

@@ -46,10 +46,18 @@ function segments(ops: number, runs: readonly BlockRun[]): Segment[] {
   return out;
 }
 
-/** The ops of `names` as a graph of their own, with every tensor they touch. */
+/**
+ * The ops of `names` as a graph of their own, with every tensor they touch. A GEMM whose fused
+ * partner falls in another layer (OpSpec.fusedWith) is priced apart, casting its own input: the
+ * layers are solved one by one, and the layer holding the partner pays for its cast.
+ */
 function subSpec(spec: OpGraphSpec, names: readonly string[], name: string): OpGraphSpec {
   const wanted = new Set(names);
-  const ops = spec.ops.filter((op) => wanted.has(op.name));
+  const ops = spec.ops
+    .filter((op) => wanted.has(op.name))
+    .map(({ fusedWith, ...op }) =>
+      fusedWith === undefined || !wanted.has(fusedWith) ? op : { ...op, fusedWith },
+    );
   const touched = new Set(ops.flatMap((op) => [...op.inputs, op.output]));
   return { name, tensors: spec.tensors.filter((t) => touched.has(t.name)), ops };
 }

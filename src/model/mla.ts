@@ -49,10 +49,11 @@ function matmul(
   input: string,
   weightShape: number[],
   outShape: number[],
+  fusedWith?: string,
 ): string {
   const w = builder.param(`w_${name}`, weightShape);
   const out = builder.activation(name, outShape);
-  builder.op(`${name}_proj`, einsum, [input, w], out, linear(dims));
+  builder.op(`${name}_proj`, einsum, [input, w], out, linear(dims, fusedWith && `${fusedWith}_proj`));
   return out;
 }
 
@@ -113,6 +114,8 @@ export function addMlaCore(
     qIn,
     [qSize, n, p],
     [b, s, n, p],
+    // Megatron's linear_q_up_proj (or linear_q_proj) writes each head's rotary part with the rest.
+    'q_nope',
   );
   const kvLatent = matmul(
     builder,
@@ -123,7 +126,17 @@ export function addMlaCore(
     [h, mla.kvLoraRank],
     [b, s, mla.kvLoraRank],
   );
-  const kRope = matmul(builder, dims, 'k_rope', `${BSH},${H}${P}->${B}${S}${P}`, xNorm, [h, p], [b, s, p]);
+  // linear_kv_down_proj writes the latent and the rotary key together (kv_lora_rank + rope dims).
+  const kRope = matmul(
+    builder,
+    dims,
+    'k_rope',
+    `${BSH},${H}${P}->${B}${S}${P}`,
+    xNorm,
+    [h, p],
+    [b, s, p],
+    'kv_down',
+  );
   const kvNormed = latentNorm(builder, 'kv_norm', kvLatent, M, [b, s, mla.kvLoraRank]);
   const kvIn = `${B}${S}${M}`;
   const r = mla.kvLoraRank;
@@ -144,6 +157,8 @@ export function addMlaCore(
     kvNormed,
     [r, n, w],
     [b, s, n, w],
+    // linear_kv_up_proj: each head's key and value from the latent in one GEMM.
+    'k_nope',
   );
   const context = builder.activation('context', [b, s, n, w]);
   // Keys are read at every position t of the sequence; the rotary key is one for all heads.

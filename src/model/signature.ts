@@ -30,7 +30,7 @@ function canonicalJson(value: unknown): string {
 /**
  * A name-free fingerprint of a graph: every field of every op in order (einsum, kind, FLOP
  * override, reduced dims, recompute flag, …) with tensors referred to by their number in order of
- * first use, and every field of those tensors (shape, dtype, parameter flag) but their names. Two
+ * first use and a fused op's partner by its place, and every field of those tensors (shape, dtype, parameter flag) but their names. Two
  * graphs share it exactly when one is the other renamed, which is when the intra-op ILP's answer
  * for one serves the other.
  */
@@ -46,8 +46,11 @@ export function graphSignature(graph: OpGraphSpec): string {
     tensors.push(fields);
     return tensors.length - 1;
   };
-  const ops = graph.ops.map(({ name: _, inputs, output, ...fields }) => ({
+  // An op fused with another is named by that op's place in the graph, not its name.
+  const position = new Map(graph.ops.map((op, i) => [op.name, i]));
+  const ops = graph.ops.map(({ name: _, inputs, output, fusedWith, ...fields }) => ({
     ...fields,
+    ...(fusedWith === undefined ? {} : { fusedWith: position.get(fusedWith) ?? fusedWith }),
     inputs: inputs.map(ref),
     output: ref(output),
   }));

@@ -193,6 +193,13 @@ export const OpSpec = z
     window: z.number().int().positive().optional(),
     /** The dtype a contraction's tensor cores run at when it differs from its operands' (FP8 GEMMs). */
     computeDtype: Dtype.optional(),
+    /**
+     * The matmul this one is fused with in one linear module, reading the same input: Megatron-LM's
+     * linear_qkv (q, k and v), linear_fc1 (a gated MLP's gate and up), MLA's down and up projections
+     * with their rotary parts. Quantized (FP8, MXFP8, NVFP4), the module casts that input once — the
+     * op named here pays for it — and its output gradient in one kernel (cost/quantized-gemm.ts).
+     */
+    fusedWith: name.optional(),
     exchange: Exchange.optional(),
     /**
      * The inputs (by position) the backward pass keeps, where they are fewer than the kind's rule

@@ -18,6 +18,7 @@ function localNames(layer: ModelLayer): OpGraphSpec {
     ops: g.ops.map((op) => ({
       ...op,
       name: rename(op.name),
+      ...(op.fusedWith === undefined ? {} : { fusedWith: rename(op.fusedWith) }),
       inputs: op.inputs.map(rename),
       output: rename(op.output),
     })),
@@ -248,6 +249,12 @@ describe('graphSignature', () => {
     expect(change(0, { selectiveRecompute: true })).not.toBe(block.signature);
     expect(change(0, { flops: 1 })).not.toBe(block.signature);
     expect(change(0, { kind: 'other' })).not.toBe(block.signature);
+    // A fused op's partner counts by its place: another partner is another graph.
+    const k = block.graph.ops.findIndex((op) => op.fusedWith !== undefined);
+    const other = block.graph.ops.find(
+      (op, j) => j !== k && op.kind === 'matmul' && op.name !== block.graph.ops[k]!.fusedWith,
+    )!;
+    expect(change(k, { fusedWith: other.name })).not.toBe(block.signature);
     const asParam = block.graph.tensors.map((t) => (t.name === block.input ? { ...t, param: true } : t));
     expect(graphSignature({ ...block.graph, tensors: asParam })).not.toBe(block.signature);
   });
