@@ -9,6 +9,7 @@ import { GiB } from '../src/cluster/gpus/common.ts';
 import { embeddingAndLossSplit } from '../src/planner/estimate-config.ts';
 import {
   type Activation,
+  type Bf16Layers,
   type GpuSpec,
   type Precision,
   type Recompute,
@@ -387,7 +388,7 @@ export function fp4ParamGatherOf(text: string): boolean | null {
  * MixedPrecisionConfig default, which its precision configs hand the model (Megatron-Core's own is 1).
  * Null where the switch is off or not named.
  */
-export function bf16LayersOf(text: string): { readonly first: number; readonly last: number } | null {
+export function bf16LayersOf(text: string): Bf16Layers | null {
   if (switchOf(text, 'first[-_]last[-_]layers[-_]bf16') !== true) return null;
   return {
     first: numberAfter(text, 'num[-_]layers[-_]at[-_]start[-_]in[-_]bf16') ?? 0,

@@ -17,6 +17,7 @@ import { type CalibrationRun, gpuName } from '../src/planner/calibration/fit.ts'
 import { estimate } from '../src/planner/estimate.ts';
 import { InvalidInputError } from '../src/schema/errors.ts';
 import {
+  type Bf16Layers,
   type GpuGeneration,
   type GpuSpec,
   type PlanRequestInput,
@@ -139,7 +140,7 @@ export interface RunFacts {
   readonly routerWeights?: 'combine';
   readonly peakMemoryGiB?: number;
   /** Blocks the recipe keeps in bf16 under its quantized precision (training.bf16Layers). */
-  readonly bf16Layers?: { readonly first: number; readonly last: number };
+  readonly bf16Layers?: Bf16Layers;
 }
 
 /*

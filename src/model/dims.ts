@@ -1,6 +1,7 @@
 import { type InputIssue, InvalidInputError, parseOrThrow } from '../schema/errors.ts';
 import {
   type Activation,
+  type Bf16Layers,
   CpCommType,
   type Dtype,
   GATED_ACTIVATIONS,
@@ -25,7 +26,7 @@ export interface BuildOptions {
   /** Expert parallelism: each device holds experts / degree experts; default none. */
   readonly expertParallel?: number;
   /** Blocks at the model's ends whose GEMMs stay bf16 under a quantized precision (training.bf16Layers). */
-  readonly bf16Layers?: { readonly first: number; readonly last: number };
+  readonly bf16Layers?: Bf16Layers;
 }
 
 export interface MoeDims {
@@ -131,7 +132,7 @@ export interface TransformerDims {
   /** What the linear layers' GEMMs run at, but in the blocks `bf16Layers` keeps in the stored dtype. */
   readonly gemmDtype: Dtype;
   /** Blocks at each end of the model whose GEMMs run in `dtype` (training.bf16Layers); 0 and 0 by default. */
-  readonly bf16Layers: { readonly first: number; readonly last: number };
+  readonly bf16Layers: Bf16Layers;
 }
 
 /** A Mamba-2 mixer's sizes (TransformerSpec.mamba, defaults applied). */
@@ -346,9 +347,7 @@ export function keptInBf16(dims: TransformerDims, index: number): boolean {
 
 /** The blocks training.bf16Layers keeps in bf16, in order. */
 export function bf16Blocks(dims: TransformerDims): number[] {
-  const { first, last } = dims.bf16Layers;
-  const tail = Array.from({ length: last }, (_, i) => dims.layers - last + i);
-  return [...Array.from({ length: first }, (_, i) => i), ...tail];
+  return Array.from({ length: dims.layers }, (_, i) => i).filter((i) => keptInBf16(dims, i));
 }
 
 function moeDims(

@@ -272,7 +272,7 @@ describe('torchtitan exports with context and expert parallelism, MoE, MLA and F
     expect(moeConfig.quantize!.grouped_mm).toEqual({ float8: { fqns: ['experts'] } });
   });
 
-  it('FP8 with blocks kept in bf16: Float8Linear filters each by its name, `layers.1.` not matching `layers.10.`', async () => {
+  it('FP8 with blocks kept in bf16: Float8Linear filters each by its name, dot-terminated', async () => {
     const dense = PlanRequest.parse({
       ...requestFor({}, 1, 16),
       training: { globalBatch: 16, precision: 'fp8', bf16Layers: { first: 1, last: 1 } },
@@ -290,8 +290,6 @@ describe('torchtitan exports with context and expert parallelism, MoE, MLA and F
     expect(skipped('layers.0.attention.wq')).toBe(true);
     expect(skipped(`layers.${last}.feed_forward.w1`)).toBe(true);
     expect(skipped('layers.1.attention.wq')).toBe(false);
-    // The trailing dot: a filter for block 1 would not catch block 10's.
-    expect('layers.10.attention.wq'.includes('layers.1.')).toBe(false);
   });
 });
 

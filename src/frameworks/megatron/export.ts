@@ -12,7 +12,7 @@ import { shapeOfPlan } from '../shape.ts';
 import { type Arg, argv } from './args.ts';
 import { hybridPatternArg } from './hybrid-args.ts';
 import { launchScript, shellWord } from './launch.ts';
-import { modelArgs } from './model-args.ts';
+import { bf16LayerArgs, modelArgs } from './model-args.ts';
 import { megatronNotes } from './notes.ts';
 import { pipelineArgs } from './pipeline.ts';
 import { MEGATRON_RELEASE, megatron } from './rules.ts';
@@ -80,21 +80,6 @@ const PRECISION_ARGS: Readonly<Record<Precision, readonly Arg[]>> = {
   // NVFP4 GEMMs inside bf16 training: Transformer Engine's NVFP4BlockScaling (validate_args: TE ≥ 2.7).
   nvfp4: [['--bf16'], ['--grad-reduce-in-bf16'], ['--fp4-format', 'e2m1'], ['--fp4-recipe', 'nvfp4']],
 };
-
-/**
- * The blocks priced with bf16 GEMMs (training.bf16Layers), counted over the model as get_fp8_context
- * and get_fp4_context count them; both counts are written, since TransformerConfig's start count
- * defaults to 1.
- */
-function bf16LayerArgs(dims: TransformerDims): Arg[] {
-  const { first, last } = dims.bf16Layers;
-  if (first === 0 && last === 0) return [];
-  return [
-    ['--first-last-layers-bf16'],
-    ['--num-layers-at-start-in-bf16', first],
-    ['--num-layers-at-end-in-bf16', last],
-  ];
-}
 
 /**
  * ZeRO as Megatron shards it: 1 is the distributed optimizer (optimizer state sharded, gradients

@@ -201,3 +201,18 @@ export function modelArgs(d: TransformerDims, options: ModelArgOptions): Arg[] {
   if (d.mtpLayers > 0 && d.mtpRepeatedLayer) args.push(['--mtp-use-repeated-layer']);
   return args;
 }
+
+/**
+ * The blocks priced with bf16 GEMMs (training.bf16Layers), counted over the model as get_fp8_context
+ * and get_fp4_context count them; both counts are written, since TransformerConfig's start count
+ * defaults to 1.
+ */
+export function bf16LayerArgs(dims: TransformerDims): Arg[] {
+  const { first, last } = dims.bf16Layers;
+  if (first === 0 && last === 0) return [];
+  return [
+    ['--first-last-layers-bf16'],
+    ['--num-layers-at-start-in-bf16', first],
+    ['--num-layers-at-end-in-bf16', last],
+  ];
+}

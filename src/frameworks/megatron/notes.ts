@@ -3,6 +3,8 @@ import { paramGatherAsked } from '../../cost/quantized-gemm.ts';
 import { cpCommTypeOf, type MoeDims, type TransformerDims } from '../../model/dims.ts';
 import type { CpCommType } from '../../schema/index.ts';
 import type { ExportContext } from '../context.ts';
+import { argv } from './args.ts';
+import { bf16LayerArgs } from './model-args.ts';
 
 export interface ExportFacts {
   readonly groupedGemm: boolean;
@@ -104,7 +106,7 @@ export function megatronNotes(ctx: ExportContext, facts: ExportFacts): string[] 
   const { first, last } = dims.bf16Layers;
   if (first + last > 0) {
     notes.push(
-      `The first ${first} and last ${last} of the model's ${dims.layers} layers run their GEMMs in bf16, as priced (--first-last-layers-bf16 --num-layers-at-start-in-bf16 ${first} --num-layers-at-end-in-bf16 ${last}: Megatron-Core counts them over the whole model, not per pipeline stage), with no ${dims.precision.toUpperCase()} casts or weight copies.`,
+      `The first ${first} and last ${last} of the model's ${dims.layers} layers run their GEMMs in bf16, as priced (${argv(bf16LayerArgs(dims)).join(' ')}: Megatron-Core counts them over the whole model, not per pipeline stage), with no ${dims.precision.toUpperCase()} casts or weight copies.`,
     );
   }
   if (summary.zero >= 2) {
