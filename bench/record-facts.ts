@@ -29,15 +29,28 @@ export class RecordError extends Error {
   }
 }
 
+/*
+ * H100 NVL's dense BF16 peak (NVIDIA H100 NVL datasheet: 1,671 TFLOP/s with sparsity), the lower end
+ * of the range torchtitan's report puts its 500 W part in; the SXM part's 989 is the upper.
+ */
+const H100_NVL_BF16_TFLOPS = 835.5;
+
 /**
- * Grand Teton's H100 SXM with 96 GB (torchtitan's 2024 report): H100-80GB's figures with 96 GiB;
- * the catalog has no such part. Its HBM2e bandwidth is what its records state
- * (`withStatedMemoryBandwidth`). Its peak is SXM's: the report says only that the 500 W part's lies
- * between H100 SXM's and NVL's and computes its MFU with SXM's, so the power cap is not modelled.
+ * Grand Teton's H100 SXM with 96 GB (torchtitan's 2024 report, Liang et al., arXiv 2410.06511):
+ * H100-80GB's figures with 96 GiB; the catalog has no such part. Its HBM2e bandwidth is what its
+ * records state (`withStatedMemoryBandwidth`). The report runs it at a 500 W power limit and says its
+ * peak lies between H100 SXM's and H100 NVL's, not known exactly (it computes MFU with SXM's, a lower
+ * bound): priced at the middle of that range, every tensor peak scaled alike, since the cap lowers the
+ * clock they all run at.
  */
 export function h100With96GiB(): GpuSpec {
   const spec = findGpu('H100-80GB')!.spec;
-  return { ...spec, name: 'H100-96GB', memoryBytes: 96 * GiB };
+  const sxm = spec.peakTflops.bf16 ?? spec.peakTflops.fp16;
+  const share = (H100_NVL_BF16_TFLOPS + sxm) / 2 / sxm;
+  const peakTflops = Object.fromEntries(
+    Object.entries(spec.peakTflops).map(([dtype, tflops]) => [dtype, tflops * share]),
+  ) as GpuSpec['peakTflops'];
+  return { ...spec, name: 'H100-96GB', memoryBytes: 96 * GiB, peakTflops };
 }
 
 /**

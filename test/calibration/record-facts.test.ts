@@ -108,6 +108,18 @@ describe('facts read from a record’s own fields', () => {
       expect(() => catalogGpu('r', type, null), type).toThrow(/cluster\.gpu_type: .*PCIe H100/);
   });
 
+  it('prices Grand Teton’s 500 W H100 between the SXM and NVL parts’ peaks, as its report places it', () => {
+    const grandTeton = catalogGpu('r', 'NVIDIA H100 SXM 96GB HBM2e (Grand Teton, 500 W power limit)', 96);
+    const sxm = findGpu('H100-80GB')!.spec.peakTflops;
+    expect(typeof grandTeton === 'string' ? null : grandTeton.memoryBytes).toBe(96 * 2 ** 30);
+    const peak = typeof grandTeton === 'string' ? null : grandTeton.peakTflops;
+    // The middle of H100 NVL's 835.5 (1,671 sparse, its datasheet) and SXM's 989 dense BF16 TFLOP/s.
+    expect(peak?.bf16).toBeCloseTo(912.25, 9);
+    // The cap lowers the clock every tensor peak runs at: FP8 by the same share.
+    expect(peak?.fp8).toBeCloseTo((sxm.fp8! * 912.25) / 989, 9);
+    expect(peak?.fp16).toBeCloseTo(912.25, 9);
+  });
+
   it('prices a GPU at the HBM bandwidth its record states, and at the catalog’s where it states none', async () => {
     const grandTeton = catalogGpu('r', 'NVIDIA H100 SXM 96GB HBM2e (Grand Teton, 500 W power limit)', 96);
     const notes = 'Meta Grand Teton hosts; HBM2e 2.4 TB/s; run at the default 500 W limit (not 700 W).';
