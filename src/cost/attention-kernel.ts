@@ -15,19 +15,20 @@ const FLASH_BACKWARD_RELATIVE_EFFICIENCY = 63 / 73;
 
 /*
  * A causal mask leaves the upper triangle of every s × s score block unused and FlashAttention skips
- * those blocks: the kernel performs about half the FLOPs of the full matrix. The graph counts the
- * full matrix, as SC'21's formula does; Megatron-LM's MFU (core_v0.19.0,
+ * the tiles it covers whole (Dao 2023 §3.1's block skipping): the kernel performs about half the FLOPs
+ * of the full matrix — the tiles on the diagonal, half masked, in full. The graph counts the full
+ * matrix, as SC'21's formula does; Megatron-LM's MFU (core_v0.19.0,
  * megatron/training/training.py num_floating_point_operations) counts the causal half ("/ 2  # causal
  * mask"). The price follows what the kernel performs.
  */
-const CAUSAL_PERFORMED_SHARE = 0.5;
 
 /**
  * FLOPs a fused attention kernel performs, given the FLOPs of the full score matrix over `keys` key
- * positions. Under a sliding window of `window` keys per query, a 128-row block of queries meets the
- * key blocks of its band: the diagonal one and ceil((window − 1) / 128) before it, fewer near the
- * sequence's start. FlashAttention and cuDNN skip a tile only when the mask covers it whole (Dao 2023
- * §3.1's block skipping, applied to the band), so the tiles the band's edges cut are computed in full.
+ * positions. A 128-row block of queries meets the key blocks at or before its own; under a sliding
+ * window of `window` keys per query, only those of its band: the diagonal one and
+ * ceil((window − 1) / 128) before it, fewer near the sequence's start. FlashAttention and cuDNN skip a
+ * tile only when the mask covers it whole, so the tiles the mask's edges cut are computed in full:
+ * 0.516 of the full matrix at 4k positions, 0.5002 at 256k. Without the key positions (`keys` 0), half.
  */
 export function performedAttentionFlops(
   fullFlops: number,
@@ -36,16 +37,16 @@ export function performedAttentionFlops(
   keys = 0,
 ): number {
   if (!causal) return fullFlops;
-  if (window === null || window >= keys) return fullFlops * CAUSAL_PERFORMED_SHARE;
-  const band = Math.ceil((window - 1) / ATTENTION_BLOCK_ROWS) + 1;
+  if (keys <= 0) return fullFlops / 2;
   const queryBlocks = Math.ceil(keys / ATTENTION_BLOCK_ROWS);
+  const band =
+    window === null || window >= keys
+      ? queryBlocks
+      : Math.min(queryBlocks, Math.ceil((window - 1) / ATTENTION_BLOCK_ROWS) + 1);
   // Query block q meets min(q + 1, band) key blocks.
-  const tiles =
-    queryBlocks <= band
-      ? (queryBlocks * (queryBlocks + 1)) / 2
-      : (band * (band + 1)) / 2 + (queryBlocks - band) * band;
+  const tiles = (band * (band + 1)) / 2 + (queryBlocks - band) * band;
   const share = (tiles * ATTENTION_BLOCK_ROWS * ATTENTION_BLOCK_ROWS) / (keys * keys);
-  return fullFlops * Math.min(CAUSAL_PERFORMED_SHARE, share);
+  return fullFlops * Math.min(1, share);
 }
 
 /*

@@ -68,12 +68,22 @@ describe('flash attention', () => {
     expect(performedAttentionFlops(op.flops, false)).toBe(op.flops);
   });
 
+  it('computes the diagonal tiles whole: 16 blocks of 128 positions meet 136 tiles, not 128', () => {
+    // 2,048 positions: query block q meets key blocks 0..q, 16 · 17 / 2 = 136 of the 256 tiles.
+    expect(performedAttentionFlops(op.flops, true, null, s) / op.flops).toBeCloseTo(136 / 256, 15);
+    // The share tends to the half as the sequence grows: 0.5002 at 256k positions.
+    expect(performedAttentionFlops(1, true, null, 262144)).toBeCloseTo((2048 * 2049) / 2 / 2048 ** 2, 15);
+    // A sequence shorter than a block still runs one whole tile (the full matrix, no more).
+    expect(performedAttentionFlops(1, true, null, 100)).toBe(1);
+  });
+
   it('runs forward at efficiency.attention of the peak and backward 2.5× the FLOPs at 63/73 of it', () => {
     const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'H100-80GB', nodes: 1, gpusPerNode: 1 }));
     const ctx = costContext(graph, logicalMesh(cluster, [1, 1]), cluster.gpu, 'none');
     const cost = costOfOp(op, { split: [null, null] }, false, ctx);
     const forwardFlopsPerSec = 989e12 * cluster.gpu.efficiency.attention;
-    const performed = 2 * b * s * s * h;
+    // The causal half and the diagonal tiles' other halves: 136 of 256 tiles (above).
+    const performed = (4 * b * s * s * h * 136) / 256;
     // 96 heads × 2048 / 128 rows = 1,536 blocks in 12 waves of H100's 132 SMs (the last 84% full).
     const waves = (12 * 132) / 1536;
     expect(cost.forwardSec).toBeCloseTo((performed / forwardFlopsPerSec) * waves + KERNEL_LAUNCH_SEC, 12);
@@ -91,7 +101,7 @@ describe('flash attention', () => {
     const cluster = resolveCluster(ClusterSpec.parse({ gpu: 'A100-80GB', nodes: 1, gpusPerNode: 8 }));
     const ctx = costContext(graph, logicalMesh(cluster, [1, 8]), cluster.gpu, 'none');
     const split = costOfOp(op, { split: [null, 'n'] }, false, ctx);
-    const performed = (2 * b * s * s * h) / 8;
+    const performed = (4 * b * s * s * h * 136) / 256 / 8;
     const flopsPerSec = 312e12 * cluster.gpu.efficiency.attention;
     expect(split.forwardSec).toBeCloseTo((performed / flopsPerSec) * (216 / 192) + KERNEL_LAUNCH_SEC, 12);
   });
@@ -261,8 +271,8 @@ describe("the softmax's exponentials (special-function units beside the tensor c
       return costOfOp(op, { split: [null, null] }, false, ctx).forwardSec - KERNEL_LAUNCH_SEC;
     };
     const gpu = cluster.gpu;
-    // Causal: the kernel performs half of the s² scores of each of the 96 heads.
-    const scores = (96 * s * s) / 2;
+    // Causal: the kernel performs the 136 of 256 tiles at or below the diagonal of each of the 96 heads.
+    const scores = (96 * s * s * 136) / 256;
     const exponentialsSec = scores / (softmaxExponentialsPerSec(gpu)! * gpu.efficiency.attention);
     const waves = attentionWaveFactor(96 * (s / 128), gpu.smCount);
     expect(forwardOf({ heads: 96, headDim: 64, hidden: 96 * 64 })).toBeCloseTo(exponentialsSec * waves, 12);
@@ -301,17 +311,16 @@ describe('sliding-window attention (model.slidingWindow)', () => {
     const full = 1e15;
     for (const window of [1, 128, 129, 1000, 4096, 8000]) {
       const counted = (bandTiles(window, keys) * 128 * 128) / (keys * keys);
-      // Never more than the causal half the kernel performs without a window.
-      expect(performedAttentionFlops(full, true, window, keys) / full).toBeCloseTo(
-        Math.min(0.5, counted),
-        12,
-      );
+      expect(performedAttentionFlops(full, true, window, keys) / full).toBeCloseTo(counted, 12);
     }
   });
 
-  it('a window as long as the sequence is the causal half; a bidirectional kernel ignores it', () => {
-    expect(performedAttentionFlops(1e15, true, 8192, 8192)).toBe(performedAttentionFlops(1e15, true));
-    expect(performedAttentionFlops(1e15, true, 9000, 8192)).toBe(0.5e15);
+  it('a window as long as the sequence is the causal mask; a bidirectional kernel ignores it', () => {
+    const causal = performedAttentionFlops(1e15, true, null, 8192);
+    // 64 blocks: 64 · 65 / 2 tiles of 4,096.
+    expect(causal).toBeCloseTo((1e15 * 2080) / 4096, 0);
+    expect(performedAttentionFlops(1e15, true, 8192, 8192)).toBe(causal);
+    expect(performedAttentionFlops(1e15, true, 9000, 8192)).toBe(causal);
     expect(performedAttentionFlops(1e15, false, 128, 8192)).toBe(1e15);
   });
 
@@ -338,7 +347,7 @@ describe('sliding-window attention (model.slidingWindow)', () => {
       const ctx = costContext(graph, logicalMesh(cluster, [1, 1]), cluster.gpu, 'none');
       return costOfOp(graph.ops[0]!, { split: [null, null] }, false, ctx).forwardSec - KERNEL_LAUNCH_SEC;
     };
-    const share = (bandTiles(1024, seq) * 128 * 128) / (seq * seq) / 0.5;
+    const share = bandTiles(1024, seq) / bandTiles(seq, seq);
     expect(secOf(1024)).toBeCloseTo(share * secOf(null), 12);
   });
 
@@ -359,8 +368,8 @@ describe('sliding-window attention (model.slidingWindow)', () => {
       const ctx = costContext(graph, logicalMesh(cluster, [1, 1]), cluster.gpu, 'none');
       return costOfOp(attention(i), { split: [null, null] }, false, ctx).forwardSec;
     };
-    // The band's tiles against the causal half, both compute-bound at this length.
-    const share = (bandTiles(2048, seqLen) * 128 * 128) / (seqLen * seqLen) / 0.5;
+    // The band's tiles against the causal mask's, both compute-bound at this length.
+    const share = bandTiles(2048, seqLen) / bandTiles(seqLen, seqLen);
     expect(secOf(0) - KERNEL_LAUNCH_SEC).toBeCloseTo(share * (secOf(1) - KERNEL_LAUNCH_SEC), 12);
   });
 });

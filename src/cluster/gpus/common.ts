@@ -42,13 +42,16 @@ export const GiB = 2 ** 30;
  * 0.681 → 0.68, attention 0.43 → 0.425), and the flex dispatcher's tokens sent once to each remote
  * node (cost/exchange.ts), current-scaling FP8 casts with their amax pass, and a grouped GEMM's
  * kernels launched expert by expert (cost/quantized-gemm.ts, cost/gemm.ts; attention 0.425 → 0.43),
- * and a linear module's GEMMs casting their one input once (OpSpec.fusedWith; attention 0.43 → 0.427):
+ * and a linear module's GEMMs casting their one input once (OpSpec.fusedWith; attention 0.43 → 0.427),
+ * and torchtitan's 500 W H100 priced at the middle of the peaks its report places it between (SXM's and
+ * NVL's; bench/record-facts.ts h100With96GiB; attention 0.427 → 0.437) and causal attention's
+ * diagonal tiles computed whole (cost/attention-kernel.ts; matmul 0.68 → 0.679, attention 0.444):
  * - Ampere, on SC'21's 10 A100 runs: matmul 0.743; in-sample mean |error| 2.2%. attention keeps its
  *   start 0.6: those runs used eager attention.
  * - Hopper, on 19 H100/H200 runs (Megatron README 9, DGX Cloud recipes 3, NeMo 2, Megatron-Bridge 2,
- *   torchtitan 2, Nemotron-4 1): matmul 0.68, attention 0.427; in-sample 6.9%.
+ *   torchtitan 2, Nemotron-4 1): matmul 0.679, attention 0.444; in-sample 7.2%.
  * - Blackwell has 2 runs, fewer than one more than its 2 fitted factors: it borrows Hopper's fit,
- *   matmul scaled by the generations' published GEMM shares (ACHIEVABLE_MATMUL_SHARE): 0.68 ×
+ *   matmul scaled by the generations' published GEMM shares (ACHIEVABLE_MATMUL_SHARE): 0.679 ×
  *   77.6 / 80.3 = 0.656 (from the unrounded fit).
  * tpOverlap 0.5 (share of tensor-parallel collectives Transformer Engine's overlap hides) and network
  * 0.96 (share of the NIC's line rate NCCL reaches across nodes: 192 of 200 GB/s on DGX A100, 381.8 of
@@ -71,8 +74,8 @@ export const ampereEfficiency = {
   network: 0.96,
 } as const;
 export const hopperEfficiency = {
-  matmul: 0.68,
-  attention: 0.427,
+  matmul: 0.679,
+  attention: 0.444,
   memory: 0.8,
   tpOverlap: 0.5,
   network: 0.96,
