@@ -13,22 +13,17 @@ import { KERNEL_LAUNCH_SEC, memoryBoundSec } from './kernel-rates.ts';
 const FLASH_BACKWARD_FLOPS_RATIO = 2.5;
 const FLASH_BACKWARD_RELATIVE_EFFICIENCY = 63 / 73;
 
-/*
- * A causal mask leaves the upper triangle of every s × s score block unused and FlashAttention skips
- * the tiles it covers whole (Dao 2023 §3.1's block skipping): the kernel performs about half the FLOPs
- * of the full matrix — the tiles on the diagonal, half masked, in full. The graph counts the full
- * matrix, as SC'21's formula does; Megatron-LM's MFU (core_v0.19.0,
- * megatron/training/training.py num_floating_point_operations) counts the causal half ("/ 2  # causal
- * mask"). The price follows what the kernel performs.
- */
-
 /**
  * FLOPs a fused attention kernel performs, given the FLOPs of the full score matrix over `keys` key
- * positions. A 128-row block of queries meets the key blocks at or before its own; under a sliding
- * window of `window` keys per query, only those of its band: the diagonal one and
- * ceil((window − 1) / 128) before it, fewer near the sequence's start. FlashAttention and cuDNN skip a
- * tile only when the mask covers it whole, so the tiles the mask's edges cut are computed in full:
- * 0.516 of the full matrix at 4k positions, 0.5002 at 256k. Without the key positions (`keys` 0), half.
+ * positions. A causal mask leaves the upper triangle of the score matrix unused, and FlashAttention
+ * and cuDNN skip a 128 × 128 tile only when the mask covers it whole (Dao 2023 §3.1's block skipping):
+ * a 128-row block of queries meets the key blocks at or before its own, the diagonal one computed in
+ * full though half masked — 0.531 of the full matrix at 2k positions, 0.516 at 4k, 0.5002 at 256k.
+ * Under a sliding window of `window` keys per query it meets only those of its band: the diagonal one
+ * and ceil((window − 1) / 128) before it, fewer near the sequence's start. Without the key positions
+ * (`keys` 0), the half. The graph counts the full matrix, as SC'21's formula does; Megatron-LM's MFU
+ * (core_v0.19.0, megatron/training/training.py num_floating_point_operations) counts the causal half
+ * ("/ 2  # causal mask"). The price follows what the kernel performs.
  */
 export function performedAttentionFlops(
   fullFlops: number,
