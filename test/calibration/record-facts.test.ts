@@ -326,6 +326,19 @@ describe('facts read from a record’s own fields', () => {
     expect(fp4ParamGatherOf('fp8_param_gather true')).toBeNull();
   });
 
+  it('prices gpt-oss on H100 (26.04.01) with the selective recomputation its recipe ran, not the least that fits', async () => {
+    const bridge = JSON.parse(
+      readFileSync(new URL('../../bench/checks/megatron-bridge-perf-summary.json', import.meta.url), 'utf8'),
+    ) as ModernRecord[];
+    const record = bridge.find((r) => r.id === 'mbridge260401-gptoss-120b-h100-bf16-64gpu')!;
+    const path = join(tmpdir(), `meshplan-gptoss-recompute-${process.pid}.json`);
+    writeFileSync(path, JSON.stringify([record]));
+    const [run] = await loadRunsFile(path);
+    // GPT_OSS_120B_PRETRAIN_CONFIG_H100_BF16_V1's recompute_modules; Bridge's overrides.py makes them selective.
+    expect(run!.request.parallel?.recompute).toBe('selective');
+    expect(run!.request.parallel?.recomputeModules).toEqual(['layernorm', 'moe_act']);
+  });
+
   it('prices a Megatron-Bridge FP8 (NVFP4) run with FP8 (NVFP4) parameter gathering unless its record says otherwise, and torchtitan eager unfused', async () => {
     const file = (name: string) =>
       JSON.parse(
