@@ -30,9 +30,9 @@ function canonicalJson(value: unknown): string {
 /**
  * A name-free fingerprint of a graph: every field of every op in order (einsum, kind, FLOP
  * override, reduced dims, recompute flag, …) with tensors referred to by their number in order of
- * first use and a fused op's partner by its place, and every field of those tensors (shape, dtype, parameter flag) but their names. Two
- * graphs share it exactly when one is the other renamed, which is when the intra-op ILP's answer
- * for one serves the other.
+ * first use and a fused op's partner by its place, and every field of those tensors (shape, dtype,
+ * parameter flag) but their names. Two graphs share it exactly when one is the other renamed, which
+ * is when the intra-op ILP's answer for one serves the other.
  */
 export function graphSignature(graph: OpGraphSpec): string {
   const byName = new Map(graph.tensors.map((t) => [t.name, t]));
